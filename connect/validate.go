@@ -1,0 +1,232 @@
+package connect
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+)
+
+// ValidationError reports a value that does not match its schema. Path names
+// the offending field ("customer.address.zip", "items[3]", "tags{k}") and is
+// empty for the top-level value.
+type ValidationError struct {
+	Path   string
+	Schema *Schema
+	Reason string
+}
+
+// Error implements error.
+func (e *ValidationError) Error() string {
+	if e.Path == "" {
+		return "connect: invalid value: " + e.Reason
+	}
+	return fmt.Sprintf("connect: invalid value for field %q: %s", e.Path, e.Reason)
+}
+
+// ValidateValue reports whether v is a valid value for schema s: the Go type
+// matches the schema type (see the package doc), required values are present
+// (or have a default), and nested arrays, maps and structs are valid. A nil
+// schema accepts any value (schemaless data). The returned error is a
+// *ValidationError naming the offending field.
+func ValidateValue(s *Schema, v any) error { return validate("", s, v) }
+
+func joinPath(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func validate(path string, s *Schema, v any) error {
+	if s == nil {
+		return nil
+	}
+	if v == nil {
+		if s.Optional || s.Default != nil {
+			return nil
+		}
+		return &ValidationError{path, s, fmt.Sprintf("null used for required %s", describe(s))}
+	}
+	if IsLogical(s) {
+		switch s.Name {
+		case DecimalName:
+			d, ok := v.(Decimal)
+			if !ok {
+				return typeErr(path, s, v, "connect.Decimal")
+			}
+			if scale, err := DecimalScaleOf(s); err != nil {
+				return &ValidationError{path, s, err.Error()}
+			} else if d.Scale != scale {
+				return &ValidationError{path, s, fmt.Sprintf("Decimal has scale %d, schema has scale %d", d.Scale, scale)}
+			}
+		default:
+			if _, ok := v.(time.Time); !ok {
+				return typeErr(path, s, v, "time.Time")
+			}
+		}
+		return nil
+	}
+	ok := true
+	switch s.Type {
+	case TypeInt8:
+		_, ok = v.(int8)
+	case TypeInt16:
+		_, ok = v.(int16)
+	case TypeInt32:
+		_, ok = v.(int32)
+	case TypeInt64:
+		_, ok = v.(int64)
+	case TypeFloat32:
+		_, ok = v.(float32)
+	case TypeFloat64:
+		_, ok = v.(float64)
+	case TypeBoolean:
+		_, ok = v.(bool)
+	case TypeString:
+		_, ok = v.(string)
+	case TypeBytes:
+		_, ok = v.([]byte)
+	case TypeArray:
+		a, isArr := v.([]any)
+		if !isArr {
+			return typeErr(path, s, v, "[]any")
+		}
+		for i, e := range a {
+			if err := validate(fmt.Sprintf("%s[%d]", path, i), s.ValueSchema, e); err != nil {
+				return err
+			}
+		}
+	case TypeMap:
+		switch m := v.(type) {
+		case map[string]any:
+			if s.KeySchema != nil && s.KeySchema.Type != TypeString {
+				return &ValidationError{path, s, fmt.Sprintf("map[string]any used for a map with %s keys; use map[any]any", s.KeySchema.Type)}
+			}
+			for k, e := range m {
+				if err := validate(fmt.Sprintf("%s{%s}", path, k), s.ValueSchema, e); err != nil {
+					return err
+				}
+			}
+		case map[any]any:
+			for k, e := range m {
+				if err := validate(fmt.Sprintf("%s{key %v}", path, k), s.KeySchema, k); err != nil {
+					return err
+				}
+				if err := validate(fmt.Sprintf("%s{%v}", path, k), s.ValueSchema, e); err != nil {
+					return err
+				}
+			}
+		default:
+			return typeErr(path, s, v, "map[string]any or map[any]any")
+		}
+	case TypeStruct:
+		st, isStruct := v.(*Struct)
+		if !isStruct || st == nil {
+			return typeErr(path, s, v, "*connect.Struct")
+		}
+		if st.schema != s && !st.schema.Equal(s) {
+			return &ValidationError{path, s, fmt.Sprintf("struct schema %s does not match field schema %s", st.schema, s)}
+		}
+		return st.validate(path)
+	default:
+		return &ValidationError{path, s, fmt.Sprintf("unknown schema type %s", s.Type)}
+	}
+	if !ok {
+		return typeErr(path, s, v, goTypeName(s.Type))
+	}
+	return nil
+}
+
+func describe(s *Schema) string {
+	if s.Name != "" {
+		return fmt.Sprintf("%s schema %s", s.Type, s.Name)
+	}
+	return s.Type.String() + " schema"
+}
+
+func typeErr(path string, s *Schema, v any, want string) error {
+	return &ValidationError{path, s, fmt.Sprintf("%s expects Go type %s, got %T", describe(s), want, v)}
+}
+
+func goTypeName(t Type) string {
+	switch t {
+	case TypeInt8:
+		return "int8"
+	case TypeInt16:
+		return "int16"
+	case TypeInt32:
+		return "int32"
+	case TypeInt64:
+		return "int64"
+	case TypeFloat32:
+		return "float32"
+	case TypeFloat64:
+		return "float64"
+	case TypeBoolean:
+		return "bool"
+	case TypeString:
+		return "string"
+	case TypeBytes:
+		return "[]byte"
+	}
+	return t.String()
+}
+
+// ValuesEqual reports whether two Connect values are deeply equal: byte
+// slices by content, Decimals by unscaled value and scale, times by instant,
+// Structs by schema and values, arrays and maps element-wise.
+func ValuesEqual(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case []byte:
+		y, ok := b.([]byte)
+		return ok && bytes.Equal(x, y)
+	case Decimal:
+		y, ok := b.(Decimal)
+		return ok && x.Equal(y)
+	case time.Time:
+		y, ok := b.(time.Time)
+		return ok && x.Equal(y)
+	case *Struct:
+		y, ok := b.(*Struct)
+		return ok && x.Equal(y)
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !ValuesEqual(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !ValuesEqual(v, w) {
+				return false
+			}
+		}
+		return true
+	case map[any]any:
+		y, ok := b.(map[any]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !ValuesEqual(v, w) {
+				return false
+			}
+		}
+		return true
+	default:
+		return a == b
+	}
+}

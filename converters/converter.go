@@ -1,0 +1,39 @@
+package converters
+
+import (
+	"context"
+
+	"github.com/sluicehq/sluice/connect"
+)
+
+// Converter converts between Connect data and the bytes of a Kafka record key
+// or value. A converter is configured for keys or for values when it is
+// built.
+//
+// Implementations must be safe for concurrent use: one converter may serve
+// several tasks. Errors are data errors about the given input (the runtime
+// handles them under errors.tolerance as a KEY_CONVERTER / VALUE_CONVERTER
+// stage failure) unless marked retriable with connect.Retriable (for example a
+// schema registry that cannot be reached), in which case the runtime retries.
+type Converter interface {
+	// FromConnect serialises value (of schema, which is nil for schemaless
+	// data) for topic. A nil value with a nil or optional schema yields nil
+	// bytes (a tombstone). headers may be nil; a converter may add headers
+	// (e.g. a schema id) to a non-nil headers.
+	FromConnect(ctx context.Context, topic string, headers *connect.Headers, schema *connect.Schema, value any) ([]byte, error)
+	// ToConnect deserialises data read from topic. nil data yields a nil value
+	// (with the converter's optional schema, if it has one). The returned
+	// value must not alias data: the runtime may reuse the buffer.
+	ToConnect(ctx context.Context, topic string, headers connect.Headers, data []byte) (connect.SchemaAndValue, error)
+}
+
+// HeaderConverter converts between Connect header values and header bytes.
+// Implementations must be safe for concurrent use. Errors are
+// HEADER_CONVERTER stage failures.
+type HeaderConverter interface {
+	// FromConnectHeader serialises one header value (schema may be nil).
+	FromConnectHeader(ctx context.Context, topic, key string, schema *connect.Schema, value any) ([]byte, error)
+	// ToConnectHeader deserialises one header value; nil data yields a nil
+	// value.
+	ToConnectHeader(ctx context.Context, topic, key string, data []byte) (connect.SchemaAndValue, error)
+}
