@@ -75,7 +75,7 @@ func (d Decimal) String() string {
 			s = strings.Repeat("0", int(d.Scale)-len(s)+1) + s
 		}
 		s = s[:len(s)-int(d.Scale)] + "." + s[len(s)-int(d.Scale):]
-	} else if d.Scale < 0 {
+	} else if d.Scale < 0 && u.Sign() != 0 {
 		s += strings.Repeat("0", int(-d.Scale))
 	}
 	if u.Sign() < 0 {
@@ -258,7 +258,7 @@ func FromTwosComplement(b []byte) *big.Int {
 func DateToDays(t time.Time) (int32, error) {
 	u := t.UTC()
 	ms := u.UnixMilli()
-	if ms%msPerDay != 0 {
+	if ms%msPerDay != 0 || u.Nanosecond() != 0 {
 		return 0, fmt.Errorf("connect: Date value %s has a time of day; Kafka Connect Date values must be midnight UTC", t.Format(time.RFC3339Nano))
 	}
 	days := ms / msPerDay

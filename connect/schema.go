@@ -139,7 +139,7 @@ func (s *Schema) String() string {
 }
 
 // Equal reports whether a and b describe the same schema (type, optionality,
-// default, name, version, doc, parameters, and nested schemas).
+// default, name, version, doc, parameters in any order, and nested schemas).
 func (a *Schema) Equal(b *Schema) bool {
 	if a == b {
 		return true
@@ -153,8 +153,8 @@ func (a *Schema) Equal(b *Schema) bool {
 	if len(a.Parameters) != len(b.Parameters) {
 		return false
 	}
-	for i := range a.Parameters {
-		if a.Parameters[i] != b.Parameters[i] {
+	for _, kv := range a.Parameters {
+		if v, ok := b.Parameters.Get(kv.Key); !ok || v != kv.Value {
 			return false
 		}
 	}
