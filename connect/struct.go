@@ -48,8 +48,8 @@ func (s *Struct) Put(name string, v any) error {
 // PutField is Put for a field already looked up (f must belong to the
 // struct's schema).
 func (s *Struct) PutField(f *Field, v any) error {
-	if err := validate(f.Name, f.Schema, v); err != nil {
-		return err
+	if err := validate(f.Schema, v); err != nil {
+		return within(f.Name, err)
 	}
 	s.values[f.Index] = v
 	return nil
@@ -108,12 +108,10 @@ func GetAs[T any](st *Struct, name string) (T, error) {
 // Validate checks every field: required fields without a default must be set,
 // and every value (recursively) must match its schema. The error names the
 // first offending field by its path.
-func (s *Struct) Validate() error { return s.validate("") }
-
-func (s *Struct) validate(path string) error {
+func (s *Struct) Validate() error {
 	for i, f := range s.schema.Fields {
-		if err := validate(joinPath(path, f.Name), f.Schema, s.values[i]); err != nil {
-			return err
+		if err := validate(f.Schema, s.values[i]); err != nil {
+			return within(f.Name, err)
 		}
 	}
 	return nil

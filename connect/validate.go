@@ -28,16 +28,27 @@ func (e *ValidationError) Error() string {
 // (or have a default), and nested arrays, maps and structs are valid. A nil
 // schema accepts any value (schemaless data). The returned error is a
 // *ValidationError naming the offending field.
-func ValidateValue(s *Schema, v any) error { return validate("", s, v) }
+func ValidateValue(s *Schema, v any) error { return validate(s, v) }
 
-func joinPath(path, name string) string {
-	if path == "" {
-		return name
+// within prefixes the path of a *ValidationError with the enclosing field,
+// element or entry. Paths are built only on failure, so validating a good
+// value allocates nothing.
+func within(prefix string, err error) error {
+	if ve, ok := err.(*ValidationError); ok {
+		switch {
+		case ve.Path == "":
+			ve.Path = prefix
+		case ve.Path[0] == '[' || ve.Path[0] == '{':
+			ve.Path = prefix + ve.Path
+		default:
+			ve.Path = prefix + "." + ve.Path
+		}
 	}
-	return path + "." + name
+	return err
 }
 
-func validate(path string, s *Schema, v any) error {
+func validate(s *Schema, v any) error {
+	const path = ""
 	if s == nil {
 		return nil
 	}
@@ -92,8 +103,8 @@ func validate(path string, s *Schema, v any) error {
 			return typeErr(path, s, v, "[]any")
 		}
 		for i, e := range a {
-			if err := validate(fmt.Sprintf("%s[%d]", path, i), s.ValueSchema, e); err != nil {
-				return err
+			if err := validate(s.ValueSchema, e); err != nil {
+				return within(fmt.Sprintf("[%d]", i), err)
 			}
 		}
 	case TypeMap:
@@ -103,17 +114,17 @@ func validate(path string, s *Schema, v any) error {
 				return &ValidationError{path, s, fmt.Sprintf("map[string]any used for a map with %s keys; use map[any]any", s.KeySchema.Type)}
 			}
 			for k, e := range m {
-				if err := validate(fmt.Sprintf("%s{%s}", path, k), s.ValueSchema, e); err != nil {
-					return err
+				if err := validate(s.ValueSchema, e); err != nil {
+					return within("{"+k+"}", err)
 				}
 			}
 		case map[any]any:
 			for k, e := range m {
-				if err := validate(fmt.Sprintf("%s{key %v}", path, k), s.KeySchema, k); err != nil {
-					return err
+				if err := validate(s.KeySchema, k); err != nil {
+					return within(fmt.Sprintf("{key %v}", k), err)
 				}
-				if err := validate(fmt.Sprintf("%s{%v}", path, k), s.ValueSchema, e); err != nil {
-					return err
+				if err := validate(s.ValueSchema, e); err != nil {
+					return within(fmt.Sprintf("{%v}", k), err)
 				}
 			}
 		default:
@@ -127,7 +138,7 @@ func validate(path string, s *Schema, v any) error {
 		if st.schema != s && !st.schema.Equal(s) {
 			return &ValidationError{path, s, fmt.Sprintf("struct schema %s does not match field schema %s", st.schema, s)}
 		}
-		return st.validate(path)
+		return st.Validate()
 	default:
 		return &ValidationError{path, s, fmt.Sprintf("unknown schema type %s", s.Type)}
 	}
