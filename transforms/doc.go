@@ -3,4 +3,74 @@
 // (each optionally gated by a predicate and negate), Kafka Connect's built-in
 // SMTs and predicates, and the parsing of transforms=… / predicates=…
 // properties.
+//
+// # Configuring by properties
+//
+// A Kafka Connect transforms block works unchanged with Registry.ParseChain:
+//
+//	transforms=route,addTopic
+//	transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter
+//	transforms.route.regex=orders-(.*)
+//	transforms.route.replacement=sales-$1
+//	transforms.addTopic.type=InsertField$Value
+//	transforms.addTopic.topic.field=source_topic
+//	transforms.addTopic.predicate=isAudit
+//	transforms.addTopic.negate=true
+//	predicates=isAudit
+//	predicates.isAudit.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches
+//	predicates.isAudit.pattern=audit-.*
+//
+// Type names are Kafka Connect's class names or their short forms
+// (InsertField$Value); custom SMTs are added with
+// Registry.RegisterTransformation. Configuration errors are *ConfigError
+// values naming the full property key.
+//
+// # Configuring in Go
+//
+// Every SMT has a typed config with Validate and a constructor taking the
+// record part where Kafka Connect has $Key/$Value variants:
+//
+//	ins, err := transforms.NewInsertField(transforms.InsertFieldConfig{TopicField: "source_topic"}, transforms.Value)
+//	chain, err := transforms.NewChain(transforms.Stage{Alias: "ins", Transformation: ins})
+//
+// # Built-ins
+//
+// Cast, DropHeaders, ExtractField, Filter, Flatten, HeaderFrom, HoistField,
+// InsertField, InsertHeader, MaskField, RegexRouter, ReplaceField,
+// SetSchemaMetadata, TimestampConverter, TimestampRouter and ValueToKey, with
+// Kafka Connect's config keys and defaults (including
+// replace.null.with.default, exposed in Go as PreserveNulls = its negation);
+// predicates TopicNameMatches, HasHeaderKey and RecordIsTombstone. Each
+// works on schema'd values (*connect.Struct) and schemaless ones
+// (map[string]any) as Kafka Connect does; output schemas are cached per input
+// schema (16 entries, as Kafka Connect), so records of one schema share one
+// output schema and no schema is built per record.
+//
+// Where Sluice differs from Kafka Connect:
+//
+//   - Regular expressions (RegexRouter, TopicNameMatches) use Go's RE2 syntax:
+//     Java-only constructs (look-around, back-references) are rejected at
+//     configuration time. Replacements use Java's syntax ($1, ${name}, \$).
+//   - SimpleDateFormat patterns (TimestampConverter, TimestampRouter) support
+//     the letters G y M L d D E u a H k K h m s S z Z X; w, W, F and Y are
+//     rejected at configuration time; zone names other than UTC/GMT do not
+//     parse.
+//   - A record is a sink record (Kafka Connect's SinkRecord, needed by
+//     InsertField's offset.field) when its OriginalTopic is set, which the
+//     runtime does for every consumed record.
+//   - MaskField passes tombstones through and masks BYTES to empty bytes
+//     (Kafka Connect fails on both). Cast does not carry a logical type's
+//     name onto a whole-value cast. InsertHeader types value.literal like
+//     Kafka Connect's Values.parseString except that [..] arrays and {..}
+//     maps stay strings.
+//   - Schemaless values must use Connect's Go types (see package connect):
+//     int32, int64, float64, string, map[string]any, []any, …; a Go int is
+//     not a Connect value.
+//
+// # Errors
+//
+// A failing SMT returns an error; Chain.Apply wraps it in a *ChainError that
+// names the transformation alias, the predicate alias when the predicate
+// failed, and the component's type, for the runtime to report as a
+// TRANSFORMATION stage failure under errors.tolerance.
 package transforms

@@ -1,0 +1,436 @@
+package transforms
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// dateFormat is a compiled java.text.SimpleDateFormat pattern, formatting and
+// parsing in UTC as Kafka Connect's TimestampConverter and TimestampRouter
+// do. Supported letters: G y M L d D E u a H k K h m s S z Z X; quoted
+// literals ('T'; two single quotes for a quote). Parsing follows
+// SimpleDateFormat's lenient defaults: numeric fields take as many digits as
+// present unless another numeric field follows directly (then exactly as many
+// as the letter count), out-of-range values roll over (month 13 is January of
+// the next year), missing fields default to 1970-01-01T00:00:00.000, and text
+// after the pattern is ignored. Time zones parse as Z, ±hh, ±hhmm, ±hh:mm,
+// UTC, GMT, GMT±hh:mm; zone names such as PST are not supported.
+type dateFormat struct {
+	pattern string
+	toks    []dfToken
+}
+
+type dfToken struct {
+	letter byte // 0: literal
+	count  int
+	lit    string
+}
+
+const (
+	dfLetters      = "GyMLdDEuaHkKhmsSzZX"
+	javaDateLetter = "GyMdkHmsSEDFwWahKzZYuXL"
+)
+
+// compileDateFormat compiles a SimpleDateFormat pattern.
+func compileDateFormat(pattern string) (*dateFormat, error) {
+	d := &dateFormat{pattern: pattern}
+	var lit strings.Builder
+	flush := func() {
+		if lit.Len() > 0 {
+			d.toks = append(d.toks, dfToken{lit: lit.String()})
+			lit.Reset()
+		}
+	}
+	for i := 0; i < len(pattern); {
+		c := pattern[i]
+		switch {
+		case c == '\'':
+			if i+1 < len(pattern) && pattern[i+1] == '\'' {
+				lit.WriteByte('\'')
+				i += 2
+				continue
+			}
+			i++
+			for {
+				if i >= len(pattern) {
+					return nil, fmt.Errorf("unterminated quote in pattern %q", pattern)
+				}
+				if pattern[i] == '\'' {
+					if i+1 < len(pattern) && pattern[i+1] == '\'' {
+						lit.WriteByte('\'')
+						i += 2
+						continue
+					}
+					i++
+					break
+				}
+				lit.WriteByte(pattern[i])
+				i++
+			}
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			if !strings.ContainsRune(dfLetters, rune(c)) {
+				if strings.ContainsRune(javaDateLetter, rune(c)) {
+					return nil, fmt.Errorf("pattern letter '%c' of %q is not supported by Sluice", c, pattern)
+				}
+				return nil, fmt.Errorf("illegal pattern character '%c' in %q", c, pattern)
+			}
+			n := 1
+			for i+n < len(pattern) && pattern[i+n] == c {
+				n++
+			}
+			flush()
+			d.toks = append(d.toks, dfToken{letter: c, count: n})
+			i += n
+		default:
+			lit.WriteByte(c)
+			i++
+		}
+	}
+	flush()
+	return d, nil
+}
+
+// isNumeric reports whether the token formats and parses as a number.
+func (t dfToken) isNumeric() bool {
+	switch t.letter {
+	case 0, 'G', 'E', 'a', 'z', 'Z', 'X':
+		return false
+	case 'M', 'L':
+		return t.count <= 2
+	}
+	return true
+}
+
+var (
+	monthNames = [...]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
+	dayNames   = [...]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
+)
+
+func appendPadded(b []byte, v, width int) []byte {
+	if v < 0 {
+		b = append(b, '-')
+		v = -v
+	}
+	s := strconv.Itoa(v)
+	for i := len(s); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, s...)
+}
+
+// format formats t (converted to UTC).
+func (d *dateFormat) format(t time.Time) string {
+	var buf [64]byte
+	return string(d.appendFormat(buf[:0], t))
+}
+
+func (d *dateFormat) appendFormat(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	for _, tok := range d.toks {
+		n := tok.count
+		switch tok.letter {
+		case 0:
+			b = append(b, tok.lit...)
+		case 'G':
+			if t.Year() > 0 {
+				b = append(b, "AD"...)
+			} else {
+				b = append(b, "BC"...)
+			}
+		case 'y':
+			y := t.Year()
+			if y <= 0 {
+				y = 1 - y
+			}
+			if n == 2 {
+				b = appendPadded(b, y%100, 2)
+			} else {
+				b = appendPadded(b, y, n)
+			}
+		case 'M', 'L':
+			m := int(t.Month())
+			switch {
+			case n >= 4:
+				b = append(b, monthNames[m-1]...)
+			case n == 3:
+				b = append(b, monthNames[m-1][:3]...)
+			default:
+				b = appendPadded(b, m, n)
+			}
+		case 'd':
+			b = appendPadded(b, t.Day(), n)
+		case 'D':
+			b = appendPadded(b, t.YearDay(), n)
+		case 'E':
+			name := dayNames[t.Weekday()]
+			if n < 4 {
+				name = name[:3]
+			}
+			b = append(b, name...)
+		case 'u':
+			wd := int(t.Weekday())
+			if wd == 0 {
+				wd = 7
+			}
+			b = appendPadded(b, wd, n)
+		case 'a':
+			if t.Hour() < 12 {
+				b = append(b, "AM"...)
+			} else {
+				b = append(b, "PM"...)
+			}
+		case 'H':
+			b = appendPadded(b, t.Hour(), n)
+		case 'k':
+			h := t.Hour()
+			if h == 0 {
+				h = 24
+			}
+			b = appendPadded(b, h, n)
+		case 'K':
+			b = appendPadded(b, t.Hour()%12, n)
+		case 'h':
+			h := t.Hour() % 12
+			if h == 0 {
+				h = 12
+			}
+			b = appendPadded(b, h, n)
+		case 'm':
+			b = appendPadded(b, t.Minute(), n)
+		case 's':
+			b = appendPadded(b, t.Second(), n)
+		case 'S':
+			b = appendPadded(b, t.Nanosecond()/1e6, n)
+		case 'z':
+			if n >= 4 {
+				b = append(b, "Coordinated Universal Time"...)
+			} else {
+				b = append(b, "UTC"...)
+			}
+		case 'Z':
+			b = append(b, "+0000"...)
+		case 'X':
+			b = append(b, 'Z')
+		}
+	}
+	return b
+}
+
+// parse parses s; see dateFormat for the rules.
+func (d *dateFormat) parse(s string) (time.Time, error) {
+	var (
+		year, month, day      = 1970, 1, 1
+		hour, minute, second  int
+		millis                int
+		yearDay               = -1
+		hour12, pm, hourOfDay = -1, -1, -1
+		offset                int // seconds east of UTC
+		pos                   int
+	)
+	fail := func() (time.Time, error) {
+		return time.Time{}, fmt.Errorf("unparseable date: %q (at position %d)", s, pos)
+	}
+	for i, tok := range d.toks {
+		if tok.letter == 0 {
+			if !strings.HasPrefix(s[pos:], tok.lit) {
+				return fail()
+			}
+			pos += len(tok.lit)
+			continue
+		}
+		if tok.isNumeric() {
+			width := 0 // greedy
+			if i+1 < len(d.toks) && d.toks[i+1].isNumeric() {
+				width = tok.count
+			}
+			start := pos
+			end := pos
+			for end < len(s) && s[end] >= '0' && s[end] <= '9' && (width == 0 || end-start < width) {
+				end++
+			}
+			if end == start {
+				return fail()
+			}
+			v, err := strconv.Atoi(s[start:end])
+			if err != nil {
+				return fail()
+			}
+			pos = end
+			switch tok.letter {
+			case 'y':
+				if tok.count <= 2 && end-start == 2 {
+					v = twoDigitYear(v)
+				}
+				year = v
+			case 'M', 'L':
+				month = v
+			case 'd':
+				day = v
+			case 'D':
+				yearDay = v
+			case 'H':
+				hourOfDay = v
+			case 'k':
+				if v == 24 {
+					v = 0
+				}
+				hourOfDay = v
+			case 'K':
+				hour12 = v
+			case 'h':
+				if v == 12 {
+					v = 0
+				}
+				hour12 = v
+			case 'm':
+				minute = v
+			case 's':
+				second = v
+			case 'S':
+				millis = v
+			}
+			continue
+		}
+		rest := s[pos:]
+		switch tok.letter {
+		case 'G':
+			switch {
+			case hasPrefixFold(rest, "AD"):
+				pos += 2
+			case hasPrefixFold(rest, "BC"):
+				pos += 2
+				year = 1 - year
+			default:
+				return fail()
+			}
+		case 'M', 'L':
+			m, n := matchName(rest, monthNames[:])
+			if m < 0 {
+				return fail()
+			}
+			month, pos = m+1, pos+n
+		case 'E':
+			wd, n := matchName(rest, dayNames[:])
+			if wd < 0 {
+				return fail()
+			}
+			pos += n
+		case 'a':
+			switch {
+			case hasPrefixFold(rest, "AM"):
+				pm = 0
+			case hasPrefixFold(rest, "PM"):
+				pm = 1
+			default:
+				return fail()
+			}
+			pos += 2
+		case 'z', 'Z', 'X':
+			off, n, ok := parseZone(rest)
+			if !ok {
+				return fail()
+			}
+			offset, pos = off, pos+n
+		}
+	}
+	switch {
+	case hourOfDay >= 0:
+		hour = hourOfDay
+	case hour12 >= 0:
+		hour = hour12
+		if pm == 1 {
+			hour += 12
+		}
+	case pm == 1:
+		hour = 12
+	}
+	var t time.Time
+	if yearDay >= 0 {
+		t = time.Date(year, 1, yearDay, hour, minute, second, 0, time.UTC)
+	} else {
+		t = time.Date(year, time.Month(month), day, hour, minute, second, 0, time.UTC)
+	}
+	t = t.Add(time.Duration(millis)*time.Millisecond - time.Duration(offset)*time.Second)
+	return t, nil
+}
+
+// twoDigitYear resolves a two-digit year as SimpleDateFormat does: into the
+// century starting 80 years before now.
+func twoDigitYear(v int) int {
+	start := time.Now().UTC().AddDate(-80, 0, 0).Year()
+	y := start/100*100 + v
+	if y < start {
+		y += 100
+	}
+	return y
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// matchName matches a full or three-letter name at the start of s,
+// case-insensitively, preferring the longest match.
+func matchName(s string, names []string) (idx, n int) {
+	for i, name := range names {
+		if hasPrefixFold(s, name) {
+			return i, len(name)
+		}
+	}
+	for i, name := range names {
+		if hasPrefixFold(s, name[:3]) {
+			return i, 3
+		}
+	}
+	return -1, 0
+}
+
+// parseZone parses a zone at the start of s: Z, UTC, UT, GMT, optionally
+// followed (GMT, UTC) by an offset, or an offset ±hh, ±hhmm, ±hh:mm. It
+// returns the offset in seconds east of UTC and the length consumed.
+func parseZone(s string) (offset, n int, ok bool) {
+	for _, name := range []string{"UTC", "GMT", "UT"} {
+		if strings.HasPrefix(s, name) {
+			if off, m, ok := parseOffset(s[len(name):]); ok {
+				return off, len(name) + m, true
+			}
+			return 0, len(name), true
+		}
+	}
+	if strings.HasPrefix(s, "Z") {
+		return 0, 1, true
+	}
+	return parseOffset(s)
+}
+
+func parseOffset(s string) (offset, n int, ok bool) {
+	if len(s) < 3 || (s[0] != '+' && s[0] != '-') || !isDigits(s[1:3]) {
+		return 0, 0, false
+	}
+	h, _ := strconv.Atoi(s[1:3])
+	m, n := 0, 3
+	switch {
+	case len(s) >= 6 && s[3] == ':' && isDigits(s[4:6]):
+		m, _ = strconv.Atoi(s[4:6])
+		n = 6
+	case len(s) >= 5 && isDigits(s[3:5]):
+		m, _ = strconv.Atoi(s[3:5])
+		n = 5
+	}
+	offset = h*3600 + m*60
+	if s[0] == '-' {
+		offset = -offset
+	}
+	return offset, n, true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

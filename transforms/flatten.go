@@ -1,0 +1,213 @@
+package transforms
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sluicehq/sluice/connect"
+)
+
+// FlattenConfig configures Flatten (Kafka Connect's
+// org.apache.kafka.connect.transforms.Flatten$Key / $Value).
+type FlattenConfig struct {
+	// Delimiter (property "delimiter", default ".") joins the names of
+	// nested fields. Empty means the default.
+	Delimiter string
+	// PreserveNulls copies null fields as null instead of their schema's
+	// default (property replace.null.with.default=false).
+	PreserveNulls bool
+}
+
+// Validate checks the config; every FlattenConfig is valid.
+func (c FlattenConfig) Validate() error { return nil }
+
+// Flatten flattens nested Structs (or nested maps, schemaless) of the record
+// key or value into one level, naming fields by joining the path with the
+// delimiter (address.city). Arrays and maps with a schema are kept as they
+// are. A nested field becomes optional when its parent struct is optional,
+// and inherits a default from a parent's default. Output schemas are cached
+// per input schema; tombstones pass through. It is safe for concurrent use.
+type Flatten struct {
+	part        Part
+	delim       string
+	replaceNull bool
+	cache       schemaCache
+}
+
+// NewFlatten returns a Flatten for the given record part, or the config's
+// validation error.
+func NewFlatten(cfg FlattenConfig, part Part) (*Flatten, error) {
+	if err := part.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Delimiter == "" {
+		cfg.Delimiter = "."
+	}
+	return &Flatten{part: part, delim: cfg.Delimiter, replaceNull: !cfg.PreserveNulls}, nil
+}
+
+func flattenFactory(part Part) TransformationFactory {
+	return func(m map[string]string) (Transformation, error) {
+		p := newProps(m)
+		cfg := FlattenConfig{
+			Delimiter:     p.str("delimiter", "."),
+			PreserveNulls: !p.boolean("replace.null.with.default", true),
+		}
+		if err := p.err(); err != nil {
+			return nil, err
+		}
+		return NewFlatten(cfg, part)
+	}
+}
+
+const flattenPurpose = "flattening"
+
+func (t *Flatten) name(prefix, field string) string {
+	if prefix == "" {
+		return field
+	}
+	return prefix + t.delim + field
+}
+
+// Apply flattens the value.
+func (t *Flatten) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
+	schema, value := t.part.get(rec)
+	if value == nil {
+		return rec, nil
+	}
+	if schema == nil {
+		m, err := requireMap(value, flattenPurpose)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]any, len(m))
+		if err := t.flattenMap(m, "", out); err != nil {
+			return nil, err
+		}
+		t.part.set(rec, nil, out)
+		return rec, nil
+	}
+	st, err := requireStruct(value, flattenPurpose)
+	if err != nil {
+		return nil, err
+	}
+	updated, err := t.cache.get(schema, t.buildSchema)
+	if err != nil {
+		return nil, err
+	}
+	out := connect.NewStruct(updated)
+	n := 0
+	if err := t.flattenStruct(st, out, &n); err != nil {
+		return nil, err
+	}
+	t.part.set(rec, updated, out)
+	return rec, nil
+}
+
+func (t *Flatten) flattenMap(m map[string]any, prefix string, out map[string]any) error {
+	for k, v := range m {
+		name := t.name(prefix, k)
+		switch x := v.(type) {
+		case nil, int8, int16, int32, int64, float32, float64, bool, string, []byte, []any:
+			out[name] = v
+		case map[string]any:
+			if err := t.flattenMap(x, name, out); err != nil {
+				return err
+			}
+		case connect.Decimal, time.Time:
+			return fmt.Errorf("Flatten transformation was passed a value of type %T which is not supported by Connect's data API", v)
+		default:
+			return fmt.Errorf("Flatten transformation does not support %T for record without schemas (for field %s)", v, name)
+		}
+	}
+	return nil
+}
+
+// flattenStruct writes the leaves of st into out, whose fields are in the
+// depth-first order buildSchema produced; *n is the next output field.
+func (t *Flatten) flattenStruct(st *connect.Struct, out *connect.Struct, n *int) error {
+	s := st.Schema()
+	for i := range s.Fields {
+		f := &s.Fields[i]
+		v := fieldValue(st, f, t.replaceNull)
+		if f.Schema.Type == connect.TypeStruct {
+			nested, err := requireStructOrNull(v, flattenPurpose)
+			if err != nil {
+				return err
+			}
+			if nested == nil {
+				*n += countLeaves(f.Schema)
+				continue
+			}
+			if err := t.flattenStruct(nested, out, n); err != nil {
+				return err
+			}
+			continue
+		}
+		of := &out.Schema().Fields[*n]
+		*n++
+		if err := out.PutField(of, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func countLeaves(s *connect.Schema) int {
+	n := 0
+	for _, f := range s.Fields {
+		if f.Schema.Type == connect.TypeStruct {
+			n += countLeaves(f.Schema)
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+func (t *Flatten) buildSchema(in *connect.Schema) (*connect.Schema, error) {
+	if in.Type != connect.TypeStruct {
+		return nil, fmt.Errorf("only Struct values supported for [%s], found schema %s", flattenPurpose, in)
+	}
+	b := copySchemaBasics(in, connect.StructBuilder())
+	def, _ := in.Default.(*connect.Struct)
+	if err := t.buildFields(in, "", b, in.Optional, def); err != nil {
+		return nil, err
+	}
+	return b.Build()
+}
+
+func (t *Flatten) buildFields(s *connect.Schema, prefix string, b *connect.SchemaBuilder, optional bool, parentDefault *connect.Struct) error {
+	for i := range s.Fields {
+		f := &s.Fields[i]
+		name := t.name(prefix, f.Name)
+		fieldOptional := optional || f.Schema.Optional
+		var def any
+		if f.Schema.Default != nil {
+			def = f.Schema.Default
+		} else if parentDefault != nil {
+			def = fieldValue(parentDefault, f, true)
+		}
+		if f.Schema.Type == connect.TypeStruct {
+			d, _ := def.(*connect.Struct)
+			if err := t.buildFields(f.Schema, name, b, fieldOptional, d); err != nil {
+				return err
+			}
+			continue
+		}
+		fb := builderOfType(f.Schema)
+		if fieldOptional {
+			fb.Optional()
+		}
+		if def != nil {
+			fb.DefaultValue(def)
+		}
+		fs, err := fb.Build()
+		if err != nil {
+			return fmt.Errorf("field %s: %w", name, err)
+		}
+		b.Field(name, fs)
+	}
+	return nil
+}

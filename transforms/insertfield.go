@@ -1,0 +1,249 @@
+package transforms
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/sluicehq/sluice/connect"
+)
+
+// InsertFieldConfig configures InsertField (Kafka Connect's
+// org.apache.kafka.connect.transforms.InsertField$Key / $Value). Each field
+// name may end in "!" to make the inserted field required, or "?" to keep it
+// optional (the default); an empty name inserts nothing.
+type InsertFieldConfig struct {
+	// TopicField (property "topic.field") receives the record topic.
+	TopicField string
+	// PartitionField ("partition.field") receives the Kafka partition, when
+	// the record has one.
+	PartitionField string
+	// OffsetField ("offset.field") receives the Kafka offset; sink records
+	// only (records with OriginalTopic set): on a source record it fails.
+	OffsetField string
+	// TimestampField ("timestamp.field") receives the record timestamp, when
+	// the record has one: a Timestamp (time.Time) with a schema, epoch
+	// milliseconds (int64) without.
+	TimestampField string
+	// StaticField ("static.field") receives StaticValue ("static.value").
+	StaticField string
+	StaticValue string
+	// PreserveNulls copies null fields as null instead of their schema's
+	// default (property replace.null.with.default=false).
+	PreserveNulls bool
+}
+
+type insertionSpec struct {
+	name     string
+	optional bool
+	set      bool
+}
+
+func parseInsertionSpec(s string) insertionSpec {
+	switch {
+	case s == "":
+		return insertionSpec{}
+	case strings.HasSuffix(s, "?"):
+		return insertionSpec{s[:len(s)-1], true, true}
+	case strings.HasSuffix(s, "!"):
+		return insertionSpec{s[:len(s)-1], false, true}
+	}
+	return insertionSpec{s, true, true}
+}
+
+// Validate checks that at least one field is configured and that no field
+// name is empty once its suffix is removed.
+func (c InsertFieldConfig) Validate() error {
+	configured := false
+	for _, kv := range [...][2]string{{"topic.field", c.TopicField}, {"partition.field", c.PartitionField},
+		{"offset.field", c.OffsetField}, {"timestamp.field", c.TimestampField}, {"static.field", c.StaticField}} {
+		s := parseInsertionSpec(kv[1])
+		if s.set {
+			configured = true
+			if s.name == "" {
+				return configErr(kv[0], "field name must not be empty")
+			}
+		}
+	}
+	if !configured {
+		return configErr("", "no field insertion configured")
+	}
+	return nil
+}
+
+// InsertField inserts record metadata (topic, partition, offset, timestamp)
+// and a static string into the record key or value, a Struct (its schema is
+// extended, cached per input schema) or a map[string]any (schemaless).
+// Tombstones (null key or value) pass through unchanged. It is safe for
+// concurrent use.
+type InsertField struct {
+	part                                        Part
+	topic, partition, offset, timestamp, static insertionSpec
+	staticValue                                 string
+	replaceNull                                 bool
+	cache                                       schemaCache
+}
+
+// NewInsertField returns an InsertField for the given record part, or the
+// config's validation error.
+func NewInsertField(cfg InsertFieldConfig, part Part) (*InsertField, error) {
+	if err := part.validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &InsertField{
+		part:        part,
+		topic:       parseInsertionSpec(cfg.TopicField),
+		partition:   parseInsertionSpec(cfg.PartitionField),
+		offset:      parseInsertionSpec(cfg.OffsetField),
+		timestamp:   parseInsertionSpec(cfg.TimestampField),
+		static:      parseInsertionSpec(cfg.StaticField),
+		staticValue: cfg.StaticValue,
+		replaceNull: !cfg.PreserveNulls,
+	}, nil
+}
+
+func insertFieldFactory(part Part) TransformationFactory {
+	return func(m map[string]string) (Transformation, error) {
+		p := newProps(m)
+		cfg := InsertFieldConfig{
+			TopicField:     p.str("topic.field", ""),
+			PartitionField: p.str("partition.field", ""),
+			OffsetField:    p.str("offset.field", ""),
+			TimestampField: p.str("timestamp.field", ""),
+			StaticField:    p.str("static.field", ""),
+			StaticValue:    p.str("static.value", ""),
+			PreserveNulls:  !p.boolean("replace.null.with.default", true),
+		}
+		if cfg.StaticField != "" && !p.has("static.value") {
+			p.fail("static.value", "no value specified for static field %q", cfg.StaticField)
+		}
+		if err := p.err(); err != nil {
+			return nil, err
+		}
+		return NewInsertField(cfg, part)
+	}
+}
+
+const insertPurpose = "field insertion"
+
+// Apply inserts the configured fields.
+func (t *InsertField) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
+	schema, value := t.part.get(rec)
+	if value == nil {
+		return rec, nil
+	}
+	if schema == nil {
+		m, err := requireMap(value, insertPurpose)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]any, len(m)+5)
+		maps.Copy(out, m)
+		if t.topic.set {
+			out[t.topic.name] = rec.Topic
+		}
+		if t.partition.set && rec.HasPartition {
+			out[t.partition.name] = rec.Partition
+		}
+		if t.offset.set {
+			if !isSinkRecord(rec) {
+				return nil, errOffsetSource
+			}
+			out[t.offset.name] = rec.Offset
+		}
+		if ms, ok := recordMillis(rec); t.timestamp.set && ok {
+			out[t.timestamp.name] = ms
+		}
+		if t.static.set {
+			out[t.static.name] = t.staticValue
+		}
+		t.part.set(rec, nil, out)
+		return rec, nil
+	}
+	st, err := requireStruct(value, insertPurpose)
+	if err != nil {
+		return nil, err
+	}
+	updated, err := t.cache.get(st.Schema(), t.buildSchema)
+	if err != nil {
+		return nil, err
+	}
+	out := connect.NewStruct(updated)
+	in := st.Schema()
+	for i := range in.Fields {
+		f := &in.Fields[i]
+		if err := out.PutField(&updated.Fields[i], fieldValue(st, f, t.replaceNull)); err != nil {
+			return nil, err
+		}
+	}
+	n := len(in.Fields)
+	if t.topic.set {
+		if err := out.PutField(&updated.Fields[n], rec.Topic); err != nil {
+			return nil, err
+		}
+		n++
+	}
+	if t.partition.set {
+		if rec.HasPartition {
+			if err := out.PutField(&updated.Fields[n], rec.Partition); err != nil {
+				return nil, err
+			}
+		}
+		n++
+	}
+	if t.offset.set {
+		if !isSinkRecord(rec) {
+			return nil, errOffsetSource
+		}
+		if err := out.PutField(&updated.Fields[n], rec.Offset); err != nil {
+			return nil, err
+		}
+		n++
+	}
+	if t.timestamp.set {
+		if ms, ok := recordMillis(rec); ok {
+			if err := out.PutField(&updated.Fields[n], millisTime(ms)); err != nil {
+				return nil, err
+			}
+		}
+		n++
+	}
+	if t.static.set {
+		if err := out.PutField(&updated.Fields[n], t.staticValue); err != nil {
+			return nil, err
+		}
+	}
+	t.part.set(rec, updated, out)
+	return rec, nil
+}
+
+var errOffsetSource = fmt.Errorf("only sink records supported for [%s] of an offset field, found: a source record (no OriginalTopic)", insertPurpose)
+
+var optionalTimestampSchema = connect.TimestampBuilder().Optional().MustBuild()
+
+func (t *InsertField) buildSchema(in *connect.Schema) (*connect.Schema, error) {
+	b := copySchemaBasics(in, connect.StructBuilder())
+	for _, f := range in.Fields {
+		b.Field(f.Name, f.Schema)
+	}
+	pick := func(spec insertionSpec, opt, req *connect.Schema) {
+		if !spec.set {
+			return
+		}
+		if spec.optional {
+			b.Field(spec.name, opt)
+		} else {
+			b.Field(spec.name, req)
+		}
+	}
+	pick(t.topic, connect.OptionalStringSchema, connect.StringSchema)
+	pick(t.partition, connect.OptionalInt32Schema, connect.Int32Schema)
+	pick(t.offset, connect.OptionalInt64Schema, connect.Int64Schema)
+	pick(t.timestamp, optionalTimestampSchema, connect.TimestampSchema)
+	pick(t.static, connect.OptionalStringSchema, connect.StringSchema)
+	return b.Build()
+}

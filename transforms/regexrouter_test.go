@@ -1,0 +1,53 @@
+package transforms
+
+import "testing"
+
+func TestRegexRouter(t *testing.T) {
+	tests := []struct {
+		regex, replacement, topic, want string
+	}{
+		{"", "", "", ""},
+		{"foo", "bar", "foo", "bar"},
+		{"foo", "bar", "foo-suffix", "foo-suffix"}, // no full match
+		{"foo", "bar", "prefix-foo", "prefix-foo"},
+		{"(.*)", "prefix-$1", "orders", "prefix-orders"},
+		{"(.*)-(\\d\\d\\d\\d\\d\\d\\d\\d)", "$1", "index-20160117", "index"},
+		{"(.*)-(\\d\\d\\d\\d\\d\\d\\d\\d)", "$1", "index-2016-01-17", "index-2016-01-17"},
+		{"(.*)-(\\d\\d\\d\\d\\d\\d)", "$1_$2", "index-201601", "index_201601"},
+		{"(?P<name>[a-z]+)-(\\d+)", "${name}", "orders-42", "orders"},
+		{"(.*)", "\\$1", "orders", "$1"},
+		{"a(b)?c", "x$1y", "ac", "xy"},
+		{"(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)", "$10", "abcdefghij", "j"},
+		{"(a)(b)", "$12", "ab", "a2"},
+		{"a|ab", "x", "ab", "xb"}, // replaceFirst finds the leftmost-first match "a"
+	}
+	for _, tc := range tests {
+		tr, err := NewRegexRouter(RegexRouterConfig{Regex: tc.regex, Replacement: tc.replacement})
+		if err != nil {
+			t.Fatalf("%q → %q: %v", tc.regex, tc.replacement, err)
+		}
+		r := sourceRec(tc.topic, nil, nil)
+		out := mustApply(t, tr, r)
+		if out.Topic != tc.want {
+			t.Errorf("regex %q replacement %q topic %q: got %q, want %q", tc.regex, tc.replacement, tc.topic, out.Topic, tc.want)
+		}
+	}
+}
+
+func TestRegexRouterConfig(t *testing.T) {
+	for _, tc := range []struct{ regex, repl, want string }{
+		{"(", "x", "regex: invalid regular expression"},
+		{"(?=a)", "x", "no look-around"},
+		{"(a)", "$2", "replacement: no group 2"},
+		{"(a)", "$", "group index is missing"},
+		{"(a)", "$x", "illegal group reference"},
+		{"(a)", "x\\", "character to be escaped is missing"},
+		{"(a)", "${nope}", "no group with name {nope}"},
+		{"(a)", "${a", "missing trailing '}'"},
+	} {
+		_, err := NewRegexRouter(RegexRouterConfig{Regex: tc.regex, Replacement: tc.repl})
+		wantErr(t, err, tc.want)
+	}
+	_, err := regexRouterFactory(map[string]string{"replacement": "x"})
+	wantErr(t, err, `regex: missing required configuration "regex"`)
+}

@@ -1,0 +1,157 @@
+package transforms
+
+import (
+	"context"
+	"maps"
+	"slices"
+
+	"github.com/sluicehq/sluice/connect"
+)
+
+// ReplaceFieldConfig configures ReplaceField (Kafka Connect's
+// org.apache.kafka.connect.transforms.ReplaceField$Key / $Value).
+type ReplaceFieldConfig struct {
+	// Exclude (property "exclude"; deprecated alias "blacklist") lists fields
+	// to drop. It takes precedence over Include.
+	Exclude []string
+	// Include (property "include"; deprecated alias "whitelist") lists the
+	// fields to keep; empty keeps all fields not excluded.
+	Include []string
+	// Renames (property "renames", "old:new,…") maps old field names to new
+	// ones. Renaming applies after filtering, which uses the old names.
+	Renames map[string]string
+	// PreserveNulls copies null fields as null instead of their schema's
+	// default (property replace.null.with.default=false).
+	PreserveNulls bool
+}
+
+// Validate checks the config. Every ReplaceFieldConfig is valid; renaming
+// two kept fields of a Struct to the same name fails when a record of that
+// schema arrives (for maps, the last one wins), as in Kafka Connect.
+func (c ReplaceFieldConfig) Validate() error { return nil }
+
+// ReplaceField keeps, drops and renames the fields of the record key or value,
+// a Struct (the output schema is cached per input schema) or a map[string]any.
+// Tombstones pass through. It is safe for concurrent use.
+type ReplaceField struct {
+	part        Part
+	exclude     []string
+	include     []string
+	renames     map[string]string
+	replaceNull bool
+	cache       schemaCache
+}
+
+// NewReplaceField returns a ReplaceField for the given record part, or the
+// config's validation error.
+func NewReplaceField(cfg ReplaceFieldConfig, part Part) (*ReplaceField, error) {
+	if err := part.validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	t := &ReplaceField{
+		part:        part,
+		exclude:     slices.Clone(cfg.Exclude),
+		include:     slices.Clone(cfg.Include),
+		renames:     maps.Clone(cfg.Renames),
+		replaceNull: !cfg.PreserveNulls,
+	}
+	return t, nil
+}
+
+func replaceFieldFactory(part Part) TransformationFactory {
+	return func(m map[string]string) (Transformation, error) {
+		p := newProps(m)
+		cfg := ReplaceFieldConfig{
+			Exclude:       p.list("exclude", p.list("blacklist", nil)),
+			Include:       p.list("include", p.list("whitelist", nil)),
+			PreserveNulls: !p.boolean("replace.null.with.default", true),
+		}
+		for _, mapping := range p.list("renames", nil) {
+			parts := javaSplit(mapping, ":")
+			if len(parts) != 2 {
+				p.fail("renames", "invalid rename mapping: %q", mapping)
+				continue
+			}
+			if cfg.Renames == nil {
+				cfg.Renames = make(map[string]string)
+			}
+			cfg.Renames[parts[0]] = parts[1]
+		}
+		if err := p.err(); err != nil {
+			return nil, err
+		}
+		return NewReplaceField(cfg, part)
+	}
+}
+
+func (t *ReplaceField) keep(name string) bool {
+	return !slices.Contains(t.exclude, name) && (len(t.include) == 0 || slices.Contains(t.include, name))
+}
+
+func (t *ReplaceField) renamed(name string) string {
+	if to, ok := t.renames[name]; ok {
+		return to
+	}
+	return name
+}
+
+const replacePurpose = "field replacement"
+
+// Apply filters and renames the fields.
+func (t *ReplaceField) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
+	schema, value := t.part.get(rec)
+	if value == nil {
+		return rec, nil
+	}
+	if schema == nil {
+		m, err := requireMap(value, replacePurpose)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]any, len(m))
+		for k, v := range m {
+			if t.keep(k) {
+				out[t.renamed(k)] = v
+			}
+		}
+		t.part.set(rec, nil, out)
+		return rec, nil
+	}
+	st, err := requireStruct(value, replacePurpose)
+	if err != nil {
+		return nil, err
+	}
+	in := st.Schema()
+	updated, err := t.cache.get(in, t.buildSchema)
+	if err != nil {
+		return nil, err
+	}
+	out := connect.NewStruct(updated)
+	// The output fields are the kept input fields, in order.
+	j := 0
+	for i := range in.Fields {
+		f := &in.Fields[i]
+		if !t.keep(f.Name) {
+			continue
+		}
+		if err := out.PutField(&updated.Fields[j], fieldValue(st, f, t.replaceNull)); err != nil {
+			return nil, err
+		}
+		j++
+	}
+	t.part.set(rec, updated, out)
+	return rec, nil
+}
+
+func (t *ReplaceField) buildSchema(in *connect.Schema) (*connect.Schema, error) {
+	b := copySchemaBasics(in, connect.StructBuilder())
+	for _, f := range in.Fields {
+		if t.keep(f.Name) {
+			b.Field(t.renamed(f.Name), f.Schema)
+		}
+	}
+	return b.Build()
+}

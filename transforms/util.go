@@ -1,0 +1,119 @@
+package transforms
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sluicehq/sluice/connect"
+)
+
+// goTypeName names the Go type of v for error messages ("null" for nil).
+func goTypeName(v any) string {
+	if v == nil {
+		return "null"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func requireMap(v any, purpose string) (map[string]any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("only map[string]any values supported in absence of schema for [%s], found: %s", purpose, goTypeName(v))
+	}
+	return m, nil
+}
+
+func requireMapOrNull(v any, purpose string) (map[string]any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return requireMap(v, purpose)
+}
+
+func requireStruct(v any, purpose string) (*connect.Struct, error) {
+	st, ok := v.(*connect.Struct)
+	if !ok || st == nil {
+		return nil, fmt.Errorf("only Struct values supported for [%s], found: %s", purpose, goTypeName(v))
+	}
+	return st, nil
+}
+
+func requireStructOrNull(v any, purpose string) (*connect.Struct, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if st, ok := v.(*connect.Struct); ok && st == nil {
+		return nil, nil
+	}
+	return requireStruct(v, purpose)
+}
+
+// copySchemaBasics copies name, version, doc and parameters of src onto b,
+// as Kafka Connect's SchemaUtil.copySchemaBasics (optionality and default are
+// not copied).
+func copySchemaBasics(src *connect.Schema, b *connect.SchemaBuilder) *connect.SchemaBuilder {
+	b.Name(src.Name).Version(src.Version).Doc(src.Doc)
+	for _, p := range src.Parameters {
+		b.Parameter(p.Key, p.Value)
+	}
+	return b
+}
+
+// builderOfType starts a builder of src's type (with its element / key and
+// value schemas for ARRAY and MAP) carrying src's name, version, doc and
+// parameters.
+func builderOfType(src *connect.Schema) *connect.SchemaBuilder {
+	var b *connect.SchemaBuilder
+	switch src.Type {
+	case connect.TypeArray:
+		b = connect.ArrayBuilder(src.ValueSchema)
+	case connect.TypeMap:
+		b = connect.MapBuilder(src.KeySchema, src.ValueSchema)
+	default:
+		b = connect.NewSchemaBuilder(src.Type)
+	}
+	return copySchemaBasics(src, b)
+}
+
+// fieldValue returns field f of st: the value as set, or the field's default
+// when the value is null and replaceNull is set (Kafka Connect's
+// replace.null.with.default).
+func fieldValue(st *connect.Struct, f *connect.Field, replaceNull bool) any {
+	v := st.At(f.Index)
+	if v == nil && replaceNull {
+		return f.Schema.Default
+	}
+	return v
+}
+
+// levenshtein returns the edit distance of a and b.
+func levenshtein(a, b string) int {
+	ra, rb := []rune(strings.ToLower(a)), []rune(strings.ToLower(b))
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			c := prev[j-1]
+			if ra[i-1] != rb[j-1] {
+				c++
+			}
+			c = min(c, prev[j]+1, cur[j-1]+1)
+			cur[j] = c
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// fieldAt returns the field of s named name, trying index i first (output
+// schemas derived from an input schema often keep field positions).
+func fieldAt(s *connect.Schema, i int, name string) *connect.Field {
+	if i < len(s.Fields) && s.Fields[i].Name == name {
+		return &s.Fields[i]
+	}
+	return s.Field(name)
+}
