@@ -17,8 +17,9 @@ import (
 // schema registry that cannot be reached), in which case the runtime retries.
 type Converter interface {
 	// FromConnect serialises value (of schema, which is nil for schemaless
-	// data) for topic. A nil value with a nil or optional schema yields nil
-	// bytes (a tombstone). headers may be nil; a converter may add headers
+	// data) for topic. A nil value with a nil schema yields nil bytes (a
+	// tombstone); how a nil value with a schema is written is the
+	// converter's choice (Kafka Connect's JSON writes it). headers may be nil; a converter may add headers
 	// (e.g. a schema id) to a non-nil headers.
 	FromConnect(ctx context.Context, topic string, headers *connect.Headers, schema *connect.Schema, value any) ([]byte, error)
 	// ToConnect deserialises data read from topic. nil data yields a nil value

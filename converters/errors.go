@@ -1,0 +1,106 @@
+package converters
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// DataError reports data that a converter cannot convert: bytes that do not
+// decode (malformed JSON, a value of the wrong width) or a Connect value that
+// does not match its schema. It is a permanent error for that record: the
+// runtime handles it under errors.tolerance (skip and report, or fail the
+// task); retrying the same input cannot succeed.
+type DataError struct {
+	// Converter names the converter that failed, as Kafka Connect's class
+	// simple name ("JsonConverter", "IntegerConverter", …).
+	Converter string
+	// Path locates the offending value inside the record: "amount",
+	// "customer.address.zip", "items[3]", "tags{k}". It is empty when the
+	// whole value is at fault.
+	Path string
+	// Reason says what was expected and what was found.
+	Reason string
+}
+
+// Error implements error, e.g.
+// `JsonConverter: converting field "amount": expected a base64 string for Decimal, got number`.
+func (e *DataError) Error() string {
+	if e.Path == "" {
+		if strings.HasPrefix(e.Reason, e.Converter+" ") {
+			return e.Reason
+		}
+		return e.Converter + ": " + e.Reason
+	}
+	return fmt.Sprintf("%s: converting field %q: %s", e.Converter, e.Path, e.Reason)
+}
+
+func dataErr(converter, format string, args ...any) error {
+	return &DataError{Converter: converter, Reason: fmt.Sprintf(format, args...)}
+}
+
+// within prefixes the path of err (a *DataError) with comp, the name of the
+// enclosing struct field or an index/key selector such as "[3]" or "{k}".
+// Errors of other types are returned unchanged.
+func within(err error, comp string) error {
+	e, ok := err.(*DataError)
+	if !ok {
+		return err
+	}
+	switch {
+	case e.Path == "":
+		e.Path = comp
+	case e.Path[0] == '[' || e.Path[0] == '{':
+		e.Path = comp + e.Path
+	default:
+		e.Path = comp + "." + e.Path
+	}
+	return err
+}
+
+// ConfigError reports an invalid converter property or config field. It is
+// returned when a converter is built, never while converting.
+type ConfigError struct {
+	// Key is the Kafka Connect property name, without the
+	// key.converter./value.converter./header.converter. prefix.
+	Key string
+	// Value is the rejected value as given.
+	Value string
+	// Reason says what is accepted ("want true or false").
+	Reason string
+}
+
+// Error implements error, e.g. `schemas.enable: want true or false, got "yes"`.
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("%s: %s, got %q", e.Key, e.Reason, e.Value)
+}
+
+// propBool parses a Kafka ConfigDef BOOLEAN property: "true" or "false",
+// case-insensitive, surrounding whitespace ignored. A missing key yields def.
+func propBool(props map[string]string, key string, def bool) (bool, error) {
+	v, ok := props[key]
+	if !ok {
+		return def, nil
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, &ConfigError{Key: key, Value: v, Reason: "want true or false"}
+}
+
+// propPositiveInt parses a Kafka ConfigDef INT property that must be ≥ 1. A
+// missing key yields def.
+func propPositiveInt(props map[string]string, key string, def int) (int, error) {
+	v, ok := props[key]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+	if err != nil || n < 1 {
+		return 0, &ConfigError{Key: key, Value: v, Reason: "want a positive integer"}
+	}
+	return int(n), nil
+}

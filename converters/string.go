@@ -1,0 +1,210 @@
+package converters
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/connect"
+)
+
+// PropConverterEncoding is the StringConverter's character-set property.
+const PropConverterEncoding = "converter.encoding"
+
+// String is Kafka Connect's StringConverter with the UTF-8 encoding (the
+// default, and the only one Sluice supports). It is a Converter and a
+// HeaderConverter and is safe for concurrent use.
+//
+// Reading yields a string with connect.OptionalStringSchema; nil data yields
+// a nil value with that schema. The bytes are taken as they are: invalid
+// UTF-8 is kept, not replaced (Java would replace it with U+FFFD).
+//
+// Writing ignores the schema, as Kafka Connect does, and renders the value
+// with javaString, which follows Java's toString where Kafka Connect relies
+// on it: strings as they are; integers in decimal; float32/float64 as
+// Float.toString/Double.toString ("1.0E10"); bools as true/false;
+// connect.Decimal as BigDecimal.toString; []any as "[a, b]"; maps as
+// "{k=v, k2=v2}" (keys sorted); *connect.Struct as "Struct{a=1,b=x}". Where
+// Java's output is useless Sluice differs: []byte is written verbatim (Java:
+// "[B@1b6d3586") and time.Time as RFC 3339 UTC with milliseconds,
+// "2024-01-02T03:04:05.678Z" (Java: "Tue Jan 02 03:04:05 UTC 2024"). A nil
+// value yields nil bytes.
+type String struct{}
+
+var (
+	_ Converter       = (*String)(nil)
+	_ HeaderConverter = (*String)(nil)
+)
+
+// NewString returns a UTF-8 string converter.
+func NewString() *String { return &String{} }
+
+// StringFromProps builds a String converter from Kafka Connect properties:
+// converter.encoding may be absent or name UTF-8 ("UTF-8", "UTF8", any case);
+// other encodings yield a *ConfigError.
+func StringFromProps(props map[string]string) (*String, error) {
+	if v, ok := props[PropConverterEncoding]; ok {
+		switch strings.ToUpper(strings.TrimSpace(v)) {
+		case "UTF-8", "UTF8":
+		default:
+			return nil, &ConfigError{Key: PropConverterEncoding, Value: v, Reason: "only UTF-8 is supported"}
+		}
+	}
+	return NewString(), nil
+}
+
+// FromConnect writes value's string form (see the type's doc). It fails only
+// for values with no string form (Go types outside the Connect model).
+func (c *String) FromConnect(_ context.Context, _ string, _ *connect.Headers, _ *connect.Schema, value any) ([]byte, error) {
+	return stringBytes(value)
+}
+
+// FromConnectHeader is FromConnect for a header value.
+func (c *String) FromConnectHeader(_ context.Context, _, _ string, _ *connect.Schema, value any) ([]byte, error) {
+	return stringBytes(value)
+}
+
+// ToConnect returns data as a string with connect.OptionalStringSchema. It
+// never fails.
+func (c *String) ToConnect(_ context.Context, _ string, _ connect.Headers, data []byte) (connect.SchemaAndValue, error) {
+	return readString(data), nil
+}
+
+// ToConnectHeader is ToConnect for a header value.
+func (c *String) ToConnectHeader(_ context.Context, _, _ string, data []byte) (connect.SchemaAndValue, error) {
+	return readString(data), nil
+}
+
+func readString(data []byte) connect.SchemaAndValue {
+	if data == nil {
+		return connect.SchemaAndValue{Schema: connect.OptionalStringSchema}
+	}
+	return connect.SchemaAndValue{Schema: connect.OptionalStringSchema, Value: string(data)}
+}
+
+func stringBytes(value any) ([]byte, error) {
+	switch v := value.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return []byte(v), nil
+	case []byte:
+		return v, nil
+	}
+	b, err := appendJavaString(nil, value, 0)
+	if err != nil {
+		return nil, &DataError{Converter: "StringConverter", Reason: err.Error()}
+	}
+	return b, nil
+}
+
+// appendJavaString appends v rendered as Java's toString would render the
+// corresponding Java value (see String).
+func appendJavaString(dst []byte, v any, depth int) ([]byte, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("value nested deeper than %d levels", maxDepth)
+	}
+	var err error
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case string:
+		return append(dst, x...), nil
+	case []byte:
+		return append(dst, x...), nil
+	case bool:
+		return strconv.AppendBool(dst, x), nil
+	case int8:
+		return strconv.AppendInt(dst, int64(x), 10), nil
+	case int16:
+		return strconv.AppendInt(dst, int64(x), 10), nil
+	case int32:
+		return strconv.AppendInt(dst, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(dst, x, 10), nil
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10), nil
+	case uint8:
+		return strconv.AppendUint(dst, uint64(x), 10), nil
+	case uint16:
+		return strconv.AppendUint(dst, uint64(x), 10), nil
+	case uint32:
+		return strconv.AppendUint(dst, uint64(x), 10), nil
+	case uint64:
+		return strconv.AppendUint(dst, x, 10), nil
+	case uint:
+		return strconv.AppendUint(dst, uint64(x), 10), nil
+	case float32:
+		return appendJavaFloat(dst, float64(x), 32), nil
+	case float64:
+		return appendJavaFloat(dst, x, 64), nil
+	case connect.Decimal:
+		return appendJavaBigDecimal(dst, x), nil
+	case time.Time:
+		return x.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z"), nil
+	case []any:
+		dst = append(dst, '[')
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			if dst, err = appendJavaString(dst, e, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, ']'), nil
+	case map[string]any:
+		dst = append(dst, '{')
+		for i, k := range sortedKeys(x) {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = append(dst, k...)
+			dst = append(dst, '=')
+			if dst, err = appendJavaString(dst, x[k], depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, '}'), nil
+	case map[any]any:
+		dst = append(dst, '{')
+		for i, k := range sortedAnyKeys(x) {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			if dst, err = appendJavaString(dst, k, depth+1); err != nil {
+				return nil, err
+			}
+			dst = append(dst, '=')
+			if dst, err = appendJavaString(dst, x[k], depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, '}'), nil
+	case *connect.Struct:
+		if x == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, "Struct{"...)
+		first := true
+		for i, f := range x.Schema().Fields {
+			fv := x.At(i)
+			if fv == nil {
+				continue
+			}
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = append(dst, f.Name...)
+			dst = append(dst, '=')
+			if dst, err = appendJavaString(dst, fv, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, '}'), nil
+	}
+	return nil, fmt.Errorf("value of Go type %T has no Connect type", v)
+}
