@@ -1,0 +1,110 @@
+package offsets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// ErrPipelineRunning is the error of an offsets admin operation (alter or
+// reset) refused because the connector's pipeline is running: its task
+// would overwrite the change with its next commit, or resume from offsets
+// it already holds in memory. Kafka Connect (KIP-875) refuses these
+// operations unless the connector is STOPPED, and so does Sluice. This
+// package does not enforce the rule (a Store does not know pipelines): the
+// runtime that owns the pipeline checks its state before calling
+// AlterOffsets or ResetOffsets, and returns an error wrapping
+// ErrPipelineRunning, which a REST layer maps to 409 Conflict.
+var ErrPipelineRunning = errors.New("offsets: the connector's pipeline is running; stop it before altering or resetting its offsets")
+
+// ListOffsets returns every stored offset of connector (Kafka Connect:
+// GET /connectors/{name}/offsets), sorted by partition. It returns an empty
+// slice when the connector has none.
+func ListOffsets(ctx context.Context, s Store, connector string) ([]Entry, error) {
+	if connector == "" {
+		return nil, errors.New("offsets: list offsets: empty connector name")
+	}
+	entries, err := s.List(ctx, connector)
+	if err != nil {
+		return nil, err
+	}
+	if entries == nil {
+		entries = []Entry{}
+	}
+	return entries, nil
+}
+
+// AlterOffsets writes the given offsets of connector (Kafka Connect:
+// PATCH /connectors/{name}/offsets); an entry with a nil Offset resets that
+// partition (a tombstone). Every entry is validated before anything is
+// written: a nil Partition, or a value Kafka Connect refuses, fails the
+// whole call with nothing written. Partitions not named keep their offsets.
+//
+// The caller must make sure the connector's pipeline is not running (see
+// ErrPipelineRunning).
+func AlterOffsets(ctx context.Context, s Store, connector string, entries []Entry) error {
+	if connector == "" {
+		return errors.New("offsets: alter offsets: empty connector name")
+	}
+	for i, e := range entries {
+		if e.Partition == nil {
+			return fmt.Errorf("offsets: alter offsets of connector %q: entry %d has no partition", connector, i)
+		}
+		if _, err := EncodeKey(connector, e.Partition); err != nil {
+			return fmt.Errorf("offsets: alter offsets of connector %q: entry %d: %w", connector, i, err)
+		}
+		if _, err := EncodeValue(e.Offset); err != nil {
+			return fmt.Errorf("offsets: alter offsets of connector %q: entry %d: %w", connector, i, err)
+		}
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	return s.Write(ctx, connector, entries)
+}
+
+// ResetOffsets deletes every stored offset of connector (Kafka Connect:
+// DELETE /connectors/{name}/offsets) by writing a tombstone for each of
+// its partitions; the connector then starts from scratch. A connector
+// without offsets is not an error. The partitions come from the store's
+// PartitionLister if it has one, else from List.
+//
+// The caller must make sure the connector's pipeline is not running (see
+// ErrPipelineRunning).
+func ResetOffsets(ctx context.Context, s Store, connector string) error {
+	if connector == "" {
+		return errors.New("offsets: reset offsets: empty connector name")
+	}
+	var parts []Partition
+	if pl, ok := s.(PartitionLister); ok {
+		var err error
+		if parts, err = pl.Partitions(ctx, connector); err != nil {
+			return err
+		}
+	} else {
+		entries, err := s.List(ctx, connector)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			parts = append(parts, e.Partition)
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	entries := make([]Entry, len(parts))
+	for i, p := range parts {
+		entries[i] = Entry{Partition: p}
+	}
+	return s.Write(ctx, connector, entries)
+}
+
+// PartitionLister is an optional Store capability: the source partitions
+// of connector that have a stored offset, sorted, without decoding the
+// offsets. ResetOffsets uses it when the store has it, so that an offset
+// that no longer parses (written by a foreign tool, say) can still be
+// reset. The stores of this package implement it.
+type PartitionLister interface {
+	Partitions(ctx context.Context, connector string) ([]Partition, error)
+}

@@ -1,0 +1,455 @@
+package offsets
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// This file is the codec for Kafka Connect's offsets-topic records.
+//
+// Kafka Connect stores a source offset as one record of its offsets topic,
+// written by its JsonConverter with schemas.enable=false (Jackson, compact
+// output):
+//
+//	key:   ["<connector>",{<source partition>}]    e.g. ["file-src",{"filename":"test.txt"}]
+//	value: {<source offset>}                      e.g. {"position":30}
+//	       or no value at all (a tombstone): the offset was reset
+//
+// Kafka Connect looks offsets up by the exact key bytes. The bytes of a
+// multi-member partition depend on the order of its members, which for a
+// Java connector is the iteration order of its Map (for a HashMap, an order
+// derived from the keys' hash codes, not from insertion). EncodeKey writes
+// members sorted by name, so a Java connector shares offsets with a Go one
+// byte for byte only if its partition maps have a single key or iterate in
+// sorted order (a TreeMap). The stores in this package side-step the problem
+// for existing records: they index keys by their canonical form (EncodeKey
+// of the decoded key) and remember the bytes they read, so an offset written
+// by Kafka Connect in any member order is found, and rewritten under its
+// original key bytes.
+
+// FormatError reports data that is not in Kafka Connect's source offset
+// format: a partition or offset value of a type Kafka Connect refuses (its
+// OffsetUtils.validateFormat), or offsets-topic bytes that do not parse as a
+// key or value. Key names the map member concerned, if any.
+//
+// Kafka Connect ignores (with a warning) offsets-topic keys that are not a
+// two-element array of a connector name and an object; DecodeKey reports
+// them with a FormatError whose What is "offsets-topic key", which a reader
+// should log and skip.
+type FormatError struct {
+	What   string // "source partition", "source offset", "offsets-topic key" or "offsets-topic value"
+	Key    string // the member concerned, "" if none
+	Reason string
+}
+
+// Error implements error.
+func (e *FormatError) Error() string {
+	if e.Key != "" {
+		return fmt.Sprintf("%s: key %q: %s", e.What, e.Key, e.Reason)
+	}
+	return fmt.Sprintf("%s: %s", e.What, e.Reason)
+}
+
+const (
+	whatPartition = "source partition"
+	whatOffset    = "source offset"
+	whatTopicKey  = "offsets-topic key"
+	whatTopicVal  = "offsets-topic value"
+)
+
+// EncodeKey returns the offsets-topic key bytes of connector's source
+// partition, exactly as Kafka Connect writes them for a partition map with
+// the same iteration order: compact JSON ["<connector>",{...}] with the
+// partition's members sorted by name (see the file comment on member order).
+//
+// Member values may be string, bool, any Go integer type (written as a
+// plain integer; unsigned values above math.MaxInt64 are refused, Java has
+// no type for them), float32 or float64 (written like Java's
+// Float/Double.toString, e.g. 1.0E10; NaN and infinities are refused), or
+// nil; named types with one of these underlying kinds are accepted too.
+// Anything else (maps, slices, structs, pointers) is refused with a
+// *FormatError naming the member, as Kafka Connect's
+// OffsetUtils.validateFormat does. Strings must be valid UTF-8; they are
+// escaped as Jackson does (", \ and control characters, with \b \t \n \f \r
+// short forms and \u00XX otherwise; everything else, including <, >, & and
+// non-ASCII characters, is written as is). connector must not be empty and
+// partition must not be nil.
+//
+// The result is also the canonical form of the key: two partitions are the
+// same partition if and only if their EncodeKey bytes are equal.
+func EncodeKey(connector string, partition Partition) ([]byte, error) {
+	return appendKey(make([]byte, 0, 64), connector, partition)
+}
+
+// EncodeValue returns the offsets-topic value bytes of offset: compact JSON
+// with members sorted by name, e.g. {"position":30}. A nil offset encodes
+// as nil, a tombstone. The member values allowed and their encoding are
+// those of EncodeKey; a violation is a *FormatError naming the member.
+func EncodeValue(offset Offset) ([]byte, error) {
+	if offset == nil {
+		return nil, nil
+	}
+	return appendObject(make([]byte, 0, 32), offset, whatOffset)
+}
+
+func appendKey(b []byte, connector string, partition Partition) ([]byte, error) {
+	if connector == "" {
+		return nil, &FormatError{What: whatPartition, Reason: "connector name is empty"}
+	}
+	if partition == nil {
+		return nil, &FormatError{What: whatPartition, Reason: "partition is nil"}
+	}
+	if !utf8.ValidString(connector) {
+		return nil, &FormatError{What: whatPartition, Reason: fmt.Sprintf("connector name %q is not valid UTF-8", connector)}
+	}
+	b = append(b, '[')
+	b = appendJSONString(b, connector)
+	b = append(b, ',')
+	b, err := appendObject(b, partition, whatPartition)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, ']'), nil
+}
+
+// appendObject appends m as a compact JSON object with sorted member names.
+func appendObject(b []byte, m map[string]any, what string) ([]byte, error) {
+	var small [8]string
+	keys := small[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if !utf8.ValidString(k) {
+			return nil, &FormatError{What: what, Key: k, Reason: "name is not valid UTF-8"}
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		var err error
+		if b, err = appendPrimitive(b, m[k], what, k); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+func appendPrimitive(b []byte, v any, what, key string) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		if !utf8.ValidString(x) {
+			return nil, &FormatError{What: what, Key: key, Reason: "string value is not valid UTF-8"}
+		}
+		return appendJSONString(b, x), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case int32:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int16:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int8:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case uint:
+		return appendUint(b, uint64(x), what, key)
+	case uint64:
+		return appendUint(b, x, what, key)
+	case uint32:
+		return strconv.AppendUint(b, uint64(x), 10), nil
+	case uint16:
+		return strconv.AppendUint(b, uint64(x), 10), nil
+	case uint8:
+		return strconv.AppendUint(b, uint64(x), 10), nil
+	case float64:
+		return appendJavaFloat(b, x, 64, what, key)
+	case float32:
+		return appendJavaFloat(b, float64(x), 32, what, key)
+	}
+	// Named types (type Pos int64) by their kind.
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.String:
+		return appendPrimitive(b, rv.String(), what, key)
+	case reflect.Bool:
+		return strconv.AppendBool(b, rv.Bool()), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.AppendInt(b, rv.Int(), 10), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return appendUint(b, rv.Uint(), what, key)
+	case reflect.Float32:
+		return appendJavaFloat(b, rv.Float(), 32, what, key)
+	case reflect.Float64:
+		return appendJavaFloat(b, rv.Float(), 64, what, key)
+	}
+	return nil, &FormatError{What: what, Key: key, Reason: fmt.Sprintf(
+		"value of type %T is not allowed: values must be a string, bool, integer, float or nil (Kafka Connect's OffsetUtils.validateFormat)", v)}
+}
+
+func appendUint(b []byte, u uint64, what, key string) ([]byte, error) {
+	if u > math.MaxInt64 {
+		return nil, &FormatError{What: what, Key: key, Reason: fmt.Sprintf("integer %d is out of range (above the largest Java long)", u)}
+	}
+	return strconv.AppendUint(b, u, 10), nil
+}
+
+const hexDigits = "0123456789ABCDEF"
+
+// appendJSONString appends s as a JSON string the way Jackson's generator
+// writes it by default: " and \ escaped with a backslash, control
+// characters below U+0020 as \b \t \n \f \r or \u00XX (upper-case hex),
+// everything else (including DEL, <, >, &, U+2028 and all non-ASCII) as is.
+// s must be valid UTF-8.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\b':
+			b = append(b, '\\', 'b')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\f':
+			b = append(b, '\\', 'f')
+		case '\r':
+			b = append(b, '\\', 'r')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendJavaFloat appends f as Java's Double.toString (bits 64) or
+// Float.toString (bits 32) formats it since JDK 19, which is what Jackson
+// writes: the shortest decimal that reads back as f (when the shortest has
+// one digit, a closer two-digit one is preferred, e.g. 4.9E-324), in plain
+// notation with at least one fractional digit for 1e-3 <= |f| < 1e7
+// ("30.0", "0.001"), otherwise in computerized scientific notation
+// ("1.0E10", "1.5E-4").
+func appendJavaFloat(b []byte, f float64, bits int, what, key string) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, &FormatError{What: what, Key: key, Reason: fmt.Sprintf("float %v cannot be written as JSON", f)}
+	}
+	if math.Signbit(f) {
+		b = append(b, '-')
+		f = -f
+	}
+	if f == 0 {
+		return append(b, "0.0"...), nil
+	}
+	// Shortest digits: d.ddde±xx.
+	var buf [32]byte
+	e := strconv.AppendFloat(buf[:0], f, 'e', -1, bits)
+	mant, exp := splitE(e)
+	if len(mant) == 1 {
+		// Java (JDK 19+) considers two-digit decimals as well when the
+		// shortest has one digit, and picks the closest to f.
+		e2 := strconv.AppendFloat(buf[:0:0], f, 'e', 1, bits)
+		m2, x2 := splitE(e2)
+		if len(m2) == 2 {
+			if back, err := strconv.ParseFloat(string(e2), bits); err == nil && back == f {
+				mant, exp = m2, x2
+			}
+		}
+	}
+	// mant holds the significant digits d1 d2 ..., value = d1.d2... × 10^exp.
+	if f >= 1e-3 && f < 1e7 {
+		if exp >= 0 {
+			intLen := exp + 1
+			if len(mant) <= intLen {
+				b = append(b, mant...)
+				for i := len(mant); i < intLen; i++ {
+					b = append(b, '0')
+				}
+				return append(b, ".0"...), nil
+			}
+			b = append(b, mant[:intLen]...)
+			b = append(b, '.')
+			return append(b, mant[intLen:]...), nil
+		}
+		b = append(b, '0', '.')
+		for i := -1; i > exp; i-- {
+			b = append(b, '0')
+		}
+		return append(b, mant...), nil
+	}
+	b = append(b, mant[0], '.')
+	if len(mant) == 1 {
+		b = append(b, '0')
+	} else {
+		b = append(b, mant[1:]...)
+	}
+	b = append(b, 'E')
+	return strconv.AppendInt(b, int64(exp), 10), nil
+}
+
+// splitE splits strconv's 'e' format "d.ddde±xx" into its digits "dddd"
+// and the decimal exponent.
+func splitE(e []byte) (digits []byte, exp int) {
+	i := bytes.IndexByte(e, 'e')
+	x, _ := strconv.Atoi(string(e[i+1:]))
+	m := e[:i]
+	digits = make([]byte, 0, len(m))
+	for _, c := range m {
+		if c != '.' {
+			digits = append(digits, c)
+		}
+	}
+	// strconv never produces trailing zeros for -1 precision; the
+	// two-digit form may ("1.0"): trim them.
+	for len(digits) > 1 && digits[len(digits)-1] == '0' {
+		digits = digits[:len(digits)-1]
+	}
+	return digits, x
+}
+
+// DecodeKey parses offsets-topic key bytes into the connector name and the
+// source partition. Integers in the partition come back as int64 and
+// numbers with a fraction or exponent as float64.
+//
+// Bytes that are not a JSON array of exactly a non-empty connector name
+// and an object of primitive members (string, number, bool, null) are not
+// a source offset key: Kafka Connect ignores such records, and DecodeKey
+// reports them with a *FormatError (What "offsets-topic key") carrying the
+// reason, for the caller to log before skipping the record.
+func DecodeKey(key []byte) (connector string, partition Partition, err error) {
+	v, err := decodeJSON(key, whatTopicKey)
+	if err != nil {
+		return "", nil, err
+	}
+	arr, ok := v.([]any)
+	if !ok || len(arr) != 2 {
+		return "", nil, &FormatError{What: whatTopicKey, Reason: "not a two-element JSON array [connector, partition]"}
+	}
+	connector, ok = arr[0].(string)
+	if !ok {
+		return "", nil, &FormatError{What: whatTopicKey, Reason: "first element is not a string (the connector name)"}
+	}
+	if connector == "" {
+		return "", nil, &FormatError{What: whatTopicKey, Reason: "connector name is empty"}
+	}
+	obj, ok := arr[1].(map[string]any)
+	if !ok {
+		return "", nil, &FormatError{What: whatTopicKey, Reason: "second element is not a JSON object (the source partition)"}
+	}
+	if err := classifyMembers(obj, whatTopicKey); err != nil {
+		return "", nil, err
+	}
+	return connector, obj, nil
+}
+
+// DecodeValue parses offsets-topic value bytes into a source offset.
+// Integers come back as int64 and numbers with a fraction or exponent as
+// float64. A nil value (a tombstone) and the JSON literal null both decode
+// to a nil Offset. Anything but a JSON object of primitive members is a
+// *FormatError (What "offsets-topic value").
+func DecodeValue(value []byte) (Offset, error) {
+	if value == nil {
+		return nil, nil
+	}
+	v, err := decodeJSON(value, whatTopicVal)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, nil
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, &FormatError{What: whatTopicVal, Reason: "not a JSON object"}
+	}
+	if err := classifyMembers(obj, whatTopicVal); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+func decodeJSON(data []byte, what string) (any, error) {
+	if !utf8.Valid(data) {
+		return nil, &FormatError{What: what, Reason: "not valid UTF-8"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, &FormatError{What: what, Reason: "not JSON: " + err.Error()}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, &FormatError{What: what, Reason: "trailing data after the JSON value"}
+	}
+	return v, nil
+}
+
+// classifyMembers replaces json.Number members of m by int64 or float64 and
+// refuses nested values.
+func classifyMembers(m map[string]any, what string) error {
+	for k, v := range m {
+		switch x := v.(type) {
+		case nil, string, bool:
+		case json.Number:
+			n, err := classifyNumber(x)
+			if err != nil {
+				return &FormatError{What: what, Key: k, Reason: err.Error()}
+			}
+			m[k] = n
+		default:
+			return &FormatError{What: what, Key: k, Reason: fmt.Sprintf("value is a JSON %s, want a string, number, bool or null", jsonKind(v))}
+		}
+	}
+	return nil
+}
+
+func classifyNumber(n json.Number) (any, error) {
+	s := string(n)
+	if strings.ContainsAny(s, ".eE") {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, fmt.Errorf("number %s is out of range", s)
+		}
+		return f, nil
+	}
+	i, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("integer %s is out of range (beyond a Java long)", s)
+	}
+	return i, nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	}
+	return fmt.Sprintf("%T", v)
+}

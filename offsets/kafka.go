@@ -1,0 +1,841 @@
+package offsets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/sluicehq/sluice/internal/kafkaconf"
+)
+
+// Defaults of KafkaStoreConfig, those of Kafka Connect's
+// offset.storage.partitions and offset.storage.replication.factor.
+const (
+	DefaultOffsetsTopicPartitions        int32 = 25
+	DefaultOffsetsTopicReplicationFactor int16 = 3
+	// DefaultReadTimeout bounds NewKafkaStore's setup: creating or checking
+	// the topic and reading it to the end.
+	DefaultReadTimeout = 2 * time.Minute
+)
+
+// probeIdle is how long a partition may deliver nothing, while its end has
+// not been reached, before the reader looks at the log itself (see
+// probeTail).
+const probeIdle = 200 * time.Millisecond
+
+// KafkaStoreConfig configures a KafkaStore. Brokers and Topic are required;
+// the other fields have usable zero values.
+type KafkaStoreConfig struct {
+	// Brokers are the bootstrap addresses, e.g. ["127.0.0.1:9092"].
+	Brokers []string
+	// Topic is the offsets topic (Kafka Connect: offset.storage.topic, often
+	// "connect-offsets"). Sluice and Kafka Connect workers may share it.
+	Topic string
+	// Sarama is the base client configuration (TLS, SASL, client ID,
+	// timeouts, ...); nil means kafkaconf.NewSaramaConfig("sluice-offsets").
+	// It is copied, not modified. The store overrides what correctness
+	// needs: an idempotent producer with acks=all and one request in flight,
+	// Kafka's murmur2 partitioner, success and error returns, read_committed
+	// consumption, and no topic auto-creation by metadata requests. Version
+	// must be at least 0.11.
+	Sarama *sarama.Config
+	// Partitions of the topic when the store creates it; 0 means 25, -1 the
+	// broker's default (num.partitions).
+	Partitions int32
+	// ReplicationFactor of the topic when the store creates it; 0 means 3,
+	// -1 the broker's default. A factor above the number of brokers in the
+	// cluster is lowered to that number, with a warning.
+	ReplicationFactor int16
+	// ReadTimeout bounds the setup in NewKafkaStore (topic creation or
+	// check, reading the topic to its end); 0 means 2 minutes.
+	ReadTimeout time.Duration
+	// Logger receives warnings (skipped records, a lowered replication
+	// factor); nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Validate reports a missing Brokers or Topic, or out-of-range values.
+func (c KafkaStoreConfig) Validate() error {
+	var errs []error
+	if len(c.Brokers) == 0 {
+		errs = append(errs, errors.New("missing Brokers"))
+	}
+	if c.Topic == "" {
+		errs = append(errs, errors.New("missing Topic"))
+	}
+	if c.Partitions < -1 {
+		errs = append(errs, fmt.Errorf("invalid Partitions %d: want a positive count, 0 (default 25) or -1 (broker default)", c.Partitions))
+	}
+	if c.ReplicationFactor < -1 {
+		errs = append(errs, fmt.Errorf("invalid ReplicationFactor %d: want a positive factor, 0 (default 3) or -1 (broker default)", c.ReplicationFactor))
+	}
+	if c.ReadTimeout < 0 {
+		errs = append(errs, fmt.Errorf("negative ReadTimeout %v", c.ReadTimeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("offsets: KafkaStoreConfig: %w", err)
+	}
+	return nil
+}
+
+// KafkaStore is a Store backed by a compacted Kafka topic, byte-compatible
+// with Kafka Connect's offsets topic (key ["<connector>",{partition}], value
+// {offset}, tombstone = reset; see EncodeKey), so Sluice and Kafka Connect
+// can share a topic and take over each other's connectors.
+//
+// NewKafkaStore reads the whole topic once; Get and List are then served
+// from memory, and Write updates memory as the broker acknowledges. The
+// store does not follow records that other writers (say, a Kafka Connect
+// worker) produce after it was opened: a connector's offsets must be
+// written by one party at a time, which Kafka Connect requires too.
+//
+// Records are indexed by the canonical form of their key, and the exact key
+// bytes read are remembered: an offset that Kafka Connect wrote with its
+// partition members in any order is found by Get, and a Write for that
+// partition reuses the original key bytes (also after a reset: the bytes
+// of a tombstone are remembered too), so that compaction and Kafka Connect
+// see one key. Partitions never seen are written in canonical form
+// (members sorted). Records are partitioned like Kafka's Java producer
+// does (murmur2 of the key bytes), so a key lands in the same partition
+// whoever writes it. If the topic holds one partition under several key
+// byte forms (possible only if a Java connector's map iteration order
+// changed), the latest record wins and later writes use its bytes.
+//
+// Safe for concurrent use. Close stops every goroutine the store started.
+type KafkaStore struct {
+	topic  string
+	log    *slog.Logger
+	client sarama.Client
+
+	// mu guards ix.
+	mu sync.RWMutex
+	ix *offsetIndex
+
+	producer     sarama.AsyncProducer
+	dispatchDone chan struct{}
+
+	// inputMu is held (read) by Write while it feeds the producer, so
+	// that Close does not close the producer under it.
+	inputMu   sync.RWMutex
+	closed    atomic.Bool
+	closing   chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var (
+	_ Store           = (*KafkaStore)(nil)
+	_ PartitionLister = (*KafkaStore)(nil)
+)
+
+// NewKafkaStore connects to cfg.Brokers, makes sure cfg.Topic exists and is
+// compacted, reads it to its end and returns the ready store.
+//
+// A missing topic is created with cleanup.policy=compact, cfg.Partitions
+// and cfg.ReplicationFactor. An existing topic whose cleanup.policy is not
+// exactly "compact" is refused, as Kafka Connect does: retention would
+// delete committed offsets. (If the store may not describe the topic's
+// configuration, the check is skipped with a warning.)
+//
+// The topic is read from the beginning of every partition up to its last
+// stable offset, with read_committed isolation, so topics written
+// transactionally by Kafka Connect's exactly-once source support are read
+// correctly. Tombstones delete; records whose key is not a source offset
+// key are skipped and logged; a record whose value does not parse is kept,
+// and Get of its partition reports the error.
+//
+// Setup is bounded by ctx and by cfg.ReadTimeout. Errors name the topic.
+func NewKafkaStore(ctx context.Context, cfg KafkaStoreConfig) (*KafkaStore, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	scfg, err := kafkaStoreSaramaConfig(cfg.Sarama)
+	if err != nil {
+		return nil, fmt.Errorf("offsets: offsets topic %q: sarama config: %w", cfg.Topic, err)
+	}
+	timeout := cfg.ReadTimeout
+	if timeout == 0 {
+		timeout = DefaultReadTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("topic", cfg.Topic)
+
+	client, err := sarama.NewClient(cfg.Brokers, scfg)
+	if err != nil {
+		return nil, fmt.Errorf("offsets: offsets topic %q: connecting to %v: %w", cfg.Topic, cfg.Brokers, err)
+	}
+	s := &KafkaStore{
+		topic:        cfg.Topic,
+		log:          log,
+		client:       client,
+		ix:           newOffsetIndex(),
+		dispatchDone: make(chan struct{}),
+		closing:      make(chan struct{}),
+	}
+	fail := func(err error) (*KafkaStore, error) {
+		_ = client.Close()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("%w (setup is bounded by ReadTimeout %v and ctx)", err, timeout)
+		}
+		return nil, fmt.Errorf("offsets: offsets topic %q: %w", cfg.Topic, err)
+	}
+	if err := s.ensureTopic(ctx, cfg); err != nil {
+		return fail(err)
+	}
+	if err := s.readToEnd(ctx); err != nil {
+		return fail(err)
+	}
+	producer, err := sarama.NewAsyncProducerFromClient(client)
+	if err != nil {
+		return fail(fmt.Errorf("creating producer: %w", err))
+	}
+	s.producer = producer
+	go s.dispatch()
+	return s, nil
+}
+
+// kafkaStoreSaramaConfig copies base (or the project default) and sets what
+// the store's correctness depends on.
+func kafkaStoreSaramaConfig(base *sarama.Config) (*sarama.Config, error) {
+	if base == nil {
+		base = kafkaconf.NewSaramaConfig("sluice-offsets")
+	}
+	c := *base
+	if !c.Version.IsAtLeast(sarama.V0_11_0_0) {
+		return nil, fmt.Errorf("sarama Version %v: the offsets store needs at least 0.11 (idempotent producer, read_committed)", c.Version)
+	}
+	c.Producer.Idempotent = true
+	c.Producer.RequiredAcks = sarama.WaitForAll
+	c.Net.MaxOpenRequests = 1
+	if c.Producer.Retry.Max < 1 {
+		c.Producer.Retry.Max = 3
+	}
+	c.Producer.Return.Successes = true
+	c.Producer.Return.Errors = true
+	c.Producer.Partitioner = sarama.NewMurmur2Partitioner
+	c.Producer.Transaction.ID = ""
+	c.Consumer.IsolationLevel = sarama.ReadCommitted
+	c.Consumer.Return.Errors = true
+	c.Metadata.AllowAutoTopicCreation = false
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// ensureTopic creates the topic if it is missing, else checks that it is
+// compacted; then waits until every partition has a leader.
+func (s *KafkaStore) ensureTopic(ctx context.Context, cfg KafkaStoreConfig) error {
+	// Not closed: closing a cluster admin closes its client, which the
+	// store keeps. The admin itself holds no goroutine.
+	admin, err := sarama.NewClusterAdminFromClient(s.client)
+	if err != nil {
+		return fmt.Errorf("cluster admin: %w", err)
+	}
+	md, err := admin.DescribeTopics([]string{s.topic})
+	if err != nil {
+		return fmt.Errorf("describing topic: %w", err)
+	}
+	exists := false
+	for _, tm := range md {
+		if tm.Name != s.topic {
+			continue
+		}
+		switch {
+		case errors.Is(tm.Err, sarama.ErrNoError):
+			exists = true
+		case errors.Is(tm.Err, sarama.ErrUnknownTopicOrPartition):
+		default:
+			return fmt.Errorf("describing topic: %w", tm.Err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	want := int32(0)
+	if !exists {
+		if want, err = s.createTopic(admin, cfg); err != nil {
+			return err
+		}
+	} else if err := s.checkCompacted(admin); err != nil {
+		return err
+	}
+	return s.waitForLeaders(ctx, want)
+}
+
+func (s *KafkaStore) createTopic(admin sarama.ClusterAdmin, cfg KafkaStoreConfig) (int32, error) {
+	partitions := cfg.Partitions
+	if partitions == 0 {
+		partitions = DefaultOffsetsTopicPartitions
+	}
+	rf := cfg.ReplicationFactor
+	if rf == 0 {
+		rf = DefaultOffsetsTopicReplicationFactor
+	}
+	if rf > 0 {
+		brokers, _, err := admin.DescribeCluster()
+		if err != nil {
+			return 0, fmt.Errorf("describing cluster: %w", err)
+		}
+		if n := len(brokers); n > 0 && int(rf) > n {
+			s.log.Warn("offsets: lowering the offsets topic's replication factor to the number of brokers",
+				"replication_factor", rf, "brokers", n)
+			rf = int16(n)
+		}
+	}
+	compact := "compact"
+	err := admin.CreateTopic(s.topic, &sarama.TopicDetail{
+		NumPartitions:     partitions,
+		ReplicationFactor: rf,
+		ConfigEntries:     map[string]*string{"cleanup.policy": &compact},
+	}, false)
+	switch {
+	case errors.Is(err, sarama.ErrTopicAlreadyExists):
+		// Created concurrently (another store or worker): check it.
+		return 0, s.checkCompacted(admin)
+	case err != nil:
+		return 0, fmt.Errorf("creating topic (partitions %d, replication factor %d, cleanup.policy=compact): %w", partitions, rf, err)
+	}
+	s.log.Info("offsets: created offsets topic", "partitions", partitions, "replication_factor", rf)
+	if partitions < 0 {
+		return 0, nil
+	}
+	return partitions, nil
+}
+
+// checkCompacted refuses a topic whose cleanup.policy is not exactly
+// "compact", like Kafka Connect's
+// TopicAdmin.verifyTopicCleanupPolicyOnlyCompact.
+func (s *KafkaStore) checkCompacted(admin sarama.ClusterAdmin) error {
+	entries, err := admin.DescribeConfig(sarama.ConfigResource{
+		Type:        sarama.TopicResource,
+		Name:        s.topic,
+		ConfigNames: []string{"cleanup.policy"},
+	})
+	if errors.Is(err, sarama.ErrTopicAuthorizationFailed) || errors.Is(err, sarama.ErrClusterAuthorizationFailed) {
+		s.log.Warn("offsets: not allowed to describe the offsets topic's configuration; cannot check that it is compacted", "error", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("describing the topic's cleanup.policy: %w", err)
+	}
+	policy, found := "", false
+	for _, e := range entries {
+		if e.Name == "cleanup.policy" {
+			policy, found = e.Value, true
+		}
+	}
+	if found && strings.TrimSpace(policy) == "compact" {
+		return nil
+	}
+	if !found {
+		policy = "(not reported)"
+	}
+	return fmt.Errorf("the topic has cleanup.policy=%s, but an offsets topic must have cleanup.policy=compact "+
+		"(only compact; Kafka Connect refuses it too), or retention deletes committed offsets. "+
+		"Fix it with: kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics --entity-name %s "+
+		"--add-config cleanup.policy=compact, or use another topic", policy, s.topic)
+}
+
+// waitForLeaders waits until metadata lists the topic with want partitions
+// (any number > 0 if want is 0), each with a leader.
+func (s *KafkaStore) waitForLeaders(ctx context.Context, want int32) error {
+	var last error
+	for {
+		last = s.topicReady(want)
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the topic's partitions to have leaders: %w (last: %v)", ctx.Err(), last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (s *KafkaStore) topicReady(want int32) error {
+	if err := s.client.RefreshMetadata(s.topic); err != nil {
+		return err
+	}
+	parts, err := s.client.Partitions(s.topic)
+	if err != nil {
+		return err
+	}
+	if len(parts) == 0 || (want > 0 && int32(len(parts)) != want) {
+		return fmt.Errorf("metadata lists %d partitions, want %d", len(parts), want)
+	}
+	for _, p := range parts {
+		if _, err := s.client.Leader(s.topic, p); err != nil {
+			return fmt.Errorf("partition %d: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// readToEnd reads every partition from its start to its last stable offset
+// into the index.
+func (s *KafkaStore) readToEnd(ctx context.Context) error {
+	parts, err := s.client.Partitions(s.topic)
+	if err != nil {
+		return fmt.Errorf("listing partitions: %w", err)
+	}
+	ends, err := s.endOffsets(ctx, parts)
+	if err != nil {
+		return err
+	}
+	consumer, err := sarama.NewConsumerFromClient(s.client)
+	if err != nil {
+		return fmt.Errorf("creating consumer: %w", err)
+	}
+	defer consumer.Close()
+
+	var wg sync.WaitGroup
+	errs := make([]error, len(parts))
+	for i, p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.readPartition(ctx, consumer, p, ends[p])
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// endOffsets returns the last stable offset (the end for read_committed
+// readers; the high watermark when no transaction is open) of each
+// partition.
+func (s *KafkaStore) endOffsets(ctx context.Context, parts []int32) (map[int32]int64, error) {
+	conf := s.client.Config()
+	ends := make(map[int32]int64, len(parts))
+	todo := slices.Clone(parts)
+	var last error
+	for {
+		byLeader := map[*sarama.Broker]*sarama.OffsetRequest{}
+		var leaderErr error
+		for _, p := range todo {
+			leader, err := s.client.Leader(s.topic, p)
+			if err != nil {
+				leaderErr = fmt.Errorf("partition %d: leader: %w", p, err)
+				continue
+			}
+			req := byLeader[leader]
+			if req == nil {
+				req = sarama.NewOffsetRequest(conf.Version)
+				req.IsolationLevel = sarama.ReadCommitted
+				byLeader[leader] = req
+			}
+			req.AddBlock(s.topic, p, sarama.OffsetNewest, 1)
+		}
+		last = leaderErr
+		for leader, req := range byLeader {
+			resp, err := leader.GetAvailableOffsets(req)
+			if err != nil {
+				last = fmt.Errorf("listing end offsets from broker %d: %w", leader.ID(), err)
+				continue
+			}
+			for _, p := range todo {
+				b := resp.GetBlock(s.topic, p)
+				if b == nil {
+					continue
+				}
+				if !errors.Is(b.Err, sarama.ErrNoError) {
+					last = fmt.Errorf("partition %d: end offset: %w", p, b.Err)
+					continue
+				}
+				ends[p] = b.Offset
+			}
+		}
+		todo = slices.DeleteFunc(todo, func(p int32) bool { _, ok := ends[p]; return ok })
+		if len(todo) == 0 {
+			return ends, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("listing end offsets: %w (last: %v)", ctx.Err(), last)
+		case <-time.After(conf.Metadata.Retry.Backoff + 50*time.Millisecond):
+		}
+		_ = s.client.RefreshMetadata(s.topic)
+	}
+}
+
+// readPartition loads partition p from its start up to end.
+func (s *KafkaStore) readPartition(ctx context.Context, consumer sarama.Consumer, p int32, end int64) error {
+	start, err := s.client.GetOffset(s.topic, p, sarama.OffsetOldest)
+	if err != nil {
+		return fmt.Errorf("partition %d: start offset: %w", p, err)
+	}
+	if start >= end {
+		return nil
+	}
+	pc, err := consumer.ConsumePartition(s.topic, p, start)
+	if err != nil {
+		return fmt.Errorf("partition %d: consuming from %d: %w", p, start, err)
+	}
+	defer pc.Close()
+
+	// next: no record this reader must load lies below it.
+	next := start
+	idle := time.NewTimer(probeIdle)
+	defer idle.Stop()
+	var lastErr error
+	for next < end {
+		select {
+		case m, ok := <-pc.Messages():
+			if !ok { // the consumer gave up (e.g. offset out of range)
+				return fmt.Errorf("partition %d: consumer stopped at offset %d of %d (last error: %v)", p, next, end, lastErr)
+			}
+			if m.Offset >= end {
+				next = end
+				break
+			}
+			s.loadRecord(p, m.Offset, m.Key, m.Value)
+			next = max(next, m.Offset+1)
+			idle.Reset(probeIdle)
+		case cerr := <-pc.Errors():
+			lastErr = cerr
+			s.log.Warn("offsets: reading the offsets topic", "partition", p, "error", cerr)
+		case <-idle.C:
+			// The consumer skips control records (transaction markers) and
+			// aborted records without telling: if such records end the
+			// partition, no message ever reaches next.
+			next = s.probeTail(p, next, end)
+			idle.Reset(probeIdle)
+		case <-ctx.Done():
+			msg := fmt.Sprintf("partition %d: read to offset %d of %d", p, next, end)
+			if lastErr != nil {
+				msg += fmt.Sprintf(" (last consumer error: %v)", lastErr)
+			}
+			return fmt.Errorf("%s: %w", msg, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// loadRecord applies one record read from the topic to the index.
+func (s *KafkaStore) loadRecord(p int32, offset int64, key, value []byte) {
+	s.mu.Lock()
+	connector, valueErr, keyErr := s.ix.load(key, value)
+	s.mu.Unlock()
+	switch {
+	case keyErr != nil:
+		s.log.Warn("offsets: skipping offsets-topic record that is not a source offset (Kafka Connect ignores it too)",
+			"partition", p, "offset", offset, "key", string(key), "reason", keyErr)
+	case valueErr != nil:
+		s.log.Warn("offsets: offsets-topic record holds an offset that does not parse; reading that partition's offset will fail until it is reset",
+			"partition", p, "offset", offset, "connector", connector, "key", string(key), "reason", valueErr)
+	}
+}
+
+// probeTail fetches partition p directly from offset next and returns how
+// far it is certain that nothing remains for the consumer to deliver:
+// control batches (transaction markers), batches of aborted transactions
+// and batches emptied by compaction are skipped; it stops at the first
+// record the consumer will deliver, at a truncated batch, or at end. Errors
+// are not fatal: the caller keeps waiting and probes again later.
+func (s *KafkaStore) probeTail(p int32, next, end int64) int64 {
+	conf := s.client.Config()
+	for next < end {
+		leader, err := s.client.Leader(s.topic, p)
+		if err != nil {
+			return next
+		}
+		req := &sarama.FetchRequest{
+			Version:     4,
+			MaxWaitTime: 0,
+			MinBytes:    1,
+			MaxBytes:    conf.Consumer.Fetch.Default,
+			Isolation:   sarama.ReadCommitted,
+		}
+		if conf.Version.IsAtLeast(sarama.V2_3_0_0) {
+			req.Version = 11
+			req.SessionID, req.SessionEpoch = 0, -1
+		}
+		req.AddBlock(s.topic, p, next, conf.Consumer.Fetch.Default, -1)
+		resp, err := leader.Fetch(req)
+		if err != nil {
+			return next
+		}
+		block := resp.GetBlock(s.topic, p)
+		if block == nil || !errors.Is(block.Err, sarama.ErrNoError) {
+			return next
+		}
+		advanced, done := skipUndeliverable(block, next)
+		if done || advanced == next {
+			return advanced
+		}
+		next = advanced
+	}
+	return next
+}
+
+// skipUndeliverable walks a fetched block from offset next and returns the
+// offset past the leading batches a read_committed consumer does not
+// deliver, and whether it stopped at a deliverable record (or at a
+// truncated batch).
+func skipUndeliverable(block *sarama.FetchResponseBlock, next int64) (int64, bool) {
+	aborted := slices.Clone(block.AbortedTransactions)
+	slices.SortFunc(aborted, func(a, b *sarama.AbortedTransaction) int {
+		switch {
+		case a.FirstOffset < b.FirstOffset:
+			return -1
+		case a.FirstOffset > b.FirstOffset:
+			return 1
+		}
+		return 0
+	})
+	active := map[int64]bool{} // producers inside an aborted transaction
+	for _, recs := range block.RecordsSet {
+		b := recs.RecordBatch
+		if b == nil || b.PartialTrailingRecord {
+			return next, true // legacy message set, or truncated: let the consumer handle it
+		}
+		last := b.LastOffset()
+		for len(aborted) > 0 && aborted[0].FirstOffset <= last {
+			active[aborted[0].ProducerID] = true
+			aborted = aborted[1:]
+		}
+		if last < next {
+			if b.Control {
+				delete(active, b.ProducerID)
+			}
+			continue
+		}
+		switch {
+		case b.Control:
+			delete(active, b.ProducerID)
+		case b.IsTransactional && active[b.ProducerID]:
+		default:
+			for _, r := range b.Records {
+				if b.FirstOffset+r.OffsetDelta >= next {
+					return next, true
+				}
+			}
+		}
+		next = last + 1
+	}
+	return next, false
+}
+
+// kafkaWrite is one Write call in flight.
+type kafkaWrite struct {
+	remaining int // touched by the dispatcher only
+	errs      []error
+	done      chan struct{} // closed by the dispatcher once every record was acknowledged or failed
+}
+
+// kafkaWriteMsg is the Metadata of one produced record.
+type kafkaWriteMsg struct {
+	w         *kafkaWrite
+	connector string
+	entry     preparedEntry
+	key       []byte
+}
+
+// dispatch applies acknowledgements to the index and completes writes,
+// until the producer is closed.
+func (s *KafkaStore) dispatch() {
+	defer close(s.dispatchDone)
+	successes, errs := s.producer.Successes(), s.producer.Errors()
+	for successes != nil || errs != nil {
+		select {
+		case m, ok := <-successes:
+			if !ok {
+				successes = nil
+				continue
+			}
+			s.acked(m, nil)
+		case pe, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			s.acked(pe.Msg, pe.Err)
+		}
+	}
+}
+
+func (s *KafkaStore) acked(m *sarama.ProducerMessage, err error) {
+	wm, ok := m.Metadata.(*kafkaWriteMsg)
+	if !ok {
+		return
+	}
+	if err == nil {
+		// Acknowledgements of one Kafka partition, hence of one key, come
+		// in log order, so the index follows the topic.
+		s.mu.Lock()
+		s.ix.apply(wm.connector, wm.entry, wm.key)
+		s.mu.Unlock()
+	} else {
+		wm.w.errs = append(wm.w.errs, fmt.Errorf("offsets: writing to offsets topic %q: connector %q, partition %s: %w",
+			s.topic, wm.connector, wm.entry.partitionText(wm.connector), err))
+	}
+	wm.w.remaining--
+	if wm.w.remaining == 0 {
+		close(wm.w.done)
+	}
+}
+
+// Get returns the offset of connector's partition, nil if none, from the
+// store's memory (the topic as read at open plus acknowledged writes). It
+// fails with a *FormatError (wrapped) if partition holds a value Kafka
+// Connect refuses or the stored offset does not parse, with ErrClosed after
+// Close, and with ctx's error if ctx is done.
+func (s *KafkaStore) Get(ctx context.Context, connector string, partition Partition) (Offset, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	off, err := s.ix.get(connector, partition)
+	if err != nil {
+		return nil, fmt.Errorf("%w (offsets topic %q)", err, s.topic)
+	}
+	return off, nil
+}
+
+// List returns every entry of connector, sorted by partition (canonical
+// key order), from the store's memory.
+func (s *KafkaStore) List(ctx context.Context, connector string) ([]Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out, err := s.ix.list(connector)
+	if err != nil {
+		return nil, fmt.Errorf("%w (offsets topic %q)", err, s.topic)
+	}
+	return out, nil
+}
+
+// Partitions returns the partitions of connector that have an offset,
+// sorted, from the store's memory (PartitionLister).
+func (s *KafkaStore) Partitions(ctx context.Context, connector string) ([]Partition, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ix.partitions(connector)
+}
+
+// Write produces one record per entry (a nil Offset as a tombstone) as one
+// batch and returns once the broker acknowledged every record (acks=all,
+// idempotent producer) or one failed.
+//
+// All entries are validated first: if any holds a value Kafka Connect
+// refuses, nothing is written. When a partition occurs more than once, the
+// last entry wins. A partition already in the topic is written under the
+// key bytes it was read with (see KafkaStore). Each record is atomic on its
+// own: when some fail, the others may be stored; the error joins one error
+// per failed record, naming the topic, connector and partition, and memory
+// reflects exactly the acknowledged records.
+//
+// If ctx is done first, Write returns ctx's error; records already handed
+// to the producer may still be stored (and then show in Get).
+func (s *KafkaStore) Write(ctx context.Context, connector string, entries []Entry) error {
+	prepared, err := prepareWrite(ctx, connector, entries)
+	if err != nil {
+		return fmt.Errorf("%w (offsets topic %q)", err, s.topic)
+	}
+	if len(prepared) == 0 {
+		if s.closed.Load() {
+			return ErrClosed
+		}
+		return nil
+	}
+	w := &kafkaWrite{remaining: len(prepared), done: make(chan struct{})}
+	msgs := make([]*sarama.ProducerMessage, len(prepared))
+	s.mu.RLock()
+	for i, e := range prepared {
+		key := s.ix.keyBytes(connector, e.canon)
+		m := &sarama.ProducerMessage{
+			Topic:    s.topic,
+			Key:      sarama.ByteEncoder(key),
+			Metadata: &kafkaWriteMsg{w: w, connector: connector, entry: e, key: key},
+		}
+		if e.value != nil {
+			m.Value = sarama.ByteEncoder(e.value)
+		}
+		msgs[i] = m
+	}
+	s.mu.RUnlock()
+	if err := s.feed(ctx, msgs); err != nil {
+		return fmt.Errorf("offsets: writing %d offsets of connector %q to offsets topic %q: %w", len(msgs), connector, s.topic, err)
+	}
+	// The producer flushes on Close too, so every record handed to it is
+	// acknowledged or fails, and done is closed, whatever happens.
+	select {
+	case <-w.done:
+		return errors.Join(w.errs...)
+	case <-ctx.Done():
+		return fmt.Errorf("offsets: writing %d offsets of connector %q to offsets topic %q: %w (they may still be stored)",
+			len(msgs), connector, s.topic, ctx.Err())
+	}
+}
+
+// feed hands msgs to the producer. It holds inputMu (read) so that Close
+// does not close the producer meanwhile.
+func (s *KafkaStore) feed(ctx context.Context, msgs []*sarama.ProducerMessage) error {
+	s.inputMu.RLock()
+	defer s.inputMu.RUnlock()
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	for i, m := range msgs {
+		select {
+		case s.producer.Input() <- m:
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%d were handed to the producer and may be stored)", ctx.Err(), i)
+		case <-s.closing:
+			return fmt.Errorf("%w (%d were handed to the producer and may be stored)", ErrClosed, i)
+		}
+	}
+	return nil
+}
+
+// Close flushes records already handed to the producer, stops the
+// producer and the client, and waits for the store's goroutines. Later calls
+// fail with ErrClosed; closing twice returns the first result.
+func (s *KafkaStore) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		close(s.closing)
+		s.inputMu.Lock() // no Write is feeding the producer any more
+		s.inputMu.Unlock()
+		s.producer.AsyncClose()
+		<-s.dispatchDone
+		if err := s.client.Close(); err != nil {
+			s.closeErr = fmt.Errorf("offsets: closing offsets topic %q client: %w", s.topic, err)
+		}
+	})
+	return s.closeErr
+}
+
+// Topic returns the offsets topic's name.
+func (s *KafkaStore) Topic() string { return s.topic }

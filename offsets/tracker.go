@@ -1,0 +1,223 @@
+package offsets
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Tracker follows the records a source pipeline has submitted, per source
+// partition in poll order, and tells which offsets are safe to commit: for
+// each source partition, the offset of the last record such that it and every
+// earlier record of the same partition were acknowledged by Kafka or
+// deliberately dropped (filtered, or skipped under errors.tolerance). Unlike
+// Kafka Connect (KAFKA-15296), dropped records advance offsets. A record that
+// is never acknowledged blocks only its own partition.
+//
+// Submit is called by one goroutine (the poll loop); Done, Committable,
+// MarkCommitted and InFlight may be called from any goroutine. The zero value
+// is not usable; use NewTracker.
+type Tracker struct {
+	mu    sync.Mutex
+	parts map[string]*partState
+
+	// cache of the last partition submitted, to skip building a key for runs
+	// of records of the same partition (the common case).
+	lastMap   Partition
+	lastState *partState
+
+	inFlight      int
+	inFlightBytes int64
+	doneCount     int   // records completed since the last MarkCommitted
+	doneBytes     int64 // bytes completed since the last MarkCommitted
+}
+
+type partState struct {
+	partition Partition
+	slots     []slot
+	head      int    // index in slots of the oldest unfinished record
+	base      uint64 // sequence number of slots[0]
+	next      uint64 // sequence number of the next record
+	committed Offset // committable offset
+	version   uint64 // incremented whenever committed changes
+	flushed   uint64 // version last marked committed
+}
+
+type slot struct {
+	offset Offset
+	bytes  int
+	done   bool
+}
+
+// Handle identifies one submitted record; pass it to Done.
+type Handle struct {
+	p   *partState
+	seq uint64
+}
+
+// NewTracker returns an empty tracker.
+func NewTracker() *Tracker { return &Tracker{parts: make(map[string]*partState)} }
+
+// Submit registers a record of source partition p (nil for a record without
+// offsets) at offset o, weighing size bytes, and returns its handle. The maps
+// must not be modified afterwards.
+func (t *Tracker) Submit(p Partition, o Offset, size int) Handle {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ps := t.lastState
+	if ps == nil || !samePartition(t.lastMap, p) {
+		key := partitionKey(p)
+		ps = t.parts[key]
+		if ps == nil {
+			ps = &partState{partition: p}
+			t.parts[key] = ps
+		}
+		t.lastMap, t.lastState = p, ps
+	}
+	if p == nil || o == nil {
+		o = nil
+	}
+	if ps.head > 64 && ps.head > len(ps.slots)/2 {
+		n := copy(ps.slots, ps.slots[ps.head:])
+		clear(ps.slots[n:])
+		ps.slots = ps.slots[:n]
+		ps.base += uint64(ps.head)
+		ps.head = 0
+	}
+	ps.slots = append(ps.slots, slot{offset: o, bytes: size})
+	seq := ps.next
+	ps.next++
+	t.inFlight++
+	t.inFlightBytes += int64(size)
+	return Handle{ps, seq}
+}
+
+// Done marks the record as finished: acknowledged by Kafka, or dropped. It
+// reports whether the record's partition advanced its committable offset.
+// Calling Done twice for one handle is a no-op.
+func (t *Tracker) Done(h Handle) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ps := h.p
+	idx := int(h.seq - ps.base)
+	if idx < ps.head || idx >= len(ps.slots) || ps.slots[idx].done {
+		return false
+	}
+	s := &ps.slots[idx]
+	s.done = true
+	t.inFlight--
+	t.inFlightBytes -= int64(s.bytes)
+	t.doneCount++
+	t.doneBytes += int64(s.bytes)
+	advanced := false
+	for ps.head < len(ps.slots) && ps.slots[ps.head].done {
+		if o := ps.slots[ps.head].offset; o != nil {
+			ps.committed = o
+			advanced = true
+		}
+		ps.slots[ps.head] = slot{}
+		ps.head++
+	}
+	if advanced {
+		ps.version++
+	}
+	return advanced
+}
+
+// InFlight returns the number and total size of submitted records not yet
+// done.
+func (t *Tracker) InFlight() (records int, bytes int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.inFlight, t.inFlightBytes
+}
+
+// SinceCommit returns the number and size of records done since the last
+// MarkCommitted, for commit-on-watermark decisions.
+func (t *Tracker) SinceCommit() (records int, bytes int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.doneCount, t.doneBytes
+}
+
+// Snapshot is a set of committable offsets taken by Committable.
+type Snapshot struct {
+	Entries  []Entry
+	states   []*partState
+	versions []uint64
+}
+
+// Committable returns the committable offset of every partition whose offset
+// advanced since it was last marked committed.
+func (t *Tracker) Committable() Snapshot {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var s Snapshot
+	for _, ps := range t.parts {
+		if ps.partition == nil || ps.committed == nil || ps.version == ps.flushed {
+			continue
+		}
+		s.Entries = append(s.Entries, Entry{Partition: ps.partition, Offset: ps.committed})
+		s.states = append(s.states, ps)
+		s.versions = append(s.versions, ps.version)
+	}
+	return s
+}
+
+// MarkCommitted records that the snapshot's offsets were written, so they are
+// not returned again unless they advance, and resets the SinceCommit
+// counters.
+func (t *Tracker) MarkCommitted(s Snapshot) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, ps := range s.states {
+		if s.versions[i] > ps.flushed {
+			ps.flushed = s.versions[i]
+		}
+	}
+	t.doneCount, t.doneBytes = 0, 0
+}
+
+// samePartition reports whether a and b hold the same primitive entries,
+// without allocating. Non-primitive values compare unequal (the caller then
+// takes the slow path).
+func samePartition(a, b Partition) bool {
+	if (a == nil) != (b == nil) || len(a) != len(b) {
+		return false
+	}
+	for k, va := range a {
+		vb, ok := b[k]
+		if !ok || !samePrimitive(va, vb) {
+			return false
+		}
+	}
+	return true
+}
+
+func samePrimitive(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, nil:
+		return a == b
+	}
+	return false
+}
+
+// partitionKey builds a canonical identity for a source partition: the
+// offsets-topic key encoding, which sorts members and writes integers of any
+// Go type alike. Partitions the codec rejects (nested values) fall back to a
+// formatted form.
+func partitionKey(p Partition) string {
+	if p == nil {
+		return ""
+	}
+	b, err := EncodeKey("tracker", p)
+	if err != nil {
+		return fmt.Sprintf("%#v", p)
+	}
+	return string(b)
+}
