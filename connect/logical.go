@@ -66,30 +66,51 @@ func (d Decimal) unscaled() *big.Int {
 	return d.Unscaled
 }
 
-// String formats d like BigDecimal.toPlainString: "-12.340".
+// MaxDecimalExpansion is the largest power of ten, in decimal digits, that
+// Decimal's methods build: Rescale refuses to add more digits than this, and
+// Rat is exact only for scales within ±MaxDecimalExpansion. A Decimal's scale
+// can come from the wire (a schema's "scale" parameter may be -2000000000), so
+// nothing may cost memory or time in proportion to the scale alone.
+const MaxDecimalExpansion = 100_000
+
+// maxPlainScale is the largest |Scale| that String writes in plain notation.
+const maxPlainScale = 1000
+
+// String formats d like BigDecimal.toPlainString ("-12.340", "500", "0.005")
+// when |Scale| <= 1000, and like BigDecimal.toString (see JavaString:
+// "5E+2000000000", "-1.5E-1001") beyond, where the plain form would spend a
+// byte per unit of scale.
 func (d Decimal) String() string {
-	u := d.unscaled()
-	s := new(big.Int).Abs(u).String()
-	if d.Scale > 0 {
-		if len(s) <= int(d.Scale) {
-			s = strings.Repeat("0", int(d.Scale)-len(s)+1) + s
-		}
-		s = s[:len(s)-int(d.Scale)] + "." + s[len(s)-int(d.Scale):]
-	} else if d.Scale < 0 && u.Sign() != 0 {
-		s += strings.Repeat("0", int(-d.Scale))
+	if d.Scale > maxPlainScale || d.Scale < -maxPlainScale {
+		return d.JavaString()
 	}
-	if u.Sign() < 0 {
-		s = "-" + s
+	var buf [64]byte
+	coeff := d.unscaled().Append(buf[:0], 10)
+	dst := make([]byte, 0, len(coeff)+int(abs32(d.Scale))+2)
+	if coeff[0] == '-' {
+		dst = append(dst, '-')
+		coeff = coeff[1:]
 	}
-	return s
+	return string(appendPlain(dst, coeff, int64(d.Scale)))
 }
 
-// Rat returns d as an exact rational.
+// Rat returns d as an exact rational when |Scale| <= MaxDecimalExpansion
+// (and always for zero). Beyond that the exact value would need a power of
+// ten of up to two billion digits, so Rat returns the nearest float64 instead
+// (Float64, with ±Inf clamped to ±math.MaxFloat64) as a rational.
 func (d Decimal) Rat() *big.Rat {
-	r := new(big.Rat).SetInt(d.unscaled())
-	if d.Scale == 0 {
-		return r
+	u := d.unscaled()
+	if d.Scale == 0 || u.Sign() == 0 {
+		return new(big.Rat).SetInt(u)
 	}
+	if d.Scale > MaxDecimalExpansion || d.Scale < -MaxDecimalExpansion {
+		f := d.Float64()
+		if math.IsInf(f, 0) {
+			f = math.Copysign(math.MaxFloat64, f)
+		}
+		return new(big.Rat).SetFloat64(f)
+	}
+	r := new(big.Rat).SetInt(u)
 	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs32(d.Scale))), nil)
 	if d.Scale > 0 {
 		return r.Quo(r, new(big.Rat).SetInt(p))
@@ -97,9 +118,14 @@ func (d Decimal) Rat() *big.Rat {
 	return r.Mul(r, new(big.Rat).SetInt(p))
 }
 
-// Float64 returns the nearest float64 to d.
+// Float64 returns the nearest float64 to d: ±Inf when |d| is too large, ±0
+// when too small. Its cost depends on the size of the unscaled value, not on
+// the scale.
 func (d Decimal) Float64() float64 {
-	f, _ := d.Rat().Float64()
+	// strconv reads BigDecimal.toString's syntax and rounds correctly; it
+	// saturates huge exponents instead of expanding them.
+	var buf [64]byte
+	f, _ := strconv.ParseFloat(string(d.AppendJava(buf[:0])), 64)
 	return f
 }
 
@@ -110,22 +136,39 @@ func (d Decimal) Equal(o Decimal) bool {
 }
 
 // Rescale returns d with the given scale, or an error if that would lose
-// digits.
+// digits, or would add more than MaxDecimalExpansion digits to a non-zero
+// value.
 func (d Decimal) Rescale(scale int32) (Decimal, error) {
 	if scale == d.Scale {
 		return d, nil
 	}
-	u := new(big.Int).Set(d.unscaled())
+	u := d.unscaled()
+	if u.Sign() == 0 {
+		return Decimal{new(big.Int), scale}, nil
+	}
 	ten := big.NewInt(10)
-	if scale > d.Scale {
-		u.Mul(u, new(big.Int).Exp(ten, big.NewInt(int64(scale-d.Scale)), nil))
+	diff := int64(scale) - int64(d.Scale)
+	if diff > 0 {
+		if diff > MaxDecimalExpansion {
+			return Decimal{}, fmt.Errorf("connect: decimal %s cannot be rescaled to scale %d: that would add %d digits, more than the limit of %d", d, scale, diff, MaxDecimalExpansion)
+		}
+		u = new(big.Int).Mul(u, new(big.Int).Exp(ten, big.NewInt(diff), nil))
 		return Decimal{u, scale}, nil
 	}
-	q, r := new(big.Int).QuoRem(u, new(big.Int).Exp(ten, big.NewInt(int64(d.Scale-scale)), nil), new(big.Int))
+	// Dividing by 10^-diff > 2^-diff leaves a remainder unless |u| is at
+	// least that large, which bounds the power computed by the size of u.
+	if -diff > int64(u.BitLen()) {
+		return Decimal{}, errRescaleRounding(d, scale)
+	}
+	q, r := new(big.Int).QuoRem(u, new(big.Int).Exp(ten, big.NewInt(-diff), nil), new(big.Int))
 	if r.Sign() != 0 {
-		return Decimal{}, fmt.Errorf("connect: decimal %s cannot be rescaled to scale %d without rounding", d, scale)
+		return Decimal{}, errRescaleRounding(d, scale)
 	}
 	return Decimal{q, scale}, nil
+}
+
+func errRescaleRounding(d Decimal, scale int32) error {
+	return fmt.Errorf("connect: decimal %s cannot be rescaled to scale %d without rounding", d, scale)
 }
 
 func abs32(v int32) int32 {

@@ -3,9 +3,11 @@ package connect
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +119,14 @@ func TestDecimalString(t *testing.T) {
 		{NewDecimal(1234, 5), "0.01234"},
 		{NewDecimal(math.MinInt64, 0), "-9223372036854775808"},
 		{NewDecimal(math.MinInt64, 19), "-0.9223372036854775808"},
+		// Plain up to |Scale| 1000, BigDecimal.toString beyond.
+		{NewDecimal(-12, 1000), "-0." + strings.Repeat("0", 998) + "12"},
+		{NewDecimal(12, -1000), "12" + strings.Repeat("0", 1000)},
+		{NewDecimal(-12, 1001), "-1.2E-1000"},
+		{NewDecimal(12, -1001), "1.2E+1002"},
+		{NewDecimal(0, -1001), "0E+1001"},
+		{NewDecimal(5, -2000000000), "5E+2000000000"},
+		{NewDecimal(5, 2000000000), "5E-2000000000"},
 	}
 	for _, tc := range tests {
 		if got := tc.d.String(); got != tc.want {
@@ -219,6 +229,136 @@ func TestDecimalRatAndFloat64(t *testing.T) {
 	huge, _ := ParseDecimal("1" + strings.Repeat("0", 400))
 	if got := huge.Float64(); !math.IsInf(got, 1) {
 		t.Errorf("1e400.Float64() = %v, want +Inf", got)
+	}
+	// Float64 rounds correctly and saturates whatever the scale.
+	for _, tc := range []struct {
+		d    Decimal
+		want float64
+	}{
+		{NewDecimal(-5, 2), -0.05},
+		{NewDecimal(0, -2000000000), 0},
+		{NewDecimal(0, 2000000000), 0},
+		{NewDecimal(17976931348623157, -292), math.MaxFloat64},
+		{NewDecimal(17976931348623159, -292), math.Inf(1)},
+		{NewDecimal(-49, 325), -5e-324},
+		{NewDecimal(24, 325), 0},
+		{NewDecimal(3, -2000000000), math.Inf(1)},
+		{NewDecimal(-3, -2000000000), math.Inf(-1)},
+		{NewDecimal(3, 2000000000), 0},
+		{NewDecimal(3, math.MaxInt32), 0},
+		{NewDecimal(3, math.MinInt32), math.Inf(1)},
+		{Decimal{bigInt(t, "1"+strings.Repeat("0", 2000)), 2000}, 1},
+		{Decimal{bigInt(t, "123"+strings.Repeat("0", 2000)), 2002}, 1.23},
+	} {
+		if got := tc.d.Float64(); got != tc.want || math.Signbit(got) != math.Signbit(tc.want) {
+			t.Errorf("%v.Float64() = %v, want %v", tc.d, got, tc.want)
+		}
+	}
+	if got := NewDecimal(-3, 2000000000).Float64(); got != 0 || !math.Signbit(got) {
+		t.Errorf("-3E-2000000000.Float64() = %v, want -0", got)
+	}
+}
+
+func TestDecimalRatBeyondMaxExpansion(t *testing.T) {
+	exact := NewDecimal(7, MaxDecimalExpansion)
+	want := new(big.Rat).SetFrac(big.NewInt(7), new(big.Int).Exp(big.NewInt(10), big.NewInt(MaxDecimalExpansion), nil))
+	if exact.Rat().Cmp(want) != 0 {
+		t.Errorf("Rat at scale %d is not exact", MaxDecimalExpansion)
+	}
+	for _, tc := range []struct {
+		d    Decimal
+		want *big.Rat
+	}{
+		{NewDecimal(0, -2000000000), new(big.Rat)},
+		{NewDecimal(0, 2000000000), new(big.Rat)},
+		{NewDecimal(7, MaxDecimalExpansion+1), new(big.Rat)},
+		{NewDecimal(7, -MaxDecimalExpansion-1), new(big.Rat).SetFloat64(math.MaxFloat64)},
+		{NewDecimal(-7, -2000000000), new(big.Rat).SetFloat64(-math.MaxFloat64)},
+		{Decimal{bigInt(t, "15"+strings.Repeat("0", 200000)), 200001}, big.NewRat(3, 2)},
+	} {
+		if got := tc.d.Rat(); got.Cmp(tc.want) != 0 {
+			t.Errorf("%v.Rat() = %v, want %v", tc.d, got.FloatString(3), tc.want.FloatString(3))
+		}
+	}
+}
+
+func TestDecimalRescaleBounds(t *testing.T) {
+	tests := []struct {
+		d     Decimal
+		scale int32
+		want  string // "" = error containing err
+		err   string
+	}{
+		{NewDecimal(0, -2000000000), 2000000000, "ok", ""},
+		{NewDecimal(5, 0), MaxDecimalExpansion, "ok", ""},
+		{NewDecimal(5, 0), MaxDecimalExpansion + 1, "", "more than the limit of 100000"},
+		{NewDecimal(5, -2000000000), 2000000000, "", "more than the limit"},
+		{NewDecimal(5, math.MinInt32), math.MaxInt32, "", "more than the limit"},
+		{NewDecimal(5, 2000000000), -2000000000, "", "without rounding"},
+		{NewDecimal(5, math.MaxInt32), math.MinInt32, "", "without rounding"},
+		{NewDecimal(1000, 3), 0, "1", ""},
+		{NewDecimal(1000, 4), 0, "", "without rounding"},
+		{NewDecimal(-1<<62, 62), 0, "", "without rounding"},
+	}
+	for _, tc := range tests {
+		got, err := tc.d.Rescale(tc.scale)
+		switch {
+		case tc.want == "":
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "cannot be rescaled to scale") {
+				t.Errorf("%s.Rescale(%d) = %v, %v; want error %q", tc.d, tc.scale, got, err, tc.err)
+			}
+		case err != nil:
+			t.Errorf("%s.Rescale(%d): %v", tc.d, tc.scale, err)
+		case got.Scale != tc.scale || got.Rat().Cmp(tc.d.Rat()) != 0:
+			t.Errorf("%s.Rescale(%d) = %v (scale %d)", tc.d, tc.scale, got, got.Scale)
+		}
+	}
+}
+
+// TestDecimalHugeScaleIsCheap checks that a scale read off the wire (a JSON
+// schema may say "scale":"-2000000000") cannot make formatting, converting or
+// validating a Decimal allocate in proportion to the scale.
+func TestDecimalHugeScaleIsCheap(t *testing.T) {
+	const budget = 64 << 10 // bytes per call
+	for _, scale := range []int32{-2000000000, 2000000000, math.MinInt32, math.MaxInt32} {
+		d := Decimal{Unscaled: big.NewInt(-123456789), Scale: scale}
+		schema := DecimalSchema(scale)
+		ops := []struct {
+			name string
+			f    func()
+		}{
+			{"String", func() { _ = d.String() }},
+			{"JavaString", func() { _ = d.JavaString() }},
+			{"Sprint", func() { _ = fmt.Sprint(d) }},
+			{"AppendJava", func() { _ = d.AppendJava(nil) }},
+			{"Float64", func() { _ = d.Float64() }},
+			{"Rat", func() { _ = d.Rat() }},
+			{"Rescale", func() { _, _ = d.Rescale(-scale) }},
+			{"Rescale+1", func() { _, _ = d.Rescale(scale/2 + 1) }},
+			{"ValidateValue", func() {
+				if err := ValidateValue(schema, d); err != nil {
+					t.Error(err)
+				}
+			}},
+			{"ValuesEqual", func() { _ = ValuesEqual(map[any]any{d: d}, map[any]any{Decimal{big.NewInt(-123456789), scale}: d}) }},
+			{"DecimalToBytes", func() { _, _ = DecimalToBytes(schema, d) }},
+		}
+		for _, op := range ops {
+			start := time.Now()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			op.f()
+			runtime.ReadMemStats(&after)
+			if n := after.TotalAlloc - before.TotalAlloc; n > budget {
+				t.Errorf("scale %d: %s allocated %d bytes", scale, op.name, n)
+			}
+			if allocs := testing.AllocsPerRun(10, op.f); allocs > 40 {
+				t.Errorf("scale %d: %s made %v allocations", scale, op.name, allocs)
+			}
+			if el := time.Since(start); el > time.Second {
+				t.Errorf("scale %d: %s took %v", scale, op.name, el)
+			}
+		}
 	}
 }
 

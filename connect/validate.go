@@ -227,17 +227,57 @@ func ValuesEqual(a, b any) bool {
 		return true
 	case map[any]any:
 		y, ok := b.(map[any]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, v := range x {
-			w, ok := y[k]
-			if !ok || !ValuesEqual(v, w) {
-				return false
-			}
-		}
-		return true
+		return ok && anyMapsEqual(x, y)
 	default:
 		return a == b
 	}
+}
+
+// anyMapsEqual compares maps whose keys may be equal by ValuesEqual but not
+// by Go's ==: Decimals (their *big.Int), times (their *time.Location) and
+// Structs compare by pointer as map keys, so two maps decoded separately hold
+// different keys for the same entries. Entries found by direct lookup are
+// compared first; the rest are paired by an O(n²) search.
+func anyMapsEqual(x, y map[any]any) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	type entry struct{ k, v any }
+	var rest []entry
+	for k, v := range x {
+		if w, ok := y[k]; ok && ValuesEqual(v, w) {
+			continue
+		}
+		rest = append(rest, entry{k, v})
+	}
+	if len(rest) == 0 {
+		return true
+	}
+	// The entries of y not matched above. Matching entry to entry is an
+	// equivalence, so pairing greedily finds a pairing if there is one.
+	others := make([]entry, 0, len(rest))
+	for k, w := range y {
+		if v, ok := x[k]; ok && ValuesEqual(v, w) {
+			continue
+		}
+		others = append(others, entry{k, w})
+	}
+	if len(others) != len(rest) {
+		return false
+	}
+	for _, e := range rest {
+		found := false
+		for i, o := range others {
+			if ValuesEqual(e.k, o.k) && ValuesEqual(e.v, o.v) {
+				others[i] = others[len(others)-1]
+				others = others[:len(others)-1]
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package connect
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -316,6 +317,7 @@ func TestValidationErrorText(t *testing.T) {
 func TestValuesEqual(t *testing.T) {
 	s := StructBuilder().Field("a", Int32Schema).MustBuild()
 	ts := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
+	d1 := NewDecimal(10, 1)
 	tests := []struct {
 		name string
 		a, b any
@@ -345,6 +347,24 @@ func TestValuesEqual(t *testing.T) {
 		{"map[string]any vs map[any]any", map[string]any{"a": 1}, map[any]any{"a": 1}, false},
 		{"map[any]any", map[any]any{int32(1): []any{"x"}}, map[any]any{int32(1): []any{"x"}}, true},
 		{"map[any]any value", map[any]any{int32(1): "x"}, map[any]any{int32(1): "y"}, false},
+		// Keys holding pointers (Decimal's *big.Int, time.Time's *Location,
+		// *Struct) are equal by value, not by Go's ==.
+		{"decimal keys", map[any]any{NewDecimal(1, 2): "a", NewDecimal(3, 0): []byte{1}}, map[any]any{NewDecimal(3, 0): []byte{1}, NewDecimal(1, 2): "a"}, true},
+		{"decimal keys scale differs", map[any]any{NewDecimal(1, 2): "a"}, map[any]any{NewDecimal(10, 3): "a"}, false},
+		{"decimal keys value differs", map[any]any{NewDecimal(1, 2): "a"}, map[any]any{NewDecimal(1, 2): "b"}, false},
+		{"time keys", map[any]any{ts: 1}, map[any]any{ts.In(time.FixedZone("X", 3600)): 1}, true},
+		{"struct keys", map[any]any{NewStruct(s).MustPut("a", int32(1)): 1, NewStruct(s).MustPut("a", int32(2)): 2},
+			map[any]any{NewStruct(s).MustPut("a", int32(2)): 2, NewStruct(s).MustPut("a", int32(1)): 1}, true},
+		{"struct keys swapped values", map[any]any{NewStruct(s).MustPut("a", int32(1)): 1, NewStruct(s).MustPut("a", int32(2)): 2},
+			map[any]any{NewStruct(s).MustPut("a", int32(2)): 1, NewStruct(s).MustPut("a", int32(1)): 2}, false},
+		{"mixed direct and fallback", map[any]any{"k": 1, int32(5): 2, NewDecimal(7, 1): 3}, map[any]any{NewDecimal(7, 1): 3, int32(5): 2, "k": 1}, true},
+		// Equal keys twice on one side pair one to one: {1.0: a, 1.0: a} is
+		// not {1.0: a, 2.0: a}, and {1.0: a, 1.0: b} is {1.0: b, 1.0: a}.
+		{"repeated keys", map[any]any{d1: "a", NewDecimal(10, 1): "a"}, map[any]any{NewDecimal(10, 1): "a", NewDecimal(20, 1): "a"}, false},
+		{"repeated keys other order", map[any]any{d1: "a", NewDecimal(10, 1): "b"}, map[any]any{d1: "b", NewDecimal(10, 1): "a"}, true},
+		{"NaN keys", map[any]any{math.NaN(): 1}, map[any]any{math.NaN(): 1}, false},
+		{"nested decimal keys", []any{map[any]any{NewDecimal(1, 0): map[any]any{NewDecimal(2, 0): nil}}},
+			[]any{map[any]any{NewDecimal(1, 0): map[any]any{NewDecimal(2, 0): nil}}}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -275,10 +275,10 @@ func (c *JSON) appendLogical(dst []byte, s *connect.Schema, v any) ([]byte, erro
 			return nil, jsonErr("%v", err)
 		}
 		if d.Scale != scale {
-			return nil, jsonErr("Decimal %s has scale %d but its schema has scale %d", appendJavaBigDecimal(nil, d), d.Scale, scale)
+			return nil, jsonErr("Decimal %s has scale %d but its schema has scale %d", d.JavaString(), d.Scale, scale)
 		}
 		if c.numeric {
-			return appendJavaBigDecimal(dst, d), nil
+			return d.AppendJava(dst), nil
 		}
 		b, _ := connect.DecimalToBytes(s, d)
 		return appendBase64(dst, b), nil
@@ -420,7 +420,7 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 	case float64:
 		return appendJSONFloat(dst, x, 64), nil
 	case connect.Decimal:
-		return appendJavaBigDecimal(dst, x), nil
+		return x.AppendJava(dst), nil
 	case time.Time:
 		return strconv.AppendInt(dst, x.UnixMilli(), 10), nil
 	case *connect.Struct:
@@ -501,10 +501,10 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 func appendJSONFloat(dst []byte, f float64, bits int) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		dst = append(dst, '"')
-		dst = appendJavaFloat(dst, f, bits)
+		dst = connect.AppendJavaFloat(dst, f, bits)
 		return append(dst, '"')
 	}
-	return appendJavaFloat(dst, f, bits)
+	return connect.AppendJavaFloat(dst, f, bits)
 }
 
 func appendBase64(dst, b []byte) []byte {

@@ -632,43 +632,6 @@ func TestJSONDepthLimit(t *testing.T) {
 	}
 }
 
-func TestJavaFormatting(t *testing.T) {
-	doubles := map[float64]string{
-		0: "0.0", 1: "1.0", -1: "-1.0", 0.1: "0.1", 100: "100.0", 1e7: "1.0E7", 9999999: "9999999.0",
-		1234567.5: "1234567.5", 0.001: "0.001", 0.00099: "9.9E-4", 1e-5: "1.0E-5", 1.0e21: "1.0E21",
-		math.MaxFloat64: "1.7976931348623157E308", 4.9e-324: "4.9E-324", 123456789012: "1.23456789012E11",
-		-1.5e-10: "-1.5E-10", 2e-3: "0.002", math.Inf(1): "Infinity", math.NaN(): "NaN",
-	}
-	for f, want := range doubles {
-		if got := string(appendJavaFloat(nil, f, 64)); got != want {
-			t.Errorf("Double.toString(%v) = %s, want %s", f, got, want)
-		}
-	}
-	floats := map[float32]string{
-		1.1: "1.1", 12.34: "12.34", 3.4028235e38: "3.4028235E38", 1.4e-45: "1.4E-45", 1e7: "1.0E7",
-		0.3: "0.3", 16777216: "1.6777216E7", 100: "100.0",
-	}
-	for f, want := range floats {
-		if got := string(appendJavaFloat(nil, float64(f), 32)); got != want {
-			t.Errorf("Float.toString(%v) = %s, want %s", f, got, want)
-		}
-	}
-	decimals := []struct {
-		u     int64
-		scale int32
-		want  string
-	}{
-		{123, 0, "123"}, {-123, 2, "-1.23"}, {123, -1, "1.23E+3"}, {123, 10, "1.23E-8"}, {1, 6, "0.000001"},
-		{1, 7, "1E-7"}, {0, 0, "0"}, {0, 2, "0.00"}, {0, -2, "0E+2"}, {0, 8, "0E-8"}, {-5, 9, "-5E-9"},
-		{12345, 3, "12.345"}, {5, 1, "0.5"}, {1, -1, "1E+1"},
-	}
-	for _, d := range decimals {
-		if got := string(appendJavaBigDecimal(nil, connect.NewDecimal(d.u, d.scale))); got != d.want {
-			t.Errorf("BigDecimal(%d, %d).toString() = %s, want %s", d.u, d.scale, got, d.want)
-		}
-	}
-}
-
 func TestDecimalLiteral(t *testing.T) {
 	for in, want := range map[string]string{"1.50": "1.50", "1e3": "1000", "-0.0": "0.0", "1.5E+2": "150", "12": "12", "+7": "7"} {
 		lit, ok := parseDecimalLiteral(in)
@@ -728,7 +691,7 @@ func TestJSONMapKeyOrder(t *testing.T) {
 	}
 	for k, v := range sv.Value.(map[any]any) {
 		if d := k.(connect.Decimal); !(d.Equal(k1) && v == int8(1)) && !(d.Equal(k2) && v == int8(2)) {
-			t.Errorf("read back %v → %v", appendJavaBigDecimal(nil, d), v)
+			t.Errorf("read back %v → %v", d.JavaString(), v)
 		}
 	}
 	// Struct keys sort by their rendering.

@@ -137,11 +137,11 @@ func appendJavaString(dst []byte, v any, depth int) ([]byte, error) {
 	case uint:
 		return strconv.AppendUint(dst, uint64(x), 10), nil
 	case float32:
-		return appendJavaFloat(dst, float64(x), 32), nil
+		return connect.AppendJavaFloat(dst, float64(x), 32), nil
 	case float64:
-		return appendJavaFloat(dst, x, 64), nil
+		return connect.AppendJavaFloat(dst, x, 64), nil
 	case connect.Decimal:
-		return appendJavaBigDecimal(dst, x), nil
+		return x.AppendJava(dst), nil
 	case time.Time:
 		return x.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z"), nil
 	case []any:

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 // This file is the codec for Kafka Connect's offsets-topic records.
@@ -248,88 +250,14 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendJavaFloat appends f as Java's Double.toString (bits 64) or
-// Float.toString (bits 32) formats it since JDK 19, which is what Jackson
-// writes: the shortest decimal that reads back as f (when the shortest has
-// one digit, a closer two-digit one is preferred, e.g. 4.9E-324), in plain
-// notation with at least one fractional digit for 1e-3 <= |f| < 1e7
-// ("30.0", "0.001"), otherwise in computerized scientific notation
-// ("1.0E10", "1.5E-4").
+// appendJavaFloat appends f as Jackson writes it (Java's Double.toString
+// for bits 64, Float.toString for bits 32; see connect.AppendJavaFloat),
+// refusing NaN and infinities, which JSON cannot hold.
 func appendJavaFloat(b []byte, f float64, bits int, what, key string) ([]byte, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return nil, &FormatError{What: what, Key: key, Reason: fmt.Sprintf("float %v cannot be written as JSON", f)}
 	}
-	if math.Signbit(f) {
-		b = append(b, '-')
-		f = -f
-	}
-	if f == 0 {
-		return append(b, "0.0"...), nil
-	}
-	// Shortest digits: d.ddde±xx.
-	var buf [32]byte
-	e := strconv.AppendFloat(buf[:0], f, 'e', -1, bits)
-	mant, exp := splitE(e)
-	if len(mant) == 1 {
-		// Java (JDK 19+) considers two-digit decimals as well when the
-		// shortest has one digit, and picks the closest to f.
-		e2 := strconv.AppendFloat(buf[:0:0], f, 'e', 1, bits)
-		m2, x2 := splitE(e2)
-		if len(m2) == 2 {
-			if back, err := strconv.ParseFloat(string(e2), bits); err == nil && back == f {
-				mant, exp = m2, x2
-			}
-		}
-	}
-	// mant holds the significant digits d1 d2 ..., value = d1.d2... × 10^exp.
-	if f >= 1e-3 && f < 1e7 {
-		if exp >= 0 {
-			intLen := exp + 1
-			if len(mant) <= intLen {
-				b = append(b, mant...)
-				for i := len(mant); i < intLen; i++ {
-					b = append(b, '0')
-				}
-				return append(b, ".0"...), nil
-			}
-			b = append(b, mant[:intLen]...)
-			b = append(b, '.')
-			return append(b, mant[intLen:]...), nil
-		}
-		b = append(b, '0', '.')
-		for i := -1; i > exp; i-- {
-			b = append(b, '0')
-		}
-		return append(b, mant...), nil
-	}
-	b = append(b, mant[0], '.')
-	if len(mant) == 1 {
-		b = append(b, '0')
-	} else {
-		b = append(b, mant[1:]...)
-	}
-	b = append(b, 'E')
-	return strconv.AppendInt(b, int64(exp), 10), nil
-}
-
-// splitE splits strconv's 'e' format "d.ddde±xx" into its digits "dddd"
-// and the decimal exponent.
-func splitE(e []byte) (digits []byte, exp int) {
-	i := bytes.IndexByte(e, 'e')
-	x, _ := strconv.Atoi(string(e[i+1:]))
-	m := e[:i]
-	digits = make([]byte, 0, len(m))
-	for _, c := range m {
-		if c != '.' {
-			digits = append(digits, c)
-		}
-	}
-	// strconv never produces trailing zeros for -1 precision; the
-	// two-digit form may ("1.0"): trim them.
-	for len(digits) > 1 && digits[len(digits)-1] == '0' {
-		digits = digits[:len(digits)-1]
-	}
-	return digits, x
+	return connect.AppendJavaFloat(b, f, bits), nil
 }
 
 // DecodeKey parses offsets-topic key bytes into the connector name and the

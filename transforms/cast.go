@@ -467,11 +467,11 @@ func castToString(v any) string {
 	case time.Time:
 		return javaDateString(x)
 	case connect.Decimal:
-		return javaDecimalString(x)
+		return x.JavaString()
 	case float32:
-		return javaFloatString(float64(x), 32)
+		return string(connect.AppendJavaFloat(nil, float64(x), 32))
 	case float64:
-		return javaFloatString(x, 64)
+		return string(connect.AppendJavaFloat(nil, x, 64))
 	case int8:
 		return strconv.FormatInt(int64(x), 10)
 	case int16:

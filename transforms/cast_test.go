@@ -47,6 +47,12 @@ func TestCastWholeValue(t *testing.T) {
 		{"string", connect.DecimalSchema(9), connect.NewDecimal(1, 9), "1E-9", connect.StringSchema},
 		{"int32", connect.DecimalSchema(2), connect.NewDecimal(-4299, 2), int32(-42), connect.Int32Schema},
 		{"float64", connect.DecimalSchema(2), connect.NewDecimal(4250, 2), 42.5, connect.Float64Schema},
+		// Scales off the wire cost nothing in proportion to their size.
+		{"int64", connect.DecimalSchema(-63), connect.NewDecimal(1, -63), int64(math.MinInt64), connect.Int64Schema},
+		{"int64", connect.DecimalSchema(-2000000000), connect.NewDecimal(3, -2000000000), int64(0), connect.Int64Schema},
+		{"int32", connect.DecimalSchema(2000000000), connect.NewDecimal(3, 2000000000), int32(0), connect.Int32Schema},
+		{"float64", connect.DecimalSchema(-2000000000), connect.NewDecimal(-3, -2000000000), math.Inf(-1), connect.Float64Schema},
+		{"string", connect.DecimalSchema(-2000000000), connect.NewDecimal(3, -2000000000), "3E+2000000000", connect.StringSchema},
 		{"int64", connect.TimestampSchema, ts, ts.UnixMilli(), connect.Int64Schema},
 		{"int32", connect.DateSchema, time.Date(1970, 1, 3, 0, 0, 0, 0, time.UTC), int32(2), connect.Int32Schema},
 		{"string", connect.TimestampSchema, ts, "2024-01-31T12:30:00.005Z", connect.StringSchema},
@@ -208,31 +214,4 @@ func TestCastErrors(t *testing.T) {
 	tr := must(castFactory(Value)(map[string]string{"spec": "a:int32"}))
 	_, err = tr.Apply(ctx, sinkRec("t", nil, "str"))
 	wantErr(t, err, "[cast types], found: string")
-}
-
-func TestJavaFloatString(t *testing.T) {
-	for _, tc := range []struct {
-		f    float64
-		bits int
-		want string
-	}{
-		{1, 64, "1.0"}, {-1.5, 64, "-1.5"}, {0.001, 64, "0.001"}, {0.0001, 64, "1.0E-4"}, {1234567, 64, "1234567.0"},
-		{12345678, 64, "1.2345678E7"}, {math.Inf(-1), 64, "-Infinity"}, {math.NaN(), 64, "NaN"}, {math.Copysign(0, -1), 64, "-0.0"},
-		{float64(float32(0.1)), 32, "0.1"}, {float64(float32(3.4e38)), 32, "3.4E38"}, {100, 64, "100.0"},
-	} {
-		if got := javaFloatString(tc.f, tc.bits); got != tc.want {
-			t.Errorf("%v: got %q, want %q", tc.f, got, tc.want)
-		}
-	}
-	for _, tc := range []struct {
-		d    connect.Decimal
-		want string
-	}{
-		{connect.NewDecimal(123, 0), "123"}, {connect.NewDecimal(-123, 2), "-1.23"}, {connect.NewDecimal(1, 7), "1E-7"},
-		{connect.NewDecimal(123, -2), "1.23E+4"}, {connect.NewDecimal(1, 6), "0.000001"}, {connect.NewDecimal(0, 2), "0.00"},
-	} {
-		if got := javaDecimalString(tc.d); got != tc.want {
-			t.Errorf("%v: got %q, want %q", tc.d, got, tc.want)
-		}
-	}
 }
