@@ -19,28 +19,32 @@ func init() {
 // version is the Kafka protocol version every sluice client announces to
 // sarama (Config.Version).
 //
-// sarama treats it as an upper bound: at connect time it asks the broker
+// sarama treats it as an upper bound: on connecting it asks the broker
 // (ApiVersions) which request versions it supports and uses, per request,
-// the highest one both sides know. Kafka 4 brokers reject requests older
-// than Kafka 2.1, so the value must be at least that; V4_0_0_0 is the oldest
-// Kafka 4 release and is accepted by Apache Kafka 4.x and by kfake, and,
-// thanks to the ApiVersions negotiation, also by 3.x brokers.
+// the highest one both sides know. Kafka 4 brokers dropped the request
+// versions that predate Kafka 2.1 (KIP-896), so it must be at least that.
+// V4_0_0_0 is the first Kafka 4 release; sarama v1.61.1 gates nothing on
+// anything newer (its MaxVersion, V4_3_1_0, selects the same requests), and
+// it is accepted by Apache Kafka 4.x, by kfake and, thanks to the
+// negotiation, by 3.x brokers.
 var version = sarama.V4_0_0_0
 
-// NewSaramaConfig returns a fresh, valid sarama configuration for a client
-// that identifies itself to the broker as clientID (sarama's default
-// "sarama" is kept when clientID is empty).
+// NewSaramaConfig returns a fresh sarama configuration, valid as returned,
+// for a client that identifies itself to brokers as clientID (sarama's
+// default "sarama" is kept when clientID is empty).
 //
-// The configuration has Version set to sarama.V4_0_0_0 (an upper bound:
-// sarama negotiates each request's version down to what the broker
-// supports, and Kafka 4 brokers refuse anything older than Kafka 2.1's
-// protocol), Producer.Return.Successes
-// and Producer.Return.Errors set (a SyncProducer needs both, and an
-// AsyncProducer user must then drain both channels), and
-// Consumer.Return.Errors set (consumer errors are delivered on the Errors
-// channel instead of only being logged, which the caller must drain). All
-// other fields keep sarama's defaults. Each call returns a new value that
-// the caller owns and may modify.
+// It differs from sarama.NewConfig only in:
+//
+//   - Version = sarama.V4_0_0_0, an upper bound that sarama negotiates down
+//     per request to what the broker supports;
+//   - Producer.Return.Successes = true and Producer.Return.Errors = true: a
+//     SyncProducer needs both, and an AsyncProducer's user must drain both
+//     channels;
+//   - Consumer.Return.Errors = true: consumer and consumer-group errors are
+//     delivered on their Errors channel, which the caller must drain,
+//     instead of only being logged.
+//
+// Each call returns a new value that the caller owns and may modify.
 func NewSaramaConfig(clientID string) *sarama.Config {
 	cfg := sarama.NewConfig()
 	if clientID != "" {
