@@ -1,0 +1,263 @@
+package errors
+
+import (
+	"context"
+	"encoding/json"
+	stderrors "errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/IBM/sarama"
+
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/kafkaconf"
+)
+
+// The dead-letter queue context headers, as Kafka Connect names them, plus
+// Sluice's two for source records.
+const (
+	HeaderTopic               = "__connect.errors.topic"
+	HeaderPartition           = "__connect.errors.partition"
+	HeaderOffset              = "__connect.errors.offset"
+	HeaderConnectorName       = "__connect.errors.connector.name"
+	HeaderTaskID              = "__connect.errors.task.id"
+	HeaderStage               = "__connect.errors.stage"
+	HeaderClassName           = "__connect.errors.class.name"
+	HeaderExceptionClassName  = "__connect.errors.exception.class.name"
+	HeaderExceptionMessage    = "__connect.errors.exception.message"
+	HeaderExceptionStacktrace = "__connect.errors.exception.stacktrace"
+	HeaderSourcePartition     = "__connect.errors.source.partition"
+	HeaderSourceOffset        = "__connect.errors.source.offset"
+)
+
+// DLQConfig configures a dead-letter queue.
+type DLQConfig struct {
+	Brokers []string
+	// Topic is errors.deadletterqueue.topic.name.
+	Topic string
+	// ReplicationFactor is used when the topic is created (with one
+	// partition); it is lowered to the number of brokers, with a warning. 0
+	// means 3.
+	ReplicationFactor int16
+	// ContextHeaders adds the __connect.errors.* headers.
+	ContextHeaders bool
+	// Sarama is an optional base client configuration (copied).
+	Sarama  *sarama.Config
+	Metrics *Metrics
+	Logger  *slog.Logger
+	// ClientID names the producer (Kafka Connect:
+	// connector-dlq-producer-<connector>-<task>).
+	ClientID string
+}
+
+// DLQ writes failed records to a dead-letter queue topic. Report returns
+// once Kafka acknowledged the record. Safe for concurrent use; Close it when
+// the task ends.
+type DLQ struct {
+	topic          string
+	contextHeaders bool
+	producer       sarama.SyncProducer
+	metrics        *Metrics
+}
+
+// NewDLQ creates the topic if it is missing (one partition) and connects a
+// producer (idempotent, acks=all).
+func NewDLQ(ctx context.Context, cfg DLQConfig) (*DLQ, error) {
+	if cfg.Topic == "" {
+		return nil, stderrors.New("errors.deadletterqueue.topic.name: empty topic name")
+	}
+	var sc *sarama.Config
+	if cfg.Sarama != nil {
+		c := *cfg.Sarama
+		sc = &c
+	} else {
+		sc = kafkaconf.NewSaramaConfig("")
+	}
+	if cfg.ClientID != "" {
+		sc.ClientID = cfg.ClientID
+	}
+	sc.Producer.RequiredAcks = sarama.WaitForAll
+	sc.Producer.Idempotent = true
+	sc.Net.MaxOpenRequests = 1
+	sc.Producer.Return.Successes = true
+	sc.Producer.Return.Errors = true
+	if cfg.Metrics == nil {
+		cfg.Metrics = new(Metrics)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	rf := cfg.ReplicationFactor
+	if rf == 0 {
+		rf = DefaultDLQReplicationFactor
+	}
+	if err := ensureDLQTopic(ctx, cfg.Brokers, sc, cfg.Topic, rf, cfg.Logger); err != nil {
+		return nil, err
+	}
+	p, err := sarama.NewSyncProducer(cfg.Brokers, sc)
+	if err != nil {
+		return nil, fmt.Errorf("dead-letter queue %s: creating producer: %w", cfg.Topic, err)
+	}
+	return &DLQ{topic: cfg.Topic, contextHeaders: cfg.ContextHeaders, producer: p, metrics: cfg.Metrics}, nil
+}
+
+func ensureDLQTopic(ctx context.Context, brokers []string, sc *sarama.Config, topic string, rf int16, log *slog.Logger) error {
+	client, err := sarama.NewClient(brokers, sc)
+	if err != nil {
+		return fmt.Errorf("dead-letter queue %s: %w", topic, err)
+	}
+	defer client.Close()
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		return fmt.Errorf("dead-letter queue %s: %w", topic, err)
+	}
+	md, err := admin.DescribeTopics([]string{topic})
+	if err == nil && len(md) == 1 && md[0].Err == sarama.ErrNoError {
+		return nil
+	}
+	if n := int16(len(client.Brokers())); rf > n && n > 0 {
+		log.Warn("lowering the dead-letter queue topic's replication factor to the cluster size",
+			"topic", topic, "errors.deadletterqueue.topic.replication.factor", rf, "brokers", n)
+		rf = n
+	}
+	err = admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: rf}, false)
+	var te *sarama.TopicError
+	if err != nil && !(stderrors.As(err, &te) && te.Err == sarama.ErrTopicAlreadyExists) && !stderrors.Is(err, sarama.ErrTopicAlreadyExists) {
+		return fmt.Errorf("dead-letter queue: creating topic %s: %w", topic, err)
+	}
+	return ctx.Err()
+}
+
+// Topic returns the dead-letter queue topic.
+func (d *DLQ) Topic() string { return d.topic }
+
+// Report writes f's record to the dead-letter queue: the raw bytes when f.Raw
+// is set (for sinks, exactly the consumed key, value, headers and
+// timestamp), else a JSON description of the record; plus the context
+// headers when enabled. An error means the record is not in the queue.
+func (d *DLQ) Report(ctx context.Context, connector string, task int, f *Failure) error {
+	msg := &sarama.ProducerMessage{Topic: d.topic}
+	if r := f.Raw; r != nil {
+		if r.Key != nil {
+			msg.Key = sarama.ByteEncoder(r.Key)
+		}
+		if r.Value != nil {
+			msg.Value = sarama.ByteEncoder(r.Value)
+		}
+		msg.Timestamp = r.Timestamp
+		for _, h := range r.Headers {
+			msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value})
+		}
+	} else if f.Record != nil {
+		msg.Value = sarama.ByteEncoder(describe(f.Record))
+		msg.Timestamp = f.Record.Timestamp
+	}
+	if d.contextHeaders {
+		msg.Headers = append(msg.Headers, ContextHeaders(connector, task, f)...)
+	}
+	d.metrics.DLQProduceRequests.Add(1)
+	if err := ctx.Err(); err != nil {
+		d.metrics.DLQProduceFailures.Add(1)
+		return err
+	}
+	if _, _, err := d.producer.SendMessage(msg); err != nil {
+		d.metrics.DLQProduceFailures.Add(1)
+		return fmt.Errorf("writing to dead-letter queue %s: %w", d.topic, err)
+	}
+	return nil
+}
+
+// Close closes the producer.
+func (d *DLQ) Close() error { return d.producer.Close() }
+
+// ContextHeaders returns the __connect.errors.* headers for f, with Kafka
+// Connect's names and UTF-8 string values: the original topic, partition and
+// offset (for consumed records), connector name, task id, stage, class name
+// (the failing component's Go type), exception class name (the error's Go
+// type), message and "stack trace" (the wrapped error chain, one cause per
+// line). For source records Sluice adds the source partition and offset as
+// JSON.
+func ContextHeaders(connector string, task int, f *Failure) []sarama.RecordHeader {
+	var hs []sarama.RecordHeader
+	add := func(k, v string) { hs = append(hs, sarama.RecordHeader{Key: []byte(k), Value: []byte(v)}) }
+	rec := f.Record
+	switch {
+	case rec != nil && rec.OriginalTopic != "":
+		add(HeaderTopic, rec.OriginalTopic)
+		add(HeaderPartition, strconv.Itoa(int(rec.OriginalPartition)))
+		add(HeaderOffset, strconv.FormatInt(rec.OriginalOffset, 10))
+	case f.Raw != nil && f.Raw.Topic != "":
+		add(HeaderTopic, f.Raw.Topic)
+	case rec != nil && rec.Topic != "":
+		add(HeaderTopic, rec.Topic)
+	}
+	add(HeaderConnectorName, connector)
+	add(HeaderTaskID, strconv.Itoa(task))
+	add(HeaderStage, string(f.Stage))
+	if f.Component != nil {
+		add(HeaderClassName, connect.TypeName(f.Component))
+	}
+	if f.Err != nil {
+		add(HeaderExceptionClassName, errorClass(f.Err))
+		add(HeaderExceptionMessage, f.Err.Error())
+		add(HeaderExceptionStacktrace, errorChain(f.Err))
+	}
+	if rec != nil && rec.OriginalTopic == "" && (rec.SourcePartition != nil || rec.SourceOffset != nil) {
+		add(HeaderSourcePartition, jsonString(rec.SourcePartition))
+		add(HeaderSourceOffset, jsonString(rec.SourceOffset))
+	}
+	return hs
+}
+
+// errorClass names the error's Go type, skipping the standard library's
+// anonymous wrappers (fmt.Errorf, errors.Join) to the first named one.
+func errorClass(err error) string {
+	for e := err; e != nil; e = stderrors.Unwrap(e) {
+		if n := connect.TypeName(e); !strings.HasPrefix(n, "*fmt.") && !strings.HasPrefix(n, "*errors.") {
+			return n
+		}
+	}
+	return connect.TypeName(err)
+}
+
+// errorChain renders err and its causes like a Java stack trace's "Caused
+// by" lines.
+func errorChain(err error) string {
+	var b strings.Builder
+	for e, i := err, 0; e != nil; e, i = stderrors.Unwrap(e), i+1 {
+		if i > 0 {
+			b.WriteString("\nCaused by: ")
+		}
+		b.WriteString(connect.TypeName(e))
+		b.WriteString(": ")
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+func jsonString(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// describe renders a record that could not be serialised as JSON.
+func describe(r *connect.Record) []byte {
+	d := map[string]any{"topic": r.Topic, "key": fmt.Sprint(r.Key), "value": fmt.Sprint(r.Value)}
+	if r.SourcePartition != nil || r.SourceOffset != nil {
+		d["source_partition"] = r.SourcePartition
+		d["source_offset"] = r.SourceOffset
+	}
+	if r.OriginalTopic != "" {
+		d["kafka_topic"], d["kafka_partition"], d["kafka_offset"] = r.OriginalTopic, r.OriginalPartition, r.OriginalOffset
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return []byte(fmt.Sprintf("%q", fmt.Sprint(d)))
+	}
+	return b
+}

@@ -1,0 +1,80 @@
+package errors
+
+import (
+	"fmt"
+	"time"
+)
+
+// RestartPolicy restarts failed tasks (a Sluice extension; Kafka Connect
+// never restarts a failed task by itself). It is off when MaxRestarts is 0.
+// A task that failed is restarted after InitialDelay, doubling up to
+// MaxDelay per consecutive restart, as long as fewer than MaxRestarts
+// restarts happened within the last Window.
+type RestartPolicy struct {
+	MaxRestarts  int
+	Window       time.Duration // default 10 minutes
+	InitialDelay time.Duration // default 1 s
+	MaxDelay     time.Duration // default 1 minute
+}
+
+// Enabled reports whether the policy restarts anything.
+func (p RestartPolicy) Enabled() bool { return p.MaxRestarts > 0 }
+
+// Validate reports negative settings.
+func (p RestartPolicy) Validate() error {
+	if p.MaxRestarts < 0 || p.Window < 0 || p.InitialDelay < 0 || p.MaxDelay < 0 {
+		return fmt.Errorf("restart policy: values must be >= 0: %+v", p)
+	}
+	return nil
+}
+
+// Restarter tracks the restarts of one task under a policy. Not safe for
+// concurrent use: the task's supervising goroutine owns it.
+type Restarter struct {
+	p     RestartPolicy
+	times []time.Time
+	count int
+}
+
+// NewRestarter returns a restarter for p, defaults applied.
+func NewRestarter(p RestartPolicy) *Restarter {
+	if p.Window == 0 {
+		p.Window = 10 * time.Minute
+	}
+	if p.InitialDelay == 0 {
+		p.InitialDelay = time.Second
+	}
+	if p.MaxDelay == 0 {
+		p.MaxDelay = time.Minute
+	}
+	return &Restarter{p: p}
+}
+
+// Next is called when the task failed at now: it returns the delay before
+// restarting it, or ok=false when the policy gives up (disabled, or
+// MaxRestarts restarts within Window already).
+func (r *Restarter) Next(now time.Time) (delay time.Duration, ok bool) {
+	if !r.p.Enabled() {
+		return 0, false
+	}
+	kept := r.times[:0]
+	for _, t := range r.times {
+		if now.Sub(t) < r.p.Window {
+			kept = append(kept, t)
+		}
+	}
+	r.times = kept
+	if len(r.times) >= r.p.MaxRestarts {
+		return 0, false
+	}
+	delay = r.p.InitialDelay << min(len(r.times), 30)
+	if delay > r.p.MaxDelay || delay <= 0 {
+		delay = r.p.MaxDelay
+	}
+	r.times = append(r.times, now)
+	r.count++
+	return delay, true
+}
+
+// Count returns how many restarts were granted in total.
+func (r *Restarter) Count() int { return r.count }

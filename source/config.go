@@ -1,0 +1,197 @@
+package source
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/sluicehq/sluice/converters"
+	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/offsets"
+	"github.com/sluicehq/sluice/transforms"
+)
+
+// Defaults, as Kafka Connect's where it has the setting.
+const (
+	DefaultOffsetFlushInterval = 60 * time.Second // offset.flush.interval.ms
+	DefaultOffsetFlushTimeout  = 5 * time.Second  // offset.flush.timeout.ms
+	DefaultShutdownTimeout     = 5 * time.Second  // task.shutdown.graceful.timeout.ms
+	DefaultCommitEveryRecords  = 10000
+	DefaultCommitEveryBytes    = 16 << 20
+	DefaultMaxInFlightRecords  = 20000
+	DefaultMaxInFlightBytes    = 64 << 20
+)
+
+// TopicCreation configures KIP-158 topic creation: when set, a topic a record
+// is about to be written to is created (if missing) before the first produce,
+// with these settings. Without it the broker's auto-creation policy applies.
+type TopicCreation struct {
+	// Partitions is the partition count; -1 uses the broker default.
+	Partitions int32
+	// ReplicationFactor is the replication factor; -1 uses the broker
+	// default.
+	ReplicationFactor int16
+	// Configs are topic configs (e.g. "cleanup.policy": "compact").
+	Configs map[string]string
+}
+
+// Config configures a source pipeline. The zero value of every optional field
+// selects a default; Name, Brokers and NewTask are required. Call Validate (New
+// does) before use.
+type Config struct {
+	// Name is the connector name: the namespace of its offsets.
+	Name string
+	// Brokers are the Kafka bootstrap addresses.
+	Brokers []string
+	// NewTask returns a new task instance; it is called once per task (and
+	// again when a task restarts).
+	NewTask func() Task
+	// Connector optionally splits Properties into per-task configurations;
+	// without it each task gets Properties.
+	Connector Connector
+	// TasksMax is the maximum number of tasks (tasks.max, default 1).
+	TasksMax int
+	// Properties is the connector's own configuration, handed to the
+	// Connector and tasks.
+	Properties map[string]string
+
+	// KeyConverter and ValueConverter serialise keys and values (default:
+	// the ByteArray converter). HeaderConverter serialises header values
+	// (default: SimpleHeaderConverter).
+	KeyConverter    converters.Converter
+	ValueConverter  converters.Converter
+	HeaderConverter converters.HeaderConverter
+	// Transforms is applied to every polled record (a *transforms.Chain, or
+	// any Transformation); nil passes records through.
+	Transforms transforms.Transformation
+
+	// OffsetStore stores committed source offsets (default: a memory store,
+	// which forgets them when the process exits).
+	OffsetStore offsets.Store
+	// OffsetFlushInterval is the commit period (offset.flush.interval.ms).
+	OffsetFlushInterval time.Duration
+	// OffsetFlushTimeout bounds one offset write (offset.flush.timeout.ms).
+	OffsetFlushTimeout time.Duration
+	// CommitEveryRecords and CommitEveryBytes trigger a commit as soon as that
+	// many records (or bytes) were acknowledged since the last one, so a crash
+	// replays a bounded window. A negative value disables the trigger.
+	CommitEveryRecords int
+	CommitEveryBytes   int64
+	// ShutdownTimeout bounds the graceful stop: waiting for outstanding
+	// acknowledgements before the final commit
+	// (task.shutdown.graceful.timeout.ms).
+	ShutdownTimeout time.Duration
+	// MaxInFlightRecords and MaxInFlightBytes bound the records polled but not
+	// yet acknowledged; when either is reached the task is not polled until
+	// acknowledgements free space.
+	MaxInFlightRecords int
+	MaxInFlightBytes   int64
+
+	// Sarama is an optional base producer configuration (it is copied);
+	// Sluice forces idempotence, acks=all and successes/errors returns.
+	Sarama *sarama.Config
+	// ProducerProps are Kafka producer properties (producer.override.*
+	// without the prefix) applied on top.
+	ProducerProps map[string]string
+	// TopicCreation enables KIP-158 topic creation.
+	TopicCreation *TopicCreation
+	// Errors is the errors.* configuration: retries, tolerance, error log
+	// and dead-letter queue (a Sluice extension for sources: Kafka Connect
+	// has none).
+	Errors sluiceerrors.Config
+	// Restart restarts failed tasks with backoff (a Sluice extension; off
+	// by default).
+	Restart sluiceerrors.RestartPolicy
+	// Logger receives the pipeline's logs (default slog.Default()), with
+	// connector and task attributes added.
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.TasksMax == 0 {
+		c.TasksMax = 1
+	}
+	if c.KeyConverter == nil {
+		c.KeyConverter = converters.NewByteArray()
+	}
+	if c.ValueConverter == nil {
+		c.ValueConverter = converters.NewByteArray()
+	}
+	if c.HeaderConverter == nil {
+		c.HeaderConverter = converters.NewSimpleHeader()
+	}
+	if c.OffsetStore == nil {
+		c.OffsetStore = offsets.NewMemoryStore()
+	}
+	if c.OffsetFlushInterval == 0 {
+		c.OffsetFlushInterval = DefaultOffsetFlushInterval
+	}
+	if c.OffsetFlushTimeout == 0 {
+		c.OffsetFlushTimeout = DefaultOffsetFlushTimeout
+	}
+	if c.CommitEveryRecords == 0 {
+		c.CommitEveryRecords = DefaultCommitEveryRecords
+	}
+	if c.CommitEveryBytes == 0 {
+		c.CommitEveryBytes = DefaultCommitEveryBytes
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.MaxInFlightRecords == 0 {
+		c.MaxInFlightRecords = DefaultMaxInFlightRecords
+	}
+	if c.MaxInFlightBytes == 0 {
+		c.MaxInFlightBytes = DefaultMaxInFlightBytes
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate reports the first invalid setting, naming it by its Kafka Connect
+// property name where there is one.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Name == "" {
+		errs = append(errs, errors.New("name: a connector name is required"))
+	}
+	if len(c.Brokers) == 0 {
+		errs = append(errs, errors.New("bootstrap.servers: at least one broker address is required"))
+	}
+	if c.NewTask == nil {
+		errs = append(errs, errors.New("NewTask: a task constructor is required"))
+	}
+	if c.TasksMax < 0 {
+		errs = append(errs, fmt.Errorf("tasks.max: must be >= 1, got %d", c.TasksMax))
+	}
+	if c.OffsetFlushInterval < 0 {
+		errs = append(errs, fmt.Errorf("offset.flush.interval.ms: must be >= 0, got %s", c.OffsetFlushInterval))
+	}
+	if c.OffsetFlushTimeout < 0 {
+		errs = append(errs, fmt.Errorf("offset.flush.timeout.ms: must be >= 0, got %s", c.OffsetFlushTimeout))
+	}
+	if c.ShutdownTimeout < 0 {
+		errs = append(errs, fmt.Errorf("task.shutdown.graceful.timeout.ms: must be >= 0, got %s", c.ShutdownTimeout))
+	}
+	if c.MaxInFlightRecords < 0 || c.MaxInFlightBytes < 0 {
+		errs = append(errs, errors.New("max in-flight records and bytes must be >= 0"))
+	}
+	if err := c.Errors.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Restart.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if tc := c.TopicCreation; tc != nil {
+		if tc.Partitions == 0 || tc.Partitions < -1 {
+			errs = append(errs, fmt.Errorf("topic.creation.default.partitions: must be >= 1 or -1, got %d", tc.Partitions))
+		}
+		if tc.ReplicationFactor == 0 || tc.ReplicationFactor < -1 {
+			errs = append(errs, fmt.Errorf("topic.creation.default.replication.factor: must be >= 1 or -1, got %d", tc.ReplicationFactor))
+		}
+	}
+	return errors.Join(errs...)
+}

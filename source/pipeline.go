@@ -1,0 +1,265 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/sluicehq/sluice/connect"
+	sluiceerrors "github.com/sluicehq/sluice/errors"
+)
+
+// Pipeline runs the tasks of one source connector: each task's records are
+// transformed, converted and produced to Kafka, and their source offsets
+// committed once acknowledged. Build it with New, run it with Run; Pause,
+// Resume and Status may be called from any goroutine while it runs.
+type Pipeline struct {
+	cfg Config
+
+	mu      sync.Mutex
+	state   connect.State
+	err     error
+	tasks   []*taskRunner
+	paused  bool
+	resumed chan struct{} // closed on Resume; replaced on Pause
+}
+
+// New validates cfg, applies defaults and returns a pipeline ready to Run.
+func New(cfg Config) (*Pipeline, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("source %q: invalid config: %w", cfg.Name, err)
+	}
+	cfg.Properties = maps.Clone(cfg.Properties)
+	if cfg.Properties == nil {
+		cfg.Properties = map[string]string{}
+	}
+	r := make(chan struct{})
+	close(r)
+	return &Pipeline{cfg: cfg, state: connect.StateUnassigned, resumed: r}, nil
+}
+
+// Name returns the connector name.
+func (p *Pipeline) Name() string { return p.cfg.Name }
+
+// Run starts the tasks and blocks until they all ended: when ctx is done
+// (each task stops gracefully: it is no longer polled, outstanding records
+// get up to ShutdownTimeout to be acknowledged, offsets are committed, then
+// Task.Stop is called) or when every task failed. It returns nil after a
+// graceful stop, or the tasks' errors joined. Run returns only after every
+// goroutine it started has exited. A Pipeline runs once.
+func (p *Pipeline) Run(ctx context.Context) error {
+	p.mu.Lock()
+	if p.tasks != nil {
+		p.mu.Unlock()
+		return fmt.Errorf("source %q: pipeline already ran", p.cfg.Name)
+	}
+	p.mu.Unlock()
+
+	configs := []map[string]string{p.cfg.Properties}
+	if p.cfg.Connector != nil {
+		var err error
+		configs, err = p.cfg.Connector.TaskConfigs(ctx, maps.Clone(p.cfg.Properties), p.cfg.TasksMax)
+		if err != nil {
+			p.setState(connect.StateFailed, err)
+			return fmt.Errorf("source %q: connector could not compute task configs: %w", p.cfg.Name, err)
+		}
+		if len(configs) > p.cfg.TasksMax {
+			err := fmt.Errorf("source %q: connector returned %d task configs, more than tasks.max=%d", p.cfg.Name, len(configs), p.cfg.TasksMax)
+			p.setState(connect.StateFailed, err)
+			return err
+		}
+	}
+	runners := make([]*taskRunner, len(configs))
+	for i, c := range configs {
+		runners[i] = newTaskRunner(p, i, c)
+	}
+	p.mu.Lock()
+	p.tasks = runners
+	if p.paused {
+		p.state = connect.StatePaused
+	} else {
+		p.state = connect.StateRunning
+	}
+	p.mu.Unlock()
+
+	var wg sync.WaitGroup
+	errs := make([]error, len(runners))
+	for i, r := range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = p.supervise(ctx, i, r, configs[i])
+		}()
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
+	if err != nil {
+		p.setState(connect.StateFailed, err)
+	} else {
+		p.setState(connect.StateStopped, nil)
+	}
+	return err
+}
+
+// supervise runs task i, restarting it under the restart policy when it
+// fails.
+func (p *Pipeline) supervise(ctx context.Context, i int, r *taskRunner, config map[string]string) error {
+	restarter := sluiceerrors.NewRestarter(p.cfg.Restart)
+	for {
+		err := r.run(ctx)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		delay, ok := restarter.Next(time.Now())
+		if !ok {
+			return err
+		}
+		next := newTaskRunner(p, i, config)
+		next.restarts = restarter.Count()
+		next.lastFailure = err
+		next.state.Store(connect.StateRestarting)
+		r.log.Warn("task failed; restarting it", "error", err, "delay", delay, "restarts", next.restarts)
+		p.mu.Lock()
+		p.tasks[i] = next
+		p.mu.Unlock()
+		if !sleepCtx(ctx, delay) {
+			next.state.Store(connect.StateStopped)
+			return nil
+		}
+		r = next
+	}
+}
+
+func (p *Pipeline) setState(s connect.State, err error) {
+	p.mu.Lock()
+	p.state, p.err = s, err
+	p.mu.Unlock()
+}
+
+// Pause stops polling every task; producing and committing what was already
+// polled goes on, and offsets are committed. It is a no-op when paused.
+func (p *Pipeline) Pause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.paused {
+		return
+	}
+	p.paused = true
+	p.resumed = make(chan struct{})
+	if p.state == connect.StateRunning {
+		p.state = connect.StatePaused
+	}
+	for _, t := range p.tasks {
+		t.requestCommit()
+	}
+}
+
+// Resume undoes Pause. It is a no-op when not paused.
+func (p *Pipeline) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.paused {
+		return
+	}
+	p.paused = false
+	close(p.resumed)
+	if p.state == connect.StatePaused {
+		p.state = connect.StateRunning
+	}
+}
+
+// pauseGate returns nil when running, or a channel closed on Resume.
+func (p *Pipeline) pauseGate() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.paused {
+		return nil
+	}
+	return p.resumed
+}
+
+// Status is a point-in-time view of a pipeline.
+type Status struct {
+	Name  string
+	State connect.State
+	// Err is the failure when State is FAILED.
+	Err   error
+	Tasks []TaskStatus
+}
+
+// TaskStatus is a point-in-time view of one task, with the progress facts
+// from which stalls are detected.
+type TaskStatus struct {
+	ID    int
+	State connect.State
+	Err   error
+	// RecordsPolled counts records returned by Poll (before transforms);
+	// RecordsWritten those handed to the producer; RecordsAcked those Kafka
+	// acknowledged; RecordsDropped those dropped by transforms (or skipped
+	// under errors.tolerance). InFlight is written minus acked.
+	RecordsPolled, RecordsWritten, RecordsAcked, RecordsDropped int64
+	InFlight                                                    int
+	InFlightBytes                                               int64
+	// OffsetCommits and OffsetCommitFailures count offset flushes.
+	OffsetCommits, OffsetCommitFailures int64
+	// LastPoll, LastAck and LastCommit are the times of the last Poll that
+	// returned records, the last acknowledgement and the last successful
+	// offset commit (zero if none yet).
+	LastPoll, LastAck, LastCommit time.Time
+	// Restarts counts restarts under the restart policy; LastFailure is the
+	// failure that caused the last one.
+	Restarts    int
+	LastFailure error
+	// Errors are the task's error counters (Kafka Connect's
+	// task-error-metrics).
+	Errors sluiceerrors.MetricsSnapshot
+}
+
+// Status returns the pipeline's current status, computed live.
+func (p *Pipeline) Status() Status {
+	p.mu.Lock()
+	st := Status{Name: p.cfg.Name, State: p.state, Err: p.err}
+	tasks := slices.Clone(p.tasks)
+	p.mu.Unlock()
+	for _, t := range tasks {
+		st.Tasks = append(st.Tasks, t.status())
+	}
+	return st
+}
+
+func (p *Pipeline) producerConfig(taskID int) (*sarama.Config, []string, error) {
+	var cfg *sarama.Config
+	if p.cfg.Sarama != nil {
+		c := *p.cfg.Sarama
+		cfg = &c
+	} else {
+		cfg = newSaramaConfig()
+	}
+	cfg.ClientID = fmt.Sprintf("connector-producer-%s-%d", p.cfg.Name, taskID)
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Producer.Idempotent = true
+	cfg.Net.MaxOpenRequests = 1
+	cfg.Producer.Retry.Max = 10
+	unmapped, err := applyProducerProps(cfg, p.cfg.ProducerProps)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.Return.Errors = true
+	cfg.Producer.Partitioner = newPartitioner
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("producer config: %w", err)
+	}
+	return cfg, unmapped, nil
+}
+
+func (p *Pipeline) logger(task int) *slog.Logger {
+	return p.cfg.Logger.With("connector", p.cfg.Name, "task", task)
+}

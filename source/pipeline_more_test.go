@@ -1,0 +1,243 @@
+package source_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/offsets"
+	"github.com/sluicehq/sluice/source"
+	"github.com/sluicehq/sluice/transforms"
+)
+
+// freezableStore fails every Write once frozen, simulating a process that
+// crashes without committing.
+type freezableStore struct {
+	offsets.Store
+	frozen atomic.Bool
+}
+
+func (s *freezableStore) Write(ctx context.Context, c string, e []offsets.Entry) error {
+	if s.frozen.Load() {
+		return errors.New("simulated crash: offsets not written")
+	}
+	return s.Store.Write(ctx, c, e)
+}
+
+func TestRestartResumesFromCommittedOffsetsWithBoundedReplay(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 2, nil)
+	const parts, commitEvery = 2, 1000
+	store := &freezableStore{Store: offsets.NewMemoryStore()}
+	run := func(task *genTask, during func(p *source.Pipeline)) *source.Pipeline {
+		cfg := baseConfig(t, brokers, "gen-restart", task)
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.OffsetStore = store
+		cfg.CommitEveryRecords = commitEvery
+		cfg.OffsetFlushInterval = time.Hour // only the watermark and stop commit
+		p, err := source.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := runPipeline(t, p)
+		during(p)
+		if err := stop(); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		return p
+	}
+	acked := func(p *source.Pipeline) int64 {
+		st := p.Status()
+		if len(st.Tasks) == 0 {
+			return 0
+		}
+		return st.Tasks[0].RecordsAcked
+	}
+	var ackedAtFreeze int64
+	p1 := run(&genTask{topic: topic, parts: parts, perPart: -1, batch: 100}, func(p *source.Pipeline) {
+		waitFor(t, "10000 acks", 60*time.Second, func() bool { return acked(p) >= 10000 })
+		store.frozen.Store(true) // the "crash": nothing is committed from here on
+		ackedAtFreeze = acked(p)
+		waitFor(t, "2000 more acks", 60*time.Second, func() bool { return acked(p) >= ackedAtFreeze+2000 })
+	})
+	ackedAtStop := acked(p1) // includes what was acknowledged while draining
+	committedRun1 := committed(t, store, "gen-restart", parts, (&genTask{}).part)
+	// Run 2 must get past everything run 1 wrote, to show nothing is missing.
+	var behind int64
+	for _, s := range seqs(t, readAll(t, brokers, topic)) {
+		behind += int64(len(s))
+	}
+	for _, c := range committedRun1 {
+		behind -= c + 1
+	}
+	store.frozen.Store(false)
+	run(&genTask{topic: topic, parts: parts, perPart: -1, batch: 100}, func(p *source.Pipeline) {
+		waitFor(t, "run 2 to pass run 1", 60*time.Second, func() bool { return acked(p) >= behind+2000 })
+	})
+
+	got := seqs(t, readAll(t, brokers, topic))
+	var totalDup int64
+	for i := range parts {
+		name := fmt.Sprintf("p%d", i)
+		s := got[name]
+		seen := map[int64]int{}
+		var maxSeq int64 = -1
+		for _, v := range s {
+			seen[v]++
+			if v > maxSeq {
+				maxSeq = v
+			}
+		}
+		for v := int64(0); v <= maxSeq; v++ {
+			if seen[v] == 0 {
+				idx := -1
+				for j, x := range s {
+					if x == v-1 {
+						idx = j
+					}
+				}
+				lo, hi := max(idx-5, 0), min(idx+8, len(s))
+				t.Fatalf("%s: seq %d missing after restart (gap); committed run 1 %d; around: %v", name, v, committedRun1[i], s[lo:hi])
+			}
+		}
+		// Run 1 wrote up to w1; run 2 resumed at committed+1, so exactly the
+		// records after the last commit appear twice.
+		var dups int64
+		for v, n := range seen {
+			if n > 2 {
+				t.Fatalf("%s: seq %d appears %d times", name, v, n)
+			}
+			if n == 2 {
+				dups++
+				if v <= committedRun1[i] {
+					t.Fatalf("%s: seq %d duplicated but it was committed (committed seq %d)", name, v, committedRun1[i])
+				}
+			}
+		}
+		totalDup += dups
+	}
+	// The replay window is bounded by what was acknowledged after the last
+	// commit: acks after the freeze plus at most one watermark interval.
+	bound := (ackedAtStop - ackedAtFreeze) + commitEvery + 100
+	if totalDup > bound {
+		t.Fatalf("%d duplicates after restart, more than the uncommitted window bound %d", totalDup, bound)
+	}
+	if totalDup == 0 {
+		t.Fatal("expected the uncommitted records to be replayed (the crash lost their offsets)")
+	}
+	t.Logf("duplicates after crash+restart: %d (bound %d)", totalDup, bound)
+}
+
+func TestFilteredRecordsAdvanceOffsets(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 2, nil)
+	const parts, perPart = 2, 1000 // last seq 999 is odd: dropped
+	task := &genTask{topic: topic, parts: parts, perPart: perPart, batch: 64}
+	store := offsets.NewMemoryStore()
+	cfg := baseConfig(t, brokers, "gen-filter", task)
+	cfg.OffsetStore = store
+	var dropped atomic.Int64
+	cfg.Transforms = transforms.TransformationFunc(func(_ context.Context, r *connect.Record) (*connect.Record, error) {
+		n, _ := asInt64(r.SourceOffset["seq"])
+		if n%2 == 1 {
+			dropped.Add(1)
+			return nil, nil
+		}
+		return r, nil
+	})
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runPipeline(t, p)
+	waitFor(t, "all records done", 60*time.Second, func() bool {
+		st := p.Status()
+		return len(st.Tasks) > 0 && st.Tasks[0].RecordsAcked+st.Tasks[0].RecordsDropped == parts*perPart
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if dropped.Load() != parts*perPart/2 {
+		t.Fatalf("dropped %d, want %d", dropped.Load(), parts*perPart/2)
+	}
+	for i, v := range committed(t, store, "gen-filter", parts, task.part) {
+		if v != perPart-1 {
+			t.Errorf("p%d: committed seq %d, want %d (the last polled record, although filtered)", i, v, perPart-1)
+		}
+	}
+	got := seqs(t, readAll(t, brokers, topic))
+	for name, s := range got {
+		if len(s) != perPart/2 {
+			t.Errorf("%s: %d records in Kafka, want %d", name, len(s), perPart/2)
+		}
+	}
+	if st := p.Status().Tasks[0]; st.RecordsDropped != parts*perPart/2 {
+		t.Errorf("status RecordsDropped = %d", st.RecordsDropped)
+	}
+}
+
+func TestBackpressureCapsInFlightAndSendErrorFailsTask(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	missing := kafkatest.Topic(t) // never created; auto-creation is refused below
+	const maxInFlight, batch = 50, 10
+	task := &genTask{topic: missing, parts: 2, perPart: -1, batch: batch}
+	cfg := baseConfig(t, brokers, "gen-backpressure", task)
+	cfg.MaxInFlightRecords = maxInFlight
+	cfg.ProducerProps = map[string]string{"allow.auto.create.topics": "false"}
+	cfg.Sarama.Metadata.Retry.Max = 5
+	cfg.Sarama.Metadata.Retry.Backoff = 20 * time.Millisecond
+	var p *source.Pipeline
+	var maxSeen atomic.Int64
+	var mu sync.Mutex
+	task.onPoll = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if st := p.Status(); len(st.Tasks) > 0 && int64(st.Tasks[0].InFlight) > maxSeen.Load() {
+			maxSeen.Store(int64(st.Tasks[0].InFlight))
+		}
+	}
+	var err error
+	p, err = source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runErr := p.Run(context.Background()) // returns when the task fails
+	if runErr == nil {
+		t.Fatal("Run succeeded although the topic cannot be produced to")
+	}
+	var re *connect.RecordError
+	if !errors.As(runErr, &re) || re.Stage != connect.StageKafkaProduce {
+		t.Fatalf("want a KAFKA_PRODUCE RecordError, got %v", runErr)
+	}
+	for _, want := range []string{missing, "source partition", "seq=", "KAFKA_PRODUCE", "gen-backpressure"} {
+		if !strings.Contains(runErr.Error(), want) {
+			t.Errorf("error %q does not name %q", runErr, want)
+		}
+	}
+	st := p.Status()
+	if st.State != connect.StateFailed || st.Tasks[0].State != connect.StateFailed {
+		t.Errorf("state %s / task %s, want FAILED", st.State, st.Tasks[0].State)
+	}
+	// Polling stops once the cap is reached: in flight never exceeds the cap
+	// plus one poll batch, and nothing more was polled.
+	if got := maxSeen.Load(); got > maxInFlight+batch-1 {
+		t.Fatalf("in-flight reached %d records, cap is %d (+%d for one batch)", got, maxInFlight, batch-1)
+	}
+	if polled := st.Tasks[0].RecordsPolled; polled > maxInFlight+batch-1+batch {
+		t.Fatalf("polled %d records while nothing was acknowledged; cap %d", polled, maxInFlight)
+	}
+	if st.Tasks[0].RecordsAcked != 0 {
+		t.Fatalf("acked %d records of a missing topic", st.Tasks[0].RecordsAcked)
+	}
+}

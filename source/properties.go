@@ -1,0 +1,112 @@
+package source
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+
+	"github.com/sluicehq/sluice/converters"
+	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/connprops"
+	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/offsets"
+	"github.com/sluicehq/sluice/transforms"
+)
+
+// PropertyOptions supplies what a property map cannot: the task code, the
+// registries class names are looked up in, and the offset store.
+type PropertyOptions struct {
+	// NewTask is required.
+	NewTask   func() Task
+	Connector Connector
+	// Converters and Transforms default to the built-in registries.
+	Converters *converters.Registry
+	Transforms *transforms.Registry
+	// OffsetStore is used as is (see offsets.OpenFromProperties to build one
+	// from offset.storage.* keys); nil selects the memory store.
+	OffsetStore offsets.Store
+}
+
+// ConfigFromProperties builds a Config from Kafka Connect properties:
+// worker-level keys (bootstrap.servers, key.converter, value.converter,
+// header.converter and their sub-keys, offset.flush.interval.ms,
+// offset.flush.timeout.ms, task.shutdown.graceful.timeout.ms, producer.*,
+// topic.creation.enable) and connector-level keys (name, tasks.max, the
+// converter keys, transforms, predicates, producer.override.*,
+// topic.creation.default.*, errors.*). Every connector property, including the
+// connector's own keys (such as topic), is handed to the connector and tasks
+// in Config.Properties. Errors name the offending keys.
+func ConfigFromProperties(worker, connector map[string]string, opts PropertyOptions) (Config, error) {
+	common, err := connprops.Parse(worker, connector, connprops.Plugins{Converters: opts.Converters, Transforms: opts.Transforms}, "producer")
+	errs := []error{err}
+	cfg := Config{
+		Name:                common.Name,
+		Brokers:             common.Brokers,
+		NewTask:             opts.NewTask,
+		Connector:           opts.Connector,
+		TasksMax:            common.TasksMax,
+		Properties:          maps.Clone(connector),
+		KeyConverter:        common.KeyConverter,
+		ValueConverter:      common.ValueConverter,
+		HeaderConverter:     common.HeaderConverter,
+		OffsetStore:         opts.OffsetStore,
+		OffsetFlushInterval: common.OffsetFlushInterval,
+		OffsetFlushTimeout:  common.OffsetFlushTimeout,
+		ShutdownTimeout:     common.ShutdownTimeout,
+		ProducerProps:       common.ClientProps,
+	}
+	if common.Transforms != nil {
+		cfg.Transforms = common.Transforms
+	}
+	tc, err := topicCreation(worker, connector)
+	errs = append(errs, err)
+	cfg.TopicCreation = tc
+	cfg.Errors, err = sluiceerrors.ConfigFromProperties(connector)
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("source connector %q: %w", common.Name, err)
+	}
+	return cfg, nil
+}
+
+// topicCreation reads KIP-158's default group: active when the worker allows
+// topic creation (topic.creation.enable, default true) and the connector sets
+// both topic.creation.default.replication.factor and .partitions.
+func topicCreation(worker, connector map[string]string) (*TopicCreation, error) {
+	if v, ok := worker["topic.creation.enable"]; ok {
+		on, err := kafkaconf.ParseBool("topic.creation.enable", strings.TrimSpace(v))
+		if err != nil || !on {
+			return nil, err
+		}
+	}
+	const prefix = "topic.creation.default."
+	group := connprops.SubProps(connector, prefix)
+	rf, hasRF := group["replication.factor"]
+	parts, hasParts := group["partitions"]
+	if !hasRF && !hasParts {
+		return nil, nil
+	}
+	if !hasRF || !hasParts {
+		return nil, errors.New(prefix + "replication.factor and " + prefix + "partitions must be set together")
+	}
+	var errs []error
+	tc := &TopicCreation{Configs: map[string]string{}}
+	if n, err := strconv.ParseInt(strings.TrimSpace(rf), 10, 16); err != nil || (n < 1 && n != -1) {
+		errs = append(errs, fmt.Errorf("%sreplication.factor: want an integer >= 1 or -1, got %q", prefix, rf))
+	} else {
+		tc.ReplicationFactor = int16(n)
+	}
+	if n, err := strconv.ParseInt(strings.TrimSpace(parts), 10, 32); err != nil || (n < 1 && n != -1) {
+		errs = append(errs, fmt.Errorf("%spartitions: want an integer >= 1 or -1, got %q", prefix, parts))
+	} else {
+		tc.Partitions = int32(n)
+	}
+	for k, v := range group {
+		if k != "replication.factor" && k != "partitions" && k != "include" && k != "exclude" {
+			tc.Configs[k] = v
+		}
+	}
+	return tc, errors.Join(errs...)
+}

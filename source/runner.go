@@ -1,0 +1,672 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/sluicehq/sluice/connect"
+	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/offsets"
+	"github.com/sluicehq/sluice/transforms"
+)
+
+// errStopping tells the poll loop that a send was abandoned because the task
+// is stopping.
+var errStopping = errors.New("source: stopping")
+
+// msgSlot is the pipeline's per-record bookkeeping, pooled so that the steady
+// state allocates no ProducerMessage.
+type msgSlot struct {
+	msg      sarama.ProducerMessage
+	key, val bytesEncoder
+	handle   offsets.Handle
+	rec      *connect.Record // as polled, for CommitRecord and errors
+	explicit bool
+	size     int
+}
+
+var slotPool = sync.Pool{New: func() any { return new(msgSlot) }}
+
+type taskRunner struct {
+	p      *Pipeline
+	id     int
+	config map[string]string
+	log    *slog.Logger
+
+	task        Task
+	producer    sarama.AsyncProducer
+	handler     *sluiceerrors.Handler
+	dlq         *sluiceerrors.DLQ
+	errStats    sluiceerrors.Metrics
+	restarts    int
+	lastFailure error
+	work        connect.Record // scratch copy of the record being sent
+	tracker     *offsets.Tracker
+	admin       sarama.ClusterAdmin
+	created     map[string]bool
+	lastTop     string
+
+	commitReq    chan struct{} // cap 1: a commit is wanted
+	space        chan struct{} // cap 1: in-flight space was freed
+	waitingSpace atomic.Bool
+	commitMu     sync.Mutex // serialises commits
+
+	failMu  sync.Mutex
+	failure error
+	lost    atomic.Int64 // records that will never be acknowledged (failed sends)
+
+	state                             atomic.Value // connect.State
+	polled, written, acked, dropped   atomic.Int64
+	commits, commitFailures           atomic.Int64
+	lastPoll, lastAck, lastCommitNano atomic.Int64
+}
+
+func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
+	r := &taskRunner{
+		p: p, id: id, config: config, log: p.logger(id),
+		tracker:   offsets.NewTracker(),
+		created:   map[string]bool{},
+		commitReq: make(chan struct{}, 1),
+		space:     make(chan struct{}, 1),
+	}
+	r.state.Store(connect.StateUnassigned)
+	return r
+}
+
+func (r *taskRunner) requestCommit() {
+	select {
+	case r.commitReq <- struct{}{}:
+	default:
+	}
+}
+
+func (r *taskRunner) fail(err error) {
+	r.failMu.Lock()
+	if r.failure == nil {
+		r.failure = err
+	}
+	r.failMu.Unlock()
+}
+
+func (r *taskRunner) failed() error {
+	r.failMu.Lock()
+	defer r.failMu.Unlock()
+	return r.failure
+}
+
+// taskContext implements TaskContext.
+type taskContext struct{ r *taskRunner }
+
+func (c taskContext) ConnectorName() string     { return c.r.p.cfg.Name }
+func (c taskContext) TaskID() int               { return c.r.id }
+func (c taskContext) Config() map[string]string { return c.r.config }
+func (c taskContext) Offsets() offsets.Reader {
+	return offsets.ConnectorReader(c.r.p.cfg.OffsetStore, c.r.p.cfg.Name)
+}
+
+func (r *taskRunner) errorf(stage connect.Stage, component any, rec *connect.Record, err error) error {
+	return connect.NewRecordError(r.p.cfg.Name, r.id, stage, component, rec, 1, err)
+}
+
+// run executes the task's whole life and returns its failure, if any.
+func (r *taskRunner) run(ctx context.Context) (err error) {
+	cfg := &r.p.cfg
+	r.task = cfg.NewTask()
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		if serr := r.task.Stop(stopCtx); serr != nil {
+			r.log.Warn("task stop failed", "error", serr)
+		}
+		cancel()
+		if err != nil {
+			r.state.Store(connect.StateFailed)
+			r.log.Error("task failed", "error", err)
+		} else {
+			r.state.Store(connect.StateStopped)
+		}
+	}()
+
+	pcfg, unmapped, err := r.p.producerConfig(r.id)
+	if err != nil {
+		return fmt.Errorf("connector %q task %d: %w", cfg.Name, r.id, err)
+	}
+	for _, k := range unmapped {
+		r.log.Warn("producer property has no mapping in Sluice and is ignored", "key", k)
+	}
+	if err := r.task.Start(ctx, taskContext{r}); err != nil {
+		return fmt.Errorf("connector %q task %d: start: %w", cfg.Name, r.id, err)
+	}
+	r.producer, err = sarama.NewAsyncProducer(cfg.Brokers, pcfg)
+	if err != nil {
+		return fmt.Errorf("connector %q task %d: creating producer: %w", cfg.Name, r.id, err)
+	}
+	var reporters []sluiceerrors.Reporter
+	if cfg.Errors.LogEnable {
+		reporters = append(reporters, &sluiceerrors.LogReporter{Logger: r.log, IncludeMessages: cfg.Errors.LogIncludeMessages, Metrics: &r.errStats})
+	}
+	if cfg.Errors.DLQTopic != "" {
+		r.dlq, err = sluiceerrors.NewDLQ(ctx, sluiceerrors.DLQConfig{
+			Brokers: cfg.Brokers, Topic: cfg.Errors.DLQTopic, ReplicationFactor: cfg.Errors.DLQReplicationFactor,
+			ContextHeaders: cfg.Errors.DLQContextHeaders, Sarama: pcfg, Metrics: &r.errStats, Logger: r.log,
+			ClientID: fmt.Sprintf("connector-dlq-producer-%s-%d", cfg.Name, r.id),
+		})
+		if err != nil {
+			r.producer.Close()
+			return fmt.Errorf("connector %q task %d: %w", cfg.Name, r.id, err)
+		}
+		defer r.dlq.Close()
+		reporters = append(reporters, r.dlq)
+	}
+	r.handler = sluiceerrors.NewHandler(cfg.Errors, cfg.Name, r.id, sluiceerrors.WithReporters(reporters...),
+		sluiceerrors.WithMetrics(&r.errStats), sluiceerrors.WithLogger(cfg.Logger))
+	if cfg.TopicCreation != nil {
+		r.admin, err = sarama.NewClusterAdmin(cfg.Brokers, pcfg)
+		if err != nil {
+			r.producer.Close()
+			return fmt.Errorf("connector %q task %d: creating admin client: %w", cfg.Name, r.id, err)
+		}
+		defer r.admin.Close()
+	}
+	r.state.Store(connect.StateRunning)
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); r.ackLoop(context.WithoutCancel(ctx)) }()
+	stopCommitter := make(chan struct{})
+	var cwg sync.WaitGroup
+	cwg.Add(1)
+	go func() { defer cwg.Done(); r.commitLoop(context.WithoutCancel(ctx), stopCommitter) }()
+
+	loopErr := r.pollLoop(ctx)
+
+	// Graceful stop: wait for outstanding acknowledgements, commit, close.
+	r.drain(cfg.ShutdownTimeout)
+	close(stopCommitter)
+	cwg.Wait()
+	r.commit(context.WithoutCancel(ctx))
+	r.producer.AsyncClose()
+	wg.Wait()
+	if loopErr == nil {
+		loopErr = r.failed()
+	}
+	return loopErr
+}
+
+// pollLoop polls and sends until ctx is done or the task fails.
+func (r *taskRunner) pollLoop(ctx context.Context) error {
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := r.failed(); err != nil {
+			return err
+		}
+		if gate := r.p.pauseGate(); gate != nil {
+			r.state.Store(connect.StatePaused)
+			r.requestCommit()
+			select {
+			case <-gate:
+				r.state.Store(connect.StateRunning)
+			case <-ctx.Done():
+				return nil
+			}
+			continue
+		}
+		if !r.waitForSpace(ctx) {
+			return nil
+		}
+		batch, err := r.task.Poll(ctx)
+		if err != nil && ctx.Err() == nil {
+			attempts, rerr := r.handler.RetryFailed(ctx, connect.StageTaskPoll, err, func(ctx context.Context) error {
+				var e error
+				batch, e = r.task.Poll(ctx)
+				return e
+			})
+			if rerr != nil && ctx.Err() == nil {
+				return connect.NewRecordError(r.p.cfg.Name, r.id, connect.StageTaskPoll, r.task, nil, attempts, rerr)
+			}
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		r.lastPoll.Store(time.Now().UnixNano())
+		r.polled.Add(int64(len(batch)))
+		for i := range batch {
+			if ctx.Err() != nil {
+				// Stopping: the rest of the batch is not sent; its offsets
+				// are not committed, so it is polled again after a restart.
+				return nil
+			}
+			if err := r.send(ctx, &batch[i]); err != nil {
+				if errors.Is(err, errStopping) {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// waitForSpace blocks while the in-flight bounds are reached. It returns false
+// when ctx is done or the task failed.
+func (r *taskRunner) waitForSpace(ctx context.Context) bool {
+	cfg := &r.p.cfg
+	for {
+		n, b := r.tracker.InFlight()
+		n -= int(r.lost.Load())
+		if n < cfg.MaxInFlightRecords && b < cfg.MaxInFlightBytes {
+			return true
+		}
+		r.waitingSpace.Store(true)
+		// Re-check after announcing, so an ack between the check and the
+		// store is not missed.
+		if n2, b2 := r.tracker.InFlight(); n2-int(r.lost.Load()) < n || b2 < b {
+			r.waitingSpace.Store(false)
+			continue
+		}
+		select {
+		case <-r.space:
+		case <-ctx.Done():
+			r.waitingSpace.Store(false)
+			return false
+		case <-time.After(100 * time.Millisecond):
+			if r.failed() != nil {
+				r.waitingSpace.Store(false)
+				return false
+			}
+		}
+		r.waitingSpace.Store(false)
+	}
+}
+
+// send transforms, converts and produces one polled record. Failures go
+// through the error handler: retried, then skipped (reported) or fatal.
+func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
+	cfg := &r.p.cfg
+	// The chain works on the runner's scratch copy (transforms may modify
+	// top-level fields); rec stays as polled, for CommitRecord and reports.
+	r.work = *rec
+	out := &r.work
+	if cfg.Transforms != nil {
+		var err error
+		out, err = cfg.Transforms.Apply(ctx, &r.work)
+		if err != nil {
+			var component any = cfg.Transforms
+			var ce *transforms.ChainError
+			if errors.As(err, &ce) && ce.Component != nil {
+				component = ce.Component
+			}
+			skip, ferr := r.recover(ctx, connect.StageTransformation, component, rec, err, func(ctx context.Context) error {
+				r.work = *rec
+				var e error
+				out, e = cfg.Transforms.Apply(ctx, &r.work)
+				return e
+			})
+			if ferr != nil {
+				return ferr
+			}
+			if skip {
+				r.skip(ctx, rec)
+				return nil
+			}
+		}
+	}
+	if out == nil {
+		r.skip(ctx, rec)
+		return nil
+	}
+	if out.Topic == "" {
+		return r.errorf(connect.StageKafkaProduce, r.task, rec, errors.New("record has no topic"))
+	}
+	s := slotPool.Get().(*msgSlot)
+	*s = msgSlot{rec: rec, explicit: out.HasPartition}
+	release := func() { *s = msgSlot{}; slotPool.Put(s) }
+
+	hdrs, hsize, err := r.convertHeaders(ctx, out)
+	if err != nil {
+		skip, ferr := r.recover(ctx, connect.StageHeaderConverter, cfg.HeaderConverter, rec, err, func(ctx context.Context) error {
+			var e error
+			hdrs, hsize, e = r.convertHeaders(ctx, out)
+			return e
+		})
+		if ferr != nil || skip {
+			release()
+			return r.skipOr(ctx, rec, ferr)
+		}
+	}
+	key, err := cfg.KeyConverter.FromConnect(ctx, out.Topic, &out.Headers, out.KeySchema, out.Key)
+	if err != nil {
+		skip, ferr := r.recover(ctx, connect.StageKeyConverter, cfg.KeyConverter, rec, err, func(ctx context.Context) error {
+			var e error
+			key, e = cfg.KeyConverter.FromConnect(ctx, out.Topic, &out.Headers, out.KeySchema, out.Key)
+			return e
+		})
+		if ferr != nil || skip {
+			release()
+			return r.skipOr(ctx, rec, ferr)
+		}
+	}
+	val, err := cfg.ValueConverter.FromConnect(ctx, out.Topic, &out.Headers, out.ValueSchema, out.Value)
+	if err != nil {
+		skip, ferr := r.recover(ctx, connect.StageValueConverter, cfg.ValueConverter, rec, err, func(ctx context.Context) error {
+			var e error
+			val, e = cfg.ValueConverter.FromConnect(ctx, out.Topic, &out.Headers, out.ValueSchema, out.Value)
+			return e
+		})
+		if ferr != nil || skip {
+			release()
+			return r.skipOr(ctx, rec, ferr)
+		}
+	}
+	r.handler.Succeeded()
+	if err := r.ensureTopic(ctx, out.Topic); err != nil {
+		release()
+		return r.errorf(connect.StageKafkaProduce, r.task, rec, err)
+	}
+	s.size = hsize + len(key) + len(val)
+	m := &s.msg
+	m.Topic = out.Topic
+	m.Headers = hdrs
+	m.Metadata = s
+	if key != nil {
+		s.key = key
+		m.Key = &s.key
+	}
+	if val != nil {
+		s.val = val
+		m.Value = &s.val
+	}
+	if out.HasPartition {
+		m.Partition = out.Partition
+	}
+	if !out.Timestamp.IsZero() {
+		m.Timestamp = out.Timestamp
+	}
+	s.handle = r.tracker.Submit(rec.SourcePartition, rec.SourceOffset, s.size)
+	select {
+	case r.producer.Input() <- m:
+		r.written.Add(1)
+		return nil
+	case <-ctx.Done():
+		// Never sent: it stays unacknowledged, so its partition's offset
+		// cannot pass it.
+		r.lost.Add(1)
+		return errStopping
+	}
+}
+
+// convertHeaders serialises out's headers with the header converter.
+func (r *taskRunner) convertHeaders(ctx context.Context, out *connect.Record) ([]sarama.RecordHeader, int, error) {
+	if len(out.Headers) == 0 {
+		return nil, 0, nil
+	}
+	hc := r.p.cfg.HeaderConverter
+	hdrs := make([]sarama.RecordHeader, 0, len(out.Headers))
+	size := 0
+	for _, h := range out.Headers {
+		v, err := hc.FromConnectHeader(ctx, out.Topic, h.Key, h.Schema, h.Value)
+		if err != nil {
+			return nil, 0, fmt.Errorf("header %q: %w", h.Key, err)
+		}
+		hdrs = append(hdrs, sarama.RecordHeader{Key: []byte(h.Key), Value: v})
+		size += len(h.Key) + len(v)
+	}
+	return hdrs, size, nil
+}
+
+// recover hands a failed stage to the error handler, with the record's bytes
+// (serialised by the pipeline's converters, when possible) for the
+// dead-letter queue.
+func (r *taskRunner) recover(ctx context.Context, stage connect.Stage, component any, rec *connect.Record, first error, op func(context.Context) error) (bool, error) {
+	return r.handler.Recover(ctx, stage, component, rec, r.rawOf(ctx, rec), first, op)
+}
+
+// rawOf serialises rec as polled with the pipeline's converters, for the
+// dead-letter queue; nil when that fails (the queue then gets a JSON
+// description of the record).
+func (r *taskRunner) rawOf(ctx context.Context, rec *connect.Record) *sluiceerrors.RawRecord {
+	if r.p.cfg.Errors.DLQTopic == "" {
+		return nil
+	}
+	cfg := &r.p.cfg
+	key, err := cfg.KeyConverter.FromConnect(ctx, rec.Topic, nil, rec.KeySchema, rec.Key)
+	if err != nil {
+		return nil
+	}
+	val, err := cfg.ValueConverter.FromConnect(ctx, rec.Topic, nil, rec.ValueSchema, rec.Value)
+	if err != nil {
+		return nil
+	}
+	raw := &sluiceerrors.RawRecord{Topic: rec.Topic, Partition: -1, Offset: -1, Key: key, Value: val, Timestamp: rec.Timestamp}
+	for _, h := range rec.Headers {
+		v, err := cfg.HeaderConverter.FromConnectHeader(ctx, rec.Topic, h.Key, h.Schema, h.Value)
+		if err != nil {
+			return nil
+		}
+		raw.Headers = append(raw.Headers, sluiceerrors.RawHeader{Key: h.Key, Value: v})
+	}
+	return raw
+}
+
+// skip finishes a record that was dropped (filtered, or skipped under
+// errors.tolerance): it counts as done for offsets.
+func (r *taskRunner) skip(ctx context.Context, rec *connect.Record) {
+	h := r.tracker.Submit(rec.SourcePartition, rec.SourceOffset, 0)
+	r.tracker.Done(h)
+	r.dropped.Add(1)
+	r.commitRecord(ctx, rec, nil)
+}
+
+// skipOr skips rec when err is nil, else returns err.
+func (r *taskRunner) skipOr(ctx context.Context, rec *connect.Record, err error) error {
+	if err != nil {
+		return err
+	}
+	r.skip(ctx, rec)
+	return nil
+}
+
+// ensureTopic creates topic (KIP-158) before its first record when topic
+// creation is configured.
+func (r *taskRunner) ensureTopic(ctx context.Context, topic string) error {
+	tc := r.p.cfg.TopicCreation
+	if tc == nil || topic == r.lastTop || r.created[topic] {
+		r.lastTop = topic
+		return nil
+	}
+	detail := &sarama.TopicDetail{NumPartitions: tc.Partitions, ReplicationFactor: tc.ReplicationFactor}
+	if len(tc.Configs) > 0 {
+		detail.ConfigEntries = make(map[string]*string, len(tc.Configs))
+		for k, v := range tc.Configs {
+			detail.ConfigEntries[k] = &v
+		}
+	}
+	err := r.admin.CreateTopic(topic, detail, false)
+	var te *sarama.TopicError
+	if err != nil && !(errors.As(err, &te) && te.Err == sarama.ErrTopicAlreadyExists) && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+		return fmt.Errorf("creating topic %s (topic.creation.default.*): %w", topic, err)
+	}
+	if err == nil {
+		r.log.Info("created topic", "topic", topic, "partitions", tc.Partitions, "replication.factor", tc.ReplicationFactor)
+	}
+	r.created[topic] = true
+	r.lastTop = topic
+	return nil
+}
+
+func (r *taskRunner) commitRecord(ctx context.Context, rec *connect.Record, meta *RecordMetadata) {
+	rc, ok := r.task.(RecordCommitter)
+	if !ok {
+		return
+	}
+	if err := rc.CommitRecord(ctx, rec, meta); err != nil {
+		r.log.Warn("CommitRecord failed", "error", err)
+	}
+}
+
+// ackLoop drains the producer's successes and errors until both close.
+func (r *taskRunner) ackLoop(ctx context.Context) {
+	cfg := &r.p.cfg
+	successes, errs := r.producer.Successes(), r.producer.Errors()
+	var sinceRecords int
+	var sinceBytes int64
+	for successes != nil || errs != nil {
+		select {
+		case m, ok := <-successes:
+			if !ok {
+				successes = nil
+				continue
+			}
+			s := m.Metadata.(*msgSlot)
+			r.tracker.Done(s.handle)
+			r.acked.Add(1)
+			r.lastAck.Store(time.Now().UnixNano())
+			if _, ok := r.task.(RecordCommitter); ok {
+				r.commitRecord(ctx, s.rec, &RecordMetadata{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Timestamp: m.Timestamp})
+			}
+			sinceRecords++
+			sinceBytes += int64(s.size)
+			*s = msgSlot{}
+			slotPool.Put(s)
+			if (cfg.CommitEveryRecords > 0 && sinceRecords >= cfg.CommitEveryRecords) || (cfg.CommitEveryBytes > 0 && sinceBytes >= cfg.CommitEveryBytes) {
+				sinceRecords, sinceBytes = 0, 0
+				r.requestCommit()
+			}
+		case pe, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			s := pe.Msg.Metadata.(*msgSlot)
+			raw := &sluiceerrors.RawRecord{Topic: pe.Msg.Topic, Partition: -1, Offset: -1, Key: s.key, Value: s.val, Timestamp: pe.Msg.Timestamp}
+			for _, h := range pe.Msg.Headers {
+				raw.Headers = append(raw.Headers, sluiceerrors.RawHeader{Key: string(h.Key), Value: h.Value})
+			}
+			skip, err := r.handler.Fail(ctx, &sluiceerrors.Failure{Stage: connect.StageKafkaProduce, Component: r.producer,
+				Record: s.rec, Raw: raw, Err: fmt.Errorf("producing to topic %s: %w", pe.Msg.Topic, pe.Err), Attempts: 1})
+			if skip {
+				// Tolerated (and reported): done for offsets.
+				r.tracker.Done(s.handle)
+				r.dropped.Add(1)
+				r.commitRecord(ctx, s.rec, nil)
+				continue
+			}
+			r.fail(err)
+			r.lost.Add(1)
+			// The slot is not reused: its record stays unacknowledged, so
+			// no offset at or past it is committed.
+		}
+		if r.waitingSpace.Load() {
+			select {
+			case r.space <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// commitLoop commits periodically and on request until stop is closed.
+func (r *taskRunner) commitLoop(ctx context.Context, stop <-chan struct{}) {
+	t := time.NewTicker(r.p.cfg.OffsetFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		case <-r.commitReq:
+		}
+		r.commit(ctx)
+	}
+}
+
+// commit writes the committable offsets and calls the task's Commit hook.
+func (r *taskRunner) commit(ctx context.Context) {
+	r.commitMu.Lock()
+	defer r.commitMu.Unlock()
+	cfg := &r.p.cfg
+	snap := r.tracker.Committable()
+	if len(snap.Entries) > 0 {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.OffsetFlushTimeout)
+		err := cfg.OffsetStore.Write(wctx, cfg.Name, snap.Entries)
+		cancel()
+		if err != nil {
+			r.commitFailures.Add(1)
+			r.log.Error("offset commit failed; offsets are kept for the next attempt", "stage", connect.StageOffsetCommit, "error", err)
+			return
+		}
+	}
+	r.tracker.MarkCommitted(snap)
+	r.commits.Add(1)
+	r.lastCommitNano.Store(time.Now().UnixNano())
+	if c, ok := r.task.(Committer); ok {
+		if err := c.Commit(ctx); err != nil {
+			r.log.Warn("task Commit failed", "stage", connect.StageTaskCommit, "error", err)
+		}
+	}
+}
+
+// drain waits up to timeout for every sent record to be acknowledged (or
+// known failed).
+func (r *taskRunner) drain(timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for {
+		n, _ := r.tracker.InFlight()
+		if n-int(r.lost.Load()) <= 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.log.Warn("graceful stop timed out waiting for acknowledgements; unacknowledged records will be replayed after restart", "in_flight", n)
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (r *taskRunner) status() TaskStatus {
+	n, b := r.tracker.InFlight()
+	ts := TaskStatus{
+		ID:                   r.id,
+		State:                r.state.Load().(connect.State),
+		Err:                  r.failed(),
+		RecordsPolled:        r.polled.Load(),
+		RecordsWritten:       r.written.Load(),
+		RecordsAcked:         r.acked.Load(),
+		RecordsDropped:       r.dropped.Load(),
+		InFlight:             n,
+		InFlightBytes:        b,
+		OffsetCommits:        r.commits.Load(),
+		OffsetCommitFailures: r.commitFailures.Load(),
+		LastPoll:             unixTime(r.lastPoll.Load()),
+		LastAck:              unixTime(r.lastAck.Load()),
+		LastCommit:           unixTime(r.lastCommitNano.Load()),
+		Restarts:             r.restarts,
+		LastFailure:          r.lastFailure,
+		Errors:               r.errStats.Snapshot(),
+	}
+	return ts
+}
+
+func unixTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}

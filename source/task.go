@@ -1,0 +1,80 @@
+package source
+
+import (
+	"context"
+	"time"
+
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/offsets"
+)
+
+// Task reads records from an external system. The pipeline runs each task on
+// its own goroutine and calls:
+//
+//	Start → Poll* → Stop
+//
+// Poll returns the next batch (possibly empty; a nil batch and nil error means
+// "nothing right now"). It should block briefly when no data is available
+// rather than spin, and it must return promptly once ctx is done (with any
+// error; the pipeline ignores errors after cancellation). The records, and the
+// maps and values they reference, belong to the pipeline once returned.
+// An error marked with connect.Retriable is retried under the pipeline's
+// retry policy; any other error fails the task.
+//
+// Stop is called once, after the last Poll returned and the final offset
+// commit was attempted, also when Start failed. It releases resources.
+type Task interface {
+	Start(ctx context.Context, tc TaskContext) error
+	Poll(ctx context.Context) ([]connect.Record, error)
+	Stop(ctx context.Context) error
+}
+
+// TaskContext gives a source task access to its runtime. Safe for concurrent
+// use.
+type TaskContext interface {
+	// ConnectorName is the pipeline (connector) name: the namespace of its
+	// offsets.
+	ConnectorName() string
+	// TaskID is the task's index, from 0.
+	TaskID() int
+	// Config is the task's configuration (Kafka Connect property form).
+	Config() map[string]string
+	// Offsets reads this connector's committed source offsets, e.g. in Start
+	// to resume where a previous run stopped.
+	Offsets() offsets.Reader
+}
+
+// RecordMetadata describes where Kafka stored a record.
+type RecordMetadata struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Timestamp time.Time
+}
+
+// RecordCommitter is implemented by tasks that want to know when each record
+// is done: CommitRecord is called once per polled record, with the broker's
+// metadata after Kafka acknowledged it, or with meta == nil when the record
+// was dropped (filtered by a transform, or skipped under errors.tolerance).
+// rec is the record as the task returned it, before transforms. It is called
+// from the pipeline's acknowledgement goroutine, concurrently with Poll. An
+// error is logged and otherwise ignored.
+type RecordCommitter interface {
+	CommitRecord(ctx context.Context, rec *connect.Record, meta *RecordMetadata) error
+}
+
+// Committer is implemented by tasks that want to know when offsets were
+// committed: Commit is called after each offset flush (also when there was
+// nothing new to flush), from the pipeline's commit goroutine, concurrently
+// with Poll. An error is logged and otherwise ignored.
+type Committer interface {
+	Commit(ctx context.Context) error
+}
+
+// Connector splits a source connector's configuration into task
+// configurations. TaskConfigs returns at most maxTasks configurations; the
+// pipeline starts one task per configuration. Without a Connector a
+// pipeline runs one task with the connector's configuration.
+type Connector interface {
+	TaskConfigs(ctx context.Context, config map[string]string, maxTasks int) ([]map[string]string, error)
+}
