@@ -3,6 +3,8 @@ package errors
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 // Metrics are a task's error counters, named after Kafka Connect's
@@ -29,16 +31,9 @@ type Metrics struct {
 	LastErrorTimestamp atomic.Int64
 }
 
-// MetricsSnapshot is a point-in-time copy of Metrics.
-type MetricsSnapshot struct {
-	RecordFailures, RecordErrors, RecordsSkipped, Retries, ErrorsLogged int64
-	DLQProduceRequests, DLQProduceFailures                              int64
-	LastError                                                           time.Time
-}
-
 // Snapshot copies the counters.
-func (m *Metrics) Snapshot() MetricsSnapshot {
-	s := MetricsSnapshot{
+func (m *Metrics) Snapshot() connect.ErrorMetrics {
+	s := connect.ErrorMetrics{
 		RecordFailures:     m.RecordFailures.Load(),
 		RecordErrors:       m.RecordErrors.Load(),
 		RecordsSkipped:     m.RecordsSkipped.Load(),

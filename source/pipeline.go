@@ -209,6 +209,8 @@ type TaskStatus struct {
 	InFlightBytes                                               int64
 	// OffsetCommits and OffsetCommitFailures count offset flushes.
 	OffsetCommits, OffsetCommitFailures int64
+	// Started is when the task (last) started.
+	Started time.Time
 	// LastPoll, LastAck and LastCommit are the times of the last Poll that
 	// returned records, the last acknowledgement and the last successful
 	// offset commit (zero if none yet).
@@ -219,7 +221,7 @@ type TaskStatus struct {
 	LastFailure error
 	// Errors are the task's error counters (Kafka Connect's
 	// task-error-metrics).
-	Errors sluiceerrors.MetricsSnapshot
+	Errors connect.ErrorMetrics
 }
 
 // Status returns the pipeline's current status, computed live.

@@ -63,6 +63,7 @@ type taskRunner struct {
 
 	state                             atomic.Value // connect.State
 	polled, written, acked, dropped   atomic.Int64
+	started                           atomic.Int64
 	commits, commitFailures           atomic.Int64
 	lastPoll, lastAck, lastCommitNano atomic.Int64
 }
@@ -174,6 +175,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		defer r.admin.Close()
 	}
 	r.state.Store(connect.StateRunning)
+	r.started.Store(time.Now().UnixNano())
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -654,6 +656,7 @@ func (r *taskRunner) status() TaskStatus {
 		InFlightBytes:        b,
 		OffsetCommits:        r.commits.Load(),
 		OffsetCommitFailures: r.commitFailures.Load(),
+		Started:              unixTime(r.started.Load()),
 		LastPoll:             unixTime(r.lastPoll.Load()),
 		LastAck:              unixTime(r.lastAck.Load()),
 		LastCommit:           unixTime(r.lastCommitNano.Load()),

@@ -1,0 +1,85 @@
+package source
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/offsets"
+)
+
+// Type returns connect.TypeSource.
+func (p *Pipeline) Type() string { return connect.TypeSource }
+
+// PipelineStatus returns the status in the Runner's common shape.
+func (p *Pipeline) PipelineStatus() connect.PipelineStatus {
+	st := p.Status()
+	out := connect.PipelineStatus{Name: st.Name, Type: connect.TypeSource, State: st.State, Err: st.Err}
+	for _, t := range st.Tasks {
+		out.Tasks = append(out.Tasks, connect.TaskStatus{
+			ID: t.ID, State: t.State, Err: t.Err, Restarts: t.Restarts, LastFailure: t.LastFailure,
+			RecordsIn: t.RecordsPolled, RecordsOut: t.RecordsAcked, RecordsDropped: t.RecordsDropped,
+			InFlight: int64(t.InFlight), Lag: -1,
+			Started: t.Started, LastPoll: t.LastPoll, LastProgress: t.LastAck, LastCommit: t.LastCommit,
+			Errors: t.Errors,
+		})
+	}
+	return out
+}
+
+// running reports whether the pipeline's tasks are running or paused (they
+// hold offsets in memory and would overwrite a change).
+func (p *Pipeline) running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state == connect.StateRunning || p.state == connect.StatePaused && p.tasks != nil
+}
+
+// ListOffsets returns the connector's committed source offsets (KIP-875
+// shape). It may be called at any time.
+func (p *Pipeline) ListOffsets(ctx context.Context) ([]connect.OffsetEntry, error) {
+	entries, err := offsets.ListOffsets(ctx, p.cfg.OffsetStore, p.cfg.Name)
+	if err != nil {
+		return nil, fmt.Errorf("source %q: listing offsets: %w", p.cfg.Name, err)
+	}
+	out := make([]connect.OffsetEntry, len(entries))
+	for i, e := range entries {
+		out[i] = connect.OffsetEntry{Partition: e.Partition, Offset: e.Offset}
+	}
+	return out, nil
+}
+
+// AlterOffsets sets (or, for a nil Offset, resets) the offsets of the given
+// source partitions. It is refused with an error wrapping
+// offsets.ErrPipelineRunning while the pipeline runs: stop it first (Kafka
+// Connect's rule, KIP-875); the rest of the process is unaffected.
+func (p *Pipeline) AlterOffsets(ctx context.Context, entries []connect.OffsetEntry) error {
+	if p.running() {
+		return fmt.Errorf("source %q: %w", p.cfg.Name, offsets.ErrPipelineRunning)
+	}
+	es := make([]offsets.Entry, len(entries))
+	for i, e := range entries {
+		es[i] = offsets.Entry{Partition: e.Partition, Offset: e.Offset}
+	}
+	if err := offsets.AlterOffsets(ctx, p.cfg.OffsetStore, p.cfg.Name, es); err != nil {
+		return fmt.Errorf("source %q: altering offsets: %w", p.cfg.Name, err)
+	}
+	return nil
+}
+
+// ResetOffsets deletes every committed offset of the connector (tombstones
+// in the Kafka topic store), refused like AlterOffsets while running.
+func (p *Pipeline) ResetOffsets(ctx context.Context) error {
+	if p.running() {
+		return fmt.Errorf("source %q: %w", p.cfg.Name, offsets.ErrPipelineRunning)
+	}
+	if err := offsets.ResetOffsets(ctx, p.cfg.OffsetStore, p.cfg.Name); err != nil {
+		return fmt.Errorf("source %q: resetting offsets: %w", p.cfg.Name, err)
+	}
+	return nil
+}
+
+var (
+	_ connect.Pipeline      = (*Pipeline)(nil)
+	_ connect.OffsetManager = (*Pipeline)(nil)
+)
