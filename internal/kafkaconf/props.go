@@ -158,7 +158,7 @@ func ApplyConsumerProps(cfg *sarama.Config, prefix string, props map[string]stri
 			if err != nil {
 				return nil, err
 			}
-			cfg.Consumer.Fetch.Max = int32(n)
+			cfg.Consumer.Fetch.MaxBytes = int32(n) // across partitions, as Java's
 		case "session.timeout.ms":
 			d, err := ParseMillis(name, v)
 			if err != nil {

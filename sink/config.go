@@ -1,0 +1,222 @@
+package sink
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/sluicehq/sluice/converters"
+	"github.com/sluicehq/sluice/transforms"
+)
+
+// Defaults, as Kafka Connect's where it has the setting.
+const (
+	DefaultOffsetFlushInterval = 60 * time.Second // offset.flush.interval.ms
+	DefaultShutdownTimeout     = 5 * time.Second  // task.shutdown.graceful.timeout.ms
+	DefaultBatchSize           = 500              // consumer max.poll.records
+	DefaultMaxBufferedRecords  = 10000
+	DefaultMaxBufferedBytes    = 64 << 20
+	DefaultRetryDelayMax       = 60 * time.Second // errors.retry.delay.max.ms
+	DefaultTopicsRefresh       = 5 * time.Minute  // consumer metadata.max.age.ms
+	retryDelayMin              = 300 * time.Millisecond
+)
+
+// Config configures a sink pipeline. The zero value of every optional field
+// selects a default; Name, Brokers, NewTask and exactly one of Topics and
+// TopicsRegex are required. Call Validate (New does) before use.
+type Config struct {
+	// Name is the connector name; the consumer group is "connect-<Name>"
+	// unless GroupID is set.
+	Name string
+	// Brokers are the Kafka bootstrap addresses.
+	Brokers []string
+	// NewTask returns a new task instance; it is called once per task.
+	NewTask func() Task
+	// TasksMax is the number of tasks (tasks.max, default 1). Each task is
+	// a member of the consumer group with its own share of the partitions.
+	TasksMax int
+	// Properties is the connector's own configuration, handed to every task
+	// (TaskContext.Config).
+	Properties map[string]string
+
+	// Topics lists the topics to consume (topics).
+	Topics []string
+	// TopicsRegex selects the topics to consume by a regular expression
+	// matched against whole topic names (topics.regex). Topics created later
+	// are picked up within TopicsRefresh.
+	TopicsRegex string
+	// TopicsRefresh is how often the topic list is re-evaluated against
+	// TopicsRegex (default 5 minutes, as metadata.max.age.ms).
+	TopicsRefresh time.Duration
+	// GroupID overrides the consumer group id (default "connect-<Name>",
+	// also settable as consumer.override.group.id).
+	GroupID string
+
+	// KeyConverter and ValueConverter deserialise keys and values (default:
+	// the ByteArray converter). HeaderConverter deserialises header values
+	// (default: SimpleHeaderConverter).
+	KeyConverter    converters.Converter
+	ValueConverter  converters.Converter
+	HeaderConverter converters.HeaderConverter
+	// Transforms is applied to every consumed record after conversion (a
+	// *transforms.Chain, or any Transformation); nil passes records through.
+	// A record it drops still counts as processed for offset commits.
+	Transforms transforms.Transformation
+
+	// BatchSize is the maximum number of records per Put (default 500, or
+	// consumer.override.max.poll.records).
+	BatchSize int
+	// Linger is how long to wait for a full batch when fewer records are
+	// buffered; 0 (the default) hands over whatever is buffered at once.
+	Linger time.Duration
+	// MaxBufferedRecords and MaxBufferedBytes bound the records fetched but
+	// not yet handed to Put; when either is reached the partitions are
+	// paused (the consumer keeps its group membership) until Put drains the
+	// buffer. The bound is soft by at most one fetch per partition.
+	MaxBufferedRecords int
+	MaxBufferedBytes   int64
+
+	// OffsetFlushInterval is the commit period (offset.flush.interval.ms).
+	OffsetFlushInterval time.Duration
+	// ShutdownTimeout bounds the graceful stop (task.shutdown.graceful.timeout.ms):
+	// after it the context of the running task call is cancelled and the
+	// final commit is skipped, as Kafka Connect's task cancellation.
+	ShutdownTimeout time.Duration
+	// RetryDelayMax caps the backoff between redeliveries of a batch whose
+	// Put failed with a retriable error (errors.retry.delay.max.ms). The
+	// backoff starts at 300 ms and doubles.
+	RetryDelayMax time.Duration
+
+	// Sarama is an optional base consumer configuration (it is copied).
+	// Sluice forces manual commits and returned errors.
+	Sarama *sarama.Config
+	// ConsumerProps are Kafka consumer properties (consumer.override.*
+	// without the prefix) applied on top: auto.offset.reset (default
+	// earliest), partition.assignment.strategy (default cooperative-sticky),
+	// session.timeout.ms, heartbeat.interval.ms, max.poll.interval.ms
+	// (sarama's rebalance timeout: how long a revoked partition may take to
+	// finish its Put, commit and Close), max.poll.records, group.id, fetch.*,
+	// isolation.level, client.id.
+	ConsumerProps map[string]string
+	// Logger receives the pipeline's logs (default slog.Default()), with
+	// connector and task attributes added.
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.TasksMax == 0 {
+		c.TasksMax = 1
+	}
+	if c.KeyConverter == nil {
+		c.KeyConverter = converters.NewByteArray()
+	}
+	if c.ValueConverter == nil {
+		c.ValueConverter = converters.NewByteArray()
+	}
+	if c.HeaderConverter == nil {
+		c.HeaderConverter = converters.NewSimpleHeader()
+	}
+	if c.GroupID == "" {
+		if g := strings.TrimSpace(c.ConsumerProps["group.id"]); g != "" {
+			c.GroupID = g
+		} else if c.Name != "" {
+			c.GroupID = "connect-" + c.Name
+		}
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+		if v, ok := c.ConsumerProps["max.poll.records"]; ok {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+				c.BatchSize = n
+			}
+		}
+	}
+	if c.MaxBufferedRecords == 0 {
+		c.MaxBufferedRecords = max(DefaultMaxBufferedRecords, 2*c.BatchSize)
+	}
+	if c.MaxBufferedBytes == 0 {
+		c.MaxBufferedBytes = DefaultMaxBufferedBytes
+	}
+	if c.OffsetFlushInterval == 0 {
+		c.OffsetFlushInterval = DefaultOffsetFlushInterval
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.RetryDelayMax == 0 {
+		c.RetryDelayMax = DefaultRetryDelayMax
+	}
+	if c.TopicsRefresh == 0 {
+		c.TopicsRefresh = DefaultTopicsRefresh
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate reports every invalid setting, naming it by its Kafka Connect
+// property name where there is one.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Name == "" {
+		errs = append(errs, errors.New("name: a connector name is required"))
+	}
+	if len(c.Brokers) == 0 {
+		errs = append(errs, errors.New("bootstrap.servers: at least one broker address is required"))
+	}
+	if c.NewTask == nil {
+		errs = append(errs, errors.New("NewTask: a task constructor is required"))
+	}
+	if c.TasksMax < 0 {
+		errs = append(errs, fmt.Errorf("tasks.max: must be >= 1, got %d", c.TasksMax))
+	}
+	switch {
+	case len(c.Topics) > 0 && c.TopicsRegex != "":
+		errs = append(errs, errors.New("topics and topics.regex: only one of them may be set"))
+	case len(c.Topics) == 0 && c.TopicsRegex == "":
+		errs = append(errs, errors.New("topics or topics.regex: one of them is required"))
+	}
+	for _, t := range c.Topics {
+		if strings.TrimSpace(t) == "" {
+			errs = append(errs, errors.New("topics: empty topic name"))
+			break
+		}
+	}
+	if c.TopicsRegex != "" {
+		if _, err := regexp.Compile(c.TopicsRegex); err != nil {
+			errs = append(errs, fmt.Errorf("topics.regex: %w", err))
+		}
+	}
+	if v, ok := c.ConsumerProps["max.poll.records"]; ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("consumer.override.max.poll.records: want an integer >= 1, got %q", v))
+		}
+	}
+	if c.BatchSize < 0 {
+		errs = append(errs, fmt.Errorf("batch.size: must be >= 1, got %d", c.BatchSize))
+	}
+	if c.Linger < 0 {
+		errs = append(errs, fmt.Errorf("linger.ms: must be >= 0, got %s", c.Linger))
+	}
+	if c.MaxBufferedRecords < 0 || c.MaxBufferedBytes < 0 {
+		errs = append(errs, errors.New("max buffered records and bytes must be >= 0"))
+	}
+	if c.OffsetFlushInterval < 0 {
+		errs = append(errs, fmt.Errorf("offset.flush.interval.ms: must be >= 0, got %s", c.OffsetFlushInterval))
+	}
+	if c.ShutdownTimeout < 0 {
+		errs = append(errs, fmt.Errorf("task.shutdown.graceful.timeout.ms: must be >= 0, got %s", c.ShutdownTimeout))
+	}
+	if c.RetryDelayMax < 0 {
+		errs = append(errs, fmt.Errorf("errors.retry.delay.max.ms: must be >= 0, got %s", c.RetryDelayMax))
+	}
+	if c.TopicsRefresh < 0 {
+		errs = append(errs, fmt.Errorf("metadata.max.age.ms: must be >= 0, got %s", c.TopicsRefresh))
+	}
+	return errors.Join(errs...)
+}

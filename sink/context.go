@@ -1,0 +1,111 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sluicehq/sluice/connect"
+)
+
+// taskContext implements TaskContext.
+type taskContext struct{ r *taskRunner }
+
+func (c taskContext) ConnectorName() string     { return c.r.p.cfg.Name }
+func (c taskContext) TaskID() int               { return c.r.id }
+func (c taskContext) Config() map[string]string { return c.r.config }
+
+func (c taskContext) Assignment() []connect.TopicPartition {
+	r := c.r
+	r.mu.Lock()
+	out := make([]connect.TopicPartition, 0, len(r.parts))
+	for tp, p := range r.parts {
+		if !p.gone {
+			out = append(out, tp)
+		}
+	}
+	r.mu.Unlock()
+	slices.SortFunc(out, func(a, b connect.TopicPartition) int {
+		if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+			return c
+		}
+		return int(a.Partition - b.Partition)
+	})
+	return out
+}
+
+func (c taskContext) Offset(tp connect.TopicPartition, offset int64) {
+	r := c.r
+	r.seekMu.Lock()
+	if r.seeks == nil {
+		r.seeks = map[connect.TopicPartition]int64{}
+	}
+	r.seeks[tp] = offset
+	r.seekMu.Unlock()
+	// Seeks are applied by the task goroutine after the current call.
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (c taskContext) setPaused(paused bool, tps []connect.TopicPartition) error {
+	r := c.r
+	if len(tps) == 0 {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var missing []string
+	for _, tp := range tps {
+		if p := r.parts[tp]; p == nil || p.gone {
+			missing = append(missing, tp.String())
+		}
+	}
+	if len(missing) > 0 {
+		verb := "pause"
+		if !paused {
+			verb = "resume"
+		}
+		return fmt.Errorf("connector %q task %d: cannot %s partitions not assigned to the task: %s", r.p.cfg.Name, r.id, verb, strings.Join(missing, ", "))
+	}
+	m := map[string][]int32{}
+	for _, tp := range tps {
+		r.parts[tp].taskPaused = paused
+		m[tp.Topic] = append(m[tp.Topic], tp.Partition)
+	}
+	if paused {
+		r.consumer.Pause(m)
+	} else if !r.allPaused {
+		r.consumer.Resume(m)
+	}
+	if !paused {
+		select {
+		case r.notify <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+func (c taskContext) Pause(tps ...connect.TopicPartition) error  { return c.setPaused(true, tps) }
+func (c taskContext) Resume(tps ...connect.TopicPartition) error { return c.setPaused(false, tps) }
+func (c taskContext) RequestCommit()                             { c.r.requestCommit() }
+
+// Report hands rec to the error handler. Until errors.tolerance is wired,
+// tolerance is "none": the failure is recorded, the task fails and Report
+// returns the error.
+func (c taskContext) Report(ctx context.Context, rec *connect.Record, err error) error {
+	r := c.r
+	if err == nil {
+		err = errors.New("record reported without an error")
+	}
+	_, ferr := r.handleFailure(connect.StageTaskPut, r.task, rec, nil, err)
+	if ferr != nil {
+		r.fail(ferr)
+		return ferr
+	}
+	return nil
+}

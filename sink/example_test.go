@@ -1,0 +1,79 @@
+package sink_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/sink"
+)
+
+// printTask is a sink task that prints the values it receives and stops the
+// example after three records.
+type printTask struct {
+	n    int
+	done context.CancelFunc
+}
+
+func (t *printTask) Start(context.Context, sink.TaskContext) error { return nil }
+
+func (t *printTask) Put(_ context.Context, recs []connect.Record) error {
+	for _, r := range recs {
+		fmt.Printf("%s[%d]@%d: %s\n", r.Topic, r.Partition, r.Offset, r.Value)
+		if t.n++; t.n == 3 {
+			t.done()
+		}
+	}
+	return nil
+}
+
+func (t *printTask) Stop(context.Context) error { return nil }
+
+func ExampleNew() {
+	// An in-process broker with a topic holding three records.
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(1))
+	if err != nil {
+		panic(err)
+	}
+	defer cluster.Close()
+	brokers := cluster.ListenAddrs()
+	prod, err := sarama.NewSyncProducer(brokers, kafkaconf.NewSaramaConfig("example"))
+	if err != nil {
+		panic(err)
+	}
+	for _, v := range []string{"alpha", "beta", "gamma"} {
+		if _, _, err := prod.SendMessage(&sarama.ProducerMessage{Topic: "orders", Value: sarama.StringEncoder(v)}); err != nil {
+			panic(err)
+		}
+	}
+	prod.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := sink.New(sink.Config{
+		Name:    "orders-printer", // consumer group "connect-orders-printer"
+		Brokers: brokers,
+		Topics:  []string{"orders"},
+		NewTask: func() sink.Task { return &printTask{done: cancel} },
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		panic(err)
+	}
+	// Run returns after the graceful stop: offsets committed, task stopped.
+	if err := p.Run(ctx); err != nil {
+		panic(err)
+	}
+	fmt.Println(p.Status().State)
+	// Output:
+	// orders[0]@0: alpha
+	// orders[0]@1: beta
+	// orders[0]@2: gamma
+	// STOPPED
+}

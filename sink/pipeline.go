@@ -1,0 +1,286 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/kafkaconf"
+)
+
+// Pipeline runs the tasks of one sink connector: each task is a member of the
+// connector's consumer group; the records of its partitions are converted,
+// transformed and handed to its Put in batches, and consumer offsets are
+// committed only for what the task reports durable. Build it with New, run it
+// with Run; Pause, Resume and Status may be called from any goroutine while it
+// runs.
+type Pipeline struct {
+	cfg Config
+
+	mu      sync.Mutex
+	state   connect.State
+	err     error
+	tasks   []*taskRunner
+	ran     bool
+	paused  bool
+	resumed chan struct{} // closed on Resume; replaced on Pause
+}
+
+// New validates cfg, applies defaults and returns a pipeline ready to Run.
+func New(cfg Config) (*Pipeline, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sink %q: invalid config: %w", cfg.Name, err)
+	}
+	cfg.Properties = maps.Clone(cfg.Properties)
+	if cfg.Properties == nil {
+		cfg.Properties = map[string]string{}
+	}
+	cfg.ConsumerProps = maps.Clone(cfg.ConsumerProps)
+	cfg.Topics = append([]string(nil), cfg.Topics...)
+	// Check the consumer configuration now, so that a bad property fails New
+	// rather than every task.
+	p := &Pipeline{cfg: cfg, state: connect.StateUnassigned}
+	if _, _, err := p.consumerConfig(0); err != nil {
+		return nil, fmt.Errorf("sink %q: invalid config: %w", cfg.Name, err)
+	}
+	r := make(chan struct{})
+	close(r)
+	p.resumed = r
+	return p, nil
+}
+
+// Name returns the connector name.
+func (p *Pipeline) Name() string { return p.cfg.Name }
+
+// GroupID returns the consumer group id the tasks join.
+func (p *Pipeline) GroupID() string { return p.cfg.GroupID }
+
+// Run starts the tasks and blocks until they all ended: when ctx is done, or
+// when every task failed. On ctx cancellation each task stops gracefully: no
+// new batch is handed to Put, a Put in progress may finish, offsets are
+// committed (PreCommit/Flush) for the partitions, Close and then Stop are
+// called; a task that does not get there within ShutdownTimeout has its
+// context cancelled and skips the final commit. A task that fails stops
+// consuming, closes its partitions without committing and is stopped; the
+// other tasks go on.
+//
+// Run returns nil after a graceful stop, or the tasks' errors joined (each a
+// *connect.RecordError or an error naming connector and task). It returns only
+// after every goroutine it started has exited and every task's Stop returned.
+// A Pipeline runs once.
+func (p *Pipeline) Run(ctx context.Context) error {
+	p.mu.Lock()
+	if p.ran {
+		p.mu.Unlock()
+		return fmt.Errorf("sink %q: pipeline already ran", p.cfg.Name)
+	}
+	p.ran = true
+	runners := make([]*taskRunner, p.cfg.TasksMax)
+	for i := range runners {
+		runners[i] = newTaskRunner(p, i, maps.Clone(p.cfg.Properties))
+		runners[i].pipelinePaused = p.paused
+	}
+	p.tasks = runners
+	if p.paused {
+		p.state = connect.StatePaused
+	} else {
+		p.state = connect.StateRunning
+	}
+	p.mu.Unlock()
+
+	var wg sync.WaitGroup
+	errs := make([]error, len(runners))
+	for i, r := range runners {
+		wg.Go(func() { errs[i] = r.run(ctx) })
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
+	if err != nil {
+		p.setState(connect.StateFailed, err)
+	} else {
+		p.setState(connect.StateStopped, nil)
+	}
+	return err
+}
+
+func (p *Pipeline) setState(s connect.State, err error) {
+	p.mu.Lock()
+	p.state, p.err = s, err
+	p.mu.Unlock()
+}
+
+// Pause stops handing records to the tasks: fetching is paused (the tasks
+// stay in the consumer group), a Put in progress finishes, and offsets are
+// committed. It is a no-op when paused.
+func (p *Pipeline) Pause() {
+	p.mu.Lock()
+	if p.paused {
+		p.mu.Unlock()
+		return
+	}
+	p.paused = true
+	p.resumed = make(chan struct{})
+	if p.state == connect.StateRunning {
+		p.state = connect.StatePaused
+	}
+	tasks := p.tasks
+	p.mu.Unlock()
+	for _, t := range tasks {
+		t.setPipelinePaused(true)
+		t.requestCommit()
+	}
+}
+
+// Resume undoes Pause. It is a no-op when not paused.
+func (p *Pipeline) Resume() {
+	p.mu.Lock()
+	if !p.paused {
+		p.mu.Unlock()
+		return
+	}
+	p.paused = false
+	close(p.resumed)
+	if p.state == connect.StatePaused {
+		p.state = connect.StateRunning
+	}
+	tasks := p.tasks
+	p.mu.Unlock()
+	for _, t := range tasks {
+		t.setPipelinePaused(false)
+	}
+}
+
+// pauseGate returns nil when running, or a channel closed on Resume.
+func (p *Pipeline) pauseGate() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.paused {
+		return nil
+	}
+	return p.resumed
+}
+
+// Status is a point-in-time view of a pipeline.
+type Status struct {
+	Name string
+	// GroupID is the consumer group the tasks are members of.
+	GroupID string
+	State   connect.State
+	// Err is the failure when State is FAILED.
+	Err   error
+	Tasks []TaskStatus
+}
+
+// TaskStatus is a point-in-time view of one task, with the progress facts
+// from which stalls are detected.
+type TaskStatus struct {
+	ID    int
+	State connect.State
+	Err   error
+	// RecordsRead counts records fetched from Kafka and taken for delivery
+	// (before transforms); RecordsPut those handed to a Put that succeeded;
+	// RecordsFiltered those dropped by transforms; RecordsCommitted the
+	// records covered by consumer offset commits (the sum of committed
+	// offset advances).
+	RecordsRead, RecordsPut, RecordsFiltered, RecordsCommitted int64
+	// Buffered and BufferedBytes are records fetched but not yet taken for
+	// a batch.
+	Buffered      int
+	BufferedBytes int64
+	// PutRetries counts batches redelivered after a retriable Put error.
+	PutRetries int64
+	// OffsetCommits and OffsetCommitFailures count commit attempts that
+	// reached the group, and those aborted by a failing PreCommit/Flush.
+	OffsetCommits, OffsetCommitFailures int64
+	// LastPut and LastCommit are the times of the last successful Put and
+	// offset commit (zero if none yet).
+	LastPut, LastCommit time.Time
+	// MemberID and Generation identify the task's consumer group membership
+	// (empty and -1 before the first join); Rebalances counts assignment
+	// changes seen by the task (partitions opened or closed).
+	MemberID   string
+	Generation int32
+	Rebalances int64
+	// Partitions lists the assigned partitions with their positions.
+	Partitions []PartitionStatus
+}
+
+// PartitionStatus describes one assigned partition.
+type PartitionStatus struct {
+	TopicPartition connect.TopicPartition
+	// Position is the next offset to process: every earlier record was put
+	// (or filtered).
+	Position int64
+	// Committed is the last committed offset (or the offset consumption
+	// started at, before the first commit).
+	Committed int64
+	// HighWatermark is the partition's end offset as last seen by a fetch
+	// (0 before the first fetch).
+	HighWatermark int64
+	// Lag is HighWatermark - Committed (0 when unknown).
+	Lag int64
+	// Paused is true when the task paused the partition.
+	Paused bool
+}
+
+// Status returns the pipeline's current status, computed live.
+func (p *Pipeline) Status() Status {
+	p.mu.Lock()
+	st := Status{Name: p.cfg.Name, GroupID: p.cfg.GroupID, State: p.state, Err: p.err}
+	tasks := p.tasks
+	p.mu.Unlock()
+	for _, t := range tasks {
+		st.Tasks = append(st.Tasks, t.status())
+	}
+	return st
+}
+
+// consumerConfig returns the data consumer's and the group member's sarama
+// configurations for a task, and the consumer properties without a mapping.
+func (p *Pipeline) consumerConfig(taskID int) (data, group *sarama.Config, err error) {
+	var cfg *sarama.Config
+	if p.cfg.Sarama != nil {
+		c := *p.cfg.Sarama
+		cfg = &c
+	} else {
+		cfg = kafkaconf.NewSaramaConfig("")
+	}
+	cfg.ClientID = fmt.Sprintf("connector-consumer-%s-%d", p.cfg.Name, taskID)
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	cfg.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyCooperativeSticky()}
+	if _, err := kafkaconf.ApplyConsumerProps(cfg, "consumer.override.", p.cfg.ConsumerProps); err != nil {
+		return nil, nil, err
+	}
+	cfg.Consumer.Offsets.AutoCommit.Enable = false
+	cfg.Consumer.Return.Errors = true
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("consumer config: %w", err)
+	}
+	// The group member only coordinates (heartbeats, assignment, commits);
+	// records are fetched by the data consumer, which can seek. Its own
+	// partition consumers are paused at once and fetch as little as
+	// possible.
+	g := *cfg
+	g.Consumer.Fetch.Default = 1
+	g.Consumer.Fetch.Max = 1
+	g.Consumer.Fetch.MaxBytes = 1
+	g.ChannelBufferSize = 1
+	return cfg, &g, nil
+}
+
+func (p *Pipeline) unmappedProps() []string {
+	cfg := kafkaconf.NewSaramaConfig("")
+	unmapped, _ := kafkaconf.ApplyConsumerProps(cfg, "consumer.override.", p.cfg.ConsumerProps)
+	return unmapped
+}
+
+func (p *Pipeline) logger(task int) *slog.Logger {
+	return p.cfg.Logger.With("connector", p.cfg.Name, "task", task)
+}

@@ -1,0 +1,90 @@
+package sink
+
+import (
+	"context"
+
+	"github.com/sluicehq/sluice/connect"
+)
+
+// Task writes records to an external system. The pipeline calls, from one
+// goroutine per task and never concurrently:
+//
+//	Start → (Open(partitions) → Put* / PreCommit* → Close(partitions))* → Stop
+//
+// Put receives batches of records in Kafka order per partition. It returns
+// nil when every record was handled (written, or buffered for a later
+// Flush/PreCommit); a *connect.BatchError listing the indices that failed
+// (the others count as written; the failed ones are routed under
+// errors.tolerance); an error marked with connect.Retriable to have the same
+// batch delivered again after a backoff; or any other error, which fails the
+// task. Put must return promptly when ctx is done.
+//
+// Stop is called once, after the last Put and the final commit returned, also
+// when Start failed; it releases resources.
+type Task interface {
+	Start(ctx context.Context, tc TaskContext) error
+	Put(ctx context.Context, records []connect.Record) error
+	Stop(ctx context.Context) error
+}
+
+// TaskContext gives a sink task access to its runtime. Its methods are safe to
+// call from the task's Start, Open, Put, Close and PreCommit, i.e. from the
+// pipeline's goroutine; Report may also be called from other goroutines.
+type TaskContext interface {
+	// ConnectorName is the pipeline (connector) name.
+	ConnectorName() string
+	// TaskID is the task's index, from 0.
+	TaskID() int
+	// Config is the task's configuration (Kafka Connect property form).
+	Config() map[string]string
+	// Assignment returns the partitions currently assigned to the task.
+	Assignment() []connect.TopicPartition
+	// Offset asks the pipeline to resume tp from offset (the next offset to
+	// read), e.g. from offsets the task stores itself; it takes effect before
+	// the next batch is fetched.
+	Offset(tp connect.TopicPartition, offset int64)
+	// Pause stops delivery from the given partitions until Resume; it fails
+	// for partitions not assigned to the task.
+	Pause(tps ...connect.TopicPartition) error
+	// Resume restarts delivery from paused partitions; it fails for
+	// partitions not assigned to the task.
+	Resume(tps ...connect.TopicPartition) error
+	// RequestCommit asks for an offset commit soon (a hint).
+	RequestCommit()
+	// Report hands an errant record to the error handler (dead-letter queue,
+	// log) and returns once it is durably reported. Under
+	// errors.tolerance=none it returns an error and the task fails.
+	Report(ctx context.Context, rec *connect.Record, err error) error
+}
+
+// PartitionOpener is implemented by tasks that want to know when partitions
+// are assigned (e.g. to seek with TaskContext.Offset to offsets they store
+// themselves). An error fails the task.
+type PartitionOpener interface {
+	Open(ctx context.Context, partitions []connect.TopicPartition) error
+}
+
+// PartitionCloser is implemented by tasks that want to know when partitions
+// are revoked or lost. It is called after the final commit for them (none for
+// lost partitions). An error fails the task.
+type PartitionCloser interface {
+	Close(ctx context.Context, partitions []connect.TopicPartition) error
+}
+
+// Flusher is implemented by tasks that buffer in Put: Flush must make every
+// record passed to Put so far durable. offsets holds, per partition, the next
+// offset to read (last delivered + 1). An error aborts the commit (and
+// rewinds to the last committed offsets when not retriable).
+type Flusher interface {
+	Flush(ctx context.Context, offsets map[connect.TopicPartition]int64) error
+}
+
+// PreCommitter is implemented by tasks that decide which offsets are safe to
+// commit. It receives the offsets the pipeline would commit (next offset to
+// read per partition) and returns the ones to commit; the pipeline accepts
+// only offsets no greater than consumed and for assigned partitions. An empty
+// result skips the commit. When a task implements both, PreCommit is called
+// and Flush is not.
+type PreCommitter interface {
+	PreCommit(ctx context.Context, offsets map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error)
+}
