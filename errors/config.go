@@ -3,6 +3,7 @@ package errors
 import (
 	stderrors "errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -139,6 +140,9 @@ func ConfigFromProperties(props map[string]string) (Config, error) {
 			}
 			errs = append(errs, fmt.Errorf("%s: want milliseconds %s, got %q", k, want, v))
 			return
+		}
+		if n > math.MaxInt64/int64(time.Millisecond) {
+			n = math.MaxInt64 / int64(time.Millisecond) // Java's Long.MAX_VALUE ms: forever, in effect
 		}
 		*dst = time.Duration(n) * time.Millisecond
 	}

@@ -6,8 +6,10 @@ import (
 	stderrors "errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/IBM/sarama"
 
@@ -60,6 +62,9 @@ type DLQ struct {
 	contextHeaders bool
 	producer       sarama.SyncProducer
 	metrics        *Metrics
+
+	mu     sync.RWMutex // Report holds it shared, Close exclusively
+	closed bool         // sarama panics on a send to, or a Close of, a closed producer
 }
 
 // NewDLQ creates the topic if it is missing (one partition) and connects a
@@ -162,6 +167,12 @@ func (d *DLQ) Report(ctx context.Context, connector string, task int, f *Failure
 		d.metrics.DLQProduceFailures.Add(1)
 		return err
 	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.closed {
+		d.metrics.DLQProduceFailures.Add(1)
+		return fmt.Errorf("writing to dead-letter queue %s: %w", d.topic, sarama.ErrClosedClient)
+	}
 	if _, _, err := d.producer.SendMessage(msg); err != nil {
 		d.metrics.DLQProduceFailures.Add(1)
 		return fmt.Errorf("writing to dead-letter queue %s: %w", d.topic, err)
@@ -169,8 +180,17 @@ func (d *DLQ) Report(ctx context.Context, connector string, task int, f *Failure
 	return nil
 }
 
-// Close closes the producer.
-func (d *DLQ) Close() error { return d.producer.Close() }
+// Close closes the producer. Later calls do nothing; a Report after Close
+// fails.
+func (d *DLQ) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	return d.producer.Close()
+}
 
 // ContextHeaders returns the __connect.errors.* headers for f, with Kafka
 // Connect's names and UTF-8 string values: the original topic, partition and
@@ -215,8 +235,12 @@ func ContextHeaders(connector string, task int, f *Failure) []sarama.RecordHeade
 // anonymous wrappers (fmt.Errorf, errors.Join) to the first named one.
 func errorClass(err error) string {
 	for e := err; e != nil; e = stderrors.Unwrap(e) {
-		if n := connect.TypeName(e); !strings.HasPrefix(n, "*fmt.") && !strings.HasPrefix(n, "*errors.") {
-			return n
+		t := reflect.TypeOf(e)
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if p := t.PkgPath(); p != "fmt" && p != "errors" { // by import path: other packages may be named errors
+			return connect.TypeName(e)
 		}
 	}
 	return connect.TypeName(err)

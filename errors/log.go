@@ -30,9 +30,10 @@ func (l *LogReporter) Report(ctx context.Context, connector string, task int, f 
 	attrs := []any{"connector", connector, "task", task, "stage", f.Stage, "class", class, "attempts", f.Attempts, "error", f.Err}
 	where := ""
 	switch {
-	case f.Raw != nil && f.Record != nil && f.Record.OriginalTopic != "":
-		where = fmt.Sprintf(", where consumed record is {topic='%s', partition=%d, offset=%d}", f.Raw.Topic, f.Raw.Partition, f.Raw.Offset)
-		attrs = append(attrs, "topic", f.Raw.Topic, "partition", f.Raw.Partition, "offset", f.Raw.Offset)
+	case f.Record != nil && f.Record.OriginalTopic != "":
+		r := f.Record
+		where = fmt.Sprintf(", where consumed record is {topic='%s', partition=%d, offset=%d}", r.OriginalTopic, r.OriginalPartition, r.OriginalOffset)
+		attrs = append(attrs, "topic", r.OriginalTopic, "partition", r.OriginalPartition, "offset", r.OriginalOffset)
 	case f.Record != nil:
 		where = ", where source record is " + f.Record.Coordinates()
 		attrs = append(attrs, "source_partition", connect.FormatMap(f.Record.SourcePartition), "source_offset", connect.FormatMap(f.Record.SourceOffset))

@@ -1,0 +1,393 @@
+package errors
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	stderrors "errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/kafkatest"
+)
+
+// describeTopic returns the topic's metadata and the cluster's broker count.
+func describeTopic(t *testing.T, brokers []string, topic string) (*sarama.TopicMetadata, int) {
+	t.Helper()
+	client, err := sarama.NewClient(brokers, kafkatest.SaramaConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := admin.DescribeTopics([]string{topic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(md) != 1 || md[0].Err != sarama.ErrNoError {
+		t.Fatalf("DescribeTopics(%s) = %+v", topic, md)
+	}
+	return md[0], len(client.Brokers())
+}
+
+// exists reports whether topic exists (without auto-creating it).
+func exists(t *testing.T, brokers []string, topic string) bool {
+	t.Helper()
+	admin, err := sarama.NewClusterAdmin(brokers, kafkatest.SaramaConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	md, err := admin.DescribeTopics([]string{topic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(md) == 1 && md[0].Err == sarama.ErrNoError
+}
+
+// consume reads n records from partition 0 of topic, from the start.
+func consume(t *testing.T, brokers []string, topic string, n int) []*sarama.ConsumerMessage {
+	t.Helper()
+	c, err := sarama.NewConsumer(brokers, kafkatest.SaramaConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pc, err := c.ConsumePartition(topic, 0, sarama.OffsetOldest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	var out []*sarama.ConsumerMessage
+	timeout := time.After(30 * time.Second)
+	for len(out) < n {
+		select {
+		case m := <-pc.Messages():
+			out = append(out, m)
+		case err := <-pc.Errors():
+			t.Fatalf("consuming %s: %v", topic, err)
+		case <-timeout:
+			t.Fatalf("read %d of %d records from %s", len(out), n, topic)
+		}
+	}
+	return out
+}
+
+func newTestDLQ(t *testing.T, brokers []string, cfg DLQConfig) *DLQ {
+	t.Helper()
+	cfg.Brokers = brokers
+	if cfg.Sarama == nil {
+		cfg.Sarama = kafkatest.SaramaConfig(t)
+	}
+	d, err := NewDLQ(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("NewDLQ: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// TestDLQCreatesMissingTopic: NewDLQ creates a missing topic with one
+// partition and the replication factor lowered to the cluster size, with a
+// warning.
+func TestDLQCreatesMissingTopic(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	if exists(t, brokers, topic) {
+		t.Fatalf("topic %s exists before NewDLQ", topic)
+	}
+	logs := &syncBuffer{}
+	d := newTestDLQ(t, brokers, DLQConfig{Topic: topic, ReplicationFactor: 3, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if d.Topic() != topic {
+		t.Errorf("Topic() = %q", d.Topic())
+	}
+	md, nBrokers := describeTopic(t, brokers, topic)
+	if len(md.Partitions) != 1 {
+		t.Errorf("%d partitions, want 1", len(md.Partitions))
+	}
+	wantRF := min(3, nBrokers)
+	if got := len(md.Partitions[0].Replicas); got != wantRF {
+		t.Errorf("replication factor %d, want %d (3 capped to %d brokers)", got, wantRF, nBrokers)
+	}
+	if nBrokers < 3 && !strings.Contains(logs.String(), "lowering the dead-letter queue topic's replication factor") {
+		t.Errorf("no warning about the lowered replication factor: %q", logs.String())
+	}
+}
+
+// TestDLQKeepsExistingTopic: an existing topic is used as it is.
+func TestDLQKeepsExistingTopic(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 2, nil)
+	logs := &syncBuffer{}
+	newTestDLQ(t, brokers, DLQConfig{Topic: topic, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	md, _ := describeTopic(t, brokers, topic)
+	if len(md.Partitions) != 2 {
+		t.Errorf("%d partitions, want the existing 2", len(md.Partitions))
+	}
+	if logs.String() != "" {
+		t.Errorf("unexpected log %q", logs.String())
+	}
+}
+
+// TestDLQEmptyTopic: the topic name is required.
+func TestDLQEmptyTopic(t *testing.T) {
+	_, err := NewDLQ(context.Background(), DLQConfig{Brokers: []string{"127.0.0.1:1"}})
+	if err == nil || !strings.Contains(err.Error(), "errors.deadletterqueue.topic.name") {
+		t.Errorf("NewDLQ without a topic: %v", err)
+	}
+}
+
+// TestDLQReportRaw: a failure with its raw consumed record is written
+// byte for byte (key, value, headers in order, timestamp), followed by the
+// context headers when enabled.
+func TestDLQReportRaw(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	m := new(Metrics)
+	d := newTestDLQ(t, brokers, DLQConfig{Topic: topic, ReplicationFactor: 1, ContextHeaders: true, Metrics: m})
+	ts := time.UnixMilli(1700000000123)
+	raw := &RawRecord{
+		Topic: "orders", Partition: 3, Offset: 42,
+		Key:   []byte{0x00, 0x01, 0xfe, 0xff},
+		Value: []byte("{\"id\":1,\x00\xc3\x28"),
+		Headers: []RawHeader{
+			{Key: "trace-id", Value: []byte("abc")},
+			{Key: "bin", Value: []byte{0x00, 0xff, 0x10}},
+			{Key: "trace-id", Value: []byte("dup")},
+		},
+		Timestamp: ts,
+	}
+	f := &Failure{Stage: connect.StageValueConverter, Component: &fakeConverter{}, Record: sinkRecord(), Raw: raw,
+		Err: stderrors.New("invalid JSON"), Attempts: 1}
+	if err := d.Report(context.Background(), "orders-sink", 2, f); err != nil {
+		t.Fatal(err)
+	}
+	msg := consume(t, brokers, topic, 1)[0]
+	if !bytes.Equal(msg.Key, raw.Key) || !bytes.Equal(msg.Value, raw.Value) {
+		t.Errorf("key %x value %q, want %x %q", msg.Key, msg.Value, raw.Key, raw.Value)
+	}
+	if !msg.Timestamp.Equal(ts) {
+		t.Errorf("timestamp %v, want %v", msg.Timestamp, ts)
+	}
+	var got []sarama.RecordHeader
+	for _, h := range msg.Headers {
+		got = append(got, *h)
+	}
+	want := []kv{{"trace-id", "abc"}, {"bin", "\x00\xff\x10"}, {"trace-id", "dup"}}
+	want = append(want, headerList(ContextHeaders("orders-sink", 2, f))...)
+	if len(want) != 3+10 {
+		t.Fatalf("expected 10 context headers, have %d", len(want)-3)
+	}
+	diffHeaders(t, got, want)
+	if s := m.Snapshot(); s.DLQProduceRequests != 1 || s.DLQProduceFailures != 0 {
+		t.Errorf("metrics %+v", s)
+	}
+}
+
+// TestDLQReportDescribed: without raw bytes the record is described as
+// JSON; without context headers there are no headers; a nil key stays nil.
+func TestDLQReportDescribed(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	m := new(Metrics)
+	d := newTestDLQ(t, brokers, DLQConfig{Topic: topic, ReplicationFactor: 1, Metrics: m})
+	src := sourceRecord()
+	for _, r := range []*connect.Record{src, sinkRecord()} {
+		if err := d.Report(context.Background(), "c", 0, &Failure{Stage: connect.StageTransformation, Record: r, Err: stderrors.New("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := consume(t, brokers, topic, 2)
+	var got map[string]any
+	if err := json.Unmarshal(msgs[0].Value, &got); err != nil {
+		t.Fatalf("value %q: %v", msgs[0].Value, err)
+	}
+	want := map[string]any{
+		"topic": "lines", "key": "k-2", "value": "hello",
+		"source_partition": map[string]any{"file": "a.txt"},
+		"source_offset":    map[string]any{"pos": 7.0},
+	}
+	if len(got) != len(want) {
+		t.Errorf("described as %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if gb, _ := json.Marshal(got[k]); string(gb) != mustJSON(t, v) {
+			t.Errorf("%s = %s, want %s", k, gb, mustJSON(t, v))
+		}
+	}
+	if msgs[0].Key != nil || len(msgs[0].Headers) != 0 || !msgs[0].Timestamp.Equal(src.Timestamp) {
+		t.Errorf("key %q, %d headers, timestamp %v", msgs[0].Key, len(msgs[0].Headers), msgs[0].Timestamp)
+	}
+	var sink map[string]any
+	if err := json.Unmarshal(msgs[1].Value, &sink); err != nil {
+		t.Fatal(err)
+	}
+	if sink["kafka_topic"] != "orders" || sink["kafka_partition"] != 3.0 || sink["kafka_offset"] != 42.0 || sink["topic"] != "orders-renamed" {
+		t.Errorf("sink record described as %v", sink)
+	}
+	if s := m.Snapshot(); s.DLQProduceRequests != 2 || s.DLQProduceFailures != 0 {
+		t.Errorf("metrics %+v", s)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestDLQReportAfterClose: reporting to a closed queue is an error (not a
+// panic) and counts as a failed produce; Close is idempotent.
+func TestDLQReportAfterClose(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	m := new(Metrics)
+	d := newTestDLQ(t, brokers, DLQConfig{Topic: kafkatest.Topic(t), ReplicationFactor: 1, Metrics: m})
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err := d.Report(context.Background(), "c", 0, &Failure{Stage: connect.StageTaskPut, Record: sinkRecord(), Err: stderrors.New("x")})
+	if err == nil || !strings.Contains(err.Error(), d.Topic()) {
+		t.Fatalf("Report after Close: %v", err)
+	}
+	if s := m.Snapshot(); s.DLQProduceRequests != 1 || s.DLQProduceFailures != 1 {
+		t.Errorf("metrics %+v, want 1 request and 1 failure", s)
+	}
+	if err := d.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestDLQReportCancelled: a cancelled context is a failed produce.
+func TestDLQReportCancelled(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	m := new(Metrics)
+	d := newTestDLQ(t, brokers, DLQConfig{Topic: kafkatest.Topic(t), ReplicationFactor: 1, Metrics: m})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := d.Report(ctx, "c", 0, &Failure{Stage: connect.StageTaskPut, Err: stderrors.New("x")}); !stderrors.Is(err, context.Canceled) {
+		t.Errorf("Report = %v, want context.Canceled", err)
+	}
+	if s := m.Snapshot(); s.DLQProduceRequests != 1 || s.DLQProduceFailures != 1 {
+		t.Errorf("metrics %+v", s)
+	}
+}
+
+// fastFail is a sarama configuration that gives up on a dead broker fast.
+func fastFail(t *testing.T) *sarama.Config {
+	sc := kafkatest.SaramaConfig(t)
+	sc.Net.DialTimeout = 300 * time.Millisecond
+	sc.Net.ReadTimeout = 500 * time.Millisecond
+	sc.Net.WriteTimeout = 500 * time.Millisecond
+	sc.Metadata.Retry.Max = 0
+	sc.Metadata.Retry.Backoff = 10 * time.Millisecond
+	sc.Producer.Retry.Max = 1
+	sc.Producer.Retry.Backoff = 10 * time.Millisecond
+	sc.Producer.Timeout = 500 * time.Millisecond
+	sc.Admin.Retry.Max = 0
+	sc.Admin.Timeout = 500 * time.Millisecond
+	return sc
+}
+
+// TestDLQUnreachableBroker: NewDLQ against an address where no broker
+// listens fails quickly with an error naming the queue and the cause.
+func TestDLQUnreachableBroker(t *testing.T) {
+	topic := "unreachable-dlq"
+	start := time.Now()
+	d, err := NewDLQ(context.Background(), DLQConfig{Brokers: []string{"127.0.0.1:1"}, Topic: topic, Sarama: fastFail(t)})
+	if err == nil {
+		d.Close()
+		t.Fatal("NewDLQ succeeded without a broker")
+	}
+	if !strings.Contains(err.Error(), "dead-letter queue "+topic) || !stderrors.Is(err, sarama.ErrOutOfBrokers) {
+		t.Errorf("error %q does not name the queue and sarama.ErrOutOfBrokers", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("NewDLQ took %v to fail", time.Since(start))
+	}
+}
+
+// TestDLQBrokerGone: once the broker is gone, Report returns an error and
+// counts a failed produce.
+func TestDLQBrokerGone(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := new(Metrics)
+	d, err := NewDLQ(context.Background(), DLQConfig{Brokers: c.ListenAddrs(), Topic: "gone-dlq", ReplicationFactor: 1, Sarama: fastFail(t), Metrics: m})
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	defer d.Close()
+	f := &Failure{Stage: connect.StageTaskPut, Raw: &RawRecord{Value: []byte("v")}, Err: stderrors.New("x")}
+	if err := d.Report(context.Background(), "c", 0, f); err != nil {
+		t.Fatalf("Report while the broker is up: %v", err)
+	}
+	c.Close()
+	start := time.Now()
+	err = d.Report(context.Background(), "c", 0, f)
+	if err == nil || !strings.Contains(err.Error(), "writing to dead-letter queue gone-dlq") {
+		t.Fatalf("Report without a broker: %v", err)
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Errorf("Report took %v to fail", time.Since(start))
+	}
+	if s := m.Snapshot(); s.DLQProduceRequests != 2 || s.DLQProduceFailures != 1 {
+		t.Errorf("metrics %+v, want 2 requests and 1 failure", s)
+	}
+}
+
+// TestDLQWithHandler: end to end, a record skipped under tolerance all is
+// in the dead-letter queue with its stage; once the queue cannot take
+// records, the task fails instead of losing them.
+func TestDLQWithHandler(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	m := new(Metrics)
+	d := newTestDLQ(t, brokers, DLQConfig{Topic: topic, ReplicationFactor: 1, ContextHeaders: true, Metrics: m})
+	h := NewHandler(Config{Tolerance: ToleranceAll, DLQTopic: topic}, "orders-sink", 0, quiet, WithMetrics(m), WithReporters(d))
+	raw := &RawRecord{Topic: "orders", Partition: 3, Offset: 42, Value: []byte("not json")}
+	skip, err := h.Execute(context.Background(), connect.StageValueConverter, &fakeConverter{}, sinkRecord(), raw, always(stderrors.New("invalid JSON")))
+	if !skip || err != nil {
+		t.Fatalf("Execute = (%v, %v)", skip, err)
+	}
+	msg := consume(t, brokers, topic, 1)[0]
+	if string(msg.Value) != "not json" {
+		t.Errorf("value %q", msg.Value)
+	}
+	stage := ""
+	for _, hd := range msg.Headers {
+		if string(hd.Key) == HeaderStage {
+			stage = string(hd.Value)
+		}
+	}
+	if stage != "VALUE_CONVERTER" {
+		t.Errorf("stage header %q", stage)
+	}
+
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	skip, err = h.Execute(context.Background(), connect.StageValueConverter, &fakeConverter{}, sinkRecord(), raw, always(stderrors.New("invalid JSON")))
+	var rep *ReportError
+	if skip || !stderrors.As(err, &rep) {
+		t.Fatalf("Execute with a closed queue = (%v, %v), want a *ReportError", skip, err)
+	}
+	if s := m.Snapshot(); s.DLQProduceRequests != 2 || s.DLQProduceFailures != 1 || s.RecordsSkipped != 1 || s.RecordErrors != 2 {
+		t.Errorf("metrics %+v", s)
+	}
+}
