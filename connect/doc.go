@@ -22,5 +22,12 @@
 //	STRUCT        *Struct
 //
 // Schemas are immutable once built and safe for concurrent use; values are
-// plain Go values. This package imports nothing but the standard library.
+// plain Go values.
+//
+// The package also holds the Runner, which supervises pipelines (the Pipeline
+// interface that source and sink pipelines implement) with independent
+// lifecycles, reports their live status with a derived "stalled" flag, serves
+// Kafka Connect's REST API (Runner.Handler) and publishes Kafka Connect's
+// metrics through OpenTelemetry (see MeterName). Besides the standard
+// library, this package imports only OpenTelemetry's API.
 package connect

@@ -1,0 +1,240 @@
+package connect
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// MeterName is the instrumentation scope of the Runner's metrics.
+//
+// A Runner given a RunnerConfig.MeterProvider publishes Kafka
+// Connect's metrics as OpenTelemetry observable instruments named exactly
+// as Kafka Connect's metrics (ConnectMetricsRegistry), with the attributes
+// "connector" and "task" of Kafka Connect's MBean tags. They are read from
+// each pipeline's PipelineStatus when the metrics are collected: the record
+// path does no metrics work at all, so enabling metrics costs nothing until
+// a collection. Counters are cumulative over the Runner's lifetime and stay
+// monotonic across restarts of a connector (they restart from zero only
+// when a connector is deleted and created again).
+//
+//	instrument                        kind     value                                    group (Kafka Connect)
+//	source-record-poll-total          counter  records polled (before transforms)       source-task-metrics
+//	source-record-write-total         counter  records written and acknowledged         source-task-metrics
+//	source-record-active-count        gauge    records polled but not yet acknowledged  source-task-metrics
+//	sink-record-read-total            counter  records read from Kafka (before SMTs)    sink-task-metrics
+//	sink-record-send-total            counter  records put to the task                  sink-task-metrics
+//	sink-record-active-count          gauge    records read but not yet committed       sink-task-metrics
+//	sink-record-lag-max               gauge    max partition lag (HW − committed)       sink-task-metrics (never recorded by Kafka Connect)
+//	partition-count                   gauge    assigned partitions                      sink-task-metrics
+//	sink-record-lag                   gauge    lag per partition (+ topic, partition)   Sluice
+//	total-record-failures             counter  failed attempts, retries included        task-error-metrics
+//	total-record-errors               counter  records that failed for good             task-error-metrics
+//	total-records-skipped             counter  records skipped under errors.tolerance   task-error-metrics
+//	total-retries                     counter  retries                                  task-error-metrics
+//	total-errors-logged               counter  errors logged                            task-error-metrics
+//	deadletterqueue-produce-requests  counter  dead-letter-queue writes                 task-error-metrics
+//	deadletterqueue-produce-failures  counter  failed dead-letter-queue writes          task-error-metrics
+//	last-error-timestamp              gauge    last failure, ms since the epoch         task-error-metrics
+//	connector-task-status             gauge    1, with status="running"|"paused"|…     connector-task-metrics "status"
+//	connector-task-stalled            gauge    1 when the task is stalled, else 0       Sluice
+//	connector-status                  gauge    1, with status=…; connector only         connector-metrics "status"
+//	connector-count, task-count       gauge    connectors and tasks of the Runner       connect-worker-metrics
+//
+// Prometheus. With go.opentelemetry.io/otel/exporters/prometheus, create the
+// exporter with
+//
+//	prometheus.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithoutSuffixes)
+//	prometheus.WithoutScopeInfo()
+//
+// and the scraped names are Kafka Connect's with '-' as '_', e.g.
+// source_record_poll_total{connector="orders",task="0"},
+// total_record_failures{…}, sink_record_lag_max{…}: what a Kafka Connect
+// dashboard built on the JMX exporter looks for, without its
+// kafka_connect_<group>_ prefix (add one with prometheus.WithNamespace, or
+// relabel). With the exporter's default strategy
+// (UnderscoreEscapingWithSuffixes), counters get Prometheus's "_total"
+// suffix rule, which keeps the *-total names (source_record_poll_total) but
+// reorders the task-error ones (total-record-failures becomes
+// record_failures_total, deadletterqueue-produce-requests becomes
+// deadletterqueue_produce_requests_total).
+const MeterName = "github.com/sluicehq/sluice/connect"
+
+type runnerMetrics struct {
+	reg metric.Registration
+
+	sourcePoll, sourceWrite, sourceActive       metric.Int64Observable
+	sinkRead, sinkSend, sinkActive, sinkLagMax  metric.Int64Observable
+	partitionCount, sinkLag                     metric.Int64Observable
+	failures, errorsTotal, skipped, retries     metric.Int64Observable
+	logged, dlqRequests, dlqFailures, lastError metric.Int64Observable
+	taskStatus, taskStalled, connStatus         metric.Int64Observable
+	connectorCount, taskCount                   metric.Int64Observable
+}
+
+func newRunnerMetrics(r *Runner, mp metric.MeterProvider) (*runnerMetrics, error) {
+	meter := mp.Meter(MeterName, metric.WithInstrumentationVersion(r.cfg.Version))
+	m := &runnerMetrics{}
+	var errs []error
+	counter := func(name, desc string) metric.Int64Observable {
+		c, err := meter.Int64ObservableCounter(name, metric.WithDescription(desc))
+		errs = append(errs, err)
+		return c
+	}
+	gauge := func(name, desc, unit string) metric.Int64Observable {
+		opts := []metric.Int64ObservableGaugeOption{metric.WithDescription(desc)}
+		if unit != "" {
+			opts = append(opts, metric.WithUnit(unit))
+		}
+		g, err := meter.Int64ObservableGauge(name, opts...)
+		errs = append(errs, err)
+		return g
+	}
+	m.sourcePoll = counter("source-record-poll-total", "The total number of records produced/polled (before transformation) by this task belonging to the named source connector in this worker.")
+	m.sourceWrite = counter("source-record-write-total", "The number of records output from the transformations and written to Kafka for this task belonging to the named source connector in this worker, since the task was last restarted.")
+	m.sourceActive = gauge("source-record-active-count", "The number of records that have been produced by this task but not yet completely written to Kafka.", "")
+	m.sinkRead = counter("sink-record-read-total", "The total number of records read from Kafka by this task belonging to the named sink connector in this worker, since the task was last restarted.")
+	m.sinkSend = counter("sink-record-send-total", "The total number of records output from the transformations and sent/put to this task belonging to the named sink connector in this worker, since the task was last restarted.")
+	m.sinkActive = gauge("sink-record-active-count", "The number of records that have been read from Kafka but not yet completely committed/flushed/acknowledged by the sink task.", "")
+	m.sinkLagMax = gauge("sink-record-lag-max", "The maximum lag in terms of number of records that the sink task is behind the consumer's position for any topic partitions.", "")
+	m.partitionCount = gauge("partition-count", "The number of topic partitions assigned to this task belonging to the named sink connector in this worker.", "")
+	m.sinkLag = gauge("sink-record-lag", "Records available in the partition but not yet committed by the sink task (high watermark − committed offset).", "")
+	m.failures = counter("total-record-failures", "The number of record processing failures in this task.")
+	m.errorsTotal = counter("total-record-errors", "The number of record processing errors in this task.")
+	m.skipped = counter("total-records-skipped", "The number of records skipped due to errors.")
+	m.retries = counter("total-retries", "The number of operations retried.")
+	m.logged = counter("total-errors-logged", "The number of errors that were logged.")
+	m.dlqRequests = counter("deadletterqueue-produce-requests", "The number of attempted writes to the dead letter queue.")
+	m.dlqFailures = counter("deadletterqueue-produce-failures", "The number of failed writes to the dead letter queue.")
+	m.lastError = gauge("last-error-timestamp", "The epoch timestamp when this task last encountered an error.", "ms")
+	m.taskStatus = gauge("connector-task-status", "The status of the connector task (1 for the status named by the status attribute).", "")
+	m.taskStalled = gauge("connector-task-stalled", "1 when the task is RUNNING with work available but made no progress for the stall threshold, else 0.", "")
+	m.connStatus = gauge("connector-status", "The status of the connector (1 for the status named by the status attribute).", "")
+	m.connectorCount = gauge("connector-count", "The number of connectors run in this worker.", "")
+	m.taskCount = gauge("task-count", "The number of tasks run in this worker.", "")
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		m.observe(r, o)
+		return nil
+	}, m.sourcePoll, m.sourceWrite, m.sourceActive, m.sinkRead, m.sinkSend, m.sinkActive, m.sinkLagMax,
+		m.partitionCount, m.sinkLag, m.failures, m.errorsTotal, m.skipped, m.retries, m.logged,
+		m.dlqRequests, m.dlqFailures, m.lastError, m.taskStatus, m.taskStalled, m.connStatus,
+		m.connectorCount, m.taskCount)
+	if err != nil {
+		return nil, err
+	}
+	m.reg = reg
+	return m, nil
+}
+
+func (m *runnerMetrics) close() {
+	if m.reg != nil {
+		_ = m.reg.Unregister()
+	}
+}
+
+// taskView is one task's values at collection time.
+type taskView struct {
+	totals     taskTotals
+	inFlight   int64
+	partitions []PartitionStatus
+	lag        int64
+	live       bool
+}
+
+// observe reports every connector's values; it runs at collection time only.
+func (m *runnerMetrics) observe(r *Runner, o metric.Observer) {
+	slots := r.liveSlots()
+	var taskCount int64
+	for _, s := range slots {
+		live, acc, rep := s.metricsSnapshot()
+		conn := attribute.String("connector", s.name)
+		o.ObserveInt64(m.connStatus, 1, metric.WithAttributes(conn, attribute.String("status", strings.ToLower(string(rep.State)))))
+
+		views := make(map[int]*taskView, len(acc))
+		for id, a := range acc {
+			views[id] = &taskView{totals: a}
+		}
+		if live != nil {
+			for _, t := range live.Tasks {
+				v := views[t.ID]
+				if v == nil {
+					v = &taskView{}
+					views[t.ID] = v
+				}
+				v.live = true
+				v.totals.in += t.RecordsIn
+				v.totals.out += t.RecordsOut
+				v.totals.dropped += t.RecordsDropped
+				v.totals.errs = addErrorMetrics(v.totals.errs, t.Errors)
+				v.inFlight = t.InFlight
+				v.partitions = t.Partitions
+				v.lag = t.Lag
+			}
+		}
+		for _, id := range slices.Sorted(maps.Keys(views)) {
+			v := views[id]
+			attrs := metric.WithAttributeSet(attribute.NewSet(conn, attribute.String("task", strconv.Itoa(id))))
+			switch rep.Type {
+			case TypeSource:
+				o.ObserveInt64(m.sourcePoll, v.totals.in, attrs)
+				o.ObserveInt64(m.sourceWrite, v.totals.out, attrs)
+				if v.live {
+					o.ObserveInt64(m.sourceActive, v.inFlight, attrs)
+				}
+			case TypeSink:
+				o.ObserveInt64(m.sinkRead, v.totals.in, attrs)
+				o.ObserveInt64(m.sinkSend, v.totals.out, attrs)
+				if v.live {
+					o.ObserveInt64(m.sinkActive, v.inFlight, attrs)
+					o.ObserveInt64(m.partitionCount, int64(len(v.partitions)), attrs)
+					lagMax := int64(0)
+					for _, p := range v.partitions {
+						l := p.Lag()
+						lagMax = max(lagMax, l)
+						o.ObserveInt64(m.sinkLag, l, metric.WithAttributes(conn,
+							attribute.String("task", strconv.Itoa(id)),
+							attribute.String("topic", p.Topic),
+							attribute.String("partition", strconv.Itoa(int(p.Partition)))))
+					}
+					if len(v.partitions) == 0 && v.lag > 0 {
+						lagMax = v.lag
+					}
+					o.ObserveInt64(m.sinkLagMax, lagMax, attrs)
+				}
+			}
+			e := v.totals.errs
+			o.ObserveInt64(m.failures, e.RecordFailures, attrs)
+			o.ObserveInt64(m.errorsTotal, e.RecordErrors, attrs)
+			o.ObserveInt64(m.skipped, e.RecordsSkipped, attrs)
+			o.ObserveInt64(m.retries, e.Retries, attrs)
+			o.ObserveInt64(m.logged, e.ErrorsLogged, attrs)
+			o.ObserveInt64(m.dlqRequests, e.DLQProduceRequests, attrs)
+			o.ObserveInt64(m.dlqFailures, e.DLQProduceFailures, attrs)
+			if !e.LastError.IsZero() {
+				o.ObserveInt64(m.lastError, e.LastError.UnixMilli(), attrs)
+			}
+		}
+		for _, t := range rep.Tasks {
+			task := attribute.String("task", strconv.Itoa(t.ID))
+			o.ObserveInt64(m.taskStatus, 1, metric.WithAttributes(conn, task, attribute.String("status", strings.ToLower(string(t.State)))))
+			stalled := int64(0)
+			if t.Stalled {
+				stalled = 1
+			}
+			o.ObserveInt64(m.taskStalled, stalled, metric.WithAttributes(conn, task))
+		}
+		taskCount += int64(len(rep.Tasks))
+	}
+	o.ObserveInt64(m.connectorCount, int64(len(slots)))
+	o.ObserveInt64(m.taskCount, taskCount)
+}

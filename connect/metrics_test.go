@@ -1,0 +1,217 @@
+package connect_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	promclient "github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/otlptranslator"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/sluicehq/sluice/connect"
+)
+
+// promEnv is a MeterProvider exporting to a Prometheus registry, scraped
+// through promhttp as a Prometheus server would.
+type promEnv struct {
+	mp     *sdkmetric.MeterProvider
+	scrape http.Handler
+}
+
+func newPromEnv(t *testing.T, opts ...otelprom.Option) *promEnv {
+	t.Helper()
+	reg := promclient.NewRegistry()
+	exp, err := otelprom.New(append([]otelprom.Option{otelprom.WithRegisterer(reg)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	return &promEnv{mp: mp, scrape: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
+}
+
+// kcNames are the exporter options under which scraped names are Kafka
+// Connect's (see metrics.go).
+var kcNames = []otelprom.Option{
+	otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithoutSuffixes),
+	otelprom.WithoutScopeInfo(),
+	otelprom.WithoutTargetInfo(),
+}
+
+func (p *promEnv) text(t *testing.T) string {
+	t.Helper()
+	w := httptest.NewRecorder()
+	p.scrape.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if w.Code != http.StatusOK {
+		t.Fatalf("scrape: %d %s", w.Code, w.Body)
+	}
+	return w.Body.String()
+}
+
+// value returns the sample of the series whose name and labels are given
+// (labels in Prometheus's sorted order), or -1.
+func sample(text, series string) float64 {
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
+	m := re.FindStringSubmatch(text)
+	if m == nil {
+		return -1
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+func wantSample(t *testing.T, text, series string, want float64) {
+	t.Helper()
+	if got := sample(text, series); got != want {
+		t.Errorf("%s = %v, want %v\nscrape:\n%s", series, got, want, text)
+	}
+}
+
+func TestMetricsPrometheusNames(t *testing.T) {
+	prom := newPromEnv(t, kcNames...)
+	e := newEnv(t, connect.RunnerConfig{MeterProvider: prom.mp}).start()
+	if err := e.r.CreateConnector("src", srcConfig(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.r.CreateConnector("snk", sinkConfig(), ""); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState("src", connect.StateRunning, 1)
+	e.waitState("snk", connect.StateRunning, 1)
+
+	text := prom.text(t)
+	// The fakes report 100 records in, 95 (source) / 80 (sink) out.
+	wantSample(t, text, `source_record_poll_total{connector="src",task="0"}`, 100)
+	wantSample(t, text, `source_record_write_total{connector="src",task="0"}`, 95)
+	wantSample(t, text, `source_record_active_count{connector="src",task="0"}`, 0)
+	wantSample(t, text, `sink_record_read_total{connector="snk",task="0"}`, 100)
+	wantSample(t, text, `sink_record_send_total{connector="snk",task="0"}`, 80)
+	wantSample(t, text, `sink_record_active_count{connector="snk",task="0"}`, 20)
+	wantSample(t, text, `partition_count{connector="snk",task="0"}`, 2)
+	wantSample(t, text, `sink_record_lag{connector="snk",partition="0",task="0",topic="orders"}`, 20)
+	wantSample(t, text, `sink_record_lag{connector="snk",partition="1",task="0",topic="orders"}`, 20)
+	wantSample(t, text, `total_record_failures{connector="src",task="0"}`, 3)
+	wantSample(t, text, `total_record_errors{connector="src",task="0"}`, 1)
+	wantSample(t, text, `total_records_skipped{connector="src",task="0"}`, 1)
+	wantSample(t, text, `total_retries{connector="src",task="0"}`, 2)
+	wantSample(t, text, `total_errors_logged{connector="src",task="0"}`, 1)
+	wantSample(t, text, `deadletterqueue_produce_requests{connector="snk",task="0"}`, 1)
+	wantSample(t, text, `deadletterqueue_produce_failures{connector="snk",task="0"}`, 0)
+	wantSample(t, text, `last_error_timestamp{connector="src",task="0"}`, float64(t0.Add(1e9).UnixMilli()))
+	wantSample(t, text, `connector_task_status{connector="src",status="running",task="0"}`, 1)
+	wantSample(t, text, `connector_status{connector="snk",status="running"}`, 1)
+	wantSample(t, text, `connector_task_stalled{connector="snk",task="0"}`, 1) // 20 in flight, no progress since 2024
+	wantSample(t, text, `connector_task_stalled{connector="src",task="0"}`, 0)
+	wantSample(t, text, `connector_count`, 2)
+	wantSample(t, text, `task_count`, 2)
+	if !strings.Contains(text, "# TYPE source_record_poll_total counter") {
+		t.Errorf("source_record_poll_total is not a counter:\n%s", text)
+	}
+
+	// A paused sink keeps reporting its lag (Kafka Connect defines
+	// sink-record-lag-max but never records it).
+	if err := e.r.Pause("snk"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState("snk", connect.StatePaused, 1)
+	text = prom.text(t)
+	wantSample(t, text, `sink_record_lag_max{connector="snk",task="0"}`, 20)
+	wantSample(t, text, `connector_task_status{connector="snk",status="paused",task="0"}`, 1)
+	if sample(text, `connector_task_status{connector="snk",status="running",task="0"}`) != -1 {
+		t.Errorf("a stale running status series remains:\n%s", text)
+	}
+
+	// Counters stay monotonic across a restart: the new incarnation's 100
+	// records add to the previous 100.
+	if _, err := e.r.Restart("src", connect.RestartOptions{IncludeTasks: true}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "rebuild", func() bool { return e.f.Builds("src") == 2 })
+	e.waitState("src", connect.StateRunning, 1)
+	wantSample(t, prom.text(t), `source_record_poll_total{connector="src",task="0"}`, 200)
+
+	// A deleted connector's series disappear.
+	if err := e.r.Remove(context.Background(), "src"); err != nil {
+		t.Fatal(err)
+	}
+	if text := prom.text(t); strings.Contains(text, `connector="src"`) {
+		t.Errorf("series of a deleted connector remain:\n%s", text)
+	}
+}
+
+// With the exporter's default translation, the *-total names are unchanged
+// and the task-error counters follow Prometheus's suffix rule (the mapping
+// documented in metrics.go).
+func TestMetricsPrometheusDefaultTranslation(t *testing.T) {
+	prom := newPromEnv(t)
+	e := newEnv(t, connect.RunnerConfig{MeterProvider: prom.mp}).start()
+	if err := e.r.CreateConnector("src", srcConfig(), ""); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState("src", connect.StateRunning, 1)
+	text := prom.text(t)
+	for _, name := range []string{"source_record_poll_total{", "source_record_write_total{", "record_failures_total{", "deadletterqueue_produce_requests_total{"} {
+		if !strings.Contains(text, "\n"+name) {
+			t.Errorf("no %s series:\n%s", name, text)
+		}
+	}
+}
+
+// The OpenTelemetry instrument names are Kafka Connect's metric names.
+func TestMetricsInstrumentNames(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { _ = mp.Shutdown(context.Background()) }()
+	e := newEnv(t, connect.RunnerConfig{MeterProvider: mp}).start()
+	if err := e.r.CreateConnector("snk", sinkConfig(), ""); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState("snk", connect.StateRunning, 1)
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, sm := range rm.ScopeMetrics {
+		if sm.Scope.Name != "github.com/sluicehq/sluice/connect" {
+			t.Errorf("scope %q", sm.Scope.Name)
+		}
+		for _, m := range sm.Metrics {
+			got[m.Name] = true
+		}
+	}
+	for _, n := range []string{"sink-record-read-total", "sink-record-send-total", "sink-record-active-count", "sink-record-lag-max",
+		"partition-count", "total-record-failures", "total-record-errors", "total-records-skipped", "total-retries",
+		"total-errors-logged", "deadletterqueue-produce-requests", "deadletterqueue-produce-failures",
+		"last-error-timestamp", "connector-task-status", "connector-status", "connector-count", "task-count"} {
+		if !got[n] {
+			t.Errorf("no instrument %q (have %v)", n, got)
+		}
+	}
+	// After Run returned, the callback is unregistered.
+	e.stop()
+	rm = metricdata.ResourceMetrics{}
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name == "sink-record-read-total" {
+				if s, ok := m.Data.(metricdata.Sum[int64]); ok && len(s.DataPoints) > 0 {
+					t.Errorf("metrics still reported after Run returned: %+v", s.DataPoints)
+				}
+			}
+		}
+	}
+}

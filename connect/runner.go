@@ -1,0 +1,688 @@
+package connect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+)
+
+// DefaultStallAfter is RunnerConfig.StallAfter's default.
+const DefaultStallAfter = time.Minute
+
+// RunnerConfig configures a Runner. Its zero value is usable.
+type RunnerConfig struct {
+	// Worker holds worker-level Kafka Connect properties (bootstrap.servers,
+	// key.converter, offset.flush.interval.ms, …) handed to every Plugin's
+	// New. It is copied.
+	Worker map[string]string
+	// WorkerID is the worker_id shown in status responses (default
+	// "<hostname>:sluice").
+	WorkerID string
+	// Logger receives the Runner's logs, with a "connector" attribute (and
+	// "task" where one is concerned); builders find it, with the connector
+	// attribute, through ContextLogger. Default: slog.Default().
+	Logger *slog.Logger
+	// MeterProvider receives Kafka Connect's metrics, read from the
+	// pipelines' status at collection time (see MeterName); nil means no
+	// metrics.
+	MeterProvider metric.MeterProvider
+	// StallAfter is how long a RUNNING task with work available (lag or
+	// records in flight) may go without delivering anything before it is
+	// reported stalled (default DefaultStallAfter).
+	StallAfter time.Duration
+	// Version, Commit and KafkaClusterID are reported by GET / (Kafka
+	// Connect's ServerInfo). Version and Commit default to the Sluice module
+	// version and VCS revision from the build information when known.
+	Version, Commit, KafkaClusterID string
+}
+
+// BuildFunc builds a new, not yet run Pipeline. A Pipeline runs once, so the
+// Runner calls its BuildFunc again for every (re)start: after a restart, a
+// resume from STOPPED, or a configuration change. ctx carries the Runner's
+// logger for the connector (see ContextLogger) and is meant for the build
+// only: the pipeline gets its run context from Run.
+type BuildFunc func(ctx context.Context) (Pipeline, error)
+
+// TaskRestarter is implemented by pipelines that can restart one task in
+// place. Without it, restarting a task restarts the whole pipeline.
+type TaskRestarter interface {
+	RestartTask(id int) error
+}
+
+// TaskConfigLister is implemented by pipelines that know each task's
+// configuration (e.g. after a source Connector split the connector's); GET
+// /connectors/{name}/tasks shows them. Without it, every task is shown with
+// the connector's configuration.
+type TaskConfigLister interface {
+	TaskConfigs() []map[string]string
+}
+
+// Errors returned by the Runner; test with errors.Is. The REST handler maps
+// them to Kafka Connect's status codes (shown in brackets).
+var (
+	ErrConnectorNotFound  = errors.New("connector not found")                          // 404
+	ErrConnectorExists    = errors.New("connector already exists")                     // 409
+	ErrTaskNotFound       = errors.New("task not found")                               // 404
+	ErrPluginNotFound     = errors.New("connector plugin not found")                   // 404 (400 in a connector config)
+	ErrInvalidConfig      = errors.New("invalid connector configuration")              // 400
+	ErrNotStopped         = errors.New("connector is not stopped")                     // 400
+	ErrOffsetsUnsupported = errors.New("connector does not support offset management") // 400
+	ErrRunnerStopped      = errors.New("runner stopped")                               // 503
+)
+
+// runnerError is an error with a Kafka-Connect-style message that matches
+// one of the sentinel errors above.
+type runnerError struct {
+	kind error
+	msg  string
+	err  error // an optional cause
+}
+
+func (e *runnerError) Error() string        { return e.msg }
+func (e *runnerError) Is(target error) bool { return target == e.kind }
+func (e *runnerError) Unwrap() error        { return e.err }
+
+func notFound(name string) error {
+	return &runnerError{kind: ErrConnectorNotFound, msg: "Connector " + name + " not found"}
+}
+
+type loggerKey struct{}
+
+// ContextLogger returns the logger a Runner put in a BuildFunc's or Plugin
+// New's context (the Runner's logger with the connector attribute), or
+// slog.Default() when there is none. Pipelines built there should log
+// through it.
+func ContextLogger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
+		return l
+	}
+	return slog.Default()
+}
+
+// Runner supervises pipelines (connectors) with independent lifecycles:
+// adding, reconfiguring, pausing, stopping, restarting or removing one never
+// touches another. Pipelines are built in Go (AddPipeline) or from Kafka
+// Connect property maps through the plugins the application registered
+// (Register, CreateConnector, PutConnectorConfig), and each runs in its own
+// goroutine under its own context. Pipelines added before Run start when Run
+// is called; those added later start at once. Handler serves Kafka Connect's
+// REST API over the Runner.
+//
+// A Runner's methods are safe for concurrent use. Status is computed live
+// from each pipeline's PipelineStatus when asked, never cached.
+type Runner struct {
+	cfg        RunnerConfig
+	log        *slog.Logger
+	stallAfter time.Duration
+	now        func() time.Time
+
+	mu      sync.Mutex
+	plugins []*Plugin
+	slots   map[string]*slot
+	ctx     context.Context // Run's, once started
+	started bool            // Run was called
+	closing bool            // Run's context is done: no new slot goroutines
+	done    bool            // Run returned
+	wg      sync.WaitGroup  // slot goroutines
+
+	metrics *runnerMetrics
+}
+
+// NewRunner returns a Runner configured by cfg. It fails only when the
+// metrics instruments cannot be registered with cfg.MeterProvider.
+func NewRunner(cfg RunnerConfig) (*Runner, error) {
+	cfg.Worker = maps.Clone(cfg.Worker)
+	if cfg.Worker == nil {
+		cfg.Worker = map[string]string{}
+	}
+	if cfg.WorkerID == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "localhost"
+		}
+		cfg.WorkerID = host + ":sluice"
+	}
+	if cfg.StallAfter <= 0 {
+		cfg.StallAfter = DefaultStallAfter
+	}
+	if cfg.Version == "" || cfg.Commit == "" {
+		v, c := buildVersion()
+		if cfg.Version == "" {
+			cfg.Version = v
+		}
+		if cfg.Commit == "" {
+			cfg.Commit = c
+		}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &Runner{cfg: cfg, log: log, stallAfter: cfg.StallAfter, now: time.Now, slots: map[string]*slot{}}
+	if cfg.MeterProvider != nil {
+		m, err := newRunnerMetrics(r, cfg.MeterProvider)
+		if err != nil {
+			return nil, fmt.Errorf("connect: registering metrics: %w", err)
+		}
+		r.metrics = m
+	}
+	return r, nil
+}
+
+// buildVersion returns the Sluice module version and VCS revision recorded
+// in the binary, or "unknown".
+func buildVersion() (version, commit string) {
+	version, commit = "unknown", "unknown"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return
+	}
+	const mod = "github.com/sluicehq/sluice"
+	if bi.Main.Path == mod && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		version = bi.Main.Version
+	}
+	for _, d := range bi.Deps {
+		if d.Path == mod && d.Version != "" {
+			version = d.Version
+		}
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && s.Value != "" {
+			commit = s.Value
+		}
+	}
+	return
+}
+
+// WorkerID returns the worker id shown in status responses.
+func (r *Runner) WorkerID() string { return r.cfg.WorkerID }
+
+// Run starts every pipeline added so far (those added later start when
+// added) and blocks until ctx is done; then it stops every pipeline (each
+// pipeline's Run gets a cancelled context and drains as its contract says)
+// and returns once every pipeline goroutine has exited. After Run returned,
+// the Runner accepts no new pipelines (ErrRunnerStopped) and its metrics
+// callback is unregistered. Run may be called once; it returns nil after a
+// graceful stop.
+func (r *Runner) Run(ctx context.Context) error {
+	r.mu.Lock()
+	if r.started {
+		r.mu.Unlock()
+		return errors.New("connect: Runner.Run called twice")
+	}
+	r.started = true
+	r.ctx = ctx
+	for _, s := range r.slots {
+		r.startSlotLocked(s)
+	}
+	r.mu.Unlock()
+	r.log.Info("runner started", "worker_id", r.cfg.WorkerID)
+
+	<-ctx.Done()
+	r.mu.Lock()
+	r.closing = true
+	r.mu.Unlock()
+	r.wg.Wait()
+	r.mu.Lock()
+	r.done = true
+	r.mu.Unlock()
+	if r.metrics != nil {
+		r.metrics.close()
+	}
+	r.log.Info("runner stopped", "worker_id", r.cfg.WorkerID)
+	return nil
+}
+
+// startSlotLocked starts s's goroutine; r.mu is held and Run has started.
+func (r *Runner) startSlotLocked(s *slot) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		s.loop(r.ctx)
+		r.mu.Lock()
+		if r.slots[s.name] == s && s.isRemoved() {
+			delete(r.slots, s.name)
+		}
+		r.mu.Unlock()
+	}()
+}
+
+// addSlot registers a new slot and starts it if Run is running.
+func (r *Runner) addSlot(s *slot) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closing || r.done {
+		return &runnerError{kind: ErrRunnerStopped, msg: "The runner has stopped; connector " + s.name + " cannot be added"}
+	}
+	if old, ok := r.slots[s.name]; ok {
+		if old.isRemoved() {
+			return &runnerError{kind: ErrConnectorExists, msg: "Connector " + s.name + " is being deleted; retry once it is gone"}
+		}
+		return &runnerError{kind: ErrConnectorExists, msg: "Connector " + s.name + " already exists"}
+	}
+	r.slots[s.name] = s
+	if r.started {
+		r.startSlotLocked(s)
+	}
+	return nil
+}
+
+// slot returns the live (not removed) slot of name.
+func (r *Runner) slot(name string) (*slot, error) {
+	r.mu.Lock()
+	s, ok := r.slots[name]
+	r.mu.Unlock()
+	if !ok || s.isRemoved() {
+		return nil, notFound(name)
+	}
+	return s, nil
+}
+
+// liveSlots returns the live slots sorted by name.
+func (r *Runner) liveSlots() []*slot {
+	r.mu.Lock()
+	out := make([]*slot, 0, len(r.slots))
+	for _, s := range r.slots {
+		out = append(out, s)
+	}
+	r.mu.Unlock()
+	out = slices.DeleteFunc(out, func(s *slot) bool { return s.isRemoved() })
+	slices.SortFunc(out, func(a, b *slot) int {
+		if a.name < b.name {
+			return -1
+		}
+		if a.name > b.name {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+func (r *Runner) runState() (started, done bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.started, r.closing || r.done
+}
+
+func validName(name string) error {
+	if name == "" {
+		return &runnerError{kind: ErrInvalidConfig, msg: "Connector name cannot be empty"}
+	}
+	for _, c := range name {
+		if c < 0x20 || c == 0x7f {
+			return &runnerError{kind: ErrInvalidConfig, msg: fmt.Sprintf("Connector name %q contains a control character", name)}
+		}
+	}
+	return nil
+}
+
+// AddPipeline adds a pipeline built in Go: build is called (again) every
+// time the pipeline (re)starts. config is what GET
+// /connectors/{name}/config shows (passwords masked) and may be nil; its
+// "name" is set to name. The pipeline starts RUNNING once Run runs; call
+// Pause or Stop before Run to start it otherwise. It fails with
+// ErrConnectorExists if name is taken, and with ErrRunnerStopped after Run
+// returned.
+func (r *Runner) AddPipeline(name string, config map[string]string, build BuildFunc) error {
+	if err := validName(name); err != nil {
+		return err
+	}
+	if build == nil {
+		return &runnerError{kind: ErrInvalidConfig, msg: "connector " + name + ": a BuildFunc is required"}
+	}
+	s := newSlot(r, name, withName(config, name), nil, build, StateRunning)
+	if err := r.addSlot(s); err != nil {
+		return err
+	}
+	s.log.Info("connector added", "config", s.logConfig())
+	return nil
+}
+
+// UpdatePipeline replaces a pipeline's config and builder and restarts that
+// pipeline only (unless it is STOPPED: it then starts with the new ones when
+// resumed). It fails with ErrConnectorNotFound for an unknown name.
+func (r *Runner) UpdatePipeline(name string, config map[string]string, build BuildFunc) error {
+	if build == nil {
+		return &runnerError{kind: ErrInvalidConfig, msg: "connector " + name + ": a BuildFunc is required"}
+	}
+	s, err := r.slot(name)
+	if err != nil {
+		return err
+	}
+	s.reconfigure(withName(config, name), nil, build)
+	return nil
+}
+
+// CreateConnector adds a connector from Kafka Connect properties: config's
+// connector.class names a registered Plugin, whose New builds the pipeline
+// with the Runner's worker properties and config. The configuration is
+// validated first (framework keys and the plugin's Validate); an invalid
+// one fails with an error matching ErrInvalidConfig that lists every issue.
+// initial is RUNNING (or ""), PAUSED or STOPPED (KIP-980). It fails with
+// ErrConnectorExists if name is taken.
+func (r *Runner) CreateConnector(name string, config map[string]string, initial State) error {
+	if err := validName(name); err != nil {
+		return err
+	}
+	switch initial {
+	case "":
+		initial = StateRunning
+	case StateRunning, StatePaused, StateStopped:
+	default:
+		return &runnerError{kind: ErrInvalidConfig, msg: fmt.Sprintf("Invalid initial state %q: use RUNNING, PAUSED or STOPPED", initial)}
+	}
+	config, err := checkConfigName(name, config)
+	if err != nil {
+		return err
+	}
+	p, err := r.checkConnectorConfig(config)
+	if err != nil {
+		return err
+	}
+	s := newSlot(r, name, config, p, nil, initial)
+	if err := r.addSlot(s); err != nil {
+		return err
+	}
+	s.log.Info("connector created", "class", p.Class, "initial_state", string(initial), "config", s.logConfig())
+	return nil
+}
+
+// checkConfigName returns a copy of config whose "name" is name, or an error
+// if config names another connector (as Kafka Connect's REST layer does).
+func checkConfigName(name string, config map[string]string) (map[string]string, error) {
+	if n, ok := config["name"]; ok && n != name {
+		return nil, &runnerError{kind: ErrInvalidConfig, msg: fmt.Sprintf("Connector name configuration (%s) doesn't match connector name in the URL (%s)", n, name)}
+	}
+	return withName(config, name), nil
+}
+
+func withName(config map[string]string, name string) map[string]string {
+	c := maps.Clone(config)
+	if c == nil {
+		c = map[string]string{}
+	}
+	c["name"] = name
+	return c
+}
+
+// PutConnectorConfig creates the connector if it does not exist (created is
+// then true) or replaces its configuration, restarting that connector only
+// (a STOPPED one stays stopped and uses the new configuration when
+// resumed). An unchanged configuration restarts nothing. Values of password
+// keys equal to "[hidden]" (what GET /config shows) keep their current
+// value. Errors as CreateConnector's; a pipeline added with AddPipeline can
+// be given a configuration only if it names a registered connector.class
+// (use UpdatePipeline otherwise).
+func (r *Runner) PutConnectorConfig(name string, config map[string]string) (created bool, err error) {
+	if err := validName(name); err != nil {
+		return false, err
+	}
+	config, err = checkConfigName(name, config)
+	if err != nil {
+		return false, err
+	}
+	s, err := r.slot(name)
+	if err != nil {
+		return true, r.CreateConnector(name, config, StateRunning)
+	}
+	return false, r.updateConfig(s, config)
+}
+
+// PatchConnectorConfig merges patch into the connector's configuration (a
+// nil value removes the key; KIP-477) and applies the result as
+// PutConnectorConfig does. It fails with ErrConnectorNotFound for an unknown
+// connector.
+func (r *Runner) PatchConnectorConfig(name string, patch map[string]*string) error {
+	s, err := r.slot(name)
+	if err != nil {
+		return err
+	}
+	cfg := s.configCopy()
+	for k, v := range patch {
+		if v == nil {
+			delete(cfg, k)
+		} else {
+			cfg[k] = *v
+		}
+	}
+	cfg, err = checkConfigName(name, cfg)
+	if err != nil {
+		return err
+	}
+	return r.updateConfig(s, cfg)
+}
+
+func (r *Runner) updateConfig(s *slot, config map[string]string) error {
+	old, plugin, build := s.definition()
+	// "[hidden]" placeholders of password keys keep the current value.
+	for k, v := range config {
+		if v == MaskedValue && isPasswordKey(k, plugin) {
+			if cur, ok := old[k]; ok {
+				config[k] = cur
+			}
+		}
+	}
+	if build != nil && plugin == nil {
+		if _, ok := config["connector.class"]; !ok {
+			return &runnerError{kind: ErrInvalidConfig, msg: "Connector " + s.name + " was built in Go (Runner.AddPipeline): its configuration can be replaced only by one with a registered connector.class, or with Runner.UpdatePipeline"}
+		}
+	}
+	p, err := r.checkConnectorConfig(config)
+	if err != nil {
+		return err
+	}
+	if maps.Equal(old, config) && plugin == p {
+		s.log.Info("connector configuration unchanged; nothing restarted")
+		return nil
+	}
+	s.reconfigure(config, p, nil)
+	return nil
+}
+
+// ConnectorConfig returns a copy of the connector's configuration, with
+// passwords in clear (the REST handler masks them).
+func (r *Runner) ConnectorConfig(name string) (map[string]string, error) {
+	s, err := r.slot(name)
+	if err != nil {
+		return nil, err
+	}
+	return s.configCopy(), nil
+}
+
+// Connectors returns the connectors' names, sorted.
+func (r *Runner) Connectors() []string {
+	slots := r.liveSlots()
+	out := make([]string, len(slots))
+	for i, s := range slots {
+		out[i] = s.name
+	}
+	return out
+}
+
+// Status returns the connector's live status: its state and each task's,
+// with progress facts and the stalled flag.
+func (r *Runner) Status(name string) (ConnectorReport, error) {
+	s, err := r.slot(name)
+	if err != nil {
+		return ConnectorReport{}, err
+	}
+	return s.report(), nil
+}
+
+// TaskConfigs returns each current task's configuration (see
+// TaskConfigLister); a connector that is not running has none.
+func (r *Runner) TaskConfigs(name string) ([]map[string]string, error) {
+	s, err := r.slot(name)
+	if err != nil {
+		return nil, err
+	}
+	return s.taskConfigs(), nil
+}
+
+// Pause pauses the connector: its tasks stop taking new records but keep
+// their resources (Kafka Connect's PAUSED). Pausing a STOPPED connector
+// starts it paused. It is idempotent.
+func (r *Runner) Pause(name string) error {
+	s, err := r.slot(name)
+	if err != nil {
+		return err
+	}
+	s.setTarget(StatePaused)
+	return nil
+}
+
+// Resume undoes Pause, and starts a STOPPED connector (KIP-875). A FAILED
+// connector stays failed: restart it. It is idempotent.
+func (r *Runner) Resume(name string) error {
+	s, err := r.slot(name)
+	if err != nil {
+		return err
+	}
+	s.setTarget(StateRunning)
+	return nil
+}
+
+// Stop stops the connector's pipeline (its tasks drain and commit as their
+// contract says) and keeps it STOPPED until resumed, restarted or
+// reconfigured; its offsets can then be altered or reset (KIP-875). Stop
+// waits until the pipeline stopped or ctx is done. It is idempotent.
+func (r *Runner) Stop(ctx context.Context, name string) error {
+	s, err := r.slot(name)
+	if err != nil {
+		return err
+	}
+	s.setTarget(StateStopped)
+	return s.waitIdle(ctx)
+}
+
+// RestartOptions selects what Restart restarts (KIP-745).
+type RestartOptions struct {
+	// IncludeTasks restarts the tasks too; OnlyFailed restarts only the
+	// connector and tasks that are FAILED.
+	IncludeTasks, OnlyFailed bool
+}
+
+// Restart restarts the connector as opts say and returns its status at that
+// moment with what is being restarted shown RESTARTING (the body of Kafka
+// Connect's 202 response). A pipeline restarts as a whole (connector and
+// tasks together) unless only tasks are to be restarted and it implements
+// TaskRestarter; the status says which. Restarting a STOPPED connector does
+// nothing. The restart itself proceeds asynchronously.
+func (r *Runner) Restart(name string, opts RestartOptions) (ConnectorReport, error) {
+	s, err := r.slot(name)
+	if err != nil {
+		return ConnectorReport{}, err
+	}
+	return s.restart(opts)
+}
+
+// RestartTask restarts one task: in place when the pipeline implements
+// TaskRestarter, else by restarting the pipeline. It fails with
+// ErrTaskNotFound when the connector has no such task.
+func (r *Runner) RestartTask(name string, task int) error {
+	s, err := r.slot(name)
+	if err != nil {
+		return err
+	}
+	return s.restartTask(task)
+}
+
+// Remove stops the connector and removes it (DELETE /connectors/{name}). It
+// waits until the pipeline stopped or ctx is done; in the latter case the
+// connector is gone from every listing already and is removed once its
+// pipeline stopped.
+func (r *Runner) Remove(ctx context.Context, name string) error {
+	s, err := r.slot(name)
+	if err != nil {
+		return err
+	}
+	s.remove()
+	s.log.Info("connector deleted")
+	started, _ := r.runState()
+	if !started {
+		r.mu.Lock()
+		if r.slots[name] == s && !r.started {
+			delete(r.slots, name)
+		}
+		r.mu.Unlock()
+		return nil
+	}
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Offsets lists the connector's committed offsets (KIP-875 shape); it works
+// in any state. It fails with ErrOffsetsUnsupported when the pipeline does
+// not implement OffsetManager.
+func (r *Runner) Offsets(ctx context.Context, name string) ([]OffsetEntry, error) {
+	s, err := r.slot(name)
+	if err != nil {
+		return nil, err
+	}
+	om, release, err := s.offsetManager(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	out, err := om.ListOffsets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []OffsetEntry{}
+	}
+	return out, nil
+}
+
+// AlterOffsets alters (or, for a nil Offset, resets) the given partitions'
+// offsets. The connector must be STOPPED (ErrNotStopped otherwise, Kafka
+// Connect's rule) and its pipeline must implement OffsetManager.
+func (r *Runner) AlterOffsets(ctx context.Context, name string, entries []OffsetEntry) error {
+	s, err := r.slot(name)
+	if err != nil {
+		return err
+	}
+	om, release, err := s.offsetManager(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := om.AlterOffsets(ctx, entries); err != nil {
+		return err
+	}
+	s.log.Info("offsets altered", "partitions", len(entries))
+	return nil
+}
+
+// ResetOffsets deletes every committed offset of the connector; it must be
+// STOPPED, as for AlterOffsets.
+func (r *Runner) ResetOffsets(ctx context.Context, name string) error {
+	s, err := r.slot(name)
+	if err != nil {
+		return err
+	}
+	om, release, err := s.offsetManager(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := om.ResetOffsets(ctx); err != nil {
+		return err
+	}
+	s.log.Info("offsets reset")
+	return nil
+}

@@ -1,0 +1,507 @@
+package connect
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Plugin makes pipelines from Kafka Connect properties: the Runner looks it
+// up by a connector config's connector.class (the Class, an Alias, the
+// class's simple name, or the simple name without a "Connector" suffix, as
+// Kafka Connect does) and calls New.
+type Plugin struct {
+	// Class is the connector class name, e.g.
+	// "org.apache.kafka.connect.file.FileStreamSourceConnector" or
+	// "com.example.MySource". Required.
+	Class string
+	// Aliases are further names connector.class may use.
+	Aliases []string
+	// Type is TypeSource or TypeSink. Required.
+	Type string
+	// Version is shown by GET /connector-plugins (omitted when empty).
+	Version string
+	// New builds a pipeline (not yet run) from the worker properties and
+	// the connector's configuration (both copies the plugin may keep). It
+	// is called for every (re)start; ctx is for the build only and carries
+	// the connector's logger (ContextLogger). Required.
+	New func(ctx context.Context, worker, connector map[string]string) (Pipeline, error)
+	// Validate optionally checks a connector configuration beyond the
+	// framework keys the Runner checks itself (name, connector.class,
+	// tasks.max, errors.*, topics/topics.regex for sinks). It must not
+	// have side effects.
+	Validate func(connector map[string]string) []ConfigIssue
+	// Config optionally describes the connector's own configuration keys
+	// (GET /connector-plugins/{plugin}/config and the validate endpoint).
+	Config []ConfigKey
+	// PasswordKeys are keys whose values are secret, masked in every
+	// response and log line in addition to those IsPasswordKey recognises
+	// and Config keys of type PASSWORD.
+	PasswordKeys []string
+}
+
+// ConfigIssue is one problem Plugin.Validate found: Key names the property,
+// Message says what is wrong.
+type ConfigIssue struct {
+	Key, Message string
+}
+
+// ConfigKey describes one configuration key, as Kafka Connect's
+// ConfigKeyInfo.
+type ConfigKey struct {
+	Name string
+	// Type is Kafka's ConfigDef type: STRING, INT, LONG, SHORT, DOUBLE,
+	// BOOLEAN, LIST, CLASS or PASSWORD (default STRING).
+	Type string
+	// Required keys have no default value.
+	Required bool
+	Default  string
+	// Importance is HIGH, MEDIUM or LOW (default MEDIUM).
+	Importance    string
+	Documentation string
+	Group         string
+	Order         int
+	// Width is NONE, SHORT, MEDIUM or LONG (default NONE).
+	Width       string
+	DisplayName string
+	Dependents  []string
+	// Recommended values, if any.
+	Recommended []string
+}
+
+// ConfigValidation is the result of validating a connector configuration,
+// as Kafka Connect's ConfigInfos.
+type ConfigValidation struct {
+	// Class is the plugin's class name.
+	Class      string
+	ErrorCount int
+	Groups     []string
+	Configs    []ConfigResult
+}
+
+// ConfigResult is one key's definition with the value given (passwords
+// masked) and its errors.
+type ConfigResult struct {
+	Key ConfigKey
+	// Value is the configured value; HasValue is false when unset.
+	Value    string
+	HasValue bool
+	Errors   []string
+	Visible  bool
+}
+
+// Register adds a plugin. It fails when Class is empty or already taken (as
+// a class or alias), Type is not TypeSource or TypeSink, or New is nil.
+// Register may be called at any time.
+func (r *Runner) Register(p Plugin) error {
+	if p.Class == "" {
+		return fmt.Errorf("connect: plugin: Class is required")
+	}
+	if p.Type != TypeSource && p.Type != TypeSink {
+		return fmt.Errorf("connect: plugin %s: Type must be %q or %q, got %q", p.Class, TypeSource, TypeSink, p.Type)
+	}
+	if p.New == nil {
+		return fmt.Errorf("connect: plugin %s: New is required", p.Class)
+	}
+	p.Aliases = slices.Clone(p.Aliases)
+	p.Config = slices.Clone(p.Config)
+	p.PasswordKeys = slices.Clone(p.PasswordKeys)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	names := append([]string{p.Class}, p.Aliases...)
+	for _, q := range r.plugins {
+		for _, n := range names {
+			if n == q.Class || slices.Contains(q.Aliases, n) {
+				return fmt.Errorf("connect: plugin %s: name %q is already registered by %s", p.Class, n, q.Class)
+			}
+		}
+	}
+	r.plugins = append(r.plugins, &p)
+	return nil
+}
+
+// Plugins returns the registered plugins sorted by class.
+func (r *Runner) Plugins() []Plugin {
+	r.mu.Lock()
+	out := make([]Plugin, len(r.plugins))
+	for i, p := range r.plugins {
+		out[i] = *p
+	}
+	r.mu.Unlock()
+	slices.SortFunc(out, func(a, b Plugin) int { return strings.Compare(a.Class, b.Class) })
+	return out
+}
+
+func simpleName(class string) string {
+	if i := strings.LastIndexByte(class, '.'); i >= 0 {
+		return class[i+1:]
+	}
+	return class
+}
+
+// lookupPlugin finds the plugin for a connector.class value, or nil.
+func (r *Runner) lookupPlugin(name string) *Plugin {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.plugins {
+		if p.Class == name || slices.Contains(p.Aliases, name) {
+			return p
+		}
+	}
+	var found *Plugin
+	for _, p := range r.plugins {
+		s := simpleName(p.Class)
+		if s == name || (strings.HasSuffix(s, "Connector") && len(s) > len("Connector") && strings.TrimSuffix(s, "Connector") == name) {
+			if found != nil {
+				return nil // ambiguous
+			}
+			found = p
+		}
+	}
+	return found
+}
+
+func (r *Runner) pluginNames() string {
+	ps := r.Plugins()
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Class
+	}
+	return strings.Join(names, ", ")
+}
+
+// checkConnectorConfig finds the config's plugin and validates the config.
+func (r *Runner) checkConnectorConfig(config map[string]string) (*Plugin, error) {
+	class := strings.TrimSpace(config["connector.class"])
+	if class == "" {
+		return nil, &runnerError{kind: ErrInvalidConfig, msg: "Connector config " + javaMapString(maskConfig(config, nil)) + " contains no connector type"}
+	}
+	p := r.lookupPlugin(class)
+	if p == nil {
+		return nil, &runnerError{kind: ErrInvalidConfig, err: ErrPluginNotFound,
+			msg: "Failed to find any class that implements Connector and which name matches " + class + ", available connectors are: " + r.pluginNames()}
+	}
+	v := validateConfig(p, config)
+	if v.ErrorCount > 0 {
+		var lines []string
+		for _, c := range v.Configs {
+			for _, e := range c.Errors {
+				lines = append(lines, c.Key.Name+": "+e)
+			}
+		}
+		return nil, &runnerError{kind: ErrInvalidConfig, msg: fmt.Sprintf(
+			"Connector configuration is invalid and contains the following %d error(s):\n%s\nYou can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`",
+			v.ErrorCount, strings.Join(lines, "\n"))}
+	}
+	return p, nil
+}
+
+// ValidateConfig validates a connector configuration against a plugin (PUT
+// /connector-plugins/{plugin}/config/validate): the framework keys, then
+// the plugin's Validate. A missing connector.class is taken to be plugin.
+// It fails with ErrPluginNotFound for an unknown plugin, and with
+// ErrInvalidConfig when connector.class names another plugin.
+func (r *Runner) ValidateConfig(plugin string, config map[string]string) (ConfigValidation, error) {
+	p := r.lookupPlugin(plugin)
+	if p == nil {
+		return ConfigValidation{}, &runnerError{kind: ErrPluginNotFound, msg: "Unknown connector plugin " + plugin + "; available connectors are: " + r.pluginNames()}
+	}
+	config = maps.Clone(config)
+	if config == nil {
+		config = map[string]string{}
+	}
+	if c, ok := config["connector.class"]; !ok || strings.TrimSpace(c) == "" {
+		config["connector.class"] = p.Class
+	} else if q := r.lookupPlugin(strings.TrimSpace(c)); q != p {
+		return ConfigValidation{}, &runnerError{kind: ErrInvalidConfig, msg: "Included connector type " + c + " does not match request type " + plugin}
+	}
+	return validateConfig(p, config), nil
+}
+
+// PluginConfig returns the configuration keys of a plugin (GET
+// /connector-plugins/{plugin}/config): the framework's, then the plugin's.
+func (r *Runner) PluginConfig(plugin string) ([]ConfigKey, error) {
+	p := r.lookupPlugin(plugin)
+	if p == nil {
+		return nil, &runnerError{kind: ErrPluginNotFound, msg: "Unknown connector plugin " + plugin}
+	}
+	return pluginKeys(p), nil
+}
+
+func pluginKeys(p *Plugin) []ConfigKey {
+	keys := frameworkKeys(p.Type)
+	for _, k := range p.Config {
+		if i := slices.IndexFunc(keys, func(f ConfigKey) bool { return f.Name == k.Name }); i >= 0 {
+			keys[i] = k
+		} else {
+			keys = append(keys, k)
+		}
+	}
+	for i := range keys {
+		keys[i] = normalizeKey(keys[i])
+	}
+	return keys
+}
+
+func normalizeKey(k ConfigKey) ConfigKey {
+	if k.Type == "" {
+		k.Type = "STRING"
+	}
+	if k.Importance == "" {
+		k.Importance = "MEDIUM"
+	}
+	if k.Width == "" {
+		k.Width = "NONE"
+	}
+	if k.DisplayName == "" {
+		k.DisplayName = k.Name
+	}
+	if k.Dependents == nil {
+		k.Dependents = []string{}
+	}
+	return k
+}
+
+// frameworkKeys are the connector-level keys every connector has (a subset
+// of Kafka Connect's ConnectorConfig and SinkConnectorConfig).
+func frameworkKeys(typ string) []ConfigKey {
+	keys := []ConfigKey{
+		{Name: "name", Required: true, Importance: "HIGH", Group: "Common", Order: 1, Width: "MEDIUM", DisplayName: "Connector name",
+			Documentation: "Globally unique name to use for this connector."},
+		{Name: "connector.class", Required: true, Importance: "HIGH", Group: "Common", Order: 2, Width: "LONG", DisplayName: "Connector class",
+			Documentation: "Name or alias of the connector plugin."},
+		{Name: "tasks.max", Type: "INT", Default: "1", Importance: "HIGH", Group: "Common", Order: 3, Width: "SHORT", DisplayName: "Tasks max",
+			Documentation: "Maximum number of tasks to use for this connector."},
+		{Name: "key.converter", Type: "CLASS", Importance: "LOW", Group: "Common", Order: 4, Width: "SHORT", DisplayName: "Key converter class",
+			Documentation: "Converter for record keys; overrides the worker's key.converter."},
+		{Name: "value.converter", Type: "CLASS", Importance: "LOW", Group: "Common", Order: 5, Width: "SHORT", DisplayName: "Value converter class",
+			Documentation: "Converter for record values; overrides the worker's value.converter."},
+		{Name: "header.converter", Type: "CLASS", Importance: "LOW", Group: "Common", Order: 6, Width: "SHORT", DisplayName: "Header converter class",
+			Documentation: "Converter for header values; overrides the worker's header.converter."},
+		{Name: "transforms", Type: "LIST", Importance: "LOW", Group: "Transforms", Order: 1, Width: "LONG", DisplayName: "Transforms",
+			Documentation: "Aliases of the transformations to apply to records, in order."},
+		{Name: "predicates", Type: "LIST", Importance: "LOW", Group: "Predicates", Order: 1, Width: "LONG", DisplayName: "Predicates",
+			Documentation: "Aliases of the predicates used by the transformations."},
+		{Name: "errors.retry.timeout", Type: "LONG", Default: "0", Importance: "MEDIUM", Group: "Error Handling", Order: 1, Width: "MEDIUM", DisplayName: "Retry Timeout for Errors",
+			Documentation: "Maximum duration in milliseconds that a failed operation is retried; 0 for no retries, -1 for infinite retries."},
+		{Name: "errors.retry.delay.max.ms", Type: "LONG", Default: "60000", Importance: "MEDIUM", Group: "Error Handling", Order: 2, Width: "MEDIUM", DisplayName: "Maximum Delay Between Retries for Errors",
+			Documentation: "Maximum duration in milliseconds between consecutive retries."},
+		{Name: "errors.tolerance", Default: "none", Importance: "MEDIUM", Group: "Error Handling", Order: 3, Width: "SHORT", DisplayName: "Error Tolerance",
+			Documentation: "Behavior for tolerating errors: 'none' fails the task, 'all' skips problematic records.", Recommended: []string{"none", "all"}},
+		{Name: "errors.log.enable", Type: "BOOLEAN", Default: "false", Importance: "MEDIUM", Group: "Error Handling", Order: 4, Width: "SHORT", DisplayName: "Log Errors",
+			Documentation: "Whether to log each failed operation and problematic record."},
+		{Name: "errors.log.include.messages", Type: "BOOLEAN", Default: "false", Importance: "MEDIUM", Group: "Error Handling", Order: 5, Width: "SHORT", DisplayName: "Log Error Details",
+			Documentation: "Whether to include the record's key, value and headers in the error log."},
+		{Name: "errors.deadletterqueue.topic.name", Default: "", Importance: "MEDIUM", Group: "Error Handling", Order: 6, Width: "MEDIUM", DisplayName: "Dead Letter Queue Topic Name",
+			Documentation: "Topic to which problematic records are written; empty disables the dead letter queue."},
+		{Name: "errors.deadletterqueue.topic.replication.factor", Type: "SHORT", Default: "3", Importance: "MEDIUM", Group: "Error Handling", Order: 7, Width: "SHORT", DisplayName: "Dead Letter Queue Topic Replication Factor",
+			Documentation: "Replication factor used when creating the dead letter queue topic."},
+		{Name: "errors.deadletterqueue.context.headers.enable", Type: "BOOLEAN", Default: "false", Importance: "MEDIUM", Group: "Error Handling", Order: 8, Width: "MEDIUM", DisplayName: "Enable Error Context Headers",
+			Documentation: "Whether to add __connect.errors.* headers describing the error to dead letter queue records."},
+	}
+	if typ == TypeSink {
+		keys = append(keys,
+			ConfigKey{Name: "topics", Type: "LIST", Default: "", Importance: "HIGH", Group: "Common", Order: 7, Width: "LONG", DisplayName: "Topics",
+				Documentation: "Topics to consume; exactly one of topics and topics.regex must be set."},
+			ConfigKey{Name: "topics.regex", Default: "", Importance: "HIGH", Group: "Common", Order: 8, Width: "LONG", DisplayName: "Topics regex",
+				Documentation: "Regular expression of the topics to consume; exactly one of topics and topics.regex must be set."})
+	}
+	return keys
+}
+
+// validateConfig checks config (whose connector.class names p) against the
+// framework rules and p.Validate.
+func validateConfig(p *Plugin, config map[string]string) ConfigValidation {
+	keys := pluginKeys(p)
+	errs := map[string][]string{}
+	add := func(k, msg string) { errs[k] = append(errs[k], msg) }
+
+	for _, k := range keys {
+		v, ok := config[k.Name]
+		if k.Required && (!ok || strings.TrimSpace(v) == "") {
+			add(k.Name, fmt.Sprintf("Missing required configuration %q which has no default value.", k.Name))
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if msg := checkType(k, v); msg != "" {
+			add(k.Name, msg)
+		}
+	}
+	if v, ok := config["tasks.max"]; ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n < 1 {
+			add("tasks.max", fmt.Sprintf("Invalid value %s for configuration tasks.max: Value must be at least 1", v))
+		}
+	}
+	if v, ok := config["errors.tolerance"]; ok {
+		if t := strings.ToLower(strings.TrimSpace(v)); t != "none" && t != "all" {
+			add("errors.tolerance", fmt.Sprintf("Invalid value %s for configuration errors.tolerance: String must be one of: none, all", v))
+		}
+	}
+	if v, ok := config["errors.retry.timeout"]; ok {
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n < -1 {
+			add("errors.retry.timeout", fmt.Sprintf("Invalid value %s for configuration errors.retry.timeout: Value must be at least -1", v))
+		}
+	}
+	if v, ok := config["errors.retry.delay.max.ms"]; ok {
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n < 1 {
+			add("errors.retry.delay.max.ms", fmt.Sprintf("Invalid value %s for configuration errors.retry.delay.max.ms: Value must be at least 1", v))
+		}
+	}
+	if p.Type == TypeSink {
+		topics, regex := strings.TrimSpace(config["topics"]), strings.TrimSpace(config["topics.regex"])
+		switch {
+		case topics == "" && regex == "":
+			add("topics", "Must configure one of topics or topics.regex")
+			add("topics.regex", "Must configure one of topics or topics.regex")
+		case topics != "" && regex != "":
+			add("topics", "topics and topics.regex are mutually exclusive options, but both are set.")
+			add("topics.regex", "topics and topics.regex are mutually exclusive options, but both are set.")
+		}
+	}
+	if p.Validate != nil {
+		for _, is := range p.Validate(maps.Clone(config)) {
+			if !slices.ContainsFunc(keys, func(k ConfigKey) bool { return k.Name == is.Key }) {
+				keys = append(keys, normalizeKey(ConfigKey{Name: is.Key, Group: "Connector"}))
+			}
+			add(is.Key, is.Message)
+		}
+	}
+
+	out := ConfigValidation{Class: p.Class, Groups: []string{}, Configs: make([]ConfigResult, 0, len(keys))}
+	for _, k := range keys {
+		if k.Group != "" && !slices.Contains(out.Groups, k.Group) {
+			out.Groups = append(out.Groups, k.Group)
+		}
+		v, ok := config[k.Name]
+		if ok && (k.Type == "PASSWORD" || isPasswordKey(k.Name, p)) {
+			v = MaskedValue
+		}
+		e := errs[k.Name]
+		if e == nil {
+			e = []string{}
+		}
+		out.ErrorCount += len(e)
+		out.Configs = append(out.Configs, ConfigResult{Key: k, Value: v, HasValue: ok, Errors: e, Visible: true})
+	}
+	return out
+}
+
+// checkType checks a value against a ConfigDef type, returning Kafka's
+// message on failure.
+func checkType(k ConfigKey, v string) string {
+	t := strings.TrimSpace(v)
+	bad := func(typ string) string {
+		return fmt.Sprintf("Invalid value %s for configuration %s: Not a number of type %s", v, k.Name, typ)
+	}
+	switch k.Type {
+	case "INT":
+		if _, err := strconv.ParseInt(t, 10, 32); err != nil {
+			return bad("INT")
+		}
+	case "LONG":
+		if _, err := strconv.ParseInt(t, 10, 64); err != nil {
+			return bad("LONG")
+		}
+	case "SHORT":
+		if _, err := strconv.ParseInt(t, 10, 16); err != nil {
+			return bad("SHORT")
+		}
+	case "DOUBLE":
+		if _, err := strconv.ParseFloat(t, 64); err != nil {
+			return bad("DOUBLE")
+		}
+	case "BOOLEAN":
+		if l := strings.ToLower(t); l != "true" && l != "false" {
+			return fmt.Sprintf("Invalid value %s for configuration %s: Expected value to be either true or false", v, k.Name)
+		}
+	}
+	return ""
+}
+
+// MaskedValue replaces secret configuration values in responses and logs
+// (Kafka's Password.toString()).
+const MaskedValue = "[hidden]"
+
+// passwordSuffixes are key endings whose values are secret.
+var passwordSuffixes = []string{
+	".password", "sasl.jaas.config", "basic.auth.user.info",
+	"ssl.keystore.key", "ssl.keystore.certificate.chain", "ssl.truststore.certificates",
+}
+
+// IsPasswordKey reports whether a configuration key's value is a secret by
+// name: a key whose last dot-separated segment is "password" (so
+// ssl.key.password, ssl.keystore.password, ssl.truststore.password,
+// connection.password, …), or one ending in sasl.jaas.config,
+// basic.auth.user.info, ssl.keystore.key, ssl.keystore.certificate.chain or
+// ssl.truststore.certificates, with any prefix (producer.override.,
+// value.converter., …).
+func IsPasswordKey(key string) bool {
+	k := strings.ToLower(key)
+	if k == "password" {
+		return true
+	}
+	for _, s := range passwordSuffixes {
+		if k == s || strings.HasSuffix(k, "."+strings.TrimPrefix(s, ".")) {
+			return true
+		}
+	}
+	return false
+}
+
+func isPasswordKey(key string, p *Plugin) bool {
+	if IsPasswordKey(key) {
+		return true
+	}
+	if p == nil {
+		return false
+	}
+	if slices.Contains(p.PasswordKeys, key) {
+		return true
+	}
+	return slices.ContainsFunc(p.Config, func(k ConfigKey) bool { return k.Name == key && k.Type == "PASSWORD" })
+}
+
+// MaskConfig returns a copy of config whose secret values (IsPasswordKey,
+// or a key in extra) are MaskedValue.
+func MaskConfig(config map[string]string, extra ...string) map[string]string {
+	return maskConfig(config, &Plugin{PasswordKeys: extra})
+}
+
+func maskConfig(config map[string]string, p *Plugin) map[string]string {
+	out := make(map[string]string, len(config))
+	for k, v := range config {
+		if isPasswordKey(k, p) {
+			v = MaskedValue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// javaMapString formats a map as Java's AbstractMap.toString, keys sorted.
+func javaMapString(m map[string]string) string {
+	keys := slices.Sorted(maps.Keys(m))
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(m[k])
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// logConfig is a masked configuration as a log value, keys sorted.
+type logConfig map[string]string
+
+// String implements fmt.Stringer for log handlers.
+func (c logConfig) String() string { return javaMapString(c) }

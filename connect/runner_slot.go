@@ -1,0 +1,714 @@
+package connect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// slot holds one connector of a Runner: its definition (config, plugin or
+// builder), its target state and its current pipeline incarnation. One
+// goroutine (loop) per slot builds and runs incarnations; the Runner's
+// methods change the slot's fields and wake it.
+type slot struct {
+	r    *Runner
+	name string
+	log  *slog.Logger
+	done chan struct{} // closed when loop returned
+	wake chan struct{} // capacity 1
+
+	mu           sync.Mutex
+	config       map[string]string
+	plugin       *Plugin   // nil for a pipeline built in Go
+	build        BuildFunc // nil for a plugin-built connector
+	typ          string    // pipeline type once known
+	target       State
+	gen          uint64 // bumped when the definition changes or a restart is ordered
+	pendingStart bool   // the loop should (re)start an incarnation
+	removed      bool
+	offsetOps    int // offsets operations in progress: the loop does not start meanwhile
+
+	pipe     Pipeline // current (or last) incarnation; nil before the first build
+	pipeRan  bool     // pipe.Run was called
+	busy     bool     // the loop is building or running an incarnation
+	idle     chan struct{}
+	cancel   context.CancelFunc // cancels the running incarnation
+	buildErr error
+	runErr   error
+
+	restarting   bool
+	restarts     int         // whole-pipeline restarts ordered through the Runner
+	taskRestarts map[int]int // in-place task restarts
+	acc          map[int]*taskTotals
+	folded       bool // pipe's counters are included in acc
+}
+
+// taskTotals accumulates the counters of a task's finished incarnations, so
+// that metrics stay monotonic across restarts.
+type taskTotals struct {
+	in, out, dropped int64
+	errs             ErrorMetrics
+	restarts         int
+}
+
+func newSlot(r *Runner, name string, config map[string]string, p *Plugin, build BuildFunc, target State) *slot {
+	idle := make(chan struct{})
+	close(idle)
+	s := &slot{
+		r: r, name: name, log: r.log.With("connector", name),
+		done: make(chan struct{}), wake: make(chan struct{}, 1),
+		config: config, plugin: p, build: build, target: target,
+		pendingStart: target != StateStopped, idle: idle,
+		taskRestarts: map[int]int{}, acc: map[int]*taskTotals{},
+	}
+	if p != nil {
+		s.typ = p.Type
+	}
+	return s
+}
+
+func (s *slot) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *slot) setBusyLocked(b bool) {
+	if b == s.busy {
+		return
+	}
+	s.busy = b
+	if b {
+		s.idle = make(chan struct{})
+	} else {
+		close(s.idle)
+	}
+}
+
+func (s *slot) isRemoved() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.removed
+}
+
+func (s *slot) configCopy() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.config)
+}
+
+func (s *slot) configMasked() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maskConfig(s.config, s.plugin)
+}
+
+func (s *slot) definition() (map[string]string, *Plugin, BuildFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.config), s.plugin, s.build
+}
+
+func (s *slot) buildFuncLocked() BuildFunc {
+	if s.build != nil {
+		return s.build
+	}
+	p, worker, config := s.plugin, s.r.cfg.Worker, maps.Clone(s.config)
+	return func(ctx context.Context) (Pipeline, error) {
+		return p.New(ctx, maps.Clone(worker), maps.Clone(config))
+	}
+}
+
+// buildPipeline calls build with the connector's logger in ctx, turning a
+// panic, a nil pipeline or a misnamed one into an error.
+func (s *slot) buildPipeline(ctx context.Context, build BuildFunc) (p Pipeline, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p, err = nil, fmt.Errorf("connector %s: building the pipeline panicked: %v\n%s", s.name, v, debug.Stack())
+		}
+	}()
+	p, err = build(context.WithValue(ctx, loggerKey{}, s.log))
+	if err != nil {
+		return nil, fmt.Errorf("connector %s: building the pipeline: %w", s.name, err)
+	}
+	if p == nil {
+		return nil, fmt.Errorf("connector %s: the builder returned no pipeline", s.name)
+	}
+	if p.Name() != s.name {
+		return nil, fmt.Errorf("connector %s: the builder returned a pipeline named %q", s.name, p.Name())
+	}
+	s.mu.Lock()
+	s.typ = p.Type()
+	s.mu.Unlock()
+	return p, nil
+}
+
+// runPipeline calls p.Run, turning a panic into an error.
+func (s *slot) runPipeline(ctx context.Context, p Pipeline) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("connector %s: pipeline panicked: %v\n%s", s.name, v, debug.Stack())
+		}
+	}()
+	return p.Run(ctx)
+}
+
+// loop builds and runs incarnations until the slot is removed or ctx is
+// done.
+func (s *slot) loop(ctx context.Context) {
+	defer close(s.done)
+	for {
+		s.mu.Lock()
+		for !s.removed && ctx.Err() == nil && !(s.pendingStart && s.target != StateStopped && s.offsetOps == 0) {
+			s.mu.Unlock()
+			select {
+			case <-s.wake:
+			case <-ctx.Done():
+			}
+			s.mu.Lock()
+		}
+		if s.removed || ctx.Err() != nil {
+			s.mu.Unlock()
+			return
+		}
+		s.pendingStart = false
+		gen := s.gen
+		p := s.pipe
+		if s.pipeRan {
+			p = nil
+		}
+		build := s.buildFuncLocked()
+		s.setBusyLocked(true)
+		s.mu.Unlock()
+
+		if p == nil {
+			var err error
+			p, err = s.buildPipeline(ctx, build)
+			if err != nil {
+				s.mu.Lock()
+				if gen == s.gen {
+					s.buildErr, s.restarting = err, false
+				}
+				s.setBusyLocked(false)
+				s.mu.Unlock()
+				s.log.Error("connector failed to start", "error", s.scrub(err.Error()))
+				continue
+			}
+		}
+
+		s.mu.Lock()
+		if s.removed || ctx.Err() != nil || gen != s.gen || s.target == StateStopped {
+			// Superseded while building: keep a still valid pipeline for
+			// a later start or offsets operation.
+			if gen == s.gen && !s.removed {
+				s.pipe, s.pipeRan = p, false
+			}
+			s.setBusyLocked(false)
+			s.mu.Unlock()
+			continue
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		s.pipe, s.pipeRan, s.cancel, s.folded = p, true, cancel, false
+		s.buildErr, s.runErr, s.restarting = nil, nil, false
+		paused := s.target == StatePaused
+		if paused {
+			p.Pause()
+		}
+		s.mu.Unlock()
+		s.log.Info("connector started", "type", p.Type(), "paused", paused)
+
+		err := s.runPipeline(runCtx, p)
+		cancel()
+		final := p.PipelineStatus()
+
+		s.mu.Lock()
+		s.cancel = nil
+		s.runErr = err
+		s.foldLocked(final)
+		if gen != s.gen && s.target == StateStopped {
+			// Reconfigured while stopping: the next start or offsets
+			// operation must use a pipeline built from the new definition.
+			s.pipe, s.pipeRan = nil, false
+		}
+		s.setBusyLocked(false)
+		s.mu.Unlock()
+		if err != nil {
+			s.log.Error("connector failed", "error", s.scrub(err.Error()))
+		} else {
+			s.log.Info("connector stopped")
+		}
+	}
+}
+
+// foldLocked adds a finished incarnation's counters to the totals.
+func (s *slot) foldLocked(st PipelineStatus) {
+	if s.folded {
+		return
+	}
+	s.folded = true
+	for _, t := range st.Tasks {
+		a := s.acc[t.ID]
+		if a == nil {
+			a = &taskTotals{}
+			s.acc[t.ID] = a
+		}
+		a.in += t.RecordsIn
+		a.out += t.RecordsOut
+		a.dropped += t.RecordsDropped
+		a.errs = addErrorMetrics(a.errs, t.Errors)
+		a.restarts += t.Restarts
+	}
+}
+
+func addErrorMetrics(a, b ErrorMetrics) ErrorMetrics {
+	a.RecordFailures += b.RecordFailures
+	a.RecordErrors += b.RecordErrors
+	a.RecordsSkipped += b.RecordsSkipped
+	a.Retries += b.Retries
+	a.ErrorsLogged += b.ErrorsLogged
+	a.DLQProduceRequests += b.DLQProduceRequests
+	a.DLQProduceFailures += b.DLQProduceFailures
+	if b.LastError.After(a.LastError) {
+		a.LastError = b.LastError
+	}
+	return a
+}
+
+// running reports whether an incarnation's Run is in progress.
+func (s *slot) runningLocked() bool { return s.cancel != nil }
+
+func (s *slot) setTarget(t State) {
+	s.mu.Lock()
+	prev := s.target
+	s.target = t
+	switch t {
+	case StatePaused:
+		if s.runningLocked() {
+			s.pipe.Pause()
+		}
+	case StateRunning:
+		if s.runningLocked() {
+			s.pipe.Resume()
+		}
+	case StateStopped:
+		s.pendingStart = false
+		if s.cancel != nil {
+			s.cancel()
+		}
+	}
+	if prev == StateStopped && t != StateStopped {
+		s.pendingStart = true
+		s.signal()
+	}
+	s.mu.Unlock()
+	if prev != t {
+		s.log.Info("connector target state changed", "from", string(prev), "to", string(t))
+	}
+}
+
+// reconfigure replaces the definition and restarts the connector unless it
+// is STOPPED.
+func (s *slot) reconfigure(config map[string]string, p *Plugin, build BuildFunc) {
+	s.mu.Lock()
+	s.config, s.plugin, s.build = config, p, build
+	if p != nil {
+		s.typ = p.Type
+	}
+	s.gen++
+	if !s.busy {
+		// The last incarnation was built from the old definition.
+		s.pipe, s.pipeRan = nil, false
+	}
+	restart := s.target != StateStopped
+	if restart {
+		s.restartLocked()
+	} else {
+		s.buildErr = nil
+	}
+	logged := s.logConfigLocked()
+	s.mu.Unlock()
+	s.log.Info("connector reconfigured", "restarting", restart, "config", logged)
+}
+
+// restartLocked orders a whole-pipeline restart.
+func (s *slot) restartLocked() {
+	s.gen++
+	s.restarts++
+	s.restarting = true
+	s.pendingStart = true
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.signal()
+}
+
+func (s *slot) remove() {
+	s.mu.Lock()
+	s.removed = true
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.signal()
+	s.mu.Unlock()
+}
+
+// waitIdle waits until the incarnation being built or run (if any) has
+// ended; a later one (started by a concurrent Resume) is not waited for.
+func (s *slot) waitIdle(ctx context.Context) error {
+	s.mu.Lock()
+	busy, idle := s.busy, s.idle
+	s.mu.Unlock()
+	if !busy {
+		return nil
+	}
+	select {
+	case <-idle:
+		return nil
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *slot) restart(opts RestartOptions) (ConnectorReport, error) {
+	rep := s.report()
+	if rep.Target == StateStopped {
+		return rep, nil
+	}
+	connFailed := rep.State == StateFailed
+	var failed []int
+	for _, t := range rep.Tasks {
+		if t.State == StateFailed {
+			failed = append(failed, t.ID)
+		}
+	}
+	whole := false
+	var inPlace []int
+	switch {
+	case !opts.IncludeTasks:
+		whole = !opts.OnlyFailed || connFailed
+	case !opts.OnlyFailed || connFailed:
+		whole = true
+	case len(failed) > 0:
+		inPlace = failed
+	}
+
+	s.mu.Lock()
+	tr, canInPlace := s.pipe.(TaskRestarter)
+	if len(inPlace) > 0 && !(canInPlace && s.runningLocked()) {
+		whole, inPlace = true, nil
+	}
+	if whole {
+		s.restartLocked()
+	}
+	for _, id := range inPlace {
+		s.taskRestarts[id]++
+	}
+	s.mu.Unlock()
+
+	if whole {
+		s.log.Info("connector restarting", "include_tasks", opts.IncludeTasks, "only_failed", opts.OnlyFailed)
+		rep.State, rep.Err = StateRestarting, nil
+		rep.Restarts++
+		for i := range rep.Tasks {
+			rep.Tasks[i].State, rep.Tasks[i].Err, rep.Tasks[i].Stalled = StateRestarting, nil, false
+			rep.Tasks[i].Restarts++
+		}
+		return rep, nil
+	}
+	var errs []error
+	for _, id := range inPlace {
+		s.log.Info("task restarting", "task", id)
+		if err := tr.RestartTask(id); err != nil {
+			errs = append(errs, fmt.Errorf("restarting task %s-%d: %w", s.name, id, err))
+		}
+		for i := range rep.Tasks {
+			if rep.Tasks[i].ID == id {
+				rep.Tasks[i].State, rep.Tasks[i].Err, rep.Tasks[i].Stalled = StateRestarting, nil, false
+				rep.Tasks[i].Restarts++
+			}
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+func (s *slot) restartTask(id int) error {
+	rep := s.report()
+	if !slices.ContainsFunc(rep.Tasks, func(t TaskReport) bool { return t.ID == id }) {
+		return &runnerError{kind: ErrTaskNotFound, msg: fmt.Sprintf("Unknown task: %s-%d", s.name, id)}
+	}
+	s.mu.Lock()
+	tr, ok := s.pipe.(TaskRestarter)
+	if !ok || !s.runningLocked() {
+		s.restartLocked()
+		s.mu.Unlock()
+		s.log.Info("task restart requested: restarting the whole pipeline", "task", id)
+		return nil
+	}
+	s.taskRestarts[id]++
+	s.mu.Unlock()
+	s.log.Info("task restarting", "task", id)
+	if err := tr.RestartTask(id); err != nil {
+		return fmt.Errorf("restarting task %s-%d: %w", s.name, id, err)
+	}
+	return nil
+}
+
+// offsetManager returns the pipeline's OffsetManager, building an (unrun)
+// pipeline if there is none yet; mutate requires the connector to be
+// STOPPED. release must be called when done: until then the connector does
+// not start.
+func (s *slot) offsetManager(ctx context.Context, mutate bool) (OffsetManager, func(), error) {
+	s.mu.Lock()
+	if mutate && (s.target != StateStopped || s.busy) {
+		s.mu.Unlock()
+		return nil, nil, &runnerError{kind: ErrNotStopped, msg: "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/" + s.name + "/stop' endpoint"}
+	}
+	s.offsetOps++
+	p, gen, build := s.pipe, s.gen, s.buildFuncLocked()
+	s.mu.Unlock()
+	release := func() {
+		s.mu.Lock()
+		s.offsetOps--
+		if s.offsetOps == 0 {
+			s.signal()
+		}
+		s.mu.Unlock()
+	}
+	if p == nil {
+		var err error
+		p, err = s.buildPipeline(ctx, build)
+		if err != nil {
+			release()
+			return nil, nil, &scrubbedError{msg: s.scrub(err.Error()), err: err}
+		}
+		s.mu.Lock()
+		if gen == s.gen && s.pipe == nil && !s.busy {
+			s.pipe, s.pipeRan = p, false
+		}
+		s.mu.Unlock()
+	}
+	om, ok := p.(OffsetManager)
+	if !ok {
+		release()
+		return nil, nil, &runnerError{kind: ErrOffsetsUnsupported, msg: "Connector " + s.name + " does not support offset management (its pipeline does not implement connect.OffsetManager)"}
+	}
+	return om, release, nil
+}
+
+// TaskReport is a task's live status as a Runner reports it.
+type TaskReport struct {
+	TaskStatus
+	// Stalled is TaskStatus.Stalled at ConnectorReport.At with the
+	// Runner's StallAfter: RUNNING with work available but no progress.
+	Stalled bool
+}
+
+// ConnectorReport is a connector's live status as a Runner reports it.
+// Progress facts (records, times) are those of the current pipeline
+// incarnation, i.e. since the connector last (re)started; a task's Restarts
+// counts every restart of it in the Runner's lifetime (restart policy,
+// restart requests and configuration updates).
+type ConnectorReport struct {
+	Name string
+	// Type is TypeSource, TypeSink, or "unknown" before a pipeline built
+	// in Go was built.
+	Type  string
+	State State
+	// Err is the connector's failure when State is FAILED.
+	Err error
+	// Target is the state the connector is meant to be in: RUNNING,
+	// PAUSED or STOPPED.
+	Target   State
+	WorkerID string
+	// Restarts counts whole-connector restarts ordered through the Runner
+	// (Restart, RestartTask without TaskRestarter, configuration updates).
+	Restarts int
+	// At is when the report was computed; StallAfter the stall threshold.
+	At         time.Time
+	StallAfter time.Duration
+	Tasks      []TaskReport
+
+	secrets []string // secret config values, masked in REST traces
+}
+
+// scrub replaces the connector's secret values in text by MaskedValue.
+func (c ConnectorReport) scrub(text string) string { return scrubSecrets(text, c.secrets) }
+
+// minSecretLen is the shortest secret value scrubbed from error texts
+// (shorter ones would mask unrelated text).
+const minSecretLen = 4
+
+// scrubSecrets replaces every occurrence of a secret in text by MaskedValue.
+func scrubSecrets(text string, secrets []string) string {
+	for _, v := range secrets {
+		if len(v) >= minSecretLen && v != MaskedValue {
+			text = strings.ReplaceAll(text, v, MaskedValue)
+		}
+	}
+	return text
+}
+
+// secretsLocked returns the secret values of the connector's and the
+// worker's configuration; s.mu is held.
+func (s *slot) secretsLocked() []string {
+	var out []string
+	for k, v := range s.config {
+		if isPasswordKey(k, s.plugin) {
+			out = append(out, v)
+		}
+	}
+	for k, v := range s.r.cfg.Worker {
+		if IsPasswordKey(k) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// logConfig returns the configuration for a log line: secrets masked, and
+// secret values quoted inside other values masked too.
+func (s *slot) logConfig() logConfig {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logConfigLocked()
+}
+
+func (s *slot) logConfigLocked() logConfig {
+	secrets := s.secretsLocked()
+	out := maskConfig(s.config, s.plugin)
+	for k, v := range out {
+		out[k] = scrubSecrets(v, secrets)
+	}
+	return out
+}
+
+// scrubbedError is an error whose text had secret values masked.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// scrub masks the connector's secret values in an error text for logging.
+func (s *slot) scrub(text string) string {
+	s.mu.Lock()
+	secrets := s.secretsLocked()
+	s.mu.Unlock()
+	return scrubSecrets(text, secrets)
+}
+
+// Stalled reports whether any task is stalled.
+func (c ConnectorReport) Stalled() bool {
+	return slices.ContainsFunc(c.Tasks, func(t TaskReport) bool { return t.Stalled })
+}
+
+// report computes the live status.
+func (s *slot) report() ConnectorReport {
+	started, _ := s.r.runState()
+	s.mu.Lock()
+	rep := ConnectorReport{
+		Name: s.name, Type: s.typ, Target: s.target, WorkerID: s.r.cfg.WorkerID,
+		Restarts: s.restarts, At: s.r.now(), StallAfter: s.r.stallAfter,
+	}
+	rep.secrets = s.secretsLocked()
+	pipe, pipeRan, busy := s.pipe, s.pipeRan, s.busy
+	buildErr, restarting, folded := s.buildErr, s.restarting, s.folded
+	target := s.target
+	taskRestarts := maps.Clone(s.taskRestarts)
+	accRestarts := make(map[int]int, len(s.acc))
+	for id, a := range s.acc {
+		accRestarts[id] = a.restarts
+	}
+	s.mu.Unlock()
+	if rep.Type == "" {
+		rep.Type = "unknown"
+	}
+
+	var tasks []TaskStatus
+	switch {
+	case target == StateStopped && !busy:
+		rep.State = StateStopped
+	case !started:
+		rep.State = StateUnassigned
+	case restarting:
+		rep.State = StateRestarting
+		if pipe != nil && pipeRan {
+			tasks = pipe.PipelineStatus().Tasks
+			for i := range tasks {
+				tasks[i].State, tasks[i].Err = StateRestarting, nil
+			}
+		}
+	case buildErr != nil:
+		rep.State, rep.Err = StateFailed, buildErr
+	case pipe == nil || !pipeRan:
+		rep.State = StateUnassigned
+	default:
+		ps := pipe.PipelineStatus()
+		rep.State, rep.Err, tasks = ps.State, ps.Err, ps.Tasks
+		if rep.State == "" {
+			rep.State = StateUnassigned
+		}
+	}
+	rep.Tasks = make([]TaskReport, len(tasks))
+	for i, t := range tasks {
+		live := t.Restarts
+		if folded {
+			live = 0
+		}
+		t.Restarts = rep.Restarts + taskRestarts[t.ID] + accRestarts[t.ID] + live
+		rep.Tasks[i] = TaskReport{TaskStatus: t, Stalled: t.Stalled(rep.At, rep.StallAfter)}
+	}
+	return rep
+}
+
+// taskConfigs returns the current tasks' configurations.
+func (s *slot) taskConfigs() []map[string]string {
+	rep := s.report()
+	if len(rep.Tasks) == 0 {
+		return []map[string]string{}
+	}
+	s.mu.Lock()
+	pipe, config := s.pipe, maps.Clone(s.config)
+	s.mu.Unlock()
+	if l, ok := pipe.(TaskConfigLister); ok {
+		if cs := l.TaskConfigs(); cs != nil {
+			return cs
+		}
+	}
+	out := make([]map[string]string, len(rep.Tasks))
+	for i := range out {
+		out[i] = maps.Clone(config)
+	}
+	return out
+}
+
+// metricsSnapshot returns what the metrics callback needs: the live status
+// (nil if the connector has no incarnation to read) and the totals of
+// finished incarnations.
+func (s *slot) metricsSnapshot() (live *PipelineStatus, acc map[int]taskTotals, report ConnectorReport) {
+	report = s.report()
+	s.mu.Lock()
+	pipe, folded := s.pipe, s.folded
+	acc = make(map[int]taskTotals, len(s.acc))
+	for id, a := range s.acc {
+		acc[id] = *a
+	}
+	s.mu.Unlock()
+	if pipe != nil && !folded {
+		ps := pipe.PipelineStatus()
+		live = &ps
+	}
+	return live, acc, report
+}
