@@ -11,6 +11,7 @@ import (
 	sluiceerrors "github.com/sluicehq/sluice/errors"
 	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/transforms"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults, as Kafka Connect's where it has the setting.
@@ -104,6 +105,11 @@ type Config struct {
 	// Restart restarts failed tasks with backoff (a Sluice extension; off
 	// by default).
 	Restart sluiceerrors.RestartPolicy
+	// TracerProvider, when set, traces the pipeline: a span per poll batch
+	// and per offset commit, and each record carries the W3C traceparent
+	// of its batch's span in a "traceparent" header, so a sink pipeline
+	// continues the trace. Nil disables tracing at no cost.
+	TracerProvider trace.TracerProvider
 	// Logger receives the pipeline's logs (default slog.Default()), with
 	// connector and task attributes added.
 	Logger *slog.Logger

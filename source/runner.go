@@ -12,8 +12,11 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/tracing"
 	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/transforms"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // errStopping tells the poll loop that a send was abandoned because the task
@@ -47,6 +50,9 @@ type taskRunner struct {
 	restarts    int
 	lastFailure error
 	work        connect.Record // scratch copy of the record being sent
+
+	tracer      trace.Tracer // nil: tracing off
+	traceparent []byte       // of the current poll batch's span, nil when off
 	tracker     *offsets.Tracker
 	admin       sarama.ClusterAdmin
 	created     map[string]bool
@@ -77,7 +83,22 @@ func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
 		space:     make(chan struct{}, 1),
 	}
 	r.state.Store(connect.StateUnassigned)
+	if tp := p.cfg.TracerProvider; tp != nil {
+		r.tracer = tp.Tracer("github.com/sluicehq/sluice/source")
+	}
 	return r
+}
+
+var traceparentKey = []byte(tracing.HeaderKey)
+
+// traceBatch starts the span of a poll batch that returned n records (the
+// poll began at start), and sets the traceparent the batch's records carry.
+func (r *taskRunner) traceBatch(ctx context.Context, start time.Time, n int) trace.Span {
+	_, span := r.tracer.Start(ctx, "sluice.source.batch", trace.WithTimestamp(start),
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("connector", r.p.cfg.Name), attribute.Int("task", r.id), attribute.Int("records", n)))
+	r.traceparent = tracing.Traceparent(span.SpanContext())
+	return span
 }
 
 func (r *taskRunner) requestCommit() {
@@ -223,6 +244,7 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 		if !r.waitForSpace(ctx) {
 			return nil
 		}
+		pollStart := time.Now()
 		batch, err := r.task.Poll(ctx)
 		if err != nil && ctx.Err() == nil {
 			attempts, rerr := r.handler.RetryFailed(ctx, connect.StageTaskPoll, err, func(ctx context.Context) error {
@@ -239,20 +261,37 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 		}
 		r.lastPoll.Store(time.Now().UnixNano())
 		r.polled.Add(int64(len(batch)))
-		for i := range batch {
-			if ctx.Err() != nil {
-				// Stopping: the rest of the batch is not sent; its offsets
-				// are not committed, so it is polled again after a restart.
-				return nil
-			}
-			if err := r.send(ctx, &batch[i]); err != nil {
-				if errors.Is(err, errStopping) {
-					return nil
-				}
-				return err
-			}
+		var span trace.Span
+		if r.tracer != nil {
+			span = r.traceBatch(ctx, pollStart, len(batch))
+		}
+		err = r.sendBatch(ctx, batch)
+		if span != nil {
+			span.End()
+			r.traceparent = nil
+		}
+		if err != nil {
+			return err
 		}
 	}
+}
+
+// sendBatch sends a polled batch; it returns nil when stopping.
+func (r *taskRunner) sendBatch(ctx context.Context, batch []connect.Record) error {
+	for i := range batch {
+		if ctx.Err() != nil {
+			// Stopping: the rest of the batch is not sent; its offsets are
+			// not committed, so it is polled again after a restart.
+			return nil
+		}
+		if err := r.send(ctx, &batch[i]); err != nil {
+			if errors.Is(err, errStopping) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
@@ -416,12 +455,16 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 
 // convertHeaders serialises out's headers with the header converter.
 func (r *taskRunner) convertHeaders(ctx context.Context, out *connect.Record) ([]sarama.RecordHeader, int, error) {
-	if len(out.Headers) == 0 {
+	if len(out.Headers) == 0 && r.traceparent == nil {
 		return nil, 0, nil
 	}
 	hc := r.p.cfg.HeaderConverter
-	hdrs := make([]sarama.RecordHeader, 0, len(out.Headers))
+	hdrs := make([]sarama.RecordHeader, 0, len(out.Headers)+1)
 	size := 0
+	if r.traceparent != nil {
+		hdrs = append(hdrs, sarama.RecordHeader{Key: traceparentKey, Value: r.traceparent})
+		size += len(traceparentKey) + len(r.traceparent)
+	}
 	for _, h := range out.Headers {
 		v, err := hc.FromConnectHeader(ctx, out.Topic, h.Key, h.Schema, h.Value)
 		if err != nil {
@@ -605,6 +648,12 @@ func (r *taskRunner) commit(ctx context.Context) {
 	defer r.commitMu.Unlock()
 	cfg := &r.p.cfg
 	snap := r.tracker.Committable()
+	if r.tracer != nil {
+		var span trace.Span
+		ctx, span = r.tracer.Start(ctx, "sluice.source.commit",
+			trace.WithAttributes(attribute.String("connector", cfg.Name), attribute.Int("task", r.id), attribute.Int("partitions", len(snap.Entries))))
+		defer span.End()
+	}
 	if len(snap.Entries) > 0 {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.OffsetFlushTimeout)
 		err := cfg.OffsetStore.Write(wctx, cfg.Name, snap.Entries)
