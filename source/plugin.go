@@ -1,0 +1,64 @@
+package source
+
+import (
+	"context"
+
+	"github.com/IBM/sarama"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/converters"
+	"github.com/sluicehq/sluice/offsets"
+	"github.com/sluicehq/sluice/transforms"
+)
+
+// PluginConfig describes a source connector class for a connect.Runner.
+type PluginConfig struct {
+	// Class is the connector.class value (required); Aliases further names.
+	Class   string
+	Aliases []string
+	Version string
+	// NewTask builds a task (required); Connector optionally splits the
+	// configuration into task configurations.
+	NewTask   func() Task
+	Connector Connector
+	// OffsetStore is shared by every pipeline the plugin builds, as a Kafka
+	// Connect worker's offset store is (the caller opens and closes it);
+	// nil gives each pipeline a memory store.
+	OffsetStore offsets.Store
+	// Converters and Transforms default to the built-in registries.
+	Converters *converters.Registry
+	Transforms *transforms.Registry
+	// Sarama is an optional base client configuration; TracerProvider
+	// enables tracing.
+	Sarama         *sarama.Config
+	TracerProvider trace.TracerProvider
+	// Validate and Config describe the connector's own keys (see
+	// connect.Plugin).
+	Validate     func(connector map[string]string) []connect.ConfigIssue
+	Config       []connect.ConfigKey
+	PasswordKeys []string
+}
+
+// Plugin returns a connect.Plugin that builds source pipelines from Kafka
+// Connect properties with ConfigFromProperties: a Runner can then create
+// connectors of this class by configuration (REST, properties files).
+func Plugin(pc PluginConfig) connect.Plugin {
+	return connect.Plugin{
+		Class: pc.Class, Aliases: pc.Aliases, Type: connect.TypeSource, Version: pc.Version,
+		Validate: pc.Validate, Config: pc.Config, PasswordKeys: pc.PasswordKeys,
+		New: func(ctx context.Context, worker, connector map[string]string) (connect.Pipeline, error) {
+			cfg, err := ConfigFromProperties(worker, connector, PropertyOptions{
+				NewTask: pc.NewTask, Connector: pc.Connector, Converters: pc.Converters,
+				Transforms: pc.Transforms, OffsetStore: pc.OffsetStore,
+			})
+			if err != nil {
+				return nil, err
+			}
+			cfg.Sarama = pc.Sarama
+			cfg.TracerProvider = pc.TracerProvider
+			cfg.Logger = connect.ContextLogger(ctx)
+			return New(cfg)
+		},
+	}
+}
