@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/sluicehq/sluice/internal/embedded"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 )
 
@@ -77,16 +77,12 @@ func Brokers(t testing.TB) []string {
 			"(.ci/run starts it with scripts/kafka/start.sh); refusing to fall back to the in-process broker",
 			EnvBootstrap)
 	}
-	c, err := kfake.NewCluster(
-		kfake.NumBrokers(1),
-		kfake.AllowAutoTopicCreation(),
-		kfake.DefaultNumPartitions(1),
-	)
+	b, err := embedded.Start()
 	if err != nil {
-		t.Fatalf("kafkatest: starting in-process kfake broker: %v", err)
+		t.Fatalf("kafkatest: %v", err)
 	}
-	t.Cleanup(c.Close)
-	return c.ListenAddrs()
+	t.Cleanup(b.Close)
+	return b.Addrs()
 }
 
 // ping checks that the broker at addrs answers a metadata request, retrying
