@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/converters"
+	sluiceerrors "github.com/sluicehq/sluice/errors"
 	"github.com/sluicehq/sluice/transforms"
 )
 
@@ -21,9 +23,7 @@ const (
 	DefaultBatchSize           = 500              // consumer max.poll.records
 	DefaultMaxBufferedRecords  = 10000
 	DefaultMaxBufferedBytes    = 64 << 20
-	DefaultRetryDelayMax       = 60 * time.Second // errors.retry.delay.max.ms
-	DefaultTopicsRefresh       = 5 * time.Minute  // consumer metadata.max.age.ms
-	retryDelayMin              = 300 * time.Millisecond
+	DefaultTopicsRefresh       = 5 * time.Minute // consumer metadata.max.age.ms
 )
 
 // Config configures a sink pipeline. The zero value of every optional field
@@ -35,7 +35,8 @@ type Config struct {
 	Name string
 	// Brokers are the Kafka bootstrap addresses.
 	Brokers []string
-	// NewTask returns a new task instance; it is called once per task.
+	// NewTask returns a new task instance; it is called once per task (and
+	// again when a task restarts).
 	NewTask func() Task
 	// TasksMax is the number of tasks (tasks.max, default 1). Each task is
 	// a member of the consumer group with its own share of the partitions.
@@ -68,6 +69,23 @@ type Config struct {
 	// A record it drops still counts as processed for offset commits.
 	Transforms transforms.Transformation
 
+	// Errors is the errors.* configuration (Kafka Connect's): conversion
+	// and transformation failures are retried under errors.retry.timeout
+	// and then fail the task (errors.tolerance=none) or are skipped and
+	// reported (all) to the error log (errors.log.enable) and the
+	// dead-letter queue (errors.deadletterqueue.topic.name), which receives
+	// the consumed record's original bytes. The records a Put reports as
+	// failed (a *connect.BatchError) and those a task hands to
+	// TaskContext.Report are routed the same way. A whole batch that Put
+	// fails with a retriable error is redelivered on the same retry schedule
+	// (errors.retry.delay.max.ms), without limit when errors.retry.timeout
+	// is 0; any other Put error fails the task.
+	Errors sluiceerrors.Config
+	// Restart restarts failed tasks with backoff (a Sluice extension; off
+	// by default). A restarted task rejoins the consumer group and resumes
+	// from the committed offsets.
+	Restart sluiceerrors.RestartPolicy
+
 	// BatchSize is the maximum number of records per Put (default 500, or
 	// consumer.override.max.poll.records).
 	BatchSize int
@@ -87,10 +105,6 @@ type Config struct {
 	// after it the context of the running task call is cancelled and the
 	// final commit is skipped, as Kafka Connect's task cancellation.
 	ShutdownTimeout time.Duration
-	// RetryDelayMax caps the backoff between redeliveries of a batch whose
-	// Put failed with a retriable error (errors.retry.delay.max.ms). The
-	// backoff starts at 300 ms and doubles.
-	RetryDelayMax time.Duration
 
 	// Sarama is an optional base consumer configuration (it is copied).
 	// Sluice forces manual commits and returned errors.
@@ -147,9 +161,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
-	}
-	if c.RetryDelayMax == 0 {
-		c.RetryDelayMax = DefaultRetryDelayMax
 	}
 	if c.TopicsRefresh == 0 {
 		c.TopicsRefresh = DefaultTopicsRefresh
@@ -212,8 +223,20 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("task.shutdown.graceful.timeout.ms: must be >= 0, got %s", c.ShutdownTimeout))
 	}
-	if c.RetryDelayMax < 0 {
-		errs = append(errs, fmt.Errorf("errors.retry.delay.max.ms: must be >= 0, got %s", c.RetryDelayMax))
+	if err := c.Errors.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Restart.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if dlq := c.Errors.DLQTopic; dlq != "" {
+		// Kafka Connect refuses this too: the task would consume its own
+		// dead letters.
+		if slices.Contains(c.Topics, dlq) {
+			errs = append(errs, fmt.Errorf("errors.deadletterqueue.topic.name: %q is also listed in topics", dlq))
+		} else if re, err := regexp.Compile("^(?:" + c.TopicsRegex + ")$"); c.TopicsRegex != "" && err == nil && re.MatchString(dlq) {
+			errs = append(errs, fmt.Errorf("errors.deadletterqueue.topic.name: %q matches topics.regex", dlq))
+		}
 	}
 	if c.TopicsRefresh < 0 {
 		errs = append(errs, fmt.Errorf("metadata.max.age.ms: must be >= 0, got %s", c.TopicsRefresh))

@@ -263,10 +263,8 @@ func (r *taskRunner) push(p *part, epoch uint64, chunk []*sarama.ConsumerMessage
 	r.bufBytes += size
 	r.updatePauseLocked()
 	r.mu.Unlock()
-	select {
-	case r.notify <- struct{}{}:
-	default:
-	}
+	r.lastFetch.Store(time.Now().UnixNano())
+	r.wake()
 }
 
 // take appends up to n buffered records to dst, partition by partition

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -45,10 +44,7 @@ func (c taskContext) Offset(tp connect.TopicPartition, offset int64) {
 	r.seeks[tp] = offset
 	r.seekMu.Unlock()
 	// Seeks are applied by the task goroutine after the current call.
-	select {
-	case r.notify <- struct{}{}:
-	default:
-	}
+	r.wake()
 }
 
 func (c taskContext) setPaused(paused bool, tps []connect.TopicPartition) error {
@@ -82,10 +78,7 @@ func (c taskContext) setPaused(paused bool, tps []connect.TopicPartition) error 
 		r.consumer.Resume(m)
 	}
 	if !paused {
-		select {
-		case r.notify <- struct{}{}:
-		default:
-		}
+		r.wake()
 	}
 	return nil
 }
@@ -94,18 +87,7 @@ func (c taskContext) Pause(tps ...connect.TopicPartition) error  { return c.setP
 func (c taskContext) Resume(tps ...connect.TopicPartition) error { return c.setPaused(false, tps) }
 func (c taskContext) RequestCommit()                             { c.r.requestCommit() }
 
-// Report hands rec to the error handler. Until errors.tolerance is wired,
-// tolerance is "none": the failure is recorded, the task fails and Report
-// returns the error.
+// Report hands rec to the error handler (see TaskContext.Report).
 func (c taskContext) Report(ctx context.Context, rec *connect.Record, err error) error {
-	r := c.r
-	if err == nil {
-		err = errors.New("record reported without an error")
-	}
-	_, ferr := r.handleFailure(connect.StageTaskPut, r.task, rec, nil, err)
-	if ferr != nil {
-		r.fail(ferr)
-		return ferr
-	}
-	return nil
+	return c.r.report(ctx, rec, err)
 }

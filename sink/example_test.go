@@ -77,3 +77,34 @@ func ExampleNew() {
 	// orders[0]@2: gamma
 	// STOPPED
 }
+
+func ExampleConfigFromProperties() {
+	worker := map[string]string{
+		"bootstrap.servers":              "127.0.0.1:9092",
+		"value.converter":                "org.apache.kafka.connect.json.JsonConverter",
+		"value.converter.schemas.enable": "false",
+	}
+	connector := map[string]string{
+		"name":                               "orders-printer",
+		"tasks.max":                          "2",
+		"topics":                             "orders,refunds",
+		"consumer.override.max.poll.records": "100",
+		"errors.tolerance":                   "all",
+		"errors.deadletterqueue.topic.name":  "orders-dlq",
+		"errors.deadletterqueue.context.headers.enable": "true",
+	}
+	cfg, err := sink.ConfigFromProperties(worker, connector, sink.PropertyOptions{
+		NewTask: func() sink.Task { return &printTask{} },
+	})
+	if err != nil {
+		panic(err)
+	}
+	cfg.Restart.MaxRestarts = 3 // restart a failed task up to 3 times in 10 minutes
+	p, err := sink.New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(p.GroupID(), cfg.Topics, cfg.TasksMax, cfg.BatchSize, cfg.Errors.Tolerance, cfg.Errors.DLQTopic)
+	// Output:
+	// connect-orders-printer [orders refunds] 2 100 all orders-dlq
+}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
+	sluiceerrors "github.com/sluicehq/sluice/errors"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 )
 
@@ -69,7 +71,8 @@ func (p *Pipeline) GroupID() string { return p.cfg.GroupID }
 // called; a task that does not get there within ShutdownTimeout has its
 // context cancelled and skips the final commit. A task that fails stops
 // consuming, closes its partitions without committing and is stopped; the
-// other tasks go on.
+// other tasks go on, and the failed one is restarted (a new instance from
+// NewTask) when Config.Restart allows.
 //
 // Run returns nil after a graceful stop, or the tasks' errors joined (each a
 // *connect.RecordError or an error naming connector and task). It returns only
@@ -98,7 +101,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(runners))
 	for i, r := range runners {
-		wg.Go(func() { errs[i] = r.run(ctx) })
+		wg.Go(func() { errs[i] = p.supervise(ctx, i, r) })
 	}
 	wg.Wait()
 	err := errors.Join(errs...)
@@ -108,6 +111,37 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.setState(connect.StateStopped, nil)
 	}
 	return err
+}
+
+// supervise runs task i, restarting it under the restart policy when it
+// fails: a new task instance rejoins the consumer group after the policy's
+// backoff and resumes from the committed offsets.
+func (p *Pipeline) supervise(ctx context.Context, i int, r *taskRunner) error {
+	restarter := sluiceerrors.NewRestarter(p.cfg.Restart)
+	for {
+		err := r.run(ctx)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		delay, ok := restarter.Next(time.Now())
+		if !ok {
+			return err
+		}
+		next := newTaskRunner(p, i, r.config)
+		next.restarts = restarter.Count()
+		next.lastFailure = err
+		next.state.Store(connect.StateRestarting)
+		r.log.Warn("task failed; restarting it", "error", err, "delay", delay, "restarts", next.restarts)
+		p.mu.Lock()
+		next.pipelinePaused = p.paused
+		p.tasks[i] = next
+		p.mu.Unlock()
+		if !sleepCtx(ctx, delay) {
+			next.state.Store(connect.StateStopped)
+			return nil
+		}
+		r = next
+	}
 }
 
 func (p *Pipeline) setState(s connect.State, err error) {
@@ -130,7 +164,7 @@ func (p *Pipeline) Pause() {
 	if p.state == connect.StateRunning {
 		p.state = connect.StatePaused
 	}
-	tasks := p.tasks
+	tasks := slices.Clone(p.tasks)
 	p.mu.Unlock()
 	for _, t := range tasks {
 		t.setPipelinePaused(true)
@@ -150,7 +184,7 @@ func (p *Pipeline) Resume() {
 	if p.state == connect.StatePaused {
 		p.state = connect.StateRunning
 	}
-	tasks := p.tasks
+	tasks := slices.Clone(p.tasks)
 	p.mu.Unlock()
 	for _, t := range tasks {
 		t.setPipelinePaused(false)
@@ -185,23 +219,31 @@ type TaskStatus struct {
 	State connect.State
 	Err   error
 	// RecordsRead counts records fetched from Kafka and taken for delivery
-	// (before transforms); RecordsPut those handed to a Put that succeeded;
-	// RecordsFiltered those dropped by transforms; RecordsCommitted the
-	// records covered by consumer offset commits (the sum of committed
-	// offset advances).
-	RecordsRead, RecordsPut, RecordsFiltered, RecordsCommitted int64
+	// (before transforms); RecordsPut those handed to a Put that succeeded
+	// (less those it reported failed in a *connect.BatchError);
+	// RecordsFiltered those dropped by transforms; RecordsSkipped those
+	// that failed conversion, transformation or Put and were skipped under
+	// errors.tolerance=all; RecordsCommitted the records covered by consumer
+	// offset commits (the sum of committed offset advances).
+	RecordsRead, RecordsPut, RecordsFiltered, RecordsSkipped, RecordsCommitted int64
 	// Buffered and BufferedBytes are records fetched but not yet taken for
-	// a batch.
+	// a batch; Batched the records taken for the batch being built, put or
+	// redelivered.
 	Buffered      int
 	BufferedBytes int64
-	// PutRetries counts batches redelivered after a retriable Put error.
+	Batched       int
+	// PutRetries counts redeliveries of batches whose Put failed with a
+	// retriable error.
 	PutRetries int64
 	// OffsetCommits and OffsetCommitFailures count commit attempts that
 	// reached the group, and those aborted by a failing PreCommit/Flush.
 	OffsetCommits, OffsetCommitFailures int64
-	// LastPut and LastCommit are the times of the last successful Put and
-	// offset commit (zero if none yet).
-	LastPut, LastCommit time.Time
+	// Started is when the task (last) started. LastFetch is when records
+	// were last fetched from Kafka; LastPut when a Put last succeeded;
+	// LastProgress when a batch was last completed (put, or entirely
+	// filtered or skipped); LastCommit when offsets were last committed.
+	// Zero if never.
+	Started, LastFetch, LastPut, LastProgress, LastCommit time.Time
 	// MemberID and Generation identify the task's consumer group membership
 	// (empty and -1 before the first join); Rebalances counts assignment
 	// changes seen by the task (partitions opened or closed).
@@ -210,6 +252,13 @@ type TaskStatus struct {
 	Rebalances int64
 	// Partitions lists the assigned partitions with their positions.
 	Partitions []PartitionStatus
+	// Restarts counts restarts under the restart policy; LastFailure is the
+	// failure that caused the last one.
+	Restarts    int
+	LastFailure error
+	// Errors are the task's error counters (Kafka Connect's
+	// task-error-metrics).
+	Errors connect.ErrorMetrics
 }
 
 // PartitionStatus describes one assigned partition.
@@ -234,7 +283,7 @@ type PartitionStatus struct {
 func (p *Pipeline) Status() Status {
 	p.mu.Lock()
 	st := Status{Name: p.cfg.Name, GroupID: p.cfg.GroupID, State: p.state, Err: p.err}
-	tasks := p.tasks
+	tasks := slices.Clone(p.tasks)
 	p.mu.Unlock()
 	for _, t := range tasks {
 		st.Tasks = append(st.Tasks, t.status())

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -15,7 +14,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
-	"github.com/sluicehq/sluice/transforms"
+	sluiceerrors "github.com/sluicehq/sluice/errors"
 )
 
 // taskRunner runs one task: a consumer group member (sarama's goroutines and
@@ -35,8 +34,22 @@ type taskRunner struct {
 	topicsRE      *regexp.Regexp
 	initialOffset int64
 
+	// The errors.* policy: set before the task starts, never changed.
+	handler  *sluiceerrors.Handler
+	dlq      *sluiceerrors.DLQ
+	errStats sluiceerrors.Metrics
+	// reportGate is held shared by every TaskContext.Report while it
+	// reports; a commit takes it exclusively (and releases it at once)
+	// before PreCommit, so that every report started before is durable
+	// before the offsets covering its record are committed.
+	reportGate sync.RWMutex
+
+	// Set by supervise before the runner is published; read-only after.
+	restarts    int
+	lastFailure error
+
 	ctl           chan ctlMsg
-	notify        chan struct{} // cap 1: records were buffered
+	notify        chan struct{} // cap 1: records were buffered, or the task failed
 	commitReq     chan struct{} // cap 1: a commit is wanted
 	consumeDone   chan struct{} // closed when consumeLoop returned
 	cancelConsume context.CancelFunc
@@ -58,28 +71,44 @@ type taskRunner struct {
 	seeks  map[connect.TopicPartition]int64
 
 	// Owned by the task goroutine.
-	stopping   bool
-	raw        []*sarama.ConsumerMessage // taken, not yet converted
-	rawSince   time.Time
-	pending    []connect.Record // converted batch awaiting (re)delivery
-	pendingOff []batchRange     // the offsets pending covers
-	hasPending bool
-	retryAt    time.Time
-	retryDelay time.Duration
+	stopping bool
+	raw      []*sarama.ConsumerMessage // taken, not yet converted
+	rawSince time.Time
+	retry    *putRetry // the redelivery of the pending batch in progress, if any
+
+	// The converted batch awaiting (re)delivery: written by the task
+	// goroutine under batchMu (Report reads pendingMsgs from any
+	// goroutine); the task goroutine reads without it.
+	batchMu     sync.Mutex
+	pending     []connect.Record
+	pendingMsgs []*sarama.ConsumerMessage // pendingMsgs[i] is the consumed record pending[i] came from
+	pendingIdx  map[msgKey]int            // built by Report on demand
+	pendingOff  []batchRange              // the offsets pending covers
+	hasPending  bool
+	msgBuf      []*sarama.ConsumerMessage // reused backing array of pendingMsgs
 
 	failMu  sync.Mutex
 	failure error
 
 	state                                  atomic.Value // connect.State
-	read, put, filtered, committedRecs     atomic.Int64
+	read, put, filtered, skipped           atomic.Int64
+	committedRecs, batched                 atomic.Int64
 	putRetries, commits, commitFailures    atomic.Int64
 	lastPut, lastCommitNano, setups, rebal atomic.Int64
+	started, lastFetch, lastProgress       atomic.Int64
 }
 
 // batchRange is the part of a batch that came from one partition.
 type batchRange struct {
 	tp          connect.TopicPartition
 	first, next int64
+}
+
+// msgKey locates a consumed record.
+type msgKey struct {
+	topic     string
+	partition int32
+	offset    int64
 }
 
 func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
@@ -91,7 +120,6 @@ func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
 		commitReq:   make(chan struct{}, 1),
 		consumeDone: make(chan struct{}),
 		parts:       map[connect.TopicPartition]*part{},
-		retryDelay:  retryDelayMin,
 	}
 	r.state.Store(connect.StateUnassigned)
 	return r
@@ -104,12 +132,22 @@ func (r *taskRunner) requestCommit() {
 	}
 }
 
+func (r *taskRunner) wake() {
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+// fail records the task's failure (the first one wins) and wakes the task
+// goroutine, which then stops the task.
 func (r *taskRunner) fail(err error) {
 	r.failMu.Lock()
 	if r.failure == nil {
 		r.failure = err
 	}
 	r.failMu.Unlock()
+	r.wake()
 }
 
 func (r *taskRunner) failed() error {
@@ -118,8 +156,8 @@ func (r *taskRunner) failed() error {
 	return r.failure
 }
 
-func (r *taskRunner) errorf(stage connect.Stage, component any, rec *connect.Record, err error) error {
-	return connect.NewRecordError(r.p.cfg.Name, r.id, stage, component, rec, 1, err)
+func (r *taskRunner) errorf(stage connect.Stage, component any, rec *connect.Record, attempts int, err error) error {
+	return connect.NewRecordError(r.p.cfg.Name, r.id, stage, component, rec, attempts, err)
 }
 
 // run executes the task's whole life and returns its failure, if any.
@@ -157,6 +195,13 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 			r.log.Warn("task stop failed", "error", serr)
 		}
 		cancel()
+		// The dead-letter queue outlives Stop: a task may report until
+		// then.
+		if r.dlq != nil {
+			if cerr := r.dlq.Close(); cerr != nil {
+				r.log.Warn("closing the dead-letter queue producer failed", "error", cerr)
+			}
+		}
 		close(exited)
 		watch.Wait()
 		if err != nil {
@@ -176,6 +221,12 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		for _, k := range r.p.unmappedProps() {
 			r.log.Warn("consumer property has no mapping in Sluice and is ignored", "key", k)
 		}
+	}
+	if err := r.setupErrors(ctx, dataCfg); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
+		return fmt.Errorf("connector %q task %d: %w", cfg.Name, r.id, err)
 	}
 	if err := r.task.Start(taskCtx, taskContext{r}); err != nil {
 		return fmt.Errorf("connector %q task %d: start: %w", cfg.Name, r.id, err)
@@ -199,6 +250,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		return fmt.Errorf("connector %q task %d: joining consumer group %s: %w", cfg.Name, r.id, cfg.GroupID, err)
 	}
 	r.state.Store(connect.StateRunning)
+	r.started.Store(time.Now().UnixNano())
 
 	consumeCtx, cancelConsume := context.WithCancel(context.WithoutCancel(ctx))
 	r.cancelConsume = cancelConsume
@@ -218,6 +270,33 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	}
 	wg.Wait()
 	return r.failed()
+}
+
+// setupErrors builds the task's error handler with its reporters: the error
+// log (errors.log.enable) and the dead-letter queue
+// (errors.deadletterqueue.topic.name), whose topic is created if missing
+// (one partition; the replication factor is capped to the cluster size).
+func (r *taskRunner) setupErrors(ctx context.Context, base *sarama.Config) error {
+	cfg := &r.p.cfg
+	var reporters []sluiceerrors.Reporter
+	if cfg.Errors.LogEnable {
+		reporters = append(reporters, &sluiceerrors.LogReporter{Logger: r.log, IncludeMessages: cfg.Errors.LogIncludeMessages, Metrics: &r.errStats})
+	}
+	if cfg.Errors.DLQTopic != "" {
+		dlq, err := sluiceerrors.NewDLQ(ctx, sluiceerrors.DLQConfig{
+			Brokers: cfg.Brokers, Topic: cfg.Errors.DLQTopic, ReplicationFactor: cfg.Errors.DLQReplicationFactor,
+			ContextHeaders: cfg.Errors.DLQContextHeaders, Sarama: base, Metrics: &r.errStats, Logger: r.log,
+			ClientID: fmt.Sprintf("connector-dlq-producer-%s-%d", cfg.Name, r.id),
+		})
+		if err != nil {
+			return err
+		}
+		r.dlq = dlq
+		reporters = append(reporters, dlq)
+	}
+	r.handler = sluiceerrors.NewHandler(cfg.Errors, cfg.Name, r.id, sluiceerrors.WithReporters(reporters...),
+		sluiceerrors.WithMetrics(&r.errStats), sluiceerrors.WithLogger(cfg.Logger))
+	return nil
 }
 
 // work is the task goroutine: it opens and closes partitions, builds batches,
@@ -266,6 +345,7 @@ func (r *taskRunner) work(ctx context.Context) {
 			case m := <-r.ctl:
 				r.handleCtl(m)
 			case <-ctx.Done():
+			case <-r.notify:
 			case <-commitT.C:
 				r.commit(nil, false)
 			case <-r.commitReq:
@@ -275,20 +355,25 @@ func (r *taskRunner) work(ctx context.Context) {
 		}
 
 		wait := time.Duration(-1)
-		if r.hasPending {
-			if d := time.Until(r.retryAt); d > 0 {
-				wait = d
-			} else {
-				r.deliver()
-				continue
-			}
-		} else {
+		var attemptC <-chan chan<- error
+		var retryDone <-chan retryResult
+		switch {
+		case r.retry != nil:
+			// Redelivering: the retry driver asks for each attempt after
+			// its backoff; meanwhile partitions are opened, closed and
+			// committed as usual.
+			attemptC, retryDone = r.retry.attempt, r.retry.done
+		case r.hasPending:
+			r.deliver()
+			continue
+		default:
 			had := len(r.raw)
 			r.raw = r.take(r.raw, cfg.BatchSize-len(r.raw))
 			if len(r.raw) > 0 {
 				if had == 0 {
 					r.rawSince = time.Now()
 				}
+				r.batched.Store(int64(len(r.raw)))
 				since := time.Since(r.rawSince)
 				if len(r.raw) >= cfg.BatchSize || cfg.Linger <= 0 || since >= cfg.Linger {
 					r.deliver()
@@ -312,6 +397,11 @@ func (r *taskRunner) work(ctx context.Context) {
 		case <-r.commitReq:
 			r.commit(nil, false)
 		case <-timerC:
+		case reply := <-attemptC:
+			r.redeliver(reply)
+		case res := <-retryDone:
+			r.retry = nil
+			r.putDone(res.err, res.attempts, true)
 		}
 		if timerC != nil && !timer.Stop() {
 			select {
@@ -330,10 +420,33 @@ func (r *taskRunner) beginStop() {
 	r.cancelConsume()
 }
 
+// dropPending discards the batch being built, put or redelivered.
 func (r *taskRunner) dropPending() {
+	r.stopRetry()
 	clear(r.raw)
 	r.raw = r.raw[:0]
-	r.pending, r.pendingOff, r.hasPending = nil, nil, false
+	r.clearPending()
+}
+
+// setPending makes recs (converted from msgs, covering ranges) the batch to
+// deliver.
+func (r *taskRunner) setPending(recs []connect.Record, msgs []*sarama.ConsumerMessage, ranges []batchRange) {
+	r.batchMu.Lock()
+	r.pending, r.pendingMsgs, r.pendingOff, r.pendingIdx, r.hasPending = recs, msgs, ranges, nil, true
+	r.batchMu.Unlock()
+	r.batched.Store(int64(len(recs)))
+}
+
+// clearPending forgets the batch (delivered or dropped).
+func (r *taskRunner) clearPending() {
+	r.batchMu.Lock()
+	if r.pendingMsgs != nil {
+		clear(r.pendingMsgs)
+		r.msgBuf = r.pendingMsgs[:0]
+	}
+	r.pending, r.pendingMsgs, r.pendingOff, r.pendingIdx, r.hasPending = nil, nil, nil, nil, false
+	r.batchMu.Unlock()
+	r.batched.Store(int64(len(r.raw)))
 }
 
 // dropFrom removes tp's records from the batch being built or retried.
@@ -343,15 +456,32 @@ func (r *taskRunner) dropFrom(tp connect.TopicPartition) {
 			return m.Topic == tp.Topic && m.Partition == tp.Partition
 		})
 	}
-	if r.hasPending {
-		r.pending = slices.DeleteFunc(r.pending, func(rec connect.Record) bool {
-			return rec.OriginalTopic == tp.Topic && rec.OriginalPartition == tp.Partition
-		})
-		r.pendingOff = slices.DeleteFunc(r.pendingOff, func(b batchRange) bool { return b.tp == tp })
-		if len(r.pendingOff) == 0 {
-			r.pending, r.pendingOff, r.hasPending = nil, nil, false
-		}
+	if !r.hasPending || !slices.ContainsFunc(r.pendingOff, func(b batchRange) bool { return b.tp == tp }) {
+		r.batched.Store(int64(len(r.raw) + len(r.pending)))
+		return
 	}
+	r.batchMu.Lock()
+	j := 0
+	for i, m := range r.pendingMsgs {
+		if m.Topic == tp.Topic && m.Partition == tp.Partition {
+			continue
+		}
+		r.pending[j], r.pendingMsgs[j] = r.pending[i], m
+		j++
+	}
+	clear(r.pending[j:])
+	clear(r.pendingMsgs[j:])
+	r.pending, r.pendingMsgs = r.pending[:j], r.pendingMsgs[:j]
+	r.pendingOff = slices.DeleteFunc(r.pendingOff, func(b batchRange) bool { return b.tp == tp })
+	r.pendingIdx = nil
+	empty := len(r.pendingOff) == 0
+	r.batchMu.Unlock()
+	if empty {
+		r.stopRetry()
+		r.clearPending()
+		return
+	}
+	r.batched.Store(int64(len(r.raw) + len(r.pending)))
 }
 
 func (r *taskRunner) drainCtl() {
@@ -538,199 +668,19 @@ func (r *taskRunner) seek(p *part, off int64) {
 	}
 }
 
-// deliver converts the taken records (once) and hands the batch to Put.
-func (r *taskRunner) deliver() {
-	if !r.hasPending {
-		if !r.convert() {
-			return
-		}
-	}
-	if len(r.pending) > 0 {
-		err := r.task.Put(r.taskCtx, r.pending)
-		if err != nil {
-			r.putFailed(err)
-			return
-		}
-		r.put.Add(int64(len(r.pending)))
-		r.lastPut.Store(time.Now().UnixNano())
-	}
-	for _, b := range r.pendingOff {
-		if p := r.parts[b.tp]; p != nil && !p.gone {
-			p.current = b.next
-			p.stCurrent.Store(b.next)
-		}
-	}
-	r.pending, r.pendingOff, r.hasPending = nil, nil, false
-	r.retryDelay = retryDelayMin
-}
-
-// putFailed handles a Put error: a retriable one schedules a redelivery of
-// the same batch; any other fails the task.
-func (r *taskRunner) putFailed(err error) {
-	if r.taskCtx.Err() != nil {
-		// Cancelled by a timed-out stop: not delivered, not committed.
-		r.dropPending()
-		return
-	}
-	var be *connect.BatchError
-	if errors.As(err, &be) {
-		for _, f := range be.Failures {
-			if f.Index < 0 || f.Index >= len(r.pending) {
-				r.fail(r.errorf(connect.StageTaskPut, r.task, nil, fmt.Errorf("put returned a batch error with index %d out of range for a batch of %d records: %w", f.Index, len(r.pending), err)))
-				return
-			}
-			rec := &r.pending[f.Index]
-			if _, ferr := r.handleFailure(connect.StageTaskPut, r.task, rec, nil, fmt.Errorf("%d record(s) of the batch failed; this one: %w", len(be.Failures), f.Err)); ferr != nil {
-				r.fail(ferr)
-				return
-			}
-		}
-		// Every failure was tolerated: the batch counts as delivered.
-		r.pending = r.pending[:0]
-		r.deliver()
-		return
-	}
-	if connect.IsRetriable(err) {
-		d := r.retryDelay
-		if h, ok := connect.RetryAfterHint(err); ok {
-			d = h
-		}
-		r.retryAt = time.Now().Add(d)
-		r.putRetries.Add(1)
-		r.log.Warn("put failed with a retriable error; redelivering the batch", "error", err, "delay", d, "records", len(r.pending), "batch", describeBatch(r.pendingOff))
-		r.retryDelay = min(2*r.retryDelay, r.p.cfg.RetryDelayMax)
-		return
-	}
-	e := r.errorf(connect.StageTaskPut, r.task, nil, fmt.Errorf("put of a batch of %d records (%s): %w", len(r.pending), describeBatch(r.pendingOff), err))
-	r.fail(e)
-}
-
-// describeBatch names a batch's partitions and offsets: "topic orders
-// partition 0 offsets 10..19, topic orders partition 3 offset 7".
-func describeBatch(rs []batchRange) string {
-	var b strings.Builder
-	for i, x := range rs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		if x.next-x.first == 1 {
-			fmt.Fprintf(&b, "topic %s partition %d offset %d", x.tp.Topic, x.tp.Partition, x.first)
-		} else {
-			fmt.Fprintf(&b, "topic %s partition %d offsets %d..%d", x.tp.Topic, x.tp.Partition, x.first, x.next-1)
-		}
-	}
-	return b.String()
-}
-
-// handleFailure decides what happens to a record that failed in stage: skip
-// it (true) or fail the task with the returned error. It is the one place
-// where errors.tolerance will apply; until then every failure is fatal.
-func (r *taskRunner) handleFailure(stage connect.Stage, component any, rec *connect.Record, raw *sarama.ConsumerMessage, err error) (skip bool, _ error) {
-	_ = raw // for the dead-letter queue
-	return false, r.errorf(stage, component, rec, err)
-}
-
-// convert turns the taken records into the pending batch: converters, then
-// transforms. It returns false when the task failed.
-func (r *taskRunner) convert() bool {
-	cfg := &r.p.cfg
-	ctx := r.taskCtx
-	raw := r.raw
-	r.read.Add(int64(len(raw)))
-	recs := make([]connect.Record, 0, len(raw))
-	var ranges []batchRange
-	for _, m := range raw {
-		tp := connect.TopicPartition{Topic: m.Topic, Partition: m.Partition}
-		if n := len(ranges); n > 0 && ranges[n-1].tp == tp {
-			ranges[n-1].next = m.Offset + 1
-		} else if i := slices.IndexFunc(ranges, func(b batchRange) bool { return b.tp == tp }); i >= 0 {
-			ranges[i].next = m.Offset + 1
-		} else {
-			ranges = append(ranges, batchRange{tp: tp, first: m.Offset, next: m.Offset + 1})
-		}
-		rec := connect.Record{
-			Topic: m.Topic, Partition: m.Partition, HasPartition: true, Offset: m.Offset,
-			Timestamp: m.Timestamp, TimestampType: connect.CreateTime,
-			OriginalTopic: m.Topic, OriginalPartition: m.Partition, OriginalOffset: m.Offset,
-		}
-		if m.Timestamp.IsZero() {
-			rec.TimestampType = connect.NoTimestampType
-		}
-		out, ok := r.convertOne(ctx, cfg, m, &rec)
-		if !ok {
-			return false
-		}
-		if out == nil {
-			r.filtered.Add(1)
-			continue
-		}
-		recs = append(recs, *out)
-	}
-	clear(r.raw)
-	r.raw = r.raw[:0]
-	r.pending, r.pendingOff, r.hasPending = recs, ranges, true
-	return true
-}
-
-// convertOne converts m into rec and runs the transforms; it returns the
-// record to deliver (nil when dropped) and false when the task failed.
-func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.ConsumerMessage, rec *connect.Record) (*connect.Record, bool) {
-	if len(m.Headers) > 0 {
-		rec.Headers = make(connect.Headers, 0, len(m.Headers))
-		for _, h := range m.Headers {
-			if h == nil {
-				continue
-			}
-			sv, err := cfg.HeaderConverter.ToConnectHeader(ctx, m.Topic, string(h.Key), h.Value)
-			if err != nil {
-				return r.failed1(connect.StageHeaderConverter, cfg.HeaderConverter, rec, m, fmt.Errorf("header %q: %w", h.Key, err))
-			}
-			rec.Headers = append(rec.Headers, connect.Header{Key: string(h.Key), Schema: sv.Schema, Value: sv.Value})
-		}
-	}
-	k, err := cfg.KeyConverter.ToConnect(ctx, m.Topic, rec.Headers, m.Key)
-	if err != nil {
-		return r.failed1(connect.StageKeyConverter, cfg.KeyConverter, rec, m, err)
-	}
-	rec.KeySchema, rec.Key = k.Schema, k.Value
-	v, err := cfg.ValueConverter.ToConnect(ctx, m.Topic, rec.Headers, m.Value)
-	if err != nil {
-		return r.failed1(connect.StageValueConverter, cfg.ValueConverter, rec, m, err)
-	}
-	rec.ValueSchema, rec.Value = v.Schema, v.Value
-	if cfg.Transforms == nil {
-		return rec, true
-	}
-	work := *rec
-	out, err := cfg.Transforms.Apply(ctx, &work)
-	if err != nil {
-		var component any = cfg.Transforms
-		var ce *transforms.ChainError
-		if errors.As(err, &ce) && ce.Component != nil {
-			component = ce.Component
-		}
-		return r.failed1(connect.StageTransformation, component, rec, m, err)
-	}
-	return out, true
-}
-
-func (r *taskRunner) failed1(stage connect.Stage, component any, rec *connect.Record, m *sarama.ConsumerMessage, err error) (*connect.Record, bool) {
-	skip, ferr := r.handleFailure(stage, component, rec, m, err)
-	if skip {
-		return nil, true
-	}
-	r.fail(ferr)
-	r.dropPending()
-	return nil, false
-}
-
 // commit asks the task which offsets are durable (PreCommit, or Flush) for
 // scope (nil: every assigned partition) and commits them synchronously.
 // Only offsets no greater than the processed position of a partition in
 // scope are accepted. A failing PreCommit/Flush aborts the commit and, unless
 // retriable, rewinds the partitions to their last committed offsets (not when
 // closing them).
+//
+// Every TaskContext.Report that started before the commit has returned before
+// PreCommit is called: an errant record is in the dead-letter queue before
+// any offset covering it is committed (Kafka Connect's KIP-610 guarantee).
 func (r *taskRunner) commit(scope []*part, closing bool) {
+	r.reportGate.Lock() // waits for the reports in progress; new ones wait for Unlock
+	r.reportGate.Unlock()
 	if scope == nil {
 		for _, p := range r.order {
 			if p.isOpen && !p.gone {
@@ -809,14 +759,22 @@ func (r *taskRunner) status() TaskStatus {
 		RecordsRead:          r.read.Load(),
 		RecordsPut:           r.put.Load(),
 		RecordsFiltered:      r.filtered.Load(),
+		RecordsSkipped:       r.skipped.Load(),
 		RecordsCommitted:     r.committedRecs.Load(),
+		Batched:              int(r.batched.Load()),
 		PutRetries:           r.putRetries.Load(),
 		OffsetCommits:        r.commits.Load(),
 		OffsetCommitFailures: r.commitFailures.Load(),
+		Started:              unixTime(r.started.Load()),
+		LastFetch:            unixTime(r.lastFetch.Load()),
 		LastPut:              unixTime(r.lastPut.Load()),
+		LastProgress:         unixTime(r.lastProgress.Load()),
 		LastCommit:           unixTime(r.lastCommitNano.Load()),
 		Generation:           -1,
 		Rebalances:           r.rebal.Load(),
+		Restarts:             r.restarts,
+		LastFailure:          r.lastFailure,
+		Errors:               r.errStats.Snapshot(),
 	}
 	if s := r.session.Load(); s != nil {
 		ts.MemberID, ts.Generation = (*s).MemberID(), (*s).GenerationID()

@@ -14,10 +14,14 @@ import (
 // Put receives batches of records in Kafka order per partition. It returns
 // nil when every record was handled (written, or buffered for a later
 // Flush/PreCommit); a *connect.BatchError listing the indices that failed
-// (the others count as written; the failed ones are routed under
-// errors.tolerance); an error marked with connect.Retriable to have the same
-// batch delivered again after a backoff; or any other error, which fails the
-// task. Put must return promptly when ctx is done.
+// (the others count as written; each failed one is routed under
+// errors.tolerance: reported to the error log and dead-letter queue with its
+// consumed bytes and skipped under all, or failing the task under none); an
+// error marked with connect.Retriable to have the same batch delivered again
+// after a backoff (Config.Errors' retry schedule, without limit when
+// errors.retry.timeout is 0; the partitions keep being served meanwhile); or
+// any other error, which fails the task. Put must return promptly when ctx is
+// done.
 //
 // Stop is called once, after the last Put and the final commit returned, also
 // when Start failed; it releases resources.
@@ -51,9 +55,21 @@ type TaskContext interface {
 	Resume(tps ...connect.TopicPartition) error
 	// RequestCommit asks for an offset commit soon (a hint).
 	RequestCommit()
-	// Report hands an errant record to the error handler (dead-letter queue,
-	// log) and returns once it is durably reported. Under
-	// errors.tolerance=none it returns an error and the task fails.
+	// Report is Kafka Connect's errant record reporter (KIP-610): it hands
+	// rec, which failed with err, to the error handler (stage TASK_PUT) and
+	// returns once it is durably reported. Under errors.tolerance=all the
+	// record is logged (errors.log.enable) and written to the dead-letter
+	// queue, with the bytes it was consumed with when rec is a record of the
+	// batch being put (found by its Original coordinates), else rec
+	// serialised with the pipeline's converters. Under none it returns an
+	// error and the task fails, even if the task goes on (the batch being
+	// put then does not count as delivered); the task fails too when the
+	// report cannot be written.
+	//
+	// Report may be called from any goroutine. A report that began before
+	// an offset commit has returned before PreCommit (or Flush) is called,
+	// so a reported record is in the dead-letter queue before any offset
+	// covering it is committed.
 	Report(ctx context.Context, rec *connect.Record, err error) error
 }
 

@@ -1,0 +1,331 @@
+package sink
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/IBM/sarama"
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/offsets"
+)
+
+// KIP-875's keys of a sink connector's offsets: partition
+// {"kafka_topic": t, "kafka_partition": p}, offset {"kafka_offset": o}.
+const (
+	OffsetKeyTopic     = "kafka_topic"
+	OffsetKeyPartition = "kafka_partition"
+	OffsetKeyOffset    = "kafka_offset"
+)
+
+// Type returns connect.TypeSink.
+func (p *Pipeline) Type() string { return connect.TypeSink }
+
+// PipelineStatus returns the status in the Runner's common shape: RecordsIn
+// is records read, RecordsOut records put, RecordsDropped records filtered
+// or skipped under errors.tolerance, InFlight records buffered or in the
+// batch being put, Lag the sum of the assigned partitions' lags, LastPoll
+// the last fetch and LastProgress the last completed batch.
+func (p *Pipeline) PipelineStatus() connect.PipelineStatus {
+	st := p.Status()
+	out := connect.PipelineStatus{Name: st.Name, Type: connect.TypeSink, State: st.State, Err: st.Err}
+	for _, t := range st.Tasks {
+		ts := connect.TaskStatus{
+			ID: t.ID, State: t.State, Err: t.Err, Restarts: t.Restarts, LastFailure: t.LastFailure,
+			RecordsIn: t.RecordsRead, RecordsOut: t.RecordsPut, RecordsDropped: t.RecordsFiltered + t.RecordsSkipped,
+			InFlight: int64(t.Buffered + t.Batched),
+			Started:  t.Started, LastPoll: t.LastFetch, LastProgress: t.LastProgress, LastCommit: t.LastCommit,
+			Errors: t.Errors,
+		}
+		for _, ps := range t.Partitions {
+			ts.Lag += ps.Lag
+			ts.Partitions = append(ts.Partitions, connect.PartitionStatus{
+				TopicPartition: ps.TopicPartition, Position: ps.Position, Committed: ps.Committed, HighWatermark: ps.HighWatermark,
+			})
+		}
+		out.Tasks = append(out.Tasks, ts)
+	}
+	return out
+}
+
+// running reports whether Run is in progress: its tasks hold the consumer
+// group and would overwrite a change with their next commit.
+func (p *Pipeline) running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ran && p.state != connect.StateStopped && p.state != connect.StateFailed
+}
+
+// admin connects a cluster admin client with the consumer's settings.
+func (p *Pipeline) admin() (sarama.ClusterAdmin, error) {
+	cfg, _, err := p.consumerConfig(0)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ClientID = "connector-admin-" + p.cfg.Name
+	admin, err := sarama.NewClusterAdmin(p.cfg.Brokers, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting an admin client: %w", err)
+	}
+	return admin, nil
+}
+
+// ListOffsets returns the consumer group's committed offsets in KIP-875's
+// shape, sorted by topic and partition: partition {"kafka_topic": t,
+// "kafka_partition": p} and offset {"kafka_offset": o}, with int64 numbers.
+// As Kafka Connect, it lists every offset the group (Config.GroupID) has
+// committed. It may be called at any time.
+func (p *Pipeline) ListOffsets(ctx context.Context) ([]connect.OffsetEntry, error) {
+	admin, err := p.admin()
+	if err != nil {
+		return nil, fmt.Errorf("sink %q: listing offsets: %w", p.cfg.Name, err)
+	}
+	defer admin.Close()
+	committed, err := groupOffsets(admin, p.cfg.GroupID)
+	if err != nil {
+		return nil, fmt.Errorf("sink %q: listing the offsets of consumer group %s: %w", p.cfg.Name, p.cfg.GroupID, err)
+	}
+	tps := make([]connect.TopicPartition, 0, len(committed))
+	for tp := range committed {
+		tps = append(tps, tp)
+	}
+	slices.SortFunc(tps, compareTP)
+	out := make([]connect.OffsetEntry, len(tps))
+	for i, tp := range tps {
+		out[i] = connect.OffsetEntry{
+			Partition: map[string]any{OffsetKeyTopic: tp.Topic, OffsetKeyPartition: int64(tp.Partition)},
+			Offset:    map[string]any{OffsetKeyOffset: committed[tp]},
+		}
+	}
+	return out, ctx.Err()
+}
+
+// groupOffsets returns every committed offset of group.
+func groupOffsets(admin sarama.ClusterAdmin, group string) (map[connect.TopicPartition]int64, error) {
+	resp, err := admin.ListConsumerGroupOffsets(group, nil)
+	if err != nil {
+		if errors.Is(err, sarama.ErrGroupIDNotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	blocks := resp.Blocks
+	for _, g := range resp.Groups {
+		if g.GroupId == group {
+			blocks = g.Blocks
+		}
+	}
+	out := map[connect.TopicPartition]int64{}
+	for topic, parts := range blocks {
+		for partition, b := range parts {
+			if b == nil {
+				continue
+			}
+			if !errors.Is(b.Err, sarama.ErrNoError) {
+				return nil, fmt.Errorf("topic %s partition %d: %w", topic, partition, b.Err)
+			}
+			if b.Offset >= 0 {
+				out[connect.TopicPartition{Topic: topic, Partition: partition}] = b.Offset
+			}
+		}
+	}
+	return out, nil
+}
+
+func compareTP(a, b connect.TopicPartition) int {
+	if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+		return c
+	}
+	return int(a.Partition) - int(b.Partition)
+}
+
+// AlterOffsets sets the consumer group's committed offsets of the given
+// partitions (KIP-875 shape, see ListOffsets); an entry with a nil Offset
+// deletes the partition's committed offset, so that it restarts at
+// auto.offset.reset. Numbers may be any integer type, an integral float or a
+// decimal string. Every entry is checked before anything is written.
+// Partitions not named keep their offsets.
+//
+// It is refused with an error wrapping offsets.ErrPipelineRunning while the
+// pipeline runs (Kafka Connect's rule, KIP-875); the broker refuses it too
+// while the group has active members (e.g. another process running the same
+// connector).
+func (p *Pipeline) AlterOffsets(ctx context.Context, entries []connect.OffsetEntry) error {
+	if p.running() {
+		return fmt.Errorf("sink %q: %w", p.cfg.Name, offsets.ErrPipelineRunning)
+	}
+	set := map[connect.TopicPartition]int64{}
+	var del []connect.TopicPartition
+	for i, e := range entries {
+		tp, off, err := parseOffsetEntry(e)
+		if err != nil {
+			return fmt.Errorf("sink %q: alter offsets: entry %d: %w", p.cfg.Name, i, err)
+		}
+		if off < 0 {
+			del = append(del, tp)
+			delete(set, tp)
+		} else {
+			set[tp] = off
+			del = slices.DeleteFunc(del, func(x connect.TopicPartition) bool { return x == tp })
+		}
+	}
+	if len(set) == 0 && len(del) == 0 {
+		return nil
+	}
+	admin, err := p.admin()
+	if err != nil {
+		return fmt.Errorf("sink %q: altering offsets: %w", p.cfg.Name, err)
+	}
+	defer admin.Close()
+	if len(set) > 0 {
+		if err := commitGroupOffsets(admin, p.cfg.GroupID, set); err != nil {
+			return fmt.Errorf("sink %q: altering the offsets of consumer group %s: %w", p.cfg.Name, p.cfg.GroupID, err)
+		}
+	}
+	for _, tp := range del {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := admin.DeleteConsumerGroupOffset(p.cfg.GroupID, tp.Topic, tp.Partition)
+		if err != nil && !errors.Is(err, sarama.ErrGroupIDNotFound) {
+			return fmt.Errorf("sink %q: deleting the offset of %s in consumer group %s: %w", p.cfg.Name, tp, p.cfg.GroupID, err)
+		}
+	}
+	return nil
+}
+
+// ResetOffsets deletes every committed offset of the connector by deleting
+// its consumer group (as Kafka Connect does); the tasks then start at
+// auto.offset.reset. A group that does not exist is not an error. Refused
+// like AlterOffsets while the pipeline runs.
+func (p *Pipeline) ResetOffsets(ctx context.Context) error {
+	if p.running() {
+		return fmt.Errorf("sink %q: %w", p.cfg.Name, offsets.ErrPipelineRunning)
+	}
+	admin, err := p.admin()
+	if err != nil {
+		return fmt.Errorf("sink %q: resetting offsets: %w", p.cfg.Name, err)
+	}
+	defer admin.Close()
+	if err := admin.DeleteConsumerGroup(p.cfg.GroupID); err != nil && !errors.Is(err, sarama.ErrGroupIDNotFound) {
+		return fmt.Errorf("sink %q: resetting offsets: deleting consumer group %s: %w", p.cfg.Name, p.cfg.GroupID, err)
+	}
+	return ctx.Err()
+}
+
+// commitGroupOffsets commits offsets for group as a client outside the group
+// (generation -1), which the coordinator accepts only while the group has no
+// members.
+func commitGroupOffsets(admin sarama.ClusterAdmin, group string, set map[connect.TopicPartition]int64) error {
+	coord, err := admin.Coordinator(group)
+	if err != nil {
+		return err
+	}
+	// Version 8 (Kafka 2.4+) is what sarama's offset manager sends; sarama
+	// lowers it to what the broker supports, and RetentionTime -1 (the
+	// broker's default) matters for versions 2 to 4 only.
+	req := &sarama.OffsetCommitRequest{
+		Version:                 8,
+		ConsumerGroup:           group,
+		ConsumerGroupGeneration: sarama.GroupGenerationUndefined,
+		RetentionTime:           -1,
+	}
+	for tp, off := range set {
+		req.AddBlock(tp.Topic, tp.Partition, off, 0, "")
+	}
+	resp, err := coord.CommitOffset(req)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for tp := range set {
+		kerr, ok := resp.Errors[tp.Topic][tp.Partition]
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("%s: no answer from the group coordinator", tp))
+		case !errors.Is(kerr, sarama.ErrNoError):
+			errs = append(errs, fmt.Errorf("%s: %w", tp, kerr))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// parseOffsetEntry reads a KIP-875 sink offset entry; off is -1 for a nil
+// Offset (delete).
+func parseOffsetEntry(e connect.OffsetEntry) (tp connect.TopicPartition, off int64, err error) {
+	if e.Partition == nil {
+		return tp, 0, errors.New("no partition")
+	}
+	topic, ok := e.Partition[OffsetKeyTopic].(string)
+	if !ok || strings.TrimSpace(topic) == "" {
+		return tp, 0, fmt.Errorf("partition: %s must be a non-empty string, got %v", OffsetKeyTopic, e.Partition[OffsetKeyTopic])
+	}
+	part, err := offsetNumber(e.Partition, OffsetKeyPartition)
+	if err != nil {
+		return tp, 0, fmt.Errorf("partition: %w", err)
+	}
+	if part > math.MaxInt32 {
+		return tp, 0, fmt.Errorf("partition: %s out of range: %d", OffsetKeyPartition, part)
+	}
+	tp = connect.TopicPartition{Topic: topic, Partition: int32(part)}
+	if e.Offset == nil {
+		return tp, -1, nil
+	}
+	off, err = offsetNumber(e.Offset, OffsetKeyOffset)
+	if err != nil {
+		return tp, 0, fmt.Errorf("offset: %w", err)
+	}
+	return tp, off, nil
+}
+
+// offsetNumber reads m[key] as a non-negative integer.
+func offsetNumber(m map[string]any, key string) (int64, error) {
+	v, ok := m[key]
+	if !ok {
+		return 0, fmt.Errorf("%s is missing", key)
+	}
+	var n int64
+	switch x := v.(type) {
+	case int:
+		n = int64(x)
+	case int32:
+		n = int64(x)
+	case int64:
+		n = x
+	case uint32:
+		n = int64(x)
+	case float64:
+		if x != math.Trunc(x) || x > math.MaxInt64 || x < math.MinInt64 {
+			return 0, fmt.Errorf("%s must be an integer, got %v", key, x)
+		}
+		n = int64(x)
+	case json.Number:
+		i, err := x.Int64()
+		if err != nil {
+			return 0, fmt.Errorf("%s must be an integer, got %q", key, x)
+		}
+		n = i
+	case string:
+		i, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s must be an integer, got %q", key, x)
+		}
+		n = i
+	default:
+		return 0, fmt.Errorf("%s must be an integer, got %T", key, v)
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("%s must be >= 0, got %d", key, n)
+	}
+	return n, nil
+}
+
+var (
+	_ connect.Pipeline      = (*Pipeline)(nil)
+	_ connect.OffsetManager = (*Pipeline)(nil)
+)

@@ -1,0 +1,333 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/sluicehq/sluice/connect"
+	sluiceerrors "github.com/sluicehq/sluice/errors"
+)
+
+// deliver converts the taken records (once) and hands the batch to Put.
+func (r *taskRunner) deliver() {
+	if !r.hasPending {
+		if !r.convert() {
+			return
+		}
+	}
+	if len(r.pending) == 0 {
+		r.finishBatch(0)
+		return
+	}
+	r.putDone(r.task.Put(r.taskCtx, r.pending), 1, false)
+}
+
+// putDone handles the outcome of a Put of the pending batch after attempts
+// attempts: success completes the batch; a *connect.BatchError routes the
+// failed records under errors.tolerance and completes the rest; a retriable
+// error (on the first attempt) starts the redelivery; anything else fails the
+// task.
+func (r *taskRunner) putDone(err error, attempts int, retried bool) {
+	if err == nil {
+		// A record reported under errors.tolerance=none during Put failed
+		// the task (Kafka Connect's maybeThrowAsyncError): the batch does
+		// not count as delivered.
+		if r.failed() == nil {
+			r.finishBatch(len(r.pending))
+		}
+		return
+	}
+	if r.taskCtx.Err() != nil {
+		// Cancelled by a timed-out stop: not delivered, not committed.
+		r.dropPending()
+		return
+	}
+	var be *connect.BatchError
+	if errors.As(err, &be) {
+		r.batchFailed(be)
+		return
+	}
+	if connect.IsRetriable(err) && !retried {
+		r.startRetry(err)
+		return
+	}
+	r.fail(r.errorf(connect.StageTaskPut, r.task, nil, attempts, fmt.Errorf("put of a batch of %d records (%s): %w", len(r.pending), describeBatch(r.pendingOff), err)))
+	r.dropPending()
+}
+
+// finishBatch completes the pending batch, of which delivered records were
+// written by Put (the others were reported under errors.tolerance): the
+// positions of its partitions move past it.
+func (r *taskRunner) finishBatch(delivered int) {
+	now := time.Now().UnixNano()
+	if delivered > 0 {
+		r.put.Add(int64(delivered))
+		r.lastPut.Store(now)
+	}
+	for _, b := range r.pendingOff {
+		if p := r.parts[b.tp]; p != nil && !p.gone {
+			p.current = b.next
+			p.stCurrent.Store(b.next)
+		}
+	}
+	r.lastProgress.Store(now)
+	r.clearPending()
+}
+
+// batchFailed routes the records a Put reported as failed through the error
+// handler (stage TASK_PUT, with their consumed bytes for the dead-letter
+// queue): under errors.tolerance=all they are reported and the batch counts
+// as delivered; otherwise the first failed record fails the task.
+func (r *taskRunner) batchFailed(be *connect.BatchError) {
+	n := len(r.pending)
+	failures := slices.Clone(be.Failures)
+	slices.SortStableFunc(failures, func(a, b connect.RecordFailure) int { return a.Index - b.Index })
+	failures = slices.CompactFunc(failures, func(a, b connect.RecordFailure) bool { return a.Index == b.Index })
+	for _, f := range failures {
+		if f.Index < 0 || f.Index >= n {
+			r.fail(r.errorf(connect.StageTaskPut, r.task, nil, 1, fmt.Errorf("put returned a batch error with index %d out of range for a batch of %d records (%s): %w", f.Index, n, describeBatch(r.pendingOff), be)))
+			r.dropPending()
+			return
+		}
+	}
+	for _, f := range failures {
+		ferr := f.Err
+		if ferr == nil {
+			ferr = errors.New("put reported the record as failed without an error")
+		}
+		skip, err := r.handler.Fail(r.taskCtx, &sluiceerrors.Failure{
+			Stage: connect.StageTaskPut, Component: r.task, Record: &r.pending[f.Index],
+			Raw: rawRecord(r.pendingMsgs[f.Index]), Err: ferr, Attempts: 1,
+		})
+		if !skip {
+			if r.taskCtx.Err() == nil {
+				r.fail(err)
+			}
+			r.dropPending()
+			return
+		}
+		r.skipped.Add(1)
+	}
+	r.finishBatch(n - len(failures))
+}
+
+// putRetry is the redelivery of a batch whose Put failed with a retriable
+// error. Its driver goroutine runs the error handler's retry schedule
+// (Handler.RetryFailed) and, after each backoff, asks the task goroutine for
+// an attempt; the task goroutine keeps serving rebalances and commits in
+// between, and is the only one that calls Put.
+type putRetry struct {
+	cancel  context.CancelFunc
+	attempt chan chan<- error // driver → task goroutine: put again, reply with the result
+	done    chan retryResult  // cap 1: the schedule ended
+}
+
+type retryResult struct {
+	attempts int
+	err      error
+}
+
+// startRetry starts redelivering the pending batch after a retriable error.
+func (r *taskRunner) startRetry(first error) {
+	ctx, cancel := context.WithCancel(r.taskCtx)
+	rt := &putRetry{cancel: cancel, attempt: make(chan chan<- error), done: make(chan retryResult, 1)}
+	r.retry = rt
+	r.log.Warn("put failed with a retriable error; redelivering the batch", "error", first, "records", len(r.pending), "batch", describeBatch(r.pendingOff))
+	go func() {
+		n, err := r.handler.RetryFailed(ctx, connect.StageTaskPut, first, func(ctx context.Context) error {
+			reply := make(chan error, 1)
+			select {
+			case rt.attempt <- reply:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case err := <-reply:
+				return err
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		rt.done <- retryResult{attempts: n, err: err}
+	}()
+}
+
+// redeliver makes one redelivery attempt for the retry driver.
+func (r *taskRunner) redeliver(reply chan<- error) {
+	var err error
+	if len(r.pending) > 0 {
+		r.putRetries.Add(1)
+		err = r.task.Put(r.taskCtx, r.pending)
+	}
+	if err == nil && r.failed() == nil {
+		r.finishBatch(len(r.pending))
+	}
+	reply <- err
+	if err != nil && connect.IsRetriable(err) {
+		return // the driver backs off (or gives up: retryDone)
+	}
+	// The schedule ends at once on success or on a non-retriable error.
+	res := <-r.retry.done
+	r.retry.cancel()
+	r.retry = nil
+	if err != nil {
+		r.putDone(err, res.attempts, true)
+	}
+}
+
+// stopRetry ends the redelivery in progress, if any, and waits for its
+// driver to exit.
+func (r *taskRunner) stopRetry() {
+	if r.retry == nil {
+		return
+	}
+	r.retry.cancel()
+	<-r.retry.done
+	r.retry = nil
+}
+
+// describeBatch names a batch's partitions and offsets: "topic orders
+// partition 0 offsets 10..19, topic orders partition 3 offset 7".
+func describeBatch(rs []batchRange) string {
+	var b strings.Builder
+	for i, x := range rs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if x.next-x.first == 1 {
+			fmt.Fprintf(&b, "topic %s partition %d offset %d", x.tp.Topic, x.tp.Partition, x.first)
+		} else {
+			fmt.Fprintf(&b, "topic %s partition %d offsets %d..%d", x.tp.Topic, x.tp.Partition, x.first, x.next-1)
+		}
+	}
+	return b.String()
+}
+
+// outcome is what became of a consumed record in conversion.
+type outcome uint8
+
+const (
+	outDeliver  outcome = iota // converted and transformed: to be put
+	outFiltered                // dropped by the transforms
+	outSkipped                 // failed, tolerated and reported
+	outFailed                  // failed: the task fails (or is being cancelled)
+)
+
+// convert turns the taken records into the pending batch: converters, then
+// transforms. Every taken record's offset is covered by the batch, also when
+// the record was filtered or skipped. It returns false when the task failed.
+func (r *taskRunner) convert() bool {
+	cfg := &r.p.cfg
+	ctx := r.taskCtx
+	raw := r.raw
+	r.read.Add(int64(len(raw)))
+	recs := make([]connect.Record, 0, len(raw))
+	msgs := r.msgBuf[:0]
+	r.msgBuf = nil
+	var ranges []batchRange
+	for _, m := range raw {
+		tp := connect.TopicPartition{Topic: m.Topic, Partition: m.Partition}
+		if n := len(ranges); n > 0 && ranges[n-1].tp == tp {
+			ranges[n-1].next = m.Offset + 1
+		} else if i := slices.IndexFunc(ranges, func(b batchRange) bool { return b.tp == tp }); i >= 0 {
+			ranges[i].next = m.Offset + 1
+		} else {
+			ranges = append(ranges, batchRange{tp: tp, first: m.Offset, next: m.Offset + 1})
+		}
+		rec := connect.Record{
+			Topic: m.Topic, Partition: m.Partition, HasPartition: true, Offset: m.Offset,
+			Timestamp: m.Timestamp, TimestampType: connect.CreateTime,
+			OriginalTopic: m.Topic, OriginalPartition: m.Partition, OriginalOffset: m.Offset,
+		}
+		if m.Timestamp.IsZero() {
+			rec.TimestampType = connect.NoTimestampType
+		}
+		out, o := r.convertOne(ctx, cfg, m, &rec)
+		switch o {
+		case outFailed:
+			clear(msgs)
+			r.dropPending()
+			r.msgBuf = msgs[:0]
+			return false
+		case outFiltered:
+			r.filtered.Add(1)
+			continue
+		case outSkipped:
+			r.skipped.Add(1)
+			continue
+		}
+		r.handler.Succeeded()
+		recs = append(recs, *out)
+		msgs = append(msgs, m)
+	}
+	clear(r.raw)
+	r.raw = r.raw[:0]
+	r.setPending(recs, msgs, ranges)
+	return true
+}
+
+// convertOne converts m into rec and runs the transforms; it returns the
+// record to deliver (nil unless delivered) and the outcome. Failures go
+// through the error handler (retried under errors.retry.timeout, then
+// tolerated or fatal); the failure path lives in separate functions so that
+// the success path allocates no closure.
+func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.ConsumerMessage, rec *connect.Record) (*connect.Record, outcome) {
+	if len(m.Headers) > 0 {
+		if err := r.convertHeaders(ctx, m, rec); err != nil {
+			if o := r.recoverHeaders(ctx, m, rec, err); o != outDeliver {
+				return nil, o
+			}
+		}
+	}
+	k, err := cfg.KeyConverter.ToConnect(ctx, m.Topic, rec.Headers, m.Key)
+	if err != nil {
+		var o outcome
+		if k, o = r.recoverConvert(ctx, connect.StageKeyConverter, cfg.KeyConverter, m, rec, m.Key, err); o != outDeliver {
+			return nil, o
+		}
+	}
+	rec.KeySchema, rec.Key = k.Schema, k.Value
+	v, err := cfg.ValueConverter.ToConnect(ctx, m.Topic, rec.Headers, m.Value)
+	if err != nil {
+		var o outcome
+		if v, o = r.recoverConvert(ctx, connect.StageValueConverter, cfg.ValueConverter, m, rec, m.Value, err); o != outDeliver {
+			return nil, o
+		}
+	}
+	rec.ValueSchema, rec.Value = v.Schema, v.Value
+	if cfg.Transforms == nil {
+		return rec, outDeliver
+	}
+	work := *rec
+	out, err := cfg.Transforms.Apply(ctx, &work)
+	if err != nil {
+		return r.recoverTransform(ctx, cfg, m, rec, err)
+	}
+	if out == nil {
+		return nil, outFiltered
+	}
+	return out, outDeliver
+}
+
+// convertHeaders converts m's headers into rec.Headers.
+func (r *taskRunner) convertHeaders(ctx context.Context, m *sarama.ConsumerMessage, rec *connect.Record) error {
+	hc := r.p.cfg.HeaderConverter
+	rec.Headers = make(connect.Headers, 0, len(m.Headers))
+	for _, h := range m.Headers {
+		if h == nil {
+			continue
+		}
+		sv, err := hc.ToConnectHeader(ctx, m.Topic, string(h.Key), h.Value)
+		if err != nil {
+			rec.Headers = nil
+			return fmt.Errorf("header %q: %w", h.Key, err)
+		}
+		rec.Headers = append(rec.Headers, connect.Header{Key: string(h.Key), Schema: sv.Schema, Value: sv.Value})
+	}
+	return nil
+}

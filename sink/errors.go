@@ -1,0 +1,181 @@
+package sink
+
+import (
+	"context"
+	"errors"
+
+	"github.com/IBM/sarama"
+
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/converters"
+	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/transforms"
+)
+
+// recover hands a failed conversion or transformation of m to the error
+// handler: retried with op under errors.retry.timeout, then skipped and
+// reported (errors.tolerance=all; the dead-letter queue receives m as
+// consumed) or fatal. It returns outDeliver when a retry succeeded.
+func (r *taskRunner) recover(ctx context.Context, stage connect.Stage, component any, m *sarama.ConsumerMessage, rec *connect.Record, first error, op func(context.Context) error) outcome {
+	skip, err := r.handler.Recover(ctx, stage, component, rec, rawRecord(m), first, op)
+	switch {
+	case skip:
+		return outSkipped
+	case err == nil:
+		return outDeliver
+	}
+	if r.taskCtx.Err() == nil {
+		r.fail(err)
+	} // else cancelled by a timed-out stop: not a failure of the task
+	return outFailed
+}
+
+// The recover* functions work on a heap copy of rec and copy it back, so
+// that rec (the caller's stack variable) does not escape: the success path
+// allocates nothing for the failure path.
+
+func (r *taskRunner) recoverHeaders(ctx context.Context, m *sarama.ConsumerMessage, rec *connect.Record, first error) outcome {
+	cp := new(connect.Record)
+	*cp = *rec
+	o := r.recover(ctx, connect.StageHeaderConverter, r.p.cfg.HeaderConverter, m, cp, first, func(ctx context.Context) error {
+		return r.convertHeaders(ctx, m, cp)
+	})
+	*rec = *cp
+	return o
+}
+
+// recoverConvert retries a key or value conversion of data.
+func (r *taskRunner) recoverConvert(ctx context.Context, stage connect.Stage, conv converters.Converter, m *sarama.ConsumerMessage, rec *connect.Record, data []byte, first error) (connect.SchemaAndValue, outcome) {
+	cp := new(connect.Record)
+	*cp = *rec
+	var sv connect.SchemaAndValue
+	o := r.recover(ctx, stage, conv, m, cp, first, func(ctx context.Context) error {
+		var err error
+		sv, err = conv.ToConnect(ctx, m.Topic, cp.Headers, data)
+		return err
+	})
+	return sv, o
+}
+
+// recoverTransform retries the transformation chain on rec (converted).
+func (r *taskRunner) recoverTransform(ctx context.Context, cfg *Config, m *sarama.ConsumerMessage, rec *connect.Record, first error) (*connect.Record, outcome) {
+	var component any = cfg.Transforms
+	var ce *transforms.ChainError
+	if errors.As(first, &ce) && ce.Component != nil {
+		component = ce.Component
+	}
+	cp := new(connect.Record)
+	*cp = *rec
+	var out *connect.Record
+	o := r.recover(ctx, connect.StageTransformation, component, m, cp, first, func(ctx context.Context) error {
+		work := *cp
+		var err error
+		out, err = cfg.Transforms.Apply(ctx, &work)
+		return err
+	})
+	switch {
+	case o != outDeliver:
+		return nil, o
+	case out == nil:
+		return nil, outFiltered
+	}
+	return out, outDeliver
+}
+
+// rawRecord is m as consumed, for the dead-letter queue: key, value, headers
+// and timestamp exactly as read. Built on failure paths only.
+func rawRecord(m *sarama.ConsumerMessage) *sluiceerrors.RawRecord {
+	raw := &sluiceerrors.RawRecord{
+		Topic: m.Topic, Partition: m.Partition, Offset: m.Offset,
+		Key: m.Key, Value: m.Value, Timestamp: m.Timestamp,
+	}
+	if len(m.Headers) > 0 {
+		raw.Headers = make([]sluiceerrors.RawHeader, 0, len(m.Headers))
+		for _, h := range m.Headers {
+			if h != nil {
+				raw.Headers = append(raw.Headers, sluiceerrors.RawHeader{Key: string(h.Key), Value: h.Value})
+			}
+		}
+	}
+	return raw
+}
+
+// report routes an errant record a task reported (TaskContext.Report)
+// through the error handler, stage TASK_PUT. Under errors.tolerance=all it
+// returns once every reporter (the dead-letter queue included) has it; under
+// none, or when reporting fails, the task fails and the error is returned.
+func (r *taskRunner) report(ctx context.Context, rec *connect.Record, err error) error {
+	if rec == nil {
+		return errors.New("sink: Report: nil record")
+	}
+	if err == nil {
+		err = errors.New("record reported without an error")
+	}
+	r.reportGate.RLock()
+	defer r.reportGate.RUnlock()
+	skip, ferr := r.handler.Fail(ctx, &sluiceerrors.Failure{
+		Stage: connect.StageTaskPut, Component: r.task, Record: rec, Raw: r.rawFor(ctx, rec), Err: err, Attempts: 1,
+	})
+	if skip {
+		return nil
+	}
+	if ctx.Err() != nil && r.p.cfg.Errors.Tolerance == sluiceerrors.ToleranceAll {
+		// The caller gave up: the record is not reported, and the caller
+		// knows.
+		return ferr
+	}
+	// The task fails, also when it swallows the error (Kafka Connect's
+	// maybeThrowAsyncError), and a Put in progress does not count.
+	r.fail(ferr)
+	return ferr
+}
+
+// rawFor returns the consumed bytes of rec: those of the record of the batch
+// being put with rec's original coordinates, or else rec serialised with the
+// pipeline's converters (nil when they cannot, and then the dead-letter queue
+// gets a JSON description). Only needed when there is a dead-letter queue.
+func (r *taskRunner) rawFor(ctx context.Context, rec *connect.Record) *sluiceerrors.RawRecord {
+	cfg := &r.p.cfg
+	if cfg.Errors.DLQTopic == "" {
+		return nil
+	}
+	if rec.OriginalTopic != "" {
+		k := msgKey{rec.OriginalTopic, rec.OriginalPartition, rec.OriginalOffset}
+		r.batchMu.Lock()
+		if len(r.pendingMsgs) > 0 && r.pendingIdx == nil {
+			r.pendingIdx = make(map[msgKey]int, len(r.pendingMsgs))
+			for i, m := range r.pendingMsgs {
+				r.pendingIdx[msgKey{m.Topic, m.Partition, m.Offset}] = i
+			}
+		}
+		i, ok := r.pendingIdx[k]
+		var m *sarama.ConsumerMessage
+		if ok {
+			m = r.pendingMsgs[i]
+		}
+		r.batchMu.Unlock()
+		if m != nil {
+			return rawRecord(m)
+		}
+	}
+	key, err := cfg.KeyConverter.FromConnect(ctx, rec.Topic, nil, rec.KeySchema, rec.Key)
+	if err != nil {
+		return nil
+	}
+	val, err := cfg.ValueConverter.FromConnect(ctx, rec.Topic, nil, rec.ValueSchema, rec.Value)
+	if err != nil {
+		return nil
+	}
+	raw := &sluiceerrors.RawRecord{Topic: rec.Topic, Partition: -1, Offset: -1, Key: key, Value: val, Timestamp: rec.Timestamp}
+	if rec.OriginalTopic != "" {
+		raw.Topic, raw.Partition, raw.Offset = rec.OriginalTopic, rec.OriginalPartition, rec.OriginalOffset
+	}
+	for _, h := range rec.Headers {
+		v, err := cfg.HeaderConverter.FromConnectHeader(ctx, rec.Topic, h.Key, h.Schema, h.Value)
+		if err != nil {
+			return nil
+		}
+		raw.Headers = append(raw.Headers, sluiceerrors.RawHeader{Key: h.Key, Value: v})
+	}
+	return raw
+}
