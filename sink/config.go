@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sluicehq/sluice/converters"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
 	"github.com/sluicehq/sluice/transforms"
@@ -120,6 +122,12 @@ type Config struct {
 	// Logger receives the pipeline's logs (default slog.Default()), with
 	// connector and task attributes added.
 	Logger *slog.Logger
+	// TracerProvider, when set, traces the pipeline: a span per Put batch
+	// (a child of the trace a source pipeline started, read from the first
+	// record's "traceparent" header, with links to the other traces in the
+	// batch; Put's ctx carries the span) and per offset commit. Nil
+	// disables tracing at no cost.
+	TracerProvider trace.TracerProvider
 }
 
 func (c *Config) setDefaults() {

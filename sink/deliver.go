@@ -9,8 +9,13 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sluicehq/sluice/connect"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/tracing"
 )
 
 // deliver converts the taken records (once) and hands the batch to Put.
@@ -24,7 +29,54 @@ func (r *taskRunner) deliver() {
 		r.finishBatch(0)
 		return
 	}
-	r.putDone(r.task.Put(r.taskCtx, r.pending), 1, false)
+	r.putDone(r.callPut(), 1, false)
+}
+
+// callPut calls the task's Put with the pending batch, in a span when tracing.
+func (r *taskRunner) callPut() error {
+	if r.tracer == nil {
+		return r.task.Put(r.taskCtx, r.pending)
+	}
+	ctx, span := r.startPutSpan()
+	defer span.End()
+	err := r.task.Put(ctx, r.pending)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
+}
+
+// startPutSpan starts the span of a Put: a child of the trace the first
+// record carries (its traceparent header), linked to the other traces in
+// the batch (at most 16).
+func (r *taskRunner) startPutSpan() (context.Context, trace.Span) {
+	var parent trace.SpanContext
+	var links []trace.Link
+	for _, m := range r.pendingMsgs {
+		for _, h := range m.Headers {
+			if h == nil || string(h.Key) != tracing.HeaderKey {
+				continue
+			}
+			sc, ok := tracing.Parse(h.Value)
+			if !ok {
+				continue
+			}
+			switch {
+			case !parent.IsValid():
+				parent = sc
+			case sc.TraceID() != parent.TraceID() && len(links) < 16 &&
+				!slices.ContainsFunc(links, func(l trace.Link) bool { return l.SpanContext.TraceID() == sc.TraceID() }):
+				links = append(links, trace.Link{SpanContext: sc})
+			}
+		}
+	}
+	ctx := r.taskCtx
+	if parent.IsValid() {
+		ctx = trace.ContextWithRemoteSpanContext(ctx, parent)
+	}
+	return r.tracer.Start(ctx, "sluice.sink.put", trace.WithSpanKind(trace.SpanKindConsumer), trace.WithLinks(links...),
+		trace.WithAttributes(attribute.String("connector", r.p.cfg.Name), attribute.Int("task", r.id), attribute.Int("records", len(r.pending))))
 }
 
 // putDone handles the outcome of a Put of the pending batch after attempts
@@ -162,7 +214,7 @@ func (r *taskRunner) redeliver(reply chan<- error) {
 	var err error
 	if len(r.pending) > 0 {
 		r.putRetries.Add(1)
-		err = r.task.Put(r.taskCtx, r.pending)
+		err = r.callPut()
 	}
 	if err == nil && r.failed() == nil {
 		r.finishBatch(len(r.pending))

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/IBM/sarama"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/converters"
@@ -21,8 +22,10 @@ type PluginConfig struct {
 	// Converters and Transforms default to the built-in registries.
 	Converters *converters.Registry
 	Transforms *transforms.Registry
-	// Sarama is an optional base client configuration.
-	Sarama *sarama.Config
+	// Sarama is an optional base client configuration; TracerProvider
+	// enables tracing.
+	Sarama         *sarama.Config
+	TracerProvider trace.TracerProvider
 	// Validate and Config describe the connector's own keys (see
 	// connect.Plugin).
 	Validate     func(connector map[string]string) []connect.ConfigIssue
@@ -45,6 +48,7 @@ func Plugin(pc PluginConfig) connect.Plugin {
 				return nil, err
 			}
 			cfg.Sarama = pc.Sarama
+			cfg.TracerProvider = pc.TracerProvider
 			cfg.Logger = connect.ContextLogger(ctx)
 			return New(cfg)
 		},

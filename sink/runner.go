@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sluicehq/sluice/connect"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
 )
@@ -81,6 +84,7 @@ type taskRunner struct {
 	// goroutine); the task goroutine reads without it.
 	batchMu     sync.Mutex
 	pending     []connect.Record
+	tracer      trace.Tracer              // nil: tracing off
 	pendingMsgs []*sarama.ConsumerMessage // pendingMsgs[i] is the consumed record pending[i] came from
 	pendingIdx  map[msgKey]int            // built by Report on demand
 	pendingOff  []batchRange              // the offsets pending covers
@@ -122,6 +126,9 @@ func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
 		parts:       map[connect.TopicPartition]*part{},
 	}
 	r.state.Store(connect.StateUnassigned)
+	if tp := p.cfg.TracerProvider; tp != nil {
+		r.tracer = tp.Tracer("github.com/sluicehq/sluice/sink")
+	}
 	return r
 }
 
@@ -679,6 +686,11 @@ func (r *taskRunner) seek(p *part, off int64) {
 // PreCommit is called: an errant record is in the dead-letter queue before
 // any offset covering it is committed (Kafka Connect's KIP-610 guarantee).
 func (r *taskRunner) commit(scope []*part, closing bool) {
+	if r.tracer != nil {
+		_, span := r.tracer.Start(r.taskCtx, "sluice.sink.commit", trace.WithAttributes(
+			attribute.String("connector", r.p.cfg.Name), attribute.Int("task", r.id), attribute.Bool("closing", closing)))
+		defer span.End()
+	}
 	r.reportGate.Lock() // waits for the reports in progress; new ones wait for Unlock
 	r.reportGate.Unlock()
 	if scope == nil {

@@ -51,8 +51,9 @@ type taskRunner struct {
 	lastFailure error
 	work        connect.Record // scratch copy of the record being sent
 
-	tracer      trace.Tracer // nil: tracing off
-	traceparent []byte       // of the current poll batch's span, nil when off
+	tracer      trace.Tracer          // nil: tracing off
+	traceparent []byte                // of the current poll batch's span, nil when off
+	traceHdrs   []sarama.RecordHeader // just the traceparent header
 	tracker     *offsets.Tracker
 	admin       sarama.ClusterAdmin
 	created     map[string]bool
@@ -98,6 +99,12 @@ func (r *taskRunner) traceBatch(ctx context.Context, start time.Time, n int) tra
 		trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(attribute.String("connector", r.p.cfg.Name), attribute.Int("task", r.id), attribute.Int("records", n)))
 	r.traceparent = tracing.Traceparent(span.SpanContext())
+	r.traceHdrs = nil
+	if r.traceparent != nil {
+		// Shared, read-only, by every record of the batch that has no
+		// headers of its own: no allocation per record.
+		r.traceHdrs = []sarama.RecordHeader{{Key: traceparentKey, Value: r.traceparent}}
+	}
 	return span
 }
 
@@ -268,7 +275,7 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 		err = r.sendBatch(ctx, batch)
 		if span != nil {
 			span.End()
-			r.traceparent = nil
+			r.traceparent, r.traceHdrs = nil, nil
 		}
 		if err != nil {
 			return err
@@ -455,8 +462,11 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 
 // convertHeaders serialises out's headers with the header converter.
 func (r *taskRunner) convertHeaders(ctx context.Context, out *connect.Record) ([]sarama.RecordHeader, int, error) {
-	if len(out.Headers) == 0 && r.traceparent == nil {
-		return nil, 0, nil
+	if len(out.Headers) == 0 {
+		if r.traceparent == nil {
+			return nil, 0, nil
+		}
+		return r.traceHdrs, len(traceparentKey) + len(r.traceparent), nil
 	}
 	hc := r.p.cfg.HeaderConverter
 	hdrs := make([]sarama.RecordHeader, 0, len(out.Headers)+1)

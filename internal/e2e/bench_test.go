@@ -8,6 +8,8 @@ import (
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkatest"
@@ -59,19 +61,20 @@ func (m *memTask) Stop(context.Context) error { return nil }
 // reader collects every 10 ms (far more often than any scrape). One op is
 // one record polled, produced, acknowledged and tracked for commit. The
 // metrics are observable instruments read from the pipeline's status at
-// collection time, so the record path is identical in both: compare the
-// records/s of the two sub-benchmarks (run with -count to average).
+// collection time, so the record path is identical in both. The third
+// variant adds tracing through an SDK TracerProvider with no exporter: a
+// span per poll batch and a traceparent header on every record. Compare the
+// records/s of the sub-benchmarks (run with -count to average).
 func BenchmarkRunnerSource(b *testing.B) {
-	for _, withMetrics := range []bool{false, true} {
-		name := "metrics=off"
-		if withMetrics {
-			name = "metrics=on"
-		}
-		b.Run(name, func(b *testing.B) { benchRunnerSource(b, withMetrics) })
+	for _, v := range []struct {
+		name             string
+		metrics, tracing bool
+	}{{"metrics=off", false, false}, {"metrics=on", true, false}, {"metrics=on,tracing=on", true, true}} {
+		b.Run(v.name, func(b *testing.B) { benchRunnerSource(b, v.metrics, v.tracing) })
 	}
 }
 
-func benchRunnerSource(b *testing.B, withMetrics bool) {
+func benchRunnerSource(b *testing.B, withMetrics, withTracing bool) {
 	brokers := kafkatest.Brokers(b)
 	topic := kafkatest.Topic(b)
 	kafkatest.CreateTopic(b, brokers, topic, 4, nil)
@@ -106,12 +109,19 @@ func benchRunnerSource(b *testing.B, withMetrics bool) {
 		b.Fatal(err)
 	}
 	task := &memTask{topic: topic, n: b.N}
+	var tp trace.TracerProvider
+	if withTracing {
+		sdk := sdktrace.NewTracerProvider() // no exporter
+		defer func() { _ = sdk.Shutdown(context.Background()) }()
+		tp = sdk
+	}
 	err = r.AddPipeline("bench", nil, func(ctx context.Context) (connect.Pipeline, error) {
 		return source.New(source.Config{
 			Name: "bench", Brokers: brokers,
-			NewTask: func() source.Task { return task },
-			Sarama:  kafkatest.SaramaConfig(b),
-			Logger:  quiet(),
+			NewTask:        func() source.Task { return task },
+			Sarama:         kafkatest.SaramaConfig(b),
+			Logger:         quiet(),
+			TracerProvider: tp,
 		})
 	})
 	if err != nil {
