@@ -180,9 +180,10 @@ const (
 //	org.apache.kafka.connect.converters.FloatConverter      FloatConverter, float
 //	org.apache.kafka.connect.converters.DoubleConverter     DoubleConverter, double
 //	org.apache.kafka.connect.storage.SimpleHeaderConverter  SimpleHeaderConverter, simple (header only)
+//	io.confluent.connect.avro.AvroConverter                 AvroConverter, avro (key/value only; needs schema.registry.url)
 //
-// All but SimpleHeaderConverter serve as key, value and header converters, as
-// in Kafka Connect. Each call returns an independent registry: registering on
+// All but SimpleHeaderConverter and AvroConverter serve as key, value and
+// header converters, as in Kafka Connect. Each call returns an independent registry: registering on
 // one does not affect others.
 func DefaultRegistry() *Registry {
 	r := NewRegistry()
@@ -219,6 +220,7 @@ func DefaultRegistry() *Registry {
 	r.Register(ClassSimpleHeader, Factory{
 		Header: func(map[string]string) (HeaderConverter, error) { return NewSimpleHeader(), nil },
 	}, "SimpleHeaderConverter", "simple")
+	RegisterAvro(r)
 	return r
 }
 
