@@ -40,6 +40,7 @@ type part struct {
 
 	// For Status.
 	hwm, stCurrent, stCommitted atomic.Int64
+	hwmAt                       atomic.Int64 // when hwm was last set (unix ns)
 }
 
 type seekReq struct {
@@ -201,6 +202,7 @@ func (r *taskRunner) consumePart(p *part, claimMsgs <-chan *sarama.ConsumerMessa
 			}
 			off = chunk[len(chunk)-1].Offset + 1
 			p.hwm.Store(pc.HighWaterMarkOffset())
+			p.hwmAt.Store(time.Now().UnixNano())
 			r.push(p, epoch, chunk)
 			clear(chunk)
 			chunk = chunk[:0]

@@ -268,6 +268,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 			r.log.Warn("consumer group error", "error", e)
 		}
 	})
+	wg.Go(func() { r.watermarkLoop(consumeCtx) })
 
 	r.work(ctx)
 
@@ -277,6 +278,39 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	}
 	wg.Wait()
 	return r.failed()
+}
+
+// watermarkRefresh is how often the high watermarks of assigned partitions
+// are read when no fetch brought them, so lag stays true while partitions
+// are paused (by backpressure, the task or the connector) or idle.
+const watermarkRefresh = time.Second
+
+// watermarkLoop refreshes the high watermark of every assigned partition
+// whose fetches have not reported one for watermarkRefresh, until ctx ends.
+func (r *taskRunner) watermarkLoop(ctx context.Context) {
+	t := time.NewTicker(watermarkRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r.mu.Lock()
+		parts := make([]*part, 0, len(r.parts))
+		for _, p := range r.parts {
+			if !p.gone && time.Since(unixTime(p.hwmAt.Load())) >= watermarkRefresh {
+				parts = append(parts, p)
+			}
+		}
+		r.mu.Unlock()
+		for _, p := range parts {
+			if off, err := r.client.GetOffset(p.tp.Topic, p.tp.Partition, sarama.OffsetNewest); err == nil {
+				p.hwm.Store(off)
+				p.hwmAt.Store(time.Now().UnixNano())
+			}
+		}
+	}
 }
 
 // setupErrors builds the task's error handler with its reporters: the error
