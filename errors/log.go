@@ -8,7 +8,8 @@ import (
 	"github.com/sluicehq/sluice/connect"
 )
 
-// LogReporter reports failures as one structured slog line each, with stage,
+// LogReporter reports failures as one structured slog line each (it adds the
+// connector and task attributes itself), with stage,
 // class, coordinates and error; record contents only when IncludeMessages
 // (errors.log.include.messages). It counts into Metrics.ErrorsLogged.
 type LogReporter struct {

@@ -321,7 +321,7 @@ func (r *taskRunner) setupErrors(ctx context.Context, base *sarama.Config) error
 	cfg := &r.p.cfg
 	var reporters []sluiceerrors.Reporter
 	if cfg.Errors.LogEnable {
-		reporters = append(reporters, &sluiceerrors.LogReporter{Logger: r.log, IncludeMessages: cfg.Errors.LogIncludeMessages, Metrics: &r.errStats})
+		reporters = append(reporters, &sluiceerrors.LogReporter{Logger: cfg.Logger, IncludeMessages: cfg.Errors.LogIncludeMessages, Metrics: &r.errStats})
 	}
 	if cfg.Errors.DLQTopic != "" {
 		dlq, err := sluiceerrors.NewDLQ(ctx, sluiceerrors.DLQConfig{

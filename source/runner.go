@@ -177,7 +177,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	}
 	var reporters []sluiceerrors.Reporter
 	if cfg.Errors.LogEnable {
-		reporters = append(reporters, &sluiceerrors.LogReporter{Logger: r.log, IncludeMessages: cfg.Errors.LogIncludeMessages, Metrics: &r.errStats})
+		reporters = append(reporters, &sluiceerrors.LogReporter{Logger: cfg.Logger, IncludeMessages: cfg.Errors.LogIncludeMessages, Metrics: &r.errStats})
 	}
 	if cfg.Errors.DLQTopic != "" {
 		r.dlq, err = sluiceerrors.NewDLQ(ctx, sluiceerrors.DLQConfig{
