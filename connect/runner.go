@@ -98,9 +98,9 @@ func notFound(name string) error {
 type loggerKey struct{}
 
 // ContextLogger returns the logger a Runner put in a BuildFunc's or Plugin
-// New's context (the Runner's logger with the connector attribute), or
-// slog.Default() when there is none. Pipelines built there should log
-// through it.
+// New's context (the Runner's logger), or slog.Default() when there is none.
+// Pipelines built there should log through it; source and sink pipelines
+// add the connector and task attributes themselves.
 func ContextLogger(ctx context.Context) *slog.Logger {
 	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
 		return l

@@ -135,7 +135,7 @@ func (s *slot) buildPipeline(ctx context.Context, build BuildFunc) (p Pipeline, 
 			p, err = nil, fmt.Errorf("connector %s: building the pipeline panicked: %v\n%s", s.name, v, debug.Stack())
 		}
 	}()
-	p, err = build(context.WithValue(ctx, loggerKey{}, s.log))
+	p, err = build(context.WithValue(ctx, loggerKey{}, s.r.log))
 	if err != nil {
 		return nil, fmt.Errorf("connector %s: building the pipeline: %w", s.name, err)
 	}
