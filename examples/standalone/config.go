@@ -1,0 +1,252 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/sluicehq/sluice/internal/connprops"
+	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/properties"
+)
+
+// Worker keys read by the standalone worker itself (the pipelines read the
+// others: converters, offset.flush.*, producer.*, consumer.*).
+const (
+	keyBootstrap          = "bootstrap.servers"
+	keyOffsetsFile        = "offset.storage.file.filename"
+	keyOffsetsTopic       = "offset.storage.topic"
+	keyOffsetsPartitions  = "offset.storage.partitions"
+	keyOffsetsReplication = "offset.storage.replication.factor"
+	keyListeners          = "listeners"
+	keyRestHost           = "rest.host.name"
+	keyRestPort           = "rest.port"
+	keyAdvertisedHost     = "rest.advertised.host.name"
+	keyAdvertisedPort     = "rest.advertised.port"
+)
+
+// defaultListener is where the REST API listens when neither listeners nor
+// rest.port/rest.host.name is set: Kafka's port, on the loopback interface
+// only (Kafka listens on every interface; the API has no authentication).
+const defaultListener = "http://127.0.0.1:8083"
+
+// workerConfig is a parsed worker properties file.
+type workerConfig struct {
+	path  string
+	props map[string]string
+	// brokers is empty when the in-process broker is to be used.
+	brokers []string
+	// Exactly one of offsetsFile and offsetsTopic is set.
+	offsetsFile        string
+	offsetsTopic       string
+	offsetsPartitions  int32
+	offsetsReplication int16
+	// listeners are host:port addresses to serve the REST API on (an empty
+	// host: every interface).
+	listeners []string
+	// advertisedHost and advertisedPort override the worker id's parts.
+	advertisedHost, advertisedPort string
+	// warnings are about keys that are accepted but ignored.
+	warnings []string
+}
+
+// readWorkerConfig reads and checks the worker properties file at path.
+// Errors name the file and the key.
+func readWorkerConfig(path string) (*workerConfig, error) {
+	props, err := properties.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
+	return parseWorkerConfig(path, props)
+}
+
+// parseWorkerConfig checks worker properties read from path. Every problem
+// is reported, each naming path and its key.
+func parseWorkerConfig(path string, props map[string]string) (*workerConfig, error) {
+	c := &workerConfig{path: path, props: props}
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s: %s", path, key, fmt.Sprintf(format, args...)))
+	}
+
+	c.brokers = kafkaconf.ParseBootstrap(props[keyBootstrap])
+
+	file, hasFile := props[keyOffsetsFile]
+	topic, hasTopic := props[keyOffsetsTopic]
+	file, topic = strings.TrimSpace(file), strings.TrimSpace(topic)
+	switch {
+	case file != "" && topic != "":
+		bad(keyOffsetsFile, "set either %s or %s, not both", keyOffsetsFile, keyOffsetsTopic)
+	case file != "":
+		c.offsetsFile = file
+	case topic != "":
+		c.offsetsTopic = topic
+	case hasFile || hasTopic:
+		bad(keyOffsetsFile, "empty value: name the offsets file (or set %s to keep offsets in a Kafka topic)", keyOffsetsTopic)
+	default:
+		bad(keyOffsetsFile, "missing required configuration %q which has no default value (or set %s to keep offsets in a Kafka topic)", keyOffsetsFile, keyOffsetsTopic)
+	}
+	if v, ok := props[keyOffsetsPartitions]; ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+		if err != nil || (n < 1 && n != -1) {
+			bad(keyOffsetsPartitions, "want an integer >= 1 or -1 (the broker's default), got %q", v)
+		}
+		c.offsetsPartitions = int32(n)
+	}
+	if v, ok := props[keyOffsetsReplication]; ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 16)
+		if err != nil || (n < 1 && n != -1) {
+			bad(keyOffsetsReplication, "want an integer >= 1 or -1 (the broker's default), got %q", v)
+		}
+		c.offsetsReplication = int16(n)
+	}
+
+	// Converters, offset.flush.*, task.shutdown.*: parsed as the pipelines
+	// will, so that a mistake fails here, naming the worker file.
+	if _, err := connprops.Parse(props, map[string]string{"name": "worker"}, connprops.Plugins{}, "producer"); err != nil {
+		for _, e := range leafErrors(err) {
+			errs = append(errs, fmt.Errorf("%s: %w", path, e))
+		}
+	}
+	if _, err := kafkaconf.ApplyProducerProps(kafkaconf.NewSaramaConfig(""), "producer.", connprops.SubProps(props, "producer.")); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", path, err))
+	}
+	if _, err := kafkaconf.ApplyConsumerProps(kafkaconf.NewSaramaConfig(""), "consumer.", connprops.SubProps(props, "consumer.")); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", path, err))
+	}
+
+	listeners, err := parseListeners(props)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", path, err))
+	}
+	c.listeners = listeners
+	c.advertisedHost = strings.TrimSpace(props[keyAdvertisedHost])
+	c.advertisedPort = strings.TrimSpace(props[keyAdvertisedPort])
+	if c.advertisedPort != "" {
+		if n, err := strconv.Atoi(c.advertisedPort); err != nil || n < 1 || n > 65535 {
+			bad(keyAdvertisedPort, "want a port number, got %q", c.advertisedPort)
+		}
+	}
+
+	for _, k := range slices.Sorted(maps.Keys(props)) {
+		switch {
+		case k == "security.protocol" || strings.HasSuffix(k, ".security.protocol"):
+			if v := strings.TrimSpace(props[k]); v != "" && !strings.EqualFold(v, "PLAINTEXT") {
+				bad(k, "%s is not supported: Sluice's Kafka clients connect in plaintext", v)
+			}
+		case strings.HasPrefix(k, "ssl.") || strings.HasPrefix(k, "sasl."):
+			c.warnings = append(c.warnings, k+" is ignored: Sluice's Kafka clients connect in plaintext")
+		case k == "plugin.path":
+			c.warnings = append(c.warnings, "plugin.path is ignored: Sluice's connectors are compiled in (see examples/standalone/plugins.go)")
+		case strings.HasPrefix(k, "internal."):
+			c.warnings = append(c.warnings, k+" is ignored: offsets always use Kafka Connect's internal JSON format (Kafka removed the internal converter keys in 3.0)")
+		case k == "config.providers":
+			c.warnings = append(c.warnings, "config.providers is not supported: ${provider:…} placeholders are passed to connectors as they are")
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// parseListeners returns the REST API's listen addresses: from listeners
+// (Kafka's list of URLs; an empty value turns the API off), else from
+// rest.host.name and rest.port, else the default.
+func parseListeners(props map[string]string) ([]string, error) {
+	v, ok := props[keyListeners]
+	if !ok {
+		host, hasHost := props[keyRestHost]
+		port, hasPort := props[keyRestPort]
+		if !hasHost && !hasPort {
+			v = defaultListener
+		} else {
+			host, port = strings.TrimSpace(host), strings.TrimSpace(port)
+			if port == "" {
+				port = "8083"
+			}
+			if !hasHost {
+				host = "127.0.0.1"
+			}
+			if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+				return nil, fmt.Errorf("%s: want a port number, got %q", keyRestPort, port)
+			}
+			return []string{net.JoinHostPort(host, port)}, nil
+		}
+	}
+	var out []string
+	for item := range strings.SplitSeq(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		u, err := url.Parse(item)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("%s: %q is not a listener URL such as http://127.0.0.1:8083", keyListeners, item)
+		}
+		if !strings.EqualFold(u.Scheme, "http") {
+			return nil, fmt.Errorf("%s: %q: only http listeners are supported (terminate TLS in front of the worker)", keyListeners, item)
+		}
+		port := u.Port()
+		if port == "" {
+			return nil, fmt.Errorf("%s: %q has no port", keyListeners, item)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return nil, fmt.Errorf("%s: %q: bad port", keyListeners, item)
+		}
+		out = append(out, net.JoinHostPort(u.Hostname(), port))
+	}
+	return out, nil
+}
+
+// workerID returns the worker_id of status responses, as Kafka's standalone
+// worker: the advertised REST host and port, bound is the first REST
+// listener's actual address (nil when the API is off).
+func (c *workerConfig) workerID(bound net.Addr) string {
+	host, port := "", ""
+	if bound != nil {
+		host, port, _ = net.SplitHostPort(bound.String())
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			host = ""
+		}
+	}
+	if c.advertisedHost != "" {
+		host = c.advertisedHost
+	}
+	if c.advertisedPort != "" {
+		port = c.advertisedPort
+	}
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	if port == "" {
+		return host + ":sluice"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// leafErrors flattens err's tree of joined errors into its leaves.
+func leafErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	var out []error
+	switch e := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, x := range e.Unwrap() {
+			out = append(out, leafErrors(x)...)
+		}
+	default:
+		out = append(out, err)
+	}
+	return out
+}

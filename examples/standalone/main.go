@@ -1,0 +1,162 @@
+// Command standalone is a drop-in for Kafka's connect-standalone.sh: a
+// single-process Kafka Connect worker configured by the same properties
+// files.
+//
+//	go run ./examples/standalone worker.properties [connector1.properties connector2.json …]
+//
+// With the sample files of the config directory, which mirror Kafka's own
+// config/connect-standalone.properties, connect-file-source.properties and
+// connect-file-sink.properties, the lines of test.txt (in the working
+// directory) go through the topic connect-test into test.sink.txt, and lines
+// appended to test.txt later follow:
+//
+//	echo hello > test.txt
+//	go run ./examples/standalone examples/standalone/config/connect-standalone.properties \
+//	    examples/standalone/config/connect-file-source.properties \
+//	    examples/standalone/config/connect-file-sink.properties
+//
+// The sample worker file leaves bootstrap.servers commented out, so the
+// worker starts an in-process Kafka broker and says so on standard output;
+// set it to use your own cluster. The in-process broker keeps nothing
+// across restarts: the source still resumes from its offsets file, and the
+// sink gets what the source produces from there. Ctrl-C (SIGINT) or SIGTERM
+// stops the worker gracefully: every connector drains, commits its offsets
+// and stops (press Ctrl-C again to exit at once). Logs go to standard error.
+//
+// # Worker properties
+//
+// The worker file takes Kafka Connect's worker keys:
+//
+//	bootstrap.servers              the Kafka cluster; absent or empty: an in-process broker
+//	                               (announced on standard output, gone when the worker exits)
+//	key.converter, value.converter, header.converter
+//	                               the default converters, with their sub-keys
+//	                               (value.converter.schemas.enable=false, …)
+//	offset.storage.file.filename   source offsets in a local file (standalone mode)
+//	offset.storage.topic           source offsets in a Kafka topic, byte-compatible with
+//	                               Kafka Connect's offsets topic, created compacted if missing
+//	                               with offset.storage.partitions (25) and
+//	                               offset.storage.replication.factor (3, lowered to the
+//	                               number of brokers)
+//	offset.flush.interval.ms, offset.flush.timeout.ms, task.shutdown.graceful.timeout.ms
+//	producer.*, consumer.*         client settings for every source and sink connector
+//	listeners                      the REST API, e.g. http://127.0.0.1:8083 (comma-separated list)
+//	rest.host.name, rest.port      the REST API when listeners is absent (removed from Kafka
+//	                               in 3.0, accepted here; rest.host.name defaults to 127.0.0.1)
+//	rest.advertised.host.name, rest.advertised.port
+//	                               the worker_id shown in status responses
+//
+// As in Kafka Connect's standalone mode, an offset store is required: one of
+// offset.storage.file.filename and offset.storage.topic must be set (Kafka's
+// standalone worker supports only the file). The file holds the
+// offsets-topic key and value bytes as JSON (see offsets.FileStore), not
+// Kafka's serialized Java map, so an offsets file written by Kafka Connect
+// is refused with an error naming it: move the offsets through an offsets
+// topic instead (offset.storage.topic reads what Kafka Connect wrote there).
+//
+// The REST API (Kafka Connect's endpoints, see connect.Runner.Handler) is
+// served on http://127.0.0.1:8083 by default: Kafka's default is port 8083
+// on every interface, but the API has no authentication, so Sluice listens
+// on the loopback interface unless told otherwise (listeners=http://:8083
+// restores Kafka's default; an empty listeners= turns the API off). Only
+// http listeners are supported. plugin.path and the internal.* converter keys
+// are ignored with a warning: connectors are compiled in, and Kafka removed
+// the internal converters in 3.0. The Kafka clients connect in plaintext:
+// a security.protocol other than PLAINTEXT is refused, and ssl.* and sasl.*
+// keys are ignored with a warning.
+//
+// # Connector files
+//
+// Each further argument is a connector configuration with Kafka Connect's
+// keys: name, connector.class, tasks.max, the converter keys, transforms…,
+// predicates…, errors…, producer.override.*, consumer.override.*, topics or
+// topics.regex for sinks, and the connector's own keys. A file is a Java
+// .properties file or, if it starts with '{', JSON: a flat object of string
+// values, or the REST API's {"name": …, "config": {…}, "initial_state": …}.
+// connector.class takes Kafka's class names or the short forms Kafka
+// accepts:
+//
+//	org.apache.kafka.connect.file.FileStreamSourceConnector  FileStreamSource (examples/connectors/filestream)
+//	org.apache.kafka.connect.file.FileStreamSinkConnector    FileStreamSink
+//	io.confluent.connect.jdbc.JdbcSourceConnector            JdbcSource, PostgresSource (examples/connectors/postgres)
+//	io.confluent.connect.jdbc.JdbcSinkConnector              JdbcSink, PostgresSink
+//
+// To offer more connectors, add them to plugins.go. Connectors may be
+// listed on the command line or created later through the REST API (POST
+// /connectors); as in Kafka's standalone mode, connectors created through
+// the API are not remembered across restarts.
+//
+// # Exit status
+//
+// As Kafka's: 1 for a usage error, 2 for an invalid worker configuration or
+// a worker that could not start (the message names the file and the key), 3
+// when a connector could not be created (the message names its file). A
+// graceful stop exits 0.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal the default handling comes back: a second
+		// Ctrl-C ends the process at once.
+		<-ctx.Done()
+		stop()
+	}()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "standalone:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// Exit codes, as Kafka's ConnectStandalone.
+const (
+	exitUsage     = 1
+	exitWorker    = 2
+	exitConnector = 3
+)
+
+// exitError is an error with the process exit code it calls for.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitCode returns the exit code err calls for (exitWorker unless it says
+// otherwise).
+func exitCode(err error) int {
+	if e, ok := errors.AsType[*exitError](err); ok {
+		return e.code
+	}
+	return exitWorker
+}
+
+const usage = "usage: standalone worker.properties [connector1.properties connector2.json …]"
+
+// run is the command: it configures a worker from args (the worker file,
+// then the connector files), runs it until ctx is done, then stops it
+// gracefully. Announcements go to stdout, logs to stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) < 1 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+		return &exitError{exitUsage, errors.New(usage)}
+	}
+	w, err := newWorker(ctx, args[0], args[1:], options{stdout: stdout, stderr: stderr})
+	if err != nil {
+		return err
+	}
+	return w.run(ctx)
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/embedded"
+	"github.com/sluicehq/sluice/offsets"
+)
+
+// restShutdownTimeout bounds the wait for REST requests in progress at
+// shutdown.
+const restShutdownTimeout = 5 * time.Second
+
+// options are newWorker's settings beyond the command line.
+type options struct {
+	// stdout receives announcements (the in-process broker's address),
+	// stderr the logs.
+	stdout, stderr io.Writer
+	// logLevel is the minimum level logged (default Info).
+	logLevel slog.Leveler
+	// sarama is the base Kafka client configuration of the pipelines and
+	// the offsets topic store (nil: the project default); tests shorten
+	// timings with it.
+	sarama *sarama.Config
+}
+
+// worker is a configured standalone worker: its Runner holds the connectors,
+// its listeners are bound. run runs it.
+type worker struct {
+	cfg       *workerConfig
+	log       *slog.Logger
+	runner    *connect.Runner
+	listeners []net.Listener
+	servers   []*http.Server
+	// closers release what newWorker opened (offset store, broker), in
+	// reverse order.
+	closers []func()
+}
+
+// newWorker configures a worker from the worker properties file and the
+// connector files: it starts the in-process broker if bootstrap.servers is
+// not set, opens the offset store, registers the plugins, creates every
+// connector (not yet running) and binds the REST listeners. Errors are
+// *exitError values naming the file and key at fault. On error everything
+// opened is closed again.
+func newWorker(ctx context.Context, workerPath string, connectorPaths []string, o options) (_ *worker, err error) {
+	if o.stdout == nil {
+		o.stdout = io.Discard
+	}
+	if o.stderr == nil {
+		o.stderr = io.Discard
+	}
+	cfg, err := readWorkerConfig(workerPath)
+	if err != nil {
+		return nil, &exitError{exitWorker, err}
+	}
+	log := slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: o.logLevel}))
+	for _, msg := range cfg.warnings {
+		log.Warn(msg, "file", workerPath)
+	}
+	files := make([]*connectorFile, 0, len(connectorPaths))
+	for _, p := range connectorPaths {
+		f, err := readConnectorFile(p)
+		if err != nil {
+			return nil, &exitError{exitConnector, err}
+		}
+		files = append(files, f)
+	}
+
+	w := &worker{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			w.close()
+		}
+	}()
+	fail := func(code int, err error) (*worker, error) { return nil, &exitError{code, err} }
+
+	props := maps.Clone(cfg.props)
+	if len(cfg.brokers) == 0 {
+		b, err := embedded.Start()
+		if err != nil {
+			return fail(exitWorker, err)
+		}
+		w.closers = append(w.closers, b.Close)
+		cfg.brokers = b.Addrs()
+		props[keyBootstrap] = strings.Join(cfg.brokers, ",")
+		fmt.Fprintf(o.stdout, "Using the in-process Kafka broker at %s (set %s to use your own)\n", props[keyBootstrap], keyBootstrap)
+	}
+
+	store, err := openStore(ctx, cfg, log, o.sarama)
+	if err != nil {
+		return fail(exitWorker, err)
+	}
+	w.closers = append(w.closers, func() {
+		if err := store.Close(); err != nil {
+			log.Error("closing the offset store", "err", err)
+		}
+	})
+
+	for _, addr := range cfg.listeners {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fail(exitWorker, fmt.Errorf("%s: %s: %w", cfg.path, keyListeners, err))
+		}
+		w.listeners = append(w.listeners, l)
+		w.closers = append(w.closers, func() { _ = l.Close() })
+	}
+	var bound net.Addr
+	if len(w.listeners) > 0 {
+		bound = w.listeners[0].Addr()
+	}
+
+	w.runner, err = connect.NewRunner(connect.RunnerConfig{
+		Worker:   props,
+		WorkerID: cfg.workerID(bound),
+		Logger:   log,
+	})
+	if err != nil {
+		return fail(exitWorker, err)
+	}
+	for _, p := range plugins(pluginEnv{store: store, log: log, sarama: o.sarama}) {
+		if err := w.runner.Register(p); err != nil {
+			return fail(exitWorker, err)
+		}
+	}
+	for _, f := range files {
+		if err := w.createConnector(ctx, props, f); err != nil {
+			return fail(exitConnector, err)
+		}
+	}
+	for range w.listeners {
+		w.servers = append(w.servers, &http.Server{
+			Handler:           w.runner.Handler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		})
+	}
+	return w, nil
+}
+
+// openStore opens the source offset store the worker properties name.
+func openStore(ctx context.Context, cfg *workerConfig, log *slog.Logger, base *sarama.Config) (offsets.Store, error) {
+	if cfg.offsetsFile != "" {
+		s, err := offsets.NewFileStore(cfg.offsetsFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", cfg.path, keyOffsetsFile, err)
+		}
+		log.Info("source offsets are stored in a file", "file", cfg.offsetsFile)
+		return s, nil
+	}
+	s, err := offsets.NewKafkaStore(ctx, offsets.KafkaStoreConfig{
+		Brokers:           cfg.brokers,
+		Topic:             cfg.offsetsTopic,
+		Sarama:            base,
+		Partitions:        cfg.offsetsPartitions,
+		ReplicationFactor: cfg.offsetsReplication,
+		Logger:            log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", cfg.path, keyOffsetsTopic, err)
+	}
+	log.Info("source offsets are stored in a Kafka topic", "topic", cfg.offsetsTopic)
+	return s, nil
+}
+
+// createConnector adds the connector of a file to the Runner. Beyond the
+// Runner's own validation, it builds the pipeline once without running it,
+// so that a mistake only the build finds (an unknown converter or transform
+// class, a bad client property) fails the worker's start, naming the file,
+// rather than the connector later.
+func (w *worker) createConnector(ctx context.Context, workerProps map[string]string, f *connectorFile) error {
+	config := maps.Clone(f.config)
+	config["name"] = f.name
+	if class := strings.TrimSpace(config["connector.class"]); class != "" {
+		if v, err := w.runner.ValidateConfig(class, config); err == nil && v.ErrorCount == 0 {
+			ps := w.runner.Plugins()
+			if i := slices.IndexFunc(ps, func(p connect.Plugin) bool { return p.Class == v.Class }); i >= 0 {
+				if _, err := ps[i].New(ctx, maps.Clone(workerProps), maps.Clone(config)); err != nil {
+					return fmt.Errorf("connector config %s: %w", f.path, err)
+				}
+			}
+		}
+	}
+	if err := w.runner.CreateConnector(f.name, config, f.initial); err != nil {
+		return fmt.Errorf("connector config %s: %w", f.path, err)
+	}
+	return nil
+}
+
+// restAddrs returns the addresses the REST API listens on.
+func (w *worker) restAddrs() []string {
+	out := make([]string, len(w.listeners))
+	for i, l := range w.listeners {
+		out[i] = l.Addr().String()
+	}
+	return out
+}
+
+// run serves the REST API and runs the connectors until ctx is done (or a
+// REST listener fails), then stops gracefully: the REST servers stop, every
+// connector drains and commits its offsets, the offset store and the
+// in-process broker are closed. It returns once all of that is done.
+func (w *worker) run(ctx context.Context) error {
+	defer w.close()
+	var serving sync.WaitGroup
+	serveErr := make(chan error, len(w.servers))
+	for i, srv := range w.servers {
+		l := w.listeners[i]
+		w.log.Info("REST API listening", "url", "http://"+l.Addr().String())
+		serving.Go(func() {
+			if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- fmt.Errorf("REST listener %s: %w", l.Addr(), err)
+			}
+		})
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runDone := make(chan error, 1)
+	go func() { runDone <- w.runner.Run(runCtx) }()
+	w.log.Info("standalone worker started", "worker_id", w.runner.WorkerID(), "connectors", w.runner.Connectors())
+
+	var failure error
+	select {
+	case <-ctx.Done():
+		w.log.Info("stopping: connectors drain and commit their offsets")
+	case failure = <-serveErr:
+		w.log.Error("stopping", "err", failure)
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), restShutdownTimeout)
+	for _, srv := range w.servers {
+		if err := srv.Shutdown(sctx); err != nil {
+			_ = srv.Close()
+		}
+	}
+	scancel()
+	serving.Wait()
+	cancel()
+	runErr := <-runDone
+	if failure == nil && runErr == nil {
+		w.log.Info("standalone worker stopped")
+	}
+	return errors.Join(failure, runErr)
+}
+
+// close releases what newWorker opened, in reverse order.
+func (w *worker) close() {
+	for i := len(w.closers) - 1; i >= 0; i-- {
+		w.closers[i]()
+	}
+	w.closers = nil
+}
