@@ -1,0 +1,326 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Figures.
+const (
+	figRecordsPerSec      = "records/s"
+	figSteadyRate         = "records/s after the first record"
+	figMBPerSec           = "MB/s (values)"
+	figCPUPerRecord       = "CPU µs/record (harness process)"
+	figBrokerCPUPerRecord = "broker CPU µs/record"
+	figAllocsPerRecord    = "heap allocs/record (process)"
+	figTTFR               = "time to first record (ms)"
+	figWall               = "start to last record (s)"
+	figRSS                = "peak RSS (MiB)"
+	figCPU                = "CPU time to last record (s)"
+	figSteadyCPU          = "CPU µs/record after the first record"
+	figBrokerCPU          = "broker CPU time, start to last record (s)"
+)
+
+// figure formats.
+var figFormat = map[string]string{
+	figSteadyRate:         "%.0f",
+	figCPUPerRecord:       "%.2f",
+	figBrokerCPUPerRecord: "%.2f",
+	figBrokerCPU:          "%.2f",
+	figSteadyCPU:          "%.2f",
+	figRecordsPerSec:      "%.0f",
+	figMBPerSec:           "%.1f",
+	figAllocsPerRecord:    "%.2f",
+	figTTFR:               "%.0f",
+	figWall:               "%.2f",
+	figRSS:                "%.1f",
+	figCPU:                "%.2f",
+}
+
+type testInfo struct {
+	id, title  string
+	contenders []string
+	// baselineFor maps a contender to the one it is compared with.
+	baselineFor map[string]string
+	figures     []string
+	notes       []string
+}
+
+type facts struct {
+	cpu, mem, kernel, goVersion, javaVersion string
+	cores                                    int
+	broker                                   *broker
+	connectVersion                           string
+	loadStart, loadEnd                       string
+}
+
+type report struct {
+	opts    options
+	facts   facts
+	tests   []testInfo
+	samples map[string]map[string]map[string][]float64 // test → contender → figure
+	elapsed time.Duration
+}
+
+func (r *report) addTest(t testInfo) {
+	r.tests = append(r.tests, t)
+}
+
+func (r *report) add(test, contender, fig string, v float64) {
+	if r.samples == nil {
+		r.samples = map[string]map[string]map[string][]float64{}
+	}
+	if r.samples[test] == nil {
+		r.samples[test] = map[string]map[string][]float64{}
+	}
+	if r.samples[test][contender] == nil {
+		r.samples[test][contender] = map[string][]float64{}
+	}
+	r.samples[test][contender][fig] = append(r.samples[test][contender][fig], v)
+}
+
+func (r *report) addInProcess(test, c string, n int, s inSample) {
+	sec := s.elapsed.Seconds()
+	r.add(test, c, figRecordsPerSec, float64(n)/sec)
+	r.add(test, c, figMBPerSec, float64(s.bytes)/1e6/sec)
+	r.add(test, c, figAllocsPerRecord, float64(s.allocs)/float64(n))
+	r.add(test, c, figCPUPerRecord, float64(s.cpu.Microseconds())/float64(n))
+	if s.brokerCPU >= 0 {
+		r.add(test, c, figBrokerCPUPerRecord, float64(s.brokerCPU.Microseconds())/float64(n))
+	}
+}
+
+func (r *report) median(test, c, fig string) (float64, bool) {
+	v := r.samples[test][c][fig]
+	if len(v) == 0 {
+		return 0, false
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2], true
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
+}
+
+// ratio is median(a)/median(b) for one figure of one test.
+func (r *report) ratio(test, fig, a, b string) (float64, bool) {
+	x, ok1 := r.median(test, a, fig)
+	y, ok2 := r.median(test, b, fig)
+	if !ok1 || !ok2 || y == 0 {
+		return 0, false
+	}
+	return x / y, true
+}
+
+func (r *report) print(w io.Writer) {
+	o := r.opts
+	fmt.Fprintf(w, "# Sluice benchmark\n\n")
+	fmt.Fprintf(w, "Command: `go run ./bench%s`", argsString())
+	if o.quick {
+		fmt.Fprintf(w, " (quick: small volumes; figures are indicative only)")
+	}
+	fmt.Fprintf(w, ". Each contender ran %d times per test (after one unrecorded warm-up run for the in-process tests), interleaved with the others, rotating which goes first. Figures: median, min, max over the runs.\n\n", o.reps)
+
+	f := r.facts
+	fmt.Fprintf(w, "## Machine\n\n")
+	fmt.Fprintf(w, "| | |\n|---|---|\n")
+	fmt.Fprintf(w, "| CPU | %s, %d cores (GOMAXPROCS %d) |\n", f.cpu, f.cores, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "| Memory | %s |\n", f.mem)
+	fmt.Fprintf(w, "| Kernel | Linux %s |\n", f.kernel)
+	fmt.Fprintf(w, "| Go | %s |\n", f.goVersion)
+	fmt.Fprintf(w, "| Java | %s |\n", f.javaVersion)
+	fmt.Fprintf(w, "| Broker | %s, %s, at %s |\n", f.broker.version, f.broker.how, strings.Join(f.broker.addrs, ","))
+	if f.connectVersion != "" {
+		fmt.Fprintf(w, "| Kafka Connect | %s (connect-runtime, connect-file, connect-json from Maven Central), JVM options `%s` |\n", f.connectVersion, o.connectJVM)
+		fmt.Fprintf(w, "| Sluice process (Kafka Connect comparison) | %s |\n", workerDesc(o.worker))
+	}
+	fmt.Fprintf(w, "| Load average (1, 5, 15 min) | %s at start, %s at end (the machine may be shared) |\n", f.loadStart, f.loadEnd)
+	fmt.Fprintf(w, "| Duration | %.0f s |\n\n", r.elapsed.Seconds())
+
+	fmt.Fprintf(w, "## Results\n")
+	for _, t := range r.tests {
+		fmt.Fprintf(w, "\n### %s\n\n", t.title)
+		for _, n := range t.notes {
+			fmt.Fprintf(w, "%s\n\n", n)
+		}
+		fmt.Fprintf(w, "| figure | contender | median | min | max |\n|---|---|---:|---:|---:|\n")
+		for _, fig := range t.figures {
+			for _, c := range t.contenders {
+				v := r.samples[t.id][c][fig]
+				if len(v) == 0 {
+					continue
+				}
+				med, _ := r.median(t.id, c, fig)
+				ff := figFormat[fig]
+				fmt.Fprintf(w, "| %s | %s | "+ff+" | "+ff+" | "+ff+" |\n", fig, c, med, slices.Min(v), slices.Max(v))
+			}
+		}
+		for _, c := range t.contenders {
+			b, ok := t.baselineFor[c]
+			if !ok {
+				continue
+			}
+			if x, ok := r.ratio(t.id, figRecordsPerSec, c, b); ok {
+				fmt.Fprintf(w, "\n%s / %s, median records/s: **%.2f×**", c, b, x)
+			}
+			if x, ok := r.ratio(t.id, figSteadyRate, c, b); ok {
+				fmt.Fprintf(w, "; after the first record: **%.2f×**", x)
+			}
+			if x, ok := r.ratio(t.id, figRSS, b, c); ok {
+				fmt.Fprintf(w, "; %s / %s, median peak RSS: **%.1f×**", b, c, x)
+			}
+			if x, ok := r.ratio(t.id, figTTFR, b, c); ok {
+				fmt.Fprintf(w, "; %s / %s, median time to first record: **%.1f×**", b, c, x)
+			}
+			if x, ok := r.ratio(t.id, figCPU, b, c); ok {
+				fmt.Fprintf(w, "; %s / %s, median CPU time: **%.1f×**", b, c, x)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+
+	// Headline ratios.
+	type line struct {
+		name string
+		v    float64
+		ok   bool
+	}
+	var lines []line
+	addRatio := func(name string, v float64, ok bool) { lines = append(lines, line{name, v, ok}) }
+	minOf := func(a float64, aok bool, b float64, bok bool) (float64, bool) {
+		switch {
+		case aok && bok:
+			return math.Min(a, b), true
+		case aok:
+			return a, true
+		default:
+			return b, bok
+		}
+	}
+	v, ok := r.ratio("source", figRecordsPerSec, cSluice, cSarama)
+	addRatio("source_vs_sarama", v, ok)
+	v, ok = r.ratio("sink", figRecordsPerSec, cSluice, cSarama)
+	addRatio("sink_vs_sarama", v, ok)
+	v, ok = r.ratio("connect-source", figRecordsPerSec, cSluice, cKafkaConnect)
+	addRatio("source_vs_kafka_connect", v, ok)
+	v, ok = r.ratio("connect-sink", figRecordsPerSec, cSluice, cKafkaConnect)
+	addRatio("sink_vs_kafka_connect", v, ok)
+	rs, rsok := r.ratio("connect-source", figRSS, cKafkaConnect, cSluice)
+	rk, rkok := r.ratio("connect-sink", figRSS, cKafkaConnect, cSluice)
+	v, ok = minOf(rs, rsok, rk, rkok)
+	addRatio("rss_kafka_connect_over_sluice", v, ok)
+	fs, fsok := r.ratio("connect-source", figTTFR, cKafkaConnect, cSluice)
+	fk, fkok := r.ratio("connect-sink", figTTFR, cKafkaConnect, cSluice)
+	v, ok = minOf(fs, fsok, fk, fkok)
+	addRatio("first_record_kafka_connect_over_sluice", v, ok)
+	// Details behind the headlines.
+	v, ok = r.ratio("source-json", figRecordsPerSec, cSluice, cSarama)
+	addRatio("source_json_vs_sarama", v, ok)
+	v, ok = r.ratio("sink", figRecordsPerSec, cSluiceBigBuf, cSarama)
+	addRatio("sink_max_buffered_10m_vs_sarama", v, ok)
+	v, ok = r.ratio("connect-source", figSteadyRate, cSluice, cKafkaConnect)
+	addRatio("source_vs_kafka_connect_steady", v, ok)
+	v, ok = r.ratio("connect-sink", figSteadyRate, cSluice, cKafkaConnect)
+	addRatio("sink_vs_kafka_connect_steady", v, ok)
+	addRatio("rss_kafka_connect_over_sluice_source", rs, rsok)
+	addRatio("rss_kafka_connect_over_sluice_sink", rk, rkok)
+	addRatio("first_record_kafka_connect_over_sluice_source", fs, fsok)
+	addRatio("first_record_kafka_connect_over_sluice_sink", fk, fkok)
+	cs, csok := r.ratio("connect-source", figCPU, cKafkaConnect, cSluice)
+	addRatio("cpu_kafka_connect_over_sluice_source", cs, csok)
+	ck, ckok := r.ratio("connect-sink", figCPU, cKafkaConnect, cSluice)
+	addRatio("cpu_kafka_connect_over_sluice_sink", ck, ckok)
+	v, ok = r.ratio("connect-source", figSteadyCPU, cKafkaConnect, cSluice)
+	addRatio("cpu_per_record_steady_kafka_connect_over_sluice_source", v, ok)
+	v, ok = r.ratio("connect-sink", figSteadyCPU, cKafkaConnect, cSluice)
+	addRatio("cpu_per_record_steady_kafka_connect_over_sluice_sink", v, ok)
+
+	get := func(name string) (float64, bool) {
+		for _, l := range lines {
+			if l.name == name {
+				return l.v, l.ok
+			}
+		}
+		return 0, false
+	}
+	fmt.Fprintf(w, "\n## DESIGN.md §6 targets\n\n| target | measured (ratio of medians) | |\n|---|---:|---|\n")
+	target := func(desc, name string, min float64) {
+		v, ok := get(name)
+		if !ok {
+			fmt.Fprintf(w, "| %s | not run | |\n", desc)
+			return
+		}
+		status := "met"
+		if v < min {
+			status = "**missed**"
+		}
+		fmt.Fprintf(w, "| %s | %.2f | %s |\n", desc, v, status)
+	}
+	target("source path ≥ 0.9× bare sarama AsyncProducer (records/s)", "source_vs_sarama", 0.9)
+	target("sink path ≥ 0.9× bare sarama consumer group (records/s)", "sink_vs_sarama", 0.9)
+	target("FileStream source ≥ 2× Kafka Connect's records/s (whole job: process start to last record)", "source_vs_kafka_connect", 2)
+	target("FileStream sink ≥ 2× Kafka Connect's records/s (whole job: process start to last record)", "sink_vs_kafka_connect", 2)
+	target("FileStream source ≥ 2× Kafka Connect's steady records/s (first to last record)", "source_vs_kafka_connect_steady", 2)
+	target("FileStream sink ≥ 2× Kafka Connect's steady records/s (first to last record)", "sink_vs_kafka_connect_steady", 2)
+	target("Kafka Connect's peak RSS ≥ 10× Sluice's (worse of source, sink)", "rss_kafka_connect_over_sluice", 10)
+	target("Kafka Connect's time to first record ≥ 10× Sluice's (worse of source, sink)", "first_record_kafka_connect_over_sluice", 10)
+	fmt.Fprintf(w, "\nThe budget's allocation target (≤ 5 heap allocations per record in the runtime) is measured by the `go test -bench` micro-benchmarks (see BENCHMARKS.md); the allocs/record above count the whole process, sarama included.\n")
+
+	fmt.Fprintf(w, "\n## Ratios (machine-readable)\n\n```\n")
+	for _, l := range lines {
+		if l.ok {
+			fmt.Fprintf(w, "ratio: %s %.3f\n", l.name, l.v)
+		} else {
+			fmt.Fprintf(w, "ratio: %s n/a\n", l.name)
+		}
+	}
+	fmt.Fprintf(w, "```\n")
+}
+
+func argsString() string {
+	var b strings.Builder
+	for _, a := range os.Args[1:] {
+		b.WriteByte(' ')
+		b.WriteString(a)
+	}
+	return b.String()
+}
+
+func machineFacts(br *broker, kc *kafkaConnect) facts {
+	f := facts{cores: runtime.NumCPU(), goVersion: runtime.Version(), broker: br, cpu: "unknown", mem: "unknown", kernel: "unknown", javaVersion: "not used"}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				f.cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && k == "MemTotal" {
+				f.mem = fmt.Sprintf("%.1f GiB", float64(parseKB(v))/(1<<20))
+				break
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		f.kernel = strings.TrimSpace(string(data))
+	}
+	if out, err := exec.Command("java", "-version").CombinedOutput(); err == nil {
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		f.javaVersion = strings.Join(lines, "; ")
+	}
+	if kc != nil {
+		f.connectVersion = kc.version
+	}
+	return f
+}
