@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 )
 
 // fileFormatVersion is the version of the FileStore file format.
@@ -41,10 +40,7 @@ const fileFormatVersion = 1
 // Safe for concurrent use; writes are serialized.
 type FileStore struct {
 	path string
-
-	mu     sync.RWMutex
-	ix     *offsetIndex
-	closed bool
+	guardedIndex
 }
 
 var (
@@ -71,7 +67,7 @@ func NewFileStore(path string) (*FileStore, error) {
 	if path == "" {
 		return nil, errors.New("offsets: file store: empty path")
 	}
-	s := &FileStore{path: path, ix: newOffsetIndex()}
+	s := &FileStore{path: path, guardedIndex: guardedIndex{ix: newOffsetIndex()}}
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -117,49 +113,6 @@ func (s *FileStore) parse(data []byte) error {
 
 // Path returns the file's path.
 func (s *FileStore) Path() string { return s.path }
-
-// Get returns the offset of connector's partition, nil if none. It fails
-// with a *FormatError (wrapped) if partition holds a value Kafka Connect
-// refuses, with ErrClosed after Close, and with ctx's error if ctx is done.
-func (s *FileStore) Get(ctx context.Context, connector string, partition Partition) (Offset, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	return s.ix.get(connector, partition)
-}
-
-// List returns every entry of connector, sorted by partition (canonical
-// key order); an empty slice when there is none.
-func (s *FileStore) List(ctx context.Context, connector string) ([]Entry, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	return s.ix.list(connector)
-}
-
-// Partitions returns the partitions of connector that have an offset,
-// sorted (PartitionLister).
-func (s *FileStore) Partitions(ctx context.Context, connector string) ([]Partition, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	return s.ix.partitions(connector)
-}
 
 // Write stores entries (a nil Offset deleting the partition's offset) and
 // rewrites the file; when it returns nil the new content is on disk. All

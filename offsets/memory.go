@@ -2,7 +2,6 @@ package offsets
 
 import (
 	"context"
-	"sync"
 )
 
 // MemoryStore is a Store that keeps offsets in process memory only: they do
@@ -12,9 +11,7 @@ import (
 // values Kafka Connect refuses), and reads return fresh maps in which
 // integers are int64 and floats float64. Safe for concurrent use.
 type MemoryStore struct {
-	mu     sync.RWMutex
-	ix     *offsetIndex
-	closed bool
+	guardedIndex
 }
 
 var (
@@ -23,50 +20,7 @@ var (
 )
 
 // NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{ix: newOffsetIndex()} }
-
-// Get returns the offset of connector's partition, nil if none. It fails
-// with a *FormatError (wrapped) if partition holds a value Kafka Connect
-// refuses, with ErrClosed after Close, and with ctx's error if ctx is done.
-func (s *MemoryStore) Get(ctx context.Context, connector string, partition Partition) (Offset, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	return s.ix.get(connector, partition)
-}
-
-// List returns every entry of connector, sorted by partition (canonical
-// key order); an empty slice when there is none.
-func (s *MemoryStore) List(ctx context.Context, connector string) ([]Entry, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	return s.ix.list(connector)
-}
-
-// Partitions returns the partitions of connector that have an offset,
-// sorted (PartitionLister).
-func (s *MemoryStore) Partitions(ctx context.Context, connector string) ([]Partition, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	return s.ix.partitions(connector)
-}
+func NewMemoryStore() *MemoryStore { return &MemoryStore{guardedIndex{ix: newOffsetIndex()}} }
 
 // Write stores entries, a nil Offset deleting the partition's offset. All
 // entries are validated first: if any holds a value Kafka Connect refuses,
