@@ -256,6 +256,7 @@ func (p *Pipeline) producerConfig(taskID int) (*sarama.Config, []string, error) 
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.Return.Errors = true
 	cfg.Producer.Partitioner = newPartitioner
+	cfg.ChannelBufferSize = max(cfg.ChannelBufferSize, 1024) // fewer goroutine hand-offs per record
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("producer config: %w", err)
 	}
