@@ -1,6 +1,7 @@
 package errors
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -78,3 +79,43 @@ func (r *Restarter) Next(now time.Time) (delay time.Duration, ok bool) {
 
 // Count returns how many restarts were granted in total.
 func (r *Restarter) Count() int { return r.count }
+
+// Supervise runs a task under policy p: it calls run, and when run fails
+// while ctx is live and the policy grants a restart, it calls restart with
+// the failure, the restart count and the delay (to swap in a fresh task,
+// which the next run call must use), waits the delay and runs again. It
+// returns nil once ctx is done (calling cancelled if that happens during a
+// wait), run's nil, or the failure the policy gave up on. With the policy
+// off it is a single run.
+func Supervise(ctx context.Context, p RestartPolicy, run func(context.Context) error,
+	restart func(err error, restarts int, delay time.Duration), cancelled func()) error {
+	r := NewRestarter(p)
+	for {
+		err := run(ctx)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		delay, ok := r.Next(time.Now())
+		if !ok {
+			return err
+		}
+		restart(err, r.Count(), delay)
+		if !Sleep(ctx, delay) {
+			cancelled()
+			return nil
+		}
+	}
+}
+
+// Sleep waits d or until ctx is done; it reports whether the full wait
+// elapsed.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,6 +1,8 @@
 package errors
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -101,5 +103,50 @@ func TestRestartPolicyValidate(t *testing.T) {
 		if err := p.Validate(); err == nil {
 			t.Errorf("%+v accepted", p)
 		}
+	}
+}
+
+func TestSuperviseRestartsUntilSuccessOrGivesUp(t *testing.T) {
+	ctx := context.Background()
+	fail := errors.New("boom")
+	var runs, restarts []int
+	n := 0
+	err := Supervise(ctx, RestartPolicy{MaxRestarts: 3, InitialDelay: time.Millisecond},
+		func(context.Context) error {
+			n++
+			runs = append(runs, n)
+			if n < 3 {
+				return fail
+			}
+			return nil
+		},
+		func(err error, count int, _ time.Duration) {
+			if err != fail {
+				t.Errorf("restart told %v", err)
+			}
+			restarts = append(restarts, count)
+		},
+		func() { t.Error("cancelled called") })
+	if err != nil || len(runs) != 3 || len(restarts) != 2 || restarts[1] != 2 {
+		t.Fatalf("err %v runs %v restarts %v; want success on the 3rd run after 2 restarts", err, runs, restarts)
+	}
+	n = 0
+	err = Supervise(ctx, RestartPolicy{MaxRestarts: 1, InitialDelay: time.Millisecond},
+		func(context.Context) error { n++; return fail }, func(error, int, time.Duration) {}, func() {})
+	if !errors.Is(err, fail) || n != 2 {
+		t.Fatalf("gave up with %v after %d runs; want the failure after 2 runs", err, n)
+	}
+	n = 0
+	if err := Supervise(ctx, RestartPolicy{}, func(context.Context) error { n++; return fail }, nil, nil); !errors.Is(err, fail) || n != 1 {
+		t.Fatalf("policy off: %v after %d runs", err, n)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancelled := false
+	err = Supervise(cctx, RestartPolicy{MaxRestarts: 5, InitialDelay: time.Hour},
+		func(context.Context) error { return fail },
+		func(error, int, time.Duration) { cancel() },
+		func() { cancelled = true })
+	if err != nil || !cancelled {
+		t.Fatalf("cancel during the wait: %v, cancelled=%v; want nil and the cancelled hook", err, cancelled)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
+	sluiceerrors "github.com/sluicehq/sluice/errors"
 )
 
 // part is one assigned partition. The claim goroutine (sarama's ConsumeClaim)
@@ -372,7 +373,7 @@ func (r *taskRunner) consumeLoop(ctx context.Context) {
 			r.log.Warn("listing topics failed", "error", err)
 		}
 		if len(topics) == 0 {
-			sleepCtx(ctx, min(r.p.cfg.TopicsRefresh, 5*time.Second))
+			sluiceerrors.Sleep(ctx, min(r.p.cfg.TopicsRefresh, 5*time.Second))
 			continue
 		}
 		cctx, cancel := context.WithCancel(ctx)
@@ -388,7 +389,7 @@ func (r *taskRunner) consumeLoop(ctx context.Context) {
 				return
 			}
 			r.log.Warn("consumer group session ended; rejoining", "error", err)
-			sleepCtx(ctx, time.Second)
+			sluiceerrors.Sleep(ctx, time.Second)
 		}
 	}
 }
@@ -444,15 +445,4 @@ func compileTopicsRegex(s string) *regexp.Regexp {
 		return nil
 	}
 	return regexp.MustCompile("^(?:" + s + ")$")
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -111,30 +111,19 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // supervise runs task i, restarting it under the restart policy when it
 // fails.
 func (p *Pipeline) supervise(ctx context.Context, i int, r *taskRunner, config map[string]string) error {
-	restarter := sluiceerrors.NewRestarter(p.cfg.Restart)
-	for {
-		err := r.run(ctx)
-		if err == nil || ctx.Err() != nil {
-			return err
-		}
-		delay, ok := restarter.Next(time.Now())
-		if !ok {
-			return err
-		}
-		next := newTaskRunner(p, i, config)
-		next.restarts = restarter.Count()
-		next.lastFailure = err
-		next.state.Store(connect.StateRestarting)
-		r.log.Warn("task failed; restarting it", "error", err, "delay", delay, "restarts", next.restarts)
-		p.mu.Lock()
-		p.tasks[i] = next
-		p.mu.Unlock()
-		if !sleepCtx(ctx, delay) {
-			next.state.Store(connect.StateStopped)
-			return nil
-		}
-		r = next
-	}
+	return sluiceerrors.Supervise(ctx, p.cfg.Restart,
+		func(ctx context.Context) error { return r.run(ctx) },
+		func(err error, restarts int, delay time.Duration) {
+			next := newTaskRunner(p, i, config)
+			next.restarts, next.lastFailure = restarts, err
+			next.state.Store(connect.StateRestarting)
+			r.log.Warn("task failed; restarting it", "error", err, "delay", delay, "restarts", restarts)
+			p.mu.Lock()
+			p.tasks[i] = next
+			p.mu.Unlock()
+			r = next
+		},
+		func() { r.state.Store(connect.StateStopped) })
 }
 
 func (p *Pipeline) setState(s connect.State, err error) {

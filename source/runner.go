@@ -301,17 +301,6 @@ func (r *taskRunner) sendBatch(ctx context.Context, batch []connect.Record) erro
 	return nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // waitForSpace blocks while the in-flight bounds are reached. It returns false
 // when ctx is done or the task failed.
 func (r *taskRunner) waitForSpace(ctx context.Context) bool {
