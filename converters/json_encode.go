@@ -385,6 +385,9 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 	if depth > maxDepth {
 		return nil, jsonErr("value nested deeper than %d levels", maxDepth)
 	}
+	if b, ok := appendInteger(dst, v); ok {
+		return b, nil
+	}
 	var err error
 	switch x := v.(type) {
 	case nil:
@@ -395,26 +398,6 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 		return appendJSONString(dst, x), nil
 	case []byte:
 		return appendBase64(dst, x), nil
-	case int8:
-		return strconv.AppendInt(dst, int64(x), 10), nil
-	case int16:
-		return strconv.AppendInt(dst, int64(x), 10), nil
-	case int32:
-		return strconv.AppendInt(dst, int64(x), 10), nil
-	case int64:
-		return strconv.AppendInt(dst, x, 10), nil
-	case int:
-		return strconv.AppendInt(dst, int64(x), 10), nil
-	case uint8:
-		return strconv.AppendUint(dst, uint64(x), 10), nil
-	case uint16:
-		return strconv.AppendUint(dst, uint64(x), 10), nil
-	case uint32:
-		return strconv.AppendUint(dst, uint64(x), 10), nil
-	case uint64:
-		return strconv.AppendUint(dst, x, 10), nil
-	case uint:
-		return strconv.AppendUint(dst, uint64(x), 10), nil
 	case float32:
 		return appendJSONFloat(dst, float64(x), 32), nil
 	case float64:
@@ -665,4 +648,32 @@ func typeName(t reflect.Type) string {
 		return ""
 	}
 	return t.String()
+}
+
+// appendInteger appends v in decimal when it is a Go integer of any size; ok
+// is false for other types. Java's toString and JSON write integers alike.
+func appendInteger(dst []byte, v any) (_ []byte, ok bool) {
+	switch x := v.(type) {
+	case int8:
+		return strconv.AppendInt(dst, int64(x), 10), true
+	case int16:
+		return strconv.AppendInt(dst, int64(x), 10), true
+	case int32:
+		return strconv.AppendInt(dst, int64(x), 10), true
+	case int64:
+		return strconv.AppendInt(dst, x, 10), true
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10), true
+	case uint8:
+		return strconv.AppendUint(dst, uint64(x), 10), true
+	case uint16:
+		return strconv.AppendUint(dst, uint64(x), 10), true
+	case uint32:
+		return strconv.AppendUint(dst, uint64(x), 10), true
+	case uint64:
+		return strconv.AppendUint(dst, x, 10), true
+	case uint:
+		return strconv.AppendUint(dst, uint64(x), 10), true
+	}
+	return dst, false
 }

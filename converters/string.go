@@ -106,6 +106,9 @@ func appendJavaString(dst []byte, v any, depth int) ([]byte, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("value nested deeper than %d levels", maxDepth)
 	}
+	if b, ok := appendInteger(dst, v); ok {
+		return b, nil
+	}
 	var err error
 	switch x := v.(type) {
 	case nil:
@@ -116,26 +119,6 @@ func appendJavaString(dst []byte, v any, depth int) ([]byte, error) {
 		return append(dst, x...), nil
 	case bool:
 		return strconv.AppendBool(dst, x), nil
-	case int8:
-		return strconv.AppendInt(dst, int64(x), 10), nil
-	case int16:
-		return strconv.AppendInt(dst, int64(x), 10), nil
-	case int32:
-		return strconv.AppendInt(dst, int64(x), 10), nil
-	case int64:
-		return strconv.AppendInt(dst, x, 10), nil
-	case int:
-		return strconv.AppendInt(dst, int64(x), 10), nil
-	case uint8:
-		return strconv.AppendUint(dst, uint64(x), 10), nil
-	case uint16:
-		return strconv.AppendUint(dst, uint64(x), 10), nil
-	case uint32:
-		return strconv.AppendUint(dst, uint64(x), 10), nil
-	case uint64:
-		return strconv.AppendUint(dst, x, 10), nil
-	case uint:
-		return strconv.AppendUint(dst, uint64(x), 10), nil
 	case float32:
 		return connect.AppendJavaFloat(dst, float64(x), 32), nil
 	case float64:
