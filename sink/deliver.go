@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -47,17 +48,27 @@ func (r *taskRunner) callPut() error {
 	return err
 }
 
+// maxPutLinks bounds the links of a Put span to other traces in the batch.
+const maxPutLinks = 16
+
 // startPutSpan starts the span of a Put: a child of the trace the first
 // record carries (its traceparent header), linked to the other traces in
-// the batch (at most 16).
+// the batch (at most maxPutLinks). A header equal to the previous record's
+// (a source writes one per batch) is not parsed again.
 func (r *taskRunner) startPutSpan() (context.Context, trace.Span) {
 	var parent trace.SpanContext
 	var links []trace.Link
+	var last []byte
+scan:
 	for _, m := range r.pendingMsgs {
 		for _, h := range m.Headers {
 			if h == nil || string(h.Key) != tracing.HeaderKey {
 				continue
 			}
+			if last != nil && bytes.Equal(h.Value, last) {
+				break
+			}
+			last = h.Value
 			sc, ok := tracing.Parse(h.Value)
 			if !ok {
 				continue
@@ -65,9 +76,12 @@ func (r *taskRunner) startPutSpan() (context.Context, trace.Span) {
 			switch {
 			case !parent.IsValid():
 				parent = sc
-			case sc.TraceID() != parent.TraceID() && len(links) < 16 &&
+			case sc.TraceID() != parent.TraceID() &&
 				!slices.ContainsFunc(links, func(l trace.Link) bool { return l.SpanContext.TraceID() == sc.TraceID() }):
 				links = append(links, trace.Link{SpanContext: sc})
+				if len(links) == maxPutLinks {
+					break scan
+				}
 			}
 		}
 	}
