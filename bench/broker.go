@@ -238,7 +238,7 @@ func endOffsets(client sarama.Client, topic string, partitions int32) (int64, er
 
 // fill produces n records of value (as its bytes) into topic with a plain
 // idempotent producer, for the sink tests.
-func fill(addrs []string, topic string, n int, value func(i int) []byte) error {
+func fill(addrs []string, topic string, n int, value func(i int) []byte, headers func(i int) []sarama.RecordHeader) error {
 	cfg := saramaConfig("sluice-bench-fill")
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Producer.Idempotent = true
@@ -250,7 +250,11 @@ func fill(addrs []string, topic string, n int, value func(i int) []byte) error {
 	}
 	go func() {
 		for i := range n {
-			p.Input() <- &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(value(i))}
+			m := &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(value(i))}
+			if headers != nil {
+				m.Headers = headers(i)
+			}
+			p.Input() <- m
 		}
 	}()
 	var first error

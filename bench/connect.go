@@ -403,7 +403,7 @@ func benchConnectSink(ctx context.Context, o options, br *broker, kc *kafkaConne
 	}
 	defer deleteTopic(br.addrs, topic)
 	logf("%s: producing %d records into %s", test, o.lines, topic)
-	if err := fill(br.addrs, topic, o.lines, func(i int) []byte { return line(i, o.size) }); err != nil {
+	if err := fill(br.addrs, topic, o.lines, func(i int) []byte { return line(i, o.size) }, nil); err != nil {
 		return err
 	}
 	lineLen := int64(o.size + 1)

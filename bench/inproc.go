@@ -194,6 +194,8 @@ type sourceData struct {
 	encoded [][]byte
 	conv    converters.Converter
 	label   string
+	// headers, if set, go on every record the bare producer sends.
+	headers []sarama.RecordHeader
 }
 
 func byteData(size int) sourceData {
@@ -285,7 +287,7 @@ func runSaramaProducer(ctx context.Context, br *broker, topic string, n int, d s
 		for i := range n {
 			v := d.encoded[i%len(d.encoded)]
 			select {
-			case p.Input() <- &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(v)}:
+			case p.Input() <- &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(v), Headers: d.headers}:
 			case <-stopSend:
 				return
 			}
@@ -632,7 +634,7 @@ func benchSink(ctx context.Context, o options, br *broker, rep *report) error {
 		}
 		defer deleteTopic(br.addrs, topic)
 		logf("sink: producing %d records into %s", n, topic)
-		if err := fill(br.addrs, topic, n, func(int) []byte { return value }); err != nil {
+		if err := fill(br.addrs, topic, n, func(int) []byte { return value }, nil); err != nil {
 			return fmt.Errorf("filling %s: %w", topic, err)
 		}
 		topics[n] = topic

@@ -17,6 +17,11 @@
 //     already-encoded bytes;
 //   - sink: a bare sarama consumer group reading N records vs a Sluice sink
 //     pipeline with a no-op task;
+//   - observed-source / observed-source-json / observed-sink: the source
+//     (byte or JSON records) and sink pipelines under a connect.Runner, bare
+//     vs with the Runner's metrics (OpenTelemetry,
+//     Prometheus exporter, scraped) and tracing (SDK TracerProvider, no
+//     exporter), the sink reading records that carry a traceparent header;
 //   - connect-source / connect-sink: Kafka Connect's own standalone worker
 //     (fetched from Maven Central, same version as the broker) running
 //     FileStreamSource on a file of L lines, or FileStreamSink from a topic of
@@ -62,7 +67,7 @@ type options struct {
 	worker     string // Sluice's worker for the Kafka Connect comparison
 }
 
-var allTests = []string{"source", "source-json", "sink", "connect-source", "connect-sink"}
+var allTests = []string{"source", "source-json", "sink", "observed-source", "observed-source-json", "observed-sink", "connect-source", "connect-sink"}
 
 func main() {
 	var o options
@@ -225,6 +230,21 @@ func run(ctx context.Context, o options) error {
 	if o.enabled("sink") {
 		if err := benchSink(ctx, o, br, rep); err != nil {
 			return fmt.Errorf("sink: %w", err)
+		}
+	}
+	if o.enabled("observed-source") {
+		if err := benchObservedSource(ctx, o, br, rep, false); err != nil {
+			return fmt.Errorf("observed-source: %w", err)
+		}
+	}
+	if o.enabled("observed-source-json") {
+		if err := benchObservedSource(ctx, o, br, rep, true); err != nil {
+			return fmt.Errorf("observed-source-json: %w", err)
+		}
+	}
+	if o.enabled("observed-sink") {
+		if err := benchObservedSink(ctx, o, br, rep); err != nil {
+			return fmt.Errorf("observed-sink: %w", err)
 		}
 	}
 	if o.enabled("connect-source") {

@@ -51,6 +51,9 @@ type testInfo struct {
 	baselineFor map[string]string
 	figures     []string
 	notes       []string
+	// paired: the contenders' ratios are also given per repetition (see
+	// pairedRatio).
+	paired bool
 }
 
 type facts struct {
@@ -120,6 +123,28 @@ func (r *report) ratio(test, fig, a, b string) (float64, bool) {
 	return x / y, true
 }
 
+// pairedRatio is the median over repetitions of a's figure over b's in the
+// same repetition (the contenders run back to back, so each pair saw the
+// same machine load); it needs as many samples of a as of b.
+func (r *report) pairedRatio(test, fig, a, b string) (float64, bool) {
+	x, y := r.samples[test][a][fig], r.samples[test][b][fig]
+	if len(x) == 0 || len(x) != len(y) {
+		return 0, false
+	}
+	q := make([]float64, 0, len(x))
+	for i := range x {
+		if y[i] == 0 {
+			return 0, false
+		}
+		q = append(q, x[i]/y[i])
+	}
+	slices.Sort(q)
+	if len(q)%2 == 1 {
+		return q[len(q)/2], true
+	}
+	return (q[len(q)/2-1] + q[len(q)/2]) / 2, true
+}
+
 func (r *report) print(w io.Writer) {
 	o := r.opts
 	fmt.Fprintf(w, "# Sluice benchmark\n\n")
@@ -171,6 +196,14 @@ func (r *report) print(w io.Writer) {
 			if x, ok := r.ratio(t.id, figRecordsPerSec, c, b); ok {
 				fmt.Fprintf(w, "\n%s / %s, median records/s: **%.2f×**", c, b, x)
 			}
+			if t.paired {
+				if x, ok := r.pairedRatio(t.id, figRecordsPerSec, c, b); ok {
+					fmt.Fprintf(w, "; median of the repetitions' ratios: **%.2f×**", x)
+				}
+				if x, ok := r.pairedRatio(t.id, figCPUPerRecord, c, b); ok {
+					fmt.Fprintf(w, "; CPU µs/record, median of the repetitions' ratios: **%.2f×**", x)
+				}
+			}
 			if x, ok := r.ratio(t.id, figSteadyRate, c, b); ok {
 				fmt.Fprintf(w, "; after the first record: **%.2f×**", x)
 			}
@@ -221,6 +254,14 @@ func (r *report) print(w io.Writer) {
 	fk, fkok := r.ratio("connect-sink", figTTFR, cKafkaConnect, cSluice)
 	v, ok = minOf(fs, fsok, fk, fkok)
 	addRatio("first_record_kafka_connect_over_sluice", v, ok)
+	v, ok = r.pairedRatio("observed-source", figRecordsPerSec, cRunnerObserved, cRunner)
+	addRatio("source_observed_vs_bare", v, ok)
+	v, ok = r.pairedRatio("observed-source-json", figRecordsPerSec, cRunnerObserved, cRunner)
+	addRatio("source_json_observed_vs_bare", v, ok)
+	v, ok = r.pairedRatio("observed-source", figRecordsPerSec, cSaramaTraceparent, cSarama)
+	addRatio("sarama_traceparent_vs_bare", v, ok)
+	v, ok = r.pairedRatio("observed-sink", figRecordsPerSec, cRunnerObserved, cRunner)
+	addRatio("sink_observed_vs_bare", v, ok)
 	// Details behind the headlines.
 	v, ok = r.ratio("source-json", figRecordsPerSec, cSluice, cSarama)
 	addRatio("source_json_vs_sarama", v, ok)
@@ -251,7 +292,7 @@ func (r *report) print(w io.Writer) {
 		}
 		return 0, false
 	}
-	fmt.Fprintf(w, "\n## DESIGN.md §6 targets\n\n| target | measured (ratio of medians) | |\n|---|---:|---|\n")
+	fmt.Fprintf(w, "\n## Targets (DESIGN.md §6, issue #8)\n\n| target | measured (ratio of medians) | |\n|---|---:|---|\n")
 	target := func(desc, name string, min float64) {
 		v, ok := get(name)
 		if !ok {
@@ -272,6 +313,9 @@ func (r *report) print(w io.Writer) {
 	target("FileStream sink ≥ 2× Kafka Connect's steady records/s (first to last record)", "sink_vs_kafka_connect_steady", 2)
 	target("Kafka Connect's peak RSS ≥ 10× Sluice's (worse of source, sink)", "rss_kafka_connect_over_sluice", 10)
 	target("Kafka Connect's time to first record ≥ 10× Sluice's (worse of source, sink)", "first_record_kafka_connect_over_sluice", 10)
+	target("source path with metrics + tracing (no exporter) ≥ 0.95× without (records/s, median of paired repetitions; issue #8), byte records", "source_observed_vs_bare", 0.95)
+	target("source path with metrics + tracing (no exporter) ≥ 0.95× without (records/s, median of paired repetitions; issue #8), JSON records", "source_json_observed_vs_bare", 0.95)
+	target("sink path with metrics + tracing (no exporter) ≥ 0.95× without (records/s, median of paired repetitions; issue #8)", "sink_observed_vs_bare", 0.95)
 	fmt.Fprintf(w, "\nThe budget's allocation target (≤ 5 heap allocations per record in the runtime) is measured by the `go test -bench` micro-benchmarks (see BENCHMARKS.md); the allocs/record above count the whole process, sarama included.\n")
 
 	fmt.Fprintf(w, "\n## Ratios (machine-readable)\n\n```\n")
