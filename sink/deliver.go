@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/converters"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
 	"github.com/sluicehq/sluice/internal/tracing"
 )
@@ -380,20 +381,88 @@ func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.Cons
 	return out, outDeliver
 }
 
-// convertHeaders converts m's headers into rec.Headers.
+// convertHeaders converts m's headers into rec.Headers. With the
+// SimpleHeaderConverter, a header whose key and bytes equal those of the
+// previous record's header at the same position (a traceparent shared by a
+// source batch, a constant content type) reuses that conversion when its
+// value is immutable, instead of converting it again.
 func (r *taskRunner) convertHeaders(ctx context.Context, m *sarama.ConsumerMessage, rec *connect.Record) error {
 	hc := r.p.cfg.HeaderConverter
-	rec.Headers = make(connect.Headers, 0, len(m.Headers))
-	for _, h := range m.Headers {
+	_, memo := hc.(*converters.SimpleHeader)
+	rec.Headers = r.headerSlice(len(m.Headers))
+	for i, h := range m.Headers {
 		if h == nil {
 			continue
 		}
-		sv, err := hc.ToConnectHeader(ctx, m.Topic, string(h.Key), h.Value)
+		if memo && i < len(r.hdrMemo) && r.hdrMemo[i].matches(h) {
+			rec.Headers = append(rec.Headers, r.hdrMemo[i].h)
+			continue
+		}
+		key := string(h.Key)
+		sv, err := hc.ToConnectHeader(ctx, m.Topic, key, h.Value)
 		if err != nil {
 			rec.Headers = nil
 			return fmt.Errorf("header %q: %w", h.Key, err)
 		}
-		rec.Headers = append(rec.Headers, connect.Header{Key: string(h.Key), Schema: sv.Schema, Value: sv.Value})
+		hd := connect.Header{Key: key, Schema: sv.Schema, Value: sv.Value}
+		rec.Headers = append(rec.Headers, hd)
+		if memo && immutableHeaderValue(sv.Value) {
+			for len(r.hdrMemo) <= i {
+				r.hdrMemo = append(r.hdrMemo, headerMemo{})
+			}
+			r.hdrMemo[i].set(h, hd)
+		}
 	}
 	return nil
+}
+
+// headerChunk is how many headers headerSlice allocates at a time.
+const headerChunk = 512
+
+// headerSlice returns an empty slice with capacity n for a record's headers,
+// carved from a chunk shared by the records of a batch (one allocation per
+// headerChunk headers instead of one per record). Its capacity is capped,
+// so appending to it (InsertHeader, a task) copies instead of writing into
+// the next record's headers.
+func (r *taskRunner) headerSlice(n int) connect.Headers {
+	if n > headerChunk/4 {
+		return make(connect.Headers, 0, n)
+	}
+	if cap(r.hdrChunk)-len(r.hdrChunk) < n {
+		r.hdrChunk = make(connect.Headers, 0, headerChunk)
+	}
+	l := len(r.hdrChunk)
+	r.hdrChunk = r.hdrChunk[:l+n]
+	return r.hdrChunk[l : l : l+n]
+}
+
+// headerMemo is one remembered header conversion (see convertHeaders). It
+// owns copies of the raw key and value, so that it does not keep a fetch
+// response's buffer alive.
+type headerMemo struct {
+	ok       bool
+	key, raw []byte
+	null     bool // the raw value was null (not empty)
+	h        connect.Header
+}
+
+func (m *headerMemo) matches(h *sarama.RecordHeader) bool {
+	return m.ok && m.null == (h.Value == nil) && bytes.Equal(m.key, h.Key) && bytes.Equal(m.raw, h.Value)
+}
+
+func (m *headerMemo) set(h *sarama.RecordHeader, hd connect.Header) {
+	m.ok, m.null, m.h = true, h.Value == nil, hd
+	m.key = append(m.key[:0], h.Key...)
+	m.raw = append(m.raw[:0], h.Value...)
+}
+
+// immutableHeaderValue reports whether records may share v: nil, strings,
+// booleans, numbers and times; not byte slices, lists, maps, structs or
+// decimals.
+func immutableHeaderValue(v any) bool {
+	switch v.(type) {
+	case nil, string, bool, int8, int16, int32, int64, float32, float64, time.Time:
+		return true
+	}
+	return false
 }

@@ -77,7 +77,9 @@ type taskRunner struct {
 	stopping bool
 	raw      []*sarama.ConsumerMessage // taken, not yet converted
 	rawSince time.Time
-	retry    *putRetry // the redelivery of the pending batch in progress, if any
+	retry    *putRetry       // the redelivery of the pending batch in progress, if any
+	hdrMemo  []headerMemo    // per header position, the last reusable conversion (convertHeaders)
+	hdrChunk connect.Headers // the rest of the current chunk of record headers (headerSlice)
 
 	// The converted batch awaiting (re)delivery: written by the task
 	// goroutine under batchMu (Report reads pendingMsgs from any
