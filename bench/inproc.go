@@ -609,6 +609,37 @@ func runSluiceSink(ctx context.Context, br *broker, topic string, n int, maxBuff
 	return s, nil
 }
 
+// sinkTopics creates and fills the topics a sink test reads: one of warm
+// records (the warm-up runs) and one of o.records, each record of o.size
+// bytes with headers(i) if headers is set. It returns the topic per record
+// count and the function that deletes them (also after an error).
+func sinkTopics(o options, br *broker, test string, warm int, headers func(i int) []sarama.RecordHeader) (map[int]string, func(), error) {
+	value := byteData(o.size).encoded[0]
+	topics := map[int]string{}
+	var created []string
+	drop := func() {
+		for _, t := range created {
+			deleteTopic(br.addrs, t)
+		}
+	}
+	for _, n := range []int{warm, o.records} {
+		if _, ok := topics[n]; ok {
+			continue
+		}
+		topic := newTopic(test)
+		if err := createTopic(br.addrs, topic, int32(o.partitions)); err != nil {
+			return nil, drop, err
+		}
+		created = append(created, topic)
+		logf("%s: producing %d records into %s", test, n, topic)
+		if err := fill(br.addrs, topic, n, func(int) []byte { return value }, headers); err != nil {
+			return nil, drop, fmt.Errorf("filling %s: %w", topic, err)
+		}
+		topics[n] = topic
+	}
+	return topics, drop, nil
+}
+
 func benchSink(ctx context.Context, o options, br *broker, rep *report) error {
 	rep.addTest(testInfo{
 		id:          "sink",
@@ -621,23 +652,11 @@ func benchSink(ctx context.Context, o options, br *broker, rep *report) error {
 			"the stall), and sarama's fetch loop then sleeps 100 ms before it looks again; the variant raises the " +
 			"bound out of the way (the 64 MiB bytes bound stays)."},
 	})
-	value := byteData(o.size).encoded[0]
 	warm := min(o.records, 20000)
-	topics := map[int]string{}
-	for _, n := range []int{warm, o.records} {
-		if _, ok := topics[n]; ok {
-			continue
-		}
-		topic := newTopic("sink")
-		if err := createTopic(br.addrs, topic, int32(o.partitions)); err != nil {
-			return err
-		}
-		defer deleteTopic(br.addrs, topic)
-		logf("sink: producing %d records into %s", n, topic)
-		if err := fill(br.addrs, topic, n, func(int) []byte { return value }, nil); err != nil {
-			return fmt.Errorf("filling %s: %w", topic, err)
-		}
-		topics[n] = topic
+	topics, drop, err := sinkTopics(o, br, "sink", warm, nil)
+	defer drop()
+	if err != nil {
+		return err
 	}
 	reps := map[string]int{}
 	one := func(c string, n int, record bool, label string) error {

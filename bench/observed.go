@@ -46,6 +46,17 @@ type observability struct {
 	stop func()
 }
 
+// observedReps is how many times -reps the observability tests repeat each
+// contender: their differences are a few percent, within this machine's
+// run-to-run noise, so they need more pairs than the other tests.
+const observedReps = 3
+
+// observedOptions is o with the observability tests' repetitions.
+func observedOptions(o options) options {
+	o.reps *= observedReps
+	return o
+}
+
 // scrapeEvery is far more often than any Prometheus scrape interval.
 const scrapeEvery = 100 * time.Millisecond
 
@@ -147,6 +158,40 @@ func runUnderRunner(ctx context.Context, br *broker, name string, n int, obs *ob
 	return s, nil
 }
 
+// observedRunner returns the function that runs one contender c of an
+// observability test with n records: it starts the observability of the
+// observed contender (stopped after the run), collects garbage, profiles a
+// recorded run, and records and logs the sample measure returns.
+func observedRunner(o options, rep *report, test string) func(c string, n int, record bool, label string, measure func(*observability) (inSample, error)) error {
+	reps := map[string]int{}
+	return func(c string, n int, record bool, label string, measure func(*observability) (inSample, error)) error {
+		var obs *observability
+		if c == cRunnerObserved {
+			var err error
+			if obs, err = startObservability(); err != nil {
+				return err
+			}
+			defer obs.stop()
+		}
+		runtime.GC()
+		stop := func() {}
+		if record {
+			reps[c]++
+			stop = startProfile(o.profileDir, profileName(test, c, reps[c]))
+		}
+		s, err := measure(obs)
+		stop()
+		if err != nil {
+			return fmt.Errorf("%s: %w", c, err)
+		}
+		if record {
+			rep.addInProcess(test, c, n, s)
+		}
+		logf("%s %s %s: %d records in %.2fs (%.0f records/s)", test, label, c, n, s.elapsed.Seconds(), float64(n)/s.elapsed.Seconds())
+		return nil
+	}
+}
+
 // benchObservedSource compares a source pipeline under a Runner without and
 // with metrics and tracing, with the byte records of the source test or
 // (json) its JSON records.
@@ -167,7 +212,7 @@ func benchObservedSource(ctx context.Context, o options, br *broker, rep *report
 		baselineFor: map[string]string{cRunnerObserved: cRunner},
 		paired:      true,
 		figures:     []string{figRecordsPerSec, figMBPerSec, figCPUPerRecord, figBrokerCPUPerRecord, figAllocsPerRecord},
-		notes: []string{fmt.Sprintf("`%s`: the Runner's Kafka Connect metrics through the OpenTelemetry Prometheus exporter, "+
+		notes: []string{fmt.Sprintf("%d repetitions per contender (%d× -reps).", observedOptions(o).reps, observedReps), fmt.Sprintf("`%s`: the Runner's Kafka Connect metrics through the OpenTelemetry Prometheus exporter, "+
 			"scraped every %v, and an SDK TracerProvider with no exporter: a span per poll batch and per offset commit, "+
 			"and the %d-byte W3C `traceparent` header (key and value) on every record, which the broker stores too.",
 			cRunnerObserved, scrapeEvery, len(tracing.HeaderKey)+55)},
@@ -184,70 +229,40 @@ func benchObservedSource(ctx context.Context, o options, br *broker, rep *report
 			"without and with the same header on every record, i.e. the header's cost without Sluice.", cSaramaTraceparent, cSarama))
 	}
 	rep.addTest(info)
-	reps := map[string]int{}
+	run := observedRunner(o, rep, test)
 	one := func(c string, n int, record bool, label string) error {
 		topic := newTopic("observed")
 		if err := createTopic(br.addrs, topic, int32(o.partitions)); err != nil {
 			return err
 		}
 		defer deleteTopic(br.addrs, topic)
-		if c == cSarama || c == cSaramaTraceparent {
-			dd := d
-			if c == cSaramaTraceparent {
-				dd = traced
+		return run(c, n, record, label, func(obs *observability) (inSample, error) {
+			switch c {
+			case cSarama:
+				return runSaramaProducer(ctx, br, topic, n, d)
+			case cSaramaTraceparent:
+				return runSaramaProducer(ctx, br, topic, n, traced)
 			}
-			runtime.GC()
-			s, err := runSaramaProducer(ctx, br, topic, n, dd)
-			if err != nil {
-				return fmt.Errorf("%s: %w", c, err)
-			}
-			if record {
-				rep.addInProcess(test, c, n, s)
-			}
-			logf("%s %s %s: %d records in %.2fs (%.0f records/s)", test, label, c, n, s.elapsed.Seconds(), float64(n)/s.elapsed.Seconds())
-			return nil
-		}
-		var obs *observability
-		if c == cRunnerObserved {
-			var err error
-			if obs, err = startObservability(); err != nil {
-				return err
-			}
-			defer obs.stop()
-		}
-		runtime.GC()
-		stop := func() {}
-		if record {
-			reps[c]++
-			stop = startProfile(o.profileDir, profileName(test, c, reps[c]))
-		}
-		task := &genTask{topic: topic, n: n, schema: d.schema, values: d.values}
-		name := "bench-source-" + topic
-		s, err := runUnderRunner(ctx, br, name, n, obs, func(tp trace.TracerProvider) (connect.Pipeline, error) {
-			return source.New(source.Config{
-				Name:           name,
-				Brokers:        br.addrs,
-				NewTask:        func() source.Task { return task },
-				ValueConverter: d.conv,
-				Sarama:         producerConfig(),
-				Logger:         discard,
-				TracerProvider: tp,
+			task := &genTask{topic: topic, n: n, schema: d.schema, values: d.values}
+			name := "bench-source-" + topic
+			s, err := runUnderRunner(ctx, br, name, n, obs, func(tp trace.TracerProvider) (connect.Pipeline, error) {
+				return source.New(source.Config{
+					Name:           name,
+					Brokers:        br.addrs,
+					NewTask:        func() source.Task { return task },
+					ValueConverter: d.conv,
+					Sarama:         producerConfig(),
+					Logger:         discard,
+					TracerProvider: tp,
+				})
 			})
+			for i := range n {
+				s.bytes += uint64(len(d.encoded[i%len(d.encoded)]))
+			}
+			return s, err
 		})
-		stop()
-		if err != nil {
-			return fmt.Errorf("%s: %w", c, err)
-		}
-		for i := range n {
-			s.bytes += uint64(len(d.encoded[i%len(d.encoded)]))
-		}
-		if record {
-			rep.addInProcess(test, c, n, s)
-		}
-		logf("%s %s %s: %d records in %.2fs (%.0f records/s)", test, label, c, n, s.elapsed.Seconds(), float64(n)/s.elapsed.Seconds())
-		return nil
 	}
-	return interleave(o, info.contenders, min(o.records, 20000), o.records, one)
+	return interleave(observedOptions(o), info.contenders, min(o.records, 20000), o.records, one)
 }
 
 // benchObservedSink compares a sink pipeline with a no-op task under a
@@ -264,10 +279,9 @@ func benchObservedSink(ctx context.Context, o options, br *broker, rep *report) 
 		baselineFor: map[string]string{cRunnerObserved: cRunner},
 		paired:      true,
 		figures:     []string{figRecordsPerSec, figMBPerSec, figCPUPerRecord, figBrokerCPUPerRecord, figAllocsPerRecord},
-		notes: []string{fmt.Sprintf("`%s`: as in observed-source; the sink's span per Put batch is a child of the "+
+		notes: []string{fmt.Sprintf("%d repetitions per contender (%d× -reps).", observedOptions(o).reps, observedReps), fmt.Sprintf("`%s`: as in observed-source; the sink's span per Put batch is a child of the "+
 			"trace in the batch's first record, linked to the others, and there is a span per offset commit.", cRunnerObserved)},
 	})
-	value := byteData(o.size).encoded[0]
 	parents := make([][]sarama.RecordHeader, 64)
 	for i := range parents {
 		var tid trace.TraceID
@@ -278,61 +292,30 @@ func benchObservedSink(ctx context.Context, o options, br *broker, rep *report) 
 	}
 	headers := func(i int) []sarama.RecordHeader { return parents[(i/1000)%len(parents)] }
 	warm := min(o.records, 20000)
-	topics := map[int]string{}
-	for _, n := range []int{warm, o.records} {
-		if _, ok := topics[n]; ok {
-			continue
-		}
-		topic := newTopic("observed-sink")
-		if err := createTopic(br.addrs, topic, int32(o.partitions)); err != nil {
-			return err
-		}
-		defer deleteTopic(br.addrs, topic)
-		logf("%s: producing %d records into %s", test, n, topic)
-		if err := fill(br.addrs, topic, n, func(int) []byte { return value }, headers); err != nil {
-			return fmt.Errorf("filling %s: %w", topic, err)
-		}
-		topics[n] = topic
+	topics, drop, err := sinkTopics(o, br, test, warm, headers)
+	defer drop()
+	if err != nil {
+		return err
 	}
-	reps := map[string]int{}
+	run := observedRunner(o, rep, test)
 	one := func(c string, n int, record bool, label string) error {
-		var obs *observability
-		if c == cRunnerObserved {
-			var err error
-			if obs, err = startObservability(); err != nil {
-				return err
-			}
-			defer obs.stop()
-		}
-		runtime.GC()
-		stop := func() {}
-		if record {
-			reps[c]++
-			stop = startProfile(o.profileDir, profileName(test, c, reps[c]))
-		}
-		task := &noopTask{want: int64(n), done: make(chan struct{})}
-		name := newTopic("sink")
-		s, err := runUnderRunner(ctx, br, name, n, obs, func(tp trace.TracerProvider) (connect.Pipeline, error) {
-			return sink.New(sink.Config{
-				Name:           name,
-				Brokers:        br.addrs,
-				NewTask:        func() sink.Task { return task },
-				Topics:         []string{topics[n]},
-				Sarama:         consumerConfig(),
-				Logger:         discard,
-				TracerProvider: tp,
+		return run(c, n, record, label, func(obs *observability) (inSample, error) {
+			task := &noopTask{want: int64(n), done: make(chan struct{})}
+			name := newTopic("sink")
+			s, err := runUnderRunner(ctx, br, name, n, obs, func(tp trace.TracerProvider) (connect.Pipeline, error) {
+				return sink.New(sink.Config{
+					Name:           name,
+					Brokers:        br.addrs,
+					NewTask:        func() sink.Task { return task },
+					Topics:         []string{topics[n]},
+					Sarama:         consumerConfig(),
+					Logger:         discard,
+					TracerProvider: tp,
+				})
 			})
+			s.bytes = uint64(task.bytes.Load())
+			return s, err
 		})
-		stop()
-		if err != nil {
-			return fmt.Errorf("%s: %w", c, err)
-		}
-		s.bytes = uint64(task.bytes.Load())
-		if record {
-			rep.addInProcess(test, c, n, s)
-		}
-		logf("%s %s %s: %d records in %.2fs (%.0f records/s)", test, label, c, n, s.elapsed.Seconds(), float64(n)/s.elapsed.Seconds())
-		return nil
 	}
-	return interleave(o, []string{cRunner, cRunnerObserved}, warm, o.records, one)
+	return interleave(observedOptions(o), []string{cRunner, cRunnerObserved}, warm, o.records, one)
 }

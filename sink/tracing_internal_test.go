@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/IBM/sarama"
@@ -65,7 +66,7 @@ func TestPutSpanParentAndLinks(t *testing.T) {
 	for _, l := range s.Links() {
 		linked = append(linked, l.SpanContext.TraceID())
 	}
-	if want := []trace.TraceID{parse(t, traceHeader(2)).TraceID(), parse(t, traceHeader(3)).TraceID()}; !equalIDs(linked, want) {
+	if want := []trace.TraceID{parse(t, traceHeader(2)).TraceID(), parse(t, traceHeader(3)).TraceID()}; !slices.Equal(linked, want) {
 		t.Fatalf("links %v, want %v", linked, want)
 	}
 
@@ -91,16 +92,4 @@ func parse(t *testing.T, h *sarama.RecordHeader) trace.SpanContext {
 		t.Fatalf("bad test header %q", h.Value)
 	}
 	return sc
-}
-
-func equalIDs(a, b []trace.TraceID) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
