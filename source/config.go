@@ -157,7 +157,7 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Validate reports the first invalid setting, naming it by its Kafka Connect
+// Validate reports every invalid setting, naming it by its Kafka Connect
 // property name where there is one.
 func (c *Config) Validate() error {
 	var errs []error

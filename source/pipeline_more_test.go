@@ -241,3 +241,39 @@ func TestBackpressureCapsInFlightAndSendErrorFailsTask(t *testing.T) {
 		t.Fatalf("acked %d records of a missing topic", st.Tasks[0].RecordsAcked)
 	}
 }
+
+// TestLastAckFollowsAcknowledgements: the last-ack time (status, stall
+// detection) is set once the acknowledgements of a burst pause, however
+// few they are, and moves on with the next burst.
+func TestLastAckFollowsAcknowledgements(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
+	var perPart atomic.Int64
+	perPart.Store(3)
+	task := &genTask{topic: topic, parts: 1, perPart: -1, batch: 1000}
+	task.onPoll = func() { task.perPart = perPart.Load() }
+	p, err := source.New(baseConfig(t, brokers, "last-ack", task))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	stop := runPipeline(t, p)
+	acked := func(n int64) func() bool {
+		return func() bool { ts := p.Status().Tasks; return len(ts) > 0 && ts[0].RecordsAcked == n }
+	}
+	waitFor(t, "3 records acknowledged", 60*time.Second, acked(3))
+	first := p.Status().Tasks[0].LastAck
+	if first.Before(before) {
+		t.Fatalf("LastAck %v after 3 acknowledgements, want a time after the start (%v)", first, before)
+	}
+	time.Sleep(20 * time.Millisecond)
+	perPart.Store(3 + 700) // a burst that is not a multiple of the clock interval
+	waitFor(t, "703 records acknowledged", 60*time.Second, acked(703))
+	if second := p.Status().Tasks[0].LastAck; !second.After(first.Add(10 * time.Millisecond)) {
+		t.Fatalf("LastAck %v after the second burst, want later than the first burst's %v", second, first)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -565,11 +565,15 @@ func (r *taskRunner) commitRecord(ctx context.Context, rec *connect.Record, meta
 	}
 }
 
+// ackClockEvery bounds how many acknowledgements may share one reading of
+// the clock for the last-ack time.
+const ackClockEvery = 256
+
 // ackLoop drains the producer's successes and errors until both close.
 func (r *taskRunner) ackLoop(ctx context.Context) {
 	cfg := &r.p.cfg
 	successes, errs := r.producer.Successes(), r.producer.Errors()
-	var sinceRecords int
+	var sinceRecords, sinceClock int
 	var sinceBytes int64
 	for successes != nil || errs != nil {
 		select {
@@ -581,7 +585,13 @@ func (r *taskRunner) ackLoop(ctx context.Context) {
 			s := m.Metadata.(*msgSlot)
 			r.tracker.Done(s.handle)
 			r.acked.Add(1)
-			r.lastAck.Store(time.Now().UnixNano())
+			// The last-ack time (status, stall detection) is read from the
+			// clock when the acknowledgements pause and at least every
+			// ackClockEvery of them, not for each one.
+			if sinceClock++; sinceClock >= ackClockEvery || len(successes) == 0 {
+				sinceClock = 0
+				r.lastAck.Store(time.Now().UnixNano())
+			}
 			if _, ok := r.task.(RecordCommitter); ok {
 				r.commitRecord(ctx, s.rec, &RecordMetadata{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Timestamp: m.Timestamp})
 			}
