@@ -88,7 +88,7 @@ func scriptsBrokerVersion(repo string, addrs []string) string {
 	if err != nil {
 		return "unknown"
 	}
-	data, err := os.ReadFile(filepath.Join(repo, "scripts/kafka/data", port, "logs/server.log"))
+	data, err := os.ReadFile(filepath.Join(repo, "scripts/kafka/_data", port, "logs/server.log"))
 	if err != nil {
 		return "unknown (not started by scripts/kafka)"
 	}
@@ -109,7 +109,7 @@ func scriptsBrokerPID(repo string, addrs []string) int {
 	if err != nil {
 		return 0
 	}
-	data, err := os.ReadFile(filepath.Join(repo, "scripts/kafka/data", port, "kafka.pid"))
+	data, err := os.ReadFile(filepath.Join(repo, "scripts/kafka/_data", port, "kafka.pid"))
 	if err != nil {
 		return 0
 	}

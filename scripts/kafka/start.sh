@@ -15,7 +15,7 @@
 # Steps: fetch the broker and its runtime jars from Maven Central with Maven
 # into scripts/kafka/lib (once; see pom.xml), write server.properties and
 # format KRaft storage (once) in the instance directory
-# scripts/kafka/data/$KAFKA_PORT, start `java kafka.Kafka` in the
+# scripts/kafka/_data/$KAFKA_PORT, start `java kafka.Kafka` in the
 # background (pid in kafka.pid, logs in logs/ there), wait until the port is
 # open and a metadata request through sarama succeeds
 # (scripts/kafka/waitready), print the broker version.
@@ -38,7 +38,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 LIB="$HERE/lib"
 # One instance directory per client port, so brokers on different ports
 # (a developer's on 9092, CI's on another) can run side by side.
-DATA="$HERE/data/$KAFKA_PORT"
+DATA="$HERE/_data/$KAFKA_PORT"
 LOGDIR="$DATA/logs"
 KRAFT="$DATA/kraft"
 PIDFILE="$DATA/kafka.pid"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stops the broker that scripts/kafka/start.sh started on KAFKA_PORT
 # (default 9092), by the pid file in its instance directory
-# scripts/kafka/data/$KAFKA_PORT. Idempotent: succeeds when nothing runs.
+# scripts/kafka/_data/$KAFKA_PORT. Idempotent: succeeds when nothing runs.
 #
 #   bash scripts/kafka/stop.sh          # stop, keep data (topics survive)
 #   bash scripts/kafka/stop.sh --clean  # stop and wipe the instance directory
@@ -11,7 +11,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
-DATA="$HERE/data/$KAFKA_PORT"
+DATA="$HERE/_data/$KAFKA_PORT"
 PIDFILE="$DATA/kafka.pid"
 
 clean=false
@@ -54,6 +54,6 @@ rm -f "$PIDFILE"
 
 if $clean; then
   rm -rf "$DATA"
-  rmdir "$HERE/data" 2>/dev/null || true
+  rmdir "$HERE/_data" 2>/dev/null || true
   log "wiped $DATA"
 fi

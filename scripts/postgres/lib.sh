@@ -68,7 +68,7 @@ pg_bindir() {
 }
 
 # pg_instance_dir prints the instance directory: SLUICE_POSTGRES_DATA if set,
-# else scripts/postgres/data/<port> when the server's account can reach it,
+# else scripts/postgres/_data/<port> when the server's account can reach it,
 # else (root with a checkout the postgres account cannot enter, such as one
 # under /root) /var/lib/postgresql/sluice/<port>.
 pg_instance_dir() {
@@ -76,7 +76,7 @@ pg_instance_dir() {
     printf '%s\n' "$SLUICE_POSTGRES_DATA"
     return
   fi
-  local d="$HERE/data/$PORT"
+  local d="$HERE/_data/$PORT"
   if [[ "$(id -u)" -ne 0 ]] || as_server test -x "$HERE" 2>/dev/null; then
     printf '%s\n' "$d"
     return

@@ -15,7 +15,7 @@
 # Steps: install Debian's postgresql package when no server binaries are
 # found (as root: apt-get update and install; otherwise it asks you to),
 # create a private cluster with initdb in the instance directory (once; see
-# lib.sh: scripts/postgres/data/<port> by default), listening on TCP
+# lib.sh: scripts/postgres/_data/<port> by default), listening on TCP
 # 127.0.0.1:<port> only (no Unix socket) with password (scram-sha-256)
 # authentication, start it with pg_ctl (as the postgres account when run as
 # root: PostgreSQL refuses to run as root), wait until it accepts
@@ -77,7 +77,7 @@ if [[ "$(id -u)" -eq 0 ]]; then
   # The default parents are ours: make sure the server's account can
   # traverse them whatever root's umask.
   case "$INST" in
-    "$HERE/data/"* | /var/lib/postgresql/sluice/*) chmod 755 "$(dirname "$INST")" ;;
+    "$HERE/_data/"* | /var/lib/postgresql/sluice/*) chmod 755 "$(dirname "$INST")" ;;
   esac
   chown "$SERVER_USER:" "$INST"
 fi

@@ -42,6 +42,6 @@ fi
 
 if $clean; then
   rm -rf "$INST"
-  rmdir "$HERE/data" 2>/dev/null || true
+  rmdir "$HERE/_data" 2>/dev/null || true
   log "wiped $INST"
 fi
