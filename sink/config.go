@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -210,10 +209,9 @@ func (c *Config) Validate() error {
 			break
 		}
 	}
-	if c.TopicsRegex != "" {
-		if _, err := regexp.Compile(c.TopicsRegex); err != nil {
-			errs = append(errs, fmt.Errorf("topics.regex: %w", err))
-		}
+	topicsRE, err := topicsPattern(c.TopicsRegex)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("topics.regex: %w", err))
 	}
 	if v, ok := c.ConsumerProps["max.poll.records"]; ok {
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); err != nil || n < 1 {
@@ -246,7 +244,7 @@ func (c *Config) Validate() error {
 		// dead letters.
 		if slices.Contains(c.Topics, dlq) {
 			errs = append(errs, fmt.Errorf("errors.deadletterqueue.topic.name: %q is also listed in topics", dlq))
-		} else if re, err := regexp.Compile("^(?:" + c.TopicsRegex + ")$"); c.TopicsRegex != "" && err == nil && re.MatchString(dlq) {
+		} else if topicsRE != nil && topicsRE.MatchString(dlq) {
 			errs = append(errs, fmt.Errorf("errors.deadletterqueue.topic.name: %q matches topics.regex", dlq))
 		}
 	}

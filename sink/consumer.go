@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"sync"
@@ -440,9 +441,29 @@ func (r *taskRunner) watchTopics(ctx context.Context, cancel context.CancelFunc,
 	}
 }
 
-func compileTopicsRegex(s string) *regexp.Regexp {
-	if s == "" {
-		return nil
+// mustTopicsPattern is topicsPattern for a configuration Validate accepted.
+func mustTopicsPattern(s string) *regexp.Regexp {
+	re, err := topicsPattern(s)
+	if err != nil {
+		panic("sink: topics.regex not validated: " + err.Error())
 	}
-	return regexp.MustCompile("^(?:" + s + ")$")
+	return re
+}
+
+// topicsPattern compiles topics.regex as subscriptions use it: matching
+// whole topic names. It fails for a pattern that is invalid as written or
+// once anchored (`\Qa` quotes the anchor's closing parenthesis); "" gives
+// nil.
+func topicsPattern(s string) (*regexp.Regexp, error) {
+	if s == "" {
+		return nil, nil
+	}
+	if _, err := regexp.Compile(s); err != nil {
+		return nil, err
+	}
+	re, err := regexp.Compile("^(?:" + s + ")$")
+	if err != nil {
+		return nil, fmt.Errorf("as a whole-name pattern ^(?:%s)$: %w", s, err)
+	}
+	return re, nil
 }

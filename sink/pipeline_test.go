@@ -603,6 +603,13 @@ func TestValidate(t *testing.T) {
 			t.Fatalf("error %v does not mention %q", err, want)
 		}
 	}
+	// Valid as written but not as the whole-name pattern subscriptions use:
+	// refused here rather than failing when the task starts.
+	_, err = sink.New(sink.Config{Name: "x", Brokers: []string{"b:1"}, NewTask: func() sink.Task { return newRecTask() },
+		TopicsRegex: `\Qorders`})
+	if err == nil || !strings.Contains(err.Error(), "topics.regex") {
+		t.Fatalf("error %v does not mention topics.regex", err)
+	}
 	_, err = sink.New(sink.Config{Name: "x", Brokers: []string{"b:1"}, NewTask: func() sink.Task { return newRecTask() },
 		Topics: []string{"t"}, ConsumerProps: map[string]string{"auto.offset.reset": "sideways"}})
 	if err == nil || !strings.Contains(err.Error(), "consumer.override.auto.offset.reset") {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -71,7 +70,7 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 			}
 		}
 	default:
-		if _, err := regexp.Compile(regex); err != nil {
+		if _, err := topicsPattern(regex); err != nil {
 			errs = append(errs, fmt.Errorf("topics.regex: %w", err))
 		}
 		cfg.TopicsRegex = regex

@@ -120,7 +120,7 @@ type msgKey struct {
 func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
 	r := &taskRunner{
 		p: p, id: id, config: config, log: p.logger(id),
-		topicsRE:    compileTopicsRegex(p.cfg.TopicsRegex),
+		topicsRE:    mustTopicsPattern(p.cfg.TopicsRegex),
 		ctl:         make(chan ctlMsg),
 		notify:      make(chan struct{}, 1),
 		commitReq:   make(chan struct{}, 1),
