@@ -261,6 +261,15 @@ func jsonData() (sourceData, error) {
 	return d, nil
 }
 
+// bytes is the value bytes of the first n records sent from d.
+func (d sourceData) bytes(n int) uint64 {
+	var b uint64
+	for i := range n {
+		b += uint64(len(d.encoded[i%len(d.encoded)]))
+	}
+	return b
+}
+
 func (d sourceData) avgSize() int {
 	var n int
 	for _, b := range d.encoded {
@@ -348,10 +357,7 @@ func runSluiceSource(ctx context.Context, br *broker, topic string, n int, d sou
 			return inSample{}, fmt.Errorf("timed out: %+v", st)
 		}
 	}
-	s := m.sample(0)
-	for i := range n {
-		s.bytes += uint64(len(d.encoded[i%len(d.encoded)]))
-	}
+	s := m.sample(d.bytes(n))
 	cancel()
 	if err := <-done; err != nil {
 		return inSample{}, fmt.Errorf("pipeline stop: %w", err)

@@ -256,9 +256,7 @@ func benchObservedSource(ctx context.Context, o options, br *broker, rep *report
 					TracerProvider: tp,
 				})
 			})
-			for i := range n {
-				s.bytes += uint64(len(d.encoded[i%len(d.encoded)]))
-			}
+			s.bytes = d.bytes(n)
 			return s, err
 		})
 	}

@@ -172,10 +172,7 @@ func (m *runnerMetrics) observe(r *Runner, o metric.Observer) {
 					views[t.ID] = v
 				}
 				v.live = true
-				v.totals.in += t.RecordsIn
-				v.totals.out += t.RecordsOut
-				v.totals.dropped += t.RecordsDropped
-				v.totals.errs = addErrorMetrics(v.totals.errs, t.Errors)
+				v.totals.add(t)
 				v.inFlight = t.InFlight
 				v.partitions = t.Partitions
 				v.lag = t.Lag

@@ -216,8 +216,8 @@ func (h restHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Body != nil {
 		req.Body = http.MaxBytesReader(w, req.Body, maxBody)
 	}
-	route, methods := h.route(segs)
-	if route == nil {
+	methods := h.route(segs)
+	if methods == nil {
 		writeError(w, http.StatusNotFound, "HTTP 404 Not Found")
 		return
 	}
@@ -260,34 +260,33 @@ func pathSegments(u *url.URL) ([]string, bool) {
 type handlerFunc = func(http.ResponseWriter, *http.Request)
 
 // route returns the handlers by method for a path, or nil.
-func (h restHandler) route(segs []string) (any, map[string]handlerFunc) {
-	r := h.r
+func (h restHandler) route(segs []string) map[string]handlerFunc {
 	n := len(segs)
 	switch {
 	case n == 0:
-		return r, map[string]handlerFunc{http.MethodGet: h.serverInfo}
+		return map[string]handlerFunc{http.MethodGet: h.serverInfo}
 	case n == 1 && segs[0] == "health":
-		return r, map[string]handlerFunc{http.MethodGet: h.health}
+		return map[string]handlerFunc{http.MethodGet: h.health}
 	case segs[0] == "connectors":
 		return h.connectorsRoute(segs[1:])
 	case segs[0] == "connector-plugins":
 		switch {
 		case n == 1:
-			return r, map[string]handlerFunc{http.MethodGet: h.listPlugins}
+			return map[string]handlerFunc{http.MethodGet: h.listPlugins}
 		case n == 3 && segs[2] == "config":
 			plugin := segs[1]
-			return r, map[string]handlerFunc{http.MethodGet: func(w http.ResponseWriter, req *http.Request) { h.pluginConfig(w, req, plugin) }}
+			return map[string]handlerFunc{http.MethodGet: func(w http.ResponseWriter, req *http.Request) { h.pluginConfig(w, req, plugin) }}
 		case n == 4 && segs[2] == "config" && segs[3] == "validate":
 			plugin := segs[1]
-			return r, map[string]handlerFunc{http.MethodPut: func(w http.ResponseWriter, req *http.Request) { h.validate(w, req, plugin) }}
+			return map[string]handlerFunc{http.MethodPut: func(w http.ResponseWriter, req *http.Request) { h.validate(w, req, plugin) }}
 		}
 	}
-	return nil, nil
+	return nil
 }
 
-func (h restHandler) connectorsRoute(segs []string) (any, map[string]handlerFunc) {
+func (h restHandler) connectorsRoute(segs []string) map[string]handlerFunc {
 	if len(segs) == 0 {
-		return h.r, map[string]handlerFunc{http.MethodGet: h.listConnectors, http.MethodPost: h.createConnector}
+		return map[string]handlerFunc{http.MethodGet: h.listConnectors, http.MethodPost: h.createConnector}
 	}
 	name := segs[0]
 	bind := func(f func(http.ResponseWriter, *http.Request, string)) handlerFunc {
@@ -295,25 +294,25 @@ func (h restHandler) connectorsRoute(segs []string) (any, map[string]handlerFunc
 	}
 	switch len(segs) {
 	case 1:
-		return h.r, map[string]handlerFunc{http.MethodGet: bind(h.connectorInfo), http.MethodDelete: bind(h.deleteConnector)}
+		return map[string]handlerFunc{http.MethodGet: bind(h.connectorInfo), http.MethodDelete: bind(h.deleteConnector)}
 	case 2:
 		switch segs[1] {
 		case "config":
-			return h.r, map[string]handlerFunc{http.MethodGet: bind(h.getConfig), http.MethodPut: bind(h.putConfig), http.MethodPatch: bind(h.patchConfig)}
+			return map[string]handlerFunc{http.MethodGet: bind(h.getConfig), http.MethodPut: bind(h.putConfig), http.MethodPatch: bind(h.patchConfig)}
 		case "status":
-			return h.r, map[string]handlerFunc{http.MethodGet: bind(h.status)}
+			return map[string]handlerFunc{http.MethodGet: bind(h.status)}
 		case "tasks":
-			return h.r, map[string]handlerFunc{http.MethodGet: bind(h.taskConfigs)}
+			return map[string]handlerFunc{http.MethodGet: bind(h.taskConfigs)}
 		case "restart":
-			return h.r, map[string]handlerFunc{http.MethodPost: bind(h.restart)}
+			return map[string]handlerFunc{http.MethodPost: bind(h.restart)}
 		case "pause":
-			return h.r, map[string]handlerFunc{http.MethodPut: bind(h.pause)}
+			return map[string]handlerFunc{http.MethodPut: bind(h.pause)}
 		case "resume":
-			return h.r, map[string]handlerFunc{http.MethodPut: bind(h.resume)}
+			return map[string]handlerFunc{http.MethodPut: bind(h.resume)}
 		case "stop":
-			return h.r, map[string]handlerFunc{http.MethodPut: bind(h.stop)}
+			return map[string]handlerFunc{http.MethodPut: bind(h.stop)}
 		case "offsets":
-			return h.r, map[string]handlerFunc{http.MethodGet: bind(h.getOffsets), http.MethodPatch: bind(h.alterOffsets), http.MethodDelete: bind(h.resetOffsets)}
+			return map[string]handlerFunc{http.MethodGet: bind(h.getOffsets), http.MethodPatch: bind(h.alterOffsets), http.MethodDelete: bind(h.resetOffsets)}
 		}
 	case 4:
 		if segs[1] != "tasks" {
@@ -332,12 +331,12 @@ func (h restHandler) connectorsRoute(segs []string) (any, map[string]handlerFunc
 		}
 		switch segs[3] {
 		case "status":
-			return h.r, map[string]handlerFunc{http.MethodGet: task(h.taskStatus)}
+			return map[string]handlerFunc{http.MethodGet: task(h.taskStatus)}
 		case "restart":
-			return h.r, map[string]handlerFunc{http.MethodPost: task(h.restartTask)}
+			return map[string]handlerFunc{http.MethodPost: task(h.restartTask)}
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 // --- responses ---
@@ -437,6 +436,47 @@ func jsonKind(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
+// readConfig reads a request body holding a connector configuration (a
+// JSON object; null values are kept as nil). On failure it has answered
+// 400 and returns false.
+func readConfig(w http.ResponseWriter, req *http.Request) (map[string]*string, bool) {
+	var raw map[string]any
+	if err := readJSON(req, &raw); err != nil {
+		badRequest(w, err)
+		return nil, false
+	}
+	cfg, err := configFromJSON(raw)
+	if err != nil {
+		badRequest(w, err)
+		return nil, false
+	}
+	return cfg, true
+}
+
+// lookup returns the named connector's slot; if there is none it has
+// answered 404 and returns false.
+func (h restHandler) lookup(w http.ResponseWriter, name string) (*slot, bool) {
+	s, err := h.r.slot(name)
+	if err != nil {
+		writeErr(w, err)
+		return nil, false
+	}
+	return s, true
+}
+
+// writeFreshInfo answers code with the info of a connector whose (re)start
+// was just ordered, with its Location when code is 201 Created.
+func (h restHandler) writeFreshInfo(w http.ResponseWriter, name string, code int) {
+	s, ok := h.lookup(w, name)
+	if !ok {
+		return
+	}
+	if code == http.StatusCreated {
+		w.Header().Set("Location", "/connectors/"+url.PathEscape(name))
+	}
+	writeJSON(w, code, h.info(s, true))
+}
+
 func nonNil(c map[string]*string) map[string]string {
 	out := make(map[string]string, len(c))
 	for k, v := range c {
@@ -523,9 +563,6 @@ func (h restHandler) createConnector(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	config := nonNil(cfg)
-	if body.Config == nil {
-		config = map[string]string{}
-	}
 	initial := StateRunning
 	if body.InitialState != nil {
 		initial = State(strings.ToUpper(strings.TrimSpace(*body.InitialState)))
@@ -534,42 +571,28 @@ func (h restHandler) createConnector(w http.ResponseWriter, req *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	s, err := h.r.slot(name)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	w.Header().Set("Location", "/connectors/"+url.PathEscape(name))
-	writeJSON(w, http.StatusCreated, h.info(s, true))
+	h.writeFreshInfo(w, name, http.StatusCreated)
 }
 
 func (h restHandler) connectorInfo(w http.ResponseWriter, _ *http.Request, name string) {
-	s, err := h.r.slot(name)
-	if err != nil {
-		writeErr(w, err)
+	s, ok := h.lookup(w, name)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, h.info(s, false))
 }
 
 func (h restHandler) getConfig(w http.ResponseWriter, _ *http.Request, name string) {
-	s, err := h.r.slot(name)
-	if err != nil {
-		writeErr(w, err)
+	s, ok := h.lookup(w, name)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.configMasked())
 }
 
 func (h restHandler) putConfig(w http.ResponseWriter, req *http.Request, name string) {
-	var raw map[string]any
-	if err := readJSON(req, &raw); err != nil {
-		badRequest(w, err)
-		return
-	}
-	cfg, err := configFromJSON(raw)
-	if err != nil {
-		badRequest(w, err)
+	cfg, ok := readConfig(w, req)
+	if !ok {
 		return
 	}
 	created, err := h.r.PutConnectorConfig(name, nonNil(cfg))
@@ -577,40 +600,23 @@ func (h restHandler) putConfig(w http.ResponseWriter, req *http.Request, name st
 		writeErr(w, err)
 		return
 	}
-	s, err := h.r.slot(name)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
+	code := http.StatusOK
 	if created {
-		w.Header().Set("Location", "/connectors/"+url.PathEscape(name))
-		writeJSON(w, http.StatusCreated, h.info(s, true))
-		return
+		code = http.StatusCreated
 	}
-	writeJSON(w, http.StatusOK, h.info(s, true))
+	h.writeFreshInfo(w, name, code)
 }
 
 func (h restHandler) patchConfig(w http.ResponseWriter, req *http.Request, name string) {
-	var raw map[string]any
-	if err := readJSON(req, &raw); err != nil {
-		badRequest(w, err)
-		return
-	}
-	cfg, err := configFromJSON(raw)
-	if err != nil {
-		badRequest(w, err)
+	cfg, ok := readConfig(w, req)
+	if !ok {
 		return
 	}
 	if err := h.r.PatchConnectorConfig(name, cfg); err != nil {
 		writeErr(w, err)
 		return
 	}
-	s, err := h.r.slot(name)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, h.info(s, true))
+	h.writeFreshInfo(w, name, http.StatusOK)
 }
 
 func (h restHandler) deleteConnector(w http.ResponseWriter, req *http.Request, name string) {
@@ -646,9 +652,8 @@ func (h restHandler) taskStatus(w http.ResponseWriter, _ *http.Request, name str
 }
 
 func (h restHandler) taskConfigs(w http.ResponseWriter, _ *http.Request, name string) {
-	s, err := h.r.slot(name)
-	if err != nil {
-		writeErr(w, err)
+	s, ok := h.lookup(w, name)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -745,9 +750,8 @@ func (h restHandler) getOffsets(w http.ResponseWriter, req *http.Request, name s
 }
 
 func (h restHandler) alterOffsets(w http.ResponseWriter, req *http.Request, name string) {
-	s, err := h.r.slot(name)
-	if err != nil {
-		writeErr(w, err)
+	s, ok := h.lookup(w, name)
+	if !ok {
 		return
 	}
 	var body struct {
@@ -892,14 +896,8 @@ func (h restHandler) pluginConfig(w http.ResponseWriter, _ *http.Request, plugin
 }
 
 func (h restHandler) validate(w http.ResponseWriter, req *http.Request, plugin string) {
-	var raw map[string]any
-	if err := readJSON(req, &raw); err != nil {
-		badRequest(w, err)
-		return
-	}
-	cfg, err := configFromJSON(raw)
-	if err != nil {
-		badRequest(w, err)
+	cfg, ok := readConfig(w, req)
+	if !ok {
 		return
 	}
 	v, err := h.r.ValidateConfig(plugin, nonNil(cfg))

@@ -53,9 +53,17 @@ type slot struct {
 // taskTotals accumulates the counters of a task's finished incarnations, so
 // that metrics stay monotonic across restarts.
 type taskTotals struct {
-	in, out, dropped int64
-	errs             ErrorMetrics
-	restarts         int
+	in, out  int64
+	errs     ErrorMetrics
+	restarts int
+}
+
+// add adds a task incarnation's counters.
+func (a *taskTotals) add(t TaskStatus) {
+	a.in += t.RecordsIn
+	a.out += t.RecordsOut
+	a.errs = addErrorMetrics(a.errs, t.Errors)
+	a.restarts += t.Restarts
 }
 
 func newSlot(r *Runner, name string, config map[string]string, p *Plugin, build BuildFunc, target State) *slot {
@@ -260,11 +268,7 @@ func (s *slot) foldLocked(st PipelineStatus) {
 			a = &taskTotals{}
 			s.acc[t.ID] = a
 		}
-		a.in += t.RecordsIn
-		a.out += t.RecordsOut
-		a.dropped += t.RecordsDropped
-		a.errs = addErrorMetrics(a.errs, t.Errors)
-		a.restarts += t.Restarts
+		a.add(t)
 	}
 }
 

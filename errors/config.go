@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/kafkaconf"
 )
 
 // Tolerance says what happens to a record whose processing failed once
@@ -153,14 +155,12 @@ func ConfigFromProperties(props map[string]string) (Config, error) {
 		if !ok {
 			return
 		}
-		switch strings.ToLower(v) {
-		case "true":
-			*dst = true
-		case "false":
-			*dst = false
-		default:
-			errs = append(errs, fmt.Errorf("%s: want true or false, got %q", k, v))
+		b, err := kafkaconf.ParseBool(k, v)
+		if err != nil {
+			errs = append(errs, err)
+			return
 		}
+		*dst = b
 	}
 	boolean("errors.log.enable", &c.LogEnable)
 	boolean("errors.log.include.messages", &c.LogIncludeMessages)

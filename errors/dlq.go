@@ -128,8 +128,7 @@ func ensureDLQTopic(ctx context.Context, brokers []string, sc *sarama.Config, to
 		rf = n
 	}
 	err = admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: rf}, false)
-	var te *sarama.TopicError
-	if err != nil && !(stderrors.As(err, &te) && te.Err == sarama.ErrTopicAlreadyExists) && !stderrors.Is(err, sarama.ErrTopicAlreadyExists) {
+	if err != nil && !stderrors.Is(err, sarama.ErrTopicAlreadyExists) {
 		return fmt.Errorf("dead-letter queue: creating topic %s: %w", topic, err)
 	}
 	return ctx.Err()

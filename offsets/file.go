@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -161,17 +162,9 @@ func (s *FileStore) Close() error {
 // persist writes ix to the file atomically.
 func (s *FileStore) persist(ix *offsetIndex) error {
 	doc := fileDoc{Version: fileFormatVersion, Entries: []fileEntry{}}
-	conns := make([]string, 0, len(ix.live))
-	for c := range ix.live {
-		conns = append(conns, c)
-	}
-	slices.Sort(conns)
+	conns := slices.Sorted(maps.Keys(ix.live))
 	for _, c := range conns {
-		canons := make([]string, 0, len(ix.live[c]))
-		for k := range ix.live[c] {
-			canons = append(canons, k)
-		}
-		slices.Sort(canons)
+		canons := slices.Sorted(maps.Keys(ix.live[c]))
 		for _, k := range canons {
 			r := ix.live[c][k]
 			doc.Entries = append(doc.Entries, fileEntry{Key: string(r.key), Value: string(r.value)})

@@ -136,11 +136,7 @@ func (ix *offsetIndex) get(connector string, partition Partition) (Offset, error
 // list decodes every entry of connector, sorted by canonical key.
 func (ix *offsetIndex) list(connector string) ([]Entry, error) {
 	m := ix.live[connector]
-	canons := make([]string, 0, len(m))
-	for c := range m {
-		canons = append(canons, c)
-	}
-	slices.Sort(canons)
+	canons := slices.Sorted(maps.Keys(m))
 	out := make([]Entry, 0, len(canons))
 	for _, c := range canons {
 		r := m[c]
@@ -161,11 +157,7 @@ func (ix *offsetIndex) list(connector string) ([]Entry, error) {
 // canonical key; the values are not decoded.
 func (ix *offsetIndex) partitions(connector string) ([]Partition, error) {
 	m := ix.live[connector]
-	canons := make([]string, 0, len(m))
-	for c := range m {
-		canons = append(canons, c)
-	}
-	slices.Sort(canons)
+	canons := slices.Sorted(maps.Keys(m))
 	out := make([]Partition, 0, len(canons))
 	for _, c := range canons {
 		_, p, err := DecodeKey(m[c].key)

@@ -26,12 +26,7 @@ func (c taskContext) Assignment() []connect.TopicPartition {
 		}
 	}
 	r.mu.Unlock()
-	slices.SortFunc(out, func(a, b connect.TopicPartition) int {
-		if c := strings.Compare(a.Topic, b.Topic); c != 0 {
-			return c
-		}
-		return int(a.Partition - b.Partition)
-	})
+	slices.SortFunc(out, compareTP)
 	return out
 }
 

@@ -15,7 +15,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/connect"
-	"github.com/sluicehq/sluice/converters"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
 	"github.com/sluicehq/sluice/internal/tracing"
 )
@@ -387,8 +386,7 @@ func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.Cons
 // source batch, a constant content type) reuses that conversion when its
 // value is immutable, instead of converting it again.
 func (r *taskRunner) convertHeaders(ctx context.Context, m *sarama.ConsumerMessage, rec *connect.Record) error {
-	hc := r.p.cfg.HeaderConverter
-	_, memo := hc.(*converters.SimpleHeader)
+	hc, memo := r.p.cfg.HeaderConverter, r.memoHeaders
 	rec.Headers = r.headerSlice(len(m.Headers))
 	for i, h := range m.Headers {
 		if h == nil {

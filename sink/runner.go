@@ -7,7 +7,6 @@ import (
 	"maps"
 	"regexp"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/converters"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
 )
 
@@ -80,6 +80,9 @@ type taskRunner struct {
 	retry    *putRetry       // the redelivery of the pending batch in progress, if any
 	hdrMemo  []headerMemo    // per header position, the last reusable conversion (convertHeaders)
 	hdrChunk connect.Headers // the rest of the current chunk of record headers (headerSlice)
+	// memoHeaders: the header converter is the SimpleHeaderConverter, whose
+	// conversions convertHeaders may reuse through hdrMemo.
+	memoHeaders bool
 
 	// The converted batch awaiting (re)delivery: written by the task
 	// goroutine under batchMu (Report reads pendingMsgs from any
@@ -96,12 +99,12 @@ type taskRunner struct {
 	failMu  sync.Mutex
 	failure error
 
-	state                                  atomic.Value // connect.State
-	read, put, filtered, skipped           atomic.Int64
-	committedRecs, batched                 atomic.Int64
-	putRetries, commits, commitFailures    atomic.Int64
-	lastPut, lastCommitNano, setups, rebal atomic.Int64
-	started, lastFetch, lastProgress       atomic.Int64
+	state                               atomic.Value // connect.State
+	read, put, filtered, skipped        atomic.Int64
+	committedRecs, batched              atomic.Int64
+	putRetries, commits, commitFailures atomic.Int64
+	lastPut, lastCommitNano, rebal      atomic.Int64
+	started, lastFetch, lastProgress    atomic.Int64
 }
 
 // batchRange is the part of a batch that came from one partition.
@@ -128,6 +131,7 @@ func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
 		parts:       map[connect.TopicPartition]*part{},
 	}
 	r.state.Store(connect.StateUnassigned)
+	_, r.memoHeaders = p.cfg.HeaderConverter.(*converters.SimpleHeader)
 	if tp := p.cfg.TracerProvider; tp != nil {
 		r.tracer = tp.Tracer("github.com/sluicehq/sluice/sink")
 	}
@@ -843,12 +847,7 @@ func (r *taskRunner) status() TaskStatus {
 		ts.Partitions = append(ts.Partitions, ps)
 	}
 	r.mu.Unlock()
-	slices.SortFunc(ts.Partitions, func(a, b PartitionStatus) int {
-		if c := strings.Compare(a.TopicPartition.Topic, b.TopicPartition.Topic); c != 0 {
-			return c
-		}
-		return int(a.TopicPartition.Partition - b.TopicPartition.Partition)
-	})
+	slices.SortFunc(ts.Partitions, func(a, b PartitionStatus) int { return compareTP(a.TopicPartition, b.TopicPartition) })
 	return ts
 }
 

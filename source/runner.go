@@ -43,6 +43,7 @@ type taskRunner struct {
 	log    *slog.Logger
 
 	task        Task
+	committer   RecordCommitter // task as a RecordCommitter, or nil; set with task
 	producer    sarama.AsyncProducer
 	handler     *sluiceerrors.Handler
 	dlq         *sluiceerrors.DLQ
@@ -147,6 +148,7 @@ func (r *taskRunner) errorf(stage connect.Stage, component any, rec *connect.Rec
 func (r *taskRunner) run(ctx context.Context) (err error) {
 	cfg := &r.p.cfg
 	r.task = cfg.NewTask()
+	r.committer, _ = r.task.(RecordCommitter)
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 		if serr := r.task.Stop(stopCtx); serr != nil {
@@ -372,10 +374,6 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 	if out.Topic == "" {
 		return r.errorf(connect.StageKafkaProduce, r.task, rec, errors.New("record has no topic"))
 	}
-	s := slotPool.Get().(*msgSlot)
-	*s = msgSlot{rec: rec, explicit: out.HasPartition}
-	release := func() { *s = msgSlot{}; slotPool.Put(s) }
-
 	hdrs, hsize, err := r.convertHeaders(ctx, out)
 	if err != nil {
 		skip, ferr := r.recover(ctx, connect.StageHeaderConverter, cfg.HeaderConverter, rec, err, func(ctx context.Context) error {
@@ -384,7 +382,6 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 			return e
 		})
 		if ferr != nil || skip {
-			release()
 			return r.skipOr(ctx, rec, ferr)
 		}
 	}
@@ -396,7 +393,6 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 			return e
 		})
 		if ferr != nil || skip {
-			release()
 			return r.skipOr(ctx, rec, ferr)
 		}
 	}
@@ -408,15 +404,15 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 			return e
 		})
 		if ferr != nil || skip {
-			release()
 			return r.skipOr(ctx, rec, ferr)
 		}
 	}
 	r.handler.Succeeded()
 	if err := r.ensureTopic(ctx, out.Topic); err != nil {
-		release()
 		return r.errorf(connect.StageKafkaProduce, r.task, rec, err)
 	}
+	s := slotPool.Get().(*msgSlot)
+	*s = msgSlot{rec: rec, explicit: out.HasPartition}
 	s.size = hsize + len(key) + len(val)
 	m := &s.msg
 	m.Topic = out.Topic
@@ -543,8 +539,7 @@ func (r *taskRunner) ensureTopic(ctx context.Context, topic string) error {
 		}
 	}
 	err := r.admin.CreateTopic(topic, detail, false)
-	var te *sarama.TopicError
-	if err != nil && !(errors.As(err, &te) && te.Err == sarama.ErrTopicAlreadyExists) && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+	if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 		return fmt.Errorf("creating topic %s (topic.creation.default.*): %w", topic, err)
 	}
 	if err == nil {
@@ -556,11 +551,10 @@ func (r *taskRunner) ensureTopic(ctx context.Context, topic string) error {
 }
 
 func (r *taskRunner) commitRecord(ctx context.Context, rec *connect.Record, meta *RecordMetadata) {
-	rc, ok := r.task.(RecordCommitter)
-	if !ok {
+	if r.committer == nil {
 		return
 	}
-	if err := rc.CommitRecord(ctx, rec, meta); err != nil {
+	if err := r.committer.CommitRecord(ctx, rec, meta); err != nil {
 		r.log.Warn("CommitRecord failed", "error", err)
 	}
 }
@@ -592,7 +586,7 @@ func (r *taskRunner) ackLoop(ctx context.Context) {
 				sinceClock = 0
 				r.lastAck.Store(time.Now().UnixNano())
 			}
-			if _, ok := r.task.(RecordCommitter); ok {
+			if r.committer != nil {
 				r.commitRecord(ctx, s.rec, &RecordMetadata{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Timestamp: m.Timestamp})
 			}
 			sinceRecords++
