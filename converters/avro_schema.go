@@ -7,7 +7,8 @@ import (
 	"io"
 	"strings"
 	"unicode"
-	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/jackson"
 )
 
 // This file holds the converter's own Avro schema model: a parser for schema
@@ -617,9 +618,9 @@ func (e *avroEmitter) emitNamed(b []byte, s *avroSchema) ([]byte, error) {
 		}
 		// A reference, qualified unless in the current namespace.
 		if s.namespace == "" || s.namespace == e.space {
-			return appendJacksonString(b, s.name), nil
+			return jackson.AppendString(b, s.name), nil
 		}
-		return appendJacksonString(b, full), nil
+		return jackson.AppendString(b, full), nil
 	}
 	e.defined[full] = s
 	kind := s.kind.String()
@@ -629,18 +630,18 @@ func (e *avroEmitter) emitNamed(b []byte, s *avroSchema) ([]byte, error) {
 	b = append(b, `{"type":"`...)
 	b = append(b, kind...)
 	b = append(b, `","name":`...)
-	b = appendJacksonString(b, s.name)
+	b = jackson.AppendString(b, s.name)
 	if s.namespace != "" {
 		if s.namespace != e.space {
 			b = append(b, `,"namespace":`...)
-			b = appendJacksonString(b, s.namespace)
+			b = jackson.AppendString(b, s.namespace)
 		}
 	} else if e.space != "" {
 		b = append(b, `,"namespace":""`...)
 	}
 	if s.hasDoc {
 		b = append(b, `,"doc":`...)
-		b = appendJacksonString(b, s.doc)
+		b = jackson.AppendString(b, s.doc)
 	}
 	switch s.kind {
 	case avroRecord:
@@ -652,7 +653,7 @@ func (e *avroEmitter) emitNamed(b []byte, s *avroSchema) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"name":`...)
-			b = appendJacksonString(b, f.name)
+			b = jackson.AppendString(b, f.name)
 			b = append(b, `,"type":`...)
 			var err error
 			if b, err = e.emit(b, f.typ); err != nil {
@@ -660,7 +661,7 @@ func (e *avroEmitter) emitNamed(b []byte, s *avroSchema) ([]byte, error) {
 			}
 			if f.hasDoc {
 				b = append(b, `,"doc":`...)
-				b = appendJacksonString(b, f.doc)
+				b = jackson.AppendString(b, f.doc)
 			}
 			if f.hasDef {
 				b = append(b, `,"default":`...)
@@ -668,7 +669,7 @@ func (e *avroEmitter) emitNamed(b []byte, s *avroSchema) ([]byte, error) {
 			}
 			if f.order != "" {
 				b = append(b, `,"order":`...)
-				b = appendJacksonString(b, f.order)
+				b = jackson.AppendString(b, f.order)
 			}
 			b = appendAliases(b, f.aliases)
 			b = appendJSONMembers(b, f.props)
@@ -682,12 +683,12 @@ func (e *avroEmitter) emitNamed(b []byte, s *avroSchema) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJacksonString(b, sym)
+			b = jackson.AppendString(b, sym)
 		}
 		b = append(b, ']')
 		if s.hasEnumDef {
 			b = append(b, `,"default":`...)
-			b = appendJacksonString(b, s.enumDefault)
+			b = jackson.AppendString(b, s.enumDefault)
 		}
 	case avroFixed:
 		b = append(b, `,"size":`...)
@@ -718,7 +719,7 @@ func appendAliases(b []byte, aliases []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJacksonString(b, a)
+		b = jackson.AppendString(b, a)
 	}
 	return append(b, ']')
 }
@@ -726,7 +727,7 @@ func appendAliases(b []byte, aliases []string) []byte {
 func appendJSONMembers(b []byte, members []jsonMember) []byte {
 	for _, m := range members {
 		b = append(b, ',')
-		b = appendJacksonString(b, m.key)
+		b = jackson.AppendString(b, m.key)
 		b = append(b, ':')
 		b = appendJSONValue(b, m.value)
 	}
@@ -743,7 +744,7 @@ func appendJSONValue(b []byte, v any) []byte {
 		}
 		return append(b, "false"...)
 	case string:
-		return appendJacksonString(b, t)
+		return jackson.AppendString(b, t)
 	case json.Number:
 		return append(b, t...)
 	case []any:
@@ -761,57 +762,13 @@ func appendJSONValue(b []byte, v any) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJacksonString(b, m.key)
+			b = jackson.AppendString(b, m.key)
 			b = append(b, ':')
 			b = appendJSONValue(b, m.value)
 		}
 		return append(b, '}')
 	}
 	panic(fmt.Sprintf("converters: unexpected JSON tree value %T", v))
-}
-
-// appendJacksonString writes s as a JSON string the way Jackson does:
-// quote, backslash and control characters escaped (\b \t \n \f \r, else
-// \u00XX with upper-case hex), everything else verbatim. Invalid UTF-8 is
-// replaced by U+FFFD, as Java strings cannot hold it.
-func appendJacksonString(b []byte, s string) []byte {
-	const hex = "0123456789ABCDEF"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, "\uFFFD"...)
-			} else {
-				b = append(b, s[i:i+size]...)
-			}
-			i += size
-			continue
-		}
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\f':
-			b = append(b, '\\', 'f')
-		case '\r':
-			b = append(b, '\\', 'r')
-		default:
-			if c < 0x20 {
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			} else {
-				b = append(b, c)
-			}
-		}
-		i++
-	}
-	return append(b, '"')
 }
 
 // validAvroName reports whether name is a valid Avro name as Avro Java checks

@@ -10,9 +10,9 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/jackson"
 )
 
 // jsonTypeNames are the "type" names of Kafka Connect's JsonSchema.
@@ -85,7 +85,7 @@ func (c *JSON) appendSchema(dst []byte, s *connect.Schema, field string, isField
 	dst = strconv.AppendBool(dst, s.Optional)
 	if s.Name != "" {
 		dst = append(dst, `,"name":`...)
-		dst = appendJSONString(dst, s.Name)
+		dst = jackson.AppendString(dst, s.Name)
 	}
 	if s.Version != 0 {
 		dst = append(dst, `,"version":`...)
@@ -93,7 +93,7 @@ func (c *JSON) appendSchema(dst []byte, s *connect.Schema, field string, isField
 	}
 	if s.Doc != "" {
 		dst = append(dst, `,"doc":`...)
-		dst = appendJSONString(dst, s.Doc)
+		dst = jackson.AppendString(dst, s.Doc)
 	}
 	if len(s.Parameters) > 0 {
 		dst = append(dst, `,"parameters":{`...)
@@ -101,9 +101,9 @@ func (c *JSON) appendSchema(dst []byte, s *connect.Schema, field string, isField
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, p.Key)
+			dst = jackson.AppendString(dst, p.Key)
 			dst = append(dst, ':')
-			dst = appendJSONString(dst, p.Value)
+			dst = jackson.AppendString(dst, p.Value)
 		}
 		dst = append(dst, '}')
 	}
@@ -118,7 +118,7 @@ func (c *JSON) appendSchema(dst []byte, s *connect.Schema, field string, isField
 	}
 	if isField {
 		dst = append(dst, `,"field":`...)
-		dst = appendJSONString(dst, field)
+		dst = jackson.AppendString(dst, field)
 	}
 	return append(dst, '}'), nil
 }
@@ -212,7 +212,7 @@ func (c *JSON) appendValue(dst []byte, s *connect.Schema, v any, depth int) ([]b
 		if !ok {
 			return nil, wrongGoType(s, "string", v)
 		}
-		return appendJSONString(dst, str), nil
+		return jackson.AppendString(dst, str), nil
 	case connect.TypeBytes:
 		b, ok := v.([]byte)
 		if !ok {
@@ -252,7 +252,7 @@ func (c *JSON) appendValue(dst []byte, s *connect.Schema, v any, depth int) ([]b
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, f.Name)
+			dst = jackson.AppendString(dst, f.Name)
 			dst = append(dst, ':')
 			if dst, err = c.appendValue(dst, f.Schema, st.At(i), depth+1); err != nil {
 				return nil, within(err, f.Name)
@@ -323,7 +323,7 @@ func (c *JSON) appendMap(dst []byte, s *connect.Schema, v any, depth int) ([]byt
 				if i > 0 {
 					dst = append(dst, ',')
 				}
-				dst = appendJSONString(dst, k)
+				dst = jackson.AppendString(dst, k)
 				dst = append(dst, ':')
 				if dst, err = c.appendValue(dst, s.ValueSchema, m[k], depth+1); err != nil {
 					return nil, within(err, "{"+k+"}")
@@ -339,7 +339,7 @@ func (c *JSON) appendMap(dst []byte, s *connect.Schema, v any, depth int) ([]byt
 				}
 				switch ks := k.(type) {
 				case string:
-					dst = appendJSONString(dst, ks)
+					dst = jackson.AppendString(dst, ks)
 				case nil:
 					if !s.KeySchema.Optional {
 						return nil, within(jsonErr("null is not allowed for a required STRING map key"), "{null}")
@@ -395,7 +395,7 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(dst, x), nil
 	case string:
-		return appendJSONString(dst, x), nil
+		return jackson.AppendString(dst, x), nil
 	case []byte:
 		return appendBase64(dst, x), nil
 	case float32:
@@ -428,7 +428,7 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, k)
+			dst = jackson.AppendString(dst, k)
 			dst = append(dst, ':')
 			if dst, err = c.appendSchemaless(dst, x[k], depth+1); err != nil {
 				return nil, within(err, "{"+k+"}")
@@ -454,7 +454,7 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			if objectMode {
-				dst = appendJSONString(dst, k.(string))
+				dst = jackson.AppendString(dst, k.(string))
 				dst = append(dst, ':')
 			} else {
 				dst = append(dst, '[')
@@ -493,58 +493,6 @@ func appendJSONFloat(dst []byte, f float64, bits int) []byte {
 func appendBase64(dst, b []byte) []byte {
 	dst = append(dst, '"')
 	dst = base64.StdEncoding.AppendEncode(dst, b)
-	return append(dst, '"')
-}
-
-const hexUpper = "0123456789ABCDEF"
-
-// jsonEscape[c] is 0 when ASCII byte c is written as is, else the letter of
-// its short escape ('n' for '\n'), or 'u' for \u00XX.
-var jsonEscape = func() (t [utf8.RuneSelf]byte) {
-	for c := 0; c < 0x20; c++ {
-		t[c] = 'u'
-	}
-	t['\b'], t['\t'], t['\n'], t['\f'], t['\r'] = 'b', 't', 'n', 'f', 'r'
-	t['"'], t['\\'] = '"', '\\'
-	return t
-}()
-
-// appendJSONString appends s as a JSON string the way Jackson writes it:
-// '"' and '\\' escaped, control characters as \b \t \n \f \r or \u00XX
-// (upper-case hex), everything else (including non-ASCII and U+2028/2029)
-// verbatim as UTF-8. Invalid UTF-8 is replaced by U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			e := jsonEscape[c]
-			if e == 0 {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			if e == 'u' {
-				dst = append(dst, '\\', 'u', '0', '0', hexUpper[c>>4], hexUpper[c&0xf])
-			} else {
-				dst = append(dst, '\\', e)
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\uFFFD"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
 

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/jackson"
 )
 
 // This file is the codec for Kafka Connect's offsets-topic records.
@@ -114,7 +115,7 @@ func appendKey(b []byte, connector string, partition Partition) ([]byte, error) 
 		return nil, &FormatError{What: whatPartition, Reason: fmt.Sprintf("connector name %q is not valid UTF-8", connector)}
 	}
 	b = append(b, '[')
-	b = appendJSONString(b, connector)
+	b = jackson.AppendString(b, connector)
 	b = append(b, ',')
 	b, err := appendObject(b, partition, whatPartition)
 	if err != nil {
@@ -139,7 +140,7 @@ func appendObject(b []byte, m map[string]any, what string) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = jackson.AppendString(b, k)
 		b = append(b, ':')
 		var err error
 		if b, err = appendPrimitive(b, m[k], what, k); err != nil {
@@ -157,7 +158,7 @@ func appendPrimitive(b []byte, v any, what, key string) ([]byte, error) {
 		if !utf8.ValidString(x) {
 			return nil, &FormatError{What: what, Key: key, Reason: "string value is not valid UTF-8"}
 		}
-		return appendJSONString(b, x), nil
+		return jackson.AppendString(b, x), nil
 	case bool:
 		return strconv.AppendBool(b, x), nil
 	case int:
@@ -210,44 +211,6 @@ func appendUint(b []byte, u uint64, what, key string) ([]byte, error) {
 		return nil, &FormatError{What: what, Key: key, Reason: fmt.Sprintf("integer %d is out of range (above the largest Java long)", u)}
 	}
 	return strconv.AppendUint(b, u, 10), nil
-}
-
-const hexDigits = "0123456789ABCDEF"
-
-// appendJSONString appends s as a JSON string the way Jackson's generator
-// writes it by default: " and \ escaped with a backslash, control
-// characters below U+0020 as \b \t \n \f \r or \u00XX (upper-case hex),
-// everything else (including DEL, <, >, &, U+2028 and all non-ASCII) as is.
-// s must be valid UTF-8.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\f':
-			b = append(b, '\\', 'f')
-		case '\r':
-			b = append(b, '\\', 'r')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // appendJavaFloat appends f as Jackson writes it (Java's Double.toString

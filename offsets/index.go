@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/sluicehq/sluice/internal/jackson"
 )
 
 // offsetRecord is one stored offset: the exact key bytes it is stored under
@@ -211,7 +213,7 @@ func prepareWrite(ctx context.Context, connector string, entries []Entry) ([]pre
 // partitionText extracts the partition object from a canonical key
 // ["<connector>",{...}].
 func partitionText(connector, canon string) string {
-	prefix := string(appendJSONString([]byte{'['}, connector)) + ","
+	prefix := string(jackson.AppendString([]byte{'['}, connector)) + ","
 	if s, ok := strings.CutPrefix(canon, prefix); ok {
 		return strings.TrimSuffix(s, "]")
 	}
