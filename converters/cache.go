@@ -78,14 +78,16 @@ func newSchemaTextCache(max int) *schemaTextCache {
 	return &schemaTextCache{seed: maphash.MakeSeed(), m: newBoundedMap[uint64, *schemaText](max)}
 }
 
-func (c *schemaTextCache) load(text []byte) (*connect.Schema, bool) {
+func (c *schemaTextCache) load(text []byte) (*schemaText, bool) {
 	e, ok := c.m.load(maphash.Bytes(c.seed, text))
 	if !ok || e.text != string(text) {
 		return nil, false
 	}
-	return e.schema, true
+	return e, true
 }
 
-func (c *schemaTextCache) store(text []byte, s *connect.Schema) {
-	c.m.store(maphash.Bytes(c.seed, text), &schemaText{text: string(text), schema: s})
+func (c *schemaTextCache) store(text []byte, s *connect.Schema) *schemaText {
+	e := &schemaText{text: string(text), schema: s}
+	c.m.store(maphash.Bytes(c.seed, text), e)
+	return e
 }

@@ -185,8 +185,10 @@ type JSON struct {
 
 	// toJSON maps a *connect.Schema to its precomputed envelope prefix.
 	toJSON *boundedMap[*connect.Schema, *encodedSchema]
-	// toConnect maps schema JSON text (by hash) to the parsed schema.
-	toConnect *schemaTextCache
+	// toConnect maps schema JSON text (by hash) to the parsed schema;
+	// lastSchema is the entry of the last schema read.
+	toConnect  *schemaTextCache
+	lastSchema atomic.Pointer[schemaText]
 	// hint is the last output size of schemaless writes, to size buffers.
 	hint atomic.Int64
 }
@@ -414,11 +416,7 @@ func (c *JSON) readEnvelope(s *scanner) (connect.SchemaAndValue, error) {
 				return connect.SchemaAndValue{}, notEnvelope()
 			}
 			haveSchema = true
-			raw, err := s.skip()
-			if err != nil {
-				return connect.SchemaAndValue{}, err
-			}
-			if schema, err = c.schemaFromJSON(raw); err != nil {
+			if schema, err = c.envelopeSchema(s); err != nil {
 				return connect.SchemaAndValue{}, err
 			}
 		case "payload":

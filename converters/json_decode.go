@@ -564,22 +564,41 @@ func (c *JSON) decodeSchemaless(s *scanner) (any, error) {
 	}
 }
 
-// schemaFromJSON returns the schema whose envelope JSON text is raw, parsing
-// it on a cache miss. "null" means no schema.
-func (c *JSON) schemaFromJSON(raw []byte) (*connect.Schema, error) {
+// envelopeSchema reads the value of an envelope's "schema" member at s and
+// returns the schema it describes (nil for null), parsing it on a cache
+// miss. The text of the last schema read is tried first: a complete JSON
+// object is delimited by its own bytes, so when the input starts with that
+// text the value is that text, and a run of records with one schema is
+// neither scanned nor hashed again.
+func (c *JSON) envelopeSchema(s *scanner) (*connect.Schema, error) {
+	if s.peek() == '{' {
+		if e := c.lastSchema.Load(); e != nil {
+			if rest := s.data[s.pos:]; len(rest) >= len(e.text) && string(rest[:len(e.text)]) == e.text {
+				s.pos += len(e.text)
+				return e.schema, nil
+			}
+		}
+	}
+	raw, err := s.skip()
+	if err != nil {
+		return nil, err
+	}
 	if string(raw) == "null" {
 		return nil, nil
 	}
-	if s, ok := c.toConnect.load(raw); ok {
-		return s, nil
+	e, ok := c.toConnect.load(raw)
+	if !ok {
+		sc := scanner{data: raw, depth: 1}
+		sch, _, err := c.parseSchema(&sc, "")
+		if err != nil {
+			return nil, synErr(err)
+		}
+		e = c.toConnect.store(raw, sch)
 	}
-	sc := scanner{data: raw, depth: 1}
-	s, _, err := c.parseSchema(&sc, "")
-	if err != nil {
-		return nil, synErr(err)
+	if raw[0] == '{' {
+		c.lastSchema.Store(e)
 	}
-	c.toConnect.store(raw, s)
-	return s, nil
+	return e.schema, nil
 }
 
 func schemaErr(where, format string, args ...any) error {
