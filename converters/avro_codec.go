@@ -1413,6 +1413,19 @@ func (ec *encCompiler) mapLeaf(cs *connect.Schema, a *avroSchema, depth int) (av
 		return nil, err
 	}
 	return func(b []byte, v any) ([]byte, error) {
+		if m, ok := v.(map[string]any); ok {
+			// The common case, without boxing each key.
+			if len(m) > 0 {
+				b = appendAvroLong(b, int64(len(m)))
+				for _, k := range sortedKeys(m) {
+					b = appendAvroString(b, k)
+					if b, err = val(b, m[k]); err != nil {
+						return nil, within(err, "{"+k+"}")
+					}
+				}
+			}
+			return append(b, 0), nil
+		}
 		keys, vals, err := sortedMapEntries(v)
 		if err != nil {
 			return nil, typeErr(cs, v, "map[string]any")

@@ -1255,11 +1255,7 @@ func hashableKey(k any) bool {
 func sortedMapEntries(v any) (keys, vals []any, err error) {
 	switch m := v.(type) {
 	case map[string]any:
-		ks := make([]string, 0, len(m))
-		for k := range m {
-			ks = append(ks, k)
-		}
-		sort.Strings(ks)
+		ks := sortedKeys(m)
 		keys, vals = make([]any, len(ks)), make([]any, len(ks))
 		for i, k := range ks {
 			keys[i], vals[i] = k, m[k]

@@ -2,7 +2,6 @@ package converters
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -62,7 +61,7 @@ func byteArrayFrom(schema *connect.Schema, value any) ([]byte, error) {
 	case []byte:
 		return v, nil
 	}
-	return nil, dataErr(byteArrayName, "expected Go type []byte, got %s", goTypeOf(value))
+	return nil, dataErr(byteArrayName, "expected Go type []byte, got %s", connect.TypeName(value))
 }
 
 func byteArrayTo(data []byte) connect.SchemaAndValue {
@@ -71,5 +70,3 @@ func byteArrayTo(data []byte) connect.SchemaAndValue {
 	}
 	return connect.SchemaAndValue{Schema: connect.OptionalBytesSchema, Value: append(make([]byte, 0, len(data)), data...)}
 }
-
-func goTypeOf(v any) string { return fmt.Sprintf("%T", v) }

@@ -359,16 +359,16 @@ func (c *JSON) toConnectData(data []byte) (connect.SchemaAndValue, error) {
 	if !c.schemas {
 		v, err := c.decodeSchemaless(&s)
 		if err != nil {
-			return connect.SchemaAndValue{}, wrapSyntax(err)
+			return connect.SchemaAndValue{}, synErr(err)
 		}
 		if !s.eof() {
-			return connect.SchemaAndValue{}, wrapSyntax(s.errf("unexpected data after the JSON value"))
+			return connect.SchemaAndValue{}, synErr(s.errf("unexpected data after the JSON value"))
 		}
 		return connect.SchemaAndValue{Value: v}, nil
 	}
 	sv, err := c.readEnvelope(&s)
 	if err != nil {
-		return connect.SchemaAndValue{}, wrapSyntax(err)
+		return connect.SchemaAndValue{}, synErr(err)
 	}
 	return sv, nil
 }
@@ -455,12 +455,4 @@ func (c *JSON) readEnvelope(s *scanner) (connect.SchemaAndValue, error) {
 		}
 	}
 	return connect.SchemaAndValue{Schema: schema, Value: value}, nil
-}
-
-// wrapSyntax turns a scanner syntax error into a *DataError.
-func wrapSyntax(err error) error {
-	if se, ok := err.(*syntaxError); ok {
-		return &DataError{Converter: jsonName, Reason: se.Error()}
-	}
-	return err
 }

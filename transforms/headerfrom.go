@@ -153,12 +153,14 @@ func (t *HeaderFrom) Apply(_ context.Context, rec *connect.Record) (*connect.Rec
 			return nil, err
 		}
 		out := connect.NewStruct(updated)
+		k := 0 // the input field after the last one found: fields keep their order
 		for i := range updated.Fields {
 			f := &updated.Fields[i]
-			sf := in.Field(f.Name)
+			sf := fieldAt(in, k, f.Name)
 			if sf == nil {
 				continue
 			}
+			k = sf.Index + 1
 			if err := out.PutField(f, fieldValue(st, sf, t.replaceNull)); err != nil {
 				return nil, err
 			}

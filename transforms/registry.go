@@ -3,6 +3,7 @@ package transforms
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -100,23 +101,14 @@ func (r *Registry) RegisterPredicate(name string, f PredicateFactory) {
 func (r *Registry) Transformations() []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return sortedKeys(r.transformations)
+	return slices.Sorted(maps.Keys(r.transformations))
 }
 
 // Predicates returns the registered predicate type names, sorted.
 func (r *Registry) Predicates() []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return sortedKeys(r.predicates)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(r.predicates))
 }
 
 // NewTransformation builds a transformation of the given type from its
