@@ -63,7 +63,7 @@ func (p *Pipeline) running() bool {
 
 // admin connects a cluster admin client with the consumer's settings.
 func (p *Pipeline) admin() (sarama.ClusterAdmin, error) {
-	cfg, _, err := p.consumerConfig(0)
+	cfg, _, _, err := p.consumerConfig(0)
 	if err != nil {
 		return nil, err
 	}

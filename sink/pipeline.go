@@ -49,7 +49,7 @@ func New(cfg Config) (*Pipeline, error) {
 	// Check the consumer configuration now, so that a bad property fails New
 	// rather than every task.
 	p := &Pipeline{cfg: cfg, state: connect.StateUnassigned}
-	if _, _, err := p.consumerConfig(0); err != nil {
+	if _, _, _, err := p.consumerConfig(0); err != nil {
 		return nil, fmt.Errorf("sink %q: invalid config: %w", cfg.Name, err)
 	}
 	r := make(chan struct{})
@@ -282,7 +282,7 @@ func (p *Pipeline) Status() Status {
 
 // consumerConfig returns the data consumer's and the group member's sarama
 // configurations for a task, and the consumer properties without a mapping.
-func (p *Pipeline) consumerConfig(taskID int) (data, group *sarama.Config, err error) {
+func (p *Pipeline) consumerConfig(taskID int) (data, group *sarama.Config, unmapped []string, err error) {
 	var cfg *sarama.Config
 	if p.cfg.Sarama != nil {
 		c := *p.cfg.Sarama
@@ -293,13 +293,14 @@ func (p *Pipeline) consumerConfig(taskID int) (data, group *sarama.Config, err e
 	cfg.ClientID = fmt.Sprintf("connector-consumer-%s-%d", p.cfg.Name, taskID)
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyCooperativeSticky()}
-	if _, err := kafkaconf.ApplyConsumerProps(cfg, "consumer.override.", p.cfg.ConsumerProps); err != nil {
-		return nil, nil, err
+	unmapped, err = kafkaconf.ApplyConsumerProps(cfg, "consumer.override.", p.cfg.ConsumerProps)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	cfg.Consumer.Offsets.AutoCommit.Enable = false
 	cfg.Consumer.Return.Errors = true
 	if err := cfg.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("consumer config: %w", err)
+		return nil, nil, nil, fmt.Errorf("consumer config: %w", err)
 	}
 	// The group member only coordinates (heartbeats, assignment, commits);
 	// records are fetched by the data consumer, which can seek. Its own
@@ -310,13 +311,7 @@ func (p *Pipeline) consumerConfig(taskID int) (data, group *sarama.Config, err e
 	g.Consumer.Fetch.Max = 1
 	g.Consumer.Fetch.MaxBytes = 1
 	g.ChannelBufferSize = 1
-	return cfg, &g, nil
-}
-
-func (p *Pipeline) unmappedProps() []string {
-	cfg := kafkaconf.NewSaramaConfig("")
-	unmapped, _ := kafkaconf.ApplyConsumerProps(cfg, "consumer.override.", p.cfg.ConsumerProps)
-	return unmapped
+	return cfg, &g, unmapped, nil
 }
 
 func (p *Pipeline) logger(task int) *slog.Logger {

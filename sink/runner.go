@@ -225,13 +225,13 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		}
 	}()
 
-	dataCfg, groupCfg, err := r.p.consumerConfig(r.id)
+	dataCfg, groupCfg, unmapped, err := r.p.consumerConfig(r.id)
 	if err != nil {
 		return fmt.Errorf("connector %q task %d: %w", cfg.Name, r.id, err)
 	}
 	r.initialOffset = dataCfg.Consumer.Offsets.Initial
 	if r.id == 0 {
-		for _, k := range r.p.unmappedProps() {
+		for _, k := range unmapped {
 			r.log.Warn("consumer property has no mapping in Sluice and is ignored", "key", k)
 		}
 	}
