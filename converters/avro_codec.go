@@ -1415,6 +1415,7 @@ func (ec *encCompiler) mapLeaf(cs *connect.Schema, a *avroSchema, depth int) (av
 	return func(b []byte, v any) ([]byte, error) {
 		if m, ok := v.(map[string]any); ok {
 			// The common case, without boxing each key.
+			var err error
 			if len(m) > 0 {
 				b = appendAvroLong(b, int64(len(m)))
 				for _, k := range sortedKeys(m) {
