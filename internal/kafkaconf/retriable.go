@@ -1,0 +1,99 @@
+package kafkaconf
+
+import (
+	"errors"
+	"io"
+	"net"
+	"syscall"
+
+	"github.com/IBM/sarama"
+	"github.com/eapache/go-resiliency/breaker"
+)
+
+// Retriable reports whether err, returned by a sarama client (a produce
+// error, a metadata or admin call, a commit), means "not yet": the broker is
+// away, moving leadership, or overloaded, and the same request may succeed
+// later. Kafka Connect treats these as transient on its task producers
+// (delivery.timeout.ms and max.block.ms forced to MAX): a broker outage is
+// never a record failure.
+//
+// It is true for network and connection errors (refused, reset, timeouts,
+// EOF), sarama's "out of brokers", "broker not connected" and circuit
+// breaker errors, and for the broker error codes Kafka's Java client marks
+// retriable (RetriableException and InvalidMetadataException subclasses:
+// NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, REQUEST_TIMED_OUT,
+// NOT_ENOUGH_REPLICAS, UNKNOWN_TOPIC_OR_PARTITION, KAFKA_STORAGE_ERROR, …),
+// plus OUT_OF_ORDER_SEQUENCE_NUMBER and UNKNOWN_PRODUCER_ID, which a fresh
+// idempotent producer recovers from.
+//
+// It is false for everything else, in particular MESSAGE_TOO_LARGE,
+// CORRUPT_MESSAGE from the client's own encoding, RECORD_LIST_TOO_LARGE,
+// INVALID_TOPIC, authorization failures, invalid partitions and encoder
+// errors: the record itself is at fault and retrying cannot help. A closed
+// client or a producer shutting down is not retriable either.
+func Retriable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, sarama.ErrClosedClient) || errors.Is(err, sarama.ErrShuttingDown) {
+		return false
+	}
+	var kerr sarama.KError
+	if errors.As(err, &kerr) {
+		return retriableKError(kerr)
+	}
+	switch {
+	case errors.Is(err, sarama.ErrOutOfBrokers),
+		errors.Is(err, sarama.ErrNotConnected),
+		errors.Is(err, sarama.ErrControllerNotAvailable),
+		errors.Is(err, sarama.ErrIncompleteResponse),
+		errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE),
+		errors.Is(err, syscall.ECONNABORTED),
+		errors.Is(err, net.ErrClosed),
+		errors.Is(err, breaker.ErrBreakerOpen):
+		return true
+	}
+	var nerr net.Error
+	if errors.As(err, &nerr) {
+		return true
+	}
+	var oerr *net.OpError
+	return errors.As(err, &oerr)
+}
+
+func retriableKError(k sarama.KError) bool {
+	switch k {
+	case sarama.ErrUnknownTopicOrPartition,
+		sarama.ErrLeaderNotAvailable,
+		sarama.ErrNotLeaderForPartition,
+		sarama.ErrRequestTimedOut,
+		sarama.ErrBrokerNotAvailable,
+		sarama.ErrReplicaNotAvailable,
+		sarama.ErrNetworkException,
+		sarama.ErrOffsetsLoadInProgress,
+		sarama.ErrConsumerCoordinatorNotAvailable,
+		sarama.ErrNotCoordinatorForConsumer,
+		sarama.ErrNotEnoughReplicas,
+		sarama.ErrNotEnoughReplicasAfterAppend,
+		sarama.ErrRebalanceInProgress,
+		sarama.ErrNotController,
+		sarama.ErrOutOfOrderSequenceNumber,
+		sarama.ErrConcurrentTransactions,
+		sarama.ErrKafkaStorageError,
+		sarama.ErrUnknownProducerID,
+		sarama.ErrListenerNotFound,
+		sarama.ErrFencedLeaderEpoch,
+		sarama.ErrUnknownLeaderEpoch,
+		sarama.ErrOffsetNotAvailable,
+		sarama.ErrPreferredLeaderNotAvailable,
+		sarama.ErrEligibleLeadersNotAvailable,
+		sarama.ErrUnstableOffsetCommit,
+		sarama.ErrThrottlingQuotaExceeded:
+		return true
+	}
+	return false
+}

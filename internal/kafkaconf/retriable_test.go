@@ -1,0 +1,50 @@
+package kafkaconf
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+
+	"github.com/IBM/sarama"
+	"github.com/eapache/go-resiliency/breaker"
+)
+
+func TestRetriable(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{sarama.ErrOutOfBrokers, true},
+		{sarama.ErrNotConnected, true},
+		{breaker.ErrBreakerOpen, true},
+		{fmt.Errorf("producing: %w", sarama.ErrNotLeaderForPartition), true},
+		{sarama.ErrLeaderNotAvailable, true},
+		{sarama.ErrRequestTimedOut, true},
+		{sarama.ErrNotEnoughReplicas, true},
+		{sarama.ErrNotEnoughReplicasAfterAppend, true},
+		{sarama.ErrUnknownTopicOrPartition, true},
+		{sarama.ErrKafkaStorageError, true},
+		{sarama.ErrOutOfOrderSequenceNumber, true},
+		{io.EOF, true},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
+		{fmt.Errorf("x: %w", syscall.ECONNRESET), true},
+		{sarama.ErrMessageSizeTooLarge, false},
+		{sarama.ErrInvalidMessage, false},
+		{sarama.ErrMessageSetSizeTooLarge, false},
+		{sarama.ErrTopicAuthorizationFailed, false},
+		{sarama.ErrClusterAuthorizationFailed, false},
+		{sarama.ErrInvalidTopic, false},
+		{sarama.ErrInvalidPartition, false},
+		{sarama.ErrClosedClient, false},
+		{sarama.ErrShuttingDown, false},
+		{errors.New("encoding failed"), false},
+	} {
+		if got := Retriable(tc.err); got != tc.want {
+			t.Errorf("Retriable(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
