@@ -20,6 +20,12 @@ func TestRegexRouter(t *testing.T) {
 		{"(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)", "$10", "abcdefghij", "j"},
 		{"(a)(b)", "$12", "ab", "a2"},
 		{"a|ab", "x", "ab", "xb"}, // replaceFirst finds the leftmost-first match "a"
+		// Java's replaceFirst replaces only the first match that find()
+		// sees, which need not be the whole topic: a replace-all would give
+		// "xx", "x-ox-rx-dx-ex-rx-sx-" and "orders_v2_v1_v2_v2_v2".
+		{"a|b|ab", "x", "ab", "xb"},
+		{"(.*?)", "x-$1", "orders", "x-orders"},
+		{"[a-z]+|_v\\d|[a-z]+_v\\d_v\\d", "$0_v2", "orders_v1_v2", "orders_v2_v1_v2"},
 	}
 	for _, tc := range tests {
 		tr, err := NewRegexRouter(RegexRouterConfig{Regex: tc.regex, Replacement: tc.replacement})
