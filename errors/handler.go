@@ -219,10 +219,13 @@ func (h *Handler) push(failed bool) {
 	}
 }
 
-// Fail decides about a record whose processing failed for good: under
-// errors.tolerance=all (and within the window, in window mode) the failure
-// is reported and skip is true; otherwise the returned error fails the task.
-// A reporter that cannot report fails the task too.
+// Fail decides about a record whose processing failed for good: the failure
+// is handed to every reporter (the error log, the dead-letter queue) first,
+// whatever the tolerance, as Kafka Connect's RetryWithToleranceOperator
+// does; then under errors.tolerance=all (and within the window, in window
+// mode) skip is true, otherwise the returned error fails the task. A reporter
+// that cannot report fails the task too (under none, its error is logged and
+// the record's failure is returned).
 func (h *Handler) Fail(ctx context.Context, f *Failure) (skip bool, err error) {
 	h.metrics.LastErrorTimestamp.Store(h.clock.Now().UnixMilli())
 	recErr := connect.NewRecordError(h.connector, h.task, f.Stage, f.Component, f.Record, f.Attempts, f.Err)
@@ -239,6 +242,11 @@ func (h *Handler) Fail(ctx context.Context, f *Failure) (skip bool, err error) {
 		}
 	}
 	if !tolerated {
+		for _, r := range h.reporters {
+			if err := r.Report(ctx, h.connector, h.task, f); err != nil {
+				h.log.Warn("could not report the failed record before failing the task", "stage", f.Stage, "error", err)
+			}
+		}
 		h.metrics.RecordErrors.Add(1)
 		return false, recErr
 	}

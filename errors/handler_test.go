@@ -14,7 +14,8 @@ import (
 // TestToleranceNone: under errors.tolerance=none a failed record fails the
 // task with a *connect.RecordError naming connector, task, stage, class and
 // the record's coordinates; it is counted as a record error, not skipped,
-// and never reported.
+// and reported (log, dead-letter queue) before the task fails, as Kafka
+// Connect does.
 func TestToleranceNone(t *testing.T) {
 	cause := stderrors.New("unexpected token")
 	t.Run("sink record", func(t *testing.T) {
@@ -43,8 +44,8 @@ func TestToleranceNone(t *testing.T) {
 		if got, want := h.Metrics().Snapshot().LastError, epoch; !got.Equal(want) {
 			t.Errorf("LastError = %v, want %v", got, want)
 		}
-		if n := len(log.all()); n != 0 {
-			t.Errorf("reporters called %d times under tolerance none", n)
+		if n := len(log.all()); n != 1 {
+			t.Errorf("reporters called %d times under tolerance none, want 1", n)
 		}
 	})
 	t.Run("source record", func(t *testing.T) {
@@ -237,8 +238,8 @@ func TestWindowFifthFailureFailsTask(t *testing.T) {
 	if we.Error() != want || !strings.Contains(err.Error(), want) {
 		t.Errorf("message %q", err)
 	}
-	if n := len(log.all()); n != 4 {
-		t.Errorf("%d reports, want 4 (the failure that fails the task is not reported as skipped)", n)
+	if n := len(log.all()); n != 5 {
+		t.Errorf("%d reports, want 5 (the failure that fails the task is reported too, but not counted as skipped)", n)
 	}
 	if got, want := countsOf(h.Metrics()), (counts{RecordErrors: 5, RecordsSkipped: 4}); got != want {
 		t.Errorf("metrics %+v, want %+v", got, want)

@@ -10,8 +10,10 @@ import (
 
 // LogReporter reports failures as one structured slog line each (it adds the
 // connector and task attributes itself), with stage,
-// class, coordinates and error; record contents only when IncludeMessages
-// (errors.log.include.messages). It counts into Metrics.ErrorsLogged.
+// class, coordinates and error. With IncludeMessages
+// (errors.log.include.messages) a source record's contents are added, and a
+// consumed (sink) record's timestamp only, never its key or value (as Kafka
+// Connect). It counts into Metrics.ErrorsLogged.
 type LogReporter struct {
 	Logger          *slog.Logger
 	IncludeMessages bool
@@ -32,15 +34,23 @@ func (l *LogReporter) Report(ctx context.Context, connector string, task int, f 
 	where := ""
 	switch {
 	case f.Record != nil && f.Record.OriginalTopic != "":
+		// A consumed (sink) record: as Kafka Connect's ProcessingContext
+		// describes a ConsumerRecord, never its key or value; with
+		// IncludeMessages only its timestamp is added.
 		r := f.Record
-		where = fmt.Sprintf(", where consumed record is {topic='%s', partition=%d, offset=%d}", r.OriginalTopic, r.OriginalPartition, r.OriginalOffset)
+		ts := ""
 		attrs = append(attrs, "topic", r.OriginalTopic, "partition", r.OriginalPartition, "offset", r.OriginalOffset)
+		if l.IncludeMessages && r.TimestampType != connect.NoTimestampType && !r.Timestamp.IsZero() {
+			ts = fmt.Sprintf(", timestamp=%d, timestampType=%s", r.Timestamp.UnixMilli(), r.TimestampType)
+			attrs = append(attrs, "timestamp", r.Timestamp.UnixMilli(), "timestamp_type", r.TimestampType.String())
+		}
+		where = fmt.Sprintf(", where consumed record is {topic='%s', partition=%d, offset=%d%s}", r.OriginalTopic, r.OriginalPartition, r.OriginalOffset, ts)
 	case f.Record != nil:
 		where = ", where source record is " + f.Record.Coordinates()
 		attrs = append(attrs, "source_partition", connect.FormatMap(f.Record.SourcePartition), "source_offset", connect.FormatMap(f.Record.SourceOffset))
-	}
-	if l.IncludeMessages && f.Record != nil {
-		attrs = append(attrs, "record_topic", f.Record.Topic, "key", fmt.Sprint(f.Record.Key), "value", fmt.Sprint(f.Record.Value), "timestamp", f.Record.Timestamp)
+		if l.IncludeMessages {
+			attrs = append(attrs, "record_topic", f.Record.Topic, "key", fmt.Sprint(f.Record.Key), "value", fmt.Sprint(f.Record.Value), "timestamp", f.Record.Timestamp)
+		}
 	}
 	logger.ErrorContext(ctx, fmt.Sprintf("Error encountered in task %s-%d. Executing stage '%s' with class '%s'%s.", connector, task, f.Stage, class, where), attrs...)
 	if l.Metrics != nil {

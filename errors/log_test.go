@@ -49,14 +49,18 @@ func jsonLines(t *testing.T, s string) []map[string]any {
 }
 
 // TestLogReporterSinkRecord: one ERROR line per report, with Kafka
-// Connect's LogReporter message, the coordinates as attributes, and no
-// record contents unless IncludeMessages.
+// Connect's LogReporter message and the coordinates as attributes; a
+// consumed record's key and value are never logged, IncludeMessages adds
+// only its timestamp (Kafka Connect's ProcessingContext for a
+// ConsumerRecord).
 func TestLogReporterSinkRecord(t *testing.T) {
 	for _, include := range []bool{false, true} {
 		buf := &syncBuffer{}
 		m := new(Metrics)
 		l := &LogReporter{Logger: slog.New(slog.NewJSONHandler(buf, nil)), IncludeMessages: include, Metrics: m}
-		f := &Failure{Stage: connect.StageValueConverter, Component: &fakeConverter{}, Record: sinkRecord(),
+		rec := sinkRecord()
+		rec.TimestampType = connect.CreateTime
+		f := &Failure{Stage: connect.StageValueConverter, Component: &fakeConverter{}, Record: rec,
 			Raw: &RawRecord{Topic: "orders", Partition: 3, Offset: 42}, Err: stderrors.New("bad json"), Attempts: 2}
 		for i := 0; i < 3; i++ {
 			if err := l.Report(context.Background(), "orders-sink", 2, f); err != nil {
@@ -71,7 +75,10 @@ func TestLogReporterSinkRecord(t *testing.T) {
 			t.Errorf("ErrorsLogged = %d, want 3", n)
 		}
 		got := lines[0]
-		const msg = "Error encountered in task orders-sink-2. Executing stage 'VALUE_CONVERTER' with class '*errors.fakeConverter', where consumed record is {topic='orders', partition=3, offset=42}."
+		msg := "Error encountered in task orders-sink-2. Executing stage 'VALUE_CONVERTER' with class '*errors.fakeConverter', where consumed record is {topic='orders', partition=3, offset=42}."
+		if include {
+			msg = "Error encountered in task orders-sink-2. Executing stage 'VALUE_CONVERTER' with class '*errors.fakeConverter', where consumed record is {topic='orders', partition=3, offset=42, timestamp=1700000000123, timestampType=CreateTime}."
+		}
 		if got["msg"] != msg {
 			t.Errorf("msg %q\nwant %q", got["msg"], msg)
 		}
@@ -86,15 +93,18 @@ func TestLogReporterSinkRecord(t *testing.T) {
 			}
 		}
 		for _, k := range []string{"key", "value", "record_topic"} {
-			if _, ok := got[k]; ok != include {
-				t.Errorf("include=%v: attribute %s present=%v", include, k, ok)
+			if _, ok := got[k]; ok {
+				t.Errorf("include=%v: attribute %s logged for a consumed record", include, k)
 			}
 		}
-		if include && (got["key"] != "k-1" || got["value"] != "v-1" || got["record_topic"] != "orders-renamed") {
-			t.Errorf("record contents %v %v %v", got["key"], got["value"], got["record_topic"])
+		if _, ok := got["timestamp"]; ok != include {
+			t.Errorf("include=%v: timestamp present=%v", include, ok)
 		}
-		if !include && strings.Contains(buf.String(), "v-1") {
-			t.Errorf("record value logged without IncludeMessages: %s", buf.String())
+		if include && (got["timestamp"] != 1700000000123.0 || got["timestamp_type"] != "CreateTime") {
+			t.Errorf("timestamp %v %v", got["timestamp"], got["timestamp_type"])
+		}
+		if strings.Contains(buf.String(), "v-1") || strings.Contains(buf.String(), "k-1") {
+			t.Errorf("include=%v: consumed record's key or value logged: %s", include, buf.String())
 		}
 	}
 }

@@ -88,8 +88,8 @@ func TestExecuteRetryTimeoutKafkaEvidence(t *testing.T) {
 		if got, want := h.Metrics().LastErrorTimestamp.Load(), epoch.Add(6*time.Second).UnixMilli(); got != want {
 			t.Errorf("LastErrorTimestamp = %d, want %d (the fake clock after 6 s of waits)", got, want)
 		}
-		if n := len(log.all()); n != 0 {
-			t.Errorf("reporters called %d times under tolerance none, want 0", n)
+		if n := len(log.all()); n != 1 {
+			t.Errorf("reporters called %d times under tolerance none, want 1 (report, then fail)", n)
 		}
 	})
 
