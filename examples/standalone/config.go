@@ -31,6 +31,14 @@ const (
 	keyAdvertisedPort     = "rest.advertised.port"
 )
 
+// defaultBootstrap is bootstrap.servers when the worker file does not set
+// it: Kafka Connect's default.
+const defaultBootstrap = "localhost:9092"
+
+// embeddedBootstrap, as the value of bootstrap.servers, selects the
+// in-process broker (as does the -embedded flag).
+const embeddedBootstrap = "embedded"
+
 // defaultListener is where the REST API listens when neither listeners nor
 // rest.port/rest.host.name is set: Kafka's port, on the loopback interface
 // only (Kafka listens on every interface; the API has no authentication).
@@ -40,8 +48,15 @@ const defaultListener = "http://127.0.0.1:8083"
 type workerConfig struct {
 	path  string
 	props map[string]string
-	// brokers is empty when the in-process broker is to be used.
+	// brokers are the bootstrap addresses: bootstrap.servers, else
+	// Kafka's default localhost:9092. Empty when embedded is set (the
+	// in-process broker's address is filled in once it runs).
 	brokers []string
+	// embedded is set by bootstrap.servers=embedded: the worker runs an
+	// in-process broker whose topics are lost when it exits.
+	embedded bool
+	// bootstrapDefaulted is set when bootstrap.servers is absent.
+	bootstrapDefaulted bool
 	// Exactly one of offsetsFile and offsetsTopic is set.
 	offsetsFile        string
 	offsetsTopic       string
@@ -75,7 +90,17 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 		errs = append(errs, fmt.Errorf("%s: %s: %s", path, key, fmt.Sprintf(format, args...)))
 	}
 
-	c.brokers = kafkaconf.ParseBootstrap(props[keyBootstrap])
+	switch v, ok := props[keyBootstrap]; {
+	case !ok:
+		c.brokers, c.bootstrapDefaulted = []string{defaultBootstrap}, true
+	case strings.EqualFold(strings.TrimSpace(v), embeddedBootstrap):
+		c.embedded = true
+	default:
+		c.brokers = kafkaconf.ParseBootstrap(v)
+		if len(c.brokers) == 0 {
+			bad(keyBootstrap, "empty value: name the Kafka brokers (host:port,…), leave the key out for Kafka's default %s, or set %s for an in-process broker that keeps nothing", defaultBootstrap, embeddedBootstrap)
+		}
+	}
 
 	file, hasFile := props[keyOffsetsFile]
 	topic, hasTopic := props[keyOffsetsTopic]

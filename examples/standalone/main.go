@@ -2,33 +2,41 @@
 // single-process Kafka Connect worker configured by the same properties
 // files.
 //
-//	go run ./examples/standalone worker.properties [connector1.properties connector2.json …]
+//	go run ./examples/standalone [-embedded] worker.properties [connector1.properties connector2.json …]
 //
 // With the sample files of the config directory, which mirror Kafka's own
 // config/connect-standalone.properties, connect-file-source.properties and
 // connect-file-sink.properties, the lines of test.txt (in the working
 // directory) go through the topic connect-test into test.sink.txt, and lines
-// appended to test.txt later follow:
+// appended to test.txt later follow. With a Kafka broker on localhost:9092,
+// as Kafka's quickstart runs one (the sample worker file names it, as
+// Kafka's does):
 //
 //	echo hello > test.txt
 //	go run ./examples/standalone examples/standalone/config/connect-standalone.properties \
 //	    examples/standalone/config/connect-file-source.properties \
 //	    examples/standalone/config/connect-file-sink.properties
 //
-// The sample worker file leaves bootstrap.servers commented out, so the
-// worker starts an in-process Kafka broker and says so on standard output;
-// set it to use your own cluster. The in-process broker keeps nothing
-// across restarts: the source still resumes from its offsets file, and the
-// sink gets what the source produces from there. Ctrl-C (SIGINT) or SIGTERM
-// stops the worker gracefully: every connector drains, commits its offsets
-// and stops (press Ctrl-C again to exit at once). Logs go to standard error.
+// Without a Kafka broker, add -embedded: the worker then starts an
+// in-process Kafka broker, whatever bootstrap.servers says, prints its
+// address on standard output and a warning on standard error. That broker
+// keeps its topics in memory only: whatever the sinks had not yet written
+// when the worker exits or crashes is lost (the source resumes from its
+// offsets file, past those records), so use it to try things out, never
+// for data you need. bootstrap.servers=embedded in the worker file does the
+// same as the flag.
+//
+// Ctrl-C (SIGINT) or SIGTERM stops the worker gracefully: every connector
+// drains, commits its offsets and stops (press Ctrl-C again to exit at
+// once). Logs go to standard error.
 //
 // # Worker properties
 //
 // The worker file takes Kafka Connect's worker keys:
 //
-//	bootstrap.servers              the Kafka cluster; absent or empty: an in-process broker
-//	                               (announced on standard output, gone when the worker exits)
+//	bootstrap.servers              the Kafka cluster; absent: Kafka Connect's default
+//	                               localhost:9092; "embedded": an in-process broker that
+//	                               keeps nothing (as -embedded); empty: an error
 //	key.converter, value.converter, header.converter
 //	                               the default converters, with their sub-keys
 //	                               (value.converter.schemas.enable=false, …)
@@ -97,6 +105,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -145,16 +154,28 @@ func exitCode(err error) int {
 	return exitWorker
 }
 
-const usage = "usage: standalone worker.properties [connector1.properties connector2.json …]"
+const usage = "usage: standalone [-embedded] worker.properties [connector1.properties connector2.json …]\n" +
+	"  -embedded  run on an in-process Kafka broker that keeps nothing once the worker exits\n" +
+	"             (bootstrap.servers is ignored; same as bootstrap.servers=embedded)"
 
-// run is the command: it configures a worker from args (the worker file,
-// then the connector files), runs it until ctx is done, then stops it
-// gracefully. Announcements go to stdout, logs to stderr.
+// run is the command: it configures a worker from args (flags, the worker
+// file, then the connector files), runs it until ctx is done, then stops it
+// gracefully. Announcements go to stdout, logs and warnings to stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) < 1 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+	fs := flag.NewFlagSet("standalone", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the usage error says it all
+	embedded := fs.Bool("embedded", false, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return &exitError{exitUsage, errors.New(usage)}
+		}
+		return &exitError{exitUsage, fmt.Errorf("%w\n%s", err, usage)}
+	}
+	args = fs.Args()
+	if len(args) < 1 {
 		return &exitError{exitUsage, errors.New(usage)}
 	}
-	w, err := newWorker(ctx, args[0], args[1:], options{stdout: stdout, stderr: stderr})
+	w, err := newWorker(ctx, args[0], args[1:], options{stdout: stdout, stderr: stderr, embedded: *embedded})
 	if err != nil {
 		return err
 	}

@@ -495,6 +495,8 @@ func TestConfigErrors(t *testing.T) {
 		{"missing worker file", []string{filepath.Join(dir, "nope.properties")}, exitWorker, []string{"nope.properties"}},
 		{"no offset store", []string{writeFile(t, dir, "w1.properties", "bootstrap.servers=127.0.0.1:1"), source},
 			exitWorker, []string{"w1.properties", "offset.storage.file.filename", "offset.storage.topic"}},
+		{"empty bootstrap.servers", []string{writeFile(t, dir, "w8.properties", offsets, "bootstrap.servers= , "), source},
+			exitWorker, []string{"w8.properties", "bootstrap.servers", "empty", "localhost:9092", "embedded"}},
 		{"both offset stores", []string{writeFile(t, dir, "w2.properties", offsets, "offset.storage.topic=x"), source},
 			exitWorker, []string{"w2.properties", "not both"}},
 		{"bad converter", []string{writeFile(t, dir, "w3.properties", offsets, "value.converter=com.example.Nope"), source},
@@ -573,24 +575,81 @@ func TestConnectorFileForms(t *testing.T) {
 	}
 }
 
-// TestInProcessBroker: without bootstrap.servers the worker starts the
-// in-process broker and announces it on stdout.
-func TestInProcessBroker(t *testing.T) {
+// TestDefaultBootstrap: a worker file without bootstrap.servers uses
+// Kafka Connect's default localhost:9092, not an in-process broker, and says
+// so in its log; nothing is announced.
+func TestDefaultBootstrap(t *testing.T) {
 	dir := t.TempDir()
-	var stdout syncBuffer
+	var stdout, stderr syncBuffer
 	w, err := newWorker(context.Background(), writeFile(t, dir, "worker.properties",
 		"offset.storage.file.filename="+filepath.Join(dir, "offsets"), "listeners="), nil,
-		options{stdout: &stdout, stderr: logOutput()})
+		options{stdout: &stdout, stderr: &stderr})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := w.run(ctx); err != nil {
-		t.Fatal(err)
+	defer w.close()
+	if !slices.Equal(w.cfg.brokers, []string{"localhost:9092"}) {
+		t.Errorf("brokers %q, want Kafka's default [localhost:9092]", w.cfg.brokers)
 	}
-	if s := stdout.String(); !strings.HasPrefix(s, "Using the in-process Kafka broker at 127.0.0.1:") || !strings.Contains(s, "(set bootstrap.servers to use your own)") {
-		t.Errorf("stdout %q", s)
+	if s := stdout.String(); s != "" {
+		t.Errorf("stdout %q, want nothing (no in-process broker)", s)
+	}
+	if s := stderr.String(); strings.Contains(s, "IN-PROCESS") || !strings.Contains(s, "bootstrap.servers=localhost:9092") {
+		t.Errorf("stderr %q, want a log line naming the default and no in-process broker warning", s)
+	}
+}
+
+// TestInProcessBroker: the in-process broker is an explicit opt-in, by the
+// -embedded flag (which overrides bootstrap.servers) or by
+// bootstrap.servers=embedded; either way the worker prints its address on
+// stdout and a loud warning on stderr that its data is not kept, runs on
+// it, and stops it.
+func TestInProcessBroker(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		flag  bool
+		props []string
+		why   string
+	}{
+		{"flag", true, nil, "(-embedded)"},
+		{"flag over a bootstrap.servers", true, []string{"bootstrap.servers=127.0.0.1:1"}, "(-embedded, bootstrap.servers ignored)"},
+		{"value", false, []string{"bootstrap.servers= Embedded "}, "(bootstrap.servers=embedded)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			worker := writeFile(t, dir, "worker.properties", append([]string{
+				"offset.storage.file.filename=" + filepath.Join(dir, "offsets"), "listeners="}, c.props...)...)
+			args := []string{worker}
+			if c.flag {
+				args = append([]string{"-embedded"}, args...)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // the worker starts, then stops at once
+			var stdout, stderr syncBuffer
+			if err := run(ctx, args, &stdout, &stderr); err != nil {
+				t.Fatal(err)
+			}
+			out, errOut := stdout.String(), stderr.String()
+			if !strings.HasPrefix(out, "Using the in-process Kafka broker at 127.0.0.1:") {
+				t.Errorf("stdout %q", out)
+			}
+			for _, want := range []string{"WARNING: IN-PROCESS KAFKA BROKER " + c.why, "ITS DATA IS NOT KEPT", "lost"} {
+				if !strings.Contains(errOut, want) {
+					t.Errorf("stderr does not say %q:\n%s", want, errOut)
+				}
+			}
+		})
+	}
+}
+
+// TestUsage: -h and unknown flags are usage errors (exit status 1) that
+// show the -embedded flag.
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{nil, {"-h"}, {"--help"}, {"-nope", "w.properties"}, {"-embedded"}} {
+		err := run(context.Background(), args, io.Discard, io.Discard)
+		if err == nil || exitCode(err) != exitUsage || !strings.Contains(err.Error(), "[-embedded] worker.properties") {
+			t.Errorf("run(%q) = %v (exit %d), want the usage (exit %d)", args, err, exitCode(err), exitUsage)
+		}
 	}
 }
 
@@ -634,6 +693,7 @@ func TestSampleFiles(t *testing.T) {
 	}
 	for name, want := range map[string]map[string]string{
 		"connect-standalone.properties": {
+			"bootstrap.servers":            "localhost:9092",
 			"key.converter":                "org.apache.kafka.connect.json.JsonConverter",
 			"value.converter":              "org.apache.kafka.connect.json.JsonConverter",
 			"key.converter.schemas.enable": "true", "value.converter.schemas.enable": "true",

@@ -28,8 +28,11 @@ const restShutdownTimeout = 5 * time.Second
 // options are newWorker's settings beyond the command line.
 type options struct {
 	// stdout receives announcements (the in-process broker's address),
-	// stderr the logs.
+	// stderr the logs and the in-process broker's warning.
 	stdout, stderr io.Writer
+	// embedded runs the worker on an in-process broker whatever
+	// bootstrap.servers says (the -embedded flag).
+	embedded bool
 	// logLevel is the minimum level logged (default Info).
 	logLevel slog.Leveler
 	// sarama is the base Kafka client configuration of the pipelines and
@@ -52,8 +55,9 @@ type worker struct {
 }
 
 // newWorker configures a worker from the worker properties file and the
-// connector files: it starts the in-process broker if bootstrap.servers is
-// not set, opens the offset store, registers the plugins, creates every
+// connector files: it starts the in-process broker if o.embedded is set or
+// bootstrap.servers is "embedded" (warning on stderr that its data is not
+// kept), opens the offset store, registers the plugins, creates every
 // connector (not yet running) and binds the REST listeners. Errors are
 // *exitError values naming the file and key at fault. On error everything
 // opened is closed again.
@@ -90,16 +94,21 @@ func newWorker(ctx context.Context, workerPath string, connectorPaths []string, 
 	fail := func(code int, err error) (*worker, error) { return nil, &exitError{code, err} }
 
 	props := maps.Clone(cfg.props)
-	if len(cfg.brokers) == 0 {
+	switch {
+	case o.embedded || cfg.embedded:
 		b, err := embedded.Start()
 		if err != nil {
 			return fail(exitWorker, err)
 		}
 		w.closers = append(w.closers, b.Close)
 		cfg.brokers = b.Addrs()
-		props[keyBootstrap] = strings.Join(cfg.brokers, ",")
-		fmt.Fprintf(o.stdout, "Using the in-process Kafka broker at %s (set %s to use your own)\n", props[keyBootstrap], keyBootstrap)
+		addr := strings.Join(cfg.brokers, ",")
+		fmt.Fprint(o.stderr, embeddedWarning(addr, cfg, o.embedded))
+		fmt.Fprintf(o.stdout, "Using the in-process Kafka broker at %s\n", addr)
+	case cfg.bootstrapDefaulted:
+		log.Info("bootstrap.servers is not set: using Kafka Connect's default", "bootstrap.servers", defaultBootstrap, "file", workerPath)
 	}
+	props[keyBootstrap] = strings.Join(cfg.brokers, ",")
 
 	store, err := openStore(ctx, cfg, log, o.sarama)
 	if err != nil {
@@ -150,6 +159,29 @@ func newWorker(ctx context.Context, workerPath string, connectorPaths []string, 
 		})
 	}
 	return w, nil
+}
+
+// embeddedWarning is what the worker prints on stderr when it runs on the
+// in-process broker at addr: in capitals, because every record it holds is
+// lost when the worker exits. flag tells whether -embedded selected it.
+func embeddedWarning(addr string, cfg *workerConfig, flag bool) string {
+	why := keyBootstrap + "=" + embeddedBootstrap
+	if flag {
+		why = "-embedded"
+		if !cfg.embedded && !cfg.bootstrapDefaulted {
+			why += ", " + keyBootstrap + " ignored"
+		}
+	}
+	var b strings.Builder
+	line := strings.Repeat("*", 78) + "\n"
+	b.WriteString(line)
+	fmt.Fprintf(&b, "* WARNING: IN-PROCESS KAFKA BROKER (%s) at %s\n", why, addr)
+	b.WriteString("* ITS DATA IS NOT KEPT: every topic lives in this process's memory and is lost\n")
+	b.WriteString("* when the worker exits or crashes, including records the sinks have not\n")
+	b.WriteString("* written yet. For anything but a try-out, set bootstrap.servers to your Kafka\n")
+	fmt.Fprintf(&b, "* cluster (Kafka Connect's default, used when the key is absent: %s).\n", defaultBootstrap)
+	b.WriteString(line)
+	return b.String()
 }
 
 // openStore opens the source offset store the worker properties name.
