@@ -87,6 +87,13 @@ type TaskStatus struct {
 	// delivered; LastCommit when offsets were last committed. Zero if never.
 	LastPoll, LastProgress, LastCommit time.Time
 
+	// StallError is set while the task is RUNNING but cannot progress
+	// because of a transient fault it keeps retrying (e.g. a source whose
+	// broker is away): the last error it got. StalledSince is when that
+	// began. Both are zero while the task progresses.
+	StallError   error
+	StalledSince time.Time
+
 	// Errors are the task's error counters.
 	Errors ErrorMetrics
 	// Partitions describes a sink task's assigned partitions.
@@ -121,11 +128,14 @@ type ErrorMetrics struct {
 	LastError time.Time
 }
 
-// Stalled reports whether a RUNNING task has work (lag or records in flight)
-// but delivered nothing for at least after, counting from its start when it
-// never delivered: Kafka Connect would still say RUNNING; Sluice says
-// stalled.
+// Stalled reports whether a RUNNING task is retrying a transient fault
+// (StallError set), or has work (lag or records in flight) but delivered
+// nothing for at least after, counting from its start when it never
+// delivered: Kafka Connect would still say RUNNING; Sluice says stalled.
 func (t TaskStatus) Stalled(now time.Time, after time.Duration) bool {
+	if t.State == StateRunning && t.StallError != nil {
+		return true
+	}
 	if t.State != StateRunning || (t.Lag <= 0 && t.InFlight <= 0) {
 		return false
 	}

@@ -133,6 +133,8 @@ type (
 		LastCommit     string                `json:"last_commit,omitempty"`
 		Restarts       int                   `json:"restarts"`
 		LastFailure    string                `json:"last_failure,omitempty"`
+		StallError     string                `json:"stall_error,omitempty"`
+		StalledSince   string                `json:"stalled_since,omitempty"`
 		Errors         restSluiceErrors      `json:"errors"`
 		Partitions     []restSluicePartition `json:"partitions,omitempty"`
 	}
@@ -968,6 +970,10 @@ func taskState(rep ConnectorReport, t TaskReport) restTaskState {
 	}
 	if t.LastFailure != nil {
 		sl.LastFailure = rep.scrub(t.LastFailure.Error())
+	}
+	if t.StallError != nil {
+		sl.StallError = rep.scrub(t.StallError.Error())
+		sl.StalledSince = rfc3339(t.StalledSince)
 	}
 	for _, p := range t.Partitions {
 		sl.Partitions = append(sl.Partitions, restSluicePartition{

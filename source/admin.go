@@ -21,6 +21,7 @@ func (p *Pipeline) PipelineStatus() connect.PipelineStatus {
 			RecordsIn: t.RecordsPolled, RecordsOut: t.RecordsAcked, RecordsDropped: t.RecordsDropped,
 			InFlight: int64(t.InFlight), Lag: -1,
 			Started: t.Started, LastPoll: t.LastPoll, LastProgress: t.LastAck, LastCommit: t.LastCommit,
+			StallError: t.StallError, StalledSince: t.StalledSince,
 			Errors: t.Errors,
 		})
 	}

@@ -23,6 +23,9 @@ const (
 	DefaultCommitEveryBytes    = 16 << 20
 	DefaultMaxInFlightRecords  = 20000
 	DefaultMaxInFlightBytes    = 64 << 20
+	// DefaultOffsetCommitFailureTimeout is OffsetCommitFailureTimeout's
+	// default (sluice.offset.commit.failure.timeout.ms).
+	DefaultOffsetCommitFailureTimeout = 5 * time.Minute
 )
 
 // TopicCreation configures KIP-158 topic creation: when set, a topic a record
@@ -80,6 +83,24 @@ type Config struct {
 	// replays a bounded window. A negative value disables the trigger.
 	CommitEveryRecords int
 	CommitEveryBytes   int64
+	// OffsetCommitFailureTimeout fails the task (FAILED, with the store's
+	// error; the restart policy applies) when offset commits have kept
+	// failing for that long: a commit fails while the first failure of the
+	// current run of failed commits is at least that old (default
+	// DefaultOffsetCommitFailureTimeout; negative: never, Kafka Connect's
+	// behaviour, which only logs). Property:
+	// sluice.offset.commit.failure.timeout.ms (-1: never). Until then a
+	// failed commit is logged and counted (TaskStatus.OffsetCommitFailures),
+	// and its offsets are written by the next commit.
+	OffsetCommitFailureTimeout time.Duration
+	// TaskRetryTimeout bounds how long a retriable error from Poll (one
+	// marked with connect.Retriable) is retried, with the errors.retry.*
+	// backoff. Zero, the default, or negative retries without limit, as
+	// Kafka Connect does for a RetriableException thrown by a task
+	// (errors.retry.timeout governs converters and transforms only). When
+	// the bound is reached the task fails. Property:
+	// sluice.task.retry.timeout.ms (0 or -1: without limit).
+	TaskRetryTimeout time.Duration
 	// ShutdownTimeout bounds the graceful stop: waiting for outstanding
 	// acknowledgements before the final commit
 	// (task.shutdown.graceful.timeout.ms).
@@ -94,7 +115,23 @@ type Config struct {
 	// Sluice forces idempotence, acks=all and successes/errors returns.
 	Sarama *sarama.Config
 	// ProducerProps are Kafka producer properties (producer.override.*
-	// without the prefix) applied on top.
+	// without the prefix) applied on top. Besides the keys
+	// kafkaconf.ApplyProducerProps maps, the pipeline reads the delivery
+	// keys itself (a broker outage is never a record failure: records that
+	// fail with a retriable error are re-sent, in order, until acknowledged):
+	//
+	//   - delivery.timeout.ms (default: unbounded, Kafka Connect's forced
+	//     value): a record not acknowledged that long after it was polled
+	//     becomes a record failure under errors.tolerance;
+	//   - retries (default: unbounded): likewise after that many re-sends
+	//     by the pipeline (sarama's own per-request retries, at most 3,
+	//     come on top);
+	//   - retry.backoff.ms (default 100) and retry.backoff.max.ms (default
+	//     1000): the pause before each re-send round, doubling up to the
+	//     maximum.
+	//
+	// Values of Integer.MAX_VALUE or more for delivery.timeout.ms and
+	// retries mean unbounded.
 	ProducerProps map[string]string
 	// TopicCreation enables KIP-158 topic creation.
 	TopicCreation *TopicCreation
@@ -151,6 +188,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxInFlightBytes == 0 {
 		c.MaxInFlightBytes = DefaultMaxInFlightBytes
+	}
+	if c.OffsetCommitFailureTimeout == 0 {
+		c.OffsetCommitFailureTimeout = DefaultOffsetCommitFailureTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -65,7 +65,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	configs := []map[string]string{p.cfg.Properties}
 	if p.cfg.Connector != nil {
 		var err error
-		configs, err = p.cfg.Connector.TaskConfigs(ctx, maps.Clone(p.cfg.Properties), p.cfg.TasksMax)
+		configs, err = callTaskConfigs(ctx, p.cfg.Connector, maps.Clone(p.cfg.Properties), p.cfg.TasksMax)
 		if err != nil {
 			p.setState(connect.StateFailed, err)
 			return fmt.Errorf("source %q: connector could not compute task configs: %w", p.cfg.Name, err)
@@ -208,6 +208,15 @@ type TaskStatus struct {
 	// failure that caused the last one.
 	Restarts    int
 	LastFailure error
+	// StallError is set while the task is RUNNING but cannot progress
+	// because of a transient fault it keeps retrying (a broker outage, a
+	// leader change, a missing topic, an unreachable cluster at start): the
+	// last such error, naming stage and record. No record is polled
+	// meanwhile; records already sent are re-sent until acknowledged.
+	// StalledSince is when the stall began. Both are zero while the task
+	// progresses.
+	StallError   error
+	StalledSince time.Time
 	// Errors are the task's error counters (Kafka Connect's
 	// task-error-metrics).
 	Errors connect.ErrorMetrics
@@ -225,7 +234,10 @@ func (p *Pipeline) Status() Status {
 	return st
 }
 
-func (p *Pipeline) producerConfig(taskID int) (*sarama.Config, []string, error) {
+// producerConfig returns the task's sarama configuration, the redelivery
+// policy read from the producer properties (see redeliver.go) and the
+// properties that have no mapping.
+func (p *Pipeline) producerConfig(taskID int) (*sarama.Config, deliveryPolicy, []string, error) {
 	var cfg *sarama.Config
 	if p.cfg.Sarama != nil {
 		c := *p.cfg.Sarama
@@ -237,19 +249,23 @@ func (p *Pipeline) producerConfig(taskID int) (*sarama.Config, []string, error) 
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Producer.Idempotent = true
 	cfg.Net.MaxOpenRequests = 1
-	cfg.Producer.Retry.Max = 10
-	unmapped, err := applyProducerProps(cfg, p.cfg.ProducerProps)
+	delivery, props, err := parseDelivery(producerPrefix, p.cfg.ProducerProps)
 	if err != nil {
-		return nil, nil, err
+		return nil, delivery, nil, err
 	}
+	unmapped, err := applyProducerProps(cfg, props)
+	if err != nil {
+		return nil, delivery, nil, err
+	}
+	cfg.Producer.Retry.Max = saramaRetryMax // the pipeline re-drives beyond it
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.Return.Errors = true
 	cfg.Producer.Partitioner = newPartitioner
 	cfg.ChannelBufferSize = max(cfg.ChannelBufferSize, 1024) // fewer goroutine hand-offs per record
 	if err := cfg.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("producer config: %w", err)
+		return nil, delivery, nil, fmt.Errorf("producer config: %w", err)
 	}
-	return cfg, unmapped, nil
+	return cfg, delivery, unmapped, nil
 }
 
 func (p *Pipeline) logger(task int) *slog.Logger {

@@ -187,14 +187,22 @@ func TestFilteredRecordsAdvanceOffsets(t *testing.T) {
 	}
 }
 
-func TestBackpressureCapsInFlightAndSendErrorFailsTask(t *testing.T) {
+// TestBackpressureCapsInFlightAndMissingTopicStalls: a topic that does not
+// exist (auto-creation refused) is a retriable fault, not a record failure:
+// the task stays RUNNING, stops polling once the in-flight cap is reached,
+// shows the error it keeps getting, commits nothing, and delivers every
+// record in order once the topic appears.
+func TestBackpressureCapsInFlightAndMissingTopicStalls(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
-	missing := kafkatest.Topic(t) // never created; auto-creation is refused below
-	const maxInFlight, batch = 50, 10
-	task := &genTask{topic: missing, parts: 2, perPart: -1, batch: batch}
+	missing := kafkatest.Topic(t) // created only later; auto-creation is refused below
+	const maxInFlight, batch, parts, perPart = 50, 10, 2, 200
+	task := &genTask{topic: missing, parts: parts, perPart: perPart, batch: batch}
+	store := offsets.NewMemoryStore()
 	cfg := baseConfig(t, brokers, "gen-backpressure", task)
+	cfg.OffsetStore = store
+	cfg.OffsetFlushInterval = 50 * time.Millisecond
 	cfg.MaxInFlightRecords = maxInFlight
-	cfg.ProducerProps = map[string]string{"allow.auto.create.topics": "false"}
+	cfg.ProducerProps = map[string]string{"allow.auto.create.topics": "false", "retry.backoff.max.ms": "200"}
 	cfg.Sarama.Metadata.Retry.Max = 5
 	cfg.Sarama.Metadata.Retry.Backoff = 20 * time.Millisecond
 	var p *source.Pipeline
@@ -212,34 +220,92 @@ func TestBackpressureCapsInFlightAndSendErrorFailsTask(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runErr := p.Run(context.Background()) // returns when the task fails
-	if runErr == nil {
-		t.Fatal("Run succeeded although the topic cannot be produced to")
+	stop := runPipeline(t, p)
+	waitFor(t, "the task to report the error it keeps getting", 60*time.Second, func() bool {
+		st := p.Status()
+		return len(st.Tasks) > 0 && st.Tasks[0].StallError != nil
+	})
+	st := p.Status()
+	ts := st.Tasks[0]
+	if st.State != connect.StateRunning || ts.State != connect.StateRunning {
+		t.Fatalf("state %s / task %s, want RUNNING while the topic is missing", st.State, ts.State)
 	}
-	var re *connect.RecordError
-	if !errors.As(runErr, &re) || re.Stage != connect.StageKafkaProduce {
-		t.Fatalf("want a KAFKA_PRODUCE RecordError, got %v", runErr)
-	}
-	for _, want := range []string{missing, "source partition", "seq=", "KAFKA_PRODUCE", "gen-backpressure"} {
-		if !strings.Contains(runErr.Error(), want) {
-			t.Errorf("error %q does not name %q", runErr, want)
+	for _, want := range []string{missing, "KAFKA_PRODUCE", "gen-backpressure", "source partition"} {
+		if !strings.Contains(ts.StallError.Error(), want) {
+			t.Errorf("stall error %q does not name %q", ts.StallError, want)
 		}
 	}
-	st := p.Status()
-	if st.State != connect.StateFailed || st.Tasks[0].State != connect.StateFailed {
-		t.Errorf("state %s / task %s, want FAILED", st.State, st.Tasks[0].State)
+	if ts.StalledSince.IsZero() {
+		t.Error("StalledSince is zero while stalled")
+	}
+	cs := p.PipelineStatus().Tasks[0]
+	if cs.StallError == nil || !cs.Stalled(time.Now(), time.Hour) {
+		t.Errorf("connect status: StallError %v, Stalled %v; want the error and stalled", cs.StallError, cs.Stalled(time.Now(), time.Hour))
 	}
 	// Polling stops once the cap is reached: in flight never exceeds the cap
 	// plus one poll batch, and nothing more was polled.
+	time.Sleep(300 * time.Millisecond) // let several redelivery rounds fail
+	ts = p.Status().Tasks[0]
 	if got := maxSeen.Load(); got > maxInFlight+batch-1 {
 		t.Fatalf("in-flight reached %d records, cap is %d (+%d for one batch)", got, maxInFlight, batch-1)
 	}
-	if polled := st.Tasks[0].RecordsPolled; polled > maxInFlight+batch-1+batch {
-		t.Fatalf("polled %d records while nothing was acknowledged; cap %d", polled, maxInFlight)
+	if ts.RecordsPolled > maxInFlight+batch-1+batch {
+		t.Fatalf("polled %d records while nothing was acknowledged; cap %d", ts.RecordsPolled, maxInFlight)
 	}
-	if st.Tasks[0].RecordsAcked != 0 {
-		t.Fatalf("acked %d records of a missing topic", st.Tasks[0].RecordsAcked)
+	if ts.RecordsAcked != 0 || ts.RecordsDropped != 0 {
+		t.Fatalf("acked %d, dropped %d records of a missing topic", ts.RecordsAcked, ts.RecordsDropped)
 	}
+	for i, v := range committed(t, store, "gen-backpressure", parts, task.part) {
+		if v != -1 {
+			t.Fatalf("p%d: offset %d committed although nothing was acknowledged", i, v)
+		}
+	}
+	// The topic appears: every record is delivered, in order, none lost.
+	kafkatest.CreateTopic(t, brokers, missing, 2, nil)
+	waitFor(t, "all records acknowledged", 120*time.Second, func() bool {
+		return p.Status().Tasks[0].RecordsAcked == parts*perPart
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if ts := p.Status().Tasks[0]; ts.StallError != nil {
+		t.Errorf("stall error %v after recovery", ts.StallError)
+	}
+	assertComplete(t, brokers, missing, parts, perPart)
+	for i, v := range committed(t, store, "gen-backpressure", parts, task.part) {
+		if v != perPart-1 {
+			t.Errorf("p%d: committed seq %d, want %d", i, v, perPart-1)
+		}
+	}
+}
+
+// assertComplete checks that topic holds seq 0..perPart-1 of every source
+// partition p0..p<parts-1>, each once or more, in order (a seq may repeat
+// only right after itself or by a replay from an earlier one: it never
+// goes back past a seq not yet seen), and returns the duplicates.
+func assertComplete(t *testing.T, brokers []string, topic string, parts int, perPart int64) int {
+	t.Helper()
+	got := seqs(t, readAll(t, brokers, topic))
+	dups := 0
+	for i := range parts {
+		name := fmt.Sprintf("p%d", i)
+		s := got[name]
+		next := int64(0) // the lowest seq not yet seen
+		for j, v := range s {
+			switch {
+			case v == next:
+				next++
+			case v < next:
+				dups++ // a re-send of a record Kafka already had
+			default:
+				t.Fatalf("%s: record %d has seq %d, want %d: lost or out of order (around %v)", name, j, v, next, s[max(j-5, 0):min(j+5, len(s))])
+			}
+		}
+		if next != perPart {
+			t.Fatalf("%s: %d distinct records in order, want %d", name, next, perPart)
+		}
+	}
+	return dups
 }
 
 // TestLastAckFollowsAcknowledgements: the last-ack time (status, stall

@@ -7,8 +7,11 @@ import (
 
 func newSaramaConfig() *sarama.Config { return kafkaconf.NewSaramaConfig("") }
 
+// producerPrefix names producer properties in errors and warnings.
+const producerPrefix = "producer.override."
+
 func applyProducerProps(cfg *sarama.Config, props map[string]string) ([]string, error) {
-	return kafkaconf.ApplyProducerProps(cfg, "producer.override.", props)
+	return kafkaconf.ApplyProducerProps(cfg, producerPrefix, props)
 }
 
 // bytesEncoder is a sarama.Encoder over a byte slice, used by pointer so that

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluicehq/sluice/converters"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
@@ -35,7 +36,9 @@ type PropertyOptions struct {
 // offset.flush.timeout.ms, task.shutdown.graceful.timeout.ms, producer.*,
 // topic.creation.enable) and connector-level keys (name, tasks.max, the
 // converter keys, transforms, predicates, producer.override.*,
-// topic.creation.default.*, errors.*). Every connector property, including the
+// topic.creation.default.*, errors.*, and Sluice's
+// sluice.task.retry.timeout.ms and sluice.offset.commit.failure.timeout.ms,
+// see Config). Every connector property, including the
 // connector's own keys (such as topic), is handed to the connector and tasks
 // in Config.Properties. Errors name the offending keys.
 func ConfigFromProperties(worker, connector map[string]string, opts PropertyOptions) (Config, error) {
@@ -65,10 +68,32 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 	cfg.TopicCreation = tc
 	cfg.Errors, err = sluiceerrors.ConfigFromProperties(connector)
 	errs = append(errs, err)
+	cfg.TaskRetryTimeout, err = sluiceMillis(connector, "sluice.task.retry.timeout.ms", 0)
+	errs = append(errs, err)
+	cfg.OffsetCommitFailureTimeout, err = sluiceMillis(connector, "sluice.offset.commit.failure.timeout.ms", 0)
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("source connector %q: %w", common.Name, err)
 	}
 	return cfg, nil
+}
+
+// sluiceMillis reads a Sluice millisecond key of the connector
+// configuration: absent gives def, -1 a negative duration (no limit).
+func sluiceMillis(props map[string]string, key string, def time.Duration) (time.Duration, error) {
+	v, ok := props[key]
+	if !ok {
+		return def, nil
+	}
+	v = strings.TrimSpace(v)
+	if v == "-1" {
+		return -1, nil
+	}
+	d, err := kafkaconf.ParseMillis(key, v)
+	if err != nil {
+		return 0, fmt.Errorf("%w (or -1)", err)
+	}
+	return d, nil
 }
 
 // topicCreation reads KIP-158's default group: active when the worker allows

@@ -12,6 +12,8 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/safecall"
 	"github.com/sluicehq/sluice/internal/tracing"
 	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/transforms"
@@ -32,6 +34,10 @@ type msgSlot struct {
 	rec      *connect.Record // as polled, for CommitRecord and errors
 	explicit bool
 	size     int
+	seq      uint64 // send order, to re-send failed records in order
+	first    int64  // unix nanos of the poll that returned the record (delivery.timeout.ms)
+	resends  int    // times re-sent after a retriable failure
+	lastErr  error  // the last retriable produce error
 }
 
 var slotPool = sync.Pool{New: func() any { return new(msgSlot) }}
@@ -43,9 +49,13 @@ type taskRunner struct {
 	log    *slog.Logger
 
 	task        Task
-	committer   RecordCommitter // task as a RecordCommitter, or nil; set with task
-	producer    sarama.AsyncProducer
+	committer   RecordCommitter      // task as a RecordCommitter, or nil; set with task
+	producer    sarama.AsyncProducer // nil while a recovery could not create one
+	ackDone     chan struct{}        // closed when producer's ackLoop returned
+	pcfg        *sarama.Config
+	delivery    deliveryPolicy
 	handler     *sluiceerrors.Handler
+	taskHandler *sluiceerrors.Handler // retries of Poll: sluice.task.retry.timeout.ms
 	dlq         *sluiceerrors.DLQ
 	errStats    sluiceerrors.Metrics
 	restarts    int
@@ -68,6 +78,22 @@ type taskRunner struct {
 	failMu  sync.Mutex
 	failure error
 	lost    atomic.Int64 // records that will never be acknowledged (failed sends)
+
+	// Redelivery (see redeliver.go). pending counts messages handed to the
+	// producer and not yet resolved (acknowledged or failed); recovering is
+	// set by the ack loop on a retriable produce error and cleared by the
+	// poll loop once every record it kept in retryQ was acknowledged.
+	pending    atomic.Int64
+	recovering atomic.Bool
+	retryMu    sync.Mutex
+	retryQ     []*msgSlot
+	seq        uint64 // next msgSlot.seq; poll goroutine only
+	batchNanos int64  // poll time of the batch being sent; poll goroutine only
+	stallMu    sync.Mutex
+	stallErr   error     // the retriable error the task keeps getting, nil when progressing
+	stallSince time.Time // when stallErr was first set
+
+	commitFailSince time.Time // first failure of the current run of failed offset commits; under commitMu
 
 	state                             atomic.Value // connect.State
 	polled, written, acked, dropped   atomic.Int64
@@ -151,8 +177,13 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	r.committer, _ = r.task.(RecordCommitter)
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-		if serr := r.task.Stop(stopCtx); serr != nil {
-			r.log.Warn("task stop failed", "error", serr)
+		if serr := r.callStop(stopCtx); serr != nil {
+			var pe *safecall.PanicError
+			if errors.As(serr, &pe) && err == nil {
+				err = fmt.Errorf("connector %q task %d: stop: %w", cfg.Name, r.id, serr)
+			} else {
+				r.log.Warn("task stop failed", "error", serr)
+			}
 		}
 		cancel()
 		if err != nil {
@@ -163,19 +194,29 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		}
 	}()
 
-	pcfg, unmapped, err := r.p.producerConfig(r.id)
+	pcfg, delivery, unmapped, err := r.p.producerConfig(r.id)
 	if err != nil {
 		return fmt.Errorf("connector %q task %d: %w", cfg.Name, r.id, err)
 	}
+	r.pcfg, r.delivery = pcfg, delivery
 	for _, k := range unmapped {
 		r.log.Warn("producer property has no mapping in Sluice and is ignored", "key", k)
 	}
-	if err := r.task.Start(ctx, taskContext{r}); err != nil {
+	if err := r.callStart(ctx); err != nil {
 		return fmt.Errorf("connector %q task %d: start: %w", cfg.Name, r.id, err)
 	}
-	r.producer, err = sarama.NewAsyncProducer(cfg.Brokers, pcfg)
-	if err != nil {
+	defer func() {
+		if r.producer != nil {
+			r.producer.AsyncClose()
+			<-r.ackDone
+			r.producer = nil
+		}
+	}()
+	if err := r.openProducer(ctx); err != nil {
 		return fmt.Errorf("connector %q task %d: creating producer: %w", cfg.Name, r.id, err)
+	}
+	if r.producer == nil {
+		return nil // stopped while the brokers were unreachable
 	}
 	var reporters []sluiceerrors.Reporter
 	if cfg.Errors.LogEnable {
@@ -188,7 +229,6 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 			ClientID: fmt.Sprintf("connector-dlq-producer-%s-%d", cfg.Name, r.id),
 		})
 		if err != nil {
-			r.producer.Close()
 			return fmt.Errorf("connector %q task %d: %w", cfg.Name, r.id, err)
 		}
 		defer r.dlq.Close()
@@ -196,10 +236,15 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	}
 	r.handler = sluiceerrors.NewHandler(cfg.Errors, cfg.Name, r.id, sluiceerrors.WithReporters(reporters...),
 		sluiceerrors.WithMetrics(&r.errStats), sluiceerrors.WithLogger(cfg.Logger))
+	// Poll's retriable errors: without limit unless TaskRetryTimeout bounds
+	// them (errors.retry.timeout governs converters and transforms only).
+	taskErrs := cfg.Errors
+	taskErrs.RetryTimeout = cfg.TaskRetryTimeout
+	r.taskHandler = sluiceerrors.NewHandler(taskErrs, cfg.Name, r.id,
+		sluiceerrors.WithMetrics(&r.errStats), sluiceerrors.WithLogger(cfg.Logger))
 	if cfg.TopicCreation != nil {
 		r.admin, err = sarama.NewClusterAdmin(cfg.Brokers, pcfg)
 		if err != nil {
-			r.producer.Close()
 			return fmt.Errorf("connector %q task %d: creating admin client: %w", cfg.Name, r.id, err)
 		}
 		defer r.admin.Close()
@@ -207,9 +252,6 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	r.state.Store(connect.StateRunning)
 	r.started.Store(time.Now().UnixNano())
 
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); r.ackLoop(context.WithoutCancel(ctx)) }()
 	stopCommitter := make(chan struct{})
 	var cwg sync.WaitGroup
 	cwg.Add(1)
@@ -218,12 +260,17 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	loopErr := r.pollLoop(ctx)
 
 	// Graceful stop: wait for outstanding acknowledgements, commit, close.
+	// Records kept for redelivery stay uncommitted: they are polled again
+	// after a restart.
 	r.drain(cfg.ShutdownTimeout)
 	close(stopCommitter)
 	cwg.Wait()
 	r.commit(context.WithoutCancel(ctx))
-	r.producer.AsyncClose()
-	wg.Wait()
+	if r.producer != nil {
+		r.producer.AsyncClose()
+		<-r.ackDone
+		r.producer = nil
+	}
 	if loopErr == nil {
 		loopErr = r.failed()
 	}
@@ -239,6 +286,12 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 		if err := r.failed(); err != nil {
 			return err
 		}
+		if r.recovering.Load() {
+			if err := r.redeliver(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		if gate := r.p.pauseGate(); gate != nil {
 			r.state.Store(connect.StatePaused)
 			r.requestCommit()
@@ -253,12 +306,15 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 		if !r.waitForSpace(ctx) {
 			return nil
 		}
+		if r.recovering.Load() {
+			continue
+		}
 		pollStart := time.Now()
-		batch, err := r.task.Poll(ctx)
+		batch, err := r.callPoll(ctx)
 		if err != nil && ctx.Err() == nil {
-			attempts, rerr := r.handler.RetryFailed(ctx, connect.StageTaskPoll, err, func(ctx context.Context) error {
+			attempts, rerr := r.taskHandler.RetryFailed(ctx, connect.StageTaskPoll, err, func(ctx context.Context) error {
 				var e error
-				batch, e = r.task.Poll(ctx)
+				batch, e = r.callPoll(ctx)
 				return e
 			})
 			if rerr != nil && ctx.Err() == nil {
@@ -268,7 +324,8 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 		if len(batch) == 0 {
 			continue
 		}
-		r.lastPoll.Store(time.Now().UnixNano())
+		r.batchNanos = time.Now().UnixNano()
+		r.lastPoll.Store(r.batchNanos)
 		r.polled.Add(int64(len(batch)))
 		var span trace.Span
 		if r.tracer != nil {
@@ -288,6 +345,13 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 // sendBatch sends a polled batch; it returns nil when stopping.
 func (r *taskRunner) sendBatch(ctx context.Context, batch []connect.Record) error {
 	for i := range batch {
+		if r.recovering.Load() {
+			// A retriable produce error: the records already sent are
+			// re-sent until acknowledged before this batch goes on.
+			if err := r.redeliver(ctx); err != nil {
+				return err
+			}
+		}
 		if ctx.Err() != nil {
 			// Stopping: the rest of the batch is not sent; its offsets are
 			// not committed, so it is polled again after a restart.
@@ -308,6 +372,9 @@ func (r *taskRunner) sendBatch(ctx context.Context, batch []connect.Record) erro
 func (r *taskRunner) waitForSpace(ctx context.Context) bool {
 	cfg := &r.p.cfg
 	for {
+		if r.recovering.Load() {
+			return true // the caller redelivers first
+		}
 		n, b := r.tracker.InFlight()
 		n -= int(r.lost.Load())
 		if n < cfg.MaxInFlightRecords && b < cfg.MaxInFlightBytes {
@@ -326,7 +393,7 @@ func (r *taskRunner) waitForSpace(ctx context.Context) bool {
 			r.waitingSpace.Store(false)
 			return false
 		case <-time.After(100 * time.Millisecond):
-			if r.failed() != nil {
+			if r.failed() != nil || r.recovering.Load() {
 				r.waitingSpace.Store(false)
 				return false
 			}
@@ -339,6 +406,19 @@ func (r *taskRunner) waitForSpace(ctx context.Context) bool {
 // through the error handler: retried, then skipped (reported) or fatal.
 func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 	cfg := &r.p.cfg
+	if err := checkOffsets(rec); err != nil {
+		// Kafka Connect's OffsetUtils.validateFormat: an offset the store
+		// cannot hold is refused here, not at every commit.
+		skip, ferr := r.handler.Fail(ctx, &sluiceerrors.Failure{Stage: connect.StageTaskPoll, Component: r.task,
+			Record: rec, Raw: r.rawOf(ctx, rec), Err: err, Attempts: 1})
+		if ferr != nil {
+			return ferr
+		}
+		if skip {
+			r.skipWithoutOffset(ctx, rec)
+		}
+		return nil
+	}
 	// The chain works on the runner's scratch copy (transforms may modify
 	// top-level fields); rec stays as polled, for CommitRecord and reports.
 	r.work = *rec
@@ -412,7 +492,8 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 		return r.errorf(connect.StageKafkaProduce, r.task, rec, err)
 	}
 	s := slotPool.Get().(*msgSlot)
-	*s = msgSlot{rec: rec, explicit: out.HasPartition}
+	*s = msgSlot{rec: rec, explicit: out.HasPartition, seq: r.seq, first: r.batchNanos}
+	r.seq++
 	s.size = hsize + len(key) + len(val)
 	m := &s.msg
 	m.Topic = out.Topic
@@ -433,6 +514,7 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 		m.Timestamp = out.Timestamp
 	}
 	s.handle = r.tracker.Submit(rec.SourcePartition, rec.SourceOffset, s.size)
+	r.pending.Add(1)
 	select {
 	case r.producer.Input() <- m:
 		r.written.Add(1)
@@ -440,6 +522,7 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 	case <-ctx.Done():
 		// Never sent: it stays unacknowledged, so its partition's offset
 		// cannot pass it.
+		r.pending.Add(-1)
 		r.lost.Add(1)
 		return errStopping
 	}
@@ -515,6 +598,16 @@ func (r *taskRunner) skip(ctx context.Context, rec *connect.Record) {
 }
 
 // skipOr skips rec when err is nil, else returns err.
+// skipWithoutOffset finishes a record skipped under errors.tolerance whose
+// source partition or offset cannot be stored: it counts as dropped, and
+// its partition's committed offset neither moves to it nor waits for it.
+func (r *taskRunner) skipWithoutOffset(ctx context.Context, rec *connect.Record) {
+	h := r.tracker.Submit(nil, nil, 0)
+	r.tracker.Done(h)
+	r.dropped.Add(1)
+	r.commitRecord(ctx, rec, nil)
+}
+
 func (r *taskRunner) skipOr(ctx context.Context, rec *connect.Record, err error) error {
 	if err != nil {
 		return err
@@ -523,13 +616,63 @@ func (r *taskRunner) skipOr(ctx context.Context, rec *connect.Record, err error)
 	return nil
 }
 
-// ensureTopic creates topic (KIP-158) before its first record when topic
-// creation is configured.
+// ensureTopic makes sure topic exists before its first record when topic
+// creation (KIP-158) is configured. As Kafka Connect's WorkerSourceTask, it
+// describes the topic first and creates it only when it is missing, so a
+// principal without CREATE permission works with existing topics. A
+// retriable failure (broker away) is retried with the producer's backoff
+// until ctx is done; the task shows it as its stall error meanwhile.
 func (r *taskRunner) ensureTopic(ctx context.Context, topic string) error {
 	tc := r.p.cfg.TopicCreation
 	if tc == nil || topic == r.lastTop || r.created[topic] {
 		r.lastTop = topic
 		return nil
+	}
+	backoff := r.delivery.backoff
+	stalled := false
+	for {
+		err := r.createTopicIfMissing(topic, tc)
+		if err == nil || !kafkaconf.Retriable(err) {
+			if stalled {
+				r.clearStall()
+			}
+			if err != nil {
+				return err
+			}
+			break
+		}
+		stalled = true
+		r.setStall(fmt.Errorf("connector %q task %d: stage %s: %w", r.p.cfg.Name, r.id, connect.StageKafkaProduce, err))
+		r.log.Warn("topic creation failed with a retriable error; retrying", "topic", topic, "error", err, "delay", backoff)
+		if !sluiceerrors.Sleep(ctx, backoff) {
+			return fmt.Errorf("topic %s: %w", topic, errStopping)
+		}
+		backoff = r.delivery.next(backoff)
+	}
+	r.created[topic] = true
+	r.lastTop = topic
+	return nil
+}
+
+// createTopicIfMissing describes topic and creates it when the broker says
+// it does not exist.
+func (r *taskRunner) createTopicIfMissing(topic string, tc *TopicCreation) error {
+	meta, err := r.admin.DescribeTopics([]string{topic})
+	if err != nil {
+		return fmt.Errorf("describing topic %s (topic.creation.default.*): %w", topic, err)
+	}
+	for _, m := range meta {
+		if m.Name != topic {
+			continue
+		}
+		switch {
+		case m.Err == sarama.ErrNoError:
+			return nil // exists: nothing to create
+		case m.Err == sarama.ErrUnknownTopicOrPartition:
+			// missing: create it below
+		default:
+			return fmt.Errorf("describing topic %s (topic.creation.default.*): %w", topic, m.Err)
+		}
 	}
 	detail := &sarama.TopicDetail{NumPartitions: tc.Partitions, ReplicationFactor: tc.ReplicationFactor}
 	if len(tc.Configs) > 0 {
@@ -538,15 +681,13 @@ func (r *taskRunner) ensureTopic(ctx context.Context, topic string) error {
 			detail.ConfigEntries[k] = &v
 		}
 	}
-	err := r.admin.CreateTopic(topic, detail, false)
+	err = r.admin.CreateTopic(topic, detail, false)
 	if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 		return fmt.Errorf("creating topic %s (topic.creation.default.*): %w", topic, err)
 	}
 	if err == nil {
 		r.log.Info("created topic", "topic", topic, "partitions", tc.Partitions, "replication.factor", tc.ReplicationFactor)
 	}
-	r.created[topic] = true
-	r.lastTop = topic
 	return nil
 }
 
@@ -554,7 +695,12 @@ func (r *taskRunner) commitRecord(ctx context.Context, rec *connect.Record, meta
 	if r.committer == nil {
 		return
 	}
-	if err := r.committer.CommitRecord(ctx, rec, meta); err != nil {
+	if err := r.callCommitRecord(ctx, rec, meta); err != nil {
+		var pe *safecall.PanicError
+		if errors.As(err, &pe) {
+			r.fail(fmt.Errorf("connector %q task %d: CommitRecord: %w", r.p.cfg.Name, r.id, err))
+			return
+		}
 		r.log.Warn("CommitRecord failed", "error", err)
 	}
 }
@@ -563,10 +709,12 @@ func (r *taskRunner) commitRecord(ctx context.Context, rec *connect.Record, meta
 // the clock for the last-ack time.
 const ackClockEvery = 256
 
-// ackLoop drains the producer's successes and errors until both close.
-func (r *taskRunner) ackLoop(ctx context.Context) {
+// ackLoop drains producer's successes and errors until both close. A
+// retriable error keeps the record for redelivery (see redeliver) instead of
+// failing it; other errors go through errors.tolerance.
+func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer) {
 	cfg := &r.p.cfg
-	successes, errs := r.producer.Successes(), r.producer.Errors()
+	successes, errs := producer.Successes(), producer.Errors()
 	var sinceRecords, sinceClock int
 	var sinceBytes int64
 	for successes != nil || errs != nil {
@@ -593,6 +741,7 @@ func (r *taskRunner) ackLoop(ctx context.Context) {
 			sinceBytes += int64(s.size)
 			*s = msgSlot{}
 			slotPool.Put(s)
+			r.pending.Add(-1)
 			if (cfg.CommitEveryRecords > 0 && sinceRecords >= cfg.CommitEveryRecords) || (cfg.CommitEveryBytes > 0 && sinceBytes >= cfg.CommitEveryBytes) {
 				sinceRecords, sinceBytes = 0, 0
 				r.requestCommit()
@@ -603,23 +752,12 @@ func (r *taskRunner) ackLoop(ctx context.Context) {
 				continue
 			}
 			s := pe.Msg.Metadata.(*msgSlot)
-			raw := &sluiceerrors.RawRecord{Topic: pe.Msg.Topic, Partition: -1, Offset: -1, Key: s.key, Value: s.val, Timestamp: pe.Msg.Timestamp}
-			for _, h := range pe.Msg.Headers {
-				raw.Headers = append(raw.Headers, sluiceerrors.RawHeader{Key: string(h.Key), Value: h.Value})
+			if kafkaconf.Retriable(pe.Err) {
+				r.keepForRetry(producer, s, pe.Err)
+			} else {
+				r.produceFailed(ctx, producer, s, fmt.Errorf("producing to topic %s: %w", pe.Msg.Topic, pe.Err))
 			}
-			skip, err := r.handler.Fail(ctx, &sluiceerrors.Failure{Stage: connect.StageKafkaProduce, Component: r.producer,
-				Record: s.rec, Raw: raw, Err: fmt.Errorf("producing to topic %s: %w", pe.Msg.Topic, pe.Err), Attempts: 1})
-			if skip {
-				// Tolerated (and reported): done for offsets.
-				r.tracker.Done(s.handle)
-				r.dropped.Add(1)
-				r.commitRecord(ctx, s.rec, nil)
-				continue
-			}
-			r.fail(err)
-			r.lost.Add(1)
-			// The slot is not reused: its record stays unacknowledged, so
-			// no offset at or past it is committed.
+			r.pending.Add(-1)
 		}
 		if r.waitingSpace.Load() {
 			select {
@@ -628,6 +766,28 @@ func (r *taskRunner) ackLoop(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// produceFailed hands a record whose produce failed for good to the error
+// handler: tolerated, it is reported and counts as done for offsets;
+// otherwise the task fails and the record stays unacknowledged, so no offset
+// at or past it is committed.
+func (r *taskRunner) produceFailed(ctx context.Context, producer any, s *msgSlot, err error) {
+	raw := &sluiceerrors.RawRecord{Topic: s.msg.Topic, Partition: -1, Offset: -1, Key: s.key, Value: s.val, Timestamp: s.msg.Timestamp}
+	for _, h := range s.msg.Headers {
+		raw.Headers = append(raw.Headers, sluiceerrors.RawHeader{Key: string(h.Key), Value: h.Value})
+	}
+	skip, ferr := r.handler.Fail(ctx, &sluiceerrors.Failure{Stage: connect.StageKafkaProduce, Component: producer,
+		Record: s.rec, Raw: raw, Err: err, Attempts: 1 + s.resends})
+	if skip {
+		r.tracker.Done(s.handle)
+		r.dropped.Add(1)
+		r.commitRecord(ctx, s.rec, nil)
+		return
+	}
+	r.fail(ferr)
+	r.lost.Add(1)
+	// The slot is not reused: its record stays unacknowledged.
 }
 
 // commitLoop commits periodically and on request until stop is closed.
@@ -664,26 +824,40 @@ func (r *taskRunner) commit(ctx context.Context) {
 		if err != nil {
 			r.commitFailures.Add(1)
 			r.log.Error("offset commit failed; offsets are kept for the next attempt", "stage", connect.StageOffsetCommit, "error", err)
+			now := time.Now()
+			if r.commitFailSince.IsZero() {
+				r.commitFailSince = now
+			} else if bound := cfg.OffsetCommitFailureTimeout; bound > 0 && now.Sub(r.commitFailSince) >= bound {
+				r.fail(fmt.Errorf("connector %q task %d: stage %s: offset commits have failed for %s (more than sluice.offset.commit.failure.timeout.ms=%d): %w",
+					cfg.Name, r.id, connect.StageOffsetCommit, now.Sub(r.commitFailSince).Round(time.Millisecond), bound.Milliseconds(), err))
+			}
 			return
 		}
 	}
+	r.commitFailSince = time.Time{}
 	r.tracker.MarkCommitted(snap)
 	r.commits.Add(1)
 	r.lastCommitNano.Store(time.Now().UnixNano())
 	if c, ok := r.task.(Committer); ok {
-		if err := c.Commit(ctx); err != nil {
+		if err := r.callCommit(ctx, c); err != nil {
+			var pe *safecall.PanicError
+			if errors.As(err, &pe) {
+				r.fail(fmt.Errorf("connector %q task %d: stage %s: %w", cfg.Name, r.id, connect.StageTaskCommit, err))
+				return
+			}
 			r.log.Warn("task Commit failed", "stage", connect.StageTaskCommit, "error", err)
 		}
 	}
 }
 
-// drain waits up to timeout for every sent record to be acknowledged (or
-// known failed).
+// drain waits up to timeout for every message handed to the producer to be
+// resolved (acknowledged, or failed). Records kept for redelivery are not
+// waited for: they stay uncommitted and are polled again after a restart.
 func (r *taskRunner) drain(timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for {
-		n, _ := r.tracker.InFlight()
-		if n-int(r.lost.Load()) <= 0 {
+		n := r.pending.Load()
+		if n <= 0 {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -696,6 +870,7 @@ func (r *taskRunner) drain(timeout time.Duration) {
 
 func (r *taskRunner) status() TaskStatus {
 	n, b := r.tracker.InFlight()
+	stallErr, stallSince := r.stall()
 	ts := TaskStatus{
 		ID:                   r.id,
 		State:                r.state.Load().(connect.State),
@@ -714,6 +889,8 @@ func (r *taskRunner) status() TaskStatus {
 		LastCommit:           unixTime(r.lastCommitNano.Load()),
 		Restarts:             r.restarts,
 		LastFailure:          r.lastFailure,
+		StallError:           stallErr,
+		StalledSince:         stallSince,
 		Errors:               r.errStats.Snapshot(),
 	}
 	return ts

@@ -1,0 +1,355 @@
+package source
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/sluicehq/sluice/connect"
+	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/kafkaconf"
+)
+
+// A broker outage is never a record failure (Kafka Connect forces
+// delivery.timeout.ms and max.block.ms to MAX on task producers). sarama's
+// AsyncProducer cannot retry forever by itself (Producer.Retry.Max sizes a
+// per-partition slice, and a message whose leader cannot be found is
+// returned at once whatever its retry count), so the pipeline re-drives:
+//
+//   - On the first retriable produce error (kafkaconf.Retriable: leader
+//     change, not enough replicas, request timeout, broker down, network)
+//     the ack loop keeps the record (never marked done, never given to
+//     errors.tolerance) and sets recovering; the poll loop stops sending.
+//   - The poll loop waits until every message in the producer is resolved
+//     (acked, failed, or kept), then replaces the producer (a fresh
+//     idempotent producer id: no OutOfOrderSequence state), re-sends the
+//     oldest kept record alone until it is acknowledged, then the others in
+//     their original send order, and repeats while retriable errors come
+//     back, with an exponential backoff (producer.retry.backoff.ms doubling
+//     up to producer.retry.backoff.max.ms). Only then does polling resume.
+//   - Meanwhile the task stays RUNNING and its status carries the error it
+//     keeps getting (TaskStatus.StallError, StalledSince).
+//
+// producer.delivery.timeout.ms (default: unbounded) and producer.retries
+// (default: unbounded) bound this: a record not acknowledged that long after
+// it was polled, or re-sent that many times, becomes a record failure under
+// errors.tolerance, as with Kafka's Java producer.
+
+// Defaults of the redelivery backoff, as Kafka's producer.
+const (
+	DefaultRetryBackoff    = 100 * time.Millisecond // producer.retry.backoff.ms
+	DefaultRetryBackoffMax = time.Second            // producer.retry.backoff.max.ms
+	// saramaRetryMax is sarama's own per-request retry count: small, the
+	// pipeline re-drives beyond it.
+	saramaRetryMax = 3
+)
+
+// deliveryPolicy is the redelivery configuration read from the producer
+// properties.
+type deliveryPolicy struct {
+	timeout    time.Duration // 0: unbounded
+	retries    int           // < 0: unbounded
+	backoff    time.Duration
+	backoffMax time.Duration
+}
+
+// next returns the backoff after d: doubled, capped at backoffMax.
+func (d deliveryPolicy) next(b time.Duration) time.Duration {
+	return min(2*b, max(d.backoffMax, d.backoff))
+}
+
+// parseDelivery takes the redelivery keys out of props (they are not
+// sarama settings) and returns the policy and the remaining properties.
+// retry.backoff.ms is also left for sarama's own retries.
+func parseDelivery(prefix string, props map[string]string) (deliveryPolicy, map[string]string, error) {
+	d := deliveryPolicy{retries: -1, backoff: DefaultRetryBackoff, backoffMax: DefaultRetryBackoffMax}
+	rest := make(map[string]string, len(props))
+	var errs []error
+	for k, v := range props {
+		v = strings.TrimSpace(v)
+		switch k {
+		case "delivery.timeout.ms":
+			ms, err := kafkaconf.ParseMillis(prefix+k, v)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			// Integer.MAX_VALUE (Kafka Connect's forced value) and above: unbounded.
+			if ms/time.Millisecond < math.MaxInt32 {
+				d.timeout = ms
+			}
+		case "retries":
+			n, err := kafkaconf.ParseInt(prefix+k, v, 0)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if n < math.MaxInt32 {
+				d.retries = n
+			}
+		case "retry.backoff.max.ms":
+			ms, err := kafkaconf.ParseMillis(prefix+k, v)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			d.backoffMax = ms
+		case "retry.backoff.ms":
+			ms, err := kafkaconf.ParseMillis(prefix+k, v)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			d.backoff = ms
+			rest[k] = v
+		default:
+			rest[k] = v
+		}
+	}
+	if d.backoff <= 0 {
+		d.backoff = time.Millisecond
+	}
+	return d, rest, errors.Join(errs...)
+}
+
+// openProducer creates the task's producer and starts its ack loop,
+// retrying with backoff while the brokers are unreachable (a retriable
+// error) until ctx is done; r.producer stays nil then. A non-retriable error
+// is returned.
+func (r *taskRunner) openProducer(ctx context.Context) error {
+	backoff := r.delivery.backoff
+	for {
+		p, err := sarama.NewAsyncProducer(r.p.cfg.Brokers, r.pcfg)
+		if err == nil {
+			r.producer = p
+			done := make(chan struct{})
+			r.ackDone = done
+			ackCtx := context.WithoutCancel(ctx)
+			go func() { defer close(done); r.ackLoop(ackCtx, p) }()
+			return nil
+		}
+		if !kafkaconf.Retriable(err) {
+			return err
+		}
+		r.setStall(fmt.Errorf("connector %q task %d: stage %s: creating producer: %w", r.p.cfg.Name, r.id, connect.StageKafkaProduce, err))
+		r.log.Warn("cannot create the producer (brokers unreachable?); retrying", "error", err, "delay", backoff)
+		if !sluiceerrors.Sleep(ctx, backoff) {
+			return nil
+		}
+		backoff = r.delivery.next(backoff)
+	}
+}
+
+// keepForRetry is called by the ack loop for a record that failed with a
+// retriable error: it is kept for redelivery and the poll loop is told to
+// stop sending.
+func (r *taskRunner) keepForRetry(producer sarama.AsyncProducer, s *msgSlot, err error) {
+	s.lastErr = err
+	r.setStall(connect.NewRecordError(r.p.cfg.Name, r.id, connect.StageKafkaProduce, producer, s.rec, 1+s.resends,
+		fmt.Errorf("producing to topic %s (retrying until acknowledged): %w", s.msg.Topic, err)))
+	r.retryMu.Lock()
+	r.retryQ = append(r.retryQ, s)
+	r.retryMu.Unlock()
+	if !r.recovering.Swap(true) {
+		r.log.Warn("retriable produce error: sending paused, re-sending until acknowledged", "topic", s.msg.Topic, "error", err)
+	}
+	select {
+	case r.space <- struct{}{}: // wake the poll loop if it waits for space
+	default:
+	}
+}
+
+// takeRetries returns the kept records in send order and empties the queue.
+func (r *taskRunner) takeRetries(more []*msgSlot) []*msgSlot {
+	r.retryMu.Lock()
+	q := append(r.retryQ, more...)
+	r.retryQ = nil
+	r.retryMu.Unlock()
+	slices.SortFunc(q, func(a, b *msgSlot) int { return cmp.Compare(a.seq, b.seq) })
+	return q
+}
+
+// requeue puts records back into the retry queue (when stopping).
+func (r *taskRunner) requeue(q []*msgSlot) {
+	r.retryMu.Lock()
+	r.retryQ = append(r.retryQ, q...)
+	r.retryMu.Unlock()
+}
+
+// waitResolved waits until the producer holds no unresolved message. It
+// returns false when ctx is done or the task failed.
+func (r *taskRunner) waitResolved(ctx context.Context) bool {
+	for r.pending.Load() > 0 {
+		if ctx.Err() != nil || r.failed() != nil {
+			return false
+		}
+		t := time.NewTimer(2 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		}
+	}
+	return ctx.Err() == nil && r.failed() == nil
+}
+
+// redeliver re-sends the records kept after retriable produce errors until
+// every one is acknowledged (or failed for good under the delivery bounds),
+// then lets polling resume. It returns nil when done or stopping (ctx done),
+// or the task's failure.
+func (r *taskRunner) redeliver(ctx context.Context) error {
+	backoff := r.delivery.backoff
+	var carry []*msgSlot // kept records not re-sent yet in this round
+	defer func() {
+		if len(carry) > 0 {
+			r.requeue(carry)
+		}
+	}()
+	for {
+		if !r.waitResolved(ctx) {
+			return r.failed()
+		}
+		q := r.takeRetries(carry)
+		carry = nil
+		q = r.expire(ctx, q)
+		if err := r.failed(); err != nil {
+			carry = q
+			return err
+		}
+		if len(q) == 0 {
+			r.retryMu.Lock()
+			empty := len(r.retryQ) == 0
+			if empty {
+				r.recovering.Store(false)
+			}
+			r.retryMu.Unlock()
+			if empty {
+				r.clearStall()
+				r.log.Info("redelivery done: sending resumes")
+				return nil
+			}
+			continue
+		}
+		carry = q
+		if !sluiceerrors.Sleep(ctx, backoff) {
+			return nil
+		}
+		backoff = r.delivery.next(backoff)
+		// A fresh producer: the old one's idempotent sequence numbers
+		// may have gaps the broker would refuse.
+		if r.producer != nil {
+			r.producer.AsyncClose()
+			<-r.ackDone
+			r.producer = nil
+		}
+		if err := r.openProducer(ctx); err != nil {
+			err = r.errorf(connect.StageKafkaProduce, r.task, q[0].rec, fmt.Errorf("creating producer: %w", err))
+			r.fail(err)
+			return err
+		}
+		if r.producer == nil {
+			return nil // stopping
+		}
+		// The oldest record alone first: the others follow once the
+		// broker took it.
+		if !r.resend(ctx, q[0]) {
+			return nil
+		}
+		carry = q[1:]
+		if !r.waitResolved(ctx) {
+			return r.failed()
+		}
+		r.retryMu.Lock()
+		failedAgain := len(r.retryQ) > 0
+		r.retryMu.Unlock()
+		if failedAgain {
+			continue
+		}
+		backoff = r.delivery.backoff
+		for i, s := range q[1:] {
+			if !r.resend(ctx, s) {
+				carry = q[1+i:]
+				return nil
+			}
+		}
+		carry = nil
+	}
+}
+
+// resend hands a kept record to the producer again. It returns false when
+// ctx is done first.
+func (r *taskRunner) resend(ctx context.Context, s *msgSlot) bool {
+	s.resends++
+	r.pending.Add(1)
+	select {
+	case r.producer.Input() <- &s.msg:
+		return true
+	case <-ctx.Done():
+		s.resends--
+		r.pending.Add(-1)
+		return false
+	}
+}
+
+// expire fails the kept records that exceeded producer.delivery.timeout.ms
+// or producer.retries (through errors.tolerance) and returns the others.
+func (r *taskRunner) expire(ctx context.Context, q []*msgSlot) []*msgSlot {
+	d := r.delivery
+	if d.timeout <= 0 && d.retries < 0 {
+		return q
+	}
+	now := time.Now().UnixNano()
+	out := q[:0]
+	for i, s := range q {
+		var why string
+		switch {
+		case d.timeout > 0 && time.Duration(now-s.first) >= d.timeout:
+			why = fmt.Sprintf("not acknowledged within delivery.timeout.ms (%d ms)", d.timeout.Milliseconds())
+		case d.retries >= 0 && s.resends >= d.retries:
+			why = fmt.Sprintf("not acknowledged after %d retries (retries=%d)", s.resends, d.retries)
+		default:
+			out = append(out, s)
+			continue
+		}
+		var component any = r.task
+		if r.producer != nil {
+			component = r.producer
+		}
+		r.produceFailed(ctx, component, s, fmt.Errorf("producing to topic %s: %s: %w", s.msg.Topic, why, s.lastErr))
+		if r.failed() != nil {
+			// Not tolerated: the task fails; the rest stays uncommitted.
+			return append(out, q[i+1:]...)
+		}
+	}
+	return out
+}
+
+// setStall records the retriable error the task keeps getting.
+func (r *taskRunner) setStall(err error) {
+	r.stallMu.Lock()
+	if r.stallErr == nil {
+		r.stallSince = time.Now()
+	}
+	r.stallErr = err
+	r.stallMu.Unlock()
+}
+
+// clearStall says the task progresses again.
+func (r *taskRunner) clearStall() {
+	r.stallMu.Lock()
+	r.stallErr, r.stallSince = nil, time.Time{}
+	r.stallMu.Unlock()
+}
+
+func (r *taskRunner) stall() (error, time.Time) {
+	r.stallMu.Lock()
+	defer r.stallMu.Unlock()
+	return r.stallErr, r.stallSince
+}

@@ -1,0 +1,144 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"reflect"
+	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/safecall"
+)
+
+// Every call into task and connector code goes through one of these: a
+// panic becomes a *safecall.PanicError (value and stack trace), which fails
+// the task (FAILED, restart policy applies) instead of the process.
+
+func (r *taskRunner) callStart(ctx context.Context) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = safecall.New("Start", v)
+		}
+	}()
+	return r.task.Start(ctx, taskContext{r})
+}
+
+func (r *taskRunner) callPoll(ctx context.Context) (batch []connect.Record, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			batch, err = nil, safecall.New("Poll", v)
+		}
+	}()
+	return r.task.Poll(ctx)
+}
+
+func (r *taskRunner) callStop(ctx context.Context) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = safecall.New("Stop", v)
+		}
+	}()
+	return r.task.Stop(ctx)
+}
+
+func (r *taskRunner) callCommitRecord(ctx context.Context, rec *connect.Record, meta *RecordMetadata) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = safecall.New("CommitRecord", v)
+		}
+	}()
+	return r.committer.CommitRecord(ctx, rec, meta)
+}
+
+func (r *taskRunner) callCommit(ctx context.Context, c Committer) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = safecall.New("Commit", v)
+		}
+	}()
+	return c.Commit(ctx)
+}
+
+func callTaskConfigs(ctx context.Context, c Connector, config map[string]string, maxTasks int) (configs []map[string]string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			configs, err = nil, safecall.New("connector TaskConfigs", v)
+		}
+	}()
+	return c.TaskConfigs(ctx, config, maxTasks)
+}
+
+// checkOffsets reports a source partition or offset the offset stores
+// cannot serialise (Kafka Connect's OffsetUtils.validateFormat): members
+// must be strings (valid UTF-8), booleans, integers (unsigned ones up to the
+// largest Java long), finite floats or nil, named types of those kinds
+// included. It allocates nothing for valid maps.
+func checkOffsets(rec *connect.Record) error {
+	if err := checkOffsetMap(rec.SourcePartition); err != nil {
+		return fmt.Errorf("source partition %s: %w", connect.FormatMap(rec.SourcePartition), err)
+	}
+	if err := checkOffsetMap(rec.SourceOffset); err != nil {
+		return fmt.Errorf("source offset %s of source partition %s: %w",
+			connect.FormatMap(rec.SourceOffset), connect.FormatMap(rec.SourcePartition), err)
+	}
+	return nil
+}
+
+func checkOffsetMap(m map[string]any) error {
+	for k, v := range m {
+		if !utf8.ValidString(k) {
+			return fmt.Errorf("member name %q is not valid UTF-8", k)
+		}
+		if err := checkOffsetValue(v); err != nil {
+			return fmt.Errorf("member %q: %w", k, err)
+		}
+	}
+	return nil
+}
+
+func checkOffsetValue(v any) error {
+	switch x := v.(type) {
+	case nil, bool, int, int64, int32, int16, int8, uint32, uint16, uint8:
+		return nil
+	case string:
+		if !utf8.ValidString(x) {
+			return fmt.Errorf("string value is not valid UTF-8")
+		}
+		return nil
+	case uint:
+		return checkUint(uint64(x))
+	case uint64:
+		return checkUint(x)
+	case float64:
+		return checkFloat(x)
+	case float32:
+		return checkFloat(float64(x))
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.String:
+		return checkOffsetValue(rv.String())
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return checkUint(rv.Uint())
+	case reflect.Float32, reflect.Float64:
+		return checkFloat(rv.Float())
+	}
+	return fmt.Errorf("value of type %T is not allowed in source partitions and offsets: use a string, bool, integer, float or nil (Kafka Connect's OffsetUtils.validateFormat)", v)
+}
+
+func checkUint(u uint64) error {
+	if u > math.MaxInt64 {
+		return fmt.Errorf("integer %d is out of range (above the largest Java long)", u)
+	}
+	return nil
+}
+
+func checkFloat(f float64) error {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Errorf("float %v cannot be written as JSON", f)
+	}
+	return nil
+}
