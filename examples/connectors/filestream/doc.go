@@ -70,10 +70,22 @@
 // separator, "\n" on Unix): a string as it is, []byte as it is (Kafka would
 // print "[B@…"), nil as "null" (as Kafka's println), and any other value as
 // Java's toString renders it (see converters.String: numbers, decimals,
-// lists, maps, structs). Writes are buffered; Flush, called before each
-// offset commit, writes the buffer and syncs the file to disk (Kafka only
-// flushes), so committed records are durable. A write error fails the task
-// (Kafka's PrintStream ignores it). Stop flushes, syncs and closes the file.
+// lists, maps, structs). Writes are buffered, 64 KiB of whole lines at a
+// time; Flush, called before each offset commit, writes the buffer and
+// syncs the file to disk (Kafka only flushes), so committed records are
+// durable. A write error fails the task (Kafka's PrintStream ignores it):
+// a partly written buffer is truncated away when possible, and the task
+// writes nothing more. Stop flushes, syncs and closes the file.
+//
+// After any crash the file holds only whole lines. The sink writes whole
+// lines only, but a crash can still cut a write short (SIGKILL during a
+// large write(2), a full disk, a power cut), so on start, if the file does
+// not end with "\n", the sink truncates it after its last "\n" and logs a
+// warning with the number of bytes removed (Kafka does not: its file can be
+// left with a torn line, and the next line is appended to it). The record
+// of the removed line was not committed, so it is written again. A file
+// that some other program left without a final newline loses that last
+// partial line the same way.
 //
 // Delivery is at least once: after a crash the records since the last commit
 // are written again. Every sink task appends to the same file, so use

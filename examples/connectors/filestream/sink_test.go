@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -200,4 +202,158 @@ func TestSinkSyncError(t *testing.T) {
 		t.Fatalf("Flush error %v", err)
 	}
 	task.Stop(context.Background())
+}
+
+// writeLog records every Write the sink makes to a file.
+type writeLog struct {
+	*os.File
+	writes [][]byte
+}
+
+func (w *writeLog) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, bytes.Clone(p))
+	return w.File.Write(p)
+}
+
+// TestSinkWritesWholeLines: every write to the file holds whole records
+// (so a crash between writes leaves only whole lines), including records
+// longer than the buffer and batches that fill it many times over.
+func TestSinkWritesWholeLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.txt")
+	var wl *writeLog
+	task := &SinkTask{openFile: func(name string) (outputFile, error) {
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o666)
+		wl = &writeLog{File: f}
+		return wl, err
+	}}
+	startSink(t, task, map[string]string{"file": path})
+	var want strings.Builder
+	var recs []any
+	for i := range 3000 {
+		v := fmt.Sprintf("record %05d %s", i, strings.Repeat("x", (i*7919)%700))
+		if i%1000 == 999 {
+			v += strings.Repeat("y", 3*writeBufferSize) // longer than the buffer
+		}
+		recs = append(recs, v)
+		want.WriteString(v + "\n")
+	}
+	for i := 0; i < len(recs); i += 700 {
+		if err := task.Put(context.Background(), values(recs[i:min(i+700, len(recs))]...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := task.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, path); got != want.String() {
+		t.Fatalf("file holds %d bytes, want %d", len(got), want.Len())
+	}
+	if len(wl.writes) < 10 {
+		t.Fatalf("%d writes for %d bytes: the buffer is not written as it fills", len(wl.writes), want.Len())
+	}
+	for i, w := range wl.writes {
+		if len(w) == 0 || w[len(w)-1] != '\n' || !bytes.HasPrefix(w, []byte("record ")) {
+			t.Fatalf("write %d of %d (%d bytes) is not whole lines: starts %q, ends %q", i, len(wl.writes), len(w), trunc(string(w[:min(20, len(w))])), w[max(0, len(w)-20):])
+		}
+	}
+}
+
+// TestSinkTrimsTornTail: a file whose last line was torn by a crash (no
+// final "\n") is truncated after its last "\n" on Start, with a warning, so
+// the lines written next stay whole; a file ending in "\n", an empty one and
+// a missing one are left alone.
+func TestSinkTrimsTornTail(t *testing.T) {
+	long := strings.Repeat("z", 150<<10) // longer than the backward scan's chunk
+	for _, c := range []struct {
+		name, content, want string
+		trimmed             bool
+	}{
+		{"torn last line", "a\nb\nrecord 00", "a\nb\n", true},
+		{"torn single line", "recor", "", true},
+		{"long torn line", "a\n" + long, "a\n", true},
+		{"long line before a torn one", "a\n" + long + "\nrec", "a\n" + long + "\n", true},
+		{"whole lines", "a\nb\n", "a\nb\n", false},
+		{"empty", "", "", false},
+		{"missing", "-", "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out.txt")
+			if c.content != "-" {
+				if err := os.WriteFile(path, []byte(c.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var logs bytes.Buffer
+			task := &SinkTask{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+			startSink(t, task, map[string]string{"file": path})
+			if got := readFile(t, path); got != c.want {
+				t.Fatalf("after Start: %q, want %q", trunc(got), trunc(c.want))
+			}
+			if err := task.Put(context.Background(), values("next")); err != nil {
+				t.Fatal(err)
+			}
+			if err := task.Stop(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := readFile(t, path); got != c.want+"next\n" {
+				t.Fatalf("after Stop: %q, want %q", trunc(got), trunc(c.want+"next\n"))
+			}
+			warned := strings.Contains(logs.String(), "removed a torn last line")
+			if warned != c.trimmed {
+				t.Errorf("warning logged: %v, want %v: %s", warned, c.trimmed, logs.String())
+			}
+			if removed := len(c.content) - len(c.want); c.trimmed && !strings.Contains(logs.String(), fmt.Sprintf("bytes_removed=%d", removed)) {
+				t.Errorf("log does not say %d bytes were removed: %s", removed, logs.String())
+			}
+		})
+	}
+}
+
+// halfFile writes half of the first write that reaches it, then fails.
+type halfFile struct {
+	*os.File
+	failed bool
+}
+
+func (f *halfFile) Write(p []byte) (int, error) {
+	if f.failed {
+		return 0, errors.New("write after a failed write")
+	}
+	f.failed = true
+	n, _ := f.File.Write(p[:len(p)/2])
+	return n, errors.New("no space left on device")
+}
+
+// TestSinkWriteErrorLeavesWholeLines: a write that fails part-way is
+// truncated back to the last whole line, and the task writes nothing more:
+// Put, Flush and Stop keep failing, so no line can follow a torn one.
+func TestSinkWriteErrorLeavesWholeLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.txt")
+	appendFile(t, path, []byte("existing\n"))
+	task := &SinkTask{openFile: func(name string) (outputFile, error) {
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o666)
+		return &halfFile{File: f}, err
+	}}
+	startSink(t, task, map[string]string{"file": path})
+	if err := task.Put(context.Background(), values("a", "b", "c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Flush(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("Flush = %v, want the write error", err)
+	}
+	if got := readFile(t, path); got != "existing\n" {
+		t.Fatalf("after the failed write: %q, want the partial write removed", got)
+	}
+	if err := task.Put(context.Background(), values("d")); err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Errorf("Put after the failed write = %v, want the write error", err)
+	}
+	if err := task.Flush(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Errorf("Flush after the failed write = %v, want the write error", err)
+	}
+	if err := task.Stop(context.Background()); err == nil {
+		t.Error("Stop after a failed write returned nil")
+	}
+	if got := readFile(t, path); got != "existing\n" {
+		t.Fatalf("after Stop: %q", got)
+	}
 }
