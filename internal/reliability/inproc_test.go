@@ -1,0 +1,667 @@
+package reliability_test
+
+// In-process scenarios of the fault-injection suite: produce errors injected
+// on the embedded broker, malformed records, panicking tasks. The pipelines
+// run in the test process (the panic scenarios in a child process of their
+// own, see isolated); each scenario prints a "reliability: scenario=…"
+// figures line and fails on any lost record.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/converters"
+	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/offsets"
+	"github.com/sluicehq/sluice/sink"
+	"github.com/sluicehq/sluice/source"
+)
+
+// TestProduceErrorsInjected: a source pipeline writes 3 partitions of
+// numbered records to the embedded broker, which answers every produce
+// request with NOT_LEADER_OR_FOLLOWER for a while, then with
+// REQUEST_TIMED_OUT for a few seconds (kfake's control hooks), then
+// normally again; a sink pipeline reads the topic. Under
+// errors.tolerance=all and none: no record lost, order per partition kept,
+// no duplicate in the topic (idempotent producer, nothing was written twice),
+// the task never FAILED, the committed source offsets are exactly what was
+// delivered, and the sink received everything with the group's offsets at
+// the end of the topic.
+//
+// The scenario is defined on the embedded broker: it starts its own kfake
+// cluster even when KAFKA_BOOTSTRAP_SERVERS is set.
+func TestProduceErrorsInjected(t *testing.T) {
+	for _, tol := range []sluiceerrors.Tolerance{sluiceerrors.ToleranceAll, sluiceerrors.ToleranceNone} {
+		t.Run("tolerance="+tol.String(), func(t *testing.T) { produceErrorsScenario(t, tol) })
+	}
+}
+
+func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
+	noLeaks(t)
+	log := scenarioLog(t)
+	const parts = 3
+	perPart := int64(3000)
+	notLeader, timedOut := 2*time.Second, 3*time.Second
+	if fullRun() {
+		perPart, notLeader, timedOut = 20000, 5*time.Second, 10*time.Second
+	}
+	total := int64(parts) * perPart
+	topic := kafkatest.Topic(t)
+
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(parts, topic), kfake.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatalf("starting the embedded broker: %v", err)
+	}
+	t.Cleanup(cluster.Close)
+	brokers := cluster.ListenAddrs()
+
+	errCfg := sluiceerrors.Config{Tolerance: tol, LogEnable: true}
+	rec := newRecorder()
+	sk, err := sink.New(sink.Config{
+		Name: "produce-errors-sink-" + tol.String(), Brokers: brokers, Topics: []string{topic},
+		NewTask:             func() sink.Task { return &recordingSink{rec: rec} },
+		Errors:              errCfg,
+		OffsetFlushInterval: time.Second,
+		Sarama:              kafkatest.SaramaConfig(t),
+		ConsumerProps:       map[string]string{"session.timeout.ms": "10000", "heartbeat.interval.ms": "500"},
+		Logger:              log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := offsets.NewMemoryStore()
+	// ~2 000 records/s: the stream is well under way when the fault
+	// starts and goes on during and after it.
+	src, err := source.New(source.Config{
+		Name: "produce-errors-source-" + tol.String(), Brokers: brokers,
+		NewTask: func() source.Task {
+			return &seqSource{topic: topic, parts: parts, perPart: perPart, batch: 20, every: 25 * time.Millisecond}
+		},
+		OffsetStore:         store,
+		OffsetFlushInterval: 500 * time.Millisecond,
+		Errors:              errCfg,
+		Logger:              log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sinkRun := runInBackground(t, sk)
+	srcRun := runInBackground(t, src)
+	ctx := context.Background()
+
+	srcTask := func() source.TaskStatus {
+		st := src.Status()
+		if len(st.Tasks) == 0 {
+			return source.TaskStatus{State: st.State}
+		}
+		return st.Tasks[0]
+	}
+	if !waitUntil(ctx, 60*time.Second, func() bool { return srcTask().RecordsAcked >= total/5 || srcRun.exited() }) {
+		t.Fatalf("the source acknowledged %d records in 60 s, before any fault", srcTask().RecordsAcked)
+	}
+
+	// The fault: every produce request is answered with an error, first
+	// NOT_LEADER_OR_FOLLOWER, then REQUEST_TIMED_OUT; nothing is written.
+	var injected, injectedNL, injectedTO int64 // guarded by the cluster: controls run serially
+	faultStart := time.Now()
+	cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		var code int16
+		switch el := time.Since(faultStart); {
+		case el < notLeader:
+			code = kerr.NotLeaderForPartition.Code
+			injectedNL++
+		case el < notLeader+timedOut:
+			code = kerr.RequestTimedOut.Code
+			injectedTO++
+		default:
+			cluster.DropControl()
+			return nil, nil, false
+		}
+		cluster.KeepControl()
+		injected++
+		return produceErrorResponse(req, code), nil, true
+	})
+	faultEnd := faultStart.Add(notLeader + timedOut)
+	var failedDuringFault bool
+	var lastErr error
+	for time.Now().Before(faultEnd) {
+		ts := srcTask()
+		if ts.State == connect.StateFailed {
+			failedDuringFault = true
+		}
+		if ts.Err != nil {
+			lastErr = ts.Err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	writtenAtEnd := srcTask().RecordsWritten
+	t.Logf("fault over: task %s, %d acked of %d written, last error: %v", srcTask().State, srcTask().RecordsAcked, writtenAtEnd, lastErr)
+
+	// Recovery: everything handed to the producer before the fault ended is
+	// acknowledged (not dropped: a dropped record is no recovery).
+	droppedAtEnd := srcTask().RecordsDropped
+	recoverAfter := time.Duration(-1)
+	settled := waitUntil(ctx, 90*time.Second, func() bool {
+		ts := srcTask()
+		return ts.RecordsAcked+ts.RecordsDropped >= writtenAtEnd || srcRun.exited()
+	})
+	if ts := srcTask(); settled && !srcRun.exited() && ts.RecordsAcked >= writtenAtEnd && ts.RecordsDropped == droppedAtEnd {
+		recoverAfter = time.Since(faultEnd)
+	}
+	// The end of the stream: every record polled and none in flight.
+	waitUntil(ctx, 90*time.Second, func() bool {
+		ts := srcTask()
+		return (ts.RecordsPolled >= total && ts.InFlight == 0) || srcRun.exited()
+	})
+	srcExited := srcRun.exited()
+	srcErr := srcRun.stop(t)
+	committed := committedSeqs(t, store, src.Name(), parts)
+	final := srcTask()
+
+	// The sink delivers whatever reached the topic.
+	ends := endOffsets(t, brokers, topic)
+	waitUntil(ctx, 60*time.Second, func() bool {
+		offs, _ := rec.snapshot()
+		for p, end := range ends {
+			if o := offs[p]; end > 0 && (len(o) == 0 || o[len(o)-1] < end-1) {
+				return sinkRun.exited()
+			}
+		}
+		return true
+	})
+	sinkErr := sinkRun.stop(t)
+	group := groupOffsets(t, brokers, sk.GroupID(), topic, ends)
+
+	inTopic := countAll(seqsByPart(t, valuesOf(readTopic(t, brokers, topic))), parts, perPart)
+	_, sinkVals := rec.snapshot()
+	atSink := countAll(seqsByPart(t, sinkVals), parts, perPart)
+
+	printFigures(t, "produce-errors-"+tol.String(),
+		"broker", "kfake", "tolerance", tol, "records", total,
+		"delivered", total-inTopic.Lost, "lost", inTopic.Lost, "dup", inTopic.Dup, "reordered", inTopic.Reordered,
+		"sink_lost", atSink.Lost, "sink_dup", atSink.Dup, "dlq", 0,
+		"injected_not_leader", injectedNL, "injected_timed_out", injectedTO,
+		"fault_s", notLeader+timedOut, "recover_s", recoverAfter,
+		"failed_during_fault", failedDuringFault, "dropped", final.RecordsDropped)
+
+	if srcErr != nil || srcExited {
+		t.Errorf("the source pipeline stopped by itself (%v): a broker answering with retriable errors must never fail the task", srcErr)
+	}
+	if failedDuringFault {
+		t.Errorf("the source task was FAILED during the fault (last error: %v); retriable produce errors are \"not yet\", never a task failure", lastErr)
+	}
+	if injected == 0 {
+		t.Errorf("no produce request was answered with an error: the fault was not injected")
+	}
+	if inTopic.Lost > 0 {
+		t.Errorf("%d of %d records never reached the topic (the first lost: seq %d); %d were dropped as record failures",
+			inTopic.Lost, total, inTopic.FirstLost, final.RecordsDropped)
+	}
+	if inTopic.Reordered > 0 || inTopic.Unexpected > 0 {
+		t.Errorf("order per partition broken in the topic: %d records out of order, %d unexpected", inTopic.Reordered, inTopic.Unexpected)
+	}
+	if inTopic.Dup > 0 {
+		t.Errorf("%d duplicates in the topic: the idempotent producer never wrote these twice, a retry must not either", inTopic.Dup)
+	}
+	for i, c := range committed {
+		if c != perPart-1 {
+			t.Errorf("source partition %v: committed seq %d after a graceful stop, want %d (every record delivered)", seqPartition(i), c, perPart-1)
+		}
+	}
+	if sinkErr != nil {
+		t.Errorf("sink pipeline: %v", sinkErr)
+	}
+	if atSink.Lost > 0 || atSink.Reordered > 0 {
+		t.Errorf("sink: %d records never put, %d out of order", atSink.Lost, atSink.Reordered)
+	}
+	for p, end := range ends {
+		if group[p] != end {
+			t.Errorf("sink group offset of partition %d is %d, want the end of the topic %d", p, group[p], end)
+		}
+	}
+}
+
+// countAll counts the sequences of parts partitions against 0..perPart-1.
+func countAll(seqs map[int][]int64, parts int, perPart int64) seqStats {
+	st := seqStats{FirstLost: -1}
+	for i := range parts {
+		st = st.add(countSeqs(seqs[i], perPart))
+	}
+	for part := range seqs {
+		if part < 0 || part >= parts {
+			st.Unexpected += int64(len(seqs[part]))
+		}
+	}
+	return st
+}
+
+// produceErrorResponse answers a produce request with code for every
+// partition it carries, as a broker refusing the write does.
+func produceErrorResponse(req kmsg.Request, code int16) kmsg.Response {
+	r := req.(*kmsg.ProduceRequest)
+	resp := r.ResponseKind().(*kmsg.ProduceResponse)
+	for _, rt := range r.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.ErrorCode = code
+			sp.BaseOffset = -1
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}
+
+// The DLQ context headers, as Kafka Connect names them
+// (reference/kafka-connect.md, "Context headers").
+var dlqHeaders = []string{
+	"__connect.errors.topic", "__connect.errors.partition", "__connect.errors.offset",
+	"__connect.errors.connector.name", "__connect.errors.task.id", "__connect.errors.stage",
+	"__connect.errors.class.name", "__connect.errors.exception.class.name",
+	"__connect.errors.exception.message", "__connect.errors.exception.stacktrace",
+}
+
+// validEnvelope is a JsonConverter envelope (schemas.enable=true) of a
+// struct {id: int64}.
+func validEnvelope(id int) []byte {
+	return fmt.Appendf(nil, `{"schema":{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"}],"optional":false,"name":"reliability.Value"},"payload":{"id":%d}}`, id)
+}
+
+// malformedValue returns one of three kinds of values the JsonConverter
+// with schemas.enable=true refuses: text that is not JSON, JSON cut short,
+// and an envelope whose payload does not match its schema.
+func malformedValue(i int) []byte {
+	switch i % 3 {
+	case 0:
+		return fmt.Appendf(nil, "malformed record %d: not JSON at all", i)
+	case 1:
+		return fmt.Appendf(nil, `{"schema":{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"}]},"payload":{"id":%d`, i)
+	default:
+		return fmt.Appendf(nil, `{"schema":{"type":"int64","optional":false},"payload":"not a number %d"}`, i)
+	}
+}
+
+// coord is a record's place in Kafka.
+type coord struct {
+	partition int32
+	offset    int64
+}
+
+// produceValues writes values to topic, value i to partition parts[i], and
+// returns where each landed.
+func produceValues(t *testing.T, brokers []string, topic string, values [][]byte, parts []int32) []coord {
+	t.Helper()
+	cfg := kafkatest.SaramaConfig(t)
+	cfg.Producer.Partitioner = sarama.NewManualPartitioner
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Producer.Return.Successes = true
+	prod, err := sarama.NewSyncProducer(brokers, cfg)
+	if err != nil {
+		t.Fatalf("producer: %v", err)
+	}
+	defer prod.Close()
+	out := make([]coord, len(values))
+	const chunk = 1000
+	for start := 0; start < len(values); start += chunk {
+		end := min(start+chunk, len(values))
+		msgs := make([]*sarama.ProducerMessage, 0, end-start)
+		for i := start; i < end; i++ {
+			msgs = append(msgs, &sarama.ProducerMessage{Topic: topic, Partition: parts[i], Value: sarama.ByteEncoder(values[i])})
+		}
+		if err := prod.SendMessages(msgs); err != nil {
+			t.Fatalf("producing the records: %v", err)
+		}
+		for j, m := range msgs {
+			out[start+j] = coord{m.Partition, m.Offset}
+		}
+	}
+	return out
+}
+
+// sinkCommittedAt reports whether every partition of the sink's task 0 has
+// its committed offset at ends.
+func sinkCommittedAt(p *sink.Pipeline, topic string, ends map[int32]int64) bool {
+	st := p.Status()
+	if len(st.Tasks) == 0 {
+		return false
+	}
+	got := map[int32]int64{}
+	for _, ps := range st.Tasks[0].Partitions {
+		if ps.TopicPartition.Topic == topic {
+			got[ps.TopicPartition.Partition] = ps.Committed
+		}
+	}
+	for p, end := range ends {
+		if got[p] != end {
+			return false
+		}
+	}
+	return true
+}
+
+// TestMalformedRecords: a sink pipeline with the JsonConverter
+// (schemas.enable=true) reads a topic where most records are malformed.
+//
+// tolerance=all: 10 000 malformed records among 2 000 valid ones, on two
+// partitions. Every malformed record is in the dead-letter queue exactly as
+// consumed, with Kafka Connect's __connect.errors.* headers naming its
+// topic, partition and offset, the stage and the exception; every valid one
+// is put; the group's offsets end at the end of the topic.
+//
+// tolerance=none: the task stops at the first malformed record; the error
+// names its topic, partition and offset; records before it were put (all
+// those below the committed offset), none at or after it; the group's
+// committed offset is not past it, and a restarted pipeline stops at the
+// same record.
+//
+// Apache Kafka when KAFKA_BOOTSTRAP_SERVERS is set, kfake otherwise.
+func TestMalformedRecords(t *testing.T) {
+	t.Run("tolerance=all", malformedAllScenario)
+	t.Run("tolerance=none", malformedNoneScenario)
+}
+
+func malformedAllScenario(t *testing.T) {
+	noLeaks(t)
+	log := scenarioLog(t)
+	brokers := kafkatest.Brokers(t)
+	topic, dlqTopic := kafkatest.Topic(t), kafkatest.Topic(t)+"-dlq"
+	kafkatest.CreateTopic(t, brokers, topic, 2, nil)
+
+	const malformed, valid = 10000, 2000
+	values := make([][]byte, 0, malformed+valid)
+	parts := make([]int32, 0, malformed+valid)
+	isValid := make([]bool, 0, malformed+valid)
+	for i := range malformed + valid {
+		ok := i%6 == 5
+		if ok {
+			values = append(values, validEnvelope(i))
+		} else {
+			values = append(values, malformedValue(i))
+		}
+		parts = append(parts, int32(i%2))
+		isValid = append(isValid, ok)
+	}
+	coords := produceValues(t, brokers, topic, values, parts)
+	byCoord := make(map[coord]int, len(coords))
+	for i, c := range coords {
+		byCoord[c] = i
+	}
+	ends := endOffsets(t, brokers, topic)
+
+	json, err := converters.NewJSON(converters.JSONConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	name := "malformed-all"
+	sk, err := sink.New(sink.Config{
+		Name: name, Brokers: brokers, Topics: []string{topic},
+		GroupID:        kafkatest.Topic(t),
+		NewTask:        func() sink.Task { return &recordingSink{rec: rec} },
+		ValueConverter: json,
+		Errors: sluiceerrors.Config{
+			Tolerance: sluiceerrors.ToleranceAll, DLQTopic: dlqTopic, DLQReplicationFactor: 1, DLQContextHeaders: true,
+		},
+		OffsetFlushInterval: time.Second,
+		Sarama:              kafkatest.SaramaConfig(t),
+		ConsumerProps:       map[string]string{"session.timeout.ms": "10000", "heartbeat.interval.ms": "500"},
+		Logger:              log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now()
+	run := runInBackground(t, sk)
+	done := waitUntil(context.Background(), 120*time.Second, func() bool { return sinkCommittedAt(sk, topic, ends) || run.exited() })
+	elapsed := time.Since(started)
+	runErr := run.stop(t)
+	group := groupOffsets(t, brokers, sk.GroupID(), topic, ends)
+	final := sk.Status()
+
+	// What was put: valid records only, each once.
+	offs, vals := rec.snapshot()
+	put := map[int]int{}
+	var putWrong int
+	for p, os := range offs {
+		for j, o := range os {
+			i, ok := byCoord[coord{p, o}]
+			if !ok || !isValid[i] || vals[p][j] != fmt.Sprint(i) {
+				putWrong++
+				continue
+			}
+			put[i]++
+		}
+	}
+	// What reached the dead-letter queue: malformed records only, each
+	// with its original bytes and the context headers.
+	dlq := readTopic(t, brokers, dlqTopic)
+	inDLQ := map[int]int{}
+	var dlqRecords, dlqWrong, badHeaders int
+	var firstBad string
+	for _, rs := range dlq {
+		for _, r := range rs {
+			dlqRecords++
+			var missing []string
+			for _, h := range dlqHeaders {
+				if r.Headers[h] == "" {
+					missing = append(missing, h)
+				}
+			}
+			p, perr := strconv.ParseInt(r.Headers["__connect.errors.partition"], 10, 32)
+			o, oerr := strconv.ParseInt(r.Headers["__connect.errors.offset"], 10, 64)
+			i, known := byCoord[coord{int32(p), o}]
+			switch {
+			case len(missing) > 0:
+				badHeaders++
+				if firstBad == "" {
+					firstBad = fmt.Sprintf("DLQ record at %d/%d lacks headers %v (has %v)", r.Partition, r.Offset, missing, r.Headers)
+				}
+			case perr != nil || oerr != nil || !known || r.Headers["__connect.errors.topic"] != topic:
+				dlqWrong++
+				if firstBad == "" {
+					firstBad = fmt.Sprintf("DLQ record at %d/%d names %s/%s/%s, not a record of the topic", r.Partition, r.Offset,
+						r.Headers["__connect.errors.topic"], r.Headers["__connect.errors.partition"], r.Headers["__connect.errors.offset"])
+				}
+			case isValid[i] || !bytes.Equal(r.Value, values[i]) || r.Headers["__connect.errors.stage"] != "VALUE_CONVERTER" ||
+				r.Headers["__connect.errors.connector.name"] != name || r.Headers["__connect.errors.task.id"] != "0":
+				dlqWrong++
+				if firstBad == "" {
+					firstBad = fmt.Sprintf("DLQ record at %d/%d for record %d (valid=%v): value %q, headers %v", r.Partition, r.Offset, i, isValid[i], r.Value, r.Headers)
+				}
+			default:
+				inDLQ[i]++
+			}
+		}
+	}
+	var lostValid, lostMalformed, dupPut, dupDLQ int
+	for i, ok := range isValid {
+		switch {
+		case ok && put[i] == 0:
+			lostValid++
+		case ok && put[i] > 1:
+			dupPut += put[i] - 1
+		case !ok && inDLQ[i] == 0:
+			lostMalformed++
+		case !ok && inDLQ[i] > 1:
+			dupDLQ += inDLQ[i] - 1
+		}
+	}
+	var skipped int64
+	if len(final.Tasks) > 0 {
+		skipped = final.Tasks[0].RecordsSkipped
+	}
+	printFigures(t, "malformed-all", "broker", brokerKind(), "records", len(values), "malformed", malformed, "valid", valid,
+		"lost", lostValid+lostMalformed, "lost_valid", lostValid, "lost_malformed", lostMalformed,
+		"dup", dupPut+dupDLQ, "dlq", len(inDLQ), "dlq_records", dlqRecords, "skipped", skipped, "elapsed_s", elapsed)
+
+	if runErr != nil {
+		t.Errorf("the sink pipeline failed under errors.tolerance=all: %v", runErr)
+	}
+	if !done {
+		t.Errorf("the group's offsets did not reach the end of the topic within 120 s")
+	}
+	if lostValid > 0 {
+		t.Errorf("%d of %d valid records were never put", lostValid, valid)
+	}
+	if putWrong > 0 {
+		t.Errorf("%d records were put that are not valid records of the topic (or with the wrong value)", putWrong)
+	}
+	if lostMalformed > 0 {
+		t.Errorf("%d of %d malformed records are not in the dead-letter queue", lostMalformed, malformed)
+	}
+	if badHeaders > 0 || dlqWrong > 0 {
+		t.Errorf("dead-letter queue: %d records without every __connect.errors.* header, %d wrong; first: %s", badHeaders, dlqWrong, firstBad)
+	}
+	for p, end := range ends {
+		if group[p] != end {
+			t.Errorf("group offset of partition %d is %d, want the end of the topic %d", p, group[p], end)
+		}
+	}
+}
+
+func malformedNoneScenario(t *testing.T) {
+	noLeaks(t)
+	log := scenarioLog(t)
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
+
+	const before, after = 300, 300
+	values := make([][]byte, 0, before+1+after)
+	for i := range before {
+		values = append(values, validEnvelope(i))
+	}
+	values = append(values, malformedValue(0))
+	for i := range after {
+		values = append(values, validEnvelope(before+1+i))
+	}
+	coords := produceValues(t, brokers, topic, values, make([]int32, len(values)))
+	bad := coords[before]
+	ends := endOffsets(t, brokers, topic)
+	group := kafkatest.Topic(t)
+
+	json, err := converters.NewJSON(converters.JSONConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	newPipeline := func() *sink.Pipeline {
+		sk, err := sink.New(sink.Config{
+			Name: "malformed-none", Brokers: brokers, Topics: []string{topic}, GroupID: group,
+			NewTask:             func() sink.Task { return &recordingSink{rec: rec} },
+			ValueConverter:      json,
+			BatchSize:           50,
+			Errors:              sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceNone, LogEnable: true},
+			OffsetFlushInterval: 200 * time.Millisecond,
+			Sarama:              kafkatest.SaramaConfig(t),
+			ConsumerProps:       map[string]string{"session.timeout.ms": "10000", "heartbeat.interval.ms": "500"},
+			Logger:              log,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sk
+	}
+
+	// Two runs: the second, started after the first failed, must stop at
+	// the same record (nothing was committed past it).
+	var errs [2]error
+	var committedAfter [2]int64
+	for run := range errs {
+		sk := newPipeline()
+		r := runInBackground(t, sk)
+		if !waitUntil(context.Background(), 60*time.Second, r.exited) {
+			t.Fatalf("run %d: the task did not stop at the malformed record within 60 s (%d records put)", run+1, rec.n.Load())
+		}
+		errs[run] = r.stop(t)
+		committedAfter[run] = groupOffsets(t, brokers, group, topic, ends)[0]
+	}
+
+	// Lost: a record below a committed offset that was never put. (Records
+	// of the malformed one's batch before it are not put, as in Kafka
+	// Connect, which converts a whole batch before Put; nor are they
+	// committed.)
+	offs, _ := rec.snapshot()
+	putSet := map[int64]int{}
+	var pastBad int64
+	for _, o := range offs[0] {
+		putSet[o]++
+		if o >= bad.offset {
+			pastBad++
+		}
+	}
+	var lost, dup, putBefore int64
+	firstLost := int64(-1)
+	for o := range max(committedAfter[0], committedAfter[1]) {
+		if putSet[o] == 0 {
+			lost++
+			if firstLost < 0 {
+				firstLost = o
+			}
+		}
+	}
+	for o, n := range putSet {
+		if o < bad.offset {
+			putBefore++
+		}
+		dup += int64(n - 1)
+	}
+	printFigures(t, "malformed-none", "broker", brokerKind(), "records", len(values), "malformed_at", bad.offset,
+		"lost", lost, "dup", dup, "put_before_malformed", putBefore, "put_past_malformed", pastBad, "dlq", 0,
+		"committed_run1", committedAfter[0], "committed_run2", committedAfter[1])
+
+	for run, err := range errs {
+		if err == nil {
+			t.Errorf("run %d: the pipeline stopped without an error; errors.tolerance=none must fail the task at the malformed record", run+1)
+			continue
+		}
+		var re *connect.RecordError
+		if !errors.As(err, &re) {
+			t.Errorf("run %d: the error is no *connect.RecordError naming the record: %v", run+1, err)
+		} else if re.Topic != topic || re.Partition != bad.partition || re.Offset != bad.offset || re.Stage != connect.StageValueConverter {
+			t.Errorf("run %d: the error names %s/%d/%d stage %s, want %s/%d/%d stage %s: %v", run+1, re.Topic, re.Partition, re.Offset, re.Stage,
+				topic, bad.partition, bad.offset, connect.StageValueConverter, err)
+		}
+		if want := fmt.Sprintf("topic %s partition %d offset %d", topic, bad.partition, bad.offset); !strings.Contains(err.Error(), want) {
+			t.Errorf("run %d: the error message does not say %q: %v", run+1, want, err)
+		}
+	}
+	if lost > 0 {
+		t.Errorf("%d records below the committed offset were never put (first: offset %d)", lost, firstLost)
+	}
+	if putBefore == 0 {
+		t.Errorf("no record before the malformed one was put: the scenario did not run as meant")
+	}
+	if pastBad > 0 {
+		t.Errorf("%d records at or past the malformed record (offset %d) were put", pastBad, bad.offset)
+	}
+	for run, c := range committedAfter {
+		if c > bad.offset {
+			t.Errorf("run %d: the group's committed offset is %d, past the malformed record at offset %d", run+1, c, bad.offset)
+		}
+	}
+}
+
+// brokerKind names the broker the scenario ran against.
+func brokerKind() string {
+	if kafkatest.External() {
+		return "kafka"
+	}
+	return "kfake"
+}
