@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -55,20 +56,35 @@ type DLQConfig struct {
 }
 
 // DLQ writes failed records to a dead-letter queue topic. Report returns
-// once Kafka acknowledged the record. Safe for concurrent use; Close it when
-// the task ends.
+// once Kafka acknowledged the record; while the broker is away (a
+// retriable error, see kafkaconf.Retriable) it keeps retrying, as Kafka
+// Connect's DLQ producer does with delivery.timeout.ms at its maximum. Safe
+// for concurrent use; Close it when the task ends.
 type DLQ struct {
 	topic          string
 	contextHeaders bool
 	producer       sarama.SyncProducer
 	metrics        *Metrics
+	log            *slog.Logger
+	// backoff and maxBackoff bound the wait between two attempts of a
+	// Report after a retriable error: it starts at backoff and doubles up
+	// to maxBackoff.
+	backoff, maxBackoff time.Duration
 
-	mu     sync.RWMutex // Report holds it shared, Close exclusively
-	closed bool         // sarama panics on a send to, or a Close of, a closed producer
+	mu        sync.RWMutex  // Report holds it shared, Close exclusively
+	closed    bool          // sarama panics on a send to, or a Close of, a closed producer
+	stop      chan struct{} // closed by Close: retrying Reports give up
+	closeOnce sync.Once
 }
 
+// dlqMaxBackoff caps the wait between two attempts of a Report, as Kafka's
+// producer caps its retry backoff (retry.backoff.max.ms, 1 s).
+const dlqMaxBackoff = time.Second
+
 // NewDLQ creates the topic if it is missing (one partition) and connects a
-// producer (idempotent, acks=all).
+// producer (idempotent, acks=all). The wait between two attempts of a
+// Report that met a retriable error starts at the producer's
+// Producer.Retry.Backoff (100 ms by default) and doubles up to 1 s.
 func NewDLQ(ctx context.Context, cfg DLQConfig) (*DLQ, error) {
 	if cfg.Topic == "" {
 		return nil, stderrors.New("errors.deadletterqueue.topic.name: empty topic name")
@@ -105,7 +121,16 @@ func NewDLQ(ctx context.Context, cfg DLQConfig) (*DLQ, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dead-letter queue %s: creating producer: %w", cfg.Topic, err)
 	}
-	return &DLQ{topic: cfg.Topic, contextHeaders: cfg.ContextHeaders, producer: p, metrics: cfg.Metrics}, nil
+	backoff := sc.Producer.Retry.Backoff
+	if backoff <= 0 {
+		backoff = 100 * time.Millisecond
+	}
+	return &DLQ{
+		topic: cfg.Topic, contextHeaders: cfg.ContextHeaders, producer: p, metrics: cfg.Metrics,
+		log:     cfg.Logger.With("topic", cfg.Topic),
+		backoff: backoff, maxBackoff: max(backoff, dlqMaxBackoff),
+		stop: make(chan struct{}),
+	}, nil
 }
 
 func ensureDLQTopic(ctx context.Context, brokers []string, sc *sarama.Config, topic string, rf int16, log *slog.Logger) error {
@@ -140,26 +165,38 @@ func (d *DLQ) Topic() string { return d.topic }
 // Report writes f's record to the dead-letter queue: the raw bytes when f.Raw
 // is set (for sinks, exactly the consumed key, value, headers and
 // timestamp), else a JSON description of the record; plus the context
-// headers when enabled. An error means the record is not in the queue.
+// headers when enabled. It returns once Kafka acknowledged the record.
+//
+// A retriable error (the broker is down or unreachable, a leader change, a
+// request timeout, not enough replicas: kafkaconf.Retriable) is not a
+// failure: Report logs it and sends the record again, waiting between
+// attempts (backoff doubling up to 1 s), until it is acknowledged, ctx is
+// done or the queue is closed. Reports made one after the other by one
+// caller reach the queue in that order. Only a non-retriable error (record
+// too large, authorization, invalid record) fails at once. An error means
+// the record is not in the queue; it names the queue, and wraps ctx's
+// error (and the last broker error) when ctx ended the retries.
 func (d *DLQ) Report(ctx context.Context, connector string, task int, f *Failure) error {
-	msg := &sarama.ProducerMessage{Topic: d.topic}
+	var key, value sarama.Encoder
+	var ts time.Time
+	var headers []sarama.RecordHeader
 	if r := f.Raw; r != nil {
 		if r.Key != nil {
-			msg.Key = sarama.ByteEncoder(r.Key)
+			key = sarama.ByteEncoder(r.Key)
 		}
 		if r.Value != nil {
-			msg.Value = sarama.ByteEncoder(r.Value)
+			value = sarama.ByteEncoder(r.Value)
 		}
-		msg.Timestamp = r.Timestamp
+		ts = r.Timestamp
 		for _, h := range r.Headers {
-			msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value})
+			headers = append(headers, sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value})
 		}
 	} else if f.Record != nil {
-		msg.Value = sarama.ByteEncoder(describe(f.Record))
-		msg.Timestamp = f.Record.Timestamp
+		value = sarama.ByteEncoder(describe(f.Record))
+		ts = f.Record.Timestamp
 	}
 	if d.contextHeaders {
-		msg.Headers = append(msg.Headers, ContextHeaders(connector, task, f)...)
+		headers = append(headers, ContextHeaders(connector, task, f)...)
 	}
 	d.metrics.DLQProduceRequests.Add(1)
 	if err := ctx.Err(); err != nil {
@@ -168,20 +205,50 @@ func (d *DLQ) Report(ctx context.Context, connector string, task int, f *Failure
 	}
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	if d.closed {
-		d.metrics.DLQProduceFailures.Add(1)
-		return fmt.Errorf("writing to dead-letter queue %s: %w", d.topic, sarama.ErrClosedClient)
+	wait := d.backoff
+	for attempt := 1; ; attempt++ {
+		if d.closed {
+			d.metrics.DLQProduceFailures.Add(1)
+			return fmt.Errorf("writing to dead-letter queue %s: %w", d.topic, sarama.ErrClosedClient)
+		}
+		// A new message per attempt: sarama keeps per-send state in it.
+		msg := &sarama.ProducerMessage{Topic: d.topic, Key: key, Value: value, Timestamp: ts, Headers: headers}
+		_, _, err := d.producer.SendMessage(msg)
+		if err == nil {
+			if attempt > 1 {
+				d.log.Info("dead-letter queue record written after retrying", "connector", connector, "task", task, "attempts", attempt)
+			}
+			return nil
+		}
+		if !kafkaconf.Retriable(err) {
+			d.metrics.DLQProduceFailures.Add(1)
+			return fmt.Errorf("writing to dead-letter queue %s: %w", d.topic, err)
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			d.log.Warn("dead-letter queue unavailable; retrying until the record is written",
+				"connector", connector, "task", task, "attempt", attempt, "retry_in", wait, "error", err)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			d.metrics.DLQProduceFailures.Add(1)
+			return fmt.Errorf("writing to dead-letter queue %s: gave up after %d attempts: %w (last error: %w)", d.topic, attempt, ctx.Err(), err)
+		case <-d.stop:
+			timer.Stop()
+			d.metrics.DLQProduceFailures.Add(1)
+			return fmt.Errorf("writing to dead-letter queue %s: closed after %d attempts: %w (last error: %w)", d.topic, attempt, sarama.ErrClosedClient, err)
+		}
+		wait = min(2*wait, d.maxBackoff)
 	}
-	if _, _, err := d.producer.SendMessage(msg); err != nil {
-		d.metrics.DLQProduceFailures.Add(1)
-		return fmt.Errorf("writing to dead-letter queue %s: %w", d.topic, err)
-	}
-	return nil
 }
 
-// Close closes the producer. Later calls do nothing; a Report after Close
-// fails.
+// Close closes the producer: a Report retrying a retriable error gives up
+// (after its current attempt), and later Reports fail. Later calls do
+// nothing.
 func (d *DLQ) Close() error {
+	d.closeOnce.Do(func() { close(d.stop) })
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {

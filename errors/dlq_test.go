@@ -5,13 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	stderrors "errors"
+	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkatest"
@@ -319,15 +322,19 @@ func TestDLQUnreachableBroker(t *testing.T) {
 	}
 }
 
-// TestDLQBrokerGone: once the broker is gone, Report returns an error and
-// counts a failed produce.
+// TestDLQBrokerGone: once the broker is gone, Report keeps retrying (a
+// broker outage is not a record failure) until its context ends or the
+// queue is closed; then it returns an error naming the queue and the cause,
+// and counts one failed produce.
 func TestDLQBrokerGone(t *testing.T) {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := new(Metrics)
-	d, err := NewDLQ(context.Background(), DLQConfig{Brokers: c.ListenAddrs(), Topic: "gone-dlq", ReplicationFactor: 1, Sarama: fastFail(t), Metrics: m})
+	logs := &syncBuffer{}
+	d, err := NewDLQ(context.Background(), DLQConfig{Brokers: c.ListenAddrs(), Topic: "gone-dlq", ReplicationFactor: 1,
+		Sarama: fastFail(t), Metrics: m, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		c.Close()
 		t.Fatal(err)
@@ -338,13 +345,176 @@ func TestDLQBrokerGone(t *testing.T) {
 		t.Fatalf("Report while the broker is up: %v", err)
 	}
 	c.Close()
-	start := time.Now()
-	err = d.Report(context.Background(), "c", 0, f)
-	if err == nil || !strings.Contains(err.Error(), "writing to dead-letter queue gone-dlq") {
-		t.Fatalf("Report without a broker: %v", err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err = d.Report(ctx, "c", 0, f)
+	if err == nil || !strings.Contains(err.Error(), "writing to dead-letter queue gone-dlq") || !stderrors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Report without a broker = %v, want an error naming the queue and wrapping the context's", err)
 	}
-	if time.Since(start) > 30*time.Second {
-		t.Errorf("Report took %v to fail", time.Since(start))
+	if !strings.Contains(logs.String(), "dead-letter queue unavailable; retrying") {
+		t.Errorf("no warning about the retries: %s", logs.String())
+	}
+	if s := m.Snapshot(); s.DLQProduceRequests != 2 || s.DLQProduceFailures != 1 {
+		t.Errorf("metrics %+v, want 2 requests and 1 failure", s)
+	}
+
+	// Close ends a Report that retries with a context that never ends.
+	done := make(chan error, 1)
+	go func() { done <- d.Report(context.Background(), "c", 0, f) }()
+	waitFor(t, "the Report to retry", func() bool { return strings.Count(logs.String(), "dead-letter queue unavailable") >= 2 })
+	if err := d.Close(); err != nil {
+		t.Logf("Close: %v", err) // the producer may report the broker it could not reach
+	}
+	select {
+	case err := <-done:
+		if !stderrors.Is(err, sarama.ErrClosedClient) {
+			t.Errorf("Report ended by Close = %v, want sarama.ErrClosedClient", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Report did not return after Close")
+	}
+}
+
+// waitFor polls cond until it holds, failing t after a generous deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// failProduces makes the cluster answer its next len(codes) Produce requests
+// with codes[i] for every partition, without storing anything; later
+// requests are handled normally. It returns the count of requests seen.
+func failProduces(c *kfake.Cluster, codes ...int16) *atomic.Int32 {
+	var n atomic.Int32
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		i := int(n.Add(1)) - 1
+		if i >= len(codes) {
+			c.DropControl()
+			return nil, nil, false
+		}
+		c.KeepControl()
+		r := req.(*kmsg.ProduceRequest)
+		resp := r.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range r.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = codes[i]
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	return &n
+}
+
+// Kafka error codes injected by the tests.
+const (
+	codeNotLeaderOrFollower int16 = 6
+	codeRequestTimedOut     int16 = 7
+	codeMessageTooLarge     int16 = 10
+)
+
+// endOffset returns the high watermark of partition 0 of topic.
+func endOffset(t *testing.T, brokers []string, topic string) int64 {
+	t.Helper()
+	client, err := sarama.NewClient(brokers, kafkatest.SaramaConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	end, err := client.GetOffset(topic, 0, sarama.OffsetNewest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return end
+}
+
+// TestDLQRetriesRetriableErrors: produce errors that mean "not yet"
+// (NOT_LEADER_OR_FOLLOWER, then REQUEST_TIMED_OUT), more of them than
+// sarama's own retries absorb, do not fail a Report: it retries until the
+// record is written, and each record reaches the queue exactly once, in
+// order.
+func TestDLQRetriesRetriableErrors(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	brokers := c.ListenAddrs()
+	m := new(Metrics)
+	logs := &syncBuffer{}
+	sc := kafkatest.SaramaConfig(t)
+	sc.Producer.Retry.Max = 2 // sarama gives up after 3 attempts; Report goes on
+	d := newTestDLQ(t, brokers, DLQConfig{Topic: "retry-dlq", ReplicationFactor: 1, Sarama: sc, Metrics: m,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+
+	codes := []int16{codeNotLeaderOrFollower, codeNotLeaderOrFollower, codeNotLeaderOrFollower, codeNotLeaderOrFollower,
+		codeRequestTimedOut, codeRequestTimedOut, codeRequestTimedOut, codeRequestTimedOut}
+	seen := failProduces(c, codes...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for i := range 3 {
+		f := &Failure{Stage: connect.StageTaskPut, Raw: &RawRecord{Value: fmt.Appendf(nil, "v%d", i)}, Err: stderrors.New("x")}
+		if err := d.Report(ctx, "c", 0, f); err != nil {
+			t.Fatalf("Report %d: %v", i, err)
+		}
+	}
+	if n := int(seen.Load()); n <= len(codes) {
+		t.Fatalf("%d produce requests, want more than the %d failed ones", n, len(codes))
+	}
+	if !strings.Contains(logs.String(), "dead-letter queue unavailable; retrying") {
+		t.Errorf("sarama absorbed every injected error (no retry by Report): %s", logs.String())
+	}
+	if end := endOffset(t, brokers, "retry-dlq"); end != 3 {
+		t.Fatalf("the queue holds %d records, want 3", end)
+	}
+	for i, msg := range consume(t, brokers, "retry-dlq", 3) {
+		if want := fmt.Sprintf("v%d", i); string(msg.Value) != want {
+			t.Errorf("record %d = %q, want %q", i, msg.Value, want)
+		}
+	}
+	if s := m.Snapshot(); s.DLQProduceRequests != 3 || s.DLQProduceFailures != 0 {
+		t.Errorf("metrics %+v, want 3 requests and no failure", s)
+	}
+}
+
+// TestDLQNonRetriableError: an error that retrying cannot fix
+// (MESSAGE_TOO_LARGE) fails the Report at once; the queue keeps working.
+func TestDLQNonRetriableError(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	brokers := c.ListenAddrs()
+	m := new(Metrics)
+	d := newTestDLQ(t, brokers, DLQConfig{Topic: "fatal-dlq", ReplicationFactor: 1, Metrics: m})
+	failProduces(c, codeMessageTooLarge)
+	f := &Failure{Stage: connect.StageTaskPut, Raw: &RawRecord{Value: []byte("big")}, Err: stderrors.New("x")}
+	err = d.Report(context.Background(), "c", 0, f)
+	if !stderrors.Is(err, sarama.ErrMessageSizeTooLarge) || !strings.Contains(err.Error(), "fatal-dlq") {
+		t.Fatalf("Report = %v, want sarama.ErrMessageSizeTooLarge naming the queue", err)
+	}
+	f.Raw.Value = []byte("ok")
+	if err := d.Report(context.Background(), "c", 0, f); err != nil {
+		t.Fatalf("Report after the failure: %v", err)
+	}
+	if end := endOffset(t, brokers, "fatal-dlq"); end != 1 {
+		t.Fatalf("the queue holds %d records, want 1", end)
+	}
+	if msg := consume(t, brokers, "fatal-dlq", 1)[0]; string(msg.Value) != "ok" {
+		t.Errorf("record %q", msg.Value)
 	}
 	if s := m.Snapshot(); s.DLQProduceRequests != 2 || s.DLQProduceFailures != 1 {
 		t.Errorf("metrics %+v, want 2 requests and 1 failure", s)
