@@ -632,11 +632,12 @@ func skipUndeliverable(block *sarama.FetchResponseBlock, next int64) (int64, boo
 	return next, false
 }
 
-// kafkaWrite is one Write call in flight.
+// kafkaWrite is one round of a Write call in flight: the records it handed
+// to the producer.
 type kafkaWrite struct {
-	remaining int // touched by the dispatcher only
-	errs      []error
-	done      chan struct{} // closed by the dispatcher once every record was acknowledged or failed
+	remaining int              // touched by the dispatcher only
+	failed    []*kafkaWriteMsg // the records that failed, with their error
+	done      chan struct{}    // closed by the dispatcher once every record was acknowledged or failed
 }
 
 // kafkaWriteMsg is the Metadata of one produced record.
@@ -645,7 +646,13 @@ type kafkaWriteMsg struct {
 	connector string
 	entry     preparedEntry
 	key       []byte
+	err       error // set by the dispatcher when the record failed
 }
+
+// Backoff between two rounds of a Write whose records met retriable errors:
+// it starts at the producer's Producer.Retry.Backoff and doubles up to
+// writeMaxBackoff (Kafka's producer: retry.backoff.max.ms, 1 s).
+const writeMaxBackoff = time.Second
 
 // dispatch applies acknowledgements to the index and completes writes,
 // until the producer is closed.
@@ -682,8 +689,8 @@ func (s *KafkaStore) acked(m *sarama.ProducerMessage, err error) {
 		s.ix.apply(wm.connector, wm.entry, wm.key)
 		s.mu.Unlock()
 	} else {
-		wm.w.errs = append(wm.w.errs, fmt.Errorf("offsets: writing to offsets topic %q: connector %q, partition %s: %w",
-			s.topic, wm.connector, wm.entry.partitionText(wm.connector), err))
+		wm.err = err
+		wm.w.failed = append(wm.w.failed, wm)
 	}
 	wm.w.remaining--
 	if wm.w.remaining == 0 {
@@ -746,18 +753,29 @@ func (s *KafkaStore) Partitions(ctx context.Context, connector string) ([]Partit
 
 // Write produces one record per entry (a nil Offset as a tombstone) as one
 // batch and returns once the broker acknowledged every record (acks=all,
-// idempotent producer) or one failed.
+// idempotent producer) or one failed for good.
 //
 // All entries are validated first: if any holds a value Kafka Connect
 // refuses, nothing is written. When a partition occurs more than once, the
 // last entry wins. A partition already in the topic is written under the
-// key bytes it was read with (see KafkaStore). Each record is atomic on its
-// own: when some fail, the others may be stored; the error joins one error
-// per failed record, naming the topic, connector and partition, and memory
-// reflects exactly the acknowledged records.
+// key bytes it was read with (see KafkaStore).
 //
-// If ctx is done first, Write returns ctx's error; records already handed
-// to the producer may still be stored (and then show in Get).
+// A record that meets a retriable error (the broker is away, a leader
+// change, a request timeout, not enough replicas: kafkaconf.Retriable) is
+// not failed: it is produced again after a backoff (starting at the
+// producer's retry backoff, doubling up to 1 s), until it is acknowledged,
+// ctx is done or the store is closed. Kafka Connect's offset producer
+// retries likewise, bounded per flush by offset.flush.timeout.ms, which is
+// what a source runner's ctx deadline is. Each record is atomic on its own:
+// when some fail for good (a non-retriable error), the others may be
+// stored; the error joins one error per failed record, naming the topic,
+// connector and partition, and memory reflects exactly the acknowledged
+// records.
+//
+// If ctx is done first, Write returns ctx's error (with the last broker
+// error, if any); records already handed to the producer may still be
+// stored (and then show in Get). A caller that keeps the offsets and
+// writes them again later, as a source runner does, loses nothing.
 func (s *KafkaStore) Write(ctx context.Context, connector string, entries []Entry) error {
 	prepared, err := prepareWrite(ctx, connector, entries)
 	if err != nil {
@@ -769,33 +787,85 @@ func (s *KafkaStore) Write(ctx context.Context, connector string, entries []Entr
 		}
 		return nil
 	}
-	w := &kafkaWrite{remaining: len(prepared), done: make(chan struct{})}
-	msgs := make([]*sarama.ProducerMessage, len(prepared))
+	todo := make([]*kafkaWriteMsg, len(prepared))
 	s.mu.RLock()
 	for i, e := range prepared {
-		key := s.ix.keyBytes(connector, e.canon)
-		m := &sarama.ProducerMessage{
-			Topic:    s.topic,
-			Key:      sarama.ByteEncoder(key),
-			Metadata: &kafkaWriteMsg{w: w, connector: connector, entry: e, key: key},
+		todo[i] = &kafkaWriteMsg{connector: connector, entry: e, key: s.ix.keyBytes(connector, e.canon)}
+	}
+	s.mu.RUnlock()
+	wait := s.client.Config().Producer.Retry.Backoff
+	if wait <= 0 {
+		wait = 100 * time.Millisecond
+	}
+	maxWait := max(wait, writeMaxBackoff)
+	for round := 1; ; round++ {
+		failed, err := s.writeRound(ctx, todo)
+		if err != nil {
+			return fmt.Errorf("offsets: writing %d offsets of connector %q to offsets topic %q: %w", len(prepared), connector, s.topic, err)
 		}
-		if e.value != nil {
-			m.Value = sarama.ByteEncoder(e.value)
+		if len(failed) == 0 {
+			if round > 1 {
+				s.log.Info("offsets: offsets written after retrying", "connector", connector, "rounds", round)
+			}
+			return nil
+		}
+		var errs []error
+		retriable := true
+		for _, wm := range failed {
+			retriable = retriable && kafkaconf.Retriable(wm.err)
+			errs = append(errs, fmt.Errorf("offsets: writing to offsets topic %q: connector %q, partition %s: %w",
+				s.topic, wm.connector, wm.entry.partitionText(wm.connector), wm.err))
+		}
+		last := errors.Join(errs...)
+		if !retriable {
+			return last
+		}
+		if round == 1 || round%10 == 0 {
+			s.log.Warn("offsets: offsets topic unavailable; retrying the write",
+				"connector", connector, "records", len(failed), "round", round, "retry_in", wait, "error", failed[0].err)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("offsets: writing %d offsets of connector %q to offsets topic %q: %w after %d attempts (last error: %w)",
+				len(failed), connector, s.topic, ctx.Err(), round, last)
+		case <-s.closing:
+			timer.Stop()
+			return fmt.Errorf("offsets: writing %d offsets of connector %q to offsets topic %q: %w after %d attempts (last error: %w)",
+				len(failed), connector, s.topic, ErrClosed, round, last)
+		}
+		wait = min(2*wait, maxWait)
+		todo = failed
+	}
+}
+
+// writeRound produces one record per element of todo and waits until each
+// is acknowledged or failed; it returns the failed ones (with their err
+// set), or an error if ctx ended the wait or the store was closed.
+func (s *KafkaStore) writeRound(ctx context.Context, todo []*kafkaWriteMsg) ([]*kafkaWriteMsg, error) {
+	w := &kafkaWrite{remaining: len(todo), done: make(chan struct{})}
+	msgs := make([]*sarama.ProducerMessage, len(todo))
+	for i, wm := range todo {
+		// A new message per round: sarama keeps per-send state in it.
+		wm.w, wm.err = w, nil
+		m := &sarama.ProducerMessage{Topic: s.topic, Key: sarama.ByteEncoder(wm.key), Metadata: wm}
+		if wm.entry.value != nil {
+			m.Value = sarama.ByteEncoder(wm.entry.value)
 		}
 		msgs[i] = m
 	}
-	s.mu.RUnlock()
 	if err := s.feed(ctx, msgs); err != nil {
-		return fmt.Errorf("offsets: writing %d offsets of connector %q to offsets topic %q: %w", len(msgs), connector, s.topic, err)
+		return nil, err
 	}
 	// The producer flushes on Close too, so every record handed to it is
 	// acknowledged or fails, and done is closed, whatever happens.
 	select {
 	case <-w.done:
-		return errors.Join(w.errs...)
+		return w.failed, nil
 	case <-ctx.Done():
-		return fmt.Errorf("offsets: writing %d offsets of connector %q to offsets topic %q: %w (they may still be stored)",
-			len(msgs), connector, s.topic, ctx.Err())
+		return nil, fmt.Errorf("%w (they may still be stored)", ctx.Err())
 	}
 }
 
