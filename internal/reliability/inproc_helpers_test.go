@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -119,26 +118,28 @@ func (w *tailWriter) String() string {
 }
 
 // printFigures prints the scenario's figures line on stdout (kept by go
-// test with or without -v, and greppable: "reliability: scenario=…"), and
-// logs it. kv alternates keys and values; a negative duration prints as -1
-// (it never happened).
+// test with or without -v, and greppable: "reliability: scenario=…"), in
+// the process scenarios' format (contender, broker, …, pass), and logs it.
+// kv alternates keys and values; a negative duration prints as "never".
+// Call it after the scenario's checks: pass is whether t has not failed.
 func printFigures(t *testing.T, scenario string, kv ...any) {
 	t.Helper()
 	var b strings.Builder
-	fmt.Fprintf(&b, "reliability: scenario=%s", scenario)
+	fmt.Fprintf(&b, "reliability: scenario=%s contender=sluice", scenario)
 	for i := 0; i+1 < len(kv); i += 2 {
 		v := kv[i+1]
 		switch x := v.(type) {
 		case time.Duration:
 			v = strconv.FormatFloat(x.Seconds(), 'f', 1, 64)
 			if x < 0 {
-				v = "-1" // never
+				v = "never"
 			}
 		case float64:
 			v = strconv.FormatFloat(x, 'f', 1, 64)
 		}
 		fmt.Fprintf(&b, " %v=%v", kv[i], v)
 	}
+	fmt.Fprintf(&b, " pass=%t", !t.Failed())
 	fmt.Println(b.String())
 	t.Log(b.String())
 }
@@ -682,6 +683,3 @@ func valuesOf(recs map[int32][]kRecord) map[int32][]string {
 	}
 	return out
 }
-
-// discard is a writer for loggers nobody reads.
-var discard = io.Discard

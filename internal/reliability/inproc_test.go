@@ -9,10 +9,14 @@ package reliability_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,14 +193,6 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 	_, sinkVals := rec.snapshot()
 	atSink := countAll(seqsByPart(t, sinkVals), parts, perPart)
 
-	printFigures(t, "produce-errors-"+tol.String(),
-		"broker", "kfake", "tolerance", tol, "records", total,
-		"delivered", total-inTopic.Lost, "lost", inTopic.Lost, "dup", inTopic.Dup, "reordered", inTopic.Reordered,
-		"sink_lost", atSink.Lost, "sink_dup", atSink.Dup, "dlq", 0,
-		"injected_not_leader", injectedNL, "injected_timed_out", injectedTO,
-		"fault_s", notLeader+timedOut, "recover_s", recoverAfter,
-		"failed_during_fault", failedDuringFault, "dropped", final.RecordsDropped)
-
 	if srcErr != nil || srcExited {
 		t.Errorf("the source pipeline stopped by itself (%v): a broker answering with retriable errors must never fail the task", srcErr)
 	}
@@ -232,6 +228,13 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 			t.Errorf("sink group offset of partition %d is %d, want the end of the topic %d", p, group[p], end)
 		}
 	}
+	printFigures(t, "produce-errors",
+		"broker", "embedded", "tolerance", tol, "records", total,
+		"delivered", total-inTopic.Lost, "lost", inTopic.Lost, "dup", inTopic.Dup, "order_violations", inTopic.Reordered,
+		"sink_lost", atSink.Lost, "sink_dup", atSink.Dup, "dlq", 0,
+		"injected_not_leader", injectedNL, "injected_timed_out", injectedTO,
+		"fault_s", notLeader+timedOut, "recover_s", recoverAfter,
+		"failed_during_fault", failedDuringFault, "error_in_status_during_fault", lastErr != nil, "dropped", final.RecordsDropped)
 }
 
 // countAll counts the sequences of parts partitions against 0..perPart-1.
@@ -404,7 +407,7 @@ func malformedAllScenario(t *testing.T) {
 	}
 	ends := endOffsets(t, brokers, topic)
 
-	json, err := converters.NewJSON(converters.JSONConfig{})
+	jsonConv, err := converters.NewJSON(converters.JSONConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +417,7 @@ func malformedAllScenario(t *testing.T) {
 		Name: name, Brokers: brokers, Topics: []string{topic},
 		GroupID:        kafkatest.Topic(t),
 		NewTask:        func() sink.Task { return &recordingSink{rec: rec} },
-		ValueConverter: json,
+		ValueConverter: jsonConv,
 		Errors: sluiceerrors.Config{
 			Tolerance: sluiceerrors.ToleranceAll, DLQTopic: dlqTopic, DLQReplicationFactor: 1, DLQContextHeaders: true,
 		},
@@ -506,10 +509,6 @@ func malformedAllScenario(t *testing.T) {
 	if len(final.Tasks) > 0 {
 		skipped = final.Tasks[0].RecordsSkipped
 	}
-	printFigures(t, "malformed-all", "broker", brokerKind(), "records", len(values), "malformed", malformed, "valid", valid,
-		"lost", lostValid+lostMalformed, "lost_valid", lostValid, "lost_malformed", lostMalformed,
-		"dup", dupPut+dupDLQ, "dlq", len(inDLQ), "dlq_records", dlqRecords, "skipped", skipped, "elapsed_s", elapsed)
-
 	if runErr != nil {
 		t.Errorf("the sink pipeline failed under errors.tolerance=all: %v", runErr)
 	}
@@ -533,6 +532,9 @@ func malformedAllScenario(t *testing.T) {
 			t.Errorf("group offset of partition %d is %d, want the end of the topic %d", p, group[p], end)
 		}
 	}
+	printFigures(t, "malformed", "broker", brokerKind(), "tolerance", "all", "records", len(values), "malformed", malformed, "valid", valid,
+		"lost", lostValid+lostMalformed, "lost_valid", lostValid, "lost_malformed", lostMalformed,
+		"dup", dupPut+dupDLQ, "dlq", len(inDLQ), "dlq_records", dlqRecords, "skipped", skipped, "elapsed_s", elapsed)
 }
 
 func malformedNoneScenario(t *testing.T) {
@@ -556,7 +558,7 @@ func malformedNoneScenario(t *testing.T) {
 	ends := endOffsets(t, brokers, topic)
 	group := kafkatest.Topic(t)
 
-	json, err := converters.NewJSON(converters.JSONConfig{})
+	jsonConv, err := converters.NewJSON(converters.JSONConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -565,7 +567,7 @@ func malformedNoneScenario(t *testing.T) {
 		sk, err := sink.New(sink.Config{
 			Name: "malformed-none", Brokers: brokers, Topics: []string{topic}, GroupID: group,
 			NewTask:             func() sink.Task { return &recordingSink{rec: rec} },
-			ValueConverter:      json,
+			ValueConverter:      jsonConv,
 			BatchSize:           50,
 			Errors:              sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceNone, LogEnable: true},
 			OffsetFlushInterval: 200 * time.Millisecond,
@@ -622,10 +624,6 @@ func malformedNoneScenario(t *testing.T) {
 		}
 		dup += int64(n - 1)
 	}
-	printFigures(t, "malformed-none", "broker", brokerKind(), "records", len(values), "malformed_at", bad.offset,
-		"lost", lost, "dup", dup, "put_before_malformed", putBefore, "put_past_malformed", pastBad, "dlq", 0,
-		"committed_run1", committedAfter[0], "committed_run2", committedAfter[1])
-
 	for run, err := range errs {
 		if err == nil {
 			t.Errorf("run %d: the pipeline stopped without an error; errors.tolerance=none must fail the task at the malformed record", run+1)
@@ -656,6 +654,9 @@ func malformedNoneScenario(t *testing.T) {
 			t.Errorf("run %d: the group's committed offset is %d, past the malformed record at offset %d", run+1, c, bad.offset)
 		}
 	}
+	printFigures(t, "malformed", "broker", brokerKind(), "tolerance", "none", "records", len(values), "malformed_at", bad.offset,
+		"lost", lost, "dup", dup, "put_before_malformed", putBefore, "put_past_malformed", pastBad, "dlq", 0,
+		"committed_run1", committedAfter[0], "committed_run2", committedAfter[1])
 }
 
 // brokerKind names the broker the scenario ran against.
@@ -663,5 +664,394 @@ func brokerKind() string {
 	if kafkatest.External() {
 		return "kafka"
 	}
-	return "kfake"
+	return "embedded"
+}
+
+// TestPanickingTask: a task whose Poll (source) or Put (sink) panics, run
+// by a connect.Runner with the pipeline's restart policy at one restart.
+// The first panic fails the task and the policy restarts it: records flow
+// again. The second fails it for good: the task is FAILED with the panic
+// and a stack naming the panicking method, in its status and in the REST
+// status trace; the process is alive (the scenario runs in a child process
+// of its own: a panic escaping the runtime kills the child and fails the
+// test). A restart through the Runner (Kafka Connect's REST restart) then
+// delivers the rest: no record lost, duplicates reported.
+func TestPanickingTask(t *testing.T) {
+	t.Run("source-poll", func(t *testing.T) { isolated(t, panicSourceScenario) })
+	t.Run("sink-put", func(t *testing.T) { isolated(t, panicSinkScenario) })
+}
+
+// panicPlan panics the first time check is called with n >= at, once per
+// value of at, across task instances.
+type panicPlan struct {
+	at    []int64
+	fired []atomic.Bool
+	count atomic.Int64
+}
+
+func newPanicPlan(at ...int64) *panicPlan {
+	return &panicPlan{at: at, fired: make([]atomic.Bool, len(at))}
+}
+
+func (p *panicPlan) check(where string, n int64) {
+	for i, at := range p.at {
+		if n >= at && !p.fired[i].Swap(true) {
+			p.count.Add(1)
+			panic(fmt.Sprintf("reliability: injected panic #%d in %s at %d", i+1, where, n))
+		}
+	}
+}
+
+// runRunner runs r until the test ends.
+func runRunner(t *testing.T, r *connect.Runner) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Runner.Run: %v", err)
+			}
+		case <-time.After(2 * time.Minute):
+			t.Errorf("Runner.Run did not return within 2 minutes of its context being cancelled")
+		}
+	})
+}
+
+// restTaskStatus returns task 0's state and trace from the REST status
+// endpoint.
+func restTaskStatus(t *testing.T, r *connect.Runner, name string) (state, trace string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	r.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/connectors/"+name+"/status", nil))
+	var body struct {
+		Tasks []struct {
+			ID    int    `json:"id"`
+			State string `json:"state"`
+			Trace string `json:"trace"`
+		} `json:"tasks"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("GET /connectors/%s/status: %d %s: %v", name, rec.Code, rec.Body, err)
+	}
+	for _, ts := range body.Tasks {
+		if ts.ID == 0 {
+			return ts.State, ts.Trace
+		}
+	}
+	return "", ""
+}
+
+// task0 returns task 0's report, or a zero one.
+func task0(r *connect.Runner, name string) connect.TaskReport {
+	rep, err := r.Status(name)
+	if err != nil || len(rep.Tasks) == 0 {
+		return connect.TaskReport{}
+	}
+	return rep.Tasks[0]
+}
+
+// errText returns err's message, "" for nil.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// checkPanicStatus checks that task 0 is FAILED with the second panic and a
+// stack through frame in its status and REST trace, and that the policy
+// restarted it once after the first panic.
+func checkPanicStatus(t *testing.T, r *connect.Runner, name, frame string) {
+	t.Helper()
+	ts := task0(r, name)
+	if ts.State != connect.StateFailed {
+		t.Errorf("task 0 is %s, want FAILED", ts.State)
+	}
+	if msg := errText(ts.Err); !strings.Contains(msg, "injected panic #2") || !strings.Contains(msg, frame) {
+		t.Errorf("task 0's error does not hold the panic and a stack through %s:\n%s", frame, msg)
+	}
+	if ts.Restarts < 1 {
+		t.Errorf("task 0 was restarted %d times by the restart policy, want 1", ts.Restarts)
+	}
+	if msg := errText(ts.LastFailure); !strings.Contains(msg, "injected panic #1") || !strings.Contains(msg, frame) {
+		t.Errorf("task 0's last failure does not hold the first panic and a stack through %s:\n%s", frame, msg)
+	}
+	state, trace := restTaskStatus(t, r, name)
+	if state != string(connect.StateFailed) || !strings.Contains(trace, "injected panic #2") || !strings.Contains(trace, frame) {
+		t.Errorf("REST status: task 0 is %q, want FAILED with the panic and a stack through %s in its trace:\n%s", state, frame, trace)
+	}
+}
+
+func panicSourceScenario(t *testing.T) {
+	noLeaks(t)
+	log := scenarioLog(t)
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
+	const perPart = 3000
+	plan := newPanicPlan(1000, 2000)
+	hooks := &sourceHooks{beforePoll: func(next int64) { plan.check("Poll", next) }}
+	store := offsets.NewMemoryStore()
+	name := "panic-source"
+
+	runner, err := connect.NewRunner(connect.RunnerConfig{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = runner.AddPipeline(name, map[string]string{"connector.class": "seqSource (built in Go)"}, func(ctx context.Context) (connect.Pipeline, error) {
+		return source.New(source.Config{
+			Name: name, Brokers: brokers,
+			NewTask: func() source.Task {
+				return &seqSource{topic: topic, parts: 1, perPart: perPart, batch: 50, every: 10 * time.Millisecond, hooks: hooks}
+			},
+			OffsetStore:         store,
+			OffsetFlushInterval: 200 * time.Millisecond,
+			Restart:             sluiceerrors.RestartPolicy{MaxRestarts: 1, InitialDelay: 100 * time.Millisecond},
+			Sarama:              kafkatest.SaramaConfig(t),
+			Logger:              connect.ContextLogger(ctx),
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runRunner(t, runner)
+
+	ctx := context.Background()
+	if !waitUntil(ctx, 60*time.Second, func() bool { return task0(runner, name).State == connect.StateFailed }) {
+		ts := task0(runner, name)
+		t.Fatalf("task 0 did not fail for good after two panics in Poll within 60 s: %s, restarts %d, error %v", ts.State, ts.Restarts, ts.Err)
+	}
+	checkPanicStatus(t, runner, name, "seqSource).Poll")
+	// Records flowed again after the first panic: only the restarted task
+	// emits sequence numbers from 1000 on.
+	flowedAgain := 0
+	for _, seq := range seqsByPart(t, valuesOf(readTopic(t, brokers, topic)))[0] {
+		if seq >= 1000 {
+			flowedAgain++
+		}
+	}
+	if flowedAgain == 0 {
+		t.Errorf("no record was delivered after the policy restarted the task")
+	}
+
+	restarted := time.Now()
+	if _, err := runner.Restart(name, connect.RestartOptions{IncludeTasks: true, OnlyFailed: true}); err != nil {
+		t.Fatalf("restarting the connector: %v", err)
+	}
+	recovered := waitUntil(ctx, 60*time.Second, func() bool { return committedSeqs(t, store, name, 1)[0] == perPart-1 })
+	recoverAfter := time.Duration(-1)
+	if recovered {
+		recoverAfter = time.Since(restarted)
+	}
+	st := countSeqs(seqsByPart(t, valuesOf(readTopic(t, brokers, topic)))[0], perPart)
+
+	if !recovered {
+		t.Errorf("after the Runner restarted the connector, the committed offset did not reach seq %d within 60 s (it is %d)", perPart-1, committedSeqs(t, store, name, 1)[0])
+	}
+	if st.Lost > 0 {
+		t.Errorf("%d of %d records never reached the topic (first: seq %d)", st.Lost, perPart, st.FirstLost)
+	}
+	if st.Reordered > 0 {
+		t.Errorf("%d records out of order", st.Reordered)
+	}
+	printFigures(t, "panicking-task", "broker", brokerKind(), "task", "source-poll", "records", perPart,
+		"lost", st.Lost, "dup", st.Dup, "order_violations", st.Reordered, "panics", plan.count.Load(),
+		"policy_restarts", 1, "flowed_after_policy_restart", flowedAgain, "recover_s", recoverAfter)
+}
+
+func panicSinkScenario(t *testing.T) {
+	noLeaks(t)
+	log := scenarioLog(t)
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
+	const n = 3000
+	values := make([][]byte, n)
+	for i := range values {
+		values[i] = fmt.Appendf(nil, "0:%d", i)
+	}
+	produceValues(t, brokers, topic, values, make([]int32, n))
+	ends := endOffsets(t, brokers, topic)
+	plan := newPanicPlan(1000, 2000)
+	rec := newRecorder()
+	name := "panic-sink"
+	group := kafkatest.Topic(t)
+
+	runner, err := connect.NewRunner(connect.RunnerConfig{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = runner.AddPipeline(name, map[string]string{"connector.class": "recordingSink (built in Go)"}, func(ctx context.Context) (connect.Pipeline, error) {
+		return sink.New(sink.Config{
+			Name: name, Brokers: brokers, Topics: []string{topic}, GroupID: group,
+			NewTask: func() sink.Task {
+				return &recordingSink{rec: rec, put: func(_ context.Context, recs []connect.Record) error {
+					plan.check("Put", recs[len(recs)-1].OriginalOffset)
+					return nil
+				}}
+			},
+			BatchSize:           100,
+			OffsetFlushInterval: 200 * time.Millisecond,
+			Restart:             sluiceerrors.RestartPolicy{MaxRestarts: 1, InitialDelay: 100 * time.Millisecond},
+			Sarama:              kafkatest.SaramaConfig(t),
+			ConsumerProps:       map[string]string{"session.timeout.ms": "10000", "heartbeat.interval.ms": "500"},
+			Logger:              connect.ContextLogger(ctx),
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runRunner(t, runner)
+
+	ctx := context.Background()
+	if !waitUntil(ctx, 90*time.Second, func() bool { return task0(runner, name).State == connect.StateFailed }) {
+		ts := task0(runner, name)
+		t.Fatalf("task 0 did not fail for good after two panics in Put within 90 s: %s, restarts %d, error %v", ts.State, ts.Restarts, ts.Err)
+	}
+	checkPanicStatus(t, runner, name, "recordingSink).Put")
+	flowedAgain := 0
+	offs, _ := rec.snapshot()
+	for _, o := range offs[0] {
+		if o >= 1000 {
+			flowedAgain++
+		}
+	}
+	if flowedAgain == 0 {
+		t.Errorf("no record was put after the policy restarted the task")
+	}
+
+	restarted := time.Now()
+	if _, err := runner.Restart(name, connect.RestartOptions{IncludeTasks: true, OnlyFailed: true}); err != nil {
+		t.Fatalf("restarting the connector: %v", err)
+	}
+	recovered := waitUntil(ctx, 90*time.Second, func() bool {
+		ts := task0(runner, name)
+		for _, p := range ts.Partitions {
+			if p.Topic == topic && p.Partition == 0 && p.Committed == ends[0] {
+				return true
+			}
+		}
+		return false
+	})
+	recoverAfter := time.Duration(-1)
+	if recovered {
+		recoverAfter = time.Since(restarted)
+	}
+	committed := groupOffsets(t, brokers, group, topic, ends)[0]
+	_, vals := rec.snapshot()
+	st := countSeqs(seqsByPart(t, vals)[0], n)
+
+	if !recovered {
+		t.Errorf("after the Runner restarted the connector, the committed offset did not reach %d within 90 s", ends[0])
+	}
+	if st.Lost > 0 {
+		t.Errorf("%d of %d records were never put (first: offset %d)", st.Lost, n, st.FirstLost)
+	}
+	if committed != ends[0] {
+		t.Errorf("the group's committed offset is %d, want the end of the topic %d", committed, ends[0])
+	}
+	printFigures(t, "panicking-task", "broker", brokerKind(), "task", "sink-put", "records", n,
+		"lost", st.Lost, "dup", st.Dup, "order_violations", st.Reordered, "panics", plan.count.Load(),
+		"policy_restarts", 1, "flowed_after_policy_restart", flowedAgain, "recover_s", recoverAfter)
+}
+
+// typedNilSink records every batch and returns a typed nil
+// *connect.BatchError: a nil pointer in a non-nil error interface.
+type typedNilSink struct{ rec *recorder }
+
+func (s *typedNilSink) Start(context.Context, sink.TaskContext) error { return nil }
+
+func (s *typedNilSink) Put(_ context.Context, recs []connect.Record) error {
+	s.rec.puts.Add(1)
+	s.rec.add(recs)
+	var be *connect.BatchError
+	return be
+}
+
+func (s *typedNilSink) Stop(context.Context) error { return nil }
+
+// TestTypedNilBatchError: a sink task's Put returns a typed nil
+// *connect.BatchError for every batch. It means success: every record is
+// put once (no redelivery), none is skipped or sent to the dead-letter
+// queue, the task never fails, and the group's offsets end at the end of
+// the topic. Runs in a child process of its own (see isolated): treating
+// the typed nil as a failure list used to panic the process.
+func TestTypedNilBatchError(t *testing.T) {
+	isolated(t, func(t *testing.T) {
+		noLeaks(t)
+		log := scenarioLog(t)
+		brokers := kafkatest.Brokers(t)
+		topic, dlqTopic := kafkatest.Topic(t), kafkatest.Topic(t)+"-dlq"
+		kafkatest.CreateTopic(t, brokers, topic, 2, nil)
+		kafkatest.CreateTopic(t, brokers, dlqTopic, 1, nil)
+		const n = 2000
+		values := make([][]byte, n)
+		parts := make([]int32, n)
+		for i := range values {
+			values[i] = fmt.Appendf(nil, "%d:%d", i%2, i/2)
+			parts[i] = int32(i % 2)
+		}
+		produceValues(t, brokers, topic, values, parts)
+		ends := endOffsets(t, brokers, topic)
+
+		rec := newRecorder()
+		sk, err := sink.New(sink.Config{
+			Name: "typed-nil-batch-error", Brokers: brokers, Topics: []string{topic}, GroupID: kafkatest.Topic(t),
+			NewTask:             func() sink.Task { return &typedNilSink{rec: rec} },
+			BatchSize:           100,
+			Errors:              sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceAll, DLQTopic: dlqTopic, DLQReplicationFactor: 1},
+			OffsetFlushInterval: 200 * time.Millisecond,
+			Sarama:              kafkatest.SaramaConfig(t),
+			ConsumerProps:       map[string]string{"session.timeout.ms": "10000", "heartbeat.interval.ms": "500"},
+			Logger:              log,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := runInBackground(t, sk)
+		var failed bool
+		done := waitUntil(context.Background(), 60*time.Second, func() bool {
+			if st := sk.Status(); len(st.Tasks) > 0 && st.Tasks[0].State == connect.StateFailed {
+				failed = true
+			}
+			return sinkCommittedAt(sk, topic, ends) || run.exited()
+		})
+		final := sk.Status()
+		runErr := run.stop(t)
+		group := groupOffsets(t, brokers, sk.GroupID(), topic, ends)
+		_, vals := rec.snapshot()
+		st := countAll(seqsByPart(t, vals), 2, n/2)
+		var dlq int
+		for _, rs := range readTopic(t, brokers, dlqTopic) {
+			dlq += len(rs)
+		}
+		var skipped int64
+		if len(final.Tasks) > 0 {
+			skipped = final.Tasks[0].RecordsSkipped
+		}
+
+		if runErr != nil || failed {
+			t.Errorf("the task failed on a typed nil *connect.BatchError (%v); it means success", runErr)
+		}
+		if !done {
+			t.Errorf("the group's offsets did not reach the end of the topic within 60 s")
+		}
+		if st.Lost > 0 || st.Dup > 0 || st.Reordered > 0 {
+			t.Errorf("put: %d records lost, %d duplicated (redelivered), %d out of order", st.Lost, st.Dup, st.Reordered)
+		}
+		if skipped > 0 || dlq > 0 {
+			t.Errorf("%d records skipped and %d sent to the dead-letter queue: a typed nil *connect.BatchError lists no failure", skipped, dlq)
+		}
+		for p, end := range ends {
+			if group[p] != end {
+				t.Errorf("group offset of partition %d is %d, want the end of the topic %d", p, group[p], end)
+			}
+		}
+		printFigures(t, "typed-nil-batch-error", "broker", brokerKind(), "records", n,
+			"lost", st.Lost, "dup", st.Dup, "order_violations", st.Reordered, "dlq", dlq, "skipped", skipped)
+	})
 }
