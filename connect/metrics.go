@@ -32,6 +32,10 @@ import (
 //	sink-record-active-count          gauge    records read but not yet committed       sink-task-metrics
 //	sink-record-lag-max               gauge    max partition lag (HW − committed)       sink-task-metrics (never recorded by Kafka Connect)
 //	partition-count                   gauge    assigned partitions                      sink-task-metrics
+//	offset-commit-completion-total    counter  offset commits that succeeded            sink-task-metrics
+//	offset-commit-skip-total          counter  failed commits abandoned, not retried    sink-task-metrics
+//	offset-commit-failure-percentage  gauge    failed ÷ attempted commits, in [0, 1]    connector-task-metrics
+//	offset-commit-success-percentage  gauge    succeeded ÷ attempted commits, in [0, 1] connector-task-metrics
 //	sink-record-lag                   gauge    lag per partition (+ topic, partition)   Sluice
 //	total-record-failures             counter  failed attempts, retries included        task-error-metrics
 //	total-record-errors               counter  records that failed for good             task-error-metrics
@@ -63,6 +67,13 @@ import (
 // reorders the task-error ones (total-record-failures becomes
 // record_failures_total, deadletterqueue-produce-requests becomes
 // deadletterqueue_produce_requests_total).
+//
+// The offset-commit percentages are, like Kafka Connect's (a Frequencies
+// stat), fractions in [0, 1] despite their names; they cover the task's
+// commits since the connector was created (Kafka Connect's cover a sample
+// window) and are not reported before the first commit attempt. Kafka
+// Connect's -rate companions (offset-commit-skip-rate, …) are left to the
+// metrics backend: rate() of the -total counters.
 const MeterName = "github.com/sluicehq/sluice/connect"
 
 type runnerMetrics struct {
@@ -71,6 +82,8 @@ type runnerMetrics struct {
 	sourcePoll, sourceWrite, sourceActive       metric.Int64Observable
 	sinkRead, sinkSend, sinkActive, sinkLagMax  metric.Int64Observable
 	partitionCount, sinkLag                     metric.Int64Observable
+	commitCompletions, commitSkips              metric.Int64Observable
+	commitFailurePct, commitSuccessPct          metric.Float64Observable
 	failures, errorsTotal, skipped, retries     metric.Int64Observable
 	logged, dlqRequests, dlqFailures, lastError metric.Int64Observable
 	taskStatus, taskStalled, connStatus         metric.Int64Observable
@@ -104,6 +117,15 @@ func newRunnerMetrics(r *Runner, mp metric.MeterProvider) (*runnerMetrics, error
 	m.sinkLagMax = gauge("sink-record-lag-max", "The maximum lag in terms of number of records that the sink task is behind the consumer's position for any topic partitions.", "")
 	m.partitionCount = gauge("partition-count", "The number of topic partitions assigned to this task belonging to the named sink connector in this worker.", "")
 	m.sinkLag = gauge("sink-record-lag", "Records available in the partition but not yet committed by the sink task (high watermark − committed offset).", "")
+	m.commitCompletions = counter("offset-commit-completion-total", "The total number of offset commit completions that were completed successfully.")
+	m.commitSkips = counter("offset-commit-skip-total", "The total number of offset commit completions that were received too late and skipped/ignored.")
+	fgauge := func(name, desc string) metric.Float64Observable {
+		g, err := meter.Float64ObservableGauge(name, metric.WithDescription(desc))
+		errs = append(errs, err)
+		return g
+	}
+	m.commitFailurePct = fgauge("offset-commit-failure-percentage", "The average percentage of this task's offset commit attempts that failed.")
+	m.commitSuccessPct = fgauge("offset-commit-success-percentage", "The average percentage of this task's offset commit attempts that succeeded.")
 	m.failures = counter("total-record-failures", "The number of record processing failures in this task.")
 	m.errorsTotal = counter("total-record-errors", "The number of record processing errors in this task.")
 	m.skipped = counter("total-records-skipped", "The number of records skipped due to errors.")
@@ -126,7 +148,7 @@ func newRunnerMetrics(r *Runner, mp metric.MeterProvider) (*runnerMetrics, error
 		m.observe(r, o)
 		return nil
 	}, m.sourcePoll, m.sourceWrite, m.sourceActive, m.sinkRead, m.sinkSend, m.sinkActive, m.sinkLagMax,
-		m.partitionCount, m.sinkLag, m.failures, m.errorsTotal, m.skipped, m.retries, m.logged,
+		m.partitionCount, m.sinkLag, m.commitCompletions, m.commitSkips, m.commitFailurePct, m.commitSuccessPct, m.failures, m.errorsTotal, m.skipped, m.retries, m.logged,
 		m.dlqRequests, m.dlqFailures, m.lastError, m.taskStatus, m.taskStalled, m.connStatus,
 		m.connectorCount, m.taskCount)
 	if err != nil {
@@ -208,6 +230,14 @@ func (m *runnerMetrics) observe(r *Runner, o metric.Observer) {
 					}
 					o.ObserveInt64(m.sinkLagMax, lagMax, attrs)
 				}
+			}
+			if rep.Type == TypeSink {
+				o.ObserveInt64(m.commitCompletions, v.totals.commits, attrs)
+				o.ObserveInt64(m.commitSkips, v.totals.skips, attrs)
+			}
+			if n := v.totals.commits + v.totals.commitFails; n > 0 {
+				o.ObserveFloat64(m.commitFailurePct, float64(v.totals.commitFails)/float64(n), attrs)
+				o.ObserveFloat64(m.commitSuccessPct, float64(v.totals.commits)/float64(n), attrs)
 			}
 			e := v.totals.errs
 			o.ObserveInt64(m.failures, e.RecordFailures, attrs)

@@ -99,6 +99,15 @@ func TestMetricsPrometheusNames(t *testing.T) {
 	wantSample(t, text, `sink_record_send_total{connector="snk",task="0"}`, 80)
 	wantSample(t, text, `sink_record_active_count{connector="snk",task="0"}`, 20)
 	wantSample(t, text, `partition_count{connector="snk",task="0"}`, 2)
+	// The fake sink made 4 commit attempts: 3 succeeded, 1 failed and was
+	// abandoned.
+	wantSample(t, text, `offset_commit_completion_total{connector="snk",task="0"}`, 3)
+	wantSample(t, text, `offset_commit_skip_total{connector="snk",task="0"}`, 1)
+	wantSample(t, text, `offset_commit_failure_percentage{connector="snk",task="0"}`, 0.25)
+	wantSample(t, text, `offset_commit_success_percentage{connector="snk",task="0"}`, 0.75)
+	if sample(text, `offset_commit_failure_percentage{connector="src",task="0"}`) != -1 {
+		t.Errorf("commit percentages reported for a task that never committed:\n%s", text)
+	}
 	wantSample(t, text, `sink_record_lag{connector="snk",partition="0",task="0",topic="orders"}`, 20)
 	wantSample(t, text, `sink_record_lag{connector="snk",partition="1",task="0",topic="orders"}`, 20)
 	wantSample(t, text, `total_record_failures{connector="src",task="0"}`, 3)
@@ -192,7 +201,8 @@ func TestMetricsInstrumentNames(t *testing.T) {
 		}
 	}
 	for _, n := range []string{"sink-record-read-total", "sink-record-send-total", "sink-record-active-count", "sink-record-lag-max",
-		"partition-count", "total-record-failures", "total-record-errors", "total-records-skipped", "total-retries",
+		"partition-count", "offset-commit-completion-total", "offset-commit-skip-total", "offset-commit-failure-percentage",
+		"offset-commit-success-percentage", "total-record-failures", "total-record-errors", "total-records-skipped", "total-retries",
 		"total-errors-logged", "deadletterqueue-produce-requests", "deadletterqueue-produce-failures",
 		"last-error-timestamp", "connector-task-status", "connector-status", "connector-count", "task-count"} {
 		if !got[n] {

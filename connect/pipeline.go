@@ -86,6 +86,13 @@ type TaskStatus struct {
 	// were last fetched (sinks); LastProgress when records were last
 	// delivered; LastCommit when offsets were last committed. Zero if never.
 	LastPoll, LastProgress, LastCommit time.Time
+	// OffsetCommits counts offset commits that succeeded and
+	// OffsetCommitFailures those that failed (Kafka Connect's
+	// offset-commit-success/failure-percentage are their shares);
+	// OffsetCommitSkips counts failed commits that were abandoned rather
+	// than retried (sinks: refused for a past group generation or failed
+	// while closing partitions; offset-commit-skip-total).
+	OffsetCommits, OffsetCommitFailures, OffsetCommitSkips int64
 
 	// StallError is set while the task is RUNNING but cannot progress
 	// because of a transient fault it keeps retrying (e.g. a source whose

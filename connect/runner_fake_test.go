@@ -119,6 +119,7 @@ func fakeTaskStatus(typ string, i int) connect.TaskStatus {
 		return ts
 	}
 	ts.RecordsIn, ts.RecordsOut, ts.RecordsDropped, ts.InFlight, ts.Lag = 100, 80, 0, 20, 40
+	ts.OffsetCommits, ts.OffsetCommitFailures, ts.OffsetCommitSkips = 3, 1, 1
 	ts.Errors.DLQProduceRequests = 1
 	ts.Partitions = []connect.PartitionStatus{
 		{TopicPartition: connect.TopicPartition{Topic: "orders", Partition: 0}, Position: 50, Committed: 40, HighWatermark: 60},

@@ -53,15 +53,19 @@ type slot struct {
 // taskTotals accumulates the counters of a task's finished incarnations, so
 // that metrics stay monotonic across restarts.
 type taskTotals struct {
-	in, out  int64
-	errs     ErrorMetrics
-	restarts int
+	in, out                     int64
+	commits, commitFails, skips int64
+	errs                        ErrorMetrics
+	restarts                    int
 }
 
 // add adds a task incarnation's counters.
 func (a *taskTotals) add(t TaskStatus) {
 	a.in += t.RecordsIn
 	a.out += t.RecordsOut
+	a.commits += t.OffsetCommits
+	a.commitFails += t.OffsetCommitFailures
+	a.skips += t.OffsetCommitSkips
 	a.errs = addErrorMetrics(a.errs, t.Errors)
 	a.restarts += t.Restarts
 }
