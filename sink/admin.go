@@ -40,6 +40,7 @@ func (p *Pipeline) PipelineStatus() connect.PipelineStatus {
 			RecordsIn: t.RecordsRead, RecordsOut: t.RecordsPut, RecordsDropped: t.RecordsFiltered + t.RecordsSkipped,
 			InFlight: int64(t.Buffered + t.Batched),
 			Started:  t.Started, LastPoll: t.LastFetch, LastProgress: t.LastProgress, LastCommit: t.LastCommit,
+			OffsetCommits: t.OffsetCommits, OffsetCommitFailures: t.OffsetCommitFailures, OffsetCommitSkips: t.OffsetCommitSkips,
 			Errors: t.Errors,
 		}
 		for _, ps := range t.Partitions {

@@ -29,6 +29,14 @@ const (
 	DefaultMaxBufferedRecords = 200000
 	DefaultMaxBufferedBytes   = 64 << 20
 	DefaultTopicsRefresh      = 5 * time.Minute // consumer metadata.max.age.ms
+	// The consumer group defaults when Config.Sarama is nil: Kafka Connect's
+	// (the Java consumer's) session.timeout.ms, heartbeat.interval.ms and
+	// max.poll.interval.ms. A member that died without leaving the group
+	// holds its partitions until its session expires; a JoinGroup may take
+	// max.poll.interval.ms + 5 s.
+	DefaultSessionTimeout    = 45 * time.Second
+	DefaultHeartbeatInterval = 3 * time.Second
+	DefaultMaxPollInterval   = 300 * time.Second
 )
 
 // Config configures a sink pipeline. The zero value of every optional field
@@ -76,15 +84,16 @@ type Config struct {
 
 	// Errors is the errors.* configuration (Kafka Connect's): conversion
 	// and transformation failures are retried under errors.retry.timeout
-	// and then fail the task (errors.tolerance=none) or are skipped and
-	// reported (all) to the error log (errors.log.enable) and the
-	// dead-letter queue (errors.deadletterqueue.topic.name), which receives
-	// the consumed record's original bytes. The records a Put reports as
-	// failed (a *connect.BatchError) and those a task hands to
-	// TaskContext.Report are routed the same way. A whole batch that Put
-	// fails with a retriable error is redelivered on the same retry schedule
-	// (errors.retry.delay.max.ms), without limit when errors.retry.timeout
-	// is 0; any other Put error fails the task.
+	// and then fail the task (errors.tolerance=none) or are skipped (all);
+	// either way they are first reported to the error log
+	// (errors.log.enable) and the dead-letter queue
+	// (errors.deadletterqueue.topic.name), which receives the consumed
+	// record's original bytes. The records a Put reports as failed (a
+	// *connect.BatchError) and those a task hands to TaskContext.Report are
+	// routed the same way. A whole batch that Put fails with a retriable
+	// error is redelivered with the same backoff
+	// (errors.retry.delay.max.ms), without limit unless TaskRetryTimeout
+	// bounds it; any other Put error fails the task.
 	Errors sluiceerrors.Config
 	// Restart restarts failed tasks with backoff (a Sluice extension; off
 	// by default). A restarted task rejoins the consumer group and resumes
@@ -106,21 +115,41 @@ type Config struct {
 
 	// OffsetFlushInterval is the commit period (offset.flush.interval.ms).
 	OffsetFlushInterval time.Duration
+	// OffsetFlushTimeout bounds how long one offset commit retries the
+	// group coordinator while it is away, moving or loading
+	// (offset.flush.timeout.ms, default DefaultOffsetFlushTimeout). A commit
+	// that still fails is counted (TaskStatus.OffsetCommitFailures) and its
+	// offsets are committed by the next commit.
+	OffsetFlushTimeout time.Duration
+	// TaskRetryTimeout bounds how long a batch whose Put failed with a
+	// retriable error (connect.Retriable) is redelivered, with the
+	// errors.retry.* backoff. Zero, the default, or negative redelivers
+	// without limit, as Kafka Connect does for a RetriableException from
+	// put (errors.retry.timeout governs converters and transforms only).
+	// When the bound is reached the task fails. Property:
+	// sluice.task.retry.timeout.ms (0 or -1: without limit).
+	TaskRetryTimeout time.Duration
 	// ShutdownTimeout bounds the graceful stop (task.shutdown.graceful.timeout.ms):
 	// after it the context of the running task call is cancelled and the
 	// final commit is skipped, as Kafka Connect's task cancellation.
 	ShutdownTimeout time.Duration
 
 	// Sarama is an optional base consumer configuration (it is copied).
-	// Sluice forces manual commits and returned errors.
+	// Sluice forces manual commits and returned errors, and gives the
+	// group member's client a Net.ReadTimeout of at least
+	// Consumer.Group.Rebalance.Timeout + 5 s (the JoinGroup allowance).
+	// When nil, the consumer group defaults are Kafka Connect's
+	// (DefaultSessionTimeout, DefaultHeartbeatInterval,
+	// DefaultMaxPollInterval).
 	Sarama *sarama.Config
 	// ConsumerProps are Kafka consumer properties (consumer.override.*
 	// without the prefix) applied on top: auto.offset.reset (default
 	// earliest), partition.assignment.strategy (default cooperative-sticky),
-	// session.timeout.ms, heartbeat.interval.ms, max.poll.interval.ms
-	// (sarama's rebalance timeout: how long a revoked partition may take to
-	// finish its Put, commit and Close), max.poll.records, group.id, fetch.*,
-	// isolation.level, client.id.
+	// session.timeout.ms (default 45000), heartbeat.interval.ms (default
+	// 3000), max.poll.interval.ms (default 300000; sarama's rebalance
+	// timeout: how long a revoked partition may take to finish its Put,
+	// commit and Close, and, + 5 s, how long a JoinGroup may take),
+	// max.poll.records, group.id, fetch.*, isolation.level, client.id.
 	ConsumerProps map[string]string
 	// Logger receives the pipeline's logs (default slog.Default()), with
 	// connector and task attributes added.
@@ -172,6 +201,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.OffsetFlushTimeout == 0 {
+		c.OffsetFlushTimeout = DefaultOffsetFlushTimeout
 	}
 	if c.TopicsRefresh == 0 {
 		c.TopicsRefresh = DefaultTopicsRefresh
@@ -229,6 +261,9 @@ func (c *Config) Validate() error {
 	}
 	if c.OffsetFlushInterval < 0 {
 		errs = append(errs, fmt.Errorf("offset.flush.interval.ms: must be >= 0, got %s", c.OffsetFlushInterval))
+	}
+	if c.OffsetFlushTimeout < 0 {
+		errs = append(errs, fmt.Errorf("offset.flush.timeout.ms: must be >= 0, got %s", c.OffsetFlushTimeout))
 	}
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("task.shutdown.graceful.timeout.ms: must be >= 0, got %s", c.ShutdownTimeout))

@@ -33,15 +33,21 @@ func (r *taskRunner) deliver() {
 	r.putDone(r.callPut(), 1, false)
 }
 
-// callPut calls the task's Put with the pending batch, in a span when tracing.
+// callPut calls the task's Put with the pending batch, in a span when
+// tracing. A panic in Put is returned as a *safecall.PanicError; a typed nil
+// *connect.BatchError (a nil pointer in a non-nil error) means success.
 func (r *taskRunner) callPut() error {
-	if r.tracer == nil {
-		return r.task.Put(r.taskCtx, r.pending)
+	ctx := r.taskCtx
+	var span trace.Span
+	if r.tracer != nil {
+		ctx, span = r.startPutSpan()
+		defer span.End()
 	}
-	ctx, span := r.startPutSpan()
-	defer span.End()
-	err := r.task.Put(ctx, r.pending)
-	if err != nil {
+	err := guard("Put", func() error { return r.task.Put(ctx, r.pending) })
+	if be, ok := err.(*connect.BatchError); ok && be == nil {
+		err = nil
+	}
+	if err != nil && span != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
 	}
@@ -114,11 +120,16 @@ func (r *taskRunner) putDone(err error, attempts int, retried bool) {
 		return
 	}
 	var be *connect.BatchError
-	if errors.As(err, &be) {
+	if !isPanic(err) && errors.As(err, &be) {
+		if be == nil {
+			// A wrapped typed nil: nothing failed.
+			r.putDone(nil, attempts, retried)
+			return
+		}
 		r.batchFailed(be)
 		return
 	}
-	if connect.IsRetriable(err) && !retried {
+	if retriable(err) && !retried {
 		r.startRetry(err)
 		return
 	}
@@ -183,8 +194,10 @@ func (r *taskRunner) batchFailed(be *connect.BatchError) {
 }
 
 // putRetry is the redelivery of a batch whose Put failed with a retriable
-// error. Its driver goroutine runs the error handler's retry schedule
-// (Handler.RetryFailed) and, after each backoff, asks the task goroutine for
+// error. Its driver goroutine runs the retry schedule (Handler.RetryFailed
+// of a handler bounded by TaskRetryTimeout, not errors.retry.timeout:
+// without limit by default, as Kafka Connect redelivers a batch after a
+// RetriableException) and, after each backoff, asks the task goroutine for
 // an attempt; the task goroutine keeps serving rebalances and commits in
 // between, and is the only one that calls Put.
 type putRetry struct {
@@ -205,7 +218,7 @@ func (r *taskRunner) startRetry(first error) {
 	r.retry = rt
 	r.log.Warn("put failed with a retriable error; redelivering the batch", "error", first, "records", len(r.pending), "batch", describeBatch(r.pendingOff))
 	go func() {
-		n, err := r.handler.RetryFailed(ctx, connect.StageTaskPut, first, func(ctx context.Context) error {
+		n, err := r.putHandler.RetryFailed(ctx, connect.StageTaskPut, first, func(ctx context.Context) error {
 			reply := make(chan error, 1)
 			select {
 			case rt.attempt <- reply:
@@ -234,7 +247,7 @@ func (r *taskRunner) redeliver(reply chan<- error) {
 		r.finishBatch(len(r.pending))
 	}
 	reply <- err
-	if err != nil && connect.IsRetriable(err) {
+	if err != nil && retriable(err) {
 		return // the driver backs off (or gives up: retryDone)
 	}
 	// The schedule ends at once on success or on a non-retriable error.

@@ -125,7 +125,10 @@ func (r *taskRunner) report(ctx context.Context, rec *connect.Record, err error)
 		return ferr
 	}
 	// The task fails, also when it swallows the error (Kafka Connect's
-	// maybeThrowAsyncError), and a Put in progress does not count.
+	// maybeThrowAsyncError), and a Put in progress does not count. The
+	// record may belong to a batch already put: no final commit, so
+	// nothing at or past it is committed for that reason.
+	r.noFinalCommit.Store(true)
 	r.fail(ferr)
 	return ferr
 }

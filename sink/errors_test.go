@@ -726,7 +726,8 @@ func TestRestartPolicy(t *testing.T) {
 
 // TestPutRetryKeepsServingAndTimesOut: while a batch is redelivered after
 // retriable Put errors, the task goroutine keeps serving commit requests;
-// with errors.retry.timeout set, the redelivery gives up and the task fails.
+// with TaskRetryTimeout (sluice.task.retry.timeout.ms) set, the redelivery
+// gives up and the task fails. errors.retry.timeout does not bound it.
 func TestPutRetryKeepsServingAndTimesOut(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.Topic(t)
@@ -744,9 +745,10 @@ func TestPutRetryKeepsServingAndTimesOut(t *testing.T) {
 		return offsets, nil
 	}
 	cfg := baseConfig(t, brokers, topic, topic, func() sink.Task { return task })
-	cfg.Errors = sluiceerrors.Config{RetryTimeout: 1500 * time.Millisecond, RetryDelayMax: 100 * time.Millisecond}
+	cfg.Errors = sluiceerrors.Config{RetryTimeout: time.Millisecond, RetryDelayMax: 100 * time.Millisecond}
+	cfg.TaskRetryTimeout = 1500 * time.Millisecond
 	p, _ := sink.New(cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() { errc <- p.Run(ctx) }()

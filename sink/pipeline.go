@@ -224,9 +224,20 @@ type TaskStatus struct {
 	// PutRetries counts redeliveries of batches whose Put failed with a
 	// retriable error.
 	PutRetries int64
-	// OffsetCommits and OffsetCommitFailures count commit attempts that
-	// reached the group, and those aborted by a failing PreCommit/Flush.
-	OffsetCommits, OffsetCommitFailures int64
+	// OffsetCommits counts commits that committed offsets to the consumer
+	// group. OffsetCommitFailures counts commits that failed: PreCommit or
+	// Flush failed (consumption was rewound to the last committed offsets),
+	// or the group commit failed after its retries (the offsets stay
+	// uncommitted until the next commit). OffsetCommitSkips counts the
+	// failed commits that were abandoned: refused because the member's
+	// generation was over, or failed while the partitions were being closed;
+	// their records are delivered again by the partitions' next owner.
+	// OffsetCommitRetries counts group commit requests retried because the
+	// coordinator was away, moving or loading.
+	OffsetCommits, OffsetCommitFailures, OffsetCommitSkips, OffsetCommitRetries int64
+	// CommitErr is the failure of the last commit, nil once a commit
+	// succeeded again.
+	CommitErr error
 	// Started is when the task (last) started. LastFetch is when records
 	// were last fetched from Kafka; LastPut when a Put last succeeded;
 	// LastProgress when a batch was last completed (put, or entirely
@@ -289,6 +300,10 @@ func (p *Pipeline) consumerConfig(taskID int) (data, group *sarama.Config, unmap
 		cfg = &c
 	} else {
 		cfg = kafkaconf.NewSaramaConfig("")
+		// Kafka Connect's consumer defaults (the Java consumer's).
+		cfg.Consumer.Group.Session.Timeout = DefaultSessionTimeout
+		cfg.Consumer.Group.Heartbeat.Interval = DefaultHeartbeatInterval
+		cfg.Consumer.Group.Rebalance.Timeout = DefaultMaxPollInterval
 	}
 	cfg.ClientID = fmt.Sprintf("connector-consumer-%s-%d", p.cfg.Name, taskID)
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
@@ -311,7 +326,30 @@ func (p *Pipeline) consumerConfig(taskID int) (data, group *sarama.Config, unmap
 	g.Consumer.Fetch.Max = 1
 	g.Consumer.Fetch.MaxBytes = 1
 	g.ChannelBufferSize = 1
+	g.Net.ReadTimeout = groupReadTimeout(cfg)
 	return cfg, &g, unmapped, nil
+}
+
+// joinGroupSlack is what the Java consumer adds to max.poll.interval.ms for
+// the JoinGroup request's timeout.
+const joinGroupSlack = 5 * time.Second
+
+// groupReadTimeout is the response timeout of the group member's client:
+// at least max.poll.interval.ms (sarama's Rebalance.Timeout) + 5 s, as the
+// Java consumer allows JoinGroup. The broker may legitimately hold a
+// JoinGroup that long: when a member died without leaving (kill -9), the
+// join completes only once its session expires, or the rebalance timeout
+// passes. With sarama's single Net.ReadTimeout (30 s) the join timed out,
+// was sent again, and could loop without end.
+//
+// sarama has one timeout for every request of a client, so heartbeats and
+// the other coordination requests of the member get the same allowance: a
+// coordinator connection that goes silent without being closed is noticed
+// after this long instead of Net.ReadTimeout (a broker that stops or
+// restarts closes its connections and is noticed at once). Fetches and
+// offset commits use the data client, which keeps Net.ReadTimeout.
+func groupReadTimeout(cfg *sarama.Config) time.Duration {
+	return max(cfg.Net.ReadTimeout, cfg.Consumer.Group.Rebalance.Timeout+joinGroupSlack)
 }
 
 func (p *Pipeline) logger(task int) *slog.Logger {

@@ -27,9 +27,10 @@ type PropertyOptions struct {
 // ConfigFromProperties builds a Config from Kafka Connect properties:
 // worker-level keys (bootstrap.servers, key.converter, value.converter,
 // header.converter and their sub-keys, offset.flush.interval.ms,
-// task.shutdown.graceful.timeout.ms, consumer.*) and connector-level keys
-// (name, tasks.max, topics or topics.regex, the converter keys, transforms,
-// predicates, consumer.override.*, errors.*). consumer.override.* wins over
+// offset.flush.timeout.ms, task.shutdown.graceful.timeout.ms, consumer.*)
+// and connector-level keys (name, tasks.max, topics or topics.regex, the
+// converter keys, transforms, predicates, consumer.override.*, errors.*,
+// and Sluice's sluice.task.retry.timeout.ms). consumer.override.* wins over
 // the worker's consumer.*; consumer max.poll.records sets the batch size and
 // group.id the consumer group. Every connector property, including the
 // connector's own keys, is handed to the tasks in Config.Properties. Errors
@@ -47,6 +48,7 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 		ValueConverter:      common.ValueConverter,
 		HeaderConverter:     common.HeaderConverter,
 		OffsetFlushInterval: common.OffsetFlushInterval,
+		OffsetFlushTimeout:  common.OffsetFlushTimeout,
 		ShutdownTimeout:     common.ShutdownTimeout,
 		ConsumerProps:       common.ClientProps,
 	}
@@ -95,6 +97,13 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 
 	cfg.Errors, err = sluiceerrors.ConfigFromProperties(connector)
 	errs = append(errs, err)
+	if v, ok := connector["sluice.task.retry.timeout.ms"]; ok {
+		if v = strings.TrimSpace(v); v == "-1" {
+			cfg.TaskRetryTimeout = -1
+		} else if cfg.TaskRetryTimeout, err = kafkaconf.ParseMillis("sluice.task.retry.timeout.ms", v); err != nil {
+			errs = append(errs, fmt.Errorf("%w (or -1)", err))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("sink connector %q: %w", common.Name, err)
 	}

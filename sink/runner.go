@@ -2,9 +2,9 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"regexp"
 	"slices"
 	"sync"
@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/converters"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/safecall"
 )
 
 // taskRunner runs one task: a consumer group member (sarama's goroutines and
@@ -38,9 +38,12 @@ type taskRunner struct {
 	initialOffset int64
 
 	// The errors.* policy: set before the task starts, never changed.
-	handler  *sluiceerrors.Handler
-	dlq      *sluiceerrors.DLQ
-	errStats sluiceerrors.Metrics
+	handler *sluiceerrors.Handler
+	// putHandler retries whole batches after a retriable Put error:
+	// errors.retry.delay.max.ms's backoff, bounded by TaskRetryTimeout.
+	putHandler *sluiceerrors.Handler
+	dlq        *sluiceerrors.DLQ
+	errStats   sluiceerrors.Metrics
 	// reportGate is held shared by every TaskContext.Report while it
 	// reports; a commit takes it exclusively (and releases it at once)
 	// before PreCommit, so that every report started before is durable
@@ -103,8 +106,14 @@ type taskRunner struct {
 	read, put, filtered, skipped        atomic.Int64
 	committedRecs, batched              atomic.Int64
 	putRetries, commits, commitFailures atomic.Int64
-	lastPut, lastCommitNano, rebal      atomic.Int64
-	started, lastFetch, lastProgress    atomic.Int64
+	commitSkips, commitRetries          atomic.Int64
+	commitErr                           atomic.Pointer[error] // the last commit's failure; nil after a success
+	// noFinalCommit: the task failed on an errant record it reported under
+	// errors.tolerance=none, which may lie below the processed position:
+	// the partitions are closed without the final commit.
+	noFinalCommit                    atomic.Bool
+	lastPut, lastCommitNano, rebal   atomic.Int64
+	started, lastFetch, lastProgress atomic.Int64
 }
 
 // batchRange is the part of a batch that came from one partition.
@@ -176,7 +185,19 @@ func (r *taskRunner) errorf(stage connect.Stage, component any, rec *connect.Rec
 // run executes the task's whole life and returns its failure, if any.
 func (r *taskRunner) run(ctx context.Context) (err error) {
 	cfg := &r.p.cfg
-	r.task = cfg.NewTask()
+	if err := guard("NewTask", func() error {
+		r.task = cfg.NewTask()
+		if r.task == nil {
+			return errors.New("NewTask returned nil")
+		}
+		return nil
+	}); err != nil {
+		r.task = nil
+		r.state.Store(connect.StateFailed)
+		err = fmt.Errorf("connector %q task %d: creating the task: %w", cfg.Name, r.id, err)
+		r.log.Error("task failed", "error", err)
+		return err
+	}
 	taskCtx, taskCancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer taskCancel()
 	r.taskCtx = taskCtx
@@ -204,8 +225,12 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-		if serr := r.task.Stop(stopCtx); serr != nil {
-			r.log.Warn("task stop failed", "error", serr)
+		if serr := guard("Stop", func() error { return r.task.Stop(stopCtx) }); serr != nil {
+			if isPanic(serr) && err == nil {
+				err = fmt.Errorf("connector %q task %d: stop: %w", cfg.Name, r.id, serr)
+			} else {
+				r.log.Warn("task stop failed", "error", serr)
+			}
 		}
 		cancel()
 		// The dead-letter queue outlives Stop: a task may report until
@@ -218,6 +243,11 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		close(exited)
 		watch.Wait()
 		if err != nil {
+			r.failMu.Lock()
+			if r.failure == nil {
+				r.failure = err // for the status: a failure to start, or Stop's panic
+			}
+			r.failMu.Unlock()
 			r.state.Store(connect.StateFailed)
 			r.log.Error("task failed", "error", err)
 		} else {
@@ -241,7 +271,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		}
 		return fmt.Errorf("connector %q task %d: %w", cfg.Name, r.id, err)
 	}
-	if err := r.task.Start(taskCtx, taskContext{r}); err != nil {
+	if err := guard("Start", func() error { return r.task.Start(taskCtx, taskContext{r}) }); err != nil {
 		return fmt.Errorf("connector %q task %d: start: %w", cfg.Name, r.id, err)
 	}
 	r.client, err = sarama.NewClient(cfg.Brokers, dataCfg)
@@ -276,7 +306,11 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	})
 	wg.Go(func() { r.watermarkLoop(consumeCtx) })
 
-	r.work(ctx)
+	// A panic on the task goroutine outside the guarded task calls (a
+	// converter, a transform) fails the task too; the loop then only
+	// closes the partitions.
+	for !r.workGuarded(ctx) {
+	}
 
 	cancelConsume()
 	if cerr := r.group.Close(); cerr != nil {
@@ -284,6 +318,18 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	}
 	wg.Wait()
 	return r.failed()
+}
+
+// workGuarded runs work, turning a panic into the task's failure; it
+// reports whether work returned normally.
+func (r *taskRunner) workGuarded(ctx context.Context) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.fail(fmt.Errorf("connector %q task %d: %w", r.p.cfg.Name, r.id, safecall.New("sink pipeline", v)))
+		}
+	}()
+	r.work(ctx)
+	return true
 }
 
 // watermarkRefresh is how often the high watermarks of assigned partitions
@@ -342,6 +388,10 @@ func (r *taskRunner) setupErrors(ctx context.Context, base *sarama.Config) error
 		reporters = append(reporters, dlq)
 	}
 	r.handler = sluiceerrors.NewHandler(cfg.Errors, cfg.Name, r.id, sluiceerrors.WithReporters(reporters...),
+		sluiceerrors.WithMetrics(&r.errStats), sluiceerrors.WithLogger(cfg.Logger))
+	putErrs := cfg.Errors
+	putErrs.RetryTimeout = max(cfg.TaskRetryTimeout, -1) // 0 and -1: without limit
+	r.putHandler = sluiceerrors.NewHandler(putErrs, cfg.Name, r.id,
 		sluiceerrors.WithMetrics(&r.errStats), sluiceerrors.WithLogger(cfg.Logger))
 	return nil
 }
@@ -614,7 +664,7 @@ func (r *taskRunner) openParts(ps []*part) {
 	}
 	r.log.Info("partitions assigned", "partitions", tpsOf(ps))
 	if o, ok := r.task.(PartitionOpener); ok {
-		if err := o.Open(r.taskCtx, tpsOf(ps)); err != nil {
+		if err := guard("Open", func() error { return o.Open(r.taskCtx, tpsOf(ps)) }); err != nil {
 			r.fail(fmt.Errorf("connector %q task %d: opening partitions %v: %w", r.p.cfg.Name, r.id, tpsOf(ps), err))
 			return
 		}
@@ -649,12 +699,15 @@ func (r *taskRunner) closeParts(ps []*part, lost bool) {
 			r.log.Warn("partitions lost; closing them without a commit", "partitions", tpsOf(open))
 		} else {
 			r.log.Info("partitions revoked", "partitions", tpsOf(open))
-			if !r.cancelled.Load() && r.failed() == nil {
+			// Also after a failure of the task (Kafka Connect's
+			// closeAllPartitions): what it put before failing is
+			// committed, so a restart does not replay it.
+			if !r.cancelled.Load() && !r.noFinalCommit.Load() {
 				r.commit(open, true)
 			}
 		}
 		if c, ok := r.task.(PartitionCloser); ok {
-			if err := c.Close(r.taskCtx, tpsOf(open)); err != nil && !r.cancelled.Load() {
+			if err := guard("Close", func() error { return c.Close(r.taskCtx, tpsOf(open)) }); err != nil && !r.cancelled.Load() {
 				r.fail(fmt.Errorf("connector %q task %d: closing partitions %v: %w", r.p.cfg.Name, r.id, tpsOf(open), err))
 			}
 		}
@@ -715,94 +768,6 @@ func (r *taskRunner) seek(p *part, off int64) {
 	}
 }
 
-// commit asks the task which offsets are durable (PreCommit, or Flush) for
-// scope (nil: every assigned partition) and commits them synchronously.
-// Only offsets no greater than the processed position of a partition in
-// scope are accepted. A failing PreCommit/Flush aborts the commit and, unless
-// retriable, rewinds the partitions to their last committed offsets (not when
-// closing them).
-//
-// Every TaskContext.Report that started before the commit has returned before
-// PreCommit is called: an errant record is in the dead-letter queue before
-// any offset covering it is committed (Kafka Connect's KIP-610 guarantee).
-func (r *taskRunner) commit(scope []*part, closing bool) {
-	if r.tracer != nil {
-		_, span := r.tracer.Start(r.taskCtx, "sluice.sink.commit", trace.WithAttributes(
-			attribute.String("connector", r.p.cfg.Name), attribute.Int("task", r.id), attribute.Bool("closing", closing)))
-		defer span.End()
-	}
-	r.reportGate.Lock() // waits for the reports in progress; new ones wait for Unlock
-	r.reportGate.Unlock()
-	if scope == nil {
-		for _, p := range r.order {
-			if p.isOpen && !p.gone {
-				scope = append(scope, p)
-			}
-		}
-	}
-	offsets := make(map[connect.TopicPartition]int64, len(scope))
-	byTP := make(map[connect.TopicPartition]*part, len(scope))
-	for _, p := range scope {
-		byTP[p.tp] = p
-		if p.current >= 0 {
-			offsets[p.tp] = p.current
-		}
-	}
-	if len(offsets) == 0 {
-		return
-	}
-	commitOffs := offsets
-	var err error
-	switch t := r.task.(type) {
-	case PreCommitter:
-		commitOffs, err = t.PreCommit(r.taskCtx, maps.Clone(offsets))
-	case Flusher:
-		err = t.Flush(r.taskCtx, maps.Clone(offsets))
-	}
-	if err != nil {
-		r.commitFailures.Add(1)
-		retriable := connect.IsRetriable(err)
-		r.log.Error("pre-commit failed; nothing committed", "stage", connect.StageTaskCommit, "error", err, "retriable", retriable)
-		if !retriable && !closing {
-			for _, p := range scope {
-				r.seek(p, p.committed)
-			}
-		}
-		return
-	}
-	var sessions []sarama.ConsumerGroupSession
-	for tp, off := range commitOffs {
-		p := byTP[tp]
-		switch {
-		case p == nil:
-			r.log.Warn("ignoring an offset to commit for a partition not assigned (or not being committed)", "topic", tp.Topic, "partition", tp.Partition, "offset", off)
-			continue
-		case off < 0 || off > p.current:
-			r.log.Warn("ignoring an offset to commit beyond the processed position", "topic", tp.Topic, "partition", tp.Partition, "offset", off, "position", p.current)
-			continue
-		case off == p.committed:
-			continue
-		}
-		if p.committed >= 0 && off > p.committed {
-			r.committedRecs.Add(off - p.committed)
-		}
-		p.sess.MarkOffset(tp.Topic, tp.Partition, off, "")
-		p.sess.ResetOffset(tp.Topic, tp.Partition, off, "")
-		p.committed = off
-		p.stCommitted.Store(off)
-		if !slices.Contains(sessions, p.sess) {
-			sessions = append(sessions, p.sess)
-		}
-	}
-	for _, s := range sessions {
-		s.Commit()
-	}
-	if len(sessions) > 0 {
-		r.commits.Add(1)
-		r.lastCommitNano.Store(time.Now().UnixNano())
-	}
-}
-
 func (r *taskRunner) status() TaskStatus {
 	ts := TaskStatus{
 		ID:                   r.id,
@@ -817,6 +782,8 @@ func (r *taskRunner) status() TaskStatus {
 		PutRetries:           r.putRetries.Load(),
 		OffsetCommits:        r.commits.Load(),
 		OffsetCommitFailures: r.commitFailures.Load(),
+		OffsetCommitSkips:    r.commitSkips.Load(),
+		OffsetCommitRetries:  r.commitRetries.Load(),
 		Started:              unixTime(r.started.Load()),
 		LastFetch:            unixTime(r.lastFetch.Load()),
 		LastPut:              unixTime(r.lastPut.Load()),
@@ -827,6 +794,9 @@ func (r *taskRunner) status() TaskStatus {
 		Restarts:             r.restarts,
 		LastFailure:          r.lastFailure,
 		Errors:               r.errStats.Snapshot(),
+	}
+	if e := r.commitErr.Load(); e != nil {
+		ts.CommitErr = *e
 	}
 	if s := r.session.Load(); s != nil {
 		ts.MemberID, ts.Generation = (*s).MemberID(), (*s).GenerationID()
