@@ -40,8 +40,9 @@ import (
 // REQUEST_TIMED_OUT for a few seconds (kfake's control hooks), then
 // normally again; a sink pipeline reads the topic. Under
 // errors.tolerance=all and none: no record lost, order per partition kept,
-// no duplicate in the topic (idempotent producer, nothing was written twice),
-// the task never FAILED, the committed source offsets are exactly what was
+// no duplicate in the topic (the broker wrote nothing it refused), the task
+// was never FAILED but RUNNING with the error it kept getting in its status
+// (StallError), the committed source offsets are exactly what was
 // delivered, and the sink received everything with the group's offsets at
 // the end of the topic.
 //
@@ -140,7 +141,7 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 	})
 	faultEnd := faultStart.Add(notLeader + timedOut)
 	var failedDuringFault bool
-	var lastErr error
+	var lastErr, stallErr error
 	for time.Now().Before(faultEnd) {
 		ts := srcTask()
 		if ts.State == connect.StateFailed {
@@ -149,10 +150,13 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 		if ts.Err != nil {
 			lastErr = ts.Err
 		}
+		if ts.StallError != nil && ts.State == connect.StateRunning {
+			stallErr = ts.StallError
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	writtenAtEnd := srcTask().RecordsWritten
-	t.Logf("fault over: task %s, %d acked of %d written, last error: %v", srcTask().State, srcTask().RecordsAcked, writtenAtEnd, lastErr)
+	t.Logf("fault over: task %s, %d acked of %d written, last error: %v, stall error: %v", srcTask().State, srcTask().RecordsAcked, writtenAtEnd, lastErr, stallErr)
 
 	// Recovery: everything handed to the producer before the fault ended is
 	// acknowledged (not dropped: a dropped record is no recovery).
@@ -214,6 +218,9 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 	if failedDuringFault {
 		t.Errorf("the source task was FAILED during the fault (last error: %v); retriable produce errors are \"not yet\", never a task failure", lastErr)
 	}
+	if stallErr == nil {
+		t.Errorf("the source task's status never showed the error it kept getting (TaskStatus.StallError) while RUNNING during the fault")
+	}
 	if injected == 0 {
 		t.Errorf("no produce request was answered with an error: the fault was not injected")
 	}
@@ -225,7 +232,7 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 		t.Errorf("order per partition broken in the topic: %d records out of order, %d unexpected", inTopic.Reordered, inTopic.Unexpected)
 	}
 	if inTopic.Dup > 0 {
-		t.Errorf("%d duplicates in the topic: the idempotent producer never wrote these twice, a retry must not either", inTopic.Dup)
+		t.Errorf("%d duplicates in the topic: the broker wrote none of the refused requests, so a retry must write each record once", inTopic.Dup)
 	}
 	if committedUndelivered > 0 {
 		t.Errorf("the committed source offsets cover %d records that never reached the topic", committedUndelivered)
@@ -252,7 +259,7 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 		"committed_undelivered", committedUndelivered, "sink_lost", atSink.Lost, "sink_dup", atSink.Dup, "dlq", 0,
 		"injected_not_leader", injectedNL, "injected_timed_out", injectedTO,
 		"fault_s", notLeader+timedOut, "recover_s", recoverAfter,
-		"failed_during_fault", failedDuringFault, "error_in_status_during_fault", lastErr != nil, "dropped", final.RecordsDropped)
+		"failed_during_fault", failedDuringFault, "stall_error_in_status", stallErr != nil, "dropped", final.RecordsDropped)
 }
 
 // countAll counts the sequences of parts partitions against 0..perPart-1.

@@ -135,8 +135,8 @@ func TestPostgresOutage(t *testing.T) {
 	}
 	down := time.Since(stopped)
 	producedAtRestart := prod.sent.Load()
+	back := time.Now() // recover_s counts from the start command
 	pg.start(t)
-	back := time.Now()
 
 	// Recovery: everything produced by the time the database came back is
 	// in the table.
