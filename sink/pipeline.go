@@ -69,10 +69,13 @@ func (p *Pipeline) GroupID() string { return p.cfg.GroupID }
 // new batch is handed to Put, a Put in progress may finish, offsets are
 // committed (PreCommit/Flush) for the partitions, Close and then Stop are
 // called; a task that does not get there within ShutdownTimeout has its
-// context cancelled and skips the final commit. A task that fails stops
-// consuming, closes its partitions without committing and is stopped; the
-// other tasks go on, and the failed one is restarted (a new instance from
-// NewTask) when Config.Restart allows.
+// context cancelled and skips the final commit. A task that fails (an error,
+// or a panic in task code) stops consuming, commits what it put (final
+// PreCommit/Flush and commit, as Kafka Connect's closeAllPartitions), closes
+// its partitions and is stopped; the other tasks go on, and the failed one is
+// restarted (a new instance from NewTask) when Config.Restart allows. The
+// final commit is skipped after a failure on an errant record the task
+// reported under errors.tolerance=none, which may lie below the position.
 //
 // Run returns nil after a graceful stop, or the tasks' errors joined (each a
 // *connect.RecordError or an error naming connector and task). It returns only

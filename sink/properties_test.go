@@ -20,6 +20,7 @@ func TestConfigFromProperties(t *testing.T) {
 		"value.converter.schemas.enable":    "true",
 		"offset.flush.interval.ms":          "1000",
 		"task.shutdown.graceful.timeout.ms": "2500",
+		"offset.flush.timeout.ms":           "7000",
 		"consumer.max.poll.records":         "100",
 		"consumer.session.timeout.ms":       "30000",
 	}
@@ -46,6 +47,7 @@ func TestConfigFromProperties(t *testing.T) {
 		"errors.deadletterqueue.topic.name":               "dlq-orders",
 		"errors.deadletterqueue.topic.replication.factor": "1",
 		"errors.deadletterqueue.context.headers.enable":   "true",
+		"sluice.task.retry.timeout.ms":                    "120000",
 	}
 	cfg, err := sink.ConfigFromProperties(worker, connector, sink.PropertyOptions{NewTask: func() sink.Task { return newRecTask() }})
 	if err != nil {
@@ -67,8 +69,9 @@ func TestConfigFromProperties(t *testing.T) {
 	if m, ok := sv.Value.(map[string]any); err != nil || !ok || m["a"] != int64(1) {
 		t.Errorf("value converter read %#v, %v; want schemaless JSON", sv.Value, err)
 	}
-	if cfg.OffsetFlushInterval != time.Second || cfg.ShutdownTimeout != 2500*time.Millisecond {
-		t.Errorf("durations: %s %s", cfg.OffsetFlushInterval, cfg.ShutdownTimeout)
+	if cfg.OffsetFlushInterval != time.Second || cfg.ShutdownTimeout != 2500*time.Millisecond ||
+		cfg.OffsetFlushTimeout != 7*time.Second || cfg.TaskRetryTimeout != 2*time.Minute {
+		t.Errorf("durations: %s %s %s %s", cfg.OffsetFlushInterval, cfg.ShutdownTimeout, cfg.OffsetFlushTimeout, cfg.TaskRetryTimeout)
 	}
 	if cfg.BatchSize != 250 || cfg.ConsumerProps["auto.offset.reset"] != "latest" || cfg.ConsumerProps["session.timeout.ms"] != "30000" {
 		t.Errorf("batch size %d, consumer props %v (override must win over worker)", cfg.BatchSize, cfg.ConsumerProps)
@@ -91,6 +94,13 @@ func TestConfigFromProperties(t *testing.T) {
 	if p.GroupID() != "custom-group" {
 		t.Errorf("group id %q", p.GroupID())
 	}
+
+	// sluice.task.retry.timeout.ms=-1 (and absent): without limit.
+	connector["sluice.task.retry.timeout.ms"] = "-1"
+	if cfg, err := sink.ConfigFromProperties(worker, connector, sink.PropertyOptions{NewTask: func() sink.Task { return newRecTask() }}); err != nil || cfg.TaskRetryTimeout != -1 {
+		t.Errorf("sluice.task.retry.timeout.ms=-1: %s, %v", cfg.TaskRetryTimeout, err)
+	}
+	delete(connector, "sluice.task.retry.timeout.ms")
 
 	// topics.regex instead of topics.
 	delete(connector, "topics")
@@ -119,9 +129,11 @@ func TestConfigFromPropertiesErrorsNameKeys(t *testing.T) {
 			"topics": "a", "tasks.max": "zero", "errors.tolerance": "some", "errors.retry.timeout": "-5",
 			"consumer.override.max.poll.records": "0", "consumer.override.auto.offset.reset": "sideways",
 			"offset.flush.interval.ms": "soon", "value.converter": "com.example.Nope",
+			"sluice.task.retry.timeout.ms": "forever",
 		}, []string{
 			"name:", "tasks.max", "errors.tolerance", "errors.retry.timeout", "consumer.override.max.poll.records",
 			"consumer.override.auto.offset.reset", "offset.flush.interval.ms", "value.converter",
+			"sluice.task.retry.timeout.ms",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -16,12 +16,19 @@ import (
 // Flush/PreCommit); a *connect.BatchError listing the indices that failed
 // (the others count as written; each failed one is routed under
 // errors.tolerance: reported to the error log and dead-letter queue with its
-// consumed bytes and skipped under all, or failing the task under none); an
-// error marked with connect.Retriable to have the same batch delivered again
-// after a backoff (Config.Errors' retry schedule, without limit when
-// errors.retry.timeout is 0; the partitions keep being served meanwhile); or
-// any other error, which fails the task. Put must return promptly when ctx is
-// done.
+// consumed bytes and skipped under all, or failing the task under none; a
+// nil *connect.BatchError counts as nil); an error marked with
+// connect.Retriable to have the same batch delivered again after a backoff
+// (errors.retry.delay.max.ms's schedule, without limit unless
+// Config.TaskRetryTimeout bounds it; the partitions keep being served
+// meanwhile); or any other error, which fails the task. Put must return
+// promptly when ctx is done.
+//
+// A panic in any method (or in NewTask) fails the task like an error, with
+// the panic value and stack in the task's status error; the process is not
+// affected. A task that fails still has what it put committed: PreCommit (or
+// Flush) is called for its partitions, the offsets it returns are
+// committed, and Close and Stop are called.
 //
 // Stop is called once, after the last Put and the final commit returned, also
 // when Start failed; it releases resources.
@@ -89,8 +96,10 @@ type PartitionCloser interface {
 
 // Flusher is implemented by tasks that buffer in Put: Flush must make every
 // record passed to Put so far durable. offsets holds, per partition, the next
-// offset to read (last delivered + 1). An error aborts the commit (and
-// rewinds to the last committed offsets when not retriable).
+// offset to read (last delivered + 1). An error, retriable or not, aborts the
+// commit and rewinds consumption to the last committed offsets (Kafka
+// Connect's WorkerSinkTask): the records after them are delivered again, so
+// a task may drop its buffer when a flush fails. The task goes on.
 type Flusher interface {
 	Flush(ctx context.Context, offsets map[connect.TopicPartition]int64) error
 }
@@ -98,9 +107,10 @@ type Flusher interface {
 // PreCommitter is implemented by tasks that decide which offsets are safe to
 // commit. It receives the offsets the pipeline would commit (next offset to
 // read per partition) and returns the ones to commit; the pipeline accepts
-// only offsets no greater than consumed and for assigned partitions. An empty
-// result skips the commit. When a task implements both, PreCommit is called
-// and Flush is not.
+// only offsets no greater than consumed and for assigned partitions, and
+// commits exactly those (not what it consumed). An empty result skips the
+// commit. An error rewinds as Flush's does. When a task implements both,
+// PreCommit is called and Flush is not.
 type PreCommitter interface {
 	PreCommit(ctx context.Context, offsets map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error)
 }
