@@ -238,7 +238,6 @@ type sourceHooks struct {
 	// beforePoll runs at the start of every Poll with the sequence number
 	// the task is about to emit for partition 0.
 	beforePoll func(next int64)
-	polls      atomic.Int64
 }
 
 func seqPartition(i int) map[string]any { return map[string]any{"seq-part": int64(i)} }
@@ -263,11 +262,8 @@ func (s *seqSource) Start(ctx context.Context, tc source.TaskContext) error {
 }
 
 func (s *seqSource) Poll(ctx context.Context) ([]connect.Record, error) {
-	if s.hooks != nil {
-		s.hooks.polls.Add(1)
-		if s.hooks.beforePoll != nil {
-			s.hooks.beforePoll(s.next[0])
-		}
+	if s.hooks != nil && s.hooks.beforePoll != nil {
+		s.hooks.beforePoll(s.next[0])
 	}
 	if s.every > 0 {
 		select {
@@ -331,7 +327,6 @@ type recorder struct {
 	offs map[int32][]int64  // Kafka offsets per partition, in Put order
 	vals map[int32][]string // values as strings, same order
 	n    atomic.Int64
-	puts atomic.Int64
 }
 
 func newRecorder() *recorder {
@@ -392,7 +387,6 @@ type recordingSink struct {
 func (s *recordingSink) Start(context.Context, sink.TaskContext) error { return nil }
 
 func (s *recordingSink) Put(ctx context.Context, recs []connect.Record) error {
-	s.rec.puts.Add(1)
 	if s.put != nil {
 		if err := s.put(ctx, recs); err != nil {
 			return err
