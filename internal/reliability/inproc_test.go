@@ -393,10 +393,11 @@ func sinkCommittedAt(p *sink.Pipeline, topic string, ends map[int32]int64) bool 
 // is put; the group's offsets end at the end of the topic.
 //
 // tolerance=none: the task stops at the first malformed record; the error
-// names its topic, partition and offset; records before it were put (all
-// those below the committed offset), none at or after it; the group's
-// committed offset is not past it, and a restarted pipeline stops at the
-// same record.
+// names its topic, partition and offset; the record is reported to the
+// dead-letter queue before the task fails (as Kafka Connect does); records
+// before it were put (all those below the committed offset), none at or
+// after it; the group's committed offset is not past it, and a restarted
+// pipeline stops at the same record.
 //
 // Apache Kafka when KAFKA_BOOTSTRAP_SERVERS is set, kfake otherwise.
 func TestMalformedRecords(t *testing.T) {
@@ -566,8 +567,9 @@ func malformedNoneScenario(t *testing.T) {
 	noLeaks(t)
 	log := scenarioLog(t)
 	brokers := kafkatest.Brokers(t)
-	topic := kafkatest.Topic(t)
+	topic, dlqTopic := kafkatest.Topic(t), kafkatest.Topic(t)+"-dlq"
 	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
+	kafkatest.CreateTopic(t, brokers, dlqTopic, 1, nil)
 
 	const before, after = 300, 300
 	values := make([][]byte, 0, before+1+after)
@@ -591,10 +593,13 @@ func malformedNoneScenario(t *testing.T) {
 	newPipeline := func() *sink.Pipeline {
 		sk, err := sink.New(sink.Config{
 			Name: "malformed-none", Brokers: brokers, Topics: []string{topic}, GroupID: group,
-			NewTask:             func() sink.Task { return &recordingSink{rec: rec} },
-			ValueConverter:      jsonConv,
-			BatchSize:           50,
-			Errors:              sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceNone, LogEnable: true},
+			NewTask:        func() sink.Task { return &recordingSink{rec: rec} },
+			ValueConverter: jsonConv,
+			BatchSize:      50,
+			Errors: sluiceerrors.Config{
+				Tolerance: sluiceerrors.ToleranceNone, LogEnable: true,
+				DLQTopic: dlqTopic, DLQReplicationFactor: 1, DLQContextHeaders: true,
+			},
 			OffsetFlushInterval: 200 * time.Millisecond,
 			Sarama:              kafkatest.SaramaConfig(t),
 			ConsumerProps:       map[string]string{"session.timeout.ms": "10000", "heartbeat.interval.ms": "500"},
@@ -633,6 +638,17 @@ func malformedNoneScenario(t *testing.T) {
 			pastBad++
 		}
 	}
+	// Kafka Connect reports a failed record (log, dead-letter queue) before
+	// failing the task under none too: once per run, naming the record.
+	var dlq, dlqOther int
+	for _, rs := range readTopic(t, brokers, dlqTopic) {
+		for _, r := range rs {
+			dlq++
+			if r.Headers["__connect.errors.offset"] != strconv.FormatInt(bad.offset, 10) || !bytes.Equal(r.Value, values[before]) {
+				dlqOther++
+			}
+		}
+	}
 	var lost, dup, putBefore int64
 	firstLost := int64(-1)
 	for o := range max(committedAfter[0], committedAfter[1]) {
@@ -668,6 +684,9 @@ func malformedNoneScenario(t *testing.T) {
 	if lost > 0 {
 		t.Errorf("%d records below the committed offset were never put (first: offset %d)", lost, firstLost)
 	}
+	if dlq == 0 || dlqOther > 0 {
+		t.Errorf("dead-letter queue: %d records, %d of them not the malformed record; under errors.tolerance=none the record is reported before the task fails", dlq, dlqOther)
+	}
 	if putBefore == 0 {
 		t.Errorf("no record before the malformed one was put: the scenario did not run as meant")
 	}
@@ -680,7 +699,7 @@ func malformedNoneScenario(t *testing.T) {
 		}
 	}
 	printFigures(t, "malformed", "broker", brokerKind(), "tolerance", "none", "records", len(values), "malformed_at", bad.offset,
-		"lost", lost, "dup", dup, "put_before_malformed", putBefore, "put_past_malformed", pastBad,
+		"lost", lost, "dup", dup, "put_before_malformed", putBefore, "put_past_malformed", pastBad, "dlq", dlq,
 		"committed_run1", committedAfter[0], "committed_run2", committedAfter[1])
 }
 
