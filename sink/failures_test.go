@@ -721,3 +721,60 @@ func TestRejoinAfterKill(t *testing.T) {
 		t.Fatalf("the new task began at %v; want the committed offset 50", offs[:min(len(offs), 3)])
 	}
 }
+
+// TestToleranceNoneReportsBeforeFailing: under errors.tolerance=none the
+// record that stops the task is first reported, as Kafka Connect does: it is
+// in the dead-letter queue (as consumed) and in the error log, which names
+// its topic, partition, offset and timestamp but never its key or value,
+// even with errors.log.include.messages. Nothing at or past it is committed.
+func TestToleranceNoneReportsBeforeFailing(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	dlq := topic + "-dlq"
+	in := jsonInput{parts: 1, perPart: 30}
+	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
+	in.produce(t, brokers, topic)
+	const firstBad = 9
+
+	logs := &logSink{}
+	task := newRecTask()
+	cfg := baseConfig(t, brokers, topic, topic, func() sink.Task { return task })
+	cfg.ValueConverter = newJSON(t)
+	cfg.BatchSize = 4
+	cfg.OffsetFlushInterval = 10 * time.Millisecond
+	cfg.Logger = slog.New(logs)
+	cfg.Errors = sluiceerrors.Config{DLQTopic: dlq, DLQReplicationFactor: 1, DLQContextHeaders: true, LogEnable: true, LogIncludeMessages: true}
+	p, err := sink.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err = p.Run(ctx)
+	var re *connect.RecordError
+	if !errors.As(err, &re) || re.Stage != connect.StageValueConverter || re.Offset != firstBad {
+		t.Fatalf("Run: %v; want a VALUE_CONVERTER failure at offset %d", err, firstBad)
+	}
+	got := readAll(t, brokers, dlq)
+	if len(got) != 1 {
+		t.Fatalf("DLQ holds %d records, want the one that failed the task", len(got))
+	}
+	checkDLQRecord(t, got[0], in.msg(topic, 0, firstBad))
+	lines := logs.matching("Error encountered in task")
+	if len(lines) != 1 {
+		t.Fatalf("%d error log lines, want 1: %q", len(lines), lines)
+	}
+	ts := in.msg(topic, 0, firstBad).Timestamp.UnixMilli()
+	want := fmt.Sprintf("where consumed record is {topic='%s', partition=0, offset=%d, timestamp=%d, timestampType=CreateTime}", topic, firstBad, ts)
+	if !strings.Contains(lines[0], want) {
+		t.Fatalf("log line %q does not hold %q", lines[0], want)
+	}
+	for _, attr := range []string{" key=", " value="} {
+		if strings.Contains(lines[0], attr) {
+			t.Fatalf("log line %q holds the record's%s", lines[0], attr)
+		}
+	}
+	if c := groupOffset(t, brokers, p, topic); c > firstBad {
+		t.Fatalf("committed %d, past the bad record %d", c, firstBad)
+	}
+}
