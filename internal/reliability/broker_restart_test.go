@@ -79,6 +79,7 @@ func brokerRestart(t *testing.T, contender, tolerance string) {
 	r.records = n
 	if _, err := waitCovered(w, output, n, stall, deadline); err != nil {
 		t.Errorf("after the input stopped growing: %v", err)
+		r.note += "; " + gaveUp(err)
 	}
 	if err := w.alive(); err != nil {
 		t.Errorf("the worker did not survive the outage: %v", err)

@@ -41,10 +41,12 @@
 // 49092 (never the shared 127.0.0.1:9092 nor CI's KAFKA_BOOTSTRAP_SERVERS,
 // since the suite stops and restarts it) and stopped with --clean when the
 // test binary ends; without Java they are skipped, under CI=true they fail.
-// Their embedded forms use a kfake broker hosted by the test binary, so it
-// survives the worker's kills. Children run in their own process groups
-// with Pdeathsig, and a guard process stops the suite's broker should the
-// test binary die without its cleanups, so no process outlives the run.
+// Their embedded forms use the in-process kfake broker of a separate
+// examples/standalone -embedded process (a worker with no connector), so it
+// survives the kills of the worker under test; they need nothing but Go.
+// Children run in their own process groups with Pdeathsig, and a guard
+// process stops the suite's broker should the test binary die without its
+// cleanups, so no process outlives the run.
 //
 // Environment of the process scenarios, besides SLUICE_RELIABILITY=full
 // (10 kills instead of 3, a 10 s broker outage instead of 5 s, more records):

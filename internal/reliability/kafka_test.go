@@ -21,14 +21,13 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/sluicehq/sluice/internal/embedded"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 )
 
 // Broker kinds of a scenario run.
 const (
 	brokerKafka    = "kafka"    // the suite's own Apache Kafka (scripts/kafka)
-	brokerEmbedded = "embedded" // kfake, in the test binary
+	brokerEmbedded = "embedded" // kfake, in an examples/standalone -embedded process
 )
 
 // ownBroker is the suite's own Apache Kafka broker, started with
@@ -134,18 +133,38 @@ func (b *ownBroker) stop() error {
 }
 
 // brokerAddrs returns the addresses of a broker of kind: the suite's own
-// Apache Kafka, or a fresh kfake in the test binary closed by t.Cleanup.
+// Apache Kafka, or the in-process broker of a fresh examples/standalone
+// -embedded process (a worker with no connector), killed by t.Cleanup. The
+// embedded broker lives in a process of its own so that it survives the
+// kills of the worker under test, as a broker would.
 func brokerAddrs(t testing.TB, kind string) []string {
 	t.Helper()
 	if kind == brokerKafka {
 		return kafkaBroker(t).addrs
 	}
-	b, err := embedded.Start()
-	if err != nil {
-		t.Fatal(err)
+	dir := runDir(t, "embedded-broker")
+	props := filepath.Join(dir, "worker.properties")
+	writeProps(t, props, []kv{
+		{"offset.storage.file.filename", filepath.Join(dir, "offsets.dat")},
+		{"listeners", ""},
+	})
+	logPath := filepath.Join(dir, "broker.log")
+	c := startChild(t, "embedded broker", []string{workerBinary(t), "-embedded", props}, dir, nil, logPath)
+	re := regexp.MustCompile(`Using the in-process Kafka broker at (\S+)`)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		data, _ := os.ReadFile(logPath)
+		if m := re.FindSubmatch(data); m != nil {
+			return kafkaconf.ParseBootstrap(string(m[1]))
+		}
+		if c.exited() {
+			t.Fatalf("examples/standalone -embedded: %v", c.failure())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("examples/standalone -embedded announced no broker within 60s; last lines of %s:\n%s", logPath, tail(logPath, 20))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	t.Cleanup(b.Close)
-	return b.Addrs()
 }
 
 func freePortPair(from, to int) (int, error) {

@@ -13,24 +13,31 @@ import (
 
 // TestSinkRejoin is scenario (c): a FileStreamSink worker consuming a topic
 // the test keeps producing into is killed with SIGKILL and restarted at
-// once, with the same group. The new member's JoinGroup waits for the
-// broker to expire the dead one (consumer.session.timeout.ms: Kafka
-// Connect's default 45 s in the full form, 35 s in the short one, both
-// longer than sarama's 30 s read timeout, so a JoinGroup bounded by that
-// timeout loops). It fails unless the restarted sink writes a record
-// produced after the kill within the session timeout plus 15 s, and unless
-// every record reaches the output in order, untorn. It runs against an
-// in-process kfake broker hosted by the test binary and against the suite's
-// Apache Kafka broker.
+// once, with the same group, killed again 2 s later (while its JoinGroup
+// waits) and restarted at once. The last member's JoinGroup waits for the
+// broker to expire the dead ones (consumer.session.timeout.ms=45000, Kafka
+// Connect's default: longer than sarama's 30 s read timeout, so a JoinGroup
+// bounded by that timeout loops). It fails unless the restarted sink writes
+// a record produced after the last kill within the session timeout plus
+// 15 s of the last restart, and unless every record reaches the output in
+// order, untorn. It runs against the in-process broker of a separate
+// examples/standalone -embedded process and against the suite's Apache
+// Kafka broker, and with SLUICE_RELIABILITY_CONNECT=1 with Kafka Connect on
+// Apache Kafka.
 func TestSinkRejoin(t *testing.T) {
 	for _, broker := range []string{brokerEmbedded, brokerKafka} {
-		t.Run(broker, func(t *testing.T) { sinkRejoin(t, broker) })
+		for _, c := range contenders() {
+			if c == contenderConnect && broker != brokerKafka {
+				continue
+			}
+			t.Run(broker+"/"+c, func(t *testing.T) { sinkRejoin(t, c, broker) })
+		}
 	}
 }
 
-func sinkRejoin(t *testing.T, broker string) {
+func sinkRejoin(t *testing.T, contender, broker string) {
 	addrs := brokerAddrs(t, broker)
-	session := pick(35*time.Second, 45*time.Second)
+	session := 45 * time.Second // Kafka Connect's default
 	slack := 15 * time.Second
 	const rate = 200 // records per second
 	dir := runDir(t, "rejoin")
@@ -39,11 +46,11 @@ func sinkRejoin(t *testing.T, broker string) {
 	output := filepath.Join(dir, "output.txt")
 
 	prod := startProducer(t, addrs, topic, rate)
-	w := newWorker(t, contenderSluice, dir, addrs,
+	w := newWorker(t, contender, dir, addrs,
 		[]kv{{"consumer.session.timeout.ms", fmt.Sprint(session.Milliseconds())}},
 		sinkConnector(newName("sink"), output, topic, ""))
-	r := result{scenario: "sink-rejoin", contender: contenderSluice, broker: broker,
-		variant: fmt.Sprintf("session.timeout=%.0fs", session.Seconds()), dupBound: -1, seconds: -1, secName: "rejoin_s"}
+	r := result{scenario: "sink-rejoin", contender: contender, broker: broker,
+		variant: fmt.Sprintf("kills=2 session.timeout=%.0fs", session.Seconds()), dupBound: -1, seconds: -1, secName: "rejoin_s"}
 	defer func() {
 		r.pass = !t.Failed()
 		report(t, r)
@@ -52,11 +59,21 @@ func sinkRejoin(t *testing.T, broker string) {
 	if _, err := waitCovered(w, output, 2*rate, 90*time.Second, deadlineFor(t, 3*time.Minute)); err != nil {
 		t.Fatalf("before the kill: %v\n%s", err, tail(w.logPath, 30))
 	}
+	// Killed, restarted at once, killed again while the new member's
+	// JoinGroup waits for the dead one, and restarted at once: the final
+	// member waits for both to expire.
+	w.kill()
+	w.start()
+	joining := 2 * time.Second
+	if contender == contenderConnect {
+		joining = 8 * time.Second // its JVM needs seconds before the consumer sends JoinGroup
+	}
+	time.Sleep(joining)
 	w.kill()
 	atKill := prod.acked()
 	w.start()
 	restarted := time.Now()
-	t.Logf("killed and restarted with %d records produced", atKill)
+	t.Logf("killed twice and restarted with %d records produced", atKill)
 
 	// Rejoined: a record produced after the kill is in the output.
 	deadline := restarted.Add(session + slack + 60*time.Second)
@@ -85,6 +102,7 @@ func sinkRejoin(t *testing.T, broker string) {
 	r.records = n
 	if _, err := waitCovered(w, output, n, 60*time.Second, deadlineFor(t, 3*time.Minute)); err != nil {
 		t.Errorf("after the restart: %v", err)
+		r.note = gaveUp(err)
 	}
 	if !w.stop() {
 		t.Errorf("the worker did not stop within a minute of SIGTERM")

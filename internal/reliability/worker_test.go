@@ -166,7 +166,7 @@ func sinkConnector(name, output, topic, tolerance string) []kv {
 	return c
 }
 
-// errNotYet is waitCovered's answer when the deadline passed.
+// waitError is waitCovered's answer when it gave up.
 type waitError struct {
 	reason string
 	last   tally
@@ -174,6 +174,15 @@ type waitError struct {
 
 func (e *waitError) Error() string {
 	return fmt.Sprintf("%s: %d of %d lines delivered (%d duplicated, %d torn)", e.reason, e.last.distinct, e.last.n, e.last.dup, e.last.torn)
+}
+
+// gaveUp describes, for a figures line, why a run stopped waiting: its
+// "lost" lines are those not delivered by then.
+func gaveUp(err error) string {
+	if we, ok := err.(*waitError); ok {
+		return "lost = undelivered when the run gave up (" + we.reason + ")"
+	}
+	return err.Error()
 }
 
 // waitCovered waits until the output file holds each of the input's first
