@@ -118,7 +118,7 @@ func newRunnerMetrics(r *Runner, mp metric.MeterProvider) (*runnerMetrics, error
 	m.partitionCount = gauge("partition-count", "The number of topic partitions assigned to this task belonging to the named sink connector in this worker.", "")
 	m.sinkLag = gauge("sink-record-lag", "Records available in the partition but not yet committed by the sink task (high watermark − committed offset).", "")
 	m.commitCompletions = counter("offset-commit-completion-total", "The total number of offset commit completions that were completed successfully.")
-	m.commitSkips = counter("offset-commit-skip-total", "The total number of offset commit completions that were received too late and skipped/ignored.")
+	m.commitSkips = counter("offset-commit-skip-total", "The total number of offset commits that failed and were abandoned rather than retried: refused for a past group generation, or failed while partitions were being closed.")
 	fgauge := func(name, desc string) metric.Float64Observable {
 		g, err := meter.Float64ObservableGauge(name, metric.WithDescription(desc))
 		errs = append(errs, err)

@@ -193,8 +193,9 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		return nil
 	}); err != nil {
 		r.task = nil
-		r.state.Store(connect.StateFailed)
 		err = fmt.Errorf("connector %q task %d: creating the task: %w", cfg.Name, r.id, err)
+		r.fail(err)
+		r.state.Store(connect.StateFailed)
 		r.log.Error("task failed", "error", err)
 		return err
 	}
