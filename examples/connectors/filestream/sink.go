@@ -88,6 +88,9 @@ func (t *SinkTask) Start(_ context.Context, tc sink.TaskContext) error {
 	}
 	removed, err := trimTornTail(t.name)
 	switch {
+	case errors.Is(err, fs.ErrPermission):
+		// Appending may still be allowed (Kafka only appends).
+		t.log.Warn("cannot read the file to check for a torn last line; appending without the check", "error", err)
 	case err != nil:
 		return fmt.Errorf("%s: checking %q for a torn last line: %w", FileConfig, t.name, err)
 	case removed > 0:

@@ -357,3 +357,34 @@ func TestSinkWriteErrorLeavesWholeLines(t *testing.T) {
 		t.Fatalf("after Stop: %q", got)
 	}
 }
+
+// TestSinkWriteOnlyFile: a file the task may append to but not read (so
+// not check for a torn line) is appended to, with a warning, as Kafka
+// does.
+func TestSinkWriteOnlyFile(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads every file")
+	}
+	path := filepath.Join(t.TempDir(), "out.txt")
+	if err := os.WriteFile(path, []byte("a\npart"), 0o200); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	task := &SinkTask{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	startSink(t, task, map[string]string{"file": path})
+	if err := task.Put(context.Background(), values("b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, path); got != "a\npartb\n" {
+		t.Errorf("file %q", got)
+	}
+	if !strings.Contains(logs.String(), "cannot read the file to check for a torn last line") {
+		t.Errorf("no warning: %s", logs.String())
+	}
+}
