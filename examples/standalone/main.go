@@ -17,14 +17,20 @@
 //	    examples/standalone/config/connect-file-source.properties \
 //	    examples/standalone/config/connect-file-sink.properties
 //
-// Without a Kafka broker, add -embedded: the worker then starts an
-// in-process Kafka broker, whatever bootstrap.servers says, prints its
-// address on standard output and a warning on standard error. That broker
-// keeps its topics in memory only: whatever the sinks had not yet written
-// when the worker exits or crashes is lost (the source resumes from its
-// offsets file, past those records), so use it to try things out, never
-// for data you need. bootstrap.servers=embedded in the worker file does the
-// same as the flag.
+// Without a Kafka broker, add -embedded:
+//
+//	go run ./examples/standalone -embedded examples/standalone/config/connect-standalone.properties \
+//	    examples/standalone/config/connect-file-source.properties \
+//	    examples/standalone/config/connect-file-sink.properties
+//
+// The worker then starts an in-process Kafka broker, whatever
+// bootstrap.servers says, prints its address on standard output and a
+// warning on standard error. That broker keeps its topics in memory only:
+// whatever the sinks had not yet written when the worker exits or crashes
+// is lost (the source resumes from its offsets file, past those records;
+// with offset.storage.topic the offsets are lost too), so use it to try
+// things out, never for data you need. bootstrap.servers=embedded in the
+// worker file does the same as the flag.
 //
 // Ctrl-C (SIGINT) or SIGTERM stops the worker gracefully: every connector
 // drains, commits its offsets and stops (press Ctrl-C again to exit at
