@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -43,6 +44,11 @@ const envLog = "SLUICE_RELIABILITY_LOG"
 
 // envChild names the test a child process runs (see isolated).
 const envChild = "SLUICE_RELIABILITY_CHILD"
+
+// envFigures names a file the in-process scenarios append their figures
+// lines to (SLUICE_RELIABILITY_FIGURES), since go test shows a passing
+// package's output only with -v.
+const envFigures = "SLUICE_RELIABILITY_FIGURES"
 
 // fullRun reports whether the long forms were asked for.
 func fullRun() bool { return strings.EqualFold(strings.TrimSpace(os.Getenv(envFull)), "full") }
@@ -117,9 +123,10 @@ func (w *tailWriter) String() string {
 	return strings.Join(w.lines, "\n")
 }
 
-// printFigures prints the scenario's figures line on stdout (kept by go
-// test with or without -v, and greppable: "reliability: scenario=…"), in
-// the process scenarios' format (contender, broker, …, pass), and logs it.
+// printFigures prints the scenario's figures line on stdout (greppable:
+// "reliability: scenario=…"; go test shows it with -v or when the package
+// fails), in the process scenarios' format (contender, broker, …, pass),
+// logs it, and appends it to the file SLUICE_RELIABILITY_FIGURES names.
 // kv alternates keys and values; a negative duration prints as "never".
 // Call it after the scenario's checks: pass is whether t has not failed.
 func printFigures(t *testing.T, scenario string, kv ...any) {
@@ -142,6 +149,16 @@ func printFigures(t *testing.T, scenario string, kv ...any) {
 	fmt.Fprintf(&b, " pass=%t", !t.Failed())
 	fmt.Println(b.String())
 	t.Log(b.String())
+	if path := os.Getenv(envFigures); path != "" {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err == nil {
+			_, err = fmt.Fprintln(f, b.String())
+			err = errors.Join(err, f.Close())
+		}
+		if err != nil {
+			t.Errorf("appending the figures to %s=%s: %v", envFigures, path, err)
+		}
+	}
 }
 
 // waitUntil polls cond every 20 ms until it holds or d passed; it reports
