@@ -196,6 +196,10 @@ type TaskStatus struct {
 	RecordsPolled, RecordsWritten, RecordsAcked, RecordsDropped int64
 	InFlight                                                    int
 	InFlightBytes                                               int64
+	// RecordsRetrying counts the in-flight records the producer returned
+	// with a retriable error, held by the pipeline to be re-sent (see
+	// StallError).
+	RecordsRetrying int
 	// OffsetCommits and OffsetCommitFailures count offset flushes.
 	OffsetCommits, OffsetCommitFailures int64
 	// Started is when the task (last) started.

@@ -45,9 +45,13 @@ import (
 const (
 	DefaultRetryBackoff    = 100 * time.Millisecond // producer.retry.backoff.ms
 	DefaultRetryBackoffMax = time.Second            // producer.retry.backoff.max.ms
-	// saramaRetryMax is sarama's own per-request retry count: small, the
-	// pipeline re-drives beyond it.
-	saramaRetryMax = 3
+	// saramaRetryMax is sarama's own retry count for a batch the broker
+	// refused with a retriable error. sarama keeps a partition's order while
+	// it retries, but not once it gives up (later records of the partition
+	// it holds may then be written before the failed one is re-sent), so
+	// it retries for a while, with the redelivery backoff (about 7 s with
+	// the defaults), before the pipeline takes over.
+	saramaRetryMax = 10
 )
 
 // deliveryPolicy is the redelivery configuration read from the producer
@@ -156,6 +160,7 @@ func (r *taskRunner) keepForRetry(producer sarama.AsyncProducer, s *msgSlot, err
 	r.retryMu.Lock()
 	r.retryQ = append(r.retryQ, s)
 	r.retryMu.Unlock()
+	r.kept.Add(1)
 	if !r.recovering.Swap(true) {
 		r.log.Warn("retriable produce error: sending paused, re-sending until acknowledged", "topic", s.msg.Topic, "error", err)
 	}
@@ -288,12 +293,14 @@ func (r *taskRunner) redeliver(ctx context.Context) error {
 func (r *taskRunner) resend(ctx context.Context, s *msgSlot) bool {
 	s.resends++
 	r.pending.Add(1)
+	r.kept.Add(-1)
 	select {
 	case r.producer.Input() <- &s.msg:
 		return true
 	case <-ctx.Done():
 		s.resends--
 		r.pending.Add(-1)
+		r.kept.Add(1)
 		return false
 	}
 }
@@ -322,6 +329,7 @@ func (r *taskRunner) expire(ctx context.Context, q []*msgSlot) []*msgSlot {
 		if r.producer != nil {
 			component = r.producer
 		}
+		r.kept.Add(-1)
 		r.produceFailed(ctx, component, s, fmt.Errorf("producing to topic %s: %s: %w", s.msg.Topic, why, s.lastErr))
 		if r.failed() != nil {
 			// Not tolerated: the task fails; the rest stays uncommitted.

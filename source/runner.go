@@ -84,6 +84,8 @@ type taskRunner struct {
 	// set by the ack loop on a retriable produce error and cleared by the
 	// poll loop once every record it kept in retryQ was acknowledged.
 	pending    atomic.Int64
+	kept       atomic.Int64 // records kept for redelivery, not in the producer
+	stopping   atomic.Bool  // set when the graceful stop begins: sarama retries without backoff
 	recovering atomic.Bool
 	retryMu    sync.Mutex
 	retryQ     []*msgSlot
@@ -199,6 +201,24 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		return fmt.Errorf("connector %q task %d: %w", cfg.Name, r.id, err)
 	}
 	r.pcfg, r.delivery = pcfg, delivery
+	// sarama's own retries (in order, per partition) back off like the
+	// redelivery rounds. Once a record came back with a retriable error the
+	// pipeline re-drives, and once stopping nothing more is to be sent:
+	// then they no longer wait, so that the producer hands back what it
+	// holds at once (sarama also backs off once per message whose leader it
+	// cannot find, which would take thousands of backoffs to flush).
+	pcfg.Producer.Retry.BackoffFunc = func(retries, _ int) time.Duration {
+		if r.stopping.Load() || r.recovering.Load() {
+			return 0
+		}
+		b := delivery.backoff
+		for range retries - 1 {
+			if b = delivery.next(b); b >= delivery.backoffMax {
+				break
+			}
+		}
+		return b
+	}
 	for _, k := range unmapped {
 		r.log.Warn("producer property has no mapping in Sluice and is ignored", "key", k)
 	}
@@ -262,6 +282,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	// Graceful stop: wait for outstanding acknowledgements, commit, close.
 	// Records kept for redelivery stay uncommitted: they are polled again
 	// after a restart.
+	r.stopping.Store(true)
 	r.drain(cfg.ShutdownTimeout)
 	close(stopCommitter)
 	cwg.Wait()
@@ -889,6 +910,7 @@ func (r *taskRunner) status() TaskStatus {
 		LastCommit:           unixTime(r.lastCommitNano.Load()),
 		Restarts:             r.restarts,
 		LastFailure:          r.lastFailure,
+		RecordsRetrying:      int(r.kept.Load()),
 		StallError:           stallErr,
 		StalledSince:         stallSince,
 		Errors:               r.errStats.Snapshot(),
