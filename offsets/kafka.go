@@ -798,10 +798,14 @@ func (s *KafkaStore) Write(ctx context.Context, connector string, entries []Entr
 		wait = 100 * time.Millisecond
 	}
 	maxWait := max(wait, writeMaxBackoff)
+	var last error // the failures of the previous round
 	for round := 1; ; round++ {
 		failed, err := s.writeRound(ctx, todo)
 		if err != nil {
-			return fmt.Errorf("offsets: writing %d offsets of connector %q to offsets topic %q: %w", len(prepared), connector, s.topic, err)
+			if last != nil {
+				err = fmt.Errorf("%w after %d attempts (last error: %w)", err, round, last)
+			}
+			return fmt.Errorf("offsets: writing %d offsets of connector %q to offsets topic %q: %w", len(todo), connector, s.topic, err)
 		}
 		if len(failed) == 0 {
 			if round > 1 {
@@ -816,7 +820,7 @@ func (s *KafkaStore) Write(ctx context.Context, connector string, entries []Entr
 			errs = append(errs, fmt.Errorf("offsets: writing to offsets topic %q: connector %q, partition %s: %w",
 				s.topic, wm.connector, wm.entry.partitionText(wm.connector), wm.err))
 		}
-		last := errors.Join(errs...)
+		last = errors.Join(errs...)
 		if !retriable {
 			return last
 		}

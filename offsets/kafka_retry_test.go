@@ -162,26 +162,59 @@ func TestKafkaStoreWriteRetriesRetriableErrors(t *testing.T) {
 	}
 }
 
+// countLogs returns how many messages h received that contain sub.
+func countLogs(h *logRecorder, sub string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, m := range h.msgs {
+		if strings.Contains(m, sub) {
+			n++
+		}
+	}
+	return n
+}
+
 // TestKafkaStoreWriteBoundedByContext: while the broker keeps answering
 // with retriable errors, Write retries until its context ends (a source
-// runner's offset.flush.timeout.ms), then returns the context's error with
-// the last broker error; nothing is stored or shown by Get, and the same
-// offsets written again once the broker is back are stored once.
+// runner's offset.flush.timeout.ms), then returns the context's error,
+// with the last broker error once an attempt failed; nothing is stored or
+// shown by Get, and the same offsets written again once the broker is back
+// are stored once.
 func TestKafkaStoreWriteBoundedByContext(t *testing.T) {
-	c, s, _ := retryStore(t)
+	c, s, logs := retryStore(t)
 	brokers := c.ListenAddrs()
 	if err := s.Write(context.Background(), "conn", entriesAt(1)); err != nil {
 		t.Fatal(err)
 	}
-	faults := injectProduceFaults(c, repeated(codeNotLeaderOrFollower, 100_000)...)
+	faults := injectProduceFaults(c, repeated(codeNotLeaderOrFollower, 1_000_000)...)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	err := s.Write(ctx, "conn", entriesAt(5))
 	cancel()
-	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, sarama.ErrNotLeaderForPartition) || !strings.Contains(err.Error(), `connector "conn"`) {
-		t.Fatalf("Write against a failing broker = %v, want the deadline and the last broker error, naming the connector", err)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), `connector "conn"`) {
+		t.Fatalf("Write against a failing broker = %v, want the deadline's error, naming the connector", err)
 	}
+
+	// Cancelled once it retries: the error holds the broker's too.
+	retries := countLogs(logs, "retrying the write")
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Write(ctx, "conn", entriesAt(5)) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for countLogs(logs, "retrying the write") == retries {
+		if time.Now().After(deadline) {
+			t.Fatal("the Write did not retry within 60 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) || !errors.Is(err, sarama.ErrNotLeaderForPartition) {
+		t.Fatalf("Write cancelled while retrying = %v, want the context's error and the last broker error", err)
+	}
+
 	if o, err := s.Get(context.Background(), "conn", Partition{"f": "a"}); err != nil || o["pos"] != int64(1) {
-		t.Fatalf("Get after the failed Write = %v, %v; want the last stored pos 1", o, err)
+		t.Fatalf("Get after the failed Writes = %v, %v; want the last stored pos 1", o, err)
 	}
 	faults.stop()
 	if err := s.Write(context.Background(), "conn", entriesAt(5)); err != nil {
