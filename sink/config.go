@@ -149,6 +149,7 @@ type Config struct {
 	// 3000), max.poll.interval.ms (default 300000; sarama's rebalance
 	// timeout: how long a revoked partition may take to finish its Put,
 	// commit and Close, and, + 5 s, how long a JoinGroup may take),
+	// request.timeout.ms (sarama's Net.ReadTimeout, default 30000),
 	// max.poll.records, group.id, fetch.*, isolation.level, client.id.
 	ConsumerProps map[string]string
 	// Logger receives the pipeline's logs (default slog.Default()), with

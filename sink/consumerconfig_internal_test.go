@@ -42,4 +42,19 @@ func TestConsumerConfigGroupTimeouts(t *testing.T) {
 	if data.Consumer.Group.Session.Timeout != 8*time.Second || data.Net.ReadTimeout != 2*time.Second || group.Net.ReadTimeout != 25*time.Second {
 		t.Errorf("session %s, read timeouts data %s group %s; want 8s, 2s, 25s", data.Consumer.Group.Session.Timeout, data.Net.ReadTimeout, group.Net.ReadTimeout)
 	}
+
+	// consumer request.timeout.ms sets both clients' timeout, the group's
+	// only when longer than max.poll.interval.ms + 5 s.
+	p, err = New(Config{Name: "s", Brokers: []string{"b:1"}, Topics: []string{"t"}, NewTask: newTask,
+		ConsumerProps: map[string]string{"max.poll.interval.ms": "2000", "request.timeout.ms": "10000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, group, unmapped, err := p.consumerConfig(0)
+	if err != nil || len(unmapped) != 0 {
+		t.Fatalf("unmapped %v, err %v", unmapped, err)
+	}
+	if data.Net.ReadTimeout != 10*time.Second || group.Net.ReadTimeout != 10*time.Second {
+		t.Errorf("read timeouts data %s group %s; want 10s and 10s", data.Net.ReadTimeout, group.Net.ReadTimeout)
+	}
 }

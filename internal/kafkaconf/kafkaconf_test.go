@@ -52,3 +52,22 @@ func TestParseBootstrap(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyConsumerPropsTimeouts: the consumer's group and request timeouts
+// map to sarama's settings.
+func TestApplyConsumerPropsTimeouts(t *testing.T) {
+	cfg := NewSaramaConfig("")
+	unmapped, err := ApplyConsumerProps(cfg, "consumer.", map[string]string{
+		"session.timeout.ms": "45000", "heartbeat.interval.ms": "3000", "max.poll.interval.ms": "300000", "request.timeout.ms": "40000",
+	})
+	if err != nil || len(unmapped) != 0 {
+		t.Fatalf("unmapped %v, err %v", unmapped, err)
+	}
+	g := cfg.Consumer.Group
+	if g.Session.Timeout.Seconds() != 45 || g.Heartbeat.Interval.Seconds() != 3 || g.Rebalance.Timeout.Seconds() != 300 || cfg.Net.ReadTimeout.Seconds() != 40 {
+		t.Fatalf("session %s heartbeat %s rebalance %s read %s", g.Session.Timeout, g.Heartbeat.Interval, g.Rebalance.Timeout, cfg.Net.ReadTimeout)
+	}
+	if _, err := ApplyConsumerProps(cfg, "consumer.", map[string]string{"request.timeout.ms": "soon"}); err == nil {
+		t.Fatal("request.timeout.ms=soon accepted")
+	}
+}

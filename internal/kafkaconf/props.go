@@ -117,6 +117,7 @@ func ApplyProducerProps(cfg *sarama.Config, prefix string, props map[string]stri
 // auto.offset.reset, fetch.min.bytes, fetch.max.wait.ms,
 // max.partition.fetch.bytes, fetch.max.bytes, session.timeout.ms,
 // heartbeat.interval.ms, max.poll.interval.ms (sarama's rebalance timeout),
+// request.timeout.ms (sarama's Net.ReadTimeout),
 // isolation.level, partition.assignment.strategy (range, roundrobin, sticky,
 // cooperative-sticky — Java class names accepted), client.id, and
 // group.id / max.poll.records / bootstrap.servers, which the caller handles
@@ -177,6 +178,15 @@ func ApplyConsumerProps(cfg *sarama.Config, prefix string, props map[string]stri
 				return nil, err
 			}
 			cfg.Consumer.Group.Rebalance.Timeout = d
+		case "request.timeout.ms":
+			// The Java consumer's client-side request timeout: sarama's
+			// Net.ReadTimeout (a sink gives its group member at least
+			// max.poll.interval.ms + 5 s for JoinGroup).
+			d, err := ParseMillis(name, v)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Net.ReadTimeout = d
 		case "isolation.level":
 			switch strings.ToLower(v) {
 			case "read_uncommitted":
