@@ -15,9 +15,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -251,13 +253,35 @@ func startOwnPostgres(t *testing.T) *ownPostgres {
 		}
 	}
 	pg.env = append(pg.env, fmt.Sprintf("SLUICE_POSTGRES_PORT=%d", port))
+	guard := pg.startGuard()
 	t.Cleanup(func() {
 		if out, err := pg.script("stop.sh", "--clean"); err != nil {
 			t.Errorf("removing the scenario's PostgreSQL cluster: %v\n%s", err, out)
 		}
+		if guard != nil {
+			_ = syscall.Kill(-guard.Process.Pid, syscall.SIGKILL)
+			_ = guard.Wait()
+		}
 	})
 	pg.start(t)
 	return pg
+}
+
+// startGuard starts a process, in a session of its own, that removes the
+// cluster (stop.sh --clean) once this test binary is gone: pg_ctl detaches
+// the server, which would otherwise outlive a test binary killed before
+// its cleanups (go test -timeout, SIGKILL).
+func (pg *ownPostgres) startGuard() *exec.Cmd {
+	script := `while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec bash "$2" --clean`
+	cmd := exec.Command("bash", "-c", script, "guard", strconv.Itoa(os.Getpid()), filepath.Join(pg.root, "scripts", "postgres", "stop.sh"))
+	cmd.Dir = pg.root
+	cmd.Env = pg.env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "reliability: starting the PostgreSQL cluster's guard:", err)
+		return nil
+	}
+	return cmd
 }
 
 // havePostgresBinaries reports whether initdb and pg_ctl exist where
