@@ -49,7 +49,21 @@ func (l *LogReporter) Report(ctx context.Context, connector string, task int, f 
 		where = ", where source record is " + f.Record.Coordinates()
 		attrs = append(attrs, "source_partition", connect.FormatMap(f.Record.SourcePartition), "source_offset", connect.FormatMap(f.Record.SourceOffset))
 		if l.IncludeMessages {
-			attrs = append(attrs, "record_topic", f.Record.Topic, "key", fmt.Sprint(f.Record.Key), "value", fmt.Sprint(f.Record.Value), "timestamp", f.Record.Timestamp)
+			// As Kafka Connect's SourceRecord.toString: topic, partition,
+			// key and value with their schemas, timestamp and headers.
+			r := f.Record
+			attrs = append(attrs, "record_topic", r.Topic, "key", fmt.Sprint(r.Key), "key_schema", r.KeySchema.String(),
+				"value", fmt.Sprint(r.Value), "value_schema", r.ValueSchema.String(), "timestamp", r.Timestamp)
+			if r.HasPartition {
+				attrs = append(attrs, "kafka_partition", r.Partition)
+			}
+			if len(r.Headers) > 0 {
+				hs := make([]string, len(r.Headers))
+				for i, h := range r.Headers {
+					hs[i] = h.Key + "=" + fmt.Sprint(h.Value)
+				}
+				attrs = append(attrs, "headers", hs)
+			}
 		}
 	}
 	logger.ErrorContext(ctx, fmt.Sprintf("Error encountered in task %s-%d. Executing stage '%s' with class '%s'%s.", connector, task, f.Stage, class, where), attrs...)

@@ -155,6 +155,14 @@ func (r *taskRunner) openProducer(ctx context.Context) error {
 // stop sending.
 func (r *taskRunner) keepForRetry(producer sarama.AsyncProducer, s *msgSlot, err error) {
 	s.lastErr = err
+	if s.tooLarge {
+		r.retryMu.Lock()
+		r.retryQ = append(r.retryQ, s)
+		r.retryMu.Unlock()
+		r.kept.Add(1)
+		r.recovering.Store(true)
+		return
+	}
 	r.setStall(connect.NewRecordError(r.p.cfg.Name, r.id, connect.StageKafkaProduce, producer, s.rec, 1+s.resends,
 		fmt.Errorf("producing to topic %s (retrying until acknowledged): %w", s.msg.Topic, err)))
 	r.retryMu.Lock()
@@ -264,6 +272,7 @@ func (r *taskRunner) redeliver(ctx context.Context) error {
 		}
 		// The oldest record alone first: the others follow once the
 		// broker took it.
+		q[0].alone = true
 		if !r.resend(ctx, q[0]) {
 			return nil
 		}
@@ -279,9 +288,23 @@ func (r *taskRunner) redeliver(ctx context.Context) error {
 		}
 		backoff = r.delivery.backoff
 		for i, s := range q[1:] {
+			// s belongs to the ack loop once sent: read it before.
+			alone := s.tooLarge
+			if alone {
+				// Alone: wait for the records before it, and for it.
+				if !r.waitResolved(ctx) {
+					carry = q[1+i:]
+					return r.failed()
+				}
+			}
+			s.alone = alone
 			if !r.resend(ctx, s) {
 				carry = q[1+i:]
 				return nil
+			}
+			if alone && !r.waitResolved(ctx) {
+				carry = q[2+i:]
+				return r.failed()
 			}
 		}
 		carry = nil
@@ -291,14 +314,18 @@ func (r *taskRunner) redeliver(ctx context.Context) error {
 // resend hands a kept record to the producer again. It returns false when
 // ctx is done first.
 func (r *taskRunner) resend(ctx context.Context, s *msgSlot) bool {
-	s.resends++
+	if !s.tooLarge {
+		s.resends++ // a batch-mate re-sent alone is not retrying a fault of its own
+	}
 	r.pending.Add(1)
 	r.kept.Add(-1)
 	select {
 	case r.producer.Input() <- &s.msg:
 		return true
 	case <-ctx.Done():
-		s.resends--
+		if !s.tooLarge {
+			s.resends--
+		}
 		r.pending.Add(-1)
 		r.kept.Add(1)
 		return false

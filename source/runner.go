@@ -38,6 +38,8 @@ type msgSlot struct {
 	first    int64  // unix nanos of the poll that returned the record (delivery.timeout.ms)
 	resends  int    // times re-sent after a retriable failure
 	lastErr  error  // the last retriable produce error
+	alone    bool   // being re-sent with nothing else in the producer
+	tooLarge bool   // refused by the broker as too large: to be re-sent alone
 }
 
 var slotPool = sync.Pool{New: func() any { return new(msgSlot) }}
@@ -189,6 +191,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		}
 		cancel()
 		if err != nil {
+			r.fail(err) // the status shows the task's error
 			r.state.Store(connect.StateFailed)
 			r.log.Error("task failed", "error", err)
 		} else {
@@ -773,9 +776,17 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 				continue
 			}
 			s := pe.Msg.Metadata.(*msgSlot)
-			if kafkaconf.Retriable(pe.Err) {
+			switch {
+			case kafkaconf.Retriable(pe.Err):
 				r.keepForRetry(producer, s, pe.Err)
-			} else {
+			case errors.Is(pe.Err, sarama.ErrMessageSizeTooLarge) && !s.alone:
+				// The broker refuses a whole batch for one record too
+				// large: the batch's other records are not at fault. As
+				// Kafka's producer splits such a batch, each is re-sent
+				// alone; only a record refused alone is a record failure.
+				s.tooLarge = true
+				r.keepForRetry(producer, s, pe.Err)
+			default:
 				r.produceFailed(ctx, producer, s, fmt.Errorf("producing to topic %s: %w", pe.Msg.Topic, pe.Err))
 			}
 			r.pending.Add(-1)

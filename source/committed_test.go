@@ -1,0 +1,220 @@
+package source_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/connect"
+	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/offsets"
+	"github.com/sluicehq/sluice/source"
+)
+
+// These tests pin what gets committed when a record or a commit fails:
+// each asserts the offset store's contents after the failure.
+
+// bigRecordTask makes the record at seq == big of source partition p0 larger
+// than the producer accepts (a non-retriable produce error).
+type bigRecordTask struct {
+	*genTask
+	big int64
+}
+
+func (b *bigRecordTask) Poll(ctx context.Context) ([]connect.Record, error) {
+	batch, err := b.genTask.Poll(ctx)
+	for i := range batch {
+		if n, _ := asInt64(batch[i].SourceOffset["seq"]); n == b.big && batch[i].SourcePartition["part"] == "p0" {
+			batch[i].Value = append(batch[i].Value.([]byte), make([]byte, 4096)...)
+		}
+	}
+	return batch, err
+}
+
+// TestFailedSendIsNotMarkedDone: under errors.tolerance=none a record whose
+// produce failed for good fails the task, and the final commit stores no
+// offset at or past it: every committed offset is of a record in Kafka.
+func TestFailedSendIsNotMarkedDone(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 2, nil)
+	const parts, perPart, big = 2, 300, 120
+	task := &bigRecordTask{genTask: &genTask{topic: topic, parts: parts, perPart: perPart, batch: 10}, big: big}
+	store := offsets.NewMemoryStore()
+	cfg := baseConfig(t, brokers, "failed-send", task)
+	cfg.OffsetStore = store
+	cfg.OffsetFlushInterval = 10 * time.Millisecond
+	cfg.ProducerProps = map[string]string{"max.request.size": "2048"}
+	cfg.Logger = slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runErr := p.Run(context.Background())
+	var re *connect.RecordError
+	if !errors.As(runErr, &re) || re.Stage != connect.StageKafkaProduce {
+		t.Fatalf("Run: %v; want a KAFKA_PRODUCE failure", runErr)
+	}
+	c := committed(t, store, "failed-send", parts, task.part)
+	if c[0] >= big {
+		t.Fatalf("p0: committed seq %d, at or past the record %d that never reached Kafka", c[0], big)
+	}
+	assertCommittedHeld(t, brokers, topic, store, "failed-send", parts)
+	for _, s := range seqs(t, readAll(t, brokers, topic))["p0"] {
+		if s == big {
+			t.Fatalf("the oversized record %d is in Kafka", big)
+		}
+	}
+}
+
+// TestToleratedProduceFailureIsReportedThenCommitted: under
+// errors.tolerance=all a produce failure (a record larger than the producer
+// accepts) is logged and sent to the dead-letter queue, and only then does
+// the offset move past it.
+func TestToleratedProduceFailureIsReportedThenCommitted(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	dlq := topic + "-dlq"
+	// The topic refuses the big record (MESSAGE_TOO_LARGE from the broker);
+	// the dead-letter queue takes it.
+	maxBytes := "2048"
+	kafkatest.CreateTopic(t, brokers, topic, 2, map[string]*string{"max.message.bytes": &maxBytes})
+	kafkatest.CreateTopic(t, brokers, dlq, 1, nil)
+	const parts, perPart, big = 2, 300, 120
+	task := &bigRecordTask{genTask: &genTask{topic: topic, parts: parts, perPart: perPart, batch: 10}, big: big}
+	store := offsets.NewMemoryStore()
+	cfg := baseConfig(t, brokers, "tolerated-send", task)
+	cfg.OffsetStore = store
+	cfg.Errors = sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceAll, LogEnable: true, LogIncludeMessages: true,
+		DLQTopic: dlq, DLQReplicationFactor: 1, DLQContextHeaders: true}
+	var logs syncBuffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runPipeline(t, p)
+	waitFor(t, "every record done", 60*time.Second, func() bool {
+		ts := p.Status().Tasks
+		return len(ts) > 0 && ts[0].RecordsAcked+ts[0].RecordsDropped == parts*perPart
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for i, v := range committed(t, store, "tolerated-send", parts, task.part) {
+		if v != perPart-1 {
+			t.Errorf("p%d: committed seq %d, want %d", i, v, perPart-1)
+		}
+	}
+	got := readAll(t, brokers, dlq)
+	if len(got) != 1 {
+		t.Fatalf("the DLQ holds %d records, want the 1 oversized one", len(got))
+	}
+	h := headerMap(got[0])
+	if h[sluiceerrors.HeaderStage] != string(connect.StageKafkaProduce) || !strings.Contains(h[sluiceerrors.HeaderSourceOffset], `"seq":120`) ||
+		!strings.HasPrefix(string(got[0].Value), "p0:120") {
+		t.Fatalf("DLQ record %q headers %v", got[0].Value, h)
+	}
+	log := logs.String()
+	for _, want := range []string{"Error encountered in task tolerated-send-0", "KAFKA_PRODUCE", "seq=120", "key_schema=", "value=", "record_topic=" + topic} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the error log does not hold %q:\n%s", want, log)
+		}
+	}
+	if ts := p.Status().Tasks[0]; ts.RecordsDropped != 1 || ts.Errors.RecordsSkipped != 1 || ts.Errors.ErrorsLogged != 1 {
+		t.Errorf("dropped %d skipped %d logged %d, want 1 each", ts.RecordsDropped, ts.Errors.RecordsSkipped, ts.Errors.ErrorsLogged)
+	}
+}
+
+// flakyStore fails every Write while failing is set.
+type flakyStore struct {
+	offsets.Store
+	failing  atomic.Bool
+	attempts atomic.Int64
+}
+
+func (s *flakyStore) Write(ctx context.Context, c string, e []offsets.Entry) error {
+	s.attempts.Add(1)
+	if s.failing.Load() {
+		return errors.New("offset store unavailable")
+	}
+	return s.Store.Write(ctx, c, e)
+}
+
+// TestFailedOffsetWriteIsNotTreatedAsCommitted: while the store fails,
+// nothing is stored and the offsets are kept; once it recovers, the next
+// commits write them, although no new record arrived.
+func TestFailedOffsetWriteIsNotTreatedAsCommitted(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 2, nil)
+	const parts, perPart = 2, 200
+	task := &genTask{topic: topic, parts: parts, perPart: perPart, batch: 20}
+	store := &flakyStore{Store: offsets.NewMemoryStore()}
+	store.failing.Store(true)
+	cfg := baseConfig(t, brokers, "flaky-store", task)
+	cfg.OffsetStore = store
+	cfg.OffsetFlushInterval = 20 * time.Millisecond
+	cfg.Logger = slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runPipeline(t, p)
+	waitFor(t, "every record acknowledged and commits failing", 60*time.Second, func() bool {
+		ts := p.Status().Tasks
+		return len(ts) > 0 && ts[0].RecordsAcked == parts*perPart && ts[0].OffsetCommitFailures >= 3
+	})
+	for i, v := range committed(t, store, "flaky-store", parts, task.part) {
+		if v != -1 {
+			t.Fatalf("p%d: seq %d stored while every write failed", i, v)
+		}
+	}
+	if ts := p.Status().Tasks[0]; ts.State != connect.StateRunning {
+		t.Fatalf("task %s while the store fails for less than the bound; want RUNNING", ts.State)
+	}
+	store.failing.Store(false)
+	waitFor(t, "the kept offsets to be written", 60*time.Second, func() bool {
+		c := committed(t, store, "flaky-store", parts, task.part)
+		return c[0] == perPart-1 && c[1] == perPart-1
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+// TestOffsetStoreThatKeepsFailingFailsTheTask: commits failing for longer
+// than sluice.offset.commit.failure.timeout.ms fail the task visibly.
+func TestOffsetStoreThatKeepsFailingFailsTheTask(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	task := &genTask{topic: topic, parts: 1, perPart: -1, batch: 20}
+	store := &flakyStore{Store: offsets.NewMemoryStore()}
+	store.failing.Store(true)
+	cfg := baseConfig(t, brokers, "failing-store", task)
+	cfg.OffsetStore = store
+	cfg.OffsetFlushInterval = 20 * time.Millisecond
+	cfg.OffsetCommitFailureTimeout = 300 * time.Millisecond
+	cfg.Logger = slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runErr := p.Run(context.Background())
+	if runErr == nil || !strings.Contains(runErr.Error(), "OFFSET_COMMIT") || !strings.Contains(runErr.Error(), "offset store unavailable") ||
+		!strings.Contains(runErr.Error(), "sluice.offset.commit.failure.timeout.ms") {
+		t.Fatalf("Run: %v; want an OFFSET_COMMIT failure naming the bound and the store's error", runErr)
+	}
+	ts := p.Status().Tasks[0]
+	if ts.State != connect.StateFailed || ts.Err == nil {
+		t.Fatalf("task %s err %v, want FAILED with the error", ts.State, ts.Err)
+	}
+	if c := committed(t, store, "failing-store", 1, task.part); c[0] != -1 {
+		t.Fatalf("seq %d stored by a store that always failed", c[0])
+	}
+}
