@@ -123,14 +123,22 @@ func TestSlowPutDoesNotRebalance(t *testing.T) {
 	waitFor(t, 40*time.Second, "all records", func() bool { return task.n.Load() >= parts*perPart })
 	st := p.Status().Tasks[0]
 	opens, closes := task.counts()
+	task.mu.Lock()
+	var opened []connect.TopicPartition
+	for _, tps := range task.opens {
+		opened = append(opened, tps...)
+	}
+	task.mu.Unlock()
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	if st.Generation != gen || gen < 0 {
 		t.Fatalf("generation changed from %d to %d: a rebalance happened", gen, st.Generation)
 	}
-	if opens != 1 || closes != 0 || st.Rebalances != 1 {
-		t.Fatalf("opens=%d closes=%d rebalances=%d while running, want 1, 0, 1", opens, closes, st.Rebalances)
+	// The two partitions are opened once each, by one Open call or two
+	// (their claims may arrive apart on a busy machine), and never closed.
+	if len(opened) != parts || opened[0] == opened[len(opened)-1] || closes != 0 || st.Rebalances != int64(opens) {
+		t.Fatalf("opened %v in %d calls, closes=%d, rebalances=%d while running; want each partition opened once, no close", opened, opens, closes, st.Rebalances)
 	}
 	// 300 buffered + per partition the fetcher's channel (256) and one
 	// fetch: 2 KiB, or the first record batch when larger (the producer
