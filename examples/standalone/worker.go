@@ -165,21 +165,21 @@ func newWorker(ctx context.Context, workerPath string, connectorPaths []string, 
 // in-process broker at addr: in capitals, because every record it holds is
 // lost when the worker exits. flag tells whether -embedded selected it.
 func embeddedWarning(addr string, cfg *workerConfig, flag bool) string {
-	why := keyBootstrap + "=" + embeddedBootstrap
+	why, ignored := keyBootstrap+"="+embeddedBootstrap, ""
 	if flag {
 		why = "-embedded"
 		if !cfg.embedded && !cfg.bootstrapDefaulted {
-			why += ", " + keyBootstrap + " ignored"
+			ignored = ", " + keyBootstrap + " ignored"
 		}
 	}
 	var b strings.Builder
 	line := strings.Repeat("*", 78) + "\n"
 	b.WriteString(line)
-	fmt.Fprintf(&b, "* WARNING: IN-PROCESS KAFKA BROKER (%s) at %s\n", why, addr)
+	fmt.Fprintf(&b, "* WARNING: IN-PROCESS KAFKA BROKER (%s%s) at %s\n", why, ignored, addr)
 	b.WriteString("* ITS DATA IS NOT KEPT: every topic lives in this process's memory and is lost\n")
 	b.WriteString("* when the worker exits or crashes, including records the sinks have not\n")
-	b.WriteString("* written yet. For anything but a try-out, set bootstrap.servers to your Kafka\n")
-	fmt.Fprintf(&b, "* cluster (Kafka Connect's default, used when the key is absent: %s).\n", defaultBootstrap)
+	b.WriteString("* written yet. For anything but a try-out, run without " + why + "\n")
+	fmt.Fprintf(&b, "* and with bootstrap.servers naming your Kafka cluster (default %s).\n", defaultBootstrap)
 	b.WriteString(line)
 	return b.String()
 }
