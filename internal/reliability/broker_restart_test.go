@@ -92,6 +92,8 @@ func brokerRestart(t *testing.T, contender, tolerance string) {
 		t.Fatal(err)
 	}
 	r.lost, r.dup, r.torn, r.order = c.lost(), c.dup, c.torn, c.order
+	tc := topicTally(t, b.addrs, topic, n)
+	r.topic = &tc
 	checkTally(t, c, output, w)
 }
 

@@ -282,3 +282,71 @@ func kafkaConnectLib(t testing.TB) string {
 	}
 	return lib
 }
+
+// topicTally reads the one-partition topic from its start and compares it
+// with the input's first n lines, as scan does for an output file: it tells
+// whether a duplicate or an order violation arose on the source side (in
+// the topic) or on the sink side.
+func topicTally(t testing.TB, addrs []string, topic string, n int) tally {
+	t.Helper()
+	c := tally{n: n, maxIndex: -1}
+	cons, err := sarama.NewConsumer(addrs, saramaConfig("sluice-reliability-reader"))
+	if err != nil {
+		t.Errorf("reading topic %s: %v", topic, err)
+		return c
+	}
+	defer cons.Close()
+	client, err := sarama.NewClient(addrs, saramaConfig("sluice-reliability-reader"))
+	if err != nil {
+		t.Errorf("reading topic %s: %v", topic, err)
+		return c
+	}
+	defer client.Close()
+	end, err := client.GetOffset(topic, 0, sarama.OffsetNewest)
+	if err != nil {
+		t.Errorf("reading topic %s: %v", topic, err)
+		return c
+	}
+	pc, err := cons.ConsumePartition(topic, 0, sarama.OffsetOldest)
+	if err != nil {
+		t.Errorf("reading topic %s: %v", topic, err)
+		return c
+	}
+	defer pc.Close()
+	seen := make([]bool, n)
+	maxFirst := -1
+	timeout := time.NewTimer(2 * time.Minute)
+	defer timeout.Stop()
+	for {
+		var m *sarama.ConsumerMessage
+		select {
+		case m = <-pc.Messages():
+		case err := <-pc.Errors():
+			t.Errorf("reading topic %s: %v", topic, err)
+			return c
+		case <-timeout.C:
+			t.Errorf("reading topic %s: not at its end offset %d after 2 minutes", topic, end)
+			return c
+		}
+		idx, ok := parseLine(m.Value, nil)
+		switch {
+		case !ok:
+			c.torn++
+		case idx >= n:
+			c.beyond++
+		case seen[idx]:
+			c.dup++
+		default:
+			seen[idx] = true
+			c.distinct++
+			if idx < maxFirst {
+				c.order++
+			} else {
+				maxFirst = idx
+			}
+		}
+		if m.Offset+1 >= end {
+			return c
+		}
+	}
+}

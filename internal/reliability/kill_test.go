@@ -91,6 +91,8 @@ func killScenario(t *testing.T, contender, broker string) {
 		t.Fatal(err)
 	}
 	r.lost, r.dup, r.torn, r.order = c.lost(), c.dup, c.torn, c.order
+	tc := topicTally(t, addrs, topic, n)
+	r.topic = &tc
 	checkTally(t, c, output, w)
 	if c.dup > r.dupBound {
 		t.Errorf("%d duplicated lines after %d kills: more than one commit window (%d lines) per kill", c.dup, kills, window)

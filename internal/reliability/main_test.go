@@ -184,6 +184,7 @@ type result struct {
 	dupBound  int // -1: none
 	torn      int
 	order     int     // order violations
+	topic     *tally  // the topic between source and sink, when read
 	seconds   float64 // recover_s / rejoin_s; -1: not measured
 	secName   string
 	pass      bool
@@ -204,6 +205,9 @@ func report(t testing.TB, r result) {
 		fmt.Fprintf(&b, " dup_bound=%d", r.dupBound)
 	}
 	fmt.Fprintf(&b, " torn=%d order_violations=%d", r.torn, r.order)
+	if r.topic != nil {
+		fmt.Fprintf(&b, " topic_lost=%d topic_dup=%d topic_order_violations=%d", r.topic.lost(), r.topic.dup, r.topic.order)
+	}
 	if r.secName != "" {
 		if r.seconds >= 0 {
 			fmt.Fprintf(&b, " %s=%.1f", r.secName, r.seconds)
@@ -264,6 +268,11 @@ func printTable() {
 		if r.dupBound >= 0 {
 			dup += fmt.Sprintf(" (bound %d)", r.dupBound)
 		}
+		order := fmt.Sprint(r.order)
+		if r.topic != nil {
+			dup += fmt.Sprintf("; topic %d", r.topic.dup)
+			order += fmt.Sprintf("; topic %d", r.topic.order)
+		}
 		res := "pass"
 		if !r.pass {
 			res = "**FAIL**"
@@ -271,8 +280,8 @@ func printTable() {
 		if r.note != "" {
 			res += ": " + r.note
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %d | %s | %d | %d | %s | %s |\n",
-			r.scenario, brokerName(r.broker), r.variant, contenderName(r.contender), r.records, r.lost, dup, r.torn, r.order, secs, res)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %d | %s | %d | %s | %s | %s |\n",
+			r.scenario, brokerName(r.broker), r.variant, contenderName(r.contender), r.records, r.lost, dup, r.torn, order, secs, res)
 	}
 	fmt.Print(b.String())
 	if path := os.Getenv(envTable); path != "" {
