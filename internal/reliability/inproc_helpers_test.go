@@ -606,6 +606,8 @@ type seqStats struct {
 	Reordered int64
 	// Unexpected counts numbers outside 0..want-1.
 	Unexpected int64
+	// Example describes the first order violation ("" when none).
+	Example string
 }
 
 func countSeqs(got []int64, want int64) seqStats {
@@ -624,6 +626,9 @@ func countSeqs(got []int64, want int64) seqStats {
 		seen[s] = true
 		if s < maxSeen {
 			st.Reordered++
+			if st.Example == "" {
+				st.Example = fmt.Sprintf("%d delivered for the first time after %d", s, maxSeen)
+			}
 		}
 		maxSeen = max(maxSeen, s)
 	}
@@ -644,8 +649,12 @@ func (s seqStats) add(o seqStats) seqStats {
 	if first < 0 || (o.FirstLost >= 0 && o.FirstLost < first) {
 		first = o.FirstLost
 	}
+	example := s.Example
+	if example == "" {
+		example = o.Example
+	}
 	return seqStats{Lost: s.Lost + o.Lost, FirstLost: first, Dup: s.Dup + o.Dup,
-		Reordered: s.Reordered + o.Reordered, Unexpected: s.Unexpected + o.Unexpected}
+		Reordered: s.Reordered + o.Reordered, Unexpected: s.Unexpected + o.Unexpected, Example: example}
 }
 
 // parseSeqValue parses "<part>:<seq>".

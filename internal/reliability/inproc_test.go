@@ -35,26 +35,52 @@ import (
 )
 
 // TestProduceErrorsInjected: a source pipeline writes 3 partitions of
-// numbered records to the embedded broker, which answers every produce
-// request with NOT_LEADER_OR_FOLLOWER for a while, then with
-// REQUEST_TIMED_OUT for a few seconds (kfake's control hooks), then
-// normally again; a sink pipeline reads the topic. Under
-// errors.tolerance=all and none: no record lost, order per partition kept,
-// no duplicate in the topic (the broker wrote nothing it refused), the task
-// was never FAILED but RUNNING with the error it kept getting in its status
-// (StallError), the committed source offsets are exactly what was
-// delivered, and the sink received everything with the group's offsets at
-// the end of the topic.
+// numbered records to the embedded broker, which answers produce requests
+// with errors for a few seconds, then normally again; a sink pipeline reads
+// the topic.
+//
+// refused: the broker answers every produce request with
+// NOT_LEADER_OR_FOLLOWER for a while, then with REQUEST_TIMED_OUT, writing
+// nothing (kfake's control hooks). Under errors.tolerance=all and none: no
+// record lost, order per partition kept, no duplicate in the topic (the
+// broker wrote nothing it refused), the task was never FAILED but RUNNING
+// with the error it kept getting in its status (StallError), the committed
+// source offsets are exactly what was delivered, and the sink received
+// everything with the group's offsets at the end of the topic.
+//
+// written: the broker writes every produce request but answers
+// REQUEST_TIMED_OUT, as Apache Kafka does when replication does not finish
+// in time (kfake's faults). Same checks, except that duplicates are
+// counted, not failed: a retry in the same idempotent producer session is
+// deduplicated by the broker, a re-send by a new producer is not.
 //
 // The scenario is defined on the embedded broker: it starts its own kfake
 // cluster even when KAFKA_BOOTSTRAP_SERVERS is set.
 func TestProduceErrorsInjected(t *testing.T) {
-	for _, tol := range []sluiceerrors.Tolerance{sluiceerrors.ToleranceAll, sluiceerrors.ToleranceNone} {
-		t.Run("tolerance="+tol.String(), func(t *testing.T) { produceErrorsScenario(t, tol) })
-	}
+	t.Run("refused,tolerance=all", func(t *testing.T) { produceErrorsScenario(t, faultRefused, sluiceerrors.ToleranceAll) })
+	t.Run("refused,tolerance=none", func(t *testing.T) { produceErrorsScenario(t, faultRefused, sluiceerrors.ToleranceNone) })
+	t.Run("written,tolerance=all", func(t *testing.T) { produceErrorsScenario(t, faultWritten, sluiceerrors.ToleranceAll) })
 }
 
-func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
+// produceFault is how the broker fails produce requests.
+type produceFault int
+
+const (
+	// faultRefused answers NOT_LEADER_OR_FOLLOWER, then REQUEST_TIMED_OUT,
+	// and writes nothing.
+	faultRefused produceFault = iota
+	// faultWritten writes the records and answers REQUEST_TIMED_OUT.
+	faultWritten
+)
+
+func (f produceFault) String() string {
+	if f == faultWritten {
+		return "written"
+	}
+	return "refused"
+}
+
+func produceErrorsScenario(t *testing.T, fault produceFault, tol sluiceerrors.Tolerance) {
 	noLeaks(t)
 	log := scenarioLog(t)
 	const parts = 3
@@ -62,6 +88,9 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 	notLeader, timedOut := 2*time.Second, 3*time.Second
 	if fullRun() {
 		perPart, notLeader, timedOut = 20000, 5*time.Second, 10*time.Second
+	}
+	if fault == faultWritten {
+		notLeader = 0
 	}
 	total := int64(parts) * perPart
 	topic := kafkatest.Topic(t)
@@ -75,8 +104,9 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 
 	errCfg := sluiceerrors.Config{Tolerance: tol, LogEnable: true}
 	rec := newRecorder()
+	name := fmt.Sprintf("produce-errors-%s-%s", fault, tol)
 	sk, err := sink.New(sink.Config{
-		Name: "produce-errors-sink-" + tol.String(), Brokers: brokers, Topics: []string{topic},
+		Name: name + "-sink", Brokers: brokers, Topics: []string{topic},
 		NewTask:             func() sink.Task { return &recordingSink{rec: rec} },
 		Errors:              errCfg,
 		OffsetFlushInterval: time.Second,
@@ -91,7 +121,7 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 	// ~2 000 records/s: the stream is well under way when the fault
 	// starts and goes on during and after it.
 	src, err := source.New(source.Config{
-		Name: "produce-errors-source-" + tol.String(), Brokers: brokers,
+		Name: name + "-source", Brokers: brokers,
 		NewTask: func() source.Task {
 			return &seqSource{topic: topic, parts: parts, perPart: perPart, batch: 20, every: 25 * time.Millisecond}
 		},
@@ -118,28 +148,37 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 		t.Fatalf("the source acknowledged %d records in 60 s, before any fault", srcTask().RecordsAcked)
 	}
 
-	// The fault: every produce request is answered with an error, first
-	// NOT_LEADER_OR_FOLLOWER, then REQUEST_TIMED_OUT; nothing is written.
-	var injected, injectedNL, injectedTO int64 // guarded by the cluster: controls run serially
+	// The fault.
+	var injectedNL, injectedTO atomic.Int64
 	faultStart := time.Now()
-	cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		var code int16
-		switch el := time.Since(faultStart); {
-		case el < notLeader:
-			code = kerr.NotLeaderForPartition.Code
-			injectedNL++
-		case el < notLeader+timedOut:
-			code = kerr.RequestTimedOut.Code
-			injectedTO++
-		default:
-			cluster.DropControl()
-			return nil, nil, false
-		}
-		cluster.KeepControl()
-		injected++
-		return produceErrorResponse(req, code), nil, true
-	})
 	faultEnd := faultStart.Add(notLeader + timedOut)
+	var written *kfake.FaultHandle
+	switch fault {
+	case faultRefused:
+		// Every produce request is answered with an error, first
+		// NOT_LEADER_OR_FOLLOWER, then REQUEST_TIMED_OUT; nothing is
+		// written.
+		cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+			var code int16
+			switch el := time.Since(faultStart); {
+			case el < notLeader:
+				code = kerr.NotLeaderForPartition.Code
+				injectedNL.Add(1)
+			case el < notLeader+timedOut:
+				code = kerr.RequestTimedOut.Code
+				injectedTO.Add(1)
+			default:
+				cluster.DropControl()
+				return nil, nil, false
+			}
+			cluster.KeepControl()
+			return produceErrorResponse(req, code), nil, true
+		})
+	case faultWritten:
+		// Every produce request to the topic is written, and answered
+		// REQUEST_TIMED_OUT.
+		written = cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.RequestTimedOut, Count: -1})
+	}
 	var failedDuringFault bool
 	var lastErr, stallErr error
 	for time.Now().Before(faultEnd) {
@@ -154,6 +193,10 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 			stallErr = ts.StallError
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if written != nil {
+		written.Remove()
+		injectedTO.Store(int64(written.Hits()))
 	}
 	writtenAtEnd := srcTask().RecordsWritten
 	t.Logf("fault over: task %s, %d acked of %d written, last error: %v, stall error: %v", srcTask().State, srcTask().RecordsAcked, writtenAtEnd, lastErr, stallErr)
@@ -224,7 +267,7 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 	if stallErr == nil {
 		t.Errorf("the source task's status never showed the error it kept getting (TaskStatus.StallError) while RUNNING during the fault")
 	}
-	if injected == 0 {
+	if injectedNL.Load()+injectedTO.Load() == 0 {
 		t.Errorf("no produce request was answered with an error: the fault was not injected")
 	}
 	if inTopic.Lost > 0 {
@@ -232,9 +275,9 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 			inTopic.Lost, total, inTopic.FirstLost, final.RecordsDropped)
 	}
 	if inTopic.Reordered > 0 || inTopic.Unexpected > 0 {
-		t.Errorf("order per partition broken in the topic: %d records out of order, %d unexpected", inTopic.Reordered, inTopic.Unexpected)
+		t.Errorf("order per partition broken in the topic: %d records out of order (first: %s), %d unexpected", inTopic.Reordered, inTopic.Example, inTopic.Unexpected)
 	}
-	if inTopic.Dup > 0 {
+	if inTopic.Dup > 0 && fault == faultRefused {
 		t.Errorf("%d duplicates in the topic: the broker wrote none of the refused requests, so a retry must write each record once", inTopic.Dup)
 	}
 	if committedUndelivered > 0 {
@@ -249,7 +292,7 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 		t.Errorf("sink pipeline: %v", sinkErr)
 	}
 	if atSink.Lost > 0 || atSink.Reordered > 0 {
-		t.Errorf("sink: %d records never put, %d out of order", atSink.Lost, atSink.Reordered)
+		t.Errorf("sink: %d records never put, %d out of order (first: %s)", atSink.Lost, atSink.Reordered, atSink.Example)
 	}
 	for p, end := range ends {
 		if group[p] != end {
@@ -257,10 +300,10 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 		}
 	}
 	printFigures(t, "produce-errors",
-		"broker", "embedded", "tolerance", tol, "records", total,
+		"broker", "embedded", "fault", fault, "tolerance", tol, "records", total,
 		"delivered", total-inTopic.Lost, "lost", inTopic.Lost, "dup", inTopic.Dup, "order_violations", inTopic.Reordered,
 		"committed_undelivered", committedUndelivered, "sink_lost", atSink.Lost, "sink_dup", atSink.Dup,
-		"injected_not_leader", injectedNL, "injected_timed_out", injectedTO,
+		"injected_not_leader", injectedNL.Load(), "injected_timed_out", injectedTO.Load(),
 		"fault_s", notLeader+timedOut, "recover_s", recoverAfter,
 		"failed_during_fault", failedDuringFault, "stall_error_in_status", stallErr != nil, "dropped", final.RecordsDropped)
 }
@@ -269,7 +312,11 @@ func produceErrorsScenario(t *testing.T, tol sluiceerrors.Tolerance) {
 func countAll(seqs map[int][]int64, parts int, perPart int64) seqStats {
 	st := seqStats{FirstLost: -1}
 	for i := range parts {
-		st = st.add(countSeqs(seqs[i], perPart))
+		one := countSeqs(seqs[i], perPart)
+		if one.Example != "" {
+			one.Example = fmt.Sprintf("partition %d: %s", i, one.Example)
+		}
+		st = st.add(one)
 	}
 	for part := range seqs {
 		if part < 0 || part >= parts {
