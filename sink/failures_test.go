@@ -596,7 +596,9 @@ func (c *faultConn) Write(b []byte) (int, error) {
 // TestGroupCommitFailureIsCountedAndRetried: an offset commit that cannot
 // reach the group coordinator is retried, then counted as a failure and
 // shown in the status (CommitErr), with the group's offsets unchanged; once
-// the coordinator is reachable again the next commit writes them.
+// the coordinator is reachable again the next commit writes them. A commit
+// that fails while the partitions are closed is counted as abandoned
+// (OffsetCommitSkips).
 func TestGroupCommitFailureIsCountedAndRetried(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.Topic(t)
@@ -638,8 +640,23 @@ func TestGroupCommitFailureIsCountedAndRetried(t *testing.T) {
 	d.failCommits.Store(false)
 	waitFor(t, 60*time.Second, "the commit to succeed again", func() bool { return groupOffset(t, brokers, p, topic) == 40 })
 	waitFor(t, 60*time.Second, "CommitErr cleared", func() bool { return p.Status().Tasks[0].CommitErr == nil })
+	if n := p.Status().Tasks[0].OffsetCommitSkips; n != 0 {
+		t.Fatalf("%d commits abandoned while running; the failed ones were retried", n)
+	}
+
+	// A commit that fails while the partitions are closed (at stop) is
+	// abandoned: counted as skipped, the group keeps the last offsets.
+	d.failCommits.Store(true)
+	produce(t, brokers, topic, 1, 10)
+	waitFor(t, 60*time.Second, "the last records put", func() bool { return task.n.Load() >= 50 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+	if st := p.Status().Tasks[0]; st.OffsetCommitSkips < 1 || st.CommitErr == nil {
+		t.Fatalf("after a failed closing commit: %d skips, CommitErr %v", st.OffsetCommitSkips, st.CommitErr)
+	}
+	if c := groupOffset(t, brokers, p, topic); c != 40 {
+		t.Fatalf("committed %d, want 40", c)
 	}
 }
 
