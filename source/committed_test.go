@@ -39,18 +39,25 @@ func (b *bigRecordTask) Poll(ctx context.Context) ([]connect.Record, error) {
 // TestFailedSendIsNotMarkedDone: under errors.tolerance=none a record whose
 // produce failed for good fails the task, and the final commit stores no
 // offset at or past it: every committed offset is of a record in Kafka.
+//
+// As Kafka Connect, the failure is reported (error log, dead-letter queue)
+// before the task fails.
 func TestFailedSendIsNotMarkedDone(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.Topic(t)
-	kafkatest.CreateTopic(t, brokers, topic, 2, nil)
+	dlq := topic + "-dlq"
+	maxBytes := "2048"
+	kafkatest.CreateTopic(t, brokers, topic, 2, map[string]*string{"max.message.bytes": &maxBytes})
+	kafkatest.CreateTopic(t, brokers, dlq, 1, nil)
 	const parts, perPart, big = 2, 300, 120
 	task := &bigRecordTask{genTask: &genTask{topic: topic, parts: parts, perPart: perPart, batch: 10}, big: big}
 	store := offsets.NewMemoryStore()
 	cfg := baseConfig(t, brokers, "failed-send", task)
 	cfg.OffsetStore = store
 	cfg.OffsetFlushInterval = 10 * time.Millisecond
-	cfg.ProducerProps = map[string]string{"max.request.size": "2048"}
-	cfg.Logger = slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
+	cfg.Errors = sluiceerrors.Config{LogEnable: true, DLQTopic: dlq, DLQReplicationFactor: 1}
+	var logs syncBuffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	p, err := source.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +76,12 @@ func TestFailedSendIsNotMarkedDone(t *testing.T) {
 		if s == big {
 			t.Fatalf("the oversized record %d is in Kafka", big)
 		}
+	}
+	if got := readAll(t, brokers, dlq); len(got) != 1 || !strings.HasPrefix(string(got[0].Value), "p0:120") {
+		t.Fatalf("the DLQ holds %d records, want the failed one, reported before the task failed", len(got))
+	}
+	if log := logs.String(); !strings.Contains(log, "Error encountered in task failed-send-0") || !strings.Contains(log, "seq=120") {
+		t.Fatalf("the failed record was not logged before the task failed:\n%s", log)
 	}
 }
 
