@@ -29,8 +29,12 @@ const (
 )
 
 // TopicCreation configures KIP-158 topic creation: when set, a topic a record
-// is about to be written to is created (if missing) before the first produce,
-// with these settings. Without it the broker's auto-creation policy applies.
+// is about to be written to is described before the first produce and
+// created with these settings only if it is missing (as Kafka Connect's
+// WorkerSourceTask: a principal without CREATE permission works with topics
+// that exist). A retriable failure (brokers away) is retried until the task
+// stops, shown as the task's StallError. Without it the broker's
+// auto-creation policy applies.
 type TopicCreation struct {
 	// Partitions is the partition count; -1 uses the broker default.
 	Partitions int32

@@ -18,8 +18,15 @@ import (
 // rather than spin, and it must return promptly once ctx is done (with any
 // error; the pipeline ignores errors after cancellation). The records, and the
 // maps and values they reference, belong to the pipeline once returned.
-// An error marked with connect.Retriable is retried under the pipeline's
-// retry policy; any other error fails the task.
+// An error marked with connect.Retriable is retried with the errors.retry.*
+// backoff, without limit unless Config.TaskRetryTimeout
+// (sluice.task.retry.timeout.ms) bounds it, as Kafka Connect retries a
+// task's RetriableException; any other error fails the task.
+//
+// Every call into a task (Start, Poll, Stop, CommitRecord, Commit) and a
+// Connector's TaskConfigs runs under recover: a panic fails that task
+// (FAILED, with the panic value and stack trace in its status error and the
+// log; the restart policy applies), never the process.
 //
 // Stop is called once, after the last Poll returned and the final offset
 // commit was attempted, also when Start failed. It releases resources.
@@ -58,7 +65,7 @@ type RecordMetadata struct {
 // was dropped (filtered by a transform, or skipped under errors.tolerance).
 // rec is the record as the task returned it, before transforms. It is called
 // from the pipeline's acknowledgement goroutine, concurrently with Poll. An
-// error is logged and otherwise ignored.
+// error is logged and otherwise ignored; a panic fails the task.
 type RecordCommitter interface {
 	CommitRecord(ctx context.Context, rec *connect.Record, meta *RecordMetadata) error
 }
@@ -66,7 +73,8 @@ type RecordCommitter interface {
 // Committer is implemented by tasks that want to know when offsets were
 // committed: Commit is called after each offset flush (also when there was
 // nothing new to flush), from the pipeline's commit goroutine, concurrently
-// with Poll. An error is logged and otherwise ignored.
+// with Poll. An error is logged and otherwise ignored; a panic fails the
+// task.
 type Committer interface {
 	Commit(ctx context.Context) error
 }
