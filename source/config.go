@@ -135,7 +135,8 @@ type Config struct {
 	//     maximum.
 	//
 	// Values of Integer.MAX_VALUE or more for delivery.timeout.ms and
-	// retries mean unbounded.
+	// retries mean unbounded. max.block.ms is accepted and ignored (a send
+	// never gives up on missing metadata: the task waits, stalled).
 	ProducerProps map[string]string
 	// TopicCreation enables KIP-158 topic creation.
 	TopicCreation *TopicCreation

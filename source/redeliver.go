@@ -104,6 +104,12 @@ func parseDelivery(prefix string, props map[string]string) (deliveryPolicy, map[
 				continue
 			}
 			d.backoffMax = ms
+		case "max.block.ms":
+			// Kafka Connect forces MAX on task producers; Sluice never
+			// gives up a send on metadata either (it waits, stalled).
+			if _, err := kafkaconf.ParseMillis(prefix+k, v); err != nil {
+				errs = append(errs, err)
+			}
 		case "retry.backoff.ms":
 			ms, err := kafkaconf.ParseMillis(prefix+k, v)
 			if err != nil {

@@ -322,3 +322,20 @@ func TestDeliveryTimeoutMakesARecordFailure(t *testing.T) {
 		t.Fatalf("committed seq %d although nothing was acknowledged", c[0])
 	}
 }
+
+// TestDeliveryPropertiesAreValidated: the delivery keys the pipeline reads
+// itself are checked, and errors name them.
+func TestDeliveryPropertiesAreValidated(t *testing.T) {
+	for _, k := range []string{"delivery.timeout.ms", "retries", "retry.backoff.ms", "retry.backoff.max.ms", "max.block.ms"} {
+		cfg := baseConfig(t, []string{"127.0.0.1:1"}, "delivery-props", &genTask{})
+		cfg.ProducerProps = map[string]string{k: "soon"}
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		p, err := source.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "producer.override."+k) {
+			t.Errorf("%s=soon: Run: %v; want an error naming producer.override.%s", k, err, k)
+		}
+	}
+}
