@@ -40,8 +40,9 @@ import (
 // the topic.
 //
 // refused: the broker answers every produce request with
-// NOT_LEADER_OR_FOLLOWER for a while, then with REQUEST_TIMED_OUT, writing
-// nothing (kfake's control hooks). Under errors.tolerance=all and none: no
+// NOT_LEADER_OR_FOLLOWER for 2 s, then with REQUEST_TIMED_OUT for 8 s (5 s
+// and 20 s with SLUICE_RELIABILITY=full), writing nothing (kfake's control
+// hooks). Under errors.tolerance=all and none: no
 // record lost, order per partition kept, no duplicate in the topic (the
 // broker wrote nothing it refused), the task was never FAILED, the
 // committed source offsets are exactly what was delivered, and the sink
@@ -50,9 +51,9 @@ import (
 // during the fault is reported, not checked: the source lets sarama retry
 // in order for a few seconds before it sees the error itself.
 //
-// written: the broker writes every produce request but answers
-// REQUEST_TIMED_OUT, as Apache Kafka does when replication does not finish
-// in time (kfake's faults). Same checks, except that duplicates are
+// written: for 8 s (20 s) the broker writes every produce request but
+// answers REQUEST_TIMED_OUT, as Apache Kafka does when replication does not
+// finish in time (kfake's faults). Same checks, except that duplicates are
 // counted, not failed: a retry in the same idempotent producer session is
 // deduplicated by the broker, a re-send by a new producer is not.
 //
@@ -87,9 +88,11 @@ func produceErrorsScenario(t *testing.T, fault produceFault, tol sluiceerrors.To
 	log := scenarioLog(t)
 	const parts = 3
 	perPart := int64(3000)
-	notLeader, timedOut := 2*time.Second, 3*time.Second
+	// The fault outlasts sarama's own in-order retries (about 7 s), so the
+	// pipeline's redelivery runs too.
+	notLeader, timedOut := 2*time.Second, 8*time.Second
 	if fullRun() {
-		perPart, notLeader, timedOut = 20000, 5*time.Second, 10*time.Second
+		perPart, notLeader, timedOut = 20000, 5*time.Second, 20*time.Second
 	}
 	if fault == faultWritten {
 		notLeader = 0
