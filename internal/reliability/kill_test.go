@@ -10,13 +10,14 @@ import (
 
 // TestKill is scenario (b): FileStreamSource → topic → FileStreamSink in
 // one worker process, killed with SIGKILL at random moments (3 times in
-// the short form, 10 in the full one) while the input file grows, and
-// restarted at once on the same files (source offsets in
-// offset.storage.file.filename). It fails on any lost line, any torn line
-// in the output, any order violation, or more duplicates than one commit
-// window per kill. The sink's consumer.session.timeout.ms is 10 s, so that a
-// restart does not wait 45 s for the broker to expire the killed member
-// (TestSinkRejoin covers that). It runs against the in-process broker of a separate
+// the short form, 10 in the full one; each 1–4 s after the previous
+// restart caught up) while the input file grows, and restarted at once on
+// the same files (source offsets in offset.storage.file.filename). It
+// fails on any lost line, any torn line in the output, any order
+// violation, or more duplicates than one commit window per kill. The
+// sink's consumer.session.timeout.ms is 10 s, so that a restart does not
+// wait 45 s for the broker to expire the killed member (TestSinkRejoin
+// covers that). It runs against the in-process broker of a separate
 // examples/standalone -embedded process (so it survives the kills, and the
 // test needs only Go) and against the suite's Apache Kafka broker.
 func TestKill(t *testing.T) {
@@ -60,26 +61,35 @@ func killScenario(t *testing.T, contender, broker string) {
 	if _, err := waitCovered(w, output, rate, 90*time.Second, deadlineFor(t, 3*time.Minute)); err != nil {
 		t.Fatalf("before the first kill: %v\n%s", err, tail(w.logPath, 30))
 	}
-	// A JVM needs seconds to start its connectors: kill it once it ran a
-	// little, or every kill lands in its startup.
-	minRun := 1000 * time.Millisecond
-	if contender == contenderConnect {
-		minRun = 5 * time.Second
-	}
+	// Each kill comes at a random moment 1–4 s after the previous restart
+	// caught up (its output holds every line written before that kill), so
+	// that each kill interrupts one commit window, not a backlog of them.
+	stall := pick(60*time.Second, 90*time.Second)
+	deadline := deadlineFor(t, pick(8*time.Minute, 15*time.Minute))
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 14))
+	atKill := 0
 	for k := range kills {
-		time.Sleep(minRun + time.Duration(rng.Int64N(int64(3*time.Second))))
+		if k > 0 {
+			if _, err := waitCovered(w, output, atKill, stall, deadline); err != nil {
+				t.Errorf("after kill %d: %v", k, err)
+				r.note = gaveUp(err)
+				stall = 15 * time.Second
+				break
+			}
+		}
+		time.Sleep(time.Second + time.Duration(rng.Int64N(int64(3*time.Second))))
 		if err := w.alive(); err != nil {
 			t.Fatalf("before kill %d: %v", k+1, err)
 		}
+		atKill = int(app.written.Load())
 		w.kill()
-		t.Logf("kill %d: %d lines written so far", k+1, app.written.Load())
+		t.Logf("kill %d: %d lines written so far", k+1, atKill)
 		w.start()
 	}
 	time.Sleep(pick(2*time.Second, 5*time.Second))
 	n := app.stop()
 	r.records = n
-	if _, err := waitCovered(w, output, n, pick(60*time.Second, 90*time.Second), deadlineFor(t, 4*time.Minute)); err != nil {
+	if _, err := waitCovered(w, output, n, stall, deadline); err != nil {
 		t.Errorf("after the last kill: %v", err)
 		r.note = gaveUp(err)
 	}
