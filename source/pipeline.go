@@ -261,7 +261,7 @@ func (p *Pipeline) producerConfig(taskID int) (*sarama.Config, deliveryPolicy, [
 	if err != nil {
 		return nil, delivery, nil, err
 	}
-	cfg.Producer.Retry.Max = saramaRetryMax // the pipeline re-drives beyond it
+	cfg.Producer.Retry.Max = delivery.saramaRetries() // the pipeline re-drives beyond it
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.Return.Errors = true
 	cfg.Producer.Partitioner = newPartitioner

@@ -46,12 +46,21 @@ const (
 	DefaultRetryBackoff    = 100 * time.Millisecond // producer.retry.backoff.ms
 	DefaultRetryBackoffMax = time.Second            // producer.retry.backoff.max.ms
 	// saramaRetryMax is sarama's own retry count for a batch the broker
-	// refused with a retriable error. sarama keeps a partition's order while
-	// it retries, but not once it gives up (later records of the partition
-	// it holds may then be written before the failed one is re-sent), so
-	// it retries for a while, with the redelivery backoff (about 7 s with
-	// the defaults), before the pipeline takes over.
-	saramaRetryMax = 10
+	// refused (or did not answer) with a retriable error. sarama keeps a
+	// partition's order while it retries, but not once it gives up: it
+	// bumps the idempotent epoch and writes the later records of the
+	// partition it holds before the failed one can be re-sent. So, while
+	// delivery is unbounded (the default), it retries in order with the
+	// redelivery backoff for about 16 minutes (1000 retries, up to
+	// retry.backoff.max.ms apart; each costs sarama 32 bytes of state per
+	// partition) before the pipeline takes over; with a finite
+	// delivery.timeout.ms or retries it gives up after about 7 s
+	// (saramaRetryMaxBounded), so those bounds can be enforced, and order
+	// after such a give-up is not guaranteed. A record whose leader sarama
+	// cannot find (broker away) is handed back at once whatever the count,
+	// before it is written, and re-sent in order by the pipeline.
+	saramaRetryMax        = 1000
+	saramaRetryMaxBounded = 10
 )
 
 // deliveryPolicy is the redelivery configuration read from the producer
@@ -61,6 +70,17 @@ type deliveryPolicy struct {
 	retries    int           // < 0: unbounded
 	backoff    time.Duration
 	backoffMax time.Duration
+}
+
+// bounded reports whether a record may fail for not being acknowledged.
+func (d deliveryPolicy) bounded() bool { return d.timeout > 0 || d.retries >= 0 }
+
+// saramaRetries is sarama's Producer.Retry.Max under d.
+func (d deliveryPolicy) saramaRetries() int {
+	if d.bounded() {
+		return saramaRetryMaxBounded
+	}
+	return saramaRetryMax
 }
 
 // next returns the backoff after d: doubled, capped at backoffMax.
@@ -372,6 +392,34 @@ func (r *taskRunner) expire(ctx context.Context, q []*msgSlot) []*msgSlot {
 	return out
 }
 
+// producerRetrying is called by sarama (through its BackoffFunc) before it
+// retries a produce request the broker refused or did not answer: the task
+// is stalled until an acknowledgement arrives. sarama does not say why;
+// if it gives up, the pipeline's redelivery shows the broker's error.
+func (r *taskRunner) producerRetrying(retries int) {
+	r.stallMu.Lock()
+	defer r.stallMu.Unlock()
+	if r.stallErr != nil && !r.retryStall.Load() {
+		return // a more precise error is shown
+	}
+	if r.stallErr == nil {
+		r.stallSince = time.Now()
+	}
+	r.stallErr = fmt.Errorf("connector %q task %d: stage %s: the broker has not acknowledged a produce request after %d attempts; the producer retries it in order (leader change, not enough in-sync replicas, request timeout, broker away)",
+		r.p.cfg.Name, r.id, connect.StageKafkaProduce, retries+1)
+	r.retryStall.Store(true)
+}
+
+// clearRetryStall clears producerRetrying's stall on an acknowledgement.
+func (r *taskRunner) clearRetryStall() {
+	r.stallMu.Lock()
+	if r.retryStall.Load() {
+		r.stallErr, r.stallSince = nil, time.Time{}
+		r.retryStall.Store(false)
+	}
+	r.stallMu.Unlock()
+}
+
 // setStall records the retriable error the task keeps getting.
 func (r *taskRunner) setStall(err error) {
 	r.stallMu.Lock()
@@ -379,6 +427,7 @@ func (r *taskRunner) setStall(err error) {
 		r.stallSince = time.Now()
 	}
 	r.stallErr = err
+	r.retryStall.Store(false)
 	r.stallMu.Unlock()
 }
 
@@ -386,6 +435,7 @@ func (r *taskRunner) setStall(err error) {
 func (r *taskRunner) clearStall() {
 	r.stallMu.Lock()
 	r.stallErr, r.stallSince = nil, time.Time{}
+	r.retryStall.Store(false)
 	r.stallMu.Unlock()
 }
 

@@ -94,8 +94,9 @@ type taskRunner struct {
 	seq        uint64 // next msgSlot.seq; poll goroutine only
 	batchNanos int64  // poll time of the batch being sent; poll goroutine only
 	stallMu    sync.Mutex
-	stallErr   error     // the retriable error the task keeps getting, nil when progressing
-	stallSince time.Time // when stallErr was first set
+	stallErr   error       // the retriable error the task keeps getting, nil when progressing
+	stallSince time.Time   // when stallErr was first set
+	retryStall atomic.Bool // stallErr is producerRetrying's
 
 	commitFailSince time.Time // first failure of the current run of failed offset commits; under commitMu
 
@@ -205,15 +206,17 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	}
 	r.pcfg, r.delivery = pcfg, delivery
 	// sarama's own retries (in order, per partition) back off like the
-	// redelivery rounds. Once a record came back with a retriable error the
-	// pipeline re-drives, and once stopping nothing more is to be sent:
-	// then they no longer wait, so that the producer hands back what it
-	// holds at once (sarama also backs off once per message whose leader it
-	// cannot find, which would take thousands of backoffs to flush).
+	// redelivery rounds, and show the task stalled meanwhile. sarama also
+	// backs off once per fresh message (retries 0) whose leader it cannot
+	// find, which would take thousands of backoffs to hand back a full
+	// pipeline: those do not wait (its circuit breaker paces the lookups),
+	// nor does anything once stopping, so that the producer resolves what
+	// it holds within the shutdown timeout.
 	pcfg.Producer.Retry.BackoffFunc = func(retries, _ int) time.Duration {
-		if r.stopping.Load() || r.recovering.Load() {
+		if retries == 0 || r.stopping.Load() {
 			return 0
 		}
+		r.producerRetrying(retries)
 		b := delivery.backoff
 		for range retries - 1 {
 			if b = delivery.next(b); b >= delivery.backoffMax {
@@ -751,6 +754,9 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 			s := m.Metadata.(*msgSlot)
 			r.tracker.Done(s.handle)
 			r.acked.Add(1)
+			if r.retryStall.Load() {
+				r.clearRetryStall()
+			}
 			// The last-ack time (status, stall detection) is read from the
 			// clock when the acknowledgements pause and at least every
 			// ackClockEvery of them, not for each one.
