@@ -176,12 +176,48 @@ func (r *taskRunner) openProducer(ctx context.Context) error {
 	}
 }
 
+// errFenced is returned by msgSlot.Encode for a record sent after one the
+// pipeline keeps for redelivery: sarama then hands it back unwritten.
+var errFenced = errors.New("source: held back behind a record being re-sent")
+
+// Encode implements sarama.Encoder for the record's value. sarama encodes a
+// record when it adds it to a batch. A record the pipeline keeps for
+// redelivery leaves later records of the same pipeline inside the producer;
+// were they written (the broker back) before it is re-sent, a partition's
+// order would break. So, while a redelivery is under way, a record sent
+// after the oldest kept one, other than by the redelivery itself, is
+// refused here: sarama returns it unwritten (and without a sequence number)
+// and the pipeline re-sends it in order. Its cost when no redelivery runs
+// is one atomic load.
+func (s *msgSlot) Encode() ([]byte, error) {
+	if s.seq > s.r.fenceSeq.Load() && !s.resent {
+		return nil, errFenced
+	}
+	return s.val, nil
+}
+
+// lowerFence makes Encode refuse the records sent after seq.
+func (r *taskRunner) lowerFence(seq uint64) {
+	for {
+		f := r.fenceSeq.Load()
+		if seq >= f || r.fenceSeq.CompareAndSwap(f, seq) {
+			return
+		}
+	}
+}
+
+// Length implements sarama.Encoder.
+func (s *msgSlot) Length() int { return len(s.val) }
+
 // keepForRetry is called by the ack loop for a record that failed with a
 // retriable error: it is kept for redelivery and the poll loop is told to
 // stop sending.
 func (r *taskRunner) keepForRetry(producer sarama.AsyncProducer, s *msgSlot, err error) {
-	s.lastErr = err
-	if s.tooLarge {
+	if !errors.Is(err, errFenced) || s.lastErr == nil {
+		s.lastErr = err
+	}
+	r.lowerFence(s.seq) // later records are held back from here on (see Encode)
+	if errors.Is(err, errFenced) || s.tooLarge {
 		r.retryMu.Lock()
 		r.retryQ = append(r.retryQ, s)
 		r.retryMu.Unlock()
@@ -266,6 +302,7 @@ func (r *taskRunner) redeliver(ctx context.Context) error {
 			r.retryMu.Lock()
 			empty := len(r.retryQ) == 0
 			if empty {
+				r.fenceSeq.Store(math.MaxUint64)
 				r.recovering.Store(false)
 			}
 			r.retryMu.Unlock()
@@ -340,6 +377,7 @@ func (r *taskRunner) redeliver(ctx context.Context) error {
 // resend hands a kept record to the producer again. It returns false when
 // ctx is done first.
 func (r *taskRunner) resend(ctx context.Context, s *msgSlot) bool {
+	s.resent = true
 	if !s.tooLarge {
 		s.resends++ // a batch-mate re-sent alone is not retrying a fault of its own
 	}

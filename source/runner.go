@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,7 +40,9 @@ type msgSlot struct {
 	resends  int    // times re-sent after a retriable failure
 	lastErr  error  // the last retriable produce error
 	alone    bool   // being re-sent with nothing else in the producer
-	tooLarge bool   // refused by the broker as too large: to be re-sent alone
+	resent   bool   // sent by redeliver: passes the fence
+	r        *taskRunner
+	tooLarge bool // refused by the broker as too large: to be re-sent alone
 }
 
 var slotPool = sync.Pool{New: func() any { return new(msgSlot) }}
@@ -89,6 +92,7 @@ type taskRunner struct {
 	kept       atomic.Int64 // records kept for redelivery, not in the producer
 	stopping   atomic.Bool  // set when the graceful stop begins: sarama retries without backoff
 	recovering atomic.Bool
+	fenceSeq   atomic.Uint64 // records sent after this one wait for redelivery (math.MaxUint64: none)
 	retryMu    sync.Mutex
 	retryQ     []*msgSlot
 	seq        uint64 // next msgSlot.seq; poll goroutine only
@@ -116,6 +120,7 @@ func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
 		space:     make(chan struct{}, 1),
 	}
 	r.state.Store(connect.StateUnassigned)
+	r.fenceSeq.Store(math.MaxUint64)
 	if tp := p.cfg.TracerProvider; tp != nil {
 		r.tracer = tp.Tracer("github.com/sluicehq/sluice/source")
 	}
@@ -519,7 +524,7 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 		return r.errorf(connect.StageKafkaProduce, r.task, rec, err)
 	}
 	s := slotPool.Get().(*msgSlot)
-	*s = msgSlot{rec: rec, explicit: out.HasPartition, seq: r.seq, first: r.batchNanos}
+	*s = msgSlot{rec: rec, explicit: out.HasPartition, seq: r.seq, first: r.batchNanos, r: r}
 	r.seq++
 	s.size = hsize + len(key) + len(val)
 	m := &s.msg
@@ -530,10 +535,10 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 		s.key = key
 		m.Key = &s.key
 	}
-	if val != nil {
-		s.val = val
-		m.Value = &s.val
-	}
+	// The value is encoded by the slot itself (see msgSlot.Encode), also
+	// when nil: the fence that keeps order during a redelivery.
+	s.val = val
+	m.Value = s
 	if out.HasPartition {
 		m.Partition = out.Partition
 	}
@@ -783,7 +788,7 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 			}
 			s := pe.Msg.Metadata.(*msgSlot)
 			switch {
-			case kafkaconf.Retriable(pe.Err):
+			case kafkaconf.Retriable(pe.Err) || errors.Is(pe.Err, errFenced):
 				r.keepForRetry(producer, s, pe.Err)
 			case errors.Is(pe.Err, sarama.ErrMessageSizeTooLarge) && !s.alone:
 				// The broker refuses a whole batch for one record too
