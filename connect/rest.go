@@ -50,7 +50,9 @@ import (
 // Status responses carry Kafka Connect's fields unchanged and add one
 // "sluice" object per connector and per task with what Kafka Connect cannot
 // tell: whether a task is stalled (RUNNING with work available but no
-// progress for RunnerConfig.StallAfter), records in/out/dropped, records in
+// progress for RunnerConfig.StallAfter, or retrying a transient fault: then
+// stall_error and stalled_since say which and since when), records
+// in/out/dropped, records in
 // flight, lag, the last poll/progress/commit times (RFC 3339), restarts,
 // the last failure, error counters and, for sinks, per-partition positions.
 //
