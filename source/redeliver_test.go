@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -43,7 +44,8 @@ const (
 	faultNone fault = iota
 	faultNotLeader
 	faultTimedOut
-	faultDown // the broker is away: every connection is closed
+	faultDown    // the broker is away: every connection is closed
+	faultWritten // produce requests are written but answered REQUEST_TIMED_OUT (acks lost)
 )
 
 // injector applies the current fault to the cluster's requests and counts
@@ -191,10 +193,21 @@ func TestInjectedProduceErrorsLoseNothing(t *testing.T) {
 			}{
 				{faultNotLeader, "retries it in order"},
 				{faultTimedOut, "retries it in order"},
+				// Longer than sarama's bounded retries (saramaRetryMaxBounded):
+				// had it given up, the later records it holds would be
+				// written before the failed ones are re-sent.
+				{faultWritten, "retries it in order"},
 				{faultDown, ""},
 			} {
 				before := in.hits.Load()
-				in.set(phase.f)
+				var written *kfake.FaultHandle
+				if phase.f == faultWritten {
+					written = c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.RequestTimedOut, Count: -1})
+					waitFor(t, "the producer to retry past 10 attempts", 60*time.Second, func() bool { return written.Hits() > 15 })
+					in.hits.Add(int64(written.Hits()))
+				} else {
+					in.set(phase.f)
+				}
 				// The fault lasts until the task stalled, with the error
 				// it keeps getting: sarama retrying in order, or (broker
 				// away) the pipeline holding the records to re-send them.
@@ -205,12 +218,15 @@ func TestInjectedProduceErrorsLoseNothing(t *testing.T) {
 					s, _ := w.lastErr.Load().(string)
 					return strings.Contains(s, phase.want)
 				})
-				if phase.f != faultDown {
+				if phase.f == faultNotLeader || phase.f == faultTimedOut {
 					// Fetches still work: what is committed is in Kafka.
 					assertCommittedHeld(t, brokers, topic, store, name, parts)
 				}
 				mark := acked()
 				in.set(faultNone)
+				if written != nil {
+					written.Remove()
+				}
 				waitFor(t, "progress after the fault", 60*time.Second, func() bool { return acked() > mark+100 })
 			}
 			perPart := p.Status().Tasks[0].RecordsPolled/parts + 100
