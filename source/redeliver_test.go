@@ -354,3 +354,25 @@ func TestDeliveryPropertiesAreValidated(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreachableBrokersAtStartStall: a task whose brokers cannot be reached
+// when it starts waits for them, RUNNING and stalled with the error, instead
+// of failing; it stops promptly.
+func TestUnreachableBrokersAtStartStall(t *testing.T) {
+	cfg := baseConfig(t, []string{"127.0.0.1:1"}, "unreachable", &genTask{topic: "t", parts: 1, perPart: 10})
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Sarama.Metadata.Retry.Max = 0
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runPipeline(t, p)
+	var w stallWatcher
+	waitFor(t, "the task to stall", 60*time.Second, func() bool { return w.check(p) })
+	if s, _ := w.lastErr.Load().(string); !strings.Contains(s, "creating producer") || !strings.Contains(s, "unreachable") {
+		t.Fatalf("stall error %q; want the producer creation error naming the connector", s)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}

@@ -236,6 +236,9 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	if err := r.callStart(ctx); err != nil {
 		return fmt.Errorf("connector %q task %d: start: %w", cfg.Name, r.id, err)
 	}
+	// RUNNING from here: waiting for unreachable brokers shows as a stall.
+	r.state.Store(connect.StateRunning)
+	r.started.Store(time.Now().UnixNano())
 	defer func() {
 		if r.producer != nil {
 			r.producer.AsyncClose()
@@ -280,8 +283,6 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		}
 		defer r.admin.Close()
 	}
-	r.state.Store(connect.StateRunning)
-	r.started.Store(time.Now().UnixNano())
 
 	stopCommitter := make(chan struct{})
 	var cwg sync.WaitGroup
