@@ -245,7 +245,7 @@ func printTable() {
 		if rs[i].variant != rs[j].variant {
 			return rs[i].variant < rs[j].variant
 		}
-		return rs[i].contender > rs[j].contender
+		return rs[i].contender < rs[j].contender
 	})
 	var b strings.Builder
 	mode := "short"

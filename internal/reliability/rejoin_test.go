@@ -1,7 +1,9 @@
 package reliability
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -20,8 +22,8 @@ import (
 // a record produced after the kill within the session timeout plus 15 s of
 // its restart, and unless every record reaches the output in order, untorn.
 //
-// The full form adds a variant that kills the restarted worker again 2 s
-// later, while its JoinGroup waits, and restarts it at once: the member
+// The full form adds a variant that kills the restarted worker again once
+// its JoinGroup waits (see waitJoining), and restarts it at once: the member
 // killed in the join is part of the generation that join completes, so
 // the broker expires it in its turn, and the bound is two session timeouts
 // plus 15 s.
@@ -66,13 +68,9 @@ func sinkRejoin(t *testing.T, contender, broker string, kills int) {
 	if _, err := waitCovered(w, output, 2*rate, 90*time.Second, deadlineFor(t, 3*time.Minute)); err != nil {
 		t.Fatalf("before the kill: %v\n%s", err, tail(w.logPath, 30))
 	}
-	joining := 2 * time.Second
-	if contender == contenderConnect {
-		joining = 8 * time.Second // its JVM needs seconds before the consumer sends JoinGroup
-	}
 	for k := range kills {
 		if k > 0 {
-			time.Sleep(joining)
+			waitJoining(t, w, k)
 		}
 		w.kill()
 		w.start()
@@ -119,6 +117,32 @@ func sinkRejoin(t *testing.T, contender, broker string, kills int) {
 	}
 	r.lost, r.dup, r.torn, r.order = c.lost(), c.dup, c.torn, c.order
 	checkTally(t, c, output, w)
+}
+
+// waitJoining returns once the worker, started for the (k+1)-th time, is
+// in its group's join: Sluice 2 s after its start (its consumer joins
+// within milliseconds of the start and logs nothing until assigned), Kafka
+// Connect 1 s after it logged its second JoinGroup (the one with the member
+// id the broker handed out: from then on the member is in the join).
+func waitJoining(t testing.TB, w *worker, k int) {
+	t.Helper()
+	if w.contender != contenderConnect {
+		time.Sleep(2 * time.Second)
+		return
+	}
+	log := filepath.Join(w.dir, "connect-log4j.log")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		data, _ := os.ReadFile(log)
+		if bytes.Count(data, []byte("need to re-join with the given member-id")) > k {
+			time.Sleep(time.Second)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Kafka Connect did not rejoin its group within 60s of its restart; last lines of %s:\n%s", log, tail(log, 20))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // producer produces line(0), line(1), … into a topic at a steady rate, in
