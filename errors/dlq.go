@@ -81,6 +81,10 @@ type DLQ struct {
 // producer caps its retry backoff (retry.backoff.max.ms, 1 s).
 const dlqMaxBackoff = time.Second
 
+// dlqSaramaRetries is sarama's retry count within one attempt of a Report
+// (sarama's default).
+const dlqSaramaRetries = 3
+
 // NewDLQ creates the topic if it is missing (one partition) and connects a
 // producer (idempotent, acks=all). The wait between two attempts of a
 // Report that met a retriable error starts at the producer's
@@ -100,6 +104,12 @@ func NewDLQ(ctx context.Context, cfg DLQConfig) (*DLQ, error) {
 		sc.ClientID = cfg.ClientID
 	}
 	sc.Producer.RequiredAcks = sarama.WaitForAll
+	// Report retries a broker outage itself, checking Close between
+	// attempts; sarama's own retries must stay short so that one attempt
+	// (and so Close) is not held for minutes by a task producer's long
+	// retry budget or backoff hook copied in with cfg.Sarama.
+	sc.Producer.Retry.Max = dlqSaramaRetries
+	sc.Producer.Retry.BackoffFunc = nil
 	sc.Producer.Idempotent = true
 	sc.Net.MaxOpenRequests = 1
 	sc.Producer.Return.Successes = true

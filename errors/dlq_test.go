@@ -561,3 +561,45 @@ func TestDLQWithHandler(t *testing.T) {
 		t.Errorf("metrics %+v", s)
 	}
 }
+
+// TestDLQCloseNotHeldBySaramaRetries: a DLQ built from a task producer's
+// configuration (a long sarama retry budget and backoff hook, as the source
+// pipeline sets them) still ends a retrying Report promptly on Close: each
+// attempt is short, so a task stopping while the broker keeps refusing
+// writes is not held for minutes by its dead-letter queue.
+func TestDLQCloseNotHeldBySaramaRetries(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc := fastFail(t)
+	sc.Producer.Retry.Max = 1000
+	sc.Producer.Retry.BackoffFunc = func(int, int) time.Duration { return 200 * time.Millisecond }
+	logs := &syncBuffer{}
+	d, err := NewDLQ(context.Background(), DLQConfig{Brokers: c.ListenAddrs(), Topic: "held-dlq", ReplicationFactor: 1,
+		Sarama: sc, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	codes := make([]int16, 100000)
+	for i := range codes {
+		codes[i] = codeNotLeaderOrFollower
+	}
+	failProduces(c, codes...)
+	f := &Failure{Stage: connect.StageTaskPut, Raw: &RawRecord{Value: []byte("v")}, Err: stderrors.New("x")}
+	done := make(chan error, 1)
+	go func() { done <- d.Report(context.Background(), "c", 0, f) }()
+	waitFor(t, "the Report to retry", func() bool { return strings.Contains(logs.String(), "dead-letter queue unavailable") })
+	d.Close()
+	// With sarama's 1000 retries × 200 ms, one attempt would last 200 s.
+	select {
+	case err := <-done:
+		if !stderrors.Is(err, sarama.ErrClosedClient) {
+			t.Errorf("Report ended by Close = %v, want sarama.ErrClosedClient", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Report did not return within 60 s of Close: one attempt is held by sarama's retries")
+	}
+}

@@ -239,13 +239,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	// RUNNING from here: waiting for unreachable brokers shows as a stall.
 	r.state.Store(connect.StateRunning)
 	r.started.Store(time.Now().UnixNano())
-	defer func() {
-		if r.producer != nil {
-			r.producer.AsyncClose()
-			<-r.ackDone
-			r.producer = nil
-		}
-	}()
+	defer r.closeProducer()
 	if err := r.openProducer(ctx); err != nil {
 		return fmt.Errorf("connector %q task %d: creating producer: %w", cfg.Name, r.id, err)
 	}
@@ -299,15 +293,39 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	close(stopCommitter)
 	cwg.Wait()
 	r.commit(context.WithoutCancel(ctx))
-	if r.producer != nil {
-		r.producer.AsyncClose()
-		<-r.ackDone
-		r.producer = nil
-	}
+	r.closeProducer()
 	if loopErr == nil {
 		loopErr = r.failed()
 	}
 	return loopErr
+}
+
+// closeProducer closes the task's producer, if any, and waits for its ack
+// loop to return. A report to the dead-letter queue made from the ack loop
+// keeps retrying while the broker refuses it; after the shutdown timeout the
+// queue is closed, which ends that report with an error: its record stays
+// unacknowledged, so it is not committed and is polled again after a
+// restart, and the task stops instead of waiting for the broker.
+func (r *taskRunner) closeProducer() {
+	if r.producer == nil {
+		return
+	}
+	r.producer.AsyncClose()
+	if r.dlq == nil {
+		<-r.ackDone
+	} else {
+		t := time.NewTimer(r.p.cfg.ShutdownTimeout)
+		select {
+		case <-r.ackDone:
+		case <-t.C:
+			r.log.Warn("a dead-letter queue report is still retrying after the shutdown timeout; closing the queue (its record is not committed and will be polled again)",
+				"stage", connect.StageKafkaProduce)
+			r.dlq.Close()
+			<-r.ackDone
+		}
+		t.Stop()
+	}
+	r.producer = nil
 }
 
 // pollLoop polls and sends until ctx is done or the task fails.
