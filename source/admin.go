@@ -22,6 +22,7 @@ func (p *Pipeline) PipelineStatus() connect.PipelineStatus {
 			InFlight: int64(t.InFlight), Lag: -1,
 			Started: t.Started, LastPoll: t.LastPoll, LastProgress: t.LastAck, LastCommit: t.LastCommit,
 			StallError: t.StallError, StalledSince: t.StalledSince,
+			OffsetCommits: t.OffsetCommits, OffsetCommitFailures: t.OffsetCommitFailures,
 			Errors: t.Errors,
 		})
 	}

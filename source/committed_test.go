@@ -191,11 +191,20 @@ func TestFailedOffsetWriteIsNotTreatedAsCommitted(t *testing.T) {
 	if ts := p.Status().Tasks[0]; ts.State != connect.StateRunning {
 		t.Fatalf("task %s while the store fails for less than the bound; want RUNNING", ts.State)
 	}
+	// The Runner's status (and so offset-commit-failure-percentage) sees
+	// the failures.
+	failing := p.PipelineStatus().Tasks[0]
+	if failing.OffsetCommitFailures < 3 {
+		t.Fatalf("runner status: %d commit failures; want >= 3", failing.OffsetCommitFailures)
+	}
 	store.failing.Store(false)
 	waitFor(t, "the kept offsets to be written", 60*time.Second, func() bool {
 		c := committed(t, store, "flaky-store", parts, task.part)
 		return c[0] == perPart-1 && c[1] == perPart-1
 	})
+	if cs := p.PipelineStatus().Tasks[0]; cs.OffsetCommits <= failing.OffsetCommits {
+		t.Fatalf("runner status: %d commits after the store recovered, %d before; want more", cs.OffsetCommits, failing.OffsetCommits)
+	}
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
