@@ -66,7 +66,9 @@ func killScenario(t *testing.T, contender, broker string) {
 	// that each kill interrupts one commit window, not a backlog of them.
 	stall := pick(60*time.Second, 90*time.Second)
 	deadline := deadlineFor(t, pick(8*time.Minute, 15*time.Minute))
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 14))
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("kill moments: seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 14))
 	atKill := 0
 	for k := range kills {
 		if k > 0 {

@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -310,5 +309,3 @@ func contenderName(c string) string {
 	}
 	return c
 }
-
-var errStalled = errors.New("stalled")

@@ -49,15 +49,12 @@ func writeProps(t testing.TB, path string, props []kv) {
 // properties file and connector files that are the same for both
 // contenders, restartable (kill, start) on the same files.
 type worker struct {
-	t          testing.TB
-	contender  string
-	dir        string
-	argv       []string
-	logPath    string
-	proc       *child
-	starts     int
-	lastStart  time.Time
-	connectLib string
+	t         testing.TB
+	contender string
+	dir       string
+	argv      []string
+	logPath   string
+	proc      *child
 }
 
 // newWorker writes dir/worker.properties (bootstrap addrs, String
@@ -114,8 +111,6 @@ rootLogger.appenderRef.file.ref = FILE
 // start starts the contender's process (again).
 func (w *worker) start() {
 	w.t.Helper()
-	w.starts++
-	w.lastStart = time.Now()
 	w.proc = startChild(w.t, w.contender, w.argv, w.dir, nil, w.logPath)
 }
 
