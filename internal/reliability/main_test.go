@@ -24,7 +24,7 @@ const (
 // the worker binary, the suite's own Apache Kafka broker and the figures.
 var suite struct {
 	mu       sync.Mutex
-	work     string   // temporary directory removed at exit
+	work     string   // temporary directory removed at exit, made on first use
 	cleanups []func() // run last-in first-out at exit
 
 	buildOnce sync.Once
@@ -34,28 +34,47 @@ var suite struct {
 	results []result
 }
 
+// TestMain runs the tests, then what they registered with atExit (the
+// suite's broker is stopped there), prints the table of figures and removes
+// the work directory (kept after a failure with SLUICE_RELIABILITY_KEEP=1).
+// It is the test binary's TestMain for the in-process scenarios of package
+// reliability_test too: that package must not declare one of its own.
 func TestMain(m *testing.M) {
-	work, err := os.MkdirTemp("", "sluice-reliability-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "reliability:", err)
-		os.Exit(1)
-	}
-	suite.work = work
 	code := m.Run()
 	suite.mu.Lock()
 	fns := suite.cleanups
 	suite.cleanups = nil
+	work := suite.work
 	suite.mu.Unlock()
 	for i := len(fns) - 1; i >= 0; i-- {
 		fns[i]()
 	}
 	printTable()
-	if code == 0 || os.Getenv("SLUICE_RELIABILITY_KEEP") == "" {
-		os.RemoveAll(work)
-	} else {
-		fmt.Fprintf(os.Stderr, "reliability: work directory kept: %s\n", work)
+	if work != "" {
+		if code == 0 || os.Getenv("SLUICE_RELIABILITY_KEEP") == "" {
+			os.RemoveAll(work)
+		} else {
+			fmt.Fprintf(os.Stderr, "reliability: work directory kept: %s\n", work)
+		}
 	}
 	os.Exit(code)
+}
+
+// workDir returns the suite's work directory, making it on first use (so
+// that a test binary running none of the process scenarios, such as the
+// child processes of the in-process ones, leaves nothing behind).
+func workDir(t testing.TB) string {
+	t.Helper()
+	suite.mu.Lock()
+	defer suite.mu.Unlock()
+	if suite.work == "" {
+		work, err := os.MkdirTemp("", "sluice-reliability-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		suite.work = work
+	}
+	return suite.work
 }
 
 // atExit registers f to run when the test binary ends.
@@ -118,7 +137,7 @@ func workerBinary(t testing.TB) string {
 			suite.workerBin = bin
 			return
 		}
-		bin := filepath.Join(suite.work, "standalone")
+		bin := filepath.Join(workDir(t), "standalone")
 		cmd := exec.Command("go", "build", "-o", bin, "./examples/standalone")
 		cmd.Dir = repoRoot(t)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -136,7 +155,7 @@ func workerBinary(t testing.TB) string {
 // runDir returns a fresh directory for one run of a scenario.
 func runDir(t testing.TB, name string) string {
 	t.Helper()
-	dir, err := os.MkdirTemp(suite.work, strings.NewReplacer("/", "-", " ", "-").Replace(name)+"-")
+	dir, err := os.MkdirTemp(workDir(t), strings.NewReplacer("/", "-", " ", "-").Replace(name)+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
