@@ -289,7 +289,17 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	r.updatePauseLocked()
 	r.mu.Unlock()
 	defer consumer.Close()
-	r.group, err = sarama.NewConsumerGroup(cfg.Brokers, cfg.GroupID, groupCfg)
+	// The group member has a client of its own (groupCfg's long read
+	// timeout lets a JoinGroup wait for the group's rebalance) whose
+	// connections a stop can cut to end a join the coordinator holds
+	// (breakHeldJoin).
+	cutter := newConnCutter(groupCfg)
+	groupClient, err := sarama.NewClient(cfg.Brokers, groupCfg)
+	if err != nil {
+		return fmt.Errorf("connector %q task %d: joining consumer group %s: %w", cfg.Name, r.id, cfg.GroupID, err)
+	}
+	defer groupClient.Close()
+	r.group, err = sarama.NewConsumerGroupFromClient(cfg.GroupID, groupClient)
 	if err != nil {
 		return fmt.Errorf("connector %q task %d: joining consumer group %s: %w", cfg.Name, r.id, cfg.GroupID, err)
 	}
@@ -306,6 +316,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		}
 	})
 	wg.Go(func() { r.watermarkLoop(consumeCtx) })
+	wg.Go(func() { r.breakHeldJoin(consumeCtx, cutter) })
 
 	// A panic on the task goroutine outside the guarded task calls (a
 	// converter, a transform) fails the task too; the loop then only
@@ -319,6 +330,31 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	}
 	wg.Wait()
 	return r.failed()
+}
+
+// breakHeldJoin ends a JoinGroup that holds a stopping task. sarama's
+// Consume (and Close) wait for a join in progress, which the coordinator may
+// hold for up to the rebalance timeout (max.poll.interval.ms, 5 minutes by
+// default) while it waits for a member that died. Once consumption is
+// cancelled (consumeCtx done), if the consume loop has not returned within
+// the shutdown timeout, the member's connections are cut: that ends the join
+// at once, and the group drops the member when its session times out, as
+// after a crash. Nothing is lost: offsets were committed before, or are not.
+func (r *taskRunner) breakHeldJoin(consumeCtx context.Context, cutter *connCutter) {
+	select {
+	case <-r.consumeDone:
+		return
+	case <-consumeCtx.Done():
+	}
+	t := time.NewTimer(r.p.cfg.ShutdownTimeout)
+	defer t.Stop()
+	select {
+	case <-r.consumeDone:
+	case <-t.C:
+		r.log.Warn("stopping is held by a consumer group join in progress; closing the member's connections",
+			"group", r.p.cfg.GroupID)
+		cutter.cutAll()
+	}
 }
 
 // workGuarded runs work, turning a panic into the task's failure; it
