@@ -183,7 +183,14 @@ func (r *taskRunner) errorf(stage connect.Stage, component any, rec *connect.Rec
 // run executes the task's whole life and returns its failure, if any.
 func (r *taskRunner) run(ctx context.Context) (err error) {
 	cfg := &r.p.cfg
-	r.task = cfg.NewTask()
+	r.task, err = r.callNewTask()
+	if err != nil {
+		err = fmt.Errorf("connector %q task %d: creating the task: %w", cfg.Name, r.id, err)
+		r.fail(err)
+		r.state.Store(connect.StateFailed)
+		r.log.Error("task failed", "error", err)
+		return err
+	}
 	r.committer, _ = r.task.(RecordCommitter)
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
@@ -283,7 +290,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	cwg.Add(1)
 	go func() { defer cwg.Done(); r.commitLoop(context.WithoutCancel(ctx), stopCommitter) }()
 
-	loopErr := r.pollLoop(ctx)
+	loopErr := r.pollLoopGuarded(ctx)
 
 	// Graceful stop: wait for outstanding acknowledgements, commit, close.
 	// Records kept for redelivery stay uncommitted: they are polled again
@@ -326,6 +333,21 @@ func (r *taskRunner) closeProducer() {
 		t.Stop()
 	}
 	r.producer = nil
+}
+
+// pollLoopGuarded runs pollLoop, turning a panic on the poll goroutine
+// outside the guarded task callbacks (a transform, a converter, a
+// predicate) into the task's failure, so the graceful stop that follows
+// still drains and commits what was acknowledged. The record being
+// processed was never handed to the tracker, so no offset at or past it is
+// committed.
+func (r *taskRunner) pollLoopGuarded(ctx context.Context) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("connector %q task %d: %w", r.p.cfg.Name, r.id, safecall.New("source pipeline", v))
+		}
+	}()
+	return r.pollLoop(ctx)
 }
 
 // pollLoop polls and sends until ctx is done or the task fails.

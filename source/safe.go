@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -14,6 +15,18 @@ import (
 // Every call into task and connector code goes through one of these: a
 // panic becomes a *safecall.PanicError (value and stack trace), which fails
 // the task (FAILED, restart policy applies) instead of the process.
+
+func (r *taskRunner) callNewTask() (task Task, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			task, err = nil, safecall.New("NewTask", v)
+		}
+	}()
+	if task = r.p.cfg.NewTask(); task == nil {
+		return nil, errors.New("NewTask returned nil")
+	}
+	return task, nil
+}
 
 func (r *taskRunner) callStart(ctx context.Context) (err error) {
 	defer func() {
