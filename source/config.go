@@ -128,8 +128,9 @@ type Config struct {
 	//     value): a record not acknowledged that long after it was polled
 	//     becomes a record failure under errors.tolerance;
 	//   - retries (default: unbounded): likewise after that many re-sends
-	//     by the pipeline (sarama's own per-request retries, at most 3,
-	//     come on top);
+	//     by the pipeline (sarama's own in-order retries of a refused
+	//     produce request come on top: up to 10 when delivery.timeout.ms or
+	//     retries is set, else up to 1000 before the pipeline takes over);
 	//   - retry.backoff.ms (default 100) and retry.backoff.max.ms (default
 	//     1000): the pause before each re-send round, doubling up to the
 	//     maximum.
