@@ -44,6 +44,9 @@ const DefaultOffsetFlushTimeout = 5 * time.Second
 // Every TaskContext.Report that started before the commit has returned before
 // PreCommit is called: an errant record is in the dead-letter queue before
 // any offset covering it is committed (Kafka Connect's KIP-610 guarantee).
+// Once a report under errors.tolerance=none failed the task, nothing is
+// committed any more: the reported record may lie below the processed
+// position.
 func (r *taskRunner) commit(scope []*part, closing bool) {
 	if r.tracer != nil {
 		_, span := r.tracer.Start(r.taskCtx, "sluice.sink.commit", trace.WithAttributes(
@@ -52,6 +55,13 @@ func (r *taskRunner) commit(scope []*part, closing bool) {
 	}
 	r.reportGate.Lock() // waits for the reports in progress; new ones wait for Unlock
 	r.reportGate.Unlock()
+	if r.noFinalCommit.Load() {
+		// A report under errors.tolerance=none failed the task (perhaps
+		// the one just waited for, made from another goroutine): its
+		// record may lie below the processed position, so no commit at
+		// all from now on.
+		return
+	}
 	if scope == nil {
 		for _, p := range r.order {
 			if p.isOpen && !p.gone {

@@ -110,7 +110,8 @@ type taskRunner struct {
 	commitErr                           atomic.Pointer[error] // the last commit's failure; nil after a success
 	// noFinalCommit: the task failed on an errant record it reported under
 	// errors.tolerance=none, which may lie below the processed position:
-	// the partitions are closed without the final commit.
+	// no commit is made any more (not even one that waited for that
+	// report), and the partitions are closed without the final commit.
 	noFinalCommit                    atomic.Bool
 	lastPut, lastCommitNano, rebal   atomic.Int64
 	started, lastFetch, lastProgress atomic.Int64
