@@ -36,6 +36,29 @@ func (b *bigRecordTask) Poll(ctx context.Context) ([]connect.Record, error) {
 	return batch, err
 }
 
+// The shape of the oversized-record scenarios: bigParts source partitions
+// of bigPerPart records each, the one at seq bigSeq of p0 too large.
+const bigParts, bigPerPart, bigSeq = 2, 300, 120
+
+// bigRecordSetup creates a topic of bigParts partitions that refuses records
+// over 2 KiB (MESSAGE_TOO_LARGE from the broker) and its dead-letter queue
+// topic, and returns a pipeline configuration named name, with a memory
+// offset store, whose task makes the record at seq bigSeq of p0 too large.
+func bigRecordSetup(t *testing.T, name string) (brokers []string, topic, dlq string, task *bigRecordTask, store *offsets.MemoryStore, cfg source.Config) {
+	t.Helper()
+	brokers = kafkatest.Brokers(t)
+	topic = kafkatest.Topic(t)
+	dlq = topic + "-dlq"
+	maxBytes := "2048"
+	kafkatest.CreateTopic(t, brokers, topic, bigParts, map[string]*string{"max.message.bytes": &maxBytes})
+	kafkatest.CreateTopic(t, brokers, dlq, 1, nil)
+	task = &bigRecordTask{genTask: &genTask{topic: topic, parts: bigParts, perPart: bigPerPart, batch: 10}, big: bigSeq}
+	store = offsets.NewMemoryStore()
+	cfg = baseConfig(t, brokers, name, task)
+	cfg.OffsetStore = store
+	return brokers, topic, dlq, task, store, cfg
+}
+
 // TestFailedSendIsNotMarkedDone: under errors.tolerance=none a record whose
 // produce failed for good fails the task, and the final commit stores no
 // offset at or past it: every committed offset is of a record in Kafka.
@@ -43,17 +66,8 @@ func (b *bigRecordTask) Poll(ctx context.Context) ([]connect.Record, error) {
 // As Kafka Connect, the failure is reported (error log, dead-letter queue)
 // before the task fails.
 func TestFailedSendIsNotMarkedDone(t *testing.T) {
-	brokers := kafkatest.Brokers(t)
-	topic := kafkatest.Topic(t)
-	dlq := topic + "-dlq"
-	maxBytes := "2048"
-	kafkatest.CreateTopic(t, brokers, topic, 2, map[string]*string{"max.message.bytes": &maxBytes})
-	kafkatest.CreateTopic(t, brokers, dlq, 1, nil)
-	const parts, perPart, big = 2, 300, 120
-	task := &bigRecordTask{genTask: &genTask{topic: topic, parts: parts, perPart: perPart, batch: 10}, big: big}
-	store := offsets.NewMemoryStore()
-	cfg := baseConfig(t, brokers, "failed-send", task)
-	cfg.OffsetStore = store
+	const parts, perPart, big = bigParts, bigPerPart, bigSeq
+	brokers, topic, dlq, task, store, cfg := bigRecordSetup(t, "failed-send")
 	cfg.OffsetFlushInterval = 10 * time.Millisecond
 	cfg.Errors = sluiceerrors.Config{LogEnable: true, DLQTopic: dlq, DLQReplicationFactor: 1}
 	var logs syncBuffer
@@ -90,19 +104,10 @@ func TestFailedSendIsNotMarkedDone(t *testing.T) {
 // accepts) is logged and sent to the dead-letter queue, and only then does
 // the offset move past it.
 func TestToleratedProduceFailureIsReportedThenCommitted(t *testing.T) {
-	brokers := kafkatest.Brokers(t)
-	topic := kafkatest.Topic(t)
-	dlq := topic + "-dlq"
 	// The topic refuses the big record (MESSAGE_TOO_LARGE from the broker);
 	// the dead-letter queue takes it.
-	maxBytes := "2048"
-	kafkatest.CreateTopic(t, brokers, topic, 2, map[string]*string{"max.message.bytes": &maxBytes})
-	kafkatest.CreateTopic(t, brokers, dlq, 1, nil)
-	const parts, perPart, big = 2, 300, 120
-	task := &bigRecordTask{genTask: &genTask{topic: topic, parts: parts, perPart: perPart, batch: 10}, big: big}
-	store := offsets.NewMemoryStore()
-	cfg := baseConfig(t, brokers, "tolerated-send", task)
-	cfg.OffsetStore = store
+	const parts, perPart, big = bigParts, bigPerPart, bigSeq
+	brokers, topic, dlq, task, store, cfg := bigRecordSetup(t, "tolerated-send")
 	cfg.Errors = sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceAll, LogEnable: true, LogIncludeMessages: true,
 		DLQTopic: dlq, DLQReplicationFactor: 1, DLQContextHeaders: true}
 	var logs syncBuffer
