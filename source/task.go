@@ -23,10 +23,11 @@ import (
 // (sluice.task.retry.timeout.ms) bounds it, as Kafka Connect retries a
 // task's RetriableException; any other error fails the task.
 //
-// Every call into a task (Start, Poll, Stop, CommitRecord, Commit) and a
-// Connector's TaskConfigs runs under recover: a panic fails that task
-// (FAILED, with the panic value and stack trace in its status error and the
-// log; the restart policy applies), never the process.
+// Every call into a task (Start, Poll, Stop, CommitRecord, Commit), the
+// Config.NewTask factory, a Connector's TaskConfigs and the transforms and
+// converters the pipeline runs on a task's records run under recover: a
+// panic fails that task (FAILED, with the panic value and stack trace in its
+// status error and the log; the restart policy applies), never the process.
 //
 // Stop is called once, after the last Poll returned and the final offset
 // commit was attempted, also when Start failed. It releases resources.
