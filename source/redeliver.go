@@ -350,7 +350,19 @@ func (r *taskRunner) redeliver(ctx context.Context) error {
 			continue
 		}
 		backoff = r.delivery.backoff
+		carry = nil
 		for i, s := range q[1:] {
+			// A re-sent record that came back retriable must not be
+			// overtaken by later ones: send no more in this round (the
+			// next round re-sends it first). This narrows, but cannot
+			// close, the window of records already in sarama's hands.
+			r.retryMu.Lock()
+			failedAgain = len(r.retryQ) > 0
+			r.retryMu.Unlock()
+			if failedAgain {
+				carry = q[1+i:]
+				break
+			}
 			// s belongs to the ack loop once sent: read it before.
 			alone := s.tooLarge
 			if alone {
@@ -370,7 +382,6 @@ func (r *taskRunner) redeliver(ctx context.Context) error {
 				return r.failed()
 			}
 		}
-		carry = nil
 	}
 }
 
