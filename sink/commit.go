@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/safecall"
 )
 
 // DefaultOffsetFlushTimeout bounds how long one offset commit keeps retrying
@@ -84,13 +85,13 @@ func (r *taskRunner) commit(scope []*part, closing bool) {
 	var err error
 	switch t := r.task.(type) {
 	case PreCommitter:
-		err = guard("PreCommit", func() error {
+		err = safecall.Call("PreCommit", func() error {
 			var err error
 			commitOffs, err = t.PreCommit(r.taskCtx, maps.Clone(offsets))
 			return err
 		})
 	case Flusher:
-		err = guard("Flush", func() error { return t.Flush(r.taskCtx, maps.Clone(offsets)) })
+		err = safecall.Call("Flush", func() error { return t.Flush(r.taskCtx, maps.Clone(offsets)) })
 	}
 	if err != nil {
 		r.commitFailed(err, false)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/safecall"
 	"github.com/sluicehq/sluice/internal/tracing"
 )
 
@@ -43,7 +44,7 @@ func (r *taskRunner) callPut() error {
 		ctx, span = r.startPutSpan()
 		defer span.End()
 	}
-	err := guard("Put", func() error { return r.task.Put(ctx, r.pending) })
+	err := safecall.Call("Put", func() error { return r.task.Put(ctx, r.pending) })
 	if be, ok := err.(*connect.BatchError); ok && be == nil {
 		err = nil
 	}

@@ -7,20 +7,8 @@ import (
 	"github.com/sluicehq/sluice/internal/safecall"
 )
 
-// guard calls fn, a call into connector code named callback ("Put",
-// "PreCommit", …), and returns its error, or a *safecall.PanicError with the
-// panic value and stack when it panicked: a panicking task fails, the host
-// process lives on (Kafka Connect catches every Throwable of a task).
-func guard(callback string, fn func() error) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = safecall.New(callback, v)
-		}
-	}()
-	return fn()
-}
-
-// isPanic reports whether err is (or wraps) a panic recovered by guard.
+// isPanic reports whether err is (or wraps) a panic recovered by
+// safecall.Call.
 func isPanic(err error) bool {
 	var pe *safecall.PanicError
 	return errors.As(err, &pe)

@@ -186,7 +186,7 @@ func (r *taskRunner) errorf(stage connect.Stage, component any, rec *connect.Rec
 // run executes the task's whole life and returns its failure, if any.
 func (r *taskRunner) run(ctx context.Context) (err error) {
 	cfg := &r.p.cfg
-	if err := guard("NewTask", func() error {
+	if err := safecall.Call("NewTask", func() error {
 		r.task = cfg.NewTask()
 		if r.task == nil {
 			return errors.New("NewTask returned nil")
@@ -227,7 +227,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-		if serr := guard("Stop", func() error { return r.task.Stop(stopCtx) }); serr != nil {
+		if serr := safecall.Call("Stop", func() error { return r.task.Stop(stopCtx) }); serr != nil {
 			if isPanic(serr) && err == nil {
 				err = fmt.Errorf("connector %q task %d: stop: %w", cfg.Name, r.id, serr)
 			} else {
@@ -273,7 +273,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		}
 		return fmt.Errorf("connector %q task %d: %w", cfg.Name, r.id, err)
 	}
-	if err := guard("Start", func() error { return r.task.Start(taskCtx, taskContext{r}) }); err != nil {
+	if err := safecall.Call("Start", func() error { return r.task.Start(taskCtx, taskContext{r}) }); err != nil {
 		return fmt.Errorf("connector %q task %d: start: %w", cfg.Name, r.id, err)
 	}
 	r.client, err = sarama.NewClient(cfg.Brokers, dataCfg)
@@ -702,7 +702,7 @@ func (r *taskRunner) openParts(ps []*part) {
 	}
 	r.log.Info("partitions assigned", "partitions", tpsOf(ps))
 	if o, ok := r.task.(PartitionOpener); ok {
-		if err := guard("Open", func() error { return o.Open(r.taskCtx, tpsOf(ps)) }); err != nil {
+		if err := safecall.Call("Open", func() error { return o.Open(r.taskCtx, tpsOf(ps)) }); err != nil {
 			r.fail(fmt.Errorf("connector %q task %d: opening partitions %v: %w", r.p.cfg.Name, r.id, tpsOf(ps), err))
 			return
 		}
@@ -745,7 +745,7 @@ func (r *taskRunner) closeParts(ps []*part, lost bool) {
 			}
 		}
 		if c, ok := r.task.(PartitionCloser); ok {
-			if err := guard("Close", func() error { return c.Close(r.taskCtx, tpsOf(open)) }); err != nil && !r.cancelled.Load() {
+			if err := safecall.Call("Close", func() error { return c.Close(r.taskCtx, tpsOf(open)) }); err != nil && !r.cancelled.Load() {
 				r.fail(fmt.Errorf("connector %q task %d: closing partitions %v: %w", r.p.cfg.Name, r.id, tpsOf(open), err))
 			}
 		}

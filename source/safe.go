@@ -17,69 +17,45 @@ import (
 // the task (FAILED, restart policy applies) instead of the process.
 
 func (r *taskRunner) callNewTask() (task Task, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			task, err = nil, safecall.New("NewTask", v)
+	err = safecall.Call("NewTask", func() error {
+		if task = r.p.cfg.NewTask(); task == nil {
+			return errors.New("NewTask returned nil")
 		}
-	}()
-	if task = r.p.cfg.NewTask(); task == nil {
-		return nil, errors.New("NewTask returned nil")
-	}
-	return task, nil
+		return nil
+	})
+	return task, err // nil when NewTask panicked or returned nil
 }
 
-func (r *taskRunner) callStart(ctx context.Context) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = safecall.New("Start", v)
-		}
-	}()
-	return r.task.Start(ctx, taskContext{r})
+func (r *taskRunner) callStart(ctx context.Context) error {
+	return safecall.Call("Start", func() error { return r.task.Start(ctx, taskContext{r}) })
 }
 
 func (r *taskRunner) callPoll(ctx context.Context) (batch []connect.Record, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			batch, err = nil, safecall.New("Poll", v)
-		}
-	}()
-	return r.task.Poll(ctx)
+	err = safecall.Call("Poll", func() error {
+		batch, err = r.task.Poll(ctx)
+		return err
+	})
+	return batch, err // nil after a panic: Poll never returned
 }
 
-func (r *taskRunner) callStop(ctx context.Context) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = safecall.New("Stop", v)
-		}
-	}()
-	return r.task.Stop(ctx)
+func (r *taskRunner) callStop(ctx context.Context) error {
+	return safecall.Call("Stop", func() error { return r.task.Stop(ctx) })
 }
 
-func (r *taskRunner) callCommitRecord(ctx context.Context, rec *connect.Record, meta *RecordMetadata) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = safecall.New("CommitRecord", v)
-		}
-	}()
-	return r.committer.CommitRecord(ctx, rec, meta)
+func (r *taskRunner) callCommitRecord(ctx context.Context, rec *connect.Record, meta *RecordMetadata) error {
+	return safecall.Call("CommitRecord", func() error { return r.committer.CommitRecord(ctx, rec, meta) })
 }
 
-func (r *taskRunner) callCommit(ctx context.Context, c Committer) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = safecall.New("Commit", v)
-		}
-	}()
-	return c.Commit(ctx)
+func (r *taskRunner) callCommit(ctx context.Context, c Committer) error {
+	return safecall.Call("Commit", func() error { return c.Commit(ctx) })
 }
 
 func callTaskConfigs(ctx context.Context, c Connector, config map[string]string, maxTasks int) (configs []map[string]string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			configs, err = nil, safecall.New("connector TaskConfigs", v)
-		}
-	}()
-	return c.TaskConfigs(ctx, config, maxTasks)
+	err = safecall.Call("connector TaskConfigs", func() error {
+		configs, err = c.TaskConfigs(ctx, config, maxTasks)
+		return err
+	})
+	return configs, err
 }
 
 // checkOffsets reports a source partition or offset the offset stores

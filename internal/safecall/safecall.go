@@ -22,6 +22,19 @@ type PanicError struct {
 	Stack []byte
 }
 
+// Call calls fn, a call into connector code named callback ("Poll",
+// "PreCommit", …), and returns its error, or a *PanicError with the panic
+// value and stack when it panicked. It allocates nothing when fn does not
+// panic (fn does not escape).
+func Call(callback string, fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = New(callback, v)
+		}
+	}()
+	return fn()
+}
+
 // New returns the PanicError for value v recovered from callback; call it
 // from the deferred function that called recover, so the stack is the
 // panic's.
