@@ -77,10 +77,6 @@ type DLQ struct {
 	closeOnce sync.Once
 }
 
-// dlqMaxBackoff caps the wait between two attempts of a Report, as Kafka's
-// producer caps its retry backoff (retry.backoff.max.ms, 1 s).
-const dlqMaxBackoff = time.Second
-
 // dlqSaramaRetries is sarama's retry count within one attempt of a Report
 // (sarama's default).
 const dlqSaramaRetries = 3
@@ -138,7 +134,7 @@ func NewDLQ(ctx context.Context, cfg DLQConfig) (*DLQ, error) {
 	return &DLQ{
 		topic: cfg.Topic, contextHeaders: cfg.ContextHeaders, producer: p, metrics: cfg.Metrics,
 		log:     cfg.Logger.With("topic", cfg.Topic),
-		backoff: backoff, maxBackoff: max(backoff, dlqMaxBackoff),
+		backoff: backoff, maxBackoff: max(backoff, kafkaconf.RetryBackoffMax),
 		stop: make(chan struct{}),
 	}, nil
 }

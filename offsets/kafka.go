@@ -649,11 +649,6 @@ type kafkaWriteMsg struct {
 	err       error // set by the dispatcher when the record failed
 }
 
-// Backoff between two rounds of a Write whose records met retriable errors:
-// it starts at the producer's Producer.Retry.Backoff and doubles up to
-// writeMaxBackoff (Kafka's producer: retry.backoff.max.ms, 1 s).
-const writeMaxBackoff = time.Second
-
 // dispatch applies acknowledgements to the index and completes writes,
 // until the producer is closed.
 func (s *KafkaStore) dispatch() {
@@ -797,7 +792,7 @@ func (s *KafkaStore) Write(ctx context.Context, connector string, entries []Entr
 	if wait <= 0 {
 		wait = 100 * time.Millisecond
 	}
-	maxWait := max(wait, writeMaxBackoff)
+	maxWait := max(wait, kafkaconf.RetryBackoffMax)
 	var last error // the failures of the previous round
 	for round := 1; ; round++ {
 		failed, err := s.writeRound(ctx, todo)

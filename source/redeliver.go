@@ -43,8 +43,8 @@ import (
 
 // Defaults of the redelivery backoff, as Kafka's producer.
 const (
-	DefaultRetryBackoff    = 100 * time.Millisecond // producer.retry.backoff.ms
-	DefaultRetryBackoffMax = time.Second            // producer.retry.backoff.max.ms
+	DefaultRetryBackoff    = 100 * time.Millisecond    // producer.retry.backoff.ms
+	DefaultRetryBackoffMax = kafkaconf.RetryBackoffMax // producer.retry.backoff.max.ms
 	// saramaRetryMax is sarama's own retry count for a batch the broker
 	// refused (or did not answer) with a retriable error. sarama keeps a
 	// partition's order while it retries, but not once it gives up: it

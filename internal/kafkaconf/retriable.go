@@ -5,10 +5,17 @@ import (
 	"io"
 	"net"
 	"syscall"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/eapache/go-resiliency/breaker"
 )
+
+// RetryBackoffMax caps the wait between two attempts of a write that met a
+// retriable error, as Kafka's producer caps it (retry.backoff.max.ms, 1 s):
+// the DLQ, the offsets store and the source redelivery start at the
+// producer's retry backoff and double up to it.
+const RetryBackoffMax = time.Second
 
 // Retriable reports whether err, returned by a sarama client (a produce
 // error, a metadata or admin call, a commit), means "not yet": the broker is
