@@ -1,0 +1,248 @@
+package conformance
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/converters"
+	"github.com/sluicehq/sluice/internal/safecall"
+	"github.com/sluicehq/sluice/transforms"
+)
+
+// RunSluice runs req through Sluice's converters and transforms and returns
+// the result in canonical form. A panic is a failure of the phase it
+// happened in (and shows up as a divergence whenever Kafka Connect did not
+// fail too).
+func RunSluice(ctx context.Context, req *Request) *Response {
+	resp := &Response{ID: req.ID}
+	switch req.Op {
+	case OpConvert, OpParse:
+		runConverter(ctx, req, resp)
+	case OpHeaderConvert, OpHeaderParse:
+		runHeaderConverter(ctx, req, resp)
+	case OpTransform:
+		runTransform(ctx, req, resp)
+	case OpPredicate:
+		runPredicate(ctx, req, resp)
+	default:
+		resp.HarnessError = fmt.Sprintf("unknown op %q", req.Op)
+	}
+	return resp
+}
+
+var (
+	converterRegistry = converters.DefaultRegistry()
+	transformRegistry = transforms.NewRegistry()
+)
+
+func fail(resp *Response, phase string, err error) {
+	resp.Phase = phase
+	resp.Error = fmt.Sprintf("%T: %v", err, err)
+}
+
+// guard runs fn, turning a panic into an error.
+func guard(fn func() error) error {
+	return safecall.Call("conformance", fn)
+}
+
+func decodeData(s *string) ([]byte, error) {
+	if s == nil {
+		return nil, nil
+	}
+	return base64.StdEncoding.DecodeString(*s)
+}
+
+func encodeData(b []byte) *string {
+	if b == nil {
+		return nil
+	}
+	return ptr(base64.StdEncoding.EncodeToString(b))
+}
+
+func runConverter(ctx context.Context, req *Request, resp *Response) {
+	var conv converters.Converter
+	if err := guard(func() (err error) {
+		conv, err = converterRegistry.New(req.Class, req.Config, req.IsKey)
+		return err
+	}); err != nil {
+		fail(resp, "configure", err)
+		return
+	}
+	var data []byte
+	if req.Op == OpConvert {
+		schema, err := toSchema(req.Schema)
+		if err != nil {
+			resp.InputError = err.Error()
+			return
+		}
+		value, err := toValue(schema, req.Value)
+		if err != nil {
+			resp.InputError = err.Error()
+			return
+		}
+		var hdrs connect.Headers
+		if err := guard(func() (err error) {
+			data, err = conv.FromConnect(ctx, req.Topic, &hdrs, schema, value)
+			return err
+		}); err != nil {
+			fail(resp, "from", err)
+			return
+		}
+		resp.Bytes = encodeData(data)
+	} else {
+		var err error
+		if data, err = decodeData(req.Data); err != nil {
+			resp.InputError = err.Error()
+			return
+		}
+	}
+	var sv connect.SchemaAndValue
+	if err := guard(func() (err error) {
+		sv, err = conv.ToConnect(ctx, req.Topic, nil, data)
+		return err
+	}); err != nil {
+		fail(resp, "to", err)
+		return
+	}
+	resp.Back = &SchemaValue{Schema: fromSchema(sv.Schema), Value: fromValue(sv.Value)}
+}
+
+func runHeaderConverter(ctx context.Context, req *Request, resp *Response) {
+	var conv converters.HeaderConverter
+	if err := guard(func() (err error) {
+		conv, err = converterRegistry.NewHeader(req.Class, req.Config)
+		return err
+	}); err != nil {
+		fail(resp, "configure", err)
+		return
+	}
+	var data []byte
+	if req.Op == OpHeaderConvert {
+		schema, err := toSchema(req.Schema)
+		if err != nil {
+			resp.InputError = err.Error()
+			return
+		}
+		value, err := toValue(schema, req.Value)
+		if err != nil {
+			resp.InputError = err.Error()
+			return
+		}
+		if err := guard(func() (err error) {
+			data, err = conv.FromConnectHeader(ctx, req.Topic, req.Key, schema, value)
+			return err
+		}); err != nil {
+			fail(resp, "from", err)
+			return
+		}
+		resp.Bytes = encodeData(data)
+	} else {
+		var err error
+		if data, err = decodeData(req.Data); err != nil {
+			resp.InputError = err.Error()
+			return
+		}
+	}
+	var sv connect.SchemaAndValue
+	if err := guard(func() (err error) {
+		sv, err = conv.ToConnectHeader(ctx, req.Topic, req.Key, data)
+		return err
+	}); err != nil {
+		fail(resp, "to", err)
+		return
+	}
+	resp.Back = &SchemaValue{Schema: fromSchema(sv.Schema), Value: fromValue(sv.Value)}
+}
+
+// shortType is Sluice's registry name for a Kafka Connect class.
+func shortType(class string) string {
+	return strings.TrimPrefix(class, transforms.KafkaTransformsPackage)
+}
+
+func runTransform(ctx context.Context, req *Request, resp *Response) {
+	var tr transforms.Transformation
+	if err := guard(func() (err error) {
+		tr, err = transformRegistry.NewTransformation(req.Class, req.Config)
+		return err
+	}); err != nil {
+		fail(resp, "configure", err)
+		return
+	}
+	defer closeIfCloser(tr)
+	var pred transforms.Predicate
+	if req.Predicate != nil {
+		if err := guard(func() (err error) {
+			pred, err = transformRegistry.NewPredicate(req.Predicate.Class, req.Predicate.Config)
+			return err
+		}); err != nil {
+			fail(resp, "configure", err)
+			return
+		}
+		defer closeIfCloser(pred)
+	}
+	rec, err := toRecord(req.Record)
+	if err != nil {
+		resp.InputError = err.Error()
+		return
+	}
+	if pred != nil {
+		var ok bool
+		if err := guard(func() (err error) {
+			ok, err = pred.Test(ctx, rec)
+			return err
+		}); err != nil {
+			fail(resp, "predicate", err)
+			return
+		}
+		if ok == req.Predicate.Negate {
+			resp.Record = fromRecord(rec)
+			return
+		}
+	}
+	var out *connect.Record
+	if err := guard(func() (err error) {
+		out, err = tr.Apply(ctx, rec)
+		return err
+	}); err != nil {
+		fail(resp, "apply", err)
+		return
+	}
+	if out != nil {
+		resp.Record = fromRecord(out)
+	}
+}
+
+func runPredicate(ctx context.Context, req *Request, resp *Response) {
+	var pred transforms.Predicate
+	if err := guard(func() (err error) {
+		pred, err = transformRegistry.NewPredicate(req.Class, req.Config)
+		return err
+	}); err != nil {
+		fail(resp, "configure", err)
+		return
+	}
+	defer closeIfCloser(pred)
+	rec, err := toRecord(req.Record)
+	if err != nil {
+		resp.InputError = err.Error()
+		return
+	}
+	var ok bool
+	if err := guard(func() (err error) {
+		ok, err = pred.Test(ctx, rec)
+		return err
+	}); err != nil {
+		fail(resp, "predicate", err)
+		return
+	}
+	resp.Result = &ok
+}
+
+func closeIfCloser(x any) {
+	if c, ok := x.(interface{ Close() error }); ok {
+		_ = c.Close()
+	}
+}
