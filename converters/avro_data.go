@@ -1262,13 +1262,10 @@ func sortedMapEntries(v any) (keys, vals []any, err error) {
 		}
 		return keys, vals, nil
 	case map[any]any:
-		keys = make([]any, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		vals = make([]any, len(keys))
-		for i, k := range keys {
-			vals[i] = m[k]
+		// Ranging, not looking keys up: a NaN key's value is found only so.
+		keys, vals = make([]any, 0, len(m)), make([]any, 0, len(m))
+		for k, v := range m {
+			keys, vals = append(keys, k), append(vals, v)
 		}
 		// Keys that compare equal (Decimals or Structs equal by value but
 		// distinct in Go) are ordered by value, for deterministic output.

@@ -331,9 +331,9 @@ func (c *JSON) appendMap(dst []byte, s *connect.Schema, v any, depth int) ([]byt
 			}
 			return append(dst, '}'), nil
 		case map[any]any:
-			keys := sortedAnyKeys(m)
 			dst = append(dst, '{')
-			for i, k := range keys {
+			for i, e := range sortedAnyEntries(m) {
+				k := e.key
 				if i > 0 {
 					dst = append(dst, ',')
 				}
@@ -349,7 +349,7 @@ func (c *JSON) appendMap(dst []byte, s *connect.Schema, v any, depth int) ([]byt
 					return nil, jsonErr("expected Go type string for a STRING map key, got %T", k)
 				}
 				dst = append(dst, ':')
-				if dst, err = c.appendValue(dst, s.ValueSchema, m[k], depth+1); err != nil {
+				if dst, err = c.appendValue(dst, s.ValueSchema, e.val, depth+1); err != nil {
 					return nil, within(err, "{"+keyString(k)+"}")
 				}
 			}
@@ -362,7 +362,8 @@ func (c *JSON) appendMap(dst []byte, s *connect.Schema, v any, depth int) ([]byt
 		return nil, jsonErr("expected Go type map[any]any for a MAP with %s keys, got %T", s.KeySchema.Type, v)
 	}
 	dst = append(dst, '[')
-	for i, k := range sortedAnyKeys(m) {
+	for i, e := range sortedAnyEntries(m) {
+		k := e.key
 		if i > 0 {
 			dst = append(dst, ',')
 		}
@@ -371,7 +372,7 @@ func (c *JSON) appendMap(dst []byte, s *connect.Schema, v any, depth int) ([]byt
 			return nil, within(err, "{key "+keyString(k)+"}")
 		}
 		dst = append(dst, ',')
-		if dst, err = c.appendValue(dst, s.ValueSchema, m[k], depth+1); err != nil {
+		if dst, err = c.appendValue(dst, s.ValueSchema, e.val, depth+1); err != nil {
 			return nil, within(err, "{"+keyString(k)+"}")
 		}
 		dst = append(dst, ']')
@@ -436,10 +437,10 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 		}
 		return append(dst, '}'), nil
 	case map[any]any:
-		keys := sortedAnyKeys(x)
+		entries := sortedAnyEntries(x)
 		objectMode := true
-		for _, k := range keys {
-			if _, ok := k.(string); !ok {
+		for _, e := range entries {
+			if _, ok := e.key.(string); !ok {
 				objectMode = false
 				break
 			}
@@ -449,7 +450,8 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 		} else {
 			dst = append(dst, '[')
 		}
-		for i, k := range keys {
+		for i, e := range entries {
+			k := e.key
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -463,7 +465,7 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 				}
 				dst = append(dst, ',')
 			}
-			if dst, err = c.appendSchemaless(dst, x[k], depth+1); err != nil {
+			if dst, err = c.appendSchemaless(dst, e.val, depth+1); err != nil {
 				return nil, within(err, "{"+keyString(k)+"}")
 			}
 			if !objectMode {
@@ -505,16 +507,22 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-// sortedAnyKeys returns the keys of m in a deterministic order: numbers by
-// value, strings lexically, false before true, times chronologically, and
-// keys of different Go types grouped by type name.
-func sortedAnyKeys(m map[any]any) []any {
-	keys := make([]any, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// mapEntry is one key and value of a map[any]any.
+type mapEntry struct{ key, val any }
+
+// sortedAnyEntries returns the entries of m in a deterministic order: keys
+// that are numbers by value, strings lexically, false before true, times
+// chronologically, and keys of different Go types grouped by type name. The
+// entries come from ranging over m, never from looking a key up, so a NaN key
+// (which is not equal to itself, in Go as in Java's HashMap lookups of
+// distinct NaN boxes) keeps its value.
+func sortedAnyEntries(m map[any]any) []mapEntry {
+	entries := make([]mapEntry, 0, len(m))
+	for k, v := range m {
+		entries = append(entries, mapEntry{k, v})
 	}
-	slices.SortFunc(keys, compareKeys)
-	return keys
+	slices.SortFunc(entries, func(a, b mapEntry) int { return compareKeys(a.key, b.key) })
+	return entries
 }
 
 func compareKeys(a, b any) int {

@@ -182,15 +182,15 @@ func appendValuesString(dst []byte, s *connect.Schema, v any, embedded bool, dep
 			ks, vs = s.KeySchema, s.ValueSchema
 		}
 		dst = append(dst, '{')
-		for i, k := range sortedAnyKeys(x) {
+		for i, e := range sortedAnyEntries(x) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			if dst, err = appendValuesString(dst, ks, k, true, depth+1); err != nil {
+			if dst, err = appendValuesString(dst, ks, e.key, true, depth+1); err != nil {
 				return nil, err
 			}
 			dst = append(dst, ':')
-			if dst, err = appendValuesString(dst, vs, x[k], true, depth+1); err != nil {
+			if dst, err = appendValuesString(dst, vs, e.val, true, depth+1); err != nil {
 				return nil, err
 			}
 		}

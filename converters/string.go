@@ -153,15 +153,15 @@ func appendJavaString(dst []byte, v any, depth int) ([]byte, error) {
 		return append(dst, '}'), nil
 	case map[any]any:
 		dst = append(dst, '{')
-		for i, k := range sortedAnyKeys(x) {
+		for i, e := range sortedAnyEntries(x) {
 			if i > 0 {
 				dst = append(dst, ", "...)
 			}
-			if dst, err = appendJavaString(dst, k, depth+1); err != nil {
+			if dst, err = appendJavaString(dst, e.key, depth+1); err != nil {
 				return nil, err
 			}
 			dst = append(dst, '=')
-			if dst, err = appendJavaString(dst, x[k], depth+1); err != nil {
+			if dst, err = appendJavaString(dst, e.val, depth+1); err != nil {
 				return nil, err
 			}
 		}

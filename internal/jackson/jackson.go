@@ -2,7 +2,10 @@
 // does, for the converters (JSON, Avro schemas) and the offsets-topic codec.
 package jackson
 
-import "unicode/utf8"
+import (
+	"unicode/utf16"
+	"unicode/utf8"
+)
 
 const hexUpper = "0123456789ABCDEF"
 
@@ -17,9 +20,12 @@ var jsonEscape = func() (t [utf8.RuneSelf]byte) {
 	return t
 }()
 
-// AppendString appends s as a JSON string the way Jackson writes it:
-// '"' and '\\' escaped, control characters as \b \t \n \f \r or \u00XX
-// (upper-case hex), everything else (including non-ASCII and U+2028/2029)
+// AppendString appends s as a JSON string the way Jackson's
+// UTF8JsonGenerator writes it (as checked against Kafka Connect 4.3.1's
+// JsonConverter): '"' and '\\' escaped, control characters as \b \t \n \f
+// \r or \u00XX (upper-case hex), characters outside the Basic Multilingual
+// Plane as the escapes of their UTF-16 surrogate pair ("\uD83D\uDE00",
+// upper-case hex), everything else (including DEL, U+2028/2029 and U+FFFF)
 // verbatim as UTF-8. Invalid UTF-8 is replaced by U+FFFD.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
@@ -50,8 +56,21 @@ func AppendString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
+		if size == 4 {
+			dst = append(dst, s[start:i]...)
+			hi, lo := utf16.EncodeRune(r)
+			dst = appendU(appendU(dst, hi), lo)
+			i += size
+			start = i
+			continue
+		}
 		i += size
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// appendU appends the escape \uXXXX of a UTF-16 code unit, upper-case hex.
+func appendU(dst []byte, u rune) []byte {
+	return append(dst, '\\', 'u', hexUpper[u>>12&0xf], hexUpper[u>>8&0xf], hexUpper[u>>4&0xf], hexUpper[u&0xf])
 }
