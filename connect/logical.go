@@ -317,17 +317,20 @@ func DaysToDate(days int32) time.Time {
 }
 
 // TimeToMillis converts a Time value to milliseconds since midnight. Its date
-// must be 1970-01-01 UTC, as Kafka Connect requires.
+// must be 1970-01-01 UTC, as Kafka Connect requires; like Kafka Connect's
+// Time.fromLogical it also accepts the end of that day, 1970-01-02T00:00Z
+// (86400000 ms, what Values.parseString makes of "24:00:00.000Z").
 func TimeToMillis(t time.Time) (int32, error) {
 	ms := t.UTC().UnixMilli()
-	if ms < 0 || ms >= msPerDay {
+	if ms < 0 || ms > msPerDay || (ms == msPerDay && t.Nanosecond() != 0) {
 		return 0, fmt.Errorf("connect: Time value %s has a date; Kafka Connect Time values must be on 1970-01-01 UTC", t.Format(time.RFC3339Nano))
 	}
 	return int32(ms), nil
 }
 
-// MillisToTime converts milliseconds since midnight to a Time value on
-// 1970-01-01 UTC.
+// MillisToTime converts milliseconds since midnight (0 to 86400000, both
+// included, as Kafka Connect's Time.toLogical) to a Time value on 1970-01-01
+// UTC (1970-01-02T00:00Z for 86400000).
 func MillisToTime(ms int32) time.Time { return time.UnixMilli(int64(ms)).UTC() }
 
 // TimestampToMillis converts a Timestamp value to milliseconds since the epoch.

@@ -678,7 +678,7 @@ func TestTime(t *testing.T) {
 		name string
 		t    time.Time
 	}{
-		{"next day", utc(1970, 1, 2, 0, 0, 0, 0)},
+		{"next day", utc(1970, 1, 2, 0, 0, 0, 1_000_000)},
 		{"day before epoch", utc(1969, 12, 31, 23, 59, 59, 999_000_000)},
 		{"today", utc(2024, 5, 1, 10, 0, 0, 0)},
 		{"zero time.Time", time.Time{}},

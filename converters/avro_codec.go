@@ -521,9 +521,9 @@ func intDecoder(cs *connect.Schema) (avroDec, error) {
 			if err != nil {
 				return nil, err
 			}
-			if n < 0 || n >= 24*60*60*1000 {
+			if n < 0 || n > 24*60*60*1000 {
 				// As Kafka Connect's Time.toLogical.
-				return nil, avroErr("Time value %d is not a number of milliseconds in [0, 86400000)", n)
+				return nil, avroErr("Time value %d is not a number of milliseconds in [0, 86400000]", n)
 			}
 			return connect.MillisToTime(n), nil
 		}, nil

@@ -52,7 +52,10 @@ type JSONConfig struct {
 	// being replaced by the default, when writing and when reading.
 	KeepNulls bool
 	// SchemasCacheSize bounds each of the converter's two schema caches
-	// (schemas.cache.size); 0 means DefaultSchemasCacheSize.
+	// (schemas.cache.size); 0 means DefaultSchemasCacheSize, and a negative
+	// value the smallest cache (one schema each way: Kafka Connect accepts
+	// schemas.cache.size=0 or below and then caches nothing, which changes
+	// nothing in the output).
 	SchemasCacheSize int
 }
 
@@ -61,9 +64,6 @@ type JSONConfig struct {
 func (c JSONConfig) Validate() error {
 	if _, ok := normalizeDecimalFormat(c.DecimalFormat); !ok {
 		return &ConfigError{Key: PropDecimalFormat, Value: string(c.DecimalFormat), Reason: "want BASE64 or NUMERIC"}
-	}
-	if c.SchemasCacheSize < 0 {
-		return &ConfigError{Key: PropSchemasCacheSize, Value: strconv.Itoa(c.SchemasCacheSize), Reason: "want a positive integer (or 0 for the default)"}
 	}
 	return nil
 }
@@ -102,8 +102,19 @@ func JSONConfigFromProps(props map[string]string) (JSONConfig, error) {
 		}
 		c.DecimalFormat = f
 	}
-	if c.SchemasCacheSize, err = propPositiveInt(props, PropSchemasCacheSize, DefaultSchemasCacheSize); err != nil {
-		return c, err
+	if v, ok := props[PropSchemasCacheSize]; ok {
+		// Any INT, as Kafka Connect's ConfigDef: 0 and below disable its
+		// cache; Sluice keeps its smallest one.
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+		if err != nil {
+			return c, &ConfigError{Key: PropSchemasCacheSize, Value: v, Reason: "want an integer"}
+		}
+		c.SchemasCacheSize = int(n)
+		if n <= 0 {
+			c.SchemasCacheSize = -1
+		}
+	} else {
+		c.SchemasCacheSize = DefaultSchemasCacheSize
 	}
 	return c, nil
 }

@@ -266,7 +266,7 @@ func (c *JSON) decodeLogical(s *scanner, sch *connect.Schema, ch byte) (any, err
 		if sch.Name == connect.DateName {
 			return connect.DaysToDate(int32(n)), nil
 		}
-		if n < 0 || n >= 24*60*60*1000 {
+		if n < 0 || n > 24*60*60*1000 { // as Kafka Connect's Time.toLogical
 			return nil, jsonErr("Time value %d is not a number of milliseconds within a day", n)
 		}
 		return connect.MillisToTime(int32(n)), nil
