@@ -79,10 +79,10 @@ type Response struct {
 	ID string `json:"id"`
 	// Bytes is the serialised form (convert ops), standard base64; nil
 	// (without an error in phase "from") is null bytes.
-	Bytes    *string      `json:"bytes,omitempty"`
-	Back     *SchemaValue `json:"back,omitempty"`
-	Record   *Record      `json:"record,omitempty"`
-	Result   *bool        `json:"result,omitempty"`
+	Bytes  *string      `json:"bytes,omitempty"`
+	Back   *SchemaValue `json:"back,omitempty"`
+	Record *Record      `json:"record,omitempty"`
+	Result *bool        `json:"result,omitempty"`
 
 	// Error is the failure ("<type>: <message>") and Phase where it
 	// happened: configure, from, to, apply, predicate.
@@ -117,26 +117,26 @@ type Field struct {
 // Value is the canonical, type-tagged value form; a nil *Value is null.
 // Exactly one member is set.
 type Value struct {
-	Int8    *int8          `json:"int8,omitempty"`
-	Int16   *int16         `json:"int16,omitempty"`
-	Int32   *int32         `json:"int32,omitempty"`
-	Int64   *string        `json:"int64,omitempty"`
-	Float32 *string        `json:"float32,omitempty"`
-	Float64 *string        `json:"float64,omitempty"`
-	Boolean *bool          `json:"boolean,omitempty"`
-	String  *string        `json:"string,omitempty"`
-	Bytes   *string        `json:"bytes,omitempty"`
-	Array   *[]*Value      `json:"array,omitempty"`
-	Map     *[][2]*Value   `json:"map,omitempty"`
-	Struct  *StructValue   `json:"struct,omitempty"`
-	Date    *string        `json:"date,omitempty"`
-	Decimal *DecimalValue  `json:"decimal,omitempty"`
-	Other   *string        `json:"other,omitempty"`
+	Int8    *int8         `json:"int8,omitempty"`
+	Int16   *int16        `json:"int16,omitempty"`
+	Int32   *int32        `json:"int32,omitempty"`
+	Int64   *string       `json:"int64,omitempty"`
+	Float32 *string       `json:"float32,omitempty"`
+	Float64 *string       `json:"float64,omitempty"`
+	Boolean *bool         `json:"boolean,omitempty"`
+	String  *string       `json:"string,omitempty"`
+	Bytes   *string       `json:"bytes,omitempty"`
+	Array   *[]*Value     `json:"array,omitempty"`
+	Map     *[][2]*Value  `json:"map,omitempty"`
+	Struct  *StructValue  `json:"struct,omitempty"`
+	Date    *string       `json:"date,omitempty"`
+	Decimal *DecimalValue `json:"decimal,omitempty"`
+	Other   *string       `json:"other,omitempty"`
 }
 
 // StructValue is a Struct: its schema and its fields in schema order.
 type StructValue struct {
-	Schema *Schema     `json:"schema"`
+	Schema *Schema      `json:"schema"`
 	Fields []FieldValue `json:"fields"`
 }
 
@@ -171,15 +171,15 @@ type DecimalValue struct {
 
 // Record is the canonical record form of transform requests and results.
 type Record struct {
-	Topic       string  `json:"topic"`
-	Partition   *int32  `json:"partition"`
-	KeySchema   *Schema `json:"keySchema"`
-	Key         *Value  `json:"key"`
-	ValueSchema *Schema `json:"valueSchema"`
-	Value       *Value  `json:"value"`
-	Timestamp   *string `json:"timestamp"`
+	Topic       string   `json:"topic"`
+	Partition   *int32   `json:"partition"`
+	KeySchema   *Schema  `json:"keySchema"`
+	Key         *Value   `json:"key"`
+	ValueSchema *Schema  `json:"valueSchema"`
+	Value       *Value   `json:"value"`
+	Timestamp   *string  `json:"timestamp"`
 	Headers     []Header `json:"headers"`
-	Sink        *Sink   `json:"sink"`
+	Sink        *Sink    `json:"sink"`
 }
 
 // Header is one record header.

@@ -1,0 +1,105 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestCorpus replays every kept case through Sluice and compares with the
+// answer Kafka Connect gave when it was recorded: a fixed divergence must
+// stay fixed, and an explained one must stay explained. No Java needed.
+func TestCorpus(t *testing.T) {
+	entries, err := LoadCorpus(CorpusPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) == 0 {
+		t.Fatal("empty corpus")
+	}
+	ctx := context.Background()
+	failed := 0
+	for _, e := range entries {
+		sl := RunSluice(ctx, e.Request)
+		v := Compare(e.Request, e.KafkaConnect, sl)
+		if v.Outcome == Diverge {
+			failed++
+			req, _ := json.Marshal(e.Request)
+			kc, _ := json.Marshal(e.KafkaConnect)
+			got, _ := json.Marshal(sl)
+			t.Errorf("%s: %s divergence from Kafka Connect%s\n  request:       %s\n  kafka connect: %s\n  sluice:        %s",
+				e.Request.ID, v.Kind, noteSuffix(e.Note), req, kc, got)
+		}
+		if v.Outcome == Skipped {
+			t.Errorf("%s: Sluice could not build the input: %s", e.Request.ID, sl.InputError)
+		}
+	}
+	t.Logf("%d corpus cases, %d diverge", len(entries), failed)
+}
+
+func noteSuffix(n string) string {
+	if n == "" {
+		return ""
+	}
+	return " (" + n + ")"
+}
+
+// requireJava skips (or, under CI=true, fails) when Java is missing.
+func requireJava(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"java", "javac"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is required in CI: %v", tool, err)
+			}
+			t.Skipf("%s not found: the differential run needs Java 17", tool)
+		}
+	}
+}
+
+// ciSeeds are the fixed seeds CI runs: deterministic, so a submission never
+// fails on luck. A fresh seed is `go run ./internal/conformance/cmd/conformance`.
+var ciSeeds = []uint64{1, 2}
+
+// TestDifferential runs a few thousand generated cases per area from fixed
+// seeds through Kafka Connect 4.3.1's own classes and Sluice, and fails on
+// any divergence CONFORMANCE.md does not explain.
+func TestDifferential(t *testing.T) {
+	requireJava(t)
+	ctx := context.Background()
+	h, err := StartHarness(ctx)
+	if err != nil {
+		if os.Getenv("CI") != "true" && strings.Contains(err.Error(), "mvn not found") {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	defer h.Close()
+	cases := 1500
+	if testing.Short() {
+		cases = 300
+	}
+	for _, seed := range ciSeeds {
+		rep, err := Run(ctx, h, RunConfig{Seed: seed, Cases: cases, Minimize: true, MaxMinimize: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum strings.Builder
+		rep.Summary(&sum)
+		t.Log("\n" + sum.String())
+		if len(rep.Divergences) > 0 {
+			var b strings.Builder
+			_ = rep.WriteDivergences(nil, &b)
+			t.Errorf("seed %d: %d unexplained divergences from Kafka Connect (add them to testdata/corpus.jsonl once fixed or explained):%s",
+				seed, len(rep.Divergences), b.String())
+		}
+		for area, c := range rep.ByArea {
+			if c[Agree]+c[FailAlike]+c[Explained] < c.Total()/2 {
+				t.Errorf("seed %d, %s: only %d of %d cases compared: the generator makes too many inputs a side cannot build", seed, area, c[Agree]+c[FailAlike]+c[Explained], c.Total())
+			}
+		}
+	}
+}

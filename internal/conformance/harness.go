@@ -1,0 +1,156 @@
+package conformance
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// Harness is a running Kafka Connect harness (java/ConnectDiff.java in a
+// JVM). Requests are answered in order; a Harness is safe for use by one
+// goroutine at a time.
+type Harness struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	w      *bufio.Writer
+	r      *bufio.Reader
+	stderr *tailBuffer
+}
+
+// PackageDir is this package's source directory (java/ and testdata/ are
+// found from it).
+func PackageDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(file)
+}
+
+// StartHarness compiles (once, cached) and starts the Kafka Connect harness
+// with java/run.sh, which fetches Kafka Connect's jars with Maven when
+// bench/kafka-connect/lib lacks them. It fails when Java or the jars cannot be
+// had.
+func StartHarness(ctx context.Context) (*Harness, error) {
+	script := filepath.Join(PackageDir(), "java", "run.sh")
+	cmd := exec.CommandContext(ctx, "bash", script)
+	cmd.Dir = filepath.Join(PackageDir(), "..", "..")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	tail := &tailBuffer{max: 8 << 10}
+	cmd.Stderr = io.MultiWriter(tail, harnessLog())
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start Kafka Connect harness: %w", err)
+	}
+	h := &Harness{cmd: cmd, stdin: stdin, w: bufio.NewWriterSize(stdin, 1<<16), r: bufio.NewReaderSize(stdout, 1<<20), stderr: tail}
+	// A first request proves the JVM and the classes are there.
+	if _, err := h.Do([]*Request{{ID: "ping", Op: OpPredicate,
+		Class:  "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
+		Config: map[string]string{}, Record: &Record{Topic: "t"}}}); err != nil {
+		_ = h.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+func harnessLog() io.Writer {
+	if os.Getenv("SLUICE_CONFORMANCE_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
+}
+
+// Do sends reqs and returns Kafka Connect's responses, in order.
+func (h *Harness) Do(reqs []*Request) ([]*Response, error) {
+	errc := make(chan error, 1)
+	go func() {
+		enc := json.NewEncoder(h.w)
+		enc.SetEscapeHTML(false)
+		for _, r := range reqs {
+			if err := enc.Encode(r); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- h.w.Flush()
+	}()
+	out := make([]*Response, 0, len(reqs))
+	var readErr error
+	for range reqs {
+		line, err := h.r.ReadBytes('\n')
+		if err != nil {
+			readErr = fmt.Errorf("Kafka Connect harness: %w (stderr: %s)", err, h.stderr.String())
+			break
+		}
+		var resp Response
+		if err := json.Unmarshal(line, &resp); err != nil {
+			readErr = fmt.Errorf("Kafka Connect harness wrote %q: %w", line, err)
+			break
+		}
+		if resp.HarnessError != "" {
+			readErr = fmt.Errorf("Kafka Connect harness: %s", resp.HarnessError)
+			break
+		}
+		out = append(out, &resp)
+	}
+	if readErr != nil {
+		_ = h.Close()
+		<-errc
+		return nil, readErr
+	}
+	if err := <-errc; err != nil {
+		return nil, err
+	}
+	for i, r := range out {
+		if r.ID != reqs[i].ID {
+			return nil, fmt.Errorf("Kafka Connect harness answered %q to %q", r.ID, reqs[i].ID)
+		}
+	}
+	return out, nil
+}
+
+// Close stops the JVM.
+func (h *Harness) Close() error {
+	_ = h.stdin.Close()
+	err := h.cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return nil
+	}
+	return err
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = t.b[len(t.b)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(string(t.b))
+}
