@@ -1,6 +1,7 @@
 package converters
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"strings"
@@ -359,10 +360,14 @@ func (c *JSON) SchemaJSON(schema *connect.Schema) ([]byte, error) {
 	return c.appendSchema(nil, schema, "", false, 0)
 }
 
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
 // envelopeError is Kafka Connect's message for data without the envelope.
 const envelopeError = `JsonConverter with schemas.enable requires "schema" and "payload" fields and may not contain additional fields. If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration.`
 
 func (c *JSON) toConnectData(data []byte) (connect.SchemaAndValue, error) {
+	// Jackson skips a UTF-8 byte order mark before the document.
+	data = bytes.TrimPrefix(data, utf8BOM)
 	s := scanner{data: data}
 	if s.eof() {
 		return connect.SchemaAndValue{}, nil

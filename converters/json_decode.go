@@ -250,6 +250,9 @@ func (c *JSON) decodeLogical(s *scanner, sch *connect.Schema, ch byte) (any, err
 			if err != nil {
 				return nil, synErr(err)
 			}
+			// Kafka Connect keeps the literal's own scale (new
+			// BigDecimal(text)); Sluice's data model requires the schema's
+			// (connect.ValidateValue), so the number is rescaled, exactly.
 			lit, ok := parseDecimalLiteral(string(raw))
 			d, ok2 := lit.decimal(scale)
 			if !ok || !ok2 {

@@ -274,11 +274,13 @@ func (c *JSON) appendLogical(dst []byte, s *connect.Schema, v any) ([]byte, erro
 		if err != nil {
 			return nil, jsonErr("%v", err)
 		}
+		if c.numeric {
+			// Kafka Connect writes the number as it is, whatever its
+			// scale (only BASE64 needs the schema's).
+			return d.AppendJava(dst), nil
+		}
 		if d.Scale != scale {
 			return nil, jsonErr("Decimal %s has scale %d but its schema has scale %d", d.JavaString(), d.Scale, scale)
-		}
-		if c.numeric {
-			return d.AppendJava(dst), nil
 		}
 		b, _ := connect.DecimalToBytes(s, d)
 		return appendBase64(dst, b), nil

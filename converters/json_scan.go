@@ -126,7 +126,9 @@ func kindOf(c byte) string {
 }
 
 // readNumber consumes a JSON number and returns its text and whether it is
-// integral (no fraction, no exponent), as Jackson classifies numbers.
+// integral (no fraction, no exponent), as Jackson classifies numbers. Like
+// Kafka Connect's JsonConverter (Jackson with leading zeros allowed) it
+// accepts leading zeros: "007" is 7, "-01.5" is -1.5.
 func (s *scanner) readNumber() (raw []byte, integral bool, err error) {
 	start := s.pos
 	d := s.data
@@ -135,9 +137,7 @@ func (s *scanner) readNumber() (raw []byte, integral bool, err error) {
 		i++
 	}
 	switch {
-	case i < len(d) && d[i] == '0':
-		i++
-	case i < len(d) && d[i] >= '1' && d[i] <= '9':
+	case i < len(d) && d[i] >= '0' && d[i] <= '9':
 		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
 			i++
 		}

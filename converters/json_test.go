@@ -324,7 +324,7 @@ func TestJSONEnvelopeErrors(t *testing.T) {
 		}
 	}
 	// Malformed JSON is a syntax error, not an envelope error.
-	for _, in := range []string{`{"schema":`, `{"a":1`, `nul`, `{"schema":null,"payload":1} x`, "\"\x01\"", `[1,]`, `{"a" 1}`, `01`, `1.`, `-`, `"\x"`} {
+	for _, in := range []string{`{"schema":`, `{"a":1`, `nul`, `{"schema":null,"payload":1} x`, "\"\x01\"", `[1,]`, `{"a" 1}`, `1.`, `-`, `"\x"`} {
 		_, err := c.ToConnect(ctx, "t", nil, []byte(in))
 		if err == nil || !strings.Contains(err.Error(), "invalid JSON") {
 			t.Errorf("%q: got %v", in, err)
