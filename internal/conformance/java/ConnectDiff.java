@@ -164,7 +164,13 @@ public final class ConnectDiff {
         }, "connectdiff", 512L << 20);
         t.start();
         t.join();
-        out.flush();
+        try {
+            out.flush();
+        } catch (Throwable e) {
+            if (fatal[0] == null) {
+                fatal[0] = e;
+            }
+        }
         if (fatal[0] != null) {
             System.err.println("ConnectDiff: " + fatal[0]);
             System.exit(1);
