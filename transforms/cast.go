@@ -106,9 +106,9 @@ func castFactory(part Part) TransformationFactory {
 			p.fail("spec", "must specify at least one field to cast")
 		}
 		parseType := func(s string) connect.Type {
-			t, err := connect.ParseType(strings.TrimSpace(s))
+			t, err := connect.ParseType(javaTrim(s))
 			if err != nil {
-				p.fail("spec", "invalid type found in casting spec: %s", strings.TrimSpace(s))
+				p.fail("spec", "invalid type found in casting spec: %s", javaTrim(s))
 				return 0
 			}
 			if err := validCastOutput(t); err != nil {
@@ -129,7 +129,7 @@ func castFactory(part Part) TransformationFactory {
 				if cfg.Fields == nil {
 					cfg.Fields = make(map[string]connect.Type)
 				}
-				cfg.Fields[strings.TrimSpace(parts[0])] = parseType(parts[1])
+				cfg.Fields[javaTrim(parts[0])] = parseType(parts[1])
 			default:
 				p.fail("spec", "invalid cast mapping: %q", mapping)
 			}
@@ -435,7 +435,7 @@ func parseCastString(s string, target connect.Type) (any, error) {
 // parseJavaFloat parses like Java's Double.parseDouble: surrounding
 // whitespace ignored, "NaN", "Infinity" and a trailing f/F/d/D accepted.
 func parseJavaFloat(s string, bits int) (float64, error) {
-	t := strings.TrimSpace(s)
+	t := javaTrim(s)
 	switch strings.TrimLeft(t, "+-") {
 	case "NaN", "Infinity":
 	case "":

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -56,7 +57,8 @@ func prefixConfigErrors(prefix string, err error) error {
 }
 
 // props reads Kafka-Connect-style properties of one component, collecting
-// errors. Values are trimmed, as Kafka Connect's ConfigDef does.
+// errors. Values are trimmed with Java's String.trim, as Kafka Connect's
+// ConfigDef.parseType does for every type.
 type props struct {
 	m    map[string]string
 	errs []error
@@ -78,7 +80,7 @@ func (p *props) err() error { return errors.Join(p.errs...) }
 
 func (p *props) lookup(key string) (string, bool) {
 	v, ok := p.m[key]
-	return strings.TrimSpace(v), ok
+	return javaTrim(v), ok
 }
 
 func (p *props) has(key string) bool { _, ok := p.m[key]; return ok }
@@ -135,10 +137,53 @@ func (p *props) requiredList(key string, nonEmpty bool) []string {
 	return l
 }
 
-var commaWithWhitespace = regexp.MustCompile(`\s*,\s*`)
+// commaWithWhitespace is ConfigDef's COMMA_WITH_WHITESPACE, \s*,\s*, with
+// Java's \s (which, unlike RE2's, includes the vertical tab).
+// validList applies what ConfigDef does to a LIST whose validator is a
+// ValidList (anyNonDuplicateValues): duplicates are removed (the first of
+// each kept, in order), then an empty entry ("a,,b", "a,") fails.
+func (p *props) validList(key string, l []string) []string {
+	l = dedup(l)
+	for _, s := range l {
+		if s == "" {
+			p.fail(key, "Configuration '%s' values must not be empty.", key)
+			break
+		}
+	}
+	return l
+}
 
+// dedup returns l without its repeated entries, keeping the first of each.
+func dedup(l []string) []string {
+	if firstDuplicate(l) == "" && !hasRepeatedEmpty(l) {
+		return l
+	}
+	out := make([]string, 0, len(l))
+	for _, s := range l {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func hasRepeatedEmpty(l []string) bool {
+	n := 0
+	for _, s := range l {
+		if s == "" {
+			n++
+		}
+	}
+	return n > 1
+}
+
+var commaWithWhitespace = regexp.MustCompile(`[ \t\n\x0B\f\r]*,[ \t\n\x0B\f\r]*`)
+
+// parseList parses a LIST value as ConfigDef does: trimmed, "" is the empty
+// list, otherwise split on commas with the whitespace around them (empty
+// entries kept).
 func parseList(v string) []string {
-	v = strings.TrimSpace(v)
+	v = javaTrim(v)
 	if v == "" {
 		return nil
 	}
@@ -191,6 +236,13 @@ func (p *props) oneOf(key, v string, fold bool, allowed ...string) string {
 	}
 	p.fail(key, "invalid value %q: must be one of %s", v, strings.Join(allowed, ", "))
 	return v
+}
+
+// javaTrim is Java's String.trim: it removes the characters <= U+0020 (all
+// ASCII control characters and the space, but no other Unicode space) from
+// both ends.
+func javaTrim(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return r <= ' ' })
 }
 
 // javaSplit splits s on sep like Java's String.split: trailing empty strings

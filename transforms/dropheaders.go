@@ -40,7 +40,7 @@ func NewDropHeaders(cfg DropHeadersConfig) (*DropHeaders, error) {
 
 func dropHeadersFactory(m map[string]string) (Transformation, error) {
 	p := newProps(m)
-	cfg := DropHeadersConfig{Headers: p.requiredList("headers", true)}
+	cfg := DropHeadersConfig{Headers: p.validList("headers", p.requiredList("headers", true))}
 	if err := p.err(); err != nil {
 		return nil, err
 	}

@@ -20,10 +20,11 @@ type ExtractFieldConfig struct {
 	PreserveNulls bool
 }
 
-// Validate checks that Field is set and, for V2, well formed.
+// Validate checks that Field is well formed: any text for V1 (the empty
+// name included, as Kafka Connect accepts field=""), a non-empty V2 path.
 func (c ExtractFieldConfig) Validate() error {
-	if c.Field == "" {
-		return configErr("field", "must be non-empty")
+	if c.Field == "" && c.Syntax == FieldSyntaxV2 {
+		return configErr("field", "must be non-empty with field.syntax.version=V2")
 	}
 	if c.Syntax != FieldSyntaxV1 && c.Syntax != FieldSyntaxV2 {
 		return configErr("field.syntax.version", "invalid syntax %d", c.Syntax)

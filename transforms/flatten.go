@@ -12,10 +12,12 @@ import (
 // org.apache.kafka.connect.transforms.Flatten$Key / $Value).
 type FlattenConfig struct {
 	// Delimiter (property "delimiter", default ".") joins the names of
-	// nested fields. Empty means the default.
+	// nested fields. Empty means the default here; the property set to ""
+	// joins names without a delimiter, as in Kafka Connect.
 	Delimiter string
 	// PreserveNulls copies null fields as null instead of their schema's
-	// default (property replace.null.with.default=false).
+	// default. It has no property: Kafka Connect's Flatten always replaces
+	// nulls with defaults (and ignores replace.null.with.default).
 	PreserveNulls bool
 }
 
@@ -47,17 +49,21 @@ func NewFlatten(cfg FlattenConfig, part Part) (*Flatten, error) {
 	return &Flatten{part: part, delim: cfg.Delimiter, replaceNull: !cfg.PreserveNulls}, nil
 }
 
+// flattenFactory reads Kafka Connect's one Flatten property, delimiter,
+// whose empty value is kept (not the default).
 func flattenFactory(part Part) TransformationFactory {
 	return func(m map[string]string) (Transformation, error) {
 		p := newProps(m)
-		cfg := FlattenConfig{
-			Delimiter:     p.str("delimiter", "."),
-			PreserveNulls: !p.boolean("replace.null.with.default", true),
-		}
+		delim := p.str("delimiter", ".")
 		if err := p.err(); err != nil {
 			return nil, err
 		}
-		return NewFlatten(cfg, part)
+		t, err := NewFlatten(FlattenConfig{}, part)
+		if err != nil {
+			return nil, err
+		}
+		t.delim = delim
+		return t, nil
 	}
 }
 

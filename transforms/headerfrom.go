@@ -53,8 +53,9 @@ func (c HeaderFromConfig) Validate() error {
 // HeaderFrom moves or copies fields of the record key or value (a Struct or a
 // map[string]any) into headers. With a schema the header carries the field's
 // schema, and a move drops the fields from the schema (cached per input
-// schema). Records with a null value pass through, as in Kafka Connect. It is
-// safe for concurrent use.
+// schema). A null key or value (whichever part it operates on) fails, as in
+// Kafka Connect; the other part is not looked at. It is safe for concurrent
+// use.
 type HeaderFrom struct {
 	part        Part
 	fields      []string
@@ -106,9 +107,6 @@ func (t *HeaderFrom) purpose() string {
 
 // Apply moves or copies the fields.
 func (t *HeaderFrom) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
-	if rec.Value == nil {
-		return rec, nil
-	}
 	schema, value := t.part.get(rec)
 	headers := make(connect.Headers, len(rec.Headers), len(rec.Headers)+len(t.fields))
 	copy(headers, rec.Headers)

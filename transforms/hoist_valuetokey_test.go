@@ -69,8 +69,16 @@ func TestValueToKey(t *testing.T) {
 
 	_, err = valueToKeyFactory(map[string]string{"fields": ""})
 	wantErr(t, err, "fields: empty list")
-	_, err = valueToKeyFactory(map[string]string{"fields": "a,a"})
-	wantErr(t, err, `fields: duplicate field "a"`)
+	// Kafka Connect 4.3.1: ValueToKey {fields=a,a} on Struct{a=5,b=x} gives
+	// the key Struct{a=5} (ConfigDef drops duplicate LIST entries), and
+	// {fields=a,} fails: "Configuration 'fields' values must not be empty."
+	dup := must(valueToKeyFactory(map[string]string{"fields": "age,age"}))
+	out = mustApply(t, dup, sinkRec("t", personSchema, person()))
+	if n := len(out.KeySchema.Fields); n != 1 {
+		t.Fatalf("key has %d fields, want 1", n)
+	}
+	_, err = valueToKeyFactory(map[string]string{"fields": "age,"})
+	wantErr(t, err, "fields: Configuration 'fields' values must not be empty.")
 
 	pn := must(NewValueToKey(ValueToKeyConfig{Fields: []string{"age"}, PreserveNulls: true}))
 	eq(t, get(t, mustApply(t, pn, sinkRec("t", personSchema, person())).Key, "age"), nil)

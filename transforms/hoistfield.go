@@ -14,13 +14,9 @@ type HoistFieldConfig struct {
 	Field string
 }
 
-// Validate checks that Field is set.
-func (c HoistFieldConfig) Validate() error {
-	if c.Field == "" {
-		return configErr("field", "must be non-empty")
-	}
-	return nil
-}
+// Validate checks the config; every HoistFieldConfig is valid (an empty
+// Field hoists under the field "", as Kafka Connect accepts field="").
+func (c HoistFieldConfig) Validate() error { return nil }
 
 // HoistField wraps the record key or value in a Struct (schema: a struct with
 // the one field, cached per input schema) or a map[string]any (schemaless)

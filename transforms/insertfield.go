@@ -106,25 +106,46 @@ func NewInsertField(cfg InsertFieldConfig, part Part) (*InsertField, error) {
 	}, nil
 }
 
+// insertFieldFactory reads the properties as Kafka Connect does: a field
+// property that is present names a field even when empty ("" or a bare "!"
+// or "?" inserts a field named ""), and static.value is kept as it is after
+// Java's trim.
 func insertFieldFactory(part Part) TransformationFactory {
 	return func(m map[string]string) (Transformation, error) {
 		p := newProps(m)
-		cfg := InsertFieldConfig{
-			TopicField:     p.str("topic.field", ""),
-			PartitionField: p.str("partition.field", ""),
-			OffsetField:    p.str("offset.field", ""),
-			TimestampField: p.str("timestamp.field", ""),
-			StaticField:    p.str("static.field", ""),
-			StaticValue:    p.str("static.value", ""),
-			PreserveNulls:  !p.boolean("replace.null.with.default", true),
+		spec := func(key string) insertionSpec {
+			v, ok := p.lookup(key)
+			if !ok {
+				return insertionSpec{}
+			}
+			if v == "" {
+				return insertionSpec{name: "", optional: true, set: true}
+			}
+			return parseInsertionSpec(v)
 		}
-		if cfg.StaticField != "" && !p.has("static.value") {
-			p.fail("static.value", "no value specified for static field %q", cfg.StaticField)
+		t := &InsertField{
+			part:        part,
+			topic:       spec("topic.field"),
+			partition:   spec("partition.field"),
+			offset:      spec("offset.field"),
+			timestamp:   spec("timestamp.field"),
+			static:      spec("static.field"),
+			staticValue: p.str("static.value", ""),
+			replaceNull: p.boolean("replace.null.with.default", true),
+		}
+		if !t.topic.set && !t.partition.set && !t.offset.set && !t.timestamp.set && !t.static.set {
+			p.fail("", "no field insertion configured")
+		}
+		if t.static.set && !p.has("static.value") {
+			p.fail("static.value", "no value specified for static field %q", t.static.name)
 		}
 		if err := p.err(); err != nil {
 			return nil, err
 		}
-		return NewInsertField(cfg, part)
+		if err := part.validate(); err != nil {
+			return nil, err
+		}
+		return t, nil
 	}
 }
 

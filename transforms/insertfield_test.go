@@ -110,8 +110,6 @@ func TestInsertFieldConfig(t *testing.T) {
 	f := insertFieldFactory(Value)
 	_, err := f(map[string]string{})
 	wantErr(t, err, "no field insertion configured")
-	_, err = f(map[string]string{"topic.field": "!"})
-	wantErr(t, err, "topic.field: field name must not be empty")
 	_, err = f(map[string]string{"static.field": "s"})
 	wantErr(t, err, "static.value: no value specified")
 	_, err = f(map[string]string{"static.field": "s", "static.value": "", "replace.null.with.default": "nope"})

@@ -25,13 +25,9 @@ type InsertHeaderConfig struct {
 	ValueLiteral string
 }
 
-// Validate checks that Header is set.
-func (c InsertHeaderConfig) Validate() error {
-	if c.Header == "" {
-		return configErr("header", "must be non-empty")
-	}
-	return nil
-}
+// Validate checks the config; every InsertHeaderConfig is valid (an empty
+// Header adds a header with the key "", as Kafka Connect accepts header="").
+func (c InsertHeaderConfig) Validate() error { return nil }
 
 // InsertHeader appends a header with a fixed value to every record (the
 // record gets a new header slice; the original is not modified). It is safe

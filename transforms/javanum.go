@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"time"
+	"unicode/utf16"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -74,4 +75,35 @@ func javaDateString(t time.Time) string {
 		return u.Format("2006-01-02")
 	}
 	return u.Format("2006-01-02T15:04:05.000Z")
+}
+
+// javaHashMapBucket returns the bucket of key in a java.util.HashMap holding
+// n entries built by put from the default capacity: the table has 16 slots,
+// doubled while n exceeds three quarters of it, and a key's bucket is its
+// String.hashCode, spread (h ^ h>>>16), masked to the table size. A
+// HashMap's iteration goes through the buckets in order.
+func javaHashMapBucket(key string, n int) int {
+	size := 16
+	for n > size*3/4 && size < 1<<30 {
+		size *= 2
+	}
+	h := javaStringHash(key)
+	h ^= int32(uint32(h) >> 16)
+	return int(h) & (size - 1)
+}
+
+// javaStringHash is Java's String.hashCode: s[0]*31^(n-1) + … over the
+// UTF-16 code units, in int arithmetic.
+func javaStringHash(s string) int32 {
+	var h int32
+	for _, r := range s {
+		if r >= 0x10000 {
+			r1, r2 := utf16.EncodeRune(r)
+			h = 31*h + r1
+			h = 31*h + r2
+			continue
+		}
+		h = 31*h + r
+	}
+	return h
 }

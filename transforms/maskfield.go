@@ -69,7 +69,7 @@ func maskFieldFactory(part Part) TransformationFactory {
 	return func(m map[string]string) (Transformation, error) {
 		p := newProps(m)
 		cfg := MaskFieldConfig{
-			Fields:        p.requiredList("fields", true),
+			Fields:        p.validList("fields", p.requiredList("fields", true)),
 			Replacement:   p.str("replacement", ""),
 			PreserveNulls: !p.boolean("replace.null.with.default", true),
 		}

@@ -11,11 +11,12 @@ import (
 // ReplaceFieldConfig configures ReplaceField (Kafka Connect's
 // org.apache.kafka.connect.transforms.ReplaceField$Key / $Value).
 type ReplaceFieldConfig struct {
-	// Exclude (property "exclude"; deprecated alias "blacklist") lists fields
-	// to drop. It takes precedence over Include.
+	// Exclude (property "exclude") lists fields to drop. It takes
+	// precedence over Include. (The aliases blacklist and whitelist were
+	// removed in Kafka Connect 4.0 and are ignored, as there.)
 	Exclude []string
-	// Include (property "include"; deprecated alias "whitelist") lists the
-	// fields to keep; empty keeps all fields not excluded.
+	// Include (property "include") lists the fields to keep; empty keeps
+	// all fields not excluded.
 	Include []string
 	// Renames (property "renames", "old:new,…") maps old field names to new
 	// ones. Renaming applies after filtering, which uses the old names.
@@ -65,8 +66,8 @@ func replaceFieldFactory(part Part) TransformationFactory {
 	return func(m map[string]string) (Transformation, error) {
 		p := newProps(m)
 		cfg := ReplaceFieldConfig{
-			Exclude:       p.list("exclude", p.list("blacklist", nil)),
-			Include:       p.list("include", p.list("whitelist", nil)),
+			Exclude:       p.validList("exclude", p.list("exclude", nil)),
+			Include:       p.validList("include", p.list("include", nil)),
 			PreserveNulls: !p.boolean("replace.null.with.default", true),
 		}
 		for _, mapping := range p.list("renames", nil) {
@@ -98,6 +99,29 @@ func (t *ReplaceField) renamed(name string) string {
 	return name
 }
 
+// winsOver reports whether the kept key k, renamed to name, replaces the
+// other kept key already written under name (e.g. renames=x:amount on a map
+// holding both x and amount). Kafka Connect writes the fields in the input
+// map's iteration order, so the one iterated last wins; its schemaless maps
+// are java.util.HashMaps (JsonConverter's), iterated by hash bucket, so
+// Sluice orders the two keys as a HashMap of len(m) entries would. Keys in
+// one bucket (whose order there is their insertion order, unknown here)
+// resolve in favour of the renamed key.
+func (t *ReplaceField) winsOver(m map[string]any, k, name string) bool {
+	other := ""
+	for k2 := range m {
+		if k2 != k && t.keep(k2) && t.renamed(k2) == name {
+			other = k2
+			break
+		}
+	}
+	bk, bo := javaHashMapBucket(k, len(m)), javaHashMapBucket(other, len(m))
+	if bk != bo {
+		return bk > bo
+	}
+	return k != name
+}
+
 const replacePurpose = "field replacement"
 
 // Apply filters and renames the fields.
@@ -113,9 +137,14 @@ func (t *ReplaceField) Apply(_ context.Context, rec *connect.Record) (*connect.R
 		}
 		out := make(map[string]any, len(m))
 		for k, v := range m {
-			if t.keep(k) {
-				out[t.renamed(k)] = v
+			if !t.keep(k) {
+				continue
 			}
+			name := t.renamed(k)
+			if _, taken := out[name]; taken && !t.winsOver(m, k, name) {
+				continue
+			}
+			out[name] = v
 		}
 		t.part.set(rec, nil, out)
 		return rec, nil

@@ -30,12 +30,15 @@ func (c SetSchemaMetadataConfig) Validate() error {
 
 // SetSchemaMetadata sets the name and/or version of the key or value schema,
 // keeping everything else (a Struct value is rebuilt on the new schema). The
-// key or value must have a schema. New schemas are cached per input schema.
-// It is safe for concurrent use.
+// key or value must have a schema, unless it is null (a null without a
+// schema passes through, as in Kafka Connect). New schemas are cached per
+// input schema. It is safe for concurrent use.
 type SetSchemaMetadata struct {
 	part        Part
 	name        string
 	version     int32
+	nameSet     bool // name replaces the schema's, even when ""
+	versionSet  bool // version replaces the schema's, even when 0
 	replaceNull bool
 	cache       schemaCache
 }
@@ -49,21 +52,30 @@ func NewSetSchemaMetadata(cfg SetSchemaMetadataConfig, part Part) (*SetSchemaMet
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &SetSchemaMetadata{part: part, name: cfg.SchemaName, version: cfg.SchemaVersion, replaceNull: !cfg.PreserveNulls}, nil
+	return &SetSchemaMetadata{part: part, name: cfg.SchemaName, version: cfg.SchemaVersion,
+		nameSet: cfg.SchemaName != "", versionSet: cfg.SchemaVersion != 0, replaceNull: !cfg.PreserveNulls}, nil
 }
 
+// setSchemaMetadataFactory reads the properties as Kafka Connect does: a
+// schema.name or schema.version that is present is set, even as "" (no
+// name) or 0 (no version).
 func setSchemaMetadataFactory(part Part) TransformationFactory {
 	return func(m map[string]string) (Transformation, error) {
 		p := newProps(m)
-		cfg := SetSchemaMetadataConfig{
-			SchemaName:    p.str("schema.name", ""),
-			PreserveNulls: !p.boolean("replace.null.with.default", true),
+		name, nameSet := p.lookup("schema.name")
+		version, versionSet := p.int32Value("schema.version")
+		replaceNull := p.boolean("replace.null.with.default", true)
+		if !nameSet && !versionSet && !p.has("schema.version") {
+			p.fail("", "neither schema name nor version configured")
 		}
-		cfg.SchemaVersion, _ = p.int32Value("schema.version")
 		if err := p.err(); err != nil {
 			return nil, err
 		}
-		return NewSetSchemaMetadata(cfg, part)
+		if err := part.validate(); err != nil {
+			return nil, err
+		}
+		return &SetSchemaMetadata{part: part, name: name, version: version, nameSet: nameSet,
+			versionSet: versionSet, replaceNull: replaceNull}, nil
 	}
 }
 
@@ -72,6 +84,9 @@ var errSchemaRequired = errors.New("schema required for [updating schema metadat
 // Apply replaces the schema metadata.
 func (t *SetSchemaMetadata) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
 	schema, value := t.part.get(rec)
+	if schema == nil && value == nil {
+		return rec, nil
+	}
 	if schema == nil {
 		return nil, errSchemaRequired
 	}
@@ -98,10 +113,10 @@ func (t *SetSchemaMetadata) Apply(_ context.Context, rec *connect.Record) (*conn
 
 func (t *SetSchemaMetadata) buildSchema(in *connect.Schema) (*connect.Schema, error) {
 	out := *in // fields, parameters and nested schemas are shared, never modified
-	if t.name != "" {
+	if t.nameSet {
 		out.Name = t.name
 	}
-	if t.version != 0 {
+	if t.versionSet {
 		out.Version = t.version
 	}
 	return &out, nil

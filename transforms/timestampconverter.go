@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
@@ -83,7 +82,7 @@ func (c TimestampConverterConfig) compile() (*dateFormat, error) {
 	default:
 		return nil, configErr("unix.precision", "invalid value %q: must be one of nanoseconds, microseconds, milliseconds, seconds", c.UnixPrecision)
 	}
-	if strings.TrimSpace(c.Format) == "" {
+	if javaTrim(c.Format) == "" {
 		if c.TargetType == TimestampString {
 			return nil, configErr("format", "TimestampConverter requires format option to be specified when using string timestamps")
 		}
@@ -140,6 +139,9 @@ func timestampConverterFactory(part Part) TransformationFactory {
 			Format:        p.str("format", ""),
 			UnixPrecision: UnixPrecision(p.str("unix.precision", "milliseconds")),
 			PreserveNulls: !p.boolean("replace.null.with.default", true),
+		}
+		if cfg.UnixPrecision == "" { // present but empty: Kafka Connect's ValidString rejects it
+			p.fail("unix.precision", "invalid value \"\": must be one of nanoseconds, microseconds, milliseconds, seconds")
 		}
 		if err := p.err(); err != nil {
 			return nil, err

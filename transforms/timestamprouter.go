@@ -14,7 +14,9 @@ import (
 type TimestampRouterConfig struct {
 	// TopicFormat (property "topic.format", default "${topic}-${timestamp}")
 	// builds the new topic; ${topic} and ${timestamp} are replaced by the
-	// record's topic and formatted timestamp.
+	// record's topic and formatted timestamp. Empty means the default here;
+	// the properties keep an empty topic.format or timestamp.format as it
+	// is, as Kafka Connect does.
 	TopicFormat string
 	// TimestampFormat (property "timestamp.format", default "yyyyMMdd") is a
 	// java.text.SimpleDateFormat pattern, applied in UTC.
@@ -46,6 +48,7 @@ func (c TimestampRouterConfig) Validate() error {
 type TimestampRouter struct {
 	topicFormat string
 	tsFormat    *dateFormat
+	formatErr   error // from the properties: a format that fails every record
 }
 
 // NewTimestampRouter returns a TimestampRouter, or the config's validation
@@ -59,16 +62,22 @@ func NewTimestampRouter(cfg TimestampRouterConfig) (*TimestampRouter, error) {
 	return &TimestampRouter{topicFormat: cfg.TopicFormat, tsFormat: f}, nil
 }
 
+// timestampRouterFactory reads the properties as Kafka Connect does: an empty
+// topic.format or timestamp.format is used as it is (not the default), and a
+// timestamp.format that does not compile is accepted and fails every record
+// (Kafka Connect builds its SimpleDateFormat on the first record).
 func timestampRouterFactory(m map[string]string) (Transformation, error) {
 	p := newProps(m)
-	cfg := TimestampRouterConfig{
-		TopicFormat:     p.str("topic.format", "${topic}-${timestamp}"),
-		TimestampFormat: p.str("timestamp.format", "yyyyMMdd"),
-	}
+	topicFormat := p.str("topic.format", "${topic}-${timestamp}")
+	tsFormat := p.str("timestamp.format", "yyyyMMdd")
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	return NewTimestampRouter(cfg)
+	f, err := compileDateFormat(tsFormat)
+	if err != nil {
+		err = fmt.Errorf("timestamp.format %q: %w", tsFormat, err)
+	}
+	return &TimestampRouter{topicFormat: topicFormat, tsFormat: f, formatErr: err}, nil
 }
 
 // Apply sets the topic.
@@ -76,6 +85,9 @@ func (t *TimestampRouter) Apply(_ context.Context, rec *connect.Record) (*connec
 	ms, ok := recordMillis(rec)
 	if !ok {
 		return nil, fmt.Errorf("timestamp missing on record for topic %s", rec.Topic)
+	}
+	if t.formatErr != nil {
+		return nil, t.formatErr
 	}
 	ts := t.tsFormat.format(millisTime(ms))
 	topic := strings.ReplaceAll(t.topicFormat, "${topic}", rec.Topic)

@@ -19,13 +19,11 @@ type ValueToKeyConfig struct {
 	PreserveNulls bool
 }
 
-// Validate checks that Fields is non-empty and has no duplicates.
+// Validate checks that Fields is non-empty. Duplicates are allowed and
+// dropped (the first kept), as Kafka Connect's ConfigDef drops them.
 func (c ValueToKeyConfig) Validate() error {
 	if len(c.Fields) == 0 {
 		return configErr("fields", "empty list")
-	}
-	if dup := firstDuplicate(c.Fields); dup != "" {
-		return configErr("fields", "duplicate field %q", dup)
 	}
 	return nil
 }
@@ -45,13 +43,13 @@ func NewValueToKey(cfg ValueToKeyConfig) (*ValueToKey, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &ValueToKey{fields: slices.Clone(cfg.Fields), replaceNull: !cfg.PreserveNulls}, nil
+	return &ValueToKey{fields: dedup(slices.Clone(cfg.Fields)), replaceNull: !cfg.PreserveNulls}, nil
 }
 
 func valueToKeyFactory(m map[string]string) (Transformation, error) {
 	p := newProps(m)
 	cfg := ValueToKeyConfig{
-		Fields:        p.requiredList("fields", true),
+		Fields:        p.validList("fields", p.requiredList("fields", true)),
 		PreserveNulls: !p.boolean("replace.null.with.default", true),
 	}
 	if err := p.err(); err != nil {

@@ -1,0 +1,213 @@
+package transforms
+
+import (
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/connect"
+)
+
+// The expectations in this file are what Kafka Connect 4.3.1's own classes
+// printed (connect-transforms-4.3.1.jar run through a throwaway Java
+// harness: configure(props), then apply(record)); each test quotes it.
+
+func byProps(t *testing.T, typ string, props ...string) Transformation {
+	t.Helper()
+	m := make(map[string]string)
+	for i := 0; i < len(props); i += 2 {
+		m[props[i]] = props[i+1]
+	}
+	tr, err := NewRegistry().NewTransformation(typ, m)
+	if err != nil {
+		t.Fatalf("%s %q: %v", typ, m, err)
+	}
+	return tr
+}
+
+func byPropsErr(t *testing.T, typ, want string, props ...string) {
+	t.Helper()
+	m := make(map[string]string)
+	for i := 0; i < len(props); i += 2 {
+		m[props[i]] = props[i+1]
+	}
+	_, err := NewRegistry().NewTransformation(typ, m)
+	wantErr(t, err, want)
+}
+
+// HeaderFrom$Key {fields=a, headers=h, operation=copy} on key Struct{a=5,b=x},
+// value null => headers=[h:Schema{INT32} 5], key unchanged; with move the key
+// becomes Struct{b=x}. HeaderFrom$Value on a null value =>
+// DataException "Only Struct objects supported for [header copy], found: null"
+// (schemaless: "Only Map objects supported ...").
+func TestKCHeaderFromKeyLooksAtTheKey(t *testing.T) {
+	ks := connect.StructBuilder().Field("a", connect.Int32Schema).Field("b", connect.StringSchema).MustBuild()
+	for _, op := range []string{"copy", "move"} {
+		tr := byProps(t, "HeaderFrom$Key", "fields", "a", "headers", "h", "operation", op)
+		rec := &connect.Record{Topic: "t", KeySchema: ks, Key: connect.NewStruct(ks).MustPut("a", int32(5)).MustPut("b", "x")}
+		out := mustApply(t, tr, rec)
+		if len(out.Headers) != 1 || out.Headers[0].Key != "h" || out.Headers[0].Value != int32(5) || out.Headers[0].Schema.Type != connect.TypeInt32 {
+			t.Fatalf("%s: headers %+v", op, out.Headers)
+		}
+		if n := len(out.KeySchema.Fields); (op == "move") != (n == 1) {
+			t.Fatalf("%s: key schema has %d fields", op, n)
+		}
+		out = mustApply(t, tr, &connect.Record{Topic: "t", Key: map[string]any{"a": int32(5), "b": "x"}})
+		if len(out.Headers) != 1 || out.Headers[0].Value != int32(5) {
+			t.Fatalf("%s schemaless: headers %+v", op, out.Headers)
+		}
+		if _, has := out.Key.(map[string]any)["a"]; has != (op == "copy") {
+			t.Fatalf("%s schemaless: key %v", op, out.Key)
+		}
+		val := byProps(t, "HeaderFrom$Value", "fields", "a", "headers", "h", "operation", op)
+		_, err := val.Apply(ctx, &connect.Record{Topic: "t", Key: map[string]any{"a": int32(5)}})
+		wantErr(t, err, "found: null")
+		_, err = tr.Apply(ctx, &connect.Record{Topic: "t", KeySchema: ks, Value: map[string]any{"a": int32(5)}})
+		wantErr(t, err, "found: null")
+	}
+}
+
+// Flatten$Value {delimiter=} on {a={b=1}} => {ab=1}; {delimiter= _ } =>
+// {a_b=1} (trimmed); {replace.null.with.default=bogus} is accepted (Flatten has
+// no such key) and a null field with a default flattens to the default.
+func TestKCFlattenProperties(t *testing.T) {
+	in := func() map[string]any { return map[string]any{"a": map[string]any{"b": int32(1)}} }
+	out := mustApply(t, byProps(t, "Flatten$Value", "delimiter", ""), sourceRec("t", nil, in()))
+	eq(t, out.Value, map[string]any{"ab": int32(1)})
+	out = mustApply(t, byProps(t, "Flatten$Value", "delimiter", " _ "), sourceRec("t", nil, in()))
+	eq(t, out.Value, map[string]any{"a_b": int32(1)})
+	tr := byProps(t, "Flatten$Value", "replace.null.with.default", "false")
+	byProps(t, "Flatten$Value", "replace.null.with.default", "bogus")
+	out = mustApply(t, tr, sourceRec("t", personSchema, person()))
+	eq(t, get(t, out.Value, "age"), int32(18))
+}
+
+// TimestampRouter {topic.format=} => topic ""; {topic.format= } => "" (trimmed);
+// {timestamp.format=} => "t-"; {timestamp.format=bad'} is accepted and the
+// record fails (IllegalArgumentException: Illegal pattern character 'b').
+func TestKCTimestampRouterEmptyFormats(t *testing.T) {
+	rec := func() *connect.Record {
+		return &connect.Record{Topic: "t", Timestamp: time.UnixMilli(1000), TimestampType: connect.CreateTime}
+	}
+	eq(t, mustApply(t, byProps(t, "TimestampRouter", "topic.format", ""), rec()).Topic, "")
+	eq(t, mustApply(t, byProps(t, "TimestampRouter", "topic.format", " "), rec()).Topic, "")
+	eq(t, mustApply(t, byProps(t, "TimestampRouter", "timestamp.format", ""), rec()).Topic, "t-")
+	_, err := byProps(t, "TimestampRouter", "timestamp.format", "bad'").Apply(ctx, rec())
+	wantErr(t, err, "illegal pattern character 'b'")
+}
+
+// InsertField$Value {static.field=s, static.value="\u0001 \u00a0x\u00a0 \u0085\u001f"}
+// => s="\u00a0x\u00a0 \u0085" (String.trim removes only chars <= U+0020);
+// {static.field=, static.value=v}, {static.field=!}, {static.field=?} and
+// {topic.field= } insert a field named "".
+func TestKCInsertFieldJavaTrimAndEmptyNames(t *testing.T) {
+	tr := byProps(t, "InsertField$Value", "static.field", "s", "static.value", "\u0001 \u00a0x\u00a0 \u0085\u001f")
+	out := mustApply(t, tr, sourceRec("t", nil, map[string]any{}))
+	eq(t, out.Value.(map[string]any)["s"], "\u00a0x\u00a0 \u0085")
+	for _, f := range []string{"", "!", "?"} {
+		out = mustApply(t, byProps(t, "InsertField$Value", "static.field", f, "static.value", "v"), sourceRec("t", nil, map[string]any{}))
+		eq(t, out.Value, map[string]any{"": "v"})
+	}
+	out = mustApply(t, byProps(t, "InsertField$Value", "topic.field", " "), sourceRec("t", nil, map[string]any{}))
+	eq(t, out.Value, map[string]any{"": "t"})
+	// With a schema the record fails, as Kafka Connect's SchemaBuilder.field
+	// rejects the name "" (SchemaBuilderException "fieldName cannot be null.").
+	_, err := byProps(t, "InsertField$Value", "topic.field", "!").Apply(ctx, sourceRec("t", personSchema, person()))
+	wantErr(t, err, "field name must not be empty")
+}
+
+// Config values Kafka Connect 4.3.1 accepts: InsertHeader {header=} adds the
+// header "" (and {header= h , value.literal= x } is h:"x"); HoistField
+// {field=} hoists under ""; ExtractField {field=} extracts the field "" (V2
+// rejects it); MaskField/ValueToKey/DropHeaders/ReplaceField drop duplicate
+// list entries and reject empty ones ("Configuration 'fields' values must
+// not be empty."); HeaderFrom keeps duplicates ({fields=a,a, headers=h1,h2}
+// copies a twice); TimestampConverter {unix.precision=} is rejected.
+func TestKCConfigAcceptance(t *testing.T) {
+	out := mustApply(t, byProps(t, "InsertHeader", "header", "", "value.literal", "x"), sourceRec("t", nil, nil))
+	if len(out.Headers) != 1 || out.Headers[0].Key != "" || out.Headers[0].Value != "x" {
+		t.Fatalf("headers %+v", out.Headers)
+	}
+	out = mustApply(t, byProps(t, "InsertHeader", "header", " h ", "value.literal", " x "), sourceRec("t", nil, nil))
+	if out.Headers[0].Key != "h" || out.Headers[0].Value != "x" {
+		t.Fatalf("headers %+v", out.Headers)
+	}
+	out = mustApply(t, byProps(t, "HoistField$Value", "field", ""), sourceRec("t", nil, int32(1)))
+	eq(t, out.Value, map[string]any{"": int32(1)})
+	out = mustApply(t, byProps(t, "ExtractField$Value", "field", ""), sourceRec("t", nil, map[string]any{"": int32(3)}))
+	eq(t, out.Value, int32(3))
+	byPropsErr(t, "ExtractField$Value", "field", "field", "", "field.syntax.version", "v2")
+
+	out = mustApply(t, byProps(t, "MaskField$Value", "fields", "id,id"), sourceRec("t", nil, personMap()))
+	eq(t, out.Value.(map[string]any)["id"], int32(0))
+	for _, c := range [][2]string{{"MaskField$Value", "fields"}, {"ValueToKey", "fields"}, {"DropHeaders", "headers"},
+		{"ReplaceField$Value", "exclude"}, {"ReplaceField$Value", "include"}} {
+		byPropsErr(t, c[0], "Configuration '"+c[1]+"' values must not be empty.", c[1], "a,")
+		byProps(t, c[0], c[1], "a,a")
+	}
+	byProps(t, "ReplaceField$Value", "exclude", "")
+
+	out = mustApply(t, byProps(t, "HeaderFrom$Value", "fields", "id,id", "headers", "h1,h2", "operation", "copy"), sourceRec("t", nil, personMap()))
+	if len(out.Headers) != 2 || out.Headers[1].Value != int32(7) {
+		t.Fatalf("headers %+v", out.Headers)
+	}
+	byPropsErr(t, "TimestampConverter$Value", "unix.precision", "target.type", "unix", "unix.precision", "")
+}
+
+// LIST values split on Java's \s*,\s*, whose \s includes the vertical tab:
+// DropHeaders {headers="a\u000b,\u000bb"} drops a and b.
+func TestKCListSplitsOnJavaWhitespace(t *testing.T) {
+	r := sourceRec("t", nil, nil)
+	r.Headers = connect.Headers{{Key: "a", Value: "1"}, {Key: "b", Value: "2"}, {Key: "c", Value: "3"}}
+	out := mustApply(t, byProps(t, "DropHeaders", "headers", "\u000ba\u000b,\u000bb\u000b"), r)
+	if len(out.Headers) != 1 || out.Headers[0].Key != "c" {
+		t.Fatalf("headers %+v", out.Headers)
+	}
+}
+
+// ReplaceField$Value {renames=x:amount} on JsonConverter's HashMap
+// {amount=2, x=1} => {amount=1}; {renames=a:b} on {a=1, b=2} => {b=2};
+// {renames=b:a} => {a=2}; {renames=a:b,b:a} => {a=2, b=1}. The field iterated
+// last in the HashMap wins. {blacklist=a} is ignored (removed in 4.0).
+func TestKCReplaceFieldRenameCollision(t *testing.T) {
+	for _, c := range []struct {
+		renames string
+		in      map[string]any
+		want    map[string]any
+	}{
+		{"x:amount", map[string]any{"x": int32(1), "amount": int32(2)}, map[string]any{"amount": int32(1)}},
+		{"a:b", map[string]any{"a": int32(1), "b": int32(2)}, map[string]any{"b": int32(2)}},
+		{"b:a", map[string]any{"a": int32(1), "b": int32(2)}, map[string]any{"a": int32(2)}},
+		{"a:b,b:a", map[string]any{"a": int32(1), "b": int32(2)}, map[string]any{"a": int32(2), "b": int32(1)}},
+	} {
+		for range 20 { // Go's map order varies run to run; the result must not
+			out := mustApply(t, byProps(t, "ReplaceField$Value", "renames", c.renames), sourceRec("t", nil, c.in))
+			eq(t, out.Value, c.want)
+		}
+	}
+	out := mustApply(t, byProps(t, "ReplaceField$Value", "blacklist", "id"), sourceRec("t", nil, personMap()))
+	eq(t, out.Value, personMap())
+}
+
+// SetSchemaMetadata$Value {schema.name=} on a null value with schema x v3 =>
+// Schema{"":STRUCT}; {schema.version=0} accepted; on a null value without a
+// schema the record passes through; a schemaless non-null value fails
+// ("Schema required for [updating schema metadata]").
+func TestKCSetSchemaMetadata(t *testing.T) {
+	in := connect.StructBuilder().Name("x").Version(3).Field("a", connect.Int32Schema).MustBuild()
+	out := mustApply(t, byProps(t, "SetSchemaMetadata$Value", "schema.name", ""), sourceRec("t", in, nil))
+	if out.ValueSchema.Name != "" || out.ValueSchema.Version != 3 {
+		t.Fatalf("schema %+v", out.ValueSchema)
+	}
+	tr := byProps(t, "SetSchemaMetadata$Value", "schema.version", "0")
+	out = mustApply(t, tr, sourceRec("t", in, nil))
+	if out.ValueSchema.Name != "x" || out.ValueSchema.Version != 0 {
+		t.Fatalf("schema %+v", out.ValueSchema)
+	}
+	out = mustApply(t, tr, sourceRec("t", nil, nil))
+	if out.ValueSchema != nil || out.Value != nil {
+		t.Fatal("null passed through changed")
+	}
+	_, err := tr.Apply(ctx, sourceRec("t", nil, map[string]any{"a": int32(1)}))
+	wantErr(t, err, "schema required")
+	byPropsErr(t, "SetSchemaMetadata$Value", "neither schema name nor version configured")
+}
