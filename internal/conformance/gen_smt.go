@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -129,11 +130,17 @@ func (g *Gen) predicate() *Predicate {
 	case "TopicNameMatches":
 		if !g.Chance(0.03) {
 			p.Config["pattern"] = Pick(g, "orders", ".*", "orders.*", "t", "a\\.b", "a.b", "orders-(eu|us)",
-				"[a-z]+", "ORDERS", "(?i)orders", "o.*s", "", " orders ", "(", "[", "\\p{Lower}+", "x*")
+				"[a-z]+", "ORDERS", "(?i)orders", "o.*s", " orders ", "x*", "orders$", "^t", "\\w+")
+			if g.Chance(0.05) {
+				p.Config["pattern"] = Pick(g, "", "(", "[", "\\p{Lower}+", "a{2,1}", "(?<n>o)rders")
+			}
 		}
 	case "HasHeaderKey":
 		if !g.Chance(0.03) {
-			p.Config["name"] = Pick(g, "h", "h", "a", "b", "trace", "zz", "", " h", "H")
+			p.Config["name"] = Pick(g, "h", "h", "a", "b", "trace", "zz", " h", "H", "h\u00a0")
+			if g.Chance(0.03) {
+				p.Config["name"] = ""
+			}
 		}
 	case "RecordIsTombstone":
 		if g.Chance(0.05) {
@@ -147,8 +154,11 @@ func (g *Gen) predicate() *Predicate {
 
 // boolCfg sets replace.null.with.default (or another boolean key) sometimes.
 func (g *Gen) boolCfg(cfg map[string]string, key string) {
-	if g.Chance(0.35) {
-		cfg[key] = Pick(g, "true", "false", "false", "TRUE", "False", " false ", "yes", "")
+	switch {
+	case g.Chance(0.03):
+		cfg[key] = Pick(g, "yes", "", "1")
+	case g.Chance(0.35):
+		cfg[key] = Pick(g, "true", "false", "false", "TRUE", "False", " false ", "\tfalse\n")
 	}
 }
 
@@ -159,7 +169,7 @@ func (g *Gen) names(max int) []string {
 	var out []string
 	for range n {
 		var f string
-		if g.Chance(0.1) {
+		if g.Chance(0.05) {
 			f = Pick(g, "zz", "missing", "nested.a", "A")
 		} else {
 			f = Pick(g, g.fieldNames...)
@@ -176,22 +186,22 @@ func (g *Gen) names(max int) []string {
 // comma, or the empty list.
 func (g *Gen) list(items []string) string {
 	items = slices.Clone(items)
-	switch g.Intn(14) {
-	case 0:
+	switch g.Intn(40) {
+	case 0, 1, 2:
 		if len(items) > 0 {
 			items = append(items, items[0])
 		}
-	case 1:
-		items = append(items, "")
-	case 2:
-		return " " + strings.Join(items, " , ") + " "
 	case 3:
-		return strings.Join(items, ",") + ","
+		items = append(items, "")
 	case 4:
-		if g.Chance(0.3) {
-			return ""
-		}
-	case 5:
+		items = append([]string{""}, items...)
+	case 5, 6, 7:
+		return " " + strings.Join(items, " , ") + " "
+	case 8, 9:
+		return strings.Join(items, "\t,\n")
+	case 10:
+		return ""
+	case 11, 12, 13:
 		return strings.Join(items, ", ")
 	}
 	return strings.Join(items, ",")
@@ -201,18 +211,21 @@ func (g *Gen) list(items []string) string {
 // STRING and LIST config values with String.trim (every char <= ' '), which
 // leaves Unicode spaces.
 func (g *Gen) javaSpace(v string) string {
-	if !g.Chance(0.12) {
-		return v
+	switch {
+	case g.Chance(0.02):
+		// Not trimmed by Java.
+		return Pick(g, "\u00a0", "\u2028", "") + v + Pick(g, "\u3000", "\u0085", "")
+	case g.Chance(0.08):
+		return Pick(g, " ", "\t", "\n", "\u000b", "\u0001", "") + v + Pick(g, " ", "\t", "\r\n", "\u001f", "")
 	}
-	return Pick(g, " ", "\t", "\n", "\u000b", "\u0001", "\u00a0", "\u2028", "") + v +
-		Pick(g, " ", "\t", "\r\n", "\u001f", "\u3000", "")
+	return v
 }
 
 // setPart puts schema and value into the key (isKey) or value of r,
 // sometimes schemaless (struct values become maps).
 func (g *Gen) setPart(r *Record, isKey bool, s *Schema, v *Value) {
 	if g.Chance(0.3) {
-		s, v = nil, toSchemaless(v)
+		s, v = nil, g.toSchemaless(v)
 	}
 	if isKey {
 		r.KeySchema, r.Key = s, v
@@ -285,29 +298,40 @@ func (g *Gen) nestedField() Field {
 	return Field{Name: "nested", Schema: s}
 }
 
-// toSchemaless turns structs into maps with string keys, recursively.
-func toSchemaless(v *Value) *Value {
+// toSchemaless turns structs into maps with string keys, recursively, and
+// most Date and Decimal values into what JsonConverter reads without
+// schemas (int64 millis, float64).
+func (g *Gen) toSchemaless(v *Value) *Value {
 	switch {
 	case v == nil:
 		return nil
 	case v.Struct != nil:
 		m := make([][2]*Value, 0, len(v.Struct.Fields))
 		for _, f := range v.Struct.Fields {
-			m = append(m, [2]*Value{{String: ptr(f.Name)}, toSchemaless(f.Value)})
+			m = append(m, [2]*Value{{String: ptr(f.Name)}, g.toSchemaless(f.Value)})
 		}
 		return &Value{Map: &m}
 	case v.Array != nil:
 		arr := make([]*Value, len(*v.Array))
 		for i, x := range *v.Array {
-			arr[i] = toSchemaless(x)
+			arr[i] = g.toSchemaless(x)
 		}
 		return &Value{Array: &arr}
 	case v.Map != nil:
 		m := make([][2]*Value, len(*v.Map))
 		for i, e := range *v.Map {
-			m[i] = [2]*Value{toSchemaless(e[0]), toSchemaless(e[1])}
+			m[i] = [2]*Value{g.toSchemaless(e[0]), g.toSchemaless(e[1])}
 		}
 		return &Value{Map: &m}
+	case v.Date != nil && g.Chance(0.8):
+		return &Value{Int64: v.Date}
+	case v.Decimal != nil && g.Chance(0.8):
+		f, ok := new(big.Float).SetString(v.Decimal.Unscaled + "e" + strconv.Itoa(int(-v.Decimal.Scale)))
+		if !ok {
+			return v
+		}
+		x, _ := f.Float64()
+		return &Value{Float64: ptr(float64Bits(x))}
 	}
 	return v
 }
@@ -322,8 +346,11 @@ func (g *Gen) header(key string) Header {
 var castTypes = []string{"int8", "int16", "int32", "int64", "float32", "float64", "boolean", "string"}
 
 func (g *Gen) castType() string {
-	if g.Chance(0.1) {
-		return Pick(g, "INT32", "String", " int64 ", "bytes", "date", "", "array", "Boolean")
+	switch {
+	case g.Chance(0.04):
+		return Pick(g, "bytes", "date", "", "array", "decimal")
+	case g.Chance(0.06):
+		return Pick(g, "INT32", "String", " int64 ", "Boolean", "FLOAT64")
 	}
 	return Pick(g, castTypes...)
 }
@@ -444,7 +471,11 @@ func (g *Gen) extractFieldCase(cfg map[string]string, isKey bool) *Record {
 	if !g.Chance(0.03) {
 		cfg["field"] = g.javaSpace(field)
 	}
-	want := g.someFields([]string{Pick(g, g.fieldNames...)})
+	top := strings.TrimSpace(field)
+	if !g.fieldInPool(top) || g.Chance(0.2) {
+		top = Pick(g, g.fieldNames...)
+	}
+	want := g.someFields([]string{top})
 	want = append(want, g.nestedField())
 	if g.Chance(0.1) {
 		// A field literally named "a.b" (backticks in V2).
@@ -475,9 +506,26 @@ func (g *Gen) flattenCase(cfg map[string]string, isKey bool) *Record {
 			setField(s, Field{Name: "nested.a", Schema: g.PrimitiveSchema()})
 			setField(s, Field{Name: "nested_a", Schema: g.PrimitiveSchema()})
 		}
+		if g.Chance(0.7) {
+			g.noMaps(s)
+		}
 		g.setPart(r, isKey, s, g.ValueFor(s, 3))
 	}
 	return r
+}
+
+// noMaps replaces MAP schemas under s with primitives (Flatten refuses maps
+// in schema'd records).
+func (g *Gen) noMaps(s *Schema) {
+	for i := range s.Fields {
+		f := &s.Fields[i]
+		switch f.Schema.Type {
+		case "MAP":
+			f.Schema = g.PrimitiveSchema()
+		case "STRUCT":
+			g.noMaps(f.Schema)
+		}
+	}
 }
 
 func (g *Gen) headerFromCase(cfg map[string]string, isKey bool) *Record {
@@ -487,14 +535,20 @@ func (g *Gen) headerFromCase(cfg map[string]string, isKey bool) *Record {
 	for range fields {
 		headers = append(headers, Pick(g, "h", "a", "b", "trace", "x-"+Pick(g, g.fieldNames...)))
 	}
-	if g.Chance(0.08) {
+	if g.Chance(0.03) {
 		headers = append(headers, "extra")
 	}
-	if !g.Chance(0.03) {
-		cfg["fields"] = g.javaSpace(g.list(fields))
+	// fields and headers must have as many items: edge forms of one list
+	// only sometimes.
+	fl, hl := strings.Join(fields, ","), strings.Join(headers, ",")
+	if g.Chance(0.3) {
+		fl, hl = g.list(fields), g.list(headers)
 	}
 	if !g.Chance(0.03) {
-		cfg["headers"] = g.javaSpace(g.list(headers))
+		cfg["fields"] = g.javaSpace(fl)
+	}
+	if !g.Chance(0.03) {
+		cfg["headers"] = g.javaSpace(hl)
 	}
 	if !g.Chance(0.04) {
 		if g.Chance(0.93) {
@@ -514,6 +568,8 @@ func (g *Gen) headerFromCase(cfg map[string]string, isKey bool) *Record {
 	}
 	return r
 }
+
+func (g *Gen) fieldInPool(name string) bool { return slices.Contains(g.fieldNames, name) }
 
 func (g *Gen) hoistFieldCase(cfg map[string]string) *Record {
 	if !g.Chance(0.04) {
@@ -600,8 +656,11 @@ func (g *Gen) maskFieldCase(cfg map[string]string, isKey bool) *Record {
 		cfg["fields"] = g.javaSpace(g.list(fields))
 	}
 	if g.Chance(0.4) {
-		cfg["replacement"] = g.javaSpace(Pick(g, "", "x", "***", "0", "123", "-1.5", "true", "1e3", " 5 ",
-			"abc", "2147483648", "9223372036854775808", "NaN", "1.5E400"))
+		cfg["replacement"] = g.javaSpace(Pick(g, "x", "***", "0", "123", "-1.5", "true", "1e3", " 5 ",
+			"abc", "2147483648", "9223372036854775808", "NaN", "1.5E400", "0", "7", "hello"))
+		if g.Chance(0.03) {
+			cfg["replacement"] = ""
+		}
 	}
 	want := g.someFields(fields)
 	for i := range want {
@@ -614,13 +673,24 @@ func (g *Gen) maskFieldCase(cfg map[string]string, isKey bool) *Record {
 	return g.shapedRecord(isKey, want...)
 }
 
+// regexPairs are RegexRouter regexes with replacements that fit them.
+var regexPairs = [][2]string{
+	{"(.*)", "$1"}, {"(.*)", "routed-$1"}, {"(.*)-eu", "$1"}, {"(.*)-eu", "eu.$1"}, {"o(.*)s", "O$1S"},
+	{"orders", "routed"}, {"(\\w+)-(\\w+)", "$2-$1"}, {"t|orders", "x"}, {"(.*)\\.b", "$1_b"},
+	{"(?i)ORDERS", "lower"}, {".*", "$0-copy"}, {"(o)(r)(d)(.*)", "$3$2$1$4"}, {"x*", "empty"},
+	{"[a-z]+", "\\$1"}, {"(?<n>o)rders", "${n}"}, {"(.*)", ""}, {"orders-(eu|us)", "$1"},
+}
+
 func (g *Gen) regexRouterCase(cfg map[string]string) *Record {
-	if !g.Chance(0.03) {
+	if g.Chance(0.7) {
+		p := Pick(g, regexPairs...)
+		cfg["regex"], cfg["replacement"] = g.javaSpace(p[0]), g.javaSpace(p[1])
+	} else if !g.Chance(0.03) {
 		cfg["regex"] = g.javaSpace(Pick(g, "(.*)", "(.*)", "orders", "(.*)-eu", "o(.*)s", "^t$", "[a-z]+",
 			"a\\.b", "(.*)\\.b", "(\\w+)-(\\w+)", "t|orders", "", ".*", "(?i)ORDERS", "(?<n>o)rders", "(",
 			"\\d+", "x*", "(o)(r)(d)"))
 	}
-	if !g.Chance(0.03) {
+	if _, ok := cfg["replacement"]; !ok && !g.Chance(0.03) {
 		cfg["replacement"] = g.javaSpace(Pick(g, "$1", "x-$1", "$0", "", "prefix_$1_suffix", "routed",
 			"\\$1", "$2", "${n}", "$", "$1$1", "$10", "a\\\\b", "$2-$1"))
 	}
@@ -673,17 +743,35 @@ func (g *Gen) setSchemaMetadataCase(cfg map[string]string, isKey bool) *Record {
 		cfg["schema.name"] = g.javaSpace(Pick(g, "com.example.New", "com.example.New", "Name", "", "x y", "é"))
 	}
 	if version {
-		cfg["schema.version"] = g.javaSpace(Pick(g, "1", "2", "0", "-1", "2147483647", "2147483648", "abc", "1.5", ""))
+		if g.Chance(0.85) {
+			cfg["schema.version"] = g.javaSpace(Pick(g, "1", "2", "3", "0", "-1", "2147483647", " 5 ", "+4", "007"))
+		} else {
+			cfg["schema.version"] = Pick(g, "2147483648", "abc", "1.5", "", "1e2", "0x10")
+		}
 	}
 	r := g.Record()
-	if g.Chance(0.3) {
-		// A struct with optional struct fields and defaults, for
+	switch g.Intn(10) {
+	case 0, 1, 2, 3, 4:
+		// A struct with an optional struct field, for
 		// replace.null.with.default to matter.
 		s := g.StructSchema(2)
 		f := g.nestedField()
 		f.Schema.Optional = true
 		setField(s, f)
-		g.setPart(r, isKey, s, g.ValueFor(s, 2))
+		v := g.ValueFor(s, 2)
+		if isKey {
+			r.KeySchema, r.Key = s, v
+		} else {
+			r.ValueSchema, r.Value = s, v
+		}
+	case 5, 6:
+		s := g.Schema(1)
+		v := g.ValueFor(s, 1)
+		if isKey {
+			r.KeySchema, r.Key = s, v
+		} else {
+			r.ValueSchema, r.Value = s, v
+		}
 	}
 	return r
 }
@@ -782,7 +870,7 @@ func (g *Gen) timestampConverterCase(cfg map[string]string, isKey bool) *Record 
 	sample := Pick(g, tsSamples...)
 	// format is needed for string input and output; sometimes set anyway
 	// or left out.
-	if g.Chance(0.75) {
+	if g.Chance(0.75) || (cfg["target.type"] == "string" && g.Chance(0.8)) {
 		if g.Chance(0.85) {
 			cfg["format"] = sample[0]
 		} else {
@@ -790,8 +878,11 @@ func (g *Gen) timestampConverterCase(cfg map[string]string, isKey bool) *Record 
 		}
 	}
 	if g.Chance(0.35) {
-		cfg["unix.precision"] = Pick(g, "seconds", "milliseconds", "microseconds", "nanoseconds", "minutes",
-			"", "Seconds")
+		cfg["unix.precision"] = Pick(g, "seconds", "milliseconds", "microseconds", "nanoseconds", "seconds",
+			"microseconds", "nanoseconds", " seconds ")
+		if g.Chance(0.05) {
+			cfg["unix.precision"] = Pick(g, "minutes", "", "Seconds")
+		}
 	}
 	r := g.Record()
 	s := g.tsSchema()
