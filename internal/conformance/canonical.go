@@ -366,7 +366,7 @@ func fromValue(v any) *Value {
 			return nil
 		}
 		ss := x.Schema()
-		sv := &StructValue{Schema: fromSchema(ss)}
+		sv := &StructValue{Schema: fromSchema(ss), Fields: make([]FieldValue, 0, len(ss.Fields))}
 		for i, f := range ss.Fields {
 			sv.Fields = append(sv.Fields, FieldValue{Name: f.Name, Value: fromValue(x.At(i))})
 		}
@@ -397,7 +397,9 @@ func fromHeaders(hs connect.Headers) []Header {
 	return out
 }
 
-func fromRecord(r *connect.Record) *Record {
+// fromRecord writes r in canonical form; sink says whether the input was a
+// sink record (an SMT returns the kind of record it was given).
+func fromRecord(r *connect.Record, sink bool) *Record {
 	out := &Record{
 		Topic:       r.Topic,
 		KeySchema:   fromSchema(r.KeySchema),
@@ -412,7 +414,7 @@ func fromRecord(r *connect.Record) *Record {
 	if !r.Timestamp.IsZero() {
 		out.Timestamp = ptr(strconv.FormatInt(r.Timestamp.UnixMilli(), 10))
 	}
-	if r.OriginalTopic != "" {
+	if sink {
 		out.Sink = &Sink{Offset: strconv.FormatInt(r.Offset, 10), TimestampType: r.TimestampType.String()}
 	}
 	return out

@@ -1,5 +1,119 @@
 package conformance
 
+import (
+	"encoding/json"
+)
+
 // explanations are the divergences CONFORMANCE.md lists, as rules. A
-// divergence no rule matches fails the run.
-var explanations = []Explanation{}
+// divergence no rule matches fails the run. Rules are added by init
+// functions in explain_*.go, one file per area, each rule next to the line
+// of CONFORMANCE.md it implements (same ID).
+var explanations []Explanation
+
+// explain registers rules.
+func explain(rules ...Explanation) { explanations = append(explanations, rules...) }
+
+// agreeAfter reports whether kc and sl agree once fix has rewritten both
+// responses' JSON trees (maps: map[string]any, arrays: []any). fix must not
+// keep references to the trees.
+func agreeAfter(kc, sl *Response, fix func(tree any)) bool {
+	a, b := rewrite(kc, fix), rewrite(sl, fix)
+	if a == nil || b == nil {
+		return false
+	}
+	return diffKind(a, b) == ""
+}
+
+func rewrite(r *Response, fix func(tree any)) *Response {
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return nil
+	}
+	var tree any
+	if err := json.Unmarshal(raw, &tree); err != nil {
+		return nil
+	}
+	fix(tree)
+	raw, err = json.Marshal(tree)
+	if err != nil {
+		return nil
+	}
+	var out Response
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil
+	}
+	return &out
+}
+
+// walk calls fn on every JSON object in tree, parents first.
+func walk(tree any, fn func(obj map[string]any)) {
+	switch t := tree.(type) {
+	case map[string]any:
+		fn(t)
+		for _, v := range t {
+			walk(v, fn)
+		}
+	case []any:
+		for _, v := range t {
+			walk(v, fn)
+		}
+	}
+}
+
+// isSchema reports whether obj is a canonical schema.
+func isSchema(obj map[string]any) bool {
+	_, t := obj["type"]
+	_, o := obj["optional"]
+	return t && o
+}
+
+// hasEmptyMetadata reports whether req's input has a schema with a "" name
+// or doc or a version of 0.
+func hasEmptyMetadata(req *Request) bool {
+	found := false
+	tree := map[string]any{}
+	raw, _ := json.Marshal(req)
+	_ = json.Unmarshal(raw, &tree)
+	walk(tree, func(obj map[string]any) {
+		if isSchema(obj) && (obj["name"] == "" || obj["doc"] == "" || obj["version"] == float64(0)) {
+			found = true
+		}
+	})
+	return found
+}
+
+func init() {
+	explain(Explanation{
+		ID: "schema-empty-metadata",
+		Reason: "a schema name or doc of \"\" and a version of 0 read as absent: connect.Schema's zero values mean unset " +
+			"(Kafka Connect keeps \"\" and 0 apart from null)",
+		Match: func(req *Request, kc, sl *Response, kind string) bool {
+			if kind == KindBytes {
+				// Kafka Connect wrote the "" or 0 Sluice cannot hold:
+				// explained when the input had one and the values read
+				// back agree.
+				if !hasEmptyMetadata(req) {
+					return false
+				}
+				kc = &Response{Back: kc.Back, Error: kc.Error}
+				sl = &Response{Back: sl.Back, Error: sl.Error}
+			}
+			return agreeAfter(kc, sl, func(tree any) {
+				walk(tree, func(obj map[string]any) {
+					if !isSchema(obj) {
+						return
+					}
+					if obj["name"] == "" {
+						obj["name"] = nil
+					}
+					if obj["doc"] == "" {
+						obj["doc"] = nil
+					}
+					if v, ok := obj["version"].(float64); ok && v == 0 {
+						obj["version"] = nil
+					}
+				})
+			})
+		},
+	})
+}

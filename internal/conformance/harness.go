@@ -56,9 +56,13 @@ func StartHarness(ctx context.Context) (*Harness, error) {
 	}
 	h := &Harness{cmd: cmd, stdin: stdin, w: bufio.NewWriterSize(stdin, 1<<16), r: bufio.NewReaderSize(stdout, 1<<20), stderr: tail}
 	// A first request proves the JVM and the classes are there.
-	if _, err := h.Do([]*Request{{ID: "ping", Op: OpPredicate,
+	resp, err := h.Do([]*Request{{ID: "ping", Op: OpPredicate,
 		Class:  "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
-		Config: map[string]string{}, Record: &Record{Topic: "t"}}}); err != nil {
+		Config: map[string]string{}, Record: &Record{Topic: "t"}}})
+	if err == nil && resp[0].HarnessError != "" {
+		err = fmt.Errorf("Kafka Connect harness: %s", resp[0].HarnessError)
+	}
+	if err != nil {
 		_ = h.Close()
 		return nil, err
 	}
@@ -72,7 +76,9 @@ func harnessLog() io.Writer {
 	return io.Discard
 }
 
-// Do sends reqs and returns Kafka Connect's responses, in order.
+// Do sends reqs and returns Kafka Connect's responses, in order. A
+// response may carry a HarnessError (a request the harness could not run);
+// the error is for a harness that stopped answering.
 func (h *Harness) Do(reqs []*Request) ([]*Response, error) {
 	errc := make(chan error, 1)
 	go func() {
@@ -97,10 +103,6 @@ func (h *Harness) Do(reqs []*Request) ([]*Response, error) {
 		var resp Response
 		if err := json.Unmarshal(line, &resp); err != nil {
 			readErr = fmt.Errorf("Kafka Connect harness wrote %q: %w", line, err)
-			break
-		}
-		if resp.HarnessError != "" {
-			readErr = fmt.Errorf("Kafka Connect harness: %s", resp.HarnessError)
 			break
 		}
 		out = append(out, &resp)

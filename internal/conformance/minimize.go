@@ -49,6 +49,9 @@ func Minimize(ctx context.Context, h *Harness, d Divergence) (Divergence, error)
 				return d, err
 			}
 			for i, r := range reqs {
+				if kcs[i].HarnessError != "" {
+					continue
+				}
 				sl := RunSluice(ctx, r)
 				v := Compare(r, kcs[i], sl)
 				if v.Outcome == Diverge && v.Kind == d.Kind {

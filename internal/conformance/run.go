@@ -31,6 +31,9 @@ type RunConfig struct {
 	// how many are minimised (0: 50).
 	Minimize    bool
 	MaxMinimize int
+	// Classes, if set, keeps only the cases whose class (short name, e.g.
+	// "Cast$Value" or "JsonConverter") contains one of these.
+	Classes []string
 	// Log, if set, receives progress lines.
 	Log io.Writer
 }
@@ -118,6 +121,17 @@ func Run(ctx context.Context, h *Harness, cfg RunConfig) (*Report, error) {
 	minimised := 0
 	for _, area := range areas {
 		reqs := Generate(cfg.Seed, area, cfg.Cases)
+		if len(cfg.Classes) > 0 {
+			reqs = slices.DeleteFunc(reqs, func(r *Request) bool {
+				k := classKey(r)
+				for _, c := range cfg.Classes {
+					if strings.Contains(k, c) {
+						return false
+					}
+				}
+				return true
+			})
+		}
 		const batch = 500
 		for start := 0; start < len(reqs); start += batch {
 			part := reqs[start:min(start+batch, len(reqs))]
@@ -126,6 +140,9 @@ func Run(ctx context.Context, h *Harness, cfg RunConfig) (*Report, error) {
 				return nil, err
 			}
 			for i, req := range part {
+				if e := kcs[i].HarnessError; e != "" {
+					return nil, fmt.Errorf("Kafka Connect harness could not run %s: %s", req.ID, e)
+				}
 				sl := RunSluice(ctx, req)
 				v := Compare(req, kcs[i], sl)
 				count(rep.ByArea, area, v.Outcome)

@@ -18,6 +18,10 @@ import (
 // fail too).
 func RunSluice(ctx context.Context, req *Request) *Response {
 	resp := &Response{ID: req.ID}
+	if (req.Op == OpTransform || req.Op == OpPredicate) && req.Record == nil {
+		resp.InputError = "no record"
+		return resp
+	}
 	switch req.Op {
 	case OpConvert, OpParse:
 		runConverter(ctx, req, resp)
@@ -198,7 +202,7 @@ func runTransform(ctx context.Context, req *Request, resp *Response) {
 			return
 		}
 		if ok == req.Predicate.Negate {
-			resp.Record = fromRecord(rec)
+			resp.Record = fromRecord(rec, req.Record.Sink != nil)
 			return
 		}
 	}
@@ -211,7 +215,7 @@ func runTransform(ctx context.Context, req *Request, resp *Response) {
 		return
 	}
 	if out != nil {
-		resp.Record = fromRecord(out)
+		resp.Record = fromRecord(out, req.Record.Sink != nil)
 	}
 }
 

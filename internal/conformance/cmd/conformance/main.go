@@ -5,6 +5,7 @@
 //
 //	go run ./internal/conformance/cmd/conformance                 # fresh seed, 20 000 cases per area
 //	go run ./internal/conformance/cmd/conformance -seed 42 -cases 2000
+//	go run ./internal/conformance/cmd/conformance -classes Cast,Flatten -areas smts
 //	go run ./internal/conformance/cmd/conformance -append         # add the divergences to testdata/corpus.jsonl
 //
 // It needs Java 17 and Kafka Connect's jars (fetched with Maven into
@@ -34,6 +35,7 @@ func main() {
 	appendCorpus := flag.Bool("append", false, "append the divergences to testdata/corpus.jsonl")
 	out := flag.String("out", "", "write the divergences as corpus lines to this file")
 	quiet := flag.Bool("q", false, "do not print each divergence")
+	classes := flag.String("classes", "", "comma-separated class filter (short names, substrings: Cast,JsonConverter)")
 	flag.Parse()
 
 	if *seed == 0 {
@@ -51,6 +53,9 @@ func main() {
 	defer h.Close()
 
 	cfg := conformance.RunConfig{Seed: *seed, Cases: *cases, Minimize: *minimize, MaxMinimize: *maxMin, Log: os.Stderr}
+	if *classes != "" {
+		cfg.Classes = strings.Split(*classes, ",")
+	}
 	for _, a := range strings.Split(*areas, ",") {
 		cfg.Areas = append(cfg.Areas, conformance.Area(strings.TrimSpace(a)))
 	}
