@@ -215,18 +215,27 @@ func TestSimpleHeaderRead(t *testing.T) {
 		{"1.5", connect.Float32Schema, float32(1.5)},
 		{"3.14", connect.Float32Schema, float32(3.14)},
 		{"-2.5E-3", connect.Float32Schema, float32(-0.0025)},
-		{"3.141592653589793", connect.Float64Schema, 3.141592653589793},
-		{"1.5e-50", connect.Float64Schema, 1.5e-50},
+		// As Kafka Connect 4.3.1: any finite fraction float32 holds is a
+		// FLOAT32, rounded (to 0 when it underflows).
+		{"3.141592653589793", connect.Float32Schema, float32(3.1415927)},
+		{"1.5e-50", connect.Float32Schema, float32(0)},
+		{"1e39", connect.Float64Schema, 1e39},
 		{"9223372036854775808", connect.DecimalSchema(0), mustDecimal("9223372036854775808")},
 		{"1e400", connect.DecimalSchema(-400), connect.Decimal{Unscaled: big.NewInt(1), Scale: -400}},
 		{"2024-01-02", connect.DateSchema, time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)},
 		{"1969-12-31", connect.DateSchema, time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC)},
 		{"03:04:05.678Z", connect.TimeSchema, time.Date(1970, 1, 1, 3, 4, 5, 678e6, time.UTC)},
 		{"2024-01-02T03:04:05.678Z", connect.TimestampSchema, time.Date(2024, 1, 2, 3, 4, 5, 678e6, time.UTC)},
-		{"2024-13-02", connect.StringSchema, "2024-13-02"},
-		{"1,2", connect.StringSchema, "1,2"},
-		{"[1,2]", connect.StringSchema, "[1,2]"},
-		{`{"a":1}`, connect.StringSchema, `{"a":1}`},
+		// Kafka Connect 4.3.1's lenient SimpleDateFormat, its tokenizer
+		// (a number ends at a delimiter) and its array and map literals.
+		{"2024-13-02", connect.DateSchema, time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)},
+		{"24:00:00.000Z", connect.TimeSchema, connect.MillisToTime(86400000)},
+		{"1500-03-01", connect.DateSchema, time.UnixMilli(-14825808000000).UTC()}, // Julian
+		{"1,2", connect.Int8Schema, int8(1)},
+		{"[1,2]", &connect.Schema{Type: connect.TypeArray, ValueSchema: connect.Int8Schema}, []any{int8(1), int8(2)}},
+		{`{"a":1}`, &connect.Schema{Type: connect.TypeMap, KeySchema: connect.StringSchema, ValueSchema: connect.Int8Schema}, map[string]any{"a": int8(1)}},
+		{"[1,null]", connect.StringSchema, "[1,null]"},
+		{".5", connect.StringSchema, ".5"},
 		{"hello world", connect.StringSchema, "hello world"},
 		{"-", connect.StringSchema, "-"},
 		{"12abc", connect.StringSchema, "12abc"},
@@ -281,11 +290,20 @@ func TestSimpleHeaderWrite(t *testing.T) {
 		{st, connect.NewStruct(st).MustPut("a", int32(1)).MustPut("s", `q"`).MustPut("day", connect.DaysToDate(1)), `{"a":1,"s":"q\"","d":"dv","n":null,"day":1970-01-02}`},
 		{connect.DateSchema, connect.DaysToDate(19000), "2022-01-08"},
 		{connect.TimeSchema, connect.MillisToTime(3723004), "01:02:03.004Z"},
-		{connect.TimestampSchema, time.UnixMilli(0).UTC(), "1970-01-01T00:00:00.000Z"},
+		// Kafka Connect 4.3.1 picks the form from the instant, not the
+		// schema (Values.dateFormatFor).
+		{connect.TimestampSchema, time.UnixMilli(0).UTC(), "00:00:00.000Z"},
+		{connect.DateSchema, connect.DaysToDate(0), "00:00:00.000Z"},
+		{connect.DateSchema, connect.DaysToDate(-1), "00:00:00.000Z"},
+		{connect.TimestampSchema, time.UnixMilli(86400000).UTC(), "1970-01-02"},
+		{nil, time.UnixMilli(math.MinInt64).UTC(), "16:47:04.192Z"},
+		{nil, time.UnixMilli(math.MaxInt64).UTC(), "292278994-08-17T07:12:55.807Z"},
+		{nil, time.UnixMilli(253402300800000).UTC(), "10000-01-01"},
 		{nil, connect.MillisToTime(3723004), "01:02:03.004Z"},
 		{nil, connect.DaysToDate(19000), "2022-01-08"},
 		{nil, time.UnixMilli(1700000000123).UTC(), "2023-11-14T22:13:20.123Z"},
-		{nil, time.UnixMilli(-1).UTC(), "1969-12-31T23:59:59.999Z"},
+		{nil, time.UnixMilli(-1).UTC(), "23:59:59.999Z"},
+		{nil, map[any]any{math.NaN(): int64(5)}, "{NaN:5}"},
 	}
 	for _, tc := range tests {
 		b, err := c.FromConnectHeader(ctx, "t", "h", tc.s, tc.v)
@@ -302,9 +320,11 @@ func TestSimpleHeaderWrite(t *testing.T) {
 	if _, err := c.FromConnectHeader(ctx, "t", "h", nil, struct{}{}); err == nil || !strings.HasPrefix(err.Error(), "SimpleHeaderConverter: ") {
 		t.Errorf("unknown type: %v", err)
 	}
-	// What is written reads back as the same value for these types.
-	for _, v := range []any{int8(-3), int16(300), int32(70000), int64(1 << 40), float32(2.5), math.Pi, true, "s",
-		connect.DaysToDate(-5), connect.MillisToTime(5), time.UnixMilli(1700000000123).UTC()} {
+	// What is written reads back as the same value for these types (not
+	// for float64s float32 can hold, nor for dates before 1970-01-02, which
+	// Kafka Connect writes as a time of day).
+	for _, v := range []any{int8(-3), int16(300), int32(70000), int64(1 << 40), float32(2.5), true, "s",
+		connect.DaysToDate(5), connect.MillisToTime(5), time.UnixMilli(1700000000123).UTC()} {
 		b, _ := c.FromConnectHeader(ctx, "t", "h", nil, v)
 		sv, _ := c.ToConnectHeader(ctx, "t", "h", b)
 		if !connect.ValuesEqual(sv.Value, v) {

@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"math"
-	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -25,31 +22,30 @@ import (
 // (entries sorted by key; Kafka Connect uses the map's iteration order);
 // structs as {"field":value,…} with defaults applied; strings inside arrays,
 // maps and structs quoted with \ and " escaped. Dates, times and timestamps
-// use ISO 8601 in UTC: 2024-01-02, 03:04:05.678Z, 2024-01-02T03:04:05.678Z;
-// the form follows the value's logical schema when there is one, and
-// otherwise Kafka Connect's guess from the instant (a time of day on
-// 1970-01-01 as a Time, a UTC midnight as a Date, anything else as a
-// Timestamp — Kafka Connect also prints instants before 1970 as times of day,
-// Sluice as timestamps). A nil value yields nil bytes.
+// are formatted in UTC in the form Kafka Connect picks from the instant,
+// whatever the schema (Values.dateFormatFor): before 1970-01-02 as a time
+// of day (1970-01-01 and every earlier instant: "00:00:00.000Z",
+// "23:59:59.999Z"), at a later UTC midnight as a date ("2024-01-02"), else as
+// a timestamp ("2024-01-02T03:04:05.678Z"). A nil value yields nil bytes.
 //
-// Reading implements this subset of Kafka Connect's Values.parseString:
-//   - nil data → nil value, nil schema; "" → "" with STRING; "null" → nil.
-//   - "true", "false" → BOOLEAN.
-//   - Integers (also "1.0", "1e3") → the smallest of INT8, INT16, INT32,
-//     INT64 that holds them, as Kafka Connect does; larger integers →
-//     Decimal with scale 0.
-//   - Other numbers → FLOAT32 when float32 represents the literal exactly
-//     (its shortest form reads back as the same decimal), else FLOAT64, else
-//     (beyond the float64 range) Decimal with the literal's scale. Kafka
-//     Connect returns FLOAT32 for every finite fraction, losing precision.
-//   - 2024-01-02 → Date, 03:04:05.678Z → Time, 2024-01-02T03:04:05.678Z →
-//     Timestamp (UTC).
-//   - Anything else, including array and map literals ([1,2], {"a":1}) that
-//     Kafka Connect would parse, → the whole text as STRING. A number is only
-//     recognised when it is the whole (trimmed) text: Kafka Connect reads
-//     "1,2" as the INT8 1, Sluice as the string "1,2".
-//   - Data that is not valid UTF-8 → a copy of the bytes with BYTES (Kafka
-//     Connect would decode it lossily).
+// Reading is Kafka Connect 4.3.1's Values.parseString, ported (see
+// ParseHeaderString): nil data → nil value and schema; "" → "" with STRING;
+// "null" → nil; "true"/"false" → BOOLEAN; numbers → the smallest of INT8 …
+// INT64 for integral values ("1.0", "5E3" too), FLOAT32 for other values
+// float32 holds without overflow (rounded, as Kafka Connect does), then
+// FLOAT64, then a Decimal; a number ends at a delimiter, so "1,2" is the
+// INT8 1; yyyy-MM-dd, HH:mm:ss.SSS'Z' and yyyy-MM-dd'T'HH:mm:ss.SSS'Z' →
+// Date, Time, Timestamp, parsed leniently as Java's SimpleDateFormat does
+// ("24:00:00.000Z" is 86400000 ms, "2024-13-02" is 2025-01-02, dates before
+// 1582-10-15 are Julian); [..] and {..} literals → ARRAY and MAP with the
+// element schema merged as Kafka Connect merges it (numbers widen; no
+// common schema gives an ARRAY or MAP schema without element, key or value
+// schema, as Kafka Connect's); anything else → the whole text as STRING.
+// Sluice differs where Go cannot hold Kafka Connect's value: a map literal
+// with a list or map as key, and data that is not valid UTF-8 (Kafka Connect
+// decodes it lossily; Sluice returns a copy of the bytes with BYTES), and it
+// reads only ASCII digits in numbers and dates (Java also reads other
+// Unicode digits).
 //
 // Reading never fails.
 type SimpleHeader struct{}
@@ -126,22 +122,18 @@ func appendValuesString(dst []byte, s *connect.Schema, v any, embedded bool, dep
 		}
 		return dst, nil
 	case time.Time:
-		layout := isoTimestamp
+		// Values.dateFormatFor: the form follows the instant, whatever the
+		// schema: before 1970-01-02 a time of day, then a date at UTC
+		// midnight, else a timestamp. Instants from 1970-01-02 on are the
+		// same in Java's hybrid calendar and Go's proleptic Gregorian one.
+		ms := x.UnixMilli()
 		switch {
-		case s != nil && s.Name == connect.DateName:
-			layout = isoDate
-		case s != nil && s.Name == connect.TimeName:
-			layout = isoTime
-		case s != nil && s.Name == connect.TimestampName:
-		default:
-			ms := x.UnixMilli()
-			if ms >= 0 && ms < msPerDay {
-				layout = isoTime
-			} else if ms%msPerDay == 0 {
-				layout = isoDate
-			}
+		case ms < msPerDay:
+			return x.UTC().AppendFormat(dst, isoTime), nil
+		case ms%msPerDay == 0:
+			return x.UTC().AppendFormat(dst, isoDate), nil
 		}
-		return x.UTC().AppendFormat(dst, layout), nil
+		return x.UTC().AppendFormat(dst, isoTimestamp), nil
 	case []any:
 		var elem *connect.Schema
 		if s != nil && s.Type == connect.TypeArray {
@@ -220,116 +212,23 @@ func appendValuesString(dst []byte, s *connect.Schema, v any, embedded bool, dep
 	return appendJavaString(dst, v, depth)
 }
 
-// ParseHeaderString infers a schema and value from the text of a header, as
-// SimpleHeader's reading does (see SimpleHeader for the supported subset of
-// Kafka Connect's Values.parseString). It never fails: text that is nothing
-// else is a STRING.
+// ParseHeaderString infers a schema and value from the text of a header as
+// Kafka Connect 4.3.1's Values.parseString does (see SimpleHeader); it is
+// also the parser of InsertHeader-style literals. It never fails: text that
+// is nothing else is a STRING with the whole text; "null" is
+// SchemaAndValue{}.
 func ParseHeaderString(str string) connect.SchemaAndValue {
 	if str == "" {
 		return connect.SchemaAndValue{Schema: connect.StringSchema, Value: str}
 	}
-	tok := strings.TrimFunc(str, func(r rune) bool { return r <= ' ' })
-	switch tok {
-	case "null":
-		return connect.SchemaAndValue{}
-	case "true":
-		return connect.SchemaAndValue{Schema: connect.BooleanSchema, Value: true}
-	case "false":
-		return connect.SchemaAndValue{Schema: connect.BooleanSchema, Value: false}
-	}
-	if tok == "" {
+	v := valuesParser{p: valuesTokenizer{s: str}}
+	sv, err := v.parse(false)
+	if err != nil {
+		// Not reached: only embedded values fail; kept for safety.
 		return connect.SchemaAndValue{Schema: connect.StringSchema, Value: str}
 	}
-	first := tok[0]
-	if first >= '0' && first <= '9' {
-		if sv, ok := parseTemporal(tok); ok {
-			return sv
-		}
+	if sv == nil {
+		return connect.SchemaAndValue{}
 	}
-	if (first >= '0' && first <= '9') || first == '+' || first == '-' {
-		if sv, ok := parseNumber(tok); ok {
-			return sv
-		}
-	}
-	return connect.SchemaAndValue{Schema: connect.StringSchema, Value: str}
-}
-
-func parseTemporal(tok string) (connect.SchemaAndValue, bool) {
-	switch len(tok) {
-	case len(isoTimestamp):
-		if t, err := time.Parse(isoTimestamp, tok); err == nil {
-			return connect.SchemaAndValue{Schema: connect.TimestampSchema, Value: t.UTC()}, true
-		}
-	case len(isoTime):
-		if t, err := time.Parse(isoTime, tok); err == nil {
-			ms := ((t.Hour()*60+t.Minute())*60+t.Second())*1000 + t.Nanosecond()/1e6
-			return connect.SchemaAndValue{Schema: connect.TimeSchema, Value: connect.MillisToTime(int32(ms))}, true
-		}
-	case len(isoDate):
-		if t, err := time.Parse(isoDate, tok); err == nil {
-			days := t.Unix() / 86400
-			if days >= math.MinInt32 && days <= math.MaxInt32 {
-				return connect.SchemaAndValue{Schema: connect.DateSchema, Value: connect.DaysToDate(int32(days))}, true
-			}
-		}
-	}
-	return connect.SchemaAndValue{}, false
-}
-
-func parseNumber(tok string) (connect.SchemaAndValue, bool) {
-	lit, ok := parseDecimalLiteral(tok)
-	if !ok {
-		return connect.SchemaAndValue{}, false
-	}
-	if lit.isInteger() {
-		if n, ok := lit.int64Value(); ok {
-			switch {
-			case n >= math.MinInt8 && n <= math.MaxInt8:
-				return connect.SchemaAndValue{Schema: connect.Int8Schema, Value: int8(n)}, true
-			case n >= math.MinInt16 && n <= math.MaxInt16:
-				return connect.SchemaAndValue{Schema: connect.Int16Schema, Value: int16(n)}, true
-			case n >= math.MinInt32 && n <= math.MaxInt32:
-				return connect.SchemaAndValue{Schema: connect.Int32Schema, Value: int32(n)}, true
-			}
-			return connect.SchemaAndValue{Schema: connect.Int64Schema, Value: n}, true
-		}
-	}
-	if lit.scale != 0 {
-		if f, err := strconv.ParseFloat(tok, 32); err == nil && !math.IsInf(f, 0) && sameDecimal(lit, strconv.FormatFloat(f, 'e', -1, 32)) {
-			return connect.SchemaAndValue{Schema: connect.Float32Schema, Value: float32(f)}, true
-		}
-		if f, err := strconv.ParseFloat(tok, 64); err == nil && !math.IsInf(f, 0) && (f != 0 || lit.digits == "") {
-			return connect.SchemaAndValue{Schema: connect.Float64Schema, Value: f}, true
-		}
-	}
-	d, ok := lit.bigDecimal()
-	if !ok {
-		return connect.SchemaAndValue{}, false
-	}
-	return connect.SchemaAndValue{Schema: connect.DecimalSchema(d.Scale), Value: d}, true
-}
-
-// sameDecimal reports whether the number literal other denotes the same
-// value as lit.
-func sameDecimal(lit decimalLiteral, other string) bool {
-	o, ok := parseDecimalLiteral(other)
-	if !ok {
-		return false
-	}
-	a, b := lit.normalized(), o.normalized()
-	return a == b
-}
-
-// normalized strips trailing zeros so that equal values compare equal.
-func (d decimalLiteral) normalized() decimalLiteral {
-	if d.digits == "" {
-		return decimalLiteral{}
-	}
-	i := len(d.digits)
-	for i > 0 && d.digits[i-1] == '0' {
-		i--
-	}
-	d.scale -= int64(len(d.digits) - i)
-	d.digits = d.digits[:i]
-	return d
+	return *sv
 }
