@@ -46,6 +46,7 @@ func Compare(req *Request, kc, sl *Response) Verdict {
 	if kc.InputError != "" || sl.InputError != "" {
 		return Verdict{Outcome: Skipped}
 	}
+	kc, sl = nullBack(req, kc), nullBack(req, sl)
 	kind := diffKind(kc, sl)
 	if kind == "" {
 		if kc.Error != "" {
@@ -59,6 +60,22 @@ func Compare(req *Request, kc, sl *Response) Verdict {
 		}
 	}
 	return Verdict{Outcome: Diverge, Kind: kind}
+}
+
+// nullBack treats a read that returned no SchemaAndValue at all (Kafka
+// Connect's SimpleHeaderConverter returns null for "null", which the worker
+// adds as a null header) as (null, null).
+func nullBack(req *Request, r *Response) *Response {
+	if r.Back != nil || r.Error != "" || r.InputError != "" || r.HarnessError != "" {
+		return r
+	}
+	switch req.Op {
+	case OpConvert, OpParse, OpHeaderConvert, OpHeaderParse:
+		c := *r
+		c.Back = &SchemaValue{}
+		return &c
+	}
+	return r
 }
 
 // diffKind returns "" when kc and sl agree (or both failed), else the kind

@@ -1,0 +1,133 @@
+package conformance
+
+import (
+	"encoding/base64"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Converter divergences CONFORMANCE.md explains.
+func init() {
+	explain(
+		Explanation{
+			ID: "java17-float-digits",
+			Reason: "floats and doubles as text (StringConverter, SimpleHeaderConverter, Struct/Map text) are written " +
+				"in the shortest form that reads back to the same number, as Java 19+ writes them (JDK-4511638); " +
+				"Java 17's Float/Double.toString sometimes writes one more digit (-4.48727463E18 for -4.4872746E18)",
+			Match: func(req *Request, kc, sl *Response, kind string) bool {
+				if kind != KindBytes || !hasFloat(req) || kc.Bytes == nil || sl.Bytes == nil {
+					return false
+				}
+				a, err1 := base64.StdEncoding.DecodeString(*kc.Bytes)
+				b, err2 := base64.StdEncoding.DecodeString(*sl.Bytes)
+				return err1 == nil && err2 == nil && sameUpToFloatDigits(string(a), string(b))
+			},
+		},
+		Explanation{
+			ID: "json-nonfinite-and-negative-zero",
+			Reason: "JsonConverter reads \"NaN\", \"Infinity\" and \"-Infinity\" (as it writes non-finite floats) and -0.0 " +
+				"as those values; Kafka Connect reads them back as 0.0, silently changing the value",
+			Match: func(req *Request, kc, sl *Response, kind string) bool {
+				if kind != KindValue || !isJSON(req) {
+					return false
+				}
+				return agreeAfter(kc, sl, zeroNonFinite)
+			},
+		},
+		Explanation{
+			ID: "json-trailing-data",
+			Reason: "JsonConverter refuses data after the JSON document; Kafka Connect (Jackson's readTree) ignores it, " +
+				"so a second concatenated document or a torn write is dropped without a word",
+			Match: func(req *Request, kc, sl *Response, kind string) bool {
+				return kind == KindSluiceFails && isJSON(req) && sl.Phase == "to" &&
+					strings.Contains(sl.Error, "unexpected data after the JSON value")
+			},
+		},
+	)
+}
+
+func isJSON(req *Request) bool { return req.Class == classJSON }
+
+// hasFloat reports whether req's input holds a float32/float64 value.
+func hasFloat(req *Request) bool {
+	found := false
+	var visit func(v *Value)
+	visit = func(v *Value) {
+		if v == nil || found {
+			return
+		}
+		switch {
+		case v.Float32 != nil, v.Float64 != nil:
+			found = true
+		case v.Array != nil:
+			for _, e := range *v.Array {
+				visit(e)
+			}
+		case v.Map != nil:
+			for _, e := range *v.Map {
+				visit(e[0])
+				visit(e[1])
+			}
+		case v.Struct != nil:
+			for _, f := range v.Struct.Fields {
+				visit(f.Value)
+			}
+		}
+	}
+	visit(req.Value)
+	return found
+}
+
+var numberRE = regexp.MustCompile(`-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?`)
+
+// sameUpToFloatDigits reports whether a and b differ only in number
+// literals that denote the same float32 or float64.
+func sameUpToFloatDigits(a, b string) bool {
+	na, nb := numberRE.FindAllStringIndex(a, -1), numberRE.FindAllStringIndex(b, -1)
+	if len(na) != len(nb) {
+		return false
+	}
+	pa, pb := 0, 0
+	differ := false
+	for i := range na {
+		if a[pa:na[i][0]] != b[pb:nb[i][0]] {
+			return false
+		}
+		x, y := a[na[i][0]:na[i][1]], b[nb[i][0]:nb[i][1]]
+		if x != y {
+			fx, err1 := strconv.ParseFloat(x, 64)
+			fy, err2 := strconv.ParseFloat(y, 64)
+			if err1 != nil || err2 != nil || (fx != fy && float32(fx) != float32(fy)) {
+				return false
+			}
+			differ = true
+		}
+		pa, pb = na[i][1], nb[i][1]
+	}
+	return differ && a[pa:] == b[pb:]
+}
+
+// zeroNonFinite rewrites every NaN, ±Infinity and -0.0 float in a response
+// tree to +0.0, as Kafka Connect's JsonConverter reads them.
+func zeroNonFinite(tree any) {
+	walk(tree, func(obj map[string]any) {
+		if s, ok := obj["float64"].(string); ok {
+			if bits, err := strconv.ParseUint(s, 16, 64); err == nil {
+				f := math.Float64frombits(bits)
+				if math.IsNaN(f) || math.IsInf(f, 0) || (f == 0 && math.Signbit(f)) {
+					obj["float64"] = "0000000000000000"
+				}
+			}
+		}
+		if s, ok := obj["float32"].(string); ok {
+			if bits, err := strconv.ParseUint(s, 16, 32); err == nil {
+				f := math.Float32frombits(uint32(bits))
+				if f != f || math.IsInf(float64(f), 0) || (f == 0 && math.Signbit(float64(f))) {
+					obj["float32"] = "00000000"
+				}
+			}
+		}
+	})
+}
