@@ -2,6 +2,9 @@ package converters
 
 import (
 	"math"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/sluicehq/sluice/connect"
@@ -41,3 +44,31 @@ func TestConformanceJSONLenientInput(t *testing.T) {
 }
 
 var _ = math.NaN
+
+// TestConformanceStringDate checks the String converter's rendering of a
+// time.Time against testdata/string_date_kc431.tsv: epoch milliseconds and
+// what Kafka Connect 4.3.1's StringConverter wrote for a java.util.Date of
+// them (java.util.Date.toString, JVM time zone UTC; Julian calendar before
+// 1582-10-15).
+func TestConformanceStringDate(t *testing.T) {
+	data, err := os.ReadFile("testdata/string_date_kc431.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) < 50 {
+		t.Fatalf("only %d cases", len(lines))
+	}
+	c := NewString()
+	for _, line := range lines {
+		msText, want, _ := strings.Cut(line, "\t")
+		ms, err := strconv.ParseInt(msText, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.FromConnect(ctx, "t", nil, connect.TimestampSchema, connect.MillisToTimestamp(ms))
+		if err != nil || string(got) != want {
+			t.Errorf("%d: got %q %v, want %q", ms, got, err, want)
+		}
+	}
+}

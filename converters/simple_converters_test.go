@@ -103,7 +103,7 @@ func TestStringConverter(t *testing.T) {
 		{connect.Decimal{Unscaled: big1, Scale: 35}, "0.00000123456789012345678901234567890"},
 		{connect.Decimal{Unscaled: big1, Scale: 36}, "1.23456789012345678901234567890E-7"},
 		{connect.NewDecimal(-150, 2), "-1.50"},
-		{time.Date(2024, 1, 2, 3, 4, 5, 678e6, time.FixedZone("x", 3600)), "2024-01-02T02:04:05.678Z"},
+		{time.Date(2024, 1, 2, 3, 4, 5, 678e6, time.FixedZone("x", 3600)), "Tue Jan 02 02:04:05 UTC 2024"}, // java.util.Date.toString, JVM in UTC (Kafka Connect 4.3.1)
 		{[]any{int32(1), "a", nil}, "[1, a, null]"},
 		{map[string]any{"b": int32(2), "a": 1.5}, "{a=1.5, b=2}"},
 		{map[any]any{int32(2): "x", int32(1): "y"}, "{1=y, 2=x}"},

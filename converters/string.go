@@ -26,11 +26,12 @@ const PropConverterEncoding = "converter.encoding"
 // on it: strings as they are; integers in decimal; float32/float64 as
 // Float.toString/Double.toString ("1.0E10"); bools as true/false;
 // connect.Decimal as BigDecimal.toString; []any as "[a, b]"; maps as
-// "{k=v, k2=v2}" (keys sorted); *connect.Struct as "Struct{a=1,b=x}". Where
-// Java's output is useless Sluice differs: []byte is written verbatim (Java:
-// "[B@1b6d3586") and time.Time as RFC 3339 UTC with milliseconds,
-// "2024-01-02T03:04:05.678Z" (Java: "Tue Jan 02 03:04:05 UTC 2024"). A nil
-// value yields nil bytes.
+// "{k=v, k2=v2}" (keys sorted); *connect.Struct as "Struct{a=1,b=x}";
+// time.Time as java.util.Date.toString in a JVM whose time zone is UTC,
+// "Tue Jan 02 03:04:05 UTC 2024" (Julian calendar before 1582-10-15, as
+// Java's; milliseconds are not printed, as in Java). Where Java's output is
+// useless Sluice differs: []byte is written verbatim (Java: "[B@1b6d3586").
+// A nil value yields nil bytes.
 type String struct{}
 
 var (
@@ -126,7 +127,7 @@ func appendJavaString(dst []byte, v any, depth int) ([]byte, error) {
 	case connect.Decimal:
 		return x.AppendJava(dst), nil
 	case time.Time:
-		return x.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z"), nil
+		return appendJavaDate(dst, x), nil
 	case []any:
 		dst = append(dst, '[')
 		for i, e := range x {
@@ -190,4 +191,31 @@ func appendJavaString(dst []byte, v any, depth int) ([]byte, error) {
 		return append(dst, '}'), nil
 	}
 	return nil, fmt.Errorf("value of Go type %T has no Connect type", v)
+}
+
+// appendJavaDate appends t as java.util.Date.toString prints it in a JVM
+// whose default time zone is UTC: "Thu Jan 01 00:00:00 UTC 1970", with the
+// fields of Java's hybrid calendar (Julian before 1582-10-15) and, before
+// year 1, the year of the BC era (no era is printed, as in Java).
+func appendJavaDate(dst []byte, t time.Time) []byte {
+	ms := t.UnixMilli()
+	days := floorDiv(ms, msPerDay)
+	sod := (ms - days*msPerDay) / 1000
+	y, m, d := hybridDate(days)
+	if y <= 0 {
+		y = 1 - y
+	}
+	wd := (days%7 + 11) % 7 // 1970-01-01 was a Thursday (4)
+	dst = append(dst, "SunMonTueWedThuFriSat"[wd*3:wd*3+3]...)
+	dst = append(dst, ' ')
+	dst = append(dst, "JanFebMarAprMayJunJulAugSepOctNovDec"[(m-1)*3:(m-1)*3+3]...)
+	dst = append(dst, ' ', byte('0'+d/10), byte('0'+d%10), ' ')
+	for i, v := range [3]int64{sod / 3600, sod / 60 % 60, sod % 60} {
+		if i > 0 {
+			dst = append(dst, ':')
+		}
+		dst = append(dst, byte('0'+v/10), byte('0'+v%10))
+	}
+	dst = append(dst, " UTC "...)
+	return strconv.AppendInt(dst, y, 10)
 }

@@ -680,3 +680,25 @@ func floorDiv(a, b int64) int64 {
 	}
 	return q
 }
+
+// hybridDate is the inverse of hybridDays: the year, month and day of the
+// day that many days after 1970-01-01 in Java's GregorianCalendar (Julian
+// before 1582-10-15). The year is astronomical (0 is 1 BC).
+func hybridDate(days int64) (y, m, d int64) {
+	jdn := days + 2440588
+	var c int64
+	if days >= gregorianCutoverDays {
+		a := jdn + 32044
+		b := floorDiv(4*a+3, 146097)
+		c = a - floorDiv(146097*b, 4)
+		dd := floorDiv(4*c+3, 1461)
+		e := c - floorDiv(1461*dd, 4)
+		mm := floorDiv(5*e+2, 153)
+		return 100*b + dd - 4800 + floorDiv(mm, 10), mm + 3 - 12*floorDiv(mm, 10), e - floorDiv(153*mm+2, 5) + 1
+	}
+	c = jdn + 32082
+	dd := floorDiv(4*c+3, 1461)
+	e := c - floorDiv(1461*dd, 4)
+	mm := floorDiv(5*e+2, 153)
+	return dd - 4800 + floorDiv(mm, 10), mm + 3 - 12*floorDiv(mm, 10), e - floorDiv(153*mm+2, 5) + 1
+}
