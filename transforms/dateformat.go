@@ -128,19 +128,27 @@ func (d *dateFormat) format(t time.Time) string {
 
 func (d *dateFormat) appendFormat(b []byte, t time.Time) []byte {
 	t = t.UTC()
+	// The calendar date: Go's (proleptic Gregorian) from the cutover on,
+	// Julian before it, as java.util.GregorianCalendar.
+	year, month, day, yearDay := t.Year(), int(t.Month()), t.Day(), t.YearDay()
+	if epochDay := floorDiv(t.Unix(), 86400); epochDay < gregorianCutoverDay {
+		year, month, day, yearDay = javaDateFields(epochDay)
+	} else if year == 1582 { // the cutover year counts its days from the Julian 1 January
+		yearDay = int(epochDay-julianEpochDay(1582, 0, 1)) + 1
+	}
 	for _, tok := range d.toks {
 		n := tok.count
 		switch tok.letter {
 		case 0:
 			b = append(b, tok.lit...)
 		case 'G':
-			if t.Year() > 0 {
+			if year > 0 {
 				b = append(b, "AD"...)
 			} else {
 				b = append(b, "BC"...)
 			}
 		case 'y':
-			y := t.Year()
+			y := year
 			if y <= 0 {
 				y = 1 - y
 			}
@@ -150,7 +158,7 @@ func (d *dateFormat) appendFormat(b []byte, t time.Time) []byte {
 				b = appendPadded(b, y, n)
 			}
 		case 'M', 'L':
-			m := int(t.Month())
+			m := month
 			switch {
 			case n >= 4:
 				b = append(b, monthNames[m-1]...)
@@ -160,9 +168,9 @@ func (d *dateFormat) appendFormat(b []byte, t time.Time) []byte {
 				b = appendPadded(b, m, n)
 			}
 		case 'd':
-			b = appendPadded(b, t.Day(), n)
+			b = appendPadded(b, day, n)
 		case 'D':
-			b = appendPadded(b, t.YearDay(), n)
+			b = appendPadded(b, yearDay, n)
 		case 'E':
 			name := dayNames[t.Weekday()]
 			if n < 4 {
@@ -346,14 +354,16 @@ func (d *dateFormat) parse(s string) (time.Time, error) {
 	case pm == 1:
 		hour = 12
 	}
-	var t time.Time
+	// The date as a lenient GregorianCalendar computes it (Julian before
+	// the 1582 cutover), then the time of day, then the zone.
+	var epochDay int64
 	if yearDay >= 0 {
-		t = time.Date(year, 1, yearDay, hour, minute, second, 0, time.UTC)
+		epochDay = javaEpochDay(int64(year), 0, 1) + int64(yearDay) - 1
 	} else {
-		t = time.Date(year, time.Month(month), day, hour, minute, second, 0, time.UTC)
+		epochDay = javaEpochDay(int64(year), int64(month)-1, int64(day))
 	}
-	t = t.Add(time.Duration(millis)*time.Millisecond - time.Duration(offset)*time.Second)
-	return t, nil
+	ms := epochDay*86400000 + ((int64(hour)*60+int64(minute))*60+int64(second))*1000 + int64(millis) - int64(offset)*1000
+	return time.UnixMilli(ms).UTC(), nil
 }
 
 // twoDigitYear resolves a two-digit year as SimpleDateFormat does: into the

@@ -211,3 +211,48 @@ func TestKCSetSchemaMetadata(t *testing.T) {
 	wantErr(t, err, "schema required")
 	byPropsErr(t, "SetSchemaMetadata$Value", "neither schema name nor version configured")
 }
+
+// TimestampConverter/TimestampRouter text formats use the Julian calendar
+// before 1582-10-15, as SimpleDateFormat's GregorianCalendar does. Kafka
+// Connect 4.3.1, format "yyyy-MM-dd HH:mm:ss.SSS G D E", printed these for
+// epoch milliseconds (target.type=string) and parsed these texts back
+// (target.type=unix, format "yyyy-MM-dd HH:mm:ss.SSS G"); TimestampRouter
+// {timestamp.format=yyyyMMdd G} gave t-15821004 AD for -12219292800001.
+func TestKCJulianCalendarBefore1582(t *testing.T) {
+	toString := byProps(t, "TimestampConverter$Value", "target.type", "string", "format", "yyyy-MM-dd HH:mm:ss.SSS G D E")
+	for _, c := range []struct {
+		ms   int64
+		want string
+	}{
+		{-62135596800000, "0001-01-03 00:00:00.000 AD 3 Mon"},
+		{-12219292800001, "1582-10-04 23:59:59.999 AD 277 Thu"},
+		{-12219292800000, "1582-10-15 00:00:00.000 AD 278 Fri"},
+		{-100000000000000, "1200-02-26 14:13:20.000 BC 57 Thu"},
+		{-62198755200001, "0002-01-02 23:59:59.999 BC 2 Thu"},
+		{-30610224000000, "0999-12-27 00:00:00.000 AD 361 Wed"},
+		{-210866803200000, "4713-01-01 00:00:00.000 BC 1 Mon"},
+		{-1, "1969-12-31 23:59:59.999 AD 365 Wed"},
+	} {
+		out := mustApply(t, toString, sourceRec("t", nil, c.ms))
+		eq(t, out.Value, c.want)
+	}
+	toUnix := byProps(t, "TimestampConverter$Value", "target.type", "unix", "format", "yyyy-MM-dd HH:mm:ss.SSS G")
+	for _, c := range []struct {
+		text string
+		want int64
+	}{
+		{"0024-01-01 00:00:00.000 AD", -61410009600000},
+		{"1582-10-10 00:00:00.000 AD", -12218860800000}, // in the gap: Julian, lenient
+		{"1582-10-04 00:00:00.000 AD", -12219379200000},
+		{"1582-10-15 00:00:00.000 AD", -12219292800000},
+		{"1500-02-29 00:00:00.000 AD", -14825894400000}, // a Julian leap day
+		{"0001-01-01 00:00:00.000 BC", -62167392000000},
+		{"1581-13-01 00:00:00.000 AD", -12243225600000},
+		{"1583-00-01 00:00:00.000 AD", -12215232000000},
+	} {
+		out := mustApply(t, toUnix, sourceRec("t", nil, c.text))
+		eq(t, out.Value, c.want)
+	}
+	r := &connect.Record{Topic: "t", Timestamp: time.UnixMilli(-12219292800001), TimestampType: connect.CreateTime}
+	eq(t, mustApply(t, byProps(t, "TimestampRouter", "timestamp.format", "yyyyMMdd G"), r).Topic, "t-15821004 AD")
+}
