@@ -94,6 +94,14 @@ func (g *Gen) TransformCaseFor(id, class string) *Request {
 	default:
 		panic("gen_smt: unknown class " + class)
 	}
+	switch base {
+	case "Cast", "HeaderFrom", "MaskField", "ReplaceField", "TimestampConverter", "ValueToKey", "InsertField":
+		if g.Chance(0.04) {
+			// Only ExtractField has field.syntax.version in Kafka Connect
+			// 4.3.1: the others ignore it and read dotted names literally.
+			cfg["field.syntax.version"] = "V2"
+		}
+	}
 	if g.Chance(0.04) {
 		// Unknown keys: Kafka Connect ignores them.
 		cfg[Pick(g, "unknown.key", "field.syntax.version", "replace.null.with.default", "predicate", "negate", "type")] =
@@ -275,7 +283,7 @@ func setField(s *Schema, f Field) {
 func (g *Gen) someFields(names []string) []Field {
 	var out []Field
 	for _, n := range names {
-		if strings.Contains(n, ".") || n == "zz" || n == "missing" {
+		if n == "zz" || n == "missing" || (strings.Contains(n, ".") && g.Chance(0.5)) {
 			continue
 		}
 		var s *Schema
@@ -541,16 +549,16 @@ func (g *Gen) headerFromCase(cfg map[string]string, isKey bool) *Record {
 	// fields and headers must have as many items: edge forms of one list
 	// only sometimes.
 	fl, hl := strings.Join(fields, ","), strings.Join(headers, ",")
-	if g.Chance(0.3) {
+	if g.Chance(0.25) {
 		fl, hl = g.list(fields), g.list(headers)
 	}
-	if !g.Chance(0.03) {
+	if !g.Chance(0.02) {
 		cfg["fields"] = g.javaSpace(fl)
 	}
-	if !g.Chance(0.03) {
+	if !g.Chance(0.02) {
 		cfg["headers"] = g.javaSpace(hl)
 	}
-	if !g.Chance(0.04) {
+	if !g.Chance(0.02) {
 		if g.Chance(0.93) {
 			cfg["operation"] = Pick(g, "copy", "move")
 		} else {
