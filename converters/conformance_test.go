@@ -2,6 +2,7 @@ package converters
 
 import (
 	"math"
+	"math/big"
 	"os"
 	"strconv"
 	"strings"
@@ -43,8 +44,6 @@ func TestConformanceJSONLenientInput(t *testing.T) {
 	}
 }
 
-var _ = math.NaN
-
 // TestConformanceStringDate checks the String converter's rendering of a
 // time.Time against testdata/string_date_kc431.tsv: epoch milliseconds and
 // what Kafka Connect 4.3.1's StringConverter wrote for a java.util.Date of
@@ -70,5 +69,130 @@ func TestConformanceStringDate(t *testing.T) {
 		if err != nil || string(got) != want {
 			t.Errorf("%d: got %q %v, want %q", ms, got, err, want)
 		}
+	}
+}
+
+// TestConformanceJSONStrings checks string escaping against
+// testdata/json_string_kc431.tsv: a code point (hex) and what Kafka Connect
+// 4.3.1's JsonConverter (schemas.enable=false) wrote for "a<it>b". Jackson
+// escapes controls (upper-case hex) and writes characters outside the BMP as
+// their surrogate pair's escapes.
+func TestConformanceJSONStrings(t *testing.T) {
+	data, err := os.ReadFile("testdata/json_string_kc431.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) < 260 {
+		t.Fatalf("only %d cases", len(lines))
+	}
+	c := mustJSON(t, JSONConfig{SchemasDisabled: true})
+	for _, line := range lines {
+		hex, want, _ := strings.Cut(line, "\t")
+		cp, err := strconv.ParseInt(hex, 16, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.FromConnect(ctx, "t", nil, nil, "a"+string(rune(cp))+"b")
+		if err != nil || string(got) != want {
+			t.Errorf("U+%04X: got %s %v, want %s", cp, got, err, want)
+		}
+	}
+}
+
+// TestConformanceNaNMapKey: a map with a NaN key keeps its value, as in
+// Kafka Connect 4.3.1 (JsonConverter [["NaN",5]], StringConverter {NaN=5},
+// SimpleHeaderConverter {NaN:5}).
+func TestConformanceNaNMapKey(t *testing.T) {
+	m := map[any]any{math.NaN(): int64(5)}
+	ms := connect.MapBuilder(connect.Float64Schema, connect.Int64Schema).MustBuild()
+	for _, tc := range []struct {
+		name string
+		got  func() ([]byte, error)
+		want string
+	}{
+		{"json schemaless", func() ([]byte, error) {
+			return mustJSON(t, JSONConfig{SchemasDisabled: true}).FromConnect(ctx, "t", nil, nil, m)
+		}, `[["NaN",5]]`},
+		{"json schema", func() ([]byte, error) {
+			return mustJSON(t, JSONConfig{}).FromConnect(ctx, "t", nil, ms, m)
+		}, `{"schema":{"type":"map","keys":{"type":"double","optional":false},"values":{"type":"int64","optional":false},"optional":false},"payload":[["NaN",5]]}`},
+		{"string", func() ([]byte, error) { return NewString().FromConnect(ctx, "t", nil, nil, m) }, `{NaN=5}`},
+		{"simple header", func() ([]byte, error) { return NewSimpleHeader().FromConnectHeader(ctx, "t", "h", nil, m) }, `{NaN:5}`},
+	} {
+		b, err := tc.got()
+		if err != nil || string(b) != tc.want {
+			t.Errorf("%s: got %s %v, want %s", tc.name, b, err, tc.want)
+		}
+	}
+}
+
+// TestConformanceValuesToString: SimpleHeaderConverter and StringConverter
+// output of Kafka Connect 4.3.1 for values with escapes, non-finite and
+// signed-zero floats, Decimals and structs with defaults.
+func TestConformanceValuesToString(t *testing.T) {
+	st := connect.StructBuilder().Field("a", connect.Int32Schema).Field("s", connect.StringSchema).
+		Field("d", connect.NewSchemaBuilder(connect.TypeString).Optional().DefaultValue("dv").MustBuild()).
+		Field("f", connect.OptionalFloat64Schema).MustBuild()
+	for _, tc := range []struct {
+		v            any
+		header, text string
+	}{
+		{[]any{"a\"b", "c\\d", nil, float32(1.5), math.NaN(), math.Inf(-1), connect.Decimal{Unscaled: big.NewInt(1), Scale: -3}},
+			`["a\"b","c\\d",null,1.5,NaN,-Infinity,1E+3]`, `[a"b, c\d, null, 1.5, NaN, -Infinity, 1E+3]`},
+		{map[string]any{"k": []any{int32(1), int32(2)}}, `{"k":[1,2]}`, `{k=[1, 2]}`},
+		{connect.NewStruct(st).MustPut("a", int32(1)).MustPut("s", `q"\`).MustPut("f", math.Copysign(0, -1)),
+			`{"a":1,"s":"q\"\\","d":"dv","f":-0.0}`, `Struct{a=1,s=q"\,f=-0.0}`},
+		{float32(math.Copysign(0, -1)), `-0.0`, `-0.0`},
+		{1e-7, `1.0E-7`, `1.0E-7`},
+		{123456789.0, `1.23456789E8`, `1.23456789E8`},
+		{connect.NewDecimal(1, 8), `1E-8`, `1E-8`},
+		{int16(-5), `-5`, `-5`},
+	} {
+		h, err := NewSimpleHeader().FromConnectHeader(ctx, "t", "h", nil, tc.v)
+		if err != nil || string(h) != tc.header {
+			t.Errorf("%#v: header %s %v, want %s", tc.v, h, err, tc.header)
+		}
+		s, err := NewString().FromConnect(ctx, "t", nil, nil, tc.v)
+		if err != nil || string(s) != tc.text {
+			t.Errorf("%#v: string %s %v, want %s", tc.v, s, err, tc.text)
+		}
+	}
+}
+
+// TestConformanceJSONDecimalNumericScale: with decimal.format=NUMERIC Kafka
+// Connect 4.3.1 writes a Decimal whatever its scale.
+func TestConformanceJSONDecimalNumericScale(t *testing.T) {
+	c := mustJSON(t, JSONConfig{DecimalFormat: DecimalNumeric})
+	b, err := c.FromConnect(ctx, "t", nil, connect.DecimalSchema(2), connect.NewDecimal(15, 1))
+	want := `{"schema":{"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2"}},"payload":1.5}`
+	if err != nil || string(b) != want {
+		t.Errorf("got %s %v, want %s", b, err, want)
+	}
+	// BASE64 needs the schema's scale, in Kafka Connect as in Sluice.
+	if _, err := mustJSON(t, JSONConfig{}).FromConnect(ctx, "t", nil, connect.DecimalSchema(2), connect.NewDecimal(15, 1)); err == nil {
+		t.Error("BASE64 wrote a Decimal at another scale")
+	}
+}
+
+// TestConformanceJSONTimeEndOfDay: Kafka Connect 4.3.1 writes (and reads) a
+// Time of 86400000 ms; so does Sluice, also with schemas.cache.size=0.
+func TestConformanceJSONTimeEndOfDay(t *testing.T) {
+	cfg, err := JSONConfigFromProps(map[string]string{PropSchemasCacheSize: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustJSON(t, cfg)
+	b, err := c.FromConnect(ctx, "t", nil, connect.TimeSchema, connect.MillisToTime(86400000))
+	want := `{"schema":{"type":"int32","optional":false,"name":"org.apache.kafka.connect.data.Time","version":1},"payload":86400000}`
+	if err != nil || string(b) != want {
+		t.Fatalf("got %s %v, want %s", b, err, want)
+	}
+	sv, err := c.ToConnect(ctx, "t", nil, b)
+	if err != nil || !connect.ValuesEqual(sv.Value, connect.MillisToTime(86400000)) {
+		t.Errorf("read back %#v %v", sv.Value, err)
+	}
+	if _, err := c.FromConnect(ctx, "t", nil, connect.TimeSchema, connect.MillisToTime(86400001)); err == nil {
+		t.Error("wrote a Time of 86400001 ms")
 	}
 }
