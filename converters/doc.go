@@ -11,20 +11,36 @@
 // The converters read and write the same bytes as Kafka Connect's, so topics
 // can be shared with Kafka Connect workers: JSON writes the envelope byte for
 // byte as Kafka Connect's JsonConverter (schema member order, compact
-// output, Java's number formatting), the numeric converters use Kafka's
-// serializer layouts, and SimpleHeader renders values as Kafka Connect's
-// Values class. Where Kafka Connect loses data or is nondeterministic,
-// Sluice differs and says so in the type's documentation; the main cases:
+// output, Java's number formatting, Jackson's string escapes), the numeric
+// converters use Kafka's serializer layouts, String renders values as Java's
+// toString (a time.Time as java.util.Date.toString in UTC), and SimpleHeader
+// renders values as Kafka Connect's Values class and reads them with a port
+// of Values.parseString (arrays, maps, lenient and Julian dates included).
+// The golden tests were produced by Kafka Connect 4.3.1's own classes.
+// Where Kafka Connect loses data, is nondeterministic, or holds values Go
+// cannot, Sluice differs and says so in the type's documentation; the main
+// cases:
 //
 //   - Map entries are written sorted by key (Kafka Connect: HashMap order).
-//   - Integers that overflow their schema type are an error when reading
-//     JSON (Kafka Connect truncates them silently); schemaless integers
-//     beyond int64 are an error too.
+//   - Reading JSON, integers that overflow their schema type, fractions for
+//     integer types and numbers beyond the float range are errors (Kafka
+//     Connect truncates or reads Infinity silently), as is data after the
+//     first JSON value (Kafka Connect ignores it).
+//   - A NUMERIC JSON Decimal is rescaled to its schema's scale (Kafka
+//     Connect keeps the number's own scale); one that would need rounding is
+//     an error.
+//   - A schema name or doc of "" and a version of 0 are unset in
+//     connect.Schema, so JSON does not write them (Kafka Connect does).
 //   - A nil value with an optional schema is a tombstone (nil bytes), as the
 //     Converter contract requires; Kafka Connect's JsonConverter writes an
 //     envelope with a null payload.
-//   - SimpleHeader infers FLOAT32 only when float32 holds the text exactly
-//     and parses a documented subset of Values.parseString.
+//   - Text, header or JSON data that is not valid UTF-8: SimpleHeader reads
+//     it as BYTES and JSON replaces bad sequences with U+FFFD (Kafka Connect
+//     decodes lossily); a SimpleHeader map literal with a list or map key is
+//     read as text.
+//   - Java's output that depends on the JVM (the default time zone in
+//     String's dates, UTC in Sluice) or is useless (String of a []byte,
+//     "[B@1b6d3586"; Sluice writes the bytes) is not reproduced.
 //
 // # Errors
 //

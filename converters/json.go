@@ -150,12 +150,18 @@ func (c JSONConfig) Props() map[string]string {
 //   - The envelope's schema is compact JSON with fields in Kafka Connect's
 //     order: type; items (array), keys and values (map) or fields (struct,
 //     each a field schema with "field":"<name>" last); optional (always);
-//     name, version, doc, parameters, default when set.
+//     name, version, doc, parameters, default when set. A name or doc of ""
+//     and a version of 0 are unset in connect.Schema, so they are not
+//     written (Kafka Connect writes a schema built with them as
+//     "name":"","version":0,"doc":"", and reads them back so).
 //   - Values: integers as JSON integers; floats as Java's Float.toString /
 //     Double.toString print them ("1.0E10", "0.1", "1.0"), NaN and the
 //     infinities as the strings "NaN", "Infinity", "-Infinity" (what Jackson
-//     writes); bytes and BASE64 Decimals as base64 strings; NUMERIC Decimals
-//     as numbers; Date, Time and Timestamp as integers (days, ms of day, ms
+//     writes); strings escaped as Jackson does (controls as \uXXXX or \n
+//     etc., characters outside the BMP as their surrogate pair's escapes,
+//     "\uD83D\uDE00"); bytes and BASE64 Decimals (at the schema's scale) as
+//     base64 strings; NUMERIC Decimals as numbers, at whatever scale they
+//     have; Date, Time and Timestamp as integers (days, ms of day, ms
 //     since the epoch); structs as objects in field order; maps with STRING
 //     keys as objects, other maps as arrays of [key,value] pairs. Map
 //     entries are sorted by key so output is deterministic (Kafka Connect
@@ -177,16 +183,25 @@ func (c JSONConfig) Props() map[string]string {
 //     connect.Decimal, time.Time, *connect.Struct, map[string]any for STRING
 //     keys and map[any]any otherwise); a null or missing value of a schema
 //     with a default becomes the default unless KeepNulls. Integers that do
-//     not fit the schema type are an error (Kafka Connect silently
-//     truncates); integral values written with a fraction or exponent
-//     ("12.0", "1e3") are accepted. A NUMERIC Decimal is rescaled to the
-//     schema's scale, and is an error if that would drop digits.
+//     not fit the schema type, and fractions for integer types, are an
+//     error (Kafka Connect silently truncates: 300 is the INT8 44, 1.5 the
+//     INT32 1); integral values written with a fraction or exponent ("12.0",
+//     "1e3") are accepted. A number beyond the FLOAT32/FLOAT64 range is an
+//     error (Kafka Connect reads Infinity). A NUMERIC Decimal is rescaled to
+//     the schema's scale, and is an error if that would drop digits (Kafka
+//     Connect keeps the number's own scale; a Sluice Decimal value has its
+//     schema's scale).
 //   - Schemaless JSON reads as: integers → int64, other numbers → float64,
 //     objects → map[string]any, arrays → []any, strings, bools, nil. An
-//     integer beyond the int64 range is an error (Kafka Connect would keep a
-//     BigInteger, which the Connect type system has no name for).
+//     integer beyond the int64 range, and a number beyond the float64
+//     range, is an error (Kafka Connect silently truncates the integer to a
+//     long and reads the other as Infinity).
+//   - As Kafka Connect's Jackson, a UTF-8 byte order mark before the
+//     document is skipped and numbers may have leading zeros ("007" is 7).
 //   - Malformed JSON, trailing data after the value, nesting deeper than
-//     1000 levels and numbers longer than 1000 characters are errors.
+//     1000 levels and numbers longer than 1000 characters are errors. (Kafka
+//     Connect ignores whatever follows the first JSON value, "1 2" reads as
+//     1; Sluice refuses it rather than drop data silently.)
 //
 // All data errors are *DataError values naming the field path.
 type JSON struct {
