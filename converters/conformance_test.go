@@ -196,3 +196,21 @@ func TestConformanceJSONTimeEndOfDay(t *testing.T) {
 		t.Error("wrote a Time of 86400001 ms")
 	}
 }
+
+// TestConformanceJSONInvalidUTF8: Kafka Connect 4.3.1's JsonConverter
+// (Jackson) refuses invalid UTF-8 in a string ("Invalid UTF-8 start byte
+// 0xff"); so does Sluice, instead of replacing it.
+func TestConformanceJSONInvalidUTF8(t *testing.T) {
+	off := mustJSON(t, JSONConfig{SchemasDisabled: true})
+	for _, in := range []string{"\"\xff\"", "\"\xed\xa0\x80\"", "\"\xc3\"", "{\"a\xff\":1}", "[\"ok\",\"\\n\xff\"]"} {
+		if sv, err := off.ToConnect(ctx, "t", nil, []byte(in)); err == nil || !strings.Contains(err.Error(), "invalid UTF-8") {
+			t.Errorf("%q: got %#v, %v", in, sv.Value, err)
+		}
+	}
+	// An unpaired surrogate escape is valid JSON; Java keeps it, a Go string
+	// cannot: U+FFFD.
+	sv, err := off.ToConnect(ctx, "t", nil, []byte(`"a\uD800b"`))
+	if err != nil || sv.Value != "a\uFFFDb" {
+		t.Errorf("unpaired surrogate: %#v %v", sv.Value, err)
+	}
+}

@@ -199,8 +199,11 @@ func (s *scanner) readStringRaw() (raw []byte, plain bool, err error) {
 		case c == '"':
 			s.pos = i + 1
 			raw = d[start:i]
-			if plain && high && !utf8.Valid(raw) {
-				plain = false
+			if high && !utf8.Valid(raw) {
+				// Jackson (Kafka Connect's JsonConverter) refuses
+				// invalid UTF-8 too.
+				s.pos = start + invalidUTF8At(raw)
+				return nil, false, s.errf("invalid UTF-8 in string")
 			}
 			return raw, plain, nil
 		case c == '\\':
@@ -239,6 +242,18 @@ func (s *scanner) readStringRaw() (raw []byte, plain bool, err error) {
 	return nil, false, s.errf("unterminated string")
 }
 
+// invalidUTF8At returns the offset of the first invalid UTF-8 sequence in b.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
 func unhex(c byte) int {
 	switch {
 	case c >= '0' && c <= '9':
@@ -252,8 +267,8 @@ func unhex(c byte) int {
 }
 
 // unescape appends the content of a string validated by readStringRaw to dst,
-// resolving escapes and replacing invalid UTF-8 (and unpaired surrogates)
-// with U+FFFD.
+// resolving escapes and replacing unpaired surrogate escapes (which Java
+// strings hold, Go strings cannot) with U+FFFD.
 func unescape(dst, raw []byte) []byte {
 	for i := 0; i < len(raw); {
 		c := raw[i]
