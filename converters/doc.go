@@ -34,10 +34,11 @@
 //   - A nil value with an optional schema is a tombstone (nil bytes), as the
 //     Converter contract requires; Kafka Connect's JsonConverter writes an
 //     envelope with a null payload.
-//   - Text, header or JSON data that is not valid UTF-8: SimpleHeader reads
-//     it as BYTES and JSON replaces bad sequences with U+FFFD (Kafka Connect
-//     decodes lossily); a SimpleHeader map literal with a list or map key is
-//     read as text.
+//   - Header data that is not valid UTF-8 reads as BYTES (Kafka Connect
+//     decodes it lossily); a SimpleHeader map literal with a list or map key
+//     is read as text; an unpaired surrogate escape in JSON ("\uD800")
+//     becomes U+FFFD (a Go string cannot hold it); JSON in UTF-16 or UTF-32
+//     (which Jackson detects) is refused.
 //   - Java's output that depends on the JVM (the default time zone in
 //     String's dates, UTC in Sluice) or is useless (String of a []byte,
 //     "[B@1b6d3586"; Sluice writes the bytes) is not reproduced.
