@@ -138,16 +138,15 @@ func TestSetSchemaMetadata(t *testing.T) {
 			t.Fatal("schema not cached")
 		}
 		nameOnly := must(NewSetSchemaMetadata(SetSchemaMetadataConfig{SchemaName: "n"}, p))
-		out = mustApply(t, nameOnly, withPart(sinkRec("t", connect.OptionalInt64Schema, int64(5)), p))
-		s, v = p.get(out)
-		if s.Name != "n" || s.Version != 0 || !s.Optional || s.Type != connect.TypeInt64 || v != int64(5) {
-			t.Fatalf("primitive %+v %v", s, v)
-		}
+		// Kafka Connect 4.3.1 lists the fields of any schema, failing
+		// on every non-STRUCT one; Sluice fails alike.
+		_, err := nameOnly.Apply(ctx, withPart(sinkRec("t", connect.OptionalInt64Schema, int64(5)), p))
+		wantErr(t, err, "cannot list fields on non-struct type")
 		out = mustApply(t, nameOnly, withPart(sinkRec("t", personSchema, nil), p))
 		if s, v := p.get(out); s.Name != "n" || v != nil {
 			t.Fatal("null value")
 		}
-		_, err := nameOnly.Apply(ctx, withPart(sinkRec("t", nil, map[string]any{}), p))
+		_, err = nameOnly.Apply(ctx, withPart(sinkRec("t", nil, map[string]any{}), p))
 		wantErr(t, err, "schema required for [updating schema metadata]")
 	})
 	_, err := setSchemaMetadataFactory(Value)(map[string]string{})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -12,7 +13,7 @@ import (
 // RE2 engine. Constructs RE2 lacks (look-around, back-references, possessive
 // quantifiers) are rejected with an error saying so.
 func compileRegex(expr string) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(expr)
+	re, err := regexp.Compile(javaPOSIXClasses(expr))
 	if err != nil {
 		return nil, fmt.Errorf("invalid regular expression %q: %v (Sluice uses Go's RE2 syntax, which has no look-around, back-references or possessive quantifiers)", expr, err)
 	}
@@ -25,7 +26,79 @@ func compileFullMatch(expr string) (*regexp.Regexp, error) {
 	if _, err := compileRegex(expr); err != nil {
 		return nil, err
 	}
-	return regexp.Compile(`^(?:` + expr + `)$`)
+	return regexp.Compile(`^(?:` + javaPOSIXClasses(expr) + `)$`)
+}
+
+// javaPOSIXNames maps Java's POSIX character class names (\p{Lower}, …,
+// ASCII-only as in Java without UNICODE_CHARACTER_CLASS) to RE2's.
+var javaPOSIXNames = map[string]string{
+	"Lower": "lower", "Upper": "upper", "ASCII": "ascii", "Alpha": "alpha", "Digit": "digit",
+	"Alnum": "alnum", "Punct": "punct", "Graph": "graph", "Print": "print", "Blank": "blank",
+	"Cntrl": "cntrl", "XDigit": "xdigit", "Space": "space",
+}
+
+// javaPOSIXClasses rewrites Java's \p{Lower}-style POSIX classes (and their
+// \P{..} negations), which RE2 spells [[:lower:]], leaving everything else
+// (escapes, \Q..\E quotes) as written. It runs once, at configuration.
+func javaPOSIXClasses(expr string) string {
+	if !strings.Contains(expr, `\p{`) && !strings.Contains(expr, `\P{`) {
+		return expr
+	}
+	var b strings.Builder
+	inClass := false
+	for i := 0; i < len(expr); i++ {
+		c := expr[i]
+		switch {
+		case c == '\\' && i+1 < len(expr) && expr[i+1] == 'Q':
+			end := strings.Index(expr[i+2:], `\E`)
+			if end < 0 {
+				b.WriteString(expr[i:])
+				return b.String()
+			}
+			b.WriteString(expr[i : i+2+end+2])
+			i += 2 + end + 1
+		case c == '\\' && i+2 < len(expr) && (expr[i+1] == 'p' || expr[i+1] == 'P') && expr[i+2] == '{':
+			end := strings.IndexByte(expr[i+3:], '}')
+			if end >= 0 {
+				if name, ok := javaPOSIXNames[expr[i+3:i+3+end]]; ok {
+					neg := ""
+					if expr[i+1] == 'P' {
+						neg = "^"
+					}
+					if inClass {
+						b.WriteString("[:" + neg + name + ":]")
+					} else {
+						b.WriteString("[[:" + neg + name + ":]]")
+					}
+					i += 3 + end
+					continue
+				}
+			}
+			b.WriteString(expr[i : i+2])
+			i++
+		case c == '\\' && i+1 < len(expr):
+			b.WriteString(expr[i : i+2])
+			i++
+		case c == '[' && !inClass:
+			inClass = true
+			b.WriteByte(c)
+			// A ] right after [ or [^ is a literal in both syntaxes.
+			if i+1 < len(expr) && expr[i+1] == '^' {
+				b.WriteByte('^')
+				i++
+			}
+			if i+1 < len(expr) && expr[i+1] == ']' {
+				b.WriteByte(']')
+				i++
+			}
+		case c == ']' && inClass:
+			inClass = false
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // TopicNameMatchesConfig configures TopicNameMatches (Kafka Connect's

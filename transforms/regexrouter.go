@@ -23,21 +23,31 @@ type RegexRouterConfig struct {
 
 // Validate checks the regular expression and the group references of the
 // replacement.
+//
+// The "regex"/"replacement" properties (the registry's factory) are checked
+// as Kafka Connect checks them: the regex at configuration, the replacement
+// only when a topic matches (Matcher.replaceFirst), so a replacement with a
+// bad group reference fails only the records it would rename.
 func (c RegexRouterConfig) Validate() error {
-	_, _, err := c.compile()
-	return err
+	_, _, replErr, err := c.compile()
+	if err != nil {
+		return err
+	}
+	if replErr != nil {
+		return configErr("replacement", "%v", replErr)
+	}
+	return nil
 }
 
-func (c RegexRouterConfig) compile() (*regexp.Regexp, []replSegment, error) {
+// compile returns the regex, the parsed replacement and the replacement's
+// error, which Apply reports for matching topics.
+func (c RegexRouterConfig) compile() (*regexp.Regexp, []replSegment, error, error) {
 	re, err := compileRegex(c.Regex)
 	if err != nil {
-		return nil, nil, configErr("regex", "%v", err)
+		return nil, nil, nil, configErr("regex", "%v", err)
 	}
-	segs, err := parseJavaReplacement(c.Replacement, re)
-	if err != nil {
-		return nil, nil, configErr("replacement", "%v", err)
-	}
-	return re, segs, nil
+	segs, replErr := parseJavaReplacement(c.Replacement, re)
+	return re, segs, replErr, nil
 }
 
 // RegexRouter renames the topic of records whose topic fully matches a regular
@@ -45,14 +55,24 @@ func (c RegexRouterConfig) compile() (*regexp.Regexp, []replSegment, error) {
 // Matcher.matches then replaceFirst). Other records pass through. It is safe
 // for concurrent use.
 type RegexRouter struct {
-	full *regexp.Regexp
-	re   *regexp.Regexp
-	repl []replSegment
+	full    *regexp.Regexp
+	re      *regexp.Regexp
+	repl    []replSegment
+	replErr error // the replacement's error, reported for matching topics
 }
 
 // NewRegexRouter returns a RegexRouter, or the config's validation error.
 func NewRegexRouter(cfg RegexRouterConfig) (*RegexRouter, error) {
-	re, segs, err := cfg.compile()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return newRegexRouter(cfg)
+}
+
+// newRegexRouter returns a RegexRouter whose replacement errors are reported
+// by Apply, for matching topics (Kafka Connect's behaviour).
+func newRegexRouter(cfg RegexRouterConfig) (*RegexRouter, error) {
+	re, segs, replErr, err := cfg.compile()
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +80,10 @@ func NewRegexRouter(cfg RegexRouterConfig) (*RegexRouter, error) {
 	if err != nil {
 		return nil, configErr("regex", "%v", err)
 	}
-	return &RegexRouter{full: full, re: re, repl: segs}, nil
+	if replErr != nil {
+		replErr = fmt.Errorf("replacement %q: %w", cfg.Replacement, replErr)
+	}
+	return &RegexRouter{full: full, re: re, repl: segs, replErr: replErr}, nil
 }
 
 func regexRouterFactory(m map[string]string) (Transformation, error) {
@@ -69,13 +92,17 @@ func regexRouterFactory(m map[string]string) (Transformation, error) {
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	return NewRegexRouter(cfg)
+	return newRegexRouter(cfg)
 }
 
-// Apply routes the record.
+// Apply routes the record. A topic that matches fails when the replacement
+// refers to a group the regex does not have (or is otherwise malformed).
 func (t *RegexRouter) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
 	if !t.full.MatchString(rec.Topic) {
 		return rec, nil
+	}
+	if t.replErr != nil {
+		return nil, t.replErr
 	}
 	loc := t.re.FindStringSubmatchIndex(rec.Topic)
 	if loc == nil {

@@ -1,6 +1,10 @@
 package transforms
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/sluicehq/sluice/connect"
+)
 
 func TestRegexRouter(t *testing.T) {
 	tests := []struct {
@@ -56,4 +60,49 @@ func TestRegexRouterConfig(t *testing.T) {
 	}
 	_, err := regexRouterFactory(map[string]string{"replacement": "x"})
 	wantErr(t, err, `regex: missing required configuration "regex"`)
+}
+
+// Kafka Connect checks the replacement only when a topic matches
+// (Matcher.replaceFirst): the properties are accepted, non-matching topics
+// pass, matching ones fail.
+func TestRegexRouterReplacementCheckedOnMatch(t *testing.T) {
+	for _, repl := range []string{"$2", "$", "${n}", "x-$1"} {
+		tr, err := regexRouterFactory(map[string]string{"regex": "^t$", "replacement": repl})
+		if err != nil {
+			t.Fatalf("%q: config refused: %v", repl, err)
+		}
+		out, err := tr.Apply(ctx, &connect.Record{Topic: "other"})
+		if err != nil || out.Topic != "other" {
+			t.Fatalf("%q: non-matching topic: %v %v", repl, out, err)
+		}
+		if _, err := tr.Apply(ctx, &connect.Record{Topic: "t"}); err == nil {
+			t.Fatalf("%q: matching topic routed, want an error", repl)
+		}
+	}
+}
+
+// Java's POSIX classes (\p{Lower}, …) are RE2's [[:lower:]].
+func TestJavaPOSIXClasses(t *testing.T) {
+	for in, want := range map[string]string{
+		`\p{Lower}+`:             `[[:lower:]]+`,
+		`[\p{Upper}0-9]`:         `[[:upper:]0-9]`,
+		`\P{Digit}`:              `[[:^digit:]]`,
+		`[^\P{Alpha}]`:           `[^[:^alpha:]]`,
+		`\\p{Lower}`:             `\\p{Lower}`,
+		`\Q\p{Lower}\E\p{Space}`: `\Q\p{Lower}\E[[:space:]]`,
+		`\p{L}`:                  `\p{L}`,
+	} {
+		if got := javaPOSIXClasses(in); got != want {
+			t.Errorf("javaPOSIXClasses(%q) = %q, want %q", in, got, want)
+		}
+	}
+	p, err := topicNameMatchesFactory(map[string]string{"pattern": `\p{Lower}+`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for topic, want := range map[string]bool{"orders": true, "Orders": false, "é": false} {
+		if got, _ := p.Test(ctx, &connect.Record{Topic: topic}); got != want {
+			t.Errorf("%q: %v, want %v", topic, got, want)
+		}
+	}
 }

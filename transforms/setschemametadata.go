@@ -31,8 +31,10 @@ func (c SetSchemaMetadataConfig) Validate() error {
 // SetSchemaMetadata sets the name and/or version of the key or value schema,
 // keeping everything else (a Struct value is rebuilt on the new schema). The
 // key or value must have a schema, unless it is null (a null without a
-// schema passes through, as in Kafka Connect). New schemas are cached per
-// input schema. It is safe for concurrent use.
+// schema passes through, as in Kafka Connect). As in Kafka Connect 4.3.1,
+// whose SetSchemaMetadata lists the schema's fields unconditionally, only a
+// STRUCT schema can be updated: any other schema fails the record. New
+// schemas are cached per input schema. It is safe for concurrent use.
 type SetSchemaMetadata struct {
 	part        Part
 	name        string
@@ -79,7 +81,10 @@ func setSchemaMetadataFactory(part Part) TransformationFactory {
 	}
 }
 
-var errSchemaRequired = errors.New("schema required for [updating schema metadata]")
+var (
+	errSchemaRequired = errors.New("schema required for [updating schema metadata]")
+	errNotStruct      = errors.New("cannot list fields on non-struct type (SetSchemaMetadata updates STRUCT schemas only, as Kafka Connect)")
+)
 
 // Apply replaces the schema metadata.
 func (t *SetSchemaMetadata) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
@@ -89,6 +94,9 @@ func (t *SetSchemaMetadata) Apply(_ context.Context, rec *connect.Record) (*conn
 	}
 	if schema == nil {
 		return nil, errSchemaRequired
+	}
+	if schema.Type != connect.TypeStruct {
+		return nil, errNotStruct
 	}
 	updated, err := t.cache.get(schema, t.buildSchema)
 	if err != nil {
