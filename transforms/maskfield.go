@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
+	"math/big"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
@@ -38,7 +41,11 @@ func (c MaskFieldConfig) Validate() error {
 // schema is kept, or a map[string]any) with a type-appropriate empty value or
 // a replacement. Null fields stay null. A replacement that does not convert
 // to the field's type (e.g. "x" for an int32), or a replacement for a
-// boolean, date or container, fails the record, as in Kafka Connect.
+// boolean, date or container, fails the record, as in Kafka Connect. A
+// numeric replacement is read as Java's new BigDecimal(s) ("1e3", ".5",
+// "+5") and converted as Kafka Connect does: integer fields take the integer
+// part's low bits (Java's narrowing: "1e3" is -24 for an int8), floats round
+// ("1.5E400" is +Inf).
 //
 // Differences from Kafka Connect: tombstones (null key or value) pass through
 // instead of failing; BYTES fields mask to an empty byte slice instead of
@@ -173,48 +180,121 @@ func (t *MaskField) mask(v any) (any, error) {
 
 func (t *MaskField) replace(v any) (any, error) {
 	r := t.replacement
-	intOf := func(bits int) (int64, error) {
-		n, err := strconv.ParseInt(r, 10, bits)
-		if err != nil {
-			return 0, fmt.Errorf("unable to convert %s (string) to number: %w", r, err)
+	if _, ok := v.(string); ok {
+		return r, nil
+	}
+	num, ok := parseMaskNumber(r)
+	switch v.(type) {
+	case int8, int16, int32, int64, float32, float64, connect.Decimal:
+		if !ok {
+			return nil, fmt.Errorf("unable to convert %s (string) to number", r)
 		}
-		return n, nil
 	}
 	switch x := v.(type) {
 	case int8:
-		n, err := intOf(8)
-		return int8(n), err
+		return int8(num.long()), nil
 	case int16:
-		n, err := intOf(16)
-		return int16(n), err
+		return int16(num.long()), nil
 	case int32:
-		n, err := intOf(32)
-		return int32(n), err
+		return int32(num.long()), nil
 	case int64:
-		return intOf(64)
+		return num.long(), nil
 	case float32:
-		f, err := strconv.ParseFloat(r, 32)
-		if err != nil {
-			return nil, fmt.Errorf("unable to convert %s (string) to number: %w", r, err)
-		}
+		f, _ := strconv.ParseFloat(r, 32) // r is well formed; ±Inf on overflow, as Java
 		return float32(f), nil
 	case float64:
-		f, err := strconv.ParseFloat(r, 64)
-		if err != nil {
-			return nil, fmt.Errorf("unable to convert %s (string) to number: %w", r, err)
-		}
+		f, _ := strconv.ParseFloat(r, 64)
 		return f, nil
-	case string:
-		return r, nil
 	case connect.Decimal:
-		d, err := connect.ParseDecimal(r)
-		if err != nil {
-			return nil, fmt.Errorf("unable to convert %s (string) to number: %w", r, err)
+		if d := int64(num.scale) - int64(x.Scale); d > maxRescale || d < -maxRescale {
+			return nil, fmt.Errorf("replacement %s cannot be given the field's scale %d", r, x.Scale)
 		}
-		if d, err = d.Rescale(x.Scale); err != nil {
-			return nil, err
-		}
-		return d, nil
+		return connect.Decimal{Unscaled: num.unscaled, Scale: num.scale}.Rescale(x.Scale)
 	}
 	return nil, fmt.Errorf("cannot mask value of type %T with custom replacement", v)
+}
+
+// maxRescale bounds the powers of ten a Decimal replacement is rescaled by.
+const maxRescale = 10000
+
+// maskNumber is a number in java.math.BigDecimal's string form:
+// unscaled × 10^-scale.
+type maskNumber struct {
+	unscaled *big.Int
+	scale    int32
+}
+
+// parseMaskNumber parses s as new BigDecimal(s) does: an optional sign,
+// digits with an optional point (at least one digit), an optional exponent;
+// no spaces, no NaN or Infinity. Kafka Connect's MaskField converts its
+// replacement for numeric fields this way (Values.convertToInteger and
+// friends on a String, BigDecimal::new for a Decimal).
+func parseMaskNumber(s string) (maskNumber, bool) {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	var digits strings.Builder
+	digits.WriteString(s[:i])
+	frac, n := 0, 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		digits.WriteByte(s[i])
+		n++
+	}
+	if i < len(s) && s[i] == '.' {
+		for i++; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			digits.WriteByte(s[i])
+			n++
+			frac++
+		}
+	}
+	if n == 0 {
+		return maskNumber{}, false
+	}
+	exp := int64(0)
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		e, err := strconv.ParseInt(s[i+1:], 10, 32)
+		if err != nil || s[i+1:] == "" || s[i+1] == '_' {
+			return maskNumber{}, false
+		}
+		exp, i = e, len(s)
+	}
+	if i != len(s) {
+		return maskNumber{}, false
+	}
+	scale := int64(frac) - exp
+	if scale < math.MinInt32 || scale > math.MaxInt32 {
+		return maskNumber{}, false
+	}
+	u, ok := new(big.Int).SetString(digits.String(), 10)
+	if !ok {
+		return maskNumber{}, false
+	}
+	return maskNumber{unscaled: u, scale: int32(scale)}, true
+}
+
+// long is BigDecimal.longValue: the integer part (truncated toward zero),
+// its low 64 bits in two's complement; narrower types take the low bits of
+// that, as Java's casts.
+func (d maskNumber) long() int64 {
+	if d.unscaled.Sign() == 0 {
+		return 0
+	}
+	v := new(big.Int)
+	switch {
+	case d.scale <= -64:
+		return 0 // a multiple of 2^64
+	case d.scale < 0:
+		v.Mul(d.unscaled, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(-d.scale)), nil))
+	case int(d.scale) > len(d.unscaled.String()):
+		return 0 // |value| < 1
+	default:
+		v.Quo(d.unscaled, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d.scale)), nil))
+	}
+	neg := v.Sign() < 0
+	low := new(big.Int).And(new(big.Int).Abs(v), new(big.Int).SetUint64(math.MaxUint64)).Uint64()
+	if neg {
+		low = -low
+	}
+	return int64(low)
 }

@@ -1,0 +1,75 @@
+package transforms
+
+import (
+	"math"
+	"testing"
+
+	"github.com/sluicehq/sluice/connect"
+)
+
+// MaskField converts its replacement for numeric fields as Kafka Connect
+// 4.3.1 does (new BigDecimal(s), then longValue or a Java narrowing cast, or
+// floatValue/doubleValue); the expected values were printed by Kafka
+// Connect's Values.convertToByte/Short/Integer/Long/Float/Double.
+func TestMaskFieldReplacementJavaNumbers(t *testing.T) {
+	inf := float32(math.Inf(1))
+	for _, tc := range []struct {
+		repl   string
+		i8     int8
+		i16    int16
+		i32    int32
+		i64    int64
+		f32    float32
+		f64    float64
+		failed bool
+	}{
+		{repl: "1e3", i8: -24, i16: 1000, i32: 1000, i64: 1000, f32: 1000, f64: 1000},
+		{repl: "-1.5", i8: -1, i16: -1, i32: -1, i64: -1, f32: -1.5, f64: -1.5},
+		{repl: ".5", f32: 0.5, f64: 0.5},
+		{repl: "5.", i8: 5, i16: 5, i32: 5, i64: 5, f32: 5, f64: 5},
+		{repl: "+5", i8: 5, i16: 5, i32: 5, i64: 5, f32: 5, f64: 5},
+		{repl: "2147483648", i32: -2147483648, i64: 2147483648, f32: 2.14748365e9, f64: 2.147483648e9},
+		{repl: "9223372036854775808", i64: -9223372036854775808, f32: 9.223372e18, f64: 9.223372036854776e18},
+		{repl: "1.5e10", i16: -10752, i32: 2115098112, i64: 15000000000, f32: 1.50000005e10, f64: 1.5e10},
+		{repl: "99999999999999999999", i8: -1, i16: -1, i32: 1661992959, i64: 7766279631452241919, f32: 1e20, f64: 1e20},
+		{repl: "1.5E400", f32: inf, f64: math.Inf(1)},
+		{repl: "NaN", failed: true},
+		{repl: "Infinity", failed: true},
+		{repl: " 5 ", failed: true},
+		{repl: "0x10", failed: true},
+		{repl: "1e", failed: true},
+	} {
+		m := map[string]any{"b": int8(1), "s": int16(1), "i": int32(1), "l": int64(1), "f": float32(1), "d": float64(1)}
+		tr := must(NewMaskField(MaskFieldConfig{Fields: []string{"b", "s", "i", "l", "f", "d"}, Replacement: tc.repl}, Value))
+		out, err := tr.Apply(ctx, &connect.Record{Topic: "t", Value: m})
+		if tc.failed {
+			if err == nil {
+				t.Errorf("%q: masked to %v, want an error", tc.repl, out.Value)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tc.repl, err)
+		}
+		got := out.Value.(map[string]any)
+		want := map[string]any{"b": tc.i8, "s": tc.i16, "i": tc.i32, "l": tc.i64, "f": tc.f32, "d": tc.f64}
+		for k, w := range want {
+			if got[k] != w {
+				t.Errorf("%q: field %s = %v (%T), want %v", tc.repl, k, got[k], got[k], w)
+			}
+		}
+	}
+}
+
+// A Decimal field's replacement is given the field's scale (Kafka Connect
+// keeps the literal's scale, a value its Decimal converter then refuses).
+func TestMaskFieldReplacementDecimalExponent(t *testing.T) {
+	s := connect.StructBuilder().Field("d", connect.DecimalSchema(2)).MustBuild()
+	st := connect.NewStruct(s)
+	if err := st.Put("d", connect.NewDecimal(1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	tr := must(NewMaskField(MaskFieldConfig{Fields: []string{"d"}, Replacement: "1e3"}, Value))
+	out := mustApply(t, tr, &connect.Record{Topic: "t", ValueSchema: s, Value: st})
+	eq(t, get(t, out.Value, "d"), connect.NewDecimal(100000, 2))
+}
