@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/sluicehq/sluice/connect"
@@ -22,6 +23,9 @@ type ExtractFieldConfig struct {
 
 // Validate checks that Field is well formed: any text for V1 (the empty
 // name included, as Kafka Connect accepts field=""), a non-empty V2 path.
+// The properties field="" with field.syntax.version=V2 are accepted, as
+// Kafka Connect accepts them; every record then fails, except a schemaless
+// null, which stays null.
 func (c ExtractFieldConfig) Validate() error {
 	if c.Field == "" && c.Syntax == FieldSyntaxV2 {
 		return configErr("field", "must be non-empty with field.syntax.version=V2")
@@ -44,6 +48,10 @@ type ExtractField struct {
 	part        Part
 	path        fieldPath
 	replaceNull bool
+	// noPath is field="" with field.syntax.version=V2 given as
+	// properties: Kafka Connect accepts it and then fails every record
+	// but a schemaless null (its path has no step).
+	noPath bool
 }
 
 // NewExtractField returns an ExtractField for the given record part, or the
@@ -70,11 +78,19 @@ func extractFieldFactory(part Part) TransformationFactory {
 		if err := p.err(); err != nil {
 			return nil, err
 		}
+		if cfg.Field == "" && cfg.Syntax == FieldSyntaxV2 {
+			if err := part.validate(); err != nil {
+				return nil, err
+			}
+			return &ExtractField{part: part, replaceNull: !cfg.PreserveNulls, noPath: true}, nil
+		}
 		return NewExtractField(cfg, part)
 	}
 }
 
 const extractPurpose = "field extraction"
+
+var errExtractNoPath = errors.New("field: the empty V2 path names no field")
 
 // Apply extracts the field.
 func (t *ExtractField) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
@@ -86,6 +102,9 @@ func (t *ExtractField) Apply(_ context.Context, rec *connect.Record) (*connect.R
 		}
 		var v any
 		if m != nil {
+			if t.noPath {
+				return nil, errExtractNoPath
+			}
 			if v, err = t.path.valueFromMap(m); err != nil {
 				return nil, err
 			}
@@ -96,6 +115,9 @@ func (t *ExtractField) Apply(_ context.Context, rec *connect.Record) (*connect.R
 	st, err := requireStructOrNull(value, extractPurpose)
 	if err != nil {
 		return nil, err
+	}
+	if t.noPath {
+		return nil, errExtractNoPath
 	}
 	f := t.path.fieldFrom(schema)
 	if f == nil {

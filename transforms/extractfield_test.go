@@ -142,3 +142,22 @@ func TestFieldPathV2(t *testing.T) {
 	_, err = extractFieldFactory(Value)(map[string]string{})
 	wantErr(t, err, `field: missing required configuration`)
 }
+
+// field="" with V2 is a config Kafka Connect accepts; its records then fail
+// (a schemaless null passes).
+func TestExtractFieldEmptyV2Path(t *testing.T) {
+	tr, err := extractFieldFactory(Value)(map[string]string{"field": "", "field.syntax.version": "V2"})
+	if err != nil {
+		t.Fatalf("config refused: %v", err)
+	}
+	if _, err := tr.Apply(ctx, &connect.Record{Topic: "t", Value: map[string]any{"": int32(1)}}); err == nil {
+		t.Fatal("schemaless map extracted, want an error")
+	}
+	if _, err := tr.Apply(ctx, &connect.Record{Topic: "t", ValueSchema: customerSchema}); err == nil {
+		t.Fatal("schema'd null extracted, want an error")
+	}
+	out, err := tr.Apply(ctx, &connect.Record{Topic: "t"})
+	if err != nil || out.Value != nil || out.ValueSchema != nil {
+		t.Fatalf("schemaless null: %v %v", out, err)
+	}
+}
