@@ -2,9 +2,6 @@ package transforms
 
 import (
 	"context"
-	"math"
-	"math/big"
-	"time"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -15,13 +12,17 @@ type InsertHeaderConfig struct {
 	// Header (property "header", required) is the header key.
 	Header string
 	// ValueLiteral (property "value.literal", required) is the header value,
-	// typed as Kafka Connect's Values.parseString types it: true/false →
-	// BOOLEAN; an integer → the narrowest of INT8, INT16, INT32, INT64 that
-	// holds it (else a Decimal); a number with a fraction → FLOAT32 or
-	// FLOAT64; an ISO date (yyyy-MM-dd), time (HH:mm:ss.SSSZ) or timestamp
-	// (yyyy-MM-ddTHH:mm:ss.SSSZ) → Date, Time, Timestamp; anything else a
-	// STRING. (Kafka Connect also parses [..] arrays and {..} maps; Sluice
-	// keeps those as strings.)
+	// typed exactly as Kafka Connect's Values.parseString types it: null →
+	// a null header (no schema); true/false → BOOLEAN; a number (Java's
+	// BigDecimal syntax, starting with a digit or sign: not ".5") → the
+	// narrowest of INT8…INT64 when whole (1.0 and 5E3 included), else
+	// FLOAT32, FLOAT64 or a Decimal; an ISO date (yyyy-MM-dd), time
+	// (HH:mm:ss.SSS'Z') or timestamp (yyyy-MM-dd'T'HH:mm:ss.SSS'Z'), parsed
+	// leniently (24:00:00.000Z is a Time of 86400000 ms) in UTC → Date, Time,
+	// Timestamp; [..] → an ARRAY and {..} → a MAP of such values, with
+	// Kafka Connect's common element schema; anything else a STRING. A
+	// literal that starts like a number or date keeps its first token (5,6 is
+	// INT8 5), as in Kafka Connect.
 	ValueLiteral string
 }
 
@@ -41,8 +42,11 @@ func NewInsertHeader(cfg InsertHeaderConfig) (*InsertHeader, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s, v := parseLiteral(cfg.ValueLiteral)
-	return &InsertHeader{header: connect.Header{Key: cfg.Header, Schema: s, Value: v}}, nil
+	h := connect.Header{Key: cfg.Header}
+	if sv := parseValuesString(cfg.ValueLiteral); sv != nil {
+		h.Schema, h.Value = sv.schema, sv.value
+	}
+	return &InsertHeader{header: h}, nil
 }
 
 func insertHeaderFactory(m map[string]string) (Transformation, error) {
@@ -60,60 +64,4 @@ func (t *InsertHeader) Apply(_ context.Context, rec *connect.Record) (*connect.R
 	copy(h, rec.Headers)
 	rec.Headers = append(h, t.header)
 	return rec, nil
-}
-
-// parseLiteral types a literal string as InsertHeaderConfig.ValueLiteral
-// describes.
-func parseLiteral(s string) (*connect.Schema, any) {
-	switch s {
-	case "":
-		return connect.StringSchema, ""
-	case "true":
-		return connect.BooleanSchema, true
-	case "false":
-		return connect.BooleanSchema, false
-	}
-	if d, err := connect.ParseDecimal(s); err == nil {
-		return numberLiteral(d)
-	}
-	if t, err := time.Parse("2006-01-02T15:04:05.000Z", s); err == nil {
-		return connect.TimestampSchema, t.UTC()
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return connect.DateSchema, t.UTC()
-	}
-	if t, err := time.Parse("15:04:05.000Z", s); err == nil {
-		return connect.TimeSchema, time.Date(1970, 1, 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
-	}
-	return connect.StringSchema, s
-}
-
-// numberLiteral types a parsed number as Kafka Connect's Values does.
-func numberLiteral(d connect.Decimal) (*connect.Schema, any) {
-	r := d.Rat()
-	if r.IsInt() {
-		n := r.Num()
-		if n.IsInt64() {
-			v := n.Int64()
-			switch {
-			case v >= math.MinInt8 && v <= math.MaxInt8:
-				return connect.Int8Schema, int8(v)
-			case v >= math.MinInt16 && v <= math.MaxInt16:
-				return connect.Int16Schema, int16(v)
-			case v >= math.MinInt32 && v <= math.MaxInt32:
-				return connect.Int32Schema, int32(v)
-			}
-			return connect.Int64Schema, v
-		}
-	} else if d.Scale != 0 {
-		f32, _ := new(big.Float).SetRat(r).Float32()
-		if !math.IsInf(float64(f32), 0) {
-			return connect.Float32Schema, f32
-		}
-		f64, _ := r.Float64()
-		if !math.IsInf(f64, 0) {
-			return connect.Float64Schema, f64
-		}
-	}
-	return connect.DecimalSchema(d.Scale), d
 }
