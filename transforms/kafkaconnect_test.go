@@ -117,8 +117,7 @@ func TestKCInsertFieldJavaTrimAndEmptyNames(t *testing.T) {
 
 // Config values Kafka Connect 4.3.1 accepts: InsertHeader {header=} adds the
 // header "" (and {header= h , value.literal= x } is h:"x"); HoistField
-// {field=} hoists under ""; ExtractField {field=} extracts the field "" (V2
-// rejects it); MaskField/ValueToKey/DropHeaders/ReplaceField drop duplicate
+// {field=} hoists under ""; ExtractField {field=} extracts the field ""; MaskField/ValueToKey/DropHeaders/ReplaceField drop duplicate
 // list entries and reject empty ones ("Configuration 'fields' values must
 // not be empty."); HeaderFrom keeps duplicates ({fields=a,a, headers=h1,h2}
 // copies a twice); TimestampConverter {unix.precision=} is rejected.
@@ -135,7 +134,6 @@ func TestKCConfigAcceptance(t *testing.T) {
 	eq(t, out.Value, map[string]any{"": int32(1)})
 	out = mustApply(t, byProps(t, "ExtractField$Value", "field", ""), sourceRec("t", nil, map[string]any{"": int32(3)}))
 	eq(t, out.Value, int32(3))
-	byPropsErr(t, "ExtractField$Value", "field", "field", "", "field.syntax.version", "v2")
 
 	out = mustApply(t, byProps(t, "MaskField$Value", "fields", "id,id"), sourceRec("t", nil, personMap()))
 	eq(t, out.Value.(map[string]any)["id"], int32(0))
