@@ -343,8 +343,6 @@ func buildParsedMap(entries []mapEntry, keySchema, valueSchema *connect.Schema) 
 		switch e.k.(type) {
 		case []any, map[string]any, map[any]any:
 			return nil, errParse
-		case connect.Decimal:
-			return nil, errParse // compares by pointer in a Go map
 		}
 		m[e.k] = e.v
 	}
