@@ -39,7 +39,12 @@
 // InsertField, InsertHeader, MaskField, RegexRouter, ReplaceField,
 // SetSchemaMetadata, TimestampConverter, TimestampRouter and ValueToKey, with
 // Kafka Connect's config keys and defaults (including
-// replace.null.with.default, exposed in Go as PreserveNulls = its negation);
+// replace.null.with.default, exposed in Go as PreserveNulls = its negation),
+// read as Kafka Connect's ConfigDef reads them: values trimmed with Java's
+// String.trim, lists split on commas with Java's whitespace, duplicate
+// entries of fields/headers/exclude/include lists dropped, empty values kept
+// where Kafka Connect keeps them (delimiter=, topic.format=, field=), and
+// unknown keys ignored;
 // predicates TopicNameMatches, HasHeaderKey and RecordIsTombstone. Each
 // works on schema'd values (*connect.Struct) and schemaless ones
 // (map[string]any) as Kafka Connect does; output schemas are cached per input
@@ -52,17 +57,28 @@
 //     Java-only constructs (look-around, back-references) are rejected at
 //     configuration time. Replacements use Java's syntax ($1, ${name}, \$).
 //   - SimpleDateFormat patterns (TimestampConverter, TimestampRouter) support
-//     the letters G y M L d D E u a H k K h m s S z Z X; w, W, F and Y are
-//     rejected at configuration time; zone names other than UTC/GMT do not
-//     parse.
+//     the letters G y M L d D E u a H k K h m s S z Z X (on Java's calendar:
+//     Julian before 1582-10-15); w, W, F and Y are rejected at configuration
+//     time by TimestampConverter and fail every record of TimestampRouter
+//     (which, as Kafka Connect, compiles its pattern on the first record);
+//     zone names other than UTC/GMT do not parse.
 //   - A record is a sink record (Kafka Connect's SinkRecord, needed by
 //     InsertField's offset.field) when its OriginalTopic is set, which the
-//     runtime does for every consumed record.
+//     runtime does for every consumed record. A record timestamp of
+//     0001-01-01T00:00:00Z (-62135596800000 ms) is Go's zero time, which
+//     means "no timestamp" (TimestampRouter then fails).
 //   - MaskField passes tombstones through and masks BYTES to empty bytes
 //     (Kafka Connect fails on both). Cast does not carry a logical type's
-//     name onto a whole-value cast. InsertHeader types value.literal like
-//     Kafka Connect's Values.parseString except that [..] arrays and {..}
-//     maps stay strings.
+//     name onto a whole-value cast.
+//   - InsertHeader types value.literal exactly as Kafka Connect's
+//     Values.parseString does (arrays and maps included), in UTC (Kafka
+//     Connect uses the JVM's default zone), except that a map literal with
+//     array or map keys ({[1]:2}), which a Go map cannot hold, stays a
+//     string.
+//   - ReplaceField on a schemaless map that renames a field onto the name of
+//     another kept field keeps the value Kafka Connect keeps when the map is
+//     a java.util.HashMap (as JsonConverter's are): the field iterated last
+//     in hash order; for two keys in one hash bucket the renamed one.
 //   - Schemaless values must use Connect's Go types (see package connect):
 //     int32, int64, float64, string, map[string]any, []any, …; a Go int is
 //     not a Connect value.
