@@ -161,3 +161,13 @@ func TestExtractFieldEmptyV2Path(t *testing.T) {
 		t.Fatalf("schemaless null: %v %v", out, err)
 	}
 }
+
+// A schemaless map with keys of other types is a Map to Kafka Connect: the
+// field is looked up among its string keys.
+func TestExtractFieldMapWithOtherKeys(t *testing.T) {
+	tr := must(extractFieldFactory(Value)(map[string]string{"field": "a"}))
+	out := mustApply(t, tr, &connect.Record{Topic: "t", Value: map[any]any{int32(1): "x", "a": int64(5)}})
+	eq(t, out.Value, int64(5))
+	out = mustApply(t, tr, &connect.Record{Topic: "t", Value: map[any]any{1.5: "x"}})
+	eq(t, out.Value, nil)
+}
