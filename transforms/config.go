@@ -219,12 +219,31 @@ func (p *props) int32Value(key string) (int32, bool) {
 	if !ok {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(v, 10, 32)
-	if err != nil {
+	n, ok := javaParseInt(v)
+	if !ok {
 		p.fail(key, "invalid value %q: not a number of type INT", v)
 		return 0, false
 	}
-	return int32(n), true
+	return n, true
+}
+
+// javaParseInt is Java's Integer.parseInt(s): an optional sign, then
+// decimal digits, any Unicode ones included (Character.digit).
+func javaParseInt(s string) (int32, bool) {
+	var b strings.Builder
+	for i, r := range s {
+		if i == 0 && (r == '+' || r == '-') {
+			b.WriteRune(r)
+			continue
+		}
+		d, ok := javaDigit(r)
+		if !ok {
+			return 0, false
+		}
+		b.WriteByte(byte('0' + d))
+	}
+	n, err := strconv.ParseInt(b.String(), 10, 32)
+	return int32(n), err == nil
 }
 
 // oneOf checks v against the allowed values (case-sensitive unless fold).

@@ -254,3 +254,17 @@ func TestKCJulianCalendarBefore1582(t *testing.T) {
 	r := &connect.Record{Topic: "t", Timestamp: time.UnixMilli(-12219292800001), TimestampType: connect.CreateTime}
 	eq(t, mustApply(t, byProps(t, "TimestampRouter", "timestamp.format", "yyyyMMdd G"), r).Topic, "t-15821004 AD")
 }
+
+// INT properties parse as Integer.parseInt: SetSchemaMetadata$Value
+// {schema.version= +7 } is accepted (version 7); Unicode digits count
+// (Character.digit), so schema.version=٣ is 3.
+func TestKCIntPropertiesParseAsJava(t *testing.T) {
+	in := connect.StructBuilder().Name("x").Field("a", connect.Int32Schema).MustBuild()
+	for lit, want := range map[string]int32{" +7 ": 7, "٣": 3, "-0": 0} {
+		out := mustApply(t, byProps(t, "SetSchemaMetadata$Value", "schema.version", lit), sourceRec("t", in, nil))
+		eq(t, out.ValueSchema.Version, want)
+	}
+	for _, lit := range []string{"7.0", "1_0", "2147483648", "+", ""} {
+		byPropsErr(t, "SetSchemaMetadata$Value", "schema.version", "schema.version", lit)
+	}
+}
