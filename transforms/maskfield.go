@@ -98,6 +98,20 @@ func (t *MaskField) Apply(_ context.Context, rec *connect.Record) (*connect.Reco
 	if value == nil {
 		return rec, nil
 	}
+	if m, ok := value.(map[any]any); ok && schema == nil {
+		// Any Map to Kafka Connect: a copy with the named entries
+		// masked (the other keys kept).
+		out := maps.Clone(m)
+		for _, name := range t.fields {
+			v, err := t.mask(m[name])
+			if err != nil {
+				return nil, fmt.Errorf("field %q: %w", name, err)
+			}
+			out[name] = v
+		}
+		t.part.set(rec, nil, out)
+		return rec, nil
+	}
 	if schema == nil {
 		m, err := requireMap(value, maskPurpose)
 		if err != nil {

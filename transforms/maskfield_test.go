@@ -73,3 +73,21 @@ func TestMaskFieldReplacementDecimalExponent(t *testing.T) {
 	out := mustApply(t, tr, &connect.Record{Topic: "t", ValueSchema: s, Value: st})
 	eq(t, get(t, out.Value, "d"), connect.NewDecimal(100000, 2))
 }
+
+// A schemaless map with keys of other types is a Map to Kafka Connect: the
+// named entries are masked (added as null when missing), the others kept.
+func TestMaskFieldMapWithOtherKeys(t *testing.T) {
+	tr := must(maskFieldFactory(Value)(map[string]string{"fields": "a,b"}))
+	out := mustApply(t, tr, &connect.Record{Topic: "t", Value: map[any]any{int32(1): "x", "a": int64(5)}})
+	got := out.Value.(map[any]any)
+	if len(got) != 3 || got[int32(1)] != "x" || got["a"] != int64(0) || got["b"] != nil {
+		t.Fatalf("masked %v", got)
+	}
+}
+
+// ValueToKey reads a map[any]any value's string keys.
+func TestValueToKeyMapWithOtherKeys(t *testing.T) {
+	tr := must(valueToKeyFactory(map[string]string{"fields": "a"}))
+	out := mustApply(t, tr, &connect.Record{Topic: "t", Value: map[any]any{int32(1): "x", "a": int64(5)}})
+	eq(t, out.Key, map[string]any{"a": int64(5)})
+}
