@@ -124,6 +124,10 @@ func FuzzNumericToConnect(f *testing.F) {
 			if err != nil {
 				t.Fatalf("%s: cannot write back: %v", c.name, err)
 			}
+			if f, ok := sv.Value.(float64); ok && f != f {
+				// Every NaN is written as Java's canonical one.
+				data = []byte{0x7f, 0xf8, 0, 0, 0, 0, 0, 0}
+			}
 			if !bytes.Equal(out, data) {
 				t.Fatalf("%s: %x → %v → %x", c.name, data, sv.Value, out)
 			}

@@ -176,7 +176,9 @@ func (c JSONConfig) Props() map[string]string {
 //     would lose the scale) and a time.Time as epoch milliseconds.
 //
 // Reading (ToConnect):
-//   - nil, empty or all-whitespace data is a null: SchemaAndValue{}.
+//   - nil data is a null: SchemaAndValue{}. Empty or all-whitespace data is
+//     a null too without schemas, and (as in Kafka Connect) an envelope
+//     error with them.
 //   - With schemas enabled, the data must be an object with exactly the
 //     members "schema" and "payload"; a null schema means a schemaless
 //     payload. Values take the exact Go types of the schema (int8 … int64,
@@ -382,9 +384,17 @@ const envelopeError = `JsonConverter with schemas.enable requires "schema" and "
 
 func (c *JSON) toConnectData(data []byte) (connect.SchemaAndValue, error) {
 	// Jackson skips a UTF-8 byte order mark before the document.
+	if data == nil {
+		return connect.SchemaAndValue{}, nil
+	}
 	data = bytes.TrimPrefix(data, utf8BOM)
 	s := scanner{data: data}
 	if s.eof() {
+		// Kafka Connect: no JSON value is a null, which the envelope
+		// check refuses.
+		if c.schemas {
+			return connect.SchemaAndValue{}, &DataError{Converter: jsonName, Reason: envelopeError}
+		}
 		return connect.SchemaAndValue{}, nil
 	}
 	if !c.schemas {

@@ -14,6 +14,9 @@ import (
 // DoubleConverter), which store a single primitive the way Kafka's client
 // serializers do: big-endian two's complement integers of 2, 4 or 8 bytes,
 // IEEE 754 floats of 4 or 8 bytes, and booleans as one byte 0x00/0x01.
+// As Kafka's serializers, DoubleConverter writes every NaN as the canonical
+// 7ff8000000000000 (Double.doubleToLongBits; Go's math.NaN() has other
+// bits) and FloatConverter a NaN's raw bits; reading keeps the bits.
 //
 // It is a Converter and a HeaderConverter, has no configuration and is safe
 // for concurrent use. Reading yields the Go type of the converter (bool,
@@ -134,7 +137,14 @@ func (c *Number) encode(value any) ([]byte, error) {
 	case connect.TypeFloat64:
 		var v float64
 		v, ok = value.(float64)
-		binary.BigEndian.PutUint64(b, math.Float64bits(v))
+		bits := math.Float64bits(v)
+		if v != v {
+			// Kafka's DoubleSerializer writes Double.doubleToLongBits:
+			// every NaN as the canonical 0x7ff8000000000000. (Its
+			// FloatSerializer writes the raw bits.)
+			bits = 0x7ff8000000000000
+		}
+		binary.BigEndian.PutUint64(b, bits)
 	}
 	if !ok {
 		return nil, dataErr(c.name, "expected Go type %s, got %T", goTypeName(c.typ), value)
