@@ -48,7 +48,10 @@ func init() {
 					return req.Config["replacement"] != "" && (strings.Contains(sl.Error, "cannot be rescaled") ||
 						strings.Contains(sl.Error, "cannot be given the field's scale"))
 				case KindValue:
-					return agreeAfter(kc, sl, normaliseDecimals)
+					return agreeAfter(kc, sl, func(tree any) {
+						normaliseDecimals(tree)
+						emptyMetadataAbsent(tree)
+					})
 				}
 				return false
 			},
@@ -87,6 +90,7 @@ func init() {
 					if s, ok := rec[name].(map[string]any); ok {
 						s["name"], s["version"], s["doc"], s["parameters"] = nil, nil, nil, nil
 					}
+					emptyMetadataAbsent(tree)
 				})
 			},
 		},
@@ -153,5 +157,26 @@ func normaliseDecimals(tree any) {
 			n, s = q, s-1
 		}
 		d["unscaled"], d["scale"] = n.String(), float64(s)
+	})
+}
+
+// emptyMetadataAbsent applies the schema-empty-metadata rule's
+// normalisation ("" names and docs and 0 versions read as absent), so that
+// a case showing that documented difference as well as one of this file's
+// is explained.
+func emptyMetadataAbsent(tree any) {
+	walk(tree, func(obj map[string]any) {
+		if !isSchema(obj) {
+			return
+		}
+		if obj["name"] == "" {
+			obj["name"] = nil
+		}
+		if obj["doc"] == "" {
+			obj["doc"] = nil
+		}
+		if v, ok := obj["version"].(float64); ok && v == 0 {
+			obj["version"] = nil
+		}
 	})
 }
