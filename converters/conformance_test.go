@@ -1,6 +1,7 @@
 package converters
 
 import (
+	"encoding/hex"
 	"math"
 	"math/big"
 	"os"
@@ -213,4 +214,61 @@ func TestConformanceJSONInvalidUTF8(t *testing.T) {
 	if err != nil || sv.Value != "a\uFFFDb" {
 		t.Errorf("unpaired surrogate: %#v %v", sv.Value, err)
 	}
+}
+
+// TestConformanceStringEncodings: StringConverter with converter.encoding
+// set, against what Kafka Connect 4.3.1 wrote and read (Java's charsets:
+// '?' for what a set lacks, U+FFFD for what it cannot decode, UTF-16's byte
+// order mark).
+func TestConformanceStringEncodings(t *testing.T) {
+	in := "aé€😀z"
+	for _, tc := range []struct {
+		enc, want string
+		reads     map[string]string // hex data → decoded text
+	}{
+		{"UTF-16", "feff006100e920acd83dde00007a", map[string]string{
+			"": "", "feff0061": "a", "fffe6100": "a", "006100": "a\uFFFD", "d8000061": "\uFFFD", "e96180": "\ue961\uFFFD",
+			"d80000610062": "\uFFFDb", "dc0000610062": "\uFFFDab", "d800": "\uFFFD", "d80000": "\uFFFD", "feff": "", "fffe0061": "\u6100",
+			"00610062feff": "ab\ufeff", "d83dde00": "😀",
+		}},
+		{"UTF-16BE", "006100e920acd83dde00007a", map[string]string{"feff": "\ufeff", "fffe0061": "\ufffea"}},
+		{"UTF-16LE", "6100e900ac203dd800de7a00", map[string]string{
+			"feff0061": "\ufffe\u6100", "fffe6100": "\ufeffa", "d80000610062": "\u00d8\u6100\u6200", "00": "\uFFFD", "3dd800de": "😀",
+		}},
+		{"ISO-8859-1", "61e93f3f7a", map[string]string{"feff0061": "\u00fe\u00ff\u0000a", "e96180": "\u00e9a\u0080"}},
+		{"latin1", "61e93f3f7a", nil},
+		{"US-ASCII", "613f3f3f7a", map[string]string{"feff0061": "\uFFFD\uFFFD\u0000a", "e96180": "\uFFFDa\uFFFD"}},
+		{"ascii", "613f3f3f7a", nil},
+		{"utf8", "61c3a9e282acf09f98807a", nil},
+	} {
+		c, err := StringFromProps(map[string]string{PropConverterEncoding: tc.enc})
+		if err != nil {
+			t.Errorf("%s: %v", tc.enc, err)
+			continue
+		}
+		b, err := c.FromConnect(ctx, "t", nil, nil, in)
+		if err != nil || hexString(b) != tc.want {
+			t.Errorf("%s: wrote %s %v, want %s", tc.enc, hexString(b), err, tc.want)
+		}
+		if b, _ := c.FromConnect(ctx, "t", nil, nil, ""); len(b) != 0 {
+			t.Errorf("%s: empty string wrote %x", tc.enc, b)
+		}
+		for data, want := range tc.reads {
+			raw := mustHex(t, data)
+			sv, err := c.ToConnect(ctx, "t", nil, raw)
+			if err != nil || sv.Value != want {
+				t.Errorf("%s: read %s as %+q %v, want %+q", tc.enc, data, sv.Value, err, want)
+			}
+		}
+	}
+}
+
+func hexString(b []byte) string { return hex.EncodeToString(b) }
+
+func mustHex(t *testing.T, s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
@@ -13,13 +12,17 @@ import (
 // PropConverterEncoding is the StringConverter's character-set property.
 const PropConverterEncoding = "converter.encoding"
 
-// String is Kafka Connect's StringConverter with the UTF-8 encoding (the
-// default, and the only one Sluice supports). It is a Converter and a
-// HeaderConverter and is safe for concurrent use.
+// String is Kafka Connect's StringConverter. Its encoding
+// (converter.encoding, see StringFromProps) is UTF-8 unless configured as
+// UTF-16, UTF-16BE, UTF-16LE, ISO-8859-1 or US-ASCII. It is a Converter and
+// a HeaderConverter and is safe for concurrent use.
 //
 // Reading yields a string with connect.OptionalStringSchema; nil data yields
-// a nil value with that schema. The bytes are taken as they are: invalid
-// UTF-8 is kept, not replaced (Java would replace it with U+FFFD).
+// a nil value with that schema. UTF-8 bytes are taken as they are: invalid
+// UTF-8 is kept, not replaced (Java would replace it with U+FFFD); the other
+// encodings decode as Java does (undecodable bytes become U+FFFD). Writing
+// encodes the text as Java's String.getBytes does (characters the encoding
+// lacks become '?'; "UTF-16" starts with a byte order mark).
 //
 // Writing ignores the schema, as Kafka Connect does, and renders the value
 // with javaString, which follows Java's toString where Kafka Connect relies
@@ -32,7 +35,7 @@ const PropConverterEncoding = "converter.encoding"
 // Java's; milliseconds are not printed, as in Java). Where Java's output is
 // useless Sluice differs: []byte is written verbatim (Java: "[B@1b6d3586").
 // A nil value yields nil bytes.
-type String struct{}
+type String struct{ enc charset }
 
 var (
 	_ Converter       = (*String)(nil)
@@ -43,15 +46,17 @@ var (
 func NewString() *String { return &String{} }
 
 // StringFromProps builds a String converter from Kafka Connect properties:
-// converter.encoding may be absent or name UTF-8 ("UTF-8", "UTF8", any case);
-// other encodings yield a *ConfigError.
+// converter.encoding may be absent (UTF-8) or name, by Java's name or one of
+// its aliases in any case, UTF-8, UTF-16, UTF-16BE, UTF-16LE, ISO-8859-1
+// ("latin1") or US-ASCII ("ascii"). Other encodings, which Kafka Connect may
+// accept, yield a *ConfigError.
 func StringFromProps(props map[string]string) (*String, error) {
 	if v, ok := props[PropConverterEncoding]; ok {
-		switch strings.ToUpper(strings.TrimSpace(v)) {
-		case "UTF-8", "UTF8":
-		default:
-			return nil, &ConfigError{Key: PropConverterEncoding, Value: v, Reason: "only UTF-8 is supported"}
+		enc, ok := lookupCharset(v)
+		if !ok {
+			return nil, &ConfigError{Key: PropConverterEncoding, Value: v, Reason: "want UTF-8, UTF-16, UTF-16BE, UTF-16LE, ISO-8859-1 or US-ASCII"}
 		}
+		return &String{enc: enc}, nil
 	}
 	return NewString(), nil
 }
@@ -59,44 +64,50 @@ func StringFromProps(props map[string]string) (*String, error) {
 // FromConnect writes value's string form (see the type's doc). It fails only
 // for values with no string form (Go types outside the Connect model).
 func (c *String) FromConnect(_ context.Context, _ string, _ *connect.Headers, _ *connect.Schema, value any) ([]byte, error) {
-	return stringBytes(value)
+	return c.stringBytes(value)
 }
 
 // FromConnectHeader is FromConnect for a header value.
 func (c *String) FromConnectHeader(_ context.Context, _, _ string, _ *connect.Schema, value any) ([]byte, error) {
-	return stringBytes(value)
+	return c.stringBytes(value)
 }
 
 // ToConnect returns data as a string with connect.OptionalStringSchema. It
 // never fails.
 func (c *String) ToConnect(_ context.Context, _ string, _ connect.Headers, data []byte) (connect.SchemaAndValue, error) {
-	return readString(data), nil
+	return c.readString(data), nil
 }
 
 // ToConnectHeader is ToConnect for a header value.
 func (c *String) ToConnectHeader(_ context.Context, _, _ string, data []byte) (connect.SchemaAndValue, error) {
-	return readString(data), nil
+	return c.readString(data), nil
 }
 
-func readString(data []byte) connect.SchemaAndValue {
+func (c *String) readString(data []byte) connect.SchemaAndValue {
 	if data == nil {
 		return connect.SchemaAndValue{Schema: connect.OptionalStringSchema}
 	}
-	return connect.SchemaAndValue{Schema: connect.OptionalStringSchema, Value: string(data)}
+	return connect.SchemaAndValue{Schema: connect.OptionalStringSchema, Value: c.enc.decode(data)}
 }
 
-func stringBytes(value any) ([]byte, error) {
+func (c *String) stringBytes(value any) ([]byte, error) {
 	switch v := value.(type) {
 	case nil:
 		return nil, nil
 	case string:
-		return []byte(v), nil
+		if c.enc == charsetUTF8 {
+			return []byte(v), nil
+		}
+		return c.enc.encode(v), nil
 	case []byte:
 		return v, nil
 	}
 	b, err := appendJavaString(nil, value, 0)
 	if err != nil {
 		return nil, &DataError{Converter: "StringConverter", Reason: err.Error()}
+	}
+	if c.enc != charsetUTF8 {
+		b = c.enc.encode(string(b))
 	}
 	return b, nil
 }
