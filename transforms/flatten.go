@@ -26,8 +26,8 @@ func (c FlattenConfig) Validate() error { return nil }
 
 // Flatten flattens nested Structs (or nested maps, schemaless) of the record
 // key or value into one level, naming fields by joining the path with the
-// delimiter (address.city). Arrays and maps with a schema are kept as they
-// are. A nested field becomes optional when its parent struct is optional,
+// delimiter (address.city). Arrays are kept as they are; a schema with a
+// MAP field fails, as in Kafka Connect (schemaless nested maps flatten). A nested field becomes optional when its parent struct is optional,
 // and inherits a default from a parent's default. Output schemas are cached
 // per input schema; tombstones pass through. It is safe for concurrent use.
 type Flatten struct {
@@ -195,12 +195,15 @@ func (t *Flatten) buildFields(s *connect.Schema, prefix string, b *connect.Schem
 		} else if parentDefault != nil {
 			def = fieldValue(parentDefault, f, true)
 		}
-		if f.Schema.Type == connect.TypeStruct {
+		switch f.Schema.Type {
+		case connect.TypeStruct:
 			d, _ := def.(*connect.Struct)
 			if err := t.buildFields(f.Schema, name, b, fieldOptional, d); err != nil {
 				return err
 			}
 			continue
+		case connect.TypeMap:
+			return fmt.Errorf("Flatten transformation does not support MAP for record with schemas (for field %s).", name)
 		}
 		fb := builderOfType(f.Schema)
 		if fieldOptional {

@@ -268,3 +268,15 @@ func TestKCIntPropertiesParseAsJava(t *testing.T) {
 		byPropsErr(t, "SetSchemaMetadata$Value", "schema.version", "schema.version", lit)
 	}
 }
+
+// Flatten$Value on a Struct with a MAP field: Kafka Connect 4.3.1 fails with
+// DataException "Flatten transformation does not support MAP for record with
+// schemas (for field x-y)." (seen by the differential tester, seed 7).
+func TestKCFlattenRejectsSchemaMaps(t *testing.T) {
+	s := connect.StructBuilder().
+		Field("x-y", connect.MapBuilder(connect.StringSchema, connect.Int32Schema).MustBuild()).
+		Field("id", connect.Int16Schema).MustBuild()
+	v := connect.NewStruct(s).MustPut("x-y", map[string]any{"k": int32(1)}).MustPut("id", int16(1))
+	_, err := byProps(t, "Flatten$Value").Apply(ctx, sourceRec("t", s, v))
+	wantErr(t, err, "Flatten transformation does not support MAP for record with schemas (for field x-y).")
+}
