@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -279,4 +280,39 @@ func TestKCFlattenRejectsSchemaMaps(t *testing.T) {
 	v := connect.NewStruct(s).MustPut("x-y", map[string]any{"k": int32(1)}).MustPut("id", int16(1))
 	_, err := byProps(t, "Flatten$Value").Apply(ctx, sourceRec("t", s, v))
 	wantErr(t, err, "Flatten transformation does not support MAP for record with schemas (for field x-y).")
+}
+
+// Unix precisions convert as Java's TimeUnit, which clamps to the long
+// range: Kafka Connect 4.3.1 turned the Timestamp -62135596800000 ms into
+// -9223372036854775808 nanoseconds and the Long 9223372036854775807 seconds
+// into the Timestamp 9223372036854775807 ms.
+func TestKCUnixPrecisionSaturates(t *testing.T) {
+	for _, c := range []struct {
+		precision string
+		ms        int64
+		want      int64
+	}{
+		{"seconds", -62135596800000, -62135596800},
+		{"microseconds", -62135596800000, -62135596800000000},
+		{"microseconds", 9223372036854775, 9223372036854775000},
+		{"nanoseconds", -62135596800000, math.MinInt64},
+		{"nanoseconds", 9223372036854775, math.MaxInt64},
+	} {
+		tr := byProps(t, "TimestampConverter$Value", "target.type", "unix", "unix.precision", c.precision)
+		out := mustApply(t, tr, sourceRec("t", connect.TimestampSchema, time.UnixMilli(c.ms).UTC()))
+		eq(t, out.Value, c.want)
+	}
+	for _, c := range []struct {
+		precision string
+		n, wantMs int64
+	}{
+		{"seconds", math.MinInt64, math.MinInt64},
+		{"seconds", math.MaxInt64, math.MaxInt64},
+		{"microseconds", math.MinInt64, -9223372036854775},
+		{"nanoseconds", math.MaxInt64, 9223372036854},
+	} {
+		tr := byProps(t, "TimestampConverter$Value", "target.type", "Timestamp", "unix.precision", c.precision)
+		out := mustApply(t, tr, sourceRec("t", nil, c.n))
+		eq(t, out.Value.(time.Time).UnixMilli(), c.wantMs)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
@@ -367,7 +368,7 @@ func (t *TimestampConverter) toRaw(v any, kind TimestampKind) (time.Time, error)
 		var ms int64
 		switch t.precision {
 		case UnixSeconds:
-			ms = n * 1000
+			ms = saturatingMul(n, 1000)
 		case UnixMicroseconds:
 			ms = n / 1000
 		case UnixNanoseconds:
@@ -394,9 +395,9 @@ func (t *TimestampConverter) fromRaw(tm time.Time) any {
 		case UnixSeconds:
 			return ms / 1000
 		case UnixMicroseconds:
-			return ms * 1000
+			return saturatingMul(ms, 1000)
 		case UnixNanoseconds:
-			return ms * 1_000_000
+			return saturatingMul(ms, 1_000_000)
 		}
 		return ms
 	case TimestampDate:
@@ -406,4 +407,16 @@ func (t *TimestampConverter) fromRaw(tm time.Time) any {
 		return time.Date(1970, 1, 1, tm.Hour(), tm.Minute(), tm.Second(), tm.Nanosecond(), time.UTC)
 	}
 	return tm
+}
+
+// saturatingMul is n*m clamped to the int64 range, as Java's TimeUnit
+// conversions (SECONDS.toMillis, MILLISECONDS.toMicros/toNanos) clamp.
+func saturatingMul(n, m int64) int64 {
+	switch {
+	case n > math.MaxInt64/m:
+		return math.MaxInt64
+	case n < math.MinInt64/m:
+		return math.MinInt64
+	}
+	return n * m
 }
