@@ -158,6 +158,20 @@ func (t *Cast) Apply(_ context.Context, rec *connect.Record) (*connect.Record, e
 			t.part.set(rec, nil, v)
 			return rec, nil
 		}
+		if m, ok := value.(map[any]any); ok {
+			// Any Map to Kafka Connect: a copy with the named entries
+			// cast (the other keys kept).
+			out := maps.Clone(m)
+			for name, typ := range t.fields {
+				v, err := castValue(nil, m[name], typ)
+				if err != nil {
+					return nil, fmt.Errorf("field %q: %w", name, err)
+				}
+				out[name] = v
+			}
+			t.part.set(rec, nil, out)
+			return rec, nil
+		}
 		m, err := requireMap(value, castPurpose)
 		if err != nil {
 			return nil, err

@@ -215,3 +215,14 @@ func TestCastErrors(t *testing.T) {
 	_, err = tr.Apply(ctx, sinkRec("t", nil, "str"))
 	wantErr(t, err, "[cast types], found: string")
 }
+
+// A schemaless map with keys of other types is a Map to Kafka Connect: the
+// named entries are cast, the others kept.
+func TestCastMapWithOtherKeys(t *testing.T) {
+	tr := must(castFactory(Value)(map[string]string{"spec": "a:string,b:int32"}))
+	out := mustApply(t, tr, &connect.Record{Topic: "t", Value: map[any]any{true: 1.5, "a": int64(5)}})
+	got := out.Value.(map[any]any)
+	if len(got) != 3 || got[true] != 1.5 || got["a"] != "5" || got["b"] != nil {
+		t.Fatalf("cast %v", got)
+	}
+}
