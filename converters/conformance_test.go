@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -271,4 +272,27 @@ func mustHex(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestConformanceTimestampExtremes: the smallest and largest Java
+// timestamps (Long.MIN_VALUE and Long.MAX_VALUE ms) read and write back as
+// the same instant, never as a zero time.Time or null; Kafka Connect 4.3.1
+// writes them as the plain longs.
+func TestConformanceTimestampExtremes(t *testing.T) {
+	c := mustJSON(t, JSONConfig{})
+	for _, ms := range []int64{math.MinInt64, math.MaxInt64, -62135596800000} {
+		in := `{"schema":{"type":"int64","optional":false,"name":"org.apache.kafka.connect.data.Timestamp","version":1},"payload":` + strconv.FormatInt(ms, 10) + `}`
+		sv, err := c.ToConnect(ctx, "t", nil, []byte(in))
+		if err != nil {
+			t.Fatalf("%d: %v", ms, err)
+		}
+		tm, ok := sv.Value.(time.Time)
+		if !ok || tm.UnixMilli() != ms {
+			t.Fatalf("%d: read %#v", ms, sv.Value)
+		}
+		out, err := c.FromConnect(ctx, "t", nil, sv.Schema, sv.Value)
+		if err != nil || string(out) != in {
+			t.Errorf("%d: wrote %s %v, want %s", ms, out, err, in)
+		}
+	}
 }
