@@ -9,8 +9,12 @@ import (
 
 // dateFormat is a compiled java.text.SimpleDateFormat pattern, formatting and
 // parsing in UTC as Kafka Connect's TimestampConverter and TimestampRouter
-// do. Supported letters: G y M L d D E u a H k K h m s S z Z X; quoted
-// literals ('T'; two single quotes for a quote). Parsing follows
+// do, on Java's calendar (Julian before 1582-10-15). Supported letters: all
+// of SimpleDateFormat's, G y Y M L w W d D F E u a H k K h m s S z Z X,
+// with the week fields (Y w W F) of the en locale Kafka Connect's JVM runs
+// with (weeks start on Sunday, week 1 holds 1 January) and formatted only:
+// a pattern with them does not parse. Quoted literals ('T'; two single
+// quotes for a quote). Parsing follows
 // SimpleDateFormat's lenient defaults: numeric fields take as many digits as
 // present unless another numeric field follows directly (then exactly as many
 // as the letter count), out-of-range values roll over (month 13 is January of
@@ -20,6 +24,10 @@ import (
 type dateFormat struct {
 	pattern string
 	toks    []dfToken
+	// weekFields: the pattern has w, W, F or Y, which format (with the
+	// JVM's en locale: weeks start on Sunday, week 1 holds 1 January) but
+	// do not parse.
+	weekFields bool
 }
 
 type dfToken struct {
@@ -29,7 +37,7 @@ type dfToken struct {
 }
 
 const (
-	dfLetters      = "GyMLdDEuaHkKhmsSzZX"
+	dfLetters      = "GyYMLwWdDFEuaHkKhmsSzZX"
 	javaDateLetter = "GyMdkHmsSEDFwWahKzZYuXL"
 )
 
@@ -82,6 +90,7 @@ func compileDateFormat(pattern string) (*dateFormat, error) {
 			}
 			flush()
 			d.toks = append(d.toks, dfToken{letter: c, count: n})
+			d.weekFields = d.weekFields || strings.IndexByte("wWFY", c) >= 0
 			i += n
 		default:
 			lit.WriteByte(c)
@@ -131,7 +140,8 @@ func (d *dateFormat) appendFormat(b []byte, t time.Time) []byte {
 	// The calendar date: Go's (proleptic Gregorian) from the cutover on,
 	// Julian before it, as java.util.GregorianCalendar.
 	year, month, day, yearDay := t.Year(), int(t.Month()), t.Day(), t.YearDay()
-	if epochDay := floorDiv(t.Unix(), 86400); epochDay < gregorianCutoverDay {
+	epochDay := floorDiv(t.Unix(), 86400)
+	if epochDay < gregorianCutoverDay {
 		year, month, day, yearDay = javaDateFields(epochDay)
 	} else if year == 1582 { // the cutover year counts its days from the Julian 1 January
 		yearDay = int(epochDay-julianEpochDay(1582, 0, 1)) + 1
@@ -169,6 +179,21 @@ func (d *dateFormat) appendFormat(b []byte, t time.Time) []byte {
 			}
 		case 'd':
 			b = appendPadded(b, day, n)
+		case 'F': // day of week in month
+			b = appendPadded(b, (day-1)/7+1, n)
+		case 'W': // week of month: week 1 holds the 1st, weeks start on Sunday
+			first := int(floorMod(epochDay-int64(day-1)+4, 7))
+			b = appendPadded(b, (day-1+first)/7+1, n)
+		case 'w', 'Y':
+			week, weekYear := javaWeekOfYear(epochDay, year, yearDay)
+			switch {
+			case tok.letter == 'w':
+				b = appendPadded(b, week, n)
+			case n == 2:
+				b = appendPadded(b, floorModInt(weekYear, 100), 2)
+			default:
+				b = appendPadded(b, weekYear, n)
+			}
 		case 'D':
 			b = appendPadded(b, yearDay, n)
 		case 'E':
@@ -239,6 +264,9 @@ func (d *dateFormat) parse(s string) (time.Time, error) {
 	)
 	fail := func() (time.Time, error) {
 		return time.Time{}, fmt.Errorf("unparseable date: %q (at position %d)", s, pos)
+	}
+	if d.weekFields {
+		return time.Time{}, fmt.Errorf("unparseable date: %q: Sluice does not parse the pattern letters w, W, F and Y (%q)", s, d.pattern)
 	}
 	for i, tok := range d.toks {
 		if tok.letter == 0 {
@@ -444,3 +472,19 @@ func isDigits(s string) bool {
 	}
 	return s != ""
 }
+
+// javaWeekOfYear returns GregorianCalendar's WEEK_OF_YEAR and week year for
+// the en locale (weeks start on Sunday; week 1 is the one holding 1
+// January): the last days of December belong to week 1 of the next year
+// when that week holds its 1 January. year is astronomical (1 BC is 0).
+func javaWeekOfYear(epochDay int64, year, yearDay int) (week, weekYear int) {
+	jan1 := epochDay - int64(yearDay) + 1
+	jan1Weekday := int(floorMod(jan1+4, 7)) // 0 = Sunday; 1970-01-01 was a Thursday
+	weekStart := epochDay - floorMod(epochDay+4, 7)
+	if weekStart+6 >= javaEpochDay(int64(year)+1, 0, 1) {
+		return 1, year + 1
+	}
+	return (yearDay-1+jan1Weekday)/7 + 1, year
+}
+
+func floorModInt(a, b int) int { return int(floorMod(int64(a), int64(b))) }

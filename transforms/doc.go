@@ -56,12 +56,12 @@
 //   - Regular expressions (RegexRouter, TopicNameMatches) use Go's RE2 syntax:
 //     Java-only constructs (look-around, back-references) are rejected at
 //     configuration time. Replacements use Java's syntax ($1, ${name}, \$).
-//   - SimpleDateFormat patterns (TimestampConverter, TimestampRouter) support
-//     the letters G y M L d D E u a H k K h m s S z Z X (on Java's calendar:
-//     Julian before 1582-10-15); w, W, F and Y are rejected at configuration
-//     time by TimestampConverter and fail every record of TimestampRouter
-//     (which, as Kafka Connect, compiles its pattern on the first record);
-//     zone names other than UTC/GMT do not parse.
+//   - SimpleDateFormat patterns (TimestampConverter, TimestampRouter) format
+//     as Kafka Connect's JVM does (Julian calendar before 1582-10-15; week
+//     fields Y w W F of the en locale: weeks start on Sunday), but a pattern
+//     with Y, w, W or F does not parse (a string input then fails the
+//     record), and zone names other than UTC/GMT do not parse. Kafka
+//     Connect's default JVM zone and locale are taken to be UTC and en.
 //   - A record is a sink record (Kafka Connect's SinkRecord, needed by
 //     InsertField's offset.field) when its OriginalTopic is set, which the
 //     runtime does for every consumed record. A record timestamp of

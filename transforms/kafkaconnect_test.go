@@ -2,6 +2,9 @@ package transforms
 
 import (
 	"math"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -315,4 +318,41 @@ func TestKCUnixPrecisionSaturates(t *testing.T) {
 		out := mustApply(t, tr, sourceRec("t", nil, c.n))
 		eq(t, out.Value.(time.Time).UnixMilli(), c.wantMs)
 	}
+}
+
+// The week letters format as Kafka Connect's SimpleDateFormat does on its
+// JVM's en locale (weeks start on Sunday; week 1 holds 1 January): the
+// expectations in testdata/kc431_weekfields.txt were printed by Java 17,
+// year ends, 1582 and year 100 (Julian) included. They do not parse: a
+// string input then fails the record (Kafka Connect would parse it).
+func TestKCWeekFieldsFormat(t *testing.T) {
+	b, err := os.ReadFile("testdata/kc431_weekfields.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := byProps(t, "TimestampConverter$Value", "target.type", "string", "format", "YYYY-ww W F E yyyy-MM-dd")
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		ms, want, _ := strings.Cut(line, " ")
+		v, err := strconv.ParseInt(ms, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := mustApply(t, tr, sourceRec("t", connect.TimestampSchema, time.UnixMilli(v).UTC()))
+		if out.Value != want {
+			t.Errorf("%d: got %v, Kafka Connect %s", v, out.Value, want)
+		}
+		n++
+	}
+	if n < 90 {
+		t.Fatalf("only %d cases", n)
+	}
+	r := &connect.Record{Topic: "t", Timestamp: time.UnixMilli(1735430400000), TimestampType: connect.CreateTime}
+	eq(t, mustApply(t, byProps(t, "TimestampRouter", "timestamp.format", "YYYY-ww"), r).Topic, "t-2025-01")
+	toUnix := byProps(t, "TimestampConverter$Value", "target.type", "unix", "format", "YYYY-ww")
+	_, err = toUnix.Apply(ctx, sourceRec("t", nil, "2025-01"))
+	wantErr(t, err, "does not parse the pattern letters w, W, F and Y")
 }
