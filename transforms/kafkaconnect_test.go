@@ -356,3 +356,44 @@ func TestKCWeekFieldsFormat(t *testing.T) {
 	_, err = toUnix.Apply(ctx, sourceRec("t", nil, "2025-01"))
 	wantErr(t, err, "does not parse the pattern letters w, W, F and Y")
 }
+
+// ReplaceField$Value on a Struct reads each output field from the input
+// field its name maps back to through the inverted renames (Kafka Connect's
+// reverseRenamed); Kafka Connect 4.3.1 printed, for Structs of INT32 fields:
+func TestKCReplaceFieldReverseRenames(t *testing.T) {
+	for _, c := range []struct {
+		fields, renames string
+		want            string // the error, or the output field name
+	}{
+		{"a,c", "z:a", "z is not a valid field name"},
+		{"c", "\u2028b:renamed,c:renamed", "\u2028b is not a valid field name"},
+		{"a", "a:x,c:x", "c is not a valid field name"},
+		{"c", "a:x,c:x", "x"},
+		{"b", "b:x,c:x", "c is not a valid field name"},
+		{"c", "b:x,c:x", "x"},
+		{"q", "p:x,q:x,r:x", "r is not a valid field name"},
+		{"r", "p:x,q:x,r:x", "x"},
+		{"aa", "aa:t,bb:t", "bb is not a valid field name"},
+		{"bb", "aa:t,bb:t", "t"},
+		{"x", "y:x", "y is not a valid field name"},
+	} {
+		b := connect.StructBuilder()
+		for _, f := range strings.Split(c.fields, ",") {
+			b.Field(f, connect.Int32Schema)
+		}
+		s := b.MustBuild()
+		v := connect.NewStruct(s)
+		for _, f := range strings.Split(c.fields, ",") {
+			v.MustPut(f, int32(1))
+		}
+		out, err := byProps(t, "ReplaceField$Value", "renames", c.renames).Apply(ctx, sourceRec("t", s, v))
+		if strings.Contains(c.want, " ") {
+			wantErr(t, err, c.want)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s on %s: %v", c.renames, c.fields, err)
+		}
+		eq(t, get(t, out.Value, c.want), int32(1))
+	}
+}

@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -35,10 +36,14 @@ func (c ReplaceFieldConfig) Validate() error { return nil }
 // a Struct (the output schema is cached per input schema) or a map[string]any.
 // Tombstones pass through. It is safe for concurrent use.
 type ReplaceField struct {
-	part        Part
-	exclude     []string
-	include     []string
-	renames     map[string]string
+	part    Part
+	exclude []string
+	include []string
+	renames map[string]string
+	// reverse maps a rename target back to its source, as Kafka Connect's
+	// reverseRenames (the renames HashMap inverted, so that of two sources
+	// renamed to one target the later in HashMap order wins).
+	reverse     map[string]string
 	replaceNull bool
 	cache       schemaCache
 }
@@ -57,9 +62,34 @@ func NewReplaceField(cfg ReplaceFieldConfig, part Part) (*ReplaceField, error) {
 		exclude:     slices.Clone(cfg.Exclude),
 		include:     slices.Clone(cfg.Include),
 		renames:     maps.Clone(cfg.Renames),
+		reverse:     invertRenames(cfg.Renames, slices.Sorted(maps.Keys(cfg.Renames))),
 		replaceNull: !cfg.PreserveNulls,
 	}
 	return t, nil
+}
+
+// invertRenames is Kafka Connect's ReplaceField.invert over a HashMap of
+// the renames filled in the given order: it iterates the sources by hash
+// bucket (ties in insertion order), so a later source of a shared target
+// replaces an earlier one.
+func invertRenames(renames map[string]string, order []string) map[string]string {
+	if len(renames) == 0 {
+		return nil
+	}
+	srcs := slices.Clone(order)
+	pos := make(map[string]int, len(srcs))
+	for i, s := range srcs {
+		pos[s] = i
+	}
+	n := len(renames)
+	slices.SortStableFunc(srcs, func(a, b string) int {
+		return javaHashMapBucket(a, n) - javaHashMapBucket(b, n)
+	})
+	rev := make(map[string]string, n)
+	for _, s := range srcs {
+		rev[renames[s]] = s
+	}
+	return rev
 }
 
 func replaceFieldFactory(part Part) TransformationFactory {
@@ -70,6 +100,7 @@ func replaceFieldFactory(part Part) TransformationFactory {
 			Include:       p.validList("include", p.list("include", nil)),
 			PreserveNulls: !p.boolean("replace.null.with.default", true),
 		}
+		var order []string // the sources in first-put order, as the HashMap
 		for _, mapping := range p.list("renames", nil) {
 			parts := javaSplit(mapping, ":")
 			if len(parts) != 2 {
@@ -79,12 +110,20 @@ func replaceFieldFactory(part Part) TransformationFactory {
 			if cfg.Renames == nil {
 				cfg.Renames = make(map[string]string)
 			}
+			if _, seen := cfg.Renames[parts[0]]; !seen {
+				order = append(order, parts[0])
+			}
 			cfg.Renames[parts[0]] = parts[1]
 		}
 		if err := p.err(); err != nil {
 			return nil, err
 		}
-		return NewReplaceField(cfg, part)
+		t, err := NewReplaceField(cfg, part)
+		if err != nil {
+			return nil, err
+		}
+		t.reverse = invertRenames(cfg.Renames, order)
+		return t, nil
 	}
 }
 
@@ -159,14 +198,24 @@ func (t *ReplaceField) Apply(_ context.Context, rec *connect.Record) (*connect.R
 		return nil, err
 	}
 	out := connect.NewStruct(updated)
-	// The output fields are the kept input fields, in order.
+	// The output fields are the kept input fields, in order. Kafka Connect
+	// reads each output field's value from the input field its name maps
+	// back to (reverseRenamed), which is that same field unless two sources
+	// share a target.
 	j := 0
 	for i := range in.Fields {
 		f := &in.Fields[i]
 		if !t.keep(f.Name) {
 			continue
 		}
-		if err := out.PutField(&updated.Fields[j], fieldValue(st, f, t.replaceNull)); err != nil {
+		of := &updated.Fields[j]
+		src := f
+		if back, ok := t.reverse[of.Name]; ok && back != f.Name {
+			if src = in.Field(back); src == nil {
+				return nil, fmt.Errorf("%s is not a valid field name", back)
+			}
+		}
+		if err := out.PutField(of, fieldValue(st, src, t.replaceNull)); err != nil {
 			return nil, err
 		}
 		j++
