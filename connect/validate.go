@@ -3,6 +3,7 @@ package connect
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -185,11 +186,19 @@ func goTypeName(t Type) string {
 
 // ValuesEqual reports whether two Connect values are deeply equal: byte
 // slices by content, Decimals by unscaled value and scale, times by instant,
-// Structs by schema and values, arrays and maps element-wise.
+// Structs by schema and values, arrays and maps element-wise, and floats as
+// Java's Double.equals and Float.equals (so as Kafka Connect compares
+// schema defaults and Structs): NaN equals NaN, 0.0 differs from -0.0.
 func ValuesEqual(a, b any) bool {
 	switch x := a.(type) {
 	case nil:
 		return b == nil
+	case float64:
+		y, ok := b.(float64)
+		return ok && javaFloatEqual(x, y)
+	case float32:
+		y, ok := b.(float32)
+		return ok && javaFloatEqual(float64(x), float64(y))
 	case []byte:
 		y, ok := b.([]byte)
 		return ok && bytes.Equal(x, y)
@@ -231,6 +240,14 @@ func ValuesEqual(a, b any) bool {
 	default:
 		return a == b
 	}
+}
+
+// javaFloatEqual is Double.equals: equal bits after NaN canonicalisation.
+func javaFloatEqual(x, y float64) bool {
+	if x != x || y != y {
+		return x != x && y != y
+	}
+	return x == y && math.Signbit(x) == math.Signbit(y)
 }
 
 // anyMapsEqual compares maps whose keys may be equal by ValuesEqual but not
