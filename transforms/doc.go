@@ -68,8 +68,9 @@
 //     0001-01-01T00:00:00Z (-62135596800000 ms) is Go's zero time, which
 //     means "no timestamp" (TimestampRouter then fails).
 //   - MaskField passes tombstones through and masks BYTES to empty bytes
-//     (Kafka Connect fails on both). Cast does not carry a logical type's
-//     name onto a whole-value cast.
+//     (Kafka Connect fails on both), and masks a Decimal to zero at the
+//     field's scale (Kafka Connect: BigDecimal.ZERO, scale 0). Cast does not
+//     carry a logical type's name onto a whole-value cast.
 //   - InsertHeader types value.literal exactly as Kafka Connect's
 //     Values.parseString does (arrays and maps included), in UTC (Kafka
 //     Connect uses the JVM's default zone), except that a map literal with
