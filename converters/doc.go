@@ -23,9 +23,11 @@
 //
 //   - Map entries are written sorted by key (Kafka Connect: HashMap order).
 //   - Reading JSON, integers that overflow their schema type, fractions for
-//     integer types and numbers beyond the float range are errors (Kafka
-//     Connect truncates or reads Infinity silently), as is data after the
-//     first JSON value (Kafka Connect ignores it).
+//     integer types, numbers beyond the float range and values of the wrong
+//     JSON type are errors (Kafka Connect truncates, reads Infinity, 0 or
+//     false silently), as is data after the first JSON value (Kafka Connect
+//     ignores it). Without a schema, numbers beyond int64 or float64 read as
+//     exact Decimals (Kafka Connect: a truncated long, Infinity).
 //   - A NUMERIC JSON Decimal is rescaled to its schema's scale (Kafka
 //     Connect keeps the number's own scale); one that would need rounding is
 //     an error.

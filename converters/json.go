@@ -195,9 +195,10 @@ func (c JSONConfig) Props() map[string]string {
 //     schema's scale).
 //   - Schemaless JSON reads as: integers → int64, other numbers → float64,
 //     objects → map[string]any, arrays → []any, strings, bools, nil. An
-//     integer beyond the int64 range, and a number beyond the float64
-//     range, is an error (Kafka Connect silently truncates the integer to a
-//     long and reads the other as Infinity).
+//     integer beyond the int64 range, or a number beyond the float64 range
+//     (what Kafka Connect writes for a NUMERIC Decimal), reads as an exact
+//     connect.Decimal with the number's own scale (Kafka Connect silently
+//     truncates the integer to a long and reads the other as Infinity).
 //   - As Kafka Connect's Jackson, a UTF-8 byte order mark before the
 //     document is skipped and numbers may have leading zeros ("007" is 7).
 //   - Malformed JSON, trailing data after the value, nesting deeper than

@@ -553,17 +553,22 @@ func (c *JSON) decodeSchemaless(s *scanner) (any, error) {
 			return nil, synErr(err)
 		}
 		if integral {
-			n, ok := parseIntBytes(raw)
-			if !ok {
-				return nil, jsonErr("integer %s is out of range for INT64", snippet(raw))
+			if n, ok := parseIntBytes(raw); ok {
+				return n, nil
 			}
-			return n, nil
+		} else if f, err := strconv.ParseFloat(string(raw), 64); err == nil || !math.IsInf(f, 0) {
+			return f, nil
 		}
-		f, err := strconv.ParseFloat(string(raw), 64)
-		if err != nil && math.IsInf(f, 0) {
-			return nil, jsonErr("number %s is out of range for FLOAT64", snippet(raw))
+		// Beyond int64 or float64: what a NUMERIC Decimal is written as.
+		// Kafka Connect reads a truncated long or Infinity; Sluice keeps
+		// the number exactly, as a connect.Decimal with its own scale
+		// (which a schemaless write gives back as the same number).
+		lit, ok := parseDecimalLiteral(string(raw))
+		d, ok2 := lit.bigDecimal()
+		if !ok || !ok2 {
+			return nil, jsonErr("number %s is out of range", snippet(raw))
 		}
-		return f, nil
+		return d, nil
 	}
 }
 
