@@ -76,10 +76,12 @@
 //     Connect uses the JVM's default zone), except that a map literal with
 //     array or map keys ({[1]:2}), which a Go map cannot hold, stays a
 //     string.
-//   - ReplaceField on a schemaless map that renames a field onto the name of
-//     another kept field keeps the value Kafka Connect keeps when the map is
-//     a java.util.HashMap (as JsonConverter's are): the field iterated last
-//     in hash order; for two keys in one hash bucket the renamed one.
+//   - Where two fields of a schemaless map end up under one name (ReplaceField
+//     renaming onto another kept field, Flatten joining "a.b" and {"a":
+//     {"b": …}}), Kafka Connect keeps the one its Map iterates last; Sluice
+//     keeps the one a java.util.HashMap (as JsonConverter builds) iterates
+//     last, by hash bucket; for two keys in one bucket (ordered by insertion
+//     in Java, unknown in a Go map) the renamed one, or the greater key.
 //   - Schemaless values must use Connect's Go types (see package connect):
 //     int32, int64, float64, string, map[string]any, []any, …; a Go int is
 //     not a Connect value.

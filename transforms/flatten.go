@@ -3,6 +3,8 @@ package transforms
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
@@ -88,8 +90,20 @@ func (t *Flatten) Apply(_ context.Context, rec *connect.Record) (*connect.Record
 			return nil, err
 		}
 		out := make(map[string]any, len(m))
-		if err := t.flattenMap(m, "", out); err != nil {
+		leaves := 0
+		if err := t.flattenMap(m, "", out, &leaves, false); err != nil {
 			return nil, err
+		}
+		if leaves != len(out) {
+			// Two paths flattened to one name ({"a.b": 1, "a": {"b": 2}}):
+			// the one Kafka Connect writes last wins. Its schemaless maps are
+			// java.util.HashMaps (JsonConverter's), iterated by hash bucket;
+			// write in that order.
+			clear(out)
+			leaves = 0
+			if err := t.flattenMap(m, "", out, &leaves, true); err != nil {
+				return nil, err
+			}
 		}
 		t.part.set(rec, nil, out)
 		return rec, nil
@@ -111,21 +125,51 @@ func (t *Flatten) Apply(_ context.Context, rec *connect.Record) (*connect.Record
 	return rec, nil
 }
 
-func (t *Flatten) flattenMap(m map[string]any, prefix string, out map[string]any) error {
-	for k, v := range m {
-		name := t.name(prefix, k)
-		switch x := v.(type) {
-		case nil, int8, int16, int32, int64, float32, float64, bool, string, []byte, []any:
-			out[name] = v
-		case map[string]any:
-			if err := t.flattenMap(x, name, out); err != nil {
+// flattenMap writes the leaves of m into out, counting them in *leaves;
+// javaOrder visits each map's keys in java.util.HashMap order (by bucket,
+// ties by key).
+func (t *Flatten) flattenMap(m map[string]any, prefix string, out map[string]any, leaves *int, javaOrder bool) error {
+	if javaOrder {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		n := len(m)
+		slices.SortFunc(keys, func(a, b string) int {
+			if d := javaHashMapBucket(a, n) - javaHashMapBucket(b, n); d != 0 {
+				return d
+			}
+			return strings.Compare(a, b)
+		})
+		for _, k := range keys {
+			if err := t.flattenEntry(prefix, k, m[k], out, leaves, true); err != nil {
 				return err
 			}
-		case connect.Decimal, time.Time:
-			return fmt.Errorf("Flatten transformation was passed a value of type %T which is not supported by Connect's data API", v)
-		default:
-			return fmt.Errorf("Flatten transformation does not support %T for record without schemas (for field %s)", v, name)
 		}
+		return nil
+	}
+	for k, v := range m {
+		if err := t.flattenEntry(prefix, k, v, out, leaves, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Flatten) flattenEntry(prefix, k string, v any, out map[string]any, leaves *int, javaOrder bool) error {
+	name := t.name(prefix, k)
+	switch x := v.(type) {
+	case nil, int8, int16, int32, int64, float32, float64, bool, string, []byte, []any:
+		out[name] = v
+		*leaves++
+	case map[string]any:
+		if err := t.flattenMap(x, name, out, leaves, javaOrder); err != nil {
+			return err
+		}
+	case connect.Decimal, time.Time:
+		return fmt.Errorf("Flatten transformation was passed a value of type %T which is not supported by Connect's data API", v)
+	default:
+		return fmt.Errorf("Flatten transformation does not support %T for record without schemas (for field %s)", v, name)
 	}
 	return nil
 }

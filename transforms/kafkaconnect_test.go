@@ -397,3 +397,27 @@ func TestKCReplaceFieldReverseRenames(t *testing.T) {
 		eq(t, get(t, out.Value, c.want), int32(1))
 	}
 }
+
+// Flatten$Value on JsonConverter's (HashMap) schemaless values where two
+// paths flatten to one name: Kafka Connect 4.3.1 printed {a.b=1} for
+// {"a.b":1,"a":{"b":2}} (either order), {x.y=2} for {"x.y":1,"x":{"y":2}},
+// {b.c.d=3} for {"b":{"c":{"d":1}},"b.c":{"d":2},"b.c.d":3} and, with
+// delimiter=_, {zz_a=1} for {"zz_a":1,"zz":{"a":2}}.
+func TestKCFlattenCollisionsInHashMapOrder(t *testing.T) {
+	for _, c := range []struct {
+		delim string
+		in    map[string]any
+		want  map[string]any
+	}{
+		{".", map[string]any{"a.b": int64(1), "a": map[string]any{"b": int64(2)}}, map[string]any{"a.b": int64(1)}},
+		{".", map[string]any{"x.y": int64(1), "x": map[string]any{"y": int64(2)}}, map[string]any{"x.y": int64(2)}},
+		{".", map[string]any{"b": map[string]any{"c": map[string]any{"d": int64(1)}}, "b.c": map[string]any{"d": int64(2)}, "b.c.d": int64(3)},
+			map[string]any{"b.c.d": int64(3)}},
+		{"_", map[string]any{"zz_a": int64(1), "zz": map[string]any{"a": int64(2)}}, map[string]any{"zz_a": int64(1)}},
+	} {
+		tr := byProps(t, "Flatten$Value", "delimiter", c.delim)
+		for range 20 { // Go's map order varies; the result must not
+			eq(t, mustApply(t, tr, sourceRec("t", nil, c.in)).Value, c.want)
+		}
+	}
+}
