@@ -11,6 +11,16 @@ import (
 func init() {
 	explain(
 		Explanation{
+			ID: "record-timestamp-go-zero",
+			Reason: "a record timestamp of 0001-01-01T00:00:00Z (-62135596800000 ms) is Go's zero time, which " +
+				"connect.Record reads as \"no timestamp\": an SMT's output record has none where Kafka Connect's " +
+				"keeps that instant",
+			Match: func(req *Request, kc, sl *Response, kind string) bool {
+				return kind == KindValue && hasGoZeroTimestamp(req) && kc.Record != nil && sl.Record != nil &&
+					agreeAfter(kc, sl, smtDocumented)
+			},
+		},
+		Explanation{
 			ID: "maskfield-tombstone",
 			Reason: "MaskField passes a null key or value (a tombstone) through unchanged; Kafka Connect fails the " +
 				"record (\"Only Struct/Map objects supported ..., found: null\"), so a compacted topic's deletes " +
@@ -48,9 +58,11 @@ func init() {
 					return req.Config["replacement"] != "" && (strings.Contains(sl.Error, "cannot be rescaled") ||
 						strings.Contains(sl.Error, "cannot be given the field's scale"))
 				case KindValue:
-					return agreeAfter(kc, sl, func(tree any) {
+					// Only when a Decimal's scale is what differs (the
+					// other rules explain the rest).
+					return !agreeAfter(kc, sl, smtDocumented) && agreeAfter(kc, sl, func(tree any) {
 						normaliseDecimals(tree)
-						emptyMetadataAbsent(tree)
+						smtDocumented(tree)
 					})
 				}
 				return false
@@ -75,7 +87,7 @@ func init() {
 					// the cast default (a Float is no java.util.Date).
 					return in.Default != nil && strings.Contains(kc.Error, "Invalid default value")
 				}
-				if kind != KindValue {
+				if kind != KindValue || agreeAfter(kc, sl, smtDocumented) {
 					return false
 				}
 				return agreeAfter(kc, sl, func(tree any) {
@@ -90,7 +102,7 @@ func init() {
 					if s, ok := rec[name].(map[string]any); ok {
 						s["name"], s["version"], s["doc"], s["parameters"] = nil, nil, nil, nil
 					}
-					emptyMetadataAbsent(tree)
+					smtDocumented(tree)
 				})
 			},
 		},
@@ -158,6 +170,27 @@ func normaliseDecimals(tree any) {
 		}
 		d["unscaled"], d["scale"] = n.String(), float64(s)
 	})
+}
+
+// goZeroMillis is Go's zero time.Time in Unix milliseconds.
+const goZeroMillis = "-62135596800000"
+
+// hasGoZeroTimestamp reports whether req's record has Go's zero time as its
+// timestamp.
+func hasGoZeroTimestamp(req *Request) bool {
+	return req.Record != nil && req.Record.Timestamp != nil && *req.Record.Timestamp == goZeroMillis
+}
+
+// smtDocumented normalises the differences every SMT case may show besides
+// its own: Go's zero timestamp read as none (record-timestamp-go-zero) and
+// empty schema metadata read as absent (schema-empty-metadata).
+func smtDocumented(tree any) {
+	if obj, ok := tree.(map[string]any); ok {
+		if rec, ok := obj["record"].(map[string]any); ok && rec["timestamp"] == goZeroMillis {
+			rec["timestamp"] = nil
+		}
+	}
+	emptyMetadataAbsent(tree)
 }
 
 // emptyMetadataAbsent applies the schema-empty-metadata rule's
