@@ -21,6 +21,20 @@ func init() {
 			},
 		},
 		Explanation{
+			ID: "cast-java17-float-digits",
+			Reason: "Cast of a float32/float64 to string writes the shortest text that reads back to the same number, " +
+				"as Java 19+ does (JDK-4511638); Java 17's Float/Double.toString sometimes writes one more digit " +
+				"(7.8292792178068352E17 for 7.829279217806835E17)",
+			Match: func(req *Request, kc, sl *Response, kind string) bool {
+				if kind != KindValue || !isSMT(req, "Cast") || !strings.Contains(strings.ToLower(req.Config["spec"]), "string") {
+					return false
+				}
+				a, b := rewrite(kc, smtDocumented), rewrite(sl, smtDocumented)
+				return a != nil && b != nil && a.Record != nil && b.Record != nil &&
+					sameUpToFloatDigits(Canonical(a.Record), Canonical(b.Record))
+			},
+		},
+		Explanation{
 			ID: "maskfield-tombstone",
 			Reason: "MaskField passes a null key or value (a tombstone) through unchanged; Kafka Connect fails the " +
 				"record (\"Only Struct/Map objects supported ..., found: null\"), so a compacted topic's deletes " +
