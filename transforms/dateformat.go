@@ -12,12 +12,13 @@ import (
 // do, on Java's calendar (Julian before 1582-10-15). Supported letters: all
 // of SimpleDateFormat's, G y Y M L w W d D F E u a H k K h m s S z Z X,
 // with the week fields (Y w W F) of the en locale Kafka Connect's JVM runs
-// with (weeks start on Sunday, week 1 holds 1 January) and formatted only:
-// a pattern with them does not parse. Quoted literals ('T'; two single
-// quotes for a quote). Parsing follows
+// with (weeks start on Sunday, week 1 holds 1 January). Week dates (Y, w
+// with E or u) parse as SimpleDateFormat resolves them; W and F, and w mixed
+// with month or day fields but no Y, do not parse. Quoted literals ('T';
+// two single quotes for a quote). Parsing follows
 // SimpleDateFormat's lenient defaults: numeric fields take as many digits as
 // present unless another numeric field follows directly (then exactly as many
-// as the letter count), out-of-range values roll over (month 13 is January of
+// as the letter count), after any spaces or tabs and an optional minus sign, out-of-range values roll over (month 13 is January of
 // the next year), missing fields default to 1970-01-01T00:00:00.000, and text
 // after the pattern is ignored. Time zones parse as Z, ±hh, ±hhmm, ±hh:mm,
 // UTC, GMT, GMT±hh:mm; zone names such as PST are not supported.
@@ -265,9 +266,16 @@ func (d *dateFormat) parse(s string) (time.Time, error) {
 	fail := func() (time.Time, error) {
 		return time.Time{}, fmt.Errorf("unparseable date: %q (at position %d)", s, pos)
 	}
-	if d.weekFields {
-		return time.Time{}, fmt.Errorf("unparseable date: %q: Sluice does not parse the pattern letters w, W, F and Y (%q)", s, d.pattern)
+	if err := d.weekParseSupported(); err != nil {
+		return time.Time{}, fmt.Errorf("unparseable date: %q: %w", s, err)
 	}
+	// The week-date fields (Y w E u); dow is Calendar's DAY_OF_WEEK (1 =
+	// Sunday … 7 = Saturday).
+	var (
+		weekYear, week, dow          int
+		hasWeekYear, hasWeek, hasDow bool
+		isoDow                       bool // dow is u's ISO number
+	)
 	for i, tok := range d.toks {
 		if tok.letter == 0 {
 			if !strings.HasPrefix(s[pos:], tok.lit) {
@@ -277,16 +285,25 @@ func (d *dateFormat) parse(s string) (time.Time, error) {
 			continue
 		}
 		if tok.isNumeric() {
+			// SimpleDateFormat skips spaces and tabs before a number (text
+			// fields match at the position itself).
+			for pos < len(s) && (s[pos] == ' ' || s[pos] == '\t') {
+				pos++
+			}
 			width := 0 // greedy
 			if i+1 < len(d.toks) && d.toks[i+1].isNumeric() {
 				width = tok.count
 			}
 			start := pos
 			end := pos
+			if end+1 < len(s) && s[end] == '-' && s[end+1] >= '0' && s[end+1] <= '9' {
+				end++ // DecimalFormat's negative prefix (within the width)
+			}
+			digits := end
 			for end < len(s) && s[end] >= '0' && s[end] <= '9' && (width == 0 || end-start < width) {
 				end++
 			}
-			if end == start {
+			if end == digits {
 				return fail()
 			}
 			v, err := strconv.Atoi(s[start:end])
@@ -296,7 +313,7 @@ func (d *dateFormat) parse(s string) (time.Time, error) {
 			pos = end
 			switch tok.letter {
 			case 'y':
-				if tok.count <= 2 && end-start == 2 {
+				if tok.count <= 2 && start == digits && end-digits == 2 {
 					v = twoDigitYear(v)
 				}
 				year = v
@@ -326,6 +343,15 @@ func (d *dateFormat) parse(s string) (time.Time, error) {
 				second = v
 			case 'S':
 				millis = v
+			case 'Y':
+				if tok.count <= 2 && start == digits && end-digits == 2 {
+					v = twoDigitYear(v)
+				}
+				weekYear, hasWeekYear = v, true
+			case 'w':
+				week, hasWeek = v, true
+			case 'u': // ISO: 1 = Monday … 7 = Sunday; out of range resolved below
+				dow, hasDow, isoDow = v, true, true
 			}
 			continue
 		}
@@ -353,6 +379,7 @@ func (d *dateFormat) parse(s string) (time.Time, error) {
 				return fail()
 			}
 			pos += n
+			dow, hasDow = wd+1, true
 		case 'a':
 			switch {
 			case hasPrefixFold(rest, "AM"):
@@ -385,9 +412,43 @@ func (d *dateFormat) parse(s string) (time.Time, error) {
 	// The date as a lenient GregorianCalendar computes it (Julian before
 	// the 1582 cutover), then the time of day, then the zone.
 	var epochDay int64
-	if yearDay >= 0 {
+	switch {
+	case hasWeekYear || hasWeek && !d.hasDateFields():
+		// A week date, as SimpleDateFormat's CalendarBuilder and
+		// GregorianCalendar resolve it: the week year (else the year), week
+		// 1 unless given, Sunday unless a day of the week is given. Week 1
+		// starts on the Sunday on or before 1 January. With a week year,
+		// month and day fields are overridden, as in Java.
+		y := int64(year)
+		if hasWeekYear {
+			y = int64(weekYear)
+		}
+		if !hasWeek {
+			week = 1
+		}
+		switch {
+		case !hasDow:
+			dow = 1
+		case isoDow && dow >= 1 && dow <= 7:
+			dow = dow%7 + 1
+		case isoDow: // CalendarBuilder's lenient rolling into other weeks
+			if dow >= 8 {
+				dow--
+				week += dow / 7
+				dow = dow%7 + 1
+			} else {
+				for dow <= 0 {
+					dow += 7
+					week--
+				}
+			}
+			dow = dow%7 + 1 // ISO to Calendar's numbering
+		}
+		jan1 := javaEpochDay(y, 0, 1)
+		epochDay = jan1 - floorMod(jan1+4, 7) + 7*int64(week-1) + int64(dow-1)
+	case yearDay >= 0:
 		epochDay = javaEpochDay(int64(year), 0, 1) + int64(yearDay) - 1
-	} else {
+	default:
 		epochDay = javaEpochDay(int64(year), int64(month)-1, int64(day))
 	}
 	ms := epochDay*86400000 + ((int64(hour)*60+int64(minute))*60+int64(second))*1000 + int64(millis) - int64(offset)*1000
@@ -488,3 +549,39 @@ func javaWeekOfYear(epochDay int64, year, yearDay int) (week, weekYear int) {
 }
 
 func floorModInt(a, b int) int { return int(floorMod(int64(a), int64(b))) }
+
+// weekParseSupported reports whether the week fields of the pattern parse:
+// Y and w (with E or u) do, unless w is mixed with month or day fields
+// without Y (Java then picks the fields set last); W and F do not.
+func (d *dateFormat) weekParseSupported() error {
+	if !d.weekFields {
+		return nil
+	}
+	hasY, hasw := false, false
+	for _, tok := range d.toks {
+		switch tok.letter {
+		case 'W', 'F':
+			return fmt.Errorf("Sluice does not parse the pattern letters W and F (%q)", d.pattern)
+		case 'Y':
+			hasY = true
+		case 'w':
+			hasw = true
+		}
+	}
+	if hasw && !hasY && d.hasDateFields() {
+		return fmt.Errorf("Sluice does not parse w together with month or day fields (%q)", d.pattern)
+	}
+	return nil
+}
+
+// hasDateFields reports whether the pattern has a month, day of month or day
+// of year.
+func (d *dateFormat) hasDateFields() bool {
+	for _, tok := range d.toks {
+		switch tok.letter {
+		case 'M', 'L', 'd', 'D':
+			return true
+		}
+	}
+	return false
+}

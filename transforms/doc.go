@@ -58,9 +58,10 @@
 //     configuration time. Replacements use Java's syntax ($1, ${name}, \$).
 //   - SimpleDateFormat patterns (TimestampConverter, TimestampRouter) format
 //     as Kafka Connect's JVM does (Julian calendar before 1582-10-15; week
-//     fields Y w W F of the en locale: weeks start on Sunday), but a pattern
-//     with Y, w, W or F does not parse (a string input then fails the
-//     record), and zone names other than UTC/GMT do not parse. Kafka
+//     fields Y w W F of the en locale: weeks start on Sunday) and parse as
+//     it does, except that W and F, and w mixed with month or day fields
+//     without Y, do not parse (a string input then fails the record), nor do
+//     zone names other than UTC/GMT. Kafka
 //     Connect's default JVM zone and locale are taken to be UTC and en.
 //   - A record is a sink record (Kafka Connect's SinkRecord, needed by
 //     InsertField's offset.field) when its OriginalTopic is set, which the

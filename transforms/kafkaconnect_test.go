@@ -352,9 +352,46 @@ func TestKCWeekFieldsFormat(t *testing.T) {
 	}
 	r := &connect.Record{Topic: "t", Timestamp: time.UnixMilli(1735430400000), TimestampType: connect.CreateTime}
 	eq(t, mustApply(t, byProps(t, "TimestampRouter", "timestamp.format", "YYYY-ww"), r).Topic, "t-2025-01")
-	toUnix := byProps(t, "TimestampConverter$Value", "target.type", "unix", "format", "YYYY-ww")
-	_, err = toUnix.Apply(ctx, sourceRec("t", nil, "2025-01"))
-	wantErr(t, err, "does not parse the pattern letters w, W, F and Y")
+}
+
+// Dates parse as SimpleDateFormat does (spaces and tabs skipped before
+// numbers, a minus sign taken, week dates resolved as CalendarBuilder does)
+// (testdata/kc431_dateparse.txt: pattern, text, epoch ms as Java 17 parsed
+// them, lenient, UTC): YYYY-MM-dd takes the Sunday starting week 1 of the
+// week year, ignoring month and day, as in Java. W and F do not parse.
+func TestKCWeekFieldsParse(t *testing.T) {
+	b, err := os.ReadFile("testdata/kc431_dateparse.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		p := strings.Split(line, "\t")
+		tr := byProps(t, "TimestampConverter$Value", "target.type", "unix", "format", p[0])
+		if p[2] == "ERR" {
+			_, err := tr.Apply(ctx, sourceRec("t", nil, p[1]))
+			wantErr(t, err, "unparseable date")
+			n++
+			continue
+		}
+		want, err := strconv.ParseInt(p[2], 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := mustApply(t, tr, sourceRec("t", nil, p[1]))
+		if out.Value != want {
+			t.Errorf("%q with %q: got %v, Kafka Connect %d", p[1], p[0], out.Value, want)
+		}
+		n++
+	}
+	if n < 30 {
+		t.Fatalf("only %d cases", n)
+	}
+	_, err = byProps(t, "TimestampConverter$Value", "target.type", "unix", "format", "yyyy-MM W").Apply(ctx, sourceRec("t", nil, "2025-01 2"))
+	wantErr(t, err, "does not parse the pattern letters W and F")
 }
 
 // ReplaceField$Value on a Struct reads each output field from the input
