@@ -12,22 +12,23 @@ import (
 // do, on Java's calendar (Julian before 1582-10-15). Supported letters: all
 // of SimpleDateFormat's, G y Y M L w W d D F E u a H k K h m s S z Z X,
 // with the week fields (Y w W F) of the en locale Kafka Connect's JVM runs
-// with (weeks start on Sunday, week 1 holds 1 January). Week dates (Y, w
-// with E or u) parse as SimpleDateFormat resolves them; W and F, and w mixed
-// with month or day fields but no Y, do not parse. Quoted literals ('T';
-// two single quotes for a quote). Parsing follows
-// SimpleDateFormat's lenient defaults: numeric fields take as many digits as
-// present unless another numeric field follows directly (then exactly as many
-// as the letter count), after any spaces or tabs and an optional minus sign, out-of-range values roll over (month 13 is January of
-// the next year), missing fields default to 1970-01-01T00:00:00.000, and text
-// after the pattern is ignored. Time zones parse as Z, ±hh, ±hhmm, ±hh:mm,
+// with (weeks start on Sunday, week 1 holds 1 January). Quoted literals
+// ('T'; two single quotes for a quote).
+//
+// Parsing follows SimpleDateFormat's lenient defaults: numeric fields take
+// as many digits as present unless another numeric field follows directly
+// (then exactly as many as the letter count), after any spaces or tabs and
+// an optional minus sign; out-of-range values roll over (month 13 is January
+// of the next year); missing fields default to 1970-01-01T00:00:00.000; text
+// after the pattern is ignored. Week dates (Y, w with E or u) resolve as
+// SimpleDateFormat resolves them; W and F, and w mixed with month or day
+// fields but no Y, do not parse. Time zones parse as Z, ±hh, ±hhmm, ±hh:mm,
 // UTC, GMT, GMT±hh:mm; zone names such as PST are not supported.
 type dateFormat struct {
 	pattern string
 	toks    []dfToken
-	// weekFields: the pattern has w, W, F or Y, which format (with the
-	// JVM's en locale: weeks start on Sunday, week 1 holds 1 January) but
-	// do not parse.
+	// weekFields: the pattern has w, W, F or Y, which only some
+	// combinations parse (weekParseSupported).
 	weekFields bool
 }
 
