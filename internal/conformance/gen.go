@@ -86,13 +86,19 @@ func (g *Gen) PrimitiveSchema() *Schema {
 func (g *Gen) decorate(s *Schema) {
 	s.Optional = g.Chance(0.4)
 	if s.Name == nil && g.Chance(0.08) {
-		s.Name = ptr(Pick(g, "com.example.Thing", "x", "", "Name with spaces"))
+		s.Name = ptr(Pick(g, "com.example.Thing", "x", "Name with spaces"))
+		if g.Chance(0.05) {
+			s.Name = ptr("")
+		}
 	}
 	if s.Name != nil && s.Version == nil && g.Chance(0.3) {
-		s.Version = ptr(Pick(g, int32(0), 1, 2, -1))
+		s.Version = ptr(Pick(g, int32(1), 2, -1, 7))
+		if g.Chance(0.05) {
+			s.Version = ptr(int32(0))
+		}
 	}
 	if g.Chance(0.05) {
-		s.Doc = ptr(Pick(g, "doc", "", "multi\nline"))
+		s.Doc = ptr(Pick(g, "doc", "multi\nline", "doc", ""))
 	}
 	if s.Parameters == nil && g.Chance(0.04) {
 		s.Parameters = [][2]string{{"k", "v"}}
@@ -348,6 +354,12 @@ func (g *Gen) bigInt() *big.Int {
 }
 
 func (g *Gen) timestampMillis() int64 {
+	// Mostly ordinary instants; the edges (the Gregorian cutover, year 1,
+	// year 9999, the int64 ends) a fifth of the time.
+	if g.Chance(0.8) {
+		return Pick(g, int64(0), 1700000000000, 1700000000000-1700000000000%86400000,
+			int64(g.r.IntN(4102444800))*1000+int64(g.r.IntN(1000)), int64(g.r.IntN(40000))*86400000-int64(20000)*86400000)
+	}
 	return Pick(g, int64(0), -1, 1, 1700000000000, 1700000000000-1700000000000%86400000,
 		-12219292800000, -12219292800001, -62135596800000, -62135596800001, 253402300799999, 253402300800000,
 		math.MaxInt64, math.MinInt64, int64(g.r.Uint64()>>20)-1<<43, int64(g.r.IntN(4000000))*86400000)
