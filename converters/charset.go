@@ -94,8 +94,8 @@ func (c charset) encode(s string) []byte {
 // decode returns data as a string as Java's new String(data, charset) does:
 // bytes ISO-8859-1 maps to U+0000..U+00FF, US-ASCII's bytes from 0x80 and
 // malformed UTF-16 become U+FFFD ("UTF-16" reads a byte order mark, and
-// without one big-endian). UTF-8 data is kept as it is, invalid sequences
-// included (Java would replace them).
+// without one big-endian); malformed UTF-8 becomes U+FFFD as
+// decodeJavaUTF8 describes.
 func (c charset) decode(data []byte) string {
 	switch c {
 	case charsetISO88591:
@@ -162,5 +162,99 @@ func (c charset) decode(data []byte) string {
 		}
 		return b.String()
 	}
-	return string(data)
+	return decodeJavaUTF8(data)
+}
+
+// decodeJavaUTF8 returns data as Java's new String(data, UTF_8) does: valid
+// data unchanged; each malformed sequence replaced with one U+FFFD, the
+// sequence's length chosen as Java's decoder (JDK 17's String.decodeUTF8)
+// chooses it, which is Unicode's "maximal subpart" practice except that an
+// encoded surrogate (ED A0..BF xx) is one sequence.
+func decodeJavaUTF8(data []byte) string {
+	if utf8.Valid(data) {
+		return string(data)
+	}
+	notCont := func(b byte) bool { return b&0xc0 != 0x80 }
+	var b strings.Builder
+	b.Grow(len(data) + 8)
+	sl := len(data)
+	for sp := 0; sp < sl; {
+		b1 := data[sp]
+		sp++
+		switch {
+		case b1 < 0x80:
+			b.WriteByte(b1)
+		case b1>>5 == 0x6 && b1&0x1e != 0: // C2..DF
+			if sp < sl {
+				if notCont(data[sp]) {
+					b.WriteRune(utf8.RuneError)
+				} else {
+					b.Write(data[sp-1 : sp+1])
+					sp++
+				}
+				continue
+			}
+			b.WriteRune(utf8.RuneError)
+		case b1>>4 == 0xe: // E0..EF
+			bad2 := func(b2 byte) bool { return (b1 == 0xe0 && b2&0xe0 == 0x80) || notCont(b2) }
+			if sp+1 < sl {
+				b2, b3 := data[sp], data[sp+1]
+				switch {
+				case bad2(b2):
+					b.WriteRune(utf8.RuneError)
+				case notCont(b3):
+					b.WriteRune(utf8.RuneError)
+					sp++
+				default:
+					if b1 == 0xed && b2 >= 0xa0 { // a surrogate
+						b.WriteRune(utf8.RuneError)
+					} else {
+						b.Write(data[sp-1 : sp+2])
+					}
+					sp += 2
+				}
+				continue
+			}
+			if sp < sl && bad2(data[sp]) {
+				b.WriteRune(utf8.RuneError)
+				continue
+			}
+			b.WriteRune(utf8.RuneError)
+			sp = sl
+		case b1>>3 == 0x1e: // F0..F7
+			bad2 := func(b2 byte) bool {
+				return b1 > 0xf4 || (b1 == 0xf0 && (b2 < 0x90 || b2 > 0xbf)) || (b1 == 0xf4 && b2&0xf0 != 0x80) || notCont(b2)
+			}
+			if sp+2 < sl {
+				b2, b3, b4 := data[sp], data[sp+1], data[sp+2]
+				switch {
+				case bad2(b2):
+					b.WriteRune(utf8.RuneError)
+				case notCont(b3):
+					b.WriteRune(utf8.RuneError)
+					sp++
+				case notCont(b4):
+					b.WriteRune(utf8.RuneError)
+					sp += 2
+				default:
+					b.Write(data[sp-1 : sp+3])
+					sp += 3
+				}
+				continue
+			}
+			if b1 > 0xf4 || (sp < sl && bad2(data[sp])) {
+				b.WriteRune(utf8.RuneError)
+				continue
+			}
+			sp++
+			b.WriteRune(utf8.RuneError)
+			if sp < sl && notCont(data[sp]) {
+				continue
+			}
+			sp = sl
+		default:
+			b.WriteRune(utf8.RuneError)
+		}
+	}
+	return b.String()
 }

@@ -133,11 +133,13 @@ func TestStringConverter(t *testing.T) {
 	}
 	in := []byte("data\xff")
 	sv, err := c.ToConnect(ctx, "t", nil, in)
-	if err != nil || sv.Schema != connect.OptionalStringSchema || sv.Value != "data\xff" {
+	if err != nil || sv.Schema != connect.OptionalStringSchema || sv.Value != "data\uFFFD" {
 		t.Errorf("read: %+v %v", sv, err)
 	}
+	in = []byte("data")
+	sv, _ = c.ToConnect(ctx, "t", nil, in)
 	in[0] = 'X'
-	if sv.Value != "data\xff" {
+	if sv.Value != "data" {
 		t.Error("aliased input")
 	}
 	if sv, _ := c.ToConnect(ctx, "t", nil, nil); sv.Value != nil || sv.Schema != connect.OptionalStringSchema {
@@ -439,4 +441,30 @@ func TestRegistry(t *testing.T) {
 		}()
 		r.Register("x", Factory{})
 	}()
+}
+
+// TestStringReadsMalformedUTF8AsJava: the String converter replaces
+// malformed UTF-8 with U+FFFD exactly as Kafka Connect (Java 17's new
+// String(bytes, UTF_8)) does; the expected strings are Java's output.
+func TestStringReadsMalformedUTF8AsJava(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"A\xed\xa0\x80", "A\uFFFD"},                       // an encoded surrogate is one sequence
+		{"A\xe0\x80", "A\uFFFD\uFFFD"},                     // E0 80 is not a prefix
+		{"A\xf0\x90\x80", "A\uFFFD"},                       // truncated at the end: one
+		{"A\xf0\x90\x80A", "A\uFFFDA"},                     // a maximal subpart
+		{"A\xc0\xaf", "A\uFFFD\uFFFD"},                     // overlong
+		{"A\xffB", "A\uFFFDB"},                             // never valid
+		{"A\xe3", "A\uFFFD"},                               //
+		{"A\xf4\x90\x80\x80", "A\uFFFD\uFFFD\uFFFD\uFFFD"}, // beyond U+10FFFF
+		{"A\xed\xbf\xbfA", "A\uFFFDA"},
+		{"\xbe\xde\x8c\xb7\x0b\xe4\xe3\x80", "\uFFFD\u078c\uFFFD\x0b\uFFFD\uFFFD"}, // from the differential tester
+		{"ok \U0001F600", "ok \U0001F600"},
+	}
+	c := NewString()
+	for _, tc := range tests {
+		sv, err := c.ToConnect(t.Context(), "t", nil, []byte(tc.in))
+		if err != nil || sv.Value != tc.want {
+			t.Errorf("%q: got %q, %v; want %q", tc.in, sv.Value, err, tc.want)
+		}
+	}
 }

@@ -18,9 +18,10 @@ const PropConverterEncoding = "converter.encoding"
 // a HeaderConverter and is safe for concurrent use.
 //
 // Reading yields a string with connect.OptionalStringSchema; nil data yields
-// a nil value with that schema. UTF-8 bytes are taken as they are: invalid
-// UTF-8 is kept, not replaced (Java would replace it with U+FFFD); the other
-// encodings decode as Java does (undecodable bytes become U+FFFD). Writing
+// a nil value with that schema. Every encoding decodes as Java's new
+// String(data, charset) does: malformed input becomes U+FFFD (for UTF-8 one
+// U+FFFD per malformed sequence, as Java delimits them), so the value equals
+// Kafka Connect's. Writing
 // encodes the text as Java's String.getBytes does (characters the encoding
 // lacks become '?'; "UTF-16" starts with a byte order mark).
 //
