@@ -98,7 +98,10 @@ func (g *Gen) decorate(s *Schema) {
 		}
 	}
 	if g.Chance(0.05) {
-		s.Doc = ptr(Pick(g, "doc", "multi\nline", "doc", ""))
+		s.Doc = ptr(Pick(g, "doc", "multi\nline"))
+		if g.Chance(0.1) {
+			s.Doc = ptr("")
+		}
 	}
 	if s.Parameters == nil && g.Chance(0.04) {
 		s.Parameters = [][2]string{{"k", "v"}}
@@ -522,6 +525,10 @@ func (g *Gen) Record() *Record {
 	if g.Chance(0.4) {
 		if r.Partition == nil {
 			r.Partition = ptr(int32(0))
+		}
+		// Kafka has no topic "": a consumed record always names one.
+		if r.Topic == "" {
+			r.Topic = "orders"
 		}
 		r.Sink = &Sink{Offset: strconv.Itoa(g.r.IntN(1000)), TimestampType: Pick(g, "CreateTime", "LogAppendTime", "NoTimestampType")}
 	}

@@ -229,6 +229,10 @@ public final class ConnectDiff {
         resp.set("id", id == null ? F.nullNode() : id);
         try {
             String op = reqText(req, "op");
+            // Records reach SMTs with the maps Kafka Connect's converters build
+            // (JsonConverter: HashMap), so SMT inputs use HashMap; converter
+            // inputs keep the listed order, which the bytes depend on.
+            hashMaps = op.equals("transform") || op.equals("predicate");
             switch (op) {
                 case "convert":
                     convert(req, resp);
@@ -661,6 +665,9 @@ public final class ConnectDiff {
         return n.textValue();
     }
 
+    /** Whether decodeValue builds maps as HashMap (SMT requests) or LinkedHashMap. */
+    static boolean hashMaps;
+
     static Object decodeValue(JsonNode n) {
         if (n == null || n.isNull()) {
             return null;
@@ -723,7 +730,7 @@ public final class ConnectDiff {
                 if (!v.isArray()) {
                     throw new InputError("map: not a JSON array");
                 }
-                Map<Object, Object> m = new LinkedHashMap<>();
+                Map<Object, Object> m = hashMaps ? new HashMap<>() : new LinkedHashMap<>();
                 for (JsonNode x : v) {
                     if (!x.isArray() || x.size() != 2) {
                         throw new InputError("map: an entry is not a [key, value] pair: " + x);
