@@ -103,3 +103,25 @@ func TestDifferential(t *testing.T) {
 		}
 	}
 }
+
+// TestConformanceDocListsEveryRule keeps CONFORMANCE.md and the rules in
+// step: every explained divergence is a line there, by its ID.
+func TestConformanceDocListsEveryRule(t *testing.T) {
+	doc, err := os.ReadFile(PackageDir() + "/../../CONFORMANCE.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range explanations {
+		if seen[e.ID] {
+			t.Errorf("rule %s registered twice", e.ID)
+		}
+		seen[e.ID] = true
+		if e.Reason == "" {
+			t.Errorf("rule %s has no reason", e.ID)
+		}
+		if !strings.Contains(string(doc), "`"+e.ID+"`") {
+			t.Errorf("CONFORMANCE.md does not list rule `%s` (%s)", e.ID, e.Reason)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"encoding/json"
+	"slices"
 )
 
 // explanations are the divergences CONFORMANCE.md lists, as rules. A
@@ -117,3 +118,7 @@ func init() {
 		},
 	})
 }
+
+// Rules returns the explained divergences, in registration order (for
+// CONFORMANCE.md).
+func Rules() []Explanation { return slices.Clone(explanations) }

@@ -36,7 +36,14 @@ func main() {
 	out := flag.String("out", "", "write the divergences as corpus lines to this file")
 	quiet := flag.Bool("q", false, "do not print each divergence")
 	classes := flag.String("classes", "", "comma-separated class filter (short names, substrings: Cast,JsonConverter)")
+	rules := flag.Bool("rules", false, "print the explained differences as Markdown table rows and exit")
 	flag.Parse()
+	if *rules {
+		for _, r := range conformance.Rules() {
+			fmt.Printf("| `%s` | %s |\n", r.ID, r.Reason)
+		}
+		return
+	}
 
 	if *seed == 0 {
 		*seed = uint64(time.Now().UnixNano())
