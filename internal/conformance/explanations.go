@@ -99,22 +99,7 @@ func init() {
 				kc = &Response{Back: kc.Back, Error: kc.Error}
 				sl = &Response{Back: sl.Back, Error: sl.Error}
 			}
-			return agreeAfter(kc, sl, func(tree any) {
-				walk(tree, func(obj map[string]any) {
-					if !isSchema(obj) {
-						return
-					}
-					if obj["name"] == "" {
-						obj["name"] = nil
-					}
-					if obj["doc"] == "" {
-						obj["doc"] = nil
-					}
-					if v, ok := obj["version"].(float64); ok && v == 0 {
-						obj["version"] = nil
-					}
-				})
-			})
+			return agreeAfter(kc, sl, emptyMetadataAbsent)
 		},
 	})
 }

@@ -3,6 +3,7 @@ package conformance
 import (
 	"encoding/base64"
 	"fmt"
+	"github.com/sluicehq/sluice/connect"
 	"math"
 	"math/big"
 	"strconv"
@@ -345,7 +346,7 @@ func (g *Gen) jsonPayload(s *Schema, v *Value) string {
 		if g.Chance(0.3) {
 			return decimalText(u, v.Decimal.Scale)
 		}
-		return `"` + base64.StdEncoding.EncodeToString(twosComplement(u)) + `"`
+		return `"` + base64.StdEncoding.EncodeToString(connect.TwosComplement(u)) + `"`
 	case v.Array != nil:
 		parts := make([]string, len(*v.Array))
 		for i, e := range *v.Array {
@@ -437,26 +438,4 @@ func decimalText(u *big.Int, scale int32) string {
 		out = "-" + out
 	}
 	return out
-}
-
-// twosComplement is Java's BigInteger.toByteArray.
-func twosComplement(x *big.Int) []byte {
-	if x.Sign() >= 0 {
-		b := x.Bytes()
-		if len(b) == 0 || b[0]&0x80 != 0 {
-			b = append([]byte{0}, b...)
-		}
-		return b
-	}
-	// -x-1 in bytes, inverted, with a leading 0xff if needed.
-	m := new(big.Int).Neg(x)
-	m.Sub(m, big.NewInt(1))
-	b := m.Bytes()
-	for i := range b {
-		b[i] = ^b[i]
-	}
-	if len(b) == 0 || b[0]&0x80 == 0 {
-		b = append([]byte{0xff}, b...)
-	}
-	return b
 }

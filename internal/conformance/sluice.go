@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"strings"
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/converters"
@@ -75,43 +74,12 @@ func runConverter(ctx context.Context, req *Request, resp *Response) {
 		fail(resp, "configure", err)
 		return
 	}
-	var data []byte
-	if req.Op == OpConvert {
-		schema, err := toSchema(req.Schema)
-		if err != nil {
-			resp.InputError = err.Error()
-			return
-		}
-		value, err := toValue(schema, req.Value)
-		if err != nil {
-			resp.InputError = err.Error()
-			return
-		}
-		var hdrs connect.Headers
-		if err := guard(func() (err error) {
-			data, err = conv.FromConnect(ctx, req.Topic, &hdrs, schema, value)
-			return err
-		}); err != nil {
-			fail(resp, "from", err)
-			return
-		}
-		resp.Bytes = encodeData(data)
-	} else {
-		var err error
-		if data, err = decodeData(req.Data); err != nil {
-			resp.InputError = err.Error()
-			return
-		}
-	}
-	var sv connect.SchemaAndValue
-	if err := guard(func() (err error) {
-		sv, err = conv.ToConnect(ctx, req.Topic, nil, data)
-		return err
-	}); err != nil {
-		fail(resp, "to", err)
-		return
-	}
-	resp.Back = &SchemaValue{Schema: fromSchema(sv.Schema), Value: fromValue(sv.Value)}
+	roundTrip(req, resp,
+		func(schema *connect.Schema, value any) ([]byte, error) {
+			var hdrs connect.Headers
+			return conv.FromConnect(ctx, req.Topic, &hdrs, schema, value)
+		},
+		func(data []byte) (connect.SchemaAndValue, error) { return conv.ToConnect(ctx, req.Topic, nil, data) })
 }
 
 func runHeaderConverter(ctx context.Context, req *Request, resp *Response) {
@@ -123,8 +91,21 @@ func runHeaderConverter(ctx context.Context, req *Request, resp *Response) {
 		fail(resp, "configure", err)
 		return
 	}
+	roundTrip(req, resp,
+		func(schema *connect.Schema, value any) ([]byte, error) {
+			return conv.FromConnectHeader(ctx, req.Topic, req.Key, schema, value)
+		},
+		func(data []byte) (connect.SchemaAndValue, error) {
+			return conv.ToConnectHeader(ctx, req.Topic, req.Key, data)
+		})
+}
+
+// roundTrip serialises the request's schema and value with from (convert
+// ops) or takes its data (parse ops), then reads the bytes with to.
+func roundTrip(req *Request, resp *Response, from func(*connect.Schema, any) ([]byte, error),
+	to func([]byte) (connect.SchemaAndValue, error)) {
 	var data []byte
-	if req.Op == OpHeaderConvert {
+	if req.Op == OpConvert || req.Op == OpHeaderConvert {
 		schema, err := toSchema(req.Schema)
 		if err != nil {
 			resp.InputError = err.Error()
@@ -136,7 +117,7 @@ func runHeaderConverter(ctx context.Context, req *Request, resp *Response) {
 			return
 		}
 		if err := guard(func() (err error) {
-			data, err = conv.FromConnectHeader(ctx, req.Topic, req.Key, schema, value)
+			data, err = from(schema, value)
 			return err
 		}); err != nil {
 			fail(resp, "from", err)
@@ -152,18 +133,13 @@ func runHeaderConverter(ctx context.Context, req *Request, resp *Response) {
 	}
 	var sv connect.SchemaAndValue
 	if err := guard(func() (err error) {
-		sv, err = conv.ToConnectHeader(ctx, req.Topic, req.Key, data)
+		sv, err = to(data)
 		return err
 	}); err != nil {
 		fail(resp, "to", err)
 		return
 	}
 	resp.Back = &SchemaValue{Schema: fromSchema(sv.Schema), Value: fromValue(sv.Value)}
-}
-
-// shortType is Sluice's registry name for a Kafka Connect class.
-func shortType(class string) string {
-	return strings.TrimPrefix(class, transforms.KafkaTransformsPackage)
 }
 
 func runTransform(ctx context.Context, req *Request, resp *Response) {
