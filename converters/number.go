@@ -23,7 +23,9 @@ import (
 // int16, int32, int64, float32, float64) with the optional schema of that
 // type; nil data yields a nil value with that schema; data of the wrong
 // length, or a boolean byte other than 0 and 1, is a *DataError. Writing
-// ignores the schema (as Kafka Connect does) but requires the value to be of
+// ignores the schema (as Kafka Connect does), except that BooleanConverter,
+// as Kafka Connect's, refuses a non-nil schema of another type than
+// BOOLEAN (even for a nil value); it requires the value to be of
 // the converter's Go type exactly; nil yields nil bytes.
 type Number struct {
 	typ    connect.Type
@@ -87,13 +89,29 @@ func NewDouble() *Number { return mustNumber(connect.TypeFloat64) }
 func (c *Number) Type() connect.Type { return c.typ }
 
 // FromConnect serialises value (see the type's doc).
-func (c *Number) FromConnect(_ context.Context, _ string, _ *connect.Headers, _ *connect.Schema, value any) ([]byte, error) {
+func (c *Number) FromConnect(_ context.Context, _ string, _ *connect.Headers, schema *connect.Schema, value any) ([]byte, error) {
+	if err := c.checkSchema(schema); err != nil {
+		return nil, err
+	}
 	return c.encode(value)
 }
 
 // FromConnectHeader is FromConnect for a header value.
-func (c *Number) FromConnectHeader(_ context.Context, _, _ string, _ *connect.Schema, value any) ([]byte, error) {
+func (c *Number) FromConnectHeader(_ context.Context, _, _ string, schema *connect.Schema, value any) ([]byte, error) {
+	if err := c.checkSchema(schema); err != nil {
+		return nil, err
+	}
 	return c.encode(value)
+}
+
+// checkSchema refuses, for the BooleanConverter only, a schema of another
+// type, null value or not, as Kafka Connect's BooleanConverter does (its
+// numeric converters do not look at the schema).
+func (c *Number) checkSchema(schema *connect.Schema) error {
+	if c.typ == connect.TypeBoolean && schema != nil && schema.Type != connect.TypeBoolean {
+		return dataErr(c.name, "invalid schema type %s", schema.Type)
+	}
+	return nil
 }
 
 // ToConnect deserialises data (see the type's doc).

@@ -468,3 +468,28 @@ func TestStringReadsMalformedUTF8AsJava(t *testing.T) {
 		}
 	}
 }
+
+// TestBooleanRefusesOtherSchemaTypes: Kafka Connect's BooleanConverter
+// checks the schema type before the value (a nil value included); the
+// numeric converters do not look at the schema.
+func TestBooleanRefusesOtherSchemaTypes(t *testing.T) {
+	ctx := t.Context()
+	b := NewBoolean()
+	for _, v := range []any{nil, true} {
+		if _, err := b.FromConnect(ctx, "t", nil, connect.OptionalInt64Schema, v); err == nil {
+			t.Errorf("FromConnect(INT64 schema, %v): no error", v)
+		}
+		if _, err := b.FromConnectHeader(ctx, "t", "h", connect.OptionalInt64Schema, v); err == nil {
+			t.Errorf("FromConnectHeader(INT64 schema, %v): no error", v)
+		}
+	}
+	if out, err := b.FromConnect(ctx, "t", nil, connect.OptionalBooleanSchema, true); err != nil || len(out) != 1 || out[0] != 1 {
+		t.Errorf("BOOLEAN schema: %v %v", out, err)
+	}
+	if out, err := b.FromConnect(ctx, "t", nil, nil, nil); err != nil || out != nil {
+		t.Errorf("no schema, nil: %v %v", out, err)
+	}
+	if out, err := NewInteger().FromConnect(ctx, "t", nil, connect.OptionalBooleanSchema, nil); err != nil || out != nil {
+		t.Errorf("IntegerConverter ignores the schema: %v %v", out, err)
+	}
+}
