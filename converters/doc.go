@@ -39,8 +39,8 @@
 //   - Header data that is not valid UTF-8 reads as BYTES (Kafka Connect
 //     decodes it lossily); a SimpleHeader map literal with a list or map key
 //     is read as text; an unpaired surrogate escape in JSON ("\uD800")
-//     becomes U+FFFD (a Go string cannot hold it); JSON in UTF-16 or UTF-32
-//     (which Jackson detects) is refused.
+//     becomes U+FFFD (a Go string cannot hold it). JSON in UTF-16 or UTF-32
+//     is read as Jackson detects it (byte order mark or zero bytes first).
 //   - Java's output that depends on the JVM (the default time zone in
 //     String's dates, UTC in Sluice) or is useless (String of a []byte,
 //     "[B@1b6d3586"; Sluice writes the bytes) is not reproduced.

@@ -3,9 +3,14 @@ package converters
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -380,6 +385,75 @@ func (c *JSON) SchemaJSON(schema *connect.Schema) ([]byte, error) {
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
+// jacksonTranscode returns data as UTF-8 without a byte order mark,
+// detecting its encoding as Jackson's ByteSourceJsonBootstrapper does: a
+// UTF-32/UTF-16/UTF-8 byte order mark, else zero bytes among the first
+// four (UTF-32 big/little endian) or two (UTF-16), else UTF-8. UTF-16 is
+// decoded as Java does (malformed input becomes U+FFFD); UTF-32 code points
+// beyond U+10FFFF or surrogates are an error, as in Jackson's UTF32Reader.
+func jacksonTranscode(data []byte) ([]byte, error) {
+	var enc string
+	if len(data) >= 4 {
+		quad := binary.BigEndian.Uint32(data)
+		switch {
+		case quad == 0x0000FEFF:
+			enc, data = "UTF-32BE", data[4:]
+		case quad == 0xFFFE0000:
+			enc, data = "UTF-32LE", data[4:]
+		case quad == 0x0000FFFE || quad == 0xFEFF0000:
+			return nil, errors.New("unsupported UCS-4 byte order (2143 or 3412)")
+		case quad>>16 == 0xFEFF:
+			enc, data = "UTF-16BE", data[2:]
+		case quad>>16 == 0xFFFE:
+			enc, data = "UTF-16LE", data[2:]
+		case quad>>8 == 0xEFBBBF:
+			return data[3:], nil
+		case quad>>8 == 0:
+			enc = "UTF-32BE"
+		case quad&0x00FFFFFF == 0:
+			enc = "UTF-32LE"
+		case quad&^0x00FF0000 == 0 || quad&^0x0000FF00 == 0:
+			return nil, errors.New("unsupported UCS-4 byte order (2143 or 3412)")
+		case quad>>24 == 0:
+			enc = "UTF-16BE"
+		case quad&0x00FF0000 == 0:
+			enc = "UTF-16LE"
+		}
+	} else if len(data) >= 2 {
+		switch {
+		case data[0] == 0:
+			enc = "UTF-16BE"
+		case data[1] == 0:
+			enc = "UTF-16LE"
+		}
+	}
+	switch enc {
+	case "":
+		return bytes.TrimPrefix(data, utf8BOM), nil
+	case "UTF-16BE":
+		return []byte(charsetUTF16BE.decode(data)), nil
+	case "UTF-16LE":
+		return []byte(charsetUTF16LE.decode(data)), nil
+	}
+	if len(data)%4 != 0 {
+		return nil, fmt.Errorf("%s data of %d bytes is not a whole number of characters", enc, len(data))
+	}
+	out := make([]byte, 0, len(data)/2)
+	for i := 0; i < len(data); i += 4 {
+		var cp uint32
+		if enc == "UTF-32BE" {
+			cp = binary.BigEndian.Uint32(data[i:])
+		} else {
+			cp = binary.LittleEndian.Uint32(data[i:])
+		}
+		if cp > unicode.MaxRune || (cp >= 0xD800 && cp <= 0xDFFF) {
+			return nil, fmt.Errorf("invalid %s character 0x%X at byte %d", enc, cp, i)
+		}
+		out = utf8.AppendRune(out, rune(cp))
+	}
+	return out, nil
+}
+
 // envelopeError is Kafka Connect's message for data without the envelope.
 const envelopeError = `JsonConverter with schemas.enable requires "schema" and "payload" fields and may not contain additional fields. If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration.`
 
@@ -388,7 +462,10 @@ func (c *JSON) toConnectData(data []byte) (connect.SchemaAndValue, error) {
 	if data == nil {
 		return connect.SchemaAndValue{}, nil
 	}
-	data = bytes.TrimPrefix(data, utf8BOM)
+	data, err := jacksonTranscode(data)
+	if err != nil {
+		return connect.SchemaAndValue{}, &DataError{Converter: jsonName, Reason: err.Error()}
+	}
 	s := scanner{data: data}
 	if s.eof() {
 		// Kafka Connect: no JSON value is a null, which the envelope

@@ -756,3 +756,33 @@ func mustBig(s string) *big.Int {
 	}
 	return n
 }
+
+// TestJSONDetectsUTF16AndUTF32: JSON in UTF-16 or UTF-32, with or without
+// a byte order mark, reads as Kafka Connect's Jackson reads it (encoding
+// detected from the first bytes); the expected values are Kafka Connect
+// 4.3.1's.
+func TestJSONDetectsUTF16AndUTF32(t *testing.T) {
+	c := mustJSON(t, JSONConfig{SchemasDisabled: true})
+	obj := map[string]any{"a": "é"}
+	tests := []struct {
+		name string
+		data []byte
+		want any
+	}{
+		{"UTF-16BE", []byte("\x00{\x00\"\x00a\x00\"\x00:\x00\"\x00\xe9\x00\"\x00}"), obj},
+		{"UTF-16LE", []byte("{\x00\"\x00a\x00\"\x00:\x00\"\x00\xe9\x00\"\x00}\x00"), obj},
+		{"UTF-16 BOM", []byte("\xfe\xff\x00{\x00\"\x00a\x00\"\x00:\x00\"\x00\xe9\x00\"\x00}"), obj},
+		{"UTF-32BE", []byte("\x00\x00\x00{\x00\x00\x00\"\x00\x00\x00a\x00\x00\x00\"\x00\x00\x00:\x00\x00\x00\"\x00\x00\x00\xe9\x00\x00\x00\"\x00\x00\x00}"), obj},
+		{"UTF-32 BOM", []byte("\x00\x00\xfe\xff\x00\x00\x00{\x00\x00\x00\"\x00\x00\x00a\x00\x00\x00\"\x00\x00\x00:\x00\x00\x00\"\x00\x00\x00\xe9\x00\x00\x00\"\x00\x00\x00}"), obj},
+		{"UTF-16BE string", []byte("\x00\"\x00x\x00\""), "x"},
+		{"UTF-16BE one digit", []byte("\x001"), int64(1)},
+		{"UTF-16LE two digits", []byte("1\x002\x00"), int64(12)},
+		{"UTF-8 BOM", []byte("\xef\xbb\xbf12"), int64(12)},
+	}
+	for _, tc := range tests {
+		sv, err := c.ToConnect(t.Context(), "t", nil, tc.data)
+		if err != nil || !connect.ValuesEqual(sv.Value, tc.want) {
+			t.Errorf("%s: got %#v, %v; want %#v", tc.name, sv.Value, err, tc.want)
+		}
+	}
+}
