@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/connect"
@@ -187,23 +188,23 @@ func (v *valuesParser) parse(embedded bool) (*connect.SchemaAndValue, error) {
 }
 
 func (v *valuesParser) parseNextToken(embedded bool, tok string) (*connect.SchemaAndValue, error) {
-	first := tok[0]
-	digit := first >= '0' && first <= '9'
+	first, _ := utf8.DecodeRuneInString(tok)
+	digit := isJavaDigit(first)
 	if digit {
 		// A time or timestamp may span five tokens (':' is a delimiter).
 		pos := v.p.mark()
 		if rest, ok := v.p.nextN(4); ok {
-			if sv, ok := parseValuesTemporal(tok + rest); ok {
+			if sv, ok := parseValuesTemporal(asciiDigits(tok + rest)); ok {
 				return &sv, nil
 			}
 		}
 		v.p.rewindTo(pos)
-		if sv, ok := parseValuesTemporal(tok); ok {
+		if sv, ok := parseValuesTemporal(asciiDigits(tok)); ok {
 			return &sv, nil
 		}
 	}
 	if digit || first == '+' || first == '-' {
-		if sv, ok := parseValuesNumber(tok); ok {
+		if sv, ok := parseValuesNumber(asciiDigits(tok)); ok {
 			return &sv, nil
 		}
 	}
@@ -222,7 +223,7 @@ func (v *valuesParser) parseQuoted() *connect.SchemaAndValue {
 		sb.WriteString(v.p.nextToken())
 	}
 	content := sb.String()
-	if sv, ok := parseValuesTemporal(content); ok {
+	if sv, ok := parseValuesTemporal(asciiDigits(content)); ok {
 		return &sv
 	}
 	return &connect.SchemaAndValue{Schema: connect.StringSchema, Value: content}
@@ -701,4 +702,45 @@ func hybridDate(days int64) (y, m, d int64) {
 	e := c - floorDiv(1461*dd, 4)
 	mm := floorDiv(5*e+2, 153)
 	return dd - 4800 + floorDiv(mm, 10), mm + 3 - 12*floorDiv(mm, 10), e - floorDiv(153*mm+2, 5) + 1
+}
+
+// isJavaDigit reports whether r is a digit for Java's Character.isDigit on
+// a char: a decimal digit (Unicode category Nd) in the BMP.
+func isJavaDigit(r rune) bool {
+	return r < 0x10000 && (r >= '0' && r <= '9' || r >= 0x80 && unicode.IsDigit(r))
+}
+
+// asciiDigits returns s with every non-ASCII Java digit (isJavaDigit)
+// replaced by the ASCII digit of its value, as Java's number parsing
+// (BigDecimal, DecimalFormat: Character.digit) reads them, so that
+// "١٢٣" parses as 123 in Sluice as in Kafka Connect. Other characters, and
+// so the string's length in UTF-16 units, are unchanged.
+func asciiDigits(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r >= 0x80 && isJavaDigit(r) {
+			// Nd digits come in runs of ten from a zero.
+			start := r
+			for unicode.IsDigit(start - 1) {
+				start--
+			}
+			b.WriteByte(byte('0' + (r-start)%10))
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
