@@ -43,9 +43,9 @@ import (
 // schema, as Kafka Connect's); anything else → the whole text as STRING.
 // Sluice differs where Go cannot hold Kafka Connect's value: a map literal
 // with a list or map as key, and data that is not valid UTF-8 (Kafka Connect
-// decodes it lossily; Sluice returns a copy of the bytes with BYTES), and it
-// reads only ASCII digits in numbers and dates (Java also reads other
-// Unicode digits).
+// decodes it lossily; Sluice returns a copy of the bytes with BYTES).
+// Numbers and dates may use any BMP decimal digit ("١٢٣" is the INT8 123),
+// as Java's Character.digit reads them.
 //
 // Reading never fails.
 type SimpleHeader struct{}
