@@ -96,7 +96,7 @@ var errExtractNoPath = errors.New("field: the empty V2 path names no field")
 func (t *ExtractField) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
 	schema, value := t.part.get(rec)
 	if schema == nil {
-		m, err := requireMapOrNull(stringKeyed(value), extractPurpose)
+		m, err := requireMapOrNull(value, extractPurpose)
 		if err != nil {
 			return nil, err
 		}
@@ -131,22 +131,4 @@ func (t *ExtractField) Apply(_ context.Context, rec *connect.Record) (*connect.R
 	}
 	t.part.set(rec, f.Schema, v)
 	return rec, nil
-}
-
-// stringKeyed returns a schemaless map[any]any as a map[string]any of its
-// string-keyed entries (what a lookup by field name can find: Kafka
-// Connect's requireMap takes any Map, whose get(name) finds only a String
-// key); other values are returned as they are.
-func stringKeyed(v any) any {
-	m, ok := v.(map[any]any)
-	if !ok {
-		return v
-	}
-	out := make(map[string]any, len(m))
-	for k, x := range m {
-		if s, ok := k.(string); ok {
-			out[s] = x
-		}
-	}
-	return out
 }

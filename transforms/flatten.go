@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -85,27 +86,28 @@ func (t *Flatten) Apply(_ context.Context, rec *connect.Record) (*connect.Record
 		return rec, nil
 	}
 	if schema == nil {
-		m, err := requireMap(value, flattenPurpose)
-		if err != nil {
-			return nil, err
+		if _, ok := value.(map[any]any); !ok {
+			if _, err := requireMap(value, flattenPurpose); err != nil {
+				return nil, err
+			}
 		}
-		out := make(map[string]any, len(m))
+		out := &flatOut{m: make(map[string]any)}
 		leaves := 0
-		if err := t.flattenMap(m, "", out, &leaves, false); err != nil {
+		if err := t.flattenMapValue(value, "", out, &leaves, false); err != nil {
 			return nil, err
 		}
-		if leaves != len(out) {
+		if leaves != out.len() {
 			// Two paths flattened to one name ({"a.b": 1, "a": {"b": 2}}):
 			// the one Kafka Connect writes last wins. Its schemaless maps are
 			// java.util.HashMaps (JsonConverter's), iterated by hash bucket;
 			// write in that order.
-			clear(out)
+			*out = flatOut{m: make(map[string]any, len(out.m))}
 			leaves = 0
-			if err := t.flattenMap(m, "", out, &leaves, true); err != nil {
+			if err := t.flattenMapValue(value, "", out, &leaves, true); err != nil {
 				return nil, err
 			}
 		}
-		t.part.set(rec, nil, out)
+		t.part.set(rec, nil, out.value())
 		return rec, nil
 	}
 	st, err := requireStruct(value, flattenPurpose)
@@ -125,10 +127,66 @@ func (t *Flatten) Apply(_ context.Context, rec *connect.Record) (*connect.Record
 	return rec, nil
 }
 
+// flatOut is the flattened schemaless map: string names, and the null name
+// Kafka Connect gives a null key met under an empty prefix.
+type flatOut struct {
+	m      map[string]any
+	hasNil bool
+	nilVal any
+}
+
+func (o *flatOut) len() int {
+	if o.hasNil {
+		return len(o.m) + 1
+	}
+	return len(o.m)
+}
+
+// value returns the map: a map[any]any when it has the null name.
+func (o *flatOut) value() any {
+	if !o.hasNil {
+		return o.m
+	}
+	out := make(map[any]any, len(o.m)+1)
+	for k, v := range o.m {
+		out[k] = v
+	}
+	out[nil] = o.nilVal
+	return out
+}
+
+// flattenMapValue writes the leaves of the map v (map[string]any or
+// map[any]any) under prefix into out. A map[any]any is any Map to Kafka
+// Connect, iterated as a Map<String, Object>: a key that is not a String
+// fails; a null key names its entry null: prefix.null, or the null name
+// itself under an empty prefix.
+func (t *Flatten) flattenMapValue(v any, prefix string, out *flatOut, leaves *int, javaOrder bool) error {
+	x, ok := v.(map[any]any)
+	if !ok {
+		return t.flattenMap(v.(map[string]any), prefix, out, leaves, javaOrder)
+	}
+	m, hasNil, nilVal, err := javaStringKeys(x, flattenPurpose)
+	if err != nil {
+		return err
+	}
+	if hasNil {
+		if prefix == "" {
+			if err := flattenNilKeyed(nilVal); err != nil {
+				return err
+			}
+			out.hasNil, out.nilVal = true, nilVal
+			*leaves++
+		} else if _, taken := m["null"]; !taken {
+			m["null"] = nilVal
+		}
+	}
+	return t.flattenMap(m, prefix, out, leaves, javaOrder)
+}
+
 // flattenMap writes the leaves of m into out, counting them in *leaves;
 // javaOrder visits each map's keys in java.util.HashMap order (by bucket,
 // ties by key).
-func (t *Flatten) flattenMap(m map[string]any, prefix string, out map[string]any, leaves *int, javaOrder bool) error {
+func (t *Flatten) flattenMap(m map[string]any, prefix string, out *flatOut, leaves *int, javaOrder bool) error {
 	if javaOrder {
 		keys := make([]string, 0, len(m))
 		for k := range m {
@@ -156,14 +214,14 @@ func (t *Flatten) flattenMap(m map[string]any, prefix string, out map[string]any
 	return nil
 }
 
-func (t *Flatten) flattenEntry(prefix, k string, v any, out map[string]any, leaves *int, javaOrder bool) error {
+func (t *Flatten) flattenEntry(prefix, k string, v any, out *flatOut, leaves *int, javaOrder bool) error {
 	name := t.name(prefix, k)
 	switch x := v.(type) {
 	case nil, int8, int16, int32, int64, float32, float64, bool, string, []byte, []any:
-		out[name] = v
+		out.m[name] = v
 		*leaves++
-	case map[string]any:
-		if err := t.flattenMap(x, name, out, leaves, javaOrder); err != nil {
+	case map[string]any, map[any]any:
+		if err := t.flattenMapValue(x, name, out, leaves, javaOrder); err != nil {
 			return err
 		}
 	case connect.Decimal, time.Time:
@@ -263,4 +321,17 @@ func (t *Flatten) buildFields(s *connect.Schema, prefix string, b *connect.Schem
 		b.Field(name, fs)
 	}
 	return nil
+}
+
+// flattenNilKeyed checks the value of a top-level null key, which Kafka
+// Connect's Flatten writes under the null key as it is when it is a leaf;
+// a map under a null name fails there (the prefix is null).
+func flattenNilKeyed(v any) error {
+	switch v.(type) {
+	case nil, int8, int16, int32, int64, float32, float64, bool, string, []byte, []any:
+		return nil
+	case map[string]any, map[any]any:
+		return errors.New("Flatten transformation cannot flatten a map under a null key")
+	}
+	return fmt.Errorf("Flatten transformation does not support %T for record without schemas (for field null)", v)
 }

@@ -110,6 +110,23 @@ func (t *HeaderFrom) Apply(_ context.Context, rec *connect.Record) (*connect.Rec
 	schema, value := t.part.get(rec)
 	headers := make(connect.Headers, len(rec.Headers), len(rec.Headers)+len(t.fields))
 	copy(headers, rec.Headers)
+	if m, ok := value.(map[any]any); ok && schema == nil {
+		// Any Map to Kafka Connect: the headers from its entries (a move
+		// removes them from a copy, the other keys kept).
+		out := m
+		if t.move {
+			out = maps.Clone(m)
+		}
+		for i, name := range t.fields {
+			headers = append(headers, connect.Header{Key: t.headers[i], Value: m[name]})
+			if t.move {
+				delete(out, name)
+			}
+		}
+		t.part.set(rec, nil, out)
+		rec.Headers = headers
+		return rec, nil
+	}
 	if schema == nil {
 		m, err := requireMap(value, t.purpose())
 		if err != nil {

@@ -151,6 +151,29 @@ func insertFieldFactory(part Part) TransformationFactory {
 
 const insertPurpose = "field insertion"
 
+// putSchemaless puts the configured fields of a schemaless value.
+func (t *InsertField) putSchemaless(rec *connect.Record, put func(k string, v any)) error {
+	if t.topic.set {
+		put(t.topic.name, rec.Topic)
+	}
+	if t.partition.set && rec.HasPartition {
+		put(t.partition.name, rec.Partition)
+	}
+	if t.offset.set {
+		if !isSinkRecord(rec) {
+			return errOffsetSource
+		}
+		put(t.offset.name, rec.Offset)
+	}
+	if ms, ok := recordMillis(rec); t.timestamp.set && ok {
+		put(t.timestamp.name, ms)
+	}
+	if t.static.set {
+		put(t.static.name, t.staticValue)
+	}
+	return nil
+}
+
 // Apply inserts the configured fields.
 func (t *InsertField) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
 	schema, value := t.part.get(rec)
@@ -158,29 +181,25 @@ func (t *InsertField) Apply(_ context.Context, rec *connect.Record) (*connect.Re
 		return rec, nil
 	}
 	if schema == nil {
+		if m, ok := value.(map[any]any); ok {
+			// Any Map to Kafka Connect: a copy with the fields put (the
+			// other keys kept).
+			out := make(map[any]any, len(m)+5)
+			maps.Copy(out, m)
+			if err := t.putSchemaless(rec, func(k string, v any) { out[k] = v }); err != nil {
+				return nil, err
+			}
+			t.part.set(rec, nil, out)
+			return rec, nil
+		}
 		m, err := requireMap(value, insertPurpose)
 		if err != nil {
 			return nil, err
 		}
 		out := make(map[string]any, len(m)+5)
 		maps.Copy(out, m)
-		if t.topic.set {
-			out[t.topic.name] = rec.Topic
-		}
-		if t.partition.set && rec.HasPartition {
-			out[t.partition.name] = rec.Partition
-		}
-		if t.offset.set {
-			if !isSinkRecord(rec) {
-				return nil, errOffsetSource
-			}
-			out[t.offset.name] = rec.Offset
-		}
-		if ms, ok := recordMillis(rec); t.timestamp.set && ok {
-			out[t.timestamp.name] = ms
-		}
-		if t.static.set {
-			out[t.static.name] = t.staticValue
+		if err := t.putSchemaless(rec, func(k string, v any) { out[k] = v }); err != nil {
+			return nil, err
 		}
 		t.part.set(rec, nil, out)
 		return rec, nil

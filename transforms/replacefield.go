@@ -170,8 +170,21 @@ func (t *ReplaceField) Apply(_ context.Context, rec *connect.Record) (*connect.R
 		return rec, nil
 	}
 	if schema == nil {
-		m, err := requireMap(value, replacePurpose)
-		if err != nil {
+		var (
+			m       map[string]any
+			keepNil bool
+			nilVal  any
+			err     error
+		)
+		if am, ok := value.(map[any]any); ok {
+			// Any Map to Kafka Connect, iterated as a Map<String, Object>:
+			// a key that is not a String fails; a null key is kept (as
+			// null) unless include names fields.
+			if m, keepNil, nilVal, err = javaStringKeys(am, replacePurpose); err != nil {
+				return nil, err
+			}
+			keepNil = keepNil && len(t.include) == 0
+		} else if m, err = requireMap(value, replacePurpose); err != nil {
 			return nil, err
 		}
 		out := make(map[string]any, len(m))
@@ -184,6 +197,15 @@ func (t *ReplaceField) Apply(_ context.Context, rec *connect.Record) (*connect.R
 				continue
 			}
 			out[name] = v
+		}
+		if keepNil {
+			withNil := make(map[any]any, len(out)+1)
+			for k, v := range out {
+				withNil[k] = v
+			}
+			withNil[nil] = nilVal
+			t.part.set(rec, nil, withNil)
+			return rec, nil
 		}
 		t.part.set(rec, nil, out)
 		return rec, nil

@@ -199,6 +199,18 @@ func (t *TimestampConverter) Apply(_ context.Context, rec *connect.Record) (*con
 			t.part.set(rec, nil, v)
 			return rec, nil
 		}
+		if m, ok := value.(map[any]any); ok {
+			// Any Map to Kafka Connect: a copy with the field converted
+			// (the other keys kept).
+			v, err := t.convert(m[t.field], "")
+			if err != nil {
+				return nil, err
+			}
+			out := maps.Clone(m)
+			out[t.field] = v
+			t.part.set(rec, nil, out)
+			return rec, nil
+		}
 		m, err := requireMap(value, timestampPurpose)
 		if err != nil {
 			return nil, err

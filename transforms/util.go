@@ -15,19 +15,59 @@ func goTypeName(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
+// requireMap returns the schemaless map v, as Kafka Connect's
+// Requirements.requireMap, which takes any Map: a map[string]any as it is, a
+// map[any]any as a map[string]any of its string-keyed entries (what a lookup
+// by field name finds: Map.get(name) finds only a String key). An SMT whose
+// output keeps a map[any]any's other entries handles map[any]any before
+// calling it.
 func requireMap(v any, purpose string) (map[string]any, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("only map[string]any values supported in absence of schema for [%s], found: %s", purpose, goTypeName(v))
+	switch m := v.(type) {
+	case map[string]any:
+		return m, nil
+	case map[any]any:
+		return stringKeyedView(m), nil
 	}
-	return m, nil
+	return nil, fmt.Errorf("only map[string]any values supported in absence of schema for [%s], found: %s", purpose, goTypeName(v))
 }
 
+// requireMapOrNull is requireMap, except that null gives a nil map and no
+// error.
 func requireMapOrNull(v any, purpose string) (map[string]any, error) {
 	if v == nil {
 		return nil, nil
 	}
 	return requireMap(v, purpose)
+}
+
+// stringKeyedView returns the string-keyed entries of m.
+func stringKeyedView(m map[any]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, x := range m {
+		if s, ok := k.(string); ok {
+			out[s] = x
+		}
+	}
+	return out
+}
+
+// javaStringKeys returns the entries of m as a map[string]any, failing as
+// Kafka Connect's SMTs do (a ClassCastException) when iterating a Map they
+// take as a Map<String, Object> meets a key that is not a String; a null
+// key is allowed there and is returned as hasNil, nilValue.
+func javaStringKeys(m map[any]any, purpose string) (out map[string]any, hasNil bool, nilValue any, err error) {
+	out = make(map[string]any, len(m))
+	for k, x := range m {
+		switch k := k.(type) {
+		case string:
+			out[k] = x
+		case nil:
+			hasNil, nilValue = true, x
+		default:
+			return nil, false, nil, fmt.Errorf("[%s]: map key %v of type %s is not a string", purpose, k, goTypeName(k))
+		}
+	}
+	return out, hasNil, nilValue, nil
 }
 
 func requireStruct(v any, purpose string) (*connect.Struct, error) {

@@ -63,7 +63,7 @@ const valueToKeyPurpose = "copying fields from value to key"
 // Apply builds the key.
 func (t *ValueToKey) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
 	if rec.ValueSchema == nil {
-		m, err := requireMap(stringKeyed(rec.Value), valueToKeyPurpose)
+		m, err := requireMap(rec.Value, valueToKeyPurpose)
 		if err != nil {
 			return nil, err
 		}
