@@ -104,5 +104,5 @@ if [[ ! -f "$classes/ConnectDiff.class" ]]; then
 fi
 
 # shellcheck disable=SC2086
-exec java -Dlog4j2.level=OFF -Dlog4j2.statusLoggerLevel=OFF -Dfile.encoding=UTF-8 \
+exec java -Dlog4j2.level=OFF -Dlog4j2.statusLoggerLevel=OFF -Dfile.encoding=UTF-8 -Duser.timezone=UTC \
   ${SLUICE_CONNECT_JAVA_OPTS:-} -cp "$classes:$lib/*" ConnectDiff "$@"
