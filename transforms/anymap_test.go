@@ -3,6 +3,8 @@ package transforms
 import (
 	"reflect"
 	"testing"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 // Kafka Connect's Requirements.requireMap takes any Map, so a schemaless
@@ -79,4 +81,20 @@ func TestKCHeaderFromAnyMap(t *testing.T) {
 	if len(out.Headers) != 1 || out.Headers[0].Key != "h" || out.Headers[0].Value != "v" {
 		t.Fatalf("headers %#v, want h=v", out.Headers)
 	}
+}
+
+// ReplaceField$Key {include=amount,c, renames=amount:renamed,name:renamed}
+// on Struct{nested=0, c=null, name=null, amount=1.5} (amount: FLOAT64 with a
+// default): Kafka Connect 4.3.1 reads "renamed" back through the inverted
+// renames from name, whose null its Struct.put refuses for the required
+// field ("Invalid value: null used for required field: \"renamed\"") even
+// though the schema has a default.
+func TestKCReplaceFieldNullIntoRequiredWithDefault(t *testing.T) {
+	amount := connect.NewSchemaBuilder(connect.TypeFloat64).DefaultValue(763.0).MustBuild()
+	s := connect.StructBuilder().Field("nested", connect.Int8Schema).Field("c", connect.OptionalStringSchema).
+		Field("name", connect.OptionalInt16Schema).Field("amount", amount).MustBuild()
+	v := connect.NewStruct(s).MustPut("amount", 1.5).MustPut("nested", int8(0))
+	tr := byProps(t, "ReplaceField$Key", "include", "amount,c", "renames", "amount:renamed,name:renamed,amount:renamed")
+	_, err := tr.Apply(ctx, withPart(sourceRec("t", s, v), Key))
+	wantErr(t, err, "null used for required FLOAT64")
 }

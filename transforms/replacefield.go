@@ -237,7 +237,14 @@ func (t *ReplaceField) Apply(_ context.Context, rec *connect.Record) (*connect.R
 				return nil, fmt.Errorf("%s is not a valid field name", back)
 			}
 		}
-		if err := out.PutField(of, fieldValue(st, src, t.replaceNull)); err != nil {
+		v := fieldValue(st, src, t.replaceNull)
+		if v == nil && !of.Schema.Optional {
+			// Kafka Connect's Struct.put refuses null for a required
+			// field even when its schema has a default (a null read
+			// through another source of a shared target).
+			return nil, fmt.Errorf("invalid value for field %q: null used for required %s schema", of.Name, of.Schema.Type)
+		}
+		if err := out.PutField(of, v); err != nil {
 			return nil, err
 		}
 		j++
