@@ -148,6 +148,13 @@ func (d *dateFormat) appendFormat(b []byte, t time.Time) []byte {
 	} else if year == 1582 { // the cutover year counts its days from the Julian 1 January
 		yearDay = int(epochDay-julianEpochDay(1582, 0, 1)) + 1
 	}
+	// The days since the first of the month: October 1582 has 21 days
+	// (the 4th is followed by the 15th), and GregorianCalendar counts F
+	// and W from its real first day.
+	monthDay0 := int64(day - 1)
+	if year == 1582 && month == 10 && epochDay >= gregorianCutoverDay {
+		monthDay0 = epochDay - julianEpochDay(1582, 9, 1)
+	}
 	for _, tok := range d.toks {
 		n := tok.count
 		switch tok.letter {
@@ -182,10 +189,10 @@ func (d *dateFormat) appendFormat(b []byte, t time.Time) []byte {
 		case 'd':
 			b = appendPadded(b, day, n)
 		case 'F': // day of week in month
-			b = appendPadded(b, (day-1)/7+1, n)
+			b = appendPadded(b, int(monthDay0)/7+1, n)
 		case 'W': // week of month: week 1 holds the 1st, weeks start on Sunday
-			first := int(floorMod(epochDay-int64(day-1)+4, 7))
-			b = appendPadded(b, (day-1+first)/7+1, n)
+			first := int(floorMod(epochDay-monthDay0+4, 7))
+			b = appendPadded(b, (int(monthDay0)+first)/7+1, n)
 		case 'w', 'Y':
 			week, weekYear := javaWeekOfYear(epochDay, year, yearDay)
 			switch {
