@@ -29,3 +29,27 @@ func TestKCCutoverMonthWeekFields(t *testing.T) {
 		}
 	}
 }
+
+// SimpleDateFormat takes a parsed number's intValue() and GregorianCalendar
+// overflows its long milliseconds silently: Kafka Connect 4.3.1 turned
+// "20201231235959" with pattern "y" into year 246380723 (the year truncated
+// to 2000042871, the instant overflowed). Sluice refuses both.
+func TestSimpleDateFormatRefusesSilentOverflow(t *testing.T) {
+	for _, c := range []struct{ pattern, in, want string }{
+		{"y", "20201231235959", "out of Java's int range"},
+		{"S", "3000000000", "out of Java's int range"},
+		{"y", "2147483647", "beyond the range of epoch milliseconds"},
+		{"y", "NaN", "unparseable date"},
+	} {
+		d, err := compileDateFormat(c.pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.parse(c.in)
+		wantErr(t, err, c.want)
+	}
+	d, _ := compileDateFormat("y")
+	if got, err := d.parse("292000000"); err != nil || got.Year() != 292000000 {
+		t.Fatalf("year 292000000: got %v, %v", got, err)
+	}
+}

@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -315,8 +316,10 @@ func (d *dateFormat) parse(s string) (time.Time, error) {
 				return fail()
 			}
 			v, err := strconv.Atoi(s[start:end])
-			if err != nil {
-				return fail()
+			if err != nil || v < math.MinInt32 || v > math.MaxInt32 {
+				// SimpleDateFormat takes the number's intValue(), silently
+				// truncating one beyond Java's int range: refused instead.
+				return time.Time{}, fmt.Errorf("unparseable date: %q: the number %s at position %d is out of Java's int range", s, s[start:end], start)
 			}
 			pos = end
 			switch tok.letter {
@@ -459,8 +462,28 @@ func (d *dateFormat) parse(s string) (time.Time, error) {
 	default:
 		epochDay = javaEpochDay(int64(year), int64(month)-1, int64(day))
 	}
-	ms := epochDay*86400000 + ((int64(hour)*60+int64(minute))*60+int64(second))*1000 + int64(millis) - int64(offset)*1000
+	ms, ok := epochMillis(epochDay, ((int64(hour)*60+int64(minute))*60+int64(second))*1000+int64(millis)-int64(offset)*1000)
+	if !ok {
+		// Java's GregorianCalendar overflows its long milliseconds
+		// silently: refused instead.
+		return time.Time{}, fmt.Errorf("unparseable date: %q: the date is beyond the range of epoch milliseconds", s)
+	}
 	return time.UnixMilli(ms).UTC(), nil
+}
+
+// epochMillis returns epochDay*86400000 + rest, or false when that
+// overflows an int64.
+func epochMillis(epochDay, rest int64) (int64, bool) {
+	const maxDay = math.MaxInt64 / 86400000
+	if epochDay > maxDay || epochDay < -maxDay {
+		return 0, false
+	}
+	ms := epochDay * 86400000
+	sum := ms + rest
+	if (rest > 0 && sum < ms) || (rest < 0 && sum > ms) {
+		return 0, false
+	}
+	return sum, true
 }
 
 // twoDigitYear resolves a two-digit year as SimpleDateFormat does: into the
