@@ -2,6 +2,7 @@ package converters
 
 import (
 	"encoding/base64"
+	"github.com/sluicehq/sluice/internal/javavalues"
 	"math"
 	"strconv"
 
@@ -158,11 +159,11 @@ func (c *JSON) readInt(s *scanner, sch *connect.Schema, ch byte, bits int) (int6
 	if integral {
 		n, ok = parseIntBytes(raw)
 	} else {
-		lit, parsed := parseDecimalLiteral(string(raw))
-		if !parsed || !lit.isInteger() {
+		lit, parsed := javavalues.ParseLiteral(string(raw))
+		if !parsed || !lit.IsInteger() {
 			return 0, jsonErr("expected an integer for %s, got number %s", describeSchema(sch), snippet(raw))
 		}
-		n, ok = lit.int64Value()
+		n, ok = lit.Int64()
 	}
 	if ok && bits < 64 {
 		lim := int64(1) << (bits - 1)
@@ -253,8 +254,8 @@ func (c *JSON) decodeLogical(s *scanner, sch *connect.Schema, ch byte) (any, err
 			// Kafka Connect keeps the literal's own scale (new
 			// BigDecimal(text)); Sluice's data model requires the schema's
 			// (connect.ValidateValue), so the number is rescaled, exactly.
-			lit, ok := parseDecimalLiteral(string(raw))
-			d, ok2 := lit.decimal(scale)
+			lit, ok := javavalues.ParseLiteral(string(raw))
+			d, ok2 := lit.Decimal(scale)
 			if !ok || !ok2 {
 				return nil, jsonErr("number %s does not fit a Decimal of scale %d without rounding", snippet(raw), scale)
 			}
@@ -563,8 +564,8 @@ func (c *JSON) decodeSchemaless(s *scanner) (any, error) {
 		// Kafka Connect reads a truncated long or Infinity; Sluice keeps
 		// the number exactly, as a connect.Decimal with its own scale
 		// (which a schemaless write gives back as the same number).
-		lit, ok := parseDecimalLiteral(string(raw))
-		d, ok2 := lit.bigDecimal()
+		lit, ok := javavalues.ParseLiteral(string(raw))
+		d, ok2 := lit.BigDecimal()
 		if !ok || !ok2 {
 			return nil, jsonErr("number %s is out of range", snippet(raw))
 		}

@@ -2,6 +2,7 @@ package converters
 
 import (
 	"fmt"
+	"github.com/sluicehq/sluice/internal/javavalues"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -173,8 +174,8 @@ func (s *scanner) readNumber() (raw []byte, integral bool, err error) {
 			return nil, false, s.errf("number has no digits in its exponent")
 		}
 	}
-	if i-start > maxNumberLen {
-		return nil, false, s.errf("number longer than %d characters", maxNumberLen)
+	if i-start > javavalues.MaxNumberLen {
+		return nil, false, s.errf("number longer than %d characters", javavalues.MaxNumberLen)
 	}
 	s.pos = i
 	return d[start:i], integral, nil

@@ -3,6 +3,7 @@ package converters
 import (
 	"errors"
 	"fmt"
+	"github.com/sluicehq/sluice/internal/javavalues"
 	"math"
 	"math/big"
 	"strings"
@@ -671,12 +672,12 @@ func TestJSONDepthLimit(t *testing.T) {
 
 func TestDecimalLiteral(t *testing.T) {
 	for in, want := range map[string]string{"1.50": "1.50", "1e3": "1000", "-0.0": "0.0", "1.5E+2": "150", "12": "12", "+7": "7"} {
-		lit, ok := parseDecimalLiteral(in)
+		lit, ok := javavalues.ParseLiteral(in)
 		if !ok {
 			t.Errorf("%s: not parsed", in)
 			continue
 		}
-		d, ok := lit.bigDecimal()
+		d, ok := lit.BigDecimal()
 		if !ok {
 			t.Errorf("%s: no decimal", in)
 			continue
@@ -688,11 +689,11 @@ func TestDecimalLiteral(t *testing.T) {
 		}
 	}
 	for _, in := range []string{"", "-", ".", "1e", "1e+", "1.2.3", "abc", "1x", "1e4000000001"} {
-		if _, ok := parseDecimalLiteral(in); ok {
+		if _, ok := javavalues.ParseLiteral(in); ok {
 			t.Errorf("%q parsed", in)
 		}
 	}
-	if lit, _ := parseDecimalLiteral("1e999999999"); func() bool { _, ok := lit.decimal(2); return ok }() {
+	if lit, _ := javavalues.ParseLiteral("1e999999999"); func() bool { _, ok := lit.Decimal(2); return ok }() {
 		t.Error("huge rescale accepted")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"github.com/sluicehq/sluice/internal/javavalues"
 	"time"
 	"unicode/utf8"
 
@@ -217,18 +218,4 @@ func appendValuesString(dst []byte, s *connect.Schema, v any, embedded bool, dep
 // also the parser of InsertHeader-style literals. It never fails: text that
 // is nothing else is a STRING with the whole text; "null" is
 // SchemaAndValue{}.
-func ParseHeaderString(str string) connect.SchemaAndValue {
-	if str == "" {
-		return connect.SchemaAndValue{Schema: connect.StringSchema, Value: str}
-	}
-	v := valuesParser{p: valuesTokenizer{s: str}}
-	sv, err := v.parse(false)
-	if err != nil {
-		// Not reached: only embedded values fail; kept for safety.
-		return connect.SchemaAndValue{Schema: connect.StringSchema, Value: str}
-	}
-	if sv == nil {
-		return connect.SchemaAndValue{}
-	}
-	return *sv
-}
+func ParseHeaderString(str string) connect.SchemaAndValue { return javavalues.Parse(str) }

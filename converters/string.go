@@ -3,6 +3,7 @@ package converters
 import (
 	"context"
 	"fmt"
+	"github.com/sluicehq/sluice/internal/javavalues"
 	"strconv"
 	"time"
 
@@ -211,9 +212,9 @@ func appendJavaString(dst []byte, v any, depth int) ([]byte, error) {
 // year 1, the year of the BC era (no era is printed, as in Java).
 func appendJavaDate(dst []byte, t time.Time) []byte {
 	ms := t.UnixMilli()
-	days := floorDiv(ms, msPerDay)
+	days := javavalues.FloorDiv(ms, msPerDay)
 	sod := (ms - days*msPerDay) / 1000
-	y, m, d := hybridDate(days)
+	y, m, d := javavalues.HybridDate(days)
 	if y <= 0 {
 		y = 1 - y
 	}

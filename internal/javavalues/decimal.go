@@ -1,4 +1,4 @@
-package converters
+package javavalues
 
 import (
 	"math"
@@ -11,32 +11,32 @@ import (
 // This file parses number literals as the JVM does (new BigDecimal(text));
 // connect.AppendJavaFloat and connect.Decimal.AppendJava print them.
 
-// maxNumberLen bounds the length of a number literal the converters accept,
+// MaxNumberLen bounds the length of a number literal the converters accept,
 // as Jackson's StreamReadConstraints do (1000 characters by default); it keeps
 // big-number arithmetic on hostile input cheap.
-const maxNumberLen = 1000
+const MaxNumberLen = 1000
 
-// maxRescale bounds the power of ten a decimal literal may be scaled by, so
+// MaxRescale bounds the power of ten a decimal literal may be scaled by, so
 // that "1e999999999" cannot make the converter build a gigantic integer.
-const maxRescale = 2000
+const MaxRescale = 2000
 
-// decimalLiteral is a parsed number literal: (-1)^neg × digits × 10^-scale,
+// Literal is a parsed number literal: (-1)^neg × digits × 10^-scale,
 // as a Java BigDecimal built from the same text (scale = digits after the
 // point minus the exponent). digits has no leading zeros; "" means zero.
-type decimalLiteral struct {
+type Literal struct {
 	neg    bool
 	digits string
 	scale  int64
 }
 
-// parseDecimalLiteral parses a number in Java BigDecimal syntax, a superset of
+// ParseLiteral parses a number in Java BigDecimal syntax, a superset of
 // JSON's: optional sign, digits with an optional point (at least one digit in
 // all), optional exponent. It reports false for anything else, including
-// literals longer than maxNumberLen or with an exponent beyond ±4×10^9
+// literals longer than MaxNumberLen or with an exponent beyond ±4×10^9
 // (BigDecimal scales are int32s; callers check the range they need).
-func parseDecimalLiteral(s string) (decimalLiteral, bool) {
-	var d decimalLiteral
-	if len(s) == 0 || len(s) > maxNumberLen {
+func ParseLiteral(s string) (Literal, bool) {
+	var d Literal
+	if len(s) == 0 || len(s) > MaxNumberLen {
 		return d, false
 	}
 	i := 0
@@ -102,8 +102,8 @@ exponent:
 	return d, true
 }
 
-// isInteger reports whether the literal has no non-zero fractional digits.
-func (d decimalLiteral) isInteger() bool {
+// IsInteger reports whether the literal has no non-zero fractional digits.
+func (d Literal) IsInteger() bool {
 	if d.digits == "" || d.scale <= 0 {
 		return true
 	}
@@ -114,9 +114,9 @@ func (d decimalLiteral) isInteger() bool {
 	return d.scale <= tz
 }
 
-// int64Value returns the literal as an int64 if it is an integer in range.
-func (d decimalLiteral) int64Value() (int64, bool) {
-	if !d.isInteger() {
+// Int64 returns the literal as an int64 if it is an integer in range.
+func (d Literal) Int64() (int64, bool) {
+	if !d.IsInteger() {
 		return 0, false
 	}
 	if d.digits == "" {
@@ -154,10 +154,10 @@ func (d decimalLiteral) int64Value() (int64, bool) {
 	return int64(u), true
 }
 
-// decimal returns the literal as a connect.Decimal with exactly the given
+// Decimal returns the literal as a connect.Decimal with exactly the given
 // scale, or false when that would drop non-zero digits or needs a power of ten
-// beyond maxRescale.
-func (d decimalLiteral) decimal(scale int32) (connect.Decimal, bool) {
+// beyond MaxRescale.
+func (d Literal) Decimal(scale int32) (connect.Decimal, bool) {
 	u := new(big.Int)
 	if d.digits != "" {
 		u.SetString(d.digits, 10)
@@ -165,7 +165,7 @@ func (d decimalLiteral) decimal(scale int32) (connect.Decimal, bool) {
 	diff := int64(scale) - d.scale
 	switch {
 	case d.digits == "":
-	case diff > maxRescale || diff < -maxRescale:
+	case diff > MaxRescale || diff < -MaxRescale:
 		return connect.Decimal{}, false
 	case diff > 0:
 		u.Mul(u, new(big.Int).Exp(big.NewInt(10), big.NewInt(diff), nil))
@@ -182,10 +182,10 @@ func (d decimalLiteral) decimal(scale int32) (connect.Decimal, bool) {
 	return connect.Decimal{Unscaled: u, Scale: scale}, true
 }
 
-// bigDecimal returns the literal as a connect.Decimal keeping its own scale
+// BigDecimal returns the literal as a connect.Decimal keeping its own scale
 // (as new BigDecimal(text) does), or false if the scale does not fit an
 // int32.
-func (d decimalLiteral) bigDecimal() (connect.Decimal, bool) {
+func (d Literal) BigDecimal() (connect.Decimal, bool) {
 	if d.scale > math.MaxInt32 || d.scale < math.MinInt32 {
 		return connect.Decimal{}, false
 	}

@@ -1,4 +1,8 @@
-package converters
+// Package javavalues is Kafka Connect 4.3.1's Values.parseString in Go, and
+// the hybrid Julian/Gregorian calendar java.util.Date uses: the parser
+// SimpleHeaderConverter reads headers with and InsertHeader types its
+// literal with, so both read text exactly as Kafka Connect does.
+package javavalues
 
 import (
 	"errors"
@@ -12,10 +16,37 @@ import (
 	"github.com/sluicehq/sluice/connect"
 )
 
+// Parse infers a schema and value from text as Kafka Connect 4.3.1's
+// Values.parseString does. It never fails: text that is nothing else is a
+// STRING with the whole text; "" is the empty STRING; "null" is
+// SchemaAndValue{}.
+func Parse(str string) connect.SchemaAndValue {
+	if str == "" {
+		return connect.SchemaAndValue{Schema: connect.StringSchema, Value: str}
+	}
+	v := valuesParser{p: valuesTokenizer{s: str}}
+	sv, err := v.parse(false)
+	if err != nil {
+		// Not reached: only embedded values fail; kept for safety.
+		return connect.SchemaAndValue{Schema: connect.StringSchema, Value: str}
+	}
+	if sv == nil {
+		return connect.SchemaAndValue{}
+	}
+	return *sv
+}
+
 // This file is a port of Kafka Connect 4.3.1's Values.parseString (its
 // Parser tokenizer, ValueParser, SchemaMerger and the alignment of list and
 // map entries with the merged schema), which SimpleHeaderConverter uses to
 // read headers and InsertHeader to type its literal values.
+
+// maxDepth bounds the nesting of array and map literals (as the JSON
+// converter's depth limit), so hostile header text cannot exhaust the stack.
+const maxDepth = 1000
+
+// msPerDay is the length of a day in milliseconds.
+const msPerDay = 24 * 60 * 60 * 1000
 
 // errValues is Kafka Connect's DataException inside the parser: it makes an
 // array or map literal fall back to text.
@@ -522,12 +553,12 @@ func valuesDouble(v any) (float64, bool) {
 // overflow → FLOAT32 (rounded, as Kafka Connect does); else one float64
 // holds → FLOAT64; else a Decimal with the literal's scale.
 func parseValuesNumber(tok string) (connect.SchemaAndValue, bool) {
-	lit, ok := parseDecimalLiteral(tok)
+	lit, ok := ParseLiteral(tok)
 	if !ok {
 		return connect.SchemaAndValue{}, false
 	}
-	if lit.isInteger() {
-		if n, ok := lit.int64Value(); ok {
+	if lit.IsInteger() {
+		if n, ok := lit.Int64(); ok {
 			switch {
 			case n >= math.MinInt8 && n <= math.MaxInt8:
 				return connect.SchemaAndValue{Schema: connect.Int8Schema, Value: int8(n)}, true
@@ -548,7 +579,7 @@ func parseValuesNumber(tok string) (connect.SchemaAndValue, bool) {
 			return connect.SchemaAndValue{Schema: connect.Float64Schema, Value: f}, true
 		}
 	}
-	d, ok := lit.bigDecimal()
+	d, ok := lit.BigDecimal()
 	if !ok {
 		return connect.SchemaAndValue{}, false
 	}
@@ -606,7 +637,7 @@ func parseValuesTemporal(tok string) (connect.SchemaAndValue, bool) {
 		f[idx] = n
 		i = j
 	}
-	days := hybridDays(f[0], f[1], f[2])
+	days := HybridDays(f[0], f[1], f[2])
 	ms := days*msPerDay + f[3]*3_600_000 + f[4]*60_000 + f[5]*1000 + f[6]
 	switch schema {
 	case connect.DateSchema:
@@ -643,7 +674,7 @@ const gregorianCutoverDays = -141427
 // day may overflow, as in a lenient Calendar) in Java's GregorianCalendar:
 // Julian before 1582, Gregorian after, and in 1582 Gregorian from the
 // cutover on.
-func hybridDays(y, m, d int64) int64 {
+func HybridDays(y, m, d int64) int64 {
 	g := civilDays(y, m, d, true)
 	switch {
 	case y > 1582:
@@ -660,21 +691,21 @@ func hybridDays(y, m, d int64) int64 {
 // 1970-01-01 (the Julian Day Number formulas, with floor division).
 func civilDays(y, m, d int64, gregorian bool) int64 {
 	m--
-	y += floorDiv(m, 12)
-	m = m - floorDiv(m, 12)*12 + 1
+	y += FloorDiv(m, 12)
+	m = m - FloorDiv(m, 12)*12 + 1
 	a := (14 - m) / 12
 	yy := y + 4800 - a
 	mm := m + 12*a - 3
-	jdn := d + (153*mm+2)/5 + 365*yy + floorDiv(yy, 4)
+	jdn := d + (153*mm+2)/5 + 365*yy + FloorDiv(yy, 4)
 	if gregorian {
-		jdn += -floorDiv(yy, 100) + floorDiv(yy, 400) - 32045
+		jdn += -FloorDiv(yy, 100) + FloorDiv(yy, 400) - 32045
 	} else {
 		jdn -= 32083
 	}
 	return jdn - 2440588
 }
 
-func floorDiv(a, b int64) int64 {
+func FloorDiv(a, b int64) int64 {
 	q := a / b
 	if (a%b != 0) && ((a < 0) != (b < 0)) {
 		q--
@@ -685,23 +716,23 @@ func floorDiv(a, b int64) int64 {
 // hybridDate is the inverse of hybridDays: the year, month and day of the
 // day that many days after 1970-01-01 in Java's GregorianCalendar (Julian
 // before 1582-10-15). The year is astronomical (0 is 1 BC).
-func hybridDate(days int64) (y, m, d int64) {
+func HybridDate(days int64) (y, m, d int64) {
 	jdn := days + 2440588
 	var c int64
 	if days >= gregorianCutoverDays {
 		a := jdn + 32044
-		b := floorDiv(4*a+3, 146097)
-		c = a - floorDiv(146097*b, 4)
-		dd := floorDiv(4*c+3, 1461)
-		e := c - floorDiv(1461*dd, 4)
-		mm := floorDiv(5*e+2, 153)
-		return 100*b + dd - 4800 + floorDiv(mm, 10), mm + 3 - 12*floorDiv(mm, 10), e - floorDiv(153*mm+2, 5) + 1
+		b := FloorDiv(4*a+3, 146097)
+		c = a - FloorDiv(146097*b, 4)
+		dd := FloorDiv(4*c+3, 1461)
+		e := c - FloorDiv(1461*dd, 4)
+		mm := FloorDiv(5*e+2, 153)
+		return 100*b + dd - 4800 + FloorDiv(mm, 10), mm + 3 - 12*FloorDiv(mm, 10), e - FloorDiv(153*mm+2, 5) + 1
 	}
 	c = jdn + 32082
-	dd := floorDiv(4*c+3, 1461)
-	e := c - floorDiv(1461*dd, 4)
-	mm := floorDiv(5*e+2, 153)
-	return dd - 4800 + floorDiv(mm, 10), mm + 3 - 12*floorDiv(mm, 10), e - floorDiv(153*mm+2, 5) + 1
+	dd := FloorDiv(4*c+3, 1461)
+	e := c - FloorDiv(1461*dd, 4)
+	mm := FloorDiv(5*e+2, 153)
+	return dd - 4800 + FloorDiv(mm, 10), mm + 3 - 12*FloorDiv(mm, 10), e - FloorDiv(153*mm+2, 5) + 1
 }
 
 // isJavaDigit reports whether r is a digit for Java's Character.isDigit on
