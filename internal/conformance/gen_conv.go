@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -197,6 +198,11 @@ func (g *Gen) headerText(depth int) string {
 			}
 			return "{" + strings.Join(parts, Pick(g, ",", ", ")) + "}"
 		}
+	case 11:
+		// Digits outside ASCII (Java's Character.digit reads them) and
+		// text that is not UTF-8.
+		return Pick(g, "\u0661\u0662\u0663", "\u0662\u0660\u0662\u0660-\u0660\u0661-\u0660\u0661", "\uff11\uff12",
+			"1\u0663.5", "\xff\xfe", "a\x80b", "[1,\xc3]")
 	case 10:
 		return Pick(g, "[", "]", "{", "}", "[1,", "{a:}", "[1,2", "{\"a\":1}", "[,]", "[1,,2]", "{:1}", "[\"a,b\"]")
 	}
@@ -225,7 +231,13 @@ func (g *Gen) jsonDocument(envelope bool) []byte {
 	} else {
 		doc = g.jsonPayload(s, v)
 	}
-	switch g.r.IntN(20) {
+	switch g.r.IntN(24) {
+	case 20:
+		// A lone surrogate escape: Java strings hold it, Go's cannot.
+		doc = Pick(g, `"a\uD800b"`, `{"schema":{"type":"string"},"payload":"\uDC00"}`, `["\uD83D"]`)
+	case 21:
+		// UTF-16 and UTF-32, which Jackson detects from the first bytes.
+		return encodeUTF16(doc, Pick(g, "le", "be", "bom-be", "bom-le"))
 	case 0:
 		doc = "\uFEFF" + doc
 	case 1:
@@ -436,6 +448,23 @@ func decimalText(u *big.Int, scale int32) string {
 	out := digits[:len(digits)-int(scale)] + "." + digits[len(digits)-int(scale):]
 	if neg {
 		out = "-" + out
+	}
+	return out
+}
+
+// encodeUTF16 writes doc in UTF-16 (little or big endian, with or without a
+// byte order mark).
+func encodeUTF16(doc, form string) []byte {
+	var out []byte
+	if strings.HasPrefix(form, "bom") {
+		doc = "\uFEFF" + doc
+	}
+	for _, u := range utf16.Encode([]rune(doc)) {
+		if strings.HasSuffix(form, "le") {
+			out = append(out, byte(u), byte(u>>8))
+		} else {
+			out = append(out, byte(u>>8), byte(u))
+		}
 	}
 	return out
 }
