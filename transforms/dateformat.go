@@ -24,7 +24,10 @@ import (
 // after the pattern is ignored. Week dates (Y, w with E or u) resolve as
 // SimpleDateFormat resolves them; W and F, and w mixed with month or day
 // fields but no Y, do not parse. Time zones parse as Z, ±hh, ±hhmm, ±hh:mm,
-// UTC, GMT, GMT±hh:mm; zone names such as PST are not supported.
+// UTC, GMT, GMT±hh:mm; zone names such as PST are not supported. A number
+// beyond Java's int range (which SimpleDateFormat truncates) or a date
+// beyond the range of epoch milliseconds (which GregorianCalendar overflows)
+// does not parse.
 type dateFormat struct {
 	pattern string
 	toks    []dfToken

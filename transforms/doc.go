@@ -47,31 +47,48 @@
 // unknown keys ignored;
 // predicates TopicNameMatches, HasHeaderKey and RecordIsTombstone. Each
 // works on schema'd values (*connect.Struct) and schemaless ones
-// (map[string]any) as Kafka Connect does; output schemas are cached per input
+// (map[string]any, or map[any]any for a map with other keys: Kafka
+// Connect's SMTs take any Map, and Flatten and ReplaceField, which iterate
+// it as a Map<String, Object>, fail on a key that is neither a string nor
+// null) as Kafka Connect does; output schemas are cached per input
 // schema (16 entries, as Kafka Connect), so records of one schema share one
 // output schema and no schema is built per record.
 //
 // Where Sluice differs from Kafka Connect:
 //
-//   - Regular expressions (RegexRouter, TopicNameMatches) use Go's RE2 syntax:
-//     Java-only constructs (look-around, back-references) are rejected at
-//     configuration time. Replacements use Java's syntax ($1, ${name}, \$).
+//   - Regular expressions (RegexRouter, TopicNameMatches) use Go's RE2
+//     syntax (Java's POSIX classes \p{Lower} … are translated); Java-only
+//     constructs (look-around, back-references, possessive quantifiers) are
+//     rejected at configuration time. Replacements use Java's syntax ($1,
+//     ${name}, \$); a replacement with a bad group reference is accepted, as
+//     in Kafka Connect, and fails only the records whose topic matches.
 //   - SimpleDateFormat patterns (TimestampConverter, TimestampRouter) format
-//     as Kafka Connect's JVM does (Julian calendar before 1582-10-15; week
-//     fields Y w W F of the en locale: weeks start on Sunday) and parse as
-//     it does, except that W and F, and w mixed with month or day fields
-//     without Y, do not parse (a string input then fails the record), nor do
-//     zone names other than UTC/GMT. Kafka
+//     as Kafka Connect's JVM does (Julian calendar before 1582-10-15, the
+//     21-day October 1582 included; week fields Y w W F of the en locale:
+//     weeks start on Sunday) and parse as it does, except that W and F, and
+//     w mixed with month or day fields without Y, do not parse (a string
+//     input then fails the record), nor do zone names other than UTC, UT and
+//     GMT (Kafka Connect resolves PST, CET, … through its JVM's zone data and
+//     then formats every later record of that SMT in that zone). A number
+//     beyond Java's int range, NaN or ∞ where the pattern has a number, or a
+//     date beyond the range of epoch milliseconds fails the record (Kafka
+//     Connect silently truncates, reads NaN as 0, and overflows). Kafka
 //     Connect's default JVM zone and locale are taken to be UTC and en.
 //   - A record is a sink record (Kafka Connect's SinkRecord, needed by
 //     InsertField's offset.field) when its OriginalTopic is set, which the
 //     runtime does for every consumed record. A record timestamp of
 //     0001-01-01T00:00:00Z (-62135596800000 ms) is Go's zero time, which
-//     means "no timestamp" (TimestampRouter then fails).
+//     means "no timestamp": InsertField's timestamp.field is then null
+//     (schemaless: not inserted) and TimestampRouter fails the record.
 //   - MaskField passes tombstones through and masks BYTES to empty bytes
-//     (Kafka Connect fails on both), and masks a Decimal to zero at the
-//     field's scale (Kafka Connect: BigDecimal.ZERO, scale 0). Cast does not
-//     carry a logical type's name onto a whole-value cast.
+//     (Kafka Connect fails on both), and masks a Decimal to zero (or the
+//     replacement) at the field's scale (Kafka Connect: BigDecimal.ZERO,
+//     scale 0; a replacement that cannot take the field's scale exactly
+//     fails the record).
+//   - Cast does not carry a logical type's name, version, doc or parameters
+//     onto a whole-value cast (Kafka Connect does, and then refuses a
+//     default), and writes floats as text in the shortest round-trip form
+//     (Java 17 sometimes writes one more digit).
 //   - InsertHeader types value.literal exactly as Kafka Connect's
 //     Values.parseString does (arrays and maps included), in UTC (Kafka
 //     Connect uses the JVM's default zone), except that a map literal with
@@ -84,8 +101,9 @@
 //     last, by hash bucket; for two keys in one bucket (ordered by insertion
 //     in Java, unknown in a Go map) the renamed one, or the greater key.
 //   - Schemaless values must use Connect's Go types (see package connect):
-//     int32, int64, float64, string, map[string]any, []any, …; a Go int is
-//     not a Connect value.
+//     int32, int64, float64, string, map[string]any, map[any]any, []any, …;
+//     a Go int is not a Connect value. A schema name or doc of "" and a
+//     version of 0 read as absent (connect.Schema's zero values).
 //
 // # Errors
 //
