@@ -2,8 +2,10 @@ package conformance
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 )
 
 // SMT divergences CONFORMANCE.md explains: Go's zero time as a record
@@ -110,7 +112,130 @@ func init() {
 				return strings.HasPrefix(rest, "NaN") || strings.HasPrefix(rest, "∞")
 			},
 		},
+		Explanation{
+			ID: "schemaless-collision-same-bucket",
+			Reason: "where ReplaceField renames a schemaless map's key onto another kept key and the two share a " +
+				"java.util.HashMap bucket, Kafka Connect keeps the one inserted last (the JSON's key order), which a " +
+				"Go map does not keep; Sluice keeps the renamed one (keys in other buckets resolve as Kafka Connect's)",
+			Match: func(req *Request, kc, sl *Response, kind string) bool {
+				if kind != KindValue || !isSMT(req, "ReplaceField") || req.Record == nil || kc.Record == nil || sl.Record == nil {
+					return false
+				}
+				in, schema := operatingPart(req.Record, req.Class)
+				if schema != nil || in == nil || in.Map == nil {
+					return false
+				}
+				target, ok := sameBucketCollision(req.Config, *in.Map)
+				if !ok {
+					return false
+				}
+				part := "value"
+				if strings.HasSuffix(req.Class, "$Key") {
+					part = "key"
+				}
+				return agreeAfter(kc, sl, func(tree any) {
+					smtDocumented(tree)
+					rec, _ := tree.(map[string]any)["record"].(map[string]any)
+					if rec == nil {
+						return
+					}
+					if v, ok := rec[part].(map[string]any); ok {
+						dropMapEntry(v, target)
+					}
+				})
+			},
+		},
 	)
+}
+
+// sameBucketCollision returns the rename target that two or more kept
+// string keys of the schemaless map entries are renamed onto (a key renamed
+// onto another that stays, or two keys renamed alike) when all of them fall
+// in one java.util.HashMap bucket. cfg is ReplaceField's configuration.
+func sameBucketCollision(cfg map[string]string, entries [][2]*Value) (string, bool) {
+	list := func(key string) []string {
+		var out []string
+		for _, m := range strings.Split(strings.Trim(cfg[key], javaTrimSet), ",") {
+			if m = strings.Trim(m, " \t\n\v\f\r"); m != "" {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	ren := map[string]string{}
+	for _, m := range list("renames") {
+		if parts := strings.Split(m, ":"); len(parts) == 2 {
+			ren[parts[0]] = parts[1]
+		}
+	}
+	exclude, include := list("exclude"), list("include")
+	kept := func(k string) bool {
+		return !slices.Contains(exclude, k) && (len(include) == 0 || slices.Contains(include, k))
+	}
+	n := len(entries)
+	byTarget := map[string][]string{}
+	for _, e := range entries {
+		if e[0] == nil || e[0].String == nil {
+			continue
+		}
+		k := *e[0].String
+		if !kept(k) {
+			continue
+		}
+		t := k
+		if r, ok := ren[k]; ok {
+			t = r
+		}
+		byTarget[t] = append(byTarget[t], k)
+	}
+	for t, srcs := range byTarget {
+		if len(srcs) < 2 {
+			continue
+		}
+		b := hashMapBucket(srcs[0], n)
+		same := true
+		for _, k := range srcs[1:] {
+			same = same && hashMapBucket(k, n) == b
+		}
+		if same {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// hashMapBucket is the bucket of a String key in a java.util.HashMap of n
+// entries built by put from the default capacity.
+func hashMapBucket(key string, n int) int {
+	size := 16
+	for n > size*3/4 && size < 1<<30 {
+		size *= 2
+	}
+	var h int32
+	for _, u := range utf16.Encode([]rune(key)) {
+		h = 31*h + int32(u)
+	}
+	h ^= int32(uint32(h) >> 16)
+	return int(h) & (size - 1)
+}
+
+// dropMapEntry removes the entry with the string key from a canonical map
+// value.
+func dropMapEntry(v map[string]any, key string) {
+	entries, ok := v["map"].([]any)
+	if !ok {
+		return
+	}
+	kept := entries[:0]
+	for _, e := range entries {
+		if pair, ok := e.([]any); ok && len(pair) == 2 {
+			if k, ok := pair[0].(map[string]any); ok && len(k) == 1 && k["string"] == key {
+				continue
+			}
+		}
+		kept = append(kept, e)
+	}
+	v["map"] = kept
 }
 
 // javaTrimSet is what Java's String.trim removes: the code points up to
@@ -131,20 +256,7 @@ func dropInsertedTimestamp(v map[string]any, field string) {
 		}
 		return
 	}
-	entries, ok := v["map"].([]any)
-	if !ok {
-		return
-	}
-	kept := entries[:0]
-	for _, e := range entries {
-		if pair, ok := e.([]any); ok && len(pair) == 2 {
-			if k, ok := pair[0].(map[string]any); ok && len(k) == 1 && k["string"] == field {
-				continue
-			}
-		}
-		kept = append(kept, e)
-	}
-	v["map"] = kept
+	dropMapEntry(v, field)
 }
 
 // unparseableAt matches Sluice's SimpleDateFormat parse failure: the input
