@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -138,27 +139,37 @@ func (t *ReplaceField) renamed(name string) string {
 	return name
 }
 
-// winsOver reports whether the kept key k, renamed to name, replaces the
-// other kept key already written under name (e.g. renames=x:amount on a map
-// holding both x and amount). Kafka Connect writes the fields in the input
-// map's iteration order, so the one iterated last wins; its schemaless maps
-// are java.util.HashMaps (JsonConverter's), iterated by hash bucket, so
-// Sluice orders the two keys as a HashMap of len(m) entries would. Keys in
-// one bucket (whose order there is their insertion order, unknown here)
-// resolve in favour of the renamed key.
-func (t *ReplaceField) winsOver(m map[string]any, k, name string) bool {
-	other := ""
-	for k2 := range m {
-		if k2 != k && t.keep(k2) && t.renamed(k2) == name {
-			other = k2
-			break
+// writeInJavaOrder writes the kept entries of m, renamed, into out in the
+// order Kafka Connect's loop meets them, so that of keys renamed onto one
+// name (e.g. renames=x:amount on a map holding both x and amount) the one
+// iterated last wins. Its schemaless maps are java.util.HashMaps
+// (JsonConverter's) of n entries, iterated by hash bucket; keys in one
+// bucket (whose order there is their insertion order, unknown here) go
+// renamed ones last, then by key.
+func (t *ReplaceField) writeInJavaOrder(m map[string]any, n int, out map[string]any) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if t.keep(k) {
+			keys = append(keys, k)
 		}
 	}
-	bk, bo := javaHashMapBucket(k, len(m)), javaHashMapBucket(other, len(m))
-	if bk != bo {
-		return bk > bo
+	slices.SortFunc(keys, func(a, b string) int {
+		if d := javaHashMapBucket(a, n) - javaHashMapBucket(b, n); d != 0 {
+			return d
+		}
+		ra, rb := t.renamed(a) != a, t.renamed(b) != b
+		switch {
+		case ra && !rb:
+			return 1
+		case rb && !ra:
+			return -1
+		}
+		return strings.Compare(a, b)
+	})
+	clear(out)
+	for _, k := range keys {
+		out[t.renamed(k)] = m[k]
 	}
-	return k != name
 }
 
 const replacePurpose = "field replacement"
@@ -188,15 +199,23 @@ func (t *ReplaceField) Apply(_ context.Context, rec *connect.Record) (*connect.R
 			return nil, err
 		}
 		out := make(map[string]any, len(m))
+		collided := false
 		for k, v := range m {
 			if !t.keep(k) {
 				continue
 			}
 			name := t.renamed(k)
-			if _, taken := out[name]; taken && !t.winsOver(m, k, name) {
-				continue
+			if _, taken := out[name]; taken {
+				collided = true
 			}
 			out[name] = v
+		}
+		if collided {
+			n := len(m)
+			if am, ok := value.(map[any]any); ok {
+				n = len(am)
+			}
+			t.writeInJavaOrder(m, n, out)
 		}
 		if keepNil {
 			withNil := make(map[any]any, len(out)+1)
