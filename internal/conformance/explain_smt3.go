@@ -150,8 +150,8 @@ func init() {
 
 // sameBucketCollision returns the rename target that two or more kept
 // string keys of the schemaless map entries are renamed onto (a key renamed
-// onto another that stays, or two keys renamed alike) when all of them fall
-// in one java.util.HashMap bucket. cfg is ReplaceField's configuration.
+// onto another that stays, or two keys renamed alike) when the last of them
+// in java.util.HashMap order share their bucket. cfg is ReplaceField's configuration.
 func sameBucketCollision(cfg map[string]string, entries [][2]*Value) (string, bool) {
 	list := func(key string) []string {
 		var out []string
@@ -192,12 +192,17 @@ func sameBucketCollision(cfg map[string]string, entries [][2]*Value) (string, bo
 		if len(srcs) < 2 {
 			continue
 		}
-		b := hashMapBucket(srcs[0], n)
-		same := true
-		for _, k := range srcs[1:] {
-			same = same && hashMapBucket(k, n) == b
+		// A tie when the keys iterated last share their bucket.
+		last, count := -1, 0
+		for _, k := range srcs {
+			switch b := hashMapBucket(k, n); {
+			case b > last:
+				last, count = b, 1
+			case b == last:
+				count++
+			}
 		}
-		if same {
+		if count >= 2 {
 			return t, true
 		}
 	}
