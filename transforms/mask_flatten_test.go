@@ -44,9 +44,11 @@ func maskStruct() *connect.Struct {
 }
 
 func TestMaskField(t *testing.T) {
-	all := "bool,byte,short,int,long,float,double,string,bytes,date,time,timestamp,decimal,array,map,optional"
+	// bytes is not masked: Kafka Connect fails the record on it
+	// (TestMaskFieldBytesFails).
+	all := "bool,byte,short,int,long,float,double,string,date,time,timestamp,decimal,array,map,optional"
 	want := map[string]any{"magic": int32(42), "bool": false, "byte": int8(0), "short": int16(0), "int": int32(0),
-		"long": int64(0), "float": float32(0), "double": float64(0), "string": "", "bytes": []byte{},
+		"long": int64(0), "float": float32(0), "double": float64(0), "string": "", "bytes": []byte{1},
 		"date": time.Unix(0, 0), "time": time.Unix(0, 0), "timestamp": time.Unix(0, 0), "decimal": connect.NewDecimal(0, 2),
 		"array": []any{}, "map": map[string]any{}, "optional": nil}
 	both(t, func(t *testing.T, p Part) {
@@ -76,12 +78,7 @@ func TestMaskField(t *testing.T) {
 			t.Fatal("absent masked field not set to null, as Kafka Connect does")
 		}
 		eq(t, m["int"], int32(42))
-
-		// tombstones pass through
-		out = mustApply(t, tr, withPart(sinkRec("t", maskSchema, nil), p))
-		if _, v := p.get(out); v != nil {
-			t.Fatal("tombstone")
-		}
+		// A null key or value fails (TestMaskFieldNullFails).
 	})
 }
 

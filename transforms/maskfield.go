@@ -47,9 +47,14 @@ func (c MaskFieldConfig) Validate() error {
 // part's low bits (Java's narrowing: "1e3" is -24 for an int8), floats round
 // ("1.5E400" is +Inf).
 //
-// Differences from Kafka Connect: tombstones (null key or value) pass through
-// instead of failing; BYTES fields mask to an empty byte slice instead of
-// failing; a Decimal masks to zero with the field's scale.
+// As in Kafka Connect, a null key or value (for MaskField$Value a tombstone)
+// fails the record, schema'd or schemaless, and so does a BYTES field to be
+// masked (Kafka Connect has no empty value for byte[]): gate MaskField with a
+// predicate (RecordIsTombstone, negated) to let tombstones through.
+//
+// Difference from Kafka Connect: a Decimal masks to zero (or the
+// replacement) with the field's scale, where Kafka Connect puts a value with
+// its own scale (0 for the mask) into the struct.
 // It is safe for concurrent use.
 type MaskField struct {
 	part        Part
@@ -94,10 +99,9 @@ const maskPurpose = "mask fields"
 
 // Apply masks the fields.
 func (t *MaskField) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
+	// A null value fails below (requireMap, requireStruct), as Kafka
+	// Connect's requireMap and requireStruct fail on null.
 	schema, value := t.part.get(rec)
-	if value == nil {
-		return rec, nil
-	}
 	if m, ok := value.(map[any]any); ok && schema == nil {
 		// Any Map to Kafka Connect: a copy with the named entries
 		// masked (the other keys kept).
@@ -176,8 +180,6 @@ func (t *MaskField) mask(v any) (any, error) {
 		return float64(0), nil
 	case string:
 		return "", nil
-	case []byte:
-		return []byte{}, nil
 	case connect.Decimal:
 		return connect.NewDecimal(0, x.Scale), nil
 	case time.Time:
@@ -189,6 +191,8 @@ func (t *MaskField) mask(v any) (any, error) {
 	case map[any]any:
 		return map[any]any{}, nil
 	}
+	// []byte among others: Kafka Connect has no empty value for byte[]
+	// ("Cannot mask value of type: class [B").
 	return nil, fmt.Errorf("cannot mask value of type: %T", v)
 }
 

@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/sluicehq/sluice/connect"
@@ -90,4 +91,73 @@ func TestValueToKeyMapWithOtherKeys(t *testing.T) {
 	tr := must(valueToKeyFactory(map[string]string{"fields": "a"}))
 	out := mustApply(t, tr, &connect.Record{Topic: "t", Value: map[any]any{int32(1): "x", "a": int64(5)}})
 	eq(t, out.Key, map[string]any{"a": int64(5)})
+}
+
+// A null key or value fails the record, schema'd or schemaless, for $Key and
+// $Value alike, as Kafka Connect 4.3.1's MaskField does (requireStruct /
+// requireMap on null: "Only Struct/Map objects supported for [mask fields],
+// found: null").
+func TestMaskFieldNullFails(t *testing.T) {
+	both(t, func(t *testing.T, p Part) {
+		tr := must(maskFieldFactory(p)(map[string]string{"fields": "int"}))
+		for _, s := range []*connect.Schema{maskSchema, nil} {
+			out, err := tr.Apply(ctx, withPart(sinkRec("t", s, nil), p))
+			if err == nil {
+				_, v := p.get(out)
+				t.Fatalf("schema %v: null masked to %v, want an error", s, v)
+			}
+			if want := map[bool]string{true: "only Struct values", false: "only map[string]any values"}[s != nil]; !strings.Contains(err.Error(), want) ||
+				!strings.Contains(err.Error(), "found: null") {
+				t.Errorf("schema %v: error %q, want %q ... found: null", s, err, want)
+			}
+		}
+	})
+}
+
+// Users who want tombstones through gate MaskField with a negated
+// RecordIsTombstone predicate, exactly as in Kafka Connect.
+func TestMaskFieldTombstoneThroughPredicate(t *testing.T) {
+	chain, err := NewRegistry().ParseChain(map[string]string{
+		"transforms":                  "mask",
+		"transforms.mask.type":        "org.apache.kafka.connect.transforms.MaskField$Value",
+		"transforms.mask.fields":      "int",
+		"transforms.mask.predicate":   "isTombstone",
+		"transforms.mask.negate":      "true",
+		"predicates":                  "isTombstone",
+		"predicates.isTombstone.type": "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chain.Close()
+	out, err := chain.Apply(ctx, sinkRec("t", maskSchema, nil))
+	if err != nil || out == nil || out.Value != nil {
+		t.Fatalf("tombstone: %v, %v", out, err)
+	}
+	out, err = chain.Apply(ctx, sinkRec("t", maskSchema, maskStruct()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, get(t, out.Value, "int"), int32(0))
+}
+
+// A BYTES field fails the record, schema'd or schemaless, as in Kafka Connect
+// ("Cannot mask value of type: class [B"): byte[] has no empty value there.
+// A null BYTES field stays null, and other fields' bytes are not touched.
+func TestMaskFieldBytesFails(t *testing.T) {
+	both(t, func(t *testing.T, p Part) {
+		tr := must(maskFieldFactory(p)(map[string]string{"fields": "bytes"}))
+		_, err := tr.Apply(ctx, withPart(sinkRec("t", maskSchema, maskStruct()), p))
+		wantErr(t, err, "cannot mask value of type: []uint8")
+		_, err = tr.Apply(ctx, withPart(sinkRec("t", nil, maskValues()), p))
+		wantErr(t, err, "cannot mask value of type: []uint8")
+
+		opt := connect.StructBuilder().Field("bytes", connect.OptionalBytesSchema).MustBuild()
+		out := mustApply(t, tr, withPart(sinkRec("t", opt, connect.NewStruct(opt)), p))
+		_, v := p.get(out)
+		eq(t, get(t, v, "bytes"), nil)
+		out = mustApply(t, tr, withPart(sinkRec("t", nil, map[string]any{"bytes": nil, "x": []byte{1}}), p))
+		_, v = p.get(out)
+		eq(t, v, map[string]any{"bytes": nil, "x": []byte{1}})
+	})
 }
