@@ -480,7 +480,7 @@ func (c *JSON) toConnectData(data []byte) (connect.SchemaAndValue, error) {
 		if err != nil {
 			return connect.SchemaAndValue{}, synErr(err)
 		}
-		if !s.eof() {
+		if s.trailingValue() {
 			return connect.SchemaAndValue{}, synErr(s.errf("unexpected data after the JSON value"))
 		}
 		return connect.SchemaAndValue{Value: v}, nil
@@ -503,7 +503,7 @@ func (c *JSON) readEnvelope(s *scanner) (connect.SchemaAndValue, error) {
 		if _, err := v.skip(); err != nil {
 			return err
 		}
-		if !v.eof() {
+		if v.trailingValue() {
 			return v.errf("unexpected data after the JSON value")
 		}
 		return &DataError{Converter: jsonName, Reason: envelopeError}
@@ -564,7 +564,7 @@ func (c *JSON) readEnvelope(s *scanner) (connect.SchemaAndValue, error) {
 	if !haveSchema || !havePayload {
 		return connect.SchemaAndValue{}, notEnvelope()
 	}
-	if !s.eof() {
+	if s.trailingValue() {
 		return connect.SchemaAndValue{}, s.errf("unexpected data after the JSON value")
 	}
 	if payload != nil {

@@ -61,6 +61,23 @@ func (s *scanner) peek() byte {
 
 func (s *scanner) eof() bool { s.ws(); return s.pos >= len(s.data) }
 
+// trailingValue reports whether what follows the JSON value just read
+// begins another JSON value (after whitespace: an object, array, string,
+// number, true, false or null). Kafka Connect (Jackson's readTree) stops
+// after the first value and ignores the rest: Sluice accepts any other
+// trailing data as it does (a NUL, a Ctrl-Z, a stray brace), but refuses a
+// second document, which Kafka Connect would drop without a word.
+func (s *scanner) trailingValue() bool {
+	if s.eof() {
+		return false
+	}
+	switch c := s.data[s.pos]; {
+	case c == '{', c == '[', c == '"', c == '-', c >= '0' && c <= '9', c == 't', c == 'f', c == 'n':
+		return true
+	}
+	return false
+}
+
 func (s *scanner) unexpected() error {
 	if s.pos >= len(s.data) {
 		return s.errf("unexpected end of input")

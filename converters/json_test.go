@@ -348,10 +348,39 @@ func TestJSONEnvelopeErrors(t *testing.T) {
 		}
 	}
 	// Malformed JSON is a syntax error, not an envelope error.
-	for _, in := range []string{`{"schema":`, `{"a":1`, `nul`, `{"schema":null,"payload":1} x`, "\"\x01\"", `[1,]`, `{"a" 1}`, `1.`, `-`, `"\x"`} {
+	for _, in := range []string{`{"schema":`, `{"a":1`, `nul`, `{"schema":null,"payload":1} 2`, "\"\x01\"", `[1,]`, `{"a" 1}`, `1.`, `-`, `"\x"`} {
 		_, err := c.ToConnect(ctx, "t", nil, []byte(in))
 		if err == nil || !strings.Contains(err.Error(), "invalid JSON") {
 			t.Errorf("%q: got %v", in, err)
+		}
+	}
+}
+
+// TestJSONTrailingData: Kafka Connect (Jackson's readTree) reads the first
+// JSON value and ignores what follows it. Sluice accepts the same trailing
+// data, except a second JSON value, which Kafka Connect would drop silently.
+func TestJSONTrailingData(t *testing.T) {
+	for _, schemas := range []bool{true, false} {
+		c := mustJSON(t, JSONConfig{SchemasDisabled: !schemas})
+		doc := `{"a":1}`
+		if schemas {
+			doc = `{"schema":{"type":"int32","optional":false},"payload":1}`
+		}
+		for _, tail := range []string{"", "\x00", " \x1a", "}", " x", "\t\x00{", "\n\r ", "]", ",", ":"} {
+			sv, err := c.ToConnect(ctx, "t", nil, []byte(doc+tail))
+			if err != nil {
+				t.Errorf("schemas=%v %q: %v", schemas, doc+tail, err)
+				continue
+			}
+			if schemas && sv.Value != int32(1) || !schemas && sv.Value.(map[string]any)["a"] != int64(1) {
+				t.Errorf("schemas=%v %q: got %#v", schemas, doc+tail, sv.Value)
+			}
+		}
+		for _, tail := range []string{` {"b":2}`, "\n[1]", `"x"`, " -1", "7", " true", "\tfalse", "\r\nnull", "nope"} {
+			_, err := c.ToConnect(ctx, "t", nil, []byte(doc+tail))
+			if err == nil || !strings.Contains(err.Error(), "unexpected data after the JSON value") {
+				t.Errorf("schemas=%v %q: got %v, want unexpected data after the JSON value", schemas, doc+tail, err)
+			}
 		}
 	}
 }
