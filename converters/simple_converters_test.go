@@ -263,14 +263,20 @@ func TestSimpleHeaderRead(t *testing.T) {
 	if sv, err := c.ToConnectHeader(ctx, "t", "h", nil); sv.Schema != nil || sv.Value != nil || err != nil {
 		t.Errorf("nil: %+v %v", sv, err)
 	}
-	raw := []byte{0xff, 0xfe}
-	sv, _ := c.ToConnectHeader(ctx, "t", "h", raw)
-	if sv.Schema != connect.BytesSchema || !bytes.Equal(sv.Value.([]byte), raw) {
-		t.Errorf("invalid UTF-8: %+v", sv)
-	}
-	raw[0] = 0
-	if sv.Value.([]byte)[0] != 0xff {
-		t.Error("aliased input")
+	// Data that is not valid UTF-8 is decoded as Kafka Connect's new
+	// String(data, UTF_8) decodes it (one U+FFFD per malformed sequence, as
+	// Java 17 chooses them), then parsed; outputs from Kafka Connect 4.3.1.
+	for _, tc := range []struct{ in, want string }{
+		{"\xff\xfe", "\uFFFD\uFFFD"},
+		{"12\xff", "12\uFFFD"},
+		{"[1,\xff]", "[1,\uFFFD]"},
+		{"\xed\xa0\x80", "\uFFFD"}, // an encoded surrogate is one sequence
+		{"1\xc3", "1\uFFFD"},
+	} {
+		sv, err := c.ToConnectHeader(ctx, "t", "h", []byte(tc.in))
+		if err != nil || !sv.Schema.Equal(connect.StringSchema) || sv.Value != tc.want {
+			t.Errorf("invalid UTF-8 %q: got %v %#v %v, want STRING %q", tc.in, sv.Schema, sv.Value, err, tc.want)
+		}
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"github.com/sluicehq/sluice/internal/javavalues"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -42,9 +41,10 @@ import (
 // element schema merged as Kafka Connect merges it (numbers widen; no
 // common schema gives an ARRAY or MAP schema without element, key or value
 // schema, as Kafka Connect's); anything else → the whole text as STRING.
-// Sluice differs where Go cannot hold Kafka Connect's value: a map literal
-// with a list or map as key, and data that is not valid UTF-8 (Kafka Connect
-// decodes it lossily; Sluice returns a copy of the bytes with BYTES).
+// Data that is not valid UTF-8 is decoded as Kafka Connect decodes it (each
+// malformed sequence becomes one U+FFFD, as Java 17's String constructor
+// replaces it) and that text is parsed. Sluice differs where Go cannot hold
+// Kafka Connect's value: a map literal with a list or map as key.
 // Numbers and dates may use any BMP decimal digit ("١٢٣" is the INT8 123),
 // as Java's Character.digit reads them.
 //
@@ -78,10 +78,10 @@ func (c *SimpleHeader) ToConnectHeader(_ context.Context, _, _ string, data []by
 	if data == nil {
 		return connect.SchemaAndValue{}, nil
 	}
-	if !utf8.Valid(data) {
-		return connect.SchemaAndValue{Schema: connect.BytesSchema, Value: append(make([]byte, 0, len(data)), data...)}, nil
-	}
-	return ParseHeaderString(string(data)), nil
+	// Kafka Connect: new String(data, UTF_8), then Values.parseString;
+	// data that is not valid UTF-8 is decoded with U+FFFD replacements,
+	// exactly as Java 17 does (decodeJavaUTF8), as StringConverter reads it.
+	return ParseHeaderString(decodeJavaUTF8(data)), nil
 }
 
 const (

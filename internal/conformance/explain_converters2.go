@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // More converter divergences CONFORMANCE.md explains. Each value rule
@@ -88,20 +87,6 @@ func init() {
 				s, ok := backString(sl)
 				return err == nil && ok && s == string(data) && sl.Back.Schema != nil && sl.Back.Schema.Type == "STRING" &&
 					hasCompositeKey(kc)
-			},
-		},
-		Explanation{
-			ID: "simpleheader-invalid-utf8-bytes",
-			Reason: "SimpleHeaderConverter reads header data that is not valid UTF-8 as BYTES, the data unchanged; " +
-				"Kafka Connect decodes it with U+FFFD replacements (losing the bytes) and parses that text",
-			Match: func(req *Request, kc, sl *Response, kind string) bool {
-				if kind != KindValue || req.Class != classSimpleHdr || req.Op != OpHeaderParse || req.Data == nil {
-					return false
-				}
-				data, err := base64.StdEncoding.DecodeString(*req.Data)
-				return err == nil && !utf8.Valid(data) && sl.Back != nil && sl.Back.Schema != nil &&
-					sl.Back.Schema.Type == "BYTES" && sl.Back.Value != nil && sl.Back.Value.Bytes != nil &&
-					*sl.Back.Value.Bytes == *req.Data
 			},
 		},
 		Explanation{
