@@ -53,3 +53,28 @@ func TestSimpleDateFormatRefusesSilentOverflow(t *testing.T) {
 		t.Fatalf("year 292000000: got %v, %v", got, err)
 	}
 }
+
+// SimpleDateFormat("G yyyy-MM-dd Y w") on Kafka Connect's JVM before 1 AD:
+// GregorianCalendar.getWeekYear looks for the next year's first week in the
+// wrong year (YEAR+1 on a BC calendar), so the week year (Y) of the last
+// days of December does not follow the week of year (w).
+func TestKCWeekYearBeforeOneAD(t *testing.T) {
+	d, err := compileDateFormat("G yyyy-MM-dd Y w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		epochDay int64
+		want     string
+	}{
+		{-1449671, "BC 2001-12-25 -2000 52"},
+		{-1449670, "BC 2001-12-26 -1999 52"},
+		{-735607, "BC 0046-12-26 -45 52"},
+		{-735606, "BC 0046-12-27 -44 1"},
+		{-24654368, "BC 65532-12-26 -65531 1"},
+	} {
+		if got := string(d.appendFormat(nil, time.UnixMilli(c.epochDay*86400000))); got != c.want {
+			t.Errorf("epoch day %d: got %q, want %q", c.epochDay, got, c.want)
+		}
+	}
+}

@@ -199,6 +199,9 @@ func (d *dateFormat) appendFormat(b []byte, t time.Time) []byte {
 			b = appendPadded(b, (int(monthDay0)+first)/7+1, n)
 		case 'w', 'Y':
 			week, weekYear := javaWeekOfYear(epochDay, year, yearDay)
+			if year <= 0 {
+				weekYear = javaBCWeekYear(year, yearDay)
+			}
 			switch {
 			case tok.letter == 'w':
 				b = appendPadded(b, week, n)
@@ -580,6 +583,25 @@ func javaWeekOfYear(epochDay int64, year, yearDay int) (week, weekYear int) {
 		return 1, year + 1
 	}
 	return (yearDay-1+jan1Weekday)/7 + 1, year
+}
+
+// javaBCWeekYear is GregorianCalendar.getWeekYear for a date before 1 AD
+// (year is astronomical: 1 BC is 0). Its slow path looks for the next
+// year's first week by setting YEAR to year+1 on a copy still in the BC
+// era, which is the year -year, not year+1: the last days of December go to
+// the next week year when that year's first Sunday falls early enough.
+func javaBCWeekYear(year, yearDay int) int {
+	daysInYear := int(javaEpochDay(int64(year)+1, 0, 1) - javaEpochDay(int64(year), 0, 1))
+	left := daysInYear - yearDay + 1 // days to the year's end, this one included
+	jan1 := javaEpochDay(int64(-year), 0, 1)
+	firstSunday := int(floorMod(-floorMod(jan1+4, 7), 7)) // days from 1 January to its first Sunday
+	if firstSunday == 0 {
+		firstSunday = 7
+	}
+	if left <= 7-firstSunday {
+		return year + 1
+	}
+	return year
 }
 
 func floorModInt(a, b int) int { return int(floorMod(int64(a), int64(b))) }
