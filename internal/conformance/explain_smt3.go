@@ -145,6 +145,18 @@ func init() {
 				})
 			},
 		},
+		Explanation{
+			ID: "replacefield-rename-decimal-scale",
+			Reason: "where ReplaceField reads a kept field's value from another field through the inverted renames " +
+				"(renames=a:x on a struct that keeps x), Sluice refuses a Decimal whose scale differs from the output " +
+				"field's schema; Kafka Connect's Struct.put checks only the Java class, so it writes a Decimal its own " +
+				"converters then refuse (\"BigDecimal has mismatching scale value\")",
+			Match: func(req *Request, kc, sl *Response, kind string) bool {
+				return kind == KindSluiceFails && isSMT(req, "ReplaceField") && kc.Record != nil &&
+					strings.Contains(req.Config["renames"], ":") &&
+					regexp.MustCompile(`Decimal has scale -?\d+, schema has scale -?\d+`).MatchString(sl.Error)
+			},
+		},
 	)
 }
 
