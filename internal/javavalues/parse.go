@@ -670,7 +670,7 @@ func utf16Len(s string) int {
 // GregorianCalendar, in days since 1970-01-01.
 const gregorianCutoverDays = -141427
 
-// hybridDays returns the days since 1970-01-01 of year-month-day (month and
+// HybridDays returns the days since 1970-01-01 of year-month-day (month and
 // day may overflow, as in a lenient Calendar) in Java's GregorianCalendar:
 // Julian before 1582, Gregorian after, and in 1582 Gregorian from the
 // cutover on.
@@ -705,6 +705,8 @@ func civilDays(y, m, d int64, gregorian bool) int64 {
 	return jdn - 2440588
 }
 
+// FloorDiv returns a/b rounded towards negative infinity, as Java's
+// Math.floorDiv does (b must not be 0).
 func FloorDiv(a, b int64) int64 {
 	q := a / b
 	if (a%b != 0) && ((a < 0) != (b < 0)) {
@@ -713,7 +715,7 @@ func FloorDiv(a, b int64) int64 {
 	return q
 }
 
-// hybridDate is the inverse of hybridDays: the year, month and day of the
+// HybridDate is the inverse of HybridDays: the year, month and day of the
 // day that many days after 1970-01-01 in Java's GregorianCalendar (Julian
 // before 1582-10-15). The year is astronomical (0 is 1 BC).
 func HybridDate(days int64) (y, m, d int64) {
