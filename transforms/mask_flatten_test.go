@@ -72,6 +72,9 @@ func TestMaskField(t *testing.T) {
 		out = mustApply(t, tr, withPart(sinkRec("t", nil, m), p))
 		_, v = p.get(out)
 		for k, w := range want {
+			if k == "decimal" {
+				w = connect.NewDecimal(0, 0) // schemaless: BigDecimal.ZERO, as Kafka Connect
+			}
 			eq(t, get(t, v, k), w)
 		}
 		if _, ok := v.(map[string]any)["optional"]; !ok {

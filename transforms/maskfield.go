@@ -52,9 +52,12 @@ func (c MaskFieldConfig) Validate() error {
 // masked (Kafka Connect has no empty value for byte[]): gate MaskField with a
 // predicate (RecordIsTombstone, negated) to let tombstones through.
 //
-// Difference from Kafka Connect: a Decimal masks to zero (or the
-// replacement) with the field's scale, where Kafka Connect puts a value with
-// its own scale (0 for the mask) into the struct.
+// Difference from Kafka Connect: a Decimal Struct field masks to zero (or
+// the replacement) with the field's scale, where Kafka Connect puts a value
+// with its own scale (0 for the mask) into the struct, contradicting the
+// schema; a replacement that cannot take the field's scale exactly fails the
+// record. In a schemaless map a Decimal masks as in Kafka Connect (zero at
+// scale 0, the replacement at its literal's scale).
 // It is safe for concurrent use.
 type MaskField struct {
 	part        Part
@@ -107,7 +110,7 @@ func (t *MaskField) Apply(_ context.Context, rec *connect.Record) (*connect.Reco
 		// masked (the other keys kept).
 		out := maps.Clone(m)
 		for _, name := range t.fields {
-			v, err := t.mask(m[name])
+			v, err := t.mask(m[name], false)
 			if err != nil {
 				return nil, fmt.Errorf("field %q: %w", name, err)
 			}
@@ -123,7 +126,7 @@ func (t *MaskField) Apply(_ context.Context, rec *connect.Record) (*connect.Reco
 		}
 		out := maps.Clone(m)
 		for _, name := range t.fields {
-			v, err := t.mask(m[name])
+			v, err := t.mask(m[name], false)
 			if err != nil {
 				return nil, fmt.Errorf("field %q: %w", name, err)
 			}
@@ -142,7 +145,7 @@ func (t *MaskField) Apply(_ context.Context, rec *connect.Record) (*connect.Reco
 		f := &in.Fields[i]
 		v := fieldValue(st, f, t.replaceNull)
 		if slices.Contains(t.fields, f.Name) {
-			if v, err = t.mask(v); err != nil {
+			if v, err = t.mask(v, true); err != nil {
 				return nil, fmt.Errorf("field %q: %w", f.Name, err)
 			}
 		}
@@ -156,12 +159,16 @@ func (t *MaskField) Apply(_ context.Context, rec *connect.Record) (*connect.Reco
 
 var epoch = time.Unix(0, 0).UTC()
 
-func (t *MaskField) mask(v any) (any, error) {
+// mask returns v's mask. fieldScale says whether a Decimal takes its own
+// scale (a Struct field: its schema's scale) or, in a schemaless map, the
+// scale Kafka Connect gives it (0 for BigDecimal.ZERO, the replacement
+// literal's for new BigDecimal(replacement)).
+func (t *MaskField) mask(v any, fieldScale bool) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
 	if t.hasRepl {
-		return t.replace(v)
+		return t.replace(v, fieldScale)
 	}
 	switch x := v.(type) {
 	case bool:
@@ -181,6 +188,9 @@ func (t *MaskField) mask(v any) (any, error) {
 	case string:
 		return "", nil
 	case connect.Decimal:
+		if !fieldScale {
+			return connect.NewDecimal(0, 0), nil
+		}
 		return connect.NewDecimal(0, x.Scale), nil
 	case time.Time:
 		return epoch, nil
@@ -196,7 +206,7 @@ func (t *MaskField) mask(v any) (any, error) {
 	return nil, fmt.Errorf("cannot mask value of type: %T", v)
 }
 
-func (t *MaskField) replace(v any) (any, error) {
+func (t *MaskField) replace(v any, fieldScale bool) (any, error) {
 	r := t.replacement
 	if _, ok := v.(string); ok {
 		return r, nil
@@ -224,6 +234,9 @@ func (t *MaskField) replace(v any) (any, error) {
 		f, _ := strconv.ParseFloat(r, 64)
 		return f, nil
 	case connect.Decimal:
+		if !fieldScale {
+			return connect.Decimal{Unscaled: num.unscaled, Scale: num.scale}, nil
+		}
 		if d := int64(num.scale) - int64(x.Scale); d > maxRescale || d < -maxRescale {
 			return nil, fmt.Errorf("replacement %s cannot be given the field's scale %d", r, x.Scale)
 		}

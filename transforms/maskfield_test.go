@@ -161,3 +161,20 @@ func TestMaskFieldBytesFails(t *testing.T) {
 		eq(t, v, map[string]any{"bytes": nil, "x": []byte{1}})
 	})
 }
+
+// In a schemaless map a Decimal masks as Kafka Connect's MaskField does:
+// BigDecimal.ZERO (scale 0), or new BigDecimal(replacement) at the literal's
+// own scale; only a Struct field takes its schema's scale.
+func TestMaskFieldSchemalessDecimal(t *testing.T) {
+	m := func() map[string]any { return map[string]any{"d": connect.NewDecimal(1234, 10)} }
+	tr := must(NewMaskField(MaskFieldConfig{Fields: []string{"d"}}, Value))
+	out := mustApply(t, tr, &connect.Record{Topic: "t", Value: m()})
+	eq(t, out.Value.(map[string]any)["d"], connect.NewDecimal(0, 0))
+	out = mustApply(t, tr, &connect.Record{Topic: "t", Value: map[any]any{"d": connect.NewDecimal(1234, 10), int32(1): "x"}})
+	eq(t, out.Value.(map[any]any)["d"], connect.NewDecimal(0, 0))
+	for repl, want := range map[string]connect.Decimal{"1e3": connect.NewDecimal(1, -3), "1.50": connect.NewDecimal(150, 2), "-7": connect.NewDecimal(-7, 0)} {
+		tr := must(NewMaskField(MaskFieldConfig{Fields: []string{"d"}, Replacement: repl}, Value))
+		out := mustApply(t, tr, &connect.Record{Topic: "t", Value: m()})
+		eq(t, out.Value.(map[string]any)["d"], want)
+	}
+}
