@@ -83,8 +83,11 @@ const (
 // *FormatError naming the member, as Kafka Connect's
 // OffsetUtils.validateFormat does. Strings must be valid UTF-8; they are
 // escaped as Jackson does (", \ and control characters, with \b \t \n \f \r
-// short forms and \u00XX otherwise; everything else, including <, >, & and
-// non-ASCII characters, is written as is). connector must not be empty and
+// short forms and \u00XX otherwise; characters outside the BMP as their
+// UTF-16 surrogate pair's escapes, "\uD83D\uDE00"; everything else,
+// including <, >, & and other non-ASCII characters, is written as is; an
+// older Sluice wrote characters outside the BMP as is, and the stores keep
+// such keys' bytes, see the file comment). connector must not be empty and
 // partition must not be nil.
 //
 // The result is also the canonical form of the key: two partitions are the

@@ -502,3 +502,35 @@ func TestMurmur2Partitioner(t *testing.T) {
 		t.Error("the partitioner does not require consistency")
 	}
 }
+
+// TestKafkaStoreOldSluiceNonBMPKey: an offset an older Sluice wrote with a
+// character outside the BMP as raw UTF-8 in the key (EncodeKey now writes
+// Kafka Connect's surrogate-pair escapes) is found and rewritten under the
+// key bytes in the topic, in the same topic partition.
+func TestKafkaStoreOldSluiceNonBMPKey(t *testing.T) {
+	ctx := context.Background()
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 5, compactPolicy)
+	const old = "[\"src\",{\"file\":\"a😀b\"}]"
+	parts := produceRaw(t, brokers, topic, []byte(old), []byte(`{"position":42}`))
+
+	s := openKafkaStore(t, brokers, topic, nil)
+	p := Partition{"file": "a😀b"}
+	if o, err := s.Get(ctx, "src", p); err != nil || !reflect.DeepEqual(o, Offset{"position": int64(42)}) {
+		t.Fatalf("Get = %#v, %v", o, err)
+	}
+	if err := s.Write(ctx, "src", []Entry{{Partition: p, Offset: Offset{"position": 43}}}); err != nil {
+		t.Fatal(err)
+	}
+	raw := readRaw(t, brokers, topic)
+	r := lastRaw(t, raw, old)
+	if string(r.value) != `{"position":43}` || r.partition != parts[0] {
+		t.Fatalf("rewritten record = %+v, want value {\"position\":43} in partition %d", r, parts[0])
+	}
+	for _, rr := range raw {
+		if rr.key != old {
+			t.Fatalf("a record was written under other key bytes than the old Sluice's: %+v", rr)
+		}
+	}
+}

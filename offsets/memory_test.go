@@ -2,8 +2,11 @@ package offsets
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
@@ -248,5 +251,75 @@ func TestMemoryStoreKeepsKeyBytes(t *testing.T) {
 	}
 	if got := keyOf(); got != `["conn",{"db":"d","table":"t1"}]` {
 		t.Fatalf("key bytes = %s, want the canonical ones", got)
+	}
+}
+
+// TestStoresKeepOldSluiceNonBMPKeyBytes: Sluice before the surrogate-pair
+// escapes wrote characters outside the BMP in offsets-topic keys as raw
+// UTF-8 ("😀"); EncodeKey now writes them as Kafka Connect does
+// ("\uD83D\uDE00"). An offset stored under the old bytes is still found,
+// and rewritten (also after a reset) under the key bytes that exist, not
+// next to them under new ones.
+func TestStoresKeepOldSluiceNonBMPKeyBytes(t *testing.T) {
+	ctx := context.Background()
+	const old = "[\"conn😀\",{\"file\":\"a😀b.txt\"}]"
+	p := Partition{"file": "a😀b.txt"}
+	canon, err := EncodeKey("conn😀", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `["conn\uD83D\uDE00",{"file":"a\uD83D\uDE00b.txt"}]`; string(canon) != want {
+		t.Fatalf("EncodeKey = %s, want %s", canon, want)
+	}
+	s := NewMemoryStore()
+	defer s.Close()
+	if _, _, err := s.ix.load([]byte(old), []byte(`{"position":42}`)); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := s.Get(ctx, "conn😀", p); err != nil || o["position"] != int64(42) {
+		t.Fatalf("Get = %v, %v", o, err)
+	}
+	for _, o := range []Offset{{"position": 43}, nil, {"position": 44}} {
+		if err := s.Write(ctx, "conn😀", []Entry{{Partition: p, Offset: o}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(s.ix.keyBytes("conn😀", string(canon))); got != old {
+			t.Fatalf("after writing %v, key bytes = %s, want the old Sluice's %s", o, got, old)
+		}
+	}
+	if o, err := s.Get(ctx, "conn😀", p); err != nil || o["position"] != int64(44) {
+		t.Fatalf("Get = %v, %v", o, err)
+	}
+
+	// The file store: the one entry is updated in place, under the old
+	// bytes.
+	path := filepath.Join(t.TempDir(), "offsets.json")
+	entry, _ := json.Marshal(map[string]any{"version": 1, "entries": []map[string]string{{"key": old, "value": `{"position":42}`}}})
+	if err := os.WriteFile(path, entry, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := NewFileStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	if o, err := fs.Get(ctx, "conn😀", p); err != nil || o["position"] != int64(42) {
+		t.Fatalf("file Get = %v, %v", o, err)
+	}
+	if err := fs.Write(ctx, "conn😀", []Entry{{Partition: p, Offset: Offset{"position": 43}}}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Entries []struct{ Key, Value string }
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	if len(file.Entries) != 1 || file.Entries[0].Key != old || file.Entries[0].Value != `{"position":43}` {
+		t.Fatalf("file entries = %+v, want one under the old key bytes %s with position 43", file.Entries, old)
 	}
 }
