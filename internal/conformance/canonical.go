@@ -138,13 +138,12 @@ func toValue(schema *connect.Schema, v *Value) (any, error) {
 		if schema != nil {
 			ks, vs = schema.KeySchema, schema.ValueSchema
 		}
-		stringKeys := ks != nil && ks.Type == connect.TypeString
-		if ks == nil {
-			stringKeys = true
-			for _, e := range *v.Map {
-				if e[0] == nil || e[0].String == nil {
-					stringKeys = false
-				}
+		// map[string]any unless a key is not a string: a null key (an
+		// optional key schema) needs map[any]any.
+		stringKeys := ks == nil || ks.Type == connect.TypeString
+		for _, e := range *v.Map {
+			if e[0] == nil || e[0].String == nil {
+				stringKeys = false
 			}
 		}
 		if stringKeys {

@@ -30,7 +30,20 @@ const (
 	KindSluiceFails  = "sluice-fails"   // Kafka Connect succeeded, Sluice failed
 	KindSluiceAccept = "sluice-accepts" // Kafka Connect failed, Sluice succeeded
 	KindConfig       = "config"         // Sluice refused a config Kafka Connect accepted
+	KindSluiceInput  = "sluice-input"   // Kafka Connect built the input, Sluice could not
 )
+
+// String is the verdict's corpus form: "agree", "fail-alike", "skipped",
+// "explained:<rule>" or "diverge:<kind>".
+func (v Verdict) String() string {
+	switch v.Outcome {
+	case Explained:
+		return string(v.Outcome) + ":" + v.Explanation
+	case Diverge:
+		return string(v.Outcome) + ":" + v.Kind
+	}
+	return string(v.Outcome)
+}
 
 // Verdict is the comparison of one case.
 type Verdict struct {
@@ -43,11 +56,16 @@ type Verdict struct {
 
 // Compare compares Kafka Connect's response kc with Sluice's sl for req.
 func Compare(req *Request, kc, sl *Response) Verdict {
-	if kc.InputError != "" || sl.InputError != "" {
+	if kc.InputError != "" {
+		// Kafka Connect itself refuses the input (an empty field name, a
+		// default its SchemaBuilder rejects): nothing to compare.
 		return Verdict{Outcome: Skipped}
 	}
 	kc, sl = nullBack(req, kc), nullBack(req, sl)
-	kind := diffKind(kc, sl)
+	kind := KindSluiceInput
+	if sl.InputError == "" {
+		kind = diffKind(kc, sl)
+	}
 	if kind == "" {
 		if kc.Error != "" {
 			return Verdict{Outcome: FailAlike}
@@ -93,6 +111,11 @@ func diffKind(kc, sl *Response) string {
 		// round trip is otherwise alike.
 		if kc.Phase == "to" && sl.Phase == "to" && !equalBytes(kc.Bytes, sl.Bytes) {
 			return KindBytes
+		}
+		// Kafka Connect refused to write what Sluice wrote and then could
+		// not read back: Sluice let unreadable data through.
+		if kc.Phase == "from" && sl.Phase == "to" {
+			return KindSluiceAccept
 		}
 		return ""
 	case kc.Error == "" && sl.Error != "":

@@ -22,20 +22,28 @@ func TestCorpus(t *testing.T) {
 	}
 	ctx := context.Background()
 	failed := 0
+	unset := 0
 	for _, e := range entries {
 		sl := RunSluice(ctx, e.Request)
 		v := Compare(e.Request, e.KafkaConnect, sl)
 		if v.Outcome == Diverge {
 			failed++
-			req, _ := json.Marshal(e.Request)
-			kc, _ := json.Marshal(e.KafkaConnect)
-			got, _ := json.Marshal(sl)
-			t.Errorf("%s: %s divergence from Kafka Connect%s\n  request:       %s\n  kafka connect: %s\n  sluice:        %s",
-				e.Request.ID, v.Kind, noteSuffix(e.Note), req, kc, got)
 		}
-		if v.Outcome == Skipped {
-			t.Errorf("%s: Sluice could not build the input: %s", e.Request.ID, sl.InputError)
+		switch {
+		case e.Expect == "" && v.Outcome != Diverge:
+			unset++
+			continue
+		case e.Expect == v.String():
+			continue
 		}
+		req, _ := json.Marshal(e.Request)
+		kc, _ := json.Marshal(e.KafkaConnect)
+		got, _ := json.Marshal(sl)
+		t.Errorf("%s: verdict %s, the corpus expects %q%s\n  request:       %s\n  kafka connect: %s\n  sluice:        %s",
+			e.Request.ID, v, e.Expect, noteSuffix(e.Note), req, kc, got)
+	}
+	if unset > 0 {
+		t.Logf("%d corpus cases have no expected verdict yet: go run ./internal/conformance/cmd/conformance -fill-expect", unset)
 	}
 	t.Logf("%d corpus cases, %d diverge", len(entries), failed)
 }
@@ -72,12 +80,18 @@ func TestDifferential(t *testing.T) {
 	ctx := context.Background()
 	h, err := StartHarness(ctx)
 	if err != nil {
-		if os.Getenv("CI") != "true" && strings.Contains(err.Error(), "mvn not found") {
+		// No Maven, no network for the jars, no JDK: a skip on a
+		// developer's machine, a failure in CI.
+		if os.Getenv("CI") != "true" {
 			t.Skip(err)
 		}
 		t.Fatal(err)
 	}
-	defer h.Close()
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	cases := 1500
 	if testing.Short() {
 		cases = 300
@@ -97,8 +111,11 @@ func TestDifferential(t *testing.T) {
 				seed, len(rep.Divergences), b.String())
 		}
 		for area, c := range rep.ByArea {
-			if c[Agree]+c[FailAlike]+c[Explained] < c.Total()/2 {
-				t.Errorf("seed %d, %s: only %d of %d cases compared: the generator makes too many inputs a side cannot build", seed, area, c[Agree]+c[FailAlike]+c[Explained], c.Total())
+			// Skipped cases are inputs Kafka Connect itself refuses (an
+			// empty field name, a default its SchemaBuilder rejects);
+			// Sluice refusing an input is a divergence of its own.
+			if c[Skipped]*20 > c.Total() {
+				t.Errorf("seed %d, %s: %d of %d cases skipped (over 5 %%): the generator makes too many inputs Kafka Connect refuses", seed, area, c[Skipped], c.Total())
 			}
 		}
 	}

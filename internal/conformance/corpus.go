@@ -3,6 +3,7 @@ package conformance
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -17,6 +18,43 @@ type CorpusEntry struct {
 	KafkaConnect *Response `json:"kafkaConnect"`
 	// Note says what the case was about (optional).
 	Note string `json:"note,omitempty"`
+	// Expect is the verdict the case must keep (Verdict.String:
+	// "agree", "fail-alike", "explained:<rule>"): a fixed case that comes
+	// to diverge, or to be explained by some other rule, fails TestCorpus.
+	Expect string `json:"expect,omitempty"`
+}
+
+// WriteCorpus writes entries to path, one JSON line each.
+func WriteCorpus(path string, entries []CorpusEntry) error {
+	var b bytes.Buffer
+	for _, e := range entries {
+		line, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+// FillExpect sets Expect on every entry without one to the verdict Sluice
+// gets today, and returns the IDs of entries that diverge (left unset).
+func FillExpect(ctx context.Context, entries []CorpusEntry) []string {
+	var diverging []string
+	for i := range entries {
+		e := &entries[i]
+		if e.Expect != "" {
+			continue
+		}
+		v := Compare(e.Request, e.KafkaConnect, RunSluice(ctx, e.Request))
+		if v.Outcome == Diverge {
+			diverging = append(diverging, e.Request.ID)
+			continue
+		}
+		e.Expect = v.String()
+	}
+	return diverging
 }
 
 // CorpusPath is the corpus file.

@@ -175,6 +175,9 @@ public final class ConnectDiff {
             System.err.println("ConnectDiff: " + fatal[0]);
             System.exit(1);
         }
+        // Non-daemon threads a Kafka class may have started must not keep
+        // the JVM alive after the last request.
+        System.exit(0);
     }
 
     private static void loop(OutputStream out) throws Exception {

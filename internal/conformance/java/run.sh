@@ -72,6 +72,10 @@ fetch() {
 }
 
 version="$(kafka_version)"
+if [[ "$lib" != "$default_lib" ]] && ! have_jars "$lib"; then
+  # A directory the caller chose is never emptied and refilled by us.
+  die "SLUICE_CONNECT_LIB=$lib holds no connect-json jar (unset it to fetch Kafka Connect into $default_lib)"
+fi
 if needs_fetch; then
   mkdir -p "$tmproot"
   lock="$tmproot/sluice-conformance-fetch.lock"
@@ -86,7 +90,8 @@ if needs_fetch; then
   fi
 fi
 
-hash="$(sha256sum "$src" | cut -c1-16)"
+# The compiled classes depend on the source and on the jars' release.
+hash="$( { cat "$src"; printf '%s\n' "$version" "$lib"; } | sha256sum | cut -c1-16)"
 classes="$tmproot/sluice-conformance-$hash"
 if [[ ! -f "$classes/ConnectDiff.class" ]]; then
   mkdir -p "$tmproot"

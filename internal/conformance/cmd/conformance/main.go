@@ -26,7 +26,31 @@ import (
 	"github.com/sluicehq/sluice/internal/conformance"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+// fillExpect sets the corpus entries' missing expected verdicts.
+func fillExpect() int {
+	path := conformance.CorpusPath()
+	entries, err := conformance.LoadCorpus(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	diverging := conformance.FillExpect(context.Background(), entries)
+	if err := conformance.WriteCorpus(path, entries); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	for _, id := range diverging {
+		fmt.Printf("%s diverges: no expected verdict recorded\n", id)
+	}
+	if len(diverging) > 0 {
+		return 1
+	}
+	return 0
+}
+
+func run() int {
 	seed := flag.Uint64("seed", 0, "seed (0: a fresh one, printed)")
 	cases := flag.Int("cases", 20000, "cases per area")
 	areas := flag.String("areas", "converters,smts", "comma-separated areas: converters, smts")
@@ -37,12 +61,16 @@ func main() {
 	quiet := flag.Bool("q", false, "do not print each divergence")
 	classes := flag.String("classes", "", "comma-separated class filter (short names, substrings: Cast,JsonConverter)")
 	rules := flag.Bool("rules", false, "print the explained differences as Markdown table rows and exit")
+	fill := flag.Bool("fill-expect", false, "record today's verdict as the expected one for corpus entries without one, and exit")
 	flag.Parse()
+	if *fill {
+		return fillExpect()
+	}
 	if *rules {
 		for _, r := range conformance.Rules() {
 			fmt.Printf("| `%s` | %s |\n", r.ID, r.Reason)
 		}
-		return
+		return 0
 	}
 
 	if *seed == 0 {
@@ -55,9 +83,13 @@ func main() {
 	h, err := conformance.StartHarness(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+		return 2
 	}
-	defer h.Close()
+	defer func() {
+		if err := h.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}()
 
 	cfg := conformance.RunConfig{Seed: *seed, Cases: *cases, Minimize: *minimize, MaxMinimize: *maxMin, Log: os.Stderr}
 	if *classes != "" {
@@ -69,7 +101,7 @@ func main() {
 	rep, err := conformance.Run(ctx, h, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+		return 2
 	}
 	rep.Summary(os.Stdout)
 
@@ -89,7 +121,7 @@ func main() {
 		}
 		if corpus, err = os.OpenFile(path, flags, 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
+			return 2
 		}
 		defer corpus.Close()
 	}
@@ -99,10 +131,11 @@ func main() {
 	}
 	if err := rep.WriteDivergences(w, log); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+		return 2
 	}
 	fmt.Printf("\n%d unexplained divergences (seed %d)\n", len(rep.Divergences), *seed)
 	if len(rep.Divergences) > 0 {
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
