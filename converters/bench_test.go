@@ -149,3 +149,30 @@ func BenchmarkByteArrayRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// stringBenchValue is a 110-byte text with non-ASCII characters (BMP and
+// outside it), which StringConverter validates as UTF-8 both ways.
+const stringBenchValue = "Grüße aus Köln — Preis 12,50 € · 東京 🚀 naïve café, ½ Zoll Ærø; " + "ok, fertig; à bientôt!!!!!"
+
+func BenchmarkStringToConnect(b *testing.B) {
+	c := NewString()
+	data := []byte(stringBenchValue)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.ToConnect(ctx, "t", nil, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkStringFromConnect(b *testing.B) {
+	c := NewString()
+	b.SetBytes(int64(len(stringBenchValue)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.FromConnect(ctx, "t", nil, connect.OptionalStringSchema, stringBenchValue); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
