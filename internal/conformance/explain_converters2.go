@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -46,7 +47,7 @@ func init() {
 				if kind == KindSluiceFails && sl.Phase == "to" {
 					return decimalRoundingRefused(kc, sl)
 				}
-				return kind == KindValue && (req.Op == OpParse || req.Op == OpHeaderParse) && needs(kc, sl, normDecimal)
+				return kind == KindValue && isParse(req) && needs(req, kc, sl, normDecimal)
 			},
 		},
 		Explanation{
@@ -54,7 +55,7 @@ func init() {
 			Reason: "schemaless JsonConverter reads an integer beyond int64 as an exact Decimal; Kafka Connect " +
 				"keeps its low 64 bits (BigInteger.longValue), a different number",
 			Match: func(req *Request, kc, sl *Response, kind string) bool {
-				return kind == KindValue && isJSON(req) && needs(kc, sl, normBigInt)
+				return kind == KindValue && isJSON(req) && needs(req, kc, sl, normBigInt)
 			},
 		},
 		Explanation{
@@ -62,7 +63,7 @@ func init() {
 			Reason: "a map with two or more float keys among NaN, ±Infinity, -0.0 and 0.0 reads back from " +
 				"JsonConverter with all its entries; Kafka Connect reads those keys as 0.0, so all but one entry is lost",
 			Match: func(req *Request, kc, sl *Response, kind string) bool {
-				return kind == KindValue && isJSON(req) && hasCollidingZeroKeys(sl) && needs(kc, sl, normZeroKey)
+				return kind == KindValue && isJSON(req) && needs(req, kc, sl, normZeroKey)
 			},
 		},
 		Explanation{
@@ -116,13 +117,14 @@ func init() {
 			Reason: "a map with both 0.0 and -0.0 as keys keeps one entry: they are the same key in a Go map; " +
 				"Kafka Connect's HashMap keeps both (Double.equals tells them apart)",
 			Match: func(req *Request, kc, sl *Response, kind string) bool {
-				norm := jsonNormaliser(sl, "")
-				return kind == KindValue && hasSignedZeroKeyPair(kc) && agreeAfter(kc, sl, func(tree any) {
-					if isJSON(req) {
-						norm(tree)
-					}
-					normZeroKeys(tree)
-				})
+				if kind != KindValue {
+					return false
+				}
+				if isJSON(req) {
+					return needs(req, kc, sl, normSignedZero)
+				}
+				// Other converters: only this difference.
+				return jsonAgree(req, kc, sl, []string{normSignedZero}) && !jsonAgree(req, kc, sl, nil)
 			},
 		},
 		Explanation{
@@ -136,10 +138,23 @@ func init() {
 				}
 				switch kind {
 				case KindValue:
-					return agreeAfter(kc, sl, jsonNormaliser(sl, ""))
+					return len(neededDiffs(req, kc, sl)) >= 2
 				case KindBytes:
-					return sameJSONBytes(req, kc, sl) && agreeAfter(
-						&Response{Back: kc.Back, Error: kc.Error}, &Response{Back: sl.Back, Error: sl.Error}, jsonNormaliser(sl, ""))
+					used, ok := jsonBytesDiffs(req, kc, sl)
+					if !ok {
+						return false
+					}
+					kb, sb := &Response{Back: kc.Back, Error: kc.Error}, &Response{Back: sl.Back, Error: sl.Error}
+					if diffKind(kb, sb) != "" {
+						needed := neededDiffs(req, kb, sb)
+						if len(needed) == 0 {
+							return false
+						}
+						for _, d := range needed {
+							used[d] = true
+						}
+					}
+					return len(used) >= 2
 				}
 				return false
 			},
@@ -388,43 +403,114 @@ func decimalRoundingRefused(kc, sl *Response) bool {
 
 // --- JsonConverter: value normalisers -------------------------------------
 
-// The documented JsonConverter value differences, by name.
+// The documented JsonConverter value differences, by name, each the
+// normaliser of one rule.
 const (
-	normDecimal = "decimal-scale"
-	normBigInt  = "big-integers"
-	normZeroKey = "zero-keys"
+	normMetadata   = "empty-metadata"   // schema-empty-metadata
+	normNonFinite  = "non-finite"       // json-nonfinite-and-negative-zero (Sluice's side only)
+	normBigInt     = "big-integers"     // json-schemaless-big-integers
+	normDecimal    = "decimal-scale"    // json-decimal-numeric-scale (parse ops only)
+	normZeroKey    = "zero-keys"        // json-nonfinite-map-keys-collapse
+	normSignedZero = "signed-zero-keys" // go-map-signed-zero-keys
 )
 
-var jsonNorms = []struct {
-	name string
-	fn   func(any)
-}{
-	{"empty-metadata", normEmptyMetadata},
-	{"non-finite", zeroNonFinite},
-	{normBigInt, normBigIntegers}, // before the Decimal scales change
-	{normDecimal, normDecimalScale},
-	{normZeroKey, normZeroKeys},
+func isParse(req *Request) bool { return req.Op == OpParse || req.Op == OpHeaderParse }
+
+// jsonDiffs returns the documented JsonConverter value differences a case
+// of req's op may show (each rule's own op limits).
+func jsonDiffs(req *Request) []string {
+	d := []string{normMetadata, normNonFinite, normBigInt}
+	if isParse(req) {
+		d = append(d, normDecimal)
+	}
+	return append(d, normZeroKey, normSignedZero)
 }
 
-// jsonNormaliser returns the fix applying every documented JsonConverter
-// value difference but skip; map entries with zero keys are dropped only
-// when Sluice's result has a map where such keys collide (sl).
-func jsonNormaliser(sl *Response, skip string) func(any) {
-	collide := hasCollidingZeroKeys(sl)
-	return func(tree any) {
-		for _, n := range jsonNorms {
-			if n.name == skip || (n.name == normZeroKey && !collide) {
-				continue
-			}
-			n.fn(tree)
+// jsonAgree reports whether kc and sl agree once the documented differences
+// in diffs are normalised away: the map-key ones pairwise (fixZeroKeys,
+// only in a map pair that really shows the collision), then the others on
+// each tree (non-finite floats on Sluice's only: Kafka Connect must have
+// 0.0 where Sluice kept NaN, ±Infinity or -0.0).
+func jsonAgree(req *Request, kc, sl *Response, diffs []string) bool {
+	on := map[string]bool{}
+	for _, d := range diffs {
+		on[d] = true
+	}
+	a, b := rewriteTree(kc), rewriteTree(sl)
+	if a == nil || b == nil {
+		return false
+	}
+	if on[normZeroKey] || on[normSignedZero] {
+		fixZeroKeys(req, a, b, on[normZeroKey], on[normSignedZero])
+	}
+	for i, tree := range []any{a, b} {
+		if on[normMetadata] {
+			normEmptyMetadata(tree)
+		}
+		if on[normNonFinite] && i == 1 {
+			zeroNonFinite(tree)
+		}
+		if on[normBigInt] {
+			normBigIntegers(tree) // before the Decimal scales change
+		}
+		if on[normDecimal] {
+			normDecimalScale(tree)
 		}
 	}
+	x, y := responseOf(a), responseOf(b)
+	return x != nil && y != nil && diffKind(x, y) == ""
+}
+
+// responseOf reads a response back from its JSON tree.
+func responseOf(tree any) *Response {
+	raw, err := json.Marshal(tree)
+	if err != nil {
+		return nil
+	}
+	var r Response
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil
+	}
+	return &r
+}
+
+// without returns diffs without name.
+func without(diffs []string, name string) []string {
+	out := make([]string, 0, len(diffs))
+	for _, d := range diffs {
+		if d != name {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// neededDiffs returns the documented differences (of those req's op may
+// show) that kc and sl need to agree: none when they do not agree even with
+// all of them.
+func neededDiffs(req *Request, kc, sl *Response) []string {
+	all := jsonDiffs(req)
+	if !jsonAgree(req, kc, sl, all) {
+		return nil
+	}
+	var needed []string
+	for _, d := range all {
+		if !jsonAgree(req, kc, sl, without(all, d)) {
+			needed = append(needed, d)
+		}
+	}
+	return needed
 }
 
 // needs reports whether kc and sl agree once every documented difference
-// is normalised, but not without the one named.
-func needs(kc, sl *Response, name string) bool {
-	return agreeAfter(kc, sl, jsonNormaliser(sl, "")) && !agreeAfter(kc, sl, jsonNormaliser(sl, name))
+// req's op may show is normalised, and the one named is the only one they
+// need (a case needing two or more is json-documented-combination's).
+func needs(req *Request, kc, sl *Response, name string) bool {
+	if !slices.Contains(jsonDiffs(req), name) {
+		return false
+	}
+	needed := neededDiffs(req, kc, sl)
+	return len(needed) == 1 && needed[0] == name
 }
 
 // normEmptyMetadata reads a schema name or doc of "" and a version of 0 as
@@ -523,15 +609,135 @@ func zeroKey(k any) bool {
 	return false
 }
 
-// normZeroKeys drops the entries with zero keys (zeroKey) from every map
-// that has at least one.
-func normZeroKeys(tree any) {
-	walk(tree, func(obj map[string]any) {
-		entries, ok := obj["map"].([]any)
-		if !ok {
-			return
+func isPosZeroKey(k any) bool {
+	obj, _ := k.(map[string]any)
+	return obj["float64"] == "0000000000000000" || obj["float32"] == "00000000"
+}
+
+func isNegZeroKey(k any) bool {
+	obj, _ := k.(map[string]any)
+	return obj["float64"] == "8000000000000000" || obj["float32"] == "80000000"
+}
+
+// zeroEntries returns the entries of a canonical map (its "map" member)
+// whose keys are zero keys (zeroKey).
+func zeroEntries(entries []any) [][]any {
+	var z [][]any
+	for _, e := range entries {
+		if pair, ok := e.([]any); ok && len(pair) == 2 && zeroKey(pair[0]) {
+			z = append(z, pair)
 		}
-		kept := entries[:0]
+	}
+	return z
+}
+
+// canonOf is the canonical text of x after fix (on a copy).
+func canonOf(x any, fix func(any)) string {
+	c := rewriteTree(x)
+	if fix != nil {
+		fix(map[string]any{"x": c})
+	}
+	return Canonical(c)
+}
+
+// sameEntries reports whether two entry lists are equal as multisets
+// (canonical text, normalised by fix).
+func sameEntries(a, b [][]any, fix func(any)) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	x, y := make([]string, len(a)), make([]string, len(b))
+	for i := range a {
+		x[i], y[i] = canonOf(a[i], fix), canonOf(b[i], fix)
+	}
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}
+
+// valueIn reports whether v (normalised by fixV) is the value of one of
+// entries (normalised by fixE).
+func valueIn(v any, entries [][]any, fixV, fixE func(any)) bool {
+	c := canonOf(v, fixV)
+	for _, e := range entries {
+		if canonOf(e[1], fixE) == c {
+			return true
+		}
+	}
+	return false
+}
+
+// splitSigned splits zero-key entries into the ±0.0 ones and the others
+// (NaN, ±Infinity).
+func splitSigned(z [][]any) (signed, other [][]any, pos, neg bool) {
+	for _, e := range z {
+		switch {
+		case isPosZeroKey(e[0]):
+			signed, pos = append(signed, e), true
+		case isNegZeroKey(e[0]):
+			signed, neg = append(signed, e), true
+		default:
+			other = append(other, e)
+		}
+	}
+	return signed, other, pos, neg
+}
+
+// fixZeroKeys removes the zero-key entries (zeroKey) from each pair of
+// corresponding maps of Kafka Connect's tree kc and Sluice's tree sl that
+// shows one of the documented collisions, and only when Sluice kept the
+// right values; every other map is left as it is, so that the comparison
+// that follows sees any other difference.
+//
+// collapse (json-nonfinite-map-keys-collapse, JsonConverter reads the keys
+// NaN, ±Infinity and -0.0 as 0.0): Sluice's map has two or more zero keys,
+// Kafka Connect's exactly one, 0.0, whose value is one of Sluice's values
+// for them; for a convert op Sluice's zero-key entries must be those of a
+// map of the input (a parse op has no input tree to check them against).
+//
+// signed (go-map-signed-zero-keys, a Go map holds one of 0.0 and -0.0):
+// Kafka Connect's map has both 0.0 and -0.0 keys, Sluice's exactly one of
+// them, whose value is one of Kafka Connect's for them, and the other zero
+// keys agree. With collapse, an input map with both 0.0 and -0.0 may also
+// show up in Sluice's map as one of them.
+//
+// It returns the differences it normalised.
+func fixZeroKeys(req *Request, kc, sl any, collapse, signed bool) map[string]bool {
+	used := map[string]bool{}
+	meta := func(t any) { normEmptyMetadata(t); normInputForm(t) }
+	slFix := func(t any) { meta(t); zeroNonFinite(t) }
+	var inputMaps [][][]any // the zero-key entries of each map of the input
+	if req.Op == OpConvert || req.Op == OpHeaderConvert {
+		in := rewriteTree(req.Value)
+		walk(in, func(obj map[string]any) {
+			if entries, ok := obj["map"].([]any); ok {
+				if z := zeroEntries(entries); len(z) > 0 {
+					inputMaps = append(inputMaps, z)
+				}
+			}
+		})
+	}
+	// fromInput reports whether Sluice's zero-key entries sz are those of
+	// an input map (two signed zeros there becoming one, if signed).
+	fromInput := func(sz [][]any) (ok, merged bool) {
+		sSigned, sOther, _, _ := splitSigned(sz)
+		for _, iz := range inputMaps {
+			iSigned, iOther, pos, neg := splitSigned(iz)
+			if !sameEntries(sOther, iOther, meta) {
+				continue
+			}
+			if sameEntries(sSigned, iSigned, meta) {
+				return true, false
+			}
+			if signed && pos && neg && len(sSigned) == 1 && valueIn(sSigned[0][1], iSigned, meta, meta) {
+				return true, true
+			}
+		}
+		return false, false
+	}
+	drop := func(obj map[string]any) {
+		entries, _ := obj["map"].([]any)
+		kept := make([]any, 0, len(entries))
 		for _, e := range entries {
 			if pair, ok := e.([]any); ok && len(pair) == 2 && zeroKey(pair[0]) {
 				continue
@@ -539,30 +745,134 @@ func normZeroKeys(tree any) {
 			kept = append(kept, e)
 		}
 		obj["map"] = kept
+	}
+	pairWalk(kc, sl, func(k, s map[string]any) {
+		ke, ok1 := k["map"].([]any)
+		se, ok2 := s["map"].([]any)
+		if !ok1 || !ok2 {
+			return
+		}
+		kz, sz := zeroEntries(ke), zeroEntries(se)
+		kSigned, kOther, kPos, kNeg := splitSigned(kz)
+		sSigned, sOther, _, _ := splitSigned(sz)
+		switch {
+		case collapse && len(sz) >= 2 && len(kz) == 1 && isPosZeroKey(kz[0][0]):
+			if !valueIn(kz[0][1], sz, meta, slFix) {
+				return
+			}
+			if req.Op == OpConvert || req.Op == OpHeaderConvert {
+				ok, merged := fromInput(sz)
+				if !ok {
+					return
+				}
+				if merged {
+					used[normSignedZero] = true
+				}
+			}
+			used[normZeroKey] = true
+		case signed && kPos && kNeg && len(sSigned) == 1:
+			if !valueIn(sSigned[0][1], kSigned, slFix, meta) || !sameEntries(kOther, sOther, meta) {
+				return
+			}
+			used[normSignedZero] = true
+		default:
+			return
+		}
+		drop(k)
+		drop(s)
+	})
+	return used
+}
+
+// normInputForm rewrites what differs between a request's canonical value
+// and a response's without being a difference of values: every NaN becomes
+// the one NaN Java's Double.doubleToLongBits gives (payloads are not
+// values), and a Struct's null field list the empty one.
+func normInputForm(tree any) {
+	walk(tree, func(obj map[string]any) {
+		if s, ok := obj["float64"].(string); ok {
+			if bits, err := strconv.ParseUint(s, 16, 64); err == nil && math.IsNaN(math.Float64frombits(bits)) {
+				obj["float64"] = "7ff8000000000000"
+			}
+		}
+		if s, ok := obj["float32"].(string); ok {
+			if bits, err := strconv.ParseUint(s, 16, 32); err == nil {
+				if f := math.Float32frombits(uint32(bits)); f != f {
+					obj["float32"] = "7fc00000"
+				}
+			}
+		}
+		if st, ok := obj["struct"].(map[string]any); ok {
+			if f, present := st["fields"]; present && f == nil {
+				st["fields"] = []any{}
+			}
+		}
 	})
 }
 
-// hasCollidingZeroKeys reports whether r's result has a map with two or
-// more zero keys.
-func hasCollidingZeroKeys(r *Response) bool {
-	if r.Back == nil {
-		return false
-	}
-	found := false
-	walk(rewriteTree(r.Back), func(obj map[string]any) {
-		entries, ok := obj["map"].([]any)
+// pairWalk calls fn on each pair of corresponding JSON objects of the trees
+// a and b, parents first (fn may change their "map" members): object
+// members of the same name, array elements at the same index (arrays of the
+// same length), and map entries paired in the order of their keys
+// normalised (maps with the same number of entries).
+func pairWalk(a, b any, fn func(x, y map[string]any)) {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
 		if !ok {
 			return
 		}
-		n := 0
-		for _, e := range entries {
-			if pair, ok := e.([]any); ok && len(pair) == 2 && zeroKey(pair[0]) {
-				n++
+		fn(x, y)
+		for name, xv := range x {
+			yv, ok := y[name]
+			if !ok {
+				continue
+			}
+			if name == "map" {
+				pairEntries(xv, yv, fn)
+				continue
+			}
+			pairWalk(xv, yv, fn)
+		}
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return
+		}
+		for i := range x {
+			pairWalk(x[i], y[i], fn)
+		}
+	}
+}
+
+func pairEntries(a, b any, fn func(x, y map[string]any)) {
+	xs, ok1 := a.([]any)
+	ys, ok2 := b.([]any)
+	if !ok1 || !ok2 || len(xs) != len(ys) {
+		return
+	}
+	norm := func(t any) { normEmptyMetadata(t); zeroNonFinite(t); normDecimalScale(t) }
+	sorted := func(es []any) []any {
+		out := slices.Clone(es)
+		keys := make(map[int]string, len(out))
+		idx := make([]int, len(out))
+		for i, e := range out {
+			idx[i] = i
+			if pair, ok := e.([]any); ok && len(pair) == 2 {
+				keys[i] = canonOf(pair[0], norm)
 			}
 		}
-		found = found || n >= 2
-	})
-	return found
+		slices.SortStableFunc(idx, func(i, j int) int { return strings.Compare(keys[i], keys[j]) })
+		res := make([]any, len(out))
+		for i, j := range idx {
+			res[i] = out[j]
+		}
+		return res
+	}
+	xs, ys = sorted(xs), sorted(ys)
+	for i := range xs {
+		pairWalk(xs[i], ys[i], fn)
+	}
 }
 
 // rewriteTree returns x's JSON tree.
@@ -586,25 +896,47 @@ var emptyMetadataRE = regexp.MustCompile(`(?:"(?:name|doc)":""|"version":0)(?:,|
 // Connect's "" names/docs and 0 versions (when the input had them) are
 // dropped and numbers are compared as the floats they denote.
 func sameJSONBytes(req *Request, kc, sl *Response) bool {
+	_, ok := jsonBytesDiffs(req, kc, sl)
+	return ok
+}
+
+// floatDigits names the java17-float-digits difference.
+const floatDigits = "float-digits"
+
+// jsonBytesDiffs is sameJSONBytes, also returning the differences the two
+// serialisations needed to agree (normMetadata, floatDigits).
+func jsonBytesDiffs(req *Request, kc, sl *Response) (map[string]bool, bool) {
+	used := map[string]bool{}
 	if kc.Bytes == nil || sl.Bytes == nil {
-		return false
+		return used, false
 	}
 	a, err1 := base64.StdEncoding.DecodeString(*kc.Bytes)
 	b, err2 := base64.StdEncoding.DecodeString(*sl.Bytes)
 	if err1 != nil || err2 != nil {
-		return false
+		return used, false
 	}
 	x, y := string(a), string(b)
 	if hasEmptyMetadata(req) {
-		x = emptyMetadataRE.ReplaceAllStringFunc(x, func(m string) string {
+		x2 := emptyMetadataRE.ReplaceAllStringFunc(x, func(m string) string {
 			if strings.HasSuffix(m, "}") {
 				return "}"
 			}
 			return ""
 		})
-		x, y = strings.ReplaceAll(x, ",}", "}"), strings.ReplaceAll(y, ",}", "}")
+		x2, y = strings.ReplaceAll(x2, ",}", "}"), strings.ReplaceAll(y, ",}", "}")
+		if x2 != strings.ReplaceAll(x, ",}", "}") {
+			used[normMetadata] = true
+		}
+		x = x2
 	}
-	return x == y || sameUpToFloatDigits(x, y)
+	switch {
+	case x == y:
+	case sameUpToFloatDigits(x, y):
+		used[floatDigits] = true
+	default:
+		return used, false
+	}
+	return used, true
 }
 
 // hasCompositeKey reports whether r's result has a map with a map or an
@@ -623,34 +955,6 @@ func hasCompositeKey(r *Response) bool {
 				}
 			}
 		}
-	})
-	return found
-}
-
-// hasSignedZeroKeyPair reports whether r's result has a map with both a
-// 0.0 and a -0.0 key.
-func hasSignedZeroKeyPair(r *Response) bool {
-	if r.Back == nil {
-		return false
-	}
-	found := false
-	walk(rewriteTree(r.Back), func(obj map[string]any) {
-		entries, _ := obj["map"].([]any)
-		pos, neg := false, false
-		for _, e := range entries {
-			pair, ok := e.([]any)
-			if !ok || len(pair) != 2 {
-				continue
-			}
-			k, _ := pair[0].(map[string]any)
-			switch {
-			case k["float64"] == "0000000000000000", k["float32"] == "00000000":
-				pos = true
-			case k["float64"] == "8000000000000000", k["float32"] == "80000000":
-				neg = true
-			}
-		}
-		found = found || (pos && neg)
 	})
 	return found
 }
