@@ -89,13 +89,24 @@ type Schema struct {
 	// Default is the default value (of the schema's Go type), or nil.
 	Default any
 	// Name is the fully-qualified schema name, or "" (e.g. the logical type
-	// name "org.apache.kafka.connect.data.Decimal").
+	// name "org.apache.kafka.connect.data.Decimal"). A non-empty Name is
+	// always set; "" means no name (Kafka Connect: null) unless HasName.
 	Name string
-	// Version is the schema version; 0 means unset (Kafka Connect: null).
+	// Version is the schema version. A non-zero Version is always set; 0
+	// means no version (Kafka Connect: null) unless HasVersion.
 	Version int32
-	// Doc is the documentation string, or "".
-	Doc        string
-	Parameters Parameters
+	// Doc is the documentation string. A non-empty Doc is always set; ""
+	// means no doc (Kafka Connect: null) unless HasDoc.
+	Doc string
+	// HasName, HasVersion and HasDoc mark a Name of "", a Version of 0 and
+	// a Doc of "" as explicitly set, as Kafka Connect keeps "" and 0 apart
+	// from null. They matter only for those zero values (a non-zero value
+	// is set whatever its flag says), so struct literals without them keep
+	// their meaning. SchemaBuilder.Name(""), Version(0) and Doc("") set
+	// them (a non-zero value clears them); the converters write and read
+	// such values as Kafka Connect does.
+	HasName, HasVersion, HasDoc bool
+	Parameters                  Parameters
 	// Fields lists a STRUCT's fields in order.
 	Fields []Field
 	// KeySchema is a MAP's key schema.
@@ -126,7 +137,7 @@ func (s *Schema) String() string {
 	}
 	var b strings.Builder
 	b.WriteString("Schema{")
-	if s.Name != "" {
+	if s.NameSet() {
 		b.WriteString(s.Name)
 		b.WriteByte(':')
 	}
@@ -138,8 +149,22 @@ func (s *Schema) String() string {
 	return b.String()
 }
 
+// NameSet reports whether s has a name (Kafka Connect: name() != null): a
+// non-empty Name, or "" with HasName.
+func (s *Schema) NameSet() bool { return s.Name != "" || s.HasName }
+
+// VersionSet reports whether s has a version (Kafka Connect: version() !=
+// null): a non-zero Version, or 0 with HasVersion.
+func (s *Schema) VersionSet() bool { return s.Version != 0 || s.HasVersion }
+
+// DocSet reports whether s has a doc (Kafka Connect: doc() != null): a
+// non-empty Doc, or "" with HasDoc.
+func (s *Schema) DocSet() bool { return s.Doc != "" || s.HasDoc }
+
 // Equal reports whether a and b describe the same schema (type, optionality,
 // default, name, version, doc, parameters in any order, and nested schemas).
+// As Kafka Connect's ConnectSchema.equals, a name or doc of "" and a version
+// of 0 that are set (HasName, HasVersion, HasDoc) differ from none.
 func (a *Schema) Equal(b *Schema) bool {
 	if a == b {
 		return true
@@ -147,7 +172,8 @@ func (a *Schema) Equal(b *Schema) bool {
 	if a == nil || b == nil {
 		return false
 	}
-	if a.Type != b.Type || a.Optional != b.Optional || a.Name != b.Name || a.Version != b.Version || a.Doc != b.Doc {
+	if a.Type != b.Type || a.Optional != b.Optional || a.Name != b.Name || a.Version != b.Version || a.Doc != b.Doc ||
+		a.NameSet() != b.NameSet() || a.VersionSet() != b.VersionSet() || a.DocSet() != b.DocSet() {
 		return false
 	}
 	if len(a.Parameters) != len(b.Parameters) {
@@ -246,14 +272,21 @@ func (b *SchemaBuilder) Optional() *SchemaBuilder { b.s.Optional = true; return 
 // Required marks the schema required (the default).
 func (b *SchemaBuilder) Required() *SchemaBuilder { b.s.Optional = false; return b }
 
-// Name sets the schema name.
-func (b *SchemaBuilder) Name(n string) *SchemaBuilder { b.s.Name = n; return b }
+// Name sets the schema name; "" is set as the empty name (HasName), as
+// Kafka Connect's SchemaBuilder.name("") (for no name, do not call Name).
+func (b *SchemaBuilder) Name(n string) *SchemaBuilder { b.s.Name, b.s.HasName = n, n == ""; return b }
 
-// Version sets the schema version (0 = unset).
-func (b *SchemaBuilder) Version(v int32) *SchemaBuilder { b.s.Version = v; return b }
+// Version sets the schema version; 0 is set as version 0 (HasVersion), as
+// Kafka Connect's SchemaBuilder.version(0) (for no version, do not call
+// Version).
+func (b *SchemaBuilder) Version(v int32) *SchemaBuilder {
+	b.s.Version, b.s.HasVersion = v, v == 0
+	return b
+}
 
-// Doc sets the documentation string.
-func (b *SchemaBuilder) Doc(d string) *SchemaBuilder { b.s.Doc = d; return b }
+// Doc sets the documentation string; "" is set as the empty doc (HasDoc),
+// as Kafka Connect's SchemaBuilder.doc("") (for no doc, do not call Doc).
+func (b *SchemaBuilder) Doc(d string) *SchemaBuilder { b.s.Doc, b.s.HasDoc = d, d == ""; return b }
 
 // Parameter sets a parameter, keeping insertion order (replacing in place when
 // key is already present).

@@ -490,3 +490,81 @@ func TestSchemaStringNil(t *testing.T) {
 		t.Errorf("String() = %q", got)
 	}
 }
+
+// TestSchemaEmptyMetadataSet checks that a name or doc of "" and a version of
+// 0 set through the builder are kept apart from none, as Kafka Connect's
+// SchemaBuilder and ConnectSchema.equals (Objects.equals: "" ≠ null,
+// 0 ≠ null) do, and that struct literals without the flags keep their
+// meaning.
+func TestSchemaEmptyMetadataSet(t *testing.T) {
+	none := NewSchemaBuilder(TypeInt32).MustBuild()
+	if none.NameSet() || none.VersionSet() || none.DocSet() {
+		t.Fatalf("builder without metadata: NameSet %v VersionSet %v DocSet %v, want all false",
+			none.NameSet(), none.VersionSet(), none.DocSet())
+	}
+	empty := NewSchemaBuilder(TypeInt32).Name("").Version(0).Doc("").MustBuild()
+	if !empty.HasName || !empty.HasVersion || !empty.HasDoc || !empty.NameSet() || !empty.VersionSet() || !empty.DocSet() {
+		t.Fatalf("Name(\"\").Version(0).Doc(\"\"): %+v, want all three set", *empty)
+	}
+	if none.Equal(empty) || empty.Equal(none) {
+		t.Fatal("schema with name \"\", version 0, doc \"\" equals one without metadata")
+	}
+	for _, tc := range []struct {
+		name string
+		b    *SchemaBuilder
+	}{
+		{"name", NewSchemaBuilder(TypeInt32).Name("")},
+		{"version", NewSchemaBuilder(TypeInt32).Version(0)},
+		{"doc", NewSchemaBuilder(TypeInt32).Doc("")},
+	} {
+		s := tc.b.MustBuild()
+		if s.Equal(none) || none.Equal(s) {
+			t.Errorf("%s set to its zero value equals unset", tc.name)
+		}
+		if s.Equal(empty) {
+			t.Errorf("only %s set equals all three set", tc.name)
+		}
+		if !s.Equal(tc.b.MustBuild()) {
+			t.Errorf("%s set to its zero value does not equal itself", tc.name)
+		}
+	}
+	if !empty.Equal(&Schema{Type: TypeInt32, HasName: true, HasVersion: true, HasDoc: true}) {
+		t.Error("builder schema with \"\"/0 metadata differs from the literal with the flags")
+	}
+	if !none.Equal(Int32Schema) {
+		t.Error("builder schema without metadata differs from Int32Schema")
+	}
+
+	// A non-zero value is set whatever its flag says; setting one clears
+	// the flag, so such schemas equal the literals written before the
+	// flags existed.
+	named := NewSchemaBuilder(TypeInt32).Name("").Name("n").Version(0).Version(3).Doc("").Doc("d").MustBuild()
+	if named.HasName || named.HasVersion || named.HasDoc {
+		t.Errorf("non-zero metadata after zero values: flags %v %v %v, want cleared", named.HasName, named.HasVersion, named.HasDoc)
+	}
+	literal := &Schema{Type: TypeInt32, Name: "n", Version: 3, Doc: "d"}
+	if !named.Equal(literal) || !literal.Equal(&Schema{Type: TypeInt32, Name: "n", Version: 3, Doc: "d", HasName: true, HasVersion: true, HasDoc: true}) {
+		t.Error("non-zero metadata compared by flag, want by value")
+	}
+	if !literal.NameSet() || !literal.VersionSet() || !literal.DocSet() {
+		t.Error("literal with non-zero metadata not set")
+	}
+
+	// FromSchema copies the flags; nested schemas are compared the same way.
+	if c := FromSchema(empty).MustBuild(); !c.Equal(empty) || !c.HasName || !c.HasVersion || !c.HasDoc {
+		t.Errorf("FromSchema lost the flags: %+v", *c)
+	}
+	s1 := StructBuilder().Field("f", empty).MustBuild()
+	s2 := StructBuilder().Field("f", none).MustBuild()
+	if s1.Equal(s2) {
+		t.Error("structs whose field schemas differ only in \"\"/0 metadata are equal")
+	}
+
+	// String prints a set "" name as Kafka Connect's ConnectSchema.toString.
+	if got := NewSchemaBuilder(TypeStruct).Name("").MustBuild().String(); got != "Schema{:STRUCT}" {
+		t.Errorf("String of a STRUCT named \"\" = %q, want Schema{:STRUCT}", got)
+	}
+	if got := StructBuilder().MustBuild().String(); got != "Schema{STRUCT}" {
+		t.Errorf("String of an unnamed STRUCT = %q, want Schema{STRUCT}", got)
+	}
+}
