@@ -122,10 +122,10 @@ func (t *SetSchemaMetadata) Apply(_ context.Context, rec *connect.Record) (*conn
 func (t *SetSchemaMetadata) buildSchema(in *connect.Schema) (*connect.Schema, error) {
 	out := *in // fields, parameters and nested schemas are shared, never modified
 	if t.nameSet {
-		out.Name = t.name
+		out.Name, out.HasName = t.name, true
 	}
 	if t.versionSet {
-		out.Version = t.version
+		out.Version, out.HasVersion = t.version, true
 	}
 	return &out, nil
 }

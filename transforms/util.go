@@ -92,7 +92,15 @@ func requireStructOrNull(v any, purpose string) (*connect.Struct, error) {
 // as Kafka Connect's SchemaUtil.copySchemaBasics (optionality and default are
 // not copied).
 func copySchemaBasics(src *connect.Schema, b *connect.SchemaBuilder) *connect.SchemaBuilder {
-	b.Name(src.Name).Version(src.Version).Doc(src.Doc)
+	if src.NameSet() { // a name of "", a version of 0 and a doc of "" are copied as set
+		b.Name(src.Name)
+	}
+	if src.VersionSet() {
+		b.Version(src.Version)
+	}
+	if src.DocSet() {
+		b.Doc(src.Doc)
+	}
 	for _, p := range src.Parameters {
 		b.Parameter(p.Key, p.Value)
 	}
