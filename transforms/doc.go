@@ -80,11 +80,11 @@
 //     0001-01-01T00:00:00Z (-62135596800000 ms) is Go's zero time, which
 //     means "no timestamp": InsertField's timestamp.field is then null
 //     (schemaless: not inserted) and TimestampRouter fails the record.
-//   - MaskField passes tombstones through and masks BYTES to empty bytes
-//     (Kafka Connect fails on both), and masks a Decimal to zero (or the
-//     replacement) at the field's scale (Kafka Connect: BigDecimal.ZERO,
-//     scale 0; a replacement that cannot take the field's scale exactly
-//     fails the record).
+//   - MaskField masks a Decimal Struct field to zero (or the replacement)
+//     at the field's scale (Kafka Connect: BigDecimal.ZERO at scale 0, or
+//     the replacement at its literal's scale, a value whose scale
+//     contradicts the schema, which its converters refuse); a replacement
+//     that cannot take the field's scale exactly fails the record.
 //   - Cast does not carry a logical type's name, version, doc or parameters
 //     onto a whole-value cast (Kafka Connect does, and then refuses a
 //     default), and writes floats as text in the shortest round-trip form
@@ -100,10 +100,13 @@
 //     keeps the one a java.util.HashMap (as JsonConverter builds) iterates
 //     last, by hash bucket; for two keys in one bucket (ordered by insertion
 //     in Java, unknown in a Go map) the renamed one, or the greater key.
+//     Where ReplaceField reads a kept Struct field's value from another
+//     field through the inverted renames, a Decimal of another scale than
+//     the field's schema fails the record (Kafka Connect writes it, and its
+//     converters then refuse it).
 //   - Schemaless values must use Connect's Go types (see package connect):
 //     int32, int64, float64, string, map[string]any, map[any]any, []any, …;
-//     a Go int is not a Connect value. A schema name or doc of "" and a
-//     version of 0 read as absent (connect.Schema's zero values).
+//     a Go int is not a Connect value.
 //
 // # Errors
 //
