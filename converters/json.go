@@ -476,8 +476,12 @@ func (c *JSON) toConnectData(data []byte) (connect.SchemaAndValue, error) {
 		return connect.SchemaAndValue{}, nil
 	}
 	if !c.schemas {
+		start := s.pos // after whitespace (s.eof)
 		v, err := c.decodeSchemaless(&s)
 		if err != nil {
+			return connect.SchemaAndValue{}, synErr(err)
+		}
+		if err := s.rootNumberEnd(start); err != nil {
 			return connect.SchemaAndValue{}, synErr(err)
 		}
 		if s.trailingValue() {
@@ -500,7 +504,12 @@ func (c *JSON) readEnvelope(s *scanner) (connect.SchemaAndValue, error) {
 	// malformed JSON is reported as such even when it is not an envelope.
 	notEnvelope := func() error {
 		v := scanner{data: s.data}
+		v.ws()
+		start := v.pos
 		if _, err := v.skip(); err != nil {
+			return err
+		}
+		if err := v.rootNumberEnd(start); err != nil {
 			return err
 		}
 		if v.trailingValue() {

@@ -61,6 +61,27 @@ func (s *scanner) peek() byte {
 
 func (s *scanner) eof() bool { s.ws(); return s.pos >= len(s.data) }
 
+// rootNumberEnd checks what immediately follows a top-level value that
+// began at start, as Jackson does: after a number it requires whitespace or
+// the end ("1}" and "1.5x" are errors in Kafka Connect, "Expected space
+// separating root-level values"); Jackson also takes a NUL after a
+// single-digit number ("1\x00" reads as 1). Other values end by themselves.
+func (s *scanner) rootNumberEnd(start int) error {
+	if start >= len(s.data) || s.pos >= len(s.data) {
+		return nil
+	}
+	if c := s.data[start]; c != '-' && (c < '0' || c > '9') {
+		return nil
+	}
+	switch c := s.data[s.pos]; {
+	case c == ' ', c == '\t', c == '\n', c == '\r':
+		return nil
+	case c == 0 && s.pos-start == 1 && s.data[start] != '-':
+		return nil
+	}
+	return s.errf("unexpected character %s after a top-level number (a space must separate top-level values)", quoteByte(s.data[s.pos]))
+}
+
 // trailingValue reports whether what follows the JSON value just read
 // begins another JSON value (after whitespace: an object, array, string,
 // number, true, false or null). Kafka Connect (Jackson's readTree) stops

@@ -376,11 +376,28 @@ func TestJSONTrailingData(t *testing.T) {
 				t.Errorf("schemas=%v %q: got %#v", schemas, doc+tail, sv.Value)
 			}
 		}
-		for _, tail := range []string{` {"b":2}`, "\n[1]", `"x"`, " -1", "7", " true", "\tfalse", "\r\nnull", "nope"} {
+		for _, tail := range []string{` {"b":2}`, "\n[1]", `"x"`, " -1", " 7", " true", "\tfalse", "\r\nnull", "nope"} {
 			_, err := c.ToConnect(ctx, "t", nil, []byte(doc+tail))
 			if err == nil || !strings.Contains(err.Error(), "unexpected data after the JSON value") {
 				t.Errorf("schemas=%v %q: got %v, want unexpected data after the JSON value", schemas, doc+tail, err)
 			}
+		}
+	}
+}
+
+// TestJSONTopLevelNumberEnd: Jackson requires whitespace (or the end)
+// after a top-level number; outputs from Kafka Connect 4.3.1 with
+// schemas.enable=false.
+func TestJSONTopLevelNumberEnd(t *testing.T) {
+	c := mustJSON(t, JSONConfig{SchemasDisabled: true})
+	for _, in := range []string{"1}", "-0}", "1.5x", "1e5]", "1/", "1\x0b", "1\x1a", "-1\x00", "12\x00", "1.5\x00", "4.25e+12}", "1\xc3\xa9"} {
+		if sv, err := c.ToConnect(ctx, "t", nil, []byte(in)); err == nil {
+			t.Errorf("%q: read %#v, want an error as Kafka Connect's", in, sv.Value)
+		}
+	}
+	for _, in := range []string{"1 }", "1\t}", "1\n}", "1\r\x00", "1\x00", "0\x00", "7", "true}", "null}", `"s"}`, "[1]]", "true/"} {
+		if _, err := c.ToConnect(ctx, "t", nil, []byte(in)); err != nil {
+			t.Errorf("%q: %v, want it read as Kafka Connect reads it", in, err)
 		}
 	}
 }
