@@ -707,6 +707,38 @@ func fixZeroKeys(req *Request, kc, sl any, collapse, signed bool) map[string]boo
 	meta := func(t any) { normEmptyMetadata(t); normInputForm(t) }
 	slFix := func(t any) { meta(t); zeroNonFinite(t) }
 	var inputMaps [][][]any // the zero-key entries of each map of the input
+	// A null map value in the input is written (and read back) as its
+	// schema's default, if it has one: the defaults of the request's
+	// schemas, by canonical text.
+	defaults := map[string]bool{}
+	walk(rewriteTree(req.Schema), func(obj map[string]any) {
+		if d, ok := obj["default"]; ok && isSchema(obj) {
+			defaults[canonOf(d, meta)] = true
+		}
+	})
+	// sameInput reports whether Sluice's entries s are the input's in
+	// (as multisets; an input null value may have become a default).
+	sameInput := func(s, in [][]any) bool {
+		if len(s) != len(in) {
+			return false
+		}
+		used := make([]bool, len(in))
+	next:
+		for _, e := range s {
+			k, v := canonOf(e[0], meta), canonOf(e[1], meta)
+			for j, f := range in {
+				if used[j] || canonOf(f[0], meta) != k {
+					continue
+				}
+				if w := canonOf(f[1], meta); w == v || (f[1] == nil && defaults[v]) {
+					used[j] = true
+					continue next
+				}
+			}
+			return false
+		}
+		return true
+	}
 	if req.Op == OpConvert || req.Op == OpHeaderConvert {
 		in := rewriteTree(req.Value)
 		walk(in, func(obj map[string]any) {
@@ -723,13 +755,14 @@ func fixZeroKeys(req *Request, kc, sl any, collapse, signed bool) map[string]boo
 		sSigned, sOther, _, _ := splitSigned(sz)
 		for _, iz := range inputMaps {
 			iSigned, iOther, pos, neg := splitSigned(iz)
-			if !sameEntries(sOther, iOther, meta) {
+			if !sameInput(sOther, iOther) {
 				continue
 			}
-			if sameEntries(sSigned, iSigned, meta) {
+			if sameInput(sSigned, iSigned) {
 				return true, false
 			}
-			if signed && pos && neg && len(sSigned) == 1 && valueIn(sSigned[0][1], iSigned, meta, meta) {
+			if signed && pos && neg && len(sSigned) == 1 &&
+				(sameInput(sSigned, iSigned[:1]) || sameInput(sSigned, iSigned[1:2])) {
 				return true, true
 			}
 		}
