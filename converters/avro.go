@@ -923,6 +923,17 @@ func hashSchemaInto(h *maphash.Hash, seed maphash.Seed, s *connect.Schema, depth
 	h.WriteByte(0)
 	h.WriteString(s.Doc)
 	h.WriteByte(0)
+	var set byte
+	if s.NameSet() {
+		set |= 1
+	}
+	if s.VersionSet() {
+		set |= 2
+	}
+	if s.DocSet() {
+		set |= 4
+	}
+	h.WriteByte(set)
 	var v [4]byte
 	binary.LittleEndian.PutUint32(v[:], uint32(s.Version))
 	h.Write(v[:])

@@ -328,10 +328,12 @@ func decimalPrecision(s *connect.Schema) (int, error) {
 // in AvroData's order.
 func (c *fromConnectCtx) addMetadata(base *avroSchema, s *connect.Schema, connectType string) error {
 	_, fieldDefaultFlag := s.Parameters.Get(avroFieldDefaultFlag)
-	if s.Doc != "" {
+	// As AvroData, a doc of "" and a version of 0 that are set are written
+	// (schema.doc() != null, schema.version() != null).
+	if s.DocSet() {
 		base.addProp(avroPropConnectDoc, s.Doc)
 	}
-	if s.Version != 0 {
+	if s.VersionSet() {
 		base.addProp(avroPropConnectVersion, json.Number(strconv.Itoa(int(s.Version))))
 	}
 	if len(s.Parameters) > 0 {

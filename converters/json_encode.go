@@ -83,15 +83,15 @@ func (c *JSON) appendSchema(dst []byte, s *connect.Schema, field string, isField
 	}
 	dst = append(dst, `,"optional":`...)
 	dst = strconv.AppendBool(dst, s.Optional)
-	if s.Name != "" {
+	if s.NameSet() {
 		dst = append(dst, `,"name":`...)
 		dst = jackson.AppendString(dst, s.Name)
 	}
-	if s.Version != 0 {
+	if s.VersionSet() {
 		dst = append(dst, `,"version":`...)
 		dst = strconv.AppendInt(dst, int64(s.Version), 10)
 	}
-	if s.Doc != "" {
+	if s.DocSet() {
 		dst = append(dst, `,"doc":`...)
 		dst = jackson.AppendString(dst, s.Doc)
 	}

@@ -288,13 +288,13 @@ func fromSchema(s *connect.Schema) *Schema {
 		return nil
 	}
 	out := &Schema{Type: s.Type.String(), Optional: s.Optional}
-	if s.Name != "" {
+	if s.NameSet() {
 		out.Name = ptr(s.Name)
 	}
-	if s.Version != 0 {
+	if s.VersionSet() {
 		out.Version = ptr(s.Version)
 	}
-	if s.Doc != "" {
+	if s.DocSet() {
 		out.Doc = ptr(s.Doc)
 	}
 	for _, p := range s.Parameters {

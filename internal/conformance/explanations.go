@@ -1,11 +1,8 @@
 package conformance
 
 import (
-	"encoding/base64"
 	"encoding/json"
-	"regexp"
 	"slices"
-	"strings"
 )
 
 // explanations are the divergences CONFORMANCE.md lists, as rules. A
@@ -36,22 +33,6 @@ func agreeAfterSluice(kc, sl *Response, fix func(tree any)) bool {
 		return false
 	}
 	return diffKind(kc, b) == ""
-}
-
-// emptyMetaRE matches a member "name":"", "doc":"" or "version":0 of a
-// JSON schema written by Kafka Connect, with the comma or brace after it.
-var emptyMetaRE = regexp.MustCompile(`(?:"(?:name|doc)":""|"version":0)(?:,|\})`)
-
-// dropEmptyMetadata removes "" names and docs and 0 versions from a JSON
-// envelope written by Kafka Connect.
-func dropEmptyMetadata(s string) string {
-	s = emptyMetaRE.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.HasSuffix(m, "}") {
-			return "}"
-		}
-		return ""
-	})
-	return strings.ReplaceAll(s, ",}", "}")
 }
 
 func rewrite(r *Response, fix func(tree any)) *Response {
@@ -110,33 +91,6 @@ func hasEmptyMetadata(req *Request) bool {
 		}
 	})
 	return found
-}
-
-func init() {
-	explain(Explanation{
-		ID: "schema-empty-metadata",
-		Reason: "a schema name or doc of \"\" and a version of 0 read as absent: connect.Schema's zero values mean unset " +
-			"(Kafka Connect keeps \"\" and 0 apart from null)",
-		Match: func(req *Request, kc, sl *Response, kind string) bool {
-			if kind == KindBytes {
-				// Kafka Connect wrote the "" or 0 Sluice cannot hold: the
-				// bytes must be equal once those members are dropped from
-				// Kafka Connect's, and the values read back must agree
-				// like any other value.
-				if !hasEmptyMetadata(req) || kc.Bytes == nil || sl.Bytes == nil {
-					return false
-				}
-				a, err1 := base64.StdEncoding.DecodeString(*kc.Bytes)
-				b, err2 := base64.StdEncoding.DecodeString(*sl.Bytes)
-				if err1 != nil || err2 != nil || dropEmptyMetadata(string(a)) != string(b) {
-					return false
-				}
-				kc = &Response{Back: kc.Back, Error: kc.Error, Phase: kc.Phase}
-				sl = &Response{Back: sl.Back, Error: sl.Error, Phase: sl.Phase}
-			}
-			return agreeAfter(kc, sl, emptyMetadataAbsent)
-		},
-	})
 }
 
 // Rules returns the explained divergences, in registration order (for
