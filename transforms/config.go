@@ -3,6 +3,7 @@ package transforms
 import (
 	"errors"
 	"fmt"
+	"github.com/sluicehq/sluice/internal/javavalues"
 	"regexp"
 	"slices"
 	"strconv"
@@ -236,7 +237,7 @@ func javaParseInt(s string) (int32, bool) {
 			b.WriteRune(r)
 			continue
 		}
-		d, ok := javaDigit(r)
+		d, ok := javavalues.Digit(r)
 		if !ok {
 			return 0, false
 		}

@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"context"
+	"github.com/sluicehq/sluice/internal/javavalues"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -43,9 +44,9 @@ func NewInsertHeader(cfg InsertHeaderConfig) (*InsertHeader, error) {
 		return nil, err
 	}
 	h := connect.Header{Key: cfg.Header}
-	if sv := parseValuesString(cfg.ValueLiteral); sv != nil {
-		h.Schema, h.Value = sv.schema, sv.value
-	}
+	// "null" is SchemaAndValue{}: a header with no schema and no value.
+	sv := javavalues.Parse(cfg.ValueLiteral)
+	h.Schema, h.Value = sv.Schema, sv.Value
 	return &InsertHeader{header: h}, nil
 }
 

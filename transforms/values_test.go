@@ -9,6 +9,7 @@ package transforms
 
 import (
 	"fmt"
+	"github.com/sluicehq/sluice/internal/javavalues"
 	"math"
 	"os"
 	"sort"
@@ -166,9 +167,9 @@ func TestKCInsertHeaderLiterals(t *testing.T) {
 // cannot hold array or map keys, so Sluice keeps such a literal a string.
 func TestInsertHeaderUnhashableMapKeysStayStrings(t *testing.T) {
 	for _, lit := range []string{"{[1]:2}", `{{"a":1}:2}`} {
-		sv := parseValuesString(lit)
-		if sv.schema != connect.StringSchema || sv.value != lit {
-			t.Fatalf("%s: %s %s", lit, renderSchema(sv.schema), renderValue(sv.value))
+		sv := javavalues.Parse(lit)
+		if sv.Schema != connect.StringSchema || sv.Value != lit {
+			t.Fatalf("%s: %s %s", lit, renderSchema(sv.Schema), renderValue(sv.Value))
 		}
 	}
 }
