@@ -154,11 +154,7 @@ func runTransform(ctx context.Context, req *Request, resp *Response) {
 	defer closeIfCloser(tr)
 	var pred transforms.Predicate
 	if req.Predicate != nil {
-		if err := guard(func() (err error) {
-			pred, err = transformRegistry.NewPredicate(req.Predicate.Class, req.Predicate.Config)
-			return err
-		}); err != nil {
-			fail(resp, "configure", err)
+		if pred = newPredicate(req.Predicate.Class, req.Predicate.Config, resp); pred == nil {
 			return
 		}
 		defer closeIfCloser(pred)
@@ -169,12 +165,8 @@ func runTransform(ctx context.Context, req *Request, resp *Response) {
 		return
 	}
 	if pred != nil {
-		var ok bool
-		if err := guard(func() (err error) {
-			ok, err = pred.Test(ctx, rec)
-			return err
-		}); err != nil {
-			fail(resp, "predicate", err)
+		ok, tested := testPredicate(ctx, pred, rec, resp)
+		if !tested {
 			return
 		}
 		if ok == req.Predicate.Negate {
@@ -196,12 +188,8 @@ func runTransform(ctx context.Context, req *Request, resp *Response) {
 }
 
 func runPredicate(ctx context.Context, req *Request, resp *Response) {
-	var pred transforms.Predicate
-	if err := guard(func() (err error) {
-		pred, err = transformRegistry.NewPredicate(req.Class, req.Config)
-		return err
-	}); err != nil {
-		fail(resp, "configure", err)
+	pred := newPredicate(req.Class, req.Config, resp)
+	if pred == nil {
 		return
 	}
 	defer closeIfCloser(pred)
@@ -210,15 +198,36 @@ func runPredicate(ctx context.Context, req *Request, resp *Response) {
 		resp.InputError = err.Error()
 		return
 	}
-	var ok bool
+	if ok, tested := testPredicate(ctx, pred, rec, resp); tested {
+		resp.Result = &ok
+	}
+}
+
+// newPredicate builds a predicate, or records the configure failure in
+// resp and returns nil.
+func newPredicate(class string, config map[string]string, resp *Response) transforms.Predicate {
+	var pred transforms.Predicate
 	if err := guard(func() (err error) {
-		ok, err = pred.Test(ctx, rec)
+		pred, err = transformRegistry.NewPredicate(class, config)
+		return err
+	}); err != nil {
+		fail(resp, "configure", err)
+		return nil
+	}
+	return pred
+}
+
+// testPredicate tests rec, or records the failure in resp and reports
+// false for tested.
+func testPredicate(ctx context.Context, pred transforms.Predicate, rec *connect.Record, resp *Response) (result, tested bool) {
+	if err := guard(func() (err error) {
+		result, err = pred.Test(ctx, rec)
 		return err
 	}); err != nil {
 		fail(resp, "predicate", err)
-		return
+		return false, false
 	}
-	resp.Result = &ok
+	return result, true
 }
 
 func closeIfCloser(x any) {
