@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/javavalues"
 )
 
 // CastConfig configures Cast (Kafka Connect's
@@ -417,8 +418,8 @@ func castTo(v any, target connect.Type) (any, error) {
 
 func parseCastString(s string, target connect.Type) (any, error) {
 	intOf := func(bits int) (int64, error) {
-		n, err := strconv.ParseInt(s, 10, bits)
-		if err != nil {
+		n, ok := javaParseLong(s, bits)
+		if !ok {
 			return 0, errCastRange
 		}
 		return n, nil
@@ -444,6 +445,27 @@ func parseCastString(s string, target connect.Type) (any, error) {
 		return strings.EqualFold(s, "true"), nil
 	}
 	return nil, fmt.Errorf("%s is not supported in the Cast transformation", target)
+}
+
+// javaParseLong is Java's Byte/Short/Integer/Long.parseLong(s) for a
+// bits-wide integer: an optional sign, then one or more decimal digits, any
+// Unicode decimal digit of the BMP included (Character.digit: "൯" is 9).
+func javaParseLong(s string, bits int) (int64, bool) {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i, r := range s {
+		if i == 0 && (r == '+' || r == '-') {
+			b.WriteRune(r)
+			continue
+		}
+		d, ok := javavalues.Digit(r)
+		if !ok {
+			return 0, false
+		}
+		b.WriteByte(byte('0' + d))
+	}
+	n, err := strconv.ParseInt(b.String(), 10, bits)
+	return n, err == nil
 }
 
 // parseJavaFloat parses like Java's Double.parseDouble: surrounding

@@ -226,3 +226,37 @@ func TestCastMapWithOtherKeys(t *testing.T) {
 		t.Fatalf("cast %v", got)
 	}
 }
+
+// A string cast to an integer type is read as Java's Byte/Short/Integer/
+// Long.parseXxx reads it: any Unicode decimal digit of the BMP counts
+// (Character.digit), as in Kafka Connect 4.3.1 ("൯" is 9); a character
+// outside the BMP or a float form does not.
+func TestCastStringUnicodeDigits(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		typ  connect.Type
+		want any
+	}{
+		{"൯", connect.TypeInt64, int64(9)},
+		{"-١٢٣", connect.TypeInt32, int32(-123)},
+		{"+١٢", connect.TypeInt16, int16(12)},
+		{"１２７", connect.TypeInt8, int8(127)},
+		{"１２８", connect.TypeInt8, nil},
+		{"\U0001D7D7", connect.TypeInt32, nil}, // MATHEMATICAL BOLD DIGIT NINE: two UTF-16 units in Java
+		{"1.0", connect.TypeInt32, nil},
+		{"+", connect.TypeInt32, nil},
+		{"0x10", connect.TypeInt64, nil},
+		{"1_000", connect.TypeInt64, nil},
+	} {
+		got, err := castValue(connect.StringSchema, tc.in, tc.typ)
+		if tc.want == nil {
+			if err == nil {
+				t.Errorf("%q to %s: %v, want an error", tc.in, tc.typ, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%q to %s: %v (%T), %v; want %v", tc.in, tc.typ, got, got, err, tc.want)
+		}
+	}
+}
