@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // More converter divergences CONFORMANCE.md explains. Each value rule
@@ -740,7 +742,8 @@ func fixZeroKeys(req *Request, kc, sl any, collapse, signed bool) map[string]boo
 		return true
 	}
 	if req.Op == OpConvert || req.Op == OpHeaderConvert {
-		in := rewriteTree(req.Value)
+		// The input's value and its schemas' defaults.
+		in := []any{rewriteTree(req.Value), rewriteTree(req.Schema)}
 		walk(in, func(obj map[string]any) {
 			if entries, ok := obj["map"].([]any); ok {
 				if z := zeroEntries(entries); len(z) > 0 {
@@ -801,6 +804,8 @@ func fixZeroKeys(req *Request, kc, sl any, collapse, signed bool) map[string]boo
 				if merged {
 					used[normSignedZero] = true
 				}
+			} else if !fromJSONInput(req, sz) {
+				return
 			}
 			used[normZeroKey] = true
 		case signed && kPos && kNeg && len(sSigned) == 1:
@@ -815,6 +820,218 @@ func fixZeroKeys(req *Request, kc, sl any, collapse, signed bool) map[string]boo
 		drop(s)
 	})
 	return used
+}
+
+// fromJSONInput reports whether Sluice's zero-key entries sz are, as
+// multisets, the zero-key pairs of one [[key, value], ...] list of a parse
+// request's JSON (UTF-8, or UTF-16 as Jackson detects it): the key of the
+// same kind (NaN, Infinity, -Infinity, 0, -0) and a value that denotes the
+// same primitive (a number, string or boolean), a composite for a composite,
+// null for null (or, for a JSON null, a default).
+func fromJSONInput(req *Request, sz [][]any) bool {
+	if req.Data == nil {
+		return false
+	}
+	data, err := base64.StdEncoding.DecodeString(*req.Data)
+	if err != nil {
+		return false
+	}
+	text, ok := jsonText(data)
+	if !ok {
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	var doc any
+	if dec.Decode(&doc) != nil {
+		return false
+	}
+	found := false
+	var visit func(x any)
+	visit = func(x any) {
+		switch t := x.(type) {
+		case map[string]any:
+			for _, v := range t {
+				visit(v)
+			}
+		case []any:
+			var pairs [][]any
+			for _, e := range t {
+				if p, ok := e.([]any); ok && len(p) == 2 && jsonKeyKind(p[0]) != "" {
+					pairs = append(pairs, p)
+				}
+				visit(e)
+			}
+			if !found && len(pairs) == len(sz) && matchJSONPairs(sz, pairs) {
+				found = true
+			}
+		}
+	}
+	visit(doc)
+	return found
+}
+
+// jsonText decodes JSON bytes in UTF-8 (an optional byte order mark) or
+// UTF-16 (a byte order mark, or a zero byte first or second).
+func jsonText(b []byte) (string, bool) {
+	be, le := false, false
+	switch {
+	case len(b) >= 2 && b[0] == 0xfe && b[1] == 0xff:
+		b, be = b[2:], true
+	case len(b) >= 2 && b[0] == 0xff && b[1] == 0xfe:
+		b, le = b[2:], true
+	case len(b) >= 2 && b[0] == 0 && b[1] != 0:
+		be = true
+	case len(b) >= 2 && b[0] != 0 && b[1] == 0:
+		le = true
+	}
+	if !be && !le {
+		b = []byte(strings.TrimPrefix(string(b), "\ufeff"))
+		return string(b), utf8.Valid(b)
+	}
+	if len(b)%2 != 0 {
+		return "", false
+	}
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		if be {
+			u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+		} else {
+			u[i] = uint16(b[2*i+1])<<8 | uint16(b[2*i])
+		}
+	}
+	return string(utf16.Decode(u)), true
+}
+
+// jsonKeyKind names the zero key a JSON map key denotes ("" if none).
+func jsonKeyKind(k any) string {
+	switch t := k.(type) {
+	case string:
+		switch t {
+		case "NaN":
+			return "nan"
+		case "Infinity":
+			return "+inf"
+		case "-Infinity":
+			return "-inf"
+		}
+	case json.Number:
+		r, ok := new(big.Rat).SetString(string(t))
+		if ok && r.Sign() == 0 {
+			if strings.HasPrefix(string(t), "-") {
+				return "-0"
+			}
+			return "+0"
+		}
+	}
+	return ""
+}
+
+// zeroKeyKind names a canonical zero key (zeroKey) as jsonKeyKind does.
+func zeroKeyKind(k any) string {
+	obj, _ := k.(map[string]any)
+	var f float64
+	if s, ok := obj["float64"].(string); ok {
+		bits, _ := strconv.ParseUint(s, 16, 64)
+		f = math.Float64frombits(bits)
+	} else if s, ok := obj["float32"].(string); ok {
+		bits, _ := strconv.ParseUint(s, 16, 32)
+		f = float64(math.Float32frombits(uint32(bits)))
+	} else {
+		return ""
+	}
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "+inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case f == 0 && math.Signbit(f):
+		return "-0"
+	case f == 0:
+		return "+0"
+	}
+	return ""
+}
+
+// matchJSONPairs matches Sluice's entries to the JSON pairs one to one.
+func matchJSONPairs(sz [][]any, pairs [][]any) bool {
+	used := make([]bool, len(pairs))
+next:
+	for _, e := range sz {
+		kind := zeroKeyKind(e[0])
+		for j, p := range pairs {
+			if !used[j] && jsonKeyKind(p[0]) == kind && sameJSONValue(e[1], p[1]) {
+				used[j] = true
+				continue next
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// sameJSONValue reports whether the canonical value v (a JSON tree) is what
+// the JSON value j denotes, for primitives; composites only as composites.
+func sameJSONValue(v, j any) bool {
+	obj, _ := v.(map[string]any)
+	if j == nil {
+		return true // null, or the schema's default
+	}
+	if obj == nil {
+		return false
+	}
+	switch t := j.(type) {
+	case bool:
+		return obj["boolean"] == t
+	case string:
+		switch {
+		case obj["string"] == t, obj["bytes"] == t:
+			return true
+		case obj["decimal"] != nil: // a base64 Decimal
+			return true
+		case obj["float64"] != nil || obj["float32"] != nil:
+			return zeroKeyKind(obj) == jsonKeyKind(t) && jsonKeyKind(t) != ""
+		}
+		return false
+	case json.Number:
+		want, ok := new(big.Rat).SetString(string(t))
+		if !ok {
+			return false
+		}
+		for _, tag := range []string{"int8", "int16", "int32"} {
+			if n, ok := obj[tag].(float64); ok {
+				return new(big.Rat).SetFloat64(n).Cmp(want) == 0
+			}
+		}
+		for _, tag := range []string{"int64", "date"} {
+			if n, ok := obj[tag].(string); ok {
+				r, ok := new(big.Rat).SetString(n)
+				return ok && r.Cmp(want) == 0
+			}
+		}
+		if s, ok := obj["float64"].(string); ok {
+			bits, _ := strconv.ParseUint(s, 16, 64)
+			f, _ := want.Float64()
+			return math.Float64frombits(bits) == f
+		}
+		if s, ok := obj["float32"].(string); ok {
+			bits, _ := strconv.ParseUint(s, 16, 32)
+			f, _ := want.Float32()
+			return math.Float32frombits(uint32(bits)) == f
+		}
+		if d, ok := obj["decimal"].(map[string]any); ok {
+			u, _ := d["unscaled"].(string)
+			sc, _ := d["scale"].(float64)
+			r, ok := new(big.Rat).SetString(u + "e" + strconv.Itoa(-int(sc)))
+			return ok && r.Cmp(want) == 0
+		}
+		return false
+	case []any, map[string]any:
+		return obj["array"] != nil || obj["map"] != nil || obj["struct"] != nil
+	}
+	return false
 }
 
 // normInputForm rewrites what differs between a request's canonical value

@@ -1,6 +1,9 @@
 package conformance
 
-import "testing"
+import (
+	"encoding/base64"
+	"testing"
+)
 
 // Hand-made cases for the map-key and combination rules of
 // explain_converters2.go: what a correct rule must explain, and what it
@@ -49,6 +52,14 @@ func back(v *Value) *Response { return &Response{Back: &SchemaValue{Value: v}} }
 func jsonConvert(in *Value) *Request {
 	return &Request{ID: "t", Op: OpConvert, Class: classJSON, Value: in}
 }
+
+func jsonParse(doc string) *Request {
+	data := base64.StdEncoding.EncodeToString([]byte(doc))
+	return &Request{ID: "t", Op: OpParse, Class: classJSON, Config: map[string]string{"schemas.enable": "true"}, Data: &data}
+}
+
+const nanInfDoc = `{"schema":{"type":"map","keys":{"type":"double","optional":false},"values":{"type":"int64","optional":true},` +
+	`"optional":false},"payload":[["NaN",5],["Infinity",6],[1.0,1]]}`
 
 func TestExplainConverters2Rules(t *testing.T) {
 	tests := []struct {
@@ -100,6 +111,22 @@ func TestExplainConverters2Rules(t *testing.T) {
 			name: "collapse: not on StringConverter",
 			req:  &Request{ID: "t", Op: OpConvert, Class: classString, Value: kv(f64NaN, "5", f64Inf, "6")},
 			kc:   back(kv(f64Zero, "6")), sl: back(kv(f64NaN, "5", f64Inf, "6")),
+		},
+		{
+			name: "collapse, parse: Sluice read the JSON's values",
+			req:  jsonParse(nanInfDoc),
+			kc:   back(kv(f64Zero, "6", f64One, "1")), sl: back(kv(f64NaN, "5", f64Inf, "6", f64One, "1")),
+			explain: "json-nonfinite-map-keys-collapse",
+		},
+		{
+			name: "collapse, parse: Sluice lost the JSON's values",
+			req:  jsonParse(nanInfDoc),
+			kc:   back(kv(f64Zero, "6", f64One, "1")), sl: back(kv(f64NaN, "", f64Inf, "6", f64One, "1")),
+		},
+		{
+			name: "collapse, parse: Sluice swapped the JSON's values",
+			req:  jsonParse(nanInfDoc),
+			kc:   back(kv(f64Zero, "6", f64One, "1")), sl: back(kv(f64NaN, "6", f64Inf, "5", f64One, "1")),
 		},
 		{
 			name: "signed zeros: Sluice's Go map holds one of Kafka Connect's two",
