@@ -675,24 +675,3 @@ func smtDocumented(tree any) {
 		}
 	}
 }
-
-// emptyMetadataAbsent is the schema-empty-metadata rule's normalisation (""
-// names and docs and 0 versions read as absent). connect.Schema now keeps
-// them, so no SMT rule applies it; it stays for that rule until the rule
-// is gone.
-func emptyMetadataAbsent(tree any) {
-	walk(tree, func(obj map[string]any) {
-		if !isSchema(obj) {
-			return
-		}
-		if obj["name"] == "" {
-			obj["name"] = nil
-		}
-		if obj["doc"] == "" {
-			obj["doc"] = nil
-		}
-		if v, ok := obj["version"].(float64); ok && v == 0 {
-			obj["version"] = nil
-		}
-	})
-}
