@@ -13,7 +13,7 @@ func TestAppendString(t *testing.T) {
 		{"\x00\x01\x1f", `"\u0000\u0001\u001F"`},
 		{"\x7f", "\"\x7f\""},
 		{"é€\u2028\uffff", "\"é€\u2028\uffff\""}, // the BMP as UTF-8
-		{"😀", `"\uD83D\uDE00"`},                    // outside it, the surrogate pair's escapes
+		{"😀", `"\uD83D\uDE00"`},                  // outside it, the surrogate pair's escapes
 		{"a\U0010FFFFb", `"a\uDBFF\uDFFFb"`},
 		{"x\xffy", "\"x\uFFFDy\""}, // invalid UTF-8
 	} {
