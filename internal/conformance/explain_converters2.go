@@ -131,9 +131,9 @@ func init() {
 		},
 		Explanation{
 			ID: "json-documented-combination",
-			Reason: "a JsonConverter case showing two or more of the documented differences at once (empty schema " +
-				"metadata, non-finite floats and -0.0, Java 17 float digits, Decimal scales, big integers, colliding " +
-				"map keys); each is normalised as its own rule does and the rest must agree",
+			Reason: "a JsonConverter case showing two or more of the documented differences at once (non-finite " +
+				"floats and -0.0, Java 17 float digits, Decimal scales of parsed numbers, big integers, colliding or " +
+				"signed-zero map keys); each is normalised only where its own rule allows and the rest must agree",
 			Match: func(req *Request, kc, sl *Response, kind string) bool {
 				if !isJSON(req) || matchedByAnother(req, kc, sl, kind, "json-documented-combination") {
 					return false
@@ -408,7 +408,6 @@ func decimalRoundingRefused(kc, sl *Response) bool {
 // The documented JsonConverter value differences, by name, each the
 // normaliser of one rule.
 const (
-	normMetadata   = "empty-metadata"   // schema-empty-metadata
 	normNonFinite  = "non-finite"       // json-nonfinite-and-negative-zero (Sluice's side only)
 	normBigInt     = "big-integers"     // json-schemaless-big-integers
 	normDecimal    = "decimal-scale"    // json-decimal-numeric-scale (parse ops only)
@@ -421,7 +420,7 @@ func isParse(req *Request) bool { return req.Op == OpParse || req.Op == OpHeader
 // jsonDiffs returns the documented JsonConverter value differences a case
 // of req's op may show (each rule's own op limits).
 func jsonDiffs(req *Request) []string {
-	d := []string{normMetadata, normNonFinite, normBigInt}
+	d := []string{normNonFinite, normBigInt}
 	if isParse(req) {
 		d = append(d, normDecimal)
 	}
@@ -446,9 +445,6 @@ func jsonAgree(req *Request, kc, sl *Response, diffs []string) bool {
 		fixZeroKeys(req, a, b, on[normZeroKey], on[normSignedZero])
 	}
 	for i, tree := range []any{a, b} {
-		if on[normMetadata] {
-			normEmptyMetadata(tree)
-		}
 		if on[normNonFinite] && i == 1 {
 			zeroNonFinite(tree)
 		}
@@ -513,25 +509,6 @@ func needs(req *Request, kc, sl *Response, name string) bool {
 	}
 	needed := neededDiffs(req, kc, sl)
 	return len(needed) == 1 && needed[0] == name
-}
-
-// normEmptyMetadata reads a schema name or doc of "" and a version of 0 as
-// absent (rule schema-empty-metadata).
-func normEmptyMetadata(tree any) {
-	walk(tree, func(obj map[string]any) {
-		if !isSchema(obj) {
-			return
-		}
-		if obj["name"] == "" {
-			obj["name"] = nil
-		}
-		if obj["doc"] == "" {
-			obj["doc"] = nil
-		}
-		if v, ok := obj["version"].(float64); ok && v == 0 {
-			obj["version"] = nil
-		}
-	})
 }
 
 // normDecimalScale rewrites every Decimal to its shortest (unscaled, scale)
@@ -706,7 +683,7 @@ func splitSigned(z [][]any) (signed, other [][]any, pos, neg bool) {
 // It returns the differences it normalised.
 func fixZeroKeys(req *Request, kc, sl any, collapse, signed bool) map[string]bool {
 	used := map[string]bool{}
-	meta := func(t any) { normEmptyMetadata(t); normInputForm(t) }
+	meta := normInputForm
 	slFix := func(t any) { meta(t); zeroNonFinite(t) }
 	var inputMaps [][][]any // the zero-key entries of each map of the input
 	// A null map value in the input is written (and read back) as its
@@ -1101,7 +1078,7 @@ func pairEntries(a, b any, fn func(x, y map[string]any)) {
 	if !ok1 || !ok2 || len(xs) != len(ys) {
 		return
 	}
-	norm := func(t any) { normEmptyMetadata(t); zeroNonFinite(t); normDecimalScale(t) }
+	norm := func(t any) { zeroNonFinite(t); normDecimalScale(t) }
 	sorted := func(es []any) []any {
 		out := slices.Clone(es)
 		keys := make(map[int]string, len(out))
@@ -1140,11 +1117,8 @@ func rewriteTree(x any) any {
 
 // --- JsonConverter: bytes -------------------------------------------------
 
-var emptyMetadataRE = regexp.MustCompile(`(?:"(?:name|doc)":""|"version":0)(?:,|\})`)
-
-// sameJSONBytes reports whether the two serialisations agree once Kafka
-// Connect's "" names/docs and 0 versions (when the input had them) are
-// dropped and numbers are compared as the floats they denote.
+// sameJSONBytes reports whether the two serialisations agree once numbers
+// are compared as the floats they denote.
 func sameJSONBytes(req *Request, kc, sl *Response) bool {
 	_, ok := jsonBytesDiffs(req, kc, sl)
 	return ok
@@ -1154,8 +1128,8 @@ func sameJSONBytes(req *Request, kc, sl *Response) bool {
 const floatDigits = "float-digits"
 
 // jsonBytesDiffs is sameJSONBytes, also returning the differences the two
-// serialisations needed to agree (normMetadata, floatDigits).
-func jsonBytesDiffs(req *Request, kc, sl *Response) (map[string]bool, bool) {
+// serialisations needed to agree (floatDigits).
+func jsonBytesDiffs(_ *Request, kc, sl *Response) (map[string]bool, bool) {
 	used := map[string]bool{}
 	if kc.Bytes == nil || sl.Bytes == nil {
 		return used, false
@@ -1166,19 +1140,6 @@ func jsonBytesDiffs(req *Request, kc, sl *Response) (map[string]bool, bool) {
 		return used, false
 	}
 	x, y := string(a), string(b)
-	if hasEmptyMetadata(req) {
-		x2 := emptyMetadataRE.ReplaceAllStringFunc(x, func(m string) string {
-			if strings.HasSuffix(m, "}") {
-				return "}"
-			}
-			return ""
-		})
-		x2, y = strings.ReplaceAll(x2, ",}", "}"), strings.ReplaceAll(y, ",}", "}")
-		if x2 != strings.ReplaceAll(x, ",}", "}") {
-			used[normMetadata] = true
-		}
-		x = x2
-	}
 	switch {
 	case x == y:
 	case sameUpToFloatDigits(x, y):
