@@ -55,8 +55,9 @@ func init() {
 		},
 		Explanation{
 			ID: "json-trailing-data",
-			Reason: "JsonConverter refuses data after the JSON document; Kafka Connect (Jackson's readTree) ignores it, " +
-				"so a second concatenated document or a torn write is dropped without a word",
+			Reason: "JsonConverter refuses a second JSON value after the document (after whitespace, data beginning " +
+				"with { [ \" - a digit, t, f or n); Kafka Connect (Jackson's readTree) reads the first and silently " +
+				"drops the second. Other trailing bytes (a NUL, Ctrl-Z, a stray }) are ignored as Kafka Connect does",
 			Match: func(req *Request, kc, sl *Response, kind string) bool {
 				return kind == KindSluiceFails && isJSON(req) && sl.Phase == "to" &&
 					strings.Contains(sl.Error, "unexpected data after the JSON value")
