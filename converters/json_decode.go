@@ -557,6 +557,14 @@ func (c *JSON) decodeSchemaless(s *scanner) (any, error) {
 			if n, ok := parseIntBytes(raw); ok {
 				return n, nil
 			}
+			// Leading zeros (which Jackson reads) can make an int64
+			// longer than parseIntBytes takes: Kafka Connect reads
+			// 00000000000000000000 as the long 0.
+			if lit, ok := javavalues.ParseLiteral(string(raw)); ok {
+				if n, ok := lit.Int64(); ok {
+					return n, nil
+				}
+			}
 		} else if f, err := strconv.ParseFloat(string(raw), 64); err == nil || !math.IsInf(f, 0) {
 			return f, nil
 		}
