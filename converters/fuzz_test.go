@@ -3,6 +3,7 @@ package converters
 import (
 	"bytes"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/connect"
@@ -163,6 +164,13 @@ func FuzzSimpleHeaderToConnect(f *testing.F) {
 		sv2, err := c.ToConnectHeader(ctx, "t", "h", out)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if tm, ok := sv.Value.(time.Time); ok && tm.UnixMilli() < 86_400_000 {
+			// Kafka Connect's Values picks the text form from the instant:
+			// anything before 1970-01-02 is written as a time of day, so a
+			// Date or Timestamp before then reads back as a Time, in Kafka
+			// Connect as here.
+			return
 		}
 		switch sv.Schema.Type {
 		case connect.TypeBytes:
