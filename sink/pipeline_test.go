@@ -237,16 +237,22 @@ func TestCrashRedeliversUncommitted(t *testing.T) {
 	t1 := newRecTask()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// The crash comes after at least one Put the last commit did not
+	// cover: a commit (Flush) due right before the hanging Put would
+	// otherwise leave nothing uncommitted, and the test nothing to show.
+	var putsSinceCommit atomic.Int64
 	t1.onPut = func(pctx context.Context, recs []connect.Record) error {
-		if t1.n.Load() >= total/2 {
+		if t1.n.Load() >= total/2 && putsSinceCommit.Load() > 0 {
 			cancel()      // the process is being stopped...
 			<-pctx.Done() // ...and this Put hangs past the shutdown timeout
 			return pctx.Err()
 		}
 		time.Sleep(2 * time.Millisecond)
+		putsSinceCommit.Add(1)
 		return nil
 	}
-	cfg := baseConfig(t, brokers, topic, topic, func() sink.Task { return t1 })
+	task1 := &flushHookTask{recTask: t1, onFlush: func() { putsSinceCommit.Store(0) }}
+	cfg := baseConfig(t, brokers, topic, topic, func() sink.Task { return task1 })
 	cfg.OffsetFlushInterval = 100 * time.Millisecond
 	cfg.ShutdownTimeout = 200 * time.Millisecond
 	cfg.BatchSize = 100
@@ -629,4 +635,16 @@ func TestValidate(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "consumer.override.auto.offset.reset") {
 		t.Fatalf("error %v", err)
 	}
+}
+
+// flushHookTask is a recTask that is told of every commit (Flush is called
+// with the offsets about to be committed).
+type flushHookTask struct {
+	*recTask
+	onFlush func()
+}
+
+func (t *flushHookTask) Flush(context.Context, map[connect.TopicPartition]int64) error {
+	t.onFlush()
+	return nil
 }
