@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"fmt"
+	"github.com/sluicehq/sluice/internal/javavalues"
 	"math"
 	"strconv"
 	"strings"
@@ -147,17 +148,16 @@ func (d *dateFormat) appendFormat(b []byte, t time.Time) []byte {
 	// Julian before it, as java.util.GregorianCalendar.
 	year, month, day, yearDay := t.Year(), int(t.Month()), t.Day(), t.YearDay()
 	epochDay := floorDiv(t.Unix(), 86400)
-	if epochDay < gregorianCutoverDay {
+	if epochDay < javavalues.GregorianCutoverDays || year == 1582 {
+		// The cutover year counts its days from the Julian 1 January.
 		year, month, day, yearDay = javaDateFields(epochDay)
-	} else if year == 1582 { // the cutover year counts its days from the Julian 1 January
-		yearDay = int(epochDay-julianEpochDay(1582, 0, 1)) + 1
 	}
 	// The days since the first of the month: October 1582 has 21 days
 	// (the 4th is followed by the 15th), and GregorianCalendar counts F
 	// and W from its real first day.
 	monthDay0 := int64(day - 1)
-	if year == 1582 && month == 10 && epochDay >= gregorianCutoverDay {
-		monthDay0 = epochDay - julianEpochDay(1582, 9, 1)
+	if year == 1582 && month == 10 && epochDay >= javavalues.GregorianCutoverDays {
+		monthDay0 = epochDay - javaEpochDay(1582, 9, 1) // the Julian 1 October
 	}
 	for _, tok := range d.toks {
 		n := tok.count

@@ -666,9 +666,9 @@ func utf16Len(s string) int {
 	return n
 }
 
-// gregorianCutoverDays is 1582-10-15, the first Gregorian day of Java's
+// GregorianCutoverDays is 1582-10-15, the first Gregorian day of Java's
 // GregorianCalendar, in days since 1970-01-01.
-const gregorianCutoverDays = -141427
+const GregorianCutoverDays = -141427
 
 // HybridDays returns the days since 1970-01-01 of year-month-day (month and
 // day may overflow, as in a lenient Calendar) in Java's GregorianCalendar:
@@ -681,7 +681,7 @@ func HybridDays(y, m, d int64) int64 {
 		return g
 	case y < 1582:
 		return civilDays(y, m, d, false)
-	case g >= gregorianCutoverDays:
+	case g >= GregorianCutoverDays:
 		return g
 	}
 	return civilDays(y, m, d, false)
@@ -721,7 +721,7 @@ func FloorDiv(a, b int64) int64 {
 func HybridDate(days int64) (y, m, d int64) {
 	jdn := days + 2440588
 	var c int64
-	if days >= gregorianCutoverDays {
+	if days >= GregorianCutoverDays {
 		a := jdn + 32044
 		b := FloorDiv(4*a+3, 146097)
 		c = a - FloorDiv(146097*b, 4)
