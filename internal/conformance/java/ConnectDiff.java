@@ -238,16 +238,16 @@ public final class ConnectDiff {
             hashMaps = op.equals("transform") || op.equals("predicate");
             switch (op) {
                 case "convert":
-                    convert(req, resp);
+                    conversion(req, resp, false, true);
                     break;
                 case "parse":
-                    parse(req, resp);
+                    conversion(req, resp, false, false);
                     break;
                 case "headerConvert":
-                    headerConvert(req, resp);
+                    conversion(req, resp, true, true);
                     break;
                 case "headerParse":
-                    headerParse(req, resp);
+                    conversion(req, resp, true, false);
                     break;
                 case "transform":
                     transform(req, resp);
@@ -273,139 +273,74 @@ public final class ConnectDiff {
 
     // ---------------------------------------------------------------- ops
 
-    private static void convert(JsonNode req, ObjectNode resp) throws PhaseError {
-        Constructor<?> ctor = ctor(reqText(req, "class"), Converter.class);
+    /** Serialises a value, with a Converter or a HeaderConverter for one request. */
+    @FunctionalInterface
+    private interface From {
+        byte[] apply(Schema schema, Object value) throws Exception;
+    }
+
+    /** Reads bytes, with a Converter or a HeaderConverter for one request. */
+    @FunctionalInterface
+    private interface To {
+        SchemaAndValue apply(byte[] data) throws Exception;
+    }
+
+    /**
+     * The convert, parse, headerConvert and headerParse ops: a fresh (header) converter, configured; then, when
+     * serialise, the request's schema and value written ("bytes"); then the bytes (or the request's "data") read
+     * back ("back").
+     */
+    private static void conversion(JsonNode req, ObjectNode resp, boolean header, boolean serialise) throws PhaseError {
+        Constructor<?> ctor = ctor(reqText(req, "class"), header ? HeaderConverter.class : Converter.class);
         Map<String, Object> config = config(req.get("config"));
         boolean isKey = bool(req.get("isKey"));
         String topic = optText(req, "topic");
-        Schema schema;
-        Object value;
-        try {
-            schema = decodeSchema(req.get("schema"));
-            value = decodeValue(req.get("value"));
-        } catch (Throwable e) {
-            throw inputError(e);
-        }
-        Converter c = null;
-        try {
-            try {
-                c = (Converter) instantiate(ctor);
-                c.configure(config, isKey);
-            } catch (Throwable e) {
-                throw new PhaseError("configure", e);
-            }
-            byte[] bytes;
-            try {
-                bytes = c.fromConnectData(topic, new RecordHeaders(), schema, value);
-            } catch (Throwable e) {
-                throw new PhaseError("from", e);
-            }
-            resp.set("bytes", encodeBytes(bytes));
-            SchemaAndValue back;
-            try {
-                back = c.toConnectData(topic, new RecordHeaders(), bytes);
-            } catch (Throwable e) {
-                throw new PhaseError("to", e);
-            }
-            resp.set("back", encodeSAV(back));
-        } finally {
-            closeQuietly(c);
-        }
-    }
-
-    private static void parse(JsonNode req, ObjectNode resp) throws PhaseError {
-        Constructor<?> ctor = ctor(reqText(req, "class"), Converter.class);
-        Map<String, Object> config = config(req.get("config"));
-        boolean isKey = bool(req.get("isKey"));
-        String topic = optText(req, "topic");
-        byte[] data;
-        try {
-            data = decodeData(req.get("data"));
-        } catch (Throwable e) {
-            throw inputError(e);
-        }
-        Converter c = null;
-        try {
-            try {
-                c = (Converter) instantiate(ctor);
-                c.configure(config, isKey);
-            } catch (Throwable e) {
-                throw new PhaseError("configure", e);
-            }
-            SchemaAndValue back;
-            try {
-                back = c.toConnectData(topic, new RecordHeaders(), data);
-            } catch (Throwable e) {
-                throw new PhaseError("to", e);
-            }
-            resp.set("back", encodeSAV(back));
-        } finally {
-            closeQuietly(c);
-        }
-    }
-
-    private static void headerConvert(JsonNode req, ObjectNode resp) throws PhaseError {
-        Constructor<?> ctor = ctor(reqText(req, "class"), HeaderConverter.class);
-        Map<String, Object> config = config(req.get("config"));
-        String topic = optText(req, "topic");
         String key = optText(req, "key");
-        Schema schema;
-        Object value;
+        Schema schema = null;
+        Object value = null;
+        byte[] data = null;
         try {
-            schema = decodeSchema(req.get("schema"));
-            value = decodeValue(req.get("value"));
+            if (serialise) {
+                schema = decodeSchema(req.get("schema"));
+                value = decodeValue(req.get("value"));
+            } else {
+                data = decodeData(req.get("data"));
+            }
         } catch (Throwable e) {
             throw inputError(e);
         }
-        HeaderConverter c = null;
+        AutoCloseable c = null;
         try {
+            From from;
+            To to;
             try {
-                c = (HeaderConverter) instantiate(ctor);
-                c.configure(config);
+                if (header) {
+                    HeaderConverter h = (HeaderConverter) instantiate(ctor);
+                    c = h;
+                    h.configure(config);
+                    from = (s, v) -> h.fromConnectHeader(topic, key, s, v);
+                    to = d -> h.toConnectHeader(topic, key, d);
+                } else {
+                    Converter k = (Converter) instantiate(ctor);
+                    c = k;
+                    k.configure(config, isKey);
+                    from = (s, v) -> k.fromConnectData(topic, new RecordHeaders(), s, v);
+                    to = d -> k.toConnectData(topic, new RecordHeaders(), d);
+                }
             } catch (Throwable e) {
                 throw new PhaseError("configure", e);
             }
-            byte[] bytes;
-            try {
-                bytes = c.fromConnectHeader(topic, key, schema, value);
-            } catch (Throwable e) {
-                throw new PhaseError("from", e);
-            }
-            resp.set("bytes", encodeBytes(bytes));
-            SchemaAndValue back;
-            try {
-                back = c.toConnectHeader(topic, key, bytes);
-            } catch (Throwable e) {
-                throw new PhaseError("to", e);
-            }
-            resp.set("back", encodeSAV(back));
-        } finally {
-            closeQuietly(c);
-        }
-    }
-
-    private static void headerParse(JsonNode req, ObjectNode resp) throws PhaseError {
-        Constructor<?> ctor = ctor(reqText(req, "class"), HeaderConverter.class);
-        Map<String, Object> config = config(req.get("config"));
-        String topic = optText(req, "topic");
-        String key = optText(req, "key");
-        byte[] data;
-        try {
-            data = decodeData(req.get("data"));
-        } catch (Throwable e) {
-            throw inputError(e);
-        }
-        HeaderConverter c = null;
-        try {
-            try {
-                c = (HeaderConverter) instantiate(ctor);
-                c.configure(config);
-            } catch (Throwable e) {
-                throw new PhaseError("configure", e);
+            if (serialise) {
+                try {
+                    data = from.apply(schema, value);
+                } catch (Throwable e) {
+                    throw new PhaseError("from", e);
+                }
+                resp.set("bytes", encodeBytes(data));
             }
             SchemaAndValue back;
             try {
-                back = c.toConnectHeader(topic, key, data);
+                back = to.apply(data);
             } catch (Throwable e) {
                 throw new PhaseError("to", e);
             }
