@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -9,6 +10,21 @@ import (
 const (
 	TypeSource = "source"
 	TypeSink   = "sink"
+)
+
+// Errors of the Pipeline contract's offset operations, shared by every
+// pipeline and the Runner so that one sentinel means one thing; test with
+// errors.Is. The REST handler maps both to 400 Bad Request, as Kafka Connect
+// does.
+var (
+	// ErrNotStopped refuses an offsets alter or reset while the connector's
+	// pipeline runs: its tasks would overwrite the change with their next
+	// commit or resume from offsets they hold in memory. Kafka Connect
+	// (KIP-875) requires the STOPPED state too; stop it first.
+	ErrNotStopped = errors.New("connector is not stopped; stop it before altering or resetting its offsets")
+	// ErrOffsetsUnsupported is returned for a pipeline that does not
+	// implement OffsetManager.
+	ErrOffsetsUnsupported = errors.New("connector does not support offset management")
 )
 
 // Pipeline is what a Runner supervises: one source or sink connector with its

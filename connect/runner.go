@@ -74,8 +74,6 @@ var (
 	ErrTaskNotFound       = errors.New("task not found")                               // 404
 	ErrPluginNotFound     = errors.New("connector plugin not found")                   // 404 (400 in a connector config)
 	ErrInvalidConfig      = errors.New("invalid connector configuration")              // 400
-	ErrNotStopped         = errors.New("connector is not stopped")                     // 400
-	ErrOffsetsUnsupported = errors.New("connector does not support offset management") // 400
 	ErrRunnerStopped      = errors.New("runner stopped")                               // 503
 )
 

@@ -6,17 +6,6 @@ import (
 	"fmt"
 )
 
-// ErrPipelineRunning is the error of an offsets admin operation (alter or
-// reset) refused because the connector's pipeline is running: its task
-// would overwrite the change with its next commit, or resume from offsets
-// it already holds in memory. Kafka Connect (KIP-875) refuses these
-// operations unless the connector is STOPPED, and so does Sluice. This
-// package does not enforce the rule (a Store does not know pipelines): the
-// runtime that owns the pipeline checks its state before calling
-// AlterOffsets or ResetOffsets, and returns an error wrapping
-// ErrPipelineRunning, which a REST layer maps to 409 Conflict.
-var ErrPipelineRunning = errors.New("offsets: the connector's pipeline is running; stop it before altering or resetting its offsets")
-
 // ListOffsets returns every stored offset of connector (Kafka Connect:
 // GET /connectors/{name}/offsets), sorted by partition. It returns an empty
 // slice when the connector has none.
@@ -41,7 +30,7 @@ func ListOffsets(ctx context.Context, s Store, connector string) ([]Entry, error
 // whole call with nothing written. Partitions not named keep their offsets.
 //
 // The caller must make sure the connector's pipeline is not running (see
-// ErrPipelineRunning).
+// connect.ErrNotStopped).
 func AlterOffsets(ctx context.Context, s Store, connector string, entries []Entry) error {
 	if connector == "" {
 		return errors.New("offsets: alter offsets: empty connector name")
@@ -70,7 +59,7 @@ func AlterOffsets(ctx context.Context, s Store, connector string, entries []Entr
 // PartitionLister if it has one, else from List.
 //
 // The caller must make sure the connector's pipeline is not running (see
-// ErrPipelineRunning).
+// connect.ErrNotStopped).
 func ResetOffsets(ctx context.Context, s Store, connector string) error {
 	if connector == "" {
 		return errors.New("offsets: reset offsets: empty connector name")

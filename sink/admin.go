@@ -12,7 +12,6 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
-	"github.com/sluicehq/sluice/offsets"
 )
 
 // KIP-875's keys of a sink connector's offsets: partition
@@ -152,13 +151,13 @@ func compareTP(a, b connect.TopicPartition) int {
 // decimal string. Every entry is checked before anything is written.
 // Partitions not named keep their offsets.
 //
-// It is refused with an error wrapping offsets.ErrPipelineRunning while the
+// It is refused with an error wrapping connect.ErrNotStopped while the
 // pipeline runs (Kafka Connect's rule, KIP-875); the broker refuses it too
 // while the group has active members (e.g. another process running the same
 // connector).
 func (p *Pipeline) AlterOffsets(ctx context.Context, entries []connect.OffsetEntry) error {
 	if p.running() {
-		return fmt.Errorf("sink %q: %w", p.cfg.Name, offsets.ErrPipelineRunning)
+		return fmt.Errorf("sink %q: %w", p.cfg.Name, connect.ErrNotStopped)
 	}
 	set := map[connect.TopicPartition]int64{}
 	var del []connect.TopicPartition
@@ -206,7 +205,7 @@ func (p *Pipeline) AlterOffsets(ctx context.Context, entries []connect.OffsetEnt
 // like AlterOffsets while the pipeline runs.
 func (p *Pipeline) ResetOffsets(ctx context.Context) error {
 	if p.running() {
-		return fmt.Errorf("sink %q: %w", p.cfg.Name, offsets.ErrPipelineRunning)
+		return fmt.Errorf("sink %q: %w", p.cfg.Name, connect.ErrNotStopped)
 	}
 	admin, err := p.admin()
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkatest"
-	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/sink"
 )
 
@@ -46,11 +45,11 @@ func TestOffsetsAdmin(t *testing.T) {
 	}
 	stop := start(t, p1)
 	waitFor(t, 20*time.Second, "every record", func() bool { return t1.n.Load() == 2*perPart })
-	if err := p1.AlterOffsets(ctx, []connect.OffsetEntry{sinkOffset(topic, 0, int64(3))}); !errors.Is(err, offsets.ErrPipelineRunning) {
-		t.Fatalf("AlterOffsets while running: %v, want ErrPipelineRunning", err)
+	if err := p1.AlterOffsets(ctx, []connect.OffsetEntry{sinkOffset(topic, 0, int64(3))}); !errors.Is(err, connect.ErrNotStopped) {
+		t.Fatalf("AlterOffsets while running: %v, want ErrNotStopped", err)
 	}
-	if err := p1.ResetOffsets(ctx); !errors.Is(err, offsets.ErrPipelineRunning) {
-		t.Fatalf("ResetOffsets while running: %v, want ErrPipelineRunning", err)
+	if err := p1.ResetOffsets(ctx); !errors.Is(err, connect.ErrNotStopped) {
+		t.Fatalf("ResetOffsets while running: %v, want ErrNotStopped", err)
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)

@@ -53,11 +53,11 @@ func (p *Pipeline) ListOffsets(ctx context.Context) ([]connect.OffsetEntry, erro
 
 // AlterOffsets sets (or, for a nil Offset, resets) the offsets of the given
 // source partitions. It is refused with an error wrapping
-// offsets.ErrPipelineRunning while the pipeline runs: stop it first (Kafka
+// connect.ErrNotStopped while the pipeline runs: stop it first (Kafka
 // Connect's rule, KIP-875); the rest of the process is unaffected.
 func (p *Pipeline) AlterOffsets(ctx context.Context, entries []connect.OffsetEntry) error {
 	if p.running() {
-		return fmt.Errorf("source %q: %w", p.cfg.Name, offsets.ErrPipelineRunning)
+		return fmt.Errorf("source %q: %w", p.cfg.Name, connect.ErrNotStopped)
 	}
 	es := make([]offsets.Entry, len(entries))
 	for i, e := range entries {
@@ -73,7 +73,7 @@ func (p *Pipeline) AlterOffsets(ctx context.Context, entries []connect.OffsetEnt
 // in the Kafka topic store), refused like AlterOffsets while running.
 func (p *Pipeline) ResetOffsets(ctx context.Context) error {
 	if p.running() {
-		return fmt.Errorf("source %q: %w", p.cfg.Name, offsets.ErrPipelineRunning)
+		return fmt.Errorf("source %q: %w", p.cfg.Name, connect.ErrNotStopped)
 	}
 	if err := offsets.ResetOffsets(ctx, p.cfg.OffsetStore, p.cfg.Name); err != nil {
 		return fmt.Errorf("source %q: resetting offsets: %w", p.cfg.Name, err)

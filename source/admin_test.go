@@ -30,10 +30,10 @@ func TestOffsetsAdminRefusedWhileRunningAllowedWhenStopped(t *testing.T) {
 		return len(st.Tasks) > 0 && st.Tasks[0].RecordsOut == 20 && st.Tasks[0].RecordsIn == 20
 	})
 	ctx := context.Background()
-	if err := p.AlterOffsets(ctx, []connect.OffsetEntry{{Partition: map[string]any{"part": "p0"}, Offset: map[string]any{"seq": 3}}}); !errors.Is(err, offsets.ErrPipelineRunning) {
-		t.Fatalf("AlterOffsets while running: %v, want ErrPipelineRunning", err)
+	if err := p.AlterOffsets(ctx, []connect.OffsetEntry{{Partition: map[string]any{"part": "p0"}, Offset: map[string]any{"seq": 3}}}); !errors.Is(err, connect.ErrNotStopped) {
+		t.Fatalf("AlterOffsets while running: %v, want ErrNotStopped", err)
 	}
-	if err := p.ResetOffsets(ctx); !errors.Is(err, offsets.ErrPipelineRunning) {
+	if err := p.ResetOffsets(ctx); !errors.Is(err, connect.ErrNotStopped) {
 		t.Fatalf("ResetOffsets while running: %v", err)
 	}
 	if err := stop(); err != nil {
