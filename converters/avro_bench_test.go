@@ -2,18 +2,61 @@ package converters
 
 import (
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/connect"
 )
 
-// The Avro benchmarks use benchRecord (bench_test.go), the record the JSON
-// benchmarks use, against an in-process registry; after the first record
-// the converter makes no registry calls, so they measure the steady path.
+// The Avro benchmarks use avroBenchRecord, a realistic record, against an
+// in-process registry; after the first record the converter makes no
+// registry calls, so they measure the steady path.
+
+// avroBenchRecord is a CDC-style order: a dozen fields of mixed types
+// (optional, string, bytes, decimal, timestamp, date, a nested struct, an
+// array and a map).
+func avroBenchRecord() (*connect.Schema, *connect.Struct) {
+	addr := connect.StructBuilder().Name("com.acme.Address").
+		Field("street", connect.StringSchema).
+		Field("city", connect.StringSchema).
+		Field("zip", connect.OptionalStringSchema).
+		MustBuild()
+	s := connect.StructBuilder().Name("com.acme.Order").Version(3).
+		Field("id", connect.Int64Schema).
+		Field("customer_id", connect.Int32Schema).
+		Field("status", connect.StringSchema).
+		Field("amount", connect.DecimalSchema(2)).
+		Field("discount", connect.OptionalFloat64Schema).
+		Field("paid", connect.BooleanSchema).
+		Field("created_at", connect.TimestampSchema).
+		Field("ship_date", connect.DateBuilder().Optional().MustBuild()).
+		Field("note", connect.OptionalStringSchema).
+		Field("payload", connect.BytesSchema).
+		Field("address", addr).
+		Field("tags", connect.ArrayBuilder(connect.StringSchema).MustBuild()).
+		Field("attrs", connect.MapBuilder(connect.StringSchema, connect.StringSchema).MustBuild()).
+		Field("qty", connect.Int16Schema).
+		MustBuild()
+	v := connect.NewStruct(s).
+		MustPut("id", int64(1234567890123)).
+		MustPut("customer_id", int32(4242)).
+		MustPut("status", "SHIPPED").
+		MustPut("amount", connect.NewDecimal(1999950, 2)).
+		MustPut("discount", 0.15).
+		MustPut("paid", true).
+		MustPut("created_at", time.UnixMilli(1700000000123).UTC()).
+		MustPut("ship_date", connect.DaysToDate(19700)).
+		MustPut("payload", []byte("\x00\x01binary-payload\xff")).
+		MustPut("address", connect.NewStruct(addr).MustPut("street", "221B Baker Street").MustPut("city", "London").MustPut("zip", "NW1 6XE")).
+		MustPut("tags", []any{"priority", "gift"}).
+		MustPut("attrs", map[any]any{"channel": "web", "region": "eu-west"}).
+		MustPut("qty", int16(3))
+	return s, v
+}
 
 func BenchmarkAvroEncode(b *testing.B) {
 	reg, cnt := startSRFake(b)
 	c := mustAvro(b, AvroConfig{URLs: []string{reg.URL()}}, false)
-	s, v := benchRecord()
+	s, v := avroBenchRecord()
 	out, err := c.FromConnect(avroCtx, "t", nil, s, v)
 	if err != nil {
 		b.Fatal(err)
@@ -34,7 +77,7 @@ func BenchmarkAvroEncode(b *testing.B) {
 func BenchmarkAvroDecode(b *testing.B) {
 	reg, cnt := startSRFake(b)
 	c := mustAvro(b, AvroConfig{URLs: []string{reg.URL()}}, false)
-	s, v := benchRecord()
+	s, v := avroBenchRecord()
 	data, err := c.FromConnect(avroCtx, "t", nil, s, v)
 	if err != nil {
 		b.Fatal(err)
@@ -58,7 +101,7 @@ func BenchmarkAvroDecode(b *testing.B) {
 func BenchmarkAvroDecodeParallel(b *testing.B) {
 	reg, _ := startSRFake(b)
 	c := mustAvro(b, AvroConfig{URLs: []string{reg.URL()}}, false)
-	s, v := benchRecord()
+	s, v := avroBenchRecord()
 	data, err := c.FromConnect(avroCtx, "t", nil, s, v)
 	if err != nil {
 		b.Fatal(err)
