@@ -78,21 +78,6 @@ func isSchema(obj map[string]any) bool {
 	return t && o
 }
 
-// hasEmptyMetadata reports whether req's input has a schema with a "" name
-// or doc or a version of 0.
-func hasEmptyMetadata(req *Request) bool {
-	found := false
-	tree := map[string]any{}
-	raw, _ := json.Marshal(req)
-	_ = json.Unmarshal(raw, &tree)
-	walk(tree, func(obj map[string]any) {
-		if isSchema(obj) && (obj["name"] == "" || obj["doc"] == "" || obj["version"] == float64(0)) {
-			found = true
-		}
-	})
-	return found
-}
-
 // Rules returns the explained divergences, in registration order (for
 // CONFORMANCE.md).
 func Rules() []Explanation { return slices.Clone(explanations) }

@@ -68,7 +68,7 @@ func StartHarness(ctx context.Context) (*Harness, error) {
 		Class:  "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
 		Config: map[string]string{}, Record: &Record{Topic: "t"}}})
 	if err == nil && resp[0].HarnessError != "" {
-		err = fmt.Errorf("Kafka Connect harness: %s", resp[0].HarnessError)
+		err = fmt.Errorf("the Kafka Connect harness: %s", resp[0].HarnessError)
 	}
 	if err != nil {
 		_ = h.Close()
@@ -119,12 +119,12 @@ func (h *Harness) Do(reqs []*Request) ([]*Response, error) {
 			if h.killed.Load() {
 				err = fmt.Errorf("no answer within %v, killed: %w", batchTimeout(len(reqs)), err)
 			}
-			readErr = fmt.Errorf("Kafka Connect harness: %w (stderr: %s)", err, h.stderr.String())
+			readErr = fmt.Errorf("the Kafka Connect harness: %w (stderr: %s)", err, h.stderr.String())
 			break
 		}
 		var resp Response
 		if err := json.Unmarshal(line, &resp); err != nil {
-			readErr = fmt.Errorf("Kafka Connect harness wrote %q: %w", line, err)
+			readErr = fmt.Errorf("the Kafka Connect harness wrote %q: %w", line, err)
 			break
 		}
 		out = append(out, &resp)
@@ -139,7 +139,7 @@ func (h *Harness) Do(reqs []*Request) ([]*Response, error) {
 	}
 	for i, r := range out {
 		if r.ID != reqs[i].ID {
-			return nil, fmt.Errorf("Kafka Connect harness answered %q to %q", r.ID, reqs[i].ID)
+			return nil, fmt.Errorf("the Kafka Connect harness answered %q to %q", r.ID, reqs[i].ID)
 		}
 	}
 	return out, nil
@@ -154,7 +154,7 @@ func (h *Harness) Close() error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("Kafka Connect harness: %w (stderr: %s)", err, h.stderr.String())
+		return fmt.Errorf("the Kafka Connect harness: %w (stderr: %s)", err, h.stderr.String())
 	}
 	return nil
 }

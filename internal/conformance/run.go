@@ -141,7 +141,7 @@ func Run(ctx context.Context, h *Harness, cfg RunConfig) (*Report, error) {
 			}
 			for i, req := range part {
 				if e := kcs[i].HarnessError; e != "" {
-					return nil, fmt.Errorf("Kafka Connect harness could not run %s: %s", req.ID, e)
+					return nil, fmt.Errorf("the Kafka Connect harness could not run %s: %s", req.ID, e)
 				}
 				sl := RunSluice(ctx, req)
 				v := Compare(req, kcs[i], sl)
