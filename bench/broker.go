@@ -18,8 +18,8 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/sluicehq/sluice/internal/embedded"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/kafkatest"
 )
 
 type broker struct {
@@ -34,7 +34,7 @@ type broker struct {
 // scripts/kafka/start.sh on a free port (stopped again at exit).
 func startBroker(ctx context.Context, o options, repo string) (*broker, error) {
 	if o.embedded {
-		b, err := embedded.Start()
+		b, err := kafkatest.StartBroker()
 		if err != nil {
 			return nil, err
 		}

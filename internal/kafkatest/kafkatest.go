@@ -13,7 +13,6 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/sluicehq/sluice/internal/embedded"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 )
 
@@ -66,20 +65,21 @@ func Brokers(t testing.TB) []string {
 	if addrs := kafkaconf.ParseBootstrap(os.Getenv(EnvBootstrap)); len(addrs) > 0 {
 		externalOnce.Do(func() { externalErr = ping(addrs) })
 		if externalErr != nil {
-			t.Fatalf("kafkatest: %s=%s is set but the broker does not answer: %v\n"+
-				"start one with `bash scripts/kafka/start.sh`, or unset %s to use the in-process broker",
+			t.Fatalf("sluicetest: %s=%s is set but the broker does not answer: %v\n"+
+				"start that broker, or unset %s to use the in-process broker",
 				EnvBootstrap, os.Getenv(EnvBootstrap), externalErr, EnvBootstrap)
 		}
 		return addrs
 	}
 	if inCI() {
-		t.Fatalf("kafkatest: CI=true but %s is not set: CI requires the real Apache Kafka broker "+
-			"(.ci/run starts it with scripts/kafka/start.sh); refusing to fall back to the in-process broker",
+		t.Fatalf("sluicetest: CI=true but %s is not set: CI requires a real Kafka broker "+
+			"(this repository's .ci/run starts one with scripts/kafka/start.sh); "+
+			"refusing to fall back to the in-process broker",
 			EnvBootstrap)
 	}
-	b, err := embedded.Start()
+	b, err := StartBroker()
 	if err != nil {
-		t.Fatalf("kafkatest: %v", err)
+		t.Fatalf("sluicetest: %v", err)
 	}
 	t.Cleanup(b.Close)
 	return b.Addrs()
@@ -177,7 +177,7 @@ func Topic(t testing.TB) string {
 	t.Helper()
 	var buf [6]byte
 	if _, err := rand.Read(buf[:]); err != nil {
-		t.Fatalf("kafkatest: random topic suffix: %v", err)
+		t.Fatalf("sluicetest: random topic suffix: %v", err)
 	}
 	suffix := "-" + hex.EncodeToString(buf[:])
 	name := sanitize(t.Name())
@@ -202,7 +202,7 @@ func CreateTopic(t testing.TB, brokers []string, name string, partitions int32, 
 	t.Helper()
 	admin, err := sarama.NewClusterAdmin(brokers, SaramaConfig(t))
 	if err != nil {
-		t.Fatalf("kafkatest: cluster admin for %v: %v", brokers, err)
+		t.Fatalf("sluicetest: cluster admin for %v: %v", brokers, err)
 	}
 	defer admin.Close()
 
@@ -212,7 +212,7 @@ func CreateTopic(t testing.TB, brokers []string, name string, partitions int32, 
 		ConfigEntries:     configs,
 	}, false)
 	if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-		t.Fatalf("kafkatest: creating topic %q (%d partitions): %v", name, partitions, err)
+		t.Fatalf("sluicetest: creating topic %q (%d partitions): %v", name, partitions, err)
 	}
 
 	deadline := time.Now().Add(30 * time.Second)
@@ -222,7 +222,7 @@ func CreateTopic(t testing.TB, brokers []string, name string, partitions int32, 
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("kafkatest: topic %q not ready after 30s: %v", name, err)
+			t.Fatalf("sluicetest: topic %q not ready after 30s: %v", name, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
