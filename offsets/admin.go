@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 // ListOffsets returns every stored offset of connector (Kafka Connect:
 // GET /connectors/{name}/offsets), sorted by partition. It returns an empty
 // slice when the connector has none.
-func ListOffsets(ctx context.Context, s Store, connector string) ([]Entry, error) {
+func ListOffsets(ctx context.Context, s Store, connector string) ([]connect.OffsetEntry, error) {
 	if connector == "" {
 		return nil, errors.New("offsets: list offsets: empty connector name")
 	}
@@ -18,7 +20,7 @@ func ListOffsets(ctx context.Context, s Store, connector string) ([]Entry, error
 		return nil, err
 	}
 	if entries == nil {
-		entries = []Entry{}
+		entries = []connect.OffsetEntry{}
 	}
 	return entries, nil
 }
@@ -31,7 +33,7 @@ func ListOffsets(ctx context.Context, s Store, connector string) ([]Entry, error
 //
 // The caller must make sure the connector's pipeline is not running (see
 // connect.ErrNotStopped).
-func AlterOffsets(ctx context.Context, s Store, connector string, entries []Entry) error {
+func AlterOffsets(ctx context.Context, s Store, connector string, entries []connect.OffsetEntry) error {
 	if connector == "" {
 		return errors.New("offsets: alter offsets: empty connector name")
 	}
@@ -82,9 +84,9 @@ func ResetOffsets(ctx context.Context, s Store, connector string) error {
 	if len(parts) == 0 {
 		return nil
 	}
-	entries := make([]Entry, len(parts))
+	entries := make([]connect.OffsetEntry, len(parts))
 	for i, p := range parts {
-		entries[i] = Entry{Partition: p}
+		entries[i] = connect.OffsetEntry{Partition: p}
 	}
 	return s.Write(ctx, connector, entries)
 }

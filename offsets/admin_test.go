@@ -4,6 +4,8 @@ import (
 	"context"
 	"reflect"
 	"testing"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 func TestAdminOperations(t *testing.T) {
@@ -14,26 +16,26 @@ func TestAdminOperations(t *testing.T) {
 	if l, err := ListOffsets(ctx, s, "c"); err != nil || l == nil || len(l) != 0 {
 		t.Fatalf("ListOffsets on nothing = %#v, %v; want an empty, non-nil slice", l, err)
 	}
-	if err := AlterOffsets(ctx, s, "c", []Entry{
+	if err := AlterOffsets(ctx, s, "c", []connect.OffsetEntry{
 		{Partition: Partition{"f": "a"}, Offset: Offset{"pos": 1}},
 		{Partition: Partition{"f": "b"}, Offset: Offset{"pos": 2}},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := AlterOffsets(ctx, s, "other", []Entry{{Partition: Partition{"f": "a"}, Offset: Offset{"pos": 9}}}); err != nil {
+	if err := AlterOffsets(ctx, s, "other", []connect.OffsetEntry{{Partition: Partition{"f": "a"}, Offset: Offset{"pos": 9}}}); err != nil {
 		t.Fatal(err)
 	}
 	// A nil Offset resets that partition only.
-	if err := AlterOffsets(ctx, s, "c", []Entry{{Partition: Partition{"f": "a"}}}); err != nil {
+	if err := AlterOffsets(ctx, s, "c", []connect.OffsetEntry{{Partition: Partition{"f": "a"}}}); err != nil {
 		t.Fatal(err)
 	}
 	l, err := ListOffsets(ctx, s, "c")
-	if want := []Entry{{Partition: Partition{"f": "b"}, Offset: Offset{"pos": int64(2)}}}; err != nil || !reflect.DeepEqual(l, want) {
+	if want := []connect.OffsetEntry{{Partition: Partition{"f": "b"}, Offset: Offset{"pos": int64(2)}}}; err != nil || !reflect.DeepEqual(l, want) {
 		t.Fatalf("after alter: %v, %v; want %v", l, err, want)
 	}
 
 	// Validation: nothing written.
-	for _, bad := range [][]Entry{
+	for _, bad := range [][]connect.OffsetEntry{
 		{{Partition: Partition{"f": "z"}, Offset: Offset{"pos": 1}}, {Offset: Offset{"pos": 1}}},
 		{{Partition: Partition{"f": "z"}, Offset: Offset{"pos": 1}}, {Partition: Partition{"f": "y"}, Offset: Offset{"pos": map[string]any{}}}},
 	} {

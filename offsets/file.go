@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 // fileFormatVersion is the version of the FileStore file format.
@@ -121,7 +123,7 @@ func (s *FileStore) Path() string { return s.path }
 // nothing is written. The batch is all or nothing: if the file cannot be
 // written, the error names the path and the store keeps its previous
 // content. When a partition occurs more than once, the last entry wins.
-func (s *FileStore) Write(ctx context.Context, connector string, entries []Entry) error {
+func (s *FileStore) Write(ctx context.Context, connector string, entries []connect.OffsetEntry) error {
 	prepared, err := prepareWrite(ctx, connector, entries)
 	if err != nil {
 		return err

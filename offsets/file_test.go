@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 func TestFileStore(t *testing.T) {
@@ -49,7 +51,7 @@ func TestFileStoreFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(ctx, "file-src", []Entry{{Partition: Partition{"filename": "a<&>.txt"}, Offset: Offset{"position": 30}}}); err != nil {
+	if err := s.Write(ctx, "file-src", []connect.OffsetEntry{{Partition: Partition{"filename": "a<&>.txt"}, Offset: Offset{"position": 30}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -93,7 +95,7 @@ func TestFileStoreKeepsKeyBytes(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(o, Offset{"id": int64(42)}) {
 		t.Fatalf("Get = %v, %v", o, err)
 	}
-	if err := s.Write(ctx, "conn", []Entry{{Partition: Partition{"db": "d", "table": "t1"}, Offset: Offset{"id": 43}}}); err != nil {
+	if err := s.Write(ctx, "conn", []connect.OffsetEntry{{Partition: Partition{"db": "d", "table": "t1"}, Offset: Offset{"id": 43}}}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(path)
@@ -149,13 +151,13 @@ func TestFileStoreWriteFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Write(ctx, "c", []Entry{{Partition: Partition{"f": "a"}, Offset: Offset{"pos": 1}}}); err != nil {
+	if err := s.Write(ctx, "c", []connect.OffsetEntry{{Partition: Partition{"f": "a"}, Offset: Offset{"pos": 1}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	err = s.Write(ctx, "c", []Entry{{Partition: Partition{"f": "a"}, Offset: Offset{"pos": 2}}})
+	err = s.Write(ctx, "c", []connect.OffsetEntry{{Partition: Partition{"f": "a"}, Offset: Offset{"pos": 2}}})
 	if err == nil || !strings.Contains(err.Error(), path) {
 		t.Fatalf("Write to a removed directory = %v, want an error naming %s", err, path)
 	}

@@ -3,6 +3,8 @@ package offsets
 import (
 	"context"
 	"sync"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 // guardedIndex is an offsetIndex behind a lock, with the closed flag: the
@@ -22,8 +24,8 @@ func (g *guardedIndex) Get(ctx context.Context, connector string, partition Part
 
 // List returns every entry of connector, sorted by partition (canonical
 // key order); an empty slice when there is none.
-func (g *guardedIndex) List(ctx context.Context, connector string) ([]Entry, error) {
-	return read(ctx, g, func(ix *offsetIndex) ([]Entry, error) { return ix.list(connector) })
+func (g *guardedIndex) List(ctx context.Context, connector string) ([]connect.OffsetEntry, error) {
+	return read(ctx, g, func(ix *offsetIndex) ([]connect.OffsetEntry, error) { return ix.list(connector) })
 }
 
 // Partitions returns the partitions of connector that have an offset,

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/jackson"
 )
 
@@ -136,10 +137,10 @@ func (ix *offsetIndex) get(connector string, partition Partition) (Offset, error
 }
 
 // list decodes every entry of connector, sorted by canonical key.
-func (ix *offsetIndex) list(connector string) ([]Entry, error) {
+func (ix *offsetIndex) list(connector string) ([]connect.OffsetEntry, error) {
 	m := ix.live[connector]
 	canons := slices.Sorted(maps.Keys(m))
-	out := make([]Entry, 0, len(canons))
+	out := make([]connect.OffsetEntry, 0, len(canons))
 	for _, c := range canons {
 		r := m[c]
 		_, p, err := DecodeKey(r.key)
@@ -150,7 +151,7 @@ func (ix *offsetIndex) list(connector string) ([]Entry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("offsets: connector %q, partition %s: stored offset %q: %w", connector, partitionText(connector, c), r.value, err)
 		}
-		out = append(out, Entry{Partition: p, Offset: off})
+		out = append(out, connect.OffsetEntry{Partition: p, Offset: off})
 	}
 	return out, nil
 }
@@ -184,7 +185,7 @@ func (e preparedEntry) partitionText(connector string) string {
 
 // prepareWrite validates and encodes entries. When a partition occurs more
 // than once, the last entry wins (at the position of the first).
-func prepareWrite(ctx context.Context, connector string, entries []Entry) ([]preparedEntry, error) {
+func prepareWrite(ctx context.Context, connector string, entries []connect.OffsetEntry) ([]preparedEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 )
 
@@ -716,7 +717,7 @@ func (s *KafkaStore) Get(ctx context.Context, connector string, partition Partit
 
 // List returns every entry of connector, sorted by partition (canonical
 // key order), from the store's memory.
-func (s *KafkaStore) List(ctx context.Context, connector string) ([]Entry, error) {
+func (s *KafkaStore) List(ctx context.Context, connector string) ([]connect.OffsetEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -771,7 +772,7 @@ func (s *KafkaStore) Partitions(ctx context.Context, connector string) ([]Partit
 // error, if any); records already handed to the producer may still be
 // stored (and then show in Get). A caller that keeps the offsets and
 // writes them again later, as a source runner does, loses nothing.
-func (s *KafkaStore) Write(ctx context.Context, connector string, entries []Entry) error {
+func (s *KafkaStore) Write(ctx context.Context, connector string, entries []connect.OffsetEntry) error {
 	prepared, err := prepareWrite(ctx, connector, entries)
 	if err != nil {
 		return fmt.Errorf("%w (offsets topic %q)", err, s.topic)

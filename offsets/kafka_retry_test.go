@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/sluicehq/sluice/connect"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -123,8 +124,8 @@ func checkOffsetValues(t *testing.T, got, want map[string][]string) {
 	}
 }
 
-func entriesAt(pos int) []Entry {
-	return []Entry{
+func entriesAt(pos int) []connect.OffsetEntry {
+	return []connect.OffsetEntry{
 		{Partition: Partition{"f": "a"}, Offset: Offset{"pos": pos}},
 		{Partition: Partition{"f": "b"}, Offset: Offset{"pos": pos + 1}},
 	}
@@ -233,11 +234,11 @@ func TestKafkaStoreWriteBoundedByContext(t *testing.T) {
 func TestKafkaStoreWriteNonRetriableError(t *testing.T) {
 	c, s, logs := retryStore(t)
 	a := Partition{"f": "a"}
-	if err := s.Write(context.Background(), "conn", []Entry{{Partition: a, Offset: Offset{"pos": 1}}}); err != nil {
+	if err := s.Write(context.Background(), "conn", []connect.OffsetEntry{{Partition: a, Offset: Offset{"pos": 1}}}); err != nil {
 		t.Fatal(err)
 	}
 	faults := injectProduceFaults(c, codeMessageTooLarge)
-	err := s.Write(context.Background(), "conn", []Entry{{Partition: a, Offset: Offset{"pos": 7}}})
+	err := s.Write(context.Background(), "conn", []connect.OffsetEntry{{Partition: a, Offset: Offset{"pos": 7}}})
 	if !errors.Is(err, sarama.ErrMessageSizeTooLarge) || !strings.Contains(err.Error(), `partition {"f":"a"}`) {
 		t.Fatalf("Write = %v, want sarama.ErrMessageSizeTooLarge naming the partition", err)
 	}
@@ -247,7 +248,7 @@ func TestKafkaStoreWriteNonRetriableError(t *testing.T) {
 	if o, err := s.Get(context.Background(), "conn", a); err != nil || o["pos"] != int64(1) {
 		t.Fatalf("Get after the failed Write = %v, %v; want pos 1", o, err)
 	}
-	if err := s.Write(context.Background(), "conn", []Entry{{Partition: a, Offset: Offset{"pos": 8}}}); err != nil {
+	if err := s.Write(context.Background(), "conn", []connect.OffsetEntry{{Partition: a, Offset: Offset{"pos": 8}}}); err != nil {
 		t.Fatal(err)
 	}
 	checkOffsetValues(t, offsetValues(t, c.ListenAddrs(), s.Topic()), map[string][]string{

@@ -14,6 +14,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 )
 
@@ -215,7 +216,7 @@ func TestKafkaStoreKafkaConnectTopic(t *testing.T) {
 
 	// Write for the multi-key partition: the record must carry Kafka
 	// Connect's original key bytes, in the same topic partition.
-	if err := s.Write(ctx, "conn", []Entry{
+	if err := s.Write(ctx, "conn", []connect.OffsetEntry{
 		{Partition: Partition{"table": "t1", "db": "d"}, Offset: Offset{"id": 43}},
 		{Partition: Partition{"table": "t2", "db": "d"}, Offset: Offset{"id": 7}},
 	}); err != nil {
@@ -225,7 +226,7 @@ func TestKafkaStoreKafkaConnectTopic(t *testing.T) {
 		t.Fatalf("after Write: %#v", o)
 	}
 	// Reset one partition through the admin API: a tombstone.
-	if err := AlterOffsets(ctx, s, "file-src", []Entry{{Partition: Partition{"filename": "test.txt"}}}); err != nil {
+	if err := AlterOffsets(ctx, s, "file-src", []connect.OffsetEntry{{Partition: Partition{"filename": "test.txt"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if o := get(s, "file-src", Partition{"filename": "test.txt"}); o != nil {
@@ -285,7 +286,7 @@ func TestKafkaStoreKafkaConnectTopic(t *testing.T) {
 
 	// After a reset, the partition is still written under Kafka Connect's
 	// key bytes (the store that saw the tombstone at open remembers them).
-	if err := s3.Write(ctx, "conn", []Entry{{Partition: Partition{"db": "d", "table": "t1"}, Offset: Offset{"id": 44}}}); err != nil {
+	if err := s3.Write(ctx, "conn", []connect.OffsetEntry{{Partition: Partition{"db": "d", "table": "t1"}, Offset: Offset{"id": 44}}}); err != nil {
 		t.Fatal(err)
 	}
 	raw = readRaw(t, brokers, topic)
@@ -411,7 +412,7 @@ func TestKafkaStoreTransactionalTopic(t *testing.T) {
 	s := openKafkaStore(t, brokers, topic, func(c *KafkaStoreConfig) { c.ReadTimeout = 20 * time.Second })
 	t.Logf("opened in %v", time.Since(start))
 	l, err := s.List(ctx, "eos")
-	want := []Entry{
+	want := []connect.OffsetEntry{
 		{Partition: Partition{"f": "a"}, Offset: Offset{"pos": int64(1)}},
 		{Partition: Partition{"f": "b"}, Offset: Offset{"pos": int64(2)}},
 	}
@@ -437,7 +438,7 @@ func TestKafkaStoreWriteContext(t *testing.T) {
 	s := openKafkaStore(t, brokers, kafkatest.Topic(t), func(c *KafkaStoreConfig) { c.Partitions = 1 })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := s.Write(ctx, "c", []Entry{{Partition: Partition{"f": "a"}, Offset: Offset{"pos": 1}}})
+	err := s.Write(ctx, "c", []connect.OffsetEntry{{Partition: Partition{"f": "a"}, Offset: Offset{"pos": 1}}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Write with a cancelled context = %v", err)
 	}
@@ -520,7 +521,7 @@ func TestKafkaStoreOldSluiceNonBMPKey(t *testing.T) {
 	if o, err := s.Get(ctx, "src", p); err != nil || !reflect.DeepEqual(o, Offset{"position": int64(42)}) {
 		t.Fatalf("Get = %#v, %v", o, err)
 	}
-	if err := s.Write(ctx, "src", []Entry{{Partition: p, Offset: Offset{"position": 43}}}); err != nil {
+	if err := s.Write(ctx, "src", []connect.OffsetEntry{{Partition: p, Offset: Offset{"position": 43}}}); err != nil {
 		t.Fatal(err)
 	}
 	raw := readRaw(t, brokers, topic)

@@ -2,6 +2,8 @@ package offsets
 
 import (
 	"context"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 // MemoryStore is a Store that keeps offsets in process memory only: they do
@@ -26,7 +28,7 @@ func NewMemoryStore() *MemoryStore { return &MemoryStore{guardedIndex{ix: newOff
 // entries are validated first: if any holds a value Kafka Connect refuses,
 // nothing is written. When a partition occurs more than once, the last
 // entry wins.
-func (s *MemoryStore) Write(ctx context.Context, connector string, entries []Entry) error {
+func (s *MemoryStore) Write(ctx context.Context, connector string, entries []connect.OffsetEntry) error {
 	prepared, err := prepareWrite(ctx, connector, entries)
 	if err != nil {
 		return err

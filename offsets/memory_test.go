@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 // storeContract exercises the behaviour every Store of this package shares.
@@ -27,7 +29,7 @@ func storeContract(t *testing.T, s Store, reopen func(Store) Store) {
 
 	in := Partition{"f": "a"}
 	off := Offset{"pos": 30, "f": 1.5}
-	if err := s.Write(ctx, "c", []Entry{
+	if err := s.Write(ctx, "c", []connect.OffsetEntry{
 		{Partition: in, Offset: off},
 		{Partition: Partition{"table": "t1", "db": "d"}, Offset: Offset{"id": int32(42)}},
 		{Partition: Partition{"f": "gone"}, Offset: Offset{"pos": 1}},
@@ -35,10 +37,10 @@ func storeContract(t *testing.T, s Store, reopen func(Store) Store) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(ctx, "other", []Entry{{Partition: Partition{"f": "a"}, Offset: Offset{"pos": 99}}}); err != nil {
+	if err := s.Write(ctx, "other", []connect.OffsetEntry{{Partition: Partition{"f": "a"}, Offset: Offset{"pos": 99}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(ctx, "c", []Entry{{Partition: Partition{"f": "gone"}}}); err != nil { // reset
+	if err := s.Write(ctx, "c", []connect.OffsetEntry{{Partition: Partition{"f": "gone"}}}); err != nil { // reset
 		t.Fatal(err)
 	}
 	// The caller's maps are copied in.
@@ -66,7 +68,7 @@ func storeContract(t *testing.T, s Store, reopen func(Store) Store) {
 			t.Fatalf("Get other = %v, %v", o, err)
 		}
 		l, err := s.List(ctx, "c")
-		want := []Entry{
+		want := []connect.OffsetEntry{
 			{Partition: Partition{"db": "d", "table": "t1"}, Offset: Offset{"id": int64(42)}},
 			{Partition: Partition{"f": "a"}, Offset: Offset{"pos": int64(31)}},
 		}
@@ -83,7 +85,7 @@ func storeContract(t *testing.T, s Store, reopen func(Store) Store) {
 	check(s)
 
 	// Invalid entries: nothing is written.
-	err := s.Write(ctx, "c", []Entry{
+	err := s.Write(ctx, "c", []connect.OffsetEntry{
 		{Partition: Partition{"f": "new"}, Offset: Offset{"pos": 1}},
 		{Partition: Partition{"f": "x"}, Offset: Offset{"bad": []int{1}}},
 	})
@@ -121,7 +123,7 @@ func storeContract(t *testing.T, s Store, reopen func(Store) Store) {
 	if _, err := s.List(ctx, "c"); !errors.Is(err, ErrClosed) {
 		t.Errorf("List after Close = %v", err)
 	}
-	if err := s.Write(ctx, "c", []Entry{{Partition: Partition{"f": "a"}}}); !errors.Is(err, ErrClosed) {
+	if err := s.Write(ctx, "c", []connect.OffsetEntry{{Partition: Partition{"f": "a"}}}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Write after Close = %v", err)
 	}
 }
@@ -143,7 +145,7 @@ func concurrentWrites(t *testing.T, s Store, rounds int) map[string]int64 {
 		go func() {
 			defer wg.Done()
 			for i := range rounds {
-				err := s.Write(ctx, "conc", []Entry{
+				err := s.Write(ctx, "conc", []connect.OffsetEntry{
 					{Partition: Partition{"w": int64(w)}, Offset: Offset{"i": int64(i)}},
 					{Partition: Partition{"shared": true}, Offset: Offset{"i": int64(w*1000 + i)}},
 				})
@@ -191,13 +193,13 @@ func TestConnectorReader(t *testing.T) {
 	ctx := context.Background()
 	s := NewMemoryStore()
 	defer s.Close()
-	if err := s.Write(ctx, "c", []Entry{
+	if err := s.Write(ctx, "c", []connect.OffsetEntry{
 		{Partition: Partition{"f": "a"}, Offset: Offset{"pos": 1}},
 		{Partition: Partition{"f": "c"}, Offset: Offset{"pos": 3}},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(ctx, "other", []Entry{{Partition: Partition{"f": "b"}, Offset: Offset{"pos": 2}}}); err != nil {
+	if err := s.Write(ctx, "other", []connect.OffsetEntry{{Partition: Partition{"f": "b"}, Offset: Offset{"pos": 2}}}); err != nil {
 		t.Fatal(err)
 	}
 	r := ConnectorReader(s, "c")
@@ -238,7 +240,7 @@ func TestMemoryStoreKeepsKeyBytes(t *testing.T) {
 		t.Fatalf("Get = %v, %v", o, err)
 	}
 	for _, o := range []Offset{{"id": 43}, nil, {"id": 44}} {
-		if err := s.Write(ctx, "conn", []Entry{{Partition: p, Offset: o}}); err != nil {
+		if err := s.Write(ctx, "conn", []connect.OffsetEntry{{Partition: p, Offset: o}}); err != nil {
 			t.Fatal(err)
 		}
 		if got := keyOf(); got != kc {
@@ -280,7 +282,7 @@ func TestStoresKeepOldSluiceNonBMPKeyBytes(t *testing.T) {
 		t.Fatalf("Get = %v, %v", o, err)
 	}
 	for _, o := range []Offset{{"position": 43}, nil, {"position": 44}} {
-		if err := s.Write(ctx, "conn😀", []Entry{{Partition: p, Offset: o}}); err != nil {
+		if err := s.Write(ctx, "conn😀", []connect.OffsetEntry{{Partition: p, Offset: o}}); err != nil {
 			t.Fatal(err)
 		}
 		if got := string(s.ix.keyBytes("conn😀", string(canon))); got != old {
@@ -306,7 +308,7 @@ func TestStoresKeepOldSluiceNonBMPKeyBytes(t *testing.T) {
 	if o, err := fs.Get(ctx, "conn😀", p); err != nil || o["position"] != int64(42) {
 		t.Fatalf("file Get = %v, %v", o, err)
 	}
-	if err := fs.Write(ctx, "conn😀", []Entry{{Partition: p, Offset: Offset{"position": 43}}}); err != nil {
+	if err := fs.Write(ctx, "conn😀", []connect.OffsetEntry{{Partition: p, Offset: Offset{"position": 43}}}); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(path)

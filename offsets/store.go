@@ -3,6 +3,8 @@ package offsets
 import (
 	"context"
 	"errors"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 // Partition is a source partition (e.g. {"filename": "a.txt"}) and Offset a
@@ -13,13 +15,6 @@ type (
 	Partition = map[string]any
 	Offset    = map[string]any
 )
-
-// Entry is one stored offset of a connector's source partition. A nil Offset
-// in a write is a reset (Kafka Connect: a tombstone).
-type Entry struct {
-	Partition Partition
-	Offset    Offset
-}
 
 // Reader reads committed source offsets of one connector. It is what a source
 // task sees through its context. Safe for concurrent use.
@@ -42,8 +37,8 @@ type Reader interface {
 // not be used after it.
 type Store interface {
 	Get(ctx context.Context, connector string, partition Partition) (Offset, error)
-	List(ctx context.Context, connector string) ([]Entry, error)
-	Write(ctx context.Context, connector string, entries []Entry) error
+	List(ctx context.Context, connector string) ([]connect.OffsetEntry, error)
+	Write(ctx context.Context, connector string, entries []connect.OffsetEntry) error
 	Close() error
 }
 

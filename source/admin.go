@@ -44,11 +44,7 @@ func (p *Pipeline) ListOffsets(ctx context.Context) ([]connect.OffsetEntry, erro
 	if err != nil {
 		return nil, fmt.Errorf("source %q: listing offsets: %w", p.cfg.Name, err)
 	}
-	out := make([]connect.OffsetEntry, len(entries))
-	for i, e := range entries {
-		out[i] = connect.OffsetEntry{Partition: e.Partition, Offset: e.Offset}
-	}
-	return out, nil
+	return entries, nil
 }
 
 // AlterOffsets sets (or, for a nil Offset, resets) the offsets of the given
@@ -59,11 +55,7 @@ func (p *Pipeline) AlterOffsets(ctx context.Context, entries []connect.OffsetEnt
 	if p.running() {
 		return fmt.Errorf("source %q: %w", p.cfg.Name, connect.ErrNotStopped)
 	}
-	es := make([]offsets.Entry, len(entries))
-	for i, e := range entries {
-		es[i] = offsets.Entry{Partition: e.Partition, Offset: e.Offset}
-	}
-	if err := offsets.AlterOffsets(ctx, p.cfg.OffsetStore, p.cfg.Name, es); err != nil {
+	if err := offsets.AlterOffsets(ctx, p.cfg.OffsetStore, p.cfg.Name, entries); err != nil {
 		return fmt.Errorf("source %q: altering offsets: %w", p.cfg.Name, err)
 	}
 	return nil

@@ -156,7 +156,7 @@ type flakyStore struct {
 	attempts atomic.Int64
 }
 
-func (s *flakyStore) Write(ctx context.Context, c string, e []offsets.Entry) error {
+func (s *flakyStore) Write(ctx context.Context, c string, e []connect.OffsetEntry) error {
 	s.attempts.Add(1)
 	if s.failing.Load() {
 		return errors.New("offset store unavailable")

@@ -31,7 +31,7 @@ type freezableStore struct {
 	writes   atomic.Int64
 }
 
-func (s *freezableStore) Write(ctx context.Context, c string, e []offsets.Entry) error {
+func (s *freezableStore) Write(ctx context.Context, c string, e []connect.OffsetEntry) error {
 	if s.frozen.Load() {
 		return errors.New("simulated crash: offsets not written")
 	}

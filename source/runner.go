@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/connect"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/offsettrack"
 	"github.com/sluicehq/sluice/internal/safecall"
 	"github.com/sluicehq/sluice/internal/tracing"
 	"github.com/sluicehq/sluice/offsets"
@@ -31,7 +32,7 @@ var errStopping = errors.New("source: stopping")
 type msgSlot struct {
 	msg      sarama.ProducerMessage
 	key, val bytesEncoder
-	handle   offsets.Handle
+	handle   offsettrack.Handle
 	rec      *connect.Record // as polled, for CommitRecord and errors
 	explicit bool
 	size     int
@@ -70,7 +71,7 @@ type taskRunner struct {
 	tracer      trace.Tracer          // nil: tracing off
 	traceparent []byte                // of the current poll batch's span, nil when off
 	traceHdrs   []sarama.RecordHeader // just the traceparent header
-	tracker     *offsets.Tracker
+	tracker     *offsettrack.Tracker
 	admin       sarama.ClusterAdmin
 	created     map[string]bool
 	lastTop     string
@@ -114,7 +115,7 @@ type taskRunner struct {
 func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
 	r := &taskRunner{
 		p: p, id: id, config: config, log: p.logger(id),
-		tracker:   offsets.NewTracker(),
+		tracker:   offsettrack.New(),
 		created:   map[string]bool{},
 		commitReq: make(chan struct{}, 1),
 		space:     make(chan struct{}, 1),

@@ -206,7 +206,7 @@ func TestSourceInvalidCommittedOffset(t *testing.T) {
 	}
 
 	store := offsets.NewMemoryStore()
-	if err := store.Write(context.Background(), "file-src", []offsets.Entry{{
+	if err := store.Write(context.Background(), "file-src", []connect.OffsetEntry{{
 		Partition: offsets.Partition{"filename": path}, Offset: offsets.Offset{"other": int64(5)},
 	}}); err != nil {
 		t.Fatal(err)

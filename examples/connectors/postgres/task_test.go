@@ -603,9 +603,9 @@ func TestSourceTimestampWithoutTimeZone(t *testing.T) {
 		t.Errorf("offset %v, want %s", recs[1].SourceOffset, want)
 	}
 	// Commit the offsets as the pipeline would and start again.
-	var entries []offsets.Entry
+	var entries []connect.OffsetEntry
 	for _, r := range recs {
-		entries = append(entries, offsets.Entry{Partition: r.SourcePartition, Offset: r.SourceOffset})
+		entries = append(entries, connect.OffsetEntry{Partition: r.SourcePartition, Offset: r.SourceOffset})
 	}
 	if err := store.Write(context.Background(), "tokyo", entries); err != nil {
 		t.Fatal(err)

@@ -1,11 +1,13 @@
-package offsets
+package offsettrack
 
 import (
 	"testing"
+
+	"github.com/sluicehq/sluice/offsets"
 )
 
-func part(name string) Partition { return Partition{"file": name} }
-func off(n int64) Offset         { return Offset{"pos": n} }
+func part(name string) offsets.Partition { return offsets.Partition{"file": name} }
+func off(n int64) offsets.Offset         { return offsets.Offset{"pos": n} }
 
 func committedOf(t *testing.T, s Snapshot, p string) (int64, bool) {
 	t.Helper()
@@ -18,7 +20,7 @@ func committedOf(t *testing.T, s Snapshot, p string) (int64, bool) {
 }
 
 func TestTrackerCommitsOnlyContiguousPrefixPerPartition(t *testing.T) {
-	tr := NewTracker()
+	tr := New()
 	a := []Handle{tr.Submit(part("a"), off(1), 10), tr.Submit(part("a"), off(2), 10), tr.Submit(part("a"), off(3), 10)}
 	b := []Handle{tr.Submit(part("b"), off(1), 5), tr.Submit(part("b"), off(2), 5)}
 	if n, sz := tr.InFlight(); n != 5 || sz != 40 {
@@ -67,9 +69,9 @@ func TestTrackerCommitsOnlyContiguousPrefixPerPartition(t *testing.T) {
 }
 
 func TestTrackerPartitionIdentityIgnoresMapOrderAndIntType(t *testing.T) {
-	tr := NewTracker()
-	h1 := tr.Submit(Partition{"db": "d", "table": "t", "shard": 1}, off(1), 0)
-	h2 := tr.Submit(Partition{"shard": int64(1), "table": "t", "db": "d"}, off(2), 0)
+	tr := New()
+	h1 := tr.Submit(offsets.Partition{"db": "d", "table": "t", "shard": 1}, off(1), 0)
+	h2 := tr.Submit(offsets.Partition{"shard": int64(1), "table": "t", "db": "d"}, off(2), 0)
 	tr.Done(h2)
 	if len(tr.Committable().Entries) != 0 {
 		t.Fatal("the same partition written differently was tracked as two partitions")
@@ -82,7 +84,7 @@ func TestTrackerPartitionIdentityIgnoresMapOrderAndIntType(t *testing.T) {
 }
 
 func TestTrackerRecordsWithoutOffsetsAndCompaction(t *testing.T) {
-	tr := NewTracker()
+	tr := New()
 	// Records without a source partition are tracked for in-flight
 	// accounting but never produce offsets.
 	h := tr.Submit(nil, nil, 3)
@@ -116,7 +118,7 @@ func TestTrackerRecordsWithoutOffsetsAndCompaction(t *testing.T) {
 }
 
 func TestTrackerMarkCommittedKeepsNewerProgress(t *testing.T) {
-	tr := NewTracker()
+	tr := New()
 	h1 := tr.Submit(part("a"), off(1), 0)
 	h2 := tr.Submit(part("a"), off(2), 0)
 	tr.Done(h1)
@@ -129,7 +131,7 @@ func TestTrackerMarkCommittedKeepsNewerProgress(t *testing.T) {
 }
 
 func BenchmarkTrackerSubmitDone(b *testing.B) {
-	tr := NewTracker()
+	tr := New()
 	p := part("a")
 	o := off(1)
 	b.ReportAllocs()

@@ -1,8 +1,15 @@
-package offsets
+// Package offsettrack is the source pipeline's ack tracker: it follows the
+// records a source task polled until Kafka acknowledged (or the pipeline
+// dropped) them, and tells which source offsets are safe to commit. It is a
+// runtime internal of package source.
+package offsettrack
 
 import (
 	"fmt"
 	"sync"
+
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/offsets"
 )
 
 // Tracker follows the records a source pipeline has submitted, per source
@@ -15,14 +22,14 @@ import (
 //
 // Submit is called by one goroutine (the poll loop); Done, Committable,
 // MarkCommitted and InFlight may be called from any goroutine. The zero value
-// is not usable; use NewTracker.
+// is not usable; use New.
 type Tracker struct {
 	mu    sync.Mutex
 	parts map[string]*partState
 
 	// cache of the last partition submitted, to skip building a key for runs
 	// of records of the same partition (the common case).
-	lastMap   Partition
+	lastMap   offsets.Partition
 	lastState *partState
 
 	inFlight      int
@@ -32,18 +39,18 @@ type Tracker struct {
 }
 
 type partState struct {
-	partition Partition
+	partition offsets.Partition
 	slots     []slot
-	head      int    // index in slots of the oldest unfinished record
-	base      uint64 // sequence number of slots[0]
-	next      uint64 // sequence number of the next record
-	committed Offset // committable offset
-	version   uint64 // incremented whenever committed changes
-	flushed   uint64 // version last marked committed
+	head      int            // index in slots of the oldest unfinished record
+	base      uint64         // sequence number of slots[0]
+	next      uint64         // sequence number of the next record
+	committed offsets.Offset // committable offset
+	version   uint64         // incremented whenever committed changes
+	flushed   uint64         // version last marked committed
 }
 
 type slot struct {
-	offset Offset
+	offset offsets.Offset
 	bytes  int
 	done   bool
 }
@@ -54,13 +61,13 @@ type Handle struct {
 	seq uint64
 }
 
-// NewTracker returns an empty tracker.
-func NewTracker() *Tracker { return &Tracker{parts: make(map[string]*partState)} }
+// New returns an empty tracker.
+func New() *Tracker { return &Tracker{parts: make(map[string]*partState)} }
 
 // Submit registers a record of source partition p (nil for a record without
 // offsets) at offset o, weighing size bytes, and returns its handle. The maps
 // must not be modified afterwards.
-func (t *Tracker) Submit(p Partition, o Offset, size int) Handle {
+func (t *Tracker) Submit(p offsets.Partition, o offsets.Offset, size int) Handle {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ps := t.lastState
@@ -141,7 +148,7 @@ func (t *Tracker) SinceCommit() (records int, bytes int64) {
 
 // Snapshot is a set of committable offsets taken by Committable.
 type Snapshot struct {
-	Entries  []Entry
+	Entries  []connect.OffsetEntry
 	states   []*partState
 	versions []uint64
 }
@@ -156,7 +163,7 @@ func (t *Tracker) Committable() Snapshot {
 		if ps.partition == nil || ps.committed == nil || ps.version == ps.flushed {
 			continue
 		}
-		s.Entries = append(s.Entries, Entry{Partition: ps.partition, Offset: ps.committed})
+		s.Entries = append(s.Entries, connect.OffsetEntry{Partition: ps.partition, Offset: ps.committed})
 		s.states = append(s.states, ps)
 		s.versions = append(s.versions, ps.version)
 	}
@@ -180,7 +187,7 @@ func (t *Tracker) MarkCommitted(s Snapshot) {
 // samePartition reports whether a and b hold the same primitive entries,
 // without allocating. Non-primitive values compare unequal (the caller then
 // takes the slow path).
-func samePartition(a, b Partition) bool {
+func samePartition(a, b offsets.Partition) bool {
 	if (a == nil) != (b == nil) || len(a) != len(b) {
 		return false
 	}
@@ -211,11 +218,11 @@ func samePrimitive(a, b any) bool {
 // offsets-topic key encoding, which sorts members and writes integers of any
 // Go type alike. Partitions the codec rejects (nested values) fall back to a
 // formatted form.
-func partitionKey(p Partition) string {
+func partitionKey(p offsets.Partition) string {
 	if p == nil {
 		return ""
 	}
-	b, err := EncodeKey("tracker", p)
+	b, err := offsets.EncodeKey("tracker", p)
 	if err != nil {
 		return fmt.Sprintf("%#v", p)
 	}
