@@ -18,7 +18,7 @@
 //   - sink: a bare sarama consumer group reading N records vs a Sluice sink
 //     pipeline with a no-op task;
 //   - observed-source / observed-source-json / observed-sink: the source
-//     (byte or JSON records) and sink pipelines under a connect.Runner, bare
+//     (byte or JSON records) and sink pipelines under a runner.Runner, bare
 //     vs with the Runner's metrics (OpenTelemetry,
 //     Prometheus exporter, scraped) and tracing (SDK TracerProvider, no
 //     exporter), the sink reading records that carry a traceparent header;

@@ -19,13 +19,14 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
 	"github.com/sluicehq/sluice/internal/tracing"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/source"
 )
 
 // Contenders of the observability tests: the same pipeline under a
-// connect.Runner, bare or observed.
+// runner.Runner, bare or observed.
 const (
 	cRunner         = "Sluice under a Runner"
 	cRunnerObserved = "Sluice under a Runner, metrics + tracing"
@@ -104,12 +105,12 @@ func startObservability() (*observability, error) {
 // set) until its tasks delivered n records (source: acknowledged by Kafka;
 // sink: put), then stops it.
 func runUnderRunner(ctx context.Context, br *broker, name string, n int, obs *observability, build func(trace.TracerProvider) (connect.Pipeline, error)) (inSample, error) {
-	cfg := connect.RunnerConfig{Logger: discard}
+	cfg := runner.Config{Logger: discard}
 	var tp trace.TracerProvider
 	if obs != nil {
 		cfg.MeterProvider, tp = obs.mp, obs.tp
 	}
-	r, err := connect.NewRunner(cfg)
+	r, err := runner.New(cfg)
 	if err != nil {
 		return inSample{}, err
 	}

@@ -24,10 +24,11 @@
 // Schemas are immutable once built and safe for concurrent use; values are
 // plain Go values.
 //
-// The package also holds the Runner, which supervises pipelines (the Pipeline
-// interface that source and sink pipelines implement) with independent
-// lifecycles, reports their live status with a derived "stalled" flag, serves
-// Kafka Connect's REST API (Runner.Handler) and publishes Kafka Connect's
-// metrics through OpenTelemetry (see MeterName). Besides the standard
-// library, this package imports only OpenTelemetry's API.
+// The package also holds the small contract a Runner (package
+// connect/runner) supervises: the Pipeline interface that source and sink
+// pipelines implement, with its optional capabilities (OffsetManager,
+// TaskRestarter, TaskConfigLister), the lifecycle State and the status
+// types, and the Plugin descriptor that builds pipelines from Kafka Connect
+// properties. It imports only the standard library, so converter and
+// transformation authors link neither net/http nor OpenTelemetry.
 package connect

@@ -11,7 +11,7 @@ import (
 	"github.com/sluicehq/sluice/transforms"
 )
 
-// PluginConfig describes a sink connector class for a connect.Runner.
+// PluginConfig describes a sink connector class for a runner.Runner (package connect/runner).
 type PluginConfig struct {
 	// Class is the connector.class value (required); Aliases further names.
 	Class   string

@@ -12,7 +12,7 @@ import (
 	"github.com/sluicehq/sluice/transforms"
 )
 
-// PluginConfig describes a source connector class for a connect.Runner.
+// PluginConfig describes a source connector class for a runner.Runner (package connect/runner).
 type PluginConfig struct {
 	// Class is the connector.class value (required); Aliases further names.
 	Class   string

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/source"
 )
@@ -26,7 +27,7 @@ type restTask struct {
 	} `json:"sluice"`
 }
 
-func restStatus(t *testing.T, r *connect.Runner, name string) (tasks []restTask) {
+func restStatus(t *testing.T, r *runner.Runner, name string) (tasks []restTask) {
 	t.Helper()
 	w := httptest.NewRecorder()
 	r.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/connectors/"+name+"/status", nil))
@@ -39,7 +40,7 @@ func restStatus(t *testing.T, r *connect.Runner, name string) (tasks []restTask)
 	return body.Tasks
 }
 
-// TestRunnerShowsStallAndPanic: under a connect.Runner, a source task that
+// TestRunnerShowsStallAndPanic: under a runner.Runner, a source task that
 // cannot produce (its topic is missing) is RUNNING and stalled with the
 // error it keeps getting in the REST status; a task that panics is FAILED
 // with the panic and its stack trace in the trace, and the Runner (the
@@ -47,11 +48,11 @@ func restStatus(t *testing.T, r *connect.Runner, name string) (tasks []restTask)
 func TestRunnerShowsStallAndPanic(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	missing := kafkatest.Topic(t)
-	r, err := connect.NewRunner(connect.RunnerConfig{Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
+	r, err := runner.New(runner.Config{Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	build := func(name string, task source.Task, props map[string]string) connect.BuildFunc {
+	build := func(name string, task source.Task, props map[string]string) runner.BuildFunc {
 		return func(context.Context) (connect.Pipeline, error) {
 			cfg := baseConfig(t, brokers, name, task)
 			cfg.ProducerProps = props

@@ -1,6 +1,6 @@
 // Command service is a Go HTTP service that embeds a Sluice pipeline, the
 // way an application runs connectors inside its own process: it builds the
-// pipelines in Go, supervises them with a connect.Runner, serves Kafka
+// pipelines in Go, supervises them with a runner.Runner, serves Kafka
 // Connect's REST API and Prometheus metrics next to its own endpoints, and
 // drains gracefully on SIGTERM.
 //
@@ -17,7 +17,7 @@
 //
 //	/metrics         Prometheus: Kafka Connect's metrics (source_record_poll_total,
 //	                 sink_record_send_total, sink_record_lag_max, …, see
-//	                 connect.MeterName), the Go runtime's and the process's
+//	                 runner.MeterName), the Go runtime's and the process's
 //	/connectors…     Kafka Connect's REST API over the Runner (status, pause, resume,
 //	                 restart, offsets, …); also /, /health, /connector-plugins
 //
@@ -68,6 +68,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
 	"github.com/sluicehq/sluice/converters"
 	"github.com/sluicehq/sluice/examples/connectors/filestream"
 	"github.com/sluicehq/sluice/internal/embedded"
@@ -171,7 +172,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	// Metrics: an OpenTelemetry MeterProvider exporting to a private
 	// Prometheus registry, with Kafka Connect's metric names (see
-	// connect.MeterName for the exporter options).
+	// runner.MeterName for the exporter options).
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	exporter, err := otelprom.New(
@@ -185,17 +186,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
 	defer provider.Shutdown(context.Background())
 
-	runner, err := connect.NewRunner(connect.RunnerConfig{MeterProvider: provider, Logger: log})
+	rn, err := runner.New(runner.Config{MeterProvider: provider, Logger: log})
 	if err != nil {
 		return err
 	}
-	if err := addPipelines(runner, s, brokers, store, log); err != nil {
+	if err := addPipelines(rn, s, brokers, store, log); err != nil {
 		return err
 	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
-	mux.Handle("/", runner.Handler()) // put the application's authentication in front of it
+	mux.Handle("/", rn.Handler()) // put the application's authentication in front of it
 	l, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		return err
@@ -210,7 +211,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	runCtx, cancelRun := context.WithCancel(context.Background())
 	defer cancelRun()
 	runDone := make(chan error, 1)
-	go func() { runDone <- runner.Run(runCtx) }()
+	go func() { runDone <- rn.Run(runCtx) }()
 
 	var serveErr error
 	select {
@@ -257,7 +258,7 @@ func sinkName(s settings) string      { return s.topic + "-sink" }
 
 // addPipelines adds the two pipelines, built in Go, to the Runner. The
 // builders run again on every (re)start, e.g. after a REST restart.
-func addPipelines(r *connect.Runner, s settings, brokers []string, store offsets.Store, log *slog.Logger) error {
+func addPipelines(r *runner.Runner, s settings, brokers []string, store offsets.Store, log *slog.Logger) error {
 	genConfig := map[string]string{"connector.class": "generator (built in Go)", "topic": s.topic, "rate": fmt.Sprint(s.rate)}
 	err := r.AddPipeline(generatorName(s), genConfig, func(ctx context.Context) (connect.Pipeline, error) {
 		return source.New(source.Config{

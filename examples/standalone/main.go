@@ -68,7 +68,7 @@
 // is refused with an error naming it: move the offsets through an offsets
 // topic instead (offset.storage.topic reads what Kafka Connect wrote there).
 //
-// The REST API (Kafka Connect's endpoints, see connect.Runner.Handler) is
+// The REST API (Kafka Connect's endpoints, see runner.Runner.Handler) is
 // served on http://127.0.0.1:8083 by default: Kafka's default is port 8083
 // on every interface, but the API has no authentication, so Sluice listens
 // on the loopback interface unless told otherwise (listeners=http://:8083

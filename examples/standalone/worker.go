@@ -17,6 +17,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
 	"github.com/sluicehq/sluice/internal/embedded"
 	"github.com/sluicehq/sluice/offsets"
 )
@@ -46,7 +47,7 @@ type options struct {
 type worker struct {
 	cfg       *workerConfig
 	log       *slog.Logger
-	runner    *connect.Runner
+	runner    *runner.Runner
 	listeners []net.Listener
 	servers   []*http.Server
 	// closers release what newWorker opened (offset store, broker), in
@@ -133,7 +134,7 @@ func newWorker(ctx context.Context, workerPath string, connectorPaths []string, 
 		bound = w.listeners[0].Addr()
 	}
 
-	w.runner, err = connect.NewRunner(connect.RunnerConfig{
+	w.runner, err = runner.New(runner.Config{
 		Worker:   props,
 		WorkerID: cfg.workerID(bound),
 		Logger:   log,

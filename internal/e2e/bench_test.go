@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/source"
 )
@@ -82,7 +83,7 @@ func benchRunnerSource(b *testing.B, withMetrics, withTracing bool) {
 	brokers := kafkatest.Brokers(b)
 	topic := kafkatest.Topic(b)
 	kafkatest.CreateTopic(b, brokers, topic, 4, nil)
-	cfg := connect.RunnerConfig{Logger: quiet()}
+	cfg := runner.Config{Logger: quiet()}
 	var stopCollect func()
 	if withMetrics {
 		reader := sdkmetric.NewManualReader()
@@ -108,7 +109,7 @@ func benchRunnerSource(b *testing.B, withMetrics, withTracing bool) {
 		}()
 		stopCollect = func() { close(done); wg.Wait() }
 	}
-	r, err := connect.NewRunner(cfg)
+	r, err := runner.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

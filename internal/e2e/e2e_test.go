@@ -28,6 +28,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/source"
@@ -266,7 +267,7 @@ func TestSourceConnectorOverRESTWithMetrics(t *testing.T) {
 	topic := kafkatest.Topic(t)
 	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
 	mp, metrics := promScraper(t)
-	r, err := connect.NewRunner(connect.RunnerConfig{
+	r, err := runner.New(runner.Config{
 		Worker:        map[string]string{"bootstrap.servers": strings.Join(brokers, ","), "offset.flush.interval.ms": "50"},
 		MeterProvider: mp,
 		Logger:        quiet(),
@@ -358,7 +359,7 @@ func TestGoBuiltSourceMetrics(t *testing.T) {
 	topic := kafkatest.Topic(t)
 	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
 	mp, metrics := promScraper(t)
-	r, err := connect.NewRunner(connect.RunnerConfig{MeterProvider: mp, Logger: quiet()})
+	r, err := runner.New(runner.Config{MeterProvider: mp, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/sink"
 )
@@ -67,7 +68,7 @@ func TestSinkStalledLagAndMetrics(t *testing.T) {
 
 	mp, scrapeH := promScraper(t)
 	const stallAfter = 1500 * time.Millisecond
-	r, err := connect.NewRunner(connect.RunnerConfig{Logger: quiet(), MeterProvider: mp, StallAfter: stallAfter})
+	r, err := runner.New(runner.Config{Logger: quiet(), MeterProvider: mp, StallAfter: stallAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +90,10 @@ func TestSinkStalledLagAndMetrics(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	report := func() connect.TaskReport {
+	report := func() runner.TaskReport {
 		rep, err := r.Status("stall-sink")
 		if err != nil || len(rep.Tasks) == 0 {
-			return connect.TaskReport{}
+			return runner.TaskReport{}
 		}
 		return rep.Tasks[0]
 	}

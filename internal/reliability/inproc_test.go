@@ -26,6 +26,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
 	"github.com/sluicehq/sluice/converters"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
 	"github.com/sluicehq/sluice/internal/kafkatest"
@@ -764,7 +765,7 @@ func brokerKind() string {
 }
 
 // TestPanickingTask: a task whose Poll (source) or Put (sink) panics, run
-// by a connect.Runner with the pipeline's restart policy at one restart.
+// by a runner.Runner with the pipeline's restart policy at one restart.
 // The first panic fails the task and the policy restarts it: records flow
 // again. The second fails it for good: the task is FAILED with the panic
 // and a stack naming the panicking method, in its status and in the REST
@@ -799,7 +800,7 @@ func (p *panicPlan) check(where string, n int64) {
 }
 
 // runRunner runs r until the test ends.
-func runRunner(t *testing.T, r *connect.Runner) {
+func runRunner(t *testing.T, r *runner.Runner) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -819,7 +820,7 @@ func runRunner(t *testing.T, r *connect.Runner) {
 
 // restTaskStatus returns task 0's state and trace from the REST status
 // endpoint.
-func restTaskStatus(t *testing.T, r *connect.Runner, name string) (state, trace string) {
+func restTaskStatus(t *testing.T, r *runner.Runner, name string) (state, trace string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	r.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/connectors/"+name+"/status", nil))
@@ -844,16 +845,16 @@ func restTaskStatus(t *testing.T, r *connect.Runner, name string) (state, trace 
 // connectorFailed reports whether the connector is FAILED: its pipeline
 // returned with every task failed for good (a task the policy is about to
 // restart is FAILED for a moment, its connector is not).
-func connectorFailed(r *connect.Runner, name string) bool {
+func connectorFailed(r *runner.Runner, name string) bool {
 	rep, err := r.Status(name)
 	return err == nil && rep.State == connect.StateFailed
 }
 
 // task0 returns task 0's report, or a zero one.
-func task0(r *connect.Runner, name string) connect.TaskReport {
+func task0(r *runner.Runner, name string) runner.TaskReport {
 	rep, err := r.Status(name)
 	if err != nil || len(rep.Tasks) == 0 {
-		return connect.TaskReport{}
+		return runner.TaskReport{}
 	}
 	return rep.Tasks[0]
 }
@@ -869,7 +870,7 @@ func errText(err error) string {
 // checkPanicStatus checks that task 0 is FAILED with the second panic and a
 // stack through frame in its status and REST trace, and that the policy
 // restarted it once after the first panic.
-func checkPanicStatus(t *testing.T, r *connect.Runner, name, frame string) {
+func checkPanicStatus(t *testing.T, r *runner.Runner, name, frame string) {
 	t.Helper()
 	ts := task0(r, name)
 	if ts.State != connect.StateFailed {
@@ -902,11 +903,11 @@ func panicSourceScenario(t *testing.T) {
 	store := offsets.NewMemoryStore()
 	name := "panic-source"
 
-	runner, err := connect.NewRunner(connect.RunnerConfig{Logger: log})
+	rn, err := runner.New(runner.Config{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = runner.AddPipeline(name, map[string]string{"connector.class": "seqSource (built in Go)"}, func(ctx context.Context) (connect.Pipeline, error) {
+	err = rn.AddPipeline(name, map[string]string{"connector.class": "seqSource (built in Go)"}, func(ctx context.Context) (connect.Pipeline, error) {
 		return source.New(source.Config{
 			Name: name, Brokers: brokers,
 			NewTask: func() source.Task {
@@ -922,14 +923,14 @@ func panicSourceScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runRunner(t, runner)
+	runRunner(t, rn)
 
 	ctx := context.Background()
-	if !waitUntil(ctx, 60*time.Second, func() bool { return connectorFailed(runner, name) }) {
-		ts := task0(runner, name)
+	if !waitUntil(ctx, 60*time.Second, func() bool { return connectorFailed(rn, name) }) {
+		ts := task0(rn, name)
 		t.Fatalf("task 0 did not fail for good after two panics in Poll within 60 s: %s, restarts %d, error %v", ts.State, ts.Restarts, ts.Err)
 	}
-	checkPanicStatus(t, runner, name, "seqSource).Poll")
+	checkPanicStatus(t, rn, name, "seqSource).Poll")
 	// Records flowed again after the first panic: only the restarted task
 	// emits sequence numbers from 1000 on.
 	flowedAgain := 0
@@ -943,7 +944,7 @@ func panicSourceScenario(t *testing.T) {
 	}
 
 	restarted := time.Now()
-	if _, err := runner.Restart(name, connect.RestartOptions{IncludeTasks: true, OnlyFailed: true}); err != nil {
+	if _, err := rn.Restart(name, runner.RestartOptions{IncludeTasks: true, OnlyFailed: true}); err != nil {
 		t.Fatalf("restarting the connector: %v", err)
 	}
 	recovered := waitUntil(ctx, 60*time.Second, func() bool { return committedSeqs(t, store, name, 1)[0] == perPart-1 })
@@ -985,11 +986,11 @@ func panicSinkScenario(t *testing.T) {
 	name := "panic-sink"
 	group := kafkatest.Topic(t)
 
-	runner, err := connect.NewRunner(connect.RunnerConfig{Logger: log})
+	rn, err := runner.New(runner.Config{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = runner.AddPipeline(name, map[string]string{"connector.class": "recordingSink (built in Go)"}, func(ctx context.Context) (connect.Pipeline, error) {
+	err = rn.AddPipeline(name, map[string]string{"connector.class": "recordingSink (built in Go)"}, func(ctx context.Context) (connect.Pipeline, error) {
 		return sink.New(sink.Config{
 			Name: name, Brokers: brokers, Topics: []string{topic}, GroupID: group,
 			NewTask: func() sink.Task {
@@ -1009,14 +1010,14 @@ func panicSinkScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runRunner(t, runner)
+	runRunner(t, rn)
 
 	ctx := context.Background()
-	if !waitUntil(ctx, 90*time.Second, func() bool { return connectorFailed(runner, name) }) {
-		ts := task0(runner, name)
+	if !waitUntil(ctx, 90*time.Second, func() bool { return connectorFailed(rn, name) }) {
+		ts := task0(rn, name)
 		t.Fatalf("task 0 did not fail for good after two panics in Put within 90 s: %s, restarts %d, error %v", ts.State, ts.Restarts, ts.Err)
 	}
-	checkPanicStatus(t, runner, name, "recordingSink).Put")
+	checkPanicStatus(t, rn, name, "recordingSink).Put")
 	flowedAgain := 0
 	offs, _ := rec.snapshot()
 	for _, o := range offs[0] {
@@ -1029,11 +1030,11 @@ func panicSinkScenario(t *testing.T) {
 	}
 
 	restarted := time.Now()
-	if _, err := runner.Restart(name, connect.RestartOptions{IncludeTasks: true, OnlyFailed: true}); err != nil {
+	if _, err := rn.Restart(name, runner.RestartOptions{IncludeTasks: true, OnlyFailed: true}); err != nil {
 		t.Fatalf("restarting the connector: %v", err)
 	}
 	recovered := waitUntil(ctx, 90*time.Second, func() bool {
-		ts := task0(runner, name)
+		ts := task0(rn, name)
 		for _, p := range ts.Partitions {
 			if p.Topic == topic && p.Partition == 0 && p.Committed == ends[0] {
 				return true

@@ -1,4 +1,4 @@
-package connect_test
+package runner_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/rest")
@@ -21,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/re
 // holds a password) and a sink connector "snk", both RUNNING.
 func restEnv(t *testing.T, start bool) *env {
 	t.Helper()
-	e := newEnv(t, connect.RunnerConfig{Version: "3.9.0-sluice", Commit: "0123abcd", KafkaClusterID: "cluster-1"})
+	e := newEnv(t, runner.Config{Version: "3.9.0-sluice", Commit: "0123abcd", KafkaClusterID: "cluster-1"})
 	if err := e.r.CreateConnector("src", srcConfig("connection.password", "s3cret", "fake.secret", "xyz", "topic", "orders"), ""); err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +359,7 @@ func TestRESTMasksPasswordsEverywhere(t *testing.T) {
 
 // Connector names with spaces and slashes work when percent-encoded.
 func TestRESTEncodedNames(t *testing.T) {
-	e := newEnv(t, connect.RunnerConfig{}).start()
+	e := newEnv(t, runner.Config{}).start()
 	h := e.r.Handler()
 	if w := do(h, "POST", "/connectors", `{"name":"my src/1","config":{"connector.class":"FakeSource"}}`); w.Code != 201 || w.Header().Get("Location") != "/connectors/my%20src%2F1" {
 		t.Fatalf("create: %d %s %q", w.Code, w.Body, w.Header().Get("Location"))

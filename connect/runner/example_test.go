@@ -1,4 +1,4 @@
-package connect_test
+package runner_test
 
 import (
 	"bufio"
@@ -19,6 +19,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
 )
 
 // counterPipeline is a stand-in for a source.Pipeline: it reports 42
@@ -92,7 +93,7 @@ func ExampleRunner() {
 	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
 	defer provider.Shutdown(context.Background())
 
-	runner, err := connect.NewRunner(connect.RunnerConfig{
+	r, err := runner.New(runner.Config{
 		MeterProvider: provider,
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -101,7 +102,7 @@ func ExampleRunner() {
 	}
 	// A pipeline built in Go (e.g. with source.New): the builder runs again
 	// on every restart.
-	err = runner.AddPipeline("numbers", map[string]string{"topic": "numbers"}, func(ctx context.Context) (connect.Pipeline, error) {
+	err = r.AddPipeline("numbers", map[string]string{"topic": "numbers"}, func(ctx context.Context) (connect.Pipeline, error) {
 		return &counterPipeline{name: "numbers"}, nil
 	})
 	if err != nil {
@@ -109,16 +110,16 @@ func ExampleRunner() {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/connect/", http.StripPrefix("/connect", runner.Handler())) // behind the application's auth, if any
+	mux.Handle("/connect/", http.StripPrefix("/connect", r.Handler())) // behind the application's auth, if any
 	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	srv := httptest.NewServer(mux) // http.ListenAndServe(":8083", mux) in a real program
 	defer srv.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runner.Run(ctx) }()
+	go func() { done <- r.Run(ctx) }()
 	for {
-		if st, _ := runner.Status("numbers"); st.State == connect.StateRunning {
+		if st, _ := r.Status("numbers"); st.State == connect.StateRunning {
 			break
 		}
 		time.Sleep(time.Millisecond)

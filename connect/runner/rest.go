@@ -1,4 +1,4 @@
-package connect
+package runner
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 // Handler returns an http.Handler serving Kafka Connect's REST API over the
@@ -50,7 +52,7 @@ import (
 // Status responses carry Kafka Connect's fields unchanged and add one
 // "sluice" object per connector and per task with what Kafka Connect cannot
 // tell: whether a task is stalled (RUNNING with work available but no
-// progress for RunnerConfig.StallAfter, or retrying a transient fault: then
+// progress for Config.StallAfter, or retrying a transient fault: then
 // stall_error and stalled_since say which and since when), records
 // in/out/dropped, records in
 // flight, lag, the last poll/progress/commit times (RFC 3339), restarts,
@@ -369,13 +371,13 @@ func writeErr(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrConnectorNotFound), errors.Is(err, ErrTaskNotFound):
 		code = http.StatusNotFound
-	case errors.Is(err, ErrInvalidConfig), errors.Is(err, ErrNotStopped), errors.Is(err, ErrOffsetsUnsupported):
+	case errors.Is(err, ErrInvalidConfig), errors.Is(err, connect.ErrNotStopped), errors.Is(err, connect.ErrOffsetsUnsupported):
 		code = http.StatusBadRequest
 	case errors.Is(err, ErrPluginNotFound):
 		code = http.StatusNotFound
 	case errors.Is(err, ErrConnectorExists):
 		code = http.StatusConflict
-	case errors.Is(err, ErrRunnerStopped):
+	case errors.Is(err, ErrStopped):
 		code = http.StatusServiceUnavailable
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		code = http.StatusInternalServerError
@@ -567,9 +569,9 @@ func (h restHandler) createConnector(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	config := nonNil(cfg)
-	initial := StateRunning
+	initial := connect.StateRunning
 	if body.InitialState != nil {
-		initial = State(strings.ToUpper(strings.TrimSpace(*body.InitialState)))
+		initial = connect.State(strings.ToUpper(strings.TrimSpace(*body.InitialState)))
 	}
 	if err := h.r.CreateConnector(name, config, initial); err != nil {
 		writeErr(w, err)
@@ -775,7 +777,7 @@ func (h restHandler) alterOffsets(w http.ResponseWriter, req *http.Request, name
 	s.mu.Lock()
 	typ := s.typ
 	s.mu.Unlock()
-	entries := make([]OffsetEntry, len(body.Offsets))
+	entries := make([]connect.OffsetEntry, len(body.Offsets))
 	for i, o := range body.Offsets {
 		part, err := offsetMap(o.Partition, "partition")
 		if err != nil {
@@ -791,13 +793,13 @@ func (h restHandler) alterOffsets(w http.ResponseWriter, req *http.Request, name
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if typ == TypeSink {
+		if typ == connect.TypeSink {
 			if err := checkSinkOffset(part, off); err != nil {
 				writeError(w, http.StatusBadRequest, err.Error())
 				return
 			}
 		}
-		entries[i] = OffsetEntry{Partition: part, Offset: off}
+		entries[i] = connect.OffsetEntry{Partition: part, Offset: off}
 	}
 	if err := h.r.AlterOffsets(req.Context(), name, entries); err != nil {
 		writeErr(w, err)
@@ -873,7 +875,7 @@ func (h restHandler) listPlugins(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func keyInfo(k ConfigKey) restConfigKeyInfo {
+func keyInfo(k connect.ConfigKey) restConfigKeyInfo {
 	ki := restConfigKeyInfo{
 		Name: k.Name, Type: k.Type, Required: k.Required, Importance: k.Importance,
 		Documentation: k.Documentation, Group: k.Group, Order: k.Order, Width: k.Width,

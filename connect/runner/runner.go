@@ -1,4 +1,4 @@
-package connect
+package runner
 
 import (
 	"context"
@@ -13,13 +13,15 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
-// DefaultStallAfter is RunnerConfig.StallAfter's default.
+// DefaultStallAfter is Config.StallAfter's default.
 const DefaultStallAfter = time.Minute
 
-// RunnerConfig configures a Runner. Its zero value is usable.
-type RunnerConfig struct {
+// Config configures a Runner. Its zero value is usable.
+type Config struct {
 	// Worker holds worker-level Kafka Connect properties (bootstrap.servers,
 	// key.converter, offset.flush.interval.ms, …) handed to every Plugin's
 	// New. It is copied.
@@ -50,31 +52,17 @@ type RunnerConfig struct {
 // resume from STOPPED, or a configuration change. ctx carries the Runner's
 // logger for the connector (see ContextLogger) and is meant for the build
 // only: the pipeline gets its run context from Run.
-type BuildFunc func(ctx context.Context) (Pipeline, error)
-
-// TaskRestarter is implemented by pipelines that can restart one task in
-// place. Without it, restarting a task restarts the whole pipeline.
-type TaskRestarter interface {
-	RestartTask(id int) error
-}
-
-// TaskConfigLister is implemented by pipelines that know each task's
-// configuration (e.g. after a source Connector split the connector's); GET
-// /connectors/{name}/tasks shows them. Without it, every task is shown with
-// the connector's configuration.
-type TaskConfigLister interface {
-	TaskConfigs() []map[string]string
-}
+type BuildFunc func(ctx context.Context) (connect.Pipeline, error)
 
 // Errors returned by the Runner; test with errors.Is. The REST handler maps
 // them to Kafka Connect's status codes (shown in brackets).
 var (
-	ErrConnectorNotFound  = errors.New("connector not found")                          // 404
-	ErrConnectorExists    = errors.New("connector already exists")                     // 409
-	ErrTaskNotFound       = errors.New("task not found")                               // 404
-	ErrPluginNotFound     = errors.New("connector plugin not found")                   // 404 (400 in a connector config)
-	ErrInvalidConfig      = errors.New("invalid connector configuration")              // 400
-	ErrRunnerStopped      = errors.New("runner stopped")                               // 503
+	ErrConnectorNotFound = errors.New("connector not found")             // 404
+	ErrConnectorExists   = errors.New("connector already exists")        // 409
+	ErrTaskNotFound      = errors.New("task not found")                  // 404
+	ErrPluginNotFound    = errors.New("connector plugin not found")      // 404 (400 in a connector config)
+	ErrInvalidConfig     = errors.New("invalid connector configuration") // 400
+	ErrStopped           = errors.New("runner stopped")                  // 503
 )
 
 // runnerError is an error with a Kafka-Connect-style message that matches
@@ -93,19 +81,6 @@ func notFound(name string) error {
 	return &runnerError{kind: ErrConnectorNotFound, msg: "Connector " + name + " not found"}
 }
 
-type loggerKey struct{}
-
-// ContextLogger returns the logger a Runner put in a BuildFunc's or Plugin
-// New's context (the Runner's logger), or slog.Default() when there is none.
-// Pipelines built there should log through it; source and sink pipelines
-// add the connector and task attributes themselves.
-func ContextLogger(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
-		return l
-	}
-	return slog.Default()
-}
-
 // Runner supervises pipelines (connectors) with independent lifecycles:
 // adding, reconfiguring, pausing, stopping, restarting or removing one never
 // touches another. Pipelines are built in Go (AddPipeline) or from Kafka
@@ -118,13 +93,13 @@ func ContextLogger(ctx context.Context) *slog.Logger {
 // A Runner's methods are safe for concurrent use. Status is computed live
 // from each pipeline's PipelineStatus when asked, never cached.
 type Runner struct {
-	cfg        RunnerConfig
+	cfg        Config
 	log        *slog.Logger
 	stallAfter time.Duration
 	now        func() time.Time
 
 	mu      sync.Mutex
-	plugins []*Plugin
+	plugins []*connect.Plugin
 	slots   map[string]*slot
 	ctx     context.Context // Run's, once started
 	started bool            // Run was called
@@ -135,9 +110,9 @@ type Runner struct {
 	metrics *runnerMetrics
 }
 
-// NewRunner returns a Runner configured by cfg. It fails only when the
+// New returns a Runner configured by cfg. It fails only when the
 // metrics instruments cannot be registered with cfg.MeterProvider.
-func NewRunner(cfg RunnerConfig) (*Runner, error) {
+func New(cfg Config) (*Runner, error) {
 	cfg.Worker = maps.Clone(cfg.Worker)
 	if cfg.Worker == nil {
 		cfg.Worker = map[string]string{}
@@ -208,7 +183,7 @@ func (r *Runner) WorkerID() string { return r.cfg.WorkerID }
 // added) and blocks until ctx is done; then it stops every pipeline (each
 // pipeline's Run gets a cancelled context and drains as its contract says)
 // and returns once every pipeline goroutine has exited. After Run returned,
-// the Runner accepts no new pipelines (ErrRunnerStopped) and its metrics
+// the Runner accepts no new pipelines (ErrStopped) and its metrics
 // callback is unregistered. Run may be called once; it returns nil after a
 // graceful stop.
 func (r *Runner) Run(ctx context.Context) error {
@@ -259,7 +234,7 @@ func (r *Runner) addSlot(s *slot) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closing || r.done {
-		return &runnerError{kind: ErrRunnerStopped, msg: "The runner has stopped; connector " + s.name + " cannot be added"}
+		return &runnerError{kind: ErrStopped, msg: "The runner has stopped; connector " + s.name + " cannot be added"}
 	}
 	if old, ok := r.slots[s.name]; ok {
 		if old.isRemoved() {
@@ -329,7 +304,7 @@ func validName(name string) error {
 // /connectors/{name}/config shows (passwords masked) and may be nil; its
 // "name" is set to name. The pipeline starts RUNNING once Run runs; call
 // Pause or Stop before Run to start it otherwise. It fails with
-// ErrConnectorExists if name is taken, and with ErrRunnerStopped after Run
+// ErrConnectorExists if name is taken, and with ErrStopped after Run
 // returned.
 func (r *Runner) AddPipeline(name string, config map[string]string, build BuildFunc) error {
 	if err := validName(name); err != nil {
@@ -338,7 +313,7 @@ func (r *Runner) AddPipeline(name string, config map[string]string, build BuildF
 	if build == nil {
 		return &runnerError{kind: ErrInvalidConfig, msg: "connector " + name + ": a BuildFunc is required"}
 	}
-	s := newSlot(r, name, withName(config, name), nil, build, StateRunning)
+	s := newSlot(r, name, withName(config, name), nil, build, connect.StateRunning)
 	if err := r.addSlot(s); err != nil {
 		return err
 	}
@@ -368,14 +343,14 @@ func (r *Runner) UpdatePipeline(name string, config map[string]string, build Bui
 // one fails with an error matching ErrInvalidConfig that lists every issue.
 // initial is RUNNING (or ""), PAUSED or STOPPED (KIP-980). It fails with
 // ErrConnectorExists if name is taken.
-func (r *Runner) CreateConnector(name string, config map[string]string, initial State) error {
+func (r *Runner) CreateConnector(name string, config map[string]string, initial connect.State) error {
 	if err := validName(name); err != nil {
 		return err
 	}
 	switch initial {
 	case "":
-		initial = StateRunning
-	case StateRunning, StatePaused, StateStopped:
+		initial = connect.StateRunning
+	case connect.StateRunning, connect.StatePaused, connect.StateStopped:
 	default:
 		return &runnerError{kind: ErrInvalidConfig, msg: fmt.Sprintf("Invalid initial state %q: use RUNNING, PAUSED or STOPPED", initial)}
 	}
@@ -431,7 +406,7 @@ func (r *Runner) PutConnectorConfig(name string, config map[string]string) (crea
 	}
 	s, err := r.slot(name)
 	if err != nil {
-		return true, r.CreateConnector(name, config, StateRunning)
+		return true, r.CreateConnector(name, config, connect.StateRunning)
 	}
 	return false, r.updateConfig(s, config)
 }
@@ -535,7 +510,7 @@ func (r *Runner) Pause(name string) error {
 	if err != nil {
 		return err
 	}
-	s.setTarget(StatePaused)
+	s.setTarget(connect.StatePaused)
 	return nil
 }
 
@@ -546,7 +521,7 @@ func (r *Runner) Resume(name string) error {
 	if err != nil {
 		return err
 	}
-	s.setTarget(StateRunning)
+	s.setTarget(connect.StateRunning)
 	return nil
 }
 
@@ -559,7 +534,7 @@ func (r *Runner) Stop(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	s.setTarget(StateStopped)
+	s.setTarget(connect.StateStopped)
 	return s.waitIdle(ctx)
 }
 
@@ -626,7 +601,7 @@ func (r *Runner) Remove(ctx context.Context, name string) error {
 // Offsets lists the connector's committed offsets (KIP-875 shape); it works
 // in any state. It fails with ErrOffsetsUnsupported when the pipeline does
 // not implement OffsetManager.
-func (r *Runner) Offsets(ctx context.Context, name string) ([]OffsetEntry, error) {
+func (r *Runner) Offsets(ctx context.Context, name string) ([]connect.OffsetEntry, error) {
 	s, err := r.slot(name)
 	if err != nil {
 		return nil, err
@@ -641,7 +616,7 @@ func (r *Runner) Offsets(ctx context.Context, name string) ([]OffsetEntry, error
 		return nil, err
 	}
 	if out == nil {
-		out = []OffsetEntry{}
+		out = []connect.OffsetEntry{}
 	}
 	return out, nil
 }
@@ -649,7 +624,7 @@ func (r *Runner) Offsets(ctx context.Context, name string) ([]OffsetEntry, error
 // AlterOffsets alters (or, for a nil Offset, resets) the given partitions'
 // offsets. The connector must be STOPPED (ErrNotStopped otherwise, Kafka
 // Connect's rule) and its pipeline must implement OffsetManager.
-func (r *Runner) AlterOffsets(ctx context.Context, name string, entries []OffsetEntry) error {
+func (r *Runner) AlterOffsets(ctx context.Context, name string, entries []connect.OffsetEntry) error {
 	s, err := r.slot(name)
 	if err != nil {
 		return err

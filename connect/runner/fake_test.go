@@ -1,4 +1,4 @@
-package connect_test
+package runner_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
 )
 
 // t0 is the fixed time base of the fakes' progress facts, so that status
@@ -320,6 +321,6 @@ func (f *fakeFactory) plugins() []connect.Plugin {
 }
 
 // goBuilder returns a BuildFunc for a pipeline built in Go.
-func (f *fakeFactory) goBuilder(name, typ string, config map[string]string) connect.BuildFunc {
+func (f *fakeFactory) goBuilder(name, typ string, config map[string]string) runner.BuildFunc {
 	return func(ctx context.Context) (connect.Pipeline, error) { return f.build(name, typ, config) }
 }

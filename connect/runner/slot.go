@@ -1,4 +1,4 @@
-package connect
+package runner
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 // slot holds one connector of a Runner: its definition (config, plugin or
@@ -26,18 +28,18 @@ type slot struct {
 
 	mu           sync.Mutex
 	config       map[string]string
-	plugin       *Plugin   // nil for a pipeline built in Go
-	build        BuildFunc // nil for a plugin-built connector
-	typ          string    // pipeline type once known
-	target       State
+	plugin       *connect.Plugin // nil for a pipeline built in Go
+	build        BuildFunc       // nil for a plugin-built connector
+	typ          string          // pipeline type once known
+	target       connect.State
 	gen          uint64 // bumped when the definition changes or a restart is ordered
 	pendingStart bool   // the loop should (re)start an incarnation
 	removed      bool
 	offsetOps    int // offsets operations in progress: the loop does not start meanwhile
 
-	pipe     Pipeline // current (or last) incarnation; nil before the first build
-	pipeRan  bool     // pipe.Run was called
-	busy     bool     // the loop is building or running an incarnation
+	pipe     connect.Pipeline // current (or last) incarnation; nil before the first build
+	pipeRan  bool             // pipe.Run was called
+	busy     bool             // the loop is building or running an incarnation
 	idle     chan struct{}
 	cancel   context.CancelFunc // cancels the running incarnation
 	buildErr error
@@ -55,12 +57,12 @@ type slot struct {
 type taskTotals struct {
 	in, out                     int64
 	commits, commitFails, skips int64
-	errs                        ErrorMetrics
+	errs                        connect.ErrorMetrics
 	restarts                    int
 }
 
 // add adds a task incarnation's counters.
-func (a *taskTotals) add(t TaskStatus) {
+func (a *taskTotals) add(t connect.TaskStatus) {
 	a.in += t.RecordsIn
 	a.out += t.RecordsOut
 	a.commits += t.OffsetCommits
@@ -70,14 +72,14 @@ func (a *taskTotals) add(t TaskStatus) {
 	a.restarts += t.Restarts
 }
 
-func newSlot(r *Runner, name string, config map[string]string, p *Plugin, build BuildFunc, target State) *slot {
+func newSlot(r *Runner, name string, config map[string]string, p *connect.Plugin, build BuildFunc, target connect.State) *slot {
 	idle := make(chan struct{})
 	close(idle)
 	s := &slot{
 		r: r, name: name, log: r.log.With("connector", name),
 		done: make(chan struct{}), wake: make(chan struct{}, 1),
 		config: config, plugin: p, build: build, target: target,
-		pendingStart: target != StateStopped, idle: idle,
+		pendingStart: target != connect.StateStopped, idle: idle,
 		taskRestarts: map[int]int{}, acc: map[int]*taskTotals{},
 	}
 	if p != nil {
@@ -123,7 +125,7 @@ func (s *slot) configMasked() map[string]string {
 	return maskConfig(s.config, s.plugin)
 }
 
-func (s *slot) definition() (map[string]string, *Plugin, BuildFunc) {
+func (s *slot) definition() (map[string]string, *connect.Plugin, BuildFunc) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return maps.Clone(s.config), s.plugin, s.build
@@ -134,20 +136,20 @@ func (s *slot) buildFuncLocked() BuildFunc {
 		return s.build
 	}
 	p, worker, config := s.plugin, s.r.cfg.Worker, maps.Clone(s.config)
-	return func(ctx context.Context) (Pipeline, error) {
+	return func(ctx context.Context) (connect.Pipeline, error) {
 		return p.New(ctx, maps.Clone(worker), maps.Clone(config))
 	}
 }
 
 // buildPipeline calls build with the connector's logger in ctx, turning a
 // panic, a nil pipeline or a misnamed one into an error.
-func (s *slot) buildPipeline(ctx context.Context, build BuildFunc) (p Pipeline, err error) {
+func (s *slot) buildPipeline(ctx context.Context, build BuildFunc) (p connect.Pipeline, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			p, err = nil, fmt.Errorf("connector %s: building the pipeline panicked: %v\n%s", s.name, v, debug.Stack())
 		}
 	}()
-	p, err = build(context.WithValue(ctx, loggerKey{}, s.r.log))
+	p, err = build(connect.ContextWithLogger(ctx, s.r.log))
 	if err != nil {
 		return nil, fmt.Errorf("connector %s: building the pipeline: %w", s.name, err)
 	}
@@ -164,7 +166,7 @@ func (s *slot) buildPipeline(ctx context.Context, build BuildFunc) (p Pipeline, 
 }
 
 // runPipeline calls p.Run, turning a panic into an error.
-func (s *slot) runPipeline(ctx context.Context, p Pipeline) (err error) {
+func (s *slot) runPipeline(ctx context.Context, p connect.Pipeline) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("connector %s: pipeline panicked: %v\n%s", s.name, v, debug.Stack())
@@ -179,7 +181,7 @@ func (s *slot) loop(ctx context.Context) {
 	defer close(s.done)
 	for {
 		s.mu.Lock()
-		for !s.removed && ctx.Err() == nil && !(s.pendingStart && s.target != StateStopped && s.offsetOps == 0) {
+		for !s.removed && ctx.Err() == nil && !(s.pendingStart && s.target != connect.StateStopped && s.offsetOps == 0) {
 			s.mu.Unlock()
 			select {
 			case <-s.wake:
@@ -217,7 +219,7 @@ func (s *slot) loop(ctx context.Context) {
 		}
 
 		s.mu.Lock()
-		if s.removed || ctx.Err() != nil || gen != s.gen || s.target == StateStopped {
+		if s.removed || ctx.Err() != nil || gen != s.gen || s.target == connect.StateStopped {
 			// Superseded while building: keep a still valid pipeline for
 			// a later start or offsets operation.
 			if gen == s.gen && !s.removed {
@@ -230,7 +232,7 @@ func (s *slot) loop(ctx context.Context) {
 		runCtx, cancel := context.WithCancel(ctx)
 		s.pipe, s.pipeRan, s.cancel, s.folded = p, true, cancel, false
 		s.buildErr, s.runErr, s.restarting = nil, nil, false
-		paused := s.target == StatePaused
+		paused := s.target == connect.StatePaused
 		if paused {
 			p.Pause()
 		}
@@ -245,7 +247,7 @@ func (s *slot) loop(ctx context.Context) {
 		s.cancel = nil
 		s.runErr = err
 		s.foldLocked(final)
-		if gen != s.gen && s.target == StateStopped {
+		if gen != s.gen && s.target == connect.StateStopped {
 			// Reconfigured while stopping: the next start or offsets
 			// operation must use a pipeline built from the new definition.
 			s.pipe, s.pipeRan = nil, false
@@ -261,7 +263,7 @@ func (s *slot) loop(ctx context.Context) {
 }
 
 // foldLocked adds a finished incarnation's counters to the totals.
-func (s *slot) foldLocked(st PipelineStatus) {
+func (s *slot) foldLocked(st connect.PipelineStatus) {
 	if s.folded {
 		return
 	}
@@ -276,7 +278,7 @@ func (s *slot) foldLocked(st PipelineStatus) {
 	}
 }
 
-func addErrorMetrics(a, b ErrorMetrics) ErrorMetrics {
+func addErrorMetrics(a, b connect.ErrorMetrics) connect.ErrorMetrics {
 	a.RecordFailures += b.RecordFailures
 	a.RecordErrors += b.RecordErrors
 	a.RecordsSkipped += b.RecordsSkipped
@@ -293,26 +295,26 @@ func addErrorMetrics(a, b ErrorMetrics) ErrorMetrics {
 // running reports whether an incarnation's Run is in progress.
 func (s *slot) runningLocked() bool { return s.cancel != nil }
 
-func (s *slot) setTarget(t State) {
+func (s *slot) setTarget(t connect.State) {
 	s.mu.Lock()
 	prev := s.target
 	s.target = t
 	switch t {
-	case StatePaused:
+	case connect.StatePaused:
 		if s.runningLocked() {
 			s.pipe.Pause()
 		}
-	case StateRunning:
+	case connect.StateRunning:
 		if s.runningLocked() {
 			s.pipe.Resume()
 		}
-	case StateStopped:
+	case connect.StateStopped:
 		s.pendingStart = false
 		if s.cancel != nil {
 			s.cancel()
 		}
 	}
-	if prev == StateStopped && t != StateStopped {
+	if prev == connect.StateStopped && t != connect.StateStopped {
 		s.pendingStart = true
 		s.signal()
 	}
@@ -324,7 +326,7 @@ func (s *slot) setTarget(t State) {
 
 // reconfigure replaces the definition and restarts the connector unless it
 // is STOPPED.
-func (s *slot) reconfigure(config map[string]string, p *Plugin, build BuildFunc) {
+func (s *slot) reconfigure(config map[string]string, p *connect.Plugin, build BuildFunc) {
 	s.mu.Lock()
 	s.config, s.plugin, s.build = config, p, build
 	if p != nil {
@@ -335,7 +337,7 @@ func (s *slot) reconfigure(config map[string]string, p *Plugin, build BuildFunc)
 		// The last incarnation was built from the old definition.
 		s.pipe, s.pipeRan = nil, false
 	}
-	restart := s.target != StateStopped
+	restart := s.target != connect.StateStopped
 	if restart {
 		s.restartLocked()
 	} else {
@@ -389,13 +391,13 @@ func (s *slot) waitIdle(ctx context.Context) error {
 
 func (s *slot) restart(opts RestartOptions) (ConnectorReport, error) {
 	rep := s.report()
-	if rep.Target == StateStopped {
+	if rep.Target == connect.StateStopped {
 		return rep, nil
 	}
-	connFailed := rep.State == StateFailed
+	connFailed := rep.State == connect.StateFailed
 	var failed []int
 	for _, t := range rep.Tasks {
-		if t.State == StateFailed {
+		if t.State == connect.StateFailed {
 			failed = append(failed, t.ID)
 		}
 	}
@@ -411,7 +413,7 @@ func (s *slot) restart(opts RestartOptions) (ConnectorReport, error) {
 	}
 
 	s.mu.Lock()
-	tr, canInPlace := s.pipe.(TaskRestarter)
+	tr, canInPlace := s.pipe.(connect.TaskRestarter)
 	if len(inPlace) > 0 && !(canInPlace && s.runningLocked()) {
 		whole, inPlace = true, nil
 	}
@@ -425,10 +427,10 @@ func (s *slot) restart(opts RestartOptions) (ConnectorReport, error) {
 
 	if whole {
 		s.log.Info("connector restarting", "include_tasks", opts.IncludeTasks, "only_failed", opts.OnlyFailed)
-		rep.State, rep.Err = StateRestarting, nil
+		rep.State, rep.Err = connect.StateRestarting, nil
 		rep.Restarts++
 		for i := range rep.Tasks {
-			rep.Tasks[i].State, rep.Tasks[i].Err, rep.Tasks[i].Stalled = StateRestarting, nil, false
+			rep.Tasks[i].State, rep.Tasks[i].Err, rep.Tasks[i].Stalled = connect.StateRestarting, nil, false
 			rep.Tasks[i].Restarts++
 		}
 		return rep, nil
@@ -441,7 +443,7 @@ func (s *slot) restart(opts RestartOptions) (ConnectorReport, error) {
 		}
 		for i := range rep.Tasks {
 			if rep.Tasks[i].ID == id {
-				rep.Tasks[i].State, rep.Tasks[i].Err, rep.Tasks[i].Stalled = StateRestarting, nil, false
+				rep.Tasks[i].State, rep.Tasks[i].Err, rep.Tasks[i].Stalled = connect.StateRestarting, nil, false
 				rep.Tasks[i].Restarts++
 			}
 		}
@@ -455,7 +457,7 @@ func (s *slot) restartTask(id int) error {
 		return &runnerError{kind: ErrTaskNotFound, msg: fmt.Sprintf("Unknown task: %s-%d", s.name, id)}
 	}
 	s.mu.Lock()
-	tr, ok := s.pipe.(TaskRestarter)
+	tr, ok := s.pipe.(connect.TaskRestarter)
 	if !ok || !s.runningLocked() {
 		s.restartLocked()
 		s.mu.Unlock()
@@ -475,11 +477,11 @@ func (s *slot) restartTask(id int) error {
 // pipeline if there is none yet; mutate requires the connector to be
 // STOPPED. release must be called when done: until then the connector does
 // not start.
-func (s *slot) offsetManager(ctx context.Context, mutate bool) (OffsetManager, func(), error) {
+func (s *slot) offsetManager(ctx context.Context, mutate bool) (connect.OffsetManager, func(), error) {
 	s.mu.Lock()
-	if mutate && (s.target != StateStopped || s.busy) {
+	if mutate && (s.target != connect.StateStopped || s.busy) {
 		s.mu.Unlock()
-		return nil, nil, &runnerError{kind: ErrNotStopped, msg: "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/" + s.name + "/stop' endpoint"}
+		return nil, nil, &runnerError{kind: connect.ErrNotStopped, msg: "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/" + s.name + "/stop' endpoint"}
 	}
 	s.offsetOps++
 	p, gen, build := s.pipe, s.gen, s.buildFuncLocked()
@@ -505,17 +507,17 @@ func (s *slot) offsetManager(ctx context.Context, mutate bool) (OffsetManager, f
 		}
 		s.mu.Unlock()
 	}
-	om, ok := p.(OffsetManager)
+	om, ok := p.(connect.OffsetManager)
 	if !ok {
 		release()
-		return nil, nil, &runnerError{kind: ErrOffsetsUnsupported, msg: "Connector " + s.name + " does not support offset management (its pipeline does not implement connect.OffsetManager)"}
+		return nil, nil, &runnerError{kind: connect.ErrOffsetsUnsupported, msg: "Connector " + s.name + " does not support offset management (its pipeline does not implement connect.OffsetManager)"}
 	}
 	return om, release, nil
 }
 
 // TaskReport is a task's live status as a Runner reports it.
 type TaskReport struct {
-	TaskStatus
+	connect.TaskStatus
 	// Stalled is TaskStatus.Stalled at ConnectorReport.At with the
 	// Runner's StallAfter: RUNNING with work available but no progress.
 	Stalled bool
@@ -531,12 +533,12 @@ type ConnectorReport struct {
 	// Type is TypeSource, TypeSink, or "unknown" before a pipeline built
 	// in Go was built.
 	Type  string
-	State State
+	State connect.State
 	// Err is the connector's failure when State is FAILED.
 	Err error
 	// Target is the state the connector is meant to be in: RUNNING,
 	// PAUSED or STOPPED.
-	Target   State
+	Target   connect.State
 	WorkerID string
 	// Restarts counts whole-connector restarts ordered through the Runner
 	// (Restart, RestartTask without TaskRestarter, configuration updates).
@@ -644,29 +646,29 @@ func (s *slot) report() ConnectorReport {
 		rep.Type = "unknown"
 	}
 
-	var tasks []TaskStatus
+	var tasks []connect.TaskStatus
 	switch {
-	case target == StateStopped && !busy:
-		rep.State = StateStopped
+	case target == connect.StateStopped && !busy:
+		rep.State = connect.StateStopped
 	case !started:
-		rep.State = StateUnassigned
+		rep.State = connect.StateUnassigned
 	case restarting:
-		rep.State = StateRestarting
+		rep.State = connect.StateRestarting
 		if pipe != nil && pipeRan {
 			tasks = pipe.PipelineStatus().Tasks
 			for i := range tasks {
-				tasks[i].State, tasks[i].Err = StateRestarting, nil
+				tasks[i].State, tasks[i].Err = connect.StateRestarting, nil
 			}
 		}
 	case buildErr != nil:
-		rep.State, rep.Err = StateFailed, buildErr
+		rep.State, rep.Err = connect.StateFailed, buildErr
 	case pipe == nil || !pipeRan:
-		rep.State = StateUnassigned
+		rep.State = connect.StateUnassigned
 	default:
 		ps := pipe.PipelineStatus()
 		rep.State, rep.Err, tasks = ps.State, ps.Err, ps.Tasks
 		if rep.State == "" {
-			rep.State = StateUnassigned
+			rep.State = connect.StateUnassigned
 		}
 	}
 	rep.Tasks = make([]TaskReport, len(tasks))
@@ -690,7 +692,7 @@ func (s *slot) taskConfigs() []map[string]string {
 	s.mu.Lock()
 	pipe, config := s.pipe, maps.Clone(s.config)
 	s.mu.Unlock()
-	if l, ok := pipe.(TaskConfigLister); ok {
+	if l, ok := pipe.(connect.TaskConfigLister); ok {
 		if cs := l.TaskConfigs(); cs != nil {
 			return cs
 		}
@@ -705,7 +707,7 @@ func (s *slot) taskConfigs() []map[string]string {
 // metricsSnapshot returns what the metrics callback needs: the live status
 // (nil if the connector has no incarnation to read) and the totals of
 // finished incarnations.
-func (s *slot) metricsSnapshot() (live *PipelineStatus, acc map[int]taskTotals, report ConnectorReport) {
+func (s *slot) metricsSnapshot() (live *connect.PipelineStatus, acc map[int]taskTotals, report ConnectorReport) {
 	report = s.report()
 	s.mu.Lock()
 	pipe, folded := s.pipe, s.folded

@@ -1,4 +1,4 @@
-package connect_test
+package runner_test
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
 )
 
 // A sink task blocked in Put with records waiting is reported stalled
@@ -15,7 +16,7 @@ import (
 // (no lag, nothing in flight) never is, however long it has been idle.
 func TestStalledSinkBlockedInPut(t *testing.T) {
 	const stallAfter = 300 * time.Millisecond
-	e := newEnv(t, connect.RunnerConfig{StallAfter: stallAfter}).start()
+	e := newEnv(t, runner.Config{StallAfter: stallAfter}).start()
 	if err := e.r.CreateConnector("blocked", sinkConfig(), ""); err != nil {
 		t.Fatal(err)
 	}

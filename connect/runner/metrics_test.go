@@ -1,4 +1,4 @@
-package connect_test
+package runner_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
 )
 
 // promEnv is a MeterProvider exporting to a Prometheus registry, scraped
@@ -80,7 +81,7 @@ func wantSample(t *testing.T, text, series string, want float64) {
 
 func TestMetricsPrometheusNames(t *testing.T) {
 	prom := newPromEnv(t, kcNames...)
-	e := newEnv(t, connect.RunnerConfig{MeterProvider: prom.mp}).start()
+	e := newEnv(t, runner.Config{MeterProvider: prom.mp}).start()
 	if err := e.r.CreateConnector("src", srcConfig(), ""); err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestMetricsPrometheusNames(t *testing.T) {
 
 	// Counters stay monotonic across a restart: the new incarnation's 100
 	// records add to the previous 100.
-	if _, err := e.r.Restart("src", connect.RestartOptions{IncludeTasks: true}); err != nil {
+	if _, err := e.r.Restart("src", runner.RestartOptions{IncludeTasks: true}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "rebuild", func() bool { return e.f.Builds("src") == 2 })
@@ -164,7 +165,7 @@ func TestMetricsPrometheusNames(t *testing.T) {
 // documented in metrics.go).
 func TestMetricsPrometheusDefaultTranslation(t *testing.T) {
 	prom := newPromEnv(t)
-	e := newEnv(t, connect.RunnerConfig{MeterProvider: prom.mp}).start()
+	e := newEnv(t, runner.Config{MeterProvider: prom.mp}).start()
 	if err := e.r.CreateConnector("src", srcConfig(), ""); err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +183,7 @@ func TestMetricsInstrumentNames(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer func() { _ = mp.Shutdown(context.Background()) }()
-	e := newEnv(t, connect.RunnerConfig{MeterProvider: mp}).start()
+	e := newEnv(t, runner.Config{MeterProvider: mp}).start()
 	if err := e.r.CreateConnector("snk", sinkConfig(), ""); err != nil {
 		t.Fatal(err)
 	}

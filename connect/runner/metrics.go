@@ -1,4 +1,4 @@
-package connect
+package runner
 
 import (
 	"context"
@@ -9,11 +9,13 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 // MeterName is the instrumentation scope of the Runner's metrics.
 //
-// A Runner given a RunnerConfig.MeterProvider publishes Kafka
+// A Runner given a Config.MeterProvider publishes Kafka
 // Connect's metrics as OpenTelemetry observable instruments named exactly
 // as Kafka Connect's metrics (ConnectMetricsRegistry), with the attributes
 // "connector" and "task" of Kafka Connect's MBean tags. They are read from
@@ -168,7 +170,7 @@ func (m *runnerMetrics) close() {
 type taskView struct {
 	totals     taskTotals
 	inFlight   int64
-	partitions []PartitionStatus
+	partitions []connect.PartitionStatus
 	lag        int64
 	live       bool
 }
@@ -204,13 +206,13 @@ func (m *runnerMetrics) observe(r *Runner, o metric.Observer) {
 			v := views[id]
 			attrs := metric.WithAttributeSet(attribute.NewSet(conn, attribute.String("task", strconv.Itoa(id))))
 			switch rep.Type {
-			case TypeSource:
+			case connect.TypeSource:
 				o.ObserveInt64(m.sourcePoll, v.totals.in, attrs)
 				o.ObserveInt64(m.sourceWrite, v.totals.out, attrs)
 				if v.live {
 					o.ObserveInt64(m.sourceActive, v.inFlight, attrs)
 				}
-			case TypeSink:
+			case connect.TypeSink:
 				o.ObserveInt64(m.sinkRead, v.totals.in, attrs)
 				o.ObserveInt64(m.sinkSend, v.totals.out, attrs)
 				if v.live {
@@ -231,7 +233,7 @@ func (m *runnerMetrics) observe(r *Runner, o metric.Observer) {
 					o.ObserveInt64(m.sinkLagMax, lagMax, attrs)
 				}
 			}
-			if rep.Type == TypeSink {
+			if rep.Type == connect.TypeSink {
 				o.ObserveInt64(m.commitCompletions, v.totals.commits, attrs)
 				o.ObserveInt64(m.commitSkips, v.totals.skips, attrs)
 			}

@@ -1,4 +1,4 @@
-package connect_test
+package runner_test
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package connect_test
+package runner_test
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -22,7 +23,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // env is a running Runner with the fake plugins registered.
 type env struct {
 	t      *testing.T
-	r      *connect.Runner
+	r      *runner.Runner
 	f      *fakeFactory
 	cancel context.CancelFunc
 	done   chan error
@@ -31,7 +32,7 @@ type env struct {
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // newEnv creates a Runner (not yet running) with the fake plugins.
-func newEnv(t *testing.T, cfg connect.RunnerConfig) *env {
+func newEnv(t *testing.T, cfg runner.Config) *env {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()
@@ -39,7 +40,7 @@ func newEnv(t *testing.T, cfg connect.RunnerConfig) *env {
 	if cfg.WorkerID == "" {
 		cfg.WorkerID = "worker-1:sluice"
 	}
-	r, err := connect.NewRunner(cfg)
+	r, err := runner.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +93,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 // waitState waits until the connector and all its tasks (at least tasks of
 // them) are in state.
-func (e *env) waitState(name string, state connect.State, tasks int) connect.ConnectorReport {
+func (e *env) waitState(name string, state connect.State, tasks int) runner.ConnectorReport {
 	e.t.Helper()
-	var rep connect.ConnectorReport
+	var rep runner.ConnectorReport
 	eventually(e.t, name+" "+string(state), func() bool {
 		var err error
 		rep, err = e.r.Status(name)
@@ -128,7 +129,7 @@ func sinkConfig(extra ...string) map[string]string {
 }
 
 func TestRunnerLifecycle(t *testing.T) {
-	e := newEnv(t, connect.RunnerConfig{})
+	e := newEnv(t, runner.Config{})
 	if err := e.r.AddPipeline("a", map[string]string{"fake.tasks": "2"}, e.f.goBuilder("a", connect.TypeSource, map[string]string{"fake.tasks": "2"})); err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +175,7 @@ func TestRunnerLifecycle(t *testing.T) {
 		t.Fatalf("builds = %d, want 2", b)
 	}
 
-	rep, err = e.r.Restart("a", connect.RestartOptions{IncludeTasks: true})
+	rep, err = e.r.Restart("a", runner.RestartOptions{IncludeTasks: true})
 	if err != nil || rep.State != connect.StateRestarting || rep.Tasks[0].State != connect.StateRestarting {
 		t.Fatalf("restart: %+v, %v", rep, err)
 	}
@@ -187,7 +188,7 @@ func TestRunnerLifecycle(t *testing.T) {
 	if err := e.r.Remove(context.Background(), "a"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.r.Status("a"); !errors.Is(err, connect.ErrConnectorNotFound) || err.Error() != "Connector a not found" {
+	if _, err := e.r.Status("a"); !errors.Is(err, runner.ErrConnectorNotFound) || err.Error() != "Connector a not found" {
 		t.Fatalf("after Remove: %v", err)
 	}
 	if n := e.r.Connectors(); len(n) != 0 {
@@ -204,7 +205,7 @@ func TestRunnerLifecycle(t *testing.T) {
 // 14): B's Run is called exactly once through A's config update, pause,
 // restart and deletion, and C's addition.
 func TestRunnerPipelinesAreIndependent(t *testing.T) {
-	e := newEnv(t, connect.RunnerConfig{}).start()
+	e := newEnv(t, runner.Config{}).start()
 	for _, n := range []string{"A", "B"} {
 		if err := e.r.CreateConnector(n, srcConfig(), ""); err != nil {
 			t.Fatal(err)
@@ -222,7 +223,7 @@ func TestRunnerPipelinesAreIndependent(t *testing.T) {
 	if err := e.r.Pause("A"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.r.Restart("A", connect.RestartOptions{IncludeTasks: true}); err != nil {
+	if _, err := e.r.Restart("A", runner.RestartOptions{IncludeTasks: true}); err != nil {
 		t.Fatal(err)
 	}
 	e.waitState("A", connect.StatePaused, 2) // a restart keeps the target state
@@ -243,7 +244,7 @@ func TestRunnerPipelinesAreIndependent(t *testing.T) {
 }
 
 func TestRunnerUnchangedConfigRestartsNothing(t *testing.T) {
-	e := newEnv(t, connect.RunnerConfig{}).start()
+	e := newEnv(t, runner.Config{}).start()
 	if err := e.r.CreateConnector("a", srcConfig(), ""); err != nil {
 		t.Fatal(err)
 	}
@@ -256,14 +257,14 @@ func TestRunnerUnchangedConfigRestartsNothing(t *testing.T) {
 		t.Fatalf("builds %d", e.f.Builds("a"))
 	}
 	// A different name in the config is refused.
-	if _, err := e.r.PutConnectorConfig("a", srcConfig("name", "b")); !errors.Is(err, connect.ErrInvalidConfig) {
+	if _, err := e.r.PutConnectorConfig("a", srcConfig("name", "b")); !errors.Is(err, runner.ErrInvalidConfig) {
 		t.Fatalf("got %v", err)
 	}
 }
 
 // Run returns only after every pipeline's Run returned.
 func TestRunnerRunWaitsForPipelines(t *testing.T) {
-	e := newEnv(t, connect.RunnerConfig{}).start()
+	e := newEnv(t, runner.Config{}).start()
 	for _, n := range []string{"slow1", "slow2"} {
 		if err := e.r.CreateConnector(n, srcConfig("fake.exit.delay", "100ms"), ""); err != nil {
 			t.Fatal(err)
@@ -276,7 +277,7 @@ func TestRunnerRunWaitsForPipelines(t *testing.T) {
 			t.Fatalf("%s is %s after Run returned", n, st)
 		}
 	}
-	if err := e.r.AddPipeline("late", nil, e.f.goBuilder("late", connect.TypeSource, nil)); !errors.Is(err, connect.ErrRunnerStopped) {
+	if err := e.r.AddPipeline("late", nil, e.f.goBuilder("late", connect.TypeSource, nil)); !errors.Is(err, runner.ErrStopped) {
 		t.Fatalf("AddPipeline after Run: %v", err)
 	}
 	if err := e.r.Run(context.Background()); err == nil {
@@ -285,16 +286,16 @@ func TestRunnerRunWaitsForPipelines(t *testing.T) {
 }
 
 func TestRunnerBuildFailure(t *testing.T) {
-	e := newEnv(t, connect.RunnerConfig{}).start()
+	e := newEnv(t, runner.Config{}).start()
 	if err := e.r.CreateConnector("a", srcConfig("fake.build.fail", "cannot reach the database"), ""); err != nil {
 		t.Fatal(err)
 	}
-	var rep connect.ConnectorReport
+	var rep runner.ConnectorReport
 	eventually(t, "FAILED", func() bool {
 		rep, _ = e.r.Status("a")
 		return rep.State == connect.StateFailed
 	})
-	if rep.Err == nil || !strings.Contains(connect.ErrorTrace(rep.Err), "cannot reach the database") || len(rep.Tasks) != 0 {
+	if rep.Err == nil || !strings.Contains(runner.ErrorTrace(rep.Err), "cannot reach the database") || len(rep.Tasks) != 0 {
 		t.Fatalf("%+v", rep)
 	}
 	// Fixing the configuration restarts it.
@@ -305,7 +306,7 @@ func TestRunnerBuildFailure(t *testing.T) {
 }
 
 func TestRunnerPanickingBuilderFails(t *testing.T) {
-	e := newEnv(t, connect.RunnerConfig{}).start()
+	e := newEnv(t, runner.Config{}).start()
 	err := e.r.AddPipeline("p", nil, func(context.Context) (connect.Pipeline, error) { panic("boom") })
 	if err != nil {
 		t.Fatal(err)
@@ -317,7 +318,7 @@ func TestRunnerPanickingBuilderFails(t *testing.T) {
 }
 
 func TestRunnerRestartOnlyFailed(t *testing.T) {
-	e := newEnv(t, connect.RunnerConfig{}).start()
+	e := newEnv(t, runner.Config{}).start()
 	if err := e.r.CreateConnector("a", srcConfig("fake.fail", "disk full"), ""); err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +326,7 @@ func TestRunnerRestartOnlyFailed(t *testing.T) {
 	if !strings.Contains(rep.Tasks[0].Err.Error(), "disk full") {
 		t.Fatalf("task error %v", rep.Tasks[0].Err)
 	}
-	rep, err := e.r.Restart("a", connect.RestartOptions{IncludeTasks: true, OnlyFailed: true})
+	rep, err := e.r.Restart("a", runner.RestartOptions{IncludeTasks: true, OnlyFailed: true})
 	if err != nil || rep.State != connect.StateRestarting || rep.Tasks[0].State != connect.StateRestarting {
 		t.Fatalf("restart: %+v %v", rep, err)
 	}
@@ -337,7 +338,7 @@ func TestRunnerRestartOnlyFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitState("ok", connect.StateRunning, 1)
-	rep, err = e.r.Restart("ok", connect.RestartOptions{IncludeTasks: true, OnlyFailed: true})
+	rep, err = e.r.Restart("ok", runner.RestartOptions{IncludeTasks: true, OnlyFailed: true})
 	if err != nil || rep.State != connect.StateRunning || rep.Tasks[0].State != connect.StateRunning {
 		t.Fatalf("restart of healthy: %+v %v", rep, err)
 	}
@@ -348,7 +349,7 @@ func TestRunnerRestartOnlyFailed(t *testing.T) {
 }
 
 func TestRunnerTaskRestartInPlace(t *testing.T) {
-	e := newEnv(t, connect.RunnerConfig{})
+	e := newEnv(t, runner.Config{})
 	e.f.restarter = true
 	e.start()
 	if err := e.r.CreateConnector("a", srcConfig("fake.tasks", "2"), ""); err != nil {
@@ -358,7 +359,7 @@ func TestRunnerTaskRestartInPlace(t *testing.T) {
 	p := e.f.Pipe("a")
 	p.SetTask(1, func(ts *connect.TaskStatus) { ts.State, ts.Err = connect.StateFailed, errors.New("bad record") })
 
-	rep, err := e.r.Restart("a", connect.RestartOptions{IncludeTasks: true, OnlyFailed: true})
+	rep, err := e.r.Restart("a", runner.RestartOptions{IncludeTasks: true, OnlyFailed: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,13 +379,13 @@ func TestRunnerTaskRestartInPlace(t *testing.T) {
 	if rep.Tasks[1].Restarts != 1 || rep.Tasks[0].Restarts != 1 {
 		t.Fatalf("restarts %d %d", rep.Tasks[0].Restarts, rep.Tasks[1].Restarts)
 	}
-	if err := e.r.RestartTask("a", 7); !errors.Is(err, connect.ErrTaskNotFound) {
+	if err := e.r.RestartTask("a", 7); !errors.Is(err, runner.ErrTaskNotFound) {
 		t.Fatalf("unknown task: %v", err)
 	}
 }
 
 func TestRunnerTaskRestartWithoutRestarterRestartsPipeline(t *testing.T) {
-	e := newEnv(t, connect.RunnerConfig{}).start()
+	e := newEnv(t, runner.Config{}).start()
 	if err := e.r.CreateConnector("a", srcConfig(), ""); err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +398,7 @@ func TestRunnerTaskRestartWithoutRestarterRestartsPipeline(t *testing.T) {
 }
 
 func TestRunnerInitialStates(t *testing.T) {
-	e := newEnv(t, connect.RunnerConfig{}).start()
+	e := newEnv(t, runner.Config{}).start()
 	if err := e.r.CreateConnector("p", srcConfig(), connect.StatePaused); err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +410,7 @@ func TestRunnerInitialStates(t *testing.T) {
 	if rep.State != connect.StateStopped || e.f.Builds("s") != 0 {
 		t.Fatalf("%+v builds %d", rep, e.f.Builds("s"))
 	}
-	if err := e.r.CreateConnector("x", srcConfig(), "SLEEPING"); !errors.Is(err, connect.ErrInvalidConfig) {
+	if err := e.r.CreateConnector("x", srcConfig(), "SLEEPING"); !errors.Is(err, runner.ErrInvalidConfig) {
 		t.Fatalf("bad initial state: %v", err)
 	}
 	// Pausing a STOPPED connector starts it paused.
@@ -421,7 +422,7 @@ func TestRunnerInitialStates(t *testing.T) {
 
 func TestRunnerOffsetsRequireStopped(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t, connect.RunnerConfig{}).start()
+	e := newEnv(t, runner.Config{}).start()
 	if err := e.r.CreateConnector("a", srcConfig(), connect.StateStopped); err != nil {
 		t.Fatal(err)
 	}
@@ -489,7 +490,7 @@ func (p *plainPipe) PipelineStatus() connect.PipelineStatus {
 }
 
 func TestRunnerRegisterErrors(t *testing.T) {
-	e := newEnv(t, connect.RunnerConfig{})
+	e := newEnv(t, runner.Config{})
 	newFn := func(context.Context, map[string]string, map[string]string) (connect.Pipeline, error) { return nil, nil }
 	for _, p := range []connect.Plugin{
 		{Type: connect.TypeSource, New: newFn},
@@ -509,17 +510,17 @@ func TestRunnerRegisterErrors(t *testing.T) {
 		}
 	}
 	err := e.r.CreateConnector("c", map[string]string{"connector.class": "NoSuch"}, "")
-	if !errors.Is(err, connect.ErrInvalidConfig) || !errors.Is(err, connect.ErrPluginNotFound) {
+	if !errors.Is(err, runner.ErrInvalidConfig) || !errors.Is(err, runner.ErrPluginNotFound) {
 		t.Errorf("unknown class: %v", err)
 	}
-	if err := e.r.CreateConnector("c", map[string]string{}, ""); !errors.Is(err, connect.ErrInvalidConfig) || !strings.Contains(err.Error(), "contains no connector type") {
+	if err := e.r.CreateConnector("c", map[string]string{}, ""); !errors.Is(err, runner.ErrInvalidConfig) || !strings.Contains(err.Error(), "contains no connector type") {
 		t.Errorf("no class: %v", err)
 	}
 	err = e.r.CreateConnector("c", srcConfig("tasks.max", "0", "fake.tasks", "x"), "")
-	if !errors.Is(err, connect.ErrInvalidConfig) || !strings.Contains(err.Error(), "contains the following 3 error(s)") {
+	if !errors.Is(err, runner.ErrInvalidConfig) || !strings.Contains(err.Error(), "contains the following 3 error(s)") {
 		t.Errorf("invalid: %v", err)
 	}
-	if err := e.r.CreateConnector("", srcConfig(), ""); !errors.Is(err, connect.ErrInvalidConfig) {
+	if err := e.r.CreateConnector("", srcConfig(), ""); !errors.Is(err, runner.ErrInvalidConfig) {
 		t.Errorf("empty name: %v", err)
 	}
 }
@@ -545,7 +546,7 @@ func (s *syncBuffer) String() string {
 func TestRunnerLogsWithConnectorAttributesAndMaskedSecrets(t *testing.T) {
 	var buf syncBuffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	e := newEnv(t, connect.RunnerConfig{Logger: log})
+	e := newEnv(t, runner.Config{Logger: log})
 	var built *slog.Logger
 	e.start()
 	secrets := srcConfig("connection.password", "pw-1", "fake.secret", "pw-2", "fake.token", "pw-3",
@@ -563,7 +564,7 @@ func TestRunnerLogsWithConnectorAttributesAndMaskedSecrets(t *testing.T) {
 	e.waitState("go", connect.StateRunning, 0)
 	built.Info("hello from the builder")
 	if _, err := e.r.PutConnectorConfig("a", func() map[string]string {
-		c := connect.MaskConfig(secrets, "fake.secret", "fake.token")
+		c := runner.MaskConfig(secrets, "fake.secret", "fake.token")
 		c["fake.tasks"] = "2"
 		return c
 	}()); err != nil {
@@ -602,7 +603,7 @@ func TestIsPasswordKey(t *testing.T) {
 		"value.converter.basic.auth.user.info": true, "ssl.keystore.key": true,
 		"passwords": false, "password.file": false, "connection.user": false, "topic": false,
 	} {
-		if got := connect.IsPasswordKey(key); got != want {
+		if got := runner.IsPasswordKey(key); got != want {
 			t.Errorf("IsPasswordKey(%q) = %v", key, got)
 		}
 	}
@@ -611,17 +612,17 @@ func TestIsPasswordKey(t *testing.T) {
 func TestErrorTrace(t *testing.T) {
 	base := errors.New("connection refused")
 	err := connect.NewRecordError("orders", 0, connect.StageTaskPut, nil, nil, 3, base)
-	tr := connect.ErrorTrace(err)
+	tr := runner.ErrorTrace(err)
 	if !strings.HasPrefix(tr, err.Error()) || !strings.Contains(tr, "\nCaused by: *errors.errorString: connection refused") {
 		t.Fatalf("trace:\n%s", tr)
 	}
-	if connect.ErrorTrace(nil) != "" {
+	if runner.ErrorTrace(nil) != "" {
 		t.Fatal("nil trace")
 	}
 }
 
 func TestRunnerGoBuiltConfigAndStoppedBeforeRun(t *testing.T) {
-	e := newEnv(t, connect.RunnerConfig{})
+	e := newEnv(t, runner.Config{})
 	if err := e.r.AddPipeline("g", map[string]string{"x": "1"}, e.f.goBuilder("g", connect.TypeSink, nil)); err != nil {
 		t.Fatal(err)
 	}
@@ -633,7 +634,7 @@ func TestRunnerGoBuiltConfigAndStoppedBeforeRun(t *testing.T) {
 	}
 	// A Go-built pipeline's config can be replaced only by one naming a
 	// plugin, or through UpdatePipeline.
-	if _, err := e.r.PutConnectorConfig("g", map[string]string{"x": "2"}); !errors.Is(err, connect.ErrInvalidConfig) {
+	if _, err := e.r.PutConnectorConfig("g", map[string]string{"x": "2"}); !errors.Is(err, runner.ErrInvalidConfig) {
 		t.Fatalf("PUT on Go-built: %v", err)
 	}
 	e.start()
@@ -664,7 +665,7 @@ func TestRunnerGoBuiltConfigAndStoppedBeforeRun(t *testing.T) {
 // shows it masked in the status trace and the log.
 func TestRunnerScrubsSecretsFromErrors(t *testing.T) {
 	var buf syncBuffer
-	e := newEnv(t, connect.RunnerConfig{Logger: slog.New(slog.NewTextHandler(&buf, nil)),
+	e := newEnv(t, runner.Config{Logger: slog.New(slog.NewTextHandler(&buf, nil)),
 		Worker: map[string]string{"sasl.jaas.config": "worker-secret-9"}})
 	e.start()
 	cfg := srcConfig("connection.password", "hunter22", "fake.build.fail", "login failed for dsn user:hunter22@db with worker-secret-9")
@@ -686,7 +687,7 @@ func TestRunnerScrubsSecretsFromErrors(t *testing.T) {
 // pipeline goroutine gone (goleak).
 func TestRunnerConcurrentOperations(t *testing.T) {
 	prom := newPromEnv(t, kcNames...)
-	e := newEnv(t, connect.RunnerConfig{MeterProvider: prom.mp}).start()
+	e := newEnv(t, runner.Config{MeterProvider: prom.mp}).start()
 	names := []string{"a", "b", "c", "d"}
 	for _, n := range names {
 		if err := e.r.CreateConnector(n, srcConfig(), ""); err != nil {
@@ -708,7 +709,7 @@ func TestRunnerConcurrentOperations(t *testing.T) {
 				case 1:
 					_ = e.r.Resume(n)
 				case 2:
-					_, _ = e.r.Restart(n, connect.RestartOptions{IncludeTasks: true})
+					_, _ = e.r.Restart(n, runner.RestartOptions{IncludeTasks: true})
 				case 3:
 					_, _ = e.r.PutConnectorConfig(n, srcConfig("fake.tasks", strconv.Itoa(1+j%3)))
 				case 4:

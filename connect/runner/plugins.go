@@ -1,76 +1,14 @@
-package connect
+package runner
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sluicehq/sluice/connect"
 )
-
-// Plugin makes pipelines from Kafka Connect properties: the Runner looks it
-// up by a connector config's connector.class (the Class, an Alias, the
-// class's simple name, or the simple name without a "Connector" suffix, as
-// Kafka Connect does) and calls New.
-type Plugin struct {
-	// Class is the connector class name, e.g.
-	// "org.apache.kafka.connect.file.FileStreamSourceConnector" or
-	// "com.example.MySource". Required.
-	Class string
-	// Aliases are further names connector.class may use.
-	Aliases []string
-	// Type is TypeSource or TypeSink. Required.
-	Type string
-	// Version is shown by GET /connector-plugins (omitted when empty).
-	Version string
-	// New builds a pipeline (not yet run) from the worker properties and
-	// the connector's configuration (both copies the plugin may keep). It
-	// is called for every (re)start; ctx is for the build only and carries
-	// the connector's logger (ContextLogger). Required.
-	New func(ctx context.Context, worker, connector map[string]string) (Pipeline, error)
-	// Validate optionally checks a connector configuration beyond the
-	// framework keys the Runner checks itself (name, connector.class,
-	// tasks.max, errors.*, topics/topics.regex for sinks). It must not
-	// have side effects.
-	Validate func(connector map[string]string) []ConfigIssue
-	// Config optionally describes the connector's own configuration keys
-	// (GET /connector-plugins/{plugin}/config and the validate endpoint).
-	Config []ConfigKey
-	// PasswordKeys are keys whose values are secret, masked in every
-	// response and log line in addition to those IsPasswordKey recognises
-	// and Config keys of type PASSWORD.
-	PasswordKeys []string
-}
-
-// ConfigIssue is one problem Plugin.Validate found: Key names the property,
-// Message says what is wrong.
-type ConfigIssue struct {
-	Key, Message string
-}
-
-// ConfigKey describes one configuration key, as Kafka Connect's
-// ConfigKeyInfo.
-type ConfigKey struct {
-	Name string
-	// Type is Kafka's ConfigDef type: STRING, INT, LONG, SHORT, DOUBLE,
-	// BOOLEAN, LIST, CLASS or PASSWORD (default STRING).
-	Type string
-	// Required keys have no default value.
-	Required bool
-	Default  string
-	// Importance is HIGH, MEDIUM or LOW (default MEDIUM).
-	Importance    string
-	Documentation string
-	Group         string
-	Order         int
-	// Width is NONE, SHORT, MEDIUM or LONG (default NONE).
-	Width       string
-	DisplayName string
-	Dependents  []string
-	// Recommended values, if any.
-	Recommended []string
-}
 
 // ConfigValidation is the result of validating a connector configuration,
 // as Kafka Connect's ConfigInfos.
@@ -85,7 +23,7 @@ type ConfigValidation struct {
 // ConfigResult is one key's definition with the value given (passwords
 // masked) and its errors.
 type ConfigResult struct {
-	Key ConfigKey
+	Key connect.ConfigKey
 	// Value is the configured value; HasValue is false when unset.
 	Value    string
 	HasValue bool
@@ -96,12 +34,12 @@ type ConfigResult struct {
 // Register adds a plugin. It fails when Class is empty or already taken (as
 // a class or alias), Type is not TypeSource or TypeSink, or New is nil.
 // Register may be called at any time.
-func (r *Runner) Register(p Plugin) error {
+func (r *Runner) Register(p connect.Plugin) error {
 	if p.Class == "" {
 		return fmt.Errorf("connect: plugin: Class is required")
 	}
-	if p.Type != TypeSource && p.Type != TypeSink {
-		return fmt.Errorf("connect: plugin %s: Type must be %q or %q, got %q", p.Class, TypeSource, TypeSink, p.Type)
+	if p.Type != connect.TypeSource && p.Type != connect.TypeSink {
+		return fmt.Errorf("connect: plugin %s: Type must be %q or %q, got %q", p.Class, connect.TypeSource, connect.TypeSink, p.Type)
 	}
 	if p.New == nil {
 		return fmt.Errorf("connect: plugin %s: New is required", p.Class)
@@ -124,14 +62,14 @@ func (r *Runner) Register(p Plugin) error {
 }
 
 // Plugins returns the registered plugins sorted by class.
-func (r *Runner) Plugins() []Plugin {
+func (r *Runner) Plugins() []connect.Plugin {
 	r.mu.Lock()
-	out := make([]Plugin, len(r.plugins))
+	out := make([]connect.Plugin, len(r.plugins))
 	for i, p := range r.plugins {
 		out[i] = *p
 	}
 	r.mu.Unlock()
-	slices.SortFunc(out, func(a, b Plugin) int { return strings.Compare(a.Class, b.Class) })
+	slices.SortFunc(out, func(a, b connect.Plugin) int { return strings.Compare(a.Class, b.Class) })
 	return out
 }
 
@@ -143,7 +81,7 @@ func simpleName(class string) string {
 }
 
 // lookupPlugin finds the plugin for a connector.class value, or nil.
-func (r *Runner) lookupPlugin(name string) *Plugin {
+func (r *Runner) lookupPlugin(name string) *connect.Plugin {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, p := range r.plugins {
@@ -151,7 +89,7 @@ func (r *Runner) lookupPlugin(name string) *Plugin {
 			return p
 		}
 	}
-	var found *Plugin
+	var found *connect.Plugin
 	for _, p := range r.plugins {
 		s := simpleName(p.Class)
 		if s == name || (strings.HasSuffix(s, "Connector") && len(s) > len("Connector") && strings.TrimSuffix(s, "Connector") == name) {
@@ -174,7 +112,7 @@ func (r *Runner) pluginNames() string {
 }
 
 // checkConnectorConfig finds the config's plugin and validates the config.
-func (r *Runner) checkConnectorConfig(config map[string]string) (*Plugin, error) {
+func (r *Runner) checkConnectorConfig(config map[string]string) (*connect.Plugin, error) {
 	class := strings.TrimSpace(config["connector.class"])
 	if class == "" {
 		return nil, &runnerError{kind: ErrInvalidConfig, msg: "Connector config " + javaMapString(maskConfig(config, nil)) + " contains no connector type"}
@@ -223,7 +161,7 @@ func (r *Runner) ValidateConfig(plugin string, config map[string]string) (Config
 
 // PluginConfig returns the configuration keys of a plugin (GET
 // /connector-plugins/{plugin}/config): the framework's, then the plugin's.
-func (r *Runner) PluginConfig(plugin string) ([]ConfigKey, error) {
+func (r *Runner) PluginConfig(plugin string) ([]connect.ConfigKey, error) {
 	p := r.lookupPlugin(plugin)
 	if p == nil {
 		return nil, &runnerError{kind: ErrPluginNotFound, msg: "Unknown connector plugin " + plugin}
@@ -231,10 +169,10 @@ func (r *Runner) PluginConfig(plugin string) ([]ConfigKey, error) {
 	return pluginKeys(p), nil
 }
 
-func pluginKeys(p *Plugin) []ConfigKey {
+func pluginKeys(p *connect.Plugin) []connect.ConfigKey {
 	keys := frameworkKeys(p.Type)
 	for _, k := range p.Config {
-		if i := slices.IndexFunc(keys, func(f ConfigKey) bool { return f.Name == k.Name }); i >= 0 {
+		if i := slices.IndexFunc(keys, func(f connect.ConfigKey) bool { return f.Name == k.Name }); i >= 0 {
 			keys[i] = k
 		} else {
 			keys = append(keys, k)
@@ -246,7 +184,7 @@ func pluginKeys(p *Plugin) []ConfigKey {
 	return keys
 }
 
-func normalizeKey(k ConfigKey) ConfigKey {
+func normalizeKey(k connect.ConfigKey) connect.ConfigKey {
 	if k.Type == "" {
 		k.Type = "STRING"
 	}
@@ -267,8 +205,8 @@ func normalizeKey(k ConfigKey) ConfigKey {
 
 // frameworkKeys are the connector-level keys every connector has (a subset
 // of Kafka Connect's ConnectorConfig and SinkConnectorConfig).
-func frameworkKeys(typ string) []ConfigKey {
-	keys := []ConfigKey{
+func frameworkKeys(typ string) []connect.ConfigKey {
+	keys := []connect.ConfigKey{
 		{Name: "name", Required: true, Importance: "HIGH", Group: "Common", Order: 1, Width: "MEDIUM", DisplayName: "Connector name",
 			Documentation: "Globally unique name to use for this connector."},
 		{Name: "connector.class", Required: true, Importance: "HIGH", Group: "Common", Order: 2, Width: "LONG", DisplayName: "Connector class",
@@ -302,11 +240,11 @@ func frameworkKeys(typ string) []ConfigKey {
 		{Name: "errors.deadletterqueue.context.headers.enable", Type: "BOOLEAN", Default: "false", Importance: "MEDIUM", Group: "Error Handling", Order: 8, Width: "MEDIUM", DisplayName: "Enable Error Context Headers",
 			Documentation: "Whether to add __connect.errors.* headers describing the error to dead letter queue records."},
 	}
-	if typ == TypeSink {
+	if typ == connect.TypeSink {
 		keys = append(keys,
-			ConfigKey{Name: "topics", Type: "LIST", Default: "", Importance: "HIGH", Group: "Common", Order: 7, Width: "LONG", DisplayName: "Topics",
+			connect.ConfigKey{Name: "topics", Type: "LIST", Default: "", Importance: "HIGH", Group: "Common", Order: 7, Width: "LONG", DisplayName: "Topics",
 				Documentation: "Topics to consume; exactly one of topics and topics.regex must be set."},
-			ConfigKey{Name: "topics.regex", Default: "", Importance: "HIGH", Group: "Common", Order: 8, Width: "LONG", DisplayName: "Topics regex",
+			connect.ConfigKey{Name: "topics.regex", Default: "", Importance: "HIGH", Group: "Common", Order: 8, Width: "LONG", DisplayName: "Topics regex",
 				Documentation: "Regular expression of the topics to consume; exactly one of topics and topics.regex must be set."})
 	}
 	return keys
@@ -314,7 +252,7 @@ func frameworkKeys(typ string) []ConfigKey {
 
 // validateConfig checks config (whose connector.class names p) against the
 // framework rules and p.Validate.
-func validateConfig(p *Plugin, config map[string]string) ConfigValidation {
+func validateConfig(p *connect.Plugin, config map[string]string) ConfigValidation {
 	keys := pluginKeys(p)
 	errs := map[string][]string{}
 	add := func(k, msg string) { errs[k] = append(errs[k], msg) }
@@ -352,7 +290,7 @@ func validateConfig(p *Plugin, config map[string]string) ConfigValidation {
 			add("errors.retry.delay.max.ms", fmt.Sprintf("Invalid value %s for configuration errors.retry.delay.max.ms: Value must be at least 1", v))
 		}
 	}
-	if p.Type == TypeSink {
+	if p.Type == connect.TypeSink {
 		topics, regex := strings.TrimSpace(config["topics"]), strings.TrimSpace(config["topics.regex"])
 		switch {
 		case topics == "" && regex == "":
@@ -365,8 +303,8 @@ func validateConfig(p *Plugin, config map[string]string) ConfigValidation {
 	}
 	if p.Validate != nil {
 		for _, is := range p.Validate(maps.Clone(config)) {
-			if !slices.ContainsFunc(keys, func(k ConfigKey) bool { return k.Name == is.Key }) {
-				keys = append(keys, normalizeKey(ConfigKey{Name: is.Key, Group: "Connector"}))
+			if !slices.ContainsFunc(keys, func(k connect.ConfigKey) bool { return k.Name == is.Key }) {
+				keys = append(keys, normalizeKey(connect.ConfigKey{Name: is.Key, Group: "Connector"}))
 			}
 			add(is.Key, is.Message)
 		}
@@ -393,7 +331,7 @@ func validateConfig(p *Plugin, config map[string]string) ConfigValidation {
 
 // checkType checks a value against a ConfigDef type, returning Kafka's
 // message on failure.
-func checkType(k ConfigKey, v string) string {
+func checkType(k connect.ConfigKey, v string) string {
 	t := strings.TrimSpace(v)
 	bad := func(typ string) string {
 		return fmt.Sprintf("Invalid value %s for configuration %s: Not a number of type %s", v, k.Name, typ)
@@ -453,7 +391,7 @@ func IsPasswordKey(key string) bool {
 	return false
 }
 
-func isPasswordKey(key string, p *Plugin) bool {
+func isPasswordKey(key string, p *connect.Plugin) bool {
 	if IsPasswordKey(key) {
 		return true
 	}
@@ -463,16 +401,16 @@ func isPasswordKey(key string, p *Plugin) bool {
 	if slices.Contains(p.PasswordKeys, key) {
 		return true
 	}
-	return slices.ContainsFunc(p.Config, func(k ConfigKey) bool { return k.Name == key && k.Type == "PASSWORD" })
+	return slices.ContainsFunc(p.Config, func(k connect.ConfigKey) bool { return k.Name == key && k.Type == "PASSWORD" })
 }
 
 // MaskConfig returns a copy of config whose secret values (IsPasswordKey,
 // or a key in extra) are MaskedValue.
 func MaskConfig(config map[string]string, extra ...string) map[string]string {
-	return maskConfig(config, &Plugin{PasswordKeys: extra})
+	return maskConfig(config, &connect.Plugin{PasswordKeys: extra})
 }
 
-func maskConfig(config map[string]string, p *Plugin) map[string]string {
+func maskConfig(config map[string]string, p *connect.Plugin) map[string]string {
 	out := make(map[string]string, len(config))
 	for k, v := range config {
 		if isPasswordKey(k, p) {
