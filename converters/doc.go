@@ -1,10 +1,11 @@
 // Package converters turns Connect data (schema and value) into the bytes
 // stored in Kafka and back: the Converter and HeaderConverter contracts and
 // Kafka Connect's converters (JSON with and without the schema envelope,
-// String, ByteArray, the numeric converters, SimpleHeaderConverter, and
-// Confluent's Avro converter with Schema Registry), plus a
-// registry that builds them from Kafka Connect property maps
+// String, ByteArray, the numeric converters and SimpleHeaderConverter),
+// plus a registry that builds them from Kafka Connect property maps
 // (key.converter=org.apache.kafka.connect.json.JsonConverter, …).
+// Confluent's Avro converter with Schema Registry is in package
+// converters/avro, so that this package links no net/http.
 //
 // # Compatibility
 //

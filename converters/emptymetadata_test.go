@@ -60,24 +60,3 @@ func TestJSONEmptySchemaMetadata(t *testing.T) {
 		t.Fatalf("round trip:\n got %s\nwant %s", again, kafkaConnect)
 	}
 }
-
-// TestAvroEmptySchemaMetadata checks that a doc of "" and a version of 0
-// survive an Avro round trip, as Confluent's AvroData writes connect.doc and
-// connect.version whenever they are not null.
-func TestAvroEmptySchemaMetadata(t *testing.T) {
-	reg, _ := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
-	inner := connect.NewSchemaBuilder(connect.TypeInt32).Version(0).Doc("").MustBuild()
-	s := connect.StructBuilder().Name("com.acme.R").Version(0).Doc("").Field("a", inner).Field("c", connect.Int64Schema).MustBuild()
-	v := connect.NewStruct(s).MustPut("a", int32(7)).MustPut("c", int64(5))
-	sv, _ := avroRoundTrip(t, c, "emptymeta", s, v)
-	if !sv.Schema.VersionSet() || !sv.Schema.DocSet() || sv.Schema.Version != 0 || sv.Schema.Doc != "" {
-		t.Fatalf("record lost version 0 / doc \"\": %s", dumpAvroSchema(sv.Schema))
-	}
-	if a := sv.Schema.Field("a").Schema; !a.VersionSet() || !a.DocSet() {
-		t.Fatalf("field a lost version 0 / doc \"\": %s", dumpAvroSchema(sv.Schema))
-	}
-	if cs := sv.Schema.Field("c").Schema; cs.VersionSet() || cs.DocSet() {
-		t.Fatalf("field c gained metadata: %s", dumpAvroSchema(sv.Schema))
-	}
-}

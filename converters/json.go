@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/boundedmap"
 )
 
 // JSON property names, as Kafka Connect's JsonConverterConfig.
@@ -219,7 +220,7 @@ type JSON struct {
 	cfg     JSONConfig
 
 	// toJSON maps a *connect.Schema to its precomputed envelope prefix.
-	toJSON *boundedMap[*connect.Schema, *encodedSchema]
+	toJSON *boundedmap.Map[*connect.Schema, *encodedSchema]
 	// toConnect maps schema JSON text (by hash) to the parsed schema;
 	// lastSchema is the entry of the last schema read.
 	toConnect  *schemaTextCache
@@ -255,7 +256,7 @@ func NewJSON(cfg JSONConfig) (*JSON, error) {
 		numeric:   cfg.DecimalFormat == DecimalNumeric,
 		replace:   !cfg.KeepNulls,
 		cfg:       cfg,
-		toJSON:    newBoundedMap[*connect.Schema, *encodedSchema](cfg.SchemasCacheSize),
+		toJSON:    boundedmap.New[*connect.Schema, *encodedSchema](cfg.SchemasCacheSize),
 		toConnect: newSchemaTextCache(cfg.SchemasCacheSize),
 	}, nil
 }
@@ -359,7 +360,7 @@ func growHint(h *atomic.Int64, n int) {
 // encodedSchema returns the cached envelope prefix for schema, computing it
 // on first use.
 func (c *JSON) encodedSchema(schema *connect.Schema) (*encodedSchema, error) {
-	if e, ok := c.toJSON.load(schema); ok {
+	if e, ok := c.toJSON.Load(schema); ok {
 		return e, nil
 	}
 	b := append(make([]byte, 0, 256), `{"schema":`...)
@@ -369,7 +370,7 @@ func (c *JSON) encodedSchema(schema *connect.Schema) (*encodedSchema, error) {
 	}
 	b = append(b, `,"payload":`...)
 	e := &encodedSchema{prefix: b}
-	c.toJSON.store(schema, e)
+	c.toJSON.Store(schema, e)
 	return e, nil
 }
 

@@ -605,10 +605,10 @@ func TestJSONSchemaCacheBounded(t *testing.T) {
 			t.Fatalf("got %+v %v", sv, err)
 		}
 	}
-	if n := c.toJSON.len(); n > 3 {
+	if n := c.toJSON.Len(); n > 3 {
 		t.Errorf("toJSON cache holds %d entries", n)
 	}
-	if n := c.toConnect.m.len(); n > 3 {
+	if n := c.toConnect.m.Len(); n > 3 {
 		t.Errorf("toConnect cache holds %d entries", n)
 	}
 	// Cached reads return the same schema pointer.

@@ -180,11 +180,17 @@ const (
 //	org.apache.kafka.connect.converters.FloatConverter      FloatConverter, float
 //	org.apache.kafka.connect.converters.DoubleConverter     DoubleConverter, double
 //	org.apache.kafka.connect.storage.SimpleHeaderConverter  SimpleHeaderConverter, simple (header only)
-//	io.confluent.connect.avro.AvroConverter                 AvroConverter, avro (key/value only; needs schema.registry.url)
 //
-// All but SimpleHeaderConverter and AvroConverter serve as key, value and
-// header converters, as in Kafka Connect. Each call returns an independent registry: registering on
-// one does not affect others.
+// All but SimpleHeaderConverter serve as key, value and header converters,
+// as in Kafka Connect. Each call returns an independent registry:
+// registering on one does not affect others.
+//
+// Confluent's io.confluent.connect.avro.AvroConverter lives in package
+// converters/avro (it needs a Schema Registry client and so net/http, which
+// this package does not link): call avro.Register on the registry to add it.
+// The source and sink property parsers (ConfigFromProperties) do so for
+// their default registry; a registry you pass them yourself gets Avro only
+// if you register it.
 func DefaultRegistry() *Registry {
 	r := NewRegistry()
 	r.Register(ClassJSON, Factory{
@@ -220,7 +226,6 @@ func DefaultRegistry() *Registry {
 	r.Register(ClassSimpleHeader, Factory{
 		Header: func(map[string]string) (HeaderConverter, error) { return NewSimpleHeader(), nil },
 	}, "SimpleHeaderConverter", "simple")
-	RegisterAvro(r)
 	return r
 }
 

@@ -10,12 +10,15 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/converters"
+	"github.com/sluicehq/sluice/converters/avro"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/transforms"
 )
 
 // Plugins are the registries used to build converters and transforms from
-// class names. Nil fields mean the built-ins.
+// class names. Nil fields mean the built-ins; for converters that is
+// converters.DefaultRegistry with Confluent's AvroConverter (package
+// converters/avro) added.
 type Plugins struct {
 	Converters *converters.Registry
 	Transforms *transforms.Registry
@@ -41,6 +44,16 @@ type Common struct {
 	ClientProps map[string]string
 }
 
+// DefaultConverters returns a new registry holding the built-in converters:
+// converters.DefaultRegistry and the Avro converter (avro.Register), so that
+// io.confluent.connect.avro.AvroConverter, AvroConverter and avro resolve in
+// property-form configs.
+func DefaultConverters() *converters.Registry {
+	r := converters.DefaultRegistry()
+	avro.Register(r)
+	return r
+}
+
 // Parse reads the shared settings from worker-level and connector-level
 // properties. Connector keys win over worker keys for the converters (each
 // converter's sub-properties, e.g. value.converter.schemas.enable, come from
@@ -48,7 +61,7 @@ type Common struct {
 // problems are reported, joined, each naming its key.
 func Parse(worker, connector map[string]string, p Plugins, client string) (Common, error) {
 	if p.Converters == nil {
-		p.Converters = converters.DefaultRegistry()
+		p.Converters = DefaultConverters()
 	}
 	if p.Transforms == nil {
 		p.Transforms = transforms.NewRegistry()

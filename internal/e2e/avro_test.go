@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/converters"
+	"github.com/sluicehq/sluice/converters/avro"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/source"
@@ -80,8 +81,8 @@ func TestAvroSourceToSink(t *testing.T) {
 	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
 	reg := srfake.New()
 	defer reg.Close()
-	avro := func(isKey bool) converters.Converter {
-		c, err := converters.New("io.confluent.connect.avro.AvroConverter", map[string]string{"schema.registry.url": reg.URL()}, isKey)
+	newAvro := func(isKey bool) converters.Converter {
+		c, err := avro.New(avro.Config{URLs: []string{reg.URL()}}, isKey)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +92,7 @@ func TestAvroSourceToSink(t *testing.T) {
 	src, err := source.New(source.Config{
 		Name: "avro-src", Brokers: brokers, Sarama: kafkatest.SaramaConfig(t), Logger: quiet(),
 		NewTask:      func() source.Task { return &orderTask{topic: topic, n: n} },
-		KeyConverter: avro(true), ValueConverter: avro(false),
+		KeyConverter: newAvro(true), ValueConverter: newAvro(false),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +101,7 @@ func TestAvroSourceToSink(t *testing.T) {
 	snk, err := sink.New(sink.Config{
 		Name: "avro-sink", Brokers: brokers, Topics: []string{topic}, Sarama: kafkatest.SaramaConfig(t), Logger: quiet(),
 		NewTask:      func() sink.Task { return got },
-		KeyConverter: avro(true), ValueConverter: avro(false),
+		KeyConverter: newAvro(true), ValueConverter: newAvro(false),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package converters
+package avro
 
 import (
 	"bytes"
@@ -6,17 +6,18 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/converters"
 )
 
 // FuzzAvroToConnect feeds random bytes after a valid Confluent header (the
 // id of a schema exercising every Connect type) to the decoder, directly
 // and through schema resolution to a reader schema. Decoding must never
-// panic, must fail only with a *DataError, must not modify its input, and
+// panic, must fail only with a *converters.DataError, must not modify its input, and
 // whatever it accepts must be valid Connect data that writes back to a
 // fixed point.
 func FuzzAvroToConnect(f *testing.F) {
 	reg, _ := startSRFake(f)
-	c := mustAvro(f, AvroConfig{URLs: []string{reg.URL()}}, false)
+	c := mustAvro(f, Config{URLs: []string{reg.URL()}}, false)
 	s, v := avroEverything()
 	good, err := c.FromConnect(avroCtx, "fuzz", nil, s, v)
 	if err != nil {
@@ -28,7 +29,7 @@ func FuzzAvroToConnect(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	resolving := mustAvro(f, AvroConfig{URLs: []string{reg.URL()}, ReaderSchema: avroTextOfTB(f, v2)}, false)
+	resolving := mustAvro(f, Config{URLs: []string{reg.URL()}, ReaderSchema: avroTextOfTB(f, v2)}, false)
 
 	f.Add(good[5:])
 	f.Add([]byte{})
@@ -36,14 +37,14 @@ func FuzzAvroToConnect(f *testing.F) {
 	f.Add(good[5 : len(good)/2])
 	f.Add(d1[5:])
 
-	check := func(t *testing.T, c *Avro, data []byte) {
+	check := func(t *testing.T, c *Converter, data []byte) {
 		in := bytes.Clone(data)
 		sv, err := c.ToConnect(avroCtx, "fuzz", nil, in)
 		if !bytes.Equal(in, data) {
 			t.Fatal("ToConnect modified its input")
 		}
 		if err != nil {
-			var de *DataError
+			var de *converters.DataError
 			if !errors.As(err, &de) {
 				t.Fatalf("error of type %T: %v", err, err)
 			}
@@ -118,7 +119,7 @@ func FuzzAvroSchemaParse(f *testing.F) {
 		}
 		v, err := dec(data)
 		if err != nil {
-			var de *DataError
+			var de *converters.DataError
 			if !errors.As(err, &de) {
 				t.Fatalf("error of type %T: %v", err, err)
 			}

@@ -1,4 +1,4 @@
-package converters
+package avro
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/converters"
 )
 
 var avroCtx = context.Background()
@@ -62,16 +63,16 @@ func startSRFake(t testing.TB, opts ...srfake.Option) (*srfake.Registry, *srCoun
 	return reg, c
 }
 
-func mustAvro(t testing.TB, cfg AvroConfig, isKey bool) *Avro {
+func mustAvro(t testing.TB, cfg Config, isKey bool) *Converter {
 	t.Helper()
-	c, err := NewAvro(cfg, isKey)
+	c, err := New(cfg, isKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-func avroRoundTrip(t *testing.T, c *Avro, topic string, s *connect.Schema, v any) (connect.SchemaAndValue, []byte) {
+func avroRoundTrip(t *testing.T, c *Converter, topic string, s *connect.Schema, v any) (connect.SchemaAndValue, []byte) {
 	t.Helper()
 	b, err := c.FromConnect(avroCtx, topic, nil, s, v)
 	if err != nil {
@@ -221,7 +222,7 @@ func avroEverything() (*connect.Schema, *connect.Struct) {
 
 func TestAvroRoundTripEverything(t *testing.T) {
 	reg, _ := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
 	s, v := avroEverything()
 	sv, b := avroRoundTrip(t, c, "everything", s, v)
 	if !sv.Schema.Equal(s) {
@@ -248,7 +249,7 @@ func TestAvroRoundTripEverything(t *testing.T) {
 
 func TestAvroFloatSpecials(t *testing.T) {
 	reg, _ := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
 	for _, v := range []any{float32(math.NaN()), math.NaN(), float32(math.Inf(1)), math.Copysign(0, -1)} {
 		s := connect.Float64Schema
 		if _, ok := v.(float32); ok {
@@ -293,7 +294,7 @@ func dumpAvroSchema(s *connect.Schema) string {
 
 func TestAvroRoundTripTopLevel(t *testing.T) {
 	reg, _ := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, true)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, true)
 	for i, tc := range []struct {
 		schema *connect.Schema
 		value  any
@@ -348,7 +349,7 @@ func TestAvroRoundTripTopLevel(t *testing.T) {
 
 func TestAvroTombstonesAndNulls(t *testing.T) {
 	reg, cnt := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
 	for _, s := range []*connect.Schema{nil, connect.OptionalStringSchema} {
 		b, err := c.FromConnect(avroCtx, "t", nil, s, nil)
 		if err != nil || b != nil {
@@ -356,7 +357,7 @@ func TestAvroTombstonesAndNulls(t *testing.T) {
 		}
 	}
 	_, err := c.FromConnect(avroCtx, "t", nil, connect.StringSchema, nil)
-	var de *DataError
+	var de *converters.DataError
 	if !errors.As(err, &de) || !strings.Contains(err.Error(), "null value") {
 		t.Errorf("null for a required schema: %v, want a data error", err)
 	}
@@ -482,10 +483,10 @@ func TestAvroSchemaErrors(t *testing.T) {
 			MustBuild(),
 	}
 	reg, _ := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
 	for _, s := range bad {
 		_, err := c.FromConnect(avroCtx, "t", nil, s, connect.NewStruct(s))
-		var de *DataError
+		var de *converters.DataError
 		if !errors.As(err, &de) || !strings.Contains(err.Error(), "topic t") {
 			t.Errorf("%s: %v, want a data error naming the topic", dumpAvroSchema(s), err)
 		}
@@ -494,7 +495,7 @@ func TestAvroSchemaErrors(t *testing.T) {
 
 func TestAvroWriteErrors(t *testing.T) {
 	reg, _ := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
 	s := connect.StructBuilder().Name("com.acme.R").
 		Field("a", connect.Int32Schema).
 		Field("b", connect.ArrayBuilder(connect.StringSchema).MustBuild()).
@@ -516,7 +517,7 @@ func TestAvroWriteErrors(t *testing.T) {
 			}
 			continue
 		}
-		var de *DataError
+		var de *converters.DataError
 		if !errors.As(err, &de) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "subject orders-value") {
 			t.Errorf("%v: %v, want a data error with %q naming the subject", tc.value, err, tc.want)
 		}
@@ -534,7 +535,7 @@ func TestAvroWriteErrors(t *testing.T) {
 		{connect.TimeSchema, time.Unix(100000, 0), "has a date"},
 	} {
 		_, err := c.FromConnect(avroCtx, "orders", nil, tc.schema, tc.value)
-		var de *DataError
+		var de *converters.DataError
 		if !errors.As(err, &de) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want a data error with %q", tc.value, err, tc.want)
 		}
@@ -543,7 +544,7 @@ func TestAvroWriteErrors(t *testing.T) {
 
 func TestAvroDecodeErrors(t *testing.T) {
 	reg, _ := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
 	s := connect.StructBuilder().Name("com.acme.R").
 		Field("s", connect.StringSchema).
 		Field("i8", connect.Int8Schema).
@@ -569,9 +570,9 @@ func TestAvroDecodeErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.ToConnect(avroCtx, "orders", nil, tc.data)
-			var de *DataError
+			var de *converters.DataError
 			if !errors.As(err, &de) {
-				t.Fatalf("error %v (%T), want a *DataError", err, err)
+				t.Fatalf("error %v (%T), want a *converters.DataError", err, err)
 			}
 			msg := err.Error()
 			if !strings.Contains(msg, tc.want) || !strings.Contains(msg, "topic orders") || !strings.Contains(msg, "subject orders-value") {
@@ -586,7 +587,7 @@ func TestAvroDecodeErrors(t *testing.T) {
 
 func TestAvroRegistersOnce(t *testing.T) {
 	reg, cnt := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
 	s, v := benchRecord()
 	var first []byte
 	for i := 0; i < 100; i++ {
@@ -623,7 +624,7 @@ func TestAvroRegistersOnce(t *testing.T) {
 		t.Errorf("%d registry calls on the steady path, want none", n)
 	}
 	// A second converter registering the identical schema gets the same id.
-	c2 := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
+	c2 := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
 	b, err := c2.FromConnect(avroCtx, "orders", nil, s, v)
 	if err != nil || string(b[:5]) != string(first[:5]) {
 		t.Errorf("second converter wrote id %x (%v), want %x", b[:5], err, first[:5])
@@ -646,7 +647,7 @@ func copyStructTo(v *connect.Struct, s *connect.Schema) *connect.Struct {
 
 func TestAvroConcurrent(t *testing.T) {
 	reg, cnt := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
 	s, v := avroEverything()
 	want := copyStructTo(v, s).MustPut("def_s", "dflt")
 	var wg sync.WaitGroup
@@ -683,7 +684,7 @@ func TestAvroConcurrent(t *testing.T) {
 
 func TestAvroCacheBounded(t *testing.T) {
 	reg, _ := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}, SchemasCacheSize: 4}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}, SchemasCacheSize: 4}, false)
 	for i := 0; i < 20; i++ {
 		s := connect.StructBuilder().Name(fmt.Sprintf("com.acme.R%d", i)).Field("a", connect.Int32Schema).MustBuild()
 		b, err := c.FromConnect(avroCtx, "t", nil, s, connect.NewStruct(s).MustPut("a", int32(i)))
@@ -698,10 +699,10 @@ func TestAvroCacheBounded(t *testing.T) {
 			t.Fatalf("record %d read back as %v", i, got)
 		}
 	}
-	if n := c.writers.len(); n > 4 {
+	if n := c.writers.Len(); n > 4 {
 		t.Errorf("writer cache holds %d entries, bound 4", n)
 	}
-	if n := c.ids.len(); n > 4 {
+	if n := c.ids.Len(); n > 4 {
 		t.Errorf("id cache holds %d entries, bound 4", n)
 	}
 }
@@ -710,7 +711,7 @@ func TestAvroCacheBounded(t *testing.T) {
 // is read with its version under the subject, as Kafka Connect does.
 func TestAvroVersionFromRegistry(t *testing.T) {
 	reg, _ := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
 	v1 := connect.StructBuilder().Name("com.acme.User").Field("id", connect.Int64Schema).MustBuild()
 	v2 := connect.StructBuilder().Name("com.acme.User").Field("id", connect.Int64Schema).
 		Field("name", connect.OptionalStringSchema).MustBuild()
@@ -756,7 +757,7 @@ func avroTextOf(t *testing.T, s *connect.Schema) string {
 
 func TestAvroEvolution(t *testing.T) {
 	reg, _ := startSRFake(t)
-	w := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
+	w := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
 	v1, v2 := evolutionSchemas()
 	d1, err := w.FromConnect(avroCtx, "users", nil, v1, connect.NewStruct(v1).MustPut("id", int64(1)).MustPut("name", "ann"))
 	if err != nil {
@@ -771,7 +772,7 @@ func TestAvroEvolution(t *testing.T) {
 	}
 
 	t.Run("v2 reader reads v1", func(t *testing.T) {
-		r := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}, ReaderSchema: avroTextOf(t, v2)}, false)
+		r := mustAvro(t, Config{URLs: []string{reg.URL()}, ReaderSchema: avroTextOf(t, v2)}, false)
 		sv, err := r.ToConnect(avroCtx, "users", nil, d1)
 		if err != nil {
 			t.Fatal(err)
@@ -785,7 +786,7 @@ func TestAvroEvolution(t *testing.T) {
 		}
 	})
 	t.Run("v1 reader reads v2", func(t *testing.T) {
-		r := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}, ReaderSchema: avroTextOf(t, v1)}, false)
+		r := mustAvro(t, Config{URLs: []string{reg.URL()}, ReaderSchema: avroTextOf(t, v1)}, false)
 		sv, err := r.ToConnect(avroCtx, "users", nil, d2)
 		if err != nil {
 			t.Fatal(err)
@@ -796,7 +797,7 @@ func TestAvroEvolution(t *testing.T) {
 		}
 	})
 	t.Run("use.latest.version reader", func(t *testing.T) {
-		r := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}, UseLatestVersion: true}, false)
+		r := mustAvro(t, Config{URLs: []string{reg.URL()}, UseLatestVersion: true}, false)
 		for _, d := range [][]byte{d1, d2} {
 			sv, err := r.ToConnect(avroCtx, "users", nil, d)
 			if err != nil {
@@ -811,7 +812,7 @@ func TestAvroEvolution(t *testing.T) {
 		}
 	})
 	t.Run("use.latest.version writer", func(t *testing.T) {
-		lw := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}, AutoRegisterDisabled: true, UseLatestVersion: true}, false)
+		lw := mustAvro(t, Config{URLs: []string{reg.URL()}, AutoRegisterDisabled: true, UseLatestVersion: true}, false)
 		b, err := lw.FromConnect(avroCtx, "users", nil, v1, connect.NewStruct(v1).MustPut("id", int64(3)).MustPut("name", "cy"))
 		if err != nil {
 			t.Fatal(err)
@@ -830,9 +831,9 @@ func TestAvroEvolution(t *testing.T) {
 	})
 	t.Run("incompatible reader", func(t *testing.T) {
 		bad := connect.StructBuilder().Name("com.acme.User").Field("id", connect.StringSchema).Field("age", connect.Int32Schema).MustBuild()
-		r := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}, ReaderSchema: avroTextOf(t, bad)}, false)
+		r := mustAvro(t, Config{URLs: []string{reg.URL()}, ReaderSchema: avroTextOf(t, bad)}, false)
 		_, err := r.ToConnect(avroCtx, "users", nil, d1)
-		var de *DataError
+		var de *converters.DataError
 		if !errors.As(err, &de) || !strings.Contains(err.Error(), "cannot be read") {
 			t.Errorf("%v, want a data error", err)
 		}
@@ -841,10 +842,10 @@ func TestAvroEvolution(t *testing.T) {
 
 func TestAvroLookupWithoutAutoRegister(t *testing.T) {
 	reg, cnt := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}, AutoRegisterDisabled: true}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}, AutoRegisterDisabled: true}, false)
 	s, v := benchRecord()
 	_, err := c.FromConnect(avroCtx, "orders", nil, s, v)
-	var de *DataError
+	var de *converters.DataError
 	if !errors.As(err, &de) || !strings.Contains(err.Error(), "not registered under subject orders-value") {
 		t.Fatalf("%v, want a data error saying the schema is not registered", err)
 	}
@@ -877,7 +878,7 @@ func TestAvroSubjectStrategies(t *testing.T) {
 		{"io.confluent.kafka.serializers.subject.TopicRecordNameStrategy", true, "orders-com.acme.Order"},
 	} {
 		reg, _ := startSRFake(t)
-		c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}, SubjectNameStrategy: tc.strategy}, tc.isKey)
+		c := mustAvro(t, Config{URLs: []string{reg.URL()}, SubjectNameStrategy: tc.strategy}, tc.isKey)
 		sv, _ := avroRoundTrip(t, c, "orders", s, v)
 		if !reg.SubjectExists(tc.want) {
 			t.Errorf("%s: subject %s not registered", tc.strategy, tc.want)
@@ -887,9 +888,9 @@ func TestAvroSubjectStrategies(t *testing.T) {
 		}
 	}
 	reg, _ := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}, SubjectNameStrategy: RecordNameStrategy}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}, SubjectNameStrategy: RecordNameStrategy}, false)
 	_, err := c.FromConnect(avroCtx, "t", nil, connect.StringSchema, "x")
-	var de *DataError
+	var de *converters.DataError
 	if !errors.As(err, &de) || !strings.Contains(err.Error(), "must be an Avro record") {
 		t.Errorf("RecordNameStrategy with a string: %v", err)
 	}
@@ -901,7 +902,7 @@ func TestAvroRegistryErrors(t *testing.T) {
 	t.Run("unreachable", func(t *testing.T) {
 		dead := httptest.NewServer(http.NotFoundHandler())
 		dead.Close()
-		c := mustAvro(t, AvroConfig{URLs: []string{dead.URL}}, false)
+		c := mustAvro(t, Config{URLs: []string{dead.URL}}, false)
 		_, err := c.FromConnect(avroCtx, "orders", nil, s, v)
 		var re *RegistryError
 		if !connect.IsRetriable(err) || !errors.As(err, &re) || re.Status != 0 {
@@ -920,7 +921,7 @@ func TestAvroRegistryErrors(t *testing.T) {
 		dead := httptest.NewServer(http.NotFoundHandler())
 		dead.Close()
 		reg, _ := startSRFake(t)
-		c := mustAvro(t, AvroConfig{URLs: []string{dead.URL, reg.URL()}}, false)
+		c := mustAvro(t, Config{URLs: []string{dead.URL, reg.URL()}}, false)
 		if _, err := c.FromConnect(avroCtx, "orders", nil, s, v); err != nil {
 			t.Fatal(err)
 		}
@@ -937,7 +938,7 @@ func TestAvroRegistryErrors(t *testing.T) {
 			json.NewEncoder(w).Encode(map[string]any{"error_code": 409, "message": msg})
 		}))
 		defer srv.Close()
-		c := mustAvro(t, AvroConfig{URLs: []string{srv.URL}}, false)
+		c := mustAvro(t, Config{URLs: []string{srv.URL}}, false)
 		_, err := c.FromConnect(avroCtx, "orders", nil, s, v)
 		var re *RegistryError
 		if !connect.IsFatal(err) || connect.IsRetriable(err) || !errors.As(err, &re) {
@@ -973,7 +974,7 @@ func TestAvroRegistryErrors(t *testing.T) {
 				}
 			}))
 			defer srv.Close()
-			c := mustAvro(t, AvroConfig{URLs: []string{srv.URL}}, false)
+			c := mustAvro(t, Config{URLs: []string{srv.URL}}, false)
 			_, err := c.FromConnect(avroCtx, "orders", nil, s, v)
 			var re *RegistryError
 			if !errors.As(err, &re) || re.Status != tc.status {
@@ -995,7 +996,7 @@ func TestAvroRegistryErrors(t *testing.T) {
 		}))
 		defer srv.Close()
 		defer close(block)
-		c := mustAvro(t, AvroConfig{URLs: []string{srv.URL}}, false)
+		c := mustAvro(t, Config{URLs: []string{srv.URL}}, false)
 		ctx, cancel := context.WithTimeout(avroCtx, 50*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -1014,7 +1015,7 @@ func TestAvroAuth(t *testing.T) {
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("ann:s3cret"))
 	reg, _ := startSRFake(t, srfake.WithAuth(basic))
 	u := strings.Replace(reg.URL(), "http://", "http://ann:s3cret@", 1)
-	for _, cfg := range []AvroConfig{
+	for _, cfg := range []Config{
 		{URLs: []string{u}},
 		{URLs: []string{reg.URL()}, BasicAuthCredentialsSource: "USER_INFO", BasicAuthUserInfo: "ann:s3cret"},
 	} {
@@ -1023,7 +1024,7 @@ func TestAvroAuth(t *testing.T) {
 			t.Errorf("%+v: %v", cfg.BasicAuthCredentialsSource, err)
 		}
 	}
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}, BasicAuthCredentialsSource: "USER_INFO", BasicAuthUserInfo: "ann:wrong"}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}, BasicAuthCredentialsSource: "USER_INFO", BasicAuthUserInfo: "ann:wrong"}, false)
 	_, err := c.FromConnect(avroCtx, "orders", nil, s, v)
 	if !connect.IsFatal(err) {
 		t.Errorf("wrong password: %v, want fatal", err)
@@ -1033,7 +1034,7 @@ func TestAvroAuth(t *testing.T) {
 	}
 
 	bearer, _ := startSRFake(t, srfake.WithAuth("Bearer tok"))
-	c = mustAvro(t, AvroConfig{URLs: []string{bearer.URL()}, BearerAuthToken: "tok", RequestHeaders: map[string]string{"X-Tenant": "acme"}}, false)
+	c = mustAvro(t, Config{URLs: []string{bearer.URL()}, BearerAuthToken: "tok", RequestHeaders: map[string]string{"X-Tenant": "acme"}}, false)
 	var gotTenant string
 	bearer.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
 		gotTenant = r.Header.Get("X-Tenant")
@@ -1048,7 +1049,7 @@ func TestAvroAuth(t *testing.T) {
 }
 
 func TestAvroConfig(t *testing.T) {
-	cfg, err := AvroConfigFromProps(map[string]string{
+	cfg, err := ConfigFromProps(map[string]string{
 		"schema.registry.url":           " http://a:8081 , https://b:8081,",
 		"basic.auth.credentials.source": "user_info",
 		"basic.auth.user.info":          "u:p",
@@ -1064,7 +1065,7 @@ func TestAvroConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := AvroConfig{
+	want := Config{
 		URLs:                       []string{"http://a:8081", "https://b:8081"},
 		BasicAuthCredentialsSource: "USER_INFO",
 		BasicAuthUserInfo:          "u:p",
@@ -1078,11 +1079,11 @@ func TestAvroConfig(t *testing.T) {
 	if fmt.Sprint(cfg) != fmt.Sprint(want) {
 		t.Errorf("config\n got %+v\nwant %+v", cfg, want)
 	}
-	back, err := AvroConfigFromProps(cfg.Props(true), true)
+	back, err := ConfigFromProps(cfg.Props(true), true)
 	if err != nil || fmt.Sprint(back) != fmt.Sprint(cfg) {
 		t.Errorf("Props round trip: %+v, %v", back, err)
 	}
-	def, err := AvroConfigFromProps(map[string]string{"schema.registry.url": "http://a"}, false)
+	def, err := ConfigFromProps(map[string]string{"schema.registry.url": "http://a"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1108,27 +1109,27 @@ func TestAvroConfig(t *testing.T) {
 		{map[string]string{"schema.registry.url": "http://x", "reader.schema": `{"type":"nope"}`}, "reader.schema"},
 		{map[string]string{"schema.registry.url": "http://x", "bearer.auth.credentials.source": "OAUTHBEARER"}, "bearer.auth.credentials.source"},
 	} {
-		_, err := AvroConfigFromProps(tc.props, false)
-		var ce *ConfigError
+		_, err := ConfigFromProps(tc.props, false)
+		var ce *converters.ConfigError
 		if !errors.As(err, &ce) || ce.Key != tc.key {
-			t.Errorf("%v: %v, want a *ConfigError for %s", tc.props, err, tc.key)
+			t.Errorf("%v: %v, want a *converters.ConfigError for %s", tc.props, err, tc.key)
 		}
 	}
-	if _, err := NewAvro(AvroConfig{}, false); err == nil {
-		t.Error("NewAvro accepted a config without URLs")
+	if _, err := New(Config{}, false); err == nil {
+		t.Error("New accepted a config without URLs")
 	}
 }
 
 func TestAvroRegisterInRegistry(t *testing.T) {
 	reg, _ := startSRFake(t)
-	r := NewRegistry()
-	RegisterAvro(r)
-	for _, name := range []string{ClassAvro, "AvroConverter", "avro"} {
+	r := converters.NewRegistry()
+	Register(r)
+	for _, name := range []string{Class, "AvroConverter", "avro"} {
 		c, err := r.New(name, map[string]string{"schema.registry.url": reg.URL()}, false)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if _, ok := c.(*Avro); !ok {
+		if _, ok := c.(*Converter); !ok {
 			t.Fatalf("%s built %T", name, c)
 		}
 	}
@@ -1136,7 +1137,7 @@ func TestAvroRegisterInRegistry(t *testing.T) {
 		t.Error("the Avro converter is not a header converter")
 	}
 	_, err := r.New("avro", map[string]string{}, false)
-	var ce *ConfigError
+	var ce *converters.ConfigError
 	if !errors.As(err, &ce) || ce.Key != PropSchemaRegistryURL {
 		t.Errorf("missing URL: %v", err)
 	}
@@ -1205,11 +1206,11 @@ func TestAvroResolution(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}, ReaderSchema: tc.reader}, false)
+			c := mustAvro(t, Config{URLs: []string{reg.URL()}, ReaderSchema: tc.reader}, false)
 			data := append([]byte{0, 0, 0, 0, byte(id)}, tc.data...)
 			sv, err := c.ToConnect(avroCtx, "t", nil, data)
 			if tc.err != "" {
-				var de *DataError
+				var de *converters.DataError
 				if !errors.As(err, &de) || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("%v, want a data error with %q", err, tc.err)
 				}
@@ -1237,7 +1238,7 @@ func TestAvroResolution(t *testing.T) {
 // deterministic.
 func TestAvroDecimalMapKeys(t *testing.T) {
 	reg, _ := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
 	s := connect.MapBuilder(connect.DecimalSchema(1), connect.Int32Schema).MustBuild()
 	v := map[any]any{connect.NewDecimal(15, 1): int32(1), connect.NewDecimal(15, 1): int32(2), connect.NewDecimal(-3, 1): int32(3)}
 	first, err := c.FromConnect(avroCtx, "t", nil, s, v)
@@ -1282,7 +1283,7 @@ func TestAvroDefaults(t *testing.T) {
 		MustBuild()
 	_ = inner
 	reg, _ := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
 	sv, _ := avroRoundTrip(t, c, "defaults", s, connect.NewStruct(s))
 	for i, f := range s.Fields {
 		g := sv.Schema.Fields[i].Schema
@@ -1302,5 +1303,26 @@ func TestAvroDefaults(t *testing.T) {
 		if !strings.Contains(text.Schema.Schema, want) {
 			t.Errorf("schema lacks %s:\n%s", want, text.Schema.Schema)
 		}
+	}
+}
+
+// TestAvroEmptySchemaMetadata checks that a doc of "" and a version of 0
+// survive an Avro round trip, as Confluent's AvroData writes connect.doc and
+// connect.version whenever they are not null.
+func TestAvroEmptySchemaMetadata(t *testing.T) {
+	reg, _ := startSRFake(t)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
+	inner := connect.NewSchemaBuilder(connect.TypeInt32).Version(0).Doc("").MustBuild()
+	s := connect.StructBuilder().Name("com.acme.R").Version(0).Doc("").Field("a", inner).Field("c", connect.Int64Schema).MustBuild()
+	v := connect.NewStruct(s).MustPut("a", int32(7)).MustPut("c", int64(5))
+	sv, _ := avroRoundTrip(t, c, "emptymeta", s, v)
+	if !sv.Schema.VersionSet() || !sv.Schema.DocSet() || sv.Schema.Version != 0 || sv.Schema.Doc != "" {
+		t.Fatalf("record lost version 0 / doc \"\": %s", dumpAvroSchema(sv.Schema))
+	}
+	if a := sv.Schema.Field("a").Schema; !a.VersionSet() || !a.DocSet() {
+		t.Fatalf("field a lost version 0 / doc \"\": %s", dumpAvroSchema(sv.Schema))
+	}
+	if cs := sv.Schema.Field("c").Schema; cs.VersionSet() || cs.DocSet() {
+		t.Fatalf("field c gained metadata: %s", dumpAvroSchema(sv.Schema))
 	}
 }

@@ -1,4 +1,4 @@
-package converters
+package avro
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 // applies), in connect.Fatal when retrying cannot help (401, 403, and 409: a
 // schema incompatible with the subject's compatibility setting). Errors about
 // one record's data (an unknown schema id, a schema not registered under its
-// subject) are *DataError values instead.
+// subject) are *converters.DataError values instead.
 type RegistryError struct {
 	// Op is what was attempted: "register schema", "look up schema",
 	// "get schema by id", "get latest version".
@@ -249,7 +249,7 @@ func (r *avroRegistry) latest(ctx context.Context, topic, subject string) (id, v
 }
 
 // newAvroRegistry builds the client from a validated config.
-func newAvroRegistry(cfg *AvroConfig) (*avroRegistry, error) {
+func newAvroRegistry(cfg *Config) (*avroRegistry, error) {
 	r := &avroRegistry{hc: cfg.HTTPClient, headers: cfg.RequestHeaders, bearer: cfg.BearerAuthToken}
 	if r.hc == nil {
 		r.hc = &http.Client{Timeout: defaultRegistryTimeout}

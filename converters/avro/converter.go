@@ -1,4 +1,4 @@
-package converters
+package avro
 
 import (
 	"context"
@@ -15,15 +15,17 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/converters"
+	"github.com/sluicehq/sluice/internal/boundedmap"
 )
 
-// ClassAvro is the Kafka Connect class name of Confluent's Avro converter,
-// which RegisterAvro registers.
-const ClassAvro = "io.confluent.connect.avro.AvroConverter"
+// Class is the Kafka Connect class name of Confluent's Avro converter,
+// which Register registers.
+const Class = "io.confluent.connect.avro.AvroConverter"
 
 // Avro converter property names, as Confluent's AvroConverter (and its
 // AbstractKafkaSchemaSerDeConfig) spells them. schemas.cache.size is
-// PropSchemasCacheSize.
+// converters.PropSchemasCacheSize.
 const (
 	PropSchemaRegistryURL          = "schema.registry.url"
 	PropBasicAuthCredentialsSource = "basic.auth.credentials.source"
@@ -43,7 +45,7 @@ const (
 	PropRequestHeaderPrefix = "request.header."
 	// PropReaderSchema is a Sluice extension (Confluent has no such
 	// converter property): an Avro schema, as JSON, that every record is
-	// read as (see AvroConfig.ReaderSchema).
+	// read as (see Config.ReaderSchema).
 	PropReaderSchema = "reader.schema"
 )
 
@@ -89,12 +91,12 @@ func (s SubjectNameStrategy) normalize() (SubjectNameStrategy, bool) {
 	return s, n == ""
 }
 
-// AvroConfig configures the Avro converter. Its zero value (plus URLs) means
+// Config configures the Avro converter. Its zero value (plus URLs) means
 // Confluent's defaults: auto.register.schemas=true, use.latest.version=false,
 // TopicNameStrategy, basic.auth.credentials.source=URL,
 // schemas.cache.size=1000, latest.cache.ttl.sec=-1 — which is why
 // auto-registration is phrased negatively (AutoRegisterDisabled).
-type AvroConfig struct {
+type Config struct {
 	// URLs are the Schema Registry base URLs (schema.registry.url, comma
 	// separated in properties). Requests go to the URL that answered last;
 	// on a connection failure the next one is tried.
@@ -136,7 +138,7 @@ type AvroConfig struct {
 	// over UseLatestVersion for reading.
 	ReaderSchema string
 	// SchemasCacheSize bounds each of the converter's schema caches
-	// (schemas.cache.size); 0 means DefaultSchemasCacheSize.
+	// (schemas.cache.size); 0 means converters.DefaultSchemasCacheSize.
 	SchemasCacheSize int
 	// HTTPClient makes the registry requests (TLS settings, proxies,
 	// timeouts); nil means a client with a 30 s timeout. Requests also
@@ -144,39 +146,39 @@ type AvroConfig struct {
 	HTTPClient *http.Client
 }
 
-// Validate reports the first invalid field as a *ConfigError naming the
+// Validate reports the first invalid field as a *converters.ConfigError naming the
 // Kafka Connect property.
-func (c AvroConfig) Validate() error {
+func (c Config) Validate() error {
 	if len(c.URLs) == 0 {
-		return &ConfigError{Key: PropSchemaRegistryURL, Reason: "want one or more Schema Registry URLs"}
+		return &converters.ConfigError{Key: PropSchemaRegistryURL, Reason: "want one or more Schema Registry URLs"}
 	}
 	for _, raw := range c.URLs {
 		u, err := url.Parse(strings.TrimSpace(raw))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return &ConfigError{Key: PropSchemaRegistryURL, Value: redactURL(raw), Reason: "want http:// or https:// URLs"}
+			return &converters.ConfigError{Key: PropSchemaRegistryURL, Value: redactURL(raw), Reason: "want http:// or https:// URLs"}
 		}
 	}
 	switch strings.ToUpper(strings.TrimSpace(c.BasicAuthCredentialsSource)) {
 	case "", CredentialsSourceURL:
 	case CredentialsSourceUserInfo:
 		if !strings.Contains(c.BasicAuthUserInfo, ":") {
-			return &ConfigError{Key: PropBasicAuthUserInfo, Value: "<hidden>", Reason: "want user:password with basic.auth.credentials.source=USER_INFO"}
+			return &converters.ConfigError{Key: PropBasicAuthUserInfo, Value: "<hidden>", Reason: "want user:password with basic.auth.credentials.source=USER_INFO"}
 		}
 	default:
-		return &ConfigError{Key: PropBasicAuthCredentialsSource, Value: c.BasicAuthCredentialsSource, Reason: "want URL or USER_INFO (SASL_INHERIT is not supported)"}
+		return &converters.ConfigError{Key: PropBasicAuthCredentialsSource, Value: c.BasicAuthCredentialsSource, Reason: "want URL or USER_INFO (SASL_INHERIT is not supported)"}
 	}
 	if _, ok := c.SubjectNameStrategy.normalize(); !ok {
-		return &ConfigError{Key: PropValueSubjectNameStrategy, Value: string(c.SubjectNameStrategy), Reason: "want TopicNameStrategy, RecordNameStrategy or TopicRecordNameStrategy"}
+		return &converters.ConfigError{Key: PropValueSubjectNameStrategy, Value: string(c.SubjectNameStrategy), Reason: "want TopicNameStrategy, RecordNameStrategy or TopicRecordNameStrategy"}
 	}
 	if c.SchemasCacheSize < 0 {
-		return &ConfigError{Key: PropSchemasCacheSize, Value: strconv.Itoa(c.SchemasCacheSize), Reason: "want a positive integer (or 0 for the default)"}
+		return &converters.ConfigError{Key: converters.PropSchemasCacheSize, Value: strconv.Itoa(c.SchemasCacheSize), Reason: "want a positive integer (or 0 for the default)"}
 	}
 	if c.LatestCacheTTL < 0 {
-		return &ConfigError{Key: PropLatestCacheTTLSec, Value: c.LatestCacheTTL.String(), Reason: "want a positive duration (or 0 for no expiry)"}
+		return &converters.ConfigError{Key: PropLatestCacheTTLSec, Value: c.LatestCacheTTL.String(), Reason: "want a positive duration (or 0 for no expiry)"}
 	}
 	if c.ReaderSchema != "" {
 		if _, _, err := parseReaderSchema(c.ReaderSchema); err != nil {
-			return &ConfigError{Key: PropReaderSchema, Value: c.ReaderSchema, Reason: "want a valid Avro schema that maps to Connect (" + err.Error() + ")"}
+			return &converters.ConfigError{Key: PropReaderSchema, Value: c.ReaderSchema, Reason: "want a valid Avro schema that maps to Connect (" + err.Error() + ")"}
 		}
 	}
 	return nil
@@ -202,7 +204,7 @@ func redactURL(raw string) string {
 	return u.Redacted()
 }
 
-// AvroConfigFromProps reads the Confluent properties of an AvroConverter
+// ConfigFromProps reads the Confluent properties of an AvroConverter
 // (without the key.converter./value.converter. prefix): schema.registry.url,
 // basic.auth.credentials.source, basic.auth.user.info (or the deprecated
 // schema.registry.basic.auth.user.info), bearer.auth.credentials.source and
@@ -210,13 +212,13 @@ func redactURL(raw string) string {
 // latest.cache.ttl.sec, key.subject.name.strategy or
 // value.subject.name.strategy (by isKey), schemas.cache.size, request.header.*
 // and Sluice's reader.schema. Missing properties take Confluent's defaults;
-// unknown ones are ignored. A bad value yields a *ConfigError naming the
+// unknown ones are ignored. A bad value yields a *converters.ConfigError naming the
 // property.
-func AvroConfigFromProps(props map[string]string, isKey bool) (AvroConfig, error) {
-	var c AvroConfig
+func ConfigFromProps(props map[string]string, isKey bool) (Config, error) {
+	var c Config
 	raw, ok := props[PropSchemaRegistryURL]
 	if !ok {
-		return c, &ConfigError{Key: PropSchemaRegistryURL, Reason: "missing required configuration, which has no default value"}
+		return c, &converters.ConfigError{Key: PropSchemaRegistryURL, Reason: "missing required configuration, which has no default value"}
 	}
 	for _, u := range strings.Split(raw, ",") {
 		if u = strings.TrimSpace(u); u != "" {
@@ -231,7 +233,7 @@ func AvroConfigFromProps(props map[string]string, isKey bool) (AvroConfig, error
 		c.BasicAuthUserInfo = v
 	}
 	if v, ok := props[PropBearerAuthCredentialsSource]; ok && !strings.EqualFold(strings.TrimSpace(v), "STATIC_TOKEN") {
-		return c, &ConfigError{Key: PropBearerAuthCredentialsSource, Value: v, Reason: "want STATIC_TOKEN (other bearer sources are not supported)"}
+		return c, &converters.ConfigError{Key: PropBearerAuthCredentialsSource, Value: v, Reason: "want STATIC_TOKEN (other bearer sources are not supported)"}
 	}
 	c.BearerAuthToken = props[PropBearerAuthToken]
 	for k, v := range props {
@@ -253,7 +255,7 @@ func AvroConfigFromProps(props map[string]string, isKey bool) (AvroConfig, error
 	if v, ok := props[PropLatestCacheTTLSec]; ok {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil || n == 0 || n < -1 || n > int64(1<<62/time.Second) {
-			return c, &ConfigError{Key: PropLatestCacheTTLSec, Value: v, Reason: "want -1 (no expiry) or a positive number of seconds"}
+			return c, &converters.ConfigError{Key: PropLatestCacheTTLSec, Value: v, Reason: "want -1 (no expiry) or a positive number of seconds"}
 		}
 		if n > 0 {
 			c.LatestCacheTTL = time.Duration(n) * time.Second
@@ -266,16 +268,16 @@ func AvroConfigFromProps(props map[string]string, isKey bool) (AvroConfig, error
 	if v, ok := props[key]; ok {
 		s, ok := SubjectNameStrategy(v).normalize()
 		if !ok || strings.TrimSpace(v) == "" {
-			return c, &ConfigError{Key: key, Value: v, Reason: "want TopicNameStrategy, RecordNameStrategy or TopicRecordNameStrategy (or their io.confluent.kafka.serializers.subject. class names)"}
+			return c, &converters.ConfigError{Key: key, Value: v, Reason: "want TopicNameStrategy, RecordNameStrategy or TopicRecordNameStrategy (or their io.confluent.kafka.serializers.subject. class names)"}
 		}
 		c.SubjectNameStrategy = s
 	}
-	if c.SchemasCacheSize, err = propPositiveInt(props, PropSchemasCacheSize, DefaultSchemasCacheSize); err != nil {
+	if c.SchemasCacheSize, err = propPositiveInt(props, converters.PropSchemasCacheSize, converters.DefaultSchemasCacheSize); err != nil {
 		return c, err
 	}
 	c.ReaderSchema = props[PropReaderSchema]
 	if err := c.Validate(); err != nil {
-		var ce *ConfigError
+		var ce *converters.ConfigError
 		if errors.As(err, &ce) && ce.Key == PropValueSubjectNameStrategy {
 			ce.Key = key
 		}
@@ -286,14 +288,14 @@ func AvroConfigFromProps(props map[string]string, isKey bool) (AvroConfig, error
 
 // Props returns the Confluent property form of c for a key (isKey) or value
 // converter, every supported property spelled out. It includes credentials.
-func (c AvroConfig) Props(isKey bool) map[string]string {
+func (c Config) Props(isKey bool) map[string]string {
 	src := strings.ToUpper(strings.TrimSpace(c.BasicAuthCredentialsSource))
 	if src == "" {
 		src = CredentialsSourceURL
 	}
 	size := c.SchemasCacheSize
 	if size == 0 {
-		size = DefaultSchemasCacheSize
+		size = converters.DefaultSchemasCacheSize
 	}
 	ttl := "-1"
 	if c.LatestCacheTTL > 0 {
@@ -308,13 +310,13 @@ func (c AvroConfig) Props(isKey bool) map[string]string {
 		key = PropKeySubjectNameStrategy
 	}
 	p := map[string]string{
-		PropSchemaRegistryURL:          strings.Join(c.URLs, ","),
-		PropBasicAuthCredentialsSource: src,
-		PropAutoRegisterSchemas:        strconv.FormatBool(!c.AutoRegisterDisabled),
-		PropUseLatestVersion:           strconv.FormatBool(c.UseLatestVersion),
-		PropLatestCacheTTLSec:          ttl,
-		key:                            strategyPackage + string(strategy),
-		PropSchemasCacheSize:           strconv.Itoa(size),
+		PropSchemaRegistryURL:           strings.Join(c.URLs, ","),
+		PropBasicAuthCredentialsSource:  src,
+		PropAutoRegisterSchemas:         strconv.FormatBool(!c.AutoRegisterDisabled),
+		PropUseLatestVersion:            strconv.FormatBool(c.UseLatestVersion),
+		PropLatestCacheTTLSec:           ttl,
+		key:                             strategyPackage + string(strategy),
+		converters.PropSchemasCacheSize: strconv.Itoa(size),
 	}
 	if c.BasicAuthUserInfo != "" {
 		p[PropBasicAuthUserInfo] = c.BasicAuthUserInfo
@@ -332,7 +334,7 @@ func (c AvroConfig) Props(isKey bool) map[string]string {
 	return p
 }
 
-// Avro is Confluent's AvroConverter (io.confluent.connect.avro.AvroConverter)
+// Converter is Confluent's AvroConverter (io.confluent.connect.avro.AvroConverter)
 // for record keys or values: it writes Connect data as Avro in the
 // Confluent wire format — byte 0x00, the 4-byte big-endian Schema Registry id
 // of the writer schema, then the Avro binary encoding — and reads it back,
@@ -360,13 +362,13 @@ func (c AvroConfig) Props(isKey bool) map[string]string {
 // Writing (FromConnect): a nil value with a nil or optional schema is a
 // tombstone (nil bytes); a nil value with a required schema is an error, as
 // in Confluent. The schema is registered under its subject (or looked up,
-// see AvroConfig), once per schema and topic. Maps are written in sorted key
+// see Config), once per schema and topic. Maps are written in sorted key
 // order so that output is deterministic. Schemaless values (nil schema) are
 // not supported. A top-level BYTES value is written without its Avro length
 // prefix, as Confluent does.
 //
 // Reading (ToConnect): nil data is a null; the schema id may be any id the
-// registry knows. With AvroConfig.ReaderSchema or UseLatestVersion, the
+// registry knows. With Config.ReaderSchema or UseLatestVersion, the
 // writer's schema is resolved to the reader's by the Avro rules. Values take
 // the Connect Go types (int8 … int64, connect.Decimal, time.Time,
 // *connect.Struct, map[string]any for STRING keys, map[any]any otherwise);
@@ -382,15 +384,15 @@ func (c AvroConfig) Props(isKey bool) map[string]string {
 //
 // Errors: malformed data, an unknown magic byte, an unknown schema id, a
 // value that does not match its schema, or a schema not registered under its
-// subject are *DataError values naming the topic, subject and schema id. An
+// subject are *converters.DataError values naming the topic, subject and schema id. An
 // unreachable registry (or a 408, 429 or 5xx answer) is a *RegistryError
 // wrapped in connect.Retriable, so the pipeline's retry policy applies; an
 // incompatible schema (409, the registry's message included) or rejected
 // credentials (401, 403) a *RegistryError wrapped in connect.Fatal.
 //
-// An Avro is safe for concurrent use.
-type Avro struct {
-	cfg      AvroConfig
+// A Converter is safe for concurrent use.
+type Converter struct {
+	cfg      Config
 	isKey    bool
 	suffix   string
 	strategy SubjectNameStrategy
@@ -401,11 +403,11 @@ type Avro struct {
 	readerConnect *connect.Schema
 
 	seed      maphash.Seed
-	writers   *boundedMap[*connect.Schema, *avroWriter]
-	byShape   *boundedMap[uint64, *avroWriter]
+	writers   *boundedmap.Map[*connect.Schema, *avroWriter]
+	byShape   *boundedmap.Map[uint64, *avroWriter]
 	idSlots   [avroIDSlots]atomic.Pointer[avroIDEntry]
-	ids       *boundedMap[int32, *avroIDEntry]
-	latests   *boundedMap[string, *avroLatest]
+	ids       *boundedmap.Map[int32, *avroIDEntry]
+	latests   *boundedmap.Map[string, *avroLatest]
 	flights   flightGroup
 	cacheSize int
 }
@@ -420,7 +422,7 @@ type avroWriter struct {
 	enc        avroEnc
 	recordName string // full name when the Avro schema is a record
 	last       atomic.Pointer[avroTopicWriter]
-	topics     *boundedMap[string, *avroTopicWriter]
+	topics     *boundedmap.Map[string, *avroTopicWriter]
 	hint       atomic.Int64
 }
 
@@ -442,7 +444,7 @@ type avroIDEntry struct {
 	text   string
 	writer *avroSchema
 	last   atomic.Pointer[avroReadPlan]
-	plans  *boundedMap[string, *avroReadPlan]
+	plans  *boundedmap.Map[string, *avroReadPlan]
 }
 
 // avroReadPlan is how records of one schema id are read from one topic.
@@ -471,17 +473,17 @@ func (l *avroLatest) connectSchema() (*connect.Schema, error) {
 	return l.schema, l.schemaErr
 }
 
-var _ Converter = (*Avro)(nil)
+var _ converters.Converter = (*Converter)(nil)
 
-// NewAvro returns an Avro converter for record keys (isKey) or values,
+// New returns an Avro converter for record keys (isKey) or values,
 // configured by cfg. It fails only if cfg.Validate fails; it does not
 // contact the registry.
-func NewAvro(cfg AvroConfig, isKey bool) (*Avro, error) {
+func New(cfg Config, isKey bool) (*Converter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if cfg.SchemasCacheSize == 0 {
-		cfg.SchemasCacheSize = DefaultSchemasCacheSize
+		cfg.SchemasCacheSize = converters.DefaultSchemasCacheSize
 	}
 	cfg.SubjectNameStrategy, _ = cfg.SubjectNameStrategy.normalize()
 	if cfg.SubjectNameStrategy == "" {
@@ -493,20 +495,20 @@ func NewAvro(cfg AvroConfig, isKey bool) (*Avro, error) {
 	}
 	reg, err := newAvroRegistry(&cfg)
 	if err != nil {
-		return nil, &ConfigError{Key: PropSchemaRegistryURL, Value: strings.Join(cfg.URLs, ","), Reason: err.Error()}
+		return nil, &converters.ConfigError{Key: PropSchemaRegistryURL, Value: strings.Join(cfg.URLs, ","), Reason: err.Error()}
 	}
 	n := cfg.SchemasCacheSize
-	c := &Avro{
+	c := &Converter{
 		cfg:       cfg,
 		isKey:     isKey,
 		suffix:    "-value",
 		strategy:  cfg.SubjectNameStrategy,
 		reg:       reg,
 		seed:      maphash.MakeSeed(),
-		writers:   newBoundedMap[*connect.Schema, *avroWriter](n),
-		byShape:   newBoundedMap[uint64, *avroWriter](n),
-		ids:       newBoundedMap[int32, *avroIDEntry](n),
-		latests:   newBoundedMap[string, *avroLatest](n),
+		writers:   boundedmap.New[*connect.Schema, *avroWriter](n),
+		byShape:   boundedmap.New[uint64, *avroWriter](n),
+		ids:       boundedmap.New[int32, *avroIDEntry](n),
+		latests:   boundedmap.New[string, *avroLatest](n),
 		cacheSize: n,
 	}
 	if isKey {
@@ -514,14 +516,14 @@ func NewAvro(cfg AvroConfig, isKey bool) (*Avro, error) {
 	}
 	if cfg.ReaderSchema != "" {
 		if c.readerAvro, c.readerConnect, err = parseReaderSchema(cfg.ReaderSchema); err != nil {
-			return nil, &ConfigError{Key: PropReaderSchema, Value: cfg.ReaderSchema, Reason: err.Error()}
+			return nil, &converters.ConfigError{Key: PropReaderSchema, Value: cfg.ReaderSchema, Reason: err.Error()}
 		}
 	}
 	return c, nil
 }
 
 // Config returns the converter's configuration, defaults filled in.
-func (c *Avro) Config() AvroConfig { return c.cfg }
+func (c *Converter) Config() Config { return c.cfg }
 
 // ---------------------------------------------------------------------------
 // Writing
@@ -529,7 +531,7 @@ func (c *Avro) Config() AvroConfig { return c.cfg }
 // FromConnect serialises value of schema in the Confluent wire format (see
 // the type's doc). It may call the registry the first time it meets a
 // schema (honouring ctx); it adds no headers.
-func (c *Avro) FromConnect(ctx context.Context, topic string, _ *connect.Headers, schema *connect.Schema, value any) ([]byte, error) {
+func (c *Converter) FromConnect(ctx context.Context, topic string, _ *connect.Headers, schema *connect.Schema, value any) ([]byte, error) {
 	if value == nil {
 		if schema == nil || schema.Optional {
 			return nil, nil
@@ -558,17 +560,17 @@ func (c *Avro) FromConnect(ctx context.Context, topic string, _ *connect.Headers
 
 // writerFor returns the cached write state of schema, building it on first
 // use: by pointer, then by structure (Connect schema equality).
-func (c *Avro) writerFor(ctx context.Context, schema *connect.Schema) (*avroWriter, error) {
-	if w, ok := c.writers.load(schema); ok {
+func (c *Converter) writerFor(ctx context.Context, schema *connect.Schema) (*avroWriter, error) {
+	if w, ok := c.writers.Load(schema); ok {
 		return w, nil
 	}
 	h := hashConnectSchema(c.seed, schema)
-	if w, ok := c.byShape.load(h); ok && w.schema.Equal(schema) {
-		c.writers.store(schema, w)
+	if w, ok := c.byShape.Load(h); ok && w.schema.Equal(schema) {
+		c.writers.Store(schema, w)
 		return w, nil
 	}
 	v, err := c.flights.do(ctx, "s"+strconv.FormatUint(h, 16), func() (any, error) {
-		if w, ok := c.byShape.load(h); ok && w.schema.Equal(schema) {
+		if w, ok := c.byShape.Load(h); ok && w.schema.Equal(schema) {
 			return w, nil
 		}
 		return c.newWriter(schema, h)
@@ -581,11 +583,11 @@ func (c *Avro) writerFor(ctx context.Context, schema *connect.Schema) (*avroWrit
 		// A hash collision with a concurrent build: build privately.
 		return c.newWriter(schema, h)
 	}
-	c.writers.store(schema, w)
+	c.writers.Store(schema, w)
 	return w, nil
 }
 
-func (c *Avro) newWriter(schema *connect.Schema, h uint64) (*avroWriter, error) {
+func (c *Converter) newWriter(schema *connect.Schema, h uint64) (*avroWriter, error) {
 	node, err := avroFromConnect(schema)
 	if err != nil {
 		return nil, err
@@ -598,22 +600,22 @@ func (c *Avro) newWriter(schema *connect.Schema, h uint64) (*avroWriter, error) 
 	if err != nil {
 		return nil, err
 	}
-	w := &avroWriter{schema: schema, avro: node, text: text, enc: enc, topics: newBoundedMap[string, *avroTopicWriter](c.cacheSize)}
+	w := &avroWriter{schema: schema, avro: node, text: text, enc: enc, topics: boundedmap.New[string, *avroTopicWriter](c.cacheSize)}
 	if node.kind == avroRecord {
 		w.recordName = node.fullName()
 	}
-	c.writers.store(schema, w)
-	c.byShape.store(h, w)
+	c.writers.Store(schema, w)
+	c.byShape.Store(h, w)
 	return w, nil
 }
 
 // topicWriter returns the schema id (and encoder) of w for topic,
 // registering or looking up the schema on first use.
-func (c *Avro) topicWriter(ctx context.Context, w *avroWriter, topic string) (*avroTopicWriter, error) {
+func (c *Converter) topicWriter(ctx context.Context, w *avroWriter, topic string) (*avroTopicWriter, error) {
 	if tw := w.last.Load(); tw != nil && tw.topic == topic && fresh(tw.expires) {
 		return tw, nil
 	}
-	if tw, ok := w.topics.load(topic); ok && fresh(tw.expires) {
+	if tw, ok := w.topics.Load(topic); ok && fresh(tw.expires) {
 		w.last.Store(tw)
 		return tw, nil
 	}
@@ -653,7 +655,7 @@ func (c *Avro) topicWriter(ctx context.Context, w *avroWriter, topic string) (*a
 		tw.id = int32(id)
 		tw.header[0] = 0
 		binary.BigEndian.PutUint32(tw.header[1:], uint32(id))
-		w.topics.store(topic, tw)
+		w.topics.Store(topic, tw)
 		return tw, nil
 	})
 	if err != nil {
@@ -666,7 +668,7 @@ func (c *Avro) topicWriter(ctx context.Context, w *avroWriter, topic string) (*a
 
 // subject applies the subject name strategy. recordName is the full name of
 // a record schema, "" for other schemas.
-func (c *Avro) subject(topic, recordName string, a *avroSchema) (string, error) {
+func (c *Converter) subject(topic, recordName string, a *avroSchema) (string, error) {
 	switch c.strategy {
 	case RecordNameStrategy, TopicRecordNameStrategy:
 		if recordName == "" {
@@ -686,8 +688,8 @@ func (c *Avro) subject(topic, recordName string, a *avroSchema) (string, error) 
 
 // latest returns the cached latest version of subject, fetching it when
 // missing or expired.
-func (c *Avro) latest(ctx context.Context, topic, subject string) (*avroLatest, error) {
-	if l, ok := c.latests.load(subject); ok && fresh(l.expires) {
+func (c *Converter) latest(ctx context.Context, topic, subject string) (*avroLatest, error) {
+	if l, ok := c.latests.Load(subject); ok && fresh(l.expires) {
 		return l, nil
 	}
 	v, err := c.flights.do(ctx, "l\x00"+subject, func() (any, error) {
@@ -708,7 +710,7 @@ func (c *Avro) latest(ctx context.Context, topic, subject string) (*avroLatest, 
 		if c.cfg.LatestCacheTTL > 0 {
 			l.expires = time.Now().Add(c.cfg.LatestCacheTTL)
 		}
-		c.latests.store(subject, l)
+		c.latests.Store(subject, l)
 		return l, nil
 	})
 	if err != nil {
@@ -722,7 +724,7 @@ func (c *Avro) latest(ctx context.Context, topic, subject string) (*avroLatest, 
 
 // ToConnect deserialises Confluent-framed Avro (see the type's doc). It may
 // call the registry the first time it meets a schema id (honouring ctx).
-func (c *Avro) ToConnect(ctx context.Context, topic string, _ connect.Headers, data []byte) (connect.SchemaAndValue, error) {
+func (c *Converter) ToConnect(ctx context.Context, topic string, _ connect.Headers, data []byte) (connect.SchemaAndValue, error) {
 	if data == nil {
 		return connect.SchemaAndValue{}, nil
 	}
@@ -746,14 +748,14 @@ func (c *Avro) ToConnect(ctx context.Context, topic string, _ connect.Headers, d
 
 // readSubjectHint is the subject named in read errors before the schema is
 // known: the topic's subject under TopicNameStrategy.
-func (c *Avro) readSubjectHint(topic string) string {
+func (c *Converter) readSubjectHint(topic string) string {
 	if c.strategy == TopicNameStrategy {
 		return topic + c.suffix
 	}
 	return ""
 }
 
-func (c *Avro) readPlan(ctx context.Context, topic string, id int32) (*avroReadPlan, error) {
+func (c *Converter) readPlan(ctx context.Context, topic string, id int32) (*avroReadPlan, error) {
 	slot := &c.idSlots[uint32(id)%avroIDSlots]
 	e := slot.Load()
 	if e == nil || e.id != id {
@@ -766,7 +768,7 @@ func (c *Avro) readPlan(ctx context.Context, topic string, id int32) (*avroReadP
 	if p := e.last.Load(); p != nil && p.topic == topic && fresh(p.expires) {
 		return p, nil
 	}
-	if p, ok := e.plans.load(topic); ok && fresh(p.expires) {
+	if p, ok := e.plans.Load(topic); ok && fresh(p.expires) {
 		e.last.Store(p)
 		return p, nil
 	}
@@ -783,8 +785,8 @@ func (c *Avro) readPlan(ctx context.Context, topic string, id int32) (*avroReadP
 
 // idEntry returns the writer schema of id, fetching it from the registry on
 // first use.
-func (c *Avro) idEntry(ctx context.Context, topic string, id int32) (*avroIDEntry, error) {
-	if e, ok := c.ids.load(id); ok {
+func (c *Converter) idEntry(ctx context.Context, topic string, id int32) (*avroIDEntry, error) {
+	if e, ok := c.ids.Load(id); ok {
 		return e, nil
 	}
 	v, err := c.flights.do(ctx, "i"+strconv.Itoa(int(id)), func() (any, error) {
@@ -803,8 +805,8 @@ func (c *Avro) idEntry(ctx context.Context, topic string, id int32) (*avroIDEntr
 		if err != nil {
 			return nil, c.dataContext(avroErr("schema id %d: %v", id, err), topic, c.readSubjectHint(topic), id)
 		}
-		e := &avroIDEntry{id: id, text: text, writer: a, plans: newBoundedMap[string, *avroReadPlan](c.cacheSize)}
-		c.ids.store(id, e)
+		e := &avroIDEntry{id: id, text: text, writer: a, plans: boundedmap.New[string, *avroReadPlan](c.cacheSize)}
+		c.ids.Store(id, e)
 		return e, nil
 	})
 	if err != nil {
@@ -813,7 +815,7 @@ func (c *Avro) idEntry(ctx context.Context, topic string, id int32) (*avroIDEntr
 	return v.(*avroIDEntry), nil
 }
 
-func (c *Avro) buildReadPlan(ctx context.Context, topic string, e *avroIDEntry) (*avroReadPlan, error) {
+func (c *Converter) buildReadPlan(ctx context.Context, topic string, e *avroIDEntry) (*avroReadPlan, error) {
 	subject := ""
 	switch c.strategy {
 	case TopicNameStrategy:
@@ -867,14 +869,14 @@ func (c *Avro) buildReadPlan(ctx context.Context, topic string, e *avroIDEntry) 
 		return nil, c.dataContext(err, topic, subject, e.id)
 	}
 	p.schema = cs
-	e.plans.store(topic, p)
+	e.plans.Store(topic, p)
 	return p, nil
 }
 
-// dataContext adds the topic, subject and schema id to a *DataError (a copy:
+// dataContext adds the topic, subject and schema id to a *converters.DataError (a copy:
 // the original may be shared); other errors are returned unchanged.
-func (c *Avro) dataContext(err error, topic, subject string, id int32) error {
-	var de *DataError
+func (c *Converter) dataContext(err error, topic, subject string, id int32) error {
+	var de *converters.DataError
 	if !errors.As(err, &de) || de != err {
 		return err
 	}
@@ -959,19 +961,19 @@ func hashSchemaInto(h *maphash.Hash, seed maphash.Seed, s *connect.Schema, depth
 	}
 }
 
-// RegisterAvro registers the Avro converter on r under its Confluent class
+// Register registers the Avro converter on r under its Confluent class
 // name io.confluent.connect.avro.AvroConverter and the short names
 // AvroConverter and avro. It is a key and value converter only (Confluent's
 // AvroConverter is no header converter). Properties are read by
-// AvroConfigFromProps.
-func RegisterAvro(r *Registry) {
-	r.Register(ClassAvro, Factory{
-		Converter: func(props map[string]string, isKey bool) (Converter, error) {
-			cfg, err := AvroConfigFromProps(props, isKey)
+// ConfigFromProps.
+func Register(r *converters.Registry) {
+	r.Register(Class, converters.Factory{
+		Converter: func(props map[string]string, isKey bool) (converters.Converter, error) {
+			cfg, err := ConfigFromProps(props, isKey)
 			if err != nil {
 				return nil, err
 			}
-			return NewAvro(cfg, isKey)
+			return New(cfg, isKey)
 		},
 	}, "AvroConverter", "avro")
 }

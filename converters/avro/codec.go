@@ -1,4 +1,4 @@
-package converters
+package avro
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/converters"
 )
 
 // This file compiles Avro binary encoders (Connect value → Avro) and decoders
@@ -39,7 +40,7 @@ func appendAvroString(b []byte, s string) []byte {
 }
 
 // avroReader reads Avro binary data. Every read is bounds-checked; errors
-// are *DataError values.
+// are *converters.DataError values.
 type avroReader struct {
 	buf []byte
 	pos int
@@ -498,7 +499,7 @@ func (cc *decCompiler) compile(w, rd *avroSchema, cs *connect.Schema, depth int)
 func decodeNull(*avroReader) (any, error) { return nil, nil }
 
 func copyErr(err error) error {
-	if de, ok := err.(*DataError); ok {
+	if de, ok := err.(*converters.DataError); ok {
 		cp := *de
 		return &cp
 	}

@@ -1,4 +1,4 @@
-package converters
+package avro
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package converters
+package avro
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hamba/avro/v2"
+	hamba "github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/sluicehq/sluice/connect"
@@ -16,7 +16,7 @@ import (
 
 // Java's Avro writes each array and map as one block with a positive count;
 // hamba/avro configured so produces the same bytes.
-var javaLikeAvro = avro.Config{DisableBlockSizeHeader: true, BlockLength: 1 << 20}.Freeze()
+var javaLikeAvro = hamba.Config{DisableBlockSizeHeader: true, BlockLength: 1 << 20}.Freeze()
 
 type goldenAddress struct {
 	Street string  `avro:"street"`
@@ -108,7 +108,7 @@ func TestAvroGoldenBytes(t *testing.T) {
 		MustPut("nullables", []any{nil, "n"})
 
 	reg, _ := startSRFake(t)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
 	got, err := c.FromConnect(avroCtx, "orders", nil, s, v)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +118,7 @@ func TestAvroGoldenBytes(t *testing.T) {
 		t.Fatal("no schema registered under orders-value")
 	}
 	// hamba/avro must accept the registered schema as valid Avro.
-	schema, err := avro.ParseWithCache(registered.Schema.Schema, "", &avro.SchemaCache{})
+	schema, err := hamba.ParseWithCache(registered.Schema.Schema, "", &hamba.SchemaCache{})
 	if err != nil {
 		t.Fatalf("hamba/avro rejects the registered schema: %v\n%s", err, registered.Schema.Schema)
 	}
@@ -183,7 +183,7 @@ func TestAvroReadForeign(t *testing.T) {
 		FixedDec *big.Rat           `avro:"fixed_dec"`
 		Labels   map[string]*string `avro:"labels"`
 	}
-	schema, err := avro.ParseWithCache(text, "", &avro.SchemaCache{})
+	schema, err := hamba.ParseWithCache(text, "", &hamba.SchemaCache{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestAvroReadForeign(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := append([]byte{0, 0, 0, 0, byte(id)}, body...)
-	c := mustAvro(t, AvroConfig{URLs: []string{reg.URL()}}, false)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
 	sv, err := c.ToConnect(avroCtx, "sensors", nil, data)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package converters_test
+package avro_test
 
 import (
 	"context"
@@ -8,14 +8,15 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/converters"
+	"github.com/sluicehq/sluice/converters/avro"
 )
 
-func ExampleNewAvro() {
+func ExampleNew() {
 	// An in-process Schema Registry; use your registry's URLs instead.
 	registry := srfake.New()
 	defer registry.Close()
 
-	c, err := converters.NewAvro(converters.AvroConfig{URLs: []string{registry.URL()}}, false)
+	c, err := avro.New(avro.Config{URLs: []string{registry.URL()}}, false)
 	if err != nil {
 		panic(err)
 	}
@@ -47,9 +48,9 @@ func ExampleNewAvro() {
 	// Struct{id=42,amount=19.99} version 1
 }
 
-func ExampleRegisterAvro() {
+func ExampleRegister() {
 	r := converters.DefaultRegistry()
-	converters.RegisterAvro(r)
+	avro.Register(r)
 	c, err := r.New("io.confluent.connect.avro.AvroConverter", map[string]string{
 		"schema.registry.url":         "http://registry-1:8081,http://registry-2:8081",
 		"value.subject.name.strategy": "io.confluent.kafka.serializers.subject.RecordNameStrategy",
@@ -58,7 +59,7 @@ func ExampleRegisterAvro() {
 	if err != nil {
 		panic(err)
 	}
-	cfg := c.(*converters.Avro).Config()
+	cfg := c.(*avro.Converter).Config()
 	fmt.Println(cfg.URLs, cfg.SubjectNameStrategy, cfg.AutoRegisterDisabled)
 	// Output: [http://registry-1:8081 http://registry-2:8081] RecordNameStrategy true
 }

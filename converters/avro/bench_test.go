@@ -1,4 +1,4 @@
-package converters
+package avro
 
 import (
 	"testing"
@@ -7,14 +7,14 @@ import (
 	"github.com/sluicehq/sluice/connect"
 )
 
-// The Avro benchmarks use avroBenchRecord, a realistic record, against an
+// The benchmarks use benchRecord, a realistic record, against an
 // in-process registry; after the first record the converter makes no
 // registry calls, so they measure the steady path.
 
-// avroBenchRecord is a CDC-style order: a dozen fields of mixed types
+// benchRecord is a CDC-style order: a dozen fields of mixed types
 // (optional, string, bytes, decimal, timestamp, date, a nested struct, an
 // array and a map).
-func avroBenchRecord() (*connect.Schema, *connect.Struct) {
+func benchRecord() (*connect.Schema, *connect.Struct) {
 	addr := connect.StructBuilder().Name("com.acme.Address").
 		Field("street", connect.StringSchema).
 		Field("city", connect.StringSchema).
@@ -48,15 +48,15 @@ func avroBenchRecord() (*connect.Schema, *connect.Struct) {
 		MustPut("payload", []byte("\x00\x01binary-payload\xff")).
 		MustPut("address", connect.NewStruct(addr).MustPut("street", "221B Baker Street").MustPut("city", "London").MustPut("zip", "NW1 6XE")).
 		MustPut("tags", []any{"priority", "gift"}).
-		MustPut("attrs", map[any]any{"channel": "web", "region": "eu-west"}).
+		MustPut("attrs", map[string]any{"channel": "web", "region": "eu-west"}).
 		MustPut("qty", int16(3))
 	return s, v
 }
 
 func BenchmarkAvroEncode(b *testing.B) {
 	reg, cnt := startSRFake(b)
-	c := mustAvro(b, AvroConfig{URLs: []string{reg.URL()}}, false)
-	s, v := avroBenchRecord()
+	c := mustAvro(b, Config{URLs: []string{reg.URL()}}, false)
+	s, v := benchRecord()
 	out, err := c.FromConnect(avroCtx, "t", nil, s, v)
 	if err != nil {
 		b.Fatal(err)
@@ -76,8 +76,8 @@ func BenchmarkAvroEncode(b *testing.B) {
 
 func BenchmarkAvroDecode(b *testing.B) {
 	reg, cnt := startSRFake(b)
-	c := mustAvro(b, AvroConfig{URLs: []string{reg.URL()}}, false)
-	s, v := avroBenchRecord()
+	c := mustAvro(b, Config{URLs: []string{reg.URL()}}, false)
+	s, v := benchRecord()
 	data, err := c.FromConnect(avroCtx, "t", nil, s, v)
 	if err != nil {
 		b.Fatal(err)
@@ -100,8 +100,8 @@ func BenchmarkAvroDecode(b *testing.B) {
 
 func BenchmarkAvroDecodeParallel(b *testing.B) {
 	reg, _ := startSRFake(b)
-	c := mustAvro(b, AvroConfig{URLs: []string{reg.URL()}}, false)
-	s, v := avroBenchRecord()
+	c := mustAvro(b, Config{URLs: []string{reg.URL()}}, false)
+	s, v := benchRecord()
 	data, err := c.FromConnect(avroCtx, "t", nil, s, v)
 	if err != nil {
 		b.Fatal(err)
@@ -124,14 +124,14 @@ func BenchmarkAvroDecodeParallel(b *testing.B) {
 // BenchmarkAvroDecodeResolving reads v1 records as v2 (schema resolution).
 func BenchmarkAvroDecodeResolving(b *testing.B) {
 	reg, _ := startSRFake(b)
-	w := mustAvro(b, AvroConfig{URLs: []string{reg.URL()}}, false)
+	w := mustAvro(b, Config{URLs: []string{reg.URL()}}, false)
 	v1, v2 := evolutionSchemas()
 	st := connect.NewStruct(v1).MustPut("id", int64(1)).MustPut("name", "ann")
 	data, err := w.FromConnect(avroCtx, "t", nil, v1, st)
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := mustAvro(b, AvroConfig{URLs: []string{reg.URL()}, ReaderSchema: avroTextOfTB(b, v2)}, false)
+	r := mustAvro(b, Config{URLs: []string{reg.URL()}, ReaderSchema: avroTextOfTB(b, v2)}, false)
 	if _, err := r.ToConnect(avroCtx, "t", nil, data); err != nil {
 		b.Fatal(err)
 	}

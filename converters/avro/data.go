@@ -1,4 +1,4 @@
-package converters
+package avro
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/converters"
 )
 
 // This file maps Connect schemas to Avro schemas and back as Confluent's
@@ -146,7 +147,7 @@ func (c *fromConnectCtx) nameOrDefault(name string) (ns, simple string) {
 }
 
 // avroFromConnect converts a Connect schema to an Avro schema as AvroData's
-// fromConnectSchema does. Errors are *DataError values.
+// fromConnectSchema does. Errors are *converters.DataError values.
 func avroFromConnect(s *connect.Schema) (*avroSchema, error) {
 	if s == nil {
 		return nil, avroErr("the Avro converter needs a schema; schemaless values are not supported")
@@ -690,7 +691,7 @@ type toConnectCtx struct {
 // connectFromAvro converts an Avro schema to a Connect schema as AvroData's
 // toConnectSchema does. version, when positive, is the schema version to use
 // when the schema has no connect.version (Confluent passes the registry's
-// version of the schema under the subject). Errors are *DataError values.
+// version of the schema under the subject). Errors are *converters.DataError values.
 func connectFromAvro(a *avroSchema, version int) (*connect.Schema, error) {
 	c := &toConnectCtx{active: map[*avroSchema]bool{}}
 	return c.convert(a, false, nil, false, version)
@@ -1373,8 +1374,11 @@ func cmpOrdered[T int64 | float64 | int32](a, b T) int {
 	return 0
 }
 
-const avroName = "AvroConverter"
+// converterName is the converter named in *converters.DataError values, as
+// Kafka Connect's class simple name.
+const converterName = "AvroConverter"
 
+// avroErr returns a *converters.DataError of the Avro converter.
 func avroErr(format string, args ...any) error {
-	return dataErr(avroName, format, args...)
+	return &converters.DataError{Converter: converterName, Reason: fmt.Sprintf(format, args...)}
 }
