@@ -36,8 +36,6 @@ func (t Tolerance) String() string {
 const (
 	DefaultRetryDelayMax        = 60 * time.Second
 	DefaultDLQReplicationFactor = 3
-	// RetryDelayMin is the first retry delay; it doubles per attempt.
-	RetryDelayMin = 300 * time.Millisecond
 )
 
 // Config is the errors.* configuration of a pipeline. The zero value is Kafka

@@ -1,57 +1,31 @@
 package errors_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"os"
 
-	"github.com/sluicehq/sluice/connect"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
 )
 
-// A handler under errors.tolerance=all skips a record whose conversion
-// fails, after logging it with Kafka Connect's LogReporter message, and
-// lets the pipeline carry on; a record that converts is processed as usual.
-func ExampleNewHandler() {
+// A connector configured by properties, as a Kafka Connect worker would be:
+// tolerate failed records, retry them for up to ten seconds, log them and
+// write them to a dead-letter queue with the __connect.errors.* headers. The
+// Config goes into source.Config.Errors or sink.Config.Errors.
+func ExampleConfigFromProperties() {
 	cfg, err := sluiceerrors.ConfigFromProperties(map[string]string{
-		"errors.tolerance":  "all",
-		"errors.log.enable": "true",
+		"errors.tolerance":                              "all",
+		"errors.retry.timeout":                          "10000",
+		"errors.log.enable":                             "true",
+		"errors.deadletterqueue.topic.name":             "orders-dlq",
+		"errors.deadletterqueue.context.headers.enable": "true",
 	})
 	if err != nil {
 		panic(err)
 	}
-	// Log lines without the time, so the output is stable.
-	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
-		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			return a
-		},
-	}))
-	metrics := new(sluiceerrors.Metrics)
-	h := sluiceerrors.NewHandler(cfg, "orders-sink", 0,
-		sluiceerrors.WithMetrics(metrics),
-		sluiceerrors.WithReporters(&sluiceerrors.LogReporter{Logger: logger, Metrics: metrics}))
+	fmt.Println(cfg.Tolerance, cfg.RetryTimeout, cfg.LogEnable, cfg.DLQTopic, cfg.DLQContextHeaders)
 
-	ctx := context.Background()
-	for offset, value := range []string{`{"id":1}`, `{"id":`} {
-		rec := &connect.Record{Topic: "orders", OriginalTopic: "orders", OriginalPartition: 0, OriginalOffset: int64(offset)}
-		skip, err := h.Execute(ctx, connect.StageValueConverter, nil, rec, nil, func(context.Context) error {
-			if value[len(value)-1] != '}' {
-				return errors.New("unexpected end of JSON input")
-			}
-			return nil
-		})
-		fmt.Printf("offset %d: skip=%v err=%v\n", offset, skip, err)
-	}
-	s := metrics.Snapshot()
-	fmt.Printf("errors=%d skipped=%d logged=%d\n", s.RecordErrors, s.RecordsSkipped, s.ErrorsLogged)
+	_, err = sluiceerrors.ConfigFromProperties(map[string]string{"errors.tolerance": "some"})
+	fmt.Println(err)
 	// Output:
-	// offset 0: skip=false err=<nil>
-	// level=ERROR msg="Error encountered in task orders-sink-0. Executing stage 'VALUE_CONVERTER' with class '', where consumed record is {topic='orders', partition=0, offset=1}." connector=orders-sink task=0 stage=VALUE_CONVERTER class="" attempts=1 error="unexpected end of JSON input" topic=orders partition=0 offset=1
-	// offset 1: skip=true err=<nil>
-	// errors=1 skipped=1 logged=1
+	// all 10s true orders-dlq true
+	// errors.tolerance: want none or all, got "some"
 }

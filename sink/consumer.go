@@ -12,7 +12,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
-	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/errhandler"
 )
 
 // part is one assigned partition. The claim goroutine (sarama's ConsumeClaim)
@@ -373,7 +373,7 @@ func (r *taskRunner) consumeLoop(ctx context.Context) {
 			r.log.Warn("listing topics failed", "error", err)
 		}
 		if len(topics) == 0 {
-			sluiceerrors.Sleep(ctx, min(r.p.cfg.TopicsRefresh, 5*time.Second))
+			errhandler.Sleep(ctx, min(r.p.cfg.TopicsRefresh, 5*time.Second))
 			continue
 		}
 		cctx, cancel := context.WithCancel(ctx)
@@ -389,7 +389,7 @@ func (r *taskRunner) consumeLoop(ctx context.Context) {
 				return
 			}
 			r.log.Warn("consumer group session ended; rejoining", "error", err)
-			sluiceerrors.Sleep(ctx, time.Second)
+			errhandler.Sleep(ctx, time.Second)
 		}
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/connect"
-	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/safecall"
 	"github.com/sluicehq/sluice/internal/tracing"
 )
@@ -178,7 +178,7 @@ func (r *taskRunner) batchFailed(be *connect.BatchError) {
 		if ferr == nil {
 			ferr = errors.New("put reported the record as failed without an error")
 		}
-		skip, err := r.handler.Fail(r.taskCtx, &sluiceerrors.Failure{
+		skip, err := r.handler.Fail(r.taskCtx, &errhandler.Failure{
 			Stage: connect.StageTaskPut, Component: r.task, Record: &r.pending[f.Index],
 			Raw: rawRecord(r.pendingMsgs[f.Index]), Err: ferr, Attempts: 1,
 		})

@@ -9,6 +9,7 @@ import (
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/converters"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/transforms"
 )
 
@@ -84,16 +85,16 @@ func (r *taskRunner) recoverTransform(ctx context.Context, cfg *Config, m *saram
 
 // rawRecord is m as consumed, for the dead-letter queue: key, value, headers
 // and timestamp exactly as read. Built on failure paths only.
-func rawRecord(m *sarama.ConsumerMessage) *sluiceerrors.RawRecord {
-	raw := &sluiceerrors.RawRecord{
+func rawRecord(m *sarama.ConsumerMessage) *errhandler.RawRecord {
+	raw := &errhandler.RawRecord{
 		Topic: m.Topic, Partition: m.Partition, Offset: m.Offset,
 		Key: m.Key, Value: m.Value, Timestamp: m.Timestamp,
 	}
 	if len(m.Headers) > 0 {
-		raw.Headers = make([]sluiceerrors.RawHeader, 0, len(m.Headers))
+		raw.Headers = make([]errhandler.RawHeader, 0, len(m.Headers))
 		for _, h := range m.Headers {
 			if h != nil {
-				raw.Headers = append(raw.Headers, sluiceerrors.RawHeader{Key: string(h.Key), Value: h.Value})
+				raw.Headers = append(raw.Headers, errhandler.RawHeader{Key: string(h.Key), Value: h.Value})
 			}
 		}
 	}
@@ -113,7 +114,7 @@ func (r *taskRunner) report(ctx context.Context, rec *connect.Record, err error)
 	}
 	r.reportGate.RLock()
 	defer r.reportGate.RUnlock()
-	skip, ferr := r.handler.Fail(ctx, &sluiceerrors.Failure{
+	skip, ferr := r.handler.Fail(ctx, &errhandler.Failure{
 		Stage: connect.StageTaskPut, Component: r.task, Record: rec, Raw: r.rawFor(ctx, rec), Err: err, Attempts: 1,
 	})
 	if skip {
@@ -137,7 +138,7 @@ func (r *taskRunner) report(ctx context.Context, rec *connect.Record, err error)
 // being put with rec's original coordinates, or else rec serialised with the
 // pipeline's converters (nil when they cannot, and then the dead-letter queue
 // gets a JSON description). Only needed when there is a dead-letter queue.
-func (r *taskRunner) rawFor(ctx context.Context, rec *connect.Record) *sluiceerrors.RawRecord {
+func (r *taskRunner) rawFor(ctx context.Context, rec *connect.Record) *errhandler.RawRecord {
 	cfg := &r.p.cfg
 	if cfg.Errors.DLQTopic == "" {
 		return nil
@@ -169,7 +170,7 @@ func (r *taskRunner) rawFor(ctx context.Context, rec *connect.Record) *sluiceerr
 	if err != nil {
 		return nil
 	}
-	raw := &sluiceerrors.RawRecord{Topic: rec.Topic, Partition: -1, Offset: -1, Key: key, Value: val, Timestamp: rec.Timestamp}
+	raw := &errhandler.RawRecord{Topic: rec.Topic, Partition: -1, Offset: -1, Key: key, Value: val, Timestamp: rec.Timestamp}
 	if rec.OriginalTopic != "" {
 		raw.Topic, raw.Partition, raw.Offset = rec.OriginalTopic, rec.OriginalPartition, rec.OriginalOffset
 	}
@@ -178,7 +179,7 @@ func (r *taskRunner) rawFor(ctx context.Context, rec *connect.Record) *sluiceerr
 		if err != nil {
 			return nil
 		}
-		raw.Headers = append(raw.Headers, sluiceerrors.RawHeader{Key: h.Key, Value: v})
+		raw.Headers = append(raw.Headers, errhandler.RawHeader{Key: h.Key, Value: v})
 	}
 	return raw
 }

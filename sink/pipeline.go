@@ -12,7 +12,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
-	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 )
 
@@ -120,7 +120,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // fails: a new task instance rejoins the consumer group after the policy's
 // backoff and resumes from the committed offsets.
 func (p *Pipeline) supervise(ctx context.Context, i int, r *taskRunner) error {
-	return sluiceerrors.Supervise(ctx, p.cfg.Restart,
+	return errhandler.Supervise(ctx, p.cfg.Restart,
 		func(ctx context.Context) error { return r.run(ctx) },
 		func(err error, restarts int, delay time.Duration) {
 			next := newTaskRunner(p, i, r.config)

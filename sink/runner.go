@@ -16,7 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/converters"
-	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/safecall"
 )
 
@@ -38,12 +38,12 @@ type taskRunner struct {
 	initialOffset int64
 
 	// The errors.* policy: set before the task starts, never changed.
-	handler *sluiceerrors.Handler
+	handler *errhandler.Handler
 	// putHandler retries whole batches after a retriable Put error:
 	// errors.retry.delay.max.ms's backoff, bounded by TaskRetryTimeout.
-	putHandler *sluiceerrors.Handler
-	dlq        *sluiceerrors.DLQ
-	errStats   sluiceerrors.Metrics
+	putHandler *errhandler.Handler
+	dlq        *errhandler.DLQ
+	errStats   errhandler.Metrics
 	// reportGate is held shared by every TaskContext.Report while it
 	// reports; a commit takes it exclusively (and releases it at once)
 	// before PreCommit, so that every report started before is durable
@@ -409,12 +409,12 @@ func (r *taskRunner) watermarkLoop(ctx context.Context) {
 // (one partition; the replication factor is capped to the cluster size).
 func (r *taskRunner) setupErrors(ctx context.Context, base *sarama.Config) error {
 	cfg := &r.p.cfg
-	var reporters []sluiceerrors.Reporter
+	var reporters []errhandler.Reporter
 	if cfg.Errors.LogEnable {
-		reporters = append(reporters, &sluiceerrors.LogReporter{Logger: cfg.Logger, IncludeMessages: cfg.Errors.LogIncludeMessages, Metrics: &r.errStats})
+		reporters = append(reporters, &errhandler.LogReporter{Logger: cfg.Logger, IncludeMessages: cfg.Errors.LogIncludeMessages, Metrics: &r.errStats})
 	}
 	if cfg.Errors.DLQTopic != "" {
-		dlq, err := sluiceerrors.NewDLQ(ctx, sluiceerrors.DLQConfig{
+		dlq, err := errhandler.NewDLQ(ctx, errhandler.DLQConfig{
 			Brokers: cfg.Brokers, Topic: cfg.Errors.DLQTopic, ReplicationFactor: cfg.Errors.DLQReplicationFactor,
 			ContextHeaders: cfg.Errors.DLQContextHeaders, Sarama: base, Metrics: &r.errStats, Logger: r.log,
 			ClientID: fmt.Sprintf("connector-dlq-producer-%s-%d", cfg.Name, r.id),
@@ -425,12 +425,12 @@ func (r *taskRunner) setupErrors(ctx context.Context, base *sarama.Config) error
 		r.dlq = dlq
 		reporters = append(reporters, dlq)
 	}
-	r.handler = sluiceerrors.NewHandler(cfg.Errors, cfg.Name, r.id, sluiceerrors.WithReporters(reporters...),
-		sluiceerrors.WithMetrics(&r.errStats), sluiceerrors.WithLogger(cfg.Logger))
+	r.handler = errhandler.New(cfg.Errors, cfg.Name, r.id, errhandler.WithReporters(reporters...),
+		errhandler.WithMetrics(&r.errStats), errhandler.WithLogger(cfg.Logger))
 	putErrs := cfg.Errors
 	putErrs.RetryTimeout = max(cfg.TaskRetryTimeout, -1) // 0 and -1: without limit
-	r.putHandler = sluiceerrors.NewHandler(putErrs, cfg.Name, r.id,
-		sluiceerrors.WithMetrics(&r.errStats), sluiceerrors.WithLogger(cfg.Logger))
+	r.putHandler = errhandler.New(putErrs, cfg.Name, r.id,
+		errhandler.WithMetrics(&r.errStats), errhandler.WithLogger(cfg.Logger))
 	return nil
 }
 

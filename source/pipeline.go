@@ -12,7 +12,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
-	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/errhandler"
 )
 
 // Pipeline runs the tasks of one source connector: each task's records are
@@ -111,7 +111,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // supervise runs task i, restarting it under the restart policy when it
 // fails.
 func (p *Pipeline) supervise(ctx context.Context, i int, r *taskRunner, config map[string]string) error {
-	return sluiceerrors.Supervise(ctx, p.cfg.Restart,
+	return errhandler.Supervise(ctx, p.cfg.Restart,
 		func(ctx context.Context) error { return r.run(ctx) },
 		func(err error, restarts int, delay time.Duration) {
 			next := newTaskRunner(p, i, config)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
-	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 )
 
@@ -169,7 +169,7 @@ func (r *taskRunner) openProducer(ctx context.Context) error {
 		}
 		r.setStall(fmt.Errorf("connector %q task %d: stage %s: creating producer: %w", r.p.cfg.Name, r.id, connect.StageKafkaProduce, err))
 		r.log.Warn("cannot create the producer (brokers unreachable?); retrying", "error", err, "delay", backoff)
-		if !sluiceerrors.Sleep(ctx, backoff) {
+		if !errhandler.Sleep(ctx, backoff) {
 			return nil
 		}
 		backoff = r.delivery.next(backoff)
@@ -314,7 +314,7 @@ func (r *taskRunner) redeliver(ctx context.Context) error {
 			continue
 		}
 		carry = q
-		if !sluiceerrors.Sleep(ctx, backoff) {
+		if !errhandler.Sleep(ctx, backoff) {
 			return nil
 		}
 		backoff = r.delivery.next(backoff)

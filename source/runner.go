@@ -12,7 +12,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
-	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/internal/offsettrack"
 	"github.com/sluicehq/sluice/internal/safecall"
@@ -60,10 +60,10 @@ type taskRunner struct {
 	ackDone     chan struct{}        // closed when producer's ackLoop returned
 	pcfg        *sarama.Config
 	delivery    deliveryPolicy
-	handler     *sluiceerrors.Handler
-	taskHandler *sluiceerrors.Handler // retries of Poll: sluice.task.retry.timeout.ms
-	dlq         *sluiceerrors.DLQ
-	errStats    sluiceerrors.Metrics
+	handler     *errhandler.Handler
+	taskHandler *errhandler.Handler // retries of Poll: sluice.task.retry.timeout.ms
+	dlq         *errhandler.DLQ
+	errStats    errhandler.Metrics
 	restarts    int
 	lastFailure error
 	work        connect.Record // scratch copy of the record being sent
@@ -254,12 +254,12 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	if r.producer == nil {
 		return nil // stopped while the brokers were unreachable
 	}
-	var reporters []sluiceerrors.Reporter
+	var reporters []errhandler.Reporter
 	if cfg.Errors.LogEnable {
-		reporters = append(reporters, &sluiceerrors.LogReporter{Logger: cfg.Logger, IncludeMessages: cfg.Errors.LogIncludeMessages, Metrics: &r.errStats})
+		reporters = append(reporters, &errhandler.LogReporter{Logger: cfg.Logger, IncludeMessages: cfg.Errors.LogIncludeMessages, Metrics: &r.errStats})
 	}
 	if cfg.Errors.DLQTopic != "" {
-		r.dlq, err = sluiceerrors.NewDLQ(ctx, sluiceerrors.DLQConfig{
+		r.dlq, err = errhandler.NewDLQ(ctx, errhandler.DLQConfig{
 			Brokers: cfg.Brokers, Topic: cfg.Errors.DLQTopic, ReplicationFactor: cfg.Errors.DLQReplicationFactor,
 			ContextHeaders: cfg.Errors.DLQContextHeaders, Sarama: pcfg, Metrics: &r.errStats, Logger: r.log,
 			ClientID: fmt.Sprintf("connector-dlq-producer-%s-%d", cfg.Name, r.id),
@@ -270,14 +270,14 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		defer r.dlq.Close()
 		reporters = append(reporters, r.dlq)
 	}
-	r.handler = sluiceerrors.NewHandler(cfg.Errors, cfg.Name, r.id, sluiceerrors.WithReporters(reporters...),
-		sluiceerrors.WithMetrics(&r.errStats), sluiceerrors.WithLogger(cfg.Logger))
+	r.handler = errhandler.New(cfg.Errors, cfg.Name, r.id, errhandler.WithReporters(reporters...),
+		errhandler.WithMetrics(&r.errStats), errhandler.WithLogger(cfg.Logger))
 	// Poll's retriable errors: without limit unless TaskRetryTimeout bounds
 	// them (errors.retry.timeout governs converters and transforms only).
 	taskErrs := cfg.Errors
 	taskErrs.RetryTimeout = cfg.TaskRetryTimeout
-	r.taskHandler = sluiceerrors.NewHandler(taskErrs, cfg.Name, r.id,
-		sluiceerrors.WithMetrics(&r.errStats), sluiceerrors.WithLogger(cfg.Logger))
+	r.taskHandler = errhandler.New(taskErrs, cfg.Name, r.id,
+		errhandler.WithMetrics(&r.errStats), errhandler.WithLogger(cfg.Logger))
 	if cfg.TopicCreation != nil {
 		r.admin, err = sarama.NewClusterAdmin(cfg.Brokers, pcfg)
 		if err != nil {
@@ -483,7 +483,7 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 	if err := checkOffsets(rec); err != nil {
 		// Kafka Connect's OffsetUtils.validateFormat: an offset the store
 		// cannot hold is refused here, not at every commit.
-		skip, ferr := r.handler.Fail(ctx, &sluiceerrors.Failure{Stage: connect.StageTaskPoll, Component: r.task,
+		skip, ferr := r.handler.Fail(ctx, &errhandler.Failure{Stage: connect.StageTaskPoll, Component: r.task,
 			Record: rec, Raw: r.rawOf(ctx, rec), Err: err, Attempts: 1})
 		if ferr != nil {
 			return ferr
@@ -638,7 +638,7 @@ func (r *taskRunner) recover(ctx context.Context, stage connect.Stage, component
 // rawOf serialises rec as polled with the pipeline's converters, for the
 // dead-letter queue; nil when that fails (the queue then gets a JSON
 // description of the record).
-func (r *taskRunner) rawOf(ctx context.Context, rec *connect.Record) *sluiceerrors.RawRecord {
+func (r *taskRunner) rawOf(ctx context.Context, rec *connect.Record) *errhandler.RawRecord {
 	if r.p.cfg.Errors.DLQTopic == "" {
 		return nil
 	}
@@ -651,13 +651,13 @@ func (r *taskRunner) rawOf(ctx context.Context, rec *connect.Record) *sluiceerro
 	if err != nil {
 		return nil
 	}
-	raw := &sluiceerrors.RawRecord{Topic: rec.Topic, Partition: -1, Offset: -1, Key: key, Value: val, Timestamp: rec.Timestamp}
+	raw := &errhandler.RawRecord{Topic: rec.Topic, Partition: -1, Offset: -1, Key: key, Value: val, Timestamp: rec.Timestamp}
 	for _, h := range rec.Headers {
 		v, err := cfg.HeaderConverter.FromConnectHeader(ctx, rec.Topic, h.Key, h.Schema, h.Value)
 		if err != nil {
 			return nil
 		}
-		raw.Headers = append(raw.Headers, sluiceerrors.RawHeader{Key: h.Key, Value: v})
+		raw.Headers = append(raw.Headers, errhandler.RawHeader{Key: h.Key, Value: v})
 	}
 	return raw
 }
@@ -718,7 +718,7 @@ func (r *taskRunner) ensureTopic(ctx context.Context, topic string) error {
 		stalled = true
 		r.setStall(fmt.Errorf("connector %q task %d: stage %s: %w", r.p.cfg.Name, r.id, connect.StageKafkaProduce, err))
 		r.log.Warn("topic creation failed with a retriable error; retrying", "topic", topic, "error", err, "delay", backoff)
-		if !sluiceerrors.Sleep(ctx, backoff) {
+		if !errhandler.Sleep(ctx, backoff) {
 			return fmt.Errorf("topic %s: %w", topic, errStopping)
 		}
 		backoff = r.delivery.next(backoff)
@@ -858,11 +858,11 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 // otherwise the task fails and the record stays unacknowledged, so no offset
 // at or past it is committed.
 func (r *taskRunner) produceFailed(ctx context.Context, producer any, s *msgSlot, err error) {
-	raw := &sluiceerrors.RawRecord{Topic: s.msg.Topic, Partition: -1, Offset: -1, Key: s.key, Value: s.val, Timestamp: s.msg.Timestamp}
+	raw := &errhandler.RawRecord{Topic: s.msg.Topic, Partition: -1, Offset: -1, Key: s.key, Value: s.val, Timestamp: s.msg.Timestamp}
 	for _, h := range s.msg.Headers {
-		raw.Headers = append(raw.Headers, sluiceerrors.RawHeader{Key: string(h.Key), Value: h.Value})
+		raw.Headers = append(raw.Headers, errhandler.RawHeader{Key: string(h.Key), Value: h.Value})
 	}
-	skip, ferr := r.handler.Fail(ctx, &sluiceerrors.Failure{Stage: connect.StageKafkaProduce, Component: producer,
+	skip, ferr := r.handler.Fail(ctx, &errhandler.Failure{Stage: connect.StageKafkaProduce, Component: producer,
 		Record: s.rec, Raw: raw, Err: err, Attempts: 1 + s.resends})
 	if skip {
 		r.tracker.Done(s.handle)

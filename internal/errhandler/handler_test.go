@@ -1,4 +1,4 @@
-package errors
+package errhandler
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	sluiceerrors "github.com/sluicehq/sluice/errors"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -21,18 +23,18 @@ func TestToleranceNone(t *testing.T) {
 	t.Run("sink record", func(t *testing.T) {
 		rec := newRecorder()
 		log := &calls{}
-		h := NewHandler(Config{}, "orders-sink", 2, rec.option(), WithReporters(&recordingReporter{name: "r", log: log}))
+		h := New(sluiceerrors.Config{}, "orders-sink", 2, rec.option(), WithReporters(&recordingReporter{name: "r", log: log}))
 		skip, err := h.Execute(context.Background(), connect.StageValueConverter, &fakeConverter{}, sinkRecord(), &RawRecord{Topic: "orders"}, always(cause))
 		if skip {
 			t.Fatal("skip = true under tolerance none")
 		}
-		const want = `connector "orders-sink" task 2 stage VALUE_CONVERTER (*errors.fakeConverter) failed on topic orders partition 3 offset 42 after 1 attempt(s): unexpected token`
+		const want = `connector "orders-sink" task 2 stage VALUE_CONVERTER (*errhandler.fakeConverter) failed on topic orders partition 3 offset 42 after 1 attempt(s): unexpected token`
 		if err == nil || err.Error() != want {
 			t.Fatalf("error\n %v\nwant\n %s", err, want)
 		}
 		re := asRecordError(t, err)
 		if re.Connector != "orders-sink" || re.Task != 2 || re.Stage != connect.StageValueConverter ||
-			re.Class != "*errors.fakeConverter" || re.Topic != "orders" || re.Partition != 3 || re.Offset != 42 || re.Attempts != 1 {
+			re.Class != "*errhandler.fakeConverter" || re.Topic != "orders" || re.Partition != 3 || re.Offset != 42 || re.Attempts != 1 {
 			t.Errorf("RecordError fields %+v", re)
 		}
 		if !stderrors.Is(err, cause) {
@@ -49,9 +51,9 @@ func TestToleranceNone(t *testing.T) {
 		}
 	})
 	t.Run("source record", func(t *testing.T) {
-		h := NewHandler(Config{}, "files", 0, quiet)
+		h := New(sluiceerrors.Config{}, "files", 0, quiet)
 		_, err := h.Execute(context.Background(), connect.StageTransformation, &fakeConverter{}, sourceRecord(), nil, always(cause))
-		const want = `connector "files" task 0 stage TRANSFORMATION (*errors.fakeConverter) failed on source partition {file=a.txt} offset {pos=7} (topic lines) after 1 attempt(s): unexpected token`
+		const want = `connector "files" task 0 stage TRANSFORMATION (*errhandler.fakeConverter) failed on source partition {file=a.txt} offset {pos=7} (topic lines) after 1 attempt(s): unexpected token`
 		if err == nil || err.Error() != want {
 			t.Fatalf("error\n %v\nwant\n %s", err, want)
 		}
@@ -65,7 +67,7 @@ func TestToleranceAll(t *testing.T) {
 	rec := newRecorder()
 	log := &calls{}
 	shared := new(Metrics)
-	h := NewHandler(Config{Tolerance: ToleranceAll, RetryTimeout: time.Second}, "orders-sink", 2, rec.option(),
+	h := New(sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceAll, RetryTimeout: time.Second}, "orders-sink", 2, rec.option(),
 		WithMetrics(shared),
 		WithReporters(&recordingReporter{name: "log", log: log}, &recordingReporter{name: "dlq", log: log}))
 	if h.Metrics() != shared {
@@ -119,7 +121,7 @@ func TestReporterFailureFailsTask(t *testing.T) {
 	log := &calls{}
 	dlqDown := stderrors.New("dead-letter queue unreachable")
 	cause := stderrors.New("bad record")
-	h := NewHandler(Config{Tolerance: ToleranceAll}, "orders-sink", 2, quiet,
+	h := New(sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceAll}, "orders-sink", 2, quiet,
 		WithReporters(&recordingReporter{name: "dlq", log: log, err: dlqDown}, &recordingReporter{name: "log", log: log}))
 	skip, err := h.Execute(context.Background(), connect.StageTaskPut, &fakeConverter{}, sinkRecord(), nil, always(cause))
 	if skip || err == nil {
@@ -155,7 +157,7 @@ func TestReporterFailureFailsTask(t *testing.T) {
 // made and only calls op for retries.
 func TestRecover(t *testing.T) {
 	rec := newRecorder()
-	h := NewHandler(Config{RetryTimeout: -1}, "c", 0, rec.option())
+	h := New(sluiceerrors.Config{RetryTimeout: -1}, "c", 0, rec.option())
 	op := failing(1, errTransient)
 	skip, err := h.Recover(context.Background(), connect.StageValueConverter, nil, sinkRecord(), nil, errTransient, op.op)
 	if skip || err != nil {
@@ -182,7 +184,7 @@ func TestRecover(t *testing.T) {
 // TestRetryFailed: the task-level twin of Recover.
 func TestRetryFailed(t *testing.T) {
 	rec := newRecorder()
-	h := NewHandler(Config{}, "c", 0, rec.option())
+	h := New(sluiceerrors.Config{}, "c", 0, rec.option())
 	op := failing(2, errTransient)
 	n, err := h.RetryFailed(context.Background(), connect.StageTaskCommit, errTransient, op.op)
 	if n != 4 || err != nil || op.n() != 3 {
@@ -195,11 +197,11 @@ func TestRetryFailed(t *testing.T) {
 
 func windowHandler(t *testing.T, log *calls) *Handler {
 	t.Helper()
-	cfg := Config{Tolerance: ToleranceAll, WindowSize: 100, WindowMaxFailures: 4}
+	cfg := sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceAll, WindowSize: 100, WindowMaxFailures: 4}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	return NewHandler(cfg, "orders-sink", 0, quiet, WithReporters(&recordingReporter{name: "r", log: log}))
+	return New(cfg, "orders-sink", 0, quiet, WithReporters(&recordingReporter{name: "r", log: log}))
 }
 
 func failOnce(h *Handler, cause error) (bool, error) {
@@ -333,7 +335,7 @@ func TestWindowSlides(t *testing.T) {
 // TestWindowConcurrent: the handler is safe for concurrent use (run with
 // -race): concurrent successes and failures are all counted.
 func TestWindowConcurrent(t *testing.T) {
-	h := NewHandler(Config{Tolerance: ToleranceAll, WindowSize: 2000, WindowMaxFailures: 1999}, "c", 0, quiet)
+	h := New(sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceAll, WindowSize: 2000, WindowMaxFailures: 1999}, "c", 0, quiet)
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
@@ -362,7 +364,7 @@ func TestWindowConcurrent(t *testing.T) {
 
 // TestSucceededWithoutWindow is a no-op and allocation free.
 func TestSucceededWithoutWindow(t *testing.T) {
-	h := NewHandler(Config{}, "c", 0, quiet)
+	h := New(sluiceerrors.Config{}, "c", 0, quiet)
 	if n := testing.AllocsPerRun(100, h.Succeeded); n != 0 {
 		t.Errorf("Succeeded allocates %v times", n)
 	}
@@ -377,7 +379,7 @@ func TestExecuteSuccessAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector changes allocation counts")
 	}
-	h := NewHandler(Config{Tolerance: ToleranceAll, WindowSize: 10, WindowMaxFailures: 1}, "c", 0, quiet)
+	h := New(sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceAll, WindowSize: 10, WindowMaxFailures: 1}, "c", 0, quiet)
 	ctx := context.Background()
 	rec, comp := sinkRecord(), &fakeConverter{}
 	op := func(context.Context) error { return nil }
@@ -390,13 +392,25 @@ func TestExecuteSuccessAllocs(t *testing.T) {
 
 // TestNewHandlerDefaults: NewHandler applies Kafka Connect's defaults.
 func TestNewHandlerDefaults(t *testing.T) {
-	got := NewHandler(Config{}, "c", 0).Config()
-	want := Config{RetryDelayMax: 60 * time.Second, DLQReplicationFactor: 3}
+	got := New(sluiceerrors.Config{}, "c", 0).Config()
+	want := sluiceerrors.Config{RetryDelayMax: 60 * time.Second, DLQReplicationFactor: 3}
 	if got != want {
-		t.Errorf("Config() = %+v, want %+v", got, want)
+		t.Errorf("sluiceerrors.Config() = %+v, want %+v", got, want)
 	}
-	kept := NewHandler(Config{RetryDelayMax: time.Second, DLQReplicationFactor: 1, Tolerance: ToleranceAll}, "c", 0).Config()
-	if kept.RetryDelayMax != time.Second || kept.DLQReplicationFactor != 1 || kept.Tolerance != ToleranceAll {
+	kept := New(sluiceerrors.Config{RetryDelayMax: time.Second, DLQReplicationFactor: 1, Tolerance: sluiceerrors.ToleranceAll}, "c", 0).Config()
+	if kept.RetryDelayMax != time.Second || kept.DLQReplicationFactor != 1 || kept.Tolerance != sluiceerrors.ToleranceAll {
 		t.Errorf("explicit values overridden: %+v", kept)
+	}
+}
+
+// TestHandlerDefaults: a Config without errors.retry.delay.max.ms or a DLQ
+// replication factor gets Kafka Connect's 60 s and 3.
+func TestHandlerDefaults(t *testing.T) {
+	d := New(sluiceerrors.Config{}, "x", 0).Config()
+	if d.RetryDelayMax != 60*time.Second || d.DLQReplicationFactor != 3 {
+		t.Errorf("handler defaults RetryDelayMax=%v DLQReplicationFactor=%d, want 60s and 3", d.RetryDelayMax, d.DLQReplicationFactor)
+	}
+	if RetryDelayMin != 300*time.Millisecond {
+		t.Errorf("RetryDelayMin = %v, want Kafka Connect's 300ms", RetryDelayMin)
 	}
 }

@@ -1,4 +1,4 @@
-package errors
+package errhandler
 
 import (
 	"context"
@@ -12,27 +12,12 @@ import (
 	"sync"
 	"time"
 
+	sluiceerrors "github.com/sluicehq/sluice/errors"
+
 	"github.com/IBM/sarama"
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
-)
-
-// The dead-letter queue context headers, as Kafka Connect names them, plus
-// Sluice's two for source records.
-const (
-	HeaderTopic               = "__connect.errors.topic"
-	HeaderPartition           = "__connect.errors.partition"
-	HeaderOffset              = "__connect.errors.offset"
-	HeaderConnectorName       = "__connect.errors.connector.name"
-	HeaderTaskID              = "__connect.errors.task.id"
-	HeaderStage               = "__connect.errors.stage"
-	HeaderClassName           = "__connect.errors.class.name"
-	HeaderExceptionClassName  = "__connect.errors.exception.class.name"
-	HeaderExceptionMessage    = "__connect.errors.exception.message"
-	HeaderExceptionStacktrace = "__connect.errors.exception.stacktrace"
-	HeaderSourcePartition     = "__connect.errors.source.partition"
-	HeaderSourceOffset        = "__connect.errors.source.offset"
 )
 
 // DLQConfig configures a dead-letter queue.
@@ -118,7 +103,7 @@ func NewDLQ(ctx context.Context, cfg DLQConfig) (*DLQ, error) {
 	}
 	rf := cfg.ReplicationFactor
 	if rf == 0 {
-		rf = DefaultDLQReplicationFactor
+		rf = sluiceerrors.DefaultDLQReplicationFactor
 	}
 	if err := ensureDLQTopic(ctx, cfg.Brokers, sc, cfg.Topic, rf, cfg.Logger); err != nil {
 		return nil, err
@@ -277,28 +262,28 @@ func ContextHeaders(connector string, task int, f *Failure) []sarama.RecordHeade
 	rec := f.Record
 	switch {
 	case rec != nil && rec.OriginalTopic != "":
-		add(HeaderTopic, rec.OriginalTopic)
-		add(HeaderPartition, strconv.Itoa(int(rec.OriginalPartition)))
-		add(HeaderOffset, strconv.FormatInt(rec.OriginalOffset, 10))
+		add(sluiceerrors.HeaderTopic, rec.OriginalTopic)
+		add(sluiceerrors.HeaderPartition, strconv.Itoa(int(rec.OriginalPartition)))
+		add(sluiceerrors.HeaderOffset, strconv.FormatInt(rec.OriginalOffset, 10))
 	case f.Raw != nil && f.Raw.Topic != "":
-		add(HeaderTopic, f.Raw.Topic)
+		add(sluiceerrors.HeaderTopic, f.Raw.Topic)
 	case rec != nil && rec.Topic != "":
-		add(HeaderTopic, rec.Topic)
+		add(sluiceerrors.HeaderTopic, rec.Topic)
 	}
-	add(HeaderConnectorName, connector)
-	add(HeaderTaskID, strconv.Itoa(task))
-	add(HeaderStage, string(f.Stage))
+	add(sluiceerrors.HeaderConnectorName, connector)
+	add(sluiceerrors.HeaderTaskID, strconv.Itoa(task))
+	add(sluiceerrors.HeaderStage, string(f.Stage))
 	if f.Component != nil {
-		add(HeaderClassName, connect.TypeName(f.Component))
+		add(sluiceerrors.HeaderClassName, connect.TypeName(f.Component))
 	}
 	if f.Err != nil {
-		add(HeaderExceptionClassName, errorClass(f.Err))
-		add(HeaderExceptionMessage, f.Err.Error())
-		add(HeaderExceptionStacktrace, errorChain(f.Err))
+		add(sluiceerrors.HeaderExceptionClassName, errorClass(f.Err))
+		add(sluiceerrors.HeaderExceptionMessage, f.Err.Error())
+		add(sluiceerrors.HeaderExceptionStacktrace, errorChain(f.Err))
 	}
 	if rec != nil && rec.OriginalTopic == "" && (rec.SourcePartition != nil || rec.SourceOffset != nil) {
-		add(HeaderSourcePartition, jsonString(rec.SourcePartition))
-		add(HeaderSourceOffset, jsonString(rec.SourceOffset))
+		add(sluiceerrors.HeaderSourcePartition, jsonString(rec.SourcePartition))
+		add(sluiceerrors.HeaderSourceOffset, jsonString(rec.SourceOffset))
 	}
 	return hs
 }

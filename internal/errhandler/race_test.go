@@ -1,5 +1,5 @@
 //go:build race
 
-package errors
+package errhandler
 
 const raceEnabled = true

@@ -1,4 +1,4 @@
-package errors
+package errhandler
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	sluiceerrors "github.com/sluicehq/sluice/errors"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -75,16 +77,16 @@ func TestLogReporterSinkRecord(t *testing.T) {
 			t.Errorf("ErrorsLogged = %d, want 3", n)
 		}
 		got := lines[0]
-		msg := "Error encountered in task orders-sink-2. Executing stage 'VALUE_CONVERTER' with class '*errors.fakeConverter', where consumed record is {topic='orders', partition=3, offset=42}."
+		msg := "Error encountered in task orders-sink-2. Executing stage 'VALUE_CONVERTER' with class '*errhandler.fakeConverter', where consumed record is {topic='orders', partition=3, offset=42}."
 		if include {
-			msg = "Error encountered in task orders-sink-2. Executing stage 'VALUE_CONVERTER' with class '*errors.fakeConverter', where consumed record is {topic='orders', partition=3, offset=42, timestamp=1700000000123, timestampType=CreateTime}."
+			msg = "Error encountered in task orders-sink-2. Executing stage 'VALUE_CONVERTER' with class '*errhandler.fakeConverter', where consumed record is {topic='orders', partition=3, offset=42, timestamp=1700000000123, timestampType=CreateTime}."
 		}
 		if got["msg"] != msg {
 			t.Errorf("msg %q\nwant %q", got["msg"], msg)
 		}
 		want := map[string]any{
 			"level": "ERROR", "connector": "orders-sink", "task": 2.0, "stage": "VALUE_CONVERTER",
-			"class": "*errors.fakeConverter", "attempts": 2.0, "error": "bad json",
+			"class": "*errhandler.fakeConverter", "attempts": 2.0, "error": "bad json",
 			"topic": "orders", "partition": 3.0, "offset": 42.0,
 		}
 		for k, v := range want {
@@ -119,7 +121,7 @@ func TestLogReporterSinkRecordWithoutRaw(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := jsonLines(t, buf.String())[0]
-	const msg = "Error encountered in task orders-sink-0. Executing stage 'TASK_PUT' with class '*errors.fakeConverter', where consumed record is {topic='orders', partition=3, offset=42}."
+	const msg = "Error encountered in task orders-sink-0. Executing stage 'TASK_PUT' with class '*errhandler.fakeConverter', where consumed record is {topic='orders', partition=3, offset=42}."
 	if got["msg"] != msg {
 		t.Errorf("msg %q\nwant %q", got["msg"], msg)
 	}
@@ -138,7 +140,7 @@ func TestLogReporterSourceRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := jsonLines(t, buf.String())[0]
-	const msg = "Error encountered in task files-1. Executing stage 'TRANSFORMATION' with class '*errors.fakeConverter', where source record is source partition {file=a.txt} offset {pos=7} for topic lines."
+	const msg = "Error encountered in task files-1. Executing stage 'TRANSFORMATION' with class '*errhandler.fakeConverter', where source record is source partition {file=a.txt} offset {pos=7} for topic lines."
 	if got["msg"] != msg {
 		t.Errorf("msg %q\nwant %q", got["msg"], msg)
 	}
@@ -178,7 +180,7 @@ func TestLogReporterNoRecord(t *testing.T) {
 func TestLogReporterViaHandler(t *testing.T) {
 	buf := &syncBuffer{}
 	m := new(Metrics)
-	h := NewHandler(Config{Tolerance: ToleranceAll, LogEnable: true}, "orders-sink", 0, quiet, WithMetrics(m),
+	h := New(sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceAll, LogEnable: true}, "orders-sink", 0, quiet, WithMetrics(m),
 		WithReporters(&LogReporter{Logger: slog.New(slog.NewJSONHandler(buf, nil)), Metrics: m}))
 	for i := 0; i < 5; i++ {
 		if skip, err := h.Execute(context.Background(), connect.StageKeyConverter, &fakeConverter{}, sinkRecord(), nil, always(stderrors.New("bad"))); !skip || err != nil {

@@ -1,4 +1,4 @@
-package errors
+package errhandler
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	sluiceerrors "github.com/sluicehq/sluice/errors"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -21,7 +23,7 @@ var errTransient = connect.Retriable(stderrors.New("broker busy"))
 func TestExecuteRetryScheduleDoubles(t *testing.T) {
 	for k := 1; k <= 6; k++ {
 		rec := newRecorder()
-		h := NewHandler(Config{RetryTimeout: -1}, "c", 0, rec.option())
+		h := New(sluiceerrors.Config{RetryTimeout: -1}, "c", 0, rec.option())
 		op := failing(k, errTransient)
 		skip, err := h.Execute(context.Background(), connect.StageValueConverter, &fakeConverter{}, sinkRecord(), nil, op.op)
 		if skip || err != nil {
@@ -59,7 +61,7 @@ func TestExecuteRetryTimeoutKafkaEvidence(t *testing.T) {
 	t.Run("none", func(t *testing.T) {
 		rec := newRecorder()
 		log := &calls{}
-		h := NewHandler(Config{RetryTimeout: 6 * time.Second}, "orders-sink", 1, rec.option(),
+		h := New(sluiceerrors.Config{RetryTimeout: 6 * time.Second}, "orders-sink", 1, rec.option(),
 			WithReporters(&recordingReporter{name: "r", log: log}))
 		op := &countingOp{f: always(errTransient)}
 		skip, err := h.Execute(context.Background(), connect.StageTransformation, &fakeConverter{}, sinkRecord(), nil, op.op)
@@ -96,7 +98,7 @@ func TestExecuteRetryTimeoutKafkaEvidence(t *testing.T) {
 	t.Run("all", func(t *testing.T) {
 		rec := newRecorder()
 		log := &calls{}
-		h := NewHandler(Config{Tolerance: ToleranceAll, RetryTimeout: 6 * time.Second}, "orders-sink", 1, rec.option(),
+		h := New(sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceAll, RetryTimeout: 6 * time.Second}, "orders-sink", 1, rec.option(),
 			WithReporters(&recordingReporter{name: "r", log: log}))
 		skip, err := h.Execute(context.Background(), connect.StageTransformation, &fakeConverter{}, sinkRecord(), nil, always(errTransient))
 		if !skip || err != nil {
@@ -129,7 +131,7 @@ func TestExecuteJitterAboveMaxDelay(t *testing.T) {
 		args = append(args, n)
 		return int64(outs[len(args)-1])
 	}
-	h := NewHandler(Config{RetryTimeout: -1, RetryDelayMax: 600 * time.Millisecond}, "c", 0, rec.option(), WithRand(rnd))
+	h := New(sluiceerrors.Config{RetryTimeout: -1, RetryDelayMax: 600 * time.Millisecond}, "c", 0, rec.option(), WithRand(rnd))
 	op := failing(5, errTransient)
 	if skip, err := h.Execute(context.Background(), connect.StageKeyConverter, nil, nil, nil, op.op); skip || err != nil {
 		t.Fatalf("Execute = (%v, %v)", skip, err)
@@ -153,7 +155,7 @@ func TestExecuteJitterAboveMaxDelay(t *testing.T) {
 func TestExecuteJitterDefaultRandInRange(t *testing.T) {
 	rec := newRecorder()
 	const max = 1000 * time.Millisecond
-	h := NewHandler(Config{RetryTimeout: -1, RetryDelayMax: max}, "c", 0, rec.option())
+	h := New(sluiceerrors.Config{RetryTimeout: -1, RetryDelayMax: max}, "c", 0, rec.option())
 	op := failing(200, errTransient)
 	if _, err := h.Execute(context.Background(), connect.StageKeyConverter, nil, nil, nil, op.op); err != nil {
 		t.Fatal(err)
@@ -180,12 +182,12 @@ func TestExecuteJitterDefaultRandInRange(t *testing.T) {
 func TestExecuteRetryWithoutLimit(t *testing.T) {
 	rec := newRecorder()
 	rnd := func(n int64) int64 {
-		if n != int64(DefaultRetryDelayMax) {
-			t.Errorf("rand(%d), want rand(%d)", n, int64(DefaultRetryDelayMax))
+		if n != int64(sluiceerrors.DefaultRetryDelayMax) {
+			t.Errorf("rand(%d), want rand(%d)", n, int64(sluiceerrors.DefaultRetryDelayMax))
 		}
 		return n - 1
 	}
-	h := NewHandler(Config{RetryTimeout: -1}, "c", 0, rec.option(), WithRand(rnd))
+	h := New(sluiceerrors.Config{RetryTimeout: -1}, "c", 0, rec.option(), WithRand(rnd))
 	op := failing(40, errTransient)
 	skip, err := h.Execute(context.Background(), connect.StageValueConverter, nil, nil, nil, op.op)
 	if skip || err != nil {
@@ -200,7 +202,7 @@ func TestExecuteRetryWithoutLimit(t *testing.T) {
 	}
 	// 300 ms << 7 = 38.4 s is the last below 60 s; << 8 = 76.8 s is jittered.
 	for i, d := range waits {
-		want := DefaultRetryDelayMax - 1
+		want := sluiceerrors.DefaultRetryDelayMax - 1
 		if i < 8 {
 			want = 300 * time.Millisecond << i
 		}
@@ -216,7 +218,7 @@ func TestExecuteRetryWithoutLimit(t *testing.T) {
 func TestExecuteRetryAfterHint(t *testing.T) {
 	t.Run("replaces", func(t *testing.T) {
 		rec := newRecorder()
-		h := NewHandler(Config{RetryTimeout: -1, RetryDelayMax: time.Second}, "c", 0, rec.option())
+		h := New(sluiceerrors.Config{RetryTimeout: -1, RetryDelayMax: time.Second}, "c", 0, rec.option())
 		op := &scripted{errs: []error{
 			connect.RetryAfter(stderrors.New("throttled"), 5*time.Second),
 			errTransient,
@@ -231,7 +233,7 @@ func TestExecuteRetryAfterHint(t *testing.T) {
 	})
 	t.Run("clipped to deadline", func(t *testing.T) {
 		rec := newRecorder()
-		h := NewHandler(Config{RetryTimeout: time.Second}, "c", 0, rec.option())
+		h := New(sluiceerrors.Config{RetryTimeout: time.Second}, "c", 0, rec.option())
 		op := &countingOp{f: always(connect.RetryAfter(io.ErrUnexpectedEOF, 5*time.Second))}
 		_, err := h.Execute(context.Background(), connect.StageTaskPut, nil, nil, nil, op.op)
 		if got, want := rec.recorded(), msList(1000); !equalDurations(got, want) {
@@ -260,7 +262,7 @@ func TestExecuteNoRetry(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rec := newRecorder()
-			h := NewHandler(Config{RetryTimeout: c.timeout}, "c", 0, rec.option())
+			h := New(sluiceerrors.Config{RetryTimeout: c.timeout}, "c", 0, rec.option())
 			// A regression that retries would loop for ever on the instant
 			// fake timer: give up after 50 calls instead of hanging.
 			ctx, cancel := context.WithCancel(context.Background())
@@ -297,7 +299,7 @@ func TestExecuteNoRetry(t *testing.T) {
 // non-retriable error, which is the one reported.
 func TestExecuteRetriableThenPermanent(t *testing.T) {
 	rec := newRecorder()
-	h := NewHandler(Config{RetryTimeout: -1}, "c", 0, rec.option())
+	h := New(sluiceerrors.Config{RetryTimeout: -1}, "c", 0, rec.option())
 	bad := stderrors.New("schema mismatch")
 	op := &scripted{errs: []error{errTransient, errTransient, bad}}
 	_, err := h.Execute(context.Background(), connect.StageValueConverter, nil, nil, nil, op.op)
@@ -322,7 +324,7 @@ func TestExecuteContextCancelledDuringWait(t *testing.T) {
 	defer cancel()
 	rec.onStart = func(*recTimer, time.Duration) { cancel() } // never fires
 	log := &calls{}
-	h := NewHandler(Config{Tolerance: ToleranceAll, RetryTimeout: -1}, "c", 0, rec.option(),
+	h := New(sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceAll, RetryTimeout: -1}, "c", 0, rec.option(),
 		WithReporters(&recordingReporter{name: "r", log: log}))
 	op := &countingOp{f: always(errTransient)}
 	skip, err := h.Execute(ctx, connect.StageValueConverter, nil, nil, nil, op.op)
@@ -345,7 +347,7 @@ func TestExecuteContextCancelledDuringWait(t *testing.T) {
 func TestExecuteContextCancelledRealTimer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h := NewHandler(Config{RetryTimeout: -1}, "c", 0, quiet)
+	h := New(sluiceerrors.Config{RetryTimeout: -1}, "c", 0, quiet)
 	started := make(chan struct{})
 	var once sync.Once
 	op := func(context.Context) error {
@@ -374,7 +376,7 @@ func TestExecuteContextCancelledRealTimer(t *testing.T) {
 func TestHandlerRetryTaskLevel(t *testing.T) {
 	t.Run("timeout 0 is unlimited", func(t *testing.T) {
 		rec := newRecorder()
-		h := NewHandler(Config{}, "c", 0, rec.option())
+		h := New(sluiceerrors.Config{}, "c", 0, rec.option())
 		op := failing(12, errTransient)
 		n, err := h.Retry(context.Background(), connect.StageTaskPoll, op.op)
 		if n != 13 || err != nil {
@@ -390,7 +392,7 @@ func TestHandlerRetryTaskLevel(t *testing.T) {
 	})
 	t.Run("timeout -1 is unlimited", func(t *testing.T) {
 		rec := newRecorder()
-		h := NewHandler(Config{RetryTimeout: -1}, "c", 0, rec.option())
+		h := New(sluiceerrors.Config{RetryTimeout: -1}, "c", 0, rec.option())
 		op := failing(3, errTransient)
 		if n, err := h.Retry(context.Background(), connect.StageTaskPoll, op.op); n != 4 || err != nil {
 			t.Fatalf("Retry = (%d, %v), want (4, nil)", n, err)
@@ -398,7 +400,7 @@ func TestHandlerRetryTaskLevel(t *testing.T) {
 	})
 	t.Run("bounded", func(t *testing.T) {
 		rec := newRecorder()
-		h := NewHandler(Config{RetryTimeout: time.Second}, "c", 0, rec.option())
+		h := New(sluiceerrors.Config{RetryTimeout: time.Second}, "c", 0, rec.option())
 		n, err := h.Retry(context.Background(), connect.StageOffsetCommit, always(errTransient))
 		if n != 4 || err != errTransient {
 			t.Fatalf("Retry = (%d, %v), want (4, %v)", n, err, errTransient)
@@ -409,7 +411,7 @@ func TestHandlerRetryTaskLevel(t *testing.T) {
 	})
 	t.Run("non-retriable", func(t *testing.T) {
 		rec := newRecorder()
-		h := NewHandler(Config{}, "c", 0, rec.option())
+		h := New(sluiceerrors.Config{}, "c", 0, rec.option())
 		bad := stderrors.New("auth failed")
 		op := &countingOp{f: always(bad)}
 		if n, err := h.Retry(context.Background(), connect.StageTaskPoll, op.op); n != 1 || err != bad || op.n() != 1 {
@@ -417,7 +419,7 @@ func TestHandlerRetryTaskLevel(t *testing.T) {
 		}
 	})
 	t.Run("success", func(t *testing.T) {
-		h := NewHandler(Config{}, "c", 0, quiet)
+		h := New(sluiceerrors.Config{}, "c", 0, quiet)
 		if n, err := h.Retry(context.Background(), connect.StageTaskPoll, func(context.Context) error { return nil }); n != 1 || err != nil {
 			t.Fatalf("Retry = (%d, %v)", n, err)
 		}
@@ -452,7 +454,7 @@ func TestScheduleDirect(t *testing.T) {
 // TestSleep covers the handler's interruptible wait.
 func TestSleep(t *testing.T) {
 	rec := newRecorder()
-	h := NewHandler(Config{}, "c", 0, rec.option())
+	h := New(sluiceerrors.Config{}, "c", 0, rec.option())
 	if !h.sleep(context.Background(), 2*time.Second) {
 		t.Error("sleep returned false with a live context")
 	}
@@ -468,7 +470,7 @@ func TestSleep(t *testing.T) {
 	if h.sleep(ctx, time.Hour) {
 		t.Error("sleep returned true with a cancelled context")
 	}
-	real := NewHandler(Config{}, "c", 0, quiet)
+	real := New(sluiceerrors.Config{}, "c", 0, quiet)
 	if !real.sleep(context.Background(), time.Millisecond) {
 		t.Error("real sleep returned false")
 	}

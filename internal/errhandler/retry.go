@@ -1,4 +1,4 @@
-package errors
+package errhandler
 
 import (
 	"context"
@@ -9,6 +9,10 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 )
+
+// RetryDelayMin is the first retry delay of Kafka Connect's schedule; it
+// doubles per attempt.
+const RetryDelayMin = 300 * time.Millisecond
 
 // Clock and Timer let tests replace wall-clock time; they are cenkalti/backoff
 // types.

@@ -1,4 +1,4 @@
-package errors
+package errhandler
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	sluiceerrors "github.com/sluicehq/sluice/errors"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -529,7 +531,7 @@ func TestDLQWithHandler(t *testing.T) {
 	topic := kafkatest.Topic(t)
 	m := new(Metrics)
 	d := newTestDLQ(t, brokers, DLQConfig{Topic: topic, ReplicationFactor: 1, ContextHeaders: true, Metrics: m})
-	h := NewHandler(Config{Tolerance: ToleranceAll, DLQTopic: topic}, "orders-sink", 0, quiet, WithMetrics(m), WithReporters(d))
+	h := New(sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceAll, DLQTopic: topic}, "orders-sink", 0, quiet, WithMetrics(m), WithReporters(d))
 	raw := &RawRecord{Topic: "orders", Partition: 3, Offset: 42, Value: []byte("not json")}
 	skip, err := h.Execute(context.Background(), connect.StageValueConverter, &fakeConverter{}, sinkRecord(), raw, always(stderrors.New("invalid JSON")))
 	if !skip || err != nil {
@@ -541,7 +543,7 @@ func TestDLQWithHandler(t *testing.T) {
 	}
 	stage := ""
 	for _, hd := range msg.Headers {
-		if string(hd.Key) == HeaderStage {
+		if string(hd.Key) == sluiceerrors.HeaderStage {
 			stage = string(hd.Value)
 		}
 	}

@@ -1,4 +1,4 @@
-package errors
+package errhandler
 
 import (
 	stderrors "errors"
@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	sluiceerrors "github.com/sluicehq/sluice/errors"
 
 	"github.com/IBM/sarama"
 
@@ -49,10 +51,10 @@ func TestContextHeadersSinkRecord(t *testing.T) {
 		{"__connect.errors.connector.name", "orders-sink"},
 		{"__connect.errors.task.id", "2"},
 		{"__connect.errors.stage", "VALUE_CONVERTER"},
-		{"__connect.errors.class.name", "*errors.fakeConverter"},
-		{"__connect.errors.exception.class.name", "*errors.parseError"},
+		{"__connect.errors.class.name", "*errhandler.fakeConverter"},
+		{"__connect.errors.exception.class.name", "*errhandler.parseError"},
 		{"__connect.errors.exception.message", "converting value: parse error at byte 7"},
-		{"__connect.errors.exception.stacktrace", "*fmt.wrapError: converting value: parse error at byte 7\nCaused by: *errors.parseError: parse error at byte 7"},
+		{"__connect.errors.exception.stacktrace", "*fmt.wrapError: converting value: parse error at byte 7\nCaused by: *errhandler.parseError: parse error at byte 7"},
 	})
 }
 
@@ -68,7 +70,7 @@ func TestContextHeadersSourceRecord(t *testing.T) {
 		{"__connect.errors.connector.name", "files"},
 		{"__connect.errors.task.id", "0"},
 		{"__connect.errors.stage", "KAFKA_PRODUCE"},
-		{"__connect.errors.class.name", "*errors.fakeConverter"},
+		{"__connect.errors.class.name", "*errhandler.fakeConverter"},
 		{"__connect.errors.exception.class.name", "*connect.RetriableError"},
 		{"__connect.errors.exception.message", "retriable: unexpected EOF"},
 		{"__connect.errors.exception.stacktrace", "*connect.RetriableError: retriable: unexpected EOF\nCaused by: *errors.errorString: unexpected EOF"},
@@ -76,7 +78,7 @@ func TestContextHeadersSourceRecord(t *testing.T) {
 		{"__connect.errors.source.offset", `{"pos":7}`},
 	})
 	for _, h := range hs {
-		if k := string(h.Key); k == HeaderPartition || k == HeaderOffset {
+		if k := string(h.Key); k == sluiceerrors.HeaderPartition || k == sluiceerrors.HeaderOffset {
 			t.Errorf("source record has header %s", k)
 		}
 	}
@@ -87,14 +89,14 @@ func TestContextHeadersSourceRecord(t *testing.T) {
 // gives no topic header.
 func TestContextHeadersTopicFallbacks(t *testing.T) {
 	first := func(f *Failure) kv { return headerList(ContextHeaders("c", 1, f))[0] }
-	if got := first(&Failure{Stage: connect.StageTaskPoll, Raw: &RawRecord{Topic: "raw-topic"}, Record: &connect.Record{Topic: "rec-topic"}}); got != (kv{HeaderTopic, "raw-topic"}) {
+	if got := first(&Failure{Stage: connect.StageTaskPoll, Raw: &RawRecord{Topic: "raw-topic"}, Record: &connect.Record{Topic: "rec-topic"}}); got != (kv{sluiceerrors.HeaderTopic, "raw-topic"}) {
 		t.Errorf("raw: %q", got)
 	}
-	if got := first(&Failure{Stage: connect.StageTaskPoll, Record: &connect.Record{Topic: "rec-topic"}}); got != (kv{HeaderTopic, "rec-topic"}) {
+	if got := first(&Failure{Stage: connect.StageTaskPoll, Record: &connect.Record{Topic: "rec-topic"}}); got != (kv{sluiceerrors.HeaderTopic, "rec-topic"}) {
 		t.Errorf("record: %q", got)
 	}
 	diffHeaders(t, ContextHeaders("c", 1, &Failure{Stage: connect.StageTaskPoll}), []kv{
-		{HeaderConnectorName, "c"}, {HeaderTaskID, "1"}, {HeaderStage, "TASK_POLL"},
+		{sluiceerrors.HeaderConnectorName, "c"}, {sluiceerrors.HeaderTaskID, "1"}, {sluiceerrors.HeaderStage, "TASK_POLL"},
 	})
 }
 
@@ -106,11 +108,11 @@ func TestErrorClass(t *testing.T) {
 		err  error
 		want string
 	}{
-		{&parseError{at: 1}, "*errors.parseError"},
-		{fmt.Errorf("a: %w", fmt.Errorf("b: %w", &parseError{})), "*errors.parseError"},
+		{&parseError{at: 1}, "*errhandler.parseError"},
+		{fmt.Errorf("a: %w", fmt.Errorf("b: %w", &parseError{})), "*errhandler.parseError"},
 		{fmt.Errorf("a: %w", connect.Fatal(&parseError{})), "*connect.FatalError"},
-		{&WindowError{Err: io.EOF}, "*errors.WindowError"},
-		{fmt.Errorf("report: %w", &ReportError{Err: io.EOF, Cause: io.EOF}), "*errors.ReportError"},
+		{&WindowError{Err: io.EOF}, "*errhandler.WindowError"},
+		{fmt.Errorf("report: %w", &ReportError{Err: io.EOF, Cause: io.EOF}), "*errhandler.ReportError"},
 		{stderrors.New("plain"), "*errors.errorString"},
 		// Only standard-library types in the chain: the outermost one.
 		{fmt.Errorf("wrapped: %w", io.EOF), "*fmt.wrapError"},

@@ -1,4 +1,4 @@
-package errors
+package errhandler
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	sluiceerrors "github.com/sluicehq/sluice/errors"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -55,7 +57,7 @@ type Reporter interface {
 // decides whether a failed record is skipped or fails the task, hands skipped
 // failures to the reporters, and counts. Safe for concurrent use.
 type Handler struct {
-	cfg       Config
+	cfg       sluiceerrors.Config
 	connector string
 	task      int
 	reporters []Reporter
@@ -97,9 +99,9 @@ func WithClock(clock Clock, newTimer func() Timer) Option {
 func WithRand(rand func(n int64) int64) Option { return func(h *Handler) { h.rand = rand } }
 
 // NewHandler returns the handler of one task. cfg's defaults are applied;
-// cfg must be valid (see Config.Validate).
-func NewHandler(cfg Config, connector string, task int, opts ...Option) *Handler {
-	cfg.setDefaults()
+// cfg must be valid (see sluiceerrors.Config.Validate).
+func New(cfg sluiceerrors.Config, connector string, task int, opts ...Option) *Handler {
+	cfg = withDefaults(cfg)
 	h := &Handler{
 		cfg: cfg, connector: connector, task: task,
 		clock: systemClock{}, newTimer: func() Timer { return &realTimer{} }, rand: defaultRand,
@@ -118,8 +120,20 @@ func NewHandler(cfg Config, connector string, task int, opts ...Option) *Handler
 	return h
 }
 
+// withDefaults fills in Kafka Connect's defaults of the settings whose zero
+// value means "default".
+func withDefaults(cfg sluiceerrors.Config) sluiceerrors.Config {
+	if cfg.RetryDelayMax == 0 {
+		cfg.RetryDelayMax = sluiceerrors.DefaultRetryDelayMax
+	}
+	if cfg.DLQReplicationFactor == 0 {
+		cfg.DLQReplicationFactor = sluiceerrors.DefaultDLQReplicationFactor
+	}
+	return cfg
+}
+
 // Config returns the handler's configuration, defaults applied.
-func (h *Handler) Config() Config { return h.cfg }
+func (h *Handler) Config() sluiceerrors.Config { return h.cfg }
 
 // Metrics returns the handler's counters.
 func (h *Handler) Metrics() *Metrics { return h.metrics }
@@ -229,7 +243,7 @@ func (h *Handler) push(failed bool) {
 func (h *Handler) Fail(ctx context.Context, f *Failure) (skip bool, err error) {
 	h.metrics.LastErrorTimestamp.Store(h.clock.Now().UnixMilli())
 	recErr := connect.NewRecordError(h.connector, h.task, f.Stage, f.Component, f.Record, f.Attempts, f.Err)
-	tolerated := h.cfg.Tolerance == ToleranceAll
+	tolerated := h.cfg.Tolerance == sluiceerrors.ToleranceAll
 	if tolerated && h.window != nil {
 		h.mu.Lock()
 		h.push(true)
