@@ -13,13 +13,15 @@ import (
 	"github.com/sluicehq/sluice/connect"
 )
 
-// MeterName is the instrumentation scope of the Runner's metrics.
+// MeterName is the instrumentation scope of the Runner's metrics. Its value
+// predates the Runner's move to this package and is kept so that views and
+// queries selecting the scope keep working.
 //
 // A Runner given a Config.MeterProvider publishes Kafka
 // Connect's metrics as OpenTelemetry observable instruments named exactly
 // as Kafka Connect's metrics (ConnectMetricsRegistry), with the attributes
 // "connector" and "task" of Kafka Connect's MBean tags. They are read from
-// each pipeline's PipelineStatus when the metrics are collected: the record
+// each pipeline's [connect.Pipeline.PipelineStatus] when the metrics are collected: the record
 // path does no metrics work at all, so enabling metrics costs nothing until
 // a collection. Counters are cumulative over the Runner's lifetime and stay
 // monotonic across restarts of a connector (they restart from zero only

@@ -32,17 +32,17 @@ type ConfigResult struct {
 }
 
 // Register adds a plugin. It fails when Class is empty or already taken (as
-// a class or alias), Type is not TypeSource or TypeSink, or New is nil.
+// a class or alias), Type is not [connect.TypeSource] or [connect.TypeSink], or New is nil.
 // Register may be called at any time.
 func (r *Runner) Register(p connect.Plugin) error {
 	if p.Class == "" {
-		return fmt.Errorf("connect: plugin: Class is required")
+		return fmt.Errorf("runner: plugin: Class is required")
 	}
 	if p.Type != connect.TypeSource && p.Type != connect.TypeSink {
-		return fmt.Errorf("connect: plugin %s: Type must be %q or %q, got %q", p.Class, connect.TypeSource, connect.TypeSink, p.Type)
+		return fmt.Errorf("runner: plugin %s: Type must be %q or %q, got %q", p.Class, connect.TypeSource, connect.TypeSink, p.Type)
 	}
 	if p.New == nil {
-		return fmt.Errorf("connect: plugin %s: New is required", p.Class)
+		return fmt.Errorf("runner: plugin %s: New is required", p.Class)
 	}
 	p.Aliases = slices.Clone(p.Aliases)
 	p.Config = slices.Clone(p.Config)
@@ -53,7 +53,7 @@ func (r *Runner) Register(p connect.Plugin) error {
 	for _, q := range r.plugins {
 		for _, n := range names {
 			if n == q.Class || slices.Contains(q.Aliases, n) {
-				return fmt.Errorf("connect: plugin %s: name %q is already registered by %s", p.Class, n, q.Class)
+				return fmt.Errorf("runner: plugin %s: name %q is already registered by %s", p.Class, n, q.Class)
 			}
 		}
 	}

@@ -45,7 +45,7 @@ import (
 //	PUT    /connector-plugins/{plugin}/config/validate
 //
 // Errors are {"error_code": <status>, "message": "..."}. Secret values
-// (IsPasswordKey, Plugin.PasswordKeys, PASSWORD-typed keys) are shown as
+// (IsPasswordKey, [connect.Plugin].PasswordKeys, PASSWORD-typed keys) are shown as
 // "[hidden]" in every response; a "[hidden]" sent back in a PUT or PATCH
 // keeps the stored value.
 //

@@ -372,3 +372,26 @@ func TestRESTEncodedNames(t *testing.T) {
 		t.Fatalf("HEAD: %d", w.Code)
 	}
 }
+
+// TestRootReportsVersion: with Config.Version and Commit unset, GET /
+// reports runner.Version() (the build information's), in Kafka Connect's
+// ServerInfo shape.
+func TestRootReportsVersion(t *testing.T) {
+	e := newEnv(t, runner.Config{KafkaClusterID: "cluster-1"})
+	w := do(e.r.Handler(), http.MethodGet, "/", "")
+	if w.Code != http.StatusOK {
+		t.Fatalf("GET / = %d %s", w.Code, w.Body)
+	}
+	var got map[string]string
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	v, c := runner.Version()
+	if v == "" || c == "" {
+		t.Fatalf("Version() = (%q, %q): want both set", v, c)
+	}
+	want := map[string]string{"version": v, "commit": c, "kafka_cluster_id": "cluster-1"}
+	if len(got) != len(want) || got["version"] != v || got["commit"] != c || got["kafka_cluster_id"] != "cluster-1" {
+		t.Errorf("GET / = %v, want %v", got, want)
+	}
+}

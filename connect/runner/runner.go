@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -23,7 +22,7 @@ const DefaultStallAfter = time.Minute
 // Config configures a Runner. Its zero value is usable.
 type Config struct {
 	// Worker holds worker-level Kafka Connect properties (bootstrap.servers,
-	// key.converter, offset.flush.interval.ms, …) handed to every Plugin's
+	// key.converter, offset.flush.interval.ms, …) handed to every [connect.Plugin]'s
 	// New. It is copied.
 	Worker map[string]string
 	// WorkerID is the worker_id shown in status responses (default
@@ -31,7 +30,7 @@ type Config struct {
 	WorkerID string
 	// Logger receives the Runner's logs, with a "connector" attribute (and
 	// "task" where one is concerned); builders find it, with the connector
-	// attribute, through ContextLogger. Default: slog.Default().
+	// attribute, through [connect.ContextLogger]. Default: slog.Default().
 	Logger *slog.Logger
 	// MeterProvider receives Kafka Connect's metrics, read from the
 	// pipelines' status at collection time (see MeterName); nil means no
@@ -42,15 +41,16 @@ type Config struct {
 	// reported stalled (default DefaultStallAfter).
 	StallAfter time.Duration
 	// Version, Commit and KafkaClusterID are reported by GET / (Kafka
-	// Connect's ServerInfo). Version and Commit default to the Sluice module
-	// version and VCS revision from the build information when known.
+	// Connect's ServerInfo: {"version","commit","kafka_cluster_id"}); Version
+	// is also the metrics' instrumentation scope version. Version and Commit
+	// default to what the package-level Version function returns.
 	Version, Commit, KafkaClusterID string
 }
 
-// BuildFunc builds a new, not yet run Pipeline. A Pipeline runs once, so the
+// BuildFunc builds a new, not yet run [connect.Pipeline]. A Pipeline runs once, so the
 // Runner calls its BuildFunc again for every (re)start: after a restart, a
 // resume from STOPPED, or a configuration change. ctx carries the Runner's
-// logger for the connector (see ContextLogger) and is meant for the build
+// logger for the connector (see [connect.ContextLogger]) and is meant for the build
 // only: the pipeline gets its run context from Run.
 type BuildFunc func(ctx context.Context) (connect.Pipeline, error)
 
@@ -91,7 +91,7 @@ func notFound(name string) error {
 // REST API over the Runner.
 //
 // A Runner's methods are safe for concurrent use. Status is computed live
-// from each pipeline's PipelineStatus when asked, never cached.
+// from each pipeline's [connect.Pipeline.PipelineStatus] when asked, never cached.
 type Runner struct {
 	cfg        Config
 	log        *slog.Logger
@@ -128,7 +128,7 @@ func New(cfg Config) (*Runner, error) {
 		cfg.StallAfter = DefaultStallAfter
 	}
 	if cfg.Version == "" || cfg.Commit == "" {
-		v, c := buildVersion()
+		v, c := Version()
 		if cfg.Version == "" {
 			cfg.Version = v
 		}
@@ -144,36 +144,11 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.MeterProvider != nil {
 		m, err := newRunnerMetrics(r, cfg.MeterProvider)
 		if err != nil {
-			return nil, fmt.Errorf("connect: registering metrics: %w", err)
+			return nil, fmt.Errorf("runner: registering metrics: %w", err)
 		}
 		r.metrics = m
 	}
 	return r, nil
-}
-
-// buildVersion returns the Sluice module version and VCS revision recorded
-// in the binary, or "unknown".
-func buildVersion() (version, commit string) {
-	version, commit = "unknown", "unknown"
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return
-	}
-	const mod = "github.com/sluicehq/sluice"
-	if bi.Main.Path == mod && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		version = bi.Main.Version
-	}
-	for _, d := range bi.Deps {
-		if d.Path == mod && d.Version != "" {
-			version = d.Version
-		}
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && s.Value != "" {
-			commit = s.Value
-		}
-	}
-	return
 }
 
 // WorkerID returns the worker id shown in status responses.
@@ -190,7 +165,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.mu.Lock()
 	if r.started {
 		r.mu.Unlock()
-		return errors.New("connect: Runner.Run called twice")
+		return errors.New("runner: Runner.Run called twice")
 	}
 	r.started = true
 	r.ctx = ctx
@@ -337,7 +312,7 @@ func (r *Runner) UpdatePipeline(name string, config map[string]string, build Bui
 }
 
 // CreateConnector adds a connector from Kafka Connect properties: config's
-// connector.class names a registered Plugin, whose New builds the pipeline
+// connector.class names a registered [connect.Plugin], whose New builds the pipeline
 // with the Runner's worker properties and config. The configuration is
 // validated first (framework keys and the plugin's Validate); an invalid
 // one fails with an error matching ErrInvalidConfig that lists every issue.
@@ -493,7 +468,7 @@ func (r *Runner) Status(name string) (ConnectorReport, error) {
 }
 
 // TaskConfigs returns each current task's configuration (see
-// TaskConfigLister); a connector that is not running has none.
+// [connect.TaskConfigLister]); a connector that is not running has none.
 func (r *Runner) TaskConfigs(name string) ([]map[string]string, error) {
 	s, err := r.slot(name)
 	if err != nil {
@@ -549,7 +524,7 @@ type RestartOptions struct {
 // moment with what is being restarted shown RESTARTING (the body of Kafka
 // Connect's 202 response). A pipeline restarts as a whole (connector and
 // tasks together) unless only tasks are to be restarted and it implements
-// TaskRestarter; the status says which. Restarting a STOPPED connector does
+// [connect.TaskRestarter]; the status says which. Restarting a STOPPED connector does
 // nothing. The restart itself proceeds asynchronously.
 func (r *Runner) Restart(name string, opts RestartOptions) (ConnectorReport, error) {
 	s, err := r.slot(name)
@@ -560,7 +535,7 @@ func (r *Runner) Restart(name string, opts RestartOptions) (ConnectorReport, err
 }
 
 // RestartTask restarts one task: in place when the pipeline implements
-// TaskRestarter, else by restarting the pipeline. It fails with
+// [connect.TaskRestarter], else by restarting the pipeline. It fails with
 // ErrTaskNotFound when the connector has no such task.
 func (r *Runner) RestartTask(name string, task int) error {
 	s, err := r.slot(name)
@@ -599,8 +574,8 @@ func (r *Runner) Remove(ctx context.Context, name string) error {
 }
 
 // Offsets lists the connector's committed offsets (KIP-875 shape); it works
-// in any state. It fails with ErrOffsetsUnsupported when the pipeline does
-// not implement OffsetManager.
+// in any state. It fails with [connect.ErrOffsetsUnsupported] when the pipeline
+// does not implement [connect.OffsetManager].
 func (r *Runner) Offsets(ctx context.Context, name string) ([]connect.OffsetEntry, error) {
 	s, err := r.slot(name)
 	if err != nil {
@@ -622,8 +597,9 @@ func (r *Runner) Offsets(ctx context.Context, name string) ([]connect.OffsetEntr
 }
 
 // AlterOffsets alters (or, for a nil Offset, resets) the given partitions'
-// offsets. The connector must be STOPPED (ErrNotStopped otherwise, Kafka
-// Connect's rule) and its pipeline must implement OffsetManager.
+// offsets. The connector must be STOPPED ([connect.ErrNotStopped] otherwise,
+// Kafka Connect's rule) and its pipeline must implement
+// [connect.OffsetManager].
 func (r *Runner) AlterOffsets(ctx context.Context, name string, entries []connect.OffsetEntry) error {
 	s, err := r.slot(name)
 	if err != nil {

@@ -518,7 +518,7 @@ func (s *slot) offsetManager(ctx context.Context, mutate bool) (connect.OffsetMa
 // TaskReport is a task's live status as a Runner reports it.
 type TaskReport struct {
 	connect.TaskStatus
-	// Stalled is TaskStatus.Stalled at ConnectorReport.At with the
+	// Stalled is [connect.TaskStatus.Stalled] at ConnectorReport.At with the
 	// Runner's StallAfter: RUNNING with work available but no progress.
 	Stalled bool
 }
@@ -530,8 +530,8 @@ type TaskReport struct {
 // restart requests and configuration updates).
 type ConnectorReport struct {
 	Name string
-	// Type is TypeSource, TypeSink, or "unknown" before a pipeline built
-	// in Go was built.
+	// Type is [connect.TypeSource], [connect.TypeSink], or "unknown"
+	// before a pipeline built in Go was built.
 	Type  string
 	State connect.State
 	// Err is the connector's failure when State is FAILED.
@@ -541,7 +541,8 @@ type ConnectorReport struct {
 	Target   connect.State
 	WorkerID string
 	// Restarts counts whole-connector restarts ordered through the Runner
-	// (Restart, RestartTask without TaskRestarter, configuration updates).
+	// (Restart, RestartTask without [connect.TaskRestarter], configuration
+	// updates).
 	Restarts int
 	// At is when the report was computed; StallAfter the stall threshold.
 	At         time.Time
