@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -1324,5 +1325,57 @@ func TestAvroEmptySchemaMetadata(t *testing.T) {
 	}
 	if cs := sv.Schema.Field("c").Schema; cs.VersionSet() || cs.DocSet() {
 		t.Fatalf("field c gained metadata: %s", dumpAvroSchema(sv.Schema))
+	}
+}
+
+// TestAvroHostileLengths feeds length and count prefixes far larger than the
+// data that follows (what a hostile or corrupt record carries): each must be
+// a *converters.DataError, found before anything of that size is allocated.
+// (hamba/avro v2.31.0 with its default Config allocates 160 MB for the
+// "array" case and returns no error.)
+func TestAvroHostileLengths(t *testing.T) {
+	long := func(vs ...int64) []byte {
+		var b []byte
+		for _, v := range vs {
+			b = appendAvroLong(b, v)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name, schema string
+		body         []byte
+	}{
+		{"bytes", `{"type":"record","name":"R","fields":[{"name":"b","type":"bytes"}]}`, long(1 << 40)},
+		{"string", `"string"`, long(1 << 30)},
+		{"array", `{"type":"array","items":"long"}`, long(10_000_000)},
+		{"array block size", `{"type":"array","items":"long"}`, long(-10_000_000, 1<<40)},
+		{"array of empty records", `{"type":"array","items":{"type":"record","name":"E","fields":[]}}`, long(100_000_000)},
+		{"map", `{"type":"map","values":"long"}`, long(10_000_000)},
+		{"nested arrays", `{"type":"array","items":{"type":"array","items":"long"}}`, long(1, 1_000_000_000)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg, _ := startSRFake(t)
+			id, _, err := reg.RegisterSchema("t-value", sr.Schema{Schema: tc.schema})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
+			data := append([]byte{0, 0, 0, 0, byte(id)}, tc.body...)
+			if _, err := c.ToConnect(avroCtx, "t", nil, data); err == nil { // builds and caches the read plan
+				t.Fatal("decoded a value from a hostile length")
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err = c.ToConnect(avroCtx, "t", nil, data)
+			runtime.ReadMemStats(&after)
+			var de *converters.DataError
+			if !errors.As(err, &de) {
+				t.Fatalf("%v (%T), want a *converters.DataError", err, err)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
+				t.Errorf("allocated %d bytes for a %d-byte record", n, len(data))
+			}
+		})
 	}
 }
