@@ -172,7 +172,7 @@ type RecordError struct {
 func NewRecordError(connector string, task int, stage Stage, component any, rec *Record, attempts int, err error) *RecordError {
 	e := &RecordError{Connector: connector, Task: task, Stage: stage, Offset: -1, Attempts: attempts, Err: err}
 	if component != nil {
-		e.Class = TypeName(component)
+		e.Class = typeName(component)
 	}
 	if rec != nil {
 		if rec.OriginalTopic != "" {
@@ -189,9 +189,9 @@ func NewRecordError(connector string, task int, stage Stage, component any, rec 
 	return e
 }
 
-// TypeName returns the Go type name of v ("*converters.JSON"), used as the
+// typeName returns the Go type name of v ("*converters.JSON"), used as the
 // class name in error reports.
-func TypeName(v any) string { return reflect.TypeOf(v).String() }
+func typeName(v any) string { return reflect.TypeOf(v).String() }
 
 // Error implements error. It reads, for example: connector "orders-sink"
 // task 0 stage VALUE_CONVERTER (*converters.JSON) failed on topic orders

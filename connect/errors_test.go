@@ -262,8 +262,8 @@ func TestTypeName(t *testing.T) {
 		{&Struct{}, "*connect.Struct"},
 		{42, "int"},
 	} {
-		if got := TypeName(tc.v); got != tc.want {
-			t.Errorf("TypeName(%T) = %q, want %q", tc.v, got, tc.want)
+		if got := typeName(tc.v); got != tc.want {
+			t.Errorf("typeName(%T) = %q, want %q", tc.v, got, tc.want)
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/javafmt"
 )
 
 // Logical type names and parameters, as Kafka Connect defines them.
@@ -66,23 +68,23 @@ func (d Decimal) unscaled() *big.Int {
 	return d.Unscaled
 }
 
-// MaxDecimalExpansion is the largest power of ten, in decimal digits, that
+// maxDecimalExpansion is the largest power of ten, in decimal digits, that
 // Decimal's methods build: Rescale refuses to add more digits than this, and
-// Rat is exact only for scales within ±MaxDecimalExpansion. A Decimal's scale
+// Rat is exact only for scales within ±maxDecimalExpansion. A Decimal's scale
 // can come from the wire (a schema's "scale" parameter may be -2000000000), so
 // nothing may cost memory or time in proportion to the scale alone.
-const MaxDecimalExpansion = 100_000
+const maxDecimalExpansion = 100_000
 
 // maxPlainScale is the largest |Scale| that String writes in plain notation.
 const maxPlainScale = 1000
 
 // String formats d like BigDecimal.toPlainString ("-12.340", "500", "0.005")
-// when |Scale| <= 1000, and like BigDecimal.toString (see JavaString:
-// "5E+2000000000", "-1.5E-1001") beyond, where the plain form would spend a
-// byte per unit of scale.
+// when |Scale| <= 1000, and like BigDecimal.toString ("5E+2000000000",
+// "-1.5E-1001") beyond, where the plain form would spend a byte per unit of
+// scale.
 func (d Decimal) String() string {
 	if d.Scale > maxPlainScale || d.Scale < -maxPlainScale {
-		return d.JavaString()
+		return javafmt.BigDecimalString(d.Unscaled, d.Scale)
 	}
 	var buf [64]byte
 	coeff := d.unscaled().Append(buf[:0], 10)
@@ -91,10 +93,10 @@ func (d Decimal) String() string {
 		dst = append(dst, '-')
 		coeff = coeff[1:]
 	}
-	return string(appendPlain(dst, coeff, int64(d.Scale)))
+	return string(javafmt.AppendPlain(dst, coeff, int64(d.Scale)))
 }
 
-// Rat returns d as an exact rational when |Scale| <= MaxDecimalExpansion
+// Rat returns d as an exact rational when |Scale| <= 100 000
 // (and always for zero). Beyond that the exact value would need a power of
 // ten of up to two billion digits, so Rat returns the nearest float64 instead
 // (Float64, with ±Inf clamped to ±math.MaxFloat64) as a rational.
@@ -103,7 +105,7 @@ func (d Decimal) Rat() *big.Rat {
 	if d.Scale == 0 || u.Sign() == 0 {
 		return new(big.Rat).SetInt(u)
 	}
-	if d.Scale > MaxDecimalExpansion || d.Scale < -MaxDecimalExpansion {
+	if d.Scale > maxDecimalExpansion || d.Scale < -maxDecimalExpansion {
 		f := d.Float64()
 		if math.IsInf(f, 0) {
 			f = math.Copysign(math.MaxFloat64, f)
@@ -125,7 +127,7 @@ func (d Decimal) Float64() float64 {
 	// strconv reads BigDecimal.toString's syntax and rounds correctly; it
 	// saturates huge exponents instead of expanding them.
 	var buf [64]byte
-	f, _ := strconv.ParseFloat(string(d.AppendJava(buf[:0])), 64)
+	f, _ := strconv.ParseFloat(string(javafmt.AppendBigDecimal(buf[:0], d.Unscaled, d.Scale)), 64)
 	return f
 }
 
@@ -136,7 +138,7 @@ func (d Decimal) Equal(o Decimal) bool {
 }
 
 // Rescale returns d with the given scale, or an error if that would lose
-// digits, or would add more than MaxDecimalExpansion digits to a non-zero
+// digits, or would add more than 100 000 digits to a non-zero
 // value.
 func (d Decimal) Rescale(scale int32) (Decimal, error) {
 	if scale == d.Scale {
@@ -149,8 +151,8 @@ func (d Decimal) Rescale(scale int32) (Decimal, error) {
 	ten := big.NewInt(10)
 	diff := int64(scale) - int64(d.Scale)
 	if diff > 0 {
-		if diff > MaxDecimalExpansion {
-			return Decimal{}, fmt.Errorf("connect: decimal %s cannot be rescaled to scale %d: that would add %d digits, more than the limit of %d", d, scale, diff, MaxDecimalExpansion)
+		if diff > maxDecimalExpansion {
+			return Decimal{}, fmt.Errorf("connect: decimal %s cannot be rescaled to scale %d: that would add %d digits, more than the limit of %d", d, scale, diff, maxDecimalExpansion)
 		}
 		u = new(big.Int).Mul(u, new(big.Int).Exp(ten, big.NewInt(diff), nil))
 		return Decimal{u, scale}, nil
@@ -250,7 +252,7 @@ func DecimalToBytes(s *Schema, d Decimal) ([]byte, error) {
 	if d.Scale != scale {
 		return nil, fmt.Errorf("connect: Decimal has scale %d but its schema has scale %d", d.Scale, scale)
 	}
-	return TwosComplement(d.unscaled()), nil
+	return javafmt.TwosComplement(d.unscaled()), nil
 }
 
 // DecimalFromBytes decodes big-endian two's complement bytes into a Decimal
@@ -260,40 +262,7 @@ func DecimalFromBytes(s *Schema, b []byte) (Decimal, error) {
 	if err != nil {
 		return Decimal{}, err
 	}
-	return Decimal{Unscaled: FromTwosComplement(b), Scale: scale}, nil
-}
-
-// TwosComplement returns x as minimal big-endian two's complement bytes, as
-// Java's BigInteger.toByteArray.
-func TwosComplement(x *big.Int) []byte {
-	switch x.Sign() {
-	case 0:
-		return []byte{0}
-	case 1:
-		n := x.BitLen()/8 + 1
-		out := make([]byte, n)
-		x.FillBytes(out)
-		return out
-	default:
-		// -x-1 = ^x has the same magnitude bits; n bytes hold it with a sign bit.
-		m := new(big.Int).Not(x)
-		n := m.BitLen()/8 + 1
-		y := new(big.Int).Lsh(big.NewInt(1), uint(8*n))
-		y.Add(y, x)
-		out := make([]byte, n)
-		y.FillBytes(out)
-		return out
-	}
-}
-
-// FromTwosComplement decodes big-endian two's complement bytes; an empty slice
-// is 0.
-func FromTwosComplement(b []byte) *big.Int {
-	x := new(big.Int).SetBytes(b)
-	if len(b) > 0 && b[0]&0x80 != 0 {
-		x.Sub(x, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
-	}
-	return x
+	return Decimal{Unscaled: javafmt.FromTwosComplement(b), Scale: scale}, nil
 }
 
 // DateToDays converts a Date value to days since 1970-01-01. The time must be

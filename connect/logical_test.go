@@ -2,15 +2,15 @@ package connect
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"math"
 	"math/big"
-	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/javafmt"
 )
 
 func bigInt(t *testing.T, s string) *big.Int {
@@ -260,10 +260,10 @@ func TestDecimalRatAndFloat64(t *testing.T) {
 }
 
 func TestDecimalRatBeyondMaxExpansion(t *testing.T) {
-	exact := NewDecimal(7, MaxDecimalExpansion)
-	want := new(big.Rat).SetFrac(big.NewInt(7), new(big.Int).Exp(big.NewInt(10), big.NewInt(MaxDecimalExpansion), nil))
+	exact := NewDecimal(7, maxDecimalExpansion)
+	want := new(big.Rat).SetFrac(big.NewInt(7), new(big.Int).Exp(big.NewInt(10), big.NewInt(maxDecimalExpansion), nil))
 	if exact.Rat().Cmp(want) != 0 {
-		t.Errorf("Rat at scale %d is not exact", MaxDecimalExpansion)
+		t.Errorf("Rat at scale %d is not exact", maxDecimalExpansion)
 	}
 	for _, tc := range []struct {
 		d    Decimal
@@ -271,8 +271,8 @@ func TestDecimalRatBeyondMaxExpansion(t *testing.T) {
 	}{
 		{NewDecimal(0, -2000000000), new(big.Rat)},
 		{NewDecimal(0, 2000000000), new(big.Rat)},
-		{NewDecimal(7, MaxDecimalExpansion+1), new(big.Rat)},
-		{NewDecimal(7, -MaxDecimalExpansion-1), new(big.Rat).SetFloat64(math.MaxFloat64)},
+		{NewDecimal(7, maxDecimalExpansion+1), new(big.Rat)},
+		{NewDecimal(7, -maxDecimalExpansion-1), new(big.Rat).SetFloat64(math.MaxFloat64)},
 		{NewDecimal(-7, -2000000000), new(big.Rat).SetFloat64(-math.MaxFloat64)},
 		{Decimal{bigInt(t, "15"+strings.Repeat("0", 200000)), 200001}, big.NewRat(3, 2)},
 	} {
@@ -290,8 +290,8 @@ func TestDecimalRescaleBounds(t *testing.T) {
 		err   string
 	}{
 		{NewDecimal(0, -2000000000), 2000000000, "ok", ""},
-		{NewDecimal(5, 0), MaxDecimalExpansion, "ok", ""},
-		{NewDecimal(5, 0), MaxDecimalExpansion + 1, "", "more than the limit of 100000"},
+		{NewDecimal(5, 0), maxDecimalExpansion, "ok", ""},
+		{NewDecimal(5, 0), maxDecimalExpansion + 1, "", "more than the limit of 100000"},
 		{NewDecimal(5, -2000000000), 2000000000, "", "more than the limit"},
 		{NewDecimal(5, math.MinInt32), math.MaxInt32, "", "more than the limit"},
 		{NewDecimal(5, 2000000000), -2000000000, "", "without rounding"},
@@ -328,9 +328,9 @@ func TestDecimalHugeScaleIsCheap(t *testing.T) {
 			f    func()
 		}{
 			{"String", func() { _ = d.String() }},
-			{"JavaString", func() { _ = d.JavaString() }},
+			{"javafmt.BigDecimalString", func() { _ = javafmt.BigDecimalString(d.Unscaled, d.Scale) }},
 			{"Sprint", func() { _ = fmt.Sprint(d) }},
-			{"AppendJava", func() { _ = d.AppendJava(nil) }},
+
 			{"Float64", func() { _ = d.Float64() }},
 			{"Rat", func() { _ = d.Rat() }},
 			{"Rescale", func() { _, _ = d.Rescale(-scale) }},
@@ -358,113 +358,6 @@ func TestDecimalHugeScaleIsCheap(t *testing.T) {
 			if el := time.Since(start); el > time.Second {
 				t.Errorf("scale %d: %s took %v", scale, op.name, el)
 			}
-		}
-	}
-}
-
-// Facts from Java: new BigInteger(x).toByteArray().
-var javaToByteArray = []struct {
-	x    string
-	want []byte
-}{
-	{"0", []byte{0x00}},
-	{"1", []byte{0x01}},
-	{"127", []byte{0x7f}},
-	{"128", []byte{0x00, 0x80}},
-	{"255", []byte{0x00, 0xff}},
-	{"256", []byte{0x01, 0x00}},
-	{"32767", []byte{0x7f, 0xff}},
-	{"32768", []byte{0x00, 0x80, 0x00}},
-	{"-1", []byte{0xff}},
-	{"-127", []byte{0x81}},
-	{"-128", []byte{0x80}},
-	{"-129", []byte{0xff, 0x7f}},
-	{"-255", []byte{0xff, 0x01}},
-	{"-256", []byte{0xff, 0x00}},
-	{"-257", []byte{0xfe, 0xff}},
-	{"-32768", []byte{0x80, 0x00}},
-	{"-32769", []byte{0xff, 0x7f, 0xff}},
-	{"9223372036854775807", []byte{0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
-	{"-9223372036854775808", []byte{0x80, 0, 0, 0, 0, 0, 0, 0}},
-	{"18446744073709551616", []byte{0x01, 0, 0, 0, 0, 0, 0, 0, 0}},                         // 2^64
-	{"-18446744073709551616", []byte{0xff, 0, 0, 0, 0, 0, 0, 0, 0}},                        // -2^64
-	{"18446744073709551615", []byte{0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, // 2^64-1
-}
-
-func TestTwosComplementJavaFacts(t *testing.T) {
-	for _, tc := range javaToByteArray {
-		x := bigInt(t, tc.x)
-		got := TwosComplement(x)
-		if !bytes.Equal(got, tc.want) {
-			t.Errorf("TwosComplement(%s) = % x, want % x", tc.x, got, tc.want)
-		}
-		if back := FromTwosComplement(tc.want); back.Cmp(x) != 0 {
-			t.Errorf("FromTwosComplement(% x) = %s, want %s", tc.want, back, tc.x)
-		}
-		if x.String() != tc.x {
-			t.Errorf("TwosComplement mutated its argument: %s", x)
-		}
-	}
-}
-
-func TestFromTwosComplementNonMinimal(t *testing.T) {
-	for _, tc := range []struct {
-		in   []byte
-		want int64
-	}{
-		{nil, 0},
-		{[]byte{}, 0},
-		{[]byte{0x00, 0x00}, 0},
-		{[]byte{0x00, 0x00, 0x01}, 1},
-		{[]byte{0xff, 0xff}, -1},
-		{[]byte{0xff, 0xff, 0x80}, -128},
-		{[]byte{0x80, 0x00}, -32768},
-	} {
-		if got := FromTwosComplement(tc.in); got.Int64() != tc.want || !got.IsInt64() {
-			t.Errorf("FromTwosComplement(% x) = %s, want %d", tc.in, got, tc.want)
-		}
-	}
-}
-
-// int64ToByteArray is an independent reference for BigInteger.toByteArray on
-// int64 values: 8 big-endian bytes with redundant sign-extension bytes dropped.
-func int64ToByteArray(v int64) []byte {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(v))
-	out := b[:]
-	for len(out) > 1 && ((out[0] == 0x00 && out[1]&0x80 == 0) || (out[0] == 0xff && out[1]&0x80 != 0)) {
-		out = out[1:]
-	}
-	return out
-}
-
-func TestTwosComplementRandomProperty(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < 5000; i++ {
-		// int64 range: compare against the independent reference.
-		v := int64(r.Uint64()) >> r.IntN(64)
-		if got, want := TwosComplement(big.NewInt(v)), int64ToByteArray(v); !bytes.Equal(got, want) {
-			t.Fatalf("TwosComplement(%d) = % x, want % x", v, got, want)
-		}
-
-		// Arbitrary size: round trip, minimal length, sign bit.
-		raw := make([]byte, 1+r.IntN(40))
-		for j := range raw {
-			raw[j] = byte(r.UintN(256))
-		}
-		x := new(big.Int).SetBytes(raw)
-		if r.IntN(2) == 0 {
-			x.Neg(x)
-		}
-		b := TwosComplement(x)
-		if back := FromTwosComplement(b); back.Cmp(x) != 0 {
-			t.Fatalf("round trip of %s: % x -> %s", x, b, back)
-		}
-		if (b[0]&0x80 != 0) != (x.Sign() < 0) {
-			t.Fatalf("sign bit of % x wrong for %s", b, x)
-		}
-		if len(b) > 1 && ((b[0] == 0x00 && b[1]&0x80 == 0) || (b[0] == 0xff && b[1]&0x80 != 0)) {
-			t.Fatalf("TwosComplement(%s) = % x is not minimal", x, b)
 		}
 	}
 }

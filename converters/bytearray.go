@@ -61,7 +61,7 @@ func byteArrayFrom(schema *connect.Schema, value any) ([]byte, error) {
 	case []byte:
 		return v, nil
 	}
-	return nil, dataErr(byteArrayName, "expected Go type []byte, got %s", connect.TypeName(value))
+	return nil, dataErr(byteArrayName, "expected Go type []byte, got %T", value)
 }
 
 func byteArrayTo(data []byte) connect.SchemaAndValue {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/javafmt"
+
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/jackson"
 )
@@ -277,10 +279,10 @@ func (c *JSON) appendLogical(dst []byte, s *connect.Schema, v any) ([]byte, erro
 		if c.numeric {
 			// Kafka Connect writes the number as it is, whatever its
 			// scale (only BASE64 needs the schema's).
-			return d.AppendJava(dst), nil
+			return javafmt.AppendBigDecimal(dst, d.Unscaled, d.Scale), nil
 		}
 		if d.Scale != scale {
-			return nil, jsonErr("Decimal %s has scale %d but its schema has scale %d", d.JavaString(), d.Scale, scale)
+			return nil, jsonErr("Decimal %s has scale %d but its schema has scale %d", javafmt.BigDecimalString(d.Unscaled, d.Scale), d.Scale, scale)
 		}
 		b, _ := connect.DecimalToBytes(s, d)
 		return appendBase64(dst, b), nil
@@ -406,7 +408,7 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 	case float64:
 		return appendJSONFloat(dst, x, 64), nil
 	case connect.Decimal:
-		return x.AppendJava(dst), nil
+		return javafmt.AppendBigDecimal(dst, x.Unscaled, x.Scale), nil
 	case time.Time:
 		return strconv.AppendInt(dst, x.UnixMilli(), 10), nil
 	case *connect.Struct:
@@ -488,10 +490,10 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 func appendJSONFloat(dst []byte, f float64, bits int) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		dst = append(dst, '"')
-		dst = connect.AppendJavaFloat(dst, f, bits)
+		dst = javafmt.AppendFloat(dst, f, bits)
 		return append(dst, '"')
 	}
-	return connect.AppendJavaFloat(dst, f, bits)
+	return javafmt.AppendFloat(dst, f, bits)
 }
 
 func appendBase64(dst, b []byte) []byte {

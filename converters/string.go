@@ -3,9 +3,11 @@ package converters
 import (
 	"context"
 	"fmt"
-	"github.com/sluicehq/sluice/internal/javavalues"
 	"strconv"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/javafmt"
+	"github.com/sluicehq/sluice/internal/javavalues"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -134,11 +136,11 @@ func appendJavaString(dst []byte, v any, depth int) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(dst, x), nil
 	case float32:
-		return connect.AppendJavaFloat(dst, float64(x), 32), nil
+		return javafmt.AppendFloat(dst, float64(x), 32), nil
 	case float64:
-		return connect.AppendJavaFloat(dst, x, 64), nil
+		return javafmt.AppendFloat(dst, x, 64), nil
 	case connect.Decimal:
-		return x.AppendJava(dst), nil
+		return javafmt.AppendBigDecimal(dst, x.Unscaled, x.Scale), nil
 	case time.Time:
 		return appendJavaDate(dst, x), nil
 	case []any:

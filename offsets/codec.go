@@ -13,7 +13,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/javafmt"
+
 	"github.com/sluicehq/sluice/internal/jackson"
 )
 
@@ -217,13 +218,13 @@ func appendUint(b []byte, u uint64, what, key string) ([]byte, error) {
 }
 
 // appendJavaFloat appends f as Jackson writes it (Java's Double.toString
-// for bits 64, Float.toString for bits 32; see connect.AppendJavaFloat),
+// for bits 64, Float.toString for bits 32; see javafmt.AppendFloat),
 // refusing NaN and infinities, which JSON cannot hold.
 func appendJavaFloat(b []byte, f float64, bits int, what, key string) ([]byte, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return nil, &FormatError{What: what, Key: key, Reason: fmt.Sprintf("float %v cannot be written as JSON", f)}
 	}
-	return connect.AppendJavaFloat(b, f, bits), nil
+	return javafmt.AppendFloat(b, f, bits), nil
 }
 
 // DecodeKey parses offsets-topic key bytes into the connector name and the

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/javafmt"
+
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/javavalues"
 )
@@ -503,11 +505,11 @@ func castToString(v any) string {
 	case time.Time:
 		return javaDateString(x)
 	case connect.Decimal:
-		return x.JavaString()
+		return javafmt.BigDecimalString(x.Unscaled, x.Scale)
 	case float32:
-		return string(connect.AppendJavaFloat(nil, float64(x), 32))
+		return string(javafmt.AppendFloat(nil, float64(x), 32))
 	case float64:
-		return string(connect.AppendJavaFloat(nil, x, 64))
+		return string(javafmt.AppendFloat(nil, x, 64))
 	case int8:
 		return strconv.FormatInt(int64(x), 10)
 	case int16:

@@ -71,7 +71,7 @@ func NewChain(stages ...Stage) (*Chain, error) {
 		if s.Transformation == nil {
 			errs = append(errs, configErr(prefix+".type", "no transformation"))
 		} else if s.Class == "" {
-			s.Class = connect.TypeName(s.Transformation)
+			s.Class = fmt.Sprintf("%T", s.Transformation)
 		}
 		if s.Predicate == nil {
 			if s.Negate {
@@ -79,7 +79,7 @@ func NewChain(stages ...Stage) (*Chain, error) {
 			}
 		} else {
 			if s.PredicateClass == "" {
-				s.PredicateClass = connect.TypeName(s.Predicate)
+				s.PredicateClass = fmt.Sprintf("%T", s.Predicate)
 			}
 			if s.PredicateAlias == "" {
 				s.PredicateAlias = s.Alias + "-predicate"

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/javafmt"
+
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/converters"
 )
@@ -303,7 +305,7 @@ func (cc *decCompiler) rawBytes(rd *avroSchema, cs *connect.Schema) (func([]byte
 				return nil, avroErr("%v", err)
 			}
 			return func(b []byte) (any, error) {
-				return connect.Decimal{Unscaled: connect.FromTwosComplement(b), Scale: scale}, nil
+				return connect.Decimal{Unscaled: javafmt.FromTwosComplement(b), Scale: scale}, nil
 			}, nil
 		}
 		return func(b []byte) (any, error) { return bytes.Clone(b), nil }, nil
@@ -569,7 +571,7 @@ func bytesDecoder(cs *connect.Schema, read func(*avroReader) ([]byte, error)) (a
 			if err != nil {
 				return nil, err
 			}
-			return connect.Decimal{Unscaled: connect.FromTwosComplement(b), Scale: scale}, nil
+			return connect.Decimal{Unscaled: javafmt.FromTwosComplement(b), Scale: scale}, nil
 		}, nil
 	}
 	return func(r *avroReader) (any, error) {
@@ -1375,7 +1377,7 @@ func (ec *encCompiler) bytesLeaf(cs *connect.Schema, a *avroSchema, raw bool) (a
 			if u == nil {
 				u = new(big.Int)
 			}
-			p = connect.TwosComplement(u)
+			p = javafmt.TwosComplement(u)
 			if fixed {
 				if len(p) > size {
 					return nil, avroErr("Decimal %s does not fit in fixed(%d)", d, size)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/javafmt"
+
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/converters"
 )
@@ -653,7 +655,7 @@ func javaFloatJSON(f float64, bits int) any {
 	case math.IsInf(f, -1):
 		return "-Infinity"
 	}
-	return json.Number(connect.AppendJavaFloat(nil, f, bits))
+	return json.Number(javafmt.AppendFloat(nil, f, bits))
 }
 
 // latin1String maps bytes 0-255 to code points 0-255, as Avro JSON defaults

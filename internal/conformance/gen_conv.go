@@ -3,13 +3,14 @@ package conformance
 import (
 	"encoding/base64"
 	"fmt"
-	"github.com/sluicehq/sluice/connect"
 	"math"
 	"math/big"
 	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/javafmt"
 )
 
 // Converter classes the generator covers.
@@ -358,7 +359,7 @@ func (g *Gen) jsonPayload(s *Schema, v *Value) string {
 		if g.Chance(0.3) {
 			return decimalText(u, v.Decimal.Scale)
 		}
-		return `"` + base64.StdEncoding.EncodeToString(connect.TwosComplement(u)) + `"`
+		return `"` + base64.StdEncoding.EncodeToString(javafmt.TwosComplement(u)) + `"`
 	case v.Array != nil:
 		parts := make([]string, len(*v.Array))
 		for i, e := range *v.Array {

@@ -274,7 +274,7 @@ func ContextHeaders(connector string, task int, f *Failure) []sarama.RecordHeade
 	add(sluiceerrors.HeaderTaskID, strconv.Itoa(task))
 	add(sluiceerrors.HeaderStage, string(f.Stage))
 	if f.Component != nil {
-		add(sluiceerrors.HeaderClassName, connect.TypeName(f.Component))
+		add(sluiceerrors.HeaderClassName, fmt.Sprintf("%T", f.Component))
 	}
 	if f.Err != nil {
 		add(sluiceerrors.HeaderExceptionClassName, errorClass(f.Err))
@@ -297,10 +297,10 @@ func errorClass(err error) string {
 			t = t.Elem()
 		}
 		if p := t.PkgPath(); p != "fmt" && p != "errors" { // by import path: other packages may be named errors
-			return connect.TypeName(e)
+			return fmt.Sprintf("%T", e)
 		}
 	}
-	return connect.TypeName(err)
+	return fmt.Sprintf("%T", err)
 }
 
 // errorChain renders err and its causes like a Java stack trace's "Caused
@@ -311,7 +311,7 @@ func errorChain(err error) string {
 		if i > 0 {
 			b.WriteString("\nCaused by: ")
 		}
-		b.WriteString(connect.TypeName(e))
+		b.WriteString(fmt.Sprintf("%T", e))
 		b.WriteString(": ")
 		b.WriteString(e.Error())
 	}

@@ -28,7 +28,7 @@ func (l *LogReporter) Report(ctx context.Context, connector string, task int, f 
 	}
 	class := ""
 	if f.Component != nil {
-		class = connect.TypeName(f.Component)
+		class = fmt.Sprintf("%T", f.Component)
 	}
 	attrs := []any{"connector", connector, "task", task, "stage", f.Stage, "class", class, "attempts", f.Attempts, "error", f.Err}
 	where := ""

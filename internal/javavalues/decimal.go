@@ -9,7 +9,7 @@ import (
 )
 
 // This file parses number literals as the JVM does (new BigDecimal(text));
-// connect.AppendJavaFloat and connect.Decimal.AppendJava print them.
+// javafmt.AppendFloat and javafmt.AppendBigDecimal print them.
 
 // MaxNumberLen bounds the length of a number literal the converters accept,
 // as Jackson's StreamReadConstraints do (1000 characters by default); it keeps

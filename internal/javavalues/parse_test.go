@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/javafmt"
+
 	"github.com/sluicehq/sluice/connect"
 )
 
@@ -103,7 +105,7 @@ func showValue(v any) string {
 	case time.Time:
 		return "Date(" + strconv.FormatInt(x.UnixMilli(), 10) + ")"
 	case connect.Decimal:
-		return "BD(" + x.JavaString() + ",s" + strconv.Itoa(int(x.Scale)) + ")"
+		return "BD(" + javafmt.BigDecimalString(x.Unscaled, x.Scale) + ",s" + strconv.Itoa(int(x.Scale)) + ")"
 	case []any:
 		var b strings.Builder
 		b.WriteString("[")
@@ -134,9 +136,9 @@ func showValue(v any) string {
 	case int64:
 		return "Long(" + strconv.FormatInt(x, 10) + ")"
 	case float32:
-		return "Float(" + string(connect.AppendJavaFloat(nil, float64(x), 32)) + ")"
+		return "Float(" + string(javafmt.AppendFloat(nil, float64(x), 32)) + ")"
 	case float64:
-		return "Double(" + string(connect.AppendJavaFloat(nil, x, 64)) + ")"
+		return "Double(" + string(javafmt.AppendFloat(nil, x, 64)) + ")"
 	case bool:
 		return "Boolean(" + strconv.FormatBool(x) + ")"
 	case string:

@@ -1,17 +1,20 @@
-package connect
+// Package javafmt renders values exactly as the JVM does, so that bytes
+// written by Sluice match bytes written by Kafka Connect: Jackson (the
+// JsonConverter's JSON library) prints a double with Double.toString, a float
+// with Float.toString and a BigDecimal with BigDecimal.toString; Kafka
+// Connect's Values, StringConverter and Cast transformation use the same
+// methods; Decimal bytes are BigInteger.toByteArray's two's complement. It
+// depends on the standard library only, so that package connect (whose
+// Decimal uses it) and the converters and transforms can all import it.
+package javafmt
 
 import (
 	"math"
+	"math/big"
 	"strconv"
 )
 
-// This file renders numbers exactly as the JVM does, so that bytes written by
-// Sluice match bytes written by Kafka Connect: Jackson (the JsonConverter's
-// JSON library) prints a double with Double.toString, a float with
-// Float.toString and a BigDecimal with BigDecimal.toString; Kafka Connect's
-// Values, StringConverter and Cast transformation use the same methods.
-
-// AppendJavaFloat appends f formatted as Java's Double.toString (bits 64) or
+// AppendFloat appends f formatted as Java's Double.toString (bits 64) or
 // Float.toString (bits 32, f holding a float32 value) do since JDK 19
 // (JDK-4511638): the shortest decimal that reads back as f, in plain notation
 // ("0.001", "12.5", "1234567.0") when 10^-3 <= |f| < 10^7 and in computerized
@@ -19,7 +22,7 @@ import (
 // "-Infinity", "0.0" and "-0.0" for the special values. Older JDKs
 // occasionally printed one more digit than needed; Sluice follows the
 // current, specified behaviour.
-func AppendJavaFloat(dst []byte, f float64, bits int) []byte {
+func AppendFloat(dst []byte, f float64, bits int) []byte {
 	switch {
 	case math.IsNaN(f):
 		return append(dst, "NaN"...)
@@ -100,24 +103,27 @@ func splitE(b []byte) (digits []byte, exp int) {
 	return mant, e
 }
 
-// AppendJava appends d formatted as Java's BigDecimal.toString: plain
-// notation when the scale is non-negative and the adjusted exponent (the
-// exponent of the leading digit) is at least -6 ("-12.340", "0.000001"),
-// computerized scientific notation otherwise ("1E-7", "1.23E+5", "-5E-9",
-// "0E+3"). Its length is that of the unscaled value plus at most 14 bytes,
-// whatever the scale.
-func (d Decimal) AppendJava(dst []byte) []byte {
+// AppendBigDecimal appends unscaled × 10^-scale (a nil unscaled is 0)
+// formatted as Java's BigDecimal.toString: plain notation when the scale is
+// non-negative and the adjusted exponent (the exponent of the leading digit)
+// is at least -6 ("-12.340", "0.000001"), computerized scientific notation
+// otherwise ("1E-7", "1.23E+5", "-5E-9", "0E+3"). Its length is that of the
+// unscaled value plus at most 14 bytes, whatever the scale.
+func AppendBigDecimal(dst []byte, unscaled *big.Int, scale int32) []byte {
+	if unscaled == nil {
+		unscaled = new(big.Int)
+	}
 	var buf [64]byte
-	coeff := d.unscaled().Append(buf[:0], 10)
+	coeff := unscaled.Append(buf[:0], 10)
 	if coeff[0] == '-' {
 		dst = append(dst, '-')
 		coeff = coeff[1:]
 	}
-	scale := int64(d.Scale)
-	adjusted := -scale + int64(len(coeff)-1)
-	if scale >= 0 && adjusted >= -6 {
+	sc := int64(scale)
+	adjusted := -sc + int64(len(coeff)-1)
+	if sc >= 0 && adjusted >= -6 {
 		// Here scale <= len(coeff)+5, so the plain form stays short.
-		return appendPlain(dst, coeff, scale)
+		return AppendPlain(dst, coeff, sc)
 	}
 	dst = append(dst, coeff[0])
 	if len(coeff) > 1 {
@@ -134,18 +140,18 @@ func (d Decimal) AppendJava(dst []byte) []byte {
 	return dst
 }
 
-// JavaString returns d formatted as Java's BigDecimal.toString; see
-// AppendJava.
-func (d Decimal) JavaString() string {
+// BigDecimalString returns unscaled × 10^-scale formatted as Java's
+// BigDecimal.toString; see AppendBigDecimal.
+func BigDecimalString(unscaled *big.Int, scale int32) string {
 	var buf [64]byte
-	return string(d.AppendJava(buf[:0]))
+	return string(AppendBigDecimal(buf[:0], unscaled, scale))
 }
 
-// appendPlain appends the magnitude coeff × 10^-scale (coeff being decimal
+// AppendPlain appends the magnitude coeff × 10^-scale (coeff being decimal
 // digits without sign or leading zeros, "0" for zero) in plain notation, as
 // BigDecimal.toPlainString: "12.340", "0.005", "500"; zero with a negative
 // scale is "0". It writes |scale| bytes or so: callers bound the scale.
-func appendPlain(dst, coeff []byte, scale int64) []byte {
+func AppendPlain(dst, coeff []byte, scale int64) []byte {
 	switch {
 	case scale == 0:
 		return append(dst, coeff...)
@@ -170,4 +176,37 @@ func appendPlain(dst, coeff []byte, scale int64) []byte {
 		}
 		return append(dst, coeff...)
 	}
+}
+
+// TwosComplement returns x as minimal big-endian two's complement bytes, as
+// Java's BigInteger.toByteArray (Kafka Connect's Decimal encoding).
+func TwosComplement(x *big.Int) []byte {
+	switch x.Sign() {
+	case 0:
+		return []byte{0}
+	case 1:
+		n := x.BitLen()/8 + 1
+		out := make([]byte, n)
+		x.FillBytes(out)
+		return out
+	default:
+		// -x-1 = ^x has the same magnitude bits; n bytes hold it with a sign bit.
+		m := new(big.Int).Not(x)
+		n := m.BitLen()/8 + 1
+		y := new(big.Int).Lsh(big.NewInt(1), uint(8*n))
+		y.Add(y, x)
+		out := make([]byte, n)
+		y.FillBytes(out)
+		return out
+	}
+}
+
+// FromTwosComplement decodes big-endian two's complement bytes; an empty slice
+// is 0.
+func FromTwosComplement(b []byte) *big.Int {
+	x := new(big.Int).SetBytes(b)
+	if len(b) > 0 && b[0]&0x80 != 0 {
+		x.Sub(x, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
+	}
+	return x
 }
