@@ -1,0 +1,95 @@
+package sluicetest_test
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/sluicehq/sluice/connect/sluicetest"
+)
+
+// TestKitWellBehavedSource runs the source suite against a well-behaved
+// task: every check passes.
+func TestKitWellBehavedSource(t *testing.T) {
+	if os.Getenv(envBroken) != "" {
+		t.Skip("child process")
+	}
+	sluicetest.TestSourceTask(t, sluicetest.SourceFeatures{}, sourceDriver())
+}
+
+// TestKitWellBehavedSink runs the sink suite against a well-behaved task:
+// every check passes.
+func TestKitWellBehavedSink(t *testing.T) {
+	if os.Getenv(envBroken) != "" {
+		t.Skip("child process")
+	}
+	sluicetest.TestSinkTask(t, sluicetest.SinkFeatures{}, sinkDriver())
+}
+
+// TestKitChild runs a suite against a broken task, in the child processes
+// of TestKitCatchesBrokenTasks only.
+func TestKitChild(t *testing.T) {
+	mode := os.Getenv(envBroken)
+	switch {
+	case mode == "":
+		t.Skip("runs only as a child of TestKitCatchesBrokenTasks")
+	case strings.HasPrefix(mode, "source-"):
+		sluicetest.TestSourceTask(t, sluicetest.SourceFeatures{}, sourceDriver())
+	default:
+		sluicetest.TestSinkTask(t, sluicetest.SinkFeatures{}, sinkDriver())
+	}
+}
+
+// TestKitCatchesBrokenTasks checks that each check of the suites fails
+// for a task that breaks the contract it checks: it runs that check alone,
+// against the broken task, in a child process (so the failure does not
+// fail this test) and expects the check's subtest to fail.
+func TestKitCatchesBrokenTasks(t *testing.T) {
+	if os.Getenv(envBroken) != "" {
+		t.Skip("child process")
+	}
+	cases := []struct{ mode, check string }{
+		{"source-stop-twice", "StartStop"},
+		{"source-stop-unstarted", "StartStop"},
+		{"source-poll-ignores-ctx", "PollReturnsOnCancel"},
+		{"source-leak", "NoGoroutineLeak"},
+		{"source-no-resume", "ResumeAfterRestart"},
+		{"source-fatal-outage", "Retriable"},
+		{"sink-stop-twice", "StartStop"},
+		{"sink-stop-unstarted", "StartStop"},
+		{"sink-put-ignores-ctx", "PutReturnsOnCancel"},
+		{"sink-leak", "NoGoroutineLeak"},
+		{"sink-no-commit", "ResumeAfterRestart"},
+		{"sink-batch-whole", "BatchError"},
+		{"sink-batch-wrong-index", "BatchError"},
+		{"sink-fatal-outage", "Retriable"},
+	}
+	for _, c := range cases {
+		t.Run(c.mode, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestKitChild$/^"+c.check+"$", "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), envBroken+"="+c.mode)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the suite passed a task with %s:\n%s", c.mode, out)
+			}
+			if !strings.Contains(string(out), "--- FAIL: TestKitChild/"+c.check+" ") {
+				t.Fatalf("check %s did not fail for a task with %s:\n%s", c.check, c.mode, out)
+			}
+			t.Logf("%s fails %s as it should:\n%s", c.mode, c.check, failLines(string(out)))
+		})
+	}
+}
+
+// failLines returns the lines of a child's output that say why it failed.
+func failLines(out string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, ".go:") || strings.Contains(l, "--- FAIL") {
+			b.WriteString(l)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
