@@ -2,4 +2,43 @@
 // read from an external system, and the pipeline that moves their records
 // into Kafka (poll → transform → convert → produce → ack → offset commit)
 // with at-least-once delivery and committed offsets that survive restarts.
+//
+// # Writing a task
+//
+// A Task has three methods. Start receives a TaskContext, whose Offsets
+// reader returns the offsets committed for any source partition, so a task
+// resumes where the last run stopped. Poll returns the next batch of
+// records (possibly empty) and must return promptly once its context is
+// done; each record names its SourcePartition and SourceOffset, Kafka
+// Connect's map form. Stop releases resources. A Poll error wrapped with
+// connect.Retriable is retried after a backoff; any other error, or a panic
+// in any callback, fails the task (never the process).
+//
+// Optional capabilities are extra interfaces found by type assertion:
+// RecordCommitter (told when each record was acknowledged or dropped),
+// Committer (told after each offset flush) and Connector (splits the
+// configuration into tasks.max task configurations).
+//
+// # Running it
+//
+// New builds a Pipeline from a Config whose zero values are Kafka Connect's
+// defaults (Config.Validate explains what is missing); ConfigFromProperties
+// builds the same Config from Kafka Connect's worker and connector
+// properties. Pipeline.Run runs until its context is done, then stops
+// gracefully with a final offset commit, and returns only when every
+// goroutine it started has exited. A source offset is committed only when
+// every earlier record of the same source partition was acknowledged by
+// Kafka or deliberately dropped (filtered, or skipped under
+// errors.tolerance=all); commits happen every offset.flush.interval.ms, on
+// an acknowledgement watermark and on stop.
+//
+// Offsets live in Config.OffsetStore (package offsets: Kafka Connect's
+// offsets topic, a file, or memory). Failures follow Kafka Connect's
+// errors.* settings (Config.Errors), with a dead-letter queue for source
+// records too; failed tasks can restart themselves (Config.Restart).
+//
+// A Pipeline is a connect.Pipeline and a connect.OffsetManager, so a
+// connect/runner.Runner can supervise it and serve Kafka Connect's REST API
+// for it. Package connect/sluicetest has an in-process broker and an
+// acceptance suite to test a task with.
 package source
