@@ -51,15 +51,17 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/IBM/sarama"
+
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/sluicetest"
 	"github.com/sluicehq/sluice/converters"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
-	"github.com/sluicehq/sluice/internal/embedded"
-	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/source"
 	"github.com/sluicehq/sluice/transforms"
@@ -123,13 +125,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	// Kafka: KAFKA_BOOTSTRAP_SERVERS, or a broker in this process.
-	brokers := kafkaconf.ParseBootstrap(os.Getenv("KAFKA_BOOTSTRAP_SERVERS"))
+	brokers := parseBootstrap(os.Getenv("KAFKA_BOOTSTRAP_SERVERS"))
 	suffix := ""
 	if brokers != nil {
 		suffix = fmt.Sprintf("-%06x", rand.Uint32()>>8)
 		fmt.Fprintf(stdout, "Kafka at %v (KAFKA_BOOTSTRAP_SERVERS); this run's names end in %s\n", brokers, suffix)
 	} else {
-		broker, err := embedded.Start()
+		// The same kfake broker Sluice's own tests use: no Java, no Docker,
+		// gone when closed.
+		broker, err := sluicetest.StartBroker()
 		if err != nil {
 			return err
 		}
@@ -152,9 +156,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 
-	// One sarama base configuration for every client; a short fetch wait
-	// makes stopping quick (sarama's default is 500 ms).
-	saramaCfg := kafkaconf.NewSaramaConfig("sluice-quickstart")
+	// One sarama base configuration for every client. Version is an upper
+	// bound that sarama negotiates down per request with the broker
+	// (Kafka 4 brokers refuse the oldest request versions, so do not go
+	// below V2_1_0_0); a short fetch wait makes stopping quick (sarama's
+	// default is 500 ms). The pipelines force what they need on their copy
+	// (acks=all and idempotence for sources, manual commits for sinks).
+	saramaCfg := sarama.NewConfig()
+	saramaCfg.ClientID = "sluice-quickstart"
+	saramaCfg.Version = sarama.V4_0_0_0
 	saramaCfg.Consumer.MaxWaitTime = 100 * time.Millisecond
 
 	// Kafka Connect's JsonConverter defaults: schemas.enable=true, so every
@@ -295,4 +305,16 @@ wait:
 		elapsed: time.Since(start), brokers: brokers, sarama: saramaCfg,
 		orders: orders, legacy: legacy, toFile: toFile, dlqTopic: dlqTopic, outFile: outFile, width: width,
 	})
+}
+
+// parseBootstrap splits a comma-separated bootstrap.servers value, dropping
+// blanks; nil when there is none.
+func parseBootstrap(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }

@@ -14,7 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/connect/sluicetest"
 )
 
 func TestMain(m *testing.M) {
@@ -93,7 +93,7 @@ func checkSummary(t *testing.T, out, outFile string) (written int64) {
 func TestQuickstartFixedVolume(t *testing.T) {
 	// run uses KAFKA_BOOTSTRAP_SERVERS: the test bed's broker (an
 	// in-process one, or CI's Apache Kafka).
-	t.Setenv("KAFKA_BOOTSTRAP_SERVERS", strings.Join(kafkatest.Brokers(t), ","))
+	t.Setenv("KAFKA_BOOTSTRAP_SERVERS", strings.Join(sluicetest.Brokers(t), ","))
 	const records = 1000
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)

@@ -83,8 +83,8 @@ func summarize(ctx context.Context, w io.Writer, s summary) error {
 	}
 
 	var read, put, filtered, skipped int64
-	for _, t := range s.toFile.Status().Tasks {
-		read, put, filtered, skipped = read+t.RecordsRead, put+t.RecordsPut, filtered+t.RecordsFiltered, skipped+t.RecordsSkipped
+	for _, t := range s.toFile.PipelineStatus().Tasks {
+		read, put, filtered, skipped = read+t.RecordsIn, put+t.RecordsOut, filtered+t.RecordsFiltered, skipped+t.RecordsSkipped
 	}
 	fmt.Fprintf(w, "  sink   %-*s %d records read: %d written to the file, %d test orders filtered, %d failed and sent to the dead-letter queue\n",
 		s.width, s.toFile.Name(), read, put, filtered, skipped)

@@ -69,10 +69,9 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/runner"
+	"github.com/sluicehq/sluice/connect/sluicetest"
 	"github.com/sluicehq/sluice/converters"
 	"github.com/sluicehq/sluice/examples/connectors/filestream"
-	"github.com/sluicehq/sluice/internal/embedded"
-	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/source"
@@ -153,9 +152,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
-	brokers := kafkaconf.ParseBootstrap(s.brokers)
+	brokers := parseBootstrap(s.brokers)
 	if len(brokers) == 0 {
-		b, err := embedded.Start()
+		b, err := sluicetest.StartBroker() // kfake, in this process
 		if err != nil {
 			return err
 		}
@@ -358,4 +357,16 @@ func (g *generator) Stop(context.Context) error {
 		g.tick.Stop()
 	}
 	return nil
+}
+
+// parseBootstrap splits a comma-separated bootstrap.servers value, dropping
+// blanks; nil when there is none.
+func parseBootstrap(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }

@@ -21,7 +21,7 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/connect/sluicetest"
 	"github.com/sluicehq/sluice/offsets"
 )
 
@@ -89,9 +89,9 @@ func get(client *http.Client, url string) (string, error) {
 // and the sink's file holds exactly the records its consumer group
 // committed.
 func TestGracefulStop(t *testing.T) {
-	brokers := kafkatest.Brokers(t) // an in-process broker listens on TCP: the child process reaches it
-	topic := kafkatest.Topic(t)
-	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
+	brokers := sluicetest.Brokers(t) // an in-process broker listens on TCP: the child process reaches it
+	topic := sluicetest.Topic(t)
+	sluicetest.CreateTopic(t, brokers, topic, 1, nil)
 	bin := buildService(t)
 	dir := t.TempDir()
 	offsetsFile, out := filepath.Join(dir, "offsets.json"), filepath.Join(dir, "out.txt")
@@ -240,7 +240,7 @@ func TestGracefulStop(t *testing.T) {
 // topicValues returns the values of partition 0 of topic.
 func topicValues(t *testing.T, brokers []string, topic string) []string {
 	t.Helper()
-	client, err := sarama.NewClient(brokers, kafkatest.SaramaConfig(t))
+	client, err := sarama.NewClient(brokers, sluicetest.SaramaConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func topicValues(t *testing.T, brokers []string, topic string) []string {
 // groupOffset returns the offset group committed for partition 0 of topic.
 func groupOffset(t *testing.T, brokers []string, group, topic string) int64 {
 	t.Helper()
-	admin, err := sarama.NewClusterAdmin(brokers, kafkatest.SaramaConfig(t))
+	admin, err := sarama.NewClusterAdmin(brokers, sluicetest.SaramaConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
