@@ -91,17 +91,18 @@ type TaskConfigLister interface {
 type loggerKey struct{}
 
 // ContextWithLogger returns a copy of ctx carrying l, for ContextLogger. A
-// Runner calls it for the context it passes to a BuildFunc or Plugin New;
-// code that builds pipelines itself may use it the same way.
+// Runner (package connect/runner) calls it for the context it passes to a
+// BuildFunc or Plugin New; code that builds pipelines itself may use it the
+// same way.
 func ContextWithLogger(ctx context.Context, l *slog.Logger) context.Context {
 	return context.WithValue(ctx, loggerKey{}, l)
 }
 
 // ContextLogger returns the logger a Runner put in a BuildFunc's or Plugin
 // New's context (the Runner's logger, see ContextWithLogger), or
-// slog.Default() when there is none.
-// Pipelines built there should log through it; source and sink pipelines
-// add the connector and task attributes themselves.
+// slog.Default() when there is none. Pipelines built there should log
+// through it; source and sink pipelines add the connector and task
+// attributes themselves.
 func ContextLogger(ctx context.Context) *slog.Logger {
 	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
 		return l
