@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/source"
 )
 
@@ -61,11 +62,12 @@ func BenchmarkSourcePipeline(b *testing.B) {
 	kafkatest.CreateTopic(b, brokers, topic, 4, nil)
 	task := &memTask{topic: topic, n: b.N}
 	p, err := source.New(source.Config{
-		Name:    "bench",
-		Brokers: brokers,
-		NewTask: func() source.Task { return task },
-		Sarama:  kafkatest.SaramaConfig(b),
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Name:        "bench",
+		Brokers:     brokers,
+		NewTask:     func() source.Task { return task },
+		Sarama:      kafkatest.SaramaConfig(b),
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OffsetStore: offsets.NewMemoryStore(),
 	})
 	if err != nil {
 		b.Fatal(err)

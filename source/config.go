@@ -75,9 +75,26 @@ type Config struct {
 	// any Transformation); nil passes records through.
 	Transforms transforms.Transformation
 
-	// OffsetStore stores committed source offsets (default: a memory store,
-	// which forgets them when the process exits).
+	// OffsetStore, when set, stores committed source offsets; the caller
+	// opens and closes it, and may share it between pipelines (a Kafka
+	// Connect worker shares one). Use offsets.NewMemoryStore() only where
+	// offsets may be lost: it forgets them when the process exits.
 	OffsetStore offsets.Store
+	// OffsetStorage selects the store the pipeline opens itself when
+	// OffsetStore is nil, and closes when Run returns. The zero value is
+	// Kafka Connect distributed's default: the compacted topic
+	// offsets.DefaultTopic ("connect-offsets") on Brokers, created if
+	// missing (25 partitions, replication factor 3, lowered with a warning
+	// on a cluster with fewer brokers), so offsets survive restarts and
+	// every replica of the pipeline sees them. Properties:
+	// offset.storage.topic, offset.storage.partitions,
+	// offset.storage.replication.factor, or offset.storage.file.filename
+	// for a local file (see offsets.Storage). Run opens the store before
+	// any task starts, retrying while the brokers are unreachable; the
+	// admin operations (ListOffsets, AlterOffsets, ResetOffsets) open it
+	// for the call when the pipeline is not running. Setting both
+	// OffsetStore and OffsetStorage is an error.
+	OffsetStorage offsets.Storage
 	// OffsetFlushInterval is the commit period (offset.flush.interval.ms).
 	OffsetFlushInterval time.Duration
 	// OffsetFlushTimeout bounds one offset write (offset.flush.timeout.ms).
@@ -153,6 +170,13 @@ type Config struct {
 	// of its batch's span in a "traceparent" header, so a sink pipeline
 	// continues the trace. Nil disables tracing at no cost.
 	TracerProvider trace.TracerProvider
+	// DisableTraceparent, when true, writes no "traceparent" header into
+	// records while spans are still recorded: for consumers that cannot
+	// take the header, such as a Kafka Connect sink whose header.converter
+	// is org.apache.kafka.connect.json.JsonConverter (it fails the record:
+	// the header value 00-<trace id>-<span id>-<flags> is not JSON).
+	// Property: sluice.tracing.propagate=false (default true).
+	DisableTraceparent bool
 	// Logger receives the pipeline's logs (default slog.Default()), with
 	// connector and task attributes added.
 	Logger *slog.Logger
@@ -170,9 +194,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.HeaderConverter == nil {
 		c.HeaderConverter = converters.NewSimpleHeader()
-	}
-	if c.OffsetStore == nil {
-		c.OffsetStore = offsets.NewMemoryStore()
 	}
 	if c.OffsetFlushInterval == 0 {
 		c.OffsetFlushInterval = DefaultOffsetFlushInterval
@@ -201,6 +222,9 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.OffsetStore == nil {
+		c.OffsetStore = newOwnedStore(c)
+	}
 }
 
 // Validate reports every invalid setting, naming it by its Kafka Connect
@@ -227,6 +251,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("task.shutdown.graceful.timeout.ms: must be >= 0, got %s", c.ShutdownTimeout))
+	}
+	if _, owned := c.OffsetStore.(*ownedStore); c.OffsetStore != nil && !owned && c.OffsetStorage != (offsets.Storage{}) {
+		errs = append(errs, errors.New("OffsetStore and OffsetStorage: set one (OffsetStorage selects the store the pipeline opens when OffsetStore is nil)"))
+	}
+	if err := c.OffsetStorage.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxInFlightRecords < 0 || c.MaxInFlightBytes < 0 {
 		errs = append(errs, errors.New("max in-flight records and bytes must be >= 0"))

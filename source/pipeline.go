@@ -53,7 +53,10 @@ func (p *Pipeline) Name() string { return p.cfg.Name }
 // get up to ShutdownTimeout to be acknowledged, offsets are committed, then
 // Task.Stop is called) or when every task failed. It returns nil after a
 // graceful stop, or the tasks' errors joined. Run returns only after every
-// goroutine it started has exited. A Pipeline runs once.
+// goroutine it started has exited. A Pipeline runs once. A pipeline given no
+// Config.OffsetStore opens its store (Config.OffsetStorage) first, retrying
+// while the brokers are unreachable, and closes it before returning; if the
+// store cannot be opened, Run returns that error and no task starts.
 func (p *Pipeline) Run(ctx context.Context) error {
 	p.mu.Lock()
 	if p.tasks != nil {
@@ -61,6 +64,19 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return fmt.Errorf("source %q: pipeline already ran", p.cfg.Name)
 	}
 	p.mu.Unlock()
+
+	if owned, ok := p.cfg.OffsetStore.(*ownedStore); ok {
+		if err := owned.acquire(ctx); err != nil {
+			err = fmt.Errorf("source %q: %w", p.cfg.Name, err)
+			p.setState(connect.StateFailed, err)
+			return err
+		}
+		defer func() {
+			if cerr := owned.release(); cerr != nil {
+				p.cfg.Logger.Warn("closing the offset store", "connector", p.cfg.Name, "error", cerr)
+			}
+		}()
+	}
 
 	configs := []map[string]string{p.cfg.Properties}
 	if p.cfg.Connector != nil {

@@ -213,12 +213,16 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 	}
 }
 
+// baseConfig is a pipeline configuration with a memory offset store, set
+// explicitly (there is no memory default); tests of committed offsets set
+// their own store.
 func baseConfig(t *testing.T, brokers []string, name string, task source.Task) source.Config {
 	return source.Config{
-		Name:    name,
-		Brokers: brokers,
-		NewTask: func() source.Task { return task },
-		Sarama:  kafkatest.SaramaConfig(t),
+		Name:        name,
+		Brokers:     brokers,
+		NewTask:     func() source.Task { return task },
+		Sarama:      kafkatest.SaramaConfig(t),
+		OffsetStore: offsets.NewMemoryStore(),
 	}
 }
 

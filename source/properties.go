@@ -17,7 +17,8 @@ import (
 )
 
 // PropertyOptions supplies what a property map cannot: the task code, the
-// registries class names are looked up in, and the offset store.
+// registries class names are looked up in, and optionally an open offset
+// store.
 type PropertyOptions struct {
 	// NewTask is required.
 	NewTask   func() Task
@@ -25,8 +26,11 @@ type PropertyOptions struct {
 	// Converters and Transforms default to the built-in registries.
 	Converters *converters.Registry
 	Transforms *transforms.Registry
-	// OffsetStore is used as is (see offsets.OpenFromProperties to build one
-	// from offset.storage.* keys); nil selects the memory store.
+	// OffsetStore, when set, is used as is (Config.OffsetStore): the
+	// caller opens it, typically once per worker with
+	// offsets.OpenFromProperties from the same worker properties, and
+	// closes it. Nil makes the pipeline open (and close) the store the
+	// worker's offset.storage.* keys select (Config.OffsetStorage).
 	OffsetStore offsets.Store
 }
 
@@ -34,13 +38,22 @@ type PropertyOptions struct {
 // worker-level keys (bootstrap.servers, key.converter, value.converter,
 // header.converter and their sub-keys, offset.flush.interval.ms,
 // offset.flush.timeout.ms, task.shutdown.graceful.timeout.ms, producer.*,
-// topic.creation.enable) and connector-level keys (name, tasks.max, the
-// converter keys, transforms, predicates, producer.override.*,
-// topic.creation.default.*, errors.*, and Sluice's
-// sluice.task.retry.timeout.ms and sluice.offset.commit.failure.timeout.ms,
-// see Config). Every connector property, including the
-// connector's own keys (such as topic), is handed to the connector and tasks
-// in Config.Properties. Errors name the offending keys.
+// topic.creation.enable, and the offset storage keys below) and
+// connector-level keys (name, tasks.max, the converter keys, transforms,
+// predicates, producer.override.*, topic.creation.default.*, errors.*, and
+// Sluice's sluice.task.retry.timeout.ms,
+// sluice.offset.commit.failure.timeout.ms and sluice.tracing.propagate, see
+// Config). Every connector property, including the connector's own keys
+// (such as topic), is handed to the connector and tasks in
+// Config.Properties. Errors name the offending keys.
+//
+// The worker's offset storage keys select Config.OffsetStorage (see
+// offsets.StorageFromProperties): offset.storage.file.filename a local file
+// (Kafka Connect standalone), offset.storage.topic with
+// offset.storage.partitions and offset.storage.replication.factor a Kafka
+// topic (distributed); both is an error, neither the topic
+// "connect-offsets". They are checked even when opts.OffsetStore is set,
+// which then takes their place.
 func ConfigFromProperties(worker, connector map[string]string, opts PropertyOptions) (Config, error) {
 	common, err := connprops.Parse(worker, connector, connprops.Plugins{Converters: opts.Converters, Transforms: opts.Transforms}, "producer")
 	errs := []error{err}
@@ -60,6 +73,11 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 		ShutdownTimeout:     common.ShutdownTimeout,
 		ProducerProps:       common.ClientProps,
 	}
+	storage, err := offsets.StorageFromProperties(worker)
+	errs = append(errs, err)
+	if opts.OffsetStore == nil {
+		cfg.OffsetStorage = storage
+	}
 	if common.Transforms != nil {
 		cfg.Transforms = common.Transforms
 	}
@@ -72,6 +90,11 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 	errs = append(errs, err)
 	cfg.OffsetCommitFailureTimeout, err = sluiceMillis(connector, "sluice.offset.commit.failure.timeout.ms", 0)
 	errs = append(errs, err)
+	if v, ok := connector["sluice.tracing.propagate"]; ok {
+		propagate, err := kafkaconf.ParseBool("sluice.tracing.propagate", strings.TrimSpace(v))
+		errs = append(errs, err)
+		cfg.DisableTraceparent = err == nil && !propagate
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("source connector %q: %w", common.Name, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/converters"
 	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/source"
 )
 
@@ -93,6 +94,7 @@ func TestConfigFromPropertiesErrorsNameKeys(t *testing.T) {
 		{map[string]string{"name": "x", "transforms": "a", "transforms.a.type": "NoSuchSMT"}, "transforms.a"},
 		{map[string]string{"name": "x", "topic.creation.default.partitions": "3"}, "topic.creation.default.replication.factor"},
 		{map[string]string{"name": "x", "topic.creation.default.partitions": "0", "topic.creation.default.replication.factor": "1"}, "topic.creation.default.partitions:"},
+		{map[string]string{"name": "x", "sluice.tracing.propagate": "no"}, "sluice.tracing.propagate"},
 	} {
 		_, err := source.ConfigFromProperties(map[string]string{"bootstrap.servers": "x:1"}, tc.connector, source.PropertyOptions{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -118,7 +120,7 @@ func TestValidateNamesKeys(t *testing.T) {
 func TestProducerOverrideErrorFailsTaskNamingKey(t *testing.T) {
 	task := &genTask{topic: "x", parts: 1, perPart: 1}
 	p, err := source.New(source.Config{Name: "bad-props", Brokers: []string{"127.0.0.1:1"}, NewTask: func() source.Task { return task },
-		ProducerProps: map[string]string{"acks": "most"}})
+		ProducerProps: map[string]string{"acks": "most"}, OffsetStore: offsets.NewMemoryStore()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +141,7 @@ func TestTopicCreation(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := runPipeline(t, p)
-	waitFor(t, "30 acks", 30*time.Second, func() bool { st := p.Status(); return len(st.Tasks) > 0 && st.Tasks[0].RecordsAcked == 30 })
+	waitFor(t, "30 acks", 30*time.Second, func() bool { st := p.PipelineStatus(); return len(st.Tasks) > 0 && st.Tasks[0].RecordsOut == 30 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -164,5 +166,66 @@ func TestTopicCreation(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("cleanup.policy=compact not set on the created topic: %+v", entries)
+	}
+}
+
+// TestConfigFromPropertiesOffsetStorage: the worker's offset.storage.* keys
+// select the store the pipeline opens: a file (standalone), a topic
+// (distributed), the topic connect-offsets when neither is set; both is an
+// error; a store passed in PropertyOptions takes their place.
+func TestConfigFromPropertiesOffsetStorage(t *testing.T) {
+	connector := map[string]string{"name": "src"}
+	opts := source.PropertyOptions{NewTask: func() source.Task { return nil }}
+	for _, tc := range []struct {
+		name   string
+		worker map[string]string
+		want   offsets.Storage
+		topic  string
+	}{
+		{"neither", map[string]string{}, offsets.Storage{}, "connect-offsets"},
+		{"file", map[string]string{"offset.storage.file.filename": "/var/lib/connect.offsets"},
+			offsets.Storage{File: "/var/lib/connect.offsets"}, ""},
+		{"topic", map[string]string{"offset.storage.topic": "my-connect-offsets", "offset.storage.partitions": "10",
+			"offset.storage.replication.factor": "2"},
+			offsets.Storage{Topic: "my-connect-offsets", Partitions: 10, ReplicationFactor: 2}, "my-connect-offsets"},
+	} {
+		tc.worker["bootstrap.servers"] = "127.0.0.1:1"
+		cfg, err := source.ConfigFromProperties(tc.worker, connector, opts)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if cfg.OffsetStore != nil || cfg.OffsetStorage != tc.want || cfg.OffsetStorage.TopicName() != tc.topic {
+			t.Errorf("%s: store %v, storage %+v (topic %q); want no store, storage %+v (topic %q)",
+				tc.name, cfg.OffsetStore, cfg.OffsetStorage, cfg.OffsetStorage.TopicName(), tc.want, tc.topic)
+		}
+	}
+	_, err := source.ConfigFromProperties(map[string]string{"offset.storage.file.filename": "f", "offset.storage.topic": "t"}, connector, opts)
+	if err == nil || !strings.Contains(err.Error(), "offset.storage.file.filename and offset.storage.topic") {
+		t.Errorf("both keys: %v; want an error naming both", err)
+	}
+	store := offsets.NewMemoryStore()
+	opts.OffsetStore = store
+	cfg, err := source.ConfigFromProperties(map[string]string{"bootstrap.servers": "127.0.0.1:1", "offset.storage.topic": "t"}, connector, opts)
+	if err != nil || cfg.OffsetStore != store || cfg.OffsetStorage != (offsets.Storage{}) {
+		t.Errorf("with a store: %v, store %v, storage %+v; want the given store", err, cfg.OffsetStore, cfg.OffsetStorage)
+	}
+	if _, err := source.New(cfg); err != nil {
+		t.Errorf("New with the given store: %v", err)
+	}
+}
+
+// TestConfigFromPropertiesTracingPropagate: sluice.tracing.propagate=false
+// disables the traceparent header; it is on by default.
+func TestConfigFromPropertiesTracingPropagate(t *testing.T) {
+	opts := source.PropertyOptions{NewTask: func() source.Task { return nil }}
+	for v, disabled := range map[string]bool{"": false, "true": false, "false": true, " FALSE ": true} {
+		connector := map[string]string{"name": "src"}
+		if v != "" {
+			connector["sluice.tracing.propagate"] = v
+		}
+		cfg, err := source.ConfigFromProperties(map[string]string{}, connector, opts)
+		if err != nil || cfg.DisableTraceparent != disabled {
+			t.Errorf("sluice.tracing.propagate=%q: DisableTraceparent %v (%v), want %v", v, cfg.DisableTraceparent, err, disabled)
+		}
 	}
 }

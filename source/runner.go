@@ -136,8 +136,10 @@ func (r *taskRunner) traceBatch(ctx context.Context, start time.Time, n int) tra
 	_, span := r.tracer.Start(ctx, "sluice.source.batch", trace.WithTimestamp(start),
 		trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(attribute.String("connector", r.p.cfg.Name), attribute.Int("task", r.id), attribute.Int("records", n)))
-	r.traceparent = tracing.Traceparent(span.SpanContext())
-	r.traceHdrs = nil
+	r.traceparent, r.traceHdrs = nil, nil
+	if !r.p.cfg.DisableTraceparent {
+		r.traceparent = tracing.Traceparent(span.SpanContext())
+	}
 	if r.traceparent != nil {
 		// Shared, read-only, by every record of the batch that has no
 		// headers of its own: no allocation per record.

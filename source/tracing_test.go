@@ -1,15 +1,19 @@
 package source_test
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/tracing"
 	"github.com/sluicehq/sluice/source"
+	"github.com/sluicehq/sluice/transforms"
 )
 
 func TestTracingSpansAndTraceparentHeaders(t *testing.T) {
@@ -26,7 +30,7 @@ func TestTracingSpansAndTraceparentHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := runPipeline(t, p)
-	waitFor(t, "20 acks", 30*time.Second, func() bool { st := p.Status(); return len(st.Tasks) > 0 && st.Tasks[0].RecordsAcked == 20 })
+	waitFor(t, "20 acks", 30*time.Second, func() bool { st := p.PipelineStatus(); return len(st.Tasks) > 0 && st.Tasks[0].RecordsOut == 20 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +70,7 @@ func TestNoTracingAddsNoHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := runPipeline(t, p)
-	waitFor(t, "5 acks", 30*time.Second, func() bool { st := p.Status(); return len(st.Tasks) > 0 && st.Tasks[0].RecordsAcked == 5 })
+	waitFor(t, "5 acks", 30*time.Second, func() bool { st := p.PipelineStatus(); return len(st.Tasks) > 0 && st.Tasks[0].RecordsOut == 5 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -74,5 +78,59 @@ func TestNoTracingAddsNoHeaders(t *testing.T) {
 		if len(m.Headers) != 0 {
 			t.Fatalf("headers %v without tracing", m.Headers)
 		}
+	}
+}
+
+// TestDisableTraceparentKeepsSpans: with DisableTraceparent (property
+// sluice.tracing.propagate=false) batch spans are still recorded but no
+// record carries a traceparent header; headers of the record's own are
+// still written.
+func TestDisableTraceparentKeepsSpans(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer tp.Shutdown(t.Context())
+	task := &genTask{topic: topic, parts: 1, perPart: 20, batch: 10}
+	cfg := baseConfig(t, brokers, "src-trace-off", task)
+	cfg.TracerProvider = tp
+	cfg.DisableTraceparent = true
+	cfg.Transforms = transforms.TransformationFunc(func(_ context.Context, r *connect.Record) (*connect.Record, error) {
+		if strings.HasSuffix(string(r.Value.([]byte)), "5") {
+			r.Headers.AddString("own", "h")
+		}
+		return r, nil
+	})
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runPipeline(t, p)
+	waitFor(t, "20 acks", 30*time.Second, func() bool { st := p.PipelineStatus(); return len(st.Tasks) > 0 && st.Tasks[0].RecordsOut == 20 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	batches := 0
+	for _, s := range exp.GetSpans() {
+		if s.Name == "sluice.source.batch" {
+			batches++
+		}
+	}
+	if batches != 2 {
+		t.Fatalf("%d batch spans, want 2: spans are still recorded", batches)
+	}
+	own := 0
+	for _, m := range readAll(t, brokers, topic) {
+		for _, h := range m.Headers {
+			switch string(h.Key) {
+			case tracing.HeaderKey:
+				t.Fatalf("record %q carries traceparent %q with DisableTraceparent", m.Value, h.Value)
+			case "own":
+				own++
+			}
+		}
+	}
+	if own != 2 {
+		t.Fatalf("%d records with their own header, want 2", own)
 	}
 }
