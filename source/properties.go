@@ -45,7 +45,8 @@ type PropertyOptions struct {
 // sluice.offset.commit.failure.timeout.ms and sluice.tracing.propagate, see
 // Config). Every connector property, including the connector's own keys
 // (such as topic), is handed to the connector and tasks in
-// Config.Properties. Errors name the offending keys.
+// Config.Properties. Errors name the offending keys; producer property
+// values are checked here, as the tasks will apply them.
 //
 // The worker's offset storage keys select Config.OffsetStorage (see
 // offsets.StorageFromProperties): offset.storage.file.filename a local file
@@ -73,6 +74,7 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 		ShutdownTimeout:     common.ShutdownTimeout,
 		ProducerProps:       common.ClientProps,
 	}
+	errs = append(errs, checkProducerProps(worker, connector, cfg.ProducerProps)...)
 	storage, err := offsets.StorageFromProperties(worker)
 	errs = append(errs, err)
 	if opts.OffsetStore == nil {
