@@ -62,9 +62,12 @@ type OffsetManager interface {
 	ResetOffsets(ctx context.Context) error
 }
 
-// PipelineStatus is a point-in-time view of a pipeline.
+// PipelineStatus is a point-in-time view of a pipeline: what
+// source.Pipeline and sink.Pipeline report from PipelineStatus and what the
+// Runner's status and REST endpoints show.
 type PipelineStatus struct {
-	Name  string
+	Name string
+	// Type is TypeSource or TypeSink.
 	Type  string
 	State State
 	// Err is the failure when State is FAILED.
@@ -73,7 +76,10 @@ type PipelineStatus struct {
 }
 
 // TaskStatus is a point-in-time view of one task: its state and the progress
-// facts from which a stall is derived.
+// facts from which a stall is derived. The first group of fields means the
+// same for source and sink tasks; the fields after it are filled by one kind
+// of pipeline only (zero for the other), as Kafka Connect keeps
+// source-task-metrics and sink-task-metrics apart.
 type TaskStatus struct {
 	ID    int
 	State State
@@ -84,55 +90,118 @@ type TaskStatus struct {
 	Restarts    int
 	LastFailure error
 
-	// RecordsIn counts records that entered the pipeline (source: polled;
-	// sink: read from Kafka), before transforms. RecordsOut counts records
-	// delivered (source: acknowledged by Kafka; sink: put). RecordsDropped
-	// counts records filtered by transforms or skipped under
-	// errors.tolerance.
+	// RecordsIn counts records that entered the pipeline (source: returned
+	// by Poll; sink: fetched from Kafka and taken for delivery), before
+	// transforms. RecordsOut counts records delivered (source: acknowledged
+	// by Kafka; sink: handed to a Put that succeeded, less those it reported
+	// failed in a *BatchError). RecordsDropped counts records filtered by
+	// transforms or skipped under errors.tolerance.
 	RecordsIn, RecordsOut, RecordsDropped int64
-	// InFlight counts records in the pipeline not yet delivered.
+	// InFlight counts records in the pipeline not yet delivered (source:
+	// handed to the producer and not yet acknowledged; sink: fetched and
+	// buffered, or in the batch being built, put or redelivered).
 	InFlight int64
 	// Lag is, for sinks, the records available in Kafka but not yet
-	// committed (sum over assigned partitions of high watermark − committed
-	// offset); -1 when unknown (sources).
+	// committed (the sum of the Partitions' Lag); -1 for sources.
 	Lag int64
 	// Started is when the task (last) started.
 	Started time.Time
 	// LastPoll is when the task last returned records (sources) or records
 	// were last fetched (sinks); LastProgress when records were last
-	// delivered; LastCommit when offsets were last committed. Zero if never.
+	// delivered (sources: acknowledged; sinks: a batch completed, put or
+	// entirely filtered or skipped); LastCommit when offsets were last
+	// committed. Zero if never.
 	LastPoll, LastProgress, LastCommit time.Time
 	// OffsetCommits counts offset commits that succeeded and
 	// OffsetCommitFailures those that failed (Kafka Connect's
-	// offset-commit-success/failure-percentage are their shares);
-	// OffsetCommitSkips counts failed commits that were abandoned rather
-	// than retried (sinks: refused for a past group generation or failed
-	// while closing partitions; offset-commit-skip-total).
+	// offset-commit-success/failure-percentage are their shares; for sinks
+	// a failure is a PreCommit or Flush that failed, after which consumption
+	// was rewound to the last committed offsets, or a group commit that
+	// failed after its retries); OffsetCommitSkips counts failed commits
+	// that were abandoned rather than retried (sinks: refused for a past
+	// group generation or failed while closing partitions, their records
+	// are delivered again by the partitions' next owner;
+	// offset-commit-skip-total).
 	OffsetCommits, OffsetCommitFailures, OffsetCommitSkips int64
 
 	// StallError is set while the task is RUNNING but cannot progress
 	// because of a transient fault it keeps retrying (e.g. a source whose
-	// broker is away): the last error it got. StalledSince is when that
-	// began. Both are zero while the task progresses.
+	// broker is away, a leader change, a missing topic: no record is polled
+	// meanwhile and records already sent are re-sent until acknowledged):
+	// the last error it got, naming stage and record. StalledSince is when
+	// that began. Both are zero while the task progresses.
 	StallError   error
 	StalledSince time.Time
 
-	// Errors are the task's error counters.
+	// Errors are the task's error counters (Kafka Connect's
+	// task-error-metrics).
 	Errors ErrorMetrics
-	// Partitions describes a sink task's assigned partitions.
+
+	// Source tasks only.
+	//
+	// RecordsWritten counts records handed to the producer (RecordsOut
+	// those of them Kafka acknowledged); InFlightBytes the size of the
+	// records in flight; RecordsRetrying the records in flight the producer
+	// returned with a retriable error, held to be re-sent (see StallError).
+	RecordsWritten  int64
+	InFlightBytes   int64
+	RecordsRetrying int64
+
+	// Sink tasks only.
+	//
+	// RecordsFiltered and RecordsSkipped split RecordsDropped: records
+	// dropped by transforms, and records that failed conversion,
+	// transformation or Put and were skipped under errors.tolerance=all.
+	// RecordsCommitted counts the records covered by consumer offset
+	// commits (the sum of committed offset advances).
+	RecordsFiltered, RecordsSkipped, RecordsCommitted int64
+	// Buffered and BufferedBytes are the records fetched but not yet taken
+	// for a batch; Batched the records taken for the batch being built, put
+	// or redelivered (InFlight is Buffered + Batched).
+	Buffered, BufferedBytes, Batched int64
+	// PutRetries counts redeliveries of batches whose Put failed with a
+	// retriable error; OffsetCommitRetries group commit requests retried
+	// because the coordinator was away, moving or loading.
+	PutRetries, OffsetCommitRetries int64
+	// CommitErr is the failure of the last offset commit, nil once a commit
+	// succeeded again.
+	CommitErr error
+	// LastPut is when a Put last succeeded (zero if never).
+	LastPut time.Time
+	// MemberID and Generation identify the task's consumer group membership
+	// (empty and -1 before the first join); Rebalances counts assignment
+	// changes seen by the task (partitions opened or closed).
+	MemberID   string
+	Generation int32
+	Rebalances int64
+	// Partitions describes the task's assigned partitions, sorted by topic
+	// and partition.
 	Partitions []PartitionStatus
 }
 
 // PartitionStatus describes one Kafka partition assigned to a sink task.
 type PartitionStatus struct {
 	TopicPartition
-	// Position is the next offset to deliver; Committed the committed
-	// offset; HighWatermark the partition's end offset when last fetched.
+	// Position is the next offset to deliver: every earlier record was put
+	// (or filtered, or skipped). Committed is the last committed offset (or
+	// the offset consumption started at, before the first commit).
+	// HighWatermark is the partition's end offset as last seen by a fetch
+	// (0 before the first fetch).
 	Position, Committed, HighWatermark int64
+	// Paused is true while the task paused the partition
+	// (SinkTaskContext.Pause).
+	Paused bool
 }
 
-// Lag returns HighWatermark − Committed, or 0 when not positive.
-func (p PartitionStatus) Lag() int64 { return max(p.HighWatermark-p.Committed, 0) }
+// Lag returns HighWatermark − Committed: the records available in Kafka but
+// not yet committed; 0 when not positive or not known yet (no fetch, or no
+// committed or starting offset).
+func (p PartitionStatus) Lag() int64 {
+	if p.HighWatermark <= 0 || p.Committed < 0 {
+		return 0
+	}
+	return max(p.HighWatermark-p.Committed, 0)
+}
 
 // ErrorMetrics are a task's error counters, named after Kafka Connect's
 // task-error-metrics group.

@@ -25,32 +25,23 @@ const (
 // Type returns connect.TypeSink.
 func (p *Pipeline) Type() string { return connect.TypeSink }
 
-// PipelineStatus returns the status in the Runner's common shape: RecordsIn
-// is records read, RecordsOut records put, RecordsDropped records filtered
-// or skipped under errors.tolerance, InFlight records buffered or in the
-// batch being put, Lag the sum of the assigned partitions' lags, LastPoll
-// the last fetch and LastProgress the last completed batch.
+// PipelineStatus returns the pipeline's current status, computed live: for
+// each task the counters and times every pipeline reports (RecordsIn is
+// records read, RecordsOut records put, RecordsDropped records filtered or
+// skipped under errors.tolerance, InFlight records buffered or in the batch
+// being put, Lag the sum of the assigned partitions' lags, LastPoll the last
+// fetch and LastProgress the last completed batch) and the sink-only ones
+// (consumer group membership, assigned partitions, commit retries). Safe to
+// call from any goroutine, before, during and after Run.
 func (p *Pipeline) PipelineStatus() connect.PipelineStatus {
-	st := p.Status()
-	out := connect.PipelineStatus{Name: st.Name, Type: connect.TypeSink, State: st.State, Err: st.Err}
-	for _, t := range st.Tasks {
-		ts := connect.TaskStatus{
-			ID: t.ID, State: t.State, Err: t.Err, Restarts: t.Restarts, LastFailure: t.LastFailure,
-			RecordsIn: t.RecordsRead, RecordsOut: t.RecordsPut, RecordsDropped: t.RecordsFiltered + t.RecordsSkipped,
-			InFlight: int64(t.Buffered + t.Batched),
-			Started:  t.Started, LastPoll: t.LastFetch, LastProgress: t.LastProgress, LastCommit: t.LastCommit,
-			OffsetCommits: t.OffsetCommits, OffsetCommitFailures: t.OffsetCommitFailures, OffsetCommitSkips: t.OffsetCommitSkips,
-			Errors: t.Errors,
-		}
-		for _, ps := range t.Partitions {
-			ts.Lag += ps.Lag
-			ts.Partitions = append(ts.Partitions, connect.PartitionStatus{
-				TopicPartition: ps.TopicPartition, Position: ps.Position, Committed: ps.Committed, HighWatermark: ps.HighWatermark,
-			})
-		}
-		out.Tasks = append(out.Tasks, ts)
+	p.mu.Lock()
+	st := connect.PipelineStatus{Name: p.cfg.Name, Type: connect.TypeSink, State: p.state, Err: p.err}
+	tasks := slices.Clone(p.tasks)
+	p.mu.Unlock()
+	for _, t := range tasks {
+		st.Tasks = append(st.Tasks, t.status())
 	}
-	return out
+	return st
 }
 
 // running reports whether Run is in progress: its tasks hold the consumer

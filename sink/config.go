@@ -118,7 +118,7 @@ type Config struct {
 	// OffsetFlushTimeout bounds how long one offset commit retries the
 	// group coordinator while it is away, moving or loading
 	// (offset.flush.timeout.ms, default DefaultOffsetFlushTimeout). A commit
-	// that still fails is counted (TaskStatus.OffsetCommitFailures) and its
+	// that still fails is counted (connect.TaskStatus.OffsetCommitFailures) and its
 	// offsets are committed by the next commit.
 	OffsetFlushTimeout time.Duration
 	// TaskRetryTimeout bounds how long a batch whose Put failed with a

@@ -40,7 +40,7 @@ type part struct {
 	current   int64 // next offset to process; -1 unknown
 	committed int64 // last committed offset (or the start); < 0 unknown
 
-	// For Status.
+	// For PipelineStatus.
 	hwm, stCurrent, stCommitted atomic.Int64
 	hwmAt                       atomic.Int64 // when hwm was last set (unix ns)
 }

@@ -203,8 +203,8 @@ func TestToleranceAllSkipsMalformedRecordsToDLQ(t *testing.T) {
 	}
 	stop := start(t, p)
 	waitFor(t, 60*time.Second, "every record", func() bool {
-		st := p.Status()
-		return len(st.Tasks) == 1 && st.Tasks[0].RecordsPut+st.Tasks[0].RecordsSkipped == total
+		st := p.PipelineStatus()
+		return len(st.Tasks) == 1 && st.Tasks[0].RecordsOut+st.Tasks[0].RecordsSkipped == total
 	})
 	running := p.PipelineStatus()
 	if err := stop(); err != nil {
@@ -281,8 +281,8 @@ func TestToleranceAllSkipsMalformedRecordsToDLQ(t *testing.T) {
 		}
 	}
 
-	ts := p.Status().Tasks[0]
-	if ts.RecordsRead != total || ts.RecordsPut != total-bad || ts.RecordsSkipped != bad || ts.RecordsCommitted != total {
+	ts := p.PipelineStatus().Tasks[0]
+	if ts.RecordsIn != total || ts.RecordsOut != total-bad || ts.RecordsSkipped != bad || ts.RecordsCommitted != total {
 		t.Fatalf("task status %+v", ts)
 	}
 	if e := ts.Errors; e.RecordsSkipped != bad || e.RecordErrors != bad || e.DLQProduceRequests != bad || e.DLQProduceFailures != 0 || e.ErrorsLogged != bad || e.LastError.IsZero() {
@@ -336,7 +336,7 @@ func TestToleranceNoneFailsAtFirstMalformedRecord(t *testing.T) {
 			t.Fatalf("error %q does not name %q", err, want)
 		}
 	}
-	ts := p.Status().Tasks[0]
+	ts := p.PipelineStatus().Tasks[0]
 	var last *connect.RecordError
 	if ts.State != connect.StateFailed || ts.Restarts != 1 || !errors.As(ts.LastFailure, &last) || last.Offset != firstBad || last.Stage != connect.StageValueConverter {
 		t.Fatalf("status %s restarts %d last failure %v: the restart must fail at the same record", ts.State, ts.Restarts, ts.LastFailure)
@@ -396,8 +396,8 @@ func TestToleranceAllTransformAndHeaderFailures(t *testing.T) {
 	p, _ := sink.New(cfg)
 	stop := start(t, p)
 	waitFor(t, 30*time.Second, "every record", func() bool {
-		st := p.Status()
-		return len(st.Tasks) == 1 && st.Tasks[0].RecordsPut+st.Tasks[0].RecordsSkipped == 31
+		st := p.PipelineStatus()
+		return len(st.Tasks) == 1 && st.Tasks[0].RecordsOut+st.Tasks[0].RecordsSkipped == 31
 	})
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -417,7 +417,7 @@ func TestToleranceAllTransformAndHeaderFailures(t *testing.T) {
 	if h := got[2].Headers; len(h) < 2 || string(h[1].Key) != "poison" || string(h[1].Value) != "x" {
 		t.Fatalf("DLQ record lost its original headers: %v", h)
 	}
-	if e := p.Status().Tasks[0].Errors; e.Retries != 2 || e.RecordsSkipped != 3 {
+	if e := p.PipelineStatus().Tasks[0].Errors; e.Retries != 2 || e.RecordsSkipped != 3 {
 		t.Fatalf("counters %+v, want 2 retries and 3 skipped", e)
 	}
 	if c := committed(t, brokers, p.GroupID(), topic, 1)[0]; c != 31 {
@@ -500,8 +500,8 @@ func TestPutBatchErrorRoutesFailedRecords(t *testing.T) {
 			}
 			stop := start(t, p)
 			waitFor(t, 30*time.Second, "every record", func() bool {
-				st := p.Status()
-				return len(st.Tasks) == 1 && st.Tasks[0].RecordsPut == n-2 && st.Tasks[0].RecordsSkipped == 2
+				st := p.PipelineStatus()
+				return len(st.Tasks) == 1 && st.Tasks[0].RecordsOut == n-2 && st.Tasks[0].RecordsSkipped == 2
 			})
 			if err := stop(); err != nil {
 				t.Fatal(err)
@@ -522,7 +522,7 @@ func TestPutBatchErrorRoutesFailedRecords(t *testing.T) {
 			if c := committed(t, brokers, p.GroupID(), topic, 1)[0]; c != n {
 				t.Fatalf("committed %d, want %d", c, n)
 			}
-			if ts := p.Status().Tasks[0]; ts.RecordsPut != n-2 || ts.RecordsSkipped != 2 {
+			if ts := p.PipelineStatus().Tasks[0]; ts.RecordsOut != n-2 || ts.RecordsSkipped != 2 {
 				t.Fatalf("status %+v", ts)
 			}
 		})
@@ -710,7 +710,7 @@ func TestRestartPolicy(t *testing.T) {
 		tk := last.Load()
 		return instances.Load() == 3 && tk != nil && tk.n.Load() == 20
 	})
-	st := p.Status().Tasks[0]
+	st := p.PipelineStatus().Tasks[0]
 	ps := p.PipelineStatus()
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -760,7 +760,7 @@ func TestPutRetryKeepsServingAndTimesOut(t *testing.T) {
 	if !errors.As(err, &re) || re.Stage != connect.StageTaskPut || re.Attempts < 3 || !strings.Contains(err.Error(), "database busy") {
 		t.Fatalf("Run: %v; want a TASK_PUT failure after the retries", err)
 	}
-	if st := p.Status().Tasks[0]; st.PutRetries < 2 || st.Errors.Retries < 2 || st.RecordsPut != 0 {
+	if st := p.PipelineStatus().Tasks[0]; st.PutRetries < 2 || st.Errors.Retries < 2 || st.RecordsOut != 0 {
 		t.Fatalf("status %+v", st)
 	}
 }

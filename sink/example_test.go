@@ -70,7 +70,7 @@ func ExampleNew() {
 	if err := p.Run(ctx); err != nil {
 		panic(err)
 	}
-	fmt.Println(p.Status().State)
+	fmt.Println(p.PipelineStatus().State)
 	// Output:
 	// orders[0]@0: alpha
 	// orders[0]@1: beta

@@ -85,7 +85,7 @@ func TestRetryingBatchIsNotCommitted(t *testing.T) {
 	p, _ := sink.New(cfg)
 	stop := start(t, p)
 	waitFor(t, 60*time.Second, "commits while the batch at offset 50 is redelivered", func() bool {
-		return preCommits.Load() >= 5 && p.Status().Tasks[0].PutRetries >= 3
+		return preCommits.Load() >= 5 && p.PipelineStatus().Tasks[0].PutRetries >= 3
 	})
 	want := failedAt.Load()
 	if want == 0 {
@@ -159,7 +159,7 @@ func TestFailedTaskCommitsWhatItPut(t *testing.T) {
 			if c := groupOffset(t, brokers, p, topic); c != want {
 				t.Fatalf("committed %d; want %d, the records put before the failed batch", c, want)
 			}
-			if st := p.Status().Tasks[0]; st.State != connect.StateFailed || st.Err == nil {
+			if st := p.PipelineStatus().Tasks[0]; st.State != connect.StateFailed || st.Err == nil {
 				t.Fatalf("status %s %v", st.State, st.Err)
 			}
 		})
@@ -329,7 +329,7 @@ func TestRewindAfterFailedFlush(t *testing.T) {
 			waitFor(t, 60*time.Second, "every record durable and committed", func() bool {
 				return len(bt.missing(60)) == 0 && groupOffset(t, brokers, p, topic) == 60
 			})
-			st := p.Status().Tasks[0]
+			st := p.PipelineStatus().Tasks[0]
 			if err := stop(); err != nil {
 				t.Fatal(err)
 			}
@@ -373,7 +373,7 @@ func TestPutRetriableWithoutLimitByDefault(t *testing.T) {
 	waitFor(t, 60*time.Second, "every record committed", func() bool {
 		return task.n.Load() >= 20 && groupOffset(t, brokers, p, topic) == 20
 	})
-	st := p.Status().Tasks[0]
+	st := p.PipelineStatus().Tasks[0]
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -405,12 +405,12 @@ func TestTypedNilBatchErrorIsSuccess(t *testing.T) {
 	waitFor(t, 60*time.Second, "every record committed", func() bool {
 		return put.Load() >= 30 && groupOffset(t, brokers, p, topic) == 30
 	})
-	st := p.Status().Tasks[0]
+	st := p.PipelineStatus().Tasks[0]
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if st.State != connect.StateRunning || st.RecordsPut != 30 || st.RecordsSkipped != 0 || put.Load() != 30 {
-		t.Fatalf("status %s put %d skipped %d", st.State, st.RecordsPut, st.RecordsSkipped)
+	if st.State != connect.StateRunning || st.RecordsOut != 30 || st.RecordsSkipped != 0 || put.Load() != 30 {
+		t.Fatalf("status %s put %d skipped %d", st.State, st.RecordsOut, st.RecordsSkipped)
 	}
 }
 
@@ -506,7 +506,7 @@ func TestPanicFailsTaskNotProcess(t *testing.T) {
 				waitFor(t, 60*time.Second, "the restarted task to deliver and commit everything", func() bool {
 					return delivered() >= 30 && groupOffset(t, brokers, p, topic) == 30
 				})
-				st := p.Status().Tasks[0]
+				st := p.PipelineStatus().Tasks[0]
 				if st.State != connect.StateRunning || st.Restarts < 1 || st.LastFailure == nil {
 					t.Fatalf("state %s restarts %d last failure %v", st.State, st.Restarts, st.LastFailure)
 				}
@@ -527,7 +527,7 @@ func TestPanicFailsTaskNotProcess(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "boom in "+cb) || !strings.Contains(err.Error(), "goroutine ") {
 				t.Fatalf("Run: %v; want the panic in %s with its stack", err, cb)
 			}
-			st := p.Status().Tasks[0]
+			st := p.PipelineStatus().Tasks[0]
 			if st.State != connect.StateFailed || st.Err == nil || !strings.Contains(st.Err.Error(), "boom in "+cb) {
 				t.Fatalf("state %s err %v", st.State, st.Err)
 			}
@@ -619,10 +619,10 @@ func TestGroupCommitFailureIsCountedAndRetried(t *testing.T) {
 	d.failCommits.Store(true)
 	produce(t, brokers, topic, 1, 20)
 	waitFor(t, 60*time.Second, "a failed commit of the next records", func() bool {
-		st := p.Status().Tasks[0]
+		st := p.PipelineStatus().Tasks[0]
 		return task.n.Load() >= 40 && st.OffsetCommitFailures >= 1 && st.CommitErr != nil
 	})
-	st := p.Status().Tasks[0]
+	st := p.PipelineStatus().Tasks[0]
 	if c := groupOffset(t, brokers, p, topic); c != 20 {
 		t.Fatalf("committed %d while every commit failed; want 20", c)
 	}
@@ -639,8 +639,8 @@ func TestGroupCommitFailureIsCountedAndRetried(t *testing.T) {
 
 	d.failCommits.Store(false)
 	waitFor(t, 60*time.Second, "the commit to succeed again", func() bool { return groupOffset(t, brokers, p, topic) == 40 })
-	waitFor(t, 60*time.Second, "CommitErr cleared", func() bool { return p.Status().Tasks[0].CommitErr == nil })
-	if n := p.Status().Tasks[0].OffsetCommitSkips; n != 0 {
+	waitFor(t, 60*time.Second, "CommitErr cleared", func() bool { return p.PipelineStatus().Tasks[0].CommitErr == nil })
+	if n := p.PipelineStatus().Tasks[0].OffsetCommitSkips; n != 0 {
 		t.Fatalf("%d commits abandoned while running; the failed ones were retried", n)
 	}
 
@@ -652,7 +652,7 @@ func TestGroupCommitFailureIsCountedAndRetried(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if st := p.Status().Tasks[0]; st.OffsetCommitSkips < 1 || st.CommitErr == nil {
+	if st := p.PipelineStatus().Tasks[0]; st.OffsetCommitSkips < 1 || st.CommitErr == nil {
 		t.Fatalf("after a failed closing commit: %d skips, CommitErr %v", st.OffsetCommitSkips, st.CommitErr)
 	}
 	if c := groupOffset(t, brokers, p, topic); c != 40 {

@@ -20,8 +20,8 @@ import (
 // connector's consumer group; the records of its partitions are converted,
 // transformed and handed to its Put in batches, and consumer offsets are
 // committed only for what the task reports durable. Build it with New, run it
-// with Run; Pause, Resume and Status may be called from any goroutine while it
-// runs.
+// with Run; Pause, Resume and PipelineStatus may be called from any goroutine
+// while it runs.
 type Pipeline struct {
 	cfg Config
 
@@ -191,107 +191,6 @@ func (p *Pipeline) pauseGate() <-chan struct{} {
 		return nil
 	}
 	return p.resumed
-}
-
-// Status is a point-in-time view of a pipeline.
-type Status struct {
-	Name string
-	// GroupID is the consumer group the tasks are members of.
-	GroupID string
-	State   connect.State
-	// Err is the failure when State is FAILED.
-	Err   error
-	Tasks []TaskStatus
-}
-
-// TaskStatus is a point-in-time view of one task, with the progress facts
-// from which stalls are detected.
-type TaskStatus struct {
-	ID    int
-	State connect.State
-	Err   error
-	// RecordsRead counts records fetched from Kafka and taken for delivery
-	// (before transforms); RecordsPut those handed to a Put that succeeded
-	// (less those it reported failed in a *connect.BatchError);
-	// RecordsFiltered those dropped by transforms; RecordsSkipped those
-	// that failed conversion, transformation or Put and were skipped under
-	// errors.tolerance=all; RecordsCommitted the records covered by consumer
-	// offset commits (the sum of committed offset advances).
-	RecordsRead, RecordsPut, RecordsFiltered, RecordsSkipped, RecordsCommitted int64
-	// Buffered and BufferedBytes are records fetched but not yet taken for
-	// a batch; Batched the records taken for the batch being built, put or
-	// redelivered.
-	Buffered      int
-	BufferedBytes int64
-	Batched       int
-	// PutRetries counts redeliveries of batches whose Put failed with a
-	// retriable error.
-	PutRetries int64
-	// OffsetCommits counts commits that committed offsets to the consumer
-	// group. OffsetCommitFailures counts commits that failed: PreCommit or
-	// Flush failed (consumption was rewound to the last committed offsets),
-	// or the group commit failed after its retries (the offsets stay
-	// uncommitted until the next commit). OffsetCommitSkips counts the
-	// failed commits that were abandoned: refused because the member's
-	// generation was over, or failed while the partitions were being closed;
-	// their records are delivered again by the partitions' next owner.
-	// OffsetCommitRetries counts group commit requests retried because the
-	// coordinator was away, moving or loading.
-	OffsetCommits, OffsetCommitFailures, OffsetCommitSkips, OffsetCommitRetries int64
-	// CommitErr is the failure of the last commit, nil once a commit
-	// succeeded again.
-	CommitErr error
-	// Started is when the task (last) started. LastFetch is when records
-	// were last fetched from Kafka; LastPut when a Put last succeeded;
-	// LastProgress when a batch was last completed (put, or entirely
-	// filtered or skipped); LastCommit when offsets were last committed.
-	// Zero if never.
-	Started, LastFetch, LastPut, LastProgress, LastCommit time.Time
-	// MemberID and Generation identify the task's consumer group membership
-	// (empty and -1 before the first join); Rebalances counts assignment
-	// changes seen by the task (partitions opened or closed).
-	MemberID   string
-	Generation int32
-	Rebalances int64
-	// Partitions lists the assigned partitions with their positions.
-	Partitions []PartitionStatus
-	// Restarts counts restarts under the restart policy; LastFailure is the
-	// failure that caused the last one.
-	Restarts    int
-	LastFailure error
-	// Errors are the task's error counters (Kafka Connect's
-	// task-error-metrics).
-	Errors connect.ErrorMetrics
-}
-
-// PartitionStatus describes one assigned partition.
-type PartitionStatus struct {
-	TopicPartition connect.TopicPartition
-	// Position is the next offset to process: every earlier record was put
-	// (or filtered).
-	Position int64
-	// Committed is the last committed offset (or the offset consumption
-	// started at, before the first commit).
-	Committed int64
-	// HighWatermark is the partition's end offset as last seen by a fetch
-	// (0 before the first fetch).
-	HighWatermark int64
-	// Lag is HighWatermark - Committed (0 when unknown).
-	Lag int64
-	// Paused is true when the task paused the partition.
-	Paused bool
-}
-
-// Status returns the pipeline's current status, computed live.
-func (p *Pipeline) Status() Status {
-	p.mu.Lock()
-	st := Status{Name: p.cfg.Name, GroupID: p.cfg.GroupID, State: p.state, Err: p.err}
-	tasks := slices.Clone(p.tasks)
-	p.mu.Unlock()
-	for _, t := range tasks {
-		st.Tasks = append(st.Tasks, t.status())
-	}
-	return st
 }
 
 // consumerConfig returns the data consumer's and the group member's sarama

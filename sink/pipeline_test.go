@@ -36,7 +36,7 @@ func TestDeliversEveryRecordInOrder(t *testing.T) {
 	}
 	stop := start(t, p)
 	waitFor(t, 60*time.Second, "all records", func() bool { return task.n.Load() >= total })
-	st := p.Status()
+	st := p.PipelineStatus()
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -70,10 +70,10 @@ func TestDeliversEveryRecordInOrder(t *testing.T) {
 		t.Fatalf("group id %q", p.GroupID())
 	}
 	ts := st.Tasks[0]
-	if ts.State != connect.StateRunning || ts.RecordsRead < total || ts.RecordsPut != total || len(ts.Partitions) != parts || ts.LastPut.IsZero() {
+	if ts.State != connect.StateRunning || ts.RecordsIn < total || ts.RecordsOut != total || len(ts.Partitions) != parts || ts.LastPut.IsZero() {
 		t.Fatalf("status while running: %+v", ts)
 	}
-	final := p.Status()
+	final := p.PipelineStatus()
 	if final.State != connect.StateStopped || final.Tasks[0].State != connect.StateStopped || final.Tasks[0].RecordsCommitted != total {
 		t.Fatalf("final status: %+v", final)
 	}
@@ -99,7 +99,7 @@ func TestSlowPutDoesNotRebalance(t *testing.T) {
 			// Longer than max.poll.interval.ms (2 s) and session.timeout.ms (6 s).
 			deadline := time.Now().Add(7 * time.Second)
 			for time.Now().Before(deadline) {
-				if b := int64(p.Status().Tasks[0].Buffered); b > maxBuffered.Load() {
+				if b := int64(p.PipelineStatus().Tasks[0].Buffered); b > maxBuffered.Load() {
 					maxBuffered.Store(b)
 				}
 				time.Sleep(50 * time.Millisecond)
@@ -119,9 +119,9 @@ func TestSlowPutDoesNotRebalance(t *testing.T) {
 	}
 	stop := start(t, p)
 	waitFor(t, 10*time.Second, "the first batch", func() bool { return puts.Load() >= 1 })
-	gen := p.Status().Tasks[0].Generation
+	gen := p.PipelineStatus().Tasks[0].Generation
 	waitFor(t, 40*time.Second, "all records", func() bool { return task.n.Load() >= parts*perPart })
-	st := p.Status().Tasks[0]
+	st := p.PipelineStatus().Tasks[0]
 	opens, closes := task.counts()
 	task.mu.Lock()
 	var opened []connect.TopicPartition
@@ -351,8 +351,8 @@ func TestRebalanceToSecondRunner(t *testing.T) {
 	waitFor(t, 60*time.Second, "every record", func() bool {
 		if os.Getenv("SINK_TEST_LOG") != "" && time.Since(last) > time.Second {
 			last = time.Now()
-			for _, st := range []sink.TaskStatus{pa.Status().Tasks[0], pb.Status().Tasks[0]} {
-				t.Logf("read=%d put=%d buf=%d parts=%+v", st.RecordsRead, st.RecordsPut, st.Buffered, st.Partitions)
+			for _, st := range []connect.TaskStatus{pa.PipelineStatus().Tasks[0], pb.PipelineStatus().Tasks[0]} {
+				t.Logf("read=%d put=%d buf=%d parts=%+v", st.RecordsIn, st.RecordsOut, st.Buffered, st.Partitions)
 			}
 		}
 		seen := map[connect.TopicPartition]map[int64]bool{}
@@ -372,7 +372,7 @@ func TestRebalanceToSecondRunner(t *testing.T) {
 		}
 		return n >= total
 	})
-	stA, stB := pa.Status().Tasks[0], pb.Status().Tasks[0]
+	stA, stB := pa.PipelineStatus().Tasks[0], pb.PipelineStatus().Tasks[0]
 	if err := stopB(); err != nil {
 		t.Fatal(err)
 	}
@@ -438,7 +438,7 @@ func TestPutRetriableThenSucceeds(t *testing.T) {
 	p, _ := sink.New(cfg)
 	stop := start(t, p)
 	waitFor(t, 20*time.Second, "all records", func() bool { return task.n.Load() >= 10 })
-	st := p.Status().Tasks[0]
+	st := p.PipelineStatus().Tasks[0]
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -481,7 +481,7 @@ func TestPutFatalFailsTask(t *testing.T) {
 			t.Fatalf("error %q does not mention %q", err, want)
 		}
 	}
-	st := p.Status()
+	st := p.PipelineStatus()
 	if st.State != connect.StateFailed || st.Tasks[0].State != connect.StateFailed || st.Tasks[0].Err == nil {
 		t.Fatalf("status %+v", st)
 	}
@@ -585,7 +585,7 @@ func TestTaskContext(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "partition 0", func() bool { return task.n.Load() >= 100 })
 	task.tc.RequestCommit()
-	waitFor(t, 10*time.Second, "commit", func() bool { return p.Status().Tasks[0].RecordsCommitted == 100 })
+	waitFor(t, 10*time.Second, "commit", func() bool { return p.PipelineStatus().Tasks[0].RecordsCommitted == 100 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -602,7 +602,7 @@ func TestPauseResume(t *testing.T) {
 	stop := start(t, p)
 	produce(t, brokers, topic, 1, 10)
 	waitFor(t, 10*time.Second, "PAUSED", func() bool {
-		st := p.Status()
+		st := p.PipelineStatus()
 		return st.State == connect.StatePaused && len(st.Tasks) == 1 && st.Tasks[0].State == connect.StatePaused
 	})
 	time.Sleep(500 * time.Millisecond)

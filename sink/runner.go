@@ -806,24 +806,24 @@ func (r *taskRunner) seek(p *part, off int64) {
 	}
 }
 
-func (r *taskRunner) status() TaskStatus {
-	ts := TaskStatus{
+func (r *taskRunner) status() connect.TaskStatus {
+	ts := connect.TaskStatus{
 		ID:                   r.id,
 		State:                r.state.Load().(connect.State),
 		Err:                  r.failed(),
-		RecordsRead:          r.read.Load(),
-		RecordsPut:           r.put.Load(),
+		RecordsIn:            r.read.Load(),
+		RecordsOut:           r.put.Load(),
 		RecordsFiltered:      r.filtered.Load(),
 		RecordsSkipped:       r.skipped.Load(),
 		RecordsCommitted:     r.committedRecs.Load(),
-		Batched:              int(r.batched.Load()),
+		Batched:              r.batched.Load(),
 		PutRetries:           r.putRetries.Load(),
 		OffsetCommits:        r.commits.Load(),
 		OffsetCommitFailures: r.commitFailures.Load(),
 		OffsetCommitSkips:    r.commitSkips.Load(),
 		OffsetCommitRetries:  r.commitRetries.Load(),
 		Started:              unixTime(r.started.Load()),
-		LastFetch:            unixTime(r.lastFetch.Load()),
+		LastPoll:             unixTime(r.lastFetch.Load()),
 		LastPut:              unixTime(r.lastPut.Load()),
 		LastProgress:         unixTime(r.lastProgress.Load()),
 		LastCommit:           unixTime(r.lastCommitNano.Load()),
@@ -833,6 +833,7 @@ func (r *taskRunner) status() TaskStatus {
 		LastFailure:          r.lastFailure,
 		Errors:               r.errStats.Snapshot(),
 	}
+	ts.RecordsDropped = ts.RecordsFiltered + ts.RecordsSkipped
 	if e := r.commitErr.Load(); e != nil {
 		ts.CommitErr = *e
 	}
@@ -840,22 +841,22 @@ func (r *taskRunner) status() TaskStatus {
 		ts.MemberID, ts.Generation = (*s).MemberID(), (*s).GenerationID()
 	}
 	r.mu.Lock()
-	ts.Buffered, ts.BufferedBytes = r.bufRecords, r.bufBytes
+	ts.Buffered, ts.BufferedBytes = int64(r.bufRecords), r.bufBytes
 	for _, p := range r.parts {
-		ps := PartitionStatus{
+		ts.Partitions = append(ts.Partitions, connect.PartitionStatus{
 			TopicPartition: p.tp,
 			Position:       p.stCurrent.Load(),
 			Committed:      p.stCommitted.Load(),
 			HighWatermark:  p.hwm.Load(),
 			Paused:         p.taskPaused,
-		}
-		if ps.HighWatermark > 0 && ps.Committed >= 0 && ps.HighWatermark > ps.Committed {
-			ps.Lag = ps.HighWatermark - ps.Committed
-		}
-		ts.Partitions = append(ts.Partitions, ps)
+		})
 	}
 	r.mu.Unlock()
-	slices.SortFunc(ts.Partitions, func(a, b PartitionStatus) int { return compareTP(a.TopicPartition, b.TopicPartition) })
+	ts.InFlight = ts.Buffered + ts.Batched
+	for _, p := range ts.Partitions {
+		ts.Lag += p.Lag()
+	}
+	slices.SortFunc(ts.Partitions, func(a, b connect.PartitionStatus) int { return compareTP(a.TopicPartition, b.TopicPartition) })
 	return ts
 }
 

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/offsets"
@@ -11,22 +12,21 @@ import (
 // Type returns connect.TypeSource.
 func (p *Pipeline) Type() string { return connect.TypeSource }
 
-// PipelineStatus returns the status in the Runner's common shape.
+// PipelineStatus returns the pipeline's current status, computed live: for
+// each task the counters and times every pipeline reports (RecordsIn is
+// records polled, RecordsOut records acknowledged by Kafka, LastProgress the
+// last acknowledgement, Lag -1) and the source-only ones (records written,
+// bytes in flight, records held for re-sending). Safe to call from any
+// goroutine, before, during and after Run.
 func (p *Pipeline) PipelineStatus() connect.PipelineStatus {
-	st := p.Status()
-	out := connect.PipelineStatus{Name: st.Name, Type: connect.TypeSource, State: st.State, Err: st.Err}
-	for _, t := range st.Tasks {
-		out.Tasks = append(out.Tasks, connect.TaskStatus{
-			ID: t.ID, State: t.State, Err: t.Err, Restarts: t.Restarts, LastFailure: t.LastFailure,
-			RecordsIn: t.RecordsPolled, RecordsOut: t.RecordsAcked, RecordsDropped: t.RecordsDropped,
-			InFlight: int64(t.InFlight), Lag: -1,
-			Started: t.Started, LastPoll: t.LastPoll, LastProgress: t.LastAck, LastCommit: t.LastCommit,
-			StallError: t.StallError, StalledSince: t.StalledSince,
-			OffsetCommits: t.OffsetCommits, OffsetCommitFailures: t.OffsetCommitFailures,
-			Errors: t.Errors,
-		})
+	p.mu.Lock()
+	st := connect.PipelineStatus{Name: p.cfg.Name, Type: connect.TypeSource, State: p.state, Err: p.err}
+	tasks := slices.Clone(p.tasks)
+	p.mu.Unlock()
+	for _, t := range tasks {
+		st.Tasks = append(st.Tasks, t.status())
 	}
-	return out
+	return st
 }
 
 // running reports whether the pipeline's tasks are running or paused (they

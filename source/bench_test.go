@@ -79,8 +79,8 @@ func BenchmarkSourcePipeline(b *testing.B) {
 	start := time.Now()
 	go func() { done <- p.Run(ctx) }()
 	for {
-		st := p.Status()
-		if len(st.Tasks) > 0 && st.Tasks[0].RecordsAcked >= int64(b.N) {
+		st := p.PipelineStatus()
+		if len(st.Tasks) > 0 && st.Tasks[0].RecordsOut >= int64(b.N) {
 			break
 		}
 		time.Sleep(time.Millisecond)

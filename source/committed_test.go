@@ -118,8 +118,8 @@ func TestToleratedProduceFailureIsReportedThenCommitted(t *testing.T) {
 	}
 	stop := runPipeline(t, p)
 	waitFor(t, "every record done", 60*time.Second, func() bool {
-		ts := p.Status().Tasks
-		return len(ts) > 0 && ts[0].RecordsAcked+ts[0].RecordsDropped == parts*perPart
+		ts := p.PipelineStatus().Tasks
+		return len(ts) > 0 && ts[0].RecordsOut+ts[0].RecordsDropped == parts*perPart
 	})
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
@@ -144,7 +144,7 @@ func TestToleratedProduceFailureIsReportedThenCommitted(t *testing.T) {
 			t.Errorf("the error log does not hold %q:\n%s", want, log)
 		}
 	}
-	if ts := p.Status().Tasks[0]; ts.RecordsDropped != 1 || ts.Errors.RecordsSkipped != 1 || ts.Errors.ErrorsLogged != 1 {
+	if ts := p.PipelineStatus().Tasks[0]; ts.RecordsDropped != 1 || ts.Errors.RecordsSkipped != 1 || ts.Errors.ErrorsLogged != 1 {
 		t.Errorf("dropped %d skipped %d logged %d, want 1 each", ts.RecordsDropped, ts.Errors.RecordsSkipped, ts.Errors.ErrorsLogged)
 	}
 }
@@ -185,15 +185,15 @@ func TestFailedOffsetWriteIsNotTreatedAsCommitted(t *testing.T) {
 	}
 	stop := runPipeline(t, p)
 	waitFor(t, "every record acknowledged and commits failing", 60*time.Second, func() bool {
-		ts := p.Status().Tasks
-		return len(ts) > 0 && ts[0].RecordsAcked == parts*perPart && ts[0].OffsetCommitFailures >= 3
+		ts := p.PipelineStatus().Tasks
+		return len(ts) > 0 && ts[0].RecordsOut == parts*perPart && ts[0].OffsetCommitFailures >= 3
 	})
 	for i, v := range committed(t, store, "flaky-store", parts, task.part) {
 		if v != -1 {
 			t.Fatalf("p%d: seq %d stored while every write failed", i, v)
 		}
 	}
-	if ts := p.Status().Tasks[0]; ts.State != connect.StateRunning {
+	if ts := p.PipelineStatus().Tasks[0]; ts.State != connect.StateRunning {
 		t.Fatalf("task %s while the store fails for less than the bound; want RUNNING", ts.State)
 	}
 	// The Runner's status (and so offset-commit-failure-percentage) sees
@@ -237,7 +237,7 @@ func TestOffsetStoreThatKeepsFailingFailsTheTask(t *testing.T) {
 		!strings.Contains(runErr.Error(), "sluice.offset.commit.failure.timeout.ms") {
 		t.Fatalf("Run: %v; want an OFFSET_COMMIT failure naming the bound and the store's error", runErr)
 	}
-	ts := p.Status().Tasks[0]
+	ts := p.PipelineStatus().Tasks[0]
 	if ts.State != connect.StateFailed || ts.Err == nil {
 		t.Fatalf("task %s err %v, want FAILED with the error", ts.State, ts.Err)
 	}

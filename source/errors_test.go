@@ -59,8 +59,8 @@ func TestSourceToleranceAllSendsFailedRecordsToDLQAndAdvancesOffsets(t *testing.
 	}
 	stop := runPipeline(t, p)
 	waitFor(t, "all records done", 60*time.Second, func() bool {
-		st := p.Status()
-		return len(st.Tasks) > 0 && st.Tasks[0].RecordsAcked+st.Tasks[0].RecordsDropped == parts*perPart
+		st := p.PipelineStatus()
+		return len(st.Tasks) > 0 && st.Tasks[0].RecordsOut+st.Tasks[0].RecordsDropped == parts*perPart
 	})
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestSourceToleranceAllSendsFailedRecordsToDLQAndAdvancesOffsets(t *testing.
 	if n := len(readAll(t, brokers, topic)); n != parts*perPart-failed {
 		t.Errorf("topic holds %d records, want %d", n, parts*perPart-failed)
 	}
-	st := p.Status().Tasks[0].Errors
+	st := p.PipelineStatus().Tasks[0].Errors
 	if st.RecordsSkipped != failed || st.DLQProduceRequests != failed || st.ErrorsLogged != failed || st.DLQProduceFailures != 0 {
 		t.Errorf("error counters %+v", st)
 	}
@@ -131,8 +131,8 @@ func TestSourceToleranceNoneFailsAndOffsetsStopBeforeFailure(t *testing.T) {
 	if c := committed(t, store, "src-none", 1, task.part)[0]; c > 2 {
 		t.Fatalf("committed seq %d, past the failed record 3", c)
 	}
-	if p.Status().Tasks[0].State != connect.StateFailed {
-		t.Fatalf("task state %s", p.Status().Tasks[0].State)
+	if p.PipelineStatus().Tasks[0].State != connect.StateFailed {
+		t.Fatalf("task state %s", p.PipelineStatus().Tasks[0].State)
 	}
 }
 
@@ -156,11 +156,11 @@ func TestSourceRetriableTransformIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := runPipeline(t, p)
-	waitFor(t, "10 acks", 30*time.Second, func() bool { st := p.Status(); return len(st.Tasks) > 0 && st.Tasks[0].RecordsAcked == 10 })
+	waitFor(t, "10 acks", 30*time.Second, func() bool { st := p.PipelineStatus(); return len(st.Tasks) > 0 && st.Tasks[0].RecordsOut == 10 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if s := p.Status().Tasks[0].Errors; s.Retries != 2 || s.RecordsSkipped != 0 {
+	if s := p.PipelineStatus().Tasks[0].Errors; s.Retries != 2 || s.RecordsSkipped != 0 {
 		t.Fatalf("counters %+v, want 2 retries and nothing skipped", s)
 	}
 	if got := seqs(t, readAll(t, brokers, topic))["p0"]; len(got) != 10 || got[5] != 5 {
@@ -198,10 +198,10 @@ func TestSourceRestartPolicy(t *testing.T) {
 	}
 	stop := runPipeline(t, p)
 	waitFor(t, "the restarted task to deliver", 30*time.Second, func() bool {
-		st := p.Status()
-		return len(st.Tasks) > 0 && st.Tasks[0].RecordsAcked == 5
+		st := p.PipelineStatus()
+		return len(st.Tasks) > 0 && st.Tasks[0].RecordsOut == 5
 	})
-	st := p.Status().Tasks[0]
+	st := p.PipelineStatus().Tasks[0]
 	if st.State != connect.StateRunning || st.Restarts != 2 || st.LastFailure == nil || !strings.Contains(st.LastFailure.Error(), "database not ready") {
 		t.Fatalf("status %s restarts %d last failure %v; want RUNNING after 2 restarts", st.State, st.Restarts, st.LastFailure)
 	}

@@ -112,8 +112,8 @@ func TestPanicsFailTheTaskNotTheProcess(t *testing.T) {
 				// Stop runs when the task stops: stop it once it delivered.
 				go func() {
 					waitFor(t, "delivery", 30*time.Second, func() bool {
-						ts := p.Status().Tasks
-						return len(ts) > 0 && ts[0].RecordsAcked == 20
+						ts := p.PipelineStatus().Tasks
+						return len(ts) > 0 && ts[0].RecordsOut == 20
 					})
 					cancel()
 				}()
@@ -124,7 +124,7 @@ func TestPanicsFailTheTaskNotTheProcess(t *testing.T) {
 				!strings.Contains(runErr.Error(), "goroutine") {
 				t.Fatalf("Run: %v; want the panic value %q and its stack trace", runErr, want)
 			}
-			st := p.Status()
+			st := p.PipelineStatus()
 			if st.State != connect.StateFailed {
 				t.Fatalf("pipeline %s, want FAILED", st.State)
 			}
@@ -163,10 +163,10 @@ func TestPanicRestartedByPolicy(t *testing.T) {
 	}
 	stop := runPipeline(t, p)
 	waitFor(t, "the restarted task to deliver", 60*time.Second, func() bool {
-		ts := p.Status().Tasks
-		return len(ts) > 0 && ts[0].RecordsAcked == 10
+		ts := p.PipelineStatus().Tasks
+		return len(ts) > 0 && ts[0].RecordsOut == 10
 	})
-	ts := p.Status().Tasks[0]
+	ts := p.PipelineStatus().Tasks[0]
 	if ts.State != connect.StateRunning || ts.Restarts != 1 || ts.LastFailure == nil || !strings.Contains(ts.LastFailure.Error(), "boom in Poll") {
 		t.Fatalf("task %s restarts %d last failure %v", ts.State, ts.Restarts, ts.LastFailure)
 	}
@@ -206,13 +206,13 @@ func TestRetriablePollRetriesWithoutLimit(t *testing.T) {
 	}
 	stop := runPipeline(t, p)
 	waitFor(t, "delivery after the retries", 60*time.Second, func() bool {
-		ts := p.Status().Tasks
-		return len(ts) > 0 && ts[0].RecordsAcked == 10
+		ts := p.PipelineStatus().Tasks
+		return len(ts) > 0 && ts[0].RecordsOut == 10
 	})
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if got := p.Status().Tasks[0].Errors.Retries; got != 3 {
+	if got := p.PipelineStatus().Tasks[0].Errors.Retries; got != 3 {
 		t.Errorf("%d retries counted, want 3", got)
 	}
 
@@ -302,8 +302,8 @@ func TestUnsupportedOffsetTypeRejectedAtPoll(t *testing.T) {
 			}
 			stop := runPipeline(t, p)
 			waitFor(t, "every record done", 60*time.Second, func() bool {
-				ts := p.Status().Tasks
-				return len(ts) > 0 && ts[0].RecordsAcked+ts[0].RecordsDropped == 100
+				ts := p.PipelineStatus().Tasks
+				return len(ts) > 0 && ts[0].RecordsOut+ts[0].RecordsDropped == 100
 			})
 			if err := stop(); err != nil {
 				t.Fatalf("Run: %v", err)
@@ -311,7 +311,7 @@ func TestUnsupportedOffsetTypeRejectedAtPoll(t *testing.T) {
 			if c := committed(t, store, name, 1, task.part); c[0] != 99 {
 				t.Fatalf("committed seq %d, want 99", c[0])
 			}
-			if ts := p.Status().Tasks[0]; ts.RecordsDropped != 1 || ts.OffsetCommitFailures != 0 {
+			if ts := p.PipelineStatus().Tasks[0]; ts.RecordsDropped != 1 || ts.OffsetCommitFailures != 0 {
 				t.Fatalf("dropped %d, commit failures %d; want 1 and 0", ts.RecordsDropped, ts.OffsetCommitFailures)
 			}
 		})
@@ -339,8 +339,8 @@ func TestTopicCreationDescribesFirst(t *testing.T) {
 	}
 	stop := runPipeline(t, p)
 	waitFor(t, "delivery", 60*time.Second, func() bool {
-		ts := p.Status().Tasks
-		return len(ts) > 0 && ts[0].RecordsAcked == 10
+		ts := p.PipelineStatus().Tasks
+		return len(ts) > 0 && ts[0].RecordsOut == 10
 	})
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -360,8 +360,8 @@ func TestTopicCreationDescribesFirst(t *testing.T) {
 	}
 	stop = runPipeline(t, p)
 	waitFor(t, "delivery to the created topic", 60*time.Second, func() bool {
-		ts := p.Status().Tasks
-		return len(ts) > 0 && ts[0].RecordsAcked == 10
+		ts := p.PipelineStatus().Tasks
+		return len(ts) > 0 && ts[0].RecordsOut == 10
 	})
 	if err := stop(); err != nil {
 		t.Fatal(err)

@@ -62,8 +62,8 @@ func TestResumesFromKafkaConnectOffsetsTopic(t *testing.T) {
 	stop := runPipeline(t, p)
 	want := int64((perPart - 42) + perPart)
 	waitFor(t, "remaining records acked", 60*time.Second, func() bool {
-		st := p.Status()
-		return len(st.Tasks) > 0 && st.Tasks[0].RecordsAcked == want
+		st := p.PipelineStatus()
+		return len(st.Tasks) > 0 && st.Tasks[0].RecordsOut == want
 	})
 	if err := stop(); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"slices"
 	"sync"
 	"time"
 
@@ -18,7 +17,7 @@ import (
 // Pipeline runs the tasks of one source connector: each task's records are
 // transformed, converted and produced to Kafka, and their source offsets
 // committed once acknowledged. Build it with New, run it with Run; Pause,
-// Resume and Status may be called from any goroutine while it runs.
+// Resume and PipelineStatus may be called from any goroutine while it runs.
 type Pipeline struct {
 	cfg Config
 
@@ -188,70 +187,6 @@ func (p *Pipeline) pauseGate() <-chan struct{} {
 		return nil
 	}
 	return p.resumed
-}
-
-// Status is a point-in-time view of a pipeline.
-type Status struct {
-	Name  string
-	State connect.State
-	// Err is the failure when State is FAILED.
-	Err   error
-	Tasks []TaskStatus
-}
-
-// TaskStatus is a point-in-time view of one task, with the progress facts
-// from which stalls are detected.
-type TaskStatus struct {
-	ID    int
-	State connect.State
-	Err   error
-	// RecordsPolled counts records returned by Poll (before transforms);
-	// RecordsWritten those handed to the producer; RecordsAcked those Kafka
-	// acknowledged; RecordsDropped those dropped by transforms (or skipped
-	// under errors.tolerance). InFlight is written minus acked.
-	RecordsPolled, RecordsWritten, RecordsAcked, RecordsDropped int64
-	InFlight                                                    int
-	InFlightBytes                                               int64
-	// RecordsRetrying counts the in-flight records the producer returned
-	// with a retriable error, held by the pipeline to be re-sent (see
-	// StallError).
-	RecordsRetrying int
-	// OffsetCommits and OffsetCommitFailures count offset flushes.
-	OffsetCommits, OffsetCommitFailures int64
-	// Started is when the task (last) started.
-	Started time.Time
-	// LastPoll, LastAck and LastCommit are the times of the last Poll that
-	// returned records, the last acknowledgement and the last successful
-	// offset commit (zero if none yet).
-	LastPoll, LastAck, LastCommit time.Time
-	// Restarts counts restarts under the restart policy; LastFailure is the
-	// failure that caused the last one.
-	Restarts    int
-	LastFailure error
-	// StallError is set while the task is RUNNING but cannot progress
-	// because of a transient fault it keeps retrying (a broker outage, a
-	// leader change, a missing topic, an unreachable cluster at start): the
-	// last such error, naming stage and record. No record is polled
-	// meanwhile; records already sent are re-sent until acknowledged.
-	// StalledSince is when the stall began. Both are zero while the task
-	// progresses.
-	StallError   error
-	StalledSince time.Time
-	// Errors are the task's error counters (Kafka Connect's
-	// task-error-metrics).
-	Errors connect.ErrorMetrics
-}
-
-// Status returns the pipeline's current status, computed live.
-func (p *Pipeline) Status() Status {
-	p.mu.Lock()
-	st := Status{Name: p.cfg.Name, State: p.state, Err: p.err}
-	tasks := slices.Clone(p.tasks)
-	p.mu.Unlock()
-	for _, t := range tasks {
-		st.Tasks = append(st.Tasks, t.status())
-	}
-	return st
 }
 
 // producerConfig returns the task's sarama configuration, the redelivery

@@ -91,11 +91,11 @@ func TestRestartResumesFromCommittedOffsetsWithBoundedReplay(t *testing.T) {
 		return p
 	}
 	acked := func(p *source.Pipeline) int64 {
-		st := p.Status()
+		st := p.PipelineStatus()
 		if len(st.Tasks) == 0 {
 			return 0
 		}
-		return st.Tasks[0].RecordsAcked
+		return st.Tasks[0].RecordsOut
 	}
 	run(&genTask{topic: topic, parts: parts, perPart: -1, batch: 100}, func(p *source.Pipeline) {
 		// The watermark commits: without them nothing is written before
@@ -203,8 +203,8 @@ func TestFilteredRecordsAdvanceOffsets(t *testing.T) {
 	}
 	stop := runPipeline(t, p)
 	waitFor(t, "all records done", 60*time.Second, func() bool {
-		st := p.Status()
-		return len(st.Tasks) > 0 && st.Tasks[0].RecordsAcked+st.Tasks[0].RecordsDropped == parts*perPart
+		st := p.PipelineStatus()
+		return len(st.Tasks) > 0 && st.Tasks[0].RecordsOut+st.Tasks[0].RecordsDropped == parts*perPart
 	})
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -223,7 +223,7 @@ func TestFilteredRecordsAdvanceOffsets(t *testing.T) {
 			t.Errorf("%s: %d records in Kafka, want %d", name, len(s), perPart/2)
 		}
 	}
-	if st := p.Status().Tasks[0]; st.RecordsDropped != parts*perPart/2 {
+	if st := p.PipelineStatus().Tasks[0]; st.RecordsDropped != parts*perPart/2 {
 		t.Errorf("status RecordsDropped = %d", st.RecordsDropped)
 	}
 }
@@ -252,7 +252,7 @@ func TestBackpressureCapsInFlightAndMissingTopicStalls(t *testing.T) {
 	task.onPoll = func() {
 		mu.Lock()
 		defer mu.Unlock()
-		if st := p.Status(); len(st.Tasks) > 0 && int64(st.Tasks[0].InFlight) > maxSeen.Load() {
+		if st := p.PipelineStatus(); len(st.Tasks) > 0 && int64(st.Tasks[0].InFlight) > maxSeen.Load() {
 			maxSeen.Store(int64(st.Tasks[0].InFlight))
 		}
 	}
@@ -263,10 +263,10 @@ func TestBackpressureCapsInFlightAndMissingTopicStalls(t *testing.T) {
 	}
 	stop := runPipeline(t, p)
 	waitFor(t, "the task to report the error it keeps getting", 60*time.Second, func() bool {
-		st := p.Status()
+		st := p.PipelineStatus()
 		return len(st.Tasks) > 0 && st.Tasks[0].StallError != nil
 	})
-	st := p.Status()
+	st := p.PipelineStatus()
 	ts := st.Tasks[0]
 	if st.State != connect.StateRunning || ts.State != connect.StateRunning {
 		t.Fatalf("state %s / task %s, want RUNNING while the topic is missing", st.State, ts.State)
@@ -286,15 +286,15 @@ func TestBackpressureCapsInFlightAndMissingTopicStalls(t *testing.T) {
 	// Polling stops once the cap is reached: in flight never exceeds the cap
 	// plus one poll batch, and nothing more was polled.
 	time.Sleep(300 * time.Millisecond) // let several redelivery rounds fail
-	ts = p.Status().Tasks[0]
+	ts = p.PipelineStatus().Tasks[0]
 	if got := maxSeen.Load(); got > maxInFlight+batch-1 {
 		t.Fatalf("in-flight reached %d records, cap is %d (+%d for one batch)", got, maxInFlight, batch-1)
 	}
-	if ts.RecordsPolled > maxInFlight+batch-1+batch {
-		t.Fatalf("polled %d records while nothing was acknowledged; cap %d", ts.RecordsPolled, maxInFlight)
+	if ts.RecordsIn > maxInFlight+batch-1+batch {
+		t.Fatalf("polled %d records while nothing was acknowledged; cap %d", ts.RecordsIn, maxInFlight)
 	}
-	if ts.RecordsAcked != 0 || ts.RecordsDropped != 0 {
-		t.Fatalf("acked %d, dropped %d records of a missing topic", ts.RecordsAcked, ts.RecordsDropped)
+	if ts.RecordsOut != 0 || ts.RecordsDropped != 0 {
+		t.Fatalf("acked %d, dropped %d records of a missing topic", ts.RecordsOut, ts.RecordsDropped)
 	}
 	for i, v := range committed(t, store, "gen-backpressure", parts, task.part) {
 		if v != -1 {
@@ -304,12 +304,12 @@ func TestBackpressureCapsInFlightAndMissingTopicStalls(t *testing.T) {
 	// The topic appears: every record is delivered, in order, none lost.
 	kafkatest.CreateTopic(t, brokers, missing, 2, nil)
 	waitFor(t, "all records acknowledged", 120*time.Second, func() bool {
-		return p.Status().Tasks[0].RecordsAcked == parts*perPart
+		return p.PipelineStatus().Tasks[0].RecordsOut == parts*perPart
 	})
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if ts := p.Status().Tasks[0]; ts.StallError != nil {
+	if ts := p.PipelineStatus().Tasks[0]; ts.StallError != nil {
 		t.Errorf("stall error %v after recovery", ts.StallError)
 	}
 	assertComplete(t, brokers, missing, parts, perPart)
@@ -367,17 +367,17 @@ func TestLastAckFollowsAcknowledgements(t *testing.T) {
 	before := time.Now()
 	stop := runPipeline(t, p)
 	acked := func(n int64) func() bool {
-		return func() bool { ts := p.Status().Tasks; return len(ts) > 0 && ts[0].RecordsAcked == n }
+		return func() bool { ts := p.PipelineStatus().Tasks; return len(ts) > 0 && ts[0].RecordsOut == n }
 	}
 	waitFor(t, "3 records acknowledged", 60*time.Second, acked(3))
-	first := p.Status().Tasks[0].LastAck
+	first := p.PipelineStatus().Tasks[0].LastProgress
 	if first.Before(before) {
 		t.Fatalf("LastAck %v after 3 acknowledgements, want a time after the start (%v)", first, before)
 	}
 	time.Sleep(20 * time.Millisecond)
 	perPart.Store(3 + 700) // a burst that is not a multiple of the clock interval
 	waitFor(t, "703 records acknowledged", 60*time.Second, acked(703))
-	if second := p.Status().Tasks[0].LastAck; !second.After(first.Add(10 * time.Millisecond)) {
+	if second := p.PipelineStatus().Tasks[0].LastProgress; !second.After(first.Add(10 * time.Millisecond)) {
 		t.Fatalf("LastAck %v after the second burst, want later than the first burst's %v", second, first)
 	}
 	if err := stop(); err != nil {

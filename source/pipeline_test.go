@@ -286,7 +286,7 @@ func TestExactlyOnceInOrderAndCommittedOffsets(t *testing.T) {
 	}
 	stop := runPipeline(t, p)
 	waitFor(t, "all records acknowledged", 120*time.Second, func() bool {
-		return p.Status().Tasks != nil && p.Status().Tasks[0].RecordsAcked == parts*perPart
+		return p.PipelineStatus().Tasks != nil && p.PipelineStatus().Tasks[0].RecordsOut == parts*perPart
 	})
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
@@ -316,7 +316,7 @@ func TestExactlyOnceInOrderAndCommittedOffsets(t *testing.T) {
 			t.Errorf("partition p%d: committed seq %d, want %d", i, v, perPart-1)
 		}
 	}
-	st := p.Status()
+	st := p.PipelineStatus()
 	if st.State != connect.StateStopped || st.Tasks[0].State != connect.StateStopped {
 		t.Errorf("after stop: pipeline %s task %s, want STOPPED", st.State, st.Tasks[0].State)
 	}

@@ -52,7 +52,7 @@ func TestPipelinePanicFailsTheTaskNotTheProcess(t *testing.T) {
 				!strings.Contains(runErr.Error(), "goroutine") {
 				t.Fatalf("Run: %v; want the panic value %q and its stack trace", runErr, want)
 			}
-			st := p.Status()
+			st := p.PipelineStatus()
 			if st.State != connect.StateFailed || len(st.Tasks) != 1 {
 				t.Fatalf("pipeline %s with %d tasks, want FAILED with 1", st.State, len(st.Tasks))
 			}

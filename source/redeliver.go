@@ -34,7 +34,7 @@ import (
 //     back, with an exponential backoff (producer.retry.backoff.ms doubling
 //     up to producer.retry.backoff.max.ms). Only then does polling resume.
 //   - Meanwhile the task stays RUNNING and its status carries the error it
-//     keeps getting (TaskStatus.StallError, StalledSince).
+//     keeps getting (connect.TaskStatus.StallError, StalledSince).
 //
 // producer.delivery.timeout.ms (default: unbounded) and producer.retries
 // (default: unbounded) bound this: a record not acknowledged that long after

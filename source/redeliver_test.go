@@ -101,7 +101,7 @@ type stallWatcher struct {
 }
 
 func (w *stallWatcher) check(p *source.Pipeline) bool {
-	st := p.Status()
+	st := p.PipelineStatus()
 	if len(st.Tasks) == 0 {
 		return false
 	}
@@ -181,10 +181,10 @@ func TestInjectedProduceErrorsLoseNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			stop := runPipeline(t, p)
-			acked := func() int64 { ts := p.Status().Tasks; return ts[0].RecordsAcked }
+			acked := func() int64 { ts := p.PipelineStatus().Tasks; return ts[0].RecordsOut }
 			waitFor(t, "some records acknowledged", 60*time.Second, func() bool {
-				ts := p.Status().Tasks
-				return len(ts) > 0 && ts[0].RecordsAcked >= 300
+				ts := p.PipelineStatus().Tasks
+				return len(ts) > 0 && ts[0].RecordsOut >= 300
 			})
 			var w stallWatcher
 			for _, phase := range []struct {
@@ -229,14 +229,14 @@ func TestInjectedProduceErrorsLoseNothing(t *testing.T) {
 				}
 				waitFor(t, "progress after the fault", 60*time.Second, func() bool { return acked() > mark+100 })
 			}
-			perPart := p.Status().Tasks[0].RecordsPolled/parts + 100
+			perPart := p.PipelineStatus().Tasks[0].RecordsIn/parts + 100
 			limit.Store(perPart)
 			waitFor(t, "all records acknowledged", 120*time.Second, func() bool { return acked() == parts*perPart })
-			waitFor(t, "the stall to clear", 60*time.Second, func() bool { return p.Status().Tasks[0].StallError == nil })
+			waitFor(t, "the stall to clear", 60*time.Second, func() bool { return p.PipelineStatus().Tasks[0].StallError == nil })
 			if err := stop(); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			ts := p.Status().Tasks[0]
+			ts := p.PipelineStatus().Tasks[0]
 			if ts.RecordsDropped != 0 || ts.Errors.RecordsSkipped != 0 || ts.Errors.RecordErrors != 0 {
 				t.Fatalf("dropped %d, skipped %d, record errors %d: a broker fault is never a record failure",
 					ts.RecordsDropped, ts.Errors.RecordsSkipped, ts.Errors.RecordErrors)
@@ -272,8 +272,8 @@ func TestStopWhileBrokerDownCommitsOnlyAcked(t *testing.T) {
 	}
 	stop := runPipeline(t, p)
 	waitFor(t, "some records acknowledged", 60*time.Second, func() bool {
-		ts := p.Status().Tasks
-		return len(ts) > 0 && ts[0].RecordsAcked >= 500
+		ts := p.PipelineStatus().Tasks
+		return len(ts) > 0 && ts[0].RecordsOut >= 500
 	})
 	in.set(faultDown)
 	var w stallWatcher
@@ -282,7 +282,7 @@ func TestStopWhileBrokerDownCommitsOnlyAcked(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	ts := p.Status().Tasks[0]
+	ts := p.PipelineStatus().Tasks[0]
 	if ts.State != connect.StateStopped || ts.RecordsDropped != 0 {
 		t.Fatalf("after stop: task %s, dropped %d", ts.State, ts.RecordsDropped)
 	}
@@ -330,7 +330,7 @@ func TestDeliveryTimeoutMakesARecordFailure(t *testing.T) {
 	if !errors.As(err, &re) || re.Stage != connect.StageKafkaProduce || !strings.Contains(err.Error(), "delivery.timeout.ms") {
 		t.Fatalf("Run: %v; want a KAFKA_PRODUCE failure naming delivery.timeout.ms", err)
 	}
-	if st := p.Status(); st.Tasks[0].State != connect.StateFailed {
+	if st := p.PipelineStatus(); st.Tasks[0].State != connect.StateFailed {
 		t.Fatalf("task %s, want FAILED", st.Tasks[0].State)
 	}
 	if c := committed(t, store, "delivery-timeout", 1, task.part); c[0] != -1 {

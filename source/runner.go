@@ -955,33 +955,33 @@ func (r *taskRunner) drain(timeout time.Duration) {
 	}
 }
 
-func (r *taskRunner) status() TaskStatus {
+func (r *taskRunner) status() connect.TaskStatus {
 	n, b := r.tracker.InFlight()
 	stallErr, stallSince := r.stall()
-	ts := TaskStatus{
+	return connect.TaskStatus{
 		ID:                   r.id,
 		State:                r.state.Load().(connect.State),
 		Err:                  r.failed(),
-		RecordsPolled:        r.polled.Load(),
+		RecordsIn:            r.polled.Load(),
 		RecordsWritten:       r.written.Load(),
-		RecordsAcked:         r.acked.Load(),
+		RecordsOut:           r.acked.Load(),
 		RecordsDropped:       r.dropped.Load(),
-		InFlight:             n,
+		InFlight:             int64(n),
 		InFlightBytes:        b,
+		Lag:                  -1,
 		OffsetCommits:        r.commits.Load(),
 		OffsetCommitFailures: r.commitFailures.Load(),
 		Started:              unixTime(r.started.Load()),
 		LastPoll:             unixTime(r.lastPoll.Load()),
-		LastAck:              unixTime(r.lastAck.Load()),
+		LastProgress:         unixTime(r.lastAck.Load()),
 		LastCommit:           unixTime(r.lastCommitNano.Load()),
 		Restarts:             r.restarts,
 		LastFailure:          r.lastFailure,
-		RecordsRetrying:      int(r.kept.Load()),
+		RecordsRetrying:      r.kept.Load(),
 		StallError:           stallErr,
 		StalledSince:         stallSince,
 		Errors:               r.errStats.Snapshot(),
 	}
-	return ts
 }
 
 func unixTime(n int64) time.Time {

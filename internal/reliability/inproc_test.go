@@ -143,15 +143,15 @@ func produceErrorsScenario(t *testing.T, fault produceFault, tol sluiceerrors.To
 	srcRun := runInBackground(t, src)
 	ctx := context.Background()
 
-	srcTask := func() source.TaskStatus {
-		st := src.Status()
+	srcTask := func() connect.TaskStatus {
+		st := src.PipelineStatus()
 		if len(st.Tasks) == 0 {
-			return source.TaskStatus{State: st.State}
+			return connect.TaskStatus{State: st.State}
 		}
 		return st.Tasks[0]
 	}
-	if !waitUntil(ctx, 60*time.Second, func() bool { return srcTask().RecordsAcked >= total/5 || srcRun.exited() }) {
-		t.Fatalf("the source acknowledged %d records in 60 s, before any fault", srcTask().RecordsAcked)
+	if !waitUntil(ctx, 60*time.Second, func() bool { return srcTask().RecordsOut >= total/5 || srcRun.exited() }) {
+		t.Fatalf("the source acknowledged %d records in 60 s, before any fault", srcTask().RecordsOut)
 	}
 
 	// The fault.
@@ -205,7 +205,7 @@ func produceErrorsScenario(t *testing.T, fault produceFault, tol sluiceerrors.To
 		injectedTO.Store(int64(written.Hits()))
 	}
 	writtenAtEnd := srcTask().RecordsWritten
-	t.Logf("fault over: task %s, %d acked of %d written, last error: %v, stall error: %v", srcTask().State, srcTask().RecordsAcked, writtenAtEnd, lastErr, stallErr)
+	t.Logf("fault over: task %s, %d acked of %d written, last error: %v, stall error: %v", srcTask().State, srcTask().RecordsOut, writtenAtEnd, lastErr, stallErr)
 
 	// Recovery: everything handed to the producer before the fault ended is
 	// acknowledged (not dropped: a dropped record is no recovery).
@@ -213,9 +213,9 @@ func produceErrorsScenario(t *testing.T, fault produceFault, tol sluiceerrors.To
 	recoverAfter := time.Duration(-1)
 	settled := waitUntil(ctx, 90*time.Second, func() bool {
 		ts := srcTask()
-		return ts.RecordsAcked+ts.RecordsDropped >= writtenAtEnd || srcRun.exited()
+		return ts.RecordsOut+ts.RecordsDropped >= writtenAtEnd || srcRun.exited()
 	})
-	if ts := srcTask(); settled && !srcRun.exited() && ts.RecordsAcked >= writtenAtEnd && ts.RecordsDropped == droppedAtEnd {
+	if ts := srcTask(); settled && !srcRun.exited() && ts.RecordsOut >= writtenAtEnd && ts.RecordsDropped == droppedAtEnd {
 		recoverAfter = time.Since(faultEnd)
 	}
 	// The end of the stream: every record acknowledged (or dropped) and none
@@ -224,7 +224,7 @@ func produceErrorsScenario(t *testing.T, fault produceFault, tol sluiceerrors.To
 	// again.)
 	waitUntil(ctx, 90*time.Second, func() bool {
 		ts := srcTask()
-		return (ts.RecordsAcked+ts.RecordsDropped >= total && ts.InFlight == 0) || srcRun.exited()
+		return (ts.RecordsOut+ts.RecordsDropped >= total && ts.InFlight == 0) || srcRun.exited()
 	})
 	srcExited := srcRun.exited()
 	srcErr := srcRun.stop(t)
@@ -418,7 +418,7 @@ func produceValues(t *testing.T, brokers []string, topic string, values [][]byte
 // sinkCommittedAt reports whether every partition of the sink's task 0 has
 // its committed offset at ends.
 func sinkCommittedAt(p *sink.Pipeline, topic string, ends map[int32]int64) bool {
-	st := p.Status()
+	st := p.PipelineStatus()
 	if len(st.Tasks) == 0 {
 		return false
 	}
@@ -514,7 +514,7 @@ func malformedAllScenario(t *testing.T) {
 	elapsed := time.Since(started)
 	runErr := run.stop(t)
 	group := groupOffsets(t, brokers, sk.GroupID(), topic, ends)
-	final := sk.Status()
+	final := sk.PipelineStatus()
 
 	// What was put: valid records only, each once.
 	offs, vals := rec.snapshot()
@@ -1119,12 +1119,12 @@ func TestTypedNilBatchError(t *testing.T) {
 		run := runInBackground(t, sk)
 		var failed bool
 		done := waitUntil(context.Background(), 60*time.Second, func() bool {
-			if st := sk.Status(); len(st.Tasks) > 0 && st.Tasks[0].State == connect.StateFailed {
+			if st := sk.PipelineStatus(); len(st.Tasks) > 0 && st.Tasks[0].State == connect.StateFailed {
 				failed = true
 			}
 			return sinkCommittedAt(sk, topic, ends) || run.exited()
 		})
-		final := sk.Status()
+		final := sk.PipelineStatus()
 		runErr := run.stop(t)
 		group := groupOffsets(t, brokers, sk.GroupID(), topic, ends)
 		_, vals := rec.snapshot()

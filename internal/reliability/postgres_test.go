@@ -127,7 +127,7 @@ func TestPostgresOutage(t *testing.T) {
 	stopped := time.Now()
 	var failedDuringOutage bool
 	for time.Since(stopped) < outage {
-		if st := sk.Status(); len(st.Tasks) > 0 && st.Tasks[0].State == "FAILED" {
+		if st := sk.PipelineStatus(); len(st.Tasks) > 0 && st.Tasks[0].State == "FAILED" {
 			failedDuringOutage = true
 		}
 		if run.exited() {
@@ -156,7 +156,7 @@ func TestPostgresOutage(t *testing.T) {
 	ends := endOffsets(t, brokers, topic)
 	done := waitUntil(ctx, 90*time.Second, func() bool { return sinkCommittedAt(sk, topic, ends) || run.exited() })
 	var putRetries int64
-	if st := sk.Status(); len(st.Tasks) > 0 {
+	if st := sk.PipelineStatus(); len(st.Tasks) > 0 {
 		putRetries = st.Tasks[0].PutRetries
 	}
 	runErr := run.stop(t)

@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sluicehq/sluice/connect"
-	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/connect/sluicetest"
 	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/source"
 )
@@ -34,7 +34,7 @@ func sourcePipeline(t testing.TB, brokers []string, name string, props map[strin
 		ValueConverter:      jsonConverter(t),
 		OffsetStore:         store,
 		OffsetFlushInterval: 100 * time.Millisecond,
-		Sarama:              kafkatest.SaramaConfig(t),
+		Sarama:              sluicetest.SaramaConfig(t),
 		Logger:              testLogger(),
 	})
 	if err != nil {
@@ -50,7 +50,7 @@ type topicRow struct{ id, version int64 }
 // start up to the high-water mark.
 func readTopic(t testing.TB, brokers []string, topic string) []topicRow {
 	t.Helper()
-	client, err := sarama.NewClient(brokers, kafkatest.SaramaConfig(t))
+	client, err := sarama.NewClient(brokers, sluicetest.SaramaConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func readTopic(t testing.TB, brokers []string, topic string) []topicRow {
 // topic does not exist yet).
 func topicSize(t testing.TB, brokers []string, topic string) int64 {
 	t.Helper()
-	cfg := kafkatest.SaramaConfig(t)
+	cfg := sluicetest.SaramaConfig(t)
 	cfg.Metadata.AllowAutoTopicCreation = false
 	client, err := sarama.NewClient(brokers, cfg)
 	if err != nil {
@@ -148,12 +148,12 @@ func insertRows(t testing.TB, db *pgxpool.Pool, table string, from, to int) {
 // {"protocol": "1", "table": "public.<table>"}.
 func TestSourceIncrementingPipeline(t *testing.T) {
 	db := testDB(t)
-	brokers := kafkatest.Brokers(t)
+	brokers := sluicetest.Brokers(t)
 	table := uniqueName(t, "inc")
 	dropTable(t, db, table)
 	mustExec(t, db, `CREATE TABLE `+table+` (id int PRIMARY KEY, version int NOT NULL, note text)`)
 	topic := "pg-" + table
-	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
+	sluicetest.CreateTopic(t, brokers, topic, 1, nil)
 	store := offsets.NewMemoryStore()
 	props := func() map[string]string {
 		return map[string]string{"connector.class": SourceClass, "mode": "incrementing", "incrementing.column.name": "id",
@@ -201,13 +201,13 @@ func TestSourceIncrementingPipeline(t *testing.T) {
 // a row version nor misses one.
 func TestSourceTimestampIncrementingPipeline(t *testing.T) {
 	db := testDB(t)
-	brokers := kafkatest.Brokers(t)
+	brokers := sluicetest.Brokers(t)
 	table := uniqueName(t, "tsinc")
 	dropTable(t, db, table)
 	mustExec(t, db, `CREATE TABLE `+table+` (id int PRIMARY KEY, version int NOT NULL,
 		updated_at timestamptz NOT NULL DEFAULT clock_timestamp())`)
 	topic := "pg-" + table
-	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
+	sluicetest.CreateTopic(t, brokers, topic, 1, nil)
 	store := offsets.NewMemoryStore()
 	props := func() map[string]string {
 		return map[string]string{"connector.class": SourceClass, "mode": "timestamp+incrementing",
@@ -296,14 +296,14 @@ func TestSourceTimestampIncrementingPipeline(t *testing.T) {
 // over two tasks; each table reaches its own topic, complete.
 func TestSourceSplitsTablesAcrossTasks(t *testing.T) {
 	db := testDB(t)
-	brokers := kafkatest.Brokers(t)
+	brokers := sluicetest.Brokers(t)
 	var tables []string
 	for range 3 {
 		table := uniqueName(t, "split")
 		dropTable(t, db, table)
 		mustExec(t, db, `CREATE TABLE `+table+` (id bigserial PRIMARY KEY, version int NOT NULL DEFAULT 0)`)
 		mustExec(t, db, `INSERT INTO `+table+` (version) SELECT 0 FROM generate_series(1, 70)`)
-		kafkatest.CreateTopic(t, brokers, "pg-"+table, 1, nil)
+		sluicetest.CreateTopic(t, brokers, "pg-"+table, 1, nil)
 		tables = append(tables, table)
 	}
 	p := sourcePipeline(t, brokers, uniqueName(t, "src"), map[string]string{"mode": "incrementing",
@@ -316,7 +316,7 @@ func TestSourceSplitsTablesAcrossTasks(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	st := p.Status()
+	st := p.PipelineStatus()
 	if len(st.Tasks) != 2 {
 		t.Errorf("%d tasks, want 2", len(st.Tasks))
 	}
