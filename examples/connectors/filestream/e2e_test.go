@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/connect/sluicetest"
 	"github.com/sluicehq/sluice/converters"
 	"github.com/sluicehq/sluice/examples/connectors/filestream"
-	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/source"
@@ -43,7 +43,7 @@ func copyPipelines(t *testing.T, brokers []string, name, topic, in, out string, 
 		ValueConverter:      converters.NewString(),
 		OffsetStore:         store,
 		OffsetFlushInterval: 200 * time.Millisecond,
-		Sarama:              kafkatest.SaramaConfig(t),
+		Sarama:              sluicetest.SaramaConfig(t),
 		Logger:              quiet(),
 	})
 	if err != nil {
@@ -58,7 +58,7 @@ func copyPipelines(t *testing.T, brokers []string, name, topic, in, out string, 
 		KeyConverter:        converters.NewString(),
 		ValueConverter:      converters.NewString(),
 		OffsetFlushInterval: 200 * time.Millisecond,
-		Sarama:              kafkatest.SaramaConfig(t),
+		Sarama:              sluicetest.SaramaConfig(t),
 		Logger:              quiet(),
 		ConsumerProps:       map[string]string{"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"},
 	})
@@ -131,9 +131,9 @@ func lines(from, to int) []byte {
 // restarted (same offset store, same sink group), only the new lines are
 // copied: the output stays byte-equal to the input.
 func TestCopyFileThroughKafka(t *testing.T) {
-	brokers := kafkatest.Brokers(t)
-	topic := kafkatest.Topic(t)
-	kafkatest.CreateTopic(t, brokers, topic, 1, nil) // one partition: one order
+	brokers := sluicetest.Brokers(t)
+	topic := sluicetest.Topic(t)
+	sluicetest.CreateTopic(t, brokers, topic, 1, nil) // one partition: one order
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.txt"), filepath.Join(dir, "out.txt")
 	offsetsFile := filepath.Join(dir, "offsets.json")

@@ -34,19 +34,6 @@ func (c *srcCtx) TaskID() int               { return 0 }
 func (c *srcCtx) Config() map[string]string { return c.cfg }
 func (c *srcCtx) Offsets() offsets.Reader   { return offsets.ConnectorReader(c.store, c.name) }
 
-// sinkCtx is a fake sink.TaskContext; only Config matters to the task.
-type sinkCtx struct{ cfg map[string]string }
-
-func (c *sinkCtx) ConnectorName() string                                { return "file-sink" }
-func (c *sinkCtx) TaskID() int                                          { return 0 }
-func (c *sinkCtx) Config() map[string]string                            { return c.cfg }
-func (c *sinkCtx) Assignment() []connect.TopicPartition                 { return nil }
-func (c *sinkCtx) Offset(connect.TopicPartition, int64)                 {}
-func (c *sinkCtx) Pause(...connect.TopicPartition) error                { return nil }
-func (c *sinkCtx) Resume(...connect.TopicPartition) error               { return nil }
-func (c *sinkCtx) RequestCommit()                                       {}
-func (c *sinkCtx) Report(context.Context, *connect.Record, error) error { return nil }
-
 // startSource starts task with cfg, reading offsets of connector "file-src"
 // from store (a new memory store when nil), and stops it at cleanup.
 func startSource(t *testing.T, task *SourceTask, cfg map[string]string, store offsets.Store) {

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/connect/sluicetest"
 )
 
 // The kill helper: the test binary, run with killHelperEnv set to
@@ -79,7 +81,7 @@ func sinkKillHelper() int {
 	}
 	ctx := context.Background()
 	task := &SinkTask{Logger: testLogger()}
-	if err := task.Start(ctx, &sinkCtx{cfg: map[string]string{FileConfig: out}}); err != nil {
+	if err := task.Start(ctx, sluicetest.NewSinkTaskContext(map[string]string{FileConfig: out})); err != nil {
 		fmt.Fprintln(os.Stderr, "kill helper:", err)
 		return 1
 	}

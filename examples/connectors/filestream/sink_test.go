@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/sluicetest"
 )
 
 func values(vs ...any) []connect.Record {
@@ -27,7 +28,7 @@ func startSink(t *testing.T, task *SinkTask, cfg map[string]string) {
 	if task.Logger == nil {
 		task.Logger = testLogger()
 	}
-	if err := task.Start(context.Background(), &sinkCtx{cfg: cfg}); err != nil {
+	if err := task.Start(context.Background(), sluicetest.NewSinkTaskContext(cfg)); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 }
@@ -158,7 +159,7 @@ func (failFile) Close() error              { return nil }
 // error fails Flush.
 func TestSinkErrors(t *testing.T) {
 	task := &SinkTask{Logger: testLogger()}
-	err := task.Start(context.Background(), &sinkCtx{cfg: map[string]string{"file": filepath.Join(t.TempDir(), "no", "such", "dir")}})
+	err := task.Start(context.Background(), sluicetest.NewSinkTaskContext(map[string]string{"file": filepath.Join(t.TempDir(), "no", "such", "dir")}))
 	if err == nil || !strings.HasPrefix(err.Error(), "file: couldn't open or create") {
 		t.Fatalf("Start error %v", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/sluicetest"
 	"github.com/sluicehq/sluice/offsets"
 )
 
@@ -119,39 +119,6 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// sinkCtx is a fake sink.TaskContext recording seeks and reports.
-type sinkCtx struct {
-	name string
-	cfg  map[string]string
-
-	mu        sync.Mutex
-	seeks     map[connect.TopicPartition]int64
-	reported  []*connect.Record
-	reportErr error // returned by Report (errors.tolerance=none)
-}
-
-func (c *sinkCtx) ConnectorName() string                  { return c.name }
-func (c *sinkCtx) TaskID() int                            { return 0 }
-func (c *sinkCtx) Config() map[string]string              { return c.cfg }
-func (c *sinkCtx) Assignment() []connect.TopicPartition   { return nil }
-func (c *sinkCtx) Pause(...connect.TopicPartition) error  { return nil }
-func (c *sinkCtx) Resume(...connect.TopicPartition) error { return nil }
-func (c *sinkCtx) RequestCommit()                         {}
-func (c *sinkCtx) Offset(tp connect.TopicPartition, off int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.seeks == nil {
-		c.seeks = map[connect.TopicPartition]int64{}
-	}
-	c.seeks[tp] = off
-}
-func (c *sinkCtx) Report(_ context.Context, rec *connect.Record, _ error) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.reported = append(c.reported, rec)
-	return c.reportErr
-}
-
 // srcCtx is a fake source.TaskContext over an offset store.
 type srcCtx struct {
 	name  string
@@ -166,10 +133,10 @@ func (c *srcCtx) Offsets() offsets.Reader   { return offsets.ConnectorReader(c.s
 
 // startSink starts a SinkTask with cfg (connection.url added) and stops it
 // at cleanup.
-func startSink(t testing.TB, name string, cfg map[string]string) (*SinkTask, *sinkCtx) {
+func startSink(t testing.TB, name string, cfg map[string]string) (*SinkTask, *sluicetest.SinkTaskContext) {
 	t.Helper()
 	cfg["connection.url"] = dbURL(t)
-	tc := &sinkCtx{name: name, cfg: cfg}
+	tc := sluicetest.NewSinkTaskContext(cfg).WithName(name)
 	task := &SinkTask{Logger: testLogger()}
 	if err := task.Start(context.Background(), tc); err != nil {
 		t.Fatalf("sink Start: %v", err)

@@ -338,6 +338,15 @@ func (t *SourceTask) fetch(ctx context.Context, q *querier, sql string, args []a
 	defer rows.Close()
 	// The descriptions belong to rows: copy them before closing it.
 	desc := slices.Clone(rows.FieldDescriptions())
+	if len(desc) == 0 {
+		// pgx reports a query that failed to run (a lost connection, a
+		// terminated session) through rows.Err, with no descriptions: that
+		// is the failure, not a change of columns.
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
 	if q.plan == nil || !sameFields(q.desc, desc) {
 		rows.Close()
 		// Columns changed (or first query): rebuild the schema, then run

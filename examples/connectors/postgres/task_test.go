@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/sluicetest"
 	"github.com/sluicehq/sluice/offsets"
 )
 
@@ -195,15 +196,15 @@ func TestSinkDeletesEvolvesAndWhitelists(t *testing.T) {
 
 	// A field outside fields.whitelist never needs a column.
 	v3s := connect.StructBuilder().Field("v", connect.Int32Schema).Field("extra", connect.StringSchema).Field("req", connect.StringSchema).MustBuild()
-	tc := task.tc.(*sinkCtx)
+	tc := task.tc.(*sluicetest.SinkTaskContext)
 	err = task.Put(ctx, []connect.Record{
 		sinkRecord(topic, 7, keyS, key("w", 1), v3s, connect.NewStruct(v3s).MustPut("v", int32(1)).MustPut("extra", "e").MustPut("req", "r")),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tc.reported) != 0 {
-		t.Errorf("fields.whitelist should keep req out: reported %d", len(tc.reported))
+	if len(tc.Reports()) != 0 {
+		t.Errorf("fields.whitelist should keep req out: reported %d", len(tc.Reports()))
 	}
 }
 
@@ -232,8 +233,8 @@ func TestSinkReportsRejectedRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	var offs []int64
-	for _, r := range tc.reported {
-		offs = append(offs, r.OriginalOffset)
+	for _, r := range tc.Reports() {
+		offs = append(offs, r.Record.OriginalOffset)
 	}
 	if fmt.Sprint(offs) != "[5 2 3]" {
 		t.Errorf("reported offsets %v, want [5 2 3]", offs)
@@ -245,7 +246,7 @@ func TestSinkReportsRejectedRecords(t *testing.T) {
 		t.Errorf("stored offset %d, want 6", n)
 	}
 
-	tc.reportErr = fmt.Errorf("tolerance none")
+	tc.SetReportError(fmt.Errorf("tolerance none"))
 	if err := task.Put(ctx, []connect.Record{rec(6, 10, 10), rec(7, 1, 1)}); err == nil {
 		t.Fatal("Put succeeded although Report failed")
 	}
@@ -282,8 +283,8 @@ func TestSinkOffsetsInDatabase(t *testing.T) {
 	if err := a.Open(ctx, []connect.TopicPartition{tp0, tp1}); err != nil {
 		t.Fatal(err)
 	}
-	if len(tcA.seeks) != 0 {
-		t.Errorf("seeks without stored offsets: %v", tcA.seeks)
+	if len(tcA.Seeks()) != 0 {
+		t.Errorf("seeks without stored offsets: %v", tcA.Seeks())
 	}
 	if err := a.Put(ctx, []connect.Record{rec(0, 0), rec(0, 1), rec(1, 5), rec(0, 2)}); err != nil {
 		t.Fatal(err)
@@ -298,8 +299,8 @@ func TestSinkOffsetsInDatabase(t *testing.T) {
 	if err := b.Open(ctx, []connect.TopicPartition{tp0, tp1, tp2}); err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(tcB.seeks) != fmt.Sprint(map[connect.TopicPartition]int64{tp0: 3, tp1: 6}) {
-		t.Errorf("Open seeks %v, want %s-0 → 3, %s-1 → 6", tcB.seeks, table, table)
+	if fmt.Sprint(tcB.Seeks()) != fmt.Sprint(map[connect.TopicPartition]int64{tp0: 3, tp1: 6}) {
+		t.Errorf("Open seeks %v, want %s-0 → 3, %s-1 → 6", tcB.Seeks(), table, table)
 	}
 	// Redelivered records (below the stored offset) are skipped.
 	if err := b.Put(ctx, []connect.Record{rec(0, 1), rec(0, 2), rec(0, 3)}); err != nil {
@@ -340,18 +341,18 @@ func TestSinkMissingTable(t *testing.T) {
 	if err := task.Put(context.Background(), []connect.Record{r}); err != nil {
 		t.Fatal(err)
 	}
-	if len(tc.reported) != 1 {
-		t.Fatalf("reported %d records, want 1", len(tc.reported))
+	if len(tc.Reports()) != 1 {
+		t.Fatalf("reported %d records, want 1", len(tc.Reports()))
 	}
 	mustExec(t, db, `CREATE TABLE `+quoteIdent(table)+` (v integer)`)
 	r.OriginalOffset = 1
-	tc.reportErr = fmt.Errorf("tolerance none")
+	tc.SetReportError(fmt.Errorf("tolerance none"))
 	err := task.Put(context.Background(), []connect.Record{r})
 	if err == nil || !strings.Contains(err.Error(), "tolerance none") {
 		t.Fatalf("Put = %v", err)
 	}
-	if len(tc.reported) != 2 {
-		t.Fatalf("reported %d records, want 2", len(tc.reported))
+	if len(tc.Reports()) != 2 {
+		t.Fatalf("reported %d records, want 2", len(tc.Reports()))
 	}
 }
 
@@ -495,10 +496,10 @@ func TestConnectionUserPassword(t *testing.T) {
 	start := func(password string) error {
 		task := &SinkTask{Logger: testLogger()}
 		defer task.Stop(context.Background())
-		return task.Start(context.Background(), &sinkCtx{name: uniqueName(t, "auth"), cfg: map[string]string{
+		return task.Start(context.Background(), sluicetest.NewSinkTaskContext(map[string]string{
 			"connection.url": u.String(), "connection.user": user, "connection.password": password,
 			"connection.backoff.ms": "5000",
-		}})
+		}).WithName(uniqueName(t, "auth")))
 	}
 	if err := start(pw); err != nil {
 		t.Fatalf("Start with connection.user/password: %v", err)
