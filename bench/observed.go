@@ -21,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/runner"
 	"github.com/sluicehq/sluice/internal/tracing"
+	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/source"
 )
@@ -30,9 +31,11 @@ import (
 const (
 	cRunner         = "Sluice under a Runner"
 	cRunnerObserved = "Sluice under a Runner, metrics + tracing"
-	// cSaramaTraceparent is a diagnostic: the bare producer of the source
-	// test sending the same traceparent header on every record, which
-	// shows what carrying the header costs without Sluice.
+	// cSaramaTraceparent is the bare producer of the source test sending
+	// the same traceparent header on every record: what carrying the
+	// header costs without Sluice. Per-record propagation is kept (issue
+	// #16), so the source observability target is Sluice's own overhead
+	// net of that cost (see report.netOfHeader).
 	cSaramaTraceparent = "sarama, traceparent header on every record"
 )
 
@@ -218,17 +221,18 @@ func benchObservedSource(ctx context.Context, o options, br *broker, rep *report
 			"and the %d-byte W3C `traceparent` header (key and value) on every record, which the broker stores too.",
 			cRunnerObserved, scrapeEvery, len(tracing.HeaderKey)+55)},
 	}
-	// With byte records, the bare producer of the source test without and
-	// with the header separates what the header costs (sarama's encoding,
-	// the bytes on the wire and at the broker) from Sluice's instrumentation.
+	// The bare producer of the source test without and with the header
+	// separates what the header costs (sarama's encoding, the bytes on the
+	// wire and at the broker) from Sluice's instrumentation: the target is
+	// measured against a bare producer that carries the same header.
 	traced := d
-	if !json {
-		traced.headers = []sarama.RecordHeader{{Key: []byte(tracing.HeaderKey), Value: []byte("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")}}
-		info.contenders = append(info.contenders, cSarama, cSaramaTraceparent)
-		info.baselineFor[cSaramaTraceparent] = cSarama
-		info.notes = append(info.notes, fmt.Sprintf("`%s` / `%s` is a diagnostic: the source test's bare AsyncProducer "+
-			"without and with the same header on every record, i.e. the header's cost without Sluice.", cSaramaTraceparent, cSarama))
-	}
+	traced.headers = []sarama.RecordHeader{{Key: []byte(tracing.HeaderKey), Value: []byte("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")}}
+	info.contenders = append(info.contenders, cSarama, cSaramaTraceparent)
+	info.baselineFor[cSaramaTraceparent] = cSarama
+	info.notes = append(info.notes, fmt.Sprintf("`%s` / `%s`: the source test's bare AsyncProducer "+
+		"without and with the same header on every record, i.e. the header's cost without Sluice. "+
+		"The target compares Sluice's observed/bare ratio with this one (per repetition), so it holds Sluice to 5 %% "+
+		"of overhead beyond what a bare producer carrying the same header pays.", cSaramaTraceparent, cSarama))
 	rep.addTest(info)
 	run := observedRunner(o, rep, test)
 	one := func(c string, n int, record bool, label string) error {
@@ -255,6 +259,10 @@ func benchObservedSource(ctx context.Context, o options, br *broker, rep *report
 					Sarama:         producerConfig(),
 					Logger:         discard,
 					TracerProvider: tp,
+					// Offsets are not what this measures: the default
+					// Kafka store's setup (reading connect-offsets) would
+					// fall in the timed window.
+					OffsetStore: offsets.NewMemoryStore(),
 				})
 			})
 			s.bytes = d.bytes(n)

@@ -23,8 +23,10 @@ type PluginConfig struct {
 	NewTask   func() Task
 	Connector Connector
 	// OffsetStore is shared by every pipeline the plugin builds, as a Kafka
-	// Connect worker's offset store is (the caller opens and closes it);
-	// nil gives each pipeline a memory store.
+	// Connect worker's offset store is (the caller opens and closes it, e.g.
+	// with offsets.OpenFromProperties); nil makes each pipeline open and
+	// close the store the worker's offset.storage.* keys select (default:
+	// the Kafka topic connect-offsets), see ConfigFromProperties.
 	OffsetStore offsets.Store
 	// Converters and Transforms default to the built-in registries.
 	Converters *converters.Registry

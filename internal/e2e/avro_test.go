@@ -12,6 +12,7 @@ import (
 	"github.com/sluicehq/sluice/converters"
 	"github.com/sluicehq/sluice/converters/avro"
 	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/source"
 )
@@ -93,6 +94,7 @@ func TestAvroSourceToSink(t *testing.T) {
 		Name: "avro-src", Brokers: brokers, Sarama: kafkatest.SaramaConfig(t), Logger: quiet(),
 		NewTask:      func() source.Task { return &orderTask{topic: topic, n: n} },
 		KeyConverter: newAvro(true), ValueConverter: newAvro(false),
+		OffsetStore: offsets.NewMemoryStore(),
 	})
 	if err != nil {
 		t.Fatal(err)

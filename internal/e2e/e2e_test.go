@@ -368,10 +368,11 @@ func TestGoBuiltSourceMetrics(t *testing.T) {
 		builds.Add(1)
 		return source.New(source.Config{
 			Name: "gen", Brokers: brokers,
-			NewTask:    func() source.Task { return &counterTask{} },
-			Properties: map[string]string{"topic": topic, "counter.records": strconv.Itoa(n)},
-			Sarama:     kafkatest.SaramaConfig(t),
-			Logger:     connect.ContextLogger(ctx),
+			NewTask:     func() source.Task { return &counterTask{} },
+			Properties:  map[string]string{"topic": topic, "counter.records": strconv.Itoa(n)},
+			Sarama:      kafkatest.SaramaConfig(t),
+			Logger:      connect.ContextLogger(ctx),
+			OffsetStore: offsets.NewMemoryStore(),
 		})
 	}
 	if err := r.AddPipeline("gen", map[string]string{"topic": topic}, build); err != nil {

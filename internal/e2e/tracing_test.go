@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/source"
 )
@@ -56,8 +57,9 @@ func TestTraceFollowsRecordFromSourceToSink(t *testing.T) {
 
 	src, err := source.New(source.Config{
 		Name: "trace-src", Brokers: brokers, Sarama: kafkatest.SaramaConfig(t), Logger: quiet(), TracerProvider: srcTP,
-		NewTask:    func() source.Task { return &counterTask{} },
-		Properties: map[string]string{"topic": topic, "counter.records": "1"},
+		NewTask:     func() source.Task { return &counterTask{} },
+		Properties:  map[string]string{"topic": topic, "counter.records": "1"},
+		OffsetStore: offsets.NewMemoryStore(),
 	})
 	if err != nil {
 		t.Fatal(err)
