@@ -293,7 +293,8 @@ func (s *KafkaStore) createTopic(admin sarama.ClusterAdmin, cfg KafkaStoreConfig
 			return 0, fmt.Errorf("describing cluster: %w", err)
 		}
 		if n := len(brokers); n > 0 && int(rf) > n {
-			s.log.Warn("offsets: lowering the offsets topic's replication factor to the number of brokers",
+			s.log.Warn("offsets: lowering the offsets topic's replication factor to the number of brokers "+
+				"(Kafka Connect would refuse to start; choose with offset.storage.replication.factor, -1 for the broker's default)",
 				"replication_factor", rf, "brokers", n)
 			rf = int16(n)
 		}
