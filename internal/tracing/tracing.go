@@ -1,6 +1,9 @@
 // Package tracing holds the W3C trace-context plumbing source and sink
 // pipelines share: the traceparent header written into records by sources
 // and read back by sinks, so one trace follows a record across processes.
+// A traced source writes it on every record unless its configuration opts
+// out (source.Config.DisableTraceparent, sluice.tracing.propagate=false)
+// for consumers that cannot take the header.
 package tracing
 
 import (
