@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/converters"
 	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/source"
 )
@@ -67,7 +68,8 @@ type SourceDriver struct {
 //     with this suite without t.Parallel in other tests, whose goroutines
 //     would count.
 //   - ResumeAfterRestart (unless NoOffsets or NoPipeline): in a source
-//     pipeline on the broker [Brokers] returns, the task's records are
+//     pipeline on the broker [Brokers] returns (keys and values written with
+//     the JSON converter, schemas enabled), the task's records are
 //     produced and their offsets committed; a new task started after the
 //     pipeline stopped continues after the committed offsets: it produces
 //     the records written since, and none it produced (and committed)
@@ -296,11 +298,17 @@ type sourceRun struct {
 func (s sourceSuite) runPipeline(t *testing.T, name string, brokers []string, cfg map[string]string, store offsets.Store) *sourceRun {
 	t.Helper()
 	r := &sourceRun{capture: &capture{parts: map[string]offsets.Partition{}}, polls: &errorLog{}}
+	conv, err := converters.NewJSON(converters.JSONConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	p, err := source.New(source.Config{
 		Name:                name,
 		Brokers:             brokers,
 		NewTask:             func() source.Task { return &sourceTask{Task: s.d.NewTask(), polls: r.polls} },
 		Properties:          cfg,
+		KeyConverter:        conv,
+		ValueConverter:      conv,
 		OffsetStore:         store,
 		OffsetFlushInterval: 100 * time.Millisecond,
 		Transforms:          r.capture,
