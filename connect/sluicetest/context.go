@@ -41,10 +41,12 @@ func NewSourceTaskContext(config map[string]string) *SourceTaskContext {
 	return &SourceTaskContext{name: "sluicetest", config: config, offsets: map[string]offsets.Offset{}}
 }
 
-// WithName sets the connector name ConnectorName returns and returns c.
+// WithName sets the connector name ConnectorName returns and returns c;
+// call it before handing c to a task.
 func (c *SourceTaskContext) WithName(name string) *SourceTaskContext { c.name = name; return c }
 
-// WithTaskID sets the task index TaskID returns and returns c.
+// WithTaskID sets the task index TaskID returns and returns c; call it
+// before handing c to a task.
 func (c *SourceTaskContext) WithTaskID(id int) *SourceTaskContext { c.id = id; return c }
 
 // ConnectorName implements source.TaskContext.
@@ -208,10 +210,12 @@ func NewSinkTaskContext(config map[string]string, assignment ...connect.TopicPar
 	}
 }
 
-// WithName sets the connector name ConnectorName returns and returns c.
+// WithName sets the connector name ConnectorName returns and returns c;
+// call it before handing c to a task.
 func (c *SinkTaskContext) WithName(name string) *SinkTaskContext { c.name = name; return c }
 
-// WithTaskID sets the task index TaskID returns and returns c.
+// WithTaskID sets the task index TaskID returns and returns c; call it
+// before handing c to a task.
 func (c *SinkTaskContext) WithTaskID(id int) *SinkTaskContext { c.id = id; return c }
 
 // ConnectorName implements sink.TaskContext.
