@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sluicehq/sluice/internal/connprops"
-	"github.com/sluicehq/sluice/internal/kafkaconf"
-	"github.com/sluicehq/sluice/internal/properties"
+	"github.com/sluicehq/sluice/connect/runner"
+	"github.com/sluicehq/sluice/sink"
+	"github.com/sluicehq/sluice/source"
 )
 
 // Worker keys read by the standalone worker itself (the pipelines read the
@@ -74,7 +74,7 @@ type workerConfig struct {
 // readWorkerConfig reads and checks the worker properties file at path.
 // Errors name the file and the key.
 func readWorkerConfig(path string) (*workerConfig, error) {
-	props, err := properties.ReadFile(path)
+	props, err := runner.ReadPropertiesFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("worker config: %w", err)
 	}
@@ -96,7 +96,7 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 	case strings.EqualFold(strings.TrimSpace(v), embeddedBootstrap):
 		c.embedded = true
 	default:
-		c.brokers = kafkaconf.ParseBootstrap(v)
+		c.brokers = parseBootstrap(v)
 		if len(c.brokers) == 0 {
 			bad(keyBootstrap, "empty value: name the Kafka brokers (host:port,…), leave the key out for Kafka's default %s, or set %s for an in-process broker that keeps nothing", defaultBootstrap, embeddedBootstrap)
 		}
@@ -132,18 +132,24 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 		c.offsetsReplication = int16(n)
 	}
 
-	// Converters, offset.flush.*, task.shutdown.*: parsed as the pipelines
-	// will, so that a mistake fails here, naming the worker file.
-	if _, err := connprops.Parse(props, map[string]string{"name": "worker"}, connprops.Plugins{}, "producer"); err != nil {
-		for _, e := range leafErrors(err) {
-			errs = append(errs, fmt.Errorf("%s: %w", path, e))
-		}
+	// Converters, offset.flush.*, task.shutdown.*, producer.* and
+	// consumer.*: parsed as the pipelines will (each connector's pipeline
+	// parses the worker properties with its own), so that a mistake fails
+	// here, naming the worker file. The sink parse sees only the consumer
+	// keys: the shared ones are reported once, by the source parse.
+	// The offset.storage.* keys are the worker's own (checked above: the
+	// worker opens the store and hands it to every source pipeline).
+	const self = "worker" // the placeholder connector name
+	pipelineProps := maps.Clone(props)
+	maps.DeleteFunc(pipelineProps, func(k, _ string) bool { return strings.HasPrefix(k, "offset.storage.") })
+	_, err := source.ConfigFromProperties(pipelineProps, map[string]string{"name": self}, source.PropertyOptions{})
+	for _, e := range leafErrors(err) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, strings.TrimPrefix(e.Error(), `source connector "`+self+`": `)))
 	}
-	if _, err := kafkaconf.ApplyProducerProps(kafkaconf.NewSaramaConfig(""), "producer.", connprops.SubProps(props, "producer.")); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", path, err))
-	}
-	if _, err := kafkaconf.ApplyConsumerProps(kafkaconf.NewSaramaConfig(""), "consumer.", connprops.SubProps(props, "consumer.")); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", path, err))
+	maps.DeleteFunc(pipelineProps, func(k, _ string) bool { return !strings.HasPrefix(k, "consumer.") })
+	_, err = sink.ConfigFromProperties(pipelineProps, map[string]string{"name": self, "topics": self}, sink.PropertyOptions{})
+	for _, e := range leafErrors(err) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, strings.TrimPrefix(e.Error(), `sink connector "`+self+`": `)))
 	}
 
 	listeners, err := parseListeners(props)
@@ -270,8 +276,32 @@ func leafErrors(err error) []error {
 		for _, x := range e.Unwrap() {
 			out = append(out, leafErrors(x)...)
 		}
+	case interface{ Unwrap() error }:
+		// A prefix over joined errors (`source connector "x": ` +
+		// errors.Join(…)): the leaves, each with the prefix.
+		inner := e.Unwrap()
+		if _, joined := inner.(interface{ Unwrap() []error }); joined {
+			prefix, _ := strings.CutSuffix(err.Error(), inner.Error())
+			for _, x := range leafErrors(inner) {
+				out = append(out, fmt.Errorf("%s%w", prefix, x))
+			}
+			break
+		}
+		out = append(out, err)
 	default:
 		out = append(out, err)
+	}
+	return out
+}
+
+// parseBootstrap splits a comma-separated bootstrap.servers value, dropping
+// blanks.
+func parseBootstrap(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
 	}
 	return out
 }

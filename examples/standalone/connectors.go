@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/connect"
-	"github.com/sluicehq/sluice/internal/properties"
+	"github.com/sluicehq/sluice/connect/runner"
 )
 
 // connectorFile is one connector configuration file.
@@ -35,7 +35,7 @@ func readConnectorFile(path string) (*connectorFile, error) {
 			return nil, fmt.Errorf("connector config %s: %w", path, err)
 		}
 	} else {
-		cf.config, err = properties.Parse(bytes.NewReader(data))
+		cf.config, err = runner.ParseProperties(bytes.NewReader(data))
 		if err != nil {
 			return nil, fmt.Errorf("connector config %s: %w", path, err)
 		}

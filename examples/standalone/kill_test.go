@@ -14,7 +14,7 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/connect/sluicetest"
 )
 
 // asWorkerEnv, set in the environment, makes the test binary run as the
@@ -47,9 +47,9 @@ func testSourceOffsetsSurviveSIGKILL(t *testing.T, store string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	brokers := kafkatest.Brokers(t)
-	topic := kafkatest.Topic(t)
-	kafkatest.CreateTopic(t, brokers, topic, 1, nil) // one partition: the records stay in order
+	brokers := sluicetest.Brokers(t)
+	topic := sluicetest.Topic(t)
+	sluicetest.CreateTopic(t, brokers, topic, 1, nil) // one partition: the records stay in order
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.txt")
 	if err := os.WriteFile(in, nil, 0o644); err != nil {
@@ -58,11 +58,11 @@ func testSourceOffsetsSurviveSIGKILL(t *testing.T, store string) {
 	storeProps := []string{"offset.storage.file.filename=" + filepath.Join(dir, "connect.offsets")}
 	offsetsTopic := ""
 	if store == "topic" {
-		offsetsTopic = kafkatest.Topic(t)
+		offsetsTopic = sluicetest.Topic(t)
 		// Created here, compacted: reading it before the worker creates it
 		// would auto-create it otherwise.
 		compact := "compact"
-		kafkatest.CreateTopic(t, brokers, offsetsTopic, 1, map[string]*string{"cleanup.policy": &compact})
+		sluicetest.CreateTopic(t, brokers, offsetsTopic, 1, map[string]*string{"cleanup.policy": &compact})
 		storeProps = []string{"offset.storage.topic=" + offsetsTopic, "offset.storage.partitions=1", "offset.storage.replication.factor=1"}
 	}
 	worker := writeFile(t, dir, "worker.properties", append(workerProps(brokers, "offset.flush.interval.ms=100", "listeners="), storeProps...)...)
@@ -263,7 +263,7 @@ func (p *workerProcess) waitFor(t *testing.T, what string, cond func() bool) {
 // endOffset returns the end offset of partition 0 of topic.
 func endOffset(t *testing.T, brokers []string, topic string) int64 {
 	t.Helper()
-	client, err := sarama.NewClient(brokers, kafkatest.SaramaConfig(t))
+	client, err := sarama.NewClient(brokers, sluicetest.SaramaConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}

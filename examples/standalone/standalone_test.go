@@ -18,8 +18,8 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/sluicehq/sluice/internal/kafkatest"
-	"github.com/sluicehq/sluice/internal/properties"
+	"github.com/sluicehq/sluice/connect/runner"
+	"github.com/sluicehq/sluice/connect/sluicetest"
 )
 
 // logOutput is where the workers under test log: nowhere, unless
@@ -88,7 +88,7 @@ func startWorker(t *testing.T, files ...string) *runningWorker {
 	t.Helper()
 	out := &syncBuffer{}
 	w, err := newWorker(context.Background(), files[0], files[1:], options{
-		stdout: out, stderr: logOutput(), sarama: kafkatest.SaramaConfig(t),
+		stdout: out, stderr: logOutput(), sarama: sluicetest.SaramaConfig(t),
 	})
 	if err != nil {
 		t.Fatalf("newWorker: %v", err)
@@ -199,9 +199,9 @@ func checkOffsetsFile(t *testing.T, path, connector, file string, position int) 
 // a 100 000-line file byte for byte; after lines are appended, a restarted
 // worker (same offsets file) copies only the new lines.
 func TestCopyFileAndRestart(t *testing.T) {
-	brokers := kafkatest.Brokers(t)
-	topic := kafkatest.Topic(t)
-	kafkatest.CreateTopic(t, brokers, topic, 1, nil) // one partition: the lines stay in order
+	brokers := sluicetest.Brokers(t)
+	topic := sluicetest.Topic(t)
+	sluicetest.CreateTopic(t, brokers, topic, 1, nil) // one partition: the lines stay in order
 	dir := t.TempDir()
 	in, out, offsetsFile := filepath.Join(dir, "in.txt"), filepath.Join(dir, "out.txt"), filepath.Join(dir, "connect.offsets")
 	input := lines(0, 100_000)
@@ -254,7 +254,7 @@ type topicRecord struct {
 // readTopic returns every record of topic, by partition, then offset.
 func readTopic(t *testing.T, brokers []string, topic string) []topicRecord {
 	t.Helper()
-	client, err := sarama.NewClient(brokers, kafkatest.SaramaConfig(t))
+	client, err := sarama.NewClient(brokers, sluicetest.SaramaConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,12 +307,12 @@ func readTopic(t *testing.T, brokers []string, topic string) []topicRecord {
 // offset written in Kafka Connect's bytes (and partitioning), and writes
 // its own offsets in the same format, under the same key bytes.
 func TestOffsetsTopic(t *testing.T) {
-	brokers := kafkatest.Brokers(t)
-	topic := kafkatest.Topic(t)
-	offsetsTopic := kafkatest.Topic(t)
-	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
+	brokers := sluicetest.Brokers(t)
+	topic := sluicetest.Topic(t)
+	offsetsTopic := sluicetest.Topic(t)
+	sluicetest.CreateTopic(t, brokers, topic, 1, nil)
 	compact := "compact"
-	kafkatest.CreateTopic(t, brokers, offsetsTopic, 5, map[string]*string{"cleanup.policy": &compact})
+	sluicetest.CreateTopic(t, brokers, offsetsTopic, 5, map[string]*string{"cleanup.policy": &compact})
 
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.txt"), filepath.Join(dir, "out.txt")
@@ -325,7 +325,7 @@ func TestOffsetsTopic(t *testing.T) {
 	// What Kafka Connect's worker writes: the JsonConverter without schemas,
 	// key [connector, partition], value the offset, murmur2-partitioned.
 	key := []byte(`["local-file-source",{"filename":` + jsonString(in) + `}]`)
-	cfg := kafkatest.SaramaConfig(t)
+	cfg := sluicetest.SaramaConfig(t)
 	cfg.Producer.Partitioner = sarama.NewMurmur2Partitioner
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	producer, err := sarama.NewSyncProducer(brokers, cfg)
@@ -415,9 +415,9 @@ func getJSON(t *testing.T, client *http.Client, url string, v any) {
 
 // TestREST: the worker serves Kafka Connect's REST API on its listener.
 func TestREST(t *testing.T) {
-	brokers := kafkatest.Brokers(t)
-	topic := kafkatest.Topic(t)
-	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
+	brokers := sluicetest.Brokers(t)
+	topic := sluicetest.Topic(t)
+	sluicetest.CreateTopic(t, brokers, topic, 1, nil)
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.txt"), filepath.Join(dir, "out.txt")
 	if err := os.WriteFile(in, lines(0, 10), 0o644); err != nil {
@@ -685,7 +685,7 @@ func TestListeners(t *testing.T) {
 func TestSampleFiles(t *testing.T) {
 	read := func(name string) map[string]string {
 		t.Helper()
-		props, err := properties.ReadFile(filepath.Join("config", name))
+		props, err := runner.ReadPropertiesFile(filepath.Join("config", name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/runner"
-	"github.com/sluicehq/sluice/internal/embedded"
+	"github.com/sluicehq/sluice/connect/sluicetest"
 	"github.com/sluicehq/sluice/offsets"
 )
 
@@ -97,7 +97,7 @@ func newWorker(ctx context.Context, workerPath string, connectorPaths []string, 
 	props := maps.Clone(cfg.props)
 	switch {
 	case o.embedded || cfg.embedded:
-		b, err := embedded.Start()
+		b, err := sluicetest.StartBroker()
 		if err != nil {
 			return fail(exitWorker, err)
 		}
