@@ -259,6 +259,9 @@ func (s *memSink) Flush(context.Context, map[connect.TopicPartition]int64) error
 	s.dest.mu.Lock()
 	defer s.dest.mu.Unlock()
 	s.dest.written = append(s.dest.written, s.buf...)
+	if broken("sink-write-twice") {
+		s.dest.written = append(s.dest.written, s.buf...)
+	}
 	s.buf = s.buf[:0]
 	return nil
 }

@@ -27,17 +27,31 @@ func TestKitWellBehavedSink(t *testing.T) {
 	sluicetest.TestSinkTask(t, sluicetest.SinkFeatures{}, sinkDriver())
 }
 
+// envFeatures lists, comma separated, the Features flags the child
+// processes set: no-offsets, no-pipeline, duplicates.
+const envFeatures = "SLUICETEST_FEATURES"
+
 // TestKitChild runs a suite against a broken task, in the child processes
 // of TestKitCatchesBrokenTasks only.
 func TestKitChild(t *testing.T) {
 	mode := os.Getenv(envBroken)
+	features := map[string]bool{}
+	for _, f := range strings.Split(os.Getenv(envFeatures), ",") {
+		features[f] = true
+	}
 	switch {
 	case mode == "":
 		t.Skip("runs only as a child of TestKitCatchesBrokenTasks")
 	case strings.HasPrefix(mode, "source-"):
-		sluicetest.TestSourceTask(t, sluicetest.SourceFeatures{}, sourceDriver())
+		sluicetest.TestSourceTask(t, sluicetest.SourceFeatures{
+			NoOffsets:  features["no-offsets"],
+			NoPipeline: features["no-pipeline"],
+		}, sourceDriver())
 	default:
-		sluicetest.TestSinkTask(t, sluicetest.SinkFeatures{}, sinkDriver())
+		sluicetest.TestSinkTask(t, sluicetest.SinkFeatures{
+			Duplicates: features["duplicates"],
+			NoPipeline: features["no-pipeline"],
+		}, sinkDriver())
 	}
 }
 
@@ -78,6 +92,43 @@ func TestKitCatchesBrokenTasks(t *testing.T) {
 				t.Fatalf("check %s did not fail for a task with %s:\n%s", c.check, c.mode, out)
 			}
 			t.Logf("%s fails %s as it should:\n%s", c.mode, c.check, failLines(string(out)))
+		})
+	}
+}
+
+// TestKitFeatures checks that the Features flags switch off exactly the
+// checks they name: a task that breaks a check passes it once the flag
+// says it does not support what the check needs (the check is skipped or
+// relaxed), and fails it without the flag.
+func TestKitFeatures(t *testing.T) {
+	if os.Getenv(envBroken) != "" {
+		t.Skip("child process")
+	}
+	cases := []struct {
+		mode, check, features string
+		pass                  bool
+	}{
+		{"source-no-resume", "ResumeAfterRestart", "no-offsets", true},
+		{"source-no-resume", "ResumeAfterRestart", "no-pipeline", true},
+		{"source-fatal-outage", "Retriable", "no-pipeline", true},
+		{"sink-no-commit", "ResumeAfterRestart", "no-pipeline", true},
+		{"sink-batch-whole", "BatchError", "no-pipeline", true},
+		{"sink-write-twice", "ResumeAfterRestart", "", false},
+		{"sink-write-twice", "ResumeAfterRestart", "duplicates", true},
+		{"sink-no-commit", "ResumeAfterRestart", "duplicates", false}, // Put still sees the replay
+	}
+	for _, c := range cases {
+		t.Run(c.mode+"/"+c.features, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestKitChild$/^"+c.check+"$", "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), envBroken+"="+c.mode, envFeatures+"="+c.features)
+			out, err := cmd.CombinedOutput()
+			switch {
+			case c.pass && err != nil:
+				t.Fatalf("%s failed for a task with %s despite features %q:\n%s", c.check, c.mode, c.features, out)
+			case !c.pass && !strings.Contains(string(out), "--- FAIL: TestKitChild/"+c.check+" "):
+				t.Fatalf("%s did not fail for a task with %s with features %q:\n%s", c.check, c.mode, c.features, out)
+			}
 		})
 	}
 }
