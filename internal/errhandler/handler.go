@@ -98,7 +98,7 @@ func WithClock(clock Clock, newTimer func() Timer) Option {
 // WithRand replaces the jitter source: rand(n) returns a value in [0, n).
 func WithRand(rand func(n int64) int64) Option { return func(h *Handler) { h.rand = rand } }
 
-// NewHandler returns the handler of one task. cfg's defaults are applied;
+// New returns the handler of one task. cfg's defaults are applied;
 // cfg must be valid (see sluiceerrors.Config.Validate).
 func New(cfg sluiceerrors.Config, connector string, task int, opts ...Option) *Handler {
 	cfg = withDefaults(cfg)

@@ -390,27 +390,20 @@ func TestExecuteSuccessAllocs(t *testing.T) {
 	}
 }
 
-// TestNewHandlerDefaults: NewHandler applies Kafka Connect's defaults.
-func TestNewHandlerDefaults(t *testing.T) {
+// TestNewDefaults: New applies Kafka Connect's defaults (60 s maximum retry
+// delay, DLQ replication factor 3, first retry after 300 ms) and keeps
+// explicit values.
+func TestNewDefaults(t *testing.T) {
 	got := New(sluiceerrors.Config{}, "c", 0).Config()
 	want := sluiceerrors.Config{RetryDelayMax: 60 * time.Second, DLQReplicationFactor: 3}
 	if got != want {
-		t.Errorf("sluiceerrors.Config() = %+v, want %+v", got, want)
+		t.Errorf("Config() = %+v, want %+v", got, want)
+	}
+	if RetryDelayMin != 300*time.Millisecond {
+		t.Errorf("RetryDelayMin = %v, want Kafka Connect's 300ms", RetryDelayMin)
 	}
 	kept := New(sluiceerrors.Config{RetryDelayMax: time.Second, DLQReplicationFactor: 1, Tolerance: sluiceerrors.ToleranceAll}, "c", 0).Config()
 	if kept.RetryDelayMax != time.Second || kept.DLQReplicationFactor != 1 || kept.Tolerance != sluiceerrors.ToleranceAll {
 		t.Errorf("explicit values overridden: %+v", kept)
-	}
-}
-
-// TestHandlerDefaults: a Config without errors.retry.delay.max.ms or a DLQ
-// replication factor gets Kafka Connect's 60 s and 3.
-func TestHandlerDefaults(t *testing.T) {
-	d := New(sluiceerrors.Config{}, "x", 0).Config()
-	if d.RetryDelayMax != 60*time.Second || d.DLQReplicationFactor != 3 {
-		t.Errorf("handler defaults RetryDelayMax=%v DLQReplicationFactor=%d, want 60s and 3", d.RetryDelayMax, d.DLQReplicationFactor)
-	}
-	if RetryDelayMin != 300*time.Millisecond {
-		t.Errorf("RetryDelayMin = %v, want Kafka Connect's 300ms", RetryDelayMin)
 	}
 }
