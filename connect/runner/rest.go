@@ -381,6 +381,7 @@ func writeErr(w http.ResponseWriter, err error) {
 		code = http.StatusServiceUnavailable
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		code = http.StatusInternalServerError
+		//lint:ignore ST1005 Kafka Connect's REST message, byte for byte
 		err = fmt.Errorf("Request timed out: %w", err)
 	}
 	writeError(w, code, err.Error())
@@ -848,10 +849,12 @@ func offsetMap(m map[string]any, what string) (map[string]any, error) {
 func checkSinkOffset(part, off map[string]any) error {
 	topic, ok := part["kafka_topic"].(string)
 	if !ok || topic == "" {
+		//lint:ignore ST1005 Kafka Connect's REST message, byte for byte
 		return errors.New("Partitions for sink connectors must have a non-empty string value for the key \"kafka_topic\"")
 	}
 	p, ok := part["kafka_partition"].(int64)
 	if !ok || p < 0 || p > math.MaxInt32 {
+		//lint:ignore ST1005 Kafka Connect's REST message, byte for byte
 		return errors.New("Partitions for sink connectors must have an integer value for the key \"kafka_partition\" (a valid partition number)")
 	}
 	if off == nil {
