@@ -23,7 +23,10 @@ func withAppName(t *testing.T, name string) string {
 	t.Helper()
 	u, err := url.Parse(dbURL(t))
 	if err != nil || u.Scheme == "" {
-		t.Skipf("%s is not a URL: the acceptance tests name their sessions with application_name", envURL)
+		if inCI() {
+			t.Fatalf("%s is not a postgres:// URL, but CI=true: the acceptance tests name their sessions with its application_name", envURL)
+		}
+		t.Skipf("%s is not a postgres:// URL: the acceptance tests name their sessions with its application_name", envURL)
 	}
 	q := u.Query()
 	q.Set("application_name", name)
