@@ -154,18 +154,18 @@ func TestTopicCreation(t *testing.T) {
 	if err != nil || len(md) != 1 || len(md[0].Partitions) != 3 {
 		t.Fatalf("topic %s: %v %+v; want 3 partitions (created by the pipeline)", topic, err, md)
 	}
-	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic})
-	if err != nil {
-		t.Fatal(err)
+	results, err := admin.DescribeConfigs([]*sarama.ConfigResource{{Type: sarama.TopicResource, Name: topic}}, sarama.DescribeConfigsOptions{})
+	if err != nil || len(results) != 1 || results[0].ErrorCode != sarama.ErrNoError {
+		t.Fatalf("describing %s: %v %+v", topic, err, results)
 	}
 	found := false
-	for _, e := range entries {
+	for _, e := range results[0].Configs {
 		if e.Name == "cleanup.policy" && e.Value == "compact" {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("cleanup.policy=compact not set on the created topic: %+v", entries)
+		t.Errorf("cleanup.policy=compact not set on the created topic: %+v", results[0].Configs)
 	}
 }
 
