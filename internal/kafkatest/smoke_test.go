@@ -54,13 +54,23 @@ func TestSmokeCompactedTopic(t *testing.T) {
 	}
 	defer admin.Close()
 
-	entries, err := admin.DescribeConfig(sarama.ConfigResource{
+	results, err := admin.DescribeConfigs([]*sarama.ConfigResource{{
 		Type:        sarama.TopicResource,
 		Name:        topic,
 		ConfigNames: []string{"cleanup.policy"},
-	})
+	}}, sarama.DescribeConfigsOptions{})
 	if err != nil {
-		t.Fatalf("DescribeConfig(%s): %v", topic, err)
+		t.Fatalf("DescribeConfigs(%s): %v", topic, err)
+	}
+	var entries []sarama.ConfigEntry
+	for _, r := range results {
+		if r.Name != topic {
+			continue
+		}
+		if r.ErrorCode != sarama.ErrNoError {
+			t.Fatalf("DescribeConfigs(%s): %v %s", topic, r.ErrorCode, r.ErrorMsg)
+		}
+		entries = append(entries, r.Configs...)
 	}
 	var found bool
 	for _, e := range entries {

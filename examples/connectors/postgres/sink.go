@@ -827,7 +827,7 @@ func toParam(s *connect.Schema, v any, pgType string, loc *time.Location) (any, 
 	case connect.DecimalName:
 		d, ok := v.(connect.Decimal)
 		if !ok {
-			return nil, fmt.Errorf("Decimal schema with a %T value", v)
+			return nil, fmt.Errorf("%T value for a Decimal schema", v)
 		}
 		u := new(big.Int)
 		if d.Unscaled != nil {
@@ -837,13 +837,13 @@ func toParam(s *connect.Schema, v any, pgType string, loc *time.Location) (any, 
 	case connect.DateName:
 		tm, ok := v.(time.Time)
 		if !ok {
-			return nil, fmt.Errorf("Date schema with a %T value", v)
+			return nil, fmt.Errorf("%T value for a Date schema", v)
 		}
 		return tm.UTC(), nil
 	case connect.TimeName:
 		tm, ok := v.(time.Time)
 		if !ok {
-			return nil, fmt.Errorf("Time schema with a %T value", v)
+			return nil, fmt.Errorf("%T value for a Time schema", v)
 		}
 		u := tm.UTC()
 		us := (int64(u.Hour())*3600+int64(u.Minute())*60+int64(u.Second()))*1_000_000 + int64(u.Nanosecond()/1000)
@@ -851,7 +851,7 @@ func toParam(s *connect.Schema, v any, pgType string, loc *time.Location) (any, 
 	case connect.TimestampName:
 		tm, ok := v.(time.Time)
 		if !ok {
-			return nil, fmt.Errorf("Timestamp schema with a %T value", v)
+			return nil, fmt.Errorf("%T value for a Timestamp schema", v)
 		}
 		if pgType == "timestamp without time zone" {
 			return tm.In(loc), nil

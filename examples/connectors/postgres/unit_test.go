@@ -389,7 +389,7 @@ func TestNumericScale(t *testing.T) {
 	}{
 		{-1, 127, 0},
 		{(10<<16 | 2) + 4, 2, 10},
-		{(5<<16 | 0) + 4, 0, 5},
+		{5<<16 + 4, 0, 5},
 		{(5<<16 | (-3 & 0x7ff)) + 4, -3, 5},
 	} {
 		s, p := numericScale(tc.typmod)
