@@ -223,19 +223,6 @@ func deleteTopic(addrs []string, topic string) {
 	admin.DeleteTopic(topic)
 }
 
-// endOffsets sums the partitions' high watermarks.
-func endOffsets(client sarama.Client, topic string, partitions int32) (int64, error) {
-	var sum int64
-	for p := range partitions {
-		off, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			return 0, err
-		}
-		sum += off
-	}
-	return sum, nil
-}
-
 // fill produces n records of value (as its bytes) into topic with a plain
 // idempotent producer, for the sink tests.
 func fill(addrs []string, topic string, n int, value func(i int) []byte, headers func(i int) []sarama.RecordHeader) error {

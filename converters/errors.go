@@ -2,7 +2,6 @@ package converters
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -91,16 +90,3 @@ func propBool(props map[string]string, key string, def bool) (bool, error) {
 	return false, &ConfigError{Key: key, Value: v, Reason: "want true or false"}
 }
 
-// propPositiveInt parses a Kafka ConfigDef INT property that must be ≥ 1. A
-// missing key yields def.
-func propPositiveInt(props map[string]string, key string, def int) (int, error) {
-	v, ok := props[key]
-	if !ok {
-		return def, nil
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
-	if err != nil || n < 1 {
-		return 0, &ConfigError{Key: key, Value: v, Reason: "want a positive integer"}
-	}
-	return int(n), nil
-}

@@ -617,7 +617,7 @@ func (d *dateFormat) weekParseSupported() error {
 	for _, tok := range d.toks {
 		switch tok.letter {
 		case 'W', 'F':
-			return fmt.Errorf("Sluice does not parse the pattern letters W and F (%q)", d.pattern)
+			return fmt.Errorf("the pattern letters W and F are not supported by Sluice (%q)", d.pattern)
 		case 'Y':
 			hasY = true
 		case 'w':
@@ -625,7 +625,7 @@ func (d *dateFormat) weekParseSupported() error {
 		}
 	}
 	if hasw && !hasY && d.hasDateFields() {
-		return fmt.Errorf("Sluice does not parse w together with month or day fields (%q)", d.pattern)
+		return fmt.Errorf("w together with month or day fields is not supported by Sluice (%q)", d.pattern)
 	}
 	return nil
 }

@@ -305,6 +305,7 @@ func (t *Flatten) buildFields(s *connect.Schema, prefix string, b *connect.Schem
 			}
 			continue
 		case connect.TypeMap:
+			//lint:ignore ST1005 Kafka Connect's message, word for word
 			return fmt.Errorf("Flatten transformation does not support MAP for record with schemas (for field %s).", name)
 		}
 		fb := builderOfType(f.Schema)

@@ -391,7 +391,7 @@ func TestKCWeekFieldsParse(t *testing.T) {
 		t.Fatalf("only %d cases", n)
 	}
 	_, err = byProps(t, "TimestampConverter$Value", "target.type", "unix", "format", "yyyy-MM W").Apply(ctx, sourceRec("t", nil, "2025-01 2"))
-	wantErr(t, err, "does not parse the pattern letters W and F")
+	wantErr(t, err, "the pattern letters W and F are not supported")
 }
 
 // ReplaceField$Value on a Struct reads each output field from the input

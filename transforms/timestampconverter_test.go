@@ -135,8 +135,8 @@ func TestTimestampConverterUnixPrecision(t *testing.T) {
 	// Sub-millisecond digits are truncated.
 	fromMicros := must(NewTimestampConverter(TimestampConverterConfig{TargetType: TimestampUnix, UnixPrecision: UnixMicroseconds}, Value))
 	toMicros := fromMicros
-	viaTs := must(NewTimestampConverter(TimestampConverterConfig{TargetType: TimestampTimestamp, UnixPrecision: UnixMicroseconds}, Value))
-	v := mustApply(t, viaTs, sinkRec("t", nil, int64(86401000123))).Value
+	viaTS := must(NewTimestampConverter(TimestampConverterConfig{TargetType: TimestampTimestamp, UnixPrecision: UnixMicroseconds}, Value))
+	v := mustApply(t, viaTS, sinkRec("t", nil, int64(86401000123))).Value
 	eq(t, v, time.Date(1970, 1, 2, 0, 0, 1, 0, time.UTC))
 	eq(t, mustApply(t, toMicros, sinkRec("t", nil, v)).Value, int64(86401000000))
 	// string ↔ micros round trip across formats
@@ -149,11 +149,11 @@ func TestTimestampConverterUnixPrecision(t *testing.T) {
 }
 
 func TestTimestampConverterNulls(t *testing.T) {
-	optTs := connect.TimestampBuilder().Optional().MustBuild()
-	rs := connect.StructBuilder().Optional().Field("ts", optTs).MustBuild()
+	optTS := connect.TimestampBuilder().Optional().MustBuild()
+	rs := connect.StructBuilder().Optional().Field("ts", optTS).MustBuild()
 	both(t, func(t *testing.T, p Part) {
 		whole := must(NewTimestampConverter(TimestampConverterConfig{TargetType: TimestampUnix}, p))
-		out := mustApply(t, whole, withPart(sinkRec("t", optTs, nil), p))
+		out := mustApply(t, whole, withPart(sinkRec("t", optTS, nil), p))
 		if s, v := p.get(out); v != nil || s != connect.OptionalInt64Schema {
 			t.Fatalf("got %v %v", s, v)
 		}

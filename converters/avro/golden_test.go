@@ -170,9 +170,6 @@ func TestAvroReadForeign(t *testing.T) {
 	  {"name":"fixed_dec","type":{"type":"fixed","name":"Dec","size":8,"logicalType":"decimal","precision":18,"scale":3}},
 	  {"name":"labels","type":{"type":"map","values":["null","string"]}}
 	 ]}`
-	type pair struct {
-		A int `avro:"a"`
-	}
 	type reading struct {
 		Kind     string             `avro:"kind"`
 		Mac      [6]byte            `avro:"mac"`
