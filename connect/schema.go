@@ -161,41 +161,41 @@ func (s *Schema) VersionSet() bool { return s.Version != 0 || s.HasVersion }
 // non-empty Doc, or "" with HasDoc.
 func (s *Schema) DocSet() bool { return s.Doc != "" || s.HasDoc }
 
-// Equal reports whether a and b describe the same schema (type, optionality,
+// Equal reports whether s and o describe the same schema (type, optionality,
 // default, name, version, doc, parameters in any order, and nested schemas).
 // As Kafka Connect's ConnectSchema.equals, a name or doc of "" and a version
 // of 0 that are set (HasName, HasVersion, HasDoc) differ from none.
-func (a *Schema) Equal(b *Schema) bool {
-	if a == b {
+func (s *Schema) Equal(o *Schema) bool {
+	if s == o {
 		return true
 	}
-	if a == nil || b == nil {
+	if s == nil || o == nil {
 		return false
 	}
-	if a.Type != b.Type || a.Optional != b.Optional || a.Name != b.Name || a.Version != b.Version || a.Doc != b.Doc ||
-		a.NameSet() != b.NameSet() || a.VersionSet() != b.VersionSet() || a.DocSet() != b.DocSet() {
+	if s.Type != o.Type || s.Optional != o.Optional || s.Name != o.Name || s.Version != o.Version || s.Doc != o.Doc ||
+		s.NameSet() != o.NameSet() || s.VersionSet() != o.VersionSet() || s.DocSet() != o.DocSet() {
 		return false
 	}
-	if len(a.Parameters) != len(b.Parameters) {
+	if len(s.Parameters) != len(o.Parameters) {
 		return false
 	}
-	for _, kv := range a.Parameters {
-		if v, ok := b.Parameters.Get(kv.Key); !ok || v != kv.Value {
+	for _, kv := range s.Parameters {
+		if v, ok := o.Parameters.Get(kv.Key); !ok || v != kv.Value {
 			return false
 		}
 	}
-	if len(a.Fields) != len(b.Fields) {
+	if len(s.Fields) != len(o.Fields) {
 		return false
 	}
-	for i := range a.Fields {
-		if a.Fields[i].Name != b.Fields[i].Name || !a.Fields[i].Schema.Equal(b.Fields[i].Schema) {
+	for i := range s.Fields {
+		if s.Fields[i].Name != o.Fields[i].Name || !s.Fields[i].Schema.Equal(o.Fields[i].Schema) {
 			return false
 		}
 	}
-	if !a.KeySchema.Equal(b.KeySchema) || !a.ValueSchema.Equal(b.ValueSchema) {
+	if !s.KeySchema.Equal(o.KeySchema) || !s.ValueSchema.Equal(o.ValueSchema) {
 		return false
 	}
-	return ValuesEqual(a.Default, b.Default)
+	return ValuesEqual(s.Default, o.Default)
 }
 
 // Predefined schemas, as Kafka Connect's Schema.INT8_SCHEMA … OPTIONAL_BYTES_SCHEMA.

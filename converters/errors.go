@@ -89,4 +89,3 @@ func propBool(props map[string]string, key string, def bool) (bool, error) {
 	}
 	return false, &ConfigError{Key: key, Value: v, Reason: "want true or false"}
 }
-

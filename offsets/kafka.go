@@ -323,11 +323,22 @@ func (s *KafkaStore) createTopic(admin sarama.ClusterAdmin, cfg KafkaStoreConfig
 // "compact", like Kafka Connect's
 // TopicAdmin.verifyTopicCleanupPolicyOnlyCompact.
 func (s *KafkaStore) checkCompacted(admin sarama.ClusterAdmin) error {
-	entries, err := admin.DescribeConfig(sarama.ConfigResource{
+	results, err := admin.DescribeConfigs([]*sarama.ConfigResource{{
 		Type:        sarama.TopicResource,
 		Name:        s.topic,
 		ConfigNames: []string{"cleanup.policy"},
-	})
+	}}, sarama.DescribeConfigsOptions{})
+	var entries []sarama.ConfigEntry
+	for _, r := range results {
+		if err != nil || r.Name != s.topic {
+			continue
+		}
+		if r.ErrorCode != sarama.ErrNoError {
+			err = fmt.Errorf("%w: %s", r.ErrorCode, r.ErrorMsg)
+			continue
+		}
+		entries = append(entries, r.Configs...)
+	}
 	if errors.Is(err, sarama.ErrTopicAuthorizationFailed) || errors.Is(err, sarama.ErrClusterAuthorizationFailed) {
 		s.log.Warn("offsets: not allowed to describe the offsets topic's configuration; cannot check that it is compacted", "error", err)
 		return nil
@@ -897,7 +908,8 @@ func (s *KafkaStore) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		close(s.closing)
-		s.inputMu.Lock() // no Write is feeding the producer any more
+		s.inputMu.Lock()
+		//lint:ignore SA2001 a barrier: Lock waited until no Write is feeding the producer any more
 		s.inputMu.Unlock()
 		s.producer.AsyncClose()
 		<-s.dispatchDone

@@ -322,9 +322,9 @@ func TestKafkaStoreCreatesTopic(t *testing.T) {
 	if err != nil || len(md) != 1 || len(md[0].Partitions) != 3 {
 		t.Fatalf("DescribeTopics = %+v, %v; want 3 partitions", md, err)
 	}
-	cfgs, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"cleanup.policy"}})
-	if err != nil || len(cfgs) != 1 || cfgs[0].Value != "compact" {
-		t.Fatalf("cleanup.policy = %+v, %v", cfgs, err)
+	res, err := admin.DescribeConfigs([]*sarama.ConfigResource{{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"cleanup.policy"}}}, sarama.DescribeConfigsOptions{})
+	if err != nil || len(res) != 1 || res[0].ErrorCode != sarama.ErrNoError || len(res[0].Configs) != 1 || res[0].Configs[0].Value != "compact" {
+		t.Fatalf("cleanup.policy = %+v, %v", res, err)
 	}
 
 	storeContract(t, s, func(old Store) Store {

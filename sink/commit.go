@@ -54,7 +54,8 @@ func (r *taskRunner) commit(scope []*part, closing bool) {
 			attribute.String("connector", r.p.cfg.Name), attribute.Int("task", r.id), attribute.Bool("closing", closing)))
 		defer span.End()
 	}
-	r.reportGate.Lock() // waits for the reports in progress; new ones wait for Unlock
+	r.reportGate.Lock()
+	//lint:ignore SA2001 a barrier: Lock waited for the reports in progress; new ones wait for this Unlock
 	r.reportGate.Unlock()
 	if r.noFinalCommit.Load() {
 		// A report under errors.tolerance=none failed the task (perhaps

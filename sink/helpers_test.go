@@ -37,7 +37,6 @@ var quiet = func() *slog.Logger {
 
 // recTask records what it receives. Hooks run from the task goroutine.
 type recTask struct {
-	name string
 	mu   sync.Mutex
 	tc   sink.TaskContext
 	got  map[connect.TopicPartition][]int64

@@ -488,8 +488,8 @@ func (r *taskRunner) clearStall() {
 	r.stallMu.Unlock()
 }
 
-func (r *taskRunner) stall() (error, time.Time) {
+func (r *taskRunner) stall() (since time.Time, err error) {
 	r.stallMu.Lock()
 	defer r.stallMu.Unlock()
-	return r.stallErr, r.stallSince
+	return r.stallSince, r.stallErr
 }

@@ -957,7 +957,7 @@ func (r *taskRunner) drain(timeout time.Duration) {
 
 func (r *taskRunner) status() connect.TaskStatus {
 	n, b := r.tracker.InFlight()
-	stallErr, stallSince := r.stall()
+	stallSince, stallErr := r.stall()
 	return connect.TaskStatus{
 		ID:                   r.id,
 		State:                r.state.Load().(connect.State),
