@@ -7,10 +7,9 @@ import (
 	"log/slog"
 
 	"github.com/IBM/sarama"
-	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/sluicehq/sluice/connect"
-	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/connect/sluicetest"
 	"github.com/sluicehq/sluice/sink"
 )
 
@@ -37,13 +36,16 @@ func (t *printTask) Stop(context.Context) error { return nil }
 
 func ExampleNew() {
 	// An in-process broker with a topic holding three records.
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(1))
+	broker, err := sluicetest.StartBroker()
 	if err != nil {
 		panic(err)
 	}
-	defer cluster.Close()
-	brokers := cluster.ListenAddrs()
-	prod, err := sarama.NewSyncProducer(brokers, kafkaconf.NewSaramaConfig("example"))
+	defer broker.Close()
+	brokers := broker.Addrs()
+	pc := sarama.NewConfig()
+	pc.Version = sarama.V4_0_0_0        // Kafka 4 refuses protocol versions older than 2.1
+	pc.Producer.Return.Successes = true // a SyncProducer needs it
+	prod, err := sarama.NewSyncProducer(brokers, pc)
 	if err != nil {
 		panic(err)
 	}
