@@ -32,8 +32,10 @@
 // errors.tolerance=all); commits happen every offset.flush.interval.ms, on
 // an acknowledgement watermark and on stop.
 //
-// Offsets live in Config.OffsetStore (package offsets: Kafka Connect's
-// offsets topic, a file, or memory). Failures follow Kafka Connect's
+// Offsets live where Config.OffsetStorage says, by default Kafka Connect's
+// offsets topic connect-offsets on the pipeline's brokers (durable, shared
+// by every replica), or in a store the caller opened (Config.OffsetStore:
+// package offsets has the Kafka topic, file and memory stores). Failures follow Kafka Connect's
 // errors.* settings (Config.Errors), with a dead-letter queue for source
 // records too; failed tasks can restart themselves (Config.Restart).
 //
