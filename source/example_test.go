@@ -3,11 +3,11 @@ package source_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/sluicetest"
-	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/source"
 )
 
@@ -63,25 +63,24 @@ func (c *counter) CommitRecord(_ context.Context, rec *connect.Record, _ *source
 
 func (c *counter) Stop(context.Context) error { return nil }
 
-// Run a source task twice against the same offset store: the second run
-// resumes after the offset the first one committed.
+// Run a source task twice: the second run resumes after the offset the
+// first one committed. With no OffsetStore, offsets live in Kafka Connect's
+// offsets topic connect-offsets on the pipeline's brokers, so a restarted
+// process or a replica finds them.
 func ExampleNew() {
 	broker, err := sluicetest.StartBroker() // or your own Kafka's addresses
 	if err != nil {
 		panic(err)
 	}
 	defer broker.Close()
-	// Offsets survive the pipeline: here in memory for the example; a real
-	// deployment keeps them in Kafka or in a file (see offsets).
-	store := offsets.NewMemoryStore()
 
 	for _, limit := range []int64{4, 9} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		p, err := source.New(source.Config{
-			Name:        "numbers",
-			Brokers:     broker.Addrs(),
-			OffsetStore: store,
-			NewTask:     func() source.Task { return &counter{limit: limit, done: cancel} },
+			Name:    "numbers",
+			Brokers: broker.Addrs(),
+			NewTask: func() source.Task { return &counter{limit: limit, done: cancel} },
+			Logger:  slog.New(slog.DiscardHandler),
 		})
 		if err != nil {
 			panic(err)
@@ -91,15 +90,18 @@ func ExampleNew() {
 		if err != nil {
 			panic(err)
 		}
-		off, err := store.Get(context.Background(), "numbers", map[string]any{"counter": "main"})
+		// What GET /connectors/numbers/offsets would show.
+		entries, err := p.ListOffsets(context.Background())
 		if err != nil {
 			panic(err)
 		}
-		fmt.Println("committed", off)
+		for _, e := range entries {
+			fmt.Println("committed", e.Partition, e.Offset)
+		}
 	}
 	// Output:
 	// starting at 0
-	// committed map[n:4]
+	// committed map[counter:main] map[n:4]
 	// starting at 5
-	// committed map[n:9]
+	// committed map[counter:main] map[n:9]
 }
