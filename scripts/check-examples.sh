@@ -5,7 +5,9 @@
 # github.com/sluicehq/sluice with a `replace` to this checkout, then
 # `go build ./...` and `go vet ./...` (which compiles the tests too) run
 # there. An example that imports an internal/ package, or anything else only
-# code inside the module can reach, fails here.
+# code inside the module can reach, fails here. The packages' runnable
+# Examples (example*_test.go outside internal/), which pkg.go.dev shows
+# users, must not import internal/ packages either.
 #
 #   bash scripts/check-examples.sh            # all examples
 #   bash scripts/check-examples.sh quickstart # the named ones
@@ -22,9 +24,18 @@ else
     find "$root/examples" -name '*.go' -not -path '*/testdata/*' -printf '%h\n' | sort -u)
 fi
 
+failed=0
+if (($# == 0)); then
+  while IFS= read -r f; do
+    if grep -q '"github.com/sluicehq/sluice/internal/' "$f"; then
+      echo "FAIL  ${f#"$root"/}: a runnable Example imports an internal package (users cannot copy it)"
+      failed=1
+    fi
+  done < <(find "$root" -name 'example*_test.go' -not -path "$root/internal/*" -not -path "$root/examples/*")
+fi
+
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-failed=0
 for d in "${dirs[@]}"; do
   rel="${d#"$root"/}"
   name="$(echo "$rel" | tr '/' '_')"
