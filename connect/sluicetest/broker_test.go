@@ -53,26 +53,49 @@ func TestStartBrokerCloseTwice(t *testing.T) {
 	b.Close()
 }
 
-// TestBrokersFailsUnderCI runs a child test process with CI=true and no
-// KAFKA_BOOTSTRAP_SERVERS: Brokers must fail the test, not skip it nor fall
-// back to the in-process broker.
-func TestBrokersFailsUnderCI(t *testing.T) {
-	if os.Getenv("SLUICETEST_CHILD") == "brokers-ci" {
+// TestBrokersRequireKafka runs a child test process with
+// SLUICE_REQUIRE_KAFKA=1 and no KAFKA_BOOTSTRAP_SERVERS: Brokers must fail
+// the test, not skip it nor fall back to the in-process broker.
+func TestBrokersRequireKafka(t *testing.T) {
+	if os.Getenv("SLUICETEST_CHILD") == "brokers-require" {
 		sluicetest.Brokers(t)
 		t.Log("Brokers returned")
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBrokersFailsUnderCI$", "-test.v")
-	cmd.Env = append(withoutEnv(os.Environ(), "KAFKA_BOOTSTRAP_SERVERS", "CI"),
-		"CI=true", "SLUICETEST_CHILD=brokers-ci")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBrokersRequireKafka$", "-test.v")
+	cmd.Env = append(withoutEnv(os.Environ(), "KAFKA_BOOTSTRAP_SERVERS", "CI", "SLUICE_REQUIRE_KAFKA"),
+		"SLUICE_REQUIRE_KAFKA=1", "SLUICETEST_CHILD=brokers-require")
 	out, err := cmd.CombinedOutput()
 	if err == nil {
-		t.Fatalf("child test passed under CI=true without KAFKA_BOOTSTRAP_SERVERS:\n%s", out)
+		t.Fatalf("child test passed with SLUICE_REQUIRE_KAFKA=1 without KAFKA_BOOTSTRAP_SERVERS:\n%s", out)
 	}
-	if !strings.Contains(string(out), "--- FAIL: TestBrokersFailsUnderCI") ||
-		!strings.Contains(string(out), "KAFKA_BOOTSTRAP_SERVERS is not set") ||
+	if !strings.Contains(string(out), "--- FAIL: TestBrokersRequireKafka") ||
+		!strings.Contains(string(out), "SLUICE_REQUIRE_KAFKA=1 but KAFKA_BOOTSTRAP_SERVERS is not set") ||
 		strings.Contains(string(out), "Brokers returned") {
 		t.Fatalf("child test did not fail in Brokers:\n%s", out)
+	}
+}
+
+// TestBrokersInProcessUnderCI checks that CI=true, which every hosted CI
+// sets, does not make Brokers fail: without KAFKA_BOOTSTRAP_SERVERS and
+// SLUICE_REQUIRE_KAFKA it returns a working in-process broker.
+func TestBrokersInProcessUnderCI(t *testing.T) {
+	t.Setenv("CI", "true")
+	t.Setenv("KAFKA_BOOTSTRAP_SERVERS", "")
+	t.Setenv("SLUICE_REQUIRE_KAFKA", "")
+	brokers := sluicetest.Brokers(t)
+	if len(brokers) != 1 || !strings.HasPrefix(brokers[0], "127.0.0.1:") {
+		t.Fatalf("Brokers() = %v, want one in-process broker on 127.0.0.1", brokers)
+	}
+	topic := sluicetest.Topic(t)
+	sluicetest.CreateTopic(t, brokers, topic, 2, nil)
+	client, err := sarama.NewClient(brokers, sluicetest.SaramaConfig(t))
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	defer client.Close()
+	if parts, err := client.Partitions(topic); err != nil || len(parts) != 2 {
+		t.Fatalf("Partitions(%s) = %v, %v; want 2 partitions", topic, parts, err)
 	}
 }
 

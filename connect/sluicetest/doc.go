@@ -10,7 +10,9 @@
 // runs: no Java, no Docker, gone when closed. Tests usually call [Brokers]
 // instead, which returns the in-process broker by default and a real one
 // when the environment variable KAFKA_BOOTSTRAP_SERVERS is set, so the same
-// test runs against Apache Kafka in CI. Under CI=true a missing
+// test runs against Apache Kafka in CI. Without KAFKA_BOOTSTRAP_SERVERS it
+// always uses the in-process broker (CI=true makes no difference), unless
+// SLUICE_REQUIRE_KAFKA=1 is set: then a missing
 // KAFKA_BOOTSTRAP_SERVERS fails the test rather than silently falling back.
 // Tests sharing a real broker must not collide: name topics (and consumer
 // groups) with [Topic]. [SaramaConfig] and [CreateTopic] set up and read

@@ -9,8 +9,10 @@
 // `go test ./...` needs nothing but Go. When the environment variable
 // KAFKA_BOOTSTRAP_SERVERS is set (as CI does, see scripts/kafka/start.sh and
 // .ci/run), the same tests run against that real broker instead. Under
-// CI=true a missing KAFKA_BOOTSTRAP_SERVERS fails the test: CI must never
-// silently fall back to the fake broker.
+// CI=true, or with SLUICE_REQUIRE_KAFKA=1, a missing KAFKA_BOOTSTRAP_SERVERS
+// fails the test: CI must never silently fall back to the fake broker.
+// [PublicBrokers], behind the public sluicetest.Brokers, honours only
+// SLUICE_REQUIRE_KAFKA: connector authors' hosted CI sets CI=true too.
 //
 // Tests sharing one real broker must not collide, so every test should name
 // its topics with [Topic] (and its consumer groups likewise).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,14 @@ func External() bool {
 	return len(kafkaconf.ParseBootstrap(os.Getenv(EnvBootstrap))) > 0
 }
 
+// EnvRequire is the environment variable that makes a missing
+// KAFKA_BOOTSTRAP_SERVERS a test failure instead of a reason to start the
+// in-process broker: set it to 1 (or true) where tests must run against a
+// real Kafka, as this repository's CI does. It is the only switch the
+// public sluicetest.Brokers honours; the repository's own tests
+// ([Brokers]) are strict under CI=true as well.
+const EnvRequire = "SLUICE_REQUIRE_KAFKA"
+
 // inCI reports whether we run under CI (CI=true, as set by GitHub-style
 // runners and by this project's CI).
 func inCI() bool {
@@ -38,12 +47,28 @@ func inCI() bool {
 	return strings.EqualFold(v, "true") || v == "1"
 }
 
+// required reports whether SLUICE_REQUIRE_KAFKA asks for a real broker. A
+// value strconv.ParseBool does not accept is an error, so that a typo does
+// not silently switch the requirement off.
+func required() (bool, error) {
+	v := strings.TrimSpace(os.Getenv(EnvRequire))
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: want 1, true, 0 or false", EnvRequire, os.Getenv(EnvRequire))
+	}
+	return b, nil
+}
+
 var (
 	externalOnce sync.Once
 	externalErr  error
 )
 
-// Brokers returns the bootstrap addresses of a Kafka broker for t.
+// Brokers returns the bootstrap addresses of a Kafka broker for t, for this
+// repository's own tests.
 //
 // With KAFKA_BOOTSTRAP_SERVERS set, it returns those addresses; the first
 // call in the process checks that the broker answers a metadata request
@@ -58,9 +83,26 @@ var (
 // partition. Tests that need several partitions create the topic with
 // [CreateTopic].
 //
-// Under CI=true without KAFKA_BOOTSTRAP_SERVERS it fails t: CI requires the
-// real broker, and a missing service there is a failure, never a skip.
+// Without KAFKA_BOOTSTRAP_SERVERS it fails t instead under CI=true (the
+// repository's rule: in CI a missing service is a failure, never a skip or
+// a silent fallback) and when SLUICE_REQUIRE_KAFKA ([EnvRequire]) is 1 or
+// true.
 func Brokers(t testing.TB) []string {
+	t.Helper()
+	return brokers(t, true)
+}
+
+// PublicBrokers is [Brokers] for the public test kit
+// (sluicetest.Brokers), which connector authors run on their own CI: it
+// ignores CI=true, which every hosted CI sets, and fails t for a missing
+// KAFKA_BOOTSTRAP_SERVERS only when SLUICE_REQUIRE_KAFKA asks for it.
+func PublicBrokers(t testing.TB) []string {
+	t.Helper()
+	return brokers(t, false)
+}
+
+// brokers implements [Brokers] (ciRule true) and [PublicBrokers].
+func brokers(t testing.TB, ciRule bool) []string {
 	t.Helper()
 	if addrs := kafkaconf.ParseBootstrap(os.Getenv(EnvBootstrap)); len(addrs) > 0 {
 		externalOnce.Do(func() { externalErr = ping(addrs) })
@@ -71,7 +113,16 @@ func Brokers(t testing.TB) []string {
 		}
 		return addrs
 	}
-	if inCI() {
+	req, err := required()
+	if err != nil {
+		t.Fatalf("sluicetest: %v", err)
+	}
+	switch {
+	case req:
+		t.Fatalf("sluicetest: %s=%s but %s is not set: a real Kafka broker is required; "+
+			"refusing to fall back to the in-process broker",
+			EnvRequire, os.Getenv(EnvRequire), EnvBootstrap)
+	case ciRule && inCI():
 		t.Fatalf("sluicetest: CI=true but %s is not set: CI requires a real Kafka broker "+
 			"(this repository's .ci/run starts one with scripts/kafka/start.sh); "+
 			"refusing to fall back to the in-process broker",
