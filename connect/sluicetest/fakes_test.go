@@ -18,8 +18,9 @@ import (
 )
 
 // envBroken names the contract violation the fake tasks commit, in the
-// child processes of TestKitCatchesBrokenTasks; empty for well-behaved
-// tasks.
+// child processes of TestKitCatchesBrokenTasks, or, for the *-retry-in-*
+// modes, the valid behaviour variant they take; empty for the default
+// well-behaved tasks.
 const envBroken = "SLUICETEST_BROKEN"
 
 func broken(mode string) bool { return os.Getenv(envBroken) == mode }
@@ -100,7 +101,14 @@ func (s *memSource) Poll(ctx context.Context) ([]connect.Record, error) {
 	s.log.mu.Lock()
 	values, outage, changed := s.log.values, s.log.outage, s.log.changed
 	s.log.mu.Unlock()
-	if outage {
+	if outage && broken("source-retry-in-poll") {
+		if err := s.log.awaitAvailable(ctx); err != nil {
+			return nil, err
+		}
+		s.log.mu.Lock()
+		values = s.log.values
+		s.log.mu.Unlock()
+	} else if outage {
 		if broken("source-fatal-outage") {
 			return nil, errors.New("log unavailable")
 		}
@@ -128,6 +136,28 @@ func (s *memSource) Poll(ctx context.Context) ([]connect.Record, error) {
 		})
 	}
 	return recs, nil
+}
+
+// awaitAvailable is a well-behaved task's retry loop inside Poll: it waits
+// until the outage of l ends or ctx is done, and says on standard error
+// that it did (the parent test checks the variant was exercised).
+func (l *memLog) awaitAvailable(ctx context.Context) error {
+	fmt.Fprintln(os.Stderr, "memSource: Poll retrying inside through the outage")
+	for {
+		l.mu.Lock()
+		outage, changed := l.outage, l.changed
+		l.mu.Unlock()
+		if !outage {
+			fmt.Fprintln(os.Stderr, "memSource: the outage ended while Poll retried inside")
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func (s *memSource) Stop(context.Context) error {
@@ -189,6 +219,27 @@ func destOf(name string) *memDest {
 	return d
 }
 
+// awaitAvailable is a well-behaved task's retry loop inside Put: it waits
+// until the outage of d ends or ctx is done, and says on standard error
+// that it did (the parent test checks the variant was exercised).
+func (d *memDest) awaitAvailable(ctx context.Context) error {
+	fmt.Fprintln(os.Stderr, "memSink: Put retrying inside through the outage")
+	for {
+		d.mu.Lock()
+		outage := d.outage
+		d.mu.Unlock()
+		if !outage {
+			fmt.Fprintln(os.Stderr, "memSink: the outage ended while Put retried inside")
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // memSink buffers the indices of "rec-<i>" values in Put and appends them
 // to its memDest on Flush; it fails "bad-<i>" values with a BatchError.
 type memSink struct {
@@ -218,7 +269,11 @@ func (s *memSink) Put(ctx context.Context, recs []connect.Record) error {
 	s.dest.mu.Lock()
 	outage := s.dest.outage
 	s.dest.mu.Unlock()
-	if outage {
+	if outage && broken("sink-retry-in-put") {
+		if err := s.dest.awaitAvailable(ctx); err != nil {
+			return err
+		}
+	} else if outage {
 		if broken("sink-fatal-outage") {
 			return errors.New("destination unavailable")
 		}

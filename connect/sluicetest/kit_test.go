@@ -96,6 +96,34 @@ func TestKitCatchesBrokenTasks(t *testing.T) {
 	}
 }
 
+// TestKitRetryInsideCall checks that the Retriable checks pass a
+// well-behaved task that retries inside Poll or Put through the outage
+// (honouring its context) instead of returning connect.Retriable errors:
+// it runs the check alone, in a child process, against such a task, and
+// expects it to pass having exercised that path.
+func TestKitRetryInsideCall(t *testing.T) {
+	if os.Getenv(envBroken) != "" {
+		t.Skip("child process")
+	}
+	for _, c := range []struct{ mode, marker string }{
+		{"source-retry-in-poll", "memSource: the outage ended while Poll retried inside"},
+		{"sink-retry-in-put", "memSink: the outage ended while Put retried inside"},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestKitChild$/^Retriable$", "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), envBroken+"="+c.mode)
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "--- PASS: TestKitChild/Retriable ") {
+				t.Fatalf("Retriable did not pass a task that retries inside the call (%s): %v\n%s", c.mode, err, out)
+			}
+			if !strings.Contains(string(out), c.marker) {
+				t.Fatalf("the task never retried inside the call through the outage (%s):\n%s", c.mode, out)
+			}
+		})
+	}
+}
+
 // TestKitFeatures checks that the Features flags switch off exactly the
 // checks they name: a task that breaks a check passes it once the flag
 // says it does not support what the check needs (the check is skipped or

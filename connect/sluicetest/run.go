@@ -2,6 +2,7 @@ package sluicetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -138,31 +139,101 @@ func checkNoLeak(t *testing.T, ignore goleak.Option) {
 	}
 }
 
-// errorLog collects the errors a wrapped task returned, for checks to
-// inspect; safe for concurrent use.
+// errorLog records the calls of one task method (Poll or Put) made by a
+// pipeline — entered, returned, in progress — and the errors they returned,
+// for checks to inspect; safe for concurrent use.
 type errorLog struct {
-	mu   sync.Mutex
-	errs []error
-	n    int // calls
+	mu          sync.Mutex
+	errs        []error
+	entered     int       // calls entered
+	returned    int       // calls returned
+	active      int       // calls in progress
+	activeSince time.Time // when active last went from 0 to 1
 }
 
+// enter records that a call began.
+func (l *errorLog) enter() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.entered++
+	if l.active == 0 {
+		l.activeSince = time.Now()
+	}
+	l.active++
+}
+
+// add records that a call returned err (nil for an error the check must
+// not judge).
 func (l *errorLog) add(err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.n++
+	l.returned++
+	l.active--
 	if err != nil {
 		l.errs = append(l.errs, err)
 	}
 }
 
-func (l *errorLog) calls() int {
+// callStats is a snapshot of an errorLog's counts.
+type callStats struct {
+	entered, returned, active int
+	activeSince               time.Time
+	errs                      int
+}
+
+func (l *errorLog) stats() callStats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.n
+	return callStats{l.entered, l.returned, l.active, l.activeSince, len(l.errs)}
 }
 
 func (l *errorLog) snapshot() []error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]error(nil), l.errs...)
+}
+
+// outageDwell is how long a call of the task that stays in progress through
+// an outage (a task that retries inside Poll or Put, honouring its context)
+// must have run into the outage before the check ends it.
+const outageDwell = 2 * time.Second
+
+// awaitOutage waits, once an outage began (at began, when calls held
+// before), until the task has met it: a call of method entered after the
+// outage began has returned (so it ran inside the outage), or a call has
+// been in progress for outageDwell of the outage (a task retrying inside
+// the call). Calls are counted when they begin, so a task blocked in a
+// call during the outage is seen. It fails t as [running.await] does, with
+// what was observed.
+func (r *running) awaitOutage(t *testing.T, method string, calls *errorLog, began time.Time, before callStats) {
+	t.Helper()
+	r.await(t, "during the outage: "+method+" running into it", func() bool {
+		s := calls.stats()
+		if s.returned > before.entered {
+			return true
+		}
+		if s.active == 0 {
+			return false
+		}
+		since := s.activeSince
+		if since.Before(began) {
+			since = began
+		}
+		return time.Since(since) >= outageDwell
+	}, func() string {
+		s := calls.stats()
+		progress := "no call is in progress"
+		if s.active > 0 {
+			progress = fmt.Sprintf("a call has been in progress for %s", time.Since(s.activeSince).Round(time.Millisecond))
+		}
+		var errs []error
+		if all := calls.snapshot(); before.errs < len(all) {
+			errs = all[before.errs:]
+		}
+		return fmt.Sprintf("in the %s since the outage began, %s was entered %d time(s) and returned %d time(s) "+
+			"(%d error(s): %v); %s; wanted a call begun and returned during the outage, or one in progress "+
+			"for %s of it",
+			time.Since(began).Round(time.Millisecond), method, s.entered-before.entered, s.returned-before.returned,
+			len(errs), errors.Join(errs...), progress, outageDwell)
+	})
 }
