@@ -344,11 +344,33 @@ func (s forgetfulSink) PreCommit(ctx context.Context, offsets map[connect.TopicP
 	return nil, s.Flush(ctx, offsets)
 }
 
+// laggingSink is at-least-once by design: PreCommit writes, then commits
+// every partition one record behind what it wrote (as a sink that commits
+// only what its destination confirmed in an earlier round), so a restart
+// replays the last record written before it.
+type laggingSink struct{ *memSink }
+
+func (s laggingSink) PreCommit(ctx context.Context, offsets map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
+	if err := s.Flush(ctx, offsets); err != nil {
+		return nil, err
+	}
+	out := make(map[connect.TopicPartition]int64, len(offsets))
+	for tp, off := range offsets {
+		if off > 0 {
+			out[tp] = off - 1
+		}
+	}
+	return out, nil
+}
+
 func sinkDriver() sluicetest.SinkDriver {
 	return sluicetest.SinkDriver{
 		NewTask: func() sink.Task {
-			if broken("sink-no-commit") {
+			switch {
+			case broken("sink-no-commit"):
 				return forgetfulSink{&memSink{}}
+			case broken("sink-at-least-once"):
+				return laggingSink{&memSink{}}
 			}
 			return &memSink{}
 		},
