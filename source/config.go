@@ -90,7 +90,8 @@ type Config struct {
 	// offset.storage.topic, offset.storage.partitions,
 	// offset.storage.replication.factor, or offset.storage.file.filename
 	// for a local file (see offsets.Storage). Run opens the store before
-	// any task starts, retrying while the brokers are unreachable; the
+	// any task starts, retrying while the brokers are unreachable (the
+	// tasks' status shows the error meanwhile, see Pipeline.Run); the
 	// admin operations (ListOffsets, AlterOffsets, ResetOffsets) open it
 	// for the call when the pipeline is not running. Setting both
 	// OffsetStore and OffsetStorage is an error.

@@ -55,11 +55,12 @@ func (o *ownedStore) open(ctx context.Context) (offsets.Store, error) {
 }
 
 // acquire opens the store for Run. A transient failure (brokers away) is
-// retried, with a warning each time and a backoff up to 30 s, until ctx is
+// retried, with a warning and a call of retrying (which shows it in the
+// pipeline's status) each time and a backoff up to 30 s, until ctx is
 // done; any other failure is returned. The lock is held for each attempt,
-// not between them, so that the admin operations can run meanwhile (and
-// the store, once open, reads what they wrote).
-func (o *ownedStore) acquire(ctx context.Context) error {
+// not between them, so that a concurrent admin operation is not blocked
+// for the whole wait.
+func (o *ownedStore) acquire(ctx context.Context, retrying func(error)) error {
 	backoff := time.Second
 	for {
 		err := o.tryAcquire(ctx)
@@ -70,6 +71,7 @@ func (o *ownedStore) acquire(ctx context.Context) error {
 			return err
 		}
 		o.log.Warn("the offset store cannot be opened yet; retrying", "error", err, "delay", backoff)
+		retrying(err)
 		select {
 		case <-ctx.Done():
 			return err
@@ -82,6 +84,9 @@ func (o *ownedStore) acquire(ctx context.Context) error {
 func (o *ownedStore) tryAcquire(ctx context.Context) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.s != nil { // Run prevents this; a second open would leak the first
+		return errors.New("the pipeline's offset store is already open")
+	}
 	s, err := o.open(ctx)
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ type Pipeline struct {
 	cfg Config
 
 	mu      sync.Mutex
+	ran     bool // Run was called
 	state   connect.State
 	err     error
 	tasks   []*taskRunner
@@ -52,30 +53,28 @@ func (p *Pipeline) Name() string { return p.cfg.Name }
 // get up to ShutdownTimeout to be acknowledged, offsets are committed, then
 // Task.Stop is called) or when every task failed. It returns nil after a
 // graceful stop, or the tasks' errors joined. Run returns only after every
-// goroutine it started has exited. A Pipeline runs once. A pipeline given no
-// Config.OffsetStore opens its store (Config.OffsetStorage) first, retrying
-// while the brokers are unreachable, and closes it before returning; if the
-// store cannot be opened, Run returns that error and no task starts.
+// goroutine it started has exited. A Pipeline runs once: any further call
+// of Run, concurrent with the first or after it, returns an error at once
+// (build another Pipeline with New to run the connector again).
+//
+// A pipeline given no Config.OffsetStore opens its store
+// (Config.OffsetStorage) before any task starts and closes it before
+// returning. While the store cannot be opened because the brokers are
+// unreachable, Run retries (backing off up to 30 s); meanwhile the pipeline
+// is RUNNING (PAUSED after Pause), its tasks are RUNNING but not started,
+// and each task's connect.TaskStatus.StallError names the store and the
+// failure, as for a task whose producer cannot reach the brokers. When ctx is done during
+// that wait, Run returns nil and the pipeline is STOPPED. Any other failure
+// to open the store is returned, naming the store and how to choose
+// another; the pipeline and its tasks are then FAILED and no task started.
 func (p *Pipeline) Run(ctx context.Context) error {
 	p.mu.Lock()
-	if p.tasks != nil {
+	if p.ran {
 		p.mu.Unlock()
-		return fmt.Errorf("source %q: pipeline already ran", p.cfg.Name)
+		return fmt.Errorf("source %q: Run was already called (a Pipeline runs once; build another with New)", p.cfg.Name)
 	}
+	p.ran = true
 	p.mu.Unlock()
-
-	if owned, ok := p.cfg.OffsetStore.(*ownedStore); ok {
-		if err := owned.acquire(ctx); err != nil {
-			err = fmt.Errorf("source %q: %w", p.cfg.Name, err)
-			p.setState(connect.StateFailed, err)
-			return err
-		}
-		defer func() {
-			if cerr := owned.release(); cerr != nil {
-				p.cfg.Logger.Warn("closing the offset store", "connector", p.cfg.Name, "error", cerr)
-			}
-		}()
-	}
 
 	configs := []map[string]string{p.cfg.Properties}
 	if p.cfg.Connector != nil {
@@ -103,6 +102,46 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.state = connect.StateRunning
 	}
 	p.mu.Unlock()
+
+	if owned, ok := p.cfg.OffsetStore.(*ownedStore); ok {
+		err := owned.acquire(ctx, func(err error) {
+			// Shown like a producer that cannot reach the brokers: the
+			// tasks are RUNNING, stalled, with the error they wait on.
+			for _, r := range runners {
+				r.setStall(fmt.Errorf("connector %q task %d: waiting for the offset store: %w", p.cfg.Name, r.id, err))
+				r.state.Store(connect.StateRunning)
+			}
+		})
+		if err != nil && ctx.Err() != nil {
+			// Stopped while the store could not be opened: a graceful
+			// stop, as when a task's producer waits for the brokers.
+			for _, r := range runners {
+				r.clearStall()
+				r.state.Store(connect.StateStopped)
+			}
+			p.setState(connect.StateStopped, nil)
+			return nil
+		}
+		if err != nil {
+			err = fmt.Errorf("source %q: %w", p.cfg.Name, err)
+			for _, r := range runners {
+				r.clearStall()
+				r.fail(err)
+				r.state.Store(connect.StateFailed)
+			}
+			p.setState(connect.StateFailed, err)
+			return err
+		}
+		for _, r := range runners {
+			r.clearStall()
+			r.state.Store(connect.StateUnassigned) // RUNNING again once started
+		}
+		defer func() {
+			if cerr := owned.release(); cerr != nil {
+				p.cfg.Logger.Warn("closing the offset store", "connector", p.cfg.Name, "error", cerr)
+			}
+		}()
+	}
 
 	var wg sync.WaitGroup
 	errs := make([]error, len(runners))
