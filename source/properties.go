@@ -54,7 +54,9 @@ type PropertyOptions struct {
 // offset.storage.partitions and offset.storage.replication.factor a Kafka
 // topic (distributed); both is an error, neither the topic
 // "connect-offsets". They are checked even when opts.OffsetStore is set,
-// which then takes their place.
+// which then takes their place. In the connector properties these keys, and
+// Kafka Connect's per-connector offsets.storage.topic (KIP-618), are
+// errors: the pipeline has one store, the worker's.
 func ConfigFromProperties(worker, connector map[string]string, opts PropertyOptions) (Config, error) {
 	common, err := connprops.Parse(worker, connector, connprops.Plugins{Converters: opts.Converters, Transforms: opts.Transforms}, "producer")
 	errs := []error{err}
@@ -76,7 +78,7 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 	}
 	errs = append(errs, checkProducerProps(worker, connector, cfg.ProducerProps)...)
 	storage, err := offsets.StorageFromProperties(worker)
-	errs = append(errs, err)
+	errs = append(errs, err, connectorOffsetStorageKeys(connector))
 	if opts.OffsetStore == nil {
 		cfg.OffsetStorage = storage
 	}
@@ -101,6 +103,34 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 		return Config{}, fmt.Errorf("source connector %q: %w", common.Name, err)
 	}
 	return cfg, nil
+}
+
+// connectorOffsetStorageKeys refuses offset storage keys in a connector
+// configuration, which would otherwise reach the tasks unnoticed while the
+// pipeline uses the worker's store.
+//
+// Kafka Connect (KIP-618, distributed mode) honours a connector's
+// offsets.storage.topic: that topic becomes the connector's primary offset
+// store, the worker's topic a best-effort mirror, and reads merge both,
+// the connector's winning. Sluice's stores are one store per pipeline, so
+// it cannot honour the key that way; using the topic alone would lose the
+// offsets a connector already has in the worker's topic (it would start
+// over) and stop mirroring them for Kafka Connect workers sharing that
+// topic. The worker keys (offset.storage.*) mean nothing to a connector in
+// Kafka Connect either.
+func connectorOffsetStorageKeys(connector map[string]string) error {
+	var errs []error
+	if _, ok := connector["offsets.storage.topic"]; ok {
+		errs = append(errs, errors.New("offsets.storage.topic: per-connector offsets topics (Kafka Connect's KIP-618) are not supported; "+
+			"the pipeline uses the worker's offset store: set the worker property offset.storage.topic "+
+			"(or offset.storage.file.filename), or give the pipeline a store (PropertyOptions.OffsetStore)"))
+	}
+	for _, k := range []string{"offset.storage.topic", "offset.storage.partitions", "offset.storage.replication.factor", "offset.storage.file.filename"} {
+		if _, ok := connector[k]; ok {
+			errs = append(errs, fmt.Errorf("%s: a worker property, not a connector property: set it in the worker properties", k))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // sluiceMillis reads a Sluice millisecond key of the connector

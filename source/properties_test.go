@@ -214,6 +214,33 @@ func TestConfigFromPropertiesOffsetStorage(t *testing.T) {
 	}
 }
 
+// TestConfigFromPropertiesConnectorOffsetStorageKeys: offset storage keys
+// in the connector configuration are errors naming the key and where to
+// set the store, not properties silently handed to the task while the
+// pipeline uses the worker's store; with a store given too.
+func TestConfigFromPropertiesConnectorOffsetStorageKeys(t *testing.T) {
+	worker := map[string]string{"bootstrap.servers": "127.0.0.1:1"}
+	for _, opts := range []source.PropertyOptions{
+		{NewTask: func() source.Task { return nil }},
+		{NewTask: func() source.Task { return nil }, OffsetStore: offsets.NewMemoryStore()},
+	} {
+		for key, want := range map[string][]string{
+			"offsets.storage.topic":             {"offsets.storage.topic", "KIP-618", "worker property offset.storage.topic", "PropertyOptions.OffsetStore"},
+			"offset.storage.topic":              {"offset.storage.topic", "worker properties"},
+			"offset.storage.partitions":         {"offset.storage.partitions", "worker properties"},
+			"offset.storage.replication.factor": {"offset.storage.replication.factor", "worker properties"},
+			"offset.storage.file.filename":      {"offset.storage.file.filename", "worker properties"},
+		} {
+			_, err := source.ConfigFromProperties(worker, map[string]string{"name": "src", key: "x"}, opts)
+			for _, w := range want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("connector %s (store given: %t): %v; want an error naming %q", key, opts.OffsetStore != nil, err, w)
+				}
+			}
+		}
+	}
+}
+
 // TestConfigFromPropertiesTracingPropagate: sluice.tracing.propagate=false
 // disables the traceparent header; it is on by default.
 func TestConfigFromPropertiesTracingPropagate(t *testing.T) {
