@@ -218,7 +218,7 @@ func appendUint(b []byte, u uint64, what, key string) ([]byte, error) {
 }
 
 // appendJavaFloat appends f as Jackson writes it (Java's Double.toString
-// for bits 64, Float.toString for bits 32; see javafmt.AppendFloat),
+// for bits 64, Float.toString for bits 32),
 // refusing NaN and infinities, which JSON cannot hold.
 func appendJavaFloat(b []byte, f float64, bits int, what, key string) ([]byte, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {

@@ -41,7 +41,8 @@ type KafkaStoreConfig struct {
 	// "connect-offsets"). Sluice and Kafka Connect workers may share it.
 	Topic string
 	// Sarama is the base client configuration (TLS, SASL, client ID,
-	// timeouts, ...); nil means kafkaconf.NewSaramaConfig("sluice-offsets").
+	// timeouts, ...); nil means sarama.NewConfig with client ID
+	// "sluice-offsets" and protocol version 4.0 (sarama.V4_0_0_0).
 	// It is copied, not modified. The store overrides what correctness
 	// needs: an idempotent producer with acks=all and one request in flight,
 	// Kafka's murmur2 partitioner, success and error returns, read_committed
@@ -768,9 +769,10 @@ func (s *KafkaStore) Partitions(ctx context.Context, connector string) ([]Partit
 // last entry wins. A partition already in the topic is written under the
 // key bytes it was read with (see KafkaStore).
 //
-// A record that meets a retriable error (the broker is away, a leader
-// change, a request timeout, not enough replicas: kafkaconf.Retriable) is
-// not failed: it is produced again after a backoff (starting at the
+// A record that meets a retriable error (the broker is away or the
+// connection fails, a leader change, a request timeout, not enough
+// replicas: the broker errors Kafka's Java client marks retriable) is not
+// failed: it is produced again after a backoff (starting at the
 // producer's retry backoff, doubling up to 1 s), until it is acknowledged,
 // ctx is done or the store is closed. Kafka Connect's offset producer
 // retries likewise, bounded per flush by offset.flush.timeout.ms, which is

@@ -133,14 +133,39 @@ type Config struct {
 	MaxInFlightRecords int
 	MaxInFlightBytes   int64
 
-	// Sarama is an optional base producer configuration (it is copied);
-	// Sluice forces idempotence, acks=all and successes/errors returns.
+	// Sarama is an optional base client configuration (TLS, SASL,
+	// timeouts, protocol version, ...; it is copied, not modified; nil
+	// means sarama.NewConfig with protocol version 4.0). The task producers
+	// start from it and Sluice sets idempotence, acks=all, one request in
+	// flight and success/error returns before ProducerProps apply. It is
+	// also the base of the offset store the pipeline opens itself when
+	// OffsetStore is nil (see offsets.KafkaStoreConfig.Sarama for what the
+	// store overrides), and of the dead-letter queue and topic creation
+	// clients.
 	Sarama *sarama.Config
 	// ProducerProps are Kafka producer properties (producer.override.*
-	// without the prefix) applied on top. Besides the keys
-	// kafkaconf.ApplyProducerProps maps, the pipeline reads the delivery
-	// keys itself (a broker outage is never a record failure: records that
-	// fail with a retriable error are re-sent, in order, until acknowledged):
+	// without the prefix) applied on top. These keys map to the producer
+	// (default in parentheses):
+	//
+	//   - acks (all), enable.idempotence (true) and
+	//     max.in.flight.requests.per.connection (1): acks other than all,
+	//     or more than one request in flight, needs
+	//     enable.idempotence=false;
+	//   - linger.ms (0: send at once) and batch.size (0: no size
+	//     threshold);
+	//   - max.request.size (1048576) and compression.type (none; gzip,
+	//     snappy, lz4 or zstd);
+	//   - request.timeout.ms (10000: how long the broker may wait for the
+	//     in-sync replicas);
+	//   - client.id (connector-producer-<connector>-<task>);
+	//   - allow.auto.create.topics (true): whether producing to a missing
+	//     topic asks the broker to create it (a Sluice key);
+	//   - bootstrap.servers is ignored (Brokers applies).
+	//
+	// Other keys are accepted and ignored, with a warning when the task
+	// starts. The pipeline reads the delivery keys itself (a broker outage
+	// is never a record failure: records that fail with a retriable error
+	// are re-sent, in order, until acknowledged):
 	//
 	//   - delivery.timeout.ms (default: unbounded, Kafka Connect's forced
 	//     value): a record not acknowledged that long after it was polled

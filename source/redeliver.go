@@ -22,8 +22,8 @@ import (
 // per-partition slice, and a message whose leader cannot be found is
 // returned at once whatever its retry count), so the pipeline re-drives:
 //
-//   - On the first retriable produce error (kafkaconf.Retriable: leader
-//     change, not enough replicas, request timeout, broker down, network)
+//   - On the first retriable produce error (leader change, not enough
+//     replicas, request timeout, broker down, network)
 //     the ack loop keeps the record (never marked done, never given to
 //     errors.tolerance) and sets recovering; the poll loop stops sending.
 //   - The poll loop waits until every message in the producer is resolved
