@@ -567,6 +567,14 @@ func (r *Runner) Remove(ctx context.Context, name string) error {
 	}
 	select {
 	case <-s.done:
+		// The slot's goroutine deletes it too, but only after done is
+		// closed: delete it here so that the name is free when Remove
+		// returns (an AddPipeline right after must not see it).
+		r.mu.Lock()
+		if r.slots[name] == s {
+			delete(r.slots, name)
+		}
+		r.mu.Unlock()
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

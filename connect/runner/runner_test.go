@@ -201,6 +201,21 @@ func TestRunnerLifecycle(t *testing.T) {
 	e.waitState("a", connect.StateRunning, 1)
 }
 
+// When Remove returns, the name is free: an AddPipeline right after it
+// succeeds (it once raced with the slot goroutine's own clean-up and got
+// "is being deleted").
+func TestRemoveFreesTheNameAtOnce(t *testing.T) {
+	e := newEnv(t, runner.Config{}).start()
+	for i := range 200 {
+		if err := e.r.AddPipeline("a", nil, e.f.goBuilder("a", connect.TypeSource, nil)); err != nil {
+			t.Fatalf("round %d: add: %v", i, err)
+		}
+		if err := e.r.Remove(context.Background(), "a"); err != nil {
+			t.Fatalf("round %d: remove: %v", i, err)
+		}
+	}
+}
+
 // Changing one connector never restarts another (Kafka Connect pain point
 // 14): B's Run is called exactly once through A's config update, pause,
 // restart and deletion, and C's addition.
