@@ -343,11 +343,12 @@ func (cc *decCompiler) compile(w, rd *avroSchema, cs *connect.Schema, depth int)
 			decs[i] = d
 		}
 		return func(r *avroReader) (any, error) {
-			i, err := r.readLong()
+			// The branch index is an int (Avro spec; Java's readIndex).
+			i, err := r.readInt()
 			if err != nil {
 				return nil, err
 			}
-			if i < 0 || i >= int64(len(decs)) {
+			if i < 0 || int(i) >= len(decs) {
 				return nil, r.errf("union branch %d out of range (the union has %d)", i, len(decs))
 			}
 			return decs[i](r)
@@ -1012,11 +1013,11 @@ func (cc *decCompiler) skipper(w *avroSchema, depth int) (avroSkip, error) {
 				}
 			}
 			fn = func(r *avroReader) error {
-				i, err := r.readLong()
+				i, err := r.readInt() // the branch index is an int
 				if err != nil {
 					return err
 				}
-				if i < 0 || i >= int64(len(branches)) {
+				if i < 0 || int(i) >= len(branches) {
 					return r.errf("union branch %d out of range", i)
 				}
 				return branches[i](r)
