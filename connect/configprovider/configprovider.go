@@ -162,9 +162,10 @@ func (e *ResolveError) Unwrap() error { return e.Err }
 // returned is replaced by the value; a reference to an unknown provider,
 // or to a key the provider did not return, is left as written. Each
 // provider is asked once per path, for all the keys wanted under it.
-// resolved lists the configuration keys whose value changed. config is not
-// modified. A provider's error fails Resolve with a *ResolveError.
-func Resolve(ctx context.Context, providers map[string]Provider, config map[string]string) (out map[string]string, resolved []string, err error) {
+// values lists the values the providers supplied that were substituted,
+// sorted, so that the caller can mask them in logs and error texts. config
+// is not modified. A provider's error fails Resolve with a *ResolveError.
+func Resolve(ctx context.Context, providers map[string]Provider, config map[string]string) (out map[string]string, values []string, err error) {
 	type ref struct{ provider, path string }
 	wanted := map[ref][]string{}
 	firstKey := map[ref]string{}
@@ -186,7 +187,7 @@ func Resolve(ctx context.Context, providers map[string]Provider, config map[stri
 	if len(wanted) == 0 {
 		return out, nil, nil
 	}
-	values := make(map[ref]map[string]string, len(wanted))
+	lookups := make(map[ref]map[string]string, len(wanted))
 	for _, r := range slices.SortedFunc(maps.Keys(wanted), func(a, b ref) int {
 		return strings.Compare(a.provider+"\x00"+a.path, b.provider+"\x00"+b.path)
 	}) {
@@ -194,21 +195,21 @@ func Resolve(ctx context.Context, providers map[string]Provider, config map[stri
 		if err != nil {
 			return nil, nil, &ResolveError{Key: firstKey[r], Provider: r.provider, Path: r.path, Err: err}
 		}
-		values[r] = data
+		lookups[r] = data
 	}
 	for k, v := range config {
 		nv := variable.ReplaceAllStringFunc(v, func(match string) string {
 			m := variable.FindStringSubmatch(match)
-			if val, ok := values[ref{m[1], m[3]}][m[4]]; ok {
+			if val, ok := lookups[ref{m[1], m[3]}][m[4]]; ok {
+				if !slices.Contains(values, val) {
+					values = append(values, val)
+				}
 				return val
 			}
 			return match
 		})
-		if nv != v {
-			out[k] = nv
-			resolved = append(resolved, k)
-		}
+		out[k] = nv
 	}
-	slices.Sort(resolved)
-	return out, resolved, nil
+	slices.Sort(values)
+	return out, values, nil
 }
