@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sluicehq/sluice/connect/configprovider"
 	"github.com/sluicehq/sluice/connect/runner"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/source"
@@ -69,16 +71,29 @@ type workerConfig struct {
 	advertisedHost, advertisedPort string
 	// warnings are about keys that are accepted but ignored.
 	warnings []string
+	// providers are the config providers the file declares
+	// (config.providers), by name.
+	providers map[string]configprovider.Provider
 }
 
-// readWorkerConfig reads and checks the worker properties file at path.
-// Errors name the file and the key.
-func readWorkerConfig(path string) (*workerConfig, error) {
+// readWorkerConfig reads the worker properties file at path, resolves its
+// config provider references and checks it. Errors name the file and the
+// key.
+func readWorkerConfig(ctx context.Context, path string) (*workerConfig, error) {
 	props, err := runner.ReadPropertiesFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("worker config: %w", err)
 	}
-	return parseWorkerConfig(path, props)
+	props, providers, err := resolveWorkerVariables(ctx, path, props)
+	if err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
+	c, err := parseWorkerConfig(path, props)
+	if err != nil {
+		return nil, err
+	}
+	c.providers = providers
+	return c, nil
 }
 
 // parseWorkerConfig checks worker properties read from path. Every problem
@@ -177,8 +192,6 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 			c.warnings = append(c.warnings, "plugin.path is ignored: Sluice's connectors are compiled in (see examples/standalone/plugins.go)")
 		case strings.HasPrefix(k, "internal."):
 			c.warnings = append(c.warnings, k+" is ignored: offsets always use Kafka Connect's internal JSON format (Kafka removed the internal converter keys in 3.0)")
-		case k == "config.providers":
-			c.warnings = append(c.warnings, "config.providers is not supported: ${provider:…} placeholders are passed to connectors as they are")
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

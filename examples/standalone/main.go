@@ -79,6 +79,29 @@
 // a security.protocol other than PLAINTEXT is refused, and ssl.* and sasl.*
 // keys are ignored with a warning.
 //
+// # Config providers
+//
+// Secrets need not sit in the files in clear: as in Kafka Connect, the
+// worker file declares config providers and any value (of the worker file
+// or a connector's) may reference them,
+//
+//	config.providers=file,env,dir
+//	config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider
+//	config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider
+//	config.providers.dir.class=org.apache.kafka.common.config.provider.DirectoryConfigProvider
+//
+//	connection.password=${file:/etc/secrets/db.properties:password}
+//	connection.user=${env:DB_USER}
+//	sasl.jaas.config=${dir:/var/run/secrets/kafka:jaas}
+//
+// with their parameters (config.providers.env.param.allowlist.pattern,
+// config.providers.file.param.allowed.paths, …). The worker file's
+// references are resolved when the worker starts; a connector's each time
+// it starts or restarts, so that a restart picks up a changed secret. The
+// REST API and the logs show the references as written, never the values;
+// a reference no provider resolves is passed on as written, as Kafka
+// Connect does. See package connect/configprovider.
+//
 // # Connector files
 //
 // Each further argument is a connector configuration with Kafka Connect's
