@@ -269,3 +269,43 @@ func TestNewRejectsBadConfigProviders(t *testing.T) {
 		t.Fatalf("got %v, want an error naming config.providers.file.class", err)
 	}
 }
+
+// Validation sees the resolved values, as Kafka Connect's does, but shows
+// the references as written and masks the values in its messages.
+func TestConfigProvidersValidateResolvedValues(t *testing.T) {
+	dir := t.TempDir()
+	secrets := filepath.Join(dir, "secrets.properties")
+	writeFile(t, secrets, "tasks=2\nbad="+cpSecret1+"\n")
+	var workers []map[string]string
+	e := cpEnvWith(t, map[string]string{
+		"config.providers":            "file",
+		"config.providers.file.class": configprovider.FileClass,
+	}, runner.Config{}, &workers)
+
+	ref := "${file:" + secrets + ":tasks}"
+	if err := e.r.CreateConnector("a", srcConfig("fake.tasks", ref), ""); err != nil {
+		t.Fatalf("a reference to a valid value: %v", err)
+	}
+	e.waitState("a", connect.StateRunning, 2)
+
+	v, err := e.r.ValidateConfig(fakeSourceClass, srcConfig("fake.tasks", ref))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range v.Configs {
+		if c.Key.Name == "fake.tasks" && (c.Value != ref || len(c.Errors) != 0) {
+			t.Errorf("fake.tasks validated as %q with errors %v, want the reference and none", c.Value, c.Errors)
+		}
+	}
+
+	err = e.r.CreateConnector("b", srcConfig("fake.tasks", "${file:"+secrets+":bad}"), "")
+	if !errors.Is(err, runner.ErrInvalidConfig) || !strings.Contains(err.Error(), "fake.tasks") {
+		t.Fatalf("a reference to an invalid value: got %v, want ErrInvalidConfig naming fake.tasks", err)
+	}
+	checkNoSecret(t, "the validation error", err.Error())
+	w := do(e.r.Handler(), "PUT", "/connector-plugins/FakeSource/config/validate", `{"fake.tasks":"${file:`+secrets+`:bad}"}`)
+	if !strings.Contains(w.Body.String(), `Invalid value [hidden] for configuration fake.tasks`) {
+		t.Errorf("validate: want fake.tasks's error with the value masked: %s", w.Body)
+	}
+	checkNoSecret(t, "PUT /connector-plugins/FakeSource/config/validate", w.Body.String())
+}
