@@ -242,3 +242,42 @@ func TestSecureSourceFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestWorkerSecurityKeys: the worker's top-level security keys configure
+// the worker's own clients (the offsets store), not the task producers,
+// as in Kafka Connect: they are checked, naming the key, and refused when
+// the pipeline would open the offsets topic store itself without them.
+func TestWorkerSecurityKeys(t *testing.T) {
+	opts := source.PropertyOptions{NewTask: func() source.Task { return nil }}
+	connector := map[string]string{"name": "c"}
+	worker := map[string]string{"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
+		"sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="` + secretJAASPass + `";`}
+	_, err := source.ConfigFromProperties(worker, connector, opts)
+	if err == nil || !strings.Contains(err.Error(), "offsets.OpenFromProperties") {
+		t.Errorf("no store given: %v, want an error saying to open the store", err)
+	}
+	opts.OffsetStore = offsets.NewMemoryStore()
+	cfg, err := source.ConfigFromProperties(worker, connector, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.ProducerProps) != 0 {
+		t.Errorf("top-level keys reached the producer: %v", cfg.ProducerProps)
+	}
+	worker["sasl.mechanism"] = "GSSAPI"
+	_, err = source.ConfigFromProperties(worker, connector, opts)
+	if err == nil || !strings.Contains(err.Error(), "sasl.mechanism") {
+		t.Errorf("GSSAPI: %v, want an error naming sasl.mechanism", err)
+	}
+	delete(worker, "sasl.mechanism")
+	worker["producer.security.protocol"] = "SASL_PLAINTEXT"
+	worker["producer.sasl.mechanism"] = "PLAIN"
+	connector["producer.override.sasl.jaas.config"] = "nonsense" + secretPassword
+	_, err = source.ConfigFromProperties(worker, connector, opts)
+	if err == nil || !strings.Contains(err.Error(), "producer.override.sasl.jaas.config") || !strings.Contains(err.Error(), `"sasl.mechanism`) && !strings.Contains(err.Error(), "sasl.mechanism:") {
+		t.Errorf("override: %v, want errors naming producer.override.sasl.jaas.config and sasl.mechanism", err)
+	}
+	if err != nil {
+		noSecret(t, err.Error())
+	}
+}

@@ -196,6 +196,11 @@ func openStore(ctx context.Context, cfg *workerConfig, log *slog.Logger, base *s
 		log.Info("source offsets are stored in a file", "file", cfg.offsetsFile)
 		return s, nil
 	}
+	// The worker's own client: the top-level security keys apply.
+	base, err := offsets.ClientConfigFromProperties(cfg.props, base)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.path, err)
+	}
 	s, err := offsets.NewKafkaStore(ctx, offsets.KafkaStoreConfig{
 		Brokers:           cfg.brokers,
 		Topic:             cfg.offsetsTopic,
