@@ -58,6 +58,14 @@ type PropertyOptions struct {
 // which then takes their place. In the connector properties these keys, and
 // Kafka Connect's per-connector offsets.storage.topic (KIP-618), are
 // errors: the pipeline has one store, the worker's.
+//
+// Client security follows Kafka Connect's rule: the task producers read
+// producer.* and producer.override.* security keys (security.protocol,
+// ssl.*, sasl.*), not the worker's top-level ones, which configure the
+// worker's own clients: the offsets store. Top-level security keys are
+// checked, and are an error when the pipeline would open an offsets topic
+// store itself (it cannot apply them): open the store with
+// offsets.OpenFromProperties and pass it in opts.OffsetStore.
 func ConfigFromProperties(worker, connector map[string]string, opts PropertyOptions) (Config, error) {
 	common, err := connprops.Parse(worker, connector, connprops.Plugins{Converters: opts.Converters, Transforms: opts.Transforms}, "producer")
 	errs := []error{err}
