@@ -75,9 +75,35 @@
 // restores Kafka's default; an empty listeners= turns the API off). Only
 // http listeners are supported. plugin.path and the internal.* converter keys
 // are ignored with a warning: connectors are compiled in, and Kafka removed
-// the internal converters in 3.0. The Kafka clients connect in plaintext:
-// a security.protocol other than PLAINTEXT is refused, and ssl.* and sasl.*
-// keys are ignored with a warning.
+// the internal converters in 3.0.
+//
+// # Secure clusters
+//
+// The Kafka clients take Kafka's security keys with Kafka Connect's prefix
+// rules: the top-level keys secure the worker's own client (the offsets
+// topic store), producer.* the source tasks' producers (and their
+// dead-letter queue and topic creation clients), consumer.* the sink
+// tasks' consumers (and their dead-letter queue clients); a connector's
+// producer.override.* and consumer.override.* join its worker's keys.
+// Supported: security.protocol (PLAINTEXT, SSL, SASL_PLAINTEXT,
+// SASL_SSL); ssl.truststore.*, ssl.keystore.* and ssl.key.password with
+// PEM (files, or inline ssl.truststore.certificates,
+// ssl.keystore.certificate.chain and ssl.keystore.key), PKCS12 and JKS
+// stores; ssl.endpoint.identification.algorithm (https, the default, or
+// empty); ssl.enabled.protocols and ssl.protocol (TLSv1.2, TLSv1.3);
+// sasl.mechanism PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (Kafka's default,
+// GSSAPI, is refused: set it) with sasl.jaas.config as Kafka Connect users
+// write it:
+//
+//	producer.security.protocol=SASL_SSL
+//	producer.sasl.mechanism=SCRAM-SHA-512
+//	producer.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="connect" password="…";
+//	producer.ssl.truststore.type=PEM
+//	producer.ssl.truststore.location=/etc/kafka/ca.pem
+//
+// Any other ssl.* or sasl.* key (OAUTHBEARER, GSSAPI, ssl.cipher.suites, …)
+// fails the start naming the key; admin.* security keys, and top-level ones
+// when offsets are in a file, are ignored with a warning.
 //
 // # Config providers
 //
