@@ -323,7 +323,11 @@ func trustStore(get func(string) (string, bool), name func(string) string) (*x50
 		}
 	}
 	if len(certs) == 0 {
-		return nil, fmt.Errorf("%s: no certificate found", name(map[bool]string{true: "ssl.truststore.certificates", false: "ssl.truststore.location"}[hasInline]))
+		key := "ssl.truststore.location"
+		if hasInline {
+			key = "ssl.truststore.certificates"
+		}
+		return nil, fmt.Errorf("%s: no certificate found", name(key))
 	}
 	pool := x509.NewCertPool()
 	for _, c := range certs {
