@@ -3,7 +3,12 @@ package source_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -280,4 +285,100 @@ func TestWorkerSecurityKeys(t *testing.T) {
 	if err != nil {
 		noSecret(t, err.Error())
 	}
+}
+
+// oauthBroker makes c accept SASL/OAUTHBEARER (kfake has no OAUTHBEARER)
+// as Apache Kafka does: the handshake lists the mechanism, and an
+// authentication carrying token succeeds, any other fails with
+// SASL_AUTHENTICATION_FAILED. It returns how many authentications
+// succeeded.
+func oauthBroker(c *kfake.Cluster, token string) *atomic.Int64 {
+	var ok atomic.Int64
+	c.ControlKey(kmsg.SASLHandshake.Int16(), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		req := kreq.(*kmsg.SASLHandshakeRequest)
+		resp := req.ResponseKind().(*kmsg.SASLHandshakeResponse)
+		resp.Version = req.Version
+		resp.SupportedMechanisms = []string{"OAUTHBEARER"}
+		if req.Mechanism != "OAUTHBEARER" {
+			resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
+		}
+		return resp, nil, true
+	})
+	c.ControlKey(kmsg.SASLAuthenticate.Int16(), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		req := kreq.(*kmsg.SASLAuthenticateRequest)
+		resp := req.ResponseKind().(*kmsg.SASLAuthenticateResponse)
+		resp.Version = req.Version
+		// RFC 7628's initial client response: n,,\x01auth=Bearer <token>\x01\x01
+		if bytes.Contains(req.SASLAuthBytes, []byte("\x01auth=Bearer "+token+"\x01")) {
+			ok.Add(1)
+			return resp, nil, true
+		}
+		resp.ErrorCode = kerr.SaslAuthenticationFailed.Code
+		msg := "Authentication failed: invalid token"
+		resp.ErrorMessage = &msg
+		return resp, nil, true
+	})
+	return &ok
+}
+
+// tokenEndpoint serves OAuth 2 client credentials grants for id/secret,
+// handing out token; it counts the requests.
+func tokenEndpoint(t *testing.T, id, secret, token string) (string, *atomic.Int64) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		// RFC 6749 2.3.1: the id and secret are form-encoded in Basic.
+		u, p, _ := r.BasicAuth()
+		u, _ = url.QueryUnescape(u)
+		p, _ = url.QueryUnescape(p)
+		if r.Method != http.MethodPost || r.FormValue("grant_type") != "client_credentials" || r.FormValue("scope") != "kafka" || u != id || p != secret {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"error":"invalid_client"}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"access_token":"`+token+`","token_type":"Bearer","expires_in":3600}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/token", &n
+}
+
+// TestSecureSourceOAuthBearer: SASL_PLAINTEXT with OAUTHBEARER and Kafka's
+// OIDC client credentials keys: the token comes from the endpoint, once,
+// and is presented to the broker; a wrong client secret fails the task
+// with an authentication error that shows no secret.
+func TestSecureSourceOAuthBearer(t *testing.T) {
+	const token = "eyJ.test-token.sig"
+	endpoint, requests := tokenEndpoint(t, "sluice-client", secretPassword, token)
+	props := func(secret string) map[string]string {
+		return map[string]string{
+			"producer.security.protocol":                   "SASL_PLAINTEXT",
+			"producer.sasl.mechanism":                      "OAUTHBEARER",
+			"producer.sasl.login.callback.handler.class":   "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+			"producer.sasl.oauthbearer.token.endpoint.url": endpoint,
+			"producer.sasl.jaas.config": `org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="sluice-client" clientSecret="` +
+				secret + `" scope="kafka";`,
+		}
+	}
+	c := secureKfake(t)
+	auths := oauthBroker(c, token)
+	if err := runSecureSource(t, c.ListenAddrs(), props(secretJAASPass), map[string]string{}, 10); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if auths.Load() == 0 {
+		t.Error("the broker saw no OAUTHBEARER authentication")
+	}
+	if n := requests.Load(); n != 1 {
+		t.Errorf("%d token requests, want 1: the token is reused until it nears expiry", n)
+	}
+
+	c = secureKfake(t)
+	oauthBroker(c, token)
+	err := runSecureSource(t, c.ListenAddrs(), props("wrong-"+secretJAASPass), map[string]string{}, 5)
+	if err == nil || !strings.Contains(err.Error(), "authentication failed") || !strings.Contains(err.Error(), "invalid_client") {
+		t.Fatalf("Run: %v, want an authentication failure at the token endpoint", err)
+	}
+	noSecret(t, err.Error())
 }

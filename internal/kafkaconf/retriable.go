@@ -80,7 +80,8 @@ func Retriable(err error) bool {
 // authentication failed or the mechanism is not enabled on the broker, the
 // broker's certificate is not trusted or not valid for its host name, or
 // the TLS handshake was refused (for example a client certificate the
-// broker rejects).
+// broker rejects), or the OAUTHBEARER token endpoint refused the client
+// credentials.
 func SecurityFailure(err error) bool {
 	var (
 		unknownCA x509.UnknownAuthorityError
@@ -89,12 +90,14 @@ func SecurityFailure(err error) bool {
 		verify    *tls.CertificateVerificationError
 		alert     tls.AlertError
 		recHeader tls.RecordHeaderError
+		refused   *TokenRefusedError
 	)
 	return errors.Is(err, sarama.ErrSASLAuthenticationFailed) ||
 		errors.Is(err, sarama.ErrUnsupportedSASLMechanism) ||
 		errors.Is(err, sarama.ErrIllegalSASLState) ||
 		errors.As(err, &unknownCA) || errors.As(err, &hostErr) || errors.As(err, &invalid) ||
-		errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &recHeader)
+		errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &recHeader) ||
+		errors.As(err, &refused)
 }
 
 func retriableKError(k sarama.KError) bool {

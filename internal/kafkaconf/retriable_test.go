@@ -61,6 +61,7 @@ func TestSecurityFailureNotRetriable(t *testing.T) {
 		outOf(fmt.Errorf("tls: failed to verify certificate: %w", x509.UnknownAuthorityError{})),
 		outOf(&tls.CertificateVerificationError{Err: x509.HostnameError{Host: "h"}}),
 		outOf(sarama.ErrUnsupportedSASLMechanism),
+		outOf(&TokenRefusedError{err: errors.New("HTTP 401 invalid_client")}),
 	} {
 		if !SecurityFailure(err) || Retriable(err) {
 			t.Errorf("%v: SecurityFailure %v, Retriable %v; want true, false", err, SecurityFailure(err), Retriable(err))

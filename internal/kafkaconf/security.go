@@ -39,6 +39,10 @@ var securityKeys = map[string]bool{
 	"ssl.trustmanager.algorithm":            true,
 	"sasl.mechanism":                        true,
 	"sasl.jaas.config":                      true,
+	"sasl.oauthbearer.token.endpoint.url":   true,
+	"sasl.login.callback.handler.class":     true,
+	"sasl.login.connect.timeout.ms":         true,
+	"sasl.login.read.timeout.ms":            true,
 }
 
 // IsSecurityKey reports whether k (without a client prefix) is a client
@@ -81,13 +85,19 @@ func SecurityProps(props map[string]string) map[string]string {
 // certificate chain), ssl.enabled.protocols and ssl.protocol (TLSv1.2,
 // TLSv1.3), ssl.keymanager.algorithm and ssl.trustmanager.algorithm at
 // their Java defaults, sasl.mechanism (PLAIN, SCRAM-SHA-256,
-// SCRAM-SHA-512) and sasl.jaas.config (PlainLoginModule, ScramLoginModule).
+// SCRAM-SHA-512, OAUTHBEARER) and sasl.jaas.config (PlainLoginModule,
+// ScramLoginModule, OAuthBearerLoginModule with clientId, clientSecret and
+// scope), and for OAUTHBEARER the OIDC client credentials keys
+// sasl.oauthbearer.token.endpoint.url, sasl.login.callback.handler.class
+// (Kafka's OAuthBearerLoginCallbackHandler), sasl.login.connect.timeout.ms
+// and sasl.login.read.timeout.ms: tokens are fetched from the endpoint
+// when a connection needs one and reused until 80% of their lifetime.
 // Files are read when ApplySecurity runs. With no truststore the system's
 // certificate pool is trusted, as Java trusts its default one.
 //
 // Anything that cannot be honoured (another ssl.* or sasl.* key, an ssl.*
 // key on a non-SSL protocol, a sasl.* key on a non-SASL one, GSSAPI, which
-// is Kafka's default sasl.mechanism, OAUTHBEARER, an unreadable store) is an
+// is Kafka's default sasl.mechanism, an unreadable store) is an
 // error naming the key. Errors never contain the value of a password key or
 // of sasl.jaas.config, nor the content of a store or key.
 func ApplySecurity(cfg *sarama.Config, props map[string]string, name func(string) string) error {
@@ -166,11 +176,13 @@ func ApplySecurity(cfg *sarama.Config, props map[string]string, name func(string
 		cfg.Net.SASL.Handshake = true
 		cfg.Net.SASL.Version = sarama.SASLHandshakeV1
 		cfg.Net.SASL.SCRAMClientGeneratorFunc = sasl.scram
+		cfg.Net.SASL.TokenProvider = sasl.token
 	} else {
 		cfg.Net.SASL.Mechanism = ""
 		cfg.Net.SASL.User = ""
 		cfg.Net.SASL.Password = ""
 		cfg.Net.SASL.SCRAMClientGeneratorFunc = nil
+		cfg.Net.SASL.TokenProvider = nil
 	}
 	return nil
 }
@@ -541,6 +553,7 @@ type saslSettings struct {
 	mechanism      sarama.SASLMechanism
 	user, password string
 	scram          func() sarama.SCRAMClient
+	token          sarama.AccessTokenProvider
 }
 
 // Login module classes of sasl.jaas.config.
@@ -554,7 +567,7 @@ func saslConfig(get func(string) (string, bool), name func(string) string) (sasl
 	var s saslSettings
 	mech, ok := get("sasl.mechanism")
 	if !ok || mech == "" {
-		return s, fmt.Errorf("%s: not set, and Kafka's default, GSSAPI (Kerberos), is not supported: set PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", name("sasl.mechanism"))
+		return s, fmt.Errorf("%s: not set, and Kafka's default, GSSAPI (Kerberos), is not supported: set PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER", name("sasl.mechanism"))
 	}
 	var module string
 	switch strings.ToUpper(mech) {
@@ -567,11 +580,18 @@ func saslConfig(get func(string) (string, bool), name func(string) string) (sasl
 		s.mechanism, module = sarama.SASLTypeSCRAMSHA512, scramLoginModule
 		s.scram = scramClient(scram.SHA512)
 	case "GSSAPI":
-		return s, fmt.Errorf("%s: GSSAPI (Kerberos) is not supported: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", name("sasl.mechanism"))
+		return s, fmt.Errorf("%s: GSSAPI (Kerberos) is not supported: use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER", name("sasl.mechanism"))
 	case "OAUTHBEARER":
-		return s, fmt.Errorf("%s: OAUTHBEARER is not supported yet: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", name("sasl.mechanism"))
+		s.mechanism, module = sarama.SASLTypeOAuth, oauthLoginModule
 	default:
-		return s, fmt.Errorf("%s: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, got %q", name("sasl.mechanism"), mech)
+		return s, fmt.Errorf("%s: want PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER, got %q", name("sasl.mechanism"), mech)
+	}
+	if s.mechanism != sarama.SASLTypeOAuth {
+		for _, k := range []string{"sasl.oauthbearer.token.endpoint.url", "sasl.login.callback.handler.class", "sasl.login.connect.timeout.ms", "sasl.login.read.timeout.ms"} {
+			if _, ok := get(k); ok {
+				return s, fmt.Errorf("%s: set, but %s is %s: it applies to OAUTHBEARER only", name(k), name("sasl.mechanism"), mech)
+			}
+		}
 	}
 	jaas, ok := get("sasl.jaas.config")
 	if !ok || jaas == "" {
@@ -583,6 +603,12 @@ func saslConfig(get func(string) (string, bool), name func(string) string) (sasl
 	}
 	if class != module {
 		return s, fmt.Errorf("%s: %s needs login module %s, got %s", name("sasl.jaas.config"), s.mechanism, module, class)
+	}
+	if s.mechanism == sarama.SASLTypeOAuth {
+		if s.token, err = oauthConfig(get, name, opts); err != nil {
+			return s, err
+		}
+		return s, nil
 	}
 	for _, k := range slices.Sorted(maps.Keys(opts)) {
 		if k != "username" && k != "password" {

@@ -16,6 +16,8 @@ const secret = "hunter2-secret"
 
 const plainJAAS = `org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="` + secret + `";`
 
+const oauthJAAS = `org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="id" clientSecret="` + secret + `" scope="kafka";`
+
 func prefixed(k string) string { return "producer.override." + k }
 
 func TestApplySecurityErrorsNameTheKey(t *testing.T) {
@@ -32,12 +34,16 @@ func TestApplySecurityErrorsNameTheKey(t *testing.T) {
 		{map[string]string{"security.protocol": "SSL", "sasl.mechanism": "PLAIN"}, "sasl.mechanism", "no SASL"},
 		{map[string]string{"security.protocol": "SASL_SSL", "sasl.jaas.config": plainJAAS}, "sasl.mechanism", "GSSAPI"},
 		{map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "GSSAPI", "sasl.jaas.config": plainJAAS}, "sasl.mechanism", "GSSAPI"},
-		{map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "OAUTHBEARER", "sasl.jaas.config": plainJAAS}, "sasl.mechanism", "OAUTHBEARER"},
+		{map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "OAUTHBEARER", "sasl.jaas.config": oauthJAAS}, "sasl.oauthbearer.token.endpoint.url", "required"},
+		{map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "OAUTHBEARER", "sasl.jaas.config": plainJAAS, "sasl.oauthbearer.token.endpoint.url": "https://idp/token"}, "sasl.jaas.config", "OAuthBearerLoginModule"},
+		{map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "OAUTHBEARER", "sasl.jaas.config": oauthJAAS, "sasl.oauthbearer.token.endpoint.url": "file:///etc/token"}, "sasl.oauthbearer.token.endpoint.url", "http"},
+		{map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "OAUTHBEARER", "sasl.jaas.config": oauthJAAS, "sasl.oauthbearer.token.endpoint.url": "https://idp/token", "sasl.login.callback.handler.class": "com.example.Handler"}, "sasl.login.callback.handler.class", "OAuthBearerLoginCallbackHandler"},
+		{map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN", "sasl.jaas.config": plainJAAS, "sasl.oauthbearer.token.endpoint.url": "https://idp/token"}, "sasl.oauthbearer.token.endpoint.url", "OAUTHBEARER only"},
 		{map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN"}, "sasl.jaas.config", "required"},
 		{map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512", "sasl.jaas.config": plainJAAS}, "sasl.jaas.config", "ScramLoginModule"},
 		{map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN", "sasl.jaas.config": strings.TrimSuffix(plainJAAS, ";")}, "sasl.jaas.config", "';'"},
 		{map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN", "sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="` + secret}, "sasl.jaas.config", "unterminated"},
-		{map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN", "sasl.login.callback.handler.class": "x"}, "sasl.login.callback.handler.class", "not supported"},
+		{map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN", "sasl.client.callback.handler.class": "x"}, "sasl.client.callback.handler.class", "not supported"},
 		{map[string]string{"security.protocol": "SSL", "ssl.cipher.suites": "TLS_AES_128_GCM_SHA256"}, "ssl.cipher.suites", "not supported"},
 		{map[string]string{"security.protocol": "SSL", "ssl.enabled.protocols": "TLSv1.1"}, "ssl.enabled.protocols", "TLSv1.1"},
 		{map[string]string{"security.protocol": "SSL", "ssl.protocol": "SSLv3"}, "ssl.protocol", "want TLSv1.2"},
