@@ -175,7 +175,8 @@ func (s Storage) Open(ctx context.Context, brokers []string, sc *sarama.Config, 
 // prefixed keys (producer.*, consumer.*) are not read: they configure the
 // task clients. With no top-level security key, base's settings stand.
 // Supported: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; PEM, PKCS12 and JKS
-// stores; SASL PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512. A key that cannot be
+// stores; SASL PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER (OIDC
+// client credentials). A key that cannot be
 // honoured is an error naming it; errors never hold a secret.
 func ClientConfigFromProperties(worker map[string]string, base *sarama.Config) (*sarama.Config, error) {
 	var c sarama.Config

@@ -152,7 +152,7 @@ type Config struct {
 	// request.timeout.ms (sarama's Net.ReadTimeout, default 30000),
 	// max.poll.records, group.id, fetch.*, isolation.level, client.id, and
 	// the client security keys (security.protocol, ssl.*, sasl.*: TLS with
-	// PEM, PKCS12 or JKS stores, SASL PLAIN and SCRAM), which replace
+	// PEM, PKCS12 or JKS stores, SASL PLAIN, SCRAM and OAUTHBEARER), which replace
 	// Sarama's TLS and SASL settings when present. The security settings
 	// also secure the task's dead-letter queue producer and admin client,
 	// which start from the consumer's configuration.

@@ -165,7 +165,8 @@ type Config struct {
 	//     SASL_PLAINTEXT, SASL_SSL), ssl.truststore.*, ssl.keystore.*,
 	//     ssl.key.password (PEM files or inline PEM, PKCS12, JKS),
 	//     ssl.endpoint.identification.algorithm, ssl.enabled.protocols,
-	//     sasl.mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and
+	//     sasl.mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512,
+	//     OAUTHBEARER with sasl.oauthbearer.token.endpoint.url) and
 	//     sasl.jaas.config. Present, they replace Sarama's TLS and SASL
 	//     settings; they also secure the task's dead-letter queue and
 	//     topic creation clients, which start from the producer's

@@ -91,9 +91,11 @@
 // ssl.keystore.certificate.chain and ssl.keystore.key), PKCS12 and JKS
 // stores; ssl.endpoint.identification.algorithm (https, the default, or
 // empty); ssl.enabled.protocols and ssl.protocol (TLSv1.2, TLSv1.3);
-// sasl.mechanism PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (Kafka's default,
-// GSSAPI, is refused: set it) with sasl.jaas.config as Kafka Connect users
-// write it:
+// sasl.mechanism PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER
+// (Kafka's default, GSSAPI, is refused: set it) with sasl.jaas.config as
+// Kafka Connect users write it; for OAUTHBEARER, OIDC client credentials:
+// sasl.oauthbearer.token.endpoint.url and OAuthBearerLoginModule's
+// clientId, clientSecret and scope:
 //
 //	producer.security.protocol=SASL_SSL
 //	producer.sasl.mechanism=SCRAM-SHA-512
@@ -101,7 +103,7 @@
 //	producer.ssl.truststore.type=PEM
 //	producer.ssl.truststore.location=/etc/kafka/ca.pem
 //
-// Any other ssl.* or sasl.* key (OAUTHBEARER, GSSAPI, ssl.cipher.suites, …)
+// Any other ssl.* or sasl.* key (GSSAPI, ssl.cipher.suites, …)
 // fails the start naming the key; admin.* security keys, and top-level ones
 // when offsets are in a file, are ignored with a warning.
 //
