@@ -44,8 +44,8 @@ func TestOpenFromPropertiesSecurity(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	worker["sasl.mechanism"] = "OAUTHBEARER"
+	worker["sasl.mechanism"] = "GSSAPI"
 	if _, err := offsets.OpenFromProperties(t.Context(), worker, nil); err == nil || !strings.Contains(err.Error(), "sasl.mechanism") {
-		t.Errorf("OAUTHBEARER: %v, want an error naming sasl.mechanism", err)
+		t.Errorf("GSSAPI: %v, want an error naming sasl.mechanism", err)
 	}
 }
