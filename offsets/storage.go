@@ -167,10 +167,36 @@ func (s Storage) Open(ctx context.Context, brokers []string, sc *sarama.Config, 
 	})
 }
 
+// ClientConfigFromProperties returns the configuration of a worker's own
+// Kafka clients, such as the offsets store: a copy of base (nil: Sluice's
+// defaults) with the worker's top-level client security keys applied
+// (security.protocol, ssl.*, sasl.*, without a client prefix), as Kafka
+// Connect configures its worker clients from the top-level keys. The
+// prefixed keys (producer.*, consumer.*) are not read: they configure the
+// task clients. With no top-level security key, base's settings stand.
+// Supported: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; PEM, PKCS12 and JKS
+// stores; SASL PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER (OIDC
+// client credentials). A key that cannot be
+// honoured is an error naming it; errors never hold a secret.
+func ClientConfigFromProperties(worker map[string]string, base *sarama.Config) (*sarama.Config, error) {
+	var c sarama.Config
+	if base != nil {
+		c = *base
+	} else {
+		c = *kafkaconf.NewSaramaConfig("sluice-offsets")
+	}
+	if err := kafkaconf.ApplySecurity(&c, worker, nil); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
 // OpenFromProperties opens the offset store a Kafka Connect worker
 // configuration selects (see StorageFromProperties), the Kafka store on
 // the worker's bootstrap.servers (default localhost:9092, as Kafka
-// Connect's), with sc as the base client configuration (nil: defaults).
+// Connect's), with sc as the base client configuration (nil: defaults)
+// and the worker's top-level security keys applied to it (see
+// ClientConfigFromProperties).
 // The caller owns the store and must Close it; it may share it between
 // pipelines, as a Kafka Connect worker does (source.PropertyOptions,
 // source.PluginConfig).
@@ -182,6 +208,11 @@ func OpenFromProperties(ctx context.Context, worker map[string]string, sc *saram
 	brokers := []string{"localhost:9092"}
 	if v, ok := worker["bootstrap.servers"]; ok {
 		brokers = kafkaconf.ParseBootstrap(v)
+	}
+	if s.File == "" && len(kafkaconf.SecurityProps(worker)) > 0 {
+		if sc, err = ClientConfigFromProperties(worker, sc); err != nil {
+			return nil, fmt.Errorf("offsets: %w", err)
+		}
 	}
 	return s.Open(ctx, brokers, sc, nil)
 }

@@ -150,7 +150,12 @@ type Config struct {
 	// timeout: how long a revoked partition may take to finish its Put,
 	// commit and Close, and, + 5 s, how long a JoinGroup may take),
 	// request.timeout.ms (sarama's Net.ReadTimeout, default 30000),
-	// max.poll.records, group.id, fetch.*, isolation.level, client.id.
+	// max.poll.records, group.id, fetch.*, isolation.level, client.id, and
+	// the client security keys (security.protocol, ssl.*, sasl.*: TLS with
+	// PEM, PKCS12 or JKS stores, SASL PLAIN, SCRAM and OAUTHBEARER), which replace
+	// Sarama's TLS and SASL settings when present. The security settings
+	// also secure the task's dead-letter queue producer and admin client,
+	// which start from the consumer's configuration.
 	ConsumerProps map[string]string
 	// Logger receives the pipeline's logs (default slog.Default()), with
 	// connector and task attributes added.

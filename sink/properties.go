@@ -83,6 +83,9 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 	for _, k := range slices.Sorted(maps.Keys(cfg.ConsumerProps)) {
 		v := cfg.ConsumerProps[k]
 		key := consumerKey(worker, connector, k)
+		if kafkaconf.IsSecurityKey(k) {
+			continue // checked together below
+		}
 		if _, err := kafkaconf.ApplyConsumerProps(kafkaconf.NewSaramaConfig(""), "", map[string]string{k: v}); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", key, unprefixed(err, k)))
 		}
@@ -93,6 +96,12 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 			}
 			cfg.BatchSize = n
 		}
+	}
+
+	// The security keys make sense only together (security.protocol
+	// decides what the ssl.* and sasl.* keys mean).
+	if err := kafkaconf.ApplySecurity(kafkaconf.NewSaramaConfig(""), cfg.ConsumerProps, func(k string) string { return consumerKey(worker, connector, k) }); err != nil {
+		errs = append(errs, err)
 	}
 
 	cfg.Errors, err = sluiceerrors.ConfigFromProperties(connector)

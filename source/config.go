@@ -160,7 +160,17 @@ type Config struct {
 	//   - client.id (connector-producer-<connector>-<task>);
 	//   - allow.auto.create.topics (true): whether producing to a missing
 	//     topic asks the broker to create it (a Sluice key);
-	//   - bootstrap.servers is ignored (Brokers applies).
+	//   - bootstrap.servers is ignored (Brokers applies);
+	//   - the client security keys: security.protocol (PLAINTEXT, SSL,
+	//     SASL_PLAINTEXT, SASL_SSL), ssl.truststore.*, ssl.keystore.*,
+	//     ssl.key.password (PEM files or inline PEM, PKCS12, JKS),
+	//     ssl.endpoint.identification.algorithm, ssl.enabled.protocols,
+	//     sasl.mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512,
+	//     OAUTHBEARER with sasl.oauthbearer.token.endpoint.url) and
+	//     sasl.jaas.config. Present, they replace Sarama's TLS and SASL
+	//     settings; they also secure the task's dead-letter queue and
+	//     topic creation clients, which start from the producer's
+	//     configuration. An unsupported security key is an error.
 	//
 	// Other keys are accepted and ignored, with a warning when the task
 	// starts. The pipeline reads the delivery keys itself (a broker outage

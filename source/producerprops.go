@@ -19,6 +19,9 @@ import (
 func checkProducerProps(worker, connector, props map[string]string) []error {
 	var errs []error
 	for _, k := range slices.Sorted(maps.Keys(props)) {
+		if kafkaconf.IsSecurityKey(k) {
+			continue // checked together below
+		}
 		key := producerKey(worker, connector, k)
 		_, rest, err := parseDelivery("", map[string]string{k: props[k]})
 		if err == nil {
@@ -30,6 +33,11 @@ func checkProducerProps(worker, connector, props map[string]string) []error {
 			}
 			errs = append(errs, fmt.Errorf("%s: %w", key, err))
 		}
+	}
+	// The security keys make sense only together (security.protocol
+	// decides what the ssl.* and sasl.* keys mean).
+	if err := kafkaconf.ApplySecurity(newSaramaConfig(), props, func(k string) string { return producerKey(worker, connector, k) }); err != nil {
+		errs = append(errs, err)
 	}
 	return errs
 }

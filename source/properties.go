@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,14 @@ type PropertyOptions struct {
 // which then takes their place. In the connector properties these keys, and
 // Kafka Connect's per-connector offsets.storage.topic (KIP-618), are
 // errors: the pipeline has one store, the worker's.
+//
+// Client security follows Kafka Connect's rule: the task producers read
+// producer.* and producer.override.* security keys (security.protocol,
+// ssl.*, sasl.*), not the worker's top-level ones, which configure the
+// worker's own clients: the offsets store. Top-level security keys are
+// checked, and are an error when the pipeline would open an offsets topic
+// store itself (it cannot apply them): open the store with
+// offsets.OpenFromProperties and pass it in opts.OffsetStore.
 func ConfigFromProperties(worker, connector map[string]string, opts PropertyOptions) (Config, error) {
 	common, err := connprops.Parse(worker, connector, connprops.Plugins{Converters: opts.Converters, Transforms: opts.Transforms}, "producer")
 	errs := []error{err}
@@ -78,7 +87,7 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 	}
 	errs = append(errs, checkProducerProps(worker, connector, cfg.ProducerProps)...)
 	storage, err := offsets.StorageFromProperties(worker)
-	errs = append(errs, err, connectorOffsetStorageKeys(connector))
+	errs = append(errs, err, connectorOffsetStorageKeys(connector), workerSecurity(worker, storage, opts.OffsetStore))
 	if opts.OffsetStore == nil {
 		cfg.OffsetStorage = storage
 	}
@@ -131,6 +140,27 @@ func connectorOffsetStorageKeys(connector map[string]string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// workerSecurity checks the worker's top-level security keys, which
+// configure the worker's own clients (Kafka Connect's rule; the task
+// producers read producer.* and producer.override.*): the offsets store.
+// When the pipeline would open a Kafka offsets store itself, it could not
+// apply them, so that is an error telling the caller to open the store.
+func workerSecurity(worker map[string]string, storage offsets.Storage, store offsets.Store) error {
+	sec := kafkaconf.SecurityProps(worker)
+	if len(sec) == 0 {
+		return nil
+	}
+	if _, err := offsets.ClientConfigFromProperties(worker, nil); err != nil {
+		return err
+	}
+	if store == nil && storage.File == "" {
+		k := slices.Sorted(maps.Keys(sec))[0]
+		return fmt.Errorf("%s: the worker's security keys configure the worker's own clients, but the pipeline would open the offsets topic store without them: "+
+			"open the store with offsets.OpenFromProperties and pass it as PropertyOptions.OffsetStore", k)
+	}
+	return nil
 }
 
 // sluiceMillis reads a Sluice millisecond key of the connector

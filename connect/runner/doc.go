@@ -20,6 +20,13 @@
 // every pipeline (each drains and commits as its contract says) and returns
 // once every goroutine it started has exited.
 //
+// Configurations may hold Kafka Connect's config provider references
+// (${file:/path:key}, ${env:VAR}, ${dir:/path:file}, or ${name:path:key}
+// for a provider written in Go): the Worker properties' config.providers
+// keys and [Config.ConfigProviders] declare the providers (see package
+// connect/configprovider). The Runner keeps and shows configurations as
+// written and resolves the references each time it builds a connector.
+//
 // Status is computed live from each pipeline when asked ([Runner.Status]),
 // never cached, and tells what Kafka Connect's does not: a RUNNING task that
 // has work but delivers nothing for [Config.StallAfter], or keeps retrying a

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/configprovider"
 )
 
 // ConfigValidation is the result of validating a connector configuration,
@@ -122,7 +124,7 @@ func (r *Runner) checkConnectorConfig(config map[string]string) (*connect.Plugin
 		return nil, &runnerError{kind: ErrInvalidConfig, err: ErrPluginNotFound,
 			msg: "Failed to find any class that implements Connector and which name matches " + class + ", available connectors are: " + r.pluginNames()}
 	}
-	v := validateConfig(p, config)
+	v := r.validate(p, config)
 	if v.ErrorCount > 0 {
 		var lines []string
 		for _, c := range v.Configs {
@@ -156,7 +158,35 @@ func (r *Runner) ValidateConfig(plugin string, config map[string]string) (Config
 	} else if q := r.lookupPlugin(strings.TrimSpace(c)); q != p {
 		return ConfigValidation{}, &runnerError{kind: ErrInvalidConfig, msg: "Included connector type " + c + " does not match request type " + plugin}
 	}
-	return validateConfig(p, config), nil
+	return r.validate(p, config), nil
+}
+
+// validate validates config against p as Kafka Connect does: with its
+// config provider references resolved (so that a referenced value is
+// checked, and the plugin's Validate sees it), showing the references as
+// written and masking resolved values in the messages. When a reference
+// cannot be resolved, the configuration is checked as written; the build
+// then fails, naming the key and the provider.
+func (r *Runner) validate(p *connect.Plugin, config map[string]string) ConfigValidation {
+	if len(r.providers) == 0 {
+		return validateConfig(p, config)
+	}
+	// The Runner's methods take no context; a provider's lookups are bounded
+	// by their own timeouts.
+	resolved, secrets, err := configprovider.Resolve(context.Background(), r.providers, config)
+	if err != nil {
+		return validateConfig(p, config)
+	}
+	v := validateConfig(p, resolved)
+	for i, c := range v.Configs {
+		if raw, ok := config[c.Key.Name]; ok && c.Value != MaskedValue && configprovider.HasVariables(raw) {
+			v.Configs[i].Value = raw
+		}
+		for j, e := range c.Errors {
+			c.Errors[j] = scrubSecrets(e, secrets)
+		}
+	}
+	return v
 }
 
 // PluginConfig returns the configuration keys of a plugin (GET

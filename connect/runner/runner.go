@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/configprovider"
 )
 
 // DefaultStallAfter is Config.StallAfter's default.
@@ -40,6 +41,27 @@ type Config struct {
 	// records in flight) may go without delivering anything before it is
 	// reported stalled (default DefaultStallAfter).
 	StallAfter time.Duration
+	// ConfigProviders resolve ${name:path:key} and ${name:key} references
+	// in the configurations of connectors built from properties, by
+	// provider name (the "name" in the reference): a secrets manager, a
+	// vault, or anything else implementing [configprovider.Provider]. They
+	// come on top of (and replace, for the same name) the providers the
+	// Worker properties declare with Kafka Connect's config.providers keys
+	// (see [configprovider.FromProperties]; the built-in classes are Kafka's
+	// FileConfigProvider, EnvVarConfigProvider and DirectoryConfigProvider).
+	// The Runner keeps every configuration as written and resolves the
+	// references (the connector's and the Worker properties') each time it
+	// builds the connector (start, restart, resume from STOPPED, offsets
+	// operation), so that a changed secret is picked up by a restart;
+	// resolved values are never shown by the REST API, logged, or put in
+	// status traces. References that no provider resolves are left as
+	// written, as Kafka Connect leaves them. A pipeline built in Go
+	// (AddPipeline) resolves nothing: its BuildFunc builds it as it likes.
+	ConfigProviders map[string]configprovider.Provider
+	// ConfigProviderClasses are provider classes that
+	// config.providers.<name>.class may name in the Worker properties,
+	// beyond Kafka's built-in ones (which an entry may replace).
+	ConfigProviderClasses map[string]configprovider.Factory
 	// Version, Commit and KafkaClusterID are reported by GET / (Kafka
 	// Connect's ServerInfo: {"version","commit","kafka_cluster_id"}); Version
 	// is also the metrics' instrumentation scope version. Version and Commit
@@ -98,6 +120,8 @@ type Runner struct {
 	stallAfter time.Duration
 	now        func() time.Time
 
+	providers map[string]configprovider.Provider // read-only after New
+
 	mu      sync.Mutex
 	plugins []*connect.Plugin
 	slots   map[string]*slot
@@ -110,13 +134,20 @@ type Runner struct {
 	metrics *runnerMetrics
 }
 
-// New returns a Runner configured by cfg. It fails only when the
-// metrics instruments cannot be registered with cfg.MeterProvider.
+// New returns a Runner configured by cfg. It fails when the Worker
+// properties' config.providers keys are invalid (the error names the key)
+// or when the metrics instruments cannot be registered with
+// cfg.MeterProvider.
 func New(cfg Config) (*Runner, error) {
 	cfg.Worker = maps.Clone(cfg.Worker)
 	if cfg.Worker == nil {
 		cfg.Worker = map[string]string{}
 	}
+	providers, err := configprovider.FromProperties(cfg.Worker, cfg.ConfigProviderClasses)
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	maps.Copy(providers, cfg.ConfigProviders)
 	if cfg.WorkerID == "" {
 		host, err := os.Hostname()
 		if err != nil || host == "" {
@@ -140,7 +171,7 @@ func New(cfg Config) (*Runner, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Runner{cfg: cfg, log: log, stallAfter: cfg.StallAfter, now: time.Now, slots: map[string]*slot{}}
+	r := &Runner{cfg: cfg, log: log, stallAfter: cfg.StallAfter, now: time.Now, slots: map[string]*slot{}, providers: providers}
 	if cfg.MeterProvider != nil {
 		m, err := newRunnerMetrics(r, cfg.MeterProvider)
 		if err != nil {
@@ -469,6 +500,9 @@ func (r *Runner) Status(name string) (ConnectorReport, error) {
 
 // TaskConfigs returns each current task's configuration (see
 // [connect.TaskConfigLister]); a connector that is not running has none.
+// A key whose connector configuration holds a config provider reference
+// shows that reference, not the resolved value (as Kafka Connect's), and
+// values config providers supplied are masked elsewhere.
 func (r *Runner) TaskConfigs(name string) ([]map[string]string, error) {
 	s, err := r.slot(name)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/configprovider"
 )
 
 // slot holds one connector of a Runner: its definition (config, plugin or
@@ -44,6 +45,9 @@ type slot struct {
 	cancel   context.CancelFunc // cancels the running incarnation
 	buildErr error
 	runErr   error
+	// resolved are the values config providers supplied at the last
+	// build: never shown, kept only to mask them in logs and traces.
+	resolved []string
 
 	restarting   bool
 	restarts     int         // whole-pipeline restarts ordered through the Runner
@@ -137,8 +141,45 @@ func (s *slot) buildFuncLocked() BuildFunc {
 	}
 	p, worker, config := s.plugin, s.r.cfg.Worker, maps.Clone(s.config)
 	return func(ctx context.Context) (connect.Pipeline, error) {
-		return p.New(ctx, maps.Clone(worker), maps.Clone(config))
+		worker, config, err := s.resolve(ctx, worker, config)
+		if err != nil {
+			return nil, err
+		}
+		return p.New(ctx, worker, config)
 	}
+}
+
+// resolve returns copies of the worker and connector configurations with
+// their config provider references resolved, and remembers the values
+// supplied so that scrub masks them. Errors name the key and the provider,
+// never a value.
+func (s *slot) resolve(ctx context.Context, worker, config map[string]string) (map[string]string, map[string]string, error) {
+	if len(s.r.providers) == 0 {
+		return maps.Clone(worker), maps.Clone(config), nil
+	}
+	// The worker's own config.providers.* keys are not resolved (Kafka
+	// reads them before resolving anything).
+	wv := maps.Clone(worker)
+	maps.DeleteFunc(wv, func(k, _ string) bool { return strings.HasPrefix(k, configprovider.KeyProviders) })
+	wv, wvals, err := configprovider.Resolve(ctx, s.r.providers, wv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("worker configuration: %w", err)
+	}
+	w := maps.Clone(worker)
+	maps.Copy(w, wv)
+	c, cvals, err := configprovider.Resolve(ctx, s.r.providers, config)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connector configuration: %w", err)
+	}
+	vals := slices.Concat(wvals, cvals)
+	s.mu.Lock()
+	for _, v := range vals {
+		if !slices.Contains(s.resolved, v) {
+			s.resolved = append(s.resolved, v)
+		}
+	}
+	s.mu.Unlock()
+	return w, c, nil
 }
 
 // buildPipeline calls build with the connector's logger in ctx, turning a
@@ -583,7 +624,7 @@ func (s *slot) secretsLocked() []string {
 			out = append(out, v)
 		}
 	}
-	return out
+	return append(out, s.resolved...)
 }
 
 // logConfig returns the configuration for a log line: secrets masked, and
@@ -691,11 +732,26 @@ func (s *slot) taskConfigs() []map[string]string {
 		return []map[string]string{}
 	}
 	s.mu.Lock()
-	pipe, config := s.pipe, maps.Clone(s.config)
+	pipe, config, secrets := s.pipe, maps.Clone(s.config), s.secretsLocked()
 	s.mu.Unlock()
 	if l, ok := pipe.(connect.TaskConfigLister); ok {
 		if cs := l.TaskConfigs(); cs != nil {
-			return cs
+			// The tasks were configured with resolved values: show the
+			// references instead, as Kafka Connect's reverse transform
+			// does, and mask any secret left.
+			out := make([]map[string]string, len(cs))
+			for i, c := range cs {
+				c = maps.Clone(c)
+				out[i] = c
+				for k, v := range c {
+					if raw, ok := config[k]; ok && configprovider.HasVariables(raw) {
+						c[k] = raw
+					} else {
+						c[k] = scrubSecrets(v, secrets)
+					}
+				}
+			}
+			return out
 		}
 	}
 	out := make([]map[string]string, len(rep.Tasks))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,7 +12,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sluicehq/sluice/connect/configprovider"
 	"github.com/sluicehq/sluice/connect/runner"
+	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/source"
 )
@@ -69,16 +72,29 @@ type workerConfig struct {
 	advertisedHost, advertisedPort string
 	// warnings are about keys that are accepted but ignored.
 	warnings []string
+	// providers are the config providers the file declares
+	// (config.providers), by name.
+	providers map[string]configprovider.Provider
 }
 
-// readWorkerConfig reads and checks the worker properties file at path.
-// Errors name the file and the key.
-func readWorkerConfig(path string) (*workerConfig, error) {
+// readWorkerConfig reads the worker properties file at path, resolves its
+// config provider references and checks it. Errors name the file and the
+// key.
+func readWorkerConfig(ctx context.Context, path string) (*workerConfig, error) {
 	props, err := runner.ReadPropertiesFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("worker config: %w", err)
 	}
-	return parseWorkerConfig(path, props)
+	props, providers, err := resolveWorkerVariables(ctx, path, props)
+	if err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
+	c, err := parseWorkerConfig(path, props)
+	if err != nil {
+		return nil, err
+	}
+	c.providers = providers
+	return c, nil
 }
 
 // parseWorkerConfig checks worker properties read from path. Every problem
@@ -142,7 +158,9 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 	const self = "worker" // the placeholder connector name
 	pipelineProps := maps.Clone(props)
 	maps.DeleteFunc(pipelineProps, func(k, _ string) bool { return strings.HasPrefix(k, "offset.storage.") })
-	_, err := source.ConfigFromProperties(pipelineProps, map[string]string{"name": self}, source.PropertyOptions{})
+	// The worker opens the offset store (with the top-level security
+	// keys) and hands it to the pipelines: a stand-in store here.
+	_, err := source.ConfigFromProperties(pipelineProps, map[string]string{"name": self}, source.PropertyOptions{OffsetStore: offsets.NewMemoryStore()})
 	for _, e := range leafErrors(err) {
 		errs = append(errs, fmt.Errorf("%s: %s", path, strings.TrimPrefix(e.Error(), `source connector "`+self+`": `)))
 	}
@@ -167,24 +185,26 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		switch {
-		case k == "security.protocol" || strings.HasSuffix(k, ".security.protocol"):
-			if v := strings.TrimSpace(props[k]); v != "" && !strings.EqualFold(v, "PLAINTEXT") {
-				bad(k, "%s is not supported: Sluice's Kafka clients connect in plaintext", v)
-			}
-		case strings.HasPrefix(k, "ssl.") || strings.HasPrefix(k, "sasl."):
-			c.warnings = append(c.warnings, k+" is ignored: Sluice's Kafka clients connect in plaintext")
+		case isSecurityKey(strings.TrimPrefix(k, "admin.")) && strings.HasPrefix(k, "admin."):
+			c.warnings = append(c.warnings, k+" is ignored: Sluice's admin clients (topic creation, dead-letter queue topic) use the security settings of the producer.* (sources) or consumer.* (sinks) keys")
+		case isSecurityKey(k) && c.offsetsFile != "":
+			c.warnings = append(c.warnings, k+" is ignored: the worker's top-level security keys configure its own clients, the offsets topic store, and offsets are in a file; "+
+				"the connectors' clients read producer.* and consumer.* (as in Kafka Connect)")
 		case k == "plugin.path":
 			c.warnings = append(c.warnings, "plugin.path is ignored: Sluice's connectors are compiled in (see examples/standalone/plugins.go)")
 		case strings.HasPrefix(k, "internal."):
 			c.warnings = append(c.warnings, k+" is ignored: offsets always use Kafka Connect's internal JSON format (Kafka removed the internal converter keys in 3.0)")
-		case k == "config.providers":
-			c.warnings = append(c.warnings, "config.providers is not supported: ${provider:…} placeholders are passed to connectors as they are")
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// isSecurityKey reports whether k is a Kafka client security key.
+func isSecurityKey(k string) bool {
+	return k == "security.protocol" || strings.HasPrefix(k, "ssl.") || strings.HasPrefix(k, "sasl.")
 }
 
 // parseListeners returns the REST API's listen addresses: from listeners

@@ -75,9 +75,60 @@
 // restores Kafka's default; an empty listeners= turns the API off). Only
 // http listeners are supported. plugin.path and the internal.* converter keys
 // are ignored with a warning: connectors are compiled in, and Kafka removed
-// the internal converters in 3.0. The Kafka clients connect in plaintext:
-// a security.protocol other than PLAINTEXT is refused, and ssl.* and sasl.*
-// keys are ignored with a warning.
+// the internal converters in 3.0.
+//
+// # Secure clusters
+//
+// The Kafka clients take Kafka's security keys with Kafka Connect's prefix
+// rules: the top-level keys secure the worker's own client (the offsets
+// topic store), producer.* the source tasks' producers (and their
+// dead-letter queue and topic creation clients), consumer.* the sink
+// tasks' consumers (and their dead-letter queue clients); a connector's
+// producer.override.* and consumer.override.* join its worker's keys.
+// Supported: security.protocol (PLAINTEXT, SSL, SASL_PLAINTEXT,
+// SASL_SSL); ssl.truststore.*, ssl.keystore.* and ssl.key.password with
+// PEM (files, or inline ssl.truststore.certificates,
+// ssl.keystore.certificate.chain and ssl.keystore.key), PKCS12 and JKS
+// stores; ssl.endpoint.identification.algorithm (https, the default, or
+// empty); ssl.enabled.protocols and ssl.protocol (TLSv1.2, TLSv1.3);
+// sasl.mechanism PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER
+// (Kafka's default, GSSAPI, is refused: set it) with sasl.jaas.config as
+// Kafka Connect users write it; for OAUTHBEARER, OIDC client credentials:
+// sasl.oauthbearer.token.endpoint.url and OAuthBearerLoginModule's
+// clientId, clientSecret and scope:
+//
+//	producer.security.protocol=SASL_SSL
+//	producer.sasl.mechanism=SCRAM-SHA-512
+//	producer.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="connect" password="…";
+//	producer.ssl.truststore.type=PEM
+//	producer.ssl.truststore.location=/etc/kafka/ca.pem
+//
+// Any other ssl.* or sasl.* key (GSSAPI, ssl.cipher.suites, …)
+// fails the start naming the key; admin.* security keys, and top-level ones
+// when offsets are in a file, are ignored with a warning.
+//
+// # Config providers
+//
+// Secrets need not sit in the files in clear: as in Kafka Connect, the
+// worker file declares config providers and any value (of the worker file
+// or a connector's) may reference them,
+//
+//	config.providers=file,env,dir
+//	config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider
+//	config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider
+//	config.providers.dir.class=org.apache.kafka.common.config.provider.DirectoryConfigProvider
+//
+//	connection.password=${file:/etc/secrets/db.properties:password}
+//	connection.user=${env:DB_USER}
+//	sasl.jaas.config=${dir:/var/run/secrets/kafka:jaas}
+//
+// with their parameters (config.providers.env.param.allowlist.pattern,
+// config.providers.file.param.allowed.paths, …). The worker file's
+// references are resolved when the worker starts; a connector's each time
+// it starts or restarts, so that a restart picks up a changed secret. The
+// REST API and the logs show the references as written, never the values;
+// a reference no provider resolves is passed on as written, as Kafka
+// Connect does. See package connect/configprovider.
 //
 // # Connector files
 //

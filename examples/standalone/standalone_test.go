@@ -505,8 +505,13 @@ func TestConfigErrors(t *testing.T) {
 			exitWorker, []string{"w4.properties", "offset.flush.interval.ms"}},
 		{"https listener", []string{writeFile(t, dir, "w5.properties", offsets, "listeners=https://:8443"), source},
 			exitWorker, []string{"w5.properties", "listeners", "http"}},
-		{"TLS", []string{writeFile(t, dir, "w7.properties", offsets, "security.protocol=SSL"), source},
-			exitWorker, []string{"w7.properties", "security.protocol", "SSL"}},
+		{"GSSAPI", []string{writeFile(t, dir, "w7.properties", offsets, "producer.security.protocol=SASL_SSL", "producer.sasl.mechanism=GSSAPI"), source},
+			exitWorker, []string{"w7.properties", "producer.sasl.mechanism", "GSSAPI"}},
+		{"bad JAAS", []string{writeFile(t, dir, "w9.properties", offsets, "consumer.security.protocol=SASL_PLAINTEXT", "consumer.sasl.mechanism=PLAIN",
+			`consumer.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="pw-in-clear"`), source},
+			exitWorker, []string{"w9.properties", "consumer.sasl.jaas.config", "';'"}},
+		{"unsupported security key", []string{writeFile(t, dir, "w10.properties", offsets, "producer.security.protocol=SSL", "producer.ssl.cipher.suites=X"), source},
+			exitWorker, []string{"w10.properties", "producer.ssl.cipher.suites", "not supported"}},
 		{"bad producer property", []string{writeFile(t, dir, "w6.properties", offsets, "producer.acks=some"), source},
 			exitWorker, []string{"w6.properties", "producer.acks"}},
 		{"connector without name", []string{good, writeFile(t, dir, "c1.properties", "connector.class=FileStreamSource", "topic=t")},
@@ -540,6 +545,9 @@ func TestConfigErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "pw-in-clear") {
+				t.Errorf("error %q shows a password", err)
 			}
 		})
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/configprovider"
 	"github.com/sluicehq/sluice/connect/runner"
 	"github.com/sluicehq/sluice/connect/sluicetest"
 	"github.com/sluicehq/sluice/offsets"
@@ -69,7 +70,7 @@ func newWorker(ctx context.Context, workerPath string, connectorPaths []string, 
 	if o.stderr == nil {
 		o.stderr = io.Discard
 	}
-	cfg, err := readWorkerConfig(workerPath)
+	cfg, err := readWorkerConfig(ctx, workerPath)
 	if err != nil {
 		return nil, &exitError{exitWorker, err}
 	}
@@ -195,6 +196,11 @@ func openStore(ctx context.Context, cfg *workerConfig, log *slog.Logger, base *s
 		log.Info("source offsets are stored in a file", "file", cfg.offsetsFile)
 		return s, nil
 	}
+	// The worker's own client: the top-level security keys apply.
+	base, err := offsets.ClientConfigFromProperties(cfg.props, base)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.path, err)
+	}
 	s, err := offsets.NewKafkaStore(ctx, offsets.KafkaStoreConfig{
 		Brokers:           cfg.brokers,
 		Topic:             cfg.offsetsTopic,
@@ -222,8 +228,21 @@ func (w *worker) createConnector(ctx context.Context, workerProps map[string]str
 		if v, err := w.runner.ValidateConfig(class, config); err == nil && v.ErrorCount == 0 {
 			ps := w.runner.Plugins()
 			if i := slices.IndexFunc(ps, func(p connect.Plugin) bool { return p.Class == v.Class }); i >= 0 {
-				if _, err := ps[i].New(ctx, maps.Clone(workerProps), maps.Clone(config)); err != nil {
+				// The trial build sees the values of the ${provider:…}
+				// references, as the Runner's builds will; the Runner
+				// keeps the file's configuration as written.
+				resolved, secrets, err := configprovider.Resolve(ctx, w.cfg.providers, config)
+				if err != nil {
 					return fmt.Errorf("connector config %s: %w", f.path, err)
+				}
+				if _, err := ps[i].New(ctx, maps.Clone(workerProps), resolved); err != nil {
+					msg := err.Error()
+					for _, v := range secrets {
+						if len(v) >= 4 {
+							msg = strings.ReplaceAll(msg, v, runner.MaskedValue)
+						}
+					}
+					return fmt.Errorf("connector config %s: %s", f.path, msg)
 				}
 			}
 		}

@@ -19,14 +19,18 @@ import (
 // Mapped keys: acks, enable.idempotence, linger.ms, batch.size,
 // max.request.size, compression.type, retries, retry.backoff.ms,
 // request.timeout.ms, max.in.flight.requests.per.connection, client.id,
-// bootstrap.servers (ignored here: the caller owns addresses), and Sluice's
+// bootstrap.servers (ignored here: the caller owns addresses), Sluice's
 // allow.auto.create.topics (whether producing to a missing topic asks the
-// broker to create it).
+// broker to create it), and the security keys (security.protocol, ssl.*,
+// sasl.*), applied together by ApplySecurity: an unsupported security key
+// is an error, never an unmapped key.
 func ApplyProducerProps(cfg *sarama.Config, prefix string, props map[string]string) (unmapped []string, err error) {
 	for k, v := range props {
 		name := prefix + k
 		v = strings.TrimSpace(v)
 		switch k {
+		case "security.protocol":
+			// applied with the ssl.* and sasl.* keys below
 		case "acks":
 			switch strings.ToLower(v) {
 			case "all", "-1":
@@ -106,8 +110,13 @@ func ApplyProducerProps(cfg *sarama.Config, prefix string, props map[string]stri
 			cfg.Metadata.AllowAutoTopicCreation = b
 		case "bootstrap.servers":
 		default:
-			unmapped = append(unmapped, name)
+			if !IsSecurityKey(k) {
+				unmapped = append(unmapped, name)
+			}
 		}
+	}
+	if err := ApplySecurity(cfg, props, func(k string) string { return prefix + k }); err != nil {
+		return nil, err
 	}
 	return unmapped, nil
 }
@@ -121,12 +130,15 @@ func ApplyProducerProps(cfg *sarama.Config, prefix string, props map[string]stri
 // isolation.level, partition.assignment.strategy (range, roundrobin, sticky,
 // cooperative-sticky — Java class names accepted), client.id, and
 // group.id / max.poll.records / bootstrap.servers, which the caller handles
-// (they are neither applied nor reported).
+// (they are neither applied nor reported), and the security keys, applied
+// by ApplySecurity as for a producer.
 func ApplyConsumerProps(cfg *sarama.Config, prefix string, props map[string]string) (unmapped []string, err error) {
 	for k, v := range props {
 		name := prefix + k
 		v = strings.TrimSpace(v)
 		switch k {
+		case "security.protocol":
+			// applied with the ssl.* and sasl.* keys below
 		case "auto.offset.reset":
 			switch strings.ToLower(v) {
 			case "earliest":
@@ -222,8 +234,13 @@ func ApplyConsumerProps(cfg *sarama.Config, prefix string, props map[string]stri
 			cfg.ClientID = v
 		case "group.id", "max.poll.records", "bootstrap.servers", "enable.auto.commit":
 		default:
-			unmapped = append(unmapped, name)
+			if !IsSecurityKey(k) {
+				unmapped = append(unmapped, name)
+			}
 		}
+	}
+	if err := ApplySecurity(cfg, props, func(k string) string { return prefix + k }); err != nil {
+		return nil, err
 	}
 	return unmapped, nil
 }

@@ -1,6 +1,8 @@
 package kafkaconf
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -42,7 +44,7 @@ func Retriable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, sarama.ErrClosedClient) || errors.Is(err, sarama.ErrShuttingDown) {
+	if errors.Is(err, sarama.ErrClosedClient) || errors.Is(err, sarama.ErrShuttingDown) || SecurityFailure(err) {
 		return false
 	}
 	var kerr sarama.KError
@@ -70,6 +72,32 @@ func Retriable(err error) bool {
 	}
 	var oerr *net.OpError
 	return errors.As(err, &oerr)
+}
+
+// SecurityFailure reports whether err (possibly wrapped, as in sarama's
+// "run out of available brokers" error) is a failure to authenticate or to
+// establish TLS that retrying with the same configuration cannot cure: SASL
+// authentication failed or the mechanism is not enabled on the broker, the
+// broker's certificate is not trusted or not valid for its host name, or
+// the TLS handshake was refused (for example a client certificate the
+// broker rejects), or the OAUTHBEARER token endpoint refused the client
+// credentials.
+func SecurityFailure(err error) bool {
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostErr   x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		verify    *tls.CertificateVerificationError
+		alert     tls.AlertError
+		recHeader tls.RecordHeaderError
+		refused   *TokenRefusedError
+	)
+	return errors.Is(err, sarama.ErrSASLAuthenticationFailed) ||
+		errors.Is(err, sarama.ErrUnsupportedSASLMechanism) ||
+		errors.Is(err, sarama.ErrIllegalSASLState) ||
+		errors.As(err, &unknownCA) || errors.As(err, &hostErr) || errors.As(err, &invalid) ||
+		errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &recHeader) ||
+		errors.As(err, &refused)
 }
 
 func retriableKError(k sarama.KError) bool {

@@ -1,6 +1,8 @@
 package kafkaconf
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -46,5 +48,26 @@ func TestRetriable(t *testing.T) {
 		if got := Retriable(tc.err); got != tc.want {
 			t.Errorf("Retriable(%v) = %v, want %v", tc.err, got, tc.want)
 		}
+	}
+}
+
+// TestSecurityFailureNotRetriable: an authentication or certificate
+// failure inside sarama's "out of brokers" error fails fast instead of
+// being retried without end.
+func TestSecurityFailureNotRetriable(t *testing.T) {
+	outOf := func(err error) error { return sarama.Wrap(sarama.ErrOutOfBrokers, err) }
+	for _, err := range []error{
+		outOf(sarama.ErrSASLAuthenticationFailed),
+		outOf(fmt.Errorf("tls: failed to verify certificate: %w", x509.UnknownAuthorityError{})),
+		outOf(&tls.CertificateVerificationError{Err: x509.HostnameError{Host: "h"}}),
+		outOf(sarama.ErrUnsupportedSASLMechanism),
+		outOf(&TokenRefusedError{err: errors.New("HTTP 401 invalid_client")}),
+	} {
+		if !SecurityFailure(err) || Retriable(err) {
+			t.Errorf("%v: SecurityFailure %v, Retriable %v; want true, false", err, SecurityFailure(err), Retriable(err))
+		}
+	}
+	if err := outOf(io.EOF); SecurityFailure(err) || !Retriable(err) {
+		t.Errorf("EOF: a security failure or not retriable")
 	}
 }
