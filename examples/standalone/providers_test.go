@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -59,30 +58,8 @@ func TestConfigProviders(t *testing.T) {
 		"topics="+topic)
 
 	logs := &syncBuffer{}
-	w, err := newWorker(context.Background(), workerFile, []string{sourceFile, sinkFile}, options{
-		stdout: io.Discard, stderr: io.MultiWriter(logs, logOutput()), sarama: sluicetest.SaramaConfig(t),
-	})
-	if err != nil {
-		t.Fatalf("newWorker: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("worker: %v", err)
-				}
-			case <-time.After(60 * time.Second):
-				t.Fatal("the worker did not stop within 60 s")
-			}
-		})
-	}
-	t.Cleanup(stop)
+	rw := startWorkerLogging(t, io.MultiWriter(logs, logOutput()), workerFile, sourceFile, sinkFile)
+	w, stop := rw.w, rw.stop
 	waitForFile(t, out, lines(0, 50))
 
 	base := "http://" + w.restAddrs()[0]

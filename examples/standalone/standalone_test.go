@@ -86,9 +86,16 @@ func (b *syncBuffer) String() string {
 // it returned nil.
 func startWorker(t *testing.T, files ...string) *runningWorker {
 	t.Helper()
+	return startWorkerLogging(t, logOutput(), files...)
+}
+
+// startWorkerLogging is startWorker with the worker's logs written to
+// stderr.
+func startWorkerLogging(t *testing.T, stderr io.Writer, files ...string) *runningWorker {
+	t.Helper()
 	out := &syncBuffer{}
 	w, err := newWorker(context.Background(), files[0], files[1:], options{
-		stdout: out, stderr: logOutput(), sarama: sluicetest.SaramaConfig(t),
+		stdout: out, stderr: stderr, sarama: sluicetest.SaramaConfig(t),
 	})
 	if err != nil {
 		t.Fatalf("newWorker: %v", err)
