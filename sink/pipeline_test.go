@@ -251,8 +251,13 @@ func TestCrashRedeliversUncommitted(t *testing.T) {
 		putsSinceCommit.Add(1)
 		return nil
 	}
-	task1 := &flushHookTask{recTask: t1, onFlush: func() { putsSinceCommit.Store(0) }}
-	cfg := baseConfig(t, brokers, topic, topic, func() sink.Task { return task1 })
+	// recTask is a PreCommitter: PreCommit, not Flush, is what every
+	// commit calls with the offsets it is about to commit.
+	t1.onCommit = func(offs map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
+		putsSinceCommit.Store(0)
+		return offs, nil
+	}
+	cfg := baseConfig(t, brokers, topic, topic, func() sink.Task { return t1 })
 	cfg.OffsetFlushInterval = 100 * time.Millisecond
 	cfg.ShutdownTimeout = 200 * time.Millisecond
 	cfg.BatchSize = 100
@@ -637,14 +642,3 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// flushHookTask is a recTask that is told of every commit (Flush is called
-// with the offsets about to be committed).
-type flushHookTask struct {
-	*recTask
-	onFlush func()
-}
-
-func (t *flushHookTask) Flush(context.Context, map[connect.TopicPartition]int64) error {
-	t.onFlush()
-	return nil
-}
