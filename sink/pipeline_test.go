@@ -641,4 +641,3 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
-
