@@ -173,7 +173,11 @@ func (s Storage) Open(ctx context.Context, brokers []string, sc *sarama.Config, 
 // (security.protocol, ssl.*, sasl.*, without a client prefix), as Kafka
 // Connect configures its worker clients from the top-level keys. The
 // prefixed keys (producer.*, consumer.*) are not read: they configure the
-// task clients. With no top-level security key, base's settings stand.
+// task clients. ssl.* keys are used only when security.protocol is SSL or
+// SASL_SSL, sasl.* keys only when it is SASL_PLAINTEXT or SASL_SSL: the
+// top-level ssl.* keys may be there for the REST API's https listeners
+// (see kafkaconf.WorkerSecurityProps). With no security key in use, base's
+// settings stand.
 // Supported: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; PEM, PKCS12 and JKS
 // stores; SASL PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER (OIDC
 // client credentials). A key that cannot be
@@ -185,7 +189,8 @@ func ClientConfigFromProperties(worker map[string]string, base *sarama.Config) (
 	} else {
 		c = *kafkaconf.NewSaramaConfig("sluice-offsets")
 	}
-	if err := kafkaconf.ApplySecurity(&c, worker, nil); err != nil {
+	sec, _ := kafkaconf.WorkerSecurityProps(worker)
+	if err := kafkaconf.ApplySecurity(&c, sec, nil); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -209,7 +214,7 @@ func OpenFromProperties(ctx context.Context, worker map[string]string, sc *saram
 	if v, ok := worker["bootstrap.servers"]; ok {
 		brokers = kafkaconf.ParseBootstrap(v)
 	}
-	if s.File == "" && len(kafkaconf.SecurityProps(worker)) > 0 {
+	if sec, _ := kafkaconf.WorkerSecurityProps(worker); s.File == "" && len(sec) > 0 {
 		if sc, err = ClientConfigFromProperties(worker, sc); err != nil {
 			return nil, fmt.Errorf("offsets: %w", err)
 		}

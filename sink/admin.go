@@ -12,6 +12,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/kafkaconf"
 )
 
 // KIP-875's keys of a sink connector's offsets: partition
@@ -52,13 +53,17 @@ func (p *Pipeline) running() bool {
 	return p.ran && p.state != connect.StateStopped && p.state != connect.StateFailed
 }
 
-// admin connects a cluster admin client with the consumer's settings.
+// admin connects a cluster admin client: AdminProps on Sarama, or the
+// consumer's settings when AdminProps is nil.
 func (p *Pipeline) admin() (sarama.ClusterAdmin, error) {
-	cfg, _, _, err := p.consumerConfig(0)
+	ccfg, _, _, err := p.consumerConfig(0)
 	if err != nil {
 		return nil, err
 	}
-	cfg.ClientID = "connector-admin-" + p.cfg.Name
+	cfg, err := p.adminConfig("connector-admin-"+p.cfg.Name, ccfg)
+	if err != nil {
+		return nil, err
+	}
 	admin, err := sarama.NewClusterAdmin(p.cfg.Brokers, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connecting an admin client: %w", err)
@@ -320,3 +325,44 @@ var (
 	_ connect.Pipeline      = (*Pipeline)(nil)
 	_ connect.OffsetManager = (*Pipeline)(nil)
 )
+
+// adminConfig returns an admin client's configuration: a copy of the
+// consumer's, ccfg, unless AdminProps is set (then Sarama's, or Sluice's
+// defaults, with AdminProps applied).
+func (p *Pipeline) adminConfig(clientID string, ccfg *sarama.Config) (*sarama.Config, error) {
+	cfg, unmapped, err := kafkaconf.AdminConfig(p.cfg.Sarama, ccfg, clientID, "admin.override.", p.cfg.AdminProps)
+	if err != nil {
+		return nil, fmt.Errorf("admin client config: %w", err)
+	}
+	for _, k := range unmapped {
+		p.cfg.Logger.Warn("admin client property has no mapping in Sluice and is ignored", "connector", p.cfg.Name, "key", k)
+	}
+	return cfg, nil
+}
+
+// dlqConfigs returns the dead-letter queue's producer and admin
+// configurations: ProducerProps and AdminProps applied, or copies of the
+// consumer's configuration, ccfg, for those that are nil.
+func (p *Pipeline) dlqConfigs(taskID int, ccfg *sarama.Config) (producer, admin *sarama.Config, err error) {
+	producer = ccfg
+	if p.cfg.ProducerProps != nil {
+		if p.cfg.Sarama != nil {
+			c := *p.cfg.Sarama
+			producer = &c
+		} else {
+			producer = kafkaconf.NewSaramaConfig("")
+		}
+		unmapped, err := kafkaconf.ApplyProducerProps(producer, "producer.override.", p.cfg.ProducerProps)
+		if err != nil {
+			return nil, nil, fmt.Errorf("producer config: %w", err)
+		}
+		for _, k := range unmapped {
+			p.cfg.Logger.Warn("producer property has no mapping in Sluice and is ignored", "connector", p.cfg.Name, "task", taskID, "key", k)
+		}
+	}
+	admin, err = p.adminConfig(fmt.Sprintf("connector-dlq-adminclient-%s-%d", p.cfg.Name, taskID), ccfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return producer, admin, nil
+}

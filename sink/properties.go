@@ -30,6 +30,8 @@ type PropertyOptions struct {
 // offset.flush.timeout.ms, task.shutdown.graceful.timeout.ms, consumer.*)
 // and connector-level keys (name, tasks.max, topics or topics.regex, the
 // converter keys, transforms, predicates, consumer.override.*, errors.*,
+// producer.override.* and admin.override.* (with the worker's producer.*
+// and admin.*: see Config.ProducerProps and Config.AdminProps),
 // and Sluice's sluice.task.retry.timeout.ms). consumer.override.* wins over
 // the worker's consumer.*; consumer max.poll.records sets the batch size and
 // group.id the consumer group. Every connector property, including the
@@ -51,6 +53,10 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 		OffsetFlushTimeout:  common.OffsetFlushTimeout,
 		ShutdownTimeout:     common.ShutdownTimeout,
 		ConsumerProps:       common.ClientProps,
+		AdminProps:          common.AdminProps,
+	}
+	if producer := connprops.ClientProps(worker, connector, "producer"); len(kafkaconf.SecurityProps(producer)) > 0 {
+		cfg.ProducerProps = producer
 	}
 	if common.Transforms != nil {
 		cfg.Transforms = common.Transforms
@@ -103,6 +109,26 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 	if err := kafkaconf.ApplySecurity(kafkaconf.NewSaramaConfig(""), cfg.ConsumerProps, func(k string) string { return consumerKey(worker, connector, k) }); err != nil {
 		errs = append(errs, err)
 	}
+
+	// The dead-letter queue producer's and the admin clients' properties.
+	producerKey := func(k string) string {
+		if _, ok := connector["producer.override."+k]; ok {
+			return "producer.override." + k
+		}
+		return "producer." + k
+	}
+	for _, k := range slices.Sorted(maps.Keys(cfg.ProducerProps)) {
+		if kafkaconf.IsSecurityKey(k) {
+			continue
+		}
+		if _, err := kafkaconf.ApplyProducerProps(kafkaconf.NewSaramaConfig(""), "", map[string]string{k: cfg.ProducerProps[k]}); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", producerKey(k), unprefixed(err, k)))
+		}
+	}
+	if err := kafkaconf.ApplySecurity(kafkaconf.NewSaramaConfig(""), cfg.ProducerProps, producerKey); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, connprops.CheckAdminProps(worker, connector, cfg.AdminProps)...)
 
 	cfg.Errors, err = sluiceerrors.ConfigFromProperties(connector)
 	errs = append(errs, err)

@@ -414,9 +414,13 @@ func (r *taskRunner) setupErrors(ctx context.Context, base *sarama.Config) error
 		reporters = append(reporters, &errhandler.LogReporter{Logger: cfg.Logger, IncludeMessages: cfg.Errors.LogIncludeMessages, Metrics: &r.errStats})
 	}
 	if cfg.Errors.DLQTopic != "" {
+		pcfg, acfg, err := r.p.dlqConfigs(r.id, base)
+		if err != nil {
+			return fmt.Errorf("connector %q task %d: dead-letter queue: %w", cfg.Name, r.id, err)
+		}
 		dlq, err := errhandler.NewDLQ(ctx, errhandler.DLQConfig{
 			Brokers: cfg.Brokers, Topic: cfg.Errors.DLQTopic, ReplicationFactor: cfg.Errors.DLQReplicationFactor,
-			ContextHeaders: cfg.Errors.DLQContextHeaders, Sarama: base, Metrics: &r.errStats, Logger: r.log,
+			ContextHeaders: cfg.Errors.DLQContextHeaders, Sarama: pcfg, Admin: acfg, Metrics: &r.errStats, Logger: r.log,
 			ClientID: fmt.Sprintf("connector-dlq-producer-%s-%d", cfg.Name, r.id),
 		})
 		if err != nil {

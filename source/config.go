@@ -168,9 +168,10 @@ type Config struct {
 	//     sasl.mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512,
 	//     OAUTHBEARER with sasl.oauthbearer.token.endpoint.url) and
 	//     sasl.jaas.config. Present, they replace Sarama's TLS and SASL
-	//     settings; they also secure the task's dead-letter queue and
-	//     topic creation clients, which start from the producer's
-	//     configuration. An unsupported security key is an error.
+	//     settings; they also secure the task's dead-letter queue
+	//     producer, which starts from the producer's configuration, and
+	//     the admin client unless AdminProps is set. An unsupported
+	//     security key is an error.
 	//
 	// Other keys are accepted and ignored, with a warning when the task
 	// starts. The pipeline reads the delivery keys itself (a broker outage
@@ -192,6 +193,18 @@ type Config struct {
 	// retries mean unbounded. max.block.ms is accepted and ignored (a send
 	// never gives up on missing metadata: the task waits, stalled).
 	ProducerProps map[string]string
+	// AdminProps are Kafka admin client properties for the task's admin
+	// client, which creates topics (TopicCreation) and the dead-letter
+	// queue topic. Nil (the default) gives it the producer's
+	// configuration. Set, it starts from Sarama instead, with these keys
+	// applied: the security keys (as in ProducerProps), client.id,
+	// request.timeout.ms, default.api.timeout.ms, retries and
+	// retry.backoff.ms; other keys are ignored with a warning.
+	// ConfigFromProperties sets it as Kafka Connect composes an admin
+	// client's properties: the worker's top-level security keys, then
+	// admin.*, then the connector's admin.override.* (nil when they hold no
+	// security key).
+	AdminProps map[string]string
 	// TopicCreation enables KIP-158 topic creation.
 	TopicCreation *TopicCreation
 	// Errors is the errors.* configuration: retries, tolerance, error log

@@ -12,6 +12,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/errhandler"
+	"github.com/sluicehq/sluice/internal/kafkaconf"
 )
 
 // Pipeline runs the tasks of one source connector: each task's records are
@@ -260,6 +261,21 @@ func (p *Pipeline) producerConfig(taskID int) (*sarama.Config, deliveryPolicy, [
 		return nil, delivery, nil, fmt.Errorf("producer config: %w", err)
 	}
 	return cfg, delivery, unmapped, nil
+}
+
+// adminConfig returns the configuration of the task's admin client (topic
+// creation, the dead-letter queue topic): a copy of the producer's, pcfg,
+// unless AdminProps is set, and the admin properties that have no mapping.
+func (p *Pipeline) adminConfig(taskID int, pcfg *sarama.Config) (*sarama.Config, []string, error) {
+	base := p.cfg.Sarama
+	if base == nil {
+		base = newSaramaConfig()
+	}
+	cfg, unmapped, err := kafkaconf.AdminConfig(base, pcfg, fmt.Sprintf("connector-adminclient-%s-%d", p.cfg.Name, taskID), "admin.override.", p.cfg.AdminProps)
+	if err != nil {
+		return nil, nil, fmt.Errorf("admin client config: %w", err)
+	}
+	return cfg, unmapped, nil
 }
 
 func (p *Pipeline) logger(task int) *slog.Logger {

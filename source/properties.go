@@ -84,10 +84,18 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 		OffsetFlushTimeout:  common.OffsetFlushTimeout,
 		ShutdownTimeout:     common.ShutdownTimeout,
 		ProducerProps:       common.ClientProps,
+		AdminProps:          common.AdminProps,
 	}
 	errs = append(errs, checkProducerProps(worker, connector, cfg.ProducerProps)...)
 	storage, err := offsets.StorageFromProperties(worker)
 	errs = append(errs, err, connectorOffsetStorageKeys(connector), workerSecurity(worker, storage, opts.OffsetStore))
+	// The admin clients' keys include the worker's top-level security
+	// keys, just checked: their errors are not repeated.
+	for _, e := range connprops.CheckAdminProps(worker, connector, cfg.AdminProps) {
+		if !slices.ContainsFunc(errs, func(prev error) bool { return prev != nil && strings.Contains(prev.Error(), e.Error()) }) {
+			errs = append(errs, e)
+		}
+	}
 	if opts.OffsetStore == nil {
 		cfg.OffsetStorage = storage
 	}
@@ -148,7 +156,7 @@ func connectorOffsetStorageKeys(connector map[string]string) error {
 // When the pipeline would open a Kafka offsets store itself, it could not
 // apply them, so that is an error telling the caller to open the store.
 func workerSecurity(worker map[string]string, storage offsets.Storage, store offsets.Store) error {
-	sec := kafkaconf.SecurityProps(worker)
+	sec, _ := kafkaconf.WorkerSecurityProps(worker)
 	if len(sec) == 0 {
 		return nil
 	}

@@ -243,6 +243,13 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	for _, k := range unmapped {
 		r.log.Warn("producer property has no mapping in Sluice and is ignored", "key", k)
 	}
+	acfg, unmapped, err := r.p.adminConfig(r.id, pcfg)
+	if err != nil {
+		return fmt.Errorf("connector %q task %d: %w", cfg.Name, r.id, err)
+	}
+	for _, k := range unmapped {
+		r.log.Warn("admin client property has no mapping in Sluice and is ignored", "key", k)
+	}
 	if err := r.callStart(ctx); err != nil {
 		return fmt.Errorf("connector %q task %d: start: %w", cfg.Name, r.id, err)
 	}
@@ -263,7 +270,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	if cfg.Errors.DLQTopic != "" {
 		r.dlq, err = errhandler.NewDLQ(ctx, errhandler.DLQConfig{
 			Brokers: cfg.Brokers, Topic: cfg.Errors.DLQTopic, ReplicationFactor: cfg.Errors.DLQReplicationFactor,
-			ContextHeaders: cfg.Errors.DLQContextHeaders, Sarama: pcfg, Metrics: &r.errStats, Logger: r.log,
+			ContextHeaders: cfg.Errors.DLQContextHeaders, Sarama: pcfg, Admin: acfg, Metrics: &r.errStats, Logger: r.log,
 			ClientID: fmt.Sprintf("connector-dlq-producer-%s-%d", cfg.Name, r.id),
 		})
 		if err != nil {
@@ -281,7 +288,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	r.taskHandler = errhandler.New(taskErrs, cfg.Name, r.id,
 		errhandler.WithMetrics(&r.errStats), errhandler.WithLogger(cfg.Logger))
 	if cfg.TopicCreation != nil {
-		r.admin, err = sarama.NewClusterAdmin(cfg.Brokers, pcfg)
+		r.admin, err = sarama.NewClusterAdmin(cfg.Brokers, acfg)
 		if err != nil {
 			return fmt.Errorf("connector %q task %d: creating admin client: %w", cfg.Name, r.id, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -43,27 +44,6 @@ func secureKfake(t *testing.T, opts ...kfake.Opt) *kfake.Cluster {
 	}
 	t.Cleanup(c.Close)
 	return c
-}
-
-// answerPlainLikeKafka makes c answer a SASL/PLAIN authentication with a
-// password other than password as Apache Kafka does: a
-// SaslAuthenticate response with SASL_AUTHENTICATION_FAILED (kfake itself
-// closes the connection, which a client cannot tell from a broker going
-// away).
-func answerPlainLikeKafka(c *kfake.Cluster, password string) {
-	c.ControlKey(kmsg.SASLAuthenticate.Int16(), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		req := kreq.(*kmsg.SASLAuthenticateRequest)
-		if parts := bytes.Split(req.SASLAuthBytes, []byte{0}); len(parts) == 3 && string(parts[2]) == password {
-			return nil, nil, false
-		}
-		resp := req.ResponseKind().(*kmsg.SASLAuthenticateResponse)
-		resp.Version = req.Version
-		resp.ErrorCode = kerr.SaslAuthenticationFailed.Code
-		msg := "Authentication failed: Invalid username or password"
-		resp.ErrorMessage = &msg
-		return resp, nil, true
-	})
 }
 
 // runSecureSource builds a source pipeline from worker properties (plus
@@ -222,7 +202,7 @@ func TestSecureSourceFailures(t *testing.T) {
 
 	t.Run("wrong password", func(t *testing.T) {
 		c := secureKfake(t, kfake.TLS(pki.ServerTLS(false)), kfake.EnableSASL(), kfake.Superuser("PLAIN", "connect", "another-password"))
-		answerPlainLikeKafka(c, "another-password")
+		kafkatest.AnswerPlainLikeKafka(c, "another-password")
 		err := runSecureSource(t, c.ListenAddrs(), map[string]string{
 			"producer.security.protocol":       "SASL_SSL",
 			"producer.ssl.truststore.type":     "PEM",
@@ -381,4 +361,58 @@ func TestSecureSourceOAuthBearer(t *testing.T) {
 		t.Fatalf("Run: %v, want an authentication failure at the token endpoint", err)
 	}
 	noSecret(t, err.Error())
+}
+
+// TestSourceAdminClientProps: the task's admin client (topic creation)
+// takes its security from the worker's top-level keys, admin.* and the
+// connector's admin.override.*, in that order, as Kafka Connect's
+// Worker.adminConfigs; with none of them it uses the producer's.
+func TestSourceAdminClientProps(t *testing.T) {
+	jaas := func(pw string) string {
+		return `org.apache.kafka.common.security.plain.PlainLoginModule required username="connect" password="` + pw + `";`
+	}
+	producer := map[string]string{
+		"producer.security.protocol": "SASL_PLAINTEXT", "producer.sasl.mechanism": "PLAIN",
+		"producer.sasl.jaas.config": jaas(secretJAASPass),
+	}
+	creation := map[string]string{"topic.creation.default.replication.factor": "1", "topic.creation.default.partitions": "1"}
+	with := func(base map[string]string, kv ...string) map[string]string {
+		out := maps.Clone(base)
+		for i := 0; i < len(kv); i += 2 {
+			out[kv[i]] = kv[i+1]
+		}
+		return out
+	}
+	wrongAdmin := with(producer, "admin.security.protocol", "SASL_PLAINTEXT", "admin.sasl.mechanism", "PLAIN",
+		"admin.sasl.jaas.config", jaas("wrong-admin-pass"))
+	cases := []struct {
+		name              string
+		worker, connector map[string]string
+		fail              bool
+	}{
+		{"no admin keys: the producer's security", producer, creation, false},
+		{"admin.* wrong password", wrongAdmin, creation, true},
+		{"admin.override.* wins over admin.*", wrongAdmin, with(creation, "admin.override.sasl.jaas.config", jaas(secretJAASPass)), false},
+		{"top-level keys reach the admin client", with(producer, "security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", "PLAIN",
+			"sasl.jaas.config", jaas("wrong-worker-pass")), creation, true},
+		{"admin.* wins over the top-level keys", with(wrongAdmin, "security.protocol", "PLAINTEXT",
+			"admin.sasl.jaas.config", jaas(secretJAASPass)), creation, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := secureKfake(t, kfake.EnableSASL(), kfake.Superuser("PLAIN", "connect", secretPassword))
+			kafkatest.AnswerPlainLikeKafka(c, secretPassword)
+			err := runSecureSource(t, c.ListenAddrs(), maps.Clone(tc.worker), maps.Clone(tc.connector), 5)
+			switch {
+			case tc.fail && (err == nil || !strings.Contains(strings.ToLower(err.Error()), "authentication failed") || !strings.Contains(err.Error(), "admin")):
+				t.Fatalf("Run: %v, want the admin client's authentication failure", err)
+			case !tc.fail && err != nil:
+				t.Fatalf("Run: %v", err)
+			}
+			if err != nil {
+				t.Log(err)
+				noSecret(t, err.Error())
+			}
+		})
+	}
 }

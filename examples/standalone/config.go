@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -183,13 +184,19 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 		}
 	}
 
+	// The top-level security keys configure the worker's own clients (the
+	// offsets topic store) and the connectors' admin clients (topic
+	// creation, the dead-letter queue topic), as Kafka Connect's; the
+	// connectors' producers and consumers read producer.* and consumer.*.
+	proto := strings.ToUpper(strings.TrimSpace(props["security.protocol"]))
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		switch {
-		case isSecurityKey(strings.TrimPrefix(k, "admin.")) && strings.HasPrefix(k, "admin."):
-			c.warnings = append(c.warnings, k+" is ignored: Sluice's admin clients (topic creation, dead-letter queue topic) use the security settings of the producer.* (sources) or consumer.* (sinks) keys")
-		case isSecurityKey(k) && c.offsetsFile != "":
-			c.warnings = append(c.warnings, k+" is ignored: the worker's top-level security keys configure its own clients, the offsets topic store, and offsets are in a file; "+
-				"the connectors' clients read producer.* and consumer.* (as in Kafka Connect)")
+		case strings.HasPrefix(k, "sasl.") && !strings.HasPrefix(proto, "SASL_"),
+			strings.HasPrefix(k, "ssl.") && proto != "SSL" && proto != "SASL_SSL" && !strings.Contains(props[keyListeners], "https://"):
+			// Kafka's clients do not use the keys of a protocol they do
+			// not speak; the top-level ssl.* keys may configure the REST
+			// API's https listeners.
+			c.warnings = append(c.warnings, fmt.Sprintf("%s is not used: security.protocol is %s", k, cmp.Or(proto, "PLAINTEXT (the default)")))
 		case k == "plugin.path":
 			c.warnings = append(c.warnings, "plugin.path is ignored: Sluice's connectors are compiled in (see examples/standalone/plugins.go)")
 		case strings.HasPrefix(k, "internal."):
@@ -200,11 +207,6 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 		return nil, err
 	}
 	return c, nil
-}
-
-// isSecurityKey reports whether k is a Kafka client security key.
-func isSecurityKey(k string) bool {
-	return k == "security.protocol" || strings.HasPrefix(k, "ssl.") || strings.HasPrefix(k, "sasl.")
 }
 
 // parseListeners returns the REST API's listen addresses: from listeners

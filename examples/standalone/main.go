@@ -81,10 +81,14 @@
 //
 // The Kafka clients take Kafka's security keys with Kafka Connect's prefix
 // rules: the top-level keys secure the worker's own client (the offsets
-// topic store), producer.* the source tasks' producers (and their
-// dead-letter queue and topic creation clients), consumer.* the sink
-// tasks' consumers (and their dead-letter queue clients); a connector's
-// producer.override.* and consumer.override.* join its worker's keys.
+// topic store) and, under admin.* and a connector's admin.override.*, the
+// connectors' admin clients (topic creation, the dead-letter queue topic);
+// producer.* the source tasks' producers (and their dead-letter queue) and
+// the sink tasks' dead-letter queue producers; consumer.* the sink tasks'
+// consumers; a connector's producer.override.* and consumer.override.*
+// join its worker's keys. Where a connector's admin client or a sink's
+// dead-letter queue producer gets no security key that way, it uses its
+// task client's (Kafka Connect would connect it in plaintext).
 // Supported: security.protocol (PLAINTEXT, SSL, SASL_PLAINTEXT,
 // SASL_SSL); ssl.truststore.*, ssl.keystore.* and ssl.key.password with
 // PEM (files, or inline ssl.truststore.certificates,
@@ -104,8 +108,9 @@
 //	producer.ssl.truststore.location=/etc/kafka/ca.pem
 //
 // Any other ssl.* or sasl.* key (GSSAPI, ssl.cipher.suites, …)
-// fails the start naming the key; admin.* security keys, and top-level ones
-// when offsets are in a file, are ignored with a warning.
+// fails the start naming the key. Top-level ssl.* and sasl.* keys that
+// security.protocol does not use are not used, with a warning (ssl.* keys
+// may be there for the REST API's https listeners).
 //
 // # Config providers
 //

@@ -6,6 +6,8 @@ package connprops
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +44,9 @@ type Common struct {
 	// ClientProps are the worker's <client>.* properties overlaid with the
 	// connector's <client>.override.* ones, prefixes stripped.
 	ClientProps map[string]string
+	// AdminProps are the admin clients' properties (see AdminProps); nil
+	// when they set no security key.
+	AdminProps map[string]string
 }
 
 // DefaultConverters returns a new registry holding the built-in converters:
@@ -112,18 +117,49 @@ func Parse(worker, connector map[string]string, p Plugins, client string) (Commo
 			*dst = d
 		}
 	}
-	c.ClientProps = map[string]string{}
+	c.ClientProps = ClientProps(worker, connector, client)
+	c.AdminProps, _ = AdminProps(worker, connector)
+	return c, errors.Join(errs...)
+}
+
+// ClientProps returns the worker's <client>.* properties overlaid with the
+// connector's <client>.override.* ones, prefixes stripped (Kafka Connect's
+// baseProducerConfigs and baseConsumerConfigs). client is "producer",
+// "consumer" or "admin".
+func ClientProps(worker, connector map[string]string, client string) map[string]string {
+	out := map[string]string{}
 	for k, v := range worker {
-		if rest, ok := strings.CutPrefix(k, client+"."); ok {
-			c.ClientProps[rest] = v
+		if rest, ok := strings.CutPrefix(k, client+"."); ok && rest != "" {
+			out[rest] = v
 		}
 	}
 	for k, v := range connector {
-		if rest, ok := strings.CutPrefix(k, client+".override."); ok {
-			c.ClientProps[rest] = v
+		if rest, ok := strings.CutPrefix(k, client+".override."); ok && rest != "" {
+			out[rest] = v
 		}
 	}
-	return c, errors.Join(errs...)
+	return out
+}
+
+// AdminProps returns the properties of a connector's admin clients as Kafka
+// Connect composes them (Worker.adminConfigs): the worker's top-level
+// security keys (kafkaconf.WorkerSecurityProps: the keys of a protocol not
+// in use are returned in ignored), then the worker's admin.* keys, then the
+// connector's admin.override.* keys, prefixes stripped. Other top-level
+// worker keys, which Kafka Connect also hands its admin clients, configure
+// nothing an admin client of Sluice's has.
+//
+// It returns nil when the result holds no security key: the admin clients
+// then use the security settings of the task's own client (the source's
+// producer, the sink's consumer), where Kafka Connect would connect them
+// in plaintext, which only fails against a secured cluster.
+func AdminProps(worker, connector map[string]string) (props map[string]string, ignored []string) {
+	props, ignored = kafkaconf.WorkerSecurityProps(worker)
+	maps.Copy(props, ClientProps(worker, connector, "admin"))
+	if len(kafkaconf.SecurityProps(props)) == 0 {
+		return nil, ignored
+	}
+	return props, ignored
 }
 
 // lookup returns the connector's value of key, else the worker's.
@@ -158,6 +194,38 @@ func converter(worker, connector map[string]string, reg *converters.Registry, ke
 		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	return c, nil
+}
+
+// CheckAdminProps checks admin client properties (as AdminProps returns
+// them) as the tasks will apply them, each error naming the key as written:
+// the connector's admin.override.k, else the worker's admin.k, else the
+// worker's top-level k.
+func CheckAdminProps(worker, connector, props map[string]string) []error {
+	name := func(k string) string {
+		if _, ok := connector["admin.override."+k]; ok {
+			return "admin.override." + k
+		}
+		if _, ok := worker["admin."+k]; ok {
+			return "admin." + k
+		}
+		return k
+	}
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(props)) {
+		if kafkaconf.IsSecurityKey(k) {
+			continue // checked together below
+		}
+		if _, err := kafkaconf.ApplyAdminProps(kafkaconf.NewSaramaConfig(""), "", map[string]string{k: props[k]}); err != nil {
+			if msg, ok := strings.CutPrefix(err.Error(), k+": "); ok {
+				err = errors.New(msg)
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", name(k), err))
+		}
+	}
+	if err := kafkaconf.ApplySecurity(kafkaconf.NewSaramaConfig(""), props, name); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
 }
 
 // SubProps returns the properties under prefix, with the prefix stripped.

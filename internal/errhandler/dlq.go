@@ -32,7 +32,10 @@ type DLQConfig struct {
 	// ContextHeaders adds the __connect.errors.* headers.
 	ContextHeaders bool
 	// Sarama is an optional base client configuration (copied).
-	Sarama  *sarama.Config
+	Sarama *sarama.Config
+	// Admin is the configuration of the admin client that creates the
+	// topic (copied; nil: Sarama's).
+	Admin   *sarama.Config
 	Metrics *Metrics
 	Logger  *slog.Logger
 	// ClientID names the producer (Kafka Connect:
@@ -105,7 +108,12 @@ func NewDLQ(ctx context.Context, cfg DLQConfig) (*DLQ, error) {
 	if rf == 0 {
 		rf = sluiceerrors.DefaultDLQReplicationFactor
 	}
-	if err := ensureDLQTopic(ctx, cfg.Brokers, sc, cfg.Topic, rf, cfg.Logger); err != nil {
+	ac := sc
+	if cfg.Admin != nil {
+		c := *cfg.Admin
+		ac = &c
+	}
+	if err := ensureDLQTopic(ctx, cfg.Brokers, ac, cfg.Topic, rf, cfg.Logger); err != nil {
 		return nil, err
 	}
 	p, err := sarama.NewSyncProducer(cfg.Brokers, sc)
