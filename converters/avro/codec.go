@@ -1061,6 +1061,11 @@ func compileAvroEncoder(cs *connect.Schema, a *avroSchema) (avroEnc, error) {
 
 type encCompiler struct {
 	nodes int
+	// asOptional maps the non-optional copy of a union member's schema,
+	// which its branch is compiled with, to the member's own (optional)
+	// schema: a struct in a Confluent union carries the member's schema,
+	// as Confluent's AvroData writes and reads it.
+	asOptional map[*connect.Schema]*connect.Schema
 }
 
 func nullErr(cs *connect.Schema) error {
@@ -1550,12 +1555,13 @@ func (ec *encCompiler) recordLeaf(cs *connect.Schema, a *avroSchema, depth int) 
 		}
 		steps[i] = step{name: f.Name, index: f.Index, enc: enc, def: f.Schema.Default}
 	}
+	alt := ec.asOptional[cs] // a union member's own schema, or nil
 	return func(b []byte, v any) ([]byte, error) {
 		st, ok := v.(*connect.Struct)
 		if !ok || st == nil {
 			return nil, typeErr(cs, v, "*connect.Struct")
 		}
-		if s := st.Schema(); s != cs && !s.Equal(cs) {
+		if s := st.Schema(); s != cs && s != alt && !s.Equal(cs) && (alt == nil || !s.Equal(alt)) {
 			return nil, avroErr("struct schema %s does not match schema %s", s, cs)
 		}
 		var err error
@@ -1603,7 +1609,14 @@ func (ec *encCompiler) unionStruct(cs *connect.Schema, a *avroSchema, depth int)
 		if bi < 0 {
 			return nil, avroErr("union field %q has no branch in %s", f.Name, a.describe())
 		}
-		enc, err := ec.compile(nonOptional(f.Schema), a.branches[bi], depth+1)
+		member := nonOptional(f.Schema)
+		if member != f.Schema {
+			if ec.asOptional == nil {
+				ec.asOptional = map[*connect.Schema]*connect.Schema{}
+			}
+			ec.asOptional[member] = f.Schema
+		}
+		enc, err := ec.compile(member, a.branches[bi], depth+1)
 		if err != nil {
 			return nil, within(err, f.Name)
 		}

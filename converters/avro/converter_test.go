@@ -1379,3 +1379,32 @@ func TestAvroHostileLengths(t *testing.T) {
 		})
 	}
 }
+
+// TestAvroUnionStructBranch: a Confluent union whose set member is a record
+// (a struct carrying the member field's optional schema, as Confluent's
+// AvroData builds and reads it, and as the data model requires) writes and
+// reads back. The fuzzer found it refused.
+func TestAvroUnionStructBranch(t *testing.T) {
+	reg, _ := startSRFake(t)
+	c := mustAvro(t, Config{URLs: []string{reg.URL()}}, false)
+	s, v := avroEverything()
+	us := s.Field("union").Schema
+	member := us.Field("Address").Schema
+	for _, as := range []*connect.Schema{member} {
+		addr := connect.NewStruct(as).MustPut("street", "Main St").MustPut("zip", "12345")
+		v.MustPut("union", connect.NewStruct(us).MustPut("Address", addr))
+		out, err := c.FromConnect(avroCtx, "union", nil, s, v)
+		if err != nil {
+			t.Fatalf("member schema %v: %v", as, err)
+		}
+		sv, err := c.ToConnect(avroCtx, "union", nil, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := sv.Value.(*connect.Struct).Get("union")
+		got, _ := u.(*connect.Struct).Get("Address")
+		if st := got.(*connect.Struct); !st.Schema().Equal(member) || st.At(0) != "Main St" {
+			t.Fatalf("read back %v %v", st.Schema(), st)
+		}
+	}
+}
