@@ -1,0 +1,107 @@
+package kafkatest
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/IBM/sarama"
+
+	"github.com/sluicehq/sluice/internal/kafkaconf"
+)
+
+// TestSecureKafka: the secured Apache Kafka broker authenticates
+// User:connect on each listener through kafkaconf's property mapping (PEM,
+// PKCS12 and JKS stores), refuses it without ACLs and with a wrong
+// password, refuses it topic creation, and lets it produce once granted
+// WRITE on the topic.
+func TestSecureKafka(t *testing.T) {
+	k := StartSecureKafka(t)
+	c := k.Certs
+	jaas := func(module, pw string) string {
+		return "org.apache.kafka.common.security." + module + " required username=\"" + SecureUser + "\" password=\"" + pw + "\";"
+	}
+	listeners := []struct {
+		name, addr string
+		props      map[string]string
+	}{
+		{"SASL_SSL PEM", k.SASLSSL, map[string]string{
+			"security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512",
+			"sasl.jaas.config":    jaas("scram.ScramLoginModule", SecurePassword),
+			"ssl.truststore.type": "PEM", "ssl.truststore.location": c.CAFile}},
+		{"SSL PEM", k.SSL, map[string]string{
+			"security.protocol": "SSL", "ssl.truststore.type": "PEM", "ssl.truststore.location": c.CAFile,
+			"ssl.keystore.type": "PEM", "ssl.keystore.location": c.ClientPEMFile}},
+		{"SSL PKCS12", k.SSL, map[string]string{
+			"security.protocol":   "SSL",
+			"ssl.truststore.type": "PKCS12", "ssl.truststore.location": c.TrustPKCS12, "ssl.truststore.password": SecureStorePassword,
+			"ssl.keystore.type": "PKCS12", "ssl.keystore.location": c.ClientPKCS12, "ssl.keystore.password": SecureStorePassword}},
+		{"SSL JKS", k.SSL, map[string]string{
+			"security.protocol":   "SSL",
+			"ssl.truststore.type": "JKS", "ssl.truststore.location": c.TrustJKS, "ssl.truststore.password": SecureStorePassword,
+			"ssl.keystore.type": "JKS", "ssl.keystore.location": c.ClientJKS, "ssl.keystore.password": SecureStorePassword,
+			"ssl.key.password": SecureStorePassword}},
+		{"SASL_PLAINTEXT", k.SASLPlaintext, map[string]string{
+			"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
+			"sasl.jaas.config": jaas("plain.PlainLoginModule", SecurePassword)}},
+	}
+	topic := Topic(t)
+	k.CreateTopic(t, topic, 1)
+	config := func(t *testing.T, props map[string]string) *sarama.Config {
+		cfg := SaramaConfig(t)
+		cfg.Metadata.AllowAutoTopicCreation = false
+		cfg.Metadata.Retry.Max = 1
+		cfg.Producer.Retry.Max = 1
+		if err := kafkaconf.ApplySecurity(cfg, props, func(k string) string { return k }); err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	produce := func(addr string, cfg *sarama.Config) error {
+		p, err := sarama.NewSyncProducer([]string{addr}, cfg)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		_, _, err = p.SendMessage(&sarama.ProducerMessage{Topic: topic, Value: sarama.StringEncoder("x")})
+		return err
+	}
+
+	for _, l := range listeners {
+		t.Run(l.name+" denied without ACL", func(t *testing.T) {
+			err := produce(l.addr, config(t, l.props))
+			if !errors.Is(err, sarama.ErrTopicAuthorizationFailed) {
+				t.Errorf("producing without an ACL: %v, want %v", err, sarama.ErrTopicAuthorizationFailed)
+			}
+		})
+	}
+	k.Allow(t, "User:"+SecureUser, sarama.AclResourceTopic, topic, sarama.AclPatternLiteral,
+		sarama.AclOperationWrite, sarama.AclOperationDescribe)
+	for _, l := range listeners {
+		t.Run(l.name, func(t *testing.T) {
+			if err := produce(l.addr, config(t, l.props)); err != nil {
+				t.Errorf("producing as %s: %v", SecureUser, err)
+			}
+			a, err := sarama.NewClusterAdmin([]string{l.addr}, config(t, l.props))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			err = a.CreateTopic(Topic(t), &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false)
+			if !errors.Is(err, sarama.ErrTopicAuthorizationFailed) && !errors.Is(err, sarama.ErrClusterAuthorizationFailed) {
+				t.Errorf("creating a topic as %s: %v, want an authorization failure", SecureUser, err)
+			}
+		})
+	}
+	t.Run("wrong SCRAM password", func(t *testing.T) {
+		props := map[string]string{}
+		for k, v := range listeners[0].props {
+			props[k] = v
+		}
+		props["sasl.jaas.config"] = jaas("scram.ScramLoginModule", "wrong")
+		err := produce(k.SASLSSL, config(t, props))
+		if err == nil || !strings.Contains(err.Error(), "SCRAM") && !errors.Is(err, sarama.ErrSASLAuthenticationFailed) {
+			t.Errorf("wrong password: %v, want an authentication failure", err)
+		}
+	})
+}
