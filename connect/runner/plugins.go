@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/configprovider"
+	"github.com/sluicehq/sluice/internal/redact"
 )
 
 // ConfigValidation is the result of validating a connector configuration,
@@ -164,26 +165,30 @@ func (r *Runner) ValidateConfig(plugin string, config map[string]string) (Config
 // validate validates config against p as Kafka Connect does: with its
 // config provider references resolved (so that a referenced value is
 // checked, and the plugin's Validate sees it), showing the references as
-// written and masking resolved values in the messages. When a reference
-// cannot be resolved, the configuration is checked as written; the build
-// then fails, naming the key and the provider.
+// written (a password key's value too when it is nothing but references)
+// and masking secrets (password keys' values, the passwords of a JAAS
+// configuration, resolved values) in the messages, which may quote a
+// value. When a reference cannot be resolved, the configuration is checked
+// as written; the build then fails, naming the key and the provider.
 func (r *Runner) validate(p *connect.Plugin, config map[string]string) ConfigValidation {
-	if len(r.providers) == 0 {
-		return validateConfig(p, config)
+	resolved, values := config, []string(nil)
+	if len(r.providers) > 0 {
+		// The Runner's methods take no context; a provider's lookups are
+		// bounded by their own timeouts.
+		var err error
+		resolved, values, err = configprovider.Resolve(context.Background(), r.providers, config)
+		if err != nil {
+			resolved, values = config, nil
+		}
 	}
-	// The Runner's methods take no context; a provider's lookups are bounded
-	// by their own timeouts.
-	resolved, secrets, err := configprovider.Resolve(context.Background(), r.providers, config)
-	if err != nil {
-		return validateConfig(p, config)
-	}
+	secrets := secretValues(resolved, p, r.cfg.Worker, values)
 	v := validateConfig(p, resolved)
 	for i, c := range v.Configs {
-		if raw, ok := config[c.Key.Name]; ok && c.Value != MaskedValue && configprovider.HasVariables(raw) {
+		if raw, ok := config[c.Key.Name]; ok && configprovider.HasVariables(raw) && (c.Value != MaskedValue || onlyReferences(raw)) {
 			v.Configs[i].Value = raw
 		}
 		for j, e := range c.Errors {
-			c.Errors[j] = scrubSecrets(e, secrets)
+			c.Errors[j] = secrets.Scrub(e)
 		}
 	}
 	return v
@@ -346,7 +351,7 @@ func validateConfig(p *connect.Plugin, config map[string]string) ConfigValidatio
 			out.Groups = append(out.Groups, k.Group)
 		}
 		v, ok := config[k.Name]
-		if ok && (k.Type == "PASSWORD" || isPasswordKey(k.Name, p)) {
+		if ok && (k.Type == "PASSWORD" || isPasswordKey(k.Name, p)) && !onlyReferences(v) {
 			v = MaskedValue
 		}
 		e := errs[k.Name]
@@ -391,9 +396,10 @@ func checkType(k connect.ConfigKey, v string) string {
 	return ""
 }
 
-// MaskedValue replaces secret configuration values in responses and logs
-// (Kafka's Password.toString()).
-const MaskedValue = "[hidden]"
+// MaskedValue replaces secret values in responses, logs, status traces,
+// error messages and dead-letter queue headers (Kafka's
+// Password.toString()).
+const MaskedValue = redact.Mask
 
 // passwordSuffixes are key endings whose values are secret.
 var passwordSuffixes = []string{
@@ -435,7 +441,9 @@ func isPasswordKey(key string, p *connect.Plugin) bool {
 }
 
 // MaskConfig returns a copy of config whose secret values (IsPasswordKey,
-// or a key in extra) are MaskedValue.
+// or a key in extra) are MaskedValue, unless such a value is nothing but
+// config provider references (${file:/path:key}): a reference names where
+// the secret is, and is shown as Kafka Connect shows it.
 func MaskConfig(config map[string]string, extra ...string) map[string]string {
 	return maskConfig(config, &connect.Plugin{PasswordKeys: extra})
 }
@@ -443,7 +451,7 @@ func MaskConfig(config map[string]string, extra ...string) map[string]string {
 func maskConfig(config map[string]string, p *connect.Plugin) map[string]string {
 	out := make(map[string]string, len(config))
 	for k, v := range config {
-		if isPasswordKey(k, p) {
+		if isPasswordKey(k, p) && !onlyReferences(v) {
 			v = MaskedValue
 		}
 		out[k] = v
