@@ -35,8 +35,8 @@ type slot struct {
 	// refreshSecretsLocked), read without s.mu by the log handlers and the
 	// error paths.
 	secrets redact.Set
-	done chan struct{} // closed when loop returned
-	wake chan struct{} // capacity 1
+	done    chan struct{} // closed when loop returned
+	wake    chan struct{} // capacity 1
 
 	mu           sync.Mutex
 	config       map[string]string
