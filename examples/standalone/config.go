@@ -62,6 +62,12 @@ type restListener struct {
 type workerConfig struct {
 	path  string
 	props map[string]string
+	// clientProps are the properties the Kafka clients and the pipelines
+	// see: props, without the top-level ssl.* keys when those configure
+	// the https REST listener only (no listeners.https.* key, and a
+	// top-level security.protocol without TLS: Kafka's clients ignore
+	// ssl.* keys then).
+	clientProps map[string]string
 	// brokers are the bootstrap addresses: bootstrap.servers, else
 	// Kafka's default localhost:9092. Empty when embedded is set (the
 	// in-process broker's address is filled in once it runs).
@@ -170,28 +176,9 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 		c.offsetsReplication = int16(n)
 	}
 
-	// Converters, offset.flush.*, task.shutdown.*, producer.* and
-	// consumer.*: parsed as the pipelines will (each connector's pipeline
-	// parses the worker properties with its own), so that a mistake fails
-	// here, naming the worker file. The sink parse sees only the consumer
-	// keys: the shared ones are reported once, by the source parse.
-	// The offset.storage.* keys are the worker's own (checked above: the
-	// worker opens the store and hands it to every source pipeline).
-	const self = "worker" // the placeholder connector name
-	pipelineProps := maps.Clone(props)
-	maps.DeleteFunc(pipelineProps, func(k, _ string) bool { return strings.HasPrefix(k, "offset.storage.") })
-	// The worker opens the offset store (with the top-level security
-	// keys) and hands it to the pipelines: a stand-in store here.
-	_, err := source.ConfigFromProperties(pipelineProps, map[string]string{"name": self}, source.PropertyOptions{OffsetStore: offsets.NewMemoryStore()})
-	for _, e := range leafErrors(err) {
-		errs = append(errs, fmt.Errorf("%s: %s", path, strings.TrimPrefix(e.Error(), `source connector "`+self+`": `)))
-	}
-	maps.DeleteFunc(pipelineProps, func(k, _ string) bool { return !strings.HasPrefix(k, "consumer.") })
-	_, err = sink.ConfigFromProperties(pipelineProps, map[string]string{"name": self, "topics": self}, sink.PropertyOptions{})
-	for _, e := range leafErrors(err) {
-		errs = append(errs, fmt.Errorf("%s: %s", path, strings.TrimPrefix(e.Error(), `sink connector "`+self+`": `)))
-	}
-
+	// The REST listeners first: an https listener may take the top-level
+	// ssl.* keys, which then are not the Kafka clients' (see clientProps).
+	c.clientProps = props
 	listeners, err := parseListeners(props)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", path, err))
@@ -206,6 +193,10 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 		}
 		c.httpsTLS = tlsCfg
 		c.httpsFromTopLevel = !slices.ContainsFunc(slices.Collect(maps.Keys(props)), func(k string) bool { return strings.HasPrefix(k, runner.HTTPSListenerPrefix) })
+		if proto := strings.ToUpper(strings.TrimSpace(props["security.protocol"])); c.httpsFromTopLevel && proto != "SSL" && proto != "SASL_SSL" {
+			c.clientProps = maps.Clone(props)
+			maps.DeleteFunc(c.clientProps, func(k, _ string) bool { return strings.HasPrefix(k, "ssl.") })
+		}
 	}
 	if v, ok := props[keyAdvertisedListener]; ok && strings.TrimSpace(v) != "" {
 		c.advertisedListener = strings.ToLower(strings.TrimSpace(v))
@@ -223,6 +214,28 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 		}
 		c.basicAuth = basic
 	}
+	// Converters, offset.flush.*, task.shutdown.*, producer.* and
+	// consumer.*: parsed as the pipelines will (each connector's pipeline
+	// parses the worker properties with its own), so that a mistake fails
+	// here, naming the worker file. The sink parse sees only the consumer
+	// keys: the shared ones are reported once, by the source parse.
+	// The offset.storage.* keys are the worker's own (checked above: the
+	// worker opens the store and hands it to every source pipeline).
+	const self = "worker" // the placeholder connector name
+	pipelineProps := maps.Clone(c.clientProps)
+	maps.DeleteFunc(pipelineProps, func(k, _ string) bool { return strings.HasPrefix(k, "offset.storage.") })
+	// The worker opens the offset store (with the top-level security
+	// keys) and hands it to the pipelines: a stand-in store here.
+	_, err = source.ConfigFromProperties(pipelineProps, map[string]string{"name": self}, source.PropertyOptions{OffsetStore: offsets.NewMemoryStore()})
+	for _, e := range leafErrors(err) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, strings.TrimPrefix(e.Error(), `source connector "`+self+`": `)))
+	}
+	maps.DeleteFunc(pipelineProps, func(k, _ string) bool { return !strings.HasPrefix(k, "consumer.") })
+	_, err = sink.ConfigFromProperties(pipelineProps, map[string]string{"name": self, "topics": self}, sink.PropertyOptions{})
+	for _, e := range leafErrors(err) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, strings.TrimPrefix(e.Error(), `sink connector "`+self+`": `)))
+	}
+
 	c.advertisedHost = strings.TrimSpace(props[keyAdvertisedHost])
 	c.advertisedPort = strings.TrimSpace(props[keyAdvertisedPort])
 	if c.advertisedPort != "" {

@@ -42,9 +42,6 @@ type options struct {
 	// the offsets topic store (nil: the project default); tests shorten
 	// timings with it.
 	sarama *sarama.Config
-	// getenv reads the environment (nil: os.Getenv): KAFKA_OPTS may name
-	// the REST API's JAAS file.
-	getenv func(string) string
 }
 
 // worker is a configured standalone worker: its Runner holds the connectors,
@@ -101,7 +98,7 @@ func newWorker(ctx context.Context, workerPath string, connectorPaths []string, 
 	}()
 	fail := func(code int, err error) (*worker, error) { return nil, &exitError{code, err} }
 
-	props := maps.Clone(cfg.props)
+	props := maps.Clone(cfg.clientProps)
 	switch {
 	case o.embedded || cfg.embedded:
 		b, err := sluicetest.StartBroker()
@@ -130,11 +127,8 @@ func newWorker(ctx context.Context, workerPath string, connectorPaths []string, 
 
 	var auth *basicAuth
 	if cfg.basicAuth {
-		getenv := o.getenv
-		if getenv == nil {
-			getenv = os.Getenv
-		}
-		if auth, err = loadBasicAuth(cfg.props, getenv, log); err != nil {
+		// KAFKA_OPTS may name the JAAS file, as for Kafka Connect's JVM.
+		if auth, err = loadBasicAuth(cfg.props, os.Getenv, log); err != nil {
 			return fail(exitWorker, fmt.Errorf("%s: %w", cfg.path, err))
 		}
 	}
@@ -222,7 +216,7 @@ func openStore(ctx context.Context, cfg *workerConfig, log *slog.Logger, base *s
 		return s, nil
 	}
 	// The worker's own client: the top-level security keys apply.
-	base, err := offsets.ClientConfigFromProperties(cfg.props, base)
+	base, err := offsets.ClientConfigFromProperties(cfg.clientProps, base)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.path, err)
 	}
