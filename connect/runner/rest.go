@@ -71,9 +71,16 @@ import (
 // flight, lag, the last poll/progress/commit times (RFC 3339), restarts,
 // the last failure, error counters and, for sinks, per-partition positions.
 //
-// The handler has no authentication of its own: mount it where the
-// application wants (e.g. with http.StripPrefix) behind the application's
-// middleware.
+// The handler has no authentication of its own, and the API changes and
+// reveals connector configurations: mount it where the application wants
+// (e.g. with http.StripPrefix) behind the application's own middleware, an
+// http.Handler that checks each request (basic authentication, a bearer
+// token, the client certificate of r.TLS) and calls the Runner's handler
+// only for those it lets through (see ExampleRunner_Handler_auth). Serve it
+// on a loopback address, or over TLS (HTTPSConfigFromProperties reads
+// Kafka Connect's listeners.https.ssl.* keys, including
+// ssl.client.auth=required for client certificates) when it must be
+// reachable from other hosts.
 func (r *Runner) Handler() http.Handler { return restHandler{r} }
 
 type restHandler struct{ r *Runner }
