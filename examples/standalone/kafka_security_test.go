@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -27,6 +29,9 @@ import (
 //   - for each listener kind a FileStreamSource → topic → FileStreamSink
 //     copies every line, and the secrets appear in no log line and no REST
 //     response;
+//   - in the SASL_SSL run the REST API is served over https with Kafka
+//     Connect's BasicAuthSecurityRestExtension, which answers a wrong
+//     password (or an unknown user) 401;
 //   - a wrong SCRAM password, a truststore of another CA and a topic the
 //     principal may not write each fail the source task (FAILED, not
 //     retrying) with a trace in its REST status that says which: the
@@ -84,9 +89,10 @@ func TestSecureApacheKafka(t *testing.T) {
 			kafkatest.SecureUser + `" password="` + ref("password") + `";`,
 	}
 
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
 	// run starts a worker on bootstrap with the producer's and consumer's
 	// security keys, a FileStreamSource of n lines into topic and, if sink,
-	// a FileStreamSink of topic.
+	// a FileStreamSink of topic, with the extra worker lines.
 	type run struct {
 		rw       *runningWorker
 		logs     *syncBuffer
@@ -95,8 +101,12 @@ func TestSecureApacheKafka(t *testing.T) {
 		base     string
 		src, snk string
 		sink     bool
+		// client and, if set, the basic auth user and password of the
+		// REST API.
+		client       *http.Client
+		user, passwd string
 	}
-	start := func(t *testing.T, name, bootstrap, topic string, producer, consumer []string, n int, sink bool) *run {
+	start := func(t *testing.T, name, bootstrap, topic string, producer, consumer []string, n int, sink bool, worker ...string) *run {
 		t.Helper()
 		d := t.TempDir()
 		r := &run{in: filepath.Join(d, "in.txt"), out: filepath.Join(d, "out.txt"), input: lines(0, n),
@@ -109,6 +119,7 @@ func TestSecureApacheKafka(t *testing.T) {
 			"config.providers=file",
 			"config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider",
 		}
+		extra = append(extra, worker...)
 		for _, kv := range producer {
 			extra = append(extra, "producer."+kv)
 		}
@@ -125,29 +136,46 @@ func TestSecureApacheKafka(t *testing.T) {
 		}
 		r.logs = &syncBuffer{}
 		r.rw = startWorkerLogging(t, io.MultiWriter(r.logs, logOutput()), files...)
-		r.base = "http://" + r.rw.w.restAddrs()[0]
+		r.base = r.rw.w.restURLs()[0]
+		r.client = client
 		return r
 	}
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
-	// get returns the body of GET path, failing t unless it is 200 OK; it
-	// fails t if the body holds a secret.
-	get := func(t *testing.T, r *run, path string) string {
+	// request sends GET path with r's REST credentials, or user and
+	// password if given, and returns the status and body; it fails t if
+	// the body holds a secret.
+	request := func(t *testing.T, r *run, path string, userPassword ...string) (int, string) {
 		t.Helper()
-		resp, err := client.Get(r.base + path)
+		req, err := http.NewRequest(http.MethodGet, r.base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case len(userPassword) == 2:
+			req.SetBasicAuth(userPassword[0], userPassword[1])
+		case r.user != "":
+			req.SetBasicAuth(r.user, r.passwd)
+		}
+		resp, err := r.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %s: %s", path, resp.Status, b)
-		}
 		for _, s := range secretValues {
 			if strings.Contains(string(b), s) {
 				t.Errorf("GET %s shows a secret: %s", path, b)
 			}
 		}
-		return string(b)
+		return resp.StatusCode, string(b)
+	}
+	// get returns the body of GET path, failing t unless it is 200 OK.
+	get := func(t *testing.T, r *run, path string) string {
+		t.Helper()
+		code, body := request(t, r, path)
+		if code != http.StatusOK {
+			t.Fatalf("GET %s: %d: %s", path, code, body)
+		}
+		return body
 	}
 	// noSecretLogged fails t if a log line of r holds a secret.
 	noSecretLogged := func(t *testing.T, r *run) {
@@ -178,19 +206,62 @@ func TestSecureApacheKafka(t *testing.T) {
 		}
 	}
 
+	// The SASL_SSL run serves the REST API over https (the broker's
+	// certificate) with Kafka Connect's basic auth extension.
+	const restUser, restPassword = "operator", "rest-Pa55word-31"
+	secretValues = append(secretValues, restPassword)
+	credentials := writeFile(t, dir, "rest-credentials.properties", restUser+"="+restPassword)
+	restJAAS := writeFile(t, dir, "rest-jaas.conf",
+		"KafkaConnect {",
+		"  org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required",
+		`  file="`+credentials+`";`,
+		"};")
+	httpsREST := []string{
+		"listeners=https://127.0.0.1:0",
+		"listeners.https.ssl.keystore.type=PKCS12",
+		"listeners.https.ssl.keystore.location=" + c.ServerPKCS12,
+		"listeners.https.ssl.keystore.password=" + ref("store.password"),
+		"rest.extension.classes=org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension",
+	}
+	caPEM, err := os.ReadFile(c.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(caPEM) {
+		t.Fatal("no certificate in " + c.CAFile)
+	}
+	httpsClient := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true,
+		TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
+
 	const n = 300
 	for _, l := range []struct {
 		name, bootstrap    string
 		producer, consumer []string
+		worker             []string
 	}{
-		{"sasl-ssl", k.SASLSSL, scram("password"), scram("password")},
-		{"ssl", k.SSL, sslPKCS12, sslJKS},
-		{"sasl-plaintext", k.SASLPlaintext, plain, plain},
+		{"sasl-ssl", k.SASLSSL, scram("password"), scram("password"), httpsREST},
+		{"ssl", k.SSL, sslPKCS12, sslJKS, nil},
+		{"sasl-plaintext", k.SASLPlaintext, plain, plain, nil},
 	} {
 		t.Run(l.name, func(t *testing.T) {
 			topic := "sec-" + l.name
 			k.CreateTopic(t, topic, 1)
-			r := start(t, l.name, l.bootstrap, topic, l.producer, l.consumer, n, true)
+			if l.worker != nil {
+				t.Setenv("KAFKA_OPTS", "-Djava.security.auth.login.config="+restJAAS)
+			}
+			r := start(t, l.name, l.bootstrap, topic, l.producer, l.consumer, n, true, l.worker...)
+			if l.worker != nil {
+				if !strings.HasPrefix(r.base, "https://") {
+					t.Fatalf("REST API at %s, want https", r.base)
+				}
+				r.client, r.user, r.passwd = httpsClient, restUser, restPassword
+				for _, creds := range [][]string{{restUser, "wrong-Password"}, {"nobody", restPassword}} {
+					if code, body := request(t, r, "/connectors", creds...); code != http.StatusUnauthorized {
+						t.Errorf("GET /connectors as %s with a wrong password: %d %s, want 401", creds[0], code, body)
+					}
+				}
+			}
 			waitForFile(t, r.out, r.input)
 			restChecks(t, r)
 			r.rw.stop()

@@ -78,6 +78,10 @@ type SecureCerts struct {
 	// chain; TrustPKCS12 and TrustJKS truststores with CA.
 	ClientPKCS12, TrustPKCS12 string
 	ClientJKS, TrustJKS       string
+	// ServerPKCS12 is the broker's keystore: its key and certificate
+	// chain, for 127.0.0.1 and localhost. Tests may serve other TLS
+	// endpoints (a REST API) with it.
+	ServerPKCS12 string
 }
 
 // secureTools are the programs StartSecureKafka runs.
@@ -240,7 +244,7 @@ func (k *SecureKafka) serverProperties(controller, dataDir string) string {
 		"sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN",
 
 		"ssl.keystore.type=PKCS12",
-		"ssl.keystore.location=" + filepath.Join(filepath.Dir(c.CAFile), "broker.p12"),
+		"ssl.keystore.location=" + c.ServerPKCS12,
 		"ssl.keystore.password=" + SecureStorePassword,
 		"ssl.key.password=" + SecureStorePassword,
 		"ssl.truststore.type=PEM",
@@ -429,6 +433,7 @@ func makeCerts(t testing.TB, dir string) SecureCerts {
 		ClientCertFile: p("client-chain.pem"), ClientKeyFile: p("client.key"), ClientPEMFile: p("client-keystore.pem"),
 		ClientPKCS12: p("client.p12"), TrustPKCS12: p("trust.pkcs12"),
 		ClientJKS: p("client.jks"), TrustJKS: p("trust.jks"),
+		ServerPKCS12: p("broker.p12"),
 	}
 }
 
