@@ -23,8 +23,10 @@ type ConfigValidation struct {
 	Configs    []ConfigResult
 }
 
-// ConfigResult is one key's definition with the value given (passwords
-// masked) and its errors.
+// ConfigResult is one key's definition with the value given and its
+// errors. A password key's value is MaskedValue unless it is nothing but
+// config provider references (then shown as written); the errors have the
+// configuration's secrets masked (a plugin's message may quote a value).
 type ConfigResult struct {
 	Key connect.ConfigKey
 	// Value is the configured value; HasValue is false when unset.
