@@ -276,7 +276,8 @@ func TestRESTBasicAuth(t *testing.T) {
 	pemFile, _, _ := serverStores(t, pki)
 	dir := t.TempDir()
 	const password = "Rest-pa55:with-colon"
-	jaas, creds := basicAuthFiles(t, dir, "admin="+password, "reader=other-pass")
+	// "=…": an empty user, which Kafka Connect never matches (malformed).
+	jaas, creds := basicAuthFiles(t, dir, "admin="+password, "reader=other-pass", "=empty-user-pass")
 	t.Setenv("KAFKA_OPTS", "-Xmx256m -Djava.security.auth.login.config="+jaas+" -Dfoo=bar")
 	logs := &syncBuffer{}
 	w := startWorkerLogging(t, logs, writeFile(t, dir, "worker.properties", workerProps(brokers,
@@ -320,7 +321,7 @@ func TestRESTBasicAuth(t *testing.T) {
 		unauthorized(base, http.MethodPost, "/connectors", "", "")
 		unauthorized(base, http.MethodGet, "/connectors", "", "", "Bearer "+base64.StdEncoding.EncodeToString([]byte("admin:"+password)))
 		unauthorized(base, http.MethodGet, "/connectors", "", "", "Basic !!!")
-		unauthorized(base, http.MethodGet, "/connectors", "", "", "Basic "+base64.StdEncoding.EncodeToString([]byte(":"+password)))
+		unauthorized(base, http.MethodGet, "/connectors", "", "", "Basic "+base64.StdEncoding.EncodeToString([]byte(":empty-user-pass")))
 		// Kafka Connect's internal requests skip authentication (and the
 		// standalone worker does not serve them).
 		if status, _, _ := restGet(t, client, http.MethodPost, base+"/connectors/x/tasks", "", ""); status == http.StatusUnauthorized {
