@@ -407,14 +407,18 @@ const MaskedValue = redact.Mask
 var passwordSuffixes = []string{
 	".password", "sasl.jaas.config", "basic.auth.user.info",
 	"ssl.keystore.key", "ssl.keystore.certificate.chain", "ssl.truststore.certificates",
+	"sasl.oauthbearer.client.credentials.client.secret", "sasl.oauthbearer.assertion.private.key.passphrase",
 }
 
 // IsPasswordKey reports whether a configuration key's value is a secret by
 // name: a key whose last dot-separated segment is "password" (so
 // ssl.key.password, ssl.keystore.password, ssl.truststore.password,
 // connection.password, …), or one ending in sasl.jaas.config,
-// basic.auth.user.info, ssl.keystore.key, ssl.keystore.certificate.chain or
-// ssl.truststore.certificates, with any prefix (producer.override.,
+// basic.auth.user.info, ssl.keystore.key, ssl.keystore.certificate.chain,
+// ssl.truststore.certificates,
+// sasl.oauthbearer.client.credentials.client.secret or
+// sasl.oauthbearer.assertion.private.key.passphrase (Kafka 4.3's
+// PASSWORD-typed client keys), with any prefix (producer.override.,
 // value.converter., …).
 func IsPasswordKey(key string) bool {
 	k := strings.ToLower(key)
