@@ -2,6 +2,9 @@ package kafkatest
 
 import (
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -45,6 +48,46 @@ func TestSecureKafka(t *testing.T) {
 			"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
 			"sasl.jaas.config": jaas("plain.PlainLoginModule", SecurePassword)}},
 	}
+	// Stores as keytool writes them by default: a PKCS12 keystore (Java's
+	// PBES2/AES-256), a JKS keystore whose key password differs from the
+	// store password; and the inline PEM forms.
+	dir := t.TempDir()
+	const keyPW = "key-Secret-77"
+	keytool := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("keytool", args...).CombinedOutput(); err != nil {
+			t.Fatalf("keytool %v: %v\n%s", args, err, out)
+		}
+	}
+	javaP12, keyPWJKS := filepath.Join(dir, "java.p12"), filepath.Join(dir, "keypw.jks")
+	keytool("-importkeystore", "-noprompt", "-srckeystore", c.ClientPKCS12, "-srcstoretype", "PKCS12",
+		"-srcstorepass", SecureStorePassword, "-destkeystore", javaP12, "-deststoretype", "PKCS12",
+		"-deststorepass", SecureStorePassword)
+	keytool("-importkeystore", "-noprompt", "-srckeystore", c.ClientPKCS12, "-srcstoretype", "PKCS12",
+		"-srcstorepass", SecureStorePassword, "-destkeystore", keyPWJKS, "-deststoretype", "JKS",
+		"-deststorepass", SecureStorePassword, "-destkeypass", keyPW)
+	read := func(path string) string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	listeners = append(listeners, []struct {
+		name, addr string
+		props      map[string]string
+	}{
+		{"SSL keytool PKCS12", k.SSL, map[string]string{
+			"security.protocol": "SSL", "ssl.truststore.type": "PEM", "ssl.truststore.location": c.CAFile,
+			"ssl.keystore.type": "PKCS12", "ssl.keystore.location": javaP12, "ssl.keystore.password": SecureStorePassword}},
+		{"SSL JKS key password", k.SSL, map[string]string{
+			"security.protocol": "SSL", "ssl.truststore.type": "PEM", "ssl.truststore.location": c.CAFile,
+			"ssl.keystore.location": keyPWJKS, "ssl.keystore.password": SecureStorePassword, "ssl.key.password": keyPW}},
+		{"SSL inline PEM", k.SSL, map[string]string{
+			"security.protocol": "SSL", "ssl.truststore.type": "PEM", "ssl.truststore.certificates": read(c.CAFile),
+			"ssl.keystore.type": "PEM", "ssl.keystore.certificate.chain": read(c.ClientCertFile),
+			"ssl.keystore.key": read(c.ClientKeyFile)}},
+	}...)
 	topic := Topic(t)
 	k.CreateTopic(t, topic, 1)
 	config := func(t *testing.T, props map[string]string) *sarama.Config {
