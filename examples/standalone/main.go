@@ -155,8 +155,10 @@
 //
 // Every request (on every listener) then needs an Authorization: Basic
 // header with a user and password of that file, else it gets 401 with
-// Kafka Connect's body, "User cannot access the resource." (and, as from
-// Kafka Connect, no WWW-Authenticate header); Kafka Connect's internal
+// Kafka Connect's body, "User cannot access the resource." (as from
+// Kafka Connect, with Content-Type application/json and no
+// WWW-Authenticate header; unlike it, also for a path the API does not
+// serve, instead of 404); Kafka Connect's internal
 // requests (POST /connectors/{name}/tasks, PUT /connectors/{name}/fence)
 // are exempt. The credentials are read once, at start (Kafka Connect caches
 // them too): restart the worker to change them. An empty credentials file

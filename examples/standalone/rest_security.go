@@ -58,8 +58,11 @@ func parseRestExtensions(v string) (basicAuth bool, err error) {
 // request but Kafka Connect's internal ones (POST
 // /connectors/{name}/tasks, PUT /connectors/{name}/fence) needs an
 // Authorization: Basic header whose user and password are a line of the
-// credentials file; others get 401 with Kafka Connect's body and no
-// WWW-Authenticate header. The credentials are read once, when the worker
+// credentials file; others get Kafka Connect's 401 (the body "User cannot
+// access the resource.", Content-Type application/json, no
+// WWW-Authenticate header). Unlike Kafka Connect, a request for a path the
+// API does not serve gets 401 too (not 404), and a malformed base64
+// payload 401 (not 500). The credentials are read once, when the worker
 // starts (Kafka Connect caches the file after its first read too), and
 // compared in constant time. An empty credentials file lets every request
 // through, as in Kafka Connect.
@@ -306,7 +309,8 @@ func (a *basicAuth) wrap(next http.Handler) http.Handler {
 			return
 		}
 		a.log.Debug("REST request failed authentication", "method", req.Method, "path", req.URL.Path, "remote", req.RemoteAddr)
-		w.Header().Set("Content-Type", "text/plain")
+		// Kafka Connect's very response: a JSON content type on a text body.
+		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = io.WriteString(w, unauthorizedBody)
 	})
