@@ -95,10 +95,13 @@ var secureTools = []string{"java", "openssl", "keytool"}
 // files; when t failed, the end of the broker's logs goes to t.Log.
 //
 // When the jars, java, openssl or keytool are missing, it skips t, unless
-// CI=true or SLUICE_REQUIRE_KAFKA=1, where it fails t: CI must run it. It
-// skips under -short in the same way.
+// CI=true or SLUICE_REQUIRE_KAFKA=1, where it fails t: CI must run it.
+// Under -short it always skips t.
 func StartSecureKafka(t testing.TB) *SecureKafka {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("kafkatest: -short: no secured Apache Kafka broker")
+	}
 	lib, why := kafkaLib()
 	for _, tool := range secureTools {
 		if why != "" {
@@ -107,9 +110,6 @@ func StartSecureKafka(t testing.TB) *SecureKafka {
 		if _, err := exec.LookPath(tool); err != nil {
 			why = tool + " is not on PATH"
 		}
-	}
-	if why == "" && testing.Short() {
-		why = "-short"
 	}
 	if why != "" {
 		req, err := required()

@@ -2,9 +2,11 @@ package kafkatest
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -147,4 +149,51 @@ func TestSecureKafka(t *testing.T) {
 			t.Errorf("wrong password: %v, want an authentication failure", err)
 		}
 	})
+}
+
+// skipRecorder is a fatalRecorder whose Skipf records the message and ends
+// the calling goroutine, without skipping the test.
+type skipRecorder struct {
+	fatalRecorder
+	skip string
+}
+
+func (s *skipRecorder) Skipf(format string, args ...any) {
+	s.skip = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// TestStartSecureKafkaStrictness: when the secured broker cannot start
+// (here: no java, openssl or keytool on PATH), StartSecureKafka skips
+// locally but fails under CI=true and SLUICE_REQUIRE_KAFKA=1.
+func TestStartSecureKafkaStrictness(t *testing.T) {
+	for _, c := range []struct {
+		ci, req string
+		fail    bool
+	}{
+		{"", "", false},
+		{"false", "0", false},
+		{"true", "", true},
+		{"", "1", true},
+	} {
+		t.Run(fmt.Sprintf("CI=%s,%s=%s", c.ci, EnvRequire, c.req), func(t *testing.T) {
+			t.Setenv("PATH", t.TempDir())
+			t.Setenv("CI", c.ci)
+			t.Setenv(EnvRequire, c.req)
+			r := &skipRecorder{fatalRecorder: fatalRecorder{TB: t}}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				StartSecureKafka(r)
+				t.Error("StartSecureKafka returned without java, openssl and keytool")
+			}()
+			<-done
+			switch {
+			case c.fail && (r.msg == "" || !strings.Contains(r.msg, "required")):
+				t.Errorf("failed with %q (skipped with %q), want a failure saying the broker is required", r.msg, r.skip)
+			case !c.fail && (r.skip == "" || r.msg != ""):
+				t.Errorf("skipped with %q (failed with %q), want a skip", r.skip, r.msg)
+			}
+		})
+	}
 }
