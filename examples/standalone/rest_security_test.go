@@ -189,6 +189,32 @@ func TestRESTHTTPS(t *testing.T) {
 	}
 }
 
+// TestRESTAdvertisedListener: the worker id is the address of the http
+// listener when there is one, as Kafka Connect advertises, else of the
+// https one; rest.advertised.listener=https picks the https listener.
+func TestRESTAdvertisedListener(t *testing.T) {
+	brokers := sluicetest.Brokers(t)
+	pki := kafkatest.NewPKI(t)
+	pemFile, _, _ := serverStores(t, pki)
+	for _, c := range []struct {
+		listeners, advertised, want string
+	}{
+		{"https://127.0.0.1:0,http://127.0.0.1:0", "", "http"},
+		{"https://127.0.0.1:0,http://127.0.0.1:0", "rest.advertised.listener=HTTPS", "https"},
+		{"https://127.0.0.1:0", "", "https"},
+	} {
+		dir := t.TempDir()
+		w := startWorker(t, writeFile(t, dir, "worker.properties", workerProps(brokers,
+			"offset.storage.file.filename="+filepath.Join(dir, "offsets"), "listeners="+c.listeners, c.advertised,
+			"listeners.https.ssl.keystore.type=PEM", "listeners.https.ssl.keystore.location="+pemFile)...))
+		want := strings.TrimPrefix(urlsOf(w, c.want)[0], c.want+"://")
+		if got := w.w.runner.WorkerID(); got != want {
+			t.Errorf("listeners=%s %s: worker id %s, want the %s listener's %s", c.listeners, c.advertised, got, c.want, want)
+		}
+		w.stop()
+	}
+}
+
 // TestRESTClientAuth: listeners.https.ssl.client.auth=required refuses, at
 // the TLS handshake, a client without a certificate or with one the
 // truststore's CA did not sign, and serves one with a certificate it

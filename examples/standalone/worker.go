@@ -132,6 +132,15 @@ func newWorker(ctx context.Context, workerPath string, connectorPaths []string, 
 			return fail(exitWorker, fmt.Errorf("%s: %w", cfg.path, err))
 		}
 	}
+	// The worker id's listener, as Kafka Connect advertises one:
+	// rest.advertised.listener's scheme, else http if a listener has it.
+	advertised := cfg.advertisedListener
+	if advertised == "" {
+		advertised = "https"
+		if slices.ContainsFunc(cfg.listeners, func(l restListener) bool { return l.scheme == "http" }) {
+			advertised = "http"
+		}
+	}
 	var bound net.Addr
 	for _, rl := range cfg.listeners {
 		l, err := net.Listen("tcp", rl.addr)
@@ -141,7 +150,7 @@ func newWorker(ctx context.Context, workerPath string, connectorPaths []string, 
 		w.listeners = append(w.listeners, l)
 		w.schemes = append(w.schemes, rl.scheme)
 		w.closers = append(w.closers, func() { _ = l.Close() })
-		if bound == nil && (cfg.advertisedListener == "" || cfg.advertisedListener == rl.scheme) {
+		if bound == nil && rl.scheme == advertised {
 			bound = l.Addr()
 		}
 	}
