@@ -123,9 +123,32 @@ func StartSecureKafka(t testing.TB) *SecureKafka {
 	}
 
 	dir := t.TempDir()
-	k := &SecureKafka{Dir: dir}
-	k.Certs = makeCerts(t, filepath.Join(dir, "certs"))
-	ports := freePorts(t, 4)
+	certs := makeCerts(t, filepath.Join(dir, "certs"))
+	// The ports are free when chosen, but another process may bind one
+	// before the broker does: then start again on other ports.
+	for attempt := 1; ; attempt++ {
+		k := &SecureKafka{Dir: filepath.Join(dir, fmt.Sprintf("broker-%d", attempt)), Certs: certs}
+		err := k.launch(t, lib)
+		if err == nil {
+			return k
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 3 {
+			t.Fatalf("kafkatest: %v", err)
+		}
+		t.Logf("kafkatest: %v; starting again on other ports", err)
+	}
+}
+
+// errPortTaken says that the broker could not bind a port.
+var errPortTaken = errors.New("a port was taken before the secured broker could bind it")
+
+// launch formats storage in k.Dir and starts the broker on free ports,
+// killed by t.Cleanup, and waits until it is ready. A broker that exited
+// because a port was taken is errPortTaken.
+func (k *SecureKafka) launch(t testing.TB, lib string) error {
+	t.Helper()
+	dir := k.Dir
+	ports := securePorts(t, 4)
 	k.SASLSSL = fmt.Sprintf("127.0.0.1:%d", ports[0])
 	k.SSL = fmt.Sprintf("127.0.0.1:%d", ports[1])
 	k.SASLPlaintext = fmt.Sprintf("127.0.0.1:%d", ports[2])
@@ -133,7 +156,7 @@ func StartSecureKafka(t testing.TB) *SecureKafka {
 
 	logs := filepath.Join(dir, "logs")
 	if err := os.MkdirAll(logs, 0o755); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	props := filepath.Join(dir, "server.properties")
 	writeFile(t, dir, "server.properties", k.serverProperties(controller, filepath.Join(dir, "kraft")))
@@ -146,20 +169,20 @@ func StartSecureKafka(t testing.TB) *SecureKafka {
 		"--add-scram", "SCRAM-SHA-512=[name="+SecureUser+",password="+SecurePassword+"]",
 		"--add-scram", "SCRAM-SHA-512=[name="+SecureAdminUser+",password="+SecureAdminPassword+"]")...)
 	if out, err := format.CombinedOutput(); err != nil {
-		t.Fatalf("kafkatest: formatting the secured broker's storage: %v\n%s", err, out)
+		return fmt.Errorf("formatting the secured broker's storage: %w\n%s", err, out)
 	}
 
-	outPath := filepath.Join(logs, "kafka.out")
+	outPath, serverLog := filepath.Join(logs, "kafka.out"), filepath.Join(logs, "server.log")
 	out, err := os.Create(outPath)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	cmd := exec.Command("java", append(append([]string{"-Xms128m", "-Xmx384m", "-XX:+UseSerialGC",
 		"-XX:+ExitOnOutOfMemoryError"}, jvm...), "-cp", classpath, "kafka.Kafka", props)...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		_ = out.Close()
-		t.Fatalf("kafkatest: starting the secured broker: %v", err)
+		return fmt.Errorf("starting the secured broker: %w", err)
 	}
 	exited := make(chan struct{})
 	var waitErr error
@@ -168,32 +191,39 @@ func StartSecureKafka(t testing.TB) *SecureKafka {
 		close(exited)
 	}()
 	var once sync.Once
-	t.Cleanup(func() {
+	stop := func() {
 		once.Do(func() {
 			_ = cmd.Process.Kill()
 			<-exited
 			_ = out.Close()
-			if t.Failed() {
-				t.Logf("kafkatest: the secured broker's logs (%s):\n%s\n%s", logs,
-					tail(outPath, 20), tail(filepath.Join(logs, "server.log"), 80))
-			}
 		})
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("kafkatest: the secured broker's logs (%s):\n%s\n%s", logs, tail(outPath, 20), tail(serverLog, 80))
+		}
 	})
 
 	deadline := time.Now().Add(150 * time.Second)
 	for {
 		err := k.probe(t)
 		if err == nil {
-			return k
+			return nil
 		}
 		select {
 		case <-exited:
-			t.Fatalf("kafkatest: the secured broker exited while starting (%v); last probe: %v\n%s\n%s",
-				waitErr, err, tail(outPath, 20), tail(filepath.Join(logs, "server.log"), 80))
+			logged, _ := os.ReadFile(outPath)
+			if b, _ := os.ReadFile(serverLog); bytes.Contains(append(logged, b...), []byte("Address already in use")) {
+				return errPortTaken
+			}
+			return fmt.Errorf("the secured broker exited while starting (%v); last probe: %v\n%s\n%s",
+				waitErr, err, tail(outPath, 20), tail(serverLog, 80))
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("kafkatest: the secured broker is not ready after 150s: %v", err)
+			stop()
+			return fmt.Errorf("the secured broker is not ready after 150s: %w\n%s\n%s", err, tail(outPath, 20), tail(serverLog, 80))
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
@@ -436,6 +466,9 @@ func makeCerts(t testing.TB, dir string) SecureCerts {
 		ServerPKCS12: p("broker.p12"),
 	}
 }
+
+// securePorts picks the secured broker's ports (a variable for tests).
+var securePorts = freePorts
 
 // freePorts returns n distinct free TCP ports on 127.0.0.1 (free when
 // asked: another process could take one before the broker binds it).

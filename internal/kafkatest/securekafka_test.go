@@ -3,6 +3,7 @@ package kafkatest
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,9 +20,28 @@ import (
 // User:connect on each listener through kafkaconf's property mapping (PEM,
 // PKCS12 and JKS stores), refuses it without ACLs and with a wrong
 // password, refuses it topic creation, and lets it produce once granted
-// WRITE on the topic.
+// WRITE on the topic. The first port StartSecureKafka picks for the SSL
+// listener is taken by another listener: it starts again on other ports.
 func TestSecureKafka(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	attempts := 0
+	securePorts = func(t testing.TB, n int) []int {
+		attempts++
+		ports := freePorts(t, n)
+		if attempts == 1 {
+			ports[1] = taken.Addr().(*net.TCPAddr).Port
+		}
+		return ports
+	}
+	defer func() { securePorts = freePorts }()
 	k := StartSecureKafka(t)
+	if attempts != 2 || k.SSL == taken.Addr().String() {
+		t.Errorf("started on %s after %d attempts, want a second attempt on other ports than the taken %s", k.SSL, attempts, taken.Addr())
+	}
 	c := k.Certs
 	jaas := func(module, pw string) string {
 		return "org.apache.kafka.common.security." + module + " required username=\"" + SecureUser + "\" password=\"" + pw + "\";"
