@@ -38,7 +38,9 @@ const (
 // shared plaintext broker of [Brokers]), with authentication and
 // authorization on, started by [StartSecureKafka]:
 //
-//   - SASLSSL: SASL_SSL with SCRAM-SHA-512 (users created at format time);
+//   - SASLSSL: SASL_SSL with SCRAM-SHA-512 and SCRAM-SHA-256 (users
+//     created at format time; User:admin has SCRAM-SHA-512 credentials
+//     only);
 //   - SSL: SSL with ssl.client.auth=required;
 //   - SASLPlaintext: SASL_PLAINTEXT with PLAIN (also the inter-broker
 //     listener, as User:admin);
@@ -167,7 +169,8 @@ func (k *SecureKafka) launch(t testing.TB, lib string) error {
 	format := exec.Command("java", append(append([]string{"-Xmx256m", "-XX:TieredStopAtLevel=1"}, jvm...),
 		"-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone", "-t", clusterID(t), "-c", props,
 		"--add-scram", "SCRAM-SHA-512=[name="+SecureUser+",password="+SecurePassword+"]",
-		"--add-scram", "SCRAM-SHA-512=[name="+SecureAdminUser+",password="+SecureAdminPassword+"]")...)
+		"--add-scram", "SCRAM-SHA-512=[name="+SecureAdminUser+",password="+SecureAdminPassword+"]",
+		"--add-scram", "SCRAM-SHA-256=[name="+SecureUser+",password="+SecurePassword+"]")...)
 	if out, err := format.CombinedOutput(); err != nil {
 		return fmt.Errorf("formatting the secured broker's storage: %w\n%s", err, out)
 	}
@@ -267,11 +270,12 @@ func (k *SecureKafka) serverProperties(controller, dataDir string) string {
 		"sasl.mechanism.inter.broker.protocol=PLAIN",
 		"log.dirs=" + dataDir,
 
-		"listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512",
+		"listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256",
 		"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+		"listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
 		"listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN",
 		"listener.name.sasl_plaintext.plain.sasl.jaas.config=" + plainJAAS,
-		"sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN",
+		"sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN",
 
 		"ssl.keystore.type=PKCS12",
 		"ssl.keystore.location=" + c.ServerPKCS12,

@@ -99,6 +99,10 @@ func TestSecureKafka(t *testing.T) {
 		name, addr string
 		props      map[string]string
 	}{
+		{"SASL_SSL SCRAM-SHA-256", k.SASLSSL, map[string]string{
+			"security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-256",
+			"sasl.jaas.config":    jaas("scram.ScramLoginModule", SecurePassword),
+			"ssl.truststore.type": "PEM", "ssl.truststore.location": c.CAFile}},
 		{"SSL keytool PKCS12", k.SSL, map[string]string{
 			"security.protocol": "SSL", "ssl.truststore.type": "PEM", "ssl.truststore.location": c.CAFile,
 			"ssl.keystore.type": "PKCS12", "ssl.keystore.location": javaP12, "ssl.keystore.password": SecureStorePassword}},
