@@ -47,8 +47,11 @@ func TestSecureApacheKafka(t *testing.T) {
 	principal := "User:" + kafkatest.SecureUser
 	k.Allow(t, principal, sarama.AclResourceTopic, "sec-", sarama.AclPatternPrefixed,
 		sarama.AclOperationRead, sarama.AclOperationWrite, sarama.AclOperationDescribe)
-	k.Allow(t, principal, sarama.AclResourceGroup, "connect-sec-", sarama.AclPatternPrefixed,
-		sarama.AclOperationRead, sarama.AclOperationDescribe)
+	// Consumer groups: each sink run is granted its own (connect-<name>).
+	allowGroup := func(t *testing.T, sink string) {
+		k.Allow(t, principal, sarama.AclResourceGroup, "connect-"+sink, sarama.AclPatternLiteral,
+			sarama.AclOperationRead, sarama.AclOperationDescribe)
+	}
 
 	dir := t.TempDir()
 	secrets := writeFile(t, dir, "secrets.properties",
@@ -247,6 +250,7 @@ func TestSecureApacheKafka(t *testing.T) {
 		t.Run(l.name, func(t *testing.T) {
 			topic := "sec-" + l.name
 			k.CreateTopic(t, topic, 1)
+			allowGroup(t, "sec-"+l.name+"-sink")
 			if l.worker != nil {
 				t.Setenv("KAFKA_OPTS", "-Djava.security.auth.login.config="+restJAAS)
 			}
@@ -266,15 +270,12 @@ func TestSecureApacheKafka(t *testing.T) {
 			restChecks(t, r)
 			r.rw.stop()
 			noSecretLogged(t, r)
-			if !strings.Contains(r.logs.String(), ref("password")) && !strings.Contains(r.logs.String(), ref("store.password")) {
-				t.Logf("note: the logs do not show the worker's ${file:…} references")
-			}
 		})
 	}
 
-	// failed waits until the source connector's task 0 is FAILED and
-	// returns its trace.
-	failed := func(t *testing.T, r *run) string {
+	// failed waits until the source connector's task 0 (or the
+	// connector named) is FAILED and returns its trace.
+	failed := func(t *testing.T, r *run, connector ...string) string {
 		t.Helper()
 		deadline := time.Now().Add(90 * time.Second)
 		for {
@@ -284,7 +285,11 @@ func TestSecureApacheKafka(t *testing.T) {
 					Trace string `json:"trace"`
 				} `json:"tasks"`
 			}
-			body := get(t, r, "/connectors/"+r.src+"/status")
+			name := r.src
+			if len(connector) > 0 {
+				name = connector[0]
+			}
+			body := get(t, r, "/connectors/"+name+"/status")
 			if err := json.Unmarshal([]byte(body), &st); err != nil {
 				t.Fatalf("status: %v: %s", err, body)
 			}
@@ -333,6 +338,23 @@ func TestSecureApacheKafka(t *testing.T) {
 		r := start(t, "denied", k.SASLSSL, topic, scram("password"), nil, 10, false)
 		trace := failed(t, r)
 		wantIn(t, trace, "not authorized to access this topic", "topic "+topic)
+		r.rw.stop()
+		noSecretLogged(t, r)
+	})
+	t.Run("missing group ACL", func(t *testing.T) {
+		// sink/consumer.go's consumeLoop treats every error of
+		// sarama's Consume as a reason to rejoin, so a sink whose
+		// principal may not use its consumer group stays RUNNING,
+		// logging "consumer group session ended; rejoining" forever,
+		// where Kafka Connect fails the task. Enable once that is fixed.
+		if os.Getenv("SLUICE_TEST_SINK_GROUP_AUTHZ") == "" {
+			t.Skip("known bug: a sink retries a group authorization failure forever (set SLUICE_TEST_SINK_GROUP_AUTHZ=1 to run)")
+		}
+		topic := "sec-no-group"
+		k.CreateTopic(t, topic, 1)
+		r := start(t, "no-group", k.SASLSSL, topic, scram("password"), scram("password"), 10, true)
+		trace := failed(t, r, r.snk)
+		wantIn(t, trace, "not authorized to access this group", "connect-"+r.snk)
 		r.rw.stop()
 		noSecretLogged(t, r)
 	})
