@@ -36,7 +36,8 @@ import (
 //     principal may not write each fail the source task (FAILED, not
 //     retrying) with a trace in its REST status that says which: the
 //     authentication failure and the mechanism, the unknown certificate
-//     authority, the topic the client may not access.
+//     authority, the topic the client may not access; so does a source
+//     whose topic.creation.* asks to create a topic.
 //
 // Without the broker's jars (scripts/kafka/start.sh fetches them), java,
 // openssl or keytool it skips, except under CI=true or
@@ -356,6 +357,30 @@ func TestSecureApacheKafka(t *testing.T) {
 		trace := failed(t, r, r.snk)
 		wantIn(t, trace, "not authorized to access this group", "connect-"+r.snk)
 		r.rw.stop()
+		noSecretLogged(t, r)
+	})
+	// The principal may write sec-* topics but not create them: a source
+	// asking for topic creation fails saying so.
+	t.Run("no topic creation", func(t *testing.T) {
+		topic := "sec-not-created"
+		d := t.TempDir()
+		in := filepath.Join(d, "in.txt")
+		if err := os.WriteFile(in, lines(0, 10), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		extra := []string{"offset.storage.file.filename=" + filepath.Join(d, "offsets"), "config.providers=file",
+			"config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider"}
+		for _, kv := range scram("password") {
+			extra = append(extra, "producer."+kv)
+		}
+		logs := &syncBuffer{}
+		rw := startWorkerLogging(t, logs, writeFile(t, d, "worker.properties", workerProps([]string{k.SASLSSL}, extra...)...),
+			writeFile(t, d, "source.properties", "name=sec-create-source", "connector.class=FileStreamSource", "file="+in, "topic="+topic,
+				"topic.creation.default.replication.factor=1", "topic.creation.default.partitions=1"))
+		r := &run{rw: rw, logs: logs, base: rw.w.restURLs()[0], client: client, src: "sec-create-source"}
+		trace := failed(t, r)
+		wantIn(t, trace, "creating topic "+topic, "not authorized to access this topic")
+		rw.stop()
 		noSecretLogged(t, r)
 	})
 }
