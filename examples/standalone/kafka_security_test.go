@@ -315,9 +315,10 @@ func TestSecureApacheKafka(t *testing.T) {
 	t.Run("wrong SCRAM password", func(t *testing.T) {
 		topic := "sec-wrong-password"
 		k.CreateTopic(t, topic, 1)
-		r := start(t, "wrong-password", k.SASLSSL, topic, scram("wrong"), nil, 10, false)
-		trace := failed(t, r)
-		wantIn(t, trace, "SCRAM-SHA-512", "authentication")
+		allowGroup(t, "sec-wrong-password-sink")
+		r := start(t, "wrong-password", k.SASLSSL, topic, scram("wrong"), scram("wrong"), 10, true)
+		wantIn(t, failed(t, r), "SCRAM-SHA-512", "authentication failed")
+		wantIn(t, failed(t, r, r.snk), "SCRAM-SHA-512", "authentication failed")
 		restChecks(t, r)
 		r.rw.stop()
 		noSecretLogged(t, r)
