@@ -195,7 +195,8 @@ func TestSecureApacheKafka(t *testing.T) {
 			}
 		}
 	}
-	// restChecks reads every REST resource of r's connectors.
+	// restChecks reads every REST resource of r's connectors (failing t
+	// if one shows a secret).
 	restChecks := func(t *testing.T, r *run) {
 		t.Helper()
 		get(t, r, "/connectors?expand=status&expand=info")
@@ -204,9 +205,13 @@ func TestSecureApacheKafka(t *testing.T) {
 			names = append(names, r.snk)
 		}
 		for _, name := range names {
-			for _, p := range []string{"", "/config", "/status", "/tasks", "/tasks/0/status", "/offsets"} {
+			for _, p := range []string{"", "/config", "/status", "/tasks", "/tasks/0/status"} {
 				get(t, r, "/connectors/"+name+p)
 			}
+			// A sink's offsets need a client of its own, which fails
+			// (500) where the task's did: the body is checked all
+			// the same.
+			request(t, r, "/connectors/"+name+"/offsets")
 		}
 	}
 
