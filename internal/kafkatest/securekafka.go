@@ -51,8 +51,9 @@ const (
 // controller listener), so User:connect may do nothing until a test
 // grants it ACLs. Topics are not auto-created.
 //
-// Its methods may be called from any goroutine; each fails the test it is
-// given on error.
+// Its methods fail the test they are given with t.Fatalf on error, so call
+// them from that test's goroutine; they hold no state of their own and
+// may be called one after another in any order.
 type SecureKafka struct {
 	// SASLSSL, SSL and SASLPlaintext are the listeners' addresses,
 	// "127.0.0.1:port".
