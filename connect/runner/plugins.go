@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/configprovider"
+	"github.com/sluicehq/sluice/internal/redact"
 )
 
 // ConfigValidation is the result of validating a connector configuration,
@@ -22,8 +23,10 @@ type ConfigValidation struct {
 	Configs    []ConfigResult
 }
 
-// ConfigResult is one key's definition with the value given (passwords
-// masked) and its errors.
+// ConfigResult is one key's definition with the value given and its
+// errors. A password key's value is MaskedValue unless it is nothing but
+// config provider references (then shown as written); the errors have the
+// configuration's secrets masked (a plugin's message may quote a value).
 type ConfigResult struct {
 	Key connect.ConfigKey
 	// Value is the configured value; HasValue is false when unset.
@@ -164,26 +167,30 @@ func (r *Runner) ValidateConfig(plugin string, config map[string]string) (Config
 // validate validates config against p as Kafka Connect does: with its
 // config provider references resolved (so that a referenced value is
 // checked, and the plugin's Validate sees it), showing the references as
-// written and masking resolved values in the messages. When a reference
-// cannot be resolved, the configuration is checked as written; the build
-// then fails, naming the key and the provider.
+// written (a password key's value too when it is nothing but references)
+// and masking secrets (password keys' values, the passwords of a JAAS
+// configuration, resolved values) in the messages, which may quote a
+// value. When a reference cannot be resolved, the configuration is checked
+// as written; the build then fails, naming the key and the provider.
 func (r *Runner) validate(p *connect.Plugin, config map[string]string) ConfigValidation {
-	if len(r.providers) == 0 {
-		return validateConfig(p, config)
+	resolved, values := config, []string(nil)
+	if len(r.providers) > 0 {
+		// The Runner's methods take no context; a provider's lookups are
+		// bounded by their own timeouts.
+		var err error
+		resolved, values, err = configprovider.Resolve(context.Background(), r.providers, config)
+		if err != nil {
+			resolved, values = config, nil
+		}
 	}
-	// The Runner's methods take no context; a provider's lookups are bounded
-	// by their own timeouts.
-	resolved, secrets, err := configprovider.Resolve(context.Background(), r.providers, config)
-	if err != nil {
-		return validateConfig(p, config)
-	}
+	secrets := secretValues(resolved, p, r.cfg.Worker, values)
 	v := validateConfig(p, resolved)
 	for i, c := range v.Configs {
-		if raw, ok := config[c.Key.Name]; ok && c.Value != MaskedValue && configprovider.HasVariables(raw) {
+		if raw, ok := config[c.Key.Name]; ok && configprovider.HasVariables(raw) && (c.Value != MaskedValue || onlyReferences(raw)) {
 			v.Configs[i].Value = raw
 		}
 		for j, e := range c.Errors {
-			c.Errors[j] = scrubSecrets(e, secrets)
+			c.Errors[j] = secrets.Scrub(e)
 		}
 	}
 	return v
@@ -346,7 +353,7 @@ func validateConfig(p *connect.Plugin, config map[string]string) ConfigValidatio
 			out.Groups = append(out.Groups, k.Group)
 		}
 		v, ok := config[k.Name]
-		if ok && (k.Type == "PASSWORD" || isPasswordKey(k.Name, p)) {
+		if ok && (k.Type == "PASSWORD" || isPasswordKey(k.Name, p)) && !onlyReferences(v) {
 			v = MaskedValue
 		}
 		e := errs[k.Name]
@@ -391,22 +398,27 @@ func checkType(k connect.ConfigKey, v string) string {
 	return ""
 }
 
-// MaskedValue replaces secret configuration values in responses and logs
-// (Kafka's Password.toString()).
-const MaskedValue = "[hidden]"
+// MaskedValue replaces secret values in responses, logs, status traces,
+// error messages and dead-letter queue headers (Kafka's
+// Password.toString()).
+const MaskedValue = redact.Mask
 
 // passwordSuffixes are key endings whose values are secret.
 var passwordSuffixes = []string{
 	".password", "sasl.jaas.config", "basic.auth.user.info",
 	"ssl.keystore.key", "ssl.keystore.certificate.chain", "ssl.truststore.certificates",
+	"sasl.oauthbearer.client.credentials.client.secret", "sasl.oauthbearer.assertion.private.key.passphrase",
 }
 
 // IsPasswordKey reports whether a configuration key's value is a secret by
 // name: a key whose last dot-separated segment is "password" (so
 // ssl.key.password, ssl.keystore.password, ssl.truststore.password,
 // connection.password, …), or one ending in sasl.jaas.config,
-// basic.auth.user.info, ssl.keystore.key, ssl.keystore.certificate.chain or
-// ssl.truststore.certificates, with any prefix (producer.override.,
+// basic.auth.user.info, ssl.keystore.key, ssl.keystore.certificate.chain,
+// ssl.truststore.certificates,
+// sasl.oauthbearer.client.credentials.client.secret or
+// sasl.oauthbearer.assertion.private.key.passphrase (Kafka 4.3's
+// PASSWORD-typed client keys), with any prefix (producer.override.,
 // value.converter., …).
 func IsPasswordKey(key string) bool {
 	k := strings.ToLower(key)
@@ -435,7 +447,9 @@ func isPasswordKey(key string, p *connect.Plugin) bool {
 }
 
 // MaskConfig returns a copy of config whose secret values (IsPasswordKey,
-// or a key in extra) are MaskedValue.
+// or a key in extra) are MaskedValue, unless such a value is nothing but
+// config provider references (${file:/path:key}): a reference names where
+// the secret is, and is shown as Kafka Connect shows it.
 func MaskConfig(config map[string]string, extra ...string) map[string]string {
 	return maskConfig(config, &connect.Plugin{PasswordKeys: extra})
 }
@@ -443,7 +457,7 @@ func MaskConfig(config map[string]string, extra ...string) map[string]string {
 func maskConfig(config map[string]string, p *connect.Plugin) map[string]string {
 	out := make(map[string]string, len(config))
 	for k, v := range config {
-		if isPasswordKey(k, p) {
+		if isPasswordKey(k, p) && !onlyReferences(v) {
 			v = MaskedValue
 		}
 		out[k] = v

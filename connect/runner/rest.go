@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/redact"
 )
 
 // Handler returns an http.Handler serving Kafka Connect's REST API over the
@@ -44,10 +45,22 @@ import (
 //	GET    /connector-plugins/{plugin}/config   the plugin's ConfigKeyInfo list
 //	PUT    /connector-plugins/{plugin}/config/validate
 //
-// Errors are {"error_code": <status>, "message": "..."}. Secret values
-// (IsPasswordKey, [connect.Plugin].PasswordKeys, PASSWORD-typed keys) are shown as
-// "[hidden]" in every response; a "[hidden]" sent back in a PUT or PATCH
-// keeps the stored value.
+// Errors are {"error_code": <status>, "message": "..."}.
+//
+// Secrets never leave through the API. The values of password keys
+// (IsPasswordKey, [connect.Plugin].PasswordKeys, PASSWORD-typed keys) are
+// shown as "[hidden]" in the config, connector info (also in the
+// ?expand=info listing), tasks and validate responses; a "[hidden]" sent
+// back in a PUT or PATCH keeps the stored value, so that a GET-edit-PUT
+// round trip keeps the secrets. Here Sluice departs from Kafka Connect,
+// whose GET config returns the submitted configuration with passwords in
+// clear. A value made only of config provider references
+// (${file:/path:key}) is shown as written, as Kafka Connect shows it: it
+// names where the secret is, not the secret; values config providers
+// supplied are never shown (tasks show the reference, as Kafka Connect's
+// do). Every other text the API returns — status traces and the "sluice"
+// failure and stall errors, error messages, validation messages — has the
+// connector's secrets (see Config.Logger) replaced by "[hidden]".
 //
 // Status responses carry Kafka Connect's fields unchanged and add one
 // "sluice" object per connector and per task with what Kafka Connect cannot
@@ -58,9 +71,16 @@ import (
 // flight, lag, the last poll/progress/commit times (RFC 3339), restarts,
 // the last failure, error counters and, for sinks, per-partition positions.
 //
-// The handler has no authentication of its own: mount it where the
-// application wants (e.g. with http.StripPrefix) behind the application's
-// middleware.
+// The handler has no authentication of its own, and the API changes and
+// reveals connector configurations: mount it where the application wants
+// (e.g. with http.StripPrefix) behind the application's own middleware, an
+// http.Handler that checks each request (basic authentication, a bearer
+// token, the client certificate of r.TLS) and calls the Runner's handler
+// only for those it lets through (see ExampleRunner_Handler_auth). Serve it
+// on a loopback address, or over TLS (HTTPSConfigFromProperties reads
+// Kafka Connect's listeners.https.ssl.* keys, including
+// ssl.client.auth=required for client certificates) when it must be
+// reachable from other hosts.
 func (r *Runner) Handler() http.Handler { return restHandler{r} }
 
 type restHandler struct{ r *Runner }
@@ -995,11 +1015,25 @@ func taskState(rep ConnectorReport, t TaskReport) restTaskState {
 // ErrorTrace formats an error and its chain of causes for a status "trace":
 // the error's message, then one "Caused by: <type>: <message>" line per
 // wrapped error (joined errors are each followed down). It returns "" for
-// nil.
+// nil. For an error from a ConnectorReport or a TaskReport (whose Error
+// masks the connector's secrets) every line of the trace is masked too.
 func ErrorTrace(err error) string {
 	if err == nil {
 		return ""
 	}
+	var secrets []*redact.Secrets
+	// transparent skips the layers that only mask secrets, collecting them.
+	transparent := func(e error) error {
+		for {
+			se, ok := e.(*scrubbedError)
+			if !ok {
+				return e
+			}
+			secrets = append(secrets, se.secrets)
+			e = se.err
+		}
+	}
+	err = transparent(err)
 	var b strings.Builder
 	b.WriteString(err.Error())
 	var walk func(e error, depth int)
@@ -1020,10 +1054,15 @@ func ErrorTrace(err error) string {
 			if c == nil {
 				continue
 			}
+			c = transparent(c)
 			fmt.Fprintf(&b, "\nCaused by: %T: %s", c, c.Error())
 			walk(c, depth+1)
 		}
 	}
 	walk(err, 0)
-	return b.String()
+	trace := b.String()
+	for _, s := range secrets {
+		trace = s.Scrub(trace)
+	}
+	return trace
 }

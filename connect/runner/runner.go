@@ -30,8 +30,19 @@ type Config struct {
 	// "<hostname>:sluice").
 	WorkerID string
 	// Logger receives the Runner's logs, with a "connector" attribute (and
-	// "task" where one is concerned); builders find it, with the connector
-	// attribute, through [connect.ContextLogger]. Default: slog.Default().
+	// "task" where one is concerned); builders find it through
+	// [connect.ContextLogger] (source and sink pipelines add the connector
+	// and task attributes themselves). Default: slog.Default().
+	//
+	// Every line logged about a connector, by the Runner or through the
+	// logger its builder got (so by its pipeline, tasks, error reporters
+	// and dead-letter queue), has the connector's secrets replaced by
+	// MaskedValue in its message and attribute values: the values of its
+	// password keys (IsPasswordKey, [connect.Plugin].PasswordKeys,
+	// PASSWORD-typed keys) and the worker's, the password and secret
+	// options of a sasl.jaas.config, the values config providers supplied,
+	// and the base64 forms of all these. A secret shorter than 4 bytes is
+	// not masked in free text.
 	Logger *slog.Logger
 	// MeterProvider receives Kafka Connect's metrics, read from the
 	// pipelines' status at collection time (see MeterName); nil means no
@@ -468,8 +479,10 @@ func (r *Runner) updateConfig(s *slot, config map[string]string) error {
 	return nil
 }
 
-// ConnectorConfig returns a copy of the connector's configuration, with
-// passwords in clear (the REST handler masks them).
+// ConnectorConfig returns a copy of the connector's configuration as
+// written, passwords in clear and config provider references unresolved:
+// it is the application's own configuration (the REST handler masks the
+// passwords, see Handler).
 func (r *Runner) ConnectorConfig(name string) (map[string]string, error) {
 	s, err := r.slot(name)
 	if err != nil {
@@ -489,7 +502,8 @@ func (r *Runner) Connectors() []string {
 }
 
 // Status returns the connector's live status: its state and each task's,
-// with progress facts and the stalled flag.
+// with progress facts and the stalled flag. The report's errors show the
+// connector's secrets masked (see ConnectorReport.Err).
 func (r *Runner) Status(name string) (ConnectorReport, error) {
 	s, err := r.slot(name)
 	if err != nil {
@@ -565,7 +579,8 @@ func (r *Runner) Restart(name string, opts RestartOptions) (ConnectorReport, err
 	if err != nil {
 		return ConnectorReport{}, err
 	}
-	return s.restart(opts)
+	rep, err := s.restart(opts)
+	return rep, s.scrubErr(err)
 }
 
 // RestartTask restarts one task: in place when the pipeline implements
@@ -576,7 +591,7 @@ func (r *Runner) RestartTask(name string, task int) error {
 	if err != nil {
 		return err
 	}
-	return s.restartTask(task)
+	return s.scrubErr(s.restartTask(task))
 }
 
 // Remove stops the connector and removes it (DELETE /connectors/{name}). It
@@ -630,7 +645,7 @@ func (r *Runner) Offsets(ctx context.Context, name string) ([]connect.OffsetEntr
 	defer release()
 	out, err := om.ListOffsets(ctx)
 	if err != nil {
-		return nil, err
+		return nil, s.scrubErr(err)
 	}
 	if out == nil {
 		out = []connect.OffsetEntry{}
@@ -653,7 +668,7 @@ func (r *Runner) AlterOffsets(ctx context.Context, name string, entries []connec
 	}
 	defer release()
 	if err := om.AlterOffsets(ctx, entries); err != nil {
-		return err
+		return s.scrubErr(err)
 	}
 	s.log.Info("offsets altered", "partitions", len(entries))
 	return nil
@@ -672,7 +687,7 @@ func (r *Runner) ResetOffsets(ctx context.Context, name string) error {
 	}
 	defer release()
 	if err := om.ResetOffsets(ctx); err != nil {
-		return err
+		return s.scrubErr(err)
 	}
 	s.log.Info("offsets reset")
 	return nil

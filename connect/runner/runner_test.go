@@ -616,6 +616,8 @@ func TestIsPasswordKey(t *testing.T) {
 		"ssl.truststore.password": true, "producer.override.ssl.key.password": true, "sasl.jaas.config": true,
 		"consumer.override.sasl.jaas.config": true, "basic.auth.user.info": true,
 		"value.converter.basic.auth.user.info": true, "ssl.keystore.key": true,
+		"producer.override.sasl.oauthbearer.client.credentials.client.secret": true,
+		"admin.sasl.oauthbearer.assertion.private.key.passphrase":             true,
 		"passwords": false, "password.file": false, "connection.user": false, "topic": false,
 	} {
 		if got := runner.IsPasswordKey(key); got != want {

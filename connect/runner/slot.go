@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/configprovider"
+	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/redact"
 )
 
 // slot holds one connector of a Runner: its definition (config, plugin or
@@ -23,9 +26,17 @@ import (
 type slot struct {
 	r    *Runner
 	name string
-	log  *slog.Logger
-	done chan struct{} // closed when loop returned
-	wake chan struct{} // capacity 1
+	log  *slog.Logger // the Runner's lines about this connector (masked)
+	// plog is the logger the pipeline gets through connect.ContextLogger:
+	// the Runner's, masking secrets in every line the pipeline and its
+	// tasks log.
+	plog *slog.Logger
+	// secrets are the connector's secret values as they stand (see
+	// refreshSecretsLocked), read without s.mu by the log handlers and the
+	// error paths.
+	secrets redact.Set
+	done    chan struct{} // closed when loop returned
+	wake    chan struct{} // capacity 1
 
 	mu           sync.Mutex
 	config       map[string]string
@@ -80,7 +91,7 @@ func newSlot(r *Runner, name string, config map[string]string, p *connect.Plugin
 	idle := make(chan struct{})
 	close(idle)
 	s := &slot{
-		r: r, name: name, log: r.log.With("connector", name),
+		r: r, name: name,
 		done: make(chan struct{}), wake: make(chan struct{}, 1),
 		config: config, plugin: p, build: build, target: target,
 		pendingStart: target != connect.StateStopped, idle: idle,
@@ -89,6 +100,9 @@ func newSlot(r *Runner, name string, config map[string]string, p *connect.Plugin
 	if p != nil {
 		s.typ = p.Type
 	}
+	s.refreshSecretsLocked() // s is not shared yet
+	s.plog = slog.New(redact.NewHandler(r.log.Handler(), &s.secrets))
+	s.log = s.plog.With("connector", name)
 	return s
 }
 
@@ -178,6 +192,7 @@ func (s *slot) resolve(ctx context.Context, worker, config map[string]string) (m
 			s.resolved = append(s.resolved, v)
 		}
 	}
+	s.refreshSecretsLocked()
 	s.mu.Unlock()
 	return w, c, nil
 }
@@ -190,7 +205,7 @@ func (s *slot) buildPipeline(ctx context.Context, build BuildFunc) (p connect.Pi
 			p, err = nil, fmt.Errorf("connector %s: building the pipeline panicked: %v\n%s", s.name, v, debug.Stack())
 		}
 	}()
-	p, err = build(connect.ContextWithLogger(ctx, s.r.log))
+	p, err = build(connect.ContextWithLogger(ctx, s.plog))
 	if err != nil {
 		return nil, fmt.Errorf("connector %s: building the pipeline: %w", s.name, err)
 	}
@@ -373,6 +388,7 @@ func (s *slot) reconfigure(config map[string]string, p *connect.Plugin, build Bu
 	if p != nil {
 		s.typ = p.Type
 	}
+	s.refreshSecretsLocked()
 	s.gen++
 	if !s.busy {
 		// The last incarnation was built from the old definition.
@@ -540,7 +556,7 @@ func (s *slot) offsetManager(ctx context.Context, mutate bool) (connect.OffsetMa
 		p, err = s.buildPipeline(ctx, build)
 		if err != nil {
 			release()
-			return nil, nil, &scrubbedError{msg: s.scrub(err.Error()), err: err}
+			return nil, nil, s.scrubErr(err)
 		}
 		s.mu.Lock()
 		if gen == s.gen && s.pipe == nil && !s.busy {
@@ -575,7 +591,11 @@ type ConnectorReport struct {
 	// before a pipeline built in Go was built.
 	Type  string
 	State connect.State
-	// Err is the connector's failure when State is FAILED.
+	// Err is the connector's failure when State is FAILED. Its text (Error)
+	// and ErrorTrace(Err) show the connector's secrets (see Config.Logger)
+	// masked, as do the tasks' Err, LastFailure and StallError; the errors
+	// they wrap (errors.Is, errors.As, errors.Unwrap) are the originals,
+	// whose own texts are not masked.
 	Err error
 	// Target is the state the connector is meant to be in: RUNNING,
 	// PAUSED or STOPPED.
@@ -590,41 +610,98 @@ type ConnectorReport struct {
 	StallAfter time.Duration
 	Tasks      []TaskReport
 
-	secrets []string // secret config values, masked in REST traces
+	secrets *redact.Secrets // the connector's secrets, masked in REST traces
 }
 
 // scrub replaces the connector's secret values in text by MaskedValue.
-func (c ConnectorReport) scrub(text string) string { return scrubSecrets(text, c.secrets) }
+func (c ConnectorReport) scrub(text string) string { return c.secrets.Scrub(text) }
 
-// minSecretLen is the shortest secret value scrubbed from error texts
-// (shorter ones would mask unrelated text).
-const minSecretLen = 4
-
-// scrubSecrets replaces every occurrence of a secret in text by MaskedValue.
-func scrubSecrets(text string, secrets []string) string {
-	for _, v := range secrets {
-		if len(v) >= minSecretLen && v != MaskedValue {
-			text = strings.ReplaceAll(text, v, MaskedValue)
-		}
-	}
-	return text
+// refreshSecretsLocked recomputes the connector's secrets from its
+// configuration, the worker's and the values config providers supplied;
+// s.mu is held (or s is not shared yet).
+func (s *slot) refreshSecretsLocked() {
+	s.secrets.Store(secretValues(s.config, s.plugin, s.r.cfg.Worker, s.resolved))
 }
 
-// secretsLocked returns the secret values of the connector's and the
-// worker's configuration; s.mu is held.
-func (s *slot) secretsLocked() []string {
+// secretValues returns the secrets of a connector: the values of its
+// password keys (isPasswordKey) and of the worker's (IsPasswordKey), each
+// with the password and secret options of a JAAS configuration it holds
+// (sasl.jaas.config's password="…", clientSecret="…"), and the values
+// config providers supplied (resolved). A value made only of config
+// provider references is no secret (Kafka Connect shows it).
+func secretValues(config map[string]string, p *connect.Plugin, worker map[string]string, resolved []string) *redact.Secrets {
+	var vals []string
+	add := func(v string) {
+		vals = append(vals, v)
+		vals = append(vals, jaasSecrets(v)...)
+	}
+	for k, v := range config {
+		if isPasswordKey(k, p) && !onlyReferences(v) {
+			add(v)
+		}
+	}
+	for k, v := range worker {
+		if IsPasswordKey(k) && !onlyReferences(v) {
+			add(v)
+		}
+	}
+	for _, v := range resolved {
+		add(v)
+	}
+	return redact.New(vals...)
+}
+
+// jaasSecrets returns the values of the options of a JAAS configuration
+// (sasl.jaas.config) whose name says they are secret (password,
+// clientSecret, …), or nil when v is no JAAS configuration.
+func jaasSecrets(v string) []string {
+	if !strings.Contains(v, "LoginModule") {
+		return nil
+	}
+	_, opts, err := kafkaconf.ParseJAAS(v)
+	if err != nil {
+		return nil
+	}
 	var out []string
-	for k, v := range s.config {
-		if isPasswordKey(k, s.plugin) {
-			out = append(out, v)
+	for k, o := range opts {
+		if k := strings.ToLower(k); strings.Contains(k, "password") || strings.Contains(k, "secret") {
+			out = append(out, o)
 		}
 	}
-	for k, v := range s.r.cfg.Worker {
-		if IsPasswordKey(k) {
-			out = append(out, v)
-		}
+	return out
+}
+
+// reference matches one config provider reference, as Kafka's
+// ConfigTransformer finds them.
+var reference = regexp.MustCompile(`\$\{[^}]*?:[^}]*?\}`)
+
+// onlyReferences reports whether v holds config provider references and
+// nothing else but spaces: such a value names where a secret is, not the
+// secret.
+func onlyReferences(v string) bool {
+	return configprovider.HasVariables(v) && strings.TrimSpace(reference.ReplaceAllString(v, "")) == ""
+}
+
+// scrubbedError shows its error with the connector's secrets masked. Its
+// chain (Unwrap, and so errors.Is and errors.As) is the original's, whose
+// texts are not masked; ErrorTrace masks them too.
+type scrubbedError struct {
+	err     error
+	secrets *redact.Secrets
+}
+
+func (e *scrubbedError) Error() string { return e.secrets.Scrub(e.err.Error()) }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// scrubErr returns err showing secrets masked (nil for nil).
+func scrubErr(err error, secrets *redact.Secrets) error {
+	if err == nil || secrets.Empty() {
+		return err
 	}
-	return append(out, s.resolved...)
+	if se, ok := err.(*scrubbedError); ok && se.secrets == secrets {
+		return err
+	}
+	return &scrubbedError{err: err, secrets: secrets}
 }
 
 // logConfig returns the configuration for a log line: secrets masked, and
@@ -636,30 +713,20 @@ func (s *slot) logConfig() logConfig {
 }
 
 func (s *slot) logConfigLocked() logConfig {
-	secrets := s.secretsLocked()
+	secrets := s.secrets.Load()
 	out := maskConfig(s.config, s.plugin)
 	for k, v := range out {
-		out[k] = scrubSecrets(v, secrets)
+		out[k] = secrets.Scrub(v)
 	}
 	return out
 }
 
-// scrubbedError is an error whose text had secret values masked.
-type scrubbedError struct {
-	msg string
-	err error
-}
+// scrub masks the connector's secret values in a text.
+func (s *slot) scrub(text string) string { return s.secrets.Scrub(text) }
 
-func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.err }
-
-// scrub masks the connector's secret values in an error text for logging.
-func (s *slot) scrub(text string) string {
-	s.mu.Lock()
-	secrets := s.secretsLocked()
-	s.mu.Unlock()
-	return scrubSecrets(text, secrets)
-}
+// scrubErr masks the connector's secret values in err's text (see
+// scrubbedError).
+func (s *slot) scrubErr(err error) error { return scrubErr(err, s.secrets.Load()) }
 
 // Stalled reports whether any task is stalled.
 func (c ConnectorReport) Stalled() bool {
@@ -674,7 +741,7 @@ func (s *slot) report() ConnectorReport {
 		Name: s.name, Type: s.typ, Target: s.target, WorkerID: s.r.cfg.WorkerID,
 		Restarts: s.restarts, At: s.r.now(), StallAfter: s.r.stallAfter,
 	}
-	rep.secrets = s.secretsLocked()
+	rep.secrets = s.secrets.Load()
 	pipe, pipeRan, busy := s.pipe, s.pipeRan, s.busy
 	buildErr, restarting, folded := s.buildErr, s.restarting, s.folded
 	target := s.target
@@ -713,8 +780,12 @@ func (s *slot) report() ConnectorReport {
 			rep.State = connect.StateUnassigned
 		}
 	}
+	rep.Err = scrubErr(rep.Err, rep.secrets)
 	rep.Tasks = make([]TaskReport, len(tasks))
 	for i, t := range tasks {
+		t.Err = scrubErr(t.Err, rep.secrets)
+		t.LastFailure = scrubErr(t.LastFailure, rep.secrets)
+		t.StallError = scrubErr(t.StallError, rep.secrets)
 		live := t.Restarts
 		if folded {
 			live = 0
@@ -732,7 +803,7 @@ func (s *slot) taskConfigs() []map[string]string {
 		return []map[string]string{}
 	}
 	s.mu.Lock()
-	pipe, config, secrets := s.pipe, maps.Clone(s.config), s.secretsLocked()
+	pipe, config, secrets := s.pipe, maps.Clone(s.config), s.secrets.Load()
 	s.mu.Unlock()
 	if l, ok := pipe.(connect.TaskConfigLister); ok {
 		if cs := l.TaskConfigs(); cs != nil {
@@ -747,7 +818,7 @@ func (s *slot) taskConfigs() []map[string]string {
 					if raw, ok := config[k]; ok && configprovider.HasVariables(raw) {
 						c[k] = raw
 					} else {
-						c[k] = scrubSecrets(v, secrets)
+						c[k] = secrets.Scrub(v)
 					}
 				}
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"maps"
@@ -33,6 +34,7 @@ const (
 	keyRestPort           = "rest.port"
 	keyAdvertisedHost     = "rest.advertised.host.name"
 	keyAdvertisedPort     = "rest.advertised.port"
+	keyAdvertisedListener = "rest.advertised.listener"
 )
 
 // defaultBootstrap is bootstrap.servers when the worker file does not set
@@ -45,8 +47,17 @@ const embeddedBootstrap = "embedded"
 
 // defaultListener is where the REST API listens when neither listeners nor
 // rest.port/rest.host.name is set: Kafka's port, on the loopback interface
-// only (Kafka listens on every interface; the API has no authentication).
+// only (Kafka listens on every interface; the API has no authentication
+// unless rest.extension.classes turns it on).
 const defaultListener = "http://127.0.0.1:8083"
+
+// restListener is a REST listener of the listeners key.
+type restListener struct {
+	// scheme is "http" or "https".
+	scheme string
+	// addr is the host:port to bind (an empty host: every interface).
+	addr string
+}
 
 // workerConfig is a parsed worker properties file.
 type workerConfig struct {
@@ -66,9 +77,20 @@ type workerConfig struct {
 	offsetsTopic       string
 	offsetsPartitions  int32
 	offsetsReplication int16
-	// listeners are host:port addresses to serve the REST API on (an empty
-	// host: every interface).
-	listeners []string
+	// listeners are where to serve the REST API.
+	listeners []restListener
+	// httpsTLS serves the https listeners (nil when there is none): from
+	// the listeners.https.ssl.* keys, else the top-level ssl.* keys.
+	httpsTLS *tls.Config
+	// httpsFromTopLevel is set when the top-level ssl.* keys configure
+	// the https listeners (no listeners.https.* key is set).
+	httpsFromTopLevel bool
+	// advertisedListener is rest.advertised.listener (http, https or
+	// empty): the scheme of the listener that gives the worker id.
+	advertisedListener string
+	// basicAuth is set by rest.extension.classes naming Kafka Connect's
+	// BasicAuthSecurityRestExtension.
+	basicAuth bool
 	// advertisedHost and advertisedPort override the worker id's parts.
 	advertisedHost, advertisedPort string
 	// warnings are about keys that are accepted but ignored.
@@ -149,6 +171,41 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 		c.offsetsReplication = int16(n)
 	}
 
+	// The REST listeners. An https listener may take the top-level ssl.*
+	// keys: unless security.protocol is SSL or SASL_SSL they are then not
+	// the Kafka clients' (Kafka's clients, and Sluice's, do not use ssl.*
+	// keys without TLS).
+	listeners, err := parseListeners(props)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", path, err))
+	}
+	c.listeners = listeners
+	if slices.ContainsFunc(listeners, func(l restListener) bool { return l.scheme == "https" }) {
+		tlsCfg, err := runner.HTTPSConfigFromProperties(props)
+		if err != nil {
+			for _, e := range leafErrors(err) {
+				errs = append(errs, fmt.Errorf("%s: %w (for the https listener of %s)", path, e, keyListeners))
+			}
+		}
+		c.httpsTLS = tlsCfg
+		c.httpsFromTopLevel = !slices.ContainsFunc(slices.Collect(maps.Keys(props)), func(k string) bool { return strings.HasPrefix(k, runner.HTTPSListenerPrefix) })
+	}
+	if v, ok := props[keyAdvertisedListener]; ok && strings.TrimSpace(v) != "" {
+		c.advertisedListener = strings.ToLower(strings.TrimSpace(v))
+		switch {
+		case c.advertisedListener != "http" && c.advertisedListener != "https":
+			bad(keyAdvertisedListener, "want http or https, got %q", v)
+		case len(listeners) > 0 && !slices.ContainsFunc(listeners, func(l restListener) bool { return l.scheme == c.advertisedListener }):
+			bad(keyAdvertisedListener, "%s, but %s has no %s listener", c.advertisedListener, keyListeners, c.advertisedListener)
+		}
+	}
+	if v, ok := props[keyRestExtensions]; ok {
+		basic, err := parseRestExtensions(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", path, err))
+		}
+		c.basicAuth = basic
+	}
 	// Converters, offset.flush.*, task.shutdown.*, producer.* and
 	// consumer.*: parsed as the pipelines will (each connector's pipeline
 	// parses the worker properties with its own), so that a mistake fails
@@ -161,7 +218,7 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 	maps.DeleteFunc(pipelineProps, func(k, _ string) bool { return strings.HasPrefix(k, "offset.storage.") })
 	// The worker opens the offset store (with the top-level security
 	// keys) and hands it to the pipelines: a stand-in store here.
-	_, err := source.ConfigFromProperties(pipelineProps, map[string]string{"name": self}, source.PropertyOptions{OffsetStore: offsets.NewMemoryStore()})
+	_, err = source.ConfigFromProperties(pipelineProps, map[string]string{"name": self}, source.PropertyOptions{OffsetStore: offsets.NewMemoryStore()})
 	for _, e := range leafErrors(err) {
 		errs = append(errs, fmt.Errorf("%s: %s", path, strings.TrimPrefix(e.Error(), `source connector "`+self+`": `)))
 	}
@@ -171,11 +228,6 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 		errs = append(errs, fmt.Errorf("%s: %s", path, strings.TrimPrefix(e.Error(), `sink connector "`+self+`": `)))
 	}
 
-	listeners, err := parseListeners(props)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", path, err))
-	}
-	c.listeners = listeners
 	c.advertisedHost = strings.TrimSpace(props[keyAdvertisedHost])
 	c.advertisedPort = strings.TrimSpace(props[keyAdvertisedPort])
 	if c.advertisedPort != "" {
@@ -192,10 +244,9 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		switch {
 		case strings.HasPrefix(k, "sasl.") && !strings.HasPrefix(proto, "SASL_"),
-			strings.HasPrefix(k, "ssl.") && proto != "SSL" && proto != "SASL_SSL" && !strings.Contains(props[keyListeners], "https://"):
+			strings.HasPrefix(k, "ssl.") && proto != "SSL" && proto != "SASL_SSL" && !c.httpsFromTopLevel:
 			// Kafka's clients do not use the keys of a protocol they do
-			// not speak; the top-level ssl.* keys may configure the REST
-			// API's https listeners.
+			// not speak (nor do Sluice's: offsets.ClientConfigFromProperties).
 			c.warnings = append(c.warnings, fmt.Sprintf("%s is not used: security.protocol is %s", k, cmp.Or(proto, "PLAINTEXT (the default)")))
 		case k == "plugin.path":
 			c.warnings = append(c.warnings, "plugin.path is ignored: Sluice's connectors are compiled in (see examples/standalone/plugins.go)")
@@ -209,10 +260,10 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 	return c, nil
 }
 
-// parseListeners returns the REST API's listen addresses: from listeners
-// (Kafka's list of URLs; an empty value turns the API off), else from
-// rest.host.name and rest.port, else the default.
-func parseListeners(props map[string]string) ([]string, error) {
+// parseListeners returns the REST API's listeners: from listeners (Kafka's
+// list of http:// and https:// URLs; an empty value turns the API off),
+// else from rest.host.name and rest.port (http), else the default.
+func parseListeners(props map[string]string) ([]restListener, error) {
 	v, ok := props[keyListeners]
 	if !ok {
 		host, hasHost := props[keyRestHost]
@@ -230,10 +281,10 @@ func parseListeners(props map[string]string) ([]string, error) {
 			if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 				return nil, fmt.Errorf("%s: want a port number, got %q", keyRestPort, port)
 			}
-			return []string{net.JoinHostPort(host, port)}, nil
+			return []restListener{{scheme: "http", addr: net.JoinHostPort(host, port)}}, nil
 		}
 	}
-	var out []string
+	var out []restListener
 	for item := range strings.SplitSeq(v, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
@@ -243,8 +294,9 @@ func parseListeners(props map[string]string) ([]string, error) {
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("%s: %q is not a listener URL such as http://127.0.0.1:8083", keyListeners, item)
 		}
-		if !strings.EqualFold(u.Scheme, "http") {
-			return nil, fmt.Errorf("%s: %q: only http listeners are supported (terminate TLS in front of the worker)", keyListeners, item)
+		scheme := strings.ToLower(u.Scheme)
+		if scheme != "http" && scheme != "https" {
+			return nil, fmt.Errorf("%s: %q: want an http:// or https:// URL", keyListeners, item)
 		}
 		port := u.Port()
 		if port == "" {
@@ -253,7 +305,7 @@ func parseListeners(props map[string]string) ([]string, error) {
 		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 			return nil, fmt.Errorf("%s: %q: bad port", keyListeners, item)
 		}
-		out = append(out, net.JoinHostPort(u.Hostname(), port))
+		out = append(out, restListener{scheme: scheme, addr: net.JoinHostPort(u.Hostname(), port)})
 	}
 	return out, nil
 }

@@ -54,11 +54,16 @@
 //	                               number of brokers)
 //	offset.flush.interval.ms, offset.flush.timeout.ms, task.shutdown.graceful.timeout.ms
 //	producer.*, consumer.*         client settings for every source and sink connector
-//	listeners                      the REST API, e.g. http://127.0.0.1:8083 (comma-separated list)
+//	listeners                      the REST API, e.g. http://127.0.0.1:8083 or https://:8443
+//	                               (comma-separated list; http and https may mix)
+//	listeners.https.ssl.*          the https listeners' TLS (see REST API security)
+//	rest.extension.classes         BasicAuthSecurityRestExtension only (see REST API security)
+//	sluice.rest.jaas.config.file   the JAAS file of basic authentication (Sluice's key)
 //	rest.host.name, rest.port      the REST API when listeners is absent (removed from Kafka
 //	                               in 3.0, accepted here; rest.host.name defaults to 127.0.0.1)
-//	rest.advertised.host.name, rest.advertised.port
-//	                               the worker_id shown in status responses
+//	rest.advertised.host.name, rest.advertised.port, rest.advertised.listener
+//	                               the worker_id shown in status responses (host and port;
+//	                               listener http or https: whose port)
 //
 // As in Kafka Connect's standalone mode, an offset store is required: one of
 // offset.storage.file.filename and offset.storage.topic must be set (Kafka's
@@ -70,10 +75,11 @@
 //
 // The REST API (Kafka Connect's endpoints, see runner.Runner.Handler) is
 // served on http://127.0.0.1:8083 by default: Kafka's default is port 8083
-// on every interface, but the API has no authentication, so Sluice listens
-// on the loopback interface unless told otherwise (listeners=http://:8083
-// restores Kafka's default; an empty listeners= turns the API off). Only
-// http listeners are supported. plugin.path and the internal.* converter keys
+// on every interface, but the API has no authentication by default, so
+// Sluice listens on the loopback interface unless told otherwise
+// (listeners=http://:8083 restores Kafka's default; an empty listeners=
+// turns the API off). See REST API security for https and authentication.
+// plugin.path and the internal.* converter keys
 // are ignored with a warning: connectors are compiled in, and Kafka removed
 // the internal converters in 3.0.
 //
@@ -109,8 +115,60 @@
 //
 // Any other ssl.* or sasl.* key (GSSAPI, ssl.cipher.suites, …)
 // fails the start naming the key. Top-level ssl.* and sasl.* keys that
-// security.protocol does not use are not used, with a warning (ssl.* keys
-// may be there for the REST API's https listeners).
+// security.protocol does not use are not used, with a warning (unless an
+// https REST listener takes the top-level ssl.* keys, see below).
+//
+// # REST API security
+//
+// As in Kafka Connect, listeners=https://host:port serves the REST API over
+// TLS, configured by the listeners.https.ssl.* keys or, when no
+// listeners.https.* key is set, by the top-level ssl.* keys (then, unless
+// the top-level security.protocol is SSL or SASL_SSL, they configure the
+// listener only, not the worker's Kafka client):
+//
+//	listeners=https://0.0.0.0:8443
+//	listeners.https.ssl.keystore.type=PKCS12             JKS (the default), PKCS12 or PEM
+//	listeners.https.ssl.keystore.location=/etc/connect/server.p12
+//	listeners.https.ssl.keystore.password=…              (and ssl.key.password for JKS)
+//	listeners.https.ssl.client.auth=required             none (default), requested, required
+//	listeners.https.ssl.truststore.type=PEM              the CAs of client certificates
+//	listeners.https.ssl.truststore.location=/etc/connect/clients-ca.pem
+//
+// also ssl.keystore.certificate.chain and ssl.keystore.key (inline PEM),
+// ssl.truststore.certificates, ssl.enabled.protocols and ssl.protocol
+// (TLSv1.2, TLSv1.3) and ssl.cipher.suites (IANA names). With
+// ssl.client.auth=required a client without a certificate signed by a
+// truststore CA is refused at the TLS handshake. The stores are read at
+// start.
+//
+// HTTP basic authentication is Kafka Connect's
+// BasicAuthSecurityRestExtension, with its JAAS file and credentials file:
+//
+//	rest.extension.classes=org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension
+//
+// The JAAS file is named as for Kafka Connect's JVM,
+// KAFKA_OPTS="-Djava.security.auth.login.config=/etc/connect/rest-jaas.conf"
+// in the environment, or by sluice.rest.jaas.config.file in the worker
+// file (which wins). Its KafkaConnect entry names the credentials file, a
+// properties file of user=password lines:
+//
+//	KafkaConnect {
+//	  org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required
+//	  file="/etc/connect/rest-credentials.properties";
+//	};
+//
+// Every request (on every listener) then needs an Authorization: Basic
+// header with a user and password of that file, else it gets 401 with
+// Kafka Connect's body, "User cannot access the resource." (as from
+// Kafka Connect, with Content-Type application/json and no
+// WWW-Authenticate header; unlike it, also for a path the API does not
+// serve, instead of 404); Kafka Connect's internal
+// requests (POST /connectors/{name}/tasks, PUT /connectors/{name}/fence)
+// are exempt. The credentials are read once, at start (Kafka Connect caches
+// them too): restart the worker to change them. An empty credentials file
+// lets every request through, as in Kafka Connect (with a warning). Basic
+// authentication sends the password with every request: use it over https.
+// Any other rest.extension.classes entry fails the start, naming it.
 //
 // # Config providers
 //

@@ -681,13 +681,22 @@ func TestListeners(t *testing.T) {
 		{map[string]string{"rest.port": "9002"}, []string{"127.0.0.1:9002"}},
 		{map[string]string{"rest.host.name": "0.0.0.0", "rest.port": "9003"}, []string{"0.0.0.0:9003"}},
 		{map[string]string{"listeners": "http://127.0.0.1:9004", "rest.port": "1"}, []string{"127.0.0.1:9004"}},
+		{map[string]string{"listeners": "http://127.0.0.1:9005,HTTPS://:9006"}, []string{"http://127.0.0.1:9005", "https://:9006"}},
 	} {
-		got, err := parseListeners(c.props)
+		ls, err := parseListeners(c.props)
+		var got []string
+		for _, l := range ls {
+			if strings.Contains(strings.ToLower(c.props["listeners"]), "https") { // mixed lists: with the schemes
+				got = append(got, l.scheme+"://"+l.addr)
+			} else {
+				got = append(got, l.addr)
+			}
+		}
 		if err != nil || !slices.Equal(got, c.want) {
 			t.Errorf("parseListeners(%v) = %q, %v; want %q", c.props, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{"127.0.0.1:8083", "https://:8443", "http://host", "http://:99999"} {
+	for _, bad := range []string{"127.0.0.1:8083", "ftp://:8443", "http://host", "https://:99999"} {
 		if _, err := parseListeners(map[string]string{"listeners": bad}); err == nil || !strings.Contains(err.Error(), "listeners") {
 			t.Errorf("parseListeners(listeners=%s): error %v, want one naming listeners", bad, err)
 		}

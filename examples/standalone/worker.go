@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -50,7 +51,9 @@ type worker struct {
 	log       *slog.Logger
 	runner    *runner.Runner
 	listeners []net.Listener
-	servers   []*http.Server
+	// schemes are the listeners' schemes: http or https.
+	schemes []string
+	servers []*http.Server
 	// closers release what newWorker opened (offset store, broker), in
 	// reverse order.
 	closers []func()
@@ -122,17 +125,34 @@ func newWorker(ctx context.Context, workerPath string, connectorPaths []string, 
 		}
 	})
 
-	for _, addr := range cfg.listeners {
-		l, err := net.Listen("tcp", addr)
+	var auth *basicAuth
+	if cfg.basicAuth {
+		// KAFKA_OPTS may name the JAAS file, as for Kafka Connect's JVM.
+		if auth, err = loadBasicAuth(cfg.props, os.Getenv, log); err != nil {
+			return fail(exitWorker, fmt.Errorf("%s: %w", cfg.path, err))
+		}
+	}
+	// The worker id's listener, as Kafka Connect advertises one:
+	// rest.advertised.listener's scheme, else http if a listener has it.
+	advertised := cfg.advertisedListener
+	if advertised == "" {
+		advertised = "https"
+		if slices.ContainsFunc(cfg.listeners, func(l restListener) bool { return l.scheme == "http" }) {
+			advertised = "http"
+		}
+	}
+	var bound net.Addr
+	for _, rl := range cfg.listeners {
+		l, err := net.Listen("tcp", rl.addr)
 		if err != nil {
 			return fail(exitWorker, fmt.Errorf("%s: %s: %w", cfg.path, keyListeners, err))
 		}
 		w.listeners = append(w.listeners, l)
+		w.schemes = append(w.schemes, rl.scheme)
 		w.closers = append(w.closers, func() { _ = l.Close() })
-	}
-	var bound net.Addr
-	if len(w.listeners) > 0 {
-		bound = w.listeners[0].Addr()
+		if bound == nil && rl.scheme == advertised {
+			bound = l.Addr()
+		}
 	}
 
 	w.runner, err = runner.New(runner.Config{
@@ -153,12 +173,20 @@ func newWorker(ctx context.Context, workerPath string, connectorPaths []string, 
 			return fail(exitConnector, err)
 		}
 	}
-	for range w.listeners {
-		w.servers = append(w.servers, &http.Server{
-			Handler:           w.runner.Handler(),
+	handler := w.runner.Handler()
+	if auth != nil {
+		handler = auth.wrap(handler)
+	}
+	for _, scheme := range w.schemes {
+		srv := &http.Server{
+			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		})
+		}
+		if scheme == "https" {
+			srv.TLSConfig = cfg.httpsTLS.Clone()
+		}
+		w.servers = append(w.servers, srv)
 	}
 	return w, nil
 }
@@ -253,6 +281,16 @@ func (w *worker) createConnector(ctx context.Context, workerProps map[string]str
 	return nil
 }
 
+// restURLs returns the base URLs of the REST API's listeners
+// (http://127.0.0.1:8083, https://…).
+func (w *worker) restURLs() []string {
+	out := make([]string, len(w.listeners))
+	for i, l := range w.listeners {
+		out[i] = w.schemes[i] + "://" + l.Addr().String()
+	}
+	return out
+}
+
 // restAddrs returns the addresses the REST API listens on.
 func (w *worker) restAddrs() []string {
 	out := make([]string, len(w.listeners))
@@ -270,11 +308,18 @@ func (w *worker) run(ctx context.Context) error {
 	defer w.close()
 	var serving sync.WaitGroup
 	serveErr := make(chan error, len(w.servers))
+	urls := w.restURLs()
 	for i, srv := range w.servers {
 		l := w.listeners[i]
-		w.log.Info("REST API listening", "url", "http://"+l.Addr().String())
+		w.log.Info("REST API listening", "url", urls[i])
 		serving.Go(func() {
-			if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			var err error
+			if srv.TLSConfig != nil {
+				err = srv.ServeTLS(l, "", "") // the certificate is in TLSConfig
+			} else {
+				err = srv.Serve(l)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
 				serveErr <- fmt.Errorf("REST listener %s: %w", l.Addr(), err)
 			}
 		})

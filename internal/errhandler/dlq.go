@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/redact"
 )
 
 // DLQConfig configures a dead-letter queue.
@@ -41,6 +42,14 @@ type DLQConfig struct {
 	// ClientID names the producer (Kafka Connect:
 	// connector-dlq-producer-<connector>-<task>).
 	ClientID string
+	// Scrub, when set, masks the connector's secrets in the error text of
+	// the context headers (__connect.errors.exception.message and
+	// __connect.errors.exception.stacktrace), so that a secret quoted in
+	// an error never reaches the queue. Nil takes the scrubber of Logger
+	// when a Runner made it (see redact.ScrubberOf): a pipeline a Runner
+	// built passes its logger and so needs no more. It runs on the error
+	// path only.
+	Scrub func(string) string
 }
 
 // DLQ writes failed records to a dead-letter queue topic. Report returns
@@ -52,6 +61,7 @@ type DLQ struct {
 	topic          string
 	contextHeaders bool
 	producer       sarama.SyncProducer
+	scrub          func(string) string // nil: nothing to mask
 	metrics        *Metrics
 	log            *slog.Logger
 	// backoff and maxBackoff bound the wait between two attempts of a
@@ -104,6 +114,9 @@ func NewDLQ(ctx context.Context, cfg DLQConfig) (*DLQ, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Scrub == nil {
+		cfg.Scrub = redact.ScrubberOf(cfg.Logger)
+	}
 	rf := cfg.ReplicationFactor
 	if rf == 0 {
 		rf = sluiceerrors.DefaultDLQReplicationFactor
@@ -125,7 +138,7 @@ func NewDLQ(ctx context.Context, cfg DLQConfig) (*DLQ, error) {
 		backoff = 100 * time.Millisecond
 	}
 	return &DLQ{
-		topic: cfg.Topic, contextHeaders: cfg.ContextHeaders, producer: p, metrics: cfg.Metrics,
+		topic: cfg.Topic, contextHeaders: cfg.ContextHeaders, producer: p, scrub: cfg.Scrub, metrics: cfg.Metrics,
 		log:     cfg.Logger.With("topic", cfg.Topic),
 		backoff: backoff, maxBackoff: max(backoff, kafkaconf.RetryBackoffMax),
 		stop: make(chan struct{}),
@@ -164,7 +177,8 @@ func (d *DLQ) Topic() string { return d.topic }
 // Report writes f's record to the dead-letter queue: the raw bytes when f.Raw
 // is set (for sinks, exactly the consumed key, value, headers and
 // timestamp), else a JSON description of the record; plus the context
-// headers when enabled. It returns once Kafka acknowledged the record.
+// headers when enabled, with the connector's secrets masked in their error
+// text (see DLQConfig.Scrub). It returns once Kafka acknowledged the record.
 //
 // A retriable error (the broker is down or unreachable, a leader change, a
 // request timeout, not enough replicas: kafkaconf.Retriable) is not a
@@ -195,7 +209,7 @@ func (d *DLQ) Report(ctx context.Context, connector string, task int, f *Failure
 		ts = f.Record.Timestamp
 	}
 	if d.contextHeaders {
-		headers = append(headers, ContextHeaders(connector, task, f)...)
+		headers = append(headers, scrubHeaders(ContextHeaders(connector, task, f), d.scrub)...)
 	}
 	d.metrics.DLQProduceRequests.Add(1)
 	if err := ctx.Err(); err != nil {
@@ -292,6 +306,21 @@ func ContextHeaders(connector string, task int, f *Failure) []sarama.RecordHeade
 	if rec != nil && rec.OriginalTopic == "" && (rec.SourcePartition != nil || rec.SourceOffset != nil) {
 		add(sluiceerrors.HeaderSourcePartition, jsonString(rec.SourcePartition))
 		add(sluiceerrors.HeaderSourceOffset, jsonString(rec.SourceOffset))
+	}
+	return hs
+}
+
+// scrubHeaders masks secrets (scrub; nil masks nothing) in the exception
+// message and stack trace headers of hs, in place, and returns hs.
+func scrubHeaders(hs []sarama.RecordHeader, scrub func(string) string) []sarama.RecordHeader {
+	if scrub == nil {
+		return hs
+	}
+	for i, h := range hs {
+		switch string(h.Key) {
+		case sluiceerrors.HeaderExceptionMessage, sluiceerrors.HeaderExceptionStacktrace:
+			hs[i].Value = []byte(scrub(string(h.Value)))
+		}
 	}
 	return hs
 }

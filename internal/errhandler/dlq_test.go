@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	stderrors "errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/redact"
 )
 
 // describeTopic returns the topic's metadata and the cluster's broker count.
@@ -603,5 +605,49 @@ func TestDLQCloseNotHeldBySaramaRetries(t *testing.T) {
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("Report did not return within 60 s of Close: one attempt is held by sarama's retries")
+	}
+}
+
+// TestDLQScrubsSecretsInContextHeaders: a secret quoted in the failure's
+// error (and its causes) is masked in the exception message and stack
+// trace headers, with the scrubber found on a Runner's logger or given
+// explicitly; the record's own bytes are left alone.
+func TestDLQScrubsSecretsInContextHeaders(t *testing.T) {
+	const secret = "dlq-secret-pw"
+	brokers := kafkatest.Brokers(t)
+	var set redact.Set
+	set.Store(redact.New(secret))
+	runnerLog := slog.New(redact.NewHandler(slog.NewTextHandler(io.Discard, nil), &set)).With("connector", "c")
+	for name, cfg := range map[string]DLQConfig{
+		"logger":   {Logger: runnerLog},
+		"explicit": {Scrub: set.Scrub},
+	} {
+		t.Run(name, func(t *testing.T) {
+			topic := kafkatest.Topic(t)
+			cfg.Topic, cfg.ReplicationFactor, cfg.ContextHeaders = topic, 1, true
+			d := newTestDLQ(t, brokers, cfg)
+			raw := &RawRecord{Topic: "orders", Value: []byte("payload " + secret)}
+			f := &Failure{Stage: connect.StageTaskPut, Record: sinkRecord(), Raw: raw, Attempts: 1,
+				Err: fmt.Errorf("put: %w", stderrors.New("login with "+secret+" refused"))}
+			if err := d.Report(context.Background(), "orders-sink", 0, f); err != nil {
+				t.Fatal(err)
+			}
+			msg := consume(t, brokers, topic, 1)[0]
+			seen := map[string]string{}
+			for _, h := range msg.Headers {
+				seen[string(h.Key)] = string(h.Value)
+				if strings.Contains(string(h.Value), secret) {
+					t.Errorf("header %s shows the secret: %q", h.Key, h.Value)
+				}
+			}
+			for _, k := range []string{sluiceerrors.HeaderExceptionMessage, sluiceerrors.HeaderExceptionStacktrace} {
+				if !strings.Contains(seen[k], "login with "+redact.Mask+" refused") {
+					t.Errorf("header %s = %q, want the masked error", k, seen[k])
+				}
+			}
+			if string(msg.Value) != "payload "+secret {
+				t.Errorf("the record's bytes changed: %q", msg.Value)
+			}
+		})
 	}
 }

@@ -190,43 +190,8 @@ func ApplySecurity(cfg *sarama.Config, props map[string]string, name func(string
 // tlsConfig builds the TLS configuration from the ssl.* keys.
 func tlsConfig(get func(string) (string, bool), name func(string) string) (*tls.Config, error) {
 	c := &tls.Config{MinVersion: tls.VersionTLS12}
-	for k, want := range map[string]string{"ssl.keymanager.algorithm": "SunX509", "ssl.trustmanager.algorithm": "PKIX"} {
-		if v, ok := get(k); ok && v != "" && !strings.EqualFold(v, want) {
-			return nil, fmt.Errorf("%s: only %s (Java's default) is supported, got %q", name(k), want, v)
-		}
-	}
-
-	// Protocols: ssl.enabled.protocols wins; ssl.protocol=TLSv1.2 alone
-	// keeps Java's SSLContext to TLS 1.2.
-	if v, ok := get("ssl.protocol"); ok {
-		switch strings.ToUpper(v) {
-		case "", "TLS", "TLSV1.3":
-		case "TLSV1.2":
-			c.MaxVersion = tls.VersionTLS12
-		default:
-			return nil, fmt.Errorf("%s: want TLSv1.2 or TLSv1.3, got %q", name("ssl.protocol"), v)
-		}
-	}
-	if v, ok := get("ssl.enabled.protocols"); ok && v != "" {
-		var has12, has13 bool
-		for p := range strings.SplitSeq(v, ",") {
-			switch strings.ToUpper(strings.TrimSpace(p)) {
-			case "TLSV1.2":
-				has12 = true
-			case "TLSV1.3":
-				has13 = true
-			case "":
-			default:
-				return nil, fmt.Errorf("%s: only TLSv1.2 and TLSv1.3 are supported, got %q", name("ssl.enabled.protocols"), strings.TrimSpace(p))
-			}
-		}
-		c.MinVersion, c.MaxVersion = tls.VersionTLS12, tls.VersionTLS13
-		switch {
-		case has12 && !has13:
-			c.MaxVersion = tls.VersionTLS12
-		case has13 && !has12:
-			c.MinVersion = tls.VersionTLS13
-		}
+	if err := tlsVersions(c, get, name); err != nil {
+		return nil, err
 	}
 
 	roots, err := trustStore(get, name)
@@ -267,6 +232,51 @@ func tlsConfig(get func(string) (string, bool), name func(string) string) (*tls.
 		return nil, fmt.Errorf("%s: want https or empty, got %q", name("ssl.endpoint.identification.algorithm"), alg)
 	}
 	return c, nil
+}
+
+// tlsVersions applies ssl.keymanager.algorithm and
+// ssl.trustmanager.algorithm (Java's defaults only), ssl.protocol and
+// ssl.enabled.protocols to c; c.MinVersion is TLS 1.2 on entry.
+func tlsVersions(c *tls.Config, get func(string) (string, bool), name func(string) string) error {
+	for k, want := range map[string]string{"ssl.keymanager.algorithm": "SunX509", "ssl.trustmanager.algorithm": "PKIX"} {
+		if v, ok := get(k); ok && v != "" && !strings.EqualFold(v, want) {
+			return fmt.Errorf("%s: only %s (Java's default) is supported, got %q", name(k), want, v)
+		}
+	}
+
+	// Protocols: ssl.enabled.protocols wins; ssl.protocol=TLSv1.2 alone
+	// keeps Java's SSLContext to TLS 1.2.
+	if v, ok := get("ssl.protocol"); ok {
+		switch strings.ToUpper(v) {
+		case "", "TLS", "TLSV1.3":
+		case "TLSV1.2":
+			c.MaxVersion = tls.VersionTLS12
+		default:
+			return fmt.Errorf("%s: want TLSv1.2 or TLSv1.3, got %q", name("ssl.protocol"), v)
+		}
+	}
+	if v, ok := get("ssl.enabled.protocols"); ok && v != "" {
+		var has12, has13 bool
+		for p := range strings.SplitSeq(v, ",") {
+			switch strings.ToUpper(strings.TrimSpace(p)) {
+			case "TLSV1.2":
+				has12 = true
+			case "TLSV1.3":
+				has13 = true
+			case "":
+			default:
+				return fmt.Errorf("%s: only TLSv1.2 and TLSv1.3 are supported, got %q", name("ssl.enabled.protocols"), strings.TrimSpace(p))
+			}
+		}
+		c.MinVersion, c.MaxVersion = tls.VersionTLS12, tls.VersionTLS13
+		switch {
+		case has12 && !has13:
+			c.MaxVersion = tls.VersionTLS12
+		case has13 && !has12:
+			c.MinVersion = tls.VersionTLS13
+		}
+	}
+	return nil
 }
 
 // storeType returns the store type key's value, upper case; Kafka's
