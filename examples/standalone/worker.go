@@ -263,7 +263,19 @@ func (w *worker) createConnector(ctx context.Context, workerProps map[string]str
 				if err != nil {
 					return fmt.Errorf("connector config %s: %w", f.path, err)
 				}
-				if _, err := ps[i].New(ctx, maps.Clone(workerProps), resolved); err != nil {
+				// Its logs are dropped (the Runner's build logs, masked),
+				// and its error is shown with every secret masked: the
+				// resolved values and the password keys' values.
+				quiet := connect.ContextWithLogger(ctx, slog.New(slog.DiscardHandler))
+				if _, err := ps[i].New(quiet, maps.Clone(workerProps), resolved); err != nil {
+					for _, m := range []map[string]string{workerProps, resolved} {
+						for k, v := range m {
+							if runner.IsPasswordKey(k) {
+								secrets = append(secrets, v)
+							}
+						}
+					}
+					slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) }) // longest first
 					msg := err.Error()
 					for _, v := range secrets {
 						if len(v) >= 4 {
