@@ -93,7 +93,7 @@ func TestSecureApacheKafka(t *testing.T) {
 			kafkatest.SecureUser + `" password="` + ref("password") + `";`,
 	}
 
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 90 * time.Second}
 	// run starts a worker on bootstrap with the producer's and consumer's
 	// security keys, a FileStreamSource of n lines into topic and, if sink,
 	// a FileStreamSink of topic, with the extra worker lines.
@@ -209,8 +209,9 @@ func TestSecureApacheKafka(t *testing.T) {
 				get(t, r, "/connectors/"+name+p)
 			}
 			// A sink's offsets need a client of its own, which fails
-			// (500) where the task's did: the body is checked all
-			// the same.
+			// (500) where the task's did, after its retries (slow on
+			// a loaded machine: hence the clients' long timeouts): the
+			// body is checked all the same.
 			request(t, r, "/connectors/"+name+"/offsets")
 		}
 	}
@@ -240,7 +241,7 @@ func TestSecureApacheKafka(t *testing.T) {
 	if !roots.AppendCertsFromPEM(caPEM) {
 		t.Fatal("no certificate in " + c.CAFile)
 	}
-	httpsClient := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true,
+	httpsClient := &http.Client{Timeout: 90 * time.Second, Transport: &http.Transport{DisableKeepAlives: true,
 		TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
 
 	const n = 300
