@@ -13,6 +13,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/errhandler"
+	"github.com/sluicehq/sluice/internal/kafkaconf"
 )
 
 // part is one assigned partition. The claim goroutine (sarama's ConsumeClaim)
@@ -388,6 +389,13 @@ func (r *taskRunner) consumeLoop(ctx context.Context) {
 			if errors.Is(err, sarama.ErrClosedConsumerGroup) {
 				return
 			}
+			if authorizationFailure(err) {
+				// Retrying cannot cure it: the task fails, as Kafka
+				// Connect's does on an authorization or authentication
+				// exception from its consumer.
+				r.fail(fmt.Errorf("connector %q task %d: consumer group %s, topics %v: %w", r.p.cfg.Name, r.id, r.p.cfg.GroupID, topics, err))
+				return
+			}
 			r.log.Warn("consumer group session ended; rejoining", "error", err)
 			errhandler.Sleep(ctx, time.Second)
 		}
@@ -465,4 +473,12 @@ func topicsPattern(s string) (*regexp.Regexp, error) {
 		return nil, fmt.Errorf("as a whole-name pattern ^(?:%s)$: %w", s, err)
 	}
 	return re, nil
+}
+
+// authorizationFailure reports whether err (from the consumer group) means
+// the task's principal may not use its group, topics or cluster, or could
+// not authenticate: nothing a rejoin can cure.
+func authorizationFailure(err error) bool {
+	return errors.Is(err, sarama.ErrGroupAuthorizationFailed) || errors.Is(err, sarama.ErrTopicAuthorizationFailed) ||
+		errors.Is(err, sarama.ErrClusterAuthorizationFailed) || kafkaconf.SecurityFailure(err)
 }
