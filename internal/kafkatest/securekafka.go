@@ -2,6 +2,7 @@ package kafkatest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -99,12 +100,10 @@ var secureTools = []string{"java", "openssl", "keytool"}
 //
 // When the jars, java, openssl or keytool are missing, it skips t, unless
 // CI=true or SLUICE_REQUIRE_KAFKA=1, where it fails t: CI must run it.
-// Under -short it always skips t.
+// Otherwise, under -short, it skips t. The kernel kills the broker if the
+// test process dies without running t.Cleanup (a go test timeout).
 func StartSecureKafka(t testing.TB) *SecureKafka {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("kafkatest: -short: no secured Apache Kafka broker")
-	}
 	lib, why := kafkaLib()
 	for _, tool := range secureTools {
 		if why != "" {
@@ -123,6 +122,9 @@ func StartSecureKafka(t testing.TB) *SecureKafka {
 			t.Fatalf("kafkatest: cannot start the secured Apache Kafka broker: %s (CI=true or %s=1: required)", why, EnvRequire)
 		}
 		t.Skipf("kafkatest: no secured Apache Kafka broker: %s (CI fails here)", why)
+	}
+	if testing.Short() {
+		t.Skip("kafkatest: -short: no secured Apache Kafka broker")
 	}
 
 	dir := t.TempDir()
@@ -167,11 +169,14 @@ func (k *SecureKafka) launch(t testing.TB, lib string) error {
 	jvm := []string{"-Dlog4j2.configurationFile=" + log4j, "-Dkafka.logs.dir=" + logs, "-Djava.awt.headless=true"}
 	classpath := filepath.Join(lib, "*")
 
-	format := exec.Command("java", append(append([]string{"-Xmx256m", "-XX:TieredStopAtLevel=1"}, jvm...),
+	fctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	format := exec.CommandContext(fctx, "java", append(append([]string{"-Xmx256m", "-XX:TieredStopAtLevel=1"}, jvm...),
 		"-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone", "-t", clusterID(t), "-c", props,
 		"--add-scram", "SCRAM-SHA-512=[name="+SecureUser+",password="+SecurePassword+"]",
 		"--add-scram", "SCRAM-SHA-512=[name="+SecureAdminUser+",password="+SecureAdminPassword+"]",
 		"--add-scram", "SCRAM-SHA-256=[name="+SecureUser+",password="+SecurePassword+"]")...)
+	setDeathSignal(format)
 	if out, err := format.CombinedOutput(); err != nil {
 		return fmt.Errorf("formatting the secured broker's storage: %w\n%s", err, out)
 	}
@@ -184,6 +189,7 @@ func (k *SecureKafka) launch(t testing.TB, lib string) error {
 	cmd := exec.Command("java", append(append([]string{"-Xms128m", "-Xmx384m", "-XX:+UseSerialGC",
 		"-XX:+ExitOnOutOfMemoryError"}, jvm...), "-cp", classpath, "kafka.Kafka", props)...)
 	cmd.Stdout, cmd.Stderr = out, out
+	setDeathSignal(cmd)
 	if err := cmd.Start(); err != nil {
 		_ = out.Close()
 		return fmt.Errorf("starting the secured broker: %w", err)
