@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/errhandler"
+	"github.com/sluicehq/sluice/internal/redact"
 	"github.com/sluicehq/sluice/internal/safecall"
 	"github.com/sluicehq/sluice/internal/tracing"
 )
@@ -49,10 +50,25 @@ func (r *taskRunner) callPut() error {
 		err = nil
 	}
 	if err != nil && span != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
+		recordSpanError(span, err, redact.ScrubberOf(r.log))
 	}
 	return err
+}
+
+// recordSpanError records err on span as its error and status, with the
+// connector's secrets masked by scrub (nil when the pipeline's logger is
+// not a Runner's masking one: err is recorded as it is). A span leaves the
+// process through the user's exporter, so it must carry no secret a task
+// put in its error text. Called on the error path only.
+func recordSpanError(span trace.Span, err error, scrub func(string) string) {
+	msg := err.Error()
+	if scrub != nil {
+		if s := scrub(msg); s != msg {
+			msg, err = s, errors.New(s)
+		}
+	}
+	span.RecordError(err)
+	span.SetStatus(codes.Error, msg)
 }
 
 // maxPutLinks bounds the links of a Put span to other traces in the batch.
