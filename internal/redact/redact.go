@@ -20,9 +20,11 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 )
@@ -43,9 +45,14 @@ type Secrets struct {
 }
 
 // New returns the secrets among values: each value of at least MinLen bytes
-// (other than Mask), and its standard base64 encoding (the form a []byte
-// takes in a JSON log line or a SASL PLAIN exchange), deduplicated and
-// ordered longest first.
+// (other than Mask), together with the forms it takes when quoted or
+// encoded in text that leaves: its strconv.Quote form without the outer
+// quotes (an error made with %q), its encoding/json string form without
+// the quotes, with and without HTML escaping (a JSON log line or response
+// body), and its standard base64 encoding (the form a []byte takes in
+// encoding/json output). The result is deduplicated and ordered longest
+// first. A secret is still readable in other encodings (URL escaping,
+// hex, a prefix cut by truncation): mask it before it is encoded.
 func New(values ...string) *Secrets {
 	var out []string
 	for _, v := range values {
@@ -53,6 +60,7 @@ func New(values ...string) *Secrets {
 			continue
 		}
 		out = append(out, v, base64.StdEncoding.EncodeToString([]byte(v)))
+		out = appendEscaped(out, v)
 	}
 	slices.SortFunc(out, func(a, b string) int {
 		if c := cmp.Compare(len(b), len(a)); c != 0 {
@@ -61,6 +69,29 @@ func New(values ...string) *Secrets {
 		return strings.Compare(a, b)
 	})
 	return &Secrets{vals: slices.Compact(out)}
+}
+
+// appendEscaped appends to out the quoted forms of v that differ from v:
+// Go's (strconv.Quote) and JSON's (with and without HTML escaping), each
+// without its outer quotes.
+func appendEscaped(out []string, v string) []string {
+	add := func(q string) {
+		q = q[1 : len(q)-1]
+		if q != v {
+			out = append(out, q)
+		}
+	}
+	add(strconv.Quote(v))
+	var b strings.Builder
+	for _, html := range []bool{true, false} {
+		b.Reset()
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(html)
+		if enc.Encode(v) == nil { // a string always encodes
+			add(strings.TrimSuffix(b.String(), "\n"))
+		}
+	}
+	return out
 }
 
 // Empty reports whether s holds no secret.

@@ -3,6 +3,7 @@ package redact_test
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -104,5 +105,34 @@ func TestHandlerWithoutSecretsPassesThrough(t *testing.T) {
 	log.Info("hello", "bytes", []byte("abc"))
 	if !strings.Contains(buf.String(), `"bytes":"YWJj"`) || !strings.Contains(buf.String(), `"msg":"hello"`) {
 		t.Errorf("line changed: %s", buf.String())
+	}
+}
+
+// TestScrubEscapedForms: a secret holding characters that Go's %q or JSON
+// escape is masked in its escaped form too (an error made with %q, a JSON
+// log line or response body), with and without JSON's HTML escaping.
+func TestScrubEscapedForms(t *testing.T) {
+	const secret = "pa\"ss\\w<o>rd&\tü\x01"
+	s := redact.New(secret)
+	goErr := fmt.Errorf("login failed for password %q", secret).Error()
+	htmlJSON, err := json.Marshal(map[string]string{"error": "bad " + secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plain bytes.Buffer
+	enc := json.NewEncoder(&plain)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(map[string]string{"error": "bad " + secret}); err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{goErr, string(htmlJSON), plain.String(), "raw " + secret} {
+		got := s.Scrub(text)
+		if strings.Contains(got, "rd&") || strings.Contains(got, `rd\u0026`) || !strings.Contains(got, redact.Mask) {
+			t.Errorf("Scrub(%q) = %q: the secret is readable", text, got)
+		}
+	}
+	// A secret without characters to escape gets no extra forms.
+	if n := len(redact.New("hunter22").Values()); n != 2 {
+		t.Errorf("%d values for a plain secret, want 2 (itself and base64)", n)
 	}
 }
