@@ -341,16 +341,20 @@ func (p *Pipeline) adminConfig(clientID string, ccfg *sarama.Config) (*sarama.Co
 }
 
 // dlqConfigs returns the dead-letter queue's producer and admin
-// configurations: ProducerProps and AdminProps applied, or copies of the
-// consumer's configuration, ccfg, for those that are nil.
+// configurations: ProducerProps and AdminProps applied to Sarama (or
+// Sluice's defaults), or to a copy of the consumer's configuration, ccfg,
+// when they hold no security key.
 func (p *Pipeline) dlqConfigs(taskID int, ccfg *sarama.Config) (producer, admin *sarama.Config, err error) {
-	producer = ccfg
+	c := *ccfg
+	producer = &c
 	if p.cfg.ProducerProps != nil {
-		if p.cfg.Sarama != nil {
-			c := *p.cfg.Sarama
-			producer = &c
-		} else {
-			producer = kafkaconf.NewSaramaConfig("")
+		if len(kafkaconf.SecurityProps(p.cfg.ProducerProps)) > 0 {
+			if p.cfg.Sarama != nil {
+				c := *p.cfg.Sarama
+				producer = &c
+			} else {
+				producer = kafkaconf.NewSaramaConfig("")
+			}
 		}
 		unmapped, err := kafkaconf.ApplyProducerProps(producer, "producer.override.", p.cfg.ProducerProps)
 		if err != nil {

@@ -162,22 +162,23 @@ type Config struct {
 	// dead-letter queue producer (Kafka Connect's producer.* and
 	// producer.override.*, prefix stripped): the security keys and the
 	// other keys source.Config.ProducerProps maps (acks, idempotence and
-	// in-flight requests stay the dead-letter queue's own). Nil (the
-	// default) gives the producer the consumer's configuration; set, it
-	// starts from Sarama instead. ConfigFromProperties sets it when the
-	// producer.* and producer.override.* keys hold a security key.
+	// in-flight requests stay the dead-letter queue's own). They apply to
+	// a copy of the consumer's configuration, whose security settings
+	// stand, unless they hold a security key: then to Sarama (or Sluice's
+	// defaults). ConfigFromProperties sets them from producer.* and
+	// producer.override.*.
 	ProducerProps map[string]string
 	// AdminProps are Kafka admin client properties for the task's admin
 	// clients: the one that creates the dead-letter queue topic, and the
 	// one offset management (ListOffsets, AlterOffsets, ResetOffsets)
-	// uses. Nil (the default) gives them the consumer's configuration; set,
-	// they start from Sarama, with these keys applied: the security keys,
-	// client.id, request.timeout.ms, default.api.timeout.ms, retries and
-	// retry.backoff.ms (other keys are ignored with a warning).
-	// ConfigFromProperties sets it as Kafka Connect composes an admin
-	// client's properties: the worker's top-level security keys, then
-	// admin.*, then the connector's admin.override.* (nil when they hold no
-	// security key).
+	// uses. These keys apply: the security keys, client.id,
+	// request.timeout.ms, default.api.timeout.ms, retries and
+	// retry.backoff.ms (other keys are ignored with a warning), to a copy
+	// of the consumer's configuration, whose security settings stand,
+	// unless they hold a security key: then to Sarama (or Sluice's
+	// defaults). ConfigFromProperties sets them as Kafka Connect composes
+	// an admin client's properties: the worker's top-level keys, then
+	// admin.*, then the connector's admin.override.*.
 	AdminProps map[string]string
 	// Logger receives the pipeline's logs (default slog.Default()), with
 	// connector and task attributes added.

@@ -55,7 +55,7 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 		ConsumerProps:       common.ClientProps,
 		AdminProps:          common.AdminProps,
 	}
-	if producer := connprops.ClientProps(worker, connector, "producer"); len(kafkaconf.SecurityProps(producer)) > 0 {
+	if producer := connprops.ClientProps(worker, connector, "producer"); len(producer) > 0 {
 		cfg.ProducerProps = producer
 	}
 	if common.Transforms != nil {
@@ -128,7 +128,7 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 	if err := kafkaconf.ApplySecurity(kafkaconf.NewSaramaConfig(""), cfg.ProducerProps, producerKey); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, connprops.CheckAdminProps(worker, connector, cfg.AdminProps)...)
+	errs = append(errs, connprops.CheckAdminProps(worker, connector, cfg.AdminProps, false)...)
 
 	cfg.Errors, err = sluiceerrors.ConfigFromProperties(connector)
 	errs = append(errs, err)

@@ -195,15 +195,14 @@ type Config struct {
 	ProducerProps map[string]string
 	// AdminProps are Kafka admin client properties for the task's admin
 	// client, which creates topics (TopicCreation) and the dead-letter
-	// queue topic. Nil (the default) gives it the producer's
-	// configuration. Set, it starts from Sarama instead, with these keys
-	// applied: the security keys (as in ProducerProps), client.id,
-	// request.timeout.ms, default.api.timeout.ms, retries and
-	// retry.backoff.ms; other keys are ignored with a warning.
-	// ConfigFromProperties sets it as Kafka Connect composes an admin
-	// client's properties: the worker's top-level security keys, then
-	// admin.*, then the connector's admin.override.* (nil when they hold no
-	// security key).
+	// queue topic. These keys apply: the security keys (as in
+	// ProducerProps), client.id, request.timeout.ms,
+	// default.api.timeout.ms, retries and retry.backoff.ms (other keys are
+	// ignored with a warning), to a copy of the producer's configuration,
+	// whose security settings stand, unless they hold a security key: then
+	// to Sarama (or Sluice's defaults). ConfigFromProperties sets them as
+	// Kafka Connect composes an admin client's properties: the worker's
+	// top-level keys, then admin.*, then the connector's admin.override.*.
 	AdminProps map[string]string
 	// TopicCreation enables KIP-158 topic creation.
 	TopicCreation *TopicCreation

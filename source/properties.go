@@ -90,12 +90,8 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 	storage, err := offsets.StorageFromProperties(worker)
 	errs = append(errs, err, connectorOffsetStorageKeys(connector), workerSecurity(worker, storage, opts.OffsetStore))
 	// The admin clients' keys include the worker's top-level security
-	// keys, just checked: their errors are not repeated.
-	for _, e := range connprops.CheckAdminProps(worker, connector, cfg.AdminProps) {
-		if !slices.ContainsFunc(errs, func(prev error) bool { return prev != nil && strings.Contains(prev.Error(), e.Error()) }) {
-			errs = append(errs, e)
-		}
-	}
+	// keys, just checked (workerSecurity).
+	errs = append(errs, connprops.CheckAdminProps(worker, connector, cfg.AdminProps, true)...)
 	if opts.OffsetStore == nil {
 		cfg.OffsetStorage = storage
 	}

@@ -241,10 +241,11 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 	// creation, the dead-letter queue topic), as Kafka Connect's; the
 	// connectors' producers and consumers read producer.* and consumer.*.
 	proto := strings.ToUpper(strings.TrimSpace(props["security.protocol"]))
+	knownProto := slices.Contains([]string{"", "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, proto) // else refused above
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		switch {
-		case strings.HasPrefix(k, "sasl.") && !strings.HasPrefix(proto, "SASL_"),
-			strings.HasPrefix(k, "ssl.") && proto != "SSL" && proto != "SASL_SSL" && !c.httpsFromTopLevel:
+		case knownProto && strings.HasPrefix(k, "sasl.") && !strings.HasPrefix(proto, "SASL_"),
+			knownProto && strings.HasPrefix(k, "ssl.") && proto != "SSL" && proto != "SASL_SSL" && !c.httpsFromTopLevel:
 			// Kafka's clients do not use the keys of a protocol they do
 			// not speak (nor do Sluice's: offsets.ClientConfigFromProperties).
 			c.warnings = append(c.warnings, fmt.Sprintf("%s is not used: security.protocol is %s", k, cmp.Or(proto, "PLAINTEXT (the default)")))

@@ -142,21 +142,29 @@ func ClientProps(worker, connector map[string]string, client string) map[string]
 }
 
 // AdminProps returns the properties of a connector's admin clients as Kafka
-// Connect composes them (Worker.adminConfigs): the worker's top-level
-// security keys (kafkaconf.WorkerSecurityProps: the keys of a protocol not
-// in use are returned in ignored), then the worker's admin.* keys, then the
-// connector's admin.override.* keys, prefixes stripped. Other top-level
-// worker keys, which Kafka Connect also hands its admin clients, configure
-// nothing an admin client of Sluice's has.
+// Connect composes them (Worker.adminConfigs): the worker's top-level keys
+// an admin client of Sluice's uses (the security keys and
+// kafkaconf.AdminKeys), then the worker's admin.* keys, then the
+// connector's admin.override.* keys, prefixes stripped. Top-level ssl.* and
+// sasl.* keys that the resulting security.protocol does not use are left
+// out and returned in ignored (they may serve the REST API's https
+// listeners); prefixed ones stay, for ApplySecurity to refuse.
 //
-// It returns nil when the result holds no security key: the admin clients
-// then use the security settings of the task's own client (the source's
-// producer, the sink's consumer), where Kafka Connect would connect them
-// in plaintext, which only fails against a secured cluster.
+// It returns nil when there is no such key. When the result holds no
+// security key, the admin clients keep the security settings of the task's
+// own client (the source's producer, the sink's consumer), where Kafka
+// Connect would connect them in plaintext (see kafkaconf.AdminConfig).
 func AdminProps(worker, connector map[string]string) (props map[string]string, ignored []string) {
-	props, ignored = kafkaconf.WorkerSecurityProps(worker)
-	maps.Copy(props, ClientProps(worker, connector, "admin"))
-	if len(kafkaconf.SecurityProps(props)) == 0 {
+	merged := kafkaconf.SecurityProps(worker)
+	for _, k := range kafkaconf.AdminKeys {
+		if v, ok := worker[k]; ok {
+			merged[k] = v
+		}
+	}
+	prefixed := ClientProps(worker, connector, "admin")
+	maps.Copy(merged, prefixed)
+	props, ignored = kafkaconf.UsedSecurityProps(merged, func(k string) bool { _, ok := prefixed[k]; return !ok })
+	if len(props) == 0 {
 		return nil, ignored
 	}
 	return props, ignored
@@ -199,8 +207,10 @@ func converter(worker, connector map[string]string, reg *converters.Registry, ke
 // CheckAdminProps checks admin client properties (as AdminProps returns
 // them) as the tasks will apply them, each error naming the key as written:
 // the connector's admin.override.k, else the worker's admin.k, else the
-// worker's top-level k.
-func CheckAdminProps(worker, connector, props map[string]string) []error {
+// worker's top-level k. When topLevelChecked is set and the security keys
+// all come from the worker's top level, the caller has checked them (for
+// the worker's own clients) and they are not checked again.
+func CheckAdminProps(worker, connector, props map[string]string, topLevelChecked bool) []error {
 	name := func(k string) string {
 		if _, ok := connector["admin.override."+k]; ok {
 			return "admin.override." + k
@@ -222,8 +232,11 @@ func CheckAdminProps(worker, connector, props map[string]string) []error {
 			errs = append(errs, fmt.Errorf("%s: %w", name(k), err))
 		}
 	}
-	if err := kafkaconf.ApplySecurity(kafkaconf.NewSaramaConfig(""), props, name); err != nil {
-		errs = append(errs, err)
+	prefixedSecurity := slices.ContainsFunc(slices.Collect(maps.Keys(kafkaconf.SecurityProps(props))), func(k string) bool { return name(k) != k })
+	if !topLevelChecked || prefixedSecurity {
+		if err := kafkaconf.ApplySecurity(kafkaconf.NewSaramaConfig(""), props, name); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errs
 }

@@ -5,19 +5,25 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/IBM/sarama"
 )
 
+// AdminKeys are the admin client keys ApplyAdminProps maps, besides the
+// security keys.
+var AdminKeys = []string{"client.id", "request.timeout.ms", "default.api.timeout.ms", "retries", "retry.backoff.ms"}
+
 // ApplyAdminProps applies Kafka admin client properties (admin.* worker keys,
 // admin.override.* connector keys, prefixes stripped) to cfg, like
-// ApplyProducerProps. Mapped keys: client.id, request.timeout.ms (sarama's
-// Admin.Timeout), default.api.timeout.ms (also Admin.Timeout; the larger
-// of the two wins, as a Java admin call is bounded by both), retries,
-// retry.backoff.ms, bootstrap.servers (ignored here: the caller owns
-// addresses) and the security keys, applied together by ApplySecurity.
-// Other keys are returned, prefix prepended, for the caller to warn about.
+// ApplyProducerProps. Mapped keys: client.id, request.timeout.ms and
+// default.api.timeout.ms (sarama's Admin.Timeout: the larger of those set,
+// as a Java admin call is bounded by both), retries, retry.backoff.ms,
+// bootstrap.servers (ignored here: the caller owns addresses) and the
+// security keys, applied together by ApplySecurity. Other keys are
+// returned, prefix prepended, for the caller to warn about.
 func ApplyAdminProps(cfg *sarama.Config, prefix string, props map[string]string) (unmapped []string, err error) {
+	var timeout time.Duration
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		name := prefix + k
 		v := strings.TrimSpace(props[k])
@@ -32,7 +38,7 @@ func ApplyAdminProps(cfg *sarama.Config, prefix string, props map[string]string)
 			if d <= 0 {
 				return nil, fmt.Errorf("%s: must be > 0, got %q", name, v)
 			}
-			cfg.Admin.Timeout = max(cfg.Admin.Timeout, d)
+			timeout = max(timeout, d)
 		case "retries":
 			n, err := ParseInt(name, v, 0)
 			if err != nil {
@@ -52,10 +58,47 @@ func ApplyAdminProps(cfg *sarama.Config, prefix string, props map[string]string)
 			}
 		}
 	}
+	if timeout > 0 {
+		cfg.Admin.Timeout = timeout
+	}
 	if err := ApplySecurity(cfg, props, func(k string) string { return prefix + k }); err != nil {
 		return nil, err
 	}
 	return unmapped, nil
+}
+
+// UsedSecurityProps returns props without the ssl.* and sasl.* keys that
+// the security.protocol in props does not use, among those lenient
+// accepts (nil: all); the dropped keys are returned in ignored, sorted.
+// Kafka's clients ignore the keys of a protocol they do not speak; Sluice
+// refuses them (ApplySecurity) where they can only be a mistake, and drops
+// them where a worker's top-level keys may serve something else, such as
+// the REST API's https listeners. An unknown protocol keeps every key, so
+// that ApplySecurity reports the protocol.
+func UsedSecurityProps(props map[string]string, lenient func(k string) bool) (used map[string]string, ignored []string) {
+	var useTLS, useSASL bool
+	switch strings.ToUpper(strings.TrimSpace(props["security.protocol"])) {
+	case "", "PLAINTEXT":
+	case "SSL":
+		useTLS = true
+	case "SASL_PLAINTEXT":
+		useSASL = true
+	case "SASL_SSL":
+		useTLS, useSASL = true, true
+	default:
+		useTLS, useSASL = true, true
+	}
+	used = make(map[string]string, len(props))
+	for k, v := range props {
+		unused := strings.HasPrefix(k, "ssl.") && !useTLS || strings.HasPrefix(k, "sasl.") && !useSASL
+		if unused && (lenient == nil || lenient(k)) {
+			ignored = append(ignored, k)
+			continue
+		}
+		used[k] = v
+	}
+	slices.Sort(ignored)
+	return used, ignored
 }
 
 // WorkerSecurityProps returns the security keys among a Kafka Connect
@@ -68,47 +111,19 @@ func ApplyAdminProps(cfg *sarama.Config, prefix string, props map[string]string)
 // use the keys of a protocol they do not speak. Without security.protocol
 // (PLAINTEXT) every ssl.* and sasl.* key is ignored.
 func WorkerSecurityProps(worker map[string]string) (props map[string]string, ignored []string) {
-	props = map[string]string{}
-	var useTLS, useSASL bool
-	if p, ok := worker["security.protocol"]; ok {
-		props["security.protocol"] = p
-		switch strings.ToUpper(strings.TrimSpace(p)) {
-		case "SSL":
-			useTLS = true
-		case "SASL_PLAINTEXT":
-			useSASL = true
-		case "SASL_SSL":
-			useTLS, useSASL = true, true
-		case "PLAINTEXT":
-		default:
-			// An unknown protocol: keep every key, so that ApplySecurity
-			// reports the protocol (and nothing is dropped unsaid).
-			useTLS, useSASL = true, true
-		}
-	}
-	for k, v := range worker {
-		switch {
-		case k == "security.protocol":
-		case strings.HasPrefix(k, "ssl.") && useTLS, strings.HasPrefix(k, "sasl.") && useSASL:
-			props[k] = v
-		case strings.HasPrefix(k, "ssl."), strings.HasPrefix(k, "sasl."):
-			ignored = append(ignored, k)
-		}
-	}
-	slices.Sort(ignored)
-	return props, ignored
+	return UsedSecurityProps(SecurityProps(worker), nil)
 }
 
-// AdminConfig returns the configuration of an admin client: when props is
-// nil, a copy of fallback (the configuration of the task client it serves:
-// its security settings stand); otherwise a copy of base (nil: Sluice's
-// defaults) with props applied by ApplyAdminProps, prefix naming the keys
-// in errors and in the returned unmapped list. clientID, when not empty,
-// is the client id unless props set client.id.
+// AdminConfig returns the configuration of an admin client: a copy of
+// fallback (the configuration of the task client it serves, whose security
+// settings then stand) when props hold no security key, else a copy of
+// base (nil: Sluice's defaults), with props applied by ApplyAdminProps,
+// prefix naming the keys in errors and in the returned unmapped list.
+// clientID, when not empty, is the client id unless props set client.id.
 func AdminConfig(base, fallback *sarama.Config, clientID, prefix string, props map[string]string) (cfg *sarama.Config, unmapped []string, err error) {
 	var c sarama.Config
 	switch {
-	case props == nil && fallback != nil:
+	case len(SecurityProps(props)) == 0 && fallback != nil:
 		c = *fallback
 	case base != nil:
 		c = *base
@@ -118,10 +133,8 @@ func AdminConfig(base, fallback *sarama.Config, clientID, prefix string, props m
 	if clientID != "" {
 		c.ClientID = clientID
 	}
-	if props != nil {
-		if unmapped, err = ApplyAdminProps(&c, prefix, props); err != nil {
-			return nil, nil, err
-		}
+	if unmapped, err = ApplyAdminProps(&c, prefix, props); err != nil {
+		return nil, nil, err
 	}
 	return &c, unmapped, nil
 }

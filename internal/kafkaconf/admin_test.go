@@ -71,3 +71,18 @@ func TestAdminConfigFallback(t *testing.T) {
 		t.Errorf("props set: the fallback's SASL stayed: %+v %v", cfg.Net.SASL, err)
 	}
 }
+
+func TestUsedSecurityPropsLenient(t *testing.T) {
+	props := map[string]string{"security.protocol": "SASL_PLAINTEXT", "ssl.truststore.location": "/top", "ssl.keystore.location": "/admin"}
+	used, ignored := UsedSecurityProps(props, func(k string) bool { return k != "ssl.keystore.location" })
+	if _, ok := used["ssl.keystore.location"]; !ok || len(used) != 2 || !slices.Equal(ignored, []string{"ssl.truststore.location"}) {
+		t.Errorf("used %v ignored %v", used, ignored)
+	}
+}
+
+func TestApplyAdminPropsTimeout(t *testing.T) {
+	cfg := NewSaramaConfig("")
+	if _, err := ApplyAdminProps(cfg, "", map[string]string{"request.timeout.ms": "1000"}); err != nil || cfg.Admin.Timeout != time.Second {
+		t.Errorf("request.timeout.ms=1000: Admin.Timeout %v (%v), want 1s", cfg.Admin.Timeout, err)
+	}
+}
