@@ -120,7 +120,7 @@ func (r *Runner) pluginNames() string {
 func (r *Runner) checkConnectorConfig(config map[string]string) (*connect.Plugin, error) {
 	class := strings.TrimSpace(config["connector.class"])
 	if class == "" {
-		return nil, &runnerError{kind: ErrInvalidConfig, msg: "Connector config " + javaMapString(maskConfig(config, nil)) + " contains no connector type"}
+		return nil, &runnerError{kind: ErrInvalidConfig, msg: "Connector config " + javaMapString(maskConfig(config, nil, r.isProvider)) + " contains no connector type"}
 	}
 	p := r.lookupPlugin(class)
 	if p == nil {
@@ -183,10 +183,10 @@ func (r *Runner) validate(p *connect.Plugin, config map[string]string) ConfigVal
 			resolved, values = config, nil
 		}
 	}
-	secrets := secretValues(resolved, p, r.cfg.Worker, values)
-	v := validateConfig(p, resolved)
+	secrets := secretValues(resolved, p, r.cfg.Worker, values, r.isProvider)
+	v := validateConfig(p, resolved, r.isProvider)
 	for i, c := range v.Configs {
-		if raw, ok := config[c.Key.Name]; ok && configprovider.HasVariables(raw) && (c.Value != MaskedValue || onlyReferences(raw)) {
+		if raw, ok := config[c.Key.Name]; ok && configprovider.HasVariables(raw) && (c.Value != MaskedValue || onlyReferences(raw, r.isProvider)) {
 			v.Configs[i].Value = raw
 		}
 		for j, e := range c.Errors {
@@ -288,8 +288,9 @@ func frameworkKeys(typ string) []connect.ConfigKey {
 }
 
 // validateConfig checks config (whose connector.class names p) against the
-// framework rules and p.Validate.
-func validateConfig(p *connect.Plugin, config map[string]string) ConfigValidation {
+// framework rules and p.Validate; isProvider tells the Runner's config
+// providers (see onlyReferences).
+func validateConfig(p *connect.Plugin, config map[string]string, isProvider func(string) bool) ConfigValidation {
 	keys := pluginKeys(p)
 	errs := map[string][]string{}
 	add := func(k, msg string) { errs[k] = append(errs[k], msg) }
@@ -353,7 +354,7 @@ func validateConfig(p *connect.Plugin, config map[string]string) ConfigValidatio
 			out.Groups = append(out.Groups, k.Group)
 		}
 		v, ok := config[k.Name]
-		if ok && (k.Type == "PASSWORD" || isPasswordKey(k.Name, p)) && !onlyReferences(v) {
+		if ok && (k.Type == "PASSWORD" || isPasswordKey(k.Name, p)) && !onlyReferences(v, isProvider) {
 			v = MaskedValue
 		}
 		e := errs[k.Name]
@@ -451,13 +452,19 @@ func isPasswordKey(key string, p *connect.Plugin) bool {
 // config provider references (${file:/path:key}): a reference names where
 // the secret is, and is shown as Kafka Connect shows it.
 func MaskConfig(config map[string]string, extra ...string) map[string]string {
-	return maskConfig(config, &connect.Plugin{PasswordKeys: extra})
+	return maskConfig(config, &connect.Plugin{PasswordKeys: extra}, anyProvider)
 }
 
-func maskConfig(config map[string]string, p *connect.Plugin) map[string]string {
+// anyProvider is MaskConfig's view of config providers: without a Runner,
+// any ${name:…} is taken for a reference.
+func anyProvider(string) bool { return true }
+
+// maskConfig is MaskConfig with p's password keys, references counting
+// only to providers isProvider knows (see onlyReferences).
+func maskConfig(config map[string]string, p *connect.Plugin, isProvider func(string) bool) map[string]string {
 	out := make(map[string]string, len(config))
 	for k, v := range config {
-		if isPasswordKey(k, p) && !onlyReferences(v) {
+		if isPasswordKey(k, p) && !onlyReferences(v, isProvider) {
 			v = MaskedValue
 		}
 		out[k] = v

@@ -689,7 +689,7 @@ func (h restHandler) taskConfigs(w http.ResponseWriter, _ *http.Request, name st
 	cfgs := s.taskConfigs()
 	out := make([]restTaskInfo, len(cfgs))
 	for i, c := range cfgs {
-		out[i] = restTaskInfo{ID: restTaskID{Connector: name, Task: i}, Config: maskConfig(c, plugin)}
+		out[i] = restTaskInfo{ID: restTaskID{Connector: name, Task: i}, Config: maskConfig(c, plugin, s.r.isProvider)}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -41,8 +41,19 @@ type Config struct {
 	// password keys (IsPasswordKey, [connect.Plugin].PasswordKeys,
 	// PASSWORD-typed keys) and the worker's, the password and secret
 	// options of a sasl.jaas.config, the values config providers supplied,
-	// and the base64 forms of all these. A secret shorter than 4 bytes is
-	// not masked in free text.
+	// and the quoted (%q, JSON) and base64 forms of all these. A secret
+	// shorter than 4 bytes is not masked in free text. A secret a
+	// configuration update replaced stays masked, so that the incarnation
+	// built with it shuts down without showing it.
+	//
+	// Masking covers what a pipeline logs through the logger the Runner
+	// hands its builder (connect.ContextLogger of the build context), which
+	// the plugins built from properties use. A BuildFunc that sets its
+	// source or sink Config.Logger to a logger of its own opts out of
+	// masking for that pipeline: its log lines, its dead-letter queue
+	// headers and its tracing spans' error texts then show secrets as they
+	// are; pass connect.ContextLogger(ctx) (or a logger derived from it
+	// with With or WithGroup) to keep them masked.
 	Logger *slog.Logger
 	// MeterProvider receives Kafka Connect's metrics, read from the
 	// pipelines' status at collection time (see MeterName); nil means no

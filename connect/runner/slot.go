@@ -59,6 +59,10 @@ type slot struct {
 	// resolved are the values config providers supplied at the last
 	// build: never shown, kept only to mask them in logs and traces.
 	resolved []string
+	// held are the clear secret values of every configuration the slot
+	// has held (see clearSecrets): a rotated secret stays masked while the
+	// incarnation built with it shuts down, logs and reports errors.
+	held []string
 
 	restarting   bool
 	restarts     int         // whole-pipeline restarts ordered through the Runner
@@ -140,7 +144,7 @@ func (s *slot) configCopy() map[string]string {
 func (s *slot) configMasked() map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return maskConfig(s.config, s.plugin)
+	return maskConfig(s.config, s.plugin, s.r.isProvider)
 }
 
 func (s *slot) definition() (map[string]string, *connect.Plugin, BuildFunc) {
@@ -616,39 +620,55 @@ type ConnectorReport struct {
 // scrub replaces the connector's secret values in text by MaskedValue.
 func (c ConnectorReport) scrub(text string) string { return c.secrets.Scrub(text) }
 
-// refreshSecretsLocked recomputes the connector's secrets from its
-// configuration, the worker's and the values config providers supplied;
-// s.mu is held (or s is not shared yet).
+// refreshSecretsLocked recomputes the connector's secrets from the clear
+// secrets of its configuration and the worker's, those of every earlier
+// configuration (s.held) and the values config providers supplied; s.mu is
+// held (or s is not shared yet).
 func (s *slot) refreshSecretsLocked() {
-	s.secrets.Store(secretValues(s.config, s.plugin, s.r.cfg.Worker, s.resolved))
+	for _, v := range clearSecrets(s.config, s.plugin, s.r.cfg.Worker, s.r.isProvider) {
+		if !slices.Contains(s.held, v) {
+			s.held = append(s.held, v)
+		}
+	}
+	s.secrets.Store(redact.New(slices.Concat(s.held, withJAASSecrets(s.resolved))...))
 }
 
-// secretValues returns the secrets of a connector: the values of its
-// password keys (isPasswordKey) and of the worker's (IsPasswordKey), each
-// with the password and secret options of a JAAS configuration it holds
-// (sasl.jaas.config's password="…", clientSecret="…"), and the values
-// config providers supplied (resolved). A value made only of config
-// provider references is no secret (Kafka Connect shows it).
-func secretValues(config map[string]string, p *connect.Plugin, worker map[string]string, resolved []string) *redact.Secrets {
+// secretValues returns the secrets of a connector: its clear secrets
+// (clearSecrets) and the values config providers supplied (resolved), each
+// with the password and secret options of a JAAS configuration it holds.
+func secretValues(config map[string]string, p *connect.Plugin, worker map[string]string, resolved []string, isProvider func(string) bool) *redact.Secrets {
+	return redact.New(slices.Concat(clearSecrets(config, p, worker, isProvider), withJAASSecrets(resolved))...)
+}
+
+// clearSecrets returns the values of the connector's password keys
+// (isPasswordKey) and of the worker's (IsPasswordKey), each with the
+// password and secret options of a JAAS configuration it holds
+// (sasl.jaas.config's password="…", clientSecret="…"). A value made only of
+// references to configured providers is no secret (Kafka Connect shows
+// it; see onlyReferences).
+func clearSecrets(config map[string]string, p *connect.Plugin, worker map[string]string, isProvider func(string) bool) []string {
 	var vals []string
-	add := func(v string) {
-		vals = append(vals, v)
-		vals = append(vals, jaasSecrets(v)...)
-	}
 	for k, v := range config {
-		if isPasswordKey(k, p) && !onlyReferences(v) {
-			add(v)
+		if isPasswordKey(k, p) && !onlyReferences(v, isProvider) {
+			vals = append(vals, v)
 		}
 	}
 	for k, v := range worker {
-		if IsPasswordKey(k) && !onlyReferences(v) {
-			add(v)
+		if IsPasswordKey(k) && !onlyReferences(v, isProvider) {
+			vals = append(vals, v)
 		}
 	}
-	for _, v := range resolved {
-		add(v)
+	return withJAASSecrets(vals)
+}
+
+// withJAASSecrets returns vals followed by the secret options of the JAAS
+// configurations among them (jaasSecrets).
+func withJAASSecrets(vals []string) []string {
+	out := slices.Clone(vals)
+	for _, v := range vals {
+		out = append(out, jaasSecrets(v)...)
 	}
-	return redact.New(vals...)
+	return out
 }
 
 // jaasSecrets returns the values of the options of a JAAS configuration
@@ -672,14 +692,25 @@ func jaasSecrets(v string) []string {
 }
 
 // reference matches one config provider reference, as Kafka's
-// ConfigTransformer finds them.
-var reference = regexp.MustCompile(`\$\{[^}]*?:[^}]*?\}`)
+// ConfigTransformer finds them; its first group is the provider's name.
+var reference = regexp.MustCompile(`\$\{([^}]*?):(?:[^}]*?:)?[^}]*?\}`)
 
 // onlyReferences reports whether v holds config provider references and
-// nothing else but spaces: such a value names where a secret is, not the
-// secret.
-func onlyReferences(v string) bool {
-	return configprovider.HasVariables(v) && strings.TrimSpace(reference.ReplaceAllString(v, "")) == ""
+// nothing else but spaces, each naming a provider isProvider knows: such a
+// value names where a secret is, not the secret. A reference to a provider
+// that is not configured stays in the value as written (Kafka passes it on
+// literally), so such a value is a clear one.
+func onlyReferences(v string, isProvider func(name string) bool) bool {
+	refs := reference.FindAllStringSubmatch(v, -1)
+	if len(refs) == 0 {
+		return false
+	}
+	for _, m := range refs {
+		if !isProvider(m[1]) {
+			return false
+		}
+	}
+	return strings.TrimSpace(reference.ReplaceAllString(v, "")) == ""
 }
 
 // scrubbedError shows its error with the connector's secrets masked. Its
@@ -714,7 +745,7 @@ func (s *slot) logConfig() logConfig {
 
 func (s *slot) logConfigLocked() logConfig {
 	secrets := s.secrets.Load()
-	out := maskConfig(s.config, s.plugin)
+	out := maskConfig(s.config, s.plugin, s.r.isProvider)
 	for k, v := range out {
 		out[k] = secrets.Scrub(v)
 	}
@@ -849,4 +880,10 @@ func (s *slot) metricsSnapshot() (live *connect.PipelineStatus, acc map[int]task
 		live = &ps
 	}
 	return live, acc, report
+}
+
+// isProvider reports whether name is one of the Runner's config providers.
+func (r *Runner) isProvider(name string) bool {
+	_, ok := r.providers[name]
+	return ok
 }
