@@ -181,7 +181,10 @@ type Config struct {
 	// admin.*, then the connector's admin.override.*.
 	AdminProps map[string]string
 	// Logger receives the pipeline's logs (default slog.Default()), with
-	// connector and task attributes added.
+	// connector and task attributes added. Under a runner.Runner, the
+	// logger its builders get (connect.ContextLogger) masks the
+	// connector's secrets in every line and in the dead-letter queue's
+	// exception headers; a Logger of your own here does neither.
 	Logger *slog.Logger
 	// TracerProvider, when set, traces the pipeline: a span per Put batch
 	// (a child of the trace a source pipeline started, read from the first

@@ -226,7 +226,10 @@ type Config struct {
 	// Property: sluice.tracing.propagate=false (default true).
 	DisableTraceparent bool
 	// Logger receives the pipeline's logs (default slog.Default()), with
-	// connector and task attributes added.
+	// connector and task attributes added. Under a runner.Runner, the
+	// logger its builders get (connect.ContextLogger) masks the
+	// connector's secrets in every line and in the dead-letter queue's
+	// exception headers; a Logger of your own here does neither.
 	Logger *slog.Logger
 }
 
