@@ -182,7 +182,8 @@ type Config struct {
 	AdminProps map[string]string
 	// Logger receives the pipeline's logs (default slog.Default()), with
 	// connector and task attributes added. Under a runner.Runner, the
-	// logger its builders get (connect.ContextLogger) masks the
+	// logger its builders get (connect.ContextLogger, which the plugins'
+	// builds set here; a BuildFunc of your own should too) masks the
 	// connector's secrets in every line and in the dead-letter queue's
 	// exception headers; a Logger of your own here does neither.
 	Logger *slog.Logger
