@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -101,12 +102,37 @@ func loadBasicAuth(props map[string]string, getenv func(string) string, log *slo
 	for u, p := range creds {
 		a.users[u] = sha256.Sum256([]byte(p))
 	}
+	if listeners, err := parseListeners(props); err == nil {
+		warnCleartextListeners(listeners, log)
+	}
 	if len(creds) == 0 {
 		log.Warn("the REST API's credentials file is empty: every request is let through without authentication (as Kafka Connect does)", "file", credsPath)
 	} else {
 		log.Info("REST API basic authentication on", "credentials", credsPath, "users", len(creds))
 	}
 	return a, nil
+}
+
+// warnCleartextListeners warns, once per listener, about each http://
+// listener that is not bound to a loopback address: with basic
+// authentication on, clients send passwords over it in clear (base64 is no
+// encryption), readable by anyone on the network path. A host name other
+// than localhost counts as not loopback.
+func warnCleartextListeners(listeners []restListener, log *slog.Logger) {
+	for _, l := range listeners {
+		if l.scheme != "http" {
+			continue
+		}
+		host, _, err := net.SplitHostPort(l.addr)
+		if err != nil {
+			host = l.addr
+		}
+		if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || strings.EqualFold(host, "localhost") {
+			continue
+		}
+		log.Warn("REST API basic authentication on a plain http listener that is not on a loopback address: passwords cross the network in clear; use an https:// listener (listeners.https.ssl.*)",
+			"listener", "http://"+l.addr)
+	}
 }
 
 // jaasFromKafkaOpts returns the value of the last
@@ -291,8 +317,16 @@ func jaasTokens(s string) ([]jaasToken, error) {
 }
 
 // internalRequests are the requests Kafka Connect's JaasBasicAuthFilter lets
-// through unauthenticated: those workers send each other (signed with the
-// session key in Kafka Connect; not served by the standalone worker).
+// through unauthenticated: those workers send each other (not served by the
+// standalone worker). Basic authentication does not guard them, but Kafka
+// Connect does not leave them open: in distributed mode the receiving
+// worker checks the request's signature (the X-Connect-Authorization
+// header: an HMAC of the body with the cluster's session key, under the
+// algorithm X-Connect-Request-Signature-Algorithm names) and refuses an
+// unsigned or badly signed one. A cluster mode that serves these routes must add that check
+// before it serves them: exempted from basic authentication and unsigned,
+// anyone reaching the listener could rewrite a connector's task
+// configurations or fence its producers.
 var internalRequests = []struct {
 	method string
 	path   *regexp.Regexp
