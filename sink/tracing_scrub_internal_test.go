@@ -57,8 +57,8 @@ func TestPutSpanErrorScrubbed(t *testing.T) {
 	var events int
 	for _, e := range s.Events() {
 		for _, a := range e.Attributes {
-			if strings.Contains(a.Value.Emit(), secret) {
-				t.Fatalf("span event %q attribute %s holds the secret: %s", e.Name, a.Key, a.Value.Emit())
+			if strings.Contains(a.Value.String(), secret) {
+				t.Fatalf("span event %q attribute %s holds the secret: %s", e.Name, a.Key, a.Value.String())
 			}
 		}
 		events++
