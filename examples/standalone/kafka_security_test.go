@@ -58,10 +58,11 @@ func TestSecureApacheKafka(t *testing.T) {
 	secrets := writeFile(t, dir, "secrets.properties",
 		"password="+kafkatest.SecurePassword,
 		"wrong=not-the-Password-99",
-		"store.password="+kafkatest.SecureStorePassword)
+		"store.password="+kafkatest.SecureStorePassword,
+		"admin.password="+kafkatest.SecureAdminPassword)
 	ref := func(key string) string { return "${file:" + secrets + ":" + key + "}" }
 	// Every secret of the run: no log line or REST response may hold one.
-	secretValues := []string{kafkatest.SecurePassword, kafkatest.SecureStorePassword, "not-the-Password-99"}
+	secretValues := []string{kafkatest.SecurePassword, kafkatest.SecureStorePassword, "not-the-Password-99", kafkatest.SecureAdminPassword}
 
 	scram := func(pwKey string) []string {
 		return []string{
@@ -382,6 +383,38 @@ func TestSecureApacheKafka(t *testing.T) {
 		r := &run{rw: rw, logs: logs, base: rw.w.restURLs()[0], client: client, src: "sec-create-source"}
 		trace := failed(t, r)
 		wantIn(t, trace, "creating topic "+topic, "not authorized to access this topic")
+		rw.stop()
+		noSecretLogged(t, r)
+	})
+	// Kafka Connect's usual split: the connector's principal may not create
+	// topics, the worker's admin.* credentials (a principal that may) do,
+	// and the records flow with the connector's own.
+	t.Run("topic creation with admin.* credentials", func(t *testing.T) {
+		topic := "sec-admin-created"
+		allowGroup(t, "sec-admin-sink")
+		d := t.TempDir()
+		in, out := filepath.Join(d, "in.txt"), filepath.Join(d, "out.txt")
+		input := lines(0, 50)
+		if err := os.WriteFile(in, input, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		extra := []string{"offset.storage.file.filename=" + filepath.Join(d, "offsets"), "config.providers=file",
+			"config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider",
+			"admin.security.protocol=SASL_SSL", "admin.sasl.mechanism=SCRAM-SHA-512",
+			"admin.ssl.truststore.type=PEM", "admin.ssl.truststore.location=" + c.CAFile,
+			`admin.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="` +
+				kafkatest.SecureAdminUser + `" password="` + ref("admin.password") + `";`}
+		for _, kv := range scram("password") {
+			extra = append(extra, "producer."+kv, "consumer."+kv)
+		}
+		logs := &syncBuffer{}
+		rw := startWorkerLogging(t, logs, writeFile(t, d, "worker.properties", workerProps([]string{k.SASLSSL}, extra...)...),
+			writeFile(t, d, "source.properties", "name=sec-admin-source", "connector.class=FileStreamSource", "file="+in, "topic="+topic,
+				"topic.creation.default.replication.factor=1", "topic.creation.default.partitions=1"),
+			writeFile(t, d, "sink.properties", "name=sec-admin-sink", "connector.class=FileStreamSink", "file="+out, "topics="+topic))
+		r := &run{rw: rw, logs: logs, base: rw.w.restURLs()[0], client: client, src: "sec-admin-source", snk: "sec-admin-sink", sink: true}
+		waitForFile(t, out, input)
+		restChecks(t, r)
 		rw.stop()
 		noSecretLogged(t, r)
 	})
