@@ -111,23 +111,10 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 	}
 
 	// The dead-letter queue producer's and the admin clients' properties.
-	producerKey := func(k string) string {
-		if _, ok := connector["producer.override."+k]; ok {
-			return "producer.override." + k
-		}
-		return "producer." + k
-	}
-	for _, k := range slices.Sorted(maps.Keys(cfg.ProducerProps)) {
-		if kafkaconf.IsSecurityKey(k) {
-			continue
-		}
-		if _, err := kafkaconf.ApplyProducerProps(kafkaconf.NewSaramaConfig(""), "", map[string]string{k: cfg.ProducerProps[k]}); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", producerKey(k), unprefixed(err, k)))
-		}
-	}
-	if err := kafkaconf.ApplySecurity(kafkaconf.NewSaramaConfig(""), cfg.ProducerProps, producerKey); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, connprops.CheckClientProps(worker, connector, "producer", cfg.ProducerProps, func(k, v string) error {
+		_, err := kafkaconf.ApplyProducerProps(kafkaconf.NewSaramaConfig(""), "", map[string]string{k: v})
+		return err
+	}, false)...)
 	errs = append(errs, connprops.CheckAdminProps(worker, connector, cfg.AdminProps, false)...)
 
 	cfg.Errors, err = sluiceerrors.ConfigFromProperties(connector)

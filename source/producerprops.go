@@ -1,12 +1,7 @@
 package source
 
 import (
-	"errors"
-	"fmt"
-	"maps"
-	"slices"
-	"strings"
-
+	"github.com/sluicehq/sluice/internal/connprops"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 )
 
@@ -17,39 +12,11 @@ import (
 // sarama mapping are not errors (the pipeline warns about them when it
 // runs).
 func checkProducerProps(worker, connector, props map[string]string) []error {
-	var errs []error
-	for _, k := range slices.Sorted(maps.Keys(props)) {
-		if kafkaconf.IsSecurityKey(k) {
-			continue // checked together below
-		}
-		key := producerKey(worker, connector, k)
-		_, rest, err := parseDelivery("", map[string]string{k: props[k]})
+	return connprops.CheckClientProps(worker, connector, "producer", props, func(k, v string) error {
+		_, rest, err := parseDelivery("", map[string]string{k: v})
 		if err == nil {
 			_, err = kafkaconf.ApplyProducerProps(newSaramaConfig(), "", rest)
 		}
-		if err != nil {
-			if msg, ok := strings.CutPrefix(err.Error(), k+": "); ok {
-				err = errors.New(msg)
-			}
-			errs = append(errs, fmt.Errorf("%s: %w", key, err))
-		}
-	}
-	// The security keys make sense only together (security.protocol
-	// decides what the ssl.* and sasl.* keys mean).
-	if err := kafkaconf.ApplySecurity(newSaramaConfig(), props, func(k string) string { return producerKey(worker, connector, k) }); err != nil {
-		errs = append(errs, err)
-	}
-	return errs
-}
-
-// producerKey names producer property k as written: the connector's
-// producer.override.k wins over the worker's producer.k.
-func producerKey(worker, connector map[string]string, k string) string {
-	if _, ok := connector["producer.override."+k]; ok {
-		return "producer.override." + k
-	}
-	if _, ok := worker["producer."+k]; ok {
-		return "producer." + k
-	}
-	return "producer.override." + k
+		return err
+	}, false)
 }

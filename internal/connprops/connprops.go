@@ -204,41 +204,62 @@ func converter(worker, connector map[string]string, reg *converters.Registry, ke
 	return c, nil
 }
 
-// CheckAdminProps checks admin client properties (as AdminProps returns
-// them) as the tasks will apply them, each error naming the key as written:
-// the connector's admin.override.k, else the worker's admin.k, else the
-// worker's top-level k. When topLevelChecked is set and the security keys
-// all come from the worker's top level, the caller has checked them (for
-// the worker's own clients) and they are not checked again.
-func CheckAdminProps(worker, connector, props map[string]string, topLevelChecked bool) []error {
-	name := func(k string) string {
-		if _, ok := connector["admin.override."+k]; ok {
-			return "admin.override." + k
-		}
-		if _, ok := worker["admin."+k]; ok {
-			return "admin." + k
-		}
+// ClientKey names client property k as written: the connector's
+// <client>.override.k, else the worker's <client>.k, else (for "admin", whose
+// properties include the worker's top-level keys, see AdminProps) the
+// worker's k, else <client>.override.k.
+func ClientKey(worker, connector map[string]string, client, k string) string {
+	if _, ok := connector[client+".override."+k]; ok {
+		return client + ".override." + k
+	}
+	if _, ok := worker[client+"."+k]; ok {
+		return client + "." + k
+	}
+	if _, ok := worker[k]; ok && client == "admin" {
 		return k
 	}
+	return client + ".override." + k
+}
+
+// CheckClientProps checks a client's properties as its tasks will apply
+// them, so that a mistake fails the configuration naming the key as
+// written (ClientKey) instead of a task failing when it starts: each key
+// but the security keys alone with apply (which may return an error that
+// starts with "<key>: ", as kafkaconf's do), then the security keys
+// together with kafkaconf.ApplySecurity unless skipSecurity is set.
+func CheckClientProps(worker, connector map[string]string, client string, props map[string]string, apply func(k, v string) error, skipSecurity bool) []error {
+	name := func(k string) string { return ClientKey(worker, connector, client, k) }
 	var errs []error
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		if kafkaconf.IsSecurityKey(k) {
 			continue // checked together below
 		}
-		if _, err := kafkaconf.ApplyAdminProps(kafkaconf.NewSaramaConfig(""), "", map[string]string{k: props[k]}); err != nil {
+		if err := apply(k, props[k]); err != nil {
 			if msg, ok := strings.CutPrefix(err.Error(), k+": "); ok {
 				err = errors.New(msg)
 			}
 			errs = append(errs, fmt.Errorf("%s: %w", name(k), err))
 		}
 	}
-	prefixedSecurity := slices.ContainsFunc(slices.Collect(maps.Keys(kafkaconf.SecurityProps(props))), func(k string) bool { return name(k) != k })
-	if !topLevelChecked || prefixedSecurity {
+	if !skipSecurity {
 		if err := kafkaconf.ApplySecurity(kafkaconf.NewSaramaConfig(""), props, name); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errs
+}
+
+// CheckAdminProps checks admin client properties (as AdminProps returns
+// them) with CheckClientProps. When topLevelChecked is set and the security
+// keys all come from the worker's top level, the caller has checked them
+// (for the worker's own clients) and they are not checked again.
+func CheckAdminProps(worker, connector, props map[string]string, topLevelChecked bool) []error {
+	prefixedSecurity := slices.ContainsFunc(slices.Collect(maps.Keys(kafkaconf.SecurityProps(props))),
+		func(k string) bool { return ClientKey(worker, connector, "admin", k) != k })
+	return CheckClientProps(worker, connector, "admin", props, func(k, v string) error {
+		_, err := kafkaconf.ApplyAdminProps(kafkaconf.NewSaramaConfig(""), "", map[string]string{k: v})
+		return err
+	}, topLevelChecked && !prefixedSecurity)
 }
 
 // SubProps returns the properties under prefix, with the prefix stripped.
