@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -96,8 +97,13 @@ func (c KafkaStoreConfig) Validate() error {
 // NewKafkaStore reads the whole topic once; Get and List are then served
 // from memory, and Write updates memory as the broker acknowledges. The
 // store does not follow records that other writers (say, a Kafka Connect
-// worker) produce after it was opened: a connector's offsets must be
-// written by one party at a time, which Kafka Connect requires too.
+// worker) produce after it was opened, unless asked to with Refresh: a
+// connector's offsets must be written by one party at a time, which Kafka
+// Connect requires too.
+//
+// KafkaStore is also a TransactionalStore: OffsetMessages, Committed and
+// Refresh let an exactly-once source write offsets in its own producer's
+// Kafka transaction.
 //
 // Records are indexed by the canonical form of their key, and the exact key
 // bytes read are remembered: an offset that Kafka Connect wrote with its
@@ -117,9 +123,28 @@ type KafkaStore struct {
 	log    *slog.Logger
 	client sarama.Client
 
-	// mu guards ix.
+	// readTimeout bounds NewKafkaStore's setup and each Refresh.
+	readTimeout time.Duration
+
+	// mu guards ix and touched.
 	mu sync.RWMutex
 	ix *offsetIndex
+	// touched is non-nil while Refresh reads: the canonical keys that
+	// acknowledged writes and Committed applied meanwhile, which the
+	// records Refresh read must not overwrite (they are older).
+	touched map[string]struct{}
+
+	// refreshMu serializes Refresh calls and guards pos.
+	refreshMu sync.Mutex
+	// pos is, per topic partition, the offset up to which the store has
+	// read the topic: nothing below it remains for a read_committed reader.
+	pos map[int32]int64
+	// life is cancelled by Close; it ends a Refresh in progress.
+	life       context.Context
+	lifeCancel context.CancelFunc
+	// beforeRefreshApply, if set (by tests), runs after Refresh read the
+	// topic and before it applies what it read.
+	beforeRefreshApply func()
 
 	producer     sarama.AsyncProducer
 	dispatchDone chan struct{}
@@ -134,8 +159,9 @@ type KafkaStore struct {
 }
 
 var (
-	_ Store           = (*KafkaStore)(nil)
-	_ PartitionLister = (*KafkaStore)(nil)
+	_ Store              = (*KafkaStore)(nil)
+	_ PartitionLister    = (*KafkaStore)(nil)
+	_ TransactionalStore = (*KafkaStore)(nil)
 )
 
 // NewKafkaStore connects to cfg.Brokers, makes sure cfg.Topic exists and is
@@ -180,15 +206,20 @@ func NewKafkaStore(ctx context.Context, cfg KafkaStoreConfig) (*KafkaStore, erro
 	if err != nil {
 		return nil, fmt.Errorf("offsets: offsets topic %q: connecting to %v: %w", cfg.Topic, cfg.Brokers, err)
 	}
+	life, lifeCancel := context.WithCancel(context.Background())
 	s := &KafkaStore{
 		topic:        cfg.Topic,
 		log:          log,
 		client:       client,
+		readTimeout:  timeout,
 		ix:           newOffsetIndex(),
+		life:         life,
+		lifeCancel:   lifeCancel,
 		dispatchDone: make(chan struct{}),
 		closing:      make(chan struct{}),
 	}
 	fail := func(err error) (*KafkaStore, error) {
+		lifeCancel()
 		_ = client.Close()
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("%w (setup is bounded by ReadTimeout %v and ctx)", err, timeout)
@@ -402,39 +433,65 @@ func (s *KafkaStore) topicReady(want int32) error {
 }
 
 // readToEnd reads every partition from its start to its last stable offset
-// into the index.
+// into the index, and sets the read positions.
 func (s *KafkaStore) readToEnd(ctx context.Context) error {
 	parts, err := s.client.Partitions(s.topic)
 	if err != nil {
 		return fmt.Errorf("listing partitions: %w", err)
 	}
-	ends, err := s.endOffsets(ctx, parts)
+	ends, err := s.endOffsets(ctx, parts, sarama.ReadCommitted)
 	if err != nil {
 		return err
 	}
+	reached, err := s.readPartitions(ctx, parts, nil, ends, func(_ int, p int32, offset int64, key, value []byte) {
+		s.loadRecord(p, offset, key, value)
+	})
+	s.pos = reached
+	return err
+}
+
+// readPartitions reads each partition of parts, in parallel, from from[p]
+// (its start if absent or below its start) up to ends[p], with read_committed
+// isolation, and calls load for each record below ends[p], in log order per
+// partition (i is p's index in parts; load runs on one goroutine per
+// partition). It returns how far each partition was read, also on error
+// (nothing a read_committed reader sees remains below it).
+func (s *KafkaStore) readPartitions(ctx context.Context, parts []int32, from, ends map[int32]int64,
+	load func(i int, p int32, offset int64, key, value []byte)) (map[int32]int64, error) {
 	consumer, err := sarama.NewConsumerFromClient(s.client)
 	if err != nil {
-		return fmt.Errorf("creating consumer: %w", err)
+		return maps.Clone(from), fmt.Errorf("creating consumer: %w", err)
 	}
 	defer consumer.Close()
 
 	var wg sync.WaitGroup
 	errs := make([]error, len(parts))
+	reached := make([]int64, len(parts))
 	for i, p := range parts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.readPartition(ctx, consumer, p, ends[p])
+			reached[i], errs[i] = s.readPartition(ctx, consumer, p, from[p], ends[p], func(offset int64, key, value []byte) {
+				load(i, p, offset, key, value)
+			})
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	out := maps.Clone(from)
+	if out == nil {
+		out = make(map[int32]int64, len(parts))
+	}
+	for i, p := range parts {
+		out[p] = max(out[p], reached[i])
+	}
+	return out, errors.Join(errs...)
 }
 
-// endOffsets returns the last stable offset (the end for read_committed
-// readers; the high watermark when no transaction is open) of each
-// partition.
-func (s *KafkaStore) endOffsets(ctx context.Context, parts []int32) (map[int32]int64, error) {
+// endOffsets returns the end offset of each partition: with
+// sarama.ReadCommitted its last stable offset (the end for read_committed
+// readers; the high watermark when no transaction is open), with
+// sarama.ReadUncommitted its high watermark.
+func (s *KafkaStore) endOffsets(ctx context.Context, parts []int32, isolation sarama.IsolationLevel) (map[int32]int64, error) {
 	conf := s.client.Config()
 	ends := make(map[int32]int64, len(parts))
 	todo := slices.Clone(parts)
@@ -451,7 +508,7 @@ func (s *KafkaStore) endOffsets(ctx context.Context, parts []int32) (map[int32]i
 			req := byLeader[leader]
 			if req == nil {
 				req = sarama.NewOffsetRequest(conf.Version)
-				req.IsolationLevel = sarama.ReadCommitted
+				req.IsolationLevel = isolation
 				byLeader[leader] = req
 			}
 			req.AddBlock(s.topic, p, sarama.OffsetNewest, 1)
@@ -488,18 +545,25 @@ func (s *KafkaStore) endOffsets(ctx context.Context, parts []int32) (map[int32]i
 	}
 }
 
-// readPartition loads partition p from its start up to end.
-func (s *KafkaStore) readPartition(ctx context.Context, consumer sarama.Consumer, p int32, end int64) error {
+// readPartition reads partition p from from (its start if from is below
+// it) up to end, calling load for each record delivered below end. It
+// returns how far it read: end, unless it failed.
+func (s *KafkaStore) readPartition(ctx context.Context, consumer sarama.Consumer, p int32, from, end int64,
+	load func(offset int64, key, value []byte)) (int64, error) {
+	if from >= end {
+		return from, nil
+	}
 	start, err := s.client.GetOffset(s.topic, p, sarama.OffsetOldest)
 	if err != nil {
-		return fmt.Errorf("partition %d: start offset: %w", p, err)
+		return from, fmt.Errorf("partition %d: start offset: %w", p, err)
 	}
+	start = max(start, from)
 	if start >= end {
-		return nil
+		return start, nil
 	}
 	pc, err := consumer.ConsumePartition(s.topic, p, start)
 	if err != nil {
-		return fmt.Errorf("partition %d: consuming from %d: %w", p, start, err)
+		return start, fmt.Errorf("partition %d: consuming from %d: %w", p, start, err)
 	}
 	defer pc.Close()
 
@@ -512,13 +576,13 @@ func (s *KafkaStore) readPartition(ctx context.Context, consumer sarama.Consumer
 		select {
 		case m, ok := <-pc.Messages():
 			if !ok { // the consumer gave up (e.g. offset out of range)
-				return fmt.Errorf("partition %d: consumer stopped at offset %d of %d (last error: %v)", p, next, end, lastErr)
+				return next, fmt.Errorf("partition %d: consumer stopped at offset %d of %d (last error: %v)", p, next, end, lastErr)
 			}
 			if m.Offset >= end {
 				next = end
 				break
 			}
-			s.loadRecord(p, m.Offset, m.Key, m.Value)
+			load(m.Offset, m.Key, m.Value)
 			next = max(next, m.Offset+1)
 			idle.Reset(probeIdle)
 		case cerr := <-pc.Errors():
@@ -535,10 +599,10 @@ func (s *KafkaStore) readPartition(ctx context.Context, consumer sarama.Consumer
 			if lastErr != nil {
 				msg += fmt.Sprintf(" (last consumer error: %v)", lastErr)
 			}
-			return fmt.Errorf("%s: %w", msg, ctx.Err())
+			return next, fmt.Errorf("%s: %w", msg, ctx.Err())
 		}
 	}
-	return nil
+	return next, nil
 }
 
 // loadRecord applies one record read from the topic to the index.
@@ -546,6 +610,11 @@ func (s *KafkaStore) loadRecord(p int32, offset int64, key, value []byte) {
 	s.mu.Lock()
 	connector, valueErr, keyErr := s.ix.load(key, value)
 	s.mu.Unlock()
+	s.logLoaded(p, offset, key, connector, valueErr, keyErr)
+}
+
+// logLoaded logs what loading a record read from the topic reported.
+func (s *KafkaStore) logLoaded(p int32, offset int64, key []byte, connector string, valueErr, keyErr error) {
 	switch {
 	case keyErr != nil:
 		s.log.Warn("offsets: skipping offsets-topic record that is not a source offset (Kafka Connect ignores it too)",
@@ -695,7 +764,7 @@ func (s *KafkaStore) acked(m *sarama.ProducerMessage, err error) {
 		// Acknowledgements of one Kafka partition, hence of one key, come
 		// in log order, so the index follows the topic.
 		s.mu.Lock()
-		s.ix.apply(wm.connector, wm.entry, wm.key)
+		s.applyLocked(wm.connector, wm.entry, wm.key)
 		s.mu.Unlock()
 	} else {
 		wm.err = err
@@ -787,22 +856,16 @@ func (s *KafkaStore) Partitions(ctx context.Context, connector string) ([]Partit
 // stored (and then show in Get). A caller that keeps the offsets and
 // writes them again later, as a source runner does, loses nothing.
 func (s *KafkaStore) Write(ctx context.Context, connector string, entries []connect.OffsetEntry) error {
-	prepared, err := prepareWrite(ctx, connector, entries)
+	todo, err := s.prepareRecords(ctx, connector, entries)
 	if err != nil {
-		return fmt.Errorf("%w (offsets topic %q)", err, s.topic)
+		return err
 	}
-	if len(prepared) == 0 {
+	if len(todo) == 0 {
 		if s.closed.Load() {
 			return ErrClosed
 		}
 		return nil
 	}
-	todo := make([]*kafkaWriteMsg, len(prepared))
-	s.mu.RLock()
-	for i, e := range prepared {
-		todo[i] = &kafkaWriteMsg{connector: connector, entry: e, key: s.ix.keyBytes(connector, e.canon)}
-	}
-	s.mu.RUnlock()
 	wait := s.client.Config().Producer.Retry.Backoff
 	if wait <= 0 {
 		wait = 100 * time.Millisecond
@@ -855,6 +918,43 @@ func (s *KafkaStore) Write(ctx context.Context, connector string, entries []conn
 	}
 }
 
+// prepareRecords validates and encodes entries (see prepareWrite) and picks
+// the key bytes of each (see KafkaStore): the records that Write produces
+// and OffsetMessages returns. Errors name the topic.
+func (s *KafkaStore) prepareRecords(ctx context.Context, connector string, entries []connect.OffsetEntry) ([]*kafkaWriteMsg, error) {
+	prepared, err := prepareWrite(ctx, connector, entries)
+	if err != nil {
+		return nil, fmt.Errorf("%w (offsets topic %q)", err, s.topic)
+	}
+	recs := make([]*kafkaWriteMsg, len(prepared))
+	s.mu.RLock()
+	for i, e := range prepared {
+		recs[i] = &kafkaWriteMsg{connector: connector, entry: e, key: s.ix.keyBytes(connector, e.canon)}
+	}
+	s.mu.RUnlock()
+	return recs, nil
+}
+
+// message returns a new producer message for wm's record (a nil value: a
+// tombstone), with wm as Metadata. The partition is left to the producer's
+// partitioner (Kafka's murmur2 of the key bytes).
+func (s *KafkaStore) message(wm *kafkaWriteMsg) *sarama.ProducerMessage {
+	m := &sarama.ProducerMessage{Topic: s.topic, Key: sarama.ByteEncoder(wm.key), Metadata: wm}
+	if wm.entry.value != nil {
+		m.Value = sarama.ByteEncoder(wm.entry.value)
+	}
+	return m
+}
+
+// applyLocked applies a record this process wrote (acknowledged by the
+// broker, or committed in a transaction) to the index. s.mu must be held.
+func (s *KafkaStore) applyLocked(connector string, e preparedEntry, key []byte) {
+	s.ix.apply(connector, e, key)
+	if s.touched != nil {
+		s.touched[e.canon] = struct{}{}
+	}
+}
+
 // writeRound produces one record per element of todo and waits until each
 // is acknowledged or failed; it returns the failed ones (with their err
 // set), or an error if ctx ended the wait or the store was closed.
@@ -864,11 +964,7 @@ func (s *KafkaStore) writeRound(ctx context.Context, todo []*kafkaWriteMsg) ([]*
 	for i, wm := range todo {
 		// A new message per round: sarama keeps per-send state in it.
 		wm.w, wm.err = w, nil
-		m := &sarama.ProducerMessage{Topic: s.topic, Key: sarama.ByteEncoder(wm.key), Metadata: wm}
-		if wm.entry.value != nil {
-			m.Value = sarama.ByteEncoder(wm.entry.value)
-		}
-		msgs[i] = m
+		msgs[i] = s.message(wm)
 	}
 	if err := s.feed(ctx, msgs); err != nil {
 		return nil, err
@@ -910,6 +1006,10 @@ func (s *KafkaStore) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		close(s.closing)
+		s.lifeCancel() // ends a Refresh in progress
+		s.refreshMu.Lock()
+		//lint:ignore SA2001 a barrier: Lock waited until no Refresh is reading with the client
+		s.refreshMu.Unlock()
 		s.inputMu.Lock()
 		//lint:ignore SA2001 a barrier: Lock waited until no Write is feeding the producer any more
 		s.inputMu.Unlock()
