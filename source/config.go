@@ -206,6 +206,11 @@ type Config struct {
 	AdminProps map[string]string
 	// TopicCreation enables KIP-158 topic creation.
 	TopicCreation *TopicCreation
+	// ExactlyOnce configures exactly-once delivery (KIP-618); the zero
+	// value is at-least-once. Not implemented yet: Validate refuses
+	// ExactlyOnce.Enabled and ExactlyOnce.OffsetsTopic with
+	// ErrExactlyOnceNotImplemented (see ExactlyOnce).
+	ExactlyOnce ExactlyOnce
 	// Errors is the errors.* configuration: retries, tolerance, error log
 	// and dead-letter queue (a Sluice extension for sources: Kafka Connect
 	// has none).
@@ -274,6 +279,10 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.ExactlyOnce.preparing {
+		c.Logger.Info("exactly.once.source.support=preparing: exactly-once delivery stays off for this pipeline "+
+			"(Kafka Connect's rolling-upgrade step; set enabled to turn it on)", "connector", c.Name)
+	}
 	if c.OffsetStore == nil {
 		c.OffsetStore = newOwnedStore(c)
 	}
@@ -319,6 +328,7 @@ func (c *Config) Validate() error {
 	if err := c.Restart.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.ExactlyOnce.validate(c)...)
 	if tc := c.TopicCreation; tc != nil {
 		if tc.Partitions == 0 || tc.Partitions < -1 {
 			errs = append(errs, fmt.Errorf("topic.creation.default.partitions: must be >= 1 or -1, got %d", tc.Partitions))

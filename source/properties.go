@@ -55,9 +55,17 @@ type PropertyOptions struct {
 // offset.storage.partitions and offset.storage.replication.factor a Kafka
 // topic (distributed); both is an error, neither the topic
 // "connect-offsets". They are checked even when opts.OffsetStore is set,
-// which then takes their place. In the connector properties these keys, and
-// Kafka Connect's per-connector offsets.storage.topic (KIP-618), are
-// errors: the pipeline has one store, the worker's.
+// which then takes their place. In the connector properties these keys are
+// errors: they are the worker's.
+//
+// The exactly-once keys (KIP-618) set Config.ExactlyOnce: the worker's
+// exactly.once.source.support (disabled, the default; preparing, which is
+// disabled, logged; or enabled) and group.id, and the connector's
+// exactly.once.support (requested or required), transaction.boundary
+// (poll, interval or connector), transaction.boundary.interval.ms and
+// offsets.storage.topic (the connector's own offsets topic). Exactly-once
+// delivery is not implemented yet: New refuses enabled and
+// offsets.storage.topic (ErrExactlyOnceNotImplemented).
 //
 // Client security follows Kafka Connect's rule: the task producers read
 // producer.* and producer.override.* security keys (security.protocol,
@@ -101,6 +109,8 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 	tc, err := topicCreation(worker, connector)
 	errs = append(errs, err)
 	cfg.TopicCreation = tc
+	cfg.ExactlyOnce, err = exactlyOnceFromProperties(worker, connector)
+	errs = append(errs, err)
 	cfg.Errors, err = sluiceerrors.ConfigFromProperties(connector)
 	errs = append(errs, err)
 	cfg.TaskRetryTimeout, err = sluiceMillis(connector, "sluice.task.retry.timeout.ms", 0)
@@ -118,32 +128,59 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 	return cfg, nil
 }
 
-// connectorOffsetStorageKeys refuses offset storage keys in a connector
-// configuration, which would otherwise reach the tasks unnoticed while the
-// pipeline uses the worker's store.
-//
-// Kafka Connect (KIP-618, distributed mode) honours a connector's
-// offsets.storage.topic: that topic becomes the connector's primary offset
-// store, the worker's topic a best-effort mirror, and reads merge both,
-// the connector's winning. Sluice's stores are one store per pipeline, so
-// it cannot honour the key that way; using the topic alone would lose the
-// offsets a connector already has in the worker's topic (it would start
-// over) and stop mirroring them for Kafka Connect workers sharing that
-// topic. The worker keys (offset.storage.*) mean nothing to a connector in
-// Kafka Connect either.
+// connectorOffsetStorageKeys refuses the worker's offset storage keys in a
+// connector configuration, which would otherwise reach the tasks unnoticed
+// while the pipeline uses the worker's store: they mean nothing to a
+// connector in Kafka Connect either. Kafka Connect's per-connector
+// offsets.storage.topic (KIP-618; "offsets." plural) is a connector key:
+// exactlyOnceFromProperties reads it.
 func connectorOffsetStorageKeys(connector map[string]string) error {
 	var errs []error
-	if _, ok := connector["offsets.storage.topic"]; ok {
-		errs = append(errs, errors.New("offsets.storage.topic: per-connector offsets topics (Kafka Connect's KIP-618) are not supported; "+
-			"the pipeline uses the worker's offset store: set the worker property offset.storage.topic "+
-			"(or offset.storage.file.filename), or give the pipeline a store (PropertyOptions.OffsetStore)"))
-	}
 	for _, k := range []string{"offset.storage.topic", "offset.storage.partitions", "offset.storage.replication.factor", "offset.storage.file.filename"} {
 		if _, ok := connector[k]; ok {
 			errs = append(errs, fmt.Errorf("%s: a worker property, not a connector property: set it in the worker properties", k))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// exactlyOnceFromProperties reads Config.ExactlyOnce: the worker keys
+// exactly.once.source.support (disabled, preparing or enabled, any case;
+// preparing is disabled, logged when the pipeline is built) and group.id,
+// and the connector keys exactly.once.support, transaction.boundary,
+// transaction.boundary.interval.ms and offsets.storage.topic (empty: the
+// worker's store). Errors name the key.
+func exactlyOnceFromProperties(worker, connector map[string]string) (ExactlyOnce, error) {
+	var eo ExactlyOnce
+	var errs []error
+	if v, ok := worker[PropExactlyOnceSourceSupport]; ok {
+		switch i, err := parseEnum(PropExactlyOnceSourceSupport, v, []string{"disabled", "preparing", "enabled"}); {
+		case err != nil:
+			errs = append(errs, err)
+		case i == 1:
+			eo.preparing = true
+		case i == 2:
+			eo.Enabled = true
+		}
+	}
+	eo.GroupID = strings.TrimSpace(worker[PropGroupID])
+	if v, ok := connector[PropExactlyOnceSupport]; ok {
+		l, err := ParseExactlyOnceSupportLevel(v)
+		errs = append(errs, err)
+		eo.Support = l
+	}
+	if v, ok := connector[PropTransactionBoundary]; ok {
+		b, err := ParseTransactionBoundary(v)
+		errs = append(errs, err)
+		eo.Boundary = b
+	}
+	if v, ok := connector[PropTransactionBoundaryInterval]; ok {
+		d, err := kafkaconf.ParseMillis(PropTransactionBoundaryInterval, strings.TrimSpace(v))
+		errs = append(errs, err)
+		eo.BoundaryInterval = d
+	}
+	eo.OffsetsTopic = strings.TrimSpace(connector[PropOffsetsStorageTopic])
+	return eo, errors.Join(errs...)
 }
 
 // workerSecurity checks the worker's top-level security keys, which
