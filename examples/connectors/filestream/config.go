@@ -82,7 +82,10 @@ func parseSourceConfig(props map[string]string) (sourceConfig, error) {
 // The zero value is ready to use.
 type SourceConnector struct{}
 
-var _ source.Connector = SourceConnector{}
+var (
+	_ source.Connector            = SourceConnector{}
+	_ source.ExactlyOnceConnector = SourceConnector{}
+)
 
 // Validate checks config: topic must be set and batch.size, when set, an
 // integer >= 1. Errors name the key ("topic: required").
@@ -98,4 +101,18 @@ func (c SourceConnector) TaskConfigs(_ context.Context, config map[string]string
 		return nil, err
 	}
 	return []map[string]string{maps.Clone(config)}, nil
+}
+
+// ExactlyOnceSupport declares exactly-once support as Kafka's
+// FileStreamSourceConnector does: ExactlyOnceSupported when file is set
+// (the position in the file is a deterministic offset to resume from), and
+// ExactlyOnceUnsupported for standard input, which has no offsets. The
+// value is trimmed, as Kafka's configuration is. The connector does not
+// define transaction boundaries (no CanDefineTransactionBoundaries, Kafka's
+// UNSUPPORTED default).
+func (SourceConnector) ExactlyOnceSupport(_ context.Context, config map[string]string) source.ExactlyOnceSupport {
+	if strings.TrimSpace(config[FileConfig]) != "" {
+		return source.ExactlyOnceSupported
+	}
+	return source.ExactlyOnceUnsupported
 }

@@ -58,6 +58,13 @@
 // StringConverter arrives byte for byte; batch.size must be an integer >= 1
 // (Kafka accepts any int); topic is trimmed of surrounding spaces.
 //
+// For exactly-once delivery (KIP-618) the connector declares, as Kafka's,
+// source.ExactlyOnceSupported when file is set and
+// source.ExactlyOnceUnsupported for standard input (see
+// SourceConnector.ExactlyOnceSupport), so exactly.once.support=required is
+// accepted for a file only; it cannot define its own transaction
+// boundaries, so transaction.boundary=connector is refused.
+//
 // # Sink
 //
 // [SinkTask] implements sink.Task and sink.Flusher. The only key is file,
