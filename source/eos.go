@@ -332,7 +332,7 @@ func (e *ExactlyOnce) validate(c *Config) []error {
 		if strings.TrimSpace(e.GroupID) == "" {
 			errs = append(errs, errors.New(PropGroupID+": exactly-once sources need a group id: the first part of each task's transactional.id (<group>-<connector>-<task>)"))
 		}
-		if !kafkaOffsetStore(c) {
+		if !kafkaOffsetStore(c) { // a file, memory or custom store
 			errs = append(errs, errors.New(PropExactlyOnceSourceSupport+": exactly-once sources write their offsets in the task's Kafka transaction: use a Kafka offsets store (offset.storage.topic)"))
 		}
 		if v, ok := c.ProducerProps["enable.idempotence"]; ok && !strings.EqualFold(strings.TrimSpace(v), "true") {
@@ -423,13 +423,12 @@ func declare(c *Config, method, logMsg string, fn func()) string {
 
 // kafkaOffsetStore reports whether c's offsets live in a Kafka topic, which
 // exactly-once delivery writes in the task's transaction: the store the
-// pipeline opens from an OffsetStorage without File, or a *offsets.KafkaStore.
+// pipeline opens from an OffsetStorage without File, or a store of the
+// caller's that is an offsets.TransactionalStore (a *offsets.KafkaStore).
 func kafkaOffsetStore(c *Config) bool {
-	switch c.OffsetStore.(type) {
-	case nil, *ownedStore:
+	if _, owned := c.OffsetStore.(*ownedStore); owned || c.OffsetStore == nil {
 		return c.OffsetStorage.File == ""
-	case *offsets.KafkaStore:
-		return true
 	}
-	return false
+	_, ok := c.OffsetStore.(offsets.TransactionalStore)
+	return ok
 }

@@ -182,6 +182,12 @@ func TestExactlyOnceValidate(t *testing.T) {
 			c.OffsetStore = offsets.NewMemoryStore()
 			return c
 		}(), want: []string{"use a Kafka offsets store (offset.storage.topic)"}},
+		{name: "enabled with a transactional store of the caller's", cfg: func() source.Config {
+			c := eosConfig(on(source.ExactlyOnce{}), nil)
+			var ks *offsets.KafkaStore // Validate only looks at its type
+			c.OffsetStore = ks
+			return c
+		}(), want: []string{notImpl}, notWant: []string{"offset.storage.topic"}},
 		{name: "enabled with a topic store", cfg: func() source.Config {
 			c := eosConfig(on(source.ExactlyOnce{}), nil)
 			c.OffsetStorage = offsets.Storage{Topic: "offs"}
