@@ -345,6 +345,7 @@ func TestExactlyOnceProperties(t *testing.T) {
 			`exactly.once.support: invalid value "always": String must be one of (case insensitive): requested, required`},
 		{worker(), connector("transaction.boundary", "batch"),
 			`transaction.boundary: invalid value "batch": String must be one of (case insensitive): poll, interval, connector`},
+		{worker(), connector("offsets.storage.topic", " "), `offsets.storage.topic: String must be non-empty`},
 		{worker(), connector("transaction.boundary.interval.ms", "-5"), `transaction.boundary.interval.ms: want milliseconds >= 0, got "-5"`},
 		{worker(), connector("transaction.boundary.interval.ms", "1s"), `transaction.boundary.interval.ms: want milliseconds >= 0, got "1s"`},
 	} {

@@ -148,8 +148,9 @@ func connectorOffsetStorageKeys(connector map[string]string) error {
 // exactly.once.source.support (disabled, preparing or enabled, any case;
 // preparing is disabled, logged when the pipeline is built) and group.id,
 // and the connector keys exactly.once.support, transaction.boundary,
-// transaction.boundary.interval.ms and offsets.storage.topic (empty: the
-// worker's store). Errors name the key.
+// transaction.boundary.interval.ms and offsets.storage.topic (absent: the
+// worker's store; empty is an error, as Kafka Connect's NonEmptyString
+// validator). Errors name the key.
 func exactlyOnceFromProperties(worker, connector map[string]string) (ExactlyOnce, error) {
 	var eo ExactlyOnce
 	var errs []error
@@ -179,7 +180,11 @@ func exactlyOnceFromProperties(worker, connector map[string]string) (ExactlyOnce
 		errs = append(errs, err)
 		eo.BoundaryInterval = d
 	}
-	eo.OffsetsTopic = strings.TrimSpace(connector[PropOffsetsStorageTopic])
+	if v, ok := connector[PropOffsetsStorageTopic]; ok {
+		if eo.OffsetsTopic = strings.TrimSpace(v); eo.OffsetsTopic == "" {
+			errs = append(errs, errors.New(PropOffsetsStorageTopic+": String must be non-empty (remove the key to use the worker's offsets store)"))
+		}
+	}
 	return eo, errors.Join(errs...)
 }
 

@@ -277,6 +277,9 @@ func frameworkKeys(typ string) []connect.ConfigKey {
 		{Name: "errors.deadletterqueue.context.headers.enable", Type: "BOOLEAN", Default: "false", Importance: "MEDIUM", Group: "Error Handling", Order: 8, Width: "MEDIUM", DisplayName: "Enable Error Context Headers",
 			Documentation: "Whether to add __connect.errors.* headers describing the error to dead letter queue records."},
 	}
+	if typ == connect.TypeSource {
+		keys = append(keys, exactlyOnceKeys()...)
+	}
 	if typ == connect.TypeSink {
 		keys = append(keys,
 			connect.ConfigKey{Name: "topics", Type: "LIST", Default: "", Importance: "HIGH", Group: "Common", Order: 7, Width: "LONG", DisplayName: "Topics",
@@ -285,6 +288,53 @@ func frameworkKeys(typ string) []connect.ConfigKey {
 				Documentation: "Regular expression of the topics to consume; exactly one of topics and topics.regex must be set."})
 	}
 	return keys
+}
+
+// exactlyOnceKeys are Kafka Connect's exactly-once keys of a source
+// connector (SourceConnectorConfig, KIP-618), with its groups, orders and
+// documentation. Sluice parses them in source.ConfigFromProperties; the
+// pipeline refuses offsets.storage.topic (and the worker's
+// exactly.once.source.support=enabled) until exactly-once delivery is
+// implemented.
+func exactlyOnceKeys() []connect.ConfigKey {
+	return []connect.ConfigKey{
+		{Name: "exactly.once.support", Default: "requested", Importance: "MEDIUM", Group: "Exactly Once Support", Order: 2, Width: "SHORT", DisplayName: "Exactly once support",
+			Recommended: []string{"requested", "required"},
+			Documentation: `Permitted values are requested, required. If set to "required", forces a preflight check for the connector to ensure that it can provide exactly-once semantics with the given configuration. ` +
+				`Some connectors may be capable of providing exactly-once semantics but not signal to Connect that they support this; in that case, documentation for the connector should be consulted carefully before creating it, and the value for this property should be set to "requested". ` +
+				`Additionally, if the value is set to "required" but the worker that performs preflight validation does not have exactly-once support enabled for source connectors, requests to create or validate the connector will fail.`},
+		{Name: "transaction.boundary", Default: "poll", Importance: "MEDIUM", Group: "Exactly Once Support", Order: 3, Width: "SHORT", DisplayName: "Transaction Boundary",
+			Recommended: []string{"poll", "interval", "connector"},
+			Documentation: "Permitted values are: poll, interval, connector. If set to 'poll', a new producer transaction will be started and committed for every batch of records that each task from this connector provides to Connect. " +
+				"If set to 'connector', relies on connector-defined transaction boundaries; note that not all connectors are capable of defining their own transaction boundaries, and in that case, attempts to instantiate a connector with this value will fail. " +
+				"Finally, if set to 'interval', commits transactions only after a user-defined time interval has passed."},
+		{Name: "transaction.boundary.interval.ms", Type: "LONG", Default: "", Importance: "LOW", Group: "Exactly Once Support", Order: 4, Width: "SHORT", DisplayName: "Transaction boundary interval",
+			Documentation: "If 'transaction.boundary' is set to 'interval', determines the interval for producer transaction commits by connector tasks. " +
+				"If unset, defaults to the value of the worker-level 'offset.flush.interval.ms' property. It has no effect if a different transaction.boundary is specified."},
+		{Name: "offsets.storage.topic", Default: "", Importance: "LOW", Group: "offsets.topic", Order: 1, Width: "LONG", DisplayName: "Offsets topic",
+			Documentation: "The name of a separate offsets topic to use for this connector. If empty or not specified, the worker's global offsets topic name will be used. " +
+				"Sluice does not implement per-connector offsets topics yet: a pipeline given one is refused."},
+	}
+}
+
+// validateExactlyOnceKeys checks the values of exactlyOnceKeys as Kafka
+// Connect's validators do (case-insensitive choices, a non-negative
+// interval, a non-empty topic), with their messages.
+func validateExactlyOnceKeys(config map[string]string, add func(k, msg string)) {
+	for _, k := range exactlyOnceKeys()[:2] {
+		v, ok := config[k.Name]
+		if ok && !slices.ContainsFunc(k.Recommended, func(r string) bool { return strings.EqualFold(r, strings.TrimSpace(v)) }) {
+			add(k.Name, fmt.Sprintf("Invalid value %s for configuration %s: String must be one of (case insensitive): %s", v, k.Name, strings.Join(k.Recommended, ", ")))
+		}
+	}
+	if v, ok := config["transaction.boundary.interval.ms"]; ok {
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n < 0 {
+			add("transaction.boundary.interval.ms", fmt.Sprintf("Invalid value %s for configuration transaction.boundary.interval.ms: Value must be at least 0", v))
+		}
+	}
+	if v, ok := config["offsets.storage.topic"]; ok && strings.TrimSpace(v) == "" {
+		add("offsets.storage.topic", fmt.Sprintf("Invalid value %s for configuration offsets.storage.topic: String must be non-empty", v))
+	}
 }
 
 // validateConfig checks config (whose connector.class names p) against the
@@ -327,6 +377,9 @@ func validateConfig(p *connect.Plugin, config map[string]string, isProvider func
 		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n < 1 {
 			add("errors.retry.delay.max.ms", fmt.Sprintf("Invalid value %s for configuration errors.retry.delay.max.ms: Value must be at least 1", v))
 		}
+	}
+	if p.Type == connect.TypeSource {
+		validateExactlyOnceKeys(config, add)
 	}
 	if p.Type == connect.TypeSink {
 		topics, regex := strings.TrimSpace(config["topics"]), strings.TrimSpace(config["topics.regex"])
