@@ -23,10 +23,11 @@ import (
 var ErrExactlyOnceNotImplemented = errors.New("exactly-once source support is not implemented yet")
 
 // ExactlyOnce configures Kafka Connect's exactly-once delivery for source
-// connectors (KIP-618). The zero value is at-least-once delivery, the
-// default, which every other field leaves unchanged except Support=required
-// and Boundary=connector, checked against the connector's declarations as
-// Kafka Connect's preflight does (see Config.Validate).
+// connectors (KIP-618). The zero value is at-least-once delivery. Without
+// Enabled the other fields change nothing, but Validate still checks
+// SupportRequired and BoundaryConnector against the connector's
+// declarations, as Kafka Connect's preflight does (see ExactlyOnceConnector
+// and TransactionBoundaryConnector).
 //
 // Not implemented yet: Config.Validate (and so New) refuses Enabled and a
 // non-empty OffsetsTopic with ErrExactlyOnceNotImplemented.
@@ -97,7 +98,7 @@ func (l ExactlyOnceSupportLevel) String() string {
 // insensitively and ignoring surrounding spaces (as Kafka Connect). The
 // error for any other value names the key and the permitted values.
 func ParseExactlyOnceSupportLevel(s string) (ExactlyOnceSupportLevel, error) {
-	i, err := parseEnum(PropExactlyOnceSupport, s, supportLevelNames)
+	i, err := parseEnum(propExactlyOnceSupport, s, supportLevelNames)
 	return ExactlyOnceSupportLevel(i), err
 }
 
@@ -135,7 +136,7 @@ func (b TransactionBoundary) String() string {
 // insensitively and ignoring surrounding spaces (as Kafka Connect). The
 // error for any other value names the key and the permitted values.
 func ParseTransactionBoundary(s string) (TransactionBoundary, error) {
-	i, err := parseEnum(PropTransactionBoundary, s, boundaryNames)
+	i, err := parseEnum(propTransactionBoundary, s, boundaryNames)
 	return TransactionBoundary(i), err
 }
 
@@ -153,22 +154,22 @@ func parseEnum(key, s string, names []string) (int, error) {
 
 // The exactly-once configuration keys, as Kafka Connect's.
 const (
-	// PropExactlyOnceSourceSupport is the worker key enabling exactly-once
+	// propExactlyOnceSourceSupport is the worker key enabling exactly-once
 	// delivery: disabled (default), preparing (treated as disabled) or
 	// enabled.
-	PropExactlyOnceSourceSupport = "exactly.once.source.support"
-	// PropGroupID is the worker key of ExactlyOnce.GroupID.
-	PropGroupID = "group.id"
-	// PropExactlyOnceSupport is the connector key of ExactlyOnce.Support.
-	PropExactlyOnceSupport = "exactly.once.support"
-	// PropTransactionBoundary is the connector key of ExactlyOnce.Boundary.
-	PropTransactionBoundary = "transaction.boundary"
-	// PropTransactionBoundaryInterval is the connector key of
+	propExactlyOnceSourceSupport = "exactly.once.source.support"
+	// propGroupID is the worker key of ExactlyOnce.GroupID.
+	propGroupID = "group.id"
+	// propExactlyOnceSupport is the connector key of ExactlyOnce.Support.
+	propExactlyOnceSupport = "exactly.once.support"
+	// propTransactionBoundary is the connector key of ExactlyOnce.Boundary.
+	propTransactionBoundary = "transaction.boundary"
+	// propTransactionBoundaryInterval is the connector key of
 	// ExactlyOnce.BoundaryInterval, in milliseconds.
-	PropTransactionBoundaryInterval = "transaction.boundary.interval.ms"
-	// PropOffsetsStorageTopic is the connector key of
+	propTransactionBoundaryInterval = "transaction.boundary.interval.ms"
+	// propOffsetsStorageTopic is the connector key of
 	// ExactlyOnce.OffsetsTopic (not the worker's offset.storage.topic).
-	PropOffsetsStorageTopic = "offsets.storage.topic"
+	propOffsetsStorageTopic = "offsets.storage.topic"
 )
 
 // ExactlyOnceSupport is a connector's declaration of whether it can provide
@@ -304,36 +305,36 @@ const (
 func (e *ExactlyOnce) validate(c *Config) []error {
 	var errs []error
 	if e.Support < SupportRequested || e.Support > SupportRequired {
-		errs = append(errs, fmt.Errorf("%s: unknown value %s", PropExactlyOnceSupport, e.Support))
+		errs = append(errs, fmt.Errorf("%s: unknown value %s", propExactlyOnceSupport, e.Support))
 	}
 	if e.Boundary < BoundaryPoll || e.Boundary > BoundaryConnector {
-		errs = append(errs, fmt.Errorf("%s: unknown value %s", PropTransactionBoundary, e.Boundary))
+		errs = append(errs, fmt.Errorf("%s: unknown value %s", propTransactionBoundary, e.Boundary))
 	}
 	if e.Support == SupportRequired {
 		if !e.Enabled {
-			errs = append(errs, keyError(PropExactlyOnceSupport, msgWorkerNotEnabled))
+			errs = append(errs, keyError(propExactlyOnceSupport, msgWorkerNotEnabled))
 		}
 		if msg := connectorExactlyOnce(c); msg != "" {
-			errs = append(errs, keyError(PropExactlyOnceSupport, msg))
+			errs = append(errs, keyError(propExactlyOnceSupport, msg))
 		}
 	}
 	if e.Boundary == BoundaryConnector {
 		if msg := connectorBoundaries(c); msg != "" {
-			errs = append(errs, keyError(PropTransactionBoundary, msg))
+			errs = append(errs, keyError(propTransactionBoundary, msg))
 		}
 	}
 	if e.BoundaryInterval < 0 {
-		errs = append(errs, fmt.Errorf("%s: must be >= 0, got %s", PropTransactionBoundaryInterval, e.BoundaryInterval))
+		errs = append(errs, fmt.Errorf("%s: must be >= 0, got %s", propTransactionBoundaryInterval, e.BoundaryInterval))
 	}
 	if e.TransactionTimeout < 0 {
 		errs = append(errs, fmt.Errorf("transaction.timeout.ms: must be >= 0, got %s", e.TransactionTimeout))
 	}
 	if e.Enabled {
 		if strings.TrimSpace(e.GroupID) == "" {
-			errs = append(errs, errors.New(PropGroupID+": exactly-once sources need a group id: the first part of each task's transactional.id (<group>-<connector>-<task>)"))
+			errs = append(errs, errors.New(propGroupID+": exactly-once sources need a group id: the first part of each task's transactional.id (<group>-<connector>-<task>)"))
 		}
 		if !kafkaOffsetStore(c) { // a file, memory or custom store
-			errs = append(errs, errors.New(PropExactlyOnceSourceSupport+": exactly-once sources write their offsets in the task's Kafka transaction: use a Kafka offsets store (offset.storage.topic)"))
+			errs = append(errs, errors.New(propExactlyOnceSourceSupport+": exactly-once sources write their offsets in the task's Kafka transaction: use a Kafka offsets store (offset.storage.topic)"))
 		}
 		if v, ok := c.ProducerProps["enable.idempotence"]; ok && !strings.EqualFold(strings.TrimSpace(v), "true") {
 			errs = append(errs, fmt.Errorf("producer.override.enable.idempotence: exactly-once sources need the idempotent producer (true), got %q", v))
@@ -345,9 +346,9 @@ func (e *ExactlyOnce) validate(c *Config) []error {
 		}
 	}
 	if e.Enabled || e.OffsetsTopic != "" {
-		key := PropExactlyOnceSourceSupport
+		key := propExactlyOnceSourceSupport
 		if !e.Enabled {
-			key = PropOffsetsStorageTopic
+			key = propOffsetsStorageTopic
 		}
 		errs = append(errs, fmt.Errorf("%s: %w: the pipeline would run at-least-once; "+
 			"remove the setting (exactly.once.source.support=disabled, no offsets.storage.topic) until it is", key, ErrExactlyOnceNotImplemented))

@@ -154,8 +154,8 @@ func connectorOffsetStorageKeys(connector map[string]string) error {
 func exactlyOnceFromProperties(worker, connector map[string]string) (ExactlyOnce, error) {
 	var eo ExactlyOnce
 	var errs []error
-	if v, ok := worker[PropExactlyOnceSourceSupport]; ok {
-		switch i, err := parseEnum(PropExactlyOnceSourceSupport, v, []string{"disabled", "preparing", "enabled"}); {
+	if v, ok := worker[propExactlyOnceSourceSupport]; ok {
+		switch i, err := parseEnum(propExactlyOnceSourceSupport, v, []string{"disabled", "preparing", "enabled"}); {
 		case err != nil:
 			errs = append(errs, err)
 		case i == 1:
@@ -164,25 +164,25 @@ func exactlyOnceFromProperties(worker, connector map[string]string) (ExactlyOnce
 			eo.Enabled = true
 		}
 	}
-	eo.GroupID = strings.TrimSpace(worker[PropGroupID])
-	if v, ok := connector[PropExactlyOnceSupport]; ok {
+	eo.GroupID = strings.TrimSpace(worker[propGroupID])
+	if v, ok := connector[propExactlyOnceSupport]; ok {
 		l, err := ParseExactlyOnceSupportLevel(v)
 		errs = append(errs, err)
 		eo.Support = l
 	}
-	if v, ok := connector[PropTransactionBoundary]; ok {
+	if v, ok := connector[propTransactionBoundary]; ok {
 		b, err := ParseTransactionBoundary(v)
 		errs = append(errs, err)
 		eo.Boundary = b
 	}
-	if v, ok := connector[PropTransactionBoundaryInterval]; ok {
-		d, err := kafkaconf.ParseMillis(PropTransactionBoundaryInterval, strings.TrimSpace(v))
+	if v, ok := connector[propTransactionBoundaryInterval]; ok {
+		d, err := kafkaconf.ParseMillis(propTransactionBoundaryInterval, strings.TrimSpace(v))
 		errs = append(errs, err)
 		eo.BoundaryInterval = d
 	}
-	if v, ok := connector[PropOffsetsStorageTopic]; ok {
+	if v, ok := connector[propOffsetsStorageTopic]; ok {
 		if eo.OffsetsTopic = strings.TrimSpace(v); eo.OffsetsTopic == "" {
-			errs = append(errs, errors.New(PropOffsetsStorageTopic+": String must be non-empty (remove the key to use the worker's offsets store)"))
+			errs = append(errs, errors.New(propOffsetsStorageTopic+": String must be non-empty (remove the key to use the worker's offsets store)"))
 		}
 	}
 	return eo, errors.Join(errs...)
