@@ -66,6 +66,15 @@ func TestAsyncReportUnderToleranceNoneCommitsNothingPastIt(t *testing.T) {
 						rec := r
 						reportOnce.Do(func() {
 							go func() {
+								// The report (whose log line asks for a
+								// commit and holds it at the report gate)
+								// starts once every record was put: a
+								// commit held there also holds the task,
+								// so records fetched later would never be
+								// put.
+								for deadline := time.Now().Add(30 * time.Second); task.n.Load() < n && time.Now().Before(deadline); {
+									time.Sleep(time.Millisecond)
+								}
 								err := task.tc.Report(context.Background(), &rec, errors.New("bad record"))
 								reportErr.Store(&err)
 							}()
