@@ -226,3 +226,31 @@ func (e *RecordError) Error() string {
 
 // Unwrap returns the cause.
 func (e *RecordError) Unwrap() error { return e.Err }
+
+// ErrFenced is matched (errors.Is) by the failure of an exactly-once source
+// task that another instance of the same task fenced: a process started
+// later with the same transactional id (<group>-<connector>-<task>) took
+// over its transactions. The fenced task wrote nothing after the fence and
+// must not be restarted in place (the two instances would fence each other
+// in turn); a restart policy does not restart it.
+var ErrFenced = errors.New("fenced by a newer instance of the task")
+
+// FencedError is the failure of an exactly-once source task fenced by a
+// newer instance of the same task (see ErrFenced, which it matches). Err is
+// the producer's error that showed the fence.
+type FencedError struct {
+	Connector       string
+	Task            int
+	TransactionalID string
+	Err             error
+}
+
+// Error implements error.
+func (e *FencedError) Error() string {
+	return fmt.Sprintf("connector %q task %d: %s: another instance started with transactional.id %q and took over the task's transactions; "+
+		"this one stopped writing (its open transaction was aborted, nothing it wrote after the fence is visible to read_committed consumers): %v",
+		e.Connector, e.Task, ErrFenced, e.TransactionalID, e.Err)
+}
+
+// Unwrap returns ErrFenced and the producer's error.
+func (e *FencedError) Unwrap() []error { return []error{ErrFenced, e.Err} }

@@ -146,6 +146,18 @@ type TaskStatus struct {
 	RecordsWritten  int64
 	InFlightBytes   int64
 	RecordsRetrying int64
+	// TransactionalID is the producer's transactional id of an exactly-once
+	// source task (<group>-<connector>-<task>), "" otherwise.
+	// Transactions counts the transactions the task committed,
+	// TransactionAborts those it aborted (connector requests and failures).
+	// TransactionSizeMin, TransactionSizeMax and TransactionSizeAvg are the
+	// number of records in the smallest, largest and average committed
+	// transaction (Kafka Connect's transaction-size-min/-max/-avg; 0 before
+	// the first commit).
+	TransactionalID                        string
+	Transactions, TransactionAborts        int64
+	TransactionSizeMin, TransactionSizeMax int64
+	TransactionSizeAvg                     float64
 
 	// Sink tasks only.
 	//

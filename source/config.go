@@ -207,9 +207,7 @@ type Config struct {
 	// TopicCreation enables KIP-158 topic creation.
 	TopicCreation *TopicCreation
 	// ExactlyOnce configures exactly-once delivery (KIP-618); the zero
-	// value is at-least-once. Not implemented yet: Validate refuses
-	// ExactlyOnce.Enabled and ExactlyOnce.OffsetsTopic with
-	// ErrExactlyOnceNotImplemented (see ExactlyOnce).
+	// value is at-least-once.
 	ExactlyOnce ExactlyOnce
 	// Errors is the errors.* configuration: retries, tolerance, error log
 	// and dead-letter queue (a Sluice extension for sources: Kafka Connect

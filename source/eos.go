@@ -13,24 +13,12 @@ import (
 	"github.com/sluicehq/sluice/offsets"
 )
 
-// ErrExactlyOnceNotImplemented is returned (wrapped) by Config.Validate, and
-// so by New, for a configuration that enables exactly-once delivery
-// (ExactlyOnce.Enabled) or names a per-connector offsets topic
-// (ExactlyOnce.OffsetsTopic): the settings and connector declarations
-// exist, the pipeline does not act on them yet, and running at-least-once
-// while configured for exactly-once would pretend a guarantee it does not
-// give.
-var ErrExactlyOnceNotImplemented = errors.New("exactly-once source support is not implemented yet")
-
 // ExactlyOnce configures Kafka Connect's exactly-once delivery for source
 // connectors (KIP-618). The zero value is at-least-once delivery. Without
 // Enabled the other fields change nothing, but Validate still checks
 // SupportRequired and BoundaryConnector against the connector's
 // declarations, as Kafka Connect's preflight does (see ExactlyOnceConnector
 // and TransactionBoundaryConnector).
-//
-// Not implemented yet: Config.Validate (and so New) refuses Enabled and a
-// non-empty OffsetsTopic with ErrExactlyOnceNotImplemented.
 type ExactlyOnce struct {
 	// Enabled turns exactly-once delivery on (the worker property
 	// exactly.once.source.support=enabled; disabled and preparing leave it
@@ -276,9 +264,9 @@ type TransactionContext interface {
 // transaction.boundary is connector). A TaskContext provides one by having a
 // method TransactionContext() TransactionContext (as a test fake may).
 //
-// The pipeline's own TaskContext provides none yet: exactly-once delivery is
-// not implemented (ErrExactlyOnceNotImplemented), so a task run by a
-// Pipeline always gets nil and must handle it.
+// A Pipeline's TaskContext provides one when ExactlyOnce.Enabled is set and
+// ExactlyOnce.Boundary is BoundaryConnector; a task must handle nil (the
+// same task may run at-least-once).
 func TransactionContextOf(tc TaskContext) TransactionContext {
 	if p, ok := tc.(interface{ TransactionContext() TransactionContext }); ok {
 		return p.TransactionContext()
@@ -344,14 +332,6 @@ func (e *ExactlyOnce) validate(c *Config) []error {
 				errs = append(errs, fmt.Errorf("producer.override.acks: exactly-once sources need acks=all, got %q", v))
 			}
 		}
-	}
-	if e.Enabled || e.OffsetsTopic != "" {
-		key := propExactlyOnceSourceSupport
-		if !e.Enabled {
-			key = propOffsetsStorageTopic
-		}
-		errs = append(errs, fmt.Errorf("%s: %w: the pipeline would run at-least-once; "+
-			"remove the setting (exactly.once.source.support=disabled, no offsets.storage.topic) until it is", key, ErrExactlyOnceNotImplemented))
 	}
 	return errs
 }

@@ -3,7 +3,6 @@ package source_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -253,35 +252,6 @@ func TestExactlyOnceDeclarationsSeeProperties(t *testing.T) {
 	}
 }
 
-// TestNewRefusesExactlyOnce: until the runtime writes transactions, New
-// refuses to build a pipeline configured for exactly-once delivery (or for
-// a per-connector offsets topic) instead of running it at-least-once.
-func TestNewRefusesExactlyOnce(t *testing.T) {
-	for _, eo := range []source.ExactlyOnce{
-		{Enabled: true, GroupID: "g"},
-		{Enabled: true, GroupID: "g", Support: source.SupportRequired, Boundary: source.BoundaryInterval},
-		{OffsetsTopic: "connector-offsets"},
-	} {
-		cfg := eosConfig(eo, declaring{eos: source.ExactlyOnceSupported})
-		p, err := source.New(cfg)
-		if err == nil || p != nil {
-			t.Errorf("New(%+v) = %v, %v; want an error", eo, p, err)
-			continue
-		}
-		if !errors.Is(err, source.ErrExactlyOnceNotImplemented) || !strings.Contains(err.Error(), "exactly-once source support is not implemented yet") {
-			t.Errorf("New(%+v): %v; want ErrExactlyOnceNotImplemented", eo, err)
-		}
-	}
-	for _, eo := range []source.ExactlyOnce{
-		{},
-		{GroupID: "g", Boundary: source.BoundaryInterval, BoundaryInterval: time.Second, TransactionTimeout: time.Minute},
-	} {
-		if _, err := source.New(eosConfig(eo, plainConnector{})); err != nil {
-			t.Errorf("New(%+v): %v; want a pipeline (exactly-once is off)", eo, err)
-		}
-	}
-}
-
 // TestExactlyOnceProperties: the worker and connector keys set
 // Config.ExactlyOnce; bad values are errors naming the key.
 func TestExactlyOnceProperties(t *testing.T) {
@@ -325,14 +295,10 @@ func TestExactlyOnceProperties(t *testing.T) {
 	}
 
 	// The connector's offsets.storage.topic is accepted (unlike the
-	// worker's offset.storage.* keys), and refused by New until the
-	// runtime honours it.
+	// worker's offset.storage.* keys).
 	cfg, err = source.ConfigFromProperties(worker(), connector("offsets.storage.topic", "conn-offsets"), opts)
 	if err != nil || cfg.ExactlyOnce.OffsetsTopic != "conn-offsets" {
 		t.Fatalf("offsets.storage.topic: %+v, %v", cfg.ExactlyOnce, err)
-	}
-	if _, err := source.New(cfg); !errors.Is(err, source.ErrExactlyOnceNotImplemented) || !strings.Contains(err.Error(), "offsets.storage.topic") {
-		t.Errorf("New with offsets.storage.topic: %v; want ErrExactlyOnceNotImplemented naming offsets.storage.topic", err)
 	}
 
 	for _, c := range []struct {

@@ -63,9 +63,7 @@ type PropertyOptions struct {
 // disabled, logged; or enabled) and group.id, and the connector's
 // exactly.once.support (requested or required), transaction.boundary
 // (poll, interval or connector), transaction.boundary.interval.ms and
-// offsets.storage.topic (the connector's own offsets topic). Exactly-once
-// delivery is not implemented yet: New refuses enabled and
-// offsets.storage.topic (ErrExactlyOnceNotImplemented).
+// offsets.storage.topic (the connector's own offsets topic).
 //
 // Client security follows Kafka Connect's rule: the task producers read
 // producer.* and producer.override.* security keys (security.protocol,
