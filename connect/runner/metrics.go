@@ -31,6 +31,9 @@ import (
 //	source-record-poll-total          counter  records polled (before transforms)       source-task-metrics
 //	source-record-write-total         counter  records written and acknowledged         source-task-metrics
 //	source-record-active-count        gauge    records polled but not yet acknowledged  source-task-metrics
+//	transaction-size-min              gauge    records in the smallest committed txn    source-task-metrics (exactly-once)
+//	transaction-size-max              gauge    records in the largest committed txn     source-task-metrics (exactly-once)
+//	transaction-size-avg              gauge    average records per committed txn        source-task-metrics (exactly-once)
 //	sink-record-read-total            counter  records read from Kafka (before SMTs)    sink-task-metrics
 //	sink-record-send-total            counter  records put to the task                  sink-task-metrics
 //	sink-record-active-count          gauge    records read but not yet committed       sink-task-metrics
@@ -78,12 +81,20 @@ import (
 // window) and are not reported before the first commit attempt. Kafka
 // Connect's -rate companions (offset-commit-skip-rate, …) are left to the
 // metrics backend: rate() of the -total counters.
+//
+// The transaction-size gauges are reported for exactly-once source tasks
+// only (a [connect.TaskStatus.TransactionalID] is set), from the running
+// task incarnation's first committed transaction on (they cover that
+// incarnation, as Kafka Connect's cover the task since it was last
+// started); an at-least-once source task has none.
 const MeterName = "github.com/sluicehq/sluice/connect"
 
 type runnerMetrics struct {
 	reg metric.Registration
 
 	sourcePoll, sourceWrite, sourceActive       metric.Int64Observable
+	txnSizeMin, txnSizeMax                      metric.Int64Observable
+	txnSizeAvg                                  metric.Float64Observable
 	sinkRead, sinkSend, sinkActive, sinkLagMax  metric.Int64Observable
 	partitionCount, sinkLag                     metric.Int64Observable
 	commitCompletions, commitSkips              metric.Int64Observable
@@ -115,6 +126,8 @@ func newRunnerMetrics(r *Runner, mp metric.MeterProvider) (*runnerMetrics, error
 	m.sourcePoll = counter("source-record-poll-total", "The total number of records produced/polled (before transformation) by this task belonging to the named source connector in this worker.")
 	m.sourceWrite = counter("source-record-write-total", "The number of records output from the transformations and written to Kafka for this task belonging to the named source connector in this worker, since the task was last restarted.")
 	m.sourceActive = gauge("source-record-active-count", "The number of records that have been produced by this task but not yet completely written to Kafka.", "")
+	m.txnSizeMin = gauge("transaction-size-min", "The number of records in the smallest transaction the task has committed so far.", "")
+	m.txnSizeMax = gauge("transaction-size-max", "The number of records in the largest transaction the task has committed so far.", "")
 	m.sinkRead = counter("sink-record-read-total", "The total number of records read from Kafka by this task belonging to the named sink connector in this worker, since the task was last restarted.")
 	m.sinkSend = counter("sink-record-send-total", "The total number of records output from the transformations and sent/put to this task belonging to the named sink connector in this worker, since the task was last restarted.")
 	m.sinkActive = gauge("sink-record-active-count", "The number of records that have been read from Kafka but not yet completely committed/flushed/acknowledged by the sink task.", "")
@@ -128,6 +141,7 @@ func newRunnerMetrics(r *Runner, mp metric.MeterProvider) (*runnerMetrics, error
 		errs = append(errs, err)
 		return g
 	}
+	m.txnSizeAvg = fgauge("transaction-size-avg", "The average number of records in the transactions the task has committed so far.")
 	m.commitFailurePct = fgauge("offset-commit-failure-percentage", "The average percentage of this task's offset commit attempts that failed.")
 	m.commitSuccessPct = fgauge("offset-commit-success-percentage", "The average percentage of this task's offset commit attempts that succeeded.")
 	m.failures = counter("total-record-failures", "The number of record processing failures in this task.")
@@ -151,7 +165,7 @@ func newRunnerMetrics(r *Runner, mp metric.MeterProvider) (*runnerMetrics, error
 	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		m.observe(r, o)
 		return nil
-	}, m.sourcePoll, m.sourceWrite, m.sourceActive, m.sinkRead, m.sinkSend, m.sinkActive, m.sinkLagMax,
+	}, m.sourcePoll, m.sourceWrite, m.sourceActive, m.txnSizeMin, m.txnSizeMax, m.txnSizeAvg, m.sinkRead, m.sinkSend, m.sinkActive, m.sinkLagMax,
 		m.partitionCount, m.sinkLag, m.commitCompletions, m.commitSkips, m.commitFailurePct, m.commitSuccessPct, m.failures, m.errorsTotal, m.skipped, m.retries, m.logged,
 		m.dlqRequests, m.dlqFailures, m.lastError, m.taskStatus, m.taskStalled, m.connStatus,
 		m.connectorCount, m.taskCount)
@@ -175,6 +189,10 @@ type taskView struct {
 	partitions []connect.PartitionStatus
 	lag        int64
 	live       bool
+	// txn is the live incarnation's status when it is an exactly-once
+	// source task that committed a transaction (the transaction-size
+	// gauges), else nil.
+	txn *connect.TaskStatus
 }
 
 // observe reports every connector's values; it runs at collection time only.
@@ -202,6 +220,9 @@ func (m *runnerMetrics) observe(r *Runner, o metric.Observer) {
 				v.inFlight = t.InFlight
 				v.partitions = t.Partitions
 				v.lag = t.Lag
+				if t.TransactionalID != "" && t.Transactions > 0 {
+					v.txn = &t
+				}
 			}
 		}
 		for _, id := range slices.Sorted(maps.Keys(views)) {
@@ -213,6 +234,11 @@ func (m *runnerMetrics) observe(r *Runner, o metric.Observer) {
 				o.ObserveInt64(m.sourceWrite, v.totals.out, attrs)
 				if v.live {
 					o.ObserveInt64(m.sourceActive, v.inFlight, attrs)
+				}
+				if t := v.txn; t != nil {
+					o.ObserveInt64(m.txnSizeMin, t.TransactionSizeMin, attrs)
+					o.ObserveInt64(m.txnSizeMax, t.TransactionSizeMax, attrs)
+					o.ObserveFloat64(m.txnSizeAvg, t.TransactionSizeAvg, attrs)
 				}
 			case connect.TypeSink:
 				o.ObserveInt64(m.sinkRead, v.totals.in, attrs)

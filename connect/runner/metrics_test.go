@@ -226,3 +226,106 @@ func TestMetricsInstrumentNames(t *testing.T) {
 		}
 	}
 }
+
+// Exactly-once source tasks report Kafka Connect's transaction-size-min,
+// -max and -avg (source-task-metrics) from their status, under Kafka
+// Connect's names in OpenTelemetry and Prometheus; an at-least-once source
+// task, and an exactly-once one before its first committed transaction,
+// has none.
+func TestMetricsTransactionSize(t *testing.T) {
+	reg := promclient.NewRegistry()
+	exp, err := otelprom.New(append([]otelprom.Option{otelprom.WithRegisterer(reg)}, kcNames...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	prom := &promEnv{mp: mp, scrape: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
+
+	e := newEnv(t, runner.Config{MeterProvider: mp}).start()
+	for _, name := range []string{"eos", "eos-idle", "alo"} {
+		if err := e.r.CreateConnector(name, srcConfig(), ""); err != nil {
+			t.Fatal(err)
+		}
+		e.waitState(name, connect.StateRunning, 1)
+	}
+	e.f.Pipe("eos").SetTask(0, func(ts *connect.TaskStatus) {
+		ts.TransactionalID = "g-eos-0"
+		ts.Transactions, ts.TransactionAborts = 4, 1
+		ts.TransactionSizeMin, ts.TransactionSizeMax, ts.TransactionSizeAvg = 3, 2000, 1250.75
+	})
+	e.f.Pipe("eos-idle").SetTask(0, func(ts *connect.TaskStatus) { ts.TransactionalID = "g-eos-idle-0" })
+	// An at-least-once task's stray values are not reported.
+	e.f.Pipe("alo").SetTask(0, func(ts *connect.TaskStatus) {
+		ts.Transactions, ts.TransactionSizeMin, ts.TransactionSizeMax, ts.TransactionSizeAvg = 1, 7, 7, 7
+	})
+
+	text := prom.text(t)
+	wantSample(t, text, `transaction_size_min{connector="eos",task="0"}`, 3)
+	wantSample(t, text, `transaction_size_max{connector="eos",task="0"}`, 2000)
+	wantSample(t, text, `transaction_size_avg{connector="eos",task="0"}`, 1250.75)
+	for _, c := range []string{"eos-idle", "alo"} {
+		for _, n := range []string{"transaction_size_min", "transaction_size_max", "transaction_size_avg"} {
+			if s := n + `{connector="` + c + `",task="0"}`; sample(text, s) != -1 {
+				t.Errorf("%s reported:\n%s", s, text)
+			}
+		}
+	}
+	for _, n := range []string{"transaction_size_min", "transaction_size_max", "transaction_size_avg"} {
+		if !strings.Contains(text, "# TYPE "+n+" gauge") {
+			t.Errorf("%s is not a gauge:\n%s", n, text)
+		}
+	}
+
+	// OpenTelemetry: the instruments are named as Kafka Connect's metrics,
+	// described with Kafka Connect's descriptions, and carry only the
+	// exactly-once task's values.
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	type point struct {
+		conn string
+		v    float64
+	}
+	got := map[string][]point{}
+	desc := map[string]string{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if !strings.HasPrefix(m.Name, "transaction-size-") {
+				continue
+			}
+			desc[m.Name] = m.Description
+			switch d := m.Data.(type) {
+			case metricdata.Gauge[int64]:
+				for _, dp := range d.DataPoints {
+					c, _ := dp.Attributes.Value("connector")
+					got[m.Name] = append(got[m.Name], point{c.AsString(), float64(dp.Value)})
+				}
+			case metricdata.Gauge[float64]:
+				for _, dp := range d.DataPoints {
+					c, _ := dp.Attributes.Value("connector")
+					got[m.Name] = append(got[m.Name], point{c.AsString(), dp.Value})
+				}
+			default:
+				t.Errorf("%s: %T, want a gauge", m.Name, m.Data)
+			}
+		}
+	}
+	for _, w := range []struct {
+		name, desc string
+		v          float64
+	}{
+		{"transaction-size-min", "The number of records in the smallest transaction the task has committed so far.", 3},
+		{"transaction-size-max", "The number of records in the largest transaction the task has committed so far.", 2000},
+		{"transaction-size-avg", "The average number of records in the transactions the task has committed so far.", 1250.75},
+	} {
+		if p := got[w.name]; len(p) != 1 || p[0] != (point{"eos", w.v}) {
+			t.Errorf("%s = %v, want one point {eos %v}", w.name, p, w.v)
+		}
+		if desc[w.name] != w.desc {
+			t.Errorf("%s description %q, want %q", w.name, desc[w.name], w.desc)
+		}
+	}
+}
