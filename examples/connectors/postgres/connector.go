@@ -17,7 +17,10 @@ import (
 // zero value is ready to use.
 type SourceConnector struct{}
 
-var _ source.Connector = SourceConnector{}
+var (
+	_ source.Connector            = SourceConnector{}
+	_ source.ExactlyOnceConnector = SourceConnector{}
+)
 
 // Validate checks config without connecting (see ValidateSourceConfig).
 func (SourceConnector) Validate(config map[string]string) error {
@@ -53,4 +56,24 @@ func (SourceConnector) TaskConfigs(_ context.Context, config map[string]string, 
 		out = append(out, cfg)
 	}
 	return out, nil
+}
+
+// ExactlyOnceSupport declares whether exactly-once delivery (KIP-618) holds
+// for config's mode: source.ExactlyOnceSupported for incrementing and
+// timestamp+incrementing, whose stored offset (the last id, or the last
+// timestamp and id) makes the query after a restart return exactly the rows
+// after those already written; source.ExactlyOnceUnsupported for timestamp
+// alone, whose offset (a timestamp) does not tell the rows sharing it apart
+// (the re-query "ts > last" skips any of them not read yet), and for any
+// other mode (bulk re-reads every row, and Sluice refuses it). The mode is compared as parseSourceConfig does:
+// trimmed, case insensitively. The connector does not define transaction
+// boundaries (no CanDefineTransactionBoundaries, Kafka Connect's
+// UNSUPPORTED default). It reads config only and is safe for concurrent
+// use.
+func (SourceConnector) ExactlyOnceSupport(_ context.Context, config map[string]string) source.ExactlyOnceSupport {
+	switch strings.ToLower(strings.TrimSpace(config[ModeConfig])) {
+	case ModeIncrementing, ModeTimestampIncrementing:
+		return source.ExactlyOnceSupported
+	}
+	return source.ExactlyOnceUnsupported
 }

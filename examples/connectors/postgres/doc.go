@@ -180,6 +180,19 @@
 // close that window; in timestamp mode alone, rows that share a timestamp
 // with the stored offset and commit after it are missed as well.
 //
+// Exactly-once delivery (KIP-618: the worker's
+// exactly.once.source.support=enabled, the connector's
+// exactly.once.support=required) is declared by
+// [SourceConnector.ExactlyOnceSupport] per mode: supported for incrementing
+// and timestamp+incrementing, whose stored offset (the last id, or the last
+// timestamp and id) makes the query after a crash return exactly the rows
+// after those committed with it, so none is sent twice; unsupported for
+// timestamp alone (its offset does not tell rows sharing the last timestamp
+// apart) and bulk. The records and their offsets then commit in one Kafka
+// transaction; the edges above (rows becoming visible behind the offset)
+// remain. The connector does not define transaction boundaries
+// (transaction.boundary=connector is refused).
+//
 // [SourceConnector] divides table.whitelist into at most tasks.max
 // contiguous groups, handed to the tasks as "tables"; a query runs in one
 // task. Not supported: bulk mode, table.blacklist, schema.pattern,
