@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -86,6 +87,9 @@ type inSample struct {
 	bytes     uint64        // value bytes sent or received
 	cpu       time.Duration // CPU time of the harness process during the run
 	brokerCPU time.Duration // CPU time of the broker process (-1: unknown)
+	// txns is the number of transactions an exactly-once source committed
+	// during the run (0: not exactly-once).
+	txns int64
 }
 
 func mallocs() uint64 {
@@ -147,11 +151,13 @@ func brokerCPU(pid int) time.Duration {
 // ---- source ----
 
 // genTask is the Sluice contender's in-memory generator: it returns n
-// records in batches of 1000, all on one source partition, each with its own
-// offset, as a real source does. Values come from values (shared, read only).
+// records in batches of batch (0: 1000), all on one source partition, each
+// with its own offset, as a real source does. Values come from values
+// (shared, read only).
 type genTask struct {
 	topic  string
 	n      int
+	batch  int
 	sent   int
 	schema *connect.Schema
 	values []any
@@ -168,7 +174,11 @@ func (g *genTask) Poll(ctx context.Context) ([]connect.Record, error) {
 		<-ctx.Done()
 		return nil, nil
 	}
-	k := min(1000, g.n-g.sent)
+	batch := g.batch
+	if batch <= 0 {
+		batch = 1000
+	}
+	k := min(batch, g.n-g.sent)
 	out := make([]connect.Record, k)
 	for i := range out {
 		o := g.sent + i
@@ -322,18 +332,29 @@ func runSaramaProducer(ctx context.Context, br *broker, topic string, n int, d s
 // runSluiceSource runs a source pipeline with the generator task until Kafka
 // acknowledged all n records.
 func runSluiceSource(ctx context.Context, br *broker, topic string, n int, d sourceData) (inSample, error) {
-	task := &genTask{topic: topic, n: n, schema: d.schema, values: d.values}
-	p, err := source.New(source.Config{
+	return runSluiceSourceWith(ctx, br, topic, n, d, 0, func(c *source.Config) {
+		// Offsets are not what this measures: the default Kafka store's
+		// setup (reading connect-offsets) would fall in the timed window.
+		c.OffsetStore = offsets.NewMemoryStore()
+	})
+}
+
+// runSluiceSourceWith runs a source pipeline with a generator task returning
+// batches of batch records (0: 1000), its configuration adjusted by mod,
+// until Kafka acknowledged all n records and, for an exactly-once pipeline,
+// until transactions committed all n of them.
+func runSluiceSourceWith(ctx context.Context, br *broker, topic string, n int, d sourceData, batch int, mod func(*source.Config)) (inSample, error) {
+	task := &genTask{topic: topic, n: n, batch: batch, schema: d.schema, values: d.values}
+	cfg := source.Config{
 		Name:           "bench-source-" + topic,
 		Brokers:        br.addrs,
 		NewTask:        func() source.Task { return task },
 		ValueConverter: d.conv,
 		Sarama:         producerConfig(),
 		Logger:         discard,
-		// Offsets are not what this measures: the default Kafka store's
-		// setup (reading connect-offsets) would fall in the timed window.
-		OffsetStore: offsets.NewMemoryStore(),
-	})
+	}
+	mod(&cfg)
+	p, err := source.New(cfg)
 	if err != nil {
 		return inSample{}, err
 	}
@@ -345,6 +366,7 @@ func runSluiceSource(ctx context.Context, br *broker, topic string, n int, d sou
 	deadline := time.Now().Add(runTimeout(n))
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
+	var txns int64
 	for {
 		select {
 		case err := <-done:
@@ -354,7 +376,8 @@ func runSluiceSource(ctx context.Context, br *broker, topic string, n int, d sou
 		case <-tick.C:
 		}
 		st := p.PipelineStatus()
-		if len(st.Tasks) > 0 && st.Tasks[0].RecordsOut >= int64(n) {
+		if len(st.Tasks) > 0 && st.Tasks[0].RecordsOut >= int64(n) && committed(st.Tasks[0]) >= int64(n) {
+			txns = st.Tasks[0].Transactions
 			break
 		}
 		if time.Now().After(deadline) {
@@ -362,11 +385,23 @@ func runSluiceSource(ctx context.Context, br *broker, topic string, n int, d sou
 		}
 	}
 	s := m.sample(d.bytes(n))
+	s.txns = txns
 	cancel()
 	if err := <-done; err != nil {
 		return inSample{}, fmt.Errorf("pipeline stop: %w", err)
 	}
 	return s, nil
+}
+
+// committed is the number of records an exactly-once source task's
+// committed transactions hold (the average size times the count), or
+// math.MaxInt64 for an at-least-once task, whose records count once
+// acknowledged.
+func committed(t connect.TaskStatus) int64 {
+	if t.TransactionalID == "" {
+		return math.MaxInt64
+	}
+	return int64(math.Round(t.TransactionSizeAvg * float64(t.Transactions)))
 }
 
 func runTimeout(n int) time.Duration {

@@ -15,6 +15,12 @@
 //   - source-json: the same with Struct records through the JSON converter
 //     with schemas (Kafka Connect's envelope), the baseline sending the
 //     already-encoded bytes;
+//   - source-eos: a Sluice source pipeline exactly-once (default poll
+//     boundary: one transaction per Poll) vs the same pipeline
+//     at-least-once, the generator returning batches of 2000 (FileStream's
+//     batch.size), both with a Kafka offsets store on the bench broker:
+//     records/s, CPU and allocations per record, transactions/s and records
+//     per transaction;
 //   - sink: a bare sarama consumer group reading N records vs a Sluice sink
 //     pipeline with a no-op task;
 //   - observed-source / observed-source-json / observed-sink: the source
@@ -67,7 +73,7 @@ type options struct {
 	worker     string // Sluice's worker for the Kafka Connect comparison
 }
 
-var allTests = []string{"source", "source-json", "sink", "observed-source", "observed-source-json", "observed-sink", "connect-source", "connect-sink"}
+var allTests = []string{"source", "source-json", "source-eos", "sink", "observed-source", "observed-source-json", "observed-sink", "connect-source", "connect-sink"}
 
 func main() {
 	var o options
@@ -225,6 +231,11 @@ func run(ctx context.Context, o options) error {
 	if o.enabled("source-json") {
 		if err := benchSource(ctx, o, br, rep, true); err != nil {
 			return fmt.Errorf("source-json: %w", err)
+		}
+	}
+	if o.enabled("source-eos") {
+		if err := benchSourceEOS(ctx, o, br, rep); err != nil {
+			return fmt.Errorf("source-eos: %w", err)
 		}
 	}
 	if o.enabled("sink") {

@@ -26,6 +26,8 @@ const (
 	figCPU                = "CPU time to last record (s)"
 	figSteadyCPU          = "CPU µs/record after the first record"
 	figBrokerCPU          = "broker CPU time, start to last record (s)"
+	figTxnsPerSec         = "transactions/s"
+	figRecordsPerTxn      = "records/transaction"
 )
 
 // figure formats.
@@ -42,6 +44,8 @@ var figFormat = map[string]string{
 	figWall:               "%.2f",
 	figRSS:                "%.1f",
 	figCPU:                "%.2f",
+	figTxnsPerSec:         "%.1f",
+	figRecordsPerTxn:      "%.0f",
 }
 
 type testInfo struct {
@@ -97,6 +101,10 @@ func (r *report) addInProcess(test, c string, n int, s inSample) {
 	r.add(test, c, figCPUPerRecord, float64(s.cpu.Microseconds())/float64(n))
 	if s.brokerCPU >= 0 {
 		r.add(test, c, figBrokerCPUPerRecord, float64(s.brokerCPU.Microseconds())/float64(n))
+	}
+	if s.txns > 0 {
+		r.add(test, c, figTxnsPerSec, float64(s.txns)/sec)
+		r.add(test, c, figRecordsPerTxn, float64(n)/float64(s.txns))
 	}
 }
 
@@ -296,9 +304,15 @@ func (r *report) print(w io.Writer) {
 	addRatio("source_json_observed_vs_bare_net_of_header", v, ok)
 	v, ok = r.pairedRatio("observed-sink", figRecordsPerSec, cRunnerObserved, cRunner)
 	addRatio("sink_observed_vs_bare", v, ok)
+	v, ok = r.ratio("source-eos", figRecordsPerSec, cSluiceEOS, cSluice)
+	addRatio("source_eos_vs_at_least_once", v, ok)
 	// Details behind the headlines.
 	v, ok = r.ratio("source-json", figRecordsPerSec, cSluice, cSarama)
 	addRatio("source_json_vs_sarama", v, ok)
+	v, ok = r.pairedRatio("source-eos", figRecordsPerSec, cSluiceEOS, cSluice)
+	addRatio("source_eos_vs_at_least_once_paired", v, ok)
+	v, ok = r.pairedRatio("source-eos", figCPUPerRecord, cSluiceEOS, cSluice)
+	addRatio("source_eos_cpu_per_record_vs_at_least_once_paired", v, ok)
 	v, ok = r.ratio("sink", figRecordsPerSec, cSluiceBigBuf, cSarama)
 	addRatio("sink_max_buffered_10m_vs_sarama", v, ok)
 	v, ok = r.ratio("connect-source", figSteadyRate, cSluice, cKafkaConnect)
@@ -326,7 +340,7 @@ func (r *report) print(w io.Writer) {
 		}
 		return 0, false
 	}
-	fmt.Fprintf(w, "\n## Targets (DESIGN.md §6, issue #8)\n\n| target | measured (ratio of medians) | |\n|---|---:|---|\n")
+	fmt.Fprintf(w, "\n## Targets (DESIGN.md §6, issues #8, #18)\n\n| target | measured (ratio of medians) | |\n|---|---:|---|\n")
 	target := func(desc, name string, min float64) {
 		v, ok := get(name)
 		if !ok {
@@ -350,6 +364,7 @@ func (r *report) print(w io.Writer) {
 	target("source path with metrics + tracing (no exporter) ≥ 0.95× without, net of the traceparent header's own cost (a bare sarama producer with vs without the same header; records/s, median of paired repetitions; issues #8, #16), byte records", "source_observed_vs_bare_net_of_header", 0.95)
 	target("source path with metrics + tracing (no exporter) ≥ 0.95× without, net of the traceparent header's own cost (as above), JSON records", "source_json_observed_vs_bare_net_of_header", 0.95)
 	target("sink path with metrics + tracing (no exporter) ≥ 0.95× without (records/s, median of paired repetitions; issue #8)", "sink_observed_vs_bare", 0.95)
+	target("exactly-once source (transaction.boundary=poll, batches of 2000) ≥ 0.8× at-least-once (records/s; issue #18)", "source_eos_vs_at_least_once", 0.8)
 	fmt.Fprintf(w, "\nThe budget's allocation target (≤ 5 heap allocations per record in the runtime) is measured by the `go test -bench` micro-benchmarks (see BENCHMARKS.md); the allocs/record above count the whole process, sarama included.\n")
 
 	fmt.Fprintf(w, "\n## Ratios (machine-readable)\n\n```\n")
