@@ -4,6 +4,11 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
 
 	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/source"
@@ -40,13 +45,22 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 		contenders:  []string{cSluice, cSluiceEOS},
 		baselineFor: map[string]string{cSluiceEOS: cSluice},
 		figures: []string{figRecordsPerSec, figMBPerSec, figCPUPerRecord, figBrokerCPUPerRecord, figAllocsPerRecord,
-			figTxnsPerSec, figRecordsPerTxn},
+			figTxnsPerSec, figRecordsPerTxn, figConcurrentTxnRetries, figTxnRetrySleep},
 		paired: true,
 		notes: []string{fmt.Sprintf("`%s`: source.Config.ExactlyOnce{Enabled: true, GroupID: %q} (one transaction per non-empty "+
 			"Poll: the records of a batch of %d and their source offset commit together); `%s`: the same pipeline at-least-once. "+
 			"Both store offsets in the same Kafka offsets topic (source.Config.OffsetStorage); a run ends when Kafka acknowledged "+
-			"every record and, exactly-once, when transactions committed all of them.", cSluiceEOS, eosGroupID, eosBatch, cSluice)},
+			"every record and, exactly-once, when transactions committed all of them.", cSluiceEOS, eosGroupID, eosBatch, cSluice),
+			"CONCURRENT_TRANSACTIONS retries: sarama's AddPartitionsToTxn retries refused with CONCURRENT_TRANSACTIONS (the " +
+				"previous transaction's markers not yet written), counted from sarama's log, and the backoff it slept before them."},
 	})
+	// sarama logs each AddPartitionsToTxn retry; counting them shows how
+	// often a transaction's first send waited for the previous
+	// transaction's markers (CONCURRENT_TRANSACTIONS) and for how long.
+	txnLog := &txnRetryLog{}
+	prevLogger := sarama.Logger
+	sarama.Logger = txnLog
+	defer func() { sarama.Logger = prevLogger }()
 	offsetsTopic := newTopic(test + "-offsets")
 	defer deleteTopic(br.addrs, offsetsTopic)
 	reps := map[string]int{}
@@ -62,6 +76,7 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 			reps[c]++
 			stop = startProfile(o.profileDir, profileName(test, c, reps[c]))
 		}
+		retries0, slept0 := txnLog.concurrent.Load(), txnLog.sleptMs.Load()
 		s, err := runSluiceSourceWith(ctx, br, topic, n, d, eosBatch, func(cfg *source.Config) {
 			cfg.OffsetStorage = offsets.Storage{Topic: offsetsTopic}
 			if c == cSluiceEOS {
@@ -75,16 +90,57 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 		if c == cSluiceEOS && s.txns == 0 {
 			return fmt.Errorf("%s: no transaction committed: is exactly-once implemented?", c)
 		}
+		retries, slept := txnLog.concurrent.Load()-retries0, txnLog.sleptMs.Load()-slept0
 		if record {
 			rep.addInProcess(test, c, n, s)
+			if s.txns > 0 {
+				rep.add(test, c, figConcurrentTxnRetries, float64(retries)/float64(s.txns))
+				rep.add(test, c, figTxnRetrySleep, float64(slept)/float64(s.txns))
+			}
 		}
 		txns := ""
 		if s.txns > 0 {
-			txns = fmt.Sprintf(", %d transactions (%.0f/s, %.0f records each)", s.txns, float64(s.txns)/s.elapsed.Seconds(), float64(n)/float64(s.txns))
+			txns = fmt.Sprintf(", %d transactions (%.0f/s, %.0f records each), %d CONCURRENT_TRANSACTIONS retries sleeping %d ms in all",
+				s.txns, float64(s.txns)/s.elapsed.Seconds(), float64(n)/float64(s.txns), retries, slept)
 		}
 		logf("%s %s %s: %d records in %.2fs (%.0f records/s, %.1f allocs/record, %.2f CPU µs/record%s)", test, label, c, n, s.elapsed.Seconds(),
 			float64(n)/s.elapsed.Seconds(), float64(s.allocs)/float64(n), float64(s.cpu.Microseconds())/float64(n), txns)
 		return nil
 	}
 	return interleave(o, []string{cSluice, cSluiceEOS}, min(o.records, 20000), o.records, one)
+}
+
+// Figures of the source-eos test only.
+const (
+	figConcurrentTxnRetries = "CONCURRENT_TRANSACTIONS retries/transaction"
+	figTxnRetrySleep        = "ms slept in those retries/transaction"
+)
+
+func init() {
+	figFormat[figConcurrentTxnRetries] = "%.2f"
+	figFormat[figTxnRetrySleep] = "%.1f"
+}
+
+// txnRetryLog is a sarama.Logger counting AddPartitionsToTxn retries refused
+// with CONCURRENT_TRANSACTIONS and the backoff slept before them; it
+// discards everything (sarama's debug lines included) and does no work for
+// other lines than comparing their format's prefix.
+type txnRetryLog struct {
+	concurrent, sleptMs atomic.Int64
+}
+
+func (*txnRetryLog) Print(...any)   {}
+func (*txnRetryLog) Println(...any) {}
+
+func (l *txnRetryLog) Printf(format string, v ...any) {
+	if !strings.HasPrefix(format, "txnmgr/add-partition-to-txn retrying") || len(v) == 0 {
+		return
+	}
+	if err, ok := v[len(v)-1].(error); !ok || !strings.Contains(err.Error(), sarama.ErrConcurrentTransactions.Error()) {
+		return
+	}
+	l.concurrent.Add(1)
+	if d, ok := v[0].(time.Duration); ok {
+		l.sleptMs.Add(int64(d))
+	}
 }
