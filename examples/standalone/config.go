@@ -218,9 +218,14 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 	maps.DeleteFunc(pipelineProps, func(k, _ string) bool { return strings.HasPrefix(k, "offset.storage.") })
 	// The worker opens the offset store (with the top-level security
 	// keys) and hands it to the pipelines: a stand-in store here.
-	_, err = source.ConfigFromProperties(pipelineProps, map[string]string{"name": self}, source.PropertyOptions{OffsetStore: offsets.NewMemoryStore()})
+	trial, err := source.ConfigFromProperties(pipelineProps, map[string]string{"name": self}, source.PropertyOptions{OffsetStore: offsets.NewMemoryStore()})
 	for _, e := range leafErrors(err) {
 		errs = append(errs, fmt.Errorf("%s: %s", path, strings.TrimPrefix(e.Error(), `source connector "`+self+`": `)))
+	}
+	if err == nil && trial.ExactlyOnce.Enabled && (c.offsetsFile != "") != (c.offsetsTopic != "") {
+		for _, e := range exactlyOnceWorkerErrors(trial, c) {
+			errs = append(errs, fmt.Errorf("%s: %w", path, e))
+		}
 	}
 	maps.DeleteFunc(pipelineProps, func(k, _ string) bool { return !strings.HasPrefix(k, "consumer.") })
 	_, err = sink.ConfigFromProperties(pipelineProps, map[string]string{"name": self, "topics": self}, sink.PropertyOptions{})
@@ -259,6 +264,21 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 		return nil, err
 	}
 	return c, nil
+}
+
+// exactlyOnceWorkerErrors returns what source.Config.Validate refuses in
+// the worker's exactly-once settings (exactly.once.source.support=enabled
+// without group.id, with the offsets file instead of an offsets topic, with
+// producer.* keys an exactly-once producer cannot have), with its messages:
+// trial is the worker properties parsed as a placeholder connector's, c the
+// worker's offset store. The worker refuses them at start, as they would
+// fail every source connector it runs, including those created later
+// through the REST API.
+func exactlyOnceWorkerErrors(trial source.Config, c *workerConfig) []error {
+	trial.NewTask = func() source.Task { return nil } // never called: Validate only
+	trial.OffsetStore = nil
+	trial.OffsetStorage = offsets.Storage{File: c.offsetsFile, Topic: c.offsetsTopic}
+	return leafErrors(trial.Validate())
 }
 
 // parseListeners returns the REST API's listeners: from listeners (Kafka's

@@ -53,6 +53,11 @@
 //	                               offset.storage.replication.factor (3, lowered to the
 //	                               number of brokers)
 //	offset.flush.interval.ms, offset.flush.timeout.ms, task.shutdown.graceful.timeout.ms
+//	exactly.once.source.support    disabled (the default), preparing (disabled, logged) or
+//	                               enabled: exactly-once source connectors (see Exactly-once
+//	                               sources); enabled needs offset.storage.topic and group.id
+//	group.id                       with exactly-once sources, the first part of every source
+//	                               task's transactional.id, <group.id>-<connector>-<task>
 //	producer.*, consumer.*         client settings for every source and sink connector
 //	listeners                      the REST API, e.g. http://127.0.0.1:8083 or https://:8443
 //	                               (comma-separated list; http and https may mix)
@@ -82,6 +87,45 @@
 // plugin.path and the internal.* converter keys
 // are ignored with a warning: connectors are compiled in, and Kafka removed
 // the internal converters in 3.0.
+//
+// # Exactly-once sources
+//
+// Kafka Connect runs exactly-once source connectors (KIP-618) in
+// distributed mode only: its standalone worker refuses them ("Kafka Connect
+// in standalone mode does not support exactly-once source connectors.").
+// Sluice's standalone worker runs them, with the same keys. The worker
+// file enables them and names the group and the offsets topic:
+//
+//	exactly.once.source.support=enabled
+//	group.id=connect-cluster
+//	offset.storage.topic=connect-offsets
+//
+// and a source connector's file may set Kafka Connect's connector keys:
+//
+//	exactly.once.support             requested (the default: exactly once when the worker
+//	                                 has it enabled) or required (refused unless the worker
+//	                                 has it enabled and the connector declares support)
+//	transaction.boundary             poll (the default: a transaction per batch a task
+//	                                 returns), interval or connector (the task decides;
+//	                                 refused unless the connector can)
+//	transaction.boundary.interval.ms with interval (default offset.flush.interval.ms)
+//	offsets.storage.topic            the connector's own offsets topic (default the worker's)
+//
+// Each source task then writes through a transactional producer,
+// transactional.id <group.id>-<connector>-<task>, and commits its records
+// and the source offsets they cover in one Kafka transaction: whatever
+// happens to the process, a consumer with isolation.level=read_committed
+// (a sink's consumer.isolation.level=read_committed) sees each record once.
+// A worker started with the same group.id and connector fences the tasks of
+// an older one still running (a zombie): those fail with a fenced status
+// and write nothing more. So give workers on different hosts that may run
+// the same connectors the same group.id, and unrelated workers different
+// ones. The offsets live in the transaction, so exactly-once sources need
+// an offsets topic: with offset.storage.file.filename, or without group.id,
+// the worker does not start (the message names the key). The dead-letter
+// queue stays at least once. The FileStream source supports exactly-once
+// delivery when file is set; the PostgreSQL source in modes incrementing
+// and timestamp+incrementing.
 //
 // # Secure clusters
 //
