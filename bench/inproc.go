@@ -90,6 +90,9 @@ type inSample struct {
 	// txns is the number of transactions an exactly-once source committed
 	// during the run (0: not exactly-once).
 	txns int64
+	// first is when the first record was acknowledged (since the start;
+	// ~1 ms resolution; source pipelines of runSluiceSourceWith only).
+	first time.Duration
 }
 
 func mallocs() uint64 {
@@ -162,6 +165,9 @@ type genTask struct {
 	schema *connect.Schema
 	values []any
 	part   map[string]any
+	// onPoll, if set, is called when Poll begins (end false) and before it
+	// returns a batch (end true).
+	onPoll func(end bool)
 }
 
 func (g *genTask) Start(context.Context, source.TaskContext) error {
@@ -173,6 +179,9 @@ func (g *genTask) Poll(ctx context.Context) ([]connect.Record, error) {
 	if g.sent >= g.n {
 		<-ctx.Done()
 		return nil, nil
+	}
+	if g.onPoll != nil {
+		g.onPoll(false)
 	}
 	batch := g.batch
 	if batch <= 0 {
@@ -191,6 +200,9 @@ func (g *genTask) Poll(ctx context.Context) ([]connect.Record, error) {
 		}
 	}
 	g.sent += k
+	if g.onPoll != nil {
+		g.onPoll(true)
+	}
 	return out, nil
 }
 
@@ -332,7 +344,7 @@ func runSaramaProducer(ctx context.Context, br *broker, topic string, n int, d s
 // runSluiceSource runs a source pipeline with the generator task until Kafka
 // acknowledged all n records.
 func runSluiceSource(ctx context.Context, br *broker, topic string, n int, d sourceData) (inSample, error) {
-	return runSluiceSourceWith(ctx, br, topic, n, d, 0, func(c *source.Config) {
+	return runSluiceSourceWith(ctx, br, topic, n, d, 0, nil, func(c *source.Config) {
 		// Offsets are not what this measures: the default Kafka store's
 		// setup (reading connect-offsets) would fall in the timed window.
 		c.OffsetStore = offsets.NewMemoryStore()
@@ -340,11 +352,12 @@ func runSluiceSource(ctx context.Context, br *broker, topic string, n int, d sou
 }
 
 // runSluiceSourceWith runs a source pipeline with a generator task returning
-// batches of batch records (0: 1000), its configuration adjusted by mod,
-// until Kafka acknowledged all n records and, for an exactly-once pipeline,
-// until transactions committed all n of them.
-func runSluiceSourceWith(ctx context.Context, br *broker, topic string, n int, d sourceData, batch int, mod func(*source.Config)) (inSample, error) {
-	task := &genTask{topic: topic, n: n, batch: batch, schema: d.schema, values: d.values}
+// batches of batch records (0: 1000) and calling onPoll (if set) around its
+// Polls, the pipeline's configuration adjusted by mod, until Kafka
+// acknowledged all n records and, for an exactly-once pipeline, until
+// transactions committed all n of them.
+func runSluiceSourceWith(ctx context.Context, br *broker, topic string, n int, d sourceData, batch int, onPoll func(end bool), mod func(*source.Config)) (inSample, error) {
+	task := &genTask{topic: topic, n: n, batch: batch, schema: d.schema, values: d.values, onPoll: onPoll}
 	cfg := source.Config{
 		Name:           "bench-source-" + topic,
 		Brokers:        br.addrs,
@@ -367,6 +380,7 @@ func runSluiceSourceWith(ctx context.Context, br *broker, topic string, n int, d
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	var txns int64
+	var first time.Duration
 	for {
 		select {
 		case err := <-done:
@@ -376,6 +390,9 @@ func runSluiceSourceWith(ctx context.Context, br *broker, topic string, n int, d
 		case <-tick.C:
 		}
 		st := p.PipelineStatus()
+		if first == 0 && len(st.Tasks) > 0 && st.Tasks[0].RecordsOut > 0 {
+			first = time.Since(m.start)
+		}
 		if len(st.Tasks) > 0 && st.Tasks[0].RecordsOut >= int64(n) && committed(st.Tasks[0]) >= int64(n) {
 			txns = st.Tasks[0].Transactions
 			break
@@ -385,7 +402,7 @@ func runSluiceSourceWith(ctx context.Context, br *broker, topic string, n int, d
 		}
 	}
 	s := m.sample(d.bytes(n))
-	s.txns = txns
+	s.txns, s.first = txns, first
 	cancel()
 	if err := <-done; err != nil {
 		return inSample{}, fmt.Errorf("pipeline stop: %w", err)

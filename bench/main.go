@@ -56,6 +56,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/IBM/sarama"
 )
 
 type options struct {
@@ -175,6 +177,9 @@ func run(ctx context.Context, o options) error {
 		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
 			return err
 		}
+	}
+	if o.enabled("source-eos") {
+		sarama.Logger = eosTxnLog
 	}
 	needConnect := o.enabled("connect-source") || o.enabled("connect-sink")
 	resolveWorker(&o, repo)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,25 +46,23 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 			test, o.records, d.avgSize(), d.label, eosBatch, o.partitions),
 		contenders:  []string{cSluice, cSluiceEOS},
 		baselineFor: map[string]string{cSluiceEOS: cSluice},
-		figures: []string{figRecordsPerSec, figMBPerSec, figCPUPerRecord, figBrokerCPUPerRecord, figAllocsPerRecord,
-			figTxnsPerSec, figRecordsPerTxn, figConcurrentTxnRetries, figTxnRetrySleep},
+		figures: []string{figRecordsPerSec, figSteadyRate, figTTFR, figMBPerSec, figCPUPerRecord, figBrokerCPUPerRecord, figAllocsPerRecord,
+			figTxnsPerSec, figRecordsPerTxn, figConcurrentTxnRetries, figTxnRetrySleep, figTxnCycle, figTxnAddPartitions, figTxnSendAck,
+			figTxnCommit, figTxnAfterCommit},
 		paired: true,
 		notes: []string{fmt.Sprintf("`%s`: source.Config.ExactlyOnce{Enabled: true, GroupID: %q} (one transaction per non-empty "+
 			"Poll: the records of a batch of %d and their source offset commit together); `%s`: the same pipeline at-least-once. "+
-			"Both store offsets in the same Kafka offsets topic (source.Config.OffsetStorage); a run ends when Kafka acknowledged "+
-			"every record and, exactly-once, when transactions committed all of them.", cSluiceEOS, eosGroupID, eosBatch, cSluice),
+			"Both store offsets in a Kafka offsets topic (source.Config.OffsetStorage; a new one per run, created before the timed "+
+			"window); a run ends when Kafka acknowledged every record and, exactly-once, when transactions committed all of them. "+
+			"Time to first record: from Run to the first acknowledged record (opening the offsets store; exactly-once also "+
+			"InitProducerId and the store's refresh); records/s after the first record excludes it.", cSluiceEOS, eosGroupID, eosBatch, cSluice),
 			"CONCURRENT_TRANSACTIONS retries: sarama's AddPartitionsToTxn retries refused with CONCURRENT_TRANSACTIONS (the " +
-				"previous transaction's markers not yet written), counted from sarama's log, and the backoff it slept before them."},
+				"previous transaction's markers not yet written), counted from sarama's log, and the backoff it slept before them. " +
+				"The ms figures are the exactly-once contender's transaction timeline (per run: the median over its transactions; " +
+				"from sarama's transaction log and the generator's Polls); the phases add up to the cycle, minus the time from Poll " +
+				"returning to the first record's BeginTxn (converting it)."},
 	})
-	// sarama logs each AddPartitionsToTxn retry; counting them shows how
-	// often a transaction's first send waited for the previous
-	// transaction's markers (CONCURRENT_TRANSACTIONS) and for how long.
-	txnLog := &txnRetryLog{}
-	prevLogger := sarama.Logger
-	sarama.Logger = txnLog
-	defer func() { sarama.Logger = prevLogger }()
-	offsetsTopic := newTopic(test + "-offsets")
-	defer deleteTopic(br.addrs, offsetsTopic)
+	txnLog := eosTxnLog
 	reps := map[string]int{}
 	one := func(c string, n int, record bool, label string) error {
 		topic := newTopic(test)
@@ -70,6 +70,18 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 			return err
 		}
 		defer deleteTopic(br.addrs, topic)
+		// A new offsets topic per run, created as the pipeline would (25
+		// partitions, compacted) before the timed window: a run's store
+		// then reads an empty topic, not what earlier runs committed.
+		offsetsTopic := newTopic(test + "-offsets")
+		defer deleteTopic(br.addrs, offsetsTopic)
+		st, err := offsets.NewKafkaStore(ctx, offsets.KafkaStoreConfig{Brokers: br.addrs, Topic: offsetsTopic, Logger: discard})
+		if err != nil {
+			return fmt.Errorf("creating the offsets topic: %w", err)
+		}
+		if err := st.Close(); err != nil {
+			return fmt.Errorf("creating the offsets topic: %w", err)
+		}
 		runtime.GC()
 		stop := func() {}
 		if record {
@@ -77,7 +89,12 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 			stop = startProfile(o.profileDir, profileName(test, c, reps[c]))
 		}
 		retries0, slept0 := txnLog.concurrent.Load(), txnLog.sleptMs.Load()
-		s, err := runSluiceSourceWith(ctx, br, topic, n, d, eosBatch, func(cfg *source.Config) {
+		var onPoll func(bool)
+		if c == cSluiceEOS {
+			txnLog.start()
+			onPoll = txnLog.poll
+		}
+		s, err := runSluiceSourceWith(ctx, br, topic, n, d, eosBatch, onPoll, func(cfg *source.Config) {
 			cfg.OffsetStorage = offsets.Storage{Topic: offsetsTopic}
 			if c == cSluiceEOS {
 				cfg.ExactlyOnce = source.ExactlyOnce{Enabled: true, GroupID: eosGroupID}
@@ -91,17 +108,32 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 			return fmt.Errorf("%s: no transaction committed: is exactly-once implemented?", c)
 		}
 		retries, slept := txnLog.concurrent.Load()-retries0, txnLog.sleptMs.Load()-slept0
+		var phases map[string]float64
+		var timed int
+		if c == cSluiceEOS {
+			phases, timed = txnLog.phases()
+		}
 		if record {
 			rep.addInProcess(test, c, n, s)
+			if s.first > 0 {
+				rep.add(test, c, figTTFR, float64(s.first.Microseconds())/1000)
+				rep.add(test, c, figSteadyRate, float64(n)/(s.elapsed-s.first).Seconds())
+			}
 			if s.txns > 0 {
 				rep.add(test, c, figConcurrentTxnRetries, float64(retries)/float64(s.txns))
 				rep.add(test, c, figTxnRetrySleep, float64(slept)/float64(s.txns))
+				for _, f := range txnPhaseFigures {
+					if v, ok := phases[f]; ok {
+						rep.add(test, c, f, v)
+					}
+				}
 			}
 		}
 		txns := ""
 		if s.txns > 0 {
-			txns = fmt.Sprintf(", %d transactions (%.0f/s, %.0f records each), %d CONCURRENT_TRANSACTIONS retries sleeping %d ms in all",
-				s.txns, float64(s.txns)/s.elapsed.Seconds(), float64(n)/float64(s.txns), retries, slept)
+			txns = fmt.Sprintf(", %d transactions (%.0f/s, %.0f records each), %d CONCURRENT_TRANSACTIONS retries sleeping %d ms in all; median ms of %d transactions: cycle %.2f = AddPartitionsToTxn %.2f, produce+acks %.2f, CommitTxn %.2f, after commit %.2f",
+				s.txns, float64(s.txns)/s.elapsed.Seconds(), float64(n)/float64(s.txns), retries, slept, timed,
+				phases[figTxnCycle], phases[figTxnAddPartitions], phases[figTxnSendAck], phases[figTxnCommit], phases[figTxnAfterCommit])
 		}
 		logf("%s %s %s: %d records in %.2fs (%.0f records/s, %.1f allocs/record, %.2f CPU µs/record%s)", test, label, c, n, s.elapsed.Seconds(),
 			float64(n)/s.elapsed.Seconds(), float64(s.allocs)/float64(n), float64(s.cpu.Microseconds())/float64(n), txns)
@@ -110,37 +142,168 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 	return interleave(o, []string{cSluice, cSluiceEOS}, min(o.records, 20000), o.records, one)
 }
 
-// Figures of the source-eos test only.
+// Figures of the source-eos test only: the exactly-once contender's
+// CONCURRENT_TRANSACTIONS retries, and its transaction timeline (median
+// over the run's transactions of each phase, from sarama's transaction log
+// and the generator's Polls).
 const (
 	figConcurrentTxnRetries = "CONCURRENT_TRANSACTIONS retries/transaction"
 	figTxnRetrySleep        = "ms slept in those retries/transaction"
+	figTxnCycle             = "ms/transaction: Poll returned → next Poll (median)"
+	figTxnAddPartitions     = "ms: BeginTxn → data partitions added (AddPartitionsToTxn, retries included)"
+	figTxnSendAck           = "ms: partitions added → CommitTxn called (records produced and acknowledged, offsets sent)"
+	figTxnCommit            = "ms: CommitTxn (offsets record flushed, EndTxn)"
+	figTxnAfterCommit       = "ms: CommitTxn returned → next Poll"
 )
+
+var txnPhaseFigures = []string{figTxnCycle, figTxnAddPartitions, figTxnSendAck, figTxnCommit, figTxnAfterCommit}
 
 func init() {
 	figFormat[figConcurrentTxnRetries] = "%.2f"
 	figFormat[figTxnRetrySleep] = "%.1f"
+	for _, f := range txnPhaseFigures {
+		figFormat[f] = "%.2f"
+	}
 }
 
-// txnRetryLog is a sarama.Logger counting AddPartitionsToTxn retries refused
-// with CONCURRENT_TRANSACTIONS and the backoff slept before them; it
-// discards everything (sarama's debug lines included) and does no work for
-// other lines than comparing their format's prefix.
-type txnRetryLog struct {
+// eosTxnLog is sarama's Logger when the source-eos test runs (installed by
+// run before any sarama client exists): sarama logs each AddPartitionsToTxn
+// retry, which shows how often a transaction's first send waited for the
+// previous transaction's markers (CONCURRENT_TRANSACTIONS) and for how long,
+// and each transaction's steps.
+var eosTxnLog = &txnLog{}
+
+// Timeline events.
+const (
+	evPollStart = iota
+	evPollEnd
+	evBegin      // transition to InTransaction (BeginTxn)
+	evAddOK      // AddPartitionsToTxn succeeded
+	evCommitting // CommitTxn called
+	evCommitted  // CommitTxn returned nil
+)
+
+type txnEvent struct {
+	at   time.Time
+	kind int
+}
+
+// txnLog is a sarama.Logger counting AddPartitionsToTxn retries refused with
+// CONCURRENT_TRANSACTIONS and the backoff slept before them and, while
+// recording, the timeline of the transactions (with the generator's Poll
+// events, see poll). It discards the lines themselves (sarama's debug lines
+// included) and does no work for other lines than comparing their format's
+// prefix.
+type txnLog struct {
 	concurrent, sleptMs atomic.Int64
+
+	recording atomic.Bool
+	mu        sync.Mutex
+	events    []txnEvent
 }
 
-func (*txnRetryLog) Print(...any)   {}
-func (*txnRetryLog) Println(...any) {}
+func (*txnLog) Print(...any)   {}
+func (*txnLog) Println(...any) {}
 
-func (l *txnRetryLog) Printf(format string, v ...any) {
-	if !strings.HasPrefix(format, "txnmgr/add-partition-to-txn retrying") || len(v) == 0 {
+func (l *txnLog) Printf(format string, v ...any) {
+	switch {
+	case strings.HasPrefix(format, "txnmgr/add-partition-to-txn retrying"):
+		if len(v) == 0 {
+			return
+		}
+		if err, ok := v[len(v)-1].(error); !ok || !strings.Contains(err.Error(), sarama.ErrConcurrentTransactions.Error()) {
+			return
+		}
+		l.concurrent.Add(1)
+		if d, ok := v[0].(time.Duration); ok {
+			l.sleptMs.Add(int64(d)) // sarama logs backoff/time.Millisecond
+		}
+	case strings.HasPrefix(format, "txnmgr/transition "):
+		if len(v) == 3 {
+			if st, ok := v[2].(sarama.ProducerTxnStatusFlag); ok && st == sarama.ProducerTxnFlagInTransaction {
+				l.event(evBegin)
+			}
+		}
+	case strings.HasPrefix(format, "txnmgr/add-partition-to-txn [%s] successful"):
+		l.event(evAddOK)
+	case strings.HasPrefix(format, "producer/txnmgr [%s] committing transaction"):
+		l.event(evCommitting)
+	case strings.HasPrefix(format, "producer/txnmgr [%s] transaction committed"):
+		l.event(evCommitted)
+	}
+}
+
+// poll is the generator's onPoll hook.
+func (l *txnLog) poll(end bool) {
+	if end {
+		l.event(evPollEnd)
+	} else {
+		l.event(evPollStart)
+	}
+}
+
+func (l *txnLog) event(kind int) {
+	if !l.recording.Load() {
 		return
 	}
-	if err, ok := v[len(v)-1].(error); !ok || !strings.Contains(err.Error(), sarama.ErrConcurrentTransactions.Error()) {
-		return
+	l.mu.Lock()
+	l.events = append(l.events, txnEvent{time.Now(), kind})
+	l.mu.Unlock()
+}
+
+// start starts recording a run's timeline.
+func (l *txnLog) start() {
+	l.mu.Lock()
+	l.events = l.events[:0]
+	l.mu.Unlock()
+	l.recording.Store(true)
+}
+
+// phases stops recording and returns, per figure of txnPhaseFigures, the
+// median in ms over the run's complete transactions (Poll returned, BeginTxn,
+// AddPartitionsToTxn, CommitTxn called and returned, next Poll), and the
+// number of those transactions.
+func (l *txnLog) phases() (map[string]float64, int) {
+	l.recording.Store(false)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ms := func(a, b time.Time) float64 { return float64(b.Sub(a).Microseconds()) / 1000 }
+	var samples = map[string][]float64{}
+	var pollEnd, begin, added, committing, committed time.Time
+	reset := func() { begin, added, committing, committed = time.Time{}, time.Time{}, time.Time{}, time.Time{} }
+	n := 0
+	for _, e := range l.events {
+		switch e.kind {
+		case evPollEnd:
+			pollEnd = e.at
+			reset()
+		case evBegin:
+			begin = e.at
+		case evAddOK:
+			if added.IsZero() && !begin.IsZero() {
+				added = e.at
+			}
+		case evCommitting:
+			committing = e.at
+		case evCommitted:
+			committed = e.at
+		case evPollStart:
+			if !pollEnd.IsZero() && !begin.IsZero() && !added.IsZero() && !committing.IsZero() && !committed.IsZero() {
+				samples[figTxnCycle] = append(samples[figTxnCycle], ms(pollEnd, e.at))
+				samples[figTxnAddPartitions] = append(samples[figTxnAddPartitions], ms(begin, added))
+				samples[figTxnSendAck] = append(samples[figTxnSendAck], ms(added, committing))
+				samples[figTxnCommit] = append(samples[figTxnCommit], ms(committing, committed))
+				samples[figTxnAfterCommit] = append(samples[figTxnAfterCommit], ms(committed, e.at))
+				n++
+			}
+			pollEnd = time.Time{}
+			reset()
+		}
 	}
-	l.concurrent.Add(1)
-	if d, ok := v[0].(time.Duration); ok {
-		l.sleptMs.Add(int64(d))
+	out := map[string]float64{}
+	for f, v := range samples {
+		slices.Sort(v)
+		out[f] = v[len(v)/2]
 	}
+	return out, n
 }
