@@ -133,7 +133,6 @@ func eosConfig(eo source.ExactlyOnce, c source.Connector) source.Config {
 // nothing are accepted.
 func TestExactlyOnceValidate(t *testing.T) {
 	on := func(eo source.ExactlyOnce) source.ExactlyOnce { eo.Enabled, eo.GroupID = true, "g"; return eo }
-	notImpl := "exactly.once.source.support: exactly-once source support is not implemented yet"
 	for _, c := range []struct {
 		name    string
 		cfg     source.Config
@@ -143,7 +142,7 @@ func TestExactlyOnceValidate(t *testing.T) {
 		{name: "zero value", cfg: eosConfig(source.ExactlyOnce{}, nil)},
 		{name: "requested, interval, not enabled", cfg: eosConfig(source.ExactlyOnce{Boundary: source.BoundaryInterval, BoundaryInterval: time.Second}, plainConnector{})},
 		{name: "required, worker not enabled", cfg: eosConfig(source.ExactlyOnce{Support: source.SupportRequired}, declaring{eos: source.ExactlyOnceSupported}),
-			want: []string{"exactly.once.support: " + kcWorkerNotEnabled}, notWant: []string{kcEOSUnsupported, notImpl}},
+			want: []string{"exactly.once.support: " + kcWorkerNotEnabled}, notWant: []string{kcEOSUnsupported}},
 		{name: "required, connector declares nothing", cfg: eosConfig(on(source.ExactlyOnce{Support: source.SupportRequired}), plainConnector{}),
 			want: []string{"exactly.once.support: " + kcEOSNotImplemented}, notWant: []string{kcWorkerNotEnabled}},
 		{name: "required, no connector", cfg: eosConfig(on(source.ExactlyOnce{Support: source.SupportRequired}), nil),
@@ -154,8 +153,7 @@ func TestExactlyOnceValidate(t *testing.T) {
 			want: []string{"exactly.once.support: " + kcUnexpected + ": Unexpected value returned from ExactlyOnceSupport: ExactlyOnceSupport(7)"}},
 		{name: "required, connector panics", cfg: eosConfig(on(source.ExactlyOnce{Support: source.SupportRequired}), declaring{panicEOS: true}),
 			want: []string{"exactly.once.support: " + kcUnexpected + ": connector ExactlyOnceSupport panicked: boom"}},
-		{name: "required, supported, enabled", cfg: eosConfig(on(source.ExactlyOnce{Support: source.SupportRequired}), declaring{eos: source.ExactlyOnceSupported}),
-			want: []string{notImpl}, notWant: []string{"exactly.once.support:", "group.id", "offset.storage.topic", "producer"}},
+		{name: "required, supported, enabled", cfg: eosConfig(on(source.ExactlyOnce{Support: source.SupportRequired}), declaring{eos: source.ExactlyOnceSupported})},
 		{name: "connector boundary, connector declares nothing", cfg: eosConfig(source.ExactlyOnce{Boundary: source.BoundaryConnector}, plainConnector{}),
 			want: []string{"transaction.boundary: " + kcNoBoundaries}},
 		{name: "connector boundary, unsupported", cfg: eosConfig(source.ExactlyOnce{Boundary: source.BoundaryConnector}, declaring{eos: source.ExactlyOnceSupported}),
@@ -170,7 +168,7 @@ func TestExactlyOnceValidate(t *testing.T) {
 		{name: "unknown enum values", cfg: eosConfig(source.ExactlyOnce{Support: 4, Boundary: -2}, nil),
 			want: []string{"exactly.once.support: unknown value ExactlyOnceSupportLevel(4)", "transaction.boundary: unknown value TransactionBoundary(-2)"}},
 		{name: "enabled without group id", cfg: eosConfig(source.ExactlyOnce{Enabled: true, GroupID: " "}, nil),
-			want: []string{"group.id: exactly-once sources need a group id: the first part of each task's transactional.id (<group>-<connector>-<task>)", notImpl}},
+			want: []string{"group.id: exactly-once sources need a group id: the first part of each task's transactional.id (<group>-<connector>-<task>)"}},
 		{name: "enabled with a file store", cfg: func() source.Config {
 			c := eosConfig(on(source.ExactlyOnce{}), nil)
 			c.OffsetStorage = offsets.Storage{File: "/tmp/offsets"}
@@ -186,13 +184,13 @@ func TestExactlyOnceValidate(t *testing.T) {
 			var ks *offsets.KafkaStore // Validate only looks at its type
 			c.OffsetStore = ks
 			return c
-		}(), want: []string{notImpl}, notWant: []string{"offset.storage.topic"}},
+		}()},
 		{name: "enabled with a topic store", cfg: func() source.Config {
 			c := eosConfig(on(source.ExactlyOnce{}), nil)
 			c.OffsetStorage = offsets.Storage{Topic: "offs"}
 			c.ProducerProps = map[string]string{"acks": "-1", "enable.idempotence": "TRUE"}
 			return c
-		}(), want: []string{notImpl}, notWant: []string{"offset.storage.topic", "producer"}},
+		}()},
 		{name: "enabled, idempotence off", cfg: func() source.Config {
 			c := eosConfig(on(source.ExactlyOnce{}), nil)
 			c.ProducerProps = map[string]string{"enable.idempotence": "false"}
@@ -208,8 +206,7 @@ func TestExactlyOnceValidate(t *testing.T) {
 			c.ProducerProps = map[string]string{"enable.idempotence": "false", "acks": "1"}
 			return c
 		}()},
-		{name: "offsets topic", cfg: eosConfig(source.ExactlyOnce{OffsetsTopic: "my-offsets"}, nil),
-			want: []string{"offsets.storage.topic: exactly-once source support is not implemented yet"}},
+		{name: "offsets topic", cfg: eosConfig(source.ExactlyOnce{OffsetsTopic: "my-offsets"}, nil)},
 	} {
 		err := c.cfg.Validate()
 		if len(c.want) == 0 {
@@ -383,8 +380,8 @@ func TestTransactionContextOf(t *testing.T) {
 	}
 }
 
-// TestPipelineTaskHasNoTransactionContext: a task run by a Pipeline gets no
-// TransactionContext while exactly-once delivery is not implemented.
+// TestPipelineTaskHasNoTransactionContext: a task run by a Pipeline
+// at-least-once gets no TransactionContext.
 func TestPipelineTaskHasNoTransactionContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -405,7 +402,7 @@ func TestPipelineTaskHasNoTransactionContext(t *testing.T) {
 	select {
 	case isNil := <-got:
 		if !isNil {
-			t.Error("the pipeline's task context has a TransactionContext; want nil until exactly-once is implemented")
+			t.Error("the pipeline's task context has a TransactionContext; want nil at-least-once")
 		}
 	default:
 		t.Fatal("the task was not started")

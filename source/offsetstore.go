@@ -164,6 +164,13 @@ func (o *ownedStore) Write(ctx context.Context, connector string, entries []conn
 	return o.with(ctx, func(s offsets.Store) error { return s.Write(ctx, connector, entries) })
 }
 
+// current returns the store opened by Run, or nil outside Run.
+func (o *ownedStore) current() offsets.Store {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.s
+}
+
 // Close is a no-op: the pipeline closes the store it opened when Run
 // returns.
 func (o *ownedStore) Close() error { return nil }

@@ -248,6 +248,11 @@ func (p *Pipeline) producerConfig(taskID int) (*sarama.Config, deliveryPolicy, [
 	if err != nil {
 		return nil, delivery, nil, err
 	}
+	if p.cfg.ExactlyOnce.Enabled {
+		// Set by the task itself (txnState.producerConfig).
+		delete(props, propTransactionalID)
+		delete(props, propTransactionTimeout)
+	}
 	unmapped, err := applyProducerProps(cfg, props)
 	if err != nil {
 		return nil, delivery, nil, err

@@ -32,6 +32,9 @@ func newPartitioner(topic string) sarama.Partitioner {
 }
 
 func (p partitioner) Partition(msg *sarama.ProducerMessage, n int32) (int32, error) {
+	if msg.Metadata == any(offsetMsg) {
+		return msg.Partition, nil // placed by the offsets store
+	}
 	if s, ok := msg.Metadata.(*msgSlot); ok && s.explicit {
 		if msg.Partition < 0 || msg.Partition >= n {
 			return -1, sarama.ErrInvalidPartition

@@ -158,6 +158,9 @@ func (r *taskRunner) openProducer(ctx context.Context) error {
 		p, err := sarama.NewAsyncProducer(r.p.cfg.Brokers, r.pcfg)
 		if err == nil {
 			r.producer = p
+			if r.txn != nil {
+				r.txnProducer.Store(producerBox{p})
+			}
 			done := make(chan struct{})
 			r.ackDone = done
 			ackCtx := context.WithoutCancel(ctx)

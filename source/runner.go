@@ -105,6 +105,15 @@ type taskRunner struct {
 
 	commitFailSince time.Time // first failure of the current run of failed offset commits; under commitMu
 
+	// Exactly-once delivery (txn.go); txn is nil under at-least-once. The
+	// ack loop signals idle when pending reaches 0 while waitingIdle is set.
+	txn           *txnState
+	txnPub        atomic.Pointer[txnState] // txn, for status
+	idle          chan struct{}
+	waitingIdle   atomic.Bool
+	stallErrIsTxn atomic.Bool  // stallErr is a rewind's
+	txnProducer   atomic.Value // producerBox: the producer, for txnDoomed
+
 	state                             atomic.Value // connect.State
 	polled, written, acked, dropped   atomic.Int64
 	started                           atomic.Int64
@@ -119,6 +128,7 @@ func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
 		created:   map[string]bool{},
 		commitReq: make(chan struct{}, 1),
 		space:     make(chan struct{}, 1),
+		idle:      make(chan struct{}, 1),
 	}
 	r.state.Store(connect.StateUnassigned)
 	r.fenceSeq.Store(math.MaxUint64)
@@ -179,6 +189,16 @@ func (c taskContext) Offsets() offsets.Reader {
 	return offsets.ConnectorReader(c.r.p.cfg.OffsetStore, c.r.p.cfg.Name)
 }
 
+// TransactionContext returns the task's TransactionContext (see
+// TransactionContextOf): nil unless exactly-once delivery with
+// transaction.boundary=connector.
+func (c taskContext) TransactionContext() TransactionContext {
+	if c.r.txn == nil || c.r.txn.tctx == nil {
+		return nil
+	}
+	return c.r.txn.tctx
+}
+
 func (r *taskRunner) errorf(stage connect.Stage, component any, rec *connect.Record, err error) error {
 	return connect.NewRecordError(r.p.cfg.Name, r.id, stage, component, rec, 1, err)
 }
@@ -220,6 +240,17 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		return fmt.Errorf("connector %q task %d: %w", cfg.Name, r.id, err)
 	}
 	r.pcfg, r.delivery = pcfg, delivery
+	if r.txn, err = r.newTxnState(); err != nil {
+		return fmt.Errorf("connector %q task %d: %w", cfg.Name, r.id, err)
+	}
+	if r.txn != nil {
+		r.txnPub.Store(r.txn)
+		r.txn.producerConfig(pcfg)
+		if _, ok := cfg.ProducerProps[propTransactionalID]; ok {
+			r.log.Warn("The value '"+cfg.ProducerProps[propTransactionalID]+"' for the 'transactional.id' property will be overridden by '"+r.txn.id+
+				"' for connectors when exactly-once source support is enabled", "key", producerPrefix+propTransactionalID)
+		}
+	}
 	// sarama's own retries (in order, per partition) back off like the
 	// redelivery rounds, and show the task stalled meanwhile. sarama also
 	// backs off once per fresh message (retries 0) whose leader it cannot
@@ -228,7 +259,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	// nor does anything once stopping, so that the producer resolves what
 	// it holds within the shutdown timeout.
 	pcfg.Producer.Retry.BackoffFunc = func(retries, _ int) time.Duration {
-		if retries == 0 || r.stopping.Load() {
+		if retries == 0 || r.stopping.Load() || r.txnDoomed() {
 			return 0
 		}
 		r.producerRetrying(retries)
@@ -250,8 +281,10 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	for _, k := range unmapped {
 		r.log.Warn("admin client property has no mapping in Sluice and is ignored", "key", k)
 	}
-	if err := r.callStart(ctx); err != nil {
-		return fmt.Errorf("connector %q task %d: start: %w", cfg.Name, r.id, err)
+	if r.txn == nil {
+		if err := r.callStart(ctx); err != nil {
+			return fmt.Errorf("connector %q task %d: start: %w", cfg.Name, r.id, err)
+		}
 	}
 	// RUNNING from here: waiting for unreachable brokers shows as a stall.
 	r.state.Store(connect.StateRunning)
@@ -262,6 +295,22 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	}
 	if r.producer == nil {
 		return nil // stopped while the brokers were unreachable
+	}
+	if r.txn != nil {
+		// Kafka Connect's order: the transactional producer's
+		// InitProducerId fenced any older instance of the task (and
+		// aborted its open transaction); the store then reads what was
+		// committed up to now, and the task starts from it.
+		if err := r.txnRefresh(ctx); err != nil {
+			if errors.Is(err, errStopping) {
+				return nil
+			}
+			return err
+		}
+		r.clearStall()
+		if err := r.callStart(ctx); err != nil {
+			return fmt.Errorf("connector %q task %d: start: %w", cfg.Name, r.id, err)
+		}
 	}
 	var reporters []errhandler.Reporter
 	if cfg.Errors.LogEnable {
@@ -295,6 +344,9 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		defer r.admin.Close()
 	}
 
+	if r.txn != nil {
+		return r.runExactlyOnce(ctx)
+	}
 	stopCommitter := make(chan struct{})
 	var cwg sync.WaitGroup
 	cwg.Add(1)
@@ -310,6 +362,29 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	close(stopCommitter)
 	cwg.Wait()
 	r.commit(context.WithoutCancel(ctx))
+	r.closeProducer()
+	if loopErr == nil {
+		loopErr = r.failed()
+	}
+	return loopErr
+}
+
+// runExactlyOnce is run's poll loop and graceful stop under exactly-once
+// delivery: transactions end at the boundaries (no commit loop), and the
+// stop commits the open transaction, or aborts it after a failure.
+func (r *taskRunner) runExactlyOnce(ctx context.Context) error {
+	loopErr := r.pollLoopGuarded(ctx)
+	if errors.Is(loopErr, errStopping) {
+		loopErr = nil
+	}
+	if loopErr == nil {
+		loopErr = r.failed()
+	}
+	if ferr := r.txnFinal(ctx, loopErr != nil); loopErr == nil {
+		loopErr = ferr
+	}
+	r.stopping.Store(true)
+	r.drain(r.p.cfg.ShutdownTimeout)
 	r.closeProducer()
 	if loopErr == nil {
 		loopErr = r.failed()
@@ -376,6 +451,12 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 			continue
 		}
 		if gate := r.p.pauseGate(); gate != nil {
+			if r.txn != nil {
+				// Kafka Connect's onPause: the open transaction commits.
+				if err := r.txnCommit(ctx); err != nil {
+					return err
+				}
+			}
 			r.state.Store(connect.StatePaused)
 			r.requestCommit()
 			select {
@@ -405,6 +486,11 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 			}
 		}
 		if len(batch) == 0 {
+			if r.txn != nil && r.txn.boundary == BoundaryInterval {
+				if err := r.txnAfterBatch(ctx, 0); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		r.batchNanos = time.Now().UnixNano()
@@ -421,6 +507,11 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 		}
 		if err != nil {
 			return err
+		}
+		if r.txn != nil && ctx.Err() == nil {
+			if err := r.txnAfterBatch(ctx, len(batch)); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -445,6 +536,11 @@ func (r *taskRunner) sendBatch(ctx context.Context, batch []connect.Record) erro
 				return nil
 			}
 			return err
+		}
+		if r.txn != nil && r.txn.tctx != nil {
+			if err := r.txnAfterRecord(ctx, &batch[i]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -537,6 +633,10 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 	if out.Topic == "" {
 		return r.errorf(connect.StageKafkaProduce, r.task, rec, errors.New("record has no topic"))
 	}
+	if r.txn != nil && out.Topic == r.txn.store.Topic() {
+		return r.errorf(connect.StageKafkaProduce, r.task, rec,
+			fmt.Errorf("topic %s: Source tasks may not produce to their own offsets topics when exactly-once support is enabled", out.Topic))
+	}
 	hdrs, hsize, err := r.convertHeaders(ctx, out)
 	if err != nil {
 		skip, ferr := r.recover(ctx, connect.StageHeaderConverter, cfg.HeaderConverter, rec, err, func(ctx context.Context) error {
@@ -595,6 +695,14 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 	}
 	if !out.Timestamp.IsZero() {
 		m.Timestamp = out.Timestamp
+	}
+	if r.txn != nil {
+		if err := r.txnBegin(ctx); err != nil {
+			*s = msgSlot{}
+			slotPool.Put(s)
+			return err
+		}
+		r.txn.size++
 	}
 	s.handle = r.tracker.Submit(rec.SourcePartition, rec.SourceOffset, s.size)
 	r.pending.Add(1)
@@ -807,6 +915,10 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 				successes = nil
 				continue
 			}
+			if m.Metadata == any(offsetMsg) {
+				r.resolved()
+				continue
+			}
 			s := m.Metadata.(*msgSlot)
 			r.tracker.Done(s.handle)
 			r.acked.Add(1)
@@ -821,14 +933,19 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 				r.lastAck.Store(time.Now().UnixNano())
 			}
 			if r.committer != nil {
-				r.commitRecord(ctx, s.rec, &RecordMetadata{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Timestamp: m.Timestamp})
+				meta := RecordMetadata{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Timestamp: m.Timestamp}
+				if r.txn != nil {
+					r.txn.addAcked(s.rec, meta) // called once the transaction committed
+				} else {
+					r.commitRecord(ctx, s.rec, &meta)
+				}
 			}
 			sinceRecords++
 			sinceBytes += int64(s.size)
 			*s = msgSlot{}
 			slotPool.Put(s)
-			r.pending.Add(-1)
-			if (cfg.CommitEveryRecords > 0 && sinceRecords >= cfg.CommitEveryRecords) || (cfg.CommitEveryBytes > 0 && sinceBytes >= cfg.CommitEveryBytes) {
+			r.resolved()
+			if r.txn == nil && (cfg.CommitEveryRecords > 0 && sinceRecords >= cfg.CommitEveryRecords) || (cfg.CommitEveryBytes > 0 && sinceBytes >= cfg.CommitEveryBytes) {
 				sinceRecords, sinceBytes = 0, 0
 				r.requestCommit()
 			}
@@ -837,8 +954,19 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 				errs = nil
 				continue
 			}
+			if pe.Msg.Metadata == any(offsetMsg) {
+				r.txn.setErr(fmt.Errorf("connector %q task %d: stage %s: writing offsets to topic %s partition %d in the transaction: %w",
+					cfg.Name, r.id, connect.StageOffsetCommit, pe.Msg.Topic, pe.Msg.Partition, pe.Err))
+				r.resolved()
+				continue
+			}
 			s := pe.Msg.Metadata.(*msgSlot)
 			switch {
+			case r.txn != nil:
+				// The transaction is doomed: it aborts at its boundary. The
+				// slot is not reused (the tracker holds its handle until the
+				// rewind resets it).
+				r.txn.setErr(r.errorf(connect.StageKafkaProduce, producer, s.rec, fmt.Errorf("producing to topic %s: %w", pe.Msg.Topic, pe.Err)))
 			case kafkaconf.Retriable(pe.Err) || errors.Is(pe.Err, errFenced):
 				r.keepForRetry(producer, s, pe.Err)
 			case errors.Is(pe.Err, sarama.ErrMessageSizeTooLarge) && !s.alone:
@@ -851,13 +979,24 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 			default:
 				r.produceFailed(ctx, producer, s, fmt.Errorf("producing to topic %s: %w", pe.Msg.Topic, pe.Err))
 			}
-			r.pending.Add(-1)
+			r.resolved()
 		}
 		if r.waitingSpace.Load() {
 			select {
 			case r.space <- struct{}{}:
 			default:
 			}
+		}
+	}
+}
+
+// resolved counts one message handed back by the producer, and wakes a
+// transaction waiting for the last one.
+func (r *taskRunner) resolved() {
+	if r.pending.Add(-1) == 0 && r.waitingIdle.Load() {
+		select {
+		case r.idle <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -965,7 +1104,7 @@ func (r *taskRunner) drain(timeout time.Duration) {
 func (r *taskRunner) status() connect.TaskStatus {
 	n, b := r.tracker.InFlight()
 	stallSince, stallErr := r.stall()
-	return connect.TaskStatus{
+	st := connect.TaskStatus{
 		ID:                   r.id,
 		State:                r.state.Load().(connect.State),
 		Err:                  r.failed(),
@@ -989,6 +1128,8 @@ func (r *taskRunner) status() connect.TaskStatus {
 		StalledSince:         stallSince,
 		Errors:               r.errStats.Snapshot(),
 	}
+	r.txnPub.Load().status(&st)
+	return st
 }
 
 func unixTime(n int64) time.Time {

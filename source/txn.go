@@ -1,7 +1,692 @@
 package source
 
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/errhandler"
+	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/safecall"
+	"github.com/sluicehq/sluice/offsets"
+)
+
+// Exactly-once delivery (KIP-618), as Kafka Connect's
+// ExactlyOnceWorkerSourceTask:
+//
+//   - Each task has a transactional producer, transactional.id
+//     <group>-<connector>-<task>. Creating it (InitProducerId) fences any
+//     older instance of the task and aborts its open transaction; then the
+//     offsets store is refreshed (Refresh) and the task started, so it reads
+//     the offsets committed by whoever ran it before.
+//   - A transaction begins with the first record sent after the previous
+//     one ended. Every record sent, filtered or skipped under
+//     errors.tolerance counts for offsets (the tracker); at the boundary
+//     (after each Poll batch, every interval, or when the task asks), the
+//     runner waits for every record of the transaction to be acknowledged,
+//     sends the offsets they cover to the offsets topic through the same
+//     producer (Kafka Connect's byte format) and commits: records and
+//     offsets become visible to read_committed consumers together, or not
+//     at all.
+//   - A failure (a produce error, a failed commit) aborts the transaction;
+//     nothing of it is visible. A retriable one rewinds: the task instance
+//     is stopped and a new one started from the offsets last committed
+//     (so its records are polled and produced again), after a backoff,
+//     while the status shows the stall. Any other fails the task.
+//   - A producer that another instance fenced ends in a fatal state; the
+//     task fails with a *connect.FencedError and is not restarted. A
+//     transaction that outlived transaction.timeout.ms gets the same answer
+//     from the broker; the two are told apart by the transaction's age, and
+//     a timed-out task fails with Kafka Connect's advice instead.
+
 // testHookBeforeCommit, when set (tests only), is called by an exactly-once
 // task after the records and offsets of a transaction were sent and before
 // the transaction is committed: a test can stop or kill the process there,
 // mid-transaction.
 var testHookBeforeCommit func()
+
+// DefaultTransactionTimeout is the producer's transaction.timeout.ms when
+// ExactlyOnce.TransactionTimeout is zero (Kafka's default).
+const DefaultTransactionTimeout = time.Minute
+
+// The producer keys exactly-once delivery sets itself (Kafka Connect's
+// ensureProperty): a transactional.id of the user's is overridden with a
+// warning; transaction.timeout.ms is read when ExactlyOnce.TransactionTimeout
+// is zero.
+const (
+	propTransactionalID    = "transactional.id"
+	propTransactionTimeout = "transaction.timeout.ms"
+)
+
+// offsetMsgMeta marks the offsets-topic records an exactly-once task sends
+// in its transactions (ProducerMessage.Metadata): they carry their
+// partition, and the ack loop only counts them.
+type offsetMsgMeta struct{}
+
+var offsetMsg = &offsetMsgMeta{}
+
+// txnState is an exactly-once task's transaction bookkeeping; nil under
+// at-least-once delivery.
+type txnState struct {
+	store    offsets.TransactionalStore
+	id       string        // transactional.id
+	timeout  time.Duration // transaction.timeout.ms
+	boundary TransactionBoundary
+	interval time.Duration
+	tctx     *txnContext // BoundaryConnector only
+
+	// Poll goroutine only.
+	open    bool
+	began   time.Time
+	size    int64     // records sent in the open transaction
+	nextAt  time.Time // BoundaryInterval: when to commit
+	backoff time.Duration
+
+	// Written by the ack loop, read by the poll goroutine once every
+	// record of the transaction is resolved.
+	mu    sync.Mutex
+	err   error         // first produce failure of the open transaction
+	acked []ackedRecord // for CommitRecord once committed (RecordCommitter only)
+
+	commits, aborts           atomic.Int64
+	sizeMin, sizeMax, sizeSum atomic.Int64
+}
+
+type ackedRecord struct {
+	rec  *connect.Record
+	meta RecordMetadata
+}
+
+func (t *txnState) setErr(err error) {
+	t.mu.Lock()
+	if t.err == nil {
+		t.err = err
+	}
+	t.mu.Unlock()
+}
+
+func (t *txnState) takeErr() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	err := t.err
+	t.err = nil
+	return err
+}
+
+func (t *txnState) addAcked(rec *connect.Record, meta RecordMetadata) {
+	t.mu.Lock()
+	t.acked = append(t.acked, ackedRecord{rec, meta})
+	t.mu.Unlock()
+}
+
+func (t *txnState) takeAcked() []ackedRecord {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a := t.acked
+	t.acked = nil
+	return a
+}
+
+// ended resets the open transaction's state.
+func (t *txnState) ended() {
+	t.open, t.size, t.began = false, 0, time.Time{}
+	if t.boundary == BoundaryInterval {
+		t.nextAt = time.Now().Add(t.interval)
+	}
+}
+
+// committed records a committed transaction of n records
+// (transaction-size-*).
+func (t *txnState) committed(n int64) {
+	c := t.commits.Add(1)
+	t.sizeSum.Add(n)
+	if c == 1 || n < t.sizeMin.Load() {
+		t.sizeMin.Store(n)
+	}
+	if n > t.sizeMax.Load() {
+		t.sizeMax.Store(n)
+	}
+}
+
+// producerBox holds a producer in an atomic.Value.
+type producerBox struct{ p sarama.AsyncProducer }
+
+// txnDoomed reports whether the task's transaction is in error: sarama then
+// retries records whose partition could not be added to it (a fence, a
+// timed-out transaction) as if the connection had failed, and they need no
+// backoff (each retry fails at once); the transaction aborts when they are
+// all handed back.
+func (r *taskRunner) txnDoomed() bool {
+	b, ok := r.txnProducer.Load().(producerBox)
+	return ok && b.p.TxnStatus()&sarama.ProducerTxnFlagInError != 0
+}
+
+// transactionalID is Kafka Connect's Worker.taskTransactionalId.
+func transactionalID(group, connector string, task int) string {
+	return fmt.Sprintf("%s-%s-%d", group, connector, task)
+}
+
+// txnStoreOf returns the transactional store behind s (the pipeline's own
+// Kafka store, or the caller's *offsets.KafkaStore).
+func txnStoreOf(s offsets.Store) (offsets.TransactionalStore, bool) {
+	if o, ok := s.(*ownedStore); ok {
+		s = o.current()
+	}
+	ts, ok := s.(offsets.TransactionalStore)
+	return ts, ok
+}
+
+// newTxnState prepares exactly-once delivery for the task; nil when it is
+// off.
+func (r *taskRunner) newTxnState() (*txnState, error) {
+	cfg := &r.p.cfg
+	eo := &cfg.ExactlyOnce
+	if !eo.Enabled {
+		return nil, nil
+	}
+	ts, ok := txnStoreOf(cfg.OffsetStore)
+	if !ok {
+		return nil, fmt.Errorf("%s: exactly-once sources write their offsets in the task's Kafka transaction: the offsets store (%T) is not a Kafka store", propExactlyOnceSourceSupport, cfg.OffsetStore)
+	}
+	t := &txnState{store: ts, id: transactionalID(eo.GroupID, cfg.Name, r.id), timeout: eo.TransactionTimeout,
+		boundary: eo.Boundary, interval: eo.BoundaryInterval}
+	if v, ok := cfg.ProducerProps[propTransactionTimeout]; ok && t.timeout <= 0 {
+		d, err := kafkaconf.ParseMillis(producerPrefix+propTransactionTimeout, v)
+		if err != nil {
+			return nil, err
+		}
+		t.timeout = d
+	}
+	if t.timeout <= 0 {
+		t.timeout = DefaultTransactionTimeout
+	}
+	if t.interval <= 0 {
+		t.interval = cfg.OffsetFlushInterval
+	}
+	if t.boundary == BoundaryInterval {
+		t.nextAt = time.Now().Add(t.interval)
+		if t.interval >= t.timeout {
+			r.log.Warn("transaction.boundary.interval.ms is not below the producer's transaction.timeout.ms: transactions may time out and fail the task",
+				"interval", t.interval, "transaction.timeout", t.timeout)
+		}
+	}
+	if t.boundary == BoundaryConnector {
+		t.tctx = &txnContext{}
+	}
+	return t, nil
+}
+
+// txnProducerConfig makes pcfg transactional (Kafka Connect's
+// exactlyOnceSourceTaskProducerConfigs): the transactional id, the
+// transaction timeout (ExactlyOnce.TransactionTimeout, else the producer
+// property transaction.timeout.ms, else Kafka's default), and a short
+// backoff for the transaction manager's retries: a transaction's first
+// record often meets CONCURRENT_TRANSACTIONS while the broker completes the
+// previous commit, and sarama's default (20 ms at least) would cost more
+// than the commit itself.
+func (t *txnState) producerConfig(pcfg *sarama.Config) {
+	pcfg.Producer.Transaction.ID = t.id
+	pcfg.Producer.Transaction.Timeout = t.timeout
+	pcfg.Producer.Transaction.Retry.BackoffFunc = func(retries, _ int) time.Duration {
+		return min(2*time.Millisecond<<min(retries, 10), 100*time.Millisecond)
+	}
+}
+
+// waitResolvedAll blocks until every message handed to the producer was
+// acknowledged or failed (pending is 0), or ctx is done (false).
+func (r *taskRunner) waitResolvedAll(ctx context.Context) bool {
+	for r.pending.Load() > 0 {
+		r.waitingIdle.Store(true)
+		if r.pending.Load() == 0 {
+			r.waitingIdle.Store(false)
+			return true
+		}
+		select {
+		case <-r.idle:
+		case <-ctx.Done():
+			r.waitingIdle.Store(false)
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+		r.waitingIdle.Store(false)
+	}
+	return true
+}
+
+// txnBegin begins a transaction if none is open.
+func (r *taskRunner) txnBegin(ctx context.Context) error {
+	t := r.txn
+	if t.open {
+		return nil
+	}
+	if err := r.producer.BeginTxn(); err != nil {
+		return r.txnFailed(ctx, fmt.Errorf("beginning a transaction: %w", err))
+	}
+	t.open, t.began, t.size = true, time.Now(), 0
+	return nil
+}
+
+// txnCommit commits the open transaction with the offsets of the records it
+// covers (or, with none open, writes the offsets of records that were only
+// dropped in a transaction of their own). A failure aborts and rewinds (nil
+// is returned once the task was restarted from the committed offsets), or
+// returns the task's failure. errStopping: ctx ended while waiting for the
+// transaction's acknowledgements.
+func (r *taskRunner) txnCommit(ctx context.Context) error {
+	t := r.txn
+	if !r.waitResolvedAll(ctx) {
+		return errStopping
+	}
+	if err := t.takeErr(); err != nil {
+		return r.txnFailed(ctx, err)
+	}
+	snap := r.tracker.Committable()
+	if !t.open && len(snap.Entries) == 0 {
+		return nil
+	}
+	if err := r.txnBegin(ctx); err != nil {
+		return err
+	}
+	cfg := &r.p.cfg
+	if len(snap.Entries) > 0 {
+		msgs, err := t.store.OffsetMessages(cfg.Name, snap.Entries)
+		if err != nil {
+			_ = r.producer.AbortTxn()
+			return fmt.Errorf("connector %q task %d: stage %s: %w", cfg.Name, r.id, connect.StageOffsetCommit, err)
+		}
+		for _, m := range msgs {
+			m.Metadata = offsetMsg
+			r.pending.Add(1)
+			r.producer.Input() <- m
+		}
+	}
+	if h := testHookBeforeCommit; h != nil {
+		h()
+	}
+	err := r.producer.CommitTxn()
+	r.waitResolvedAll(context.Background()) // CommitTxn returned: every result is in the channels
+	if perr := t.takeErr(); err == nil {
+		err = perr
+	} else if perr != nil {
+		err = fmt.Errorf("%w (first record failure: %w)", err, perr)
+	}
+	if err != nil {
+		return r.txnFailed(ctx, fmt.Errorf("committing the transaction: %w", err))
+	}
+	t.store.Committed(cfg.Name, snap.Entries)
+	r.tracker.MarkCommitted(snap)
+	t.committed(t.size)
+	t.ended()
+	t.backoff = 0
+	r.commits.Add(1)
+	r.lastCommitNano.Store(time.Now().UnixNano())
+	if r.stallErrIsTxn.Load() {
+		r.stallErrIsTxn.Store(false)
+		r.clearStall()
+	}
+	for _, a := range t.takeAcked() {
+		r.commitRecord(ctx, a.rec, &a.meta)
+	}
+	if c, ok := r.task.(Committer); ok {
+		if err := r.callCommit(ctx, c); err != nil {
+			var pe *safecall.PanicError
+			if errors.As(err, &pe) {
+				return fmt.Errorf("connector %q task %d: stage %s: %w", cfg.Name, r.id, connect.StageTaskCommit, err)
+			}
+			r.log.Warn("task Commit failed", "stage", connect.StageTaskCommit, "error", err)
+		}
+	}
+	return r.failed()
+}
+
+// txnAbort aborts the open transaction at the task's request (connector
+// boundary), then commits the offsets of its records in a new transaction,
+// as Kafka Connect: the records are dropped, and not polled again.
+func (r *taskRunner) txnAbort(ctx context.Context, what string) error {
+	t := r.txn
+	if !t.open {
+		r.log.Info("Ignoring request by task to abort transaction as the current transaction is empty")
+		return nil
+	}
+	r.log.Info("Aborting transaction " + what + " as requested by connector")
+	if !r.waitResolvedAll(ctx) {
+		return errStopping
+	}
+	err := r.producer.AbortTxn()
+	r.waitResolvedAll(context.Background())
+	if perr := t.takeErr(); err == nil && perr != nil {
+		err = perr
+	}
+	if err != nil {
+		return r.txnFailed(ctx, fmt.Errorf("aborting the transaction as the task requested: %w", err))
+	}
+	t.aborts.Add(1)
+	t.takeAcked()
+	t.ended()
+	return r.txnCommit(ctx)
+}
+
+// txnFailed handles a failed transaction: cause is the failure. It aborts
+// the transaction and rewinds the task (nil), or returns the task's
+// failure.
+func (r *taskRunner) txnFailed(ctx context.Context, cause error) error {
+	t := r.txn
+	cfg := &r.p.cfg
+	age := time.Since(t.began)
+	wasOpen := t.open
+	var aerr error
+	st := r.producer.TxnStatus()
+	if st&sarama.ProducerTxnFlagFatalError == 0 && st&(sarama.ProducerTxnFlagInTransaction|sarama.ProducerTxnFlagInError) != 0 {
+		aerr = r.producer.AbortTxn()
+		r.waitResolvedAll(context.Background())
+		t.takeErr()
+		st = r.producer.TxnStatus()
+	}
+	t.takeAcked()
+	t.ended()
+	if wasOpen {
+		t.aborts.Add(1)
+	}
+	if st&sarama.ProducerTxnFlagFatalError != 0 {
+		fe := cause
+		if aerr != nil {
+			fe = fmt.Errorf("%w; aborting: %w", cause, aerr)
+		}
+		if fenceError(cause) || fenceError(aerr) {
+			if !wasOpen || age < t.timeout {
+				return &connect.FencedError{Connector: cfg.Name, Task: r.id, TransactionalID: t.id, Err: fe}
+			}
+			return fmt.Errorf("connector %q task %d: The task was unable to finish writing records to Kafka before its producer transaction expired "+
+				"(transaction.id %s, open for %s, transaction.timeout.ms %d). "+
+				"Consider increasing the transaction timeout (producer.override.transaction.timeout.ms), lowering transaction.boundary.interval.ms, "+
+				"or using the 'poll' transaction boundary: %w",
+				cfg.Name, r.id, t.id, age.Round(time.Millisecond), t.timeout.Milliseconds(), fe)
+		}
+		return fmt.Errorf("connector %q task %d: stage %s: transactional.id %s: %w", cfg.Name, r.id, connect.StageKafkaProduce, t.id, fe)
+	}
+	if !kafkaconf.Retriable(cause) && !errors.Is(cause, sarama.ErrOutOfBrokers) {
+		if aerr != nil {
+			cause = fmt.Errorf("%w; aborting: %w", cause, aerr)
+		}
+		var re *connect.RecordError
+		if errors.As(cause, &re) {
+			return cause
+		}
+		return fmt.Errorf("connector %q task %d: stage %s: transaction aborted: %w", cfg.Name, r.id, connect.StageKafkaProduce, cause)
+	}
+	return r.rewind(ctx, cause, aerr != nil)
+}
+
+// fenceError reports whether err is the broker's answer to a producer with
+// an old epoch: another instance fenced it, or its transaction timed out.
+func fenceError(err error) bool {
+	return err != nil && (errors.Is(err, sarama.ErrProducerFenced) || errors.Is(err, sarama.ErrInvalidProducerEpoch) ||
+		errors.Is(err, sarama.ErrInvalidTxnState))
+}
+
+// rewind restarts the task from the offsets last committed after an
+// aborted transaction whose failure was retriable: a backoff (the status
+// shows the stall), a new producer when the abort itself failed (its
+// InitProducerId aborts what is left of the transaction), then a new task
+// instance, started after the store's refresh. Nothing of the aborted
+// transaction is visible; its records are polled again.
+func (r *taskRunner) rewind(ctx context.Context, cause error, reopen bool) error {
+	t := r.txn
+	cfg := &r.p.cfg
+	if t.backoff == 0 {
+		t.backoff = r.delivery.backoff
+	} else {
+		t.backoff = r.delivery.next(t.backoff)
+	}
+	r.setStall(fmt.Errorf("connector %q task %d: stage %s: transaction aborted, the task restarts from its last committed offsets: %w",
+		cfg.Name, r.id, connect.StageKafkaProduce, cause))
+	r.stallErrIsTxn.Store(true)
+	r.log.Warn("transaction aborted after a retriable failure; restarting the task from its last committed offsets",
+		"error", cause, "delay", t.backoff, "transactional.id", t.id)
+	if !errhandler.Sleep(ctx, t.backoff) {
+		return errStopping
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	if err := r.callStop(stopCtx); err != nil {
+		r.log.Warn("task stop failed", "error", err)
+	}
+	cancel()
+	r.tracker.Reset()
+	if reopen {
+		r.closeProducer()
+		if err := r.openProducer(ctx); err != nil {
+			return fmt.Errorf("connector %q task %d: creating producer: %w", cfg.Name, r.id, err)
+		}
+		if r.producer == nil {
+			return errStopping
+		}
+	}
+	if err := r.txnRefresh(ctx); err != nil {
+		return err
+	}
+	task, err := r.callNewTask()
+	if err != nil {
+		return fmt.Errorf("connector %q task %d: creating the task: %w", cfg.Name, r.id, err)
+	}
+	r.task = task
+	r.committer, _ = task.(RecordCommitter)
+	if err := r.callStart(ctx); err != nil {
+		return fmt.Errorf("connector %q task %d: start: %w", cfg.Name, r.id, err)
+	}
+	return nil
+}
+
+// txnRefresh refreshes the offsets store so that the task reads what
+// earlier instances committed, retrying while it fails (a transaction of a
+// killed instance holds the topic up to its timeout); errStopping when ctx
+// ends first.
+func (r *taskRunner) txnRefresh(ctx context.Context) error {
+	backoff := r.delivery.backoff
+	for {
+		err := r.txn.store.Refresh(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return errStopping
+		}
+		if errors.Is(err, offsets.ErrClosed) {
+			return fmt.Errorf("connector %q task %d: %w", r.p.cfg.Name, r.id, err)
+		}
+		r.setStall(fmt.Errorf("connector %q task %d: stage %s: reading the committed offsets: %w", r.p.cfg.Name, r.id, connect.StageOffsetCommit, err))
+		r.log.Warn("refreshing the offsets store failed; retrying", "error", err, "delay", backoff)
+		if !errhandler.Sleep(ctx, backoff) {
+			return errStopping
+		}
+		backoff = r.delivery.next(backoff)
+	}
+}
+
+// txnAfterRecord applies the task's record-level requests (connector
+// boundary) once rec was dispatched.
+func (r *taskRunner) txnAfterRecord(ctx context.Context, rec *connect.Record) error {
+	commit, abort, err := r.txn.tctx.onRecord(rec)
+	switch {
+	case err != nil:
+		return fmt.Errorf("connector %q task %d: %w", r.p.cfg.Name, r.id, err)
+	case abort:
+		return r.txnAbort(ctx, fmt.Sprintf("for record on topic %s", rec.Topic))
+	case commit:
+		return r.txnCommit(ctx)
+	}
+	return nil
+}
+
+// txnAfterBatch ends the transaction where the boundary says, after a
+// batch was dispatched (n records; 0 when Poll returned none).
+func (r *taskRunner) txnAfterBatch(ctx context.Context, n int) error {
+	t := r.txn
+	switch t.boundary {
+	case BoundaryPoll:
+		if n > 0 {
+			return r.txnCommit(ctx)
+		}
+	case BoundaryInterval:
+		if !time.Now().Before(t.nextAt) {
+			if err := r.txnCommit(ctx); err != nil {
+				return err
+			}
+			t.nextAt = time.Now().Add(t.interval)
+		}
+	case BoundaryConnector:
+		commit, abort, err := t.tctx.onBatch()
+		switch {
+		case err != nil:
+			return fmt.Errorf("connector %q task %d: %w", r.p.cfg.Name, r.id, err)
+		case abort:
+			return r.txnAbort(ctx, "for batch")
+		case commit:
+			return r.txnCommit(ctx)
+		}
+	}
+	return nil
+}
+
+// txnFinal ends an exactly-once task: the open transaction is committed
+// when the task stops gracefully (Kafka Connect's final offset commit), or
+// aborted when it failed; either within the shutdown timeout.
+func (r *taskRunner) txnFinal(ctx context.Context, failed bool) error {
+	t := r.txn
+	if r.producer == nil {
+		return nil
+	}
+	if failed {
+		if t.open && r.producer.TxnStatus()&sarama.ProducerTxnFlagFatalError == 0 {
+			r.log.Info("Skipping final offset commit as task has failed; aborting the open transaction")
+			_ = r.producer.AbortTxn()
+			t.aborts.Add(1)
+			t.ended()
+		}
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.p.cfg.ShutdownTimeout)
+	defer cancel()
+	err := r.txnCommit(sctx)
+	if errors.Is(err, errStopping) {
+		r.log.Warn("graceful stop timed out waiting for the transaction's acknowledgements; it is left to abort (its records will be polled again)",
+			"transactional.id", t.id)
+		return nil
+	}
+	return err
+}
+
+// txnContext implements TransactionContext for BoundaryConnector, as Kafka
+// Connect's WorkerTransactionContext.
+type txnContext struct {
+	mu                      sync.Mutex
+	commitBatch, abortBatch bool
+	commitRecs, abortRecs   []*connect.Record
+	records                 atomic.Bool // a record-level request is pending
+	err                     error       // a request with a nil record
+}
+
+var _ TransactionContext = (*txnContext)(nil)
+
+const msgNilBoundaryRecord = "Source record used to define transaction boundaries may not be null"
+
+func (c *txnContext) CommitTransaction() {
+	c.mu.Lock()
+	c.commitBatch = true
+	c.mu.Unlock()
+}
+
+func (c *txnContext) AbortTransaction() {
+	c.mu.Lock()
+	c.abortBatch = true
+	c.mu.Unlock()
+}
+
+func (c *txnContext) CommitTransactionAfter(rec *connect.Record) { c.addRecord(&c.commitRecs, rec) }
+
+func (c *txnContext) AbortTransactionAfter(rec *connect.Record) { c.addRecord(&c.abortRecs, rec) }
+
+func (c *txnContext) addRecord(set *[]*connect.Record, rec *connect.Record) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rec == nil {
+		if c.err == nil {
+			c.err = errors.New(msgNilBoundaryRecord)
+		}
+		return
+	}
+	*set = append(*set, rec)
+	c.records.Store(true)
+}
+
+// onRecord returns the requests for rec (and forgets them).
+func (c *txnContext) onRecord(rec *connect.Record) (commit, abort bool, err error) {
+	if !c.records.Load() {
+		return false, false, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ci, ai := indexOf(c.commitRecs, rec), indexOf(c.abortRecs, rec)
+	if ci >= 0 && ai >= 0 {
+		part := "null"
+		if rec.HasPartition {
+			part = fmt.Sprint(rec.Partition)
+		}
+		return false, false, fmt.Errorf("Connector requested both commit and abort of same record against topic/partition %s/%s", rec.Topic, part)
+	}
+	if ci >= 0 {
+		c.commitRecs = append(c.commitRecs[:ci], c.commitRecs[ci+1:]...)
+	}
+	if ai >= 0 {
+		c.abortRecs = append(c.abortRecs[:ai], c.abortRecs[ai+1:]...)
+	}
+	c.records.Store(len(c.commitRecs)+len(c.abortRecs) > 0)
+	return ci >= 0, ai >= 0, nil
+}
+
+// onBatch returns the batch-level requests (and forgets them), or the
+// error of a request the task made wrongly.
+func (c *txnContext) onBatch() (commit, abort bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return false, false, c.err
+	}
+	if c.commitBatch && c.abortBatch {
+		return false, false, errors.New("Connector requested both commit and abort of same transaction")
+	}
+	commit, abort = c.commitBatch, c.abortBatch
+	c.commitBatch, c.abortBatch = false, false
+	// Records of the batch that were never dispatched (filtered out
+	// before, or not part of it) cannot end a transaction later.
+	c.commitRecs, c.abortRecs = c.commitRecs[:0], c.abortRecs[:0]
+	c.records.Store(false)
+	return commit, abort, nil
+}
+
+func indexOf(s []*connect.Record, rec *connect.Record) int {
+	for i, r := range s {
+		if r == rec {
+			return i
+		}
+	}
+	return -1
+}
+
+// txnStatus fills the exactly-once fields of a task status.
+func (t *txnState) status(s *connect.TaskStatus) {
+	if t == nil {
+		return
+	}
+	s.TransactionalID = t.id
+	n := t.commits.Load()
+	s.Transactions, s.TransactionAborts = n, t.aborts.Load()
+	if n > 0 {
+		s.TransactionSizeMin, s.TransactionSizeMax = t.sizeMin.Load(), t.sizeMax.Load()
+		s.TransactionSizeAvg = float64(t.sizeSum.Load()) / float64(n)
+	}
+}

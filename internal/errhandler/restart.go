@@ -2,7 +2,10 @@ package errhandler
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"github.com/sluicehq/sluice/connect"
 
 	sluiceerrors "github.com/sluicehq/sluice/errors"
 )
@@ -64,13 +67,16 @@ func (r *Restarter) Count() int { return r.count }
 // which the next run call must use), waits the delay and runs again. It
 // returns nil once ctx is done (calling cancelled if that happens during a
 // wait), run's nil, or the failure the policy gave up on. With the policy
-// off it is a single run.
+// off it is a single run. A failure matching connect.ErrFenced is never
+// restarted.
 func Supervise(ctx context.Context, p sluiceerrors.RestartPolicy, run func(context.Context) error,
 	restart func(err error, restarts int, delay time.Duration), cancelled func()) error {
 	r := NewRestarter(p)
 	for {
 		err := run(ctx)
-		if err == nil || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil || errors.Is(err, connect.ErrFenced) {
+			// A fenced task is not restarted: a newer instance runs it,
+			// and the two would fence each other in turn.
 			return err
 		}
 		delay, ok := r.Next(time.Now())

@@ -228,3 +228,14 @@ func partitionKey(p offsets.Partition) string {
 	}
 	return string(b)
 }
+
+// Reset forgets every submitted record and every partition, as New: an
+// exactly-once task calls it when it rewinds to the offsets last committed
+// (an aborted transaction), with no record in flight.
+func (t *Tracker) Reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.parts = make(map[string]*partState)
+	t.lastMap, t.lastState = nil, nil
+	t.inFlight, t.inFlightBytes, t.doneCount, t.doneBytes = 0, 0, 0, 0
+}

@@ -139,3 +139,21 @@ func BenchmarkTrackerSubmitDone(b *testing.B) {
 		tr.Done(tr.Submit(p, o, 100))
 	}
 }
+
+func TestTrackerReset(t *testing.T) {
+	tr := New()
+	h := tr.Submit(part("a"), off(1), 10)
+	tr.Done(h)
+	tr.Submit(part("a"), off(2), 5)
+	tr.Reset()
+	if n, b := tr.InFlight(); n != 0 || b != 0 {
+		t.Fatalf("InFlight after Reset = %d, %d", n, b)
+	}
+	if s := tr.Committable(); len(s.Entries) != 0 {
+		t.Fatalf("Committable after Reset = %v", s.Entries)
+	}
+	tr.Done(tr.Submit(part("a"), off(3), 1))
+	if got, ok := committedOf(t, tr.Committable(), "a"); !ok || got != 3 {
+		t.Fatalf("after Reset, committed = %d, %v; want 3", got, ok)
+	}
+}

@@ -1,0 +1,383 @@
+package source_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/connect"
+	sluiceerrors "github.com/sluicehq/sluice/errors"
+	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/offsets"
+	"github.com/sluicehq/sluice/source"
+)
+
+// eosSetup returns brokers, a data topic with parts partitions, and a
+// pipeline configuration for task with exactly-once delivery on a Kafka
+// offsets store of its own.
+func eosSetup(t *testing.T, name string, parts int32, task source.Task) ([]string, string, source.Config) {
+	t.Helper()
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, parts, nil)
+	cfg := baseConfig(t, brokers, name, task)
+	cfg.OffsetStore = nil
+	cfg.OffsetStorage = offsets.Storage{Topic: topic + "-offsets", ReplicationFactor: 1, Partitions: 3}
+	cfg.ExactlyOnce = source.ExactlyOnce{Enabled: true, GroupID: "g"}
+	return brokers, topic, cfg
+}
+
+// checkExactlyOnce reads topic read_committed and fails t unless every
+// source partition p0..p(parts-1) holds seq 0..perPart-1 exactly once, in
+// order.
+func checkExactlyOnce(t *testing.T, brokers []string, topic string, parts int, perPart int64) {
+	t.Helper()
+	got := seqs(t, kafkatest.ReadCommitted(t, brokers, topic))
+	for i := range parts {
+		name := fmt.Sprintf("p%d", i)
+		s := got[name]
+		var dups, gaps int
+		for j, v := range s {
+			if v != int64(j) {
+				if v < int64(j) {
+					dups++
+				} else {
+					gaps++
+				}
+			}
+		}
+		if int64(len(s)) != perPart || dups > 0 || gaps > 0 {
+			t.Errorf("%s: %d records read_committed (want %d), %d out of place; first: %v", name, len(s), perPart, dups+gaps, s[:min(len(s), 20)])
+		}
+	}
+}
+
+// committedSeqs reads the connector's committed offsets from the offsets
+// topic with a fresh store, as a new process would.
+func committedSeqs(t *testing.T, brokers []string, offsetsTopic, name string, parts int) []int64 {
+	t.Helper()
+	store, err := offsets.NewKafkaStore(context.Background(), offsets.KafkaStoreConfig{
+		Brokers: brokers, Topic: offsetsTopic, Sarama: kafkatest.SaramaConfig(t), ReplicationFactor: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	return committed(t, store, name, parts, func(i int) map[string]any { return map[string]any{"part": fmt.Sprintf("p%d", i)} })
+}
+
+// TestEOSPollBoundary: one transaction per Poll batch; records and offsets
+// commit together; read_committed sees every record once, in order; the
+// offsets topic holds Kafka Connect's bytes, readable by a new store; the
+// status shows the transactions and their sizes.
+func TestEOSPollBoundary(t *testing.T) {
+	const parts, perPart, batch = 4, 150, 40
+	task := &genTask{parts: parts, perPart: perPart, batch: batch}
+	brokers, topic, cfg := eosSetup(t, "eos-poll", 2, task)
+	task.topic = topic
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runPipeline(t, p)
+	waitFor(t, "every record committed", 60*time.Second, func() bool {
+		st := p.PipelineStatus()
+		return len(st.Tasks) == 1 && st.Tasks[0].Transactions >= parts*perPart/batch
+	})
+	st := p.PipelineStatus().Tasks[0]
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if st.TransactionalID != "g-eos-poll-0" {
+		t.Errorf("TransactionalID = %q, want g-eos-poll-0 (<group>-<connector>-<task>)", st.TransactionalID)
+	}
+	if st.TransactionSizeMax != batch || st.TransactionSizeMin != batch || st.TransactionSizeAvg != batch || st.TransactionAborts != 0 {
+		t.Errorf("transaction sizes min/max/avg %d/%d/%g, aborts %d; want %d each (one transaction per batch), no abort",
+			st.TransactionSizeMin, st.TransactionSizeMax, st.TransactionSizeAvg, st.TransactionAborts, batch)
+	}
+	checkExactlyOnce(t, brokers, topic, parts, perPart)
+	for i, c := range committedSeqs(t, brokers, cfg.OffsetStorage.Topic, "eos-poll", parts) {
+		if c != perPart-1 {
+			t.Errorf("p%d: committed seq %d, want %d", i, c, perPart-1)
+		}
+	}
+}
+
+// TestEOSRestartResumes: a pipeline stopped mid-stream (graceful: its open
+// transaction commits) and a new one on the same offsets topic continue
+// without a duplicate or a gap.
+func TestEOSRestartResumes(t *testing.T) {
+	const parts, perPart = 3, 400
+	task := &genTask{parts: parts, perPart: perPart, batch: 25}
+	brokers, topic, cfg := eosSetup(t, "eos-restart", 1, task)
+	task.topic = topic
+	for round := range 3 {
+		p, err := source.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := runPipeline(t, p)
+		if round < 2 {
+			waitFor(t, "some transactions", 60*time.Second, func() bool {
+				st := p.PipelineStatus()
+				return len(st.Tasks) == 1 && st.Tasks[0].Transactions >= 3
+			})
+		} else {
+			waitFor(t, "every record committed", 60*time.Second, func() bool {
+				c := committedSeqs(t, brokers, cfg.OffsetStorage.Topic, "eos-restart", parts)
+				return c[0] == perPart-1 && c[1] == perPart-1 && c[2] == perPart-1
+			})
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkExactlyOnce(t, brokers, topic, parts, perPart)
+}
+
+// TestEOSIntervalBoundary: transactions end every interval, spanning
+// several batches.
+func TestEOSIntervalBoundary(t *testing.T) {
+	const parts, perPart = 2, 300
+	task := &genTask{parts: parts, perPart: perPart, batch: 5, onPoll: func() { time.Sleep(2 * time.Millisecond) }}
+	brokers, topic, cfg := eosSetup(t, "eos-interval", 1, task)
+	task.topic = topic
+	cfg.ExactlyOnce.Boundary = source.BoundaryInterval
+	cfg.ExactlyOnce.BoundaryInterval = 100 * time.Millisecond
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runPipeline(t, p)
+	waitFor(t, "every record committed", 60*time.Second, func() bool {
+		st := p.PipelineStatus()
+		return len(st.Tasks) == 1 && st.Tasks[0].RecordsOut == parts*perPart && st.Tasks[0].Transactions > 0 && st.Tasks[0].InFlight == 0 &&
+			func() bool {
+				c := committedSeqs(t, brokers, cfg.OffsetStorage.Topic, "eos-interval", parts)
+				return c[0] == perPart-1 && c[1] == perPart-1
+			}()
+	})
+	st := p.PipelineStatus().Tasks[0]
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if st.TransactionSizeMax <= 5 {
+		t.Errorf("largest transaction %d records: an interval transaction should span several batches of 5", st.TransactionSizeMax)
+	}
+	checkExactlyOnce(t, brokers, topic, parts, perPart)
+}
+
+// boundaryTask defines its own transaction boundaries: it commits after a
+// chosen record, aborts every third batch (re-emitting its records in the
+// next Poll, as a connector that wants them written must), and commits
+// other batches.
+type boundaryTask struct {
+	genTask
+	tc      source.TransactionContext
+	n       int
+	redo    []connect.Record
+	aborted atomic.Int64
+}
+
+func (b *boundaryTask) Start(ctx context.Context, tc source.TaskContext) error {
+	b.tc = source.TransactionContextOf(tc)
+	if b.tc == nil {
+		return errors.New("no TransactionContext with transaction.boundary=connector")
+	}
+	b.redo = nil
+	return b.genTask.Start(ctx, tc)
+}
+
+func (b *boundaryTask) Poll(ctx context.Context) ([]connect.Record, error) {
+	var batch []connect.Record
+	redo := b.redo != nil
+	if redo {
+		batch, b.redo = b.redo, nil
+	} else {
+		var err error
+		if batch, err = b.genTask.Poll(ctx); err != nil || len(batch) == 0 {
+			return batch, err
+		}
+	}
+	if redo {
+		b.tc.CommitTransaction()
+		return batch, nil
+	}
+	// Aborting drops every record of the transaction: abort only batches
+	// that begin one (the previous batch committed entirely).
+	b.n++
+	switch b.n % 3 {
+	case 0:
+		b.tc.AbortTransaction()
+		b.redo = append([]connect.Record(nil), batch...)
+		b.aborted.Add(1)
+	case 1:
+		b.tc.CommitTransactionAfter(&batch[len(batch)/2]) // the rest joins the next transaction
+	default:
+		b.tc.CommitTransaction()
+	}
+	return batch, nil
+}
+
+type boundaryConnector struct{}
+
+func (boundaryConnector) TaskConfigs(_ context.Context, c map[string]string, _ int) ([]map[string]string, error) {
+	return []map[string]string{c}, nil
+}
+
+func (boundaryConnector) CanDefineTransactionBoundaries(context.Context, map[string]string) source.ConnectorTransactionBoundaries {
+	return source.BoundariesSupported
+}
+
+// TestEOSConnectorBoundary: commits after a record and after a batch, and
+// aborted batches (their records dropped, their offsets committed, the
+// records re-emitted by the task): each record exactly once, in order.
+func TestEOSConnectorBoundary(t *testing.T) {
+	const parts, perPart = 2, 200
+	task := &boundaryTask{genTask: genTask{parts: parts, perPart: perPart, batch: 10}}
+	brokers, topic, cfg := eosSetup(t, "eos-connector", 1, task)
+	task.topic = topic
+	cfg.Connector = boundaryConnector{}
+	cfg.ExactlyOnce.Boundary = source.BoundaryConnector
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runPipeline(t, p)
+	// The last transaction may stay open (a commit requested after a
+	// record leaves the rest of its batch to the next one): every record
+	// polled and acknowledged, then the graceful stop commits it.
+	waitFor(t, "every record polled and acknowledged", 60*time.Second, func() bool {
+		st := p.PipelineStatus()
+		want := int64(parts*perPart) + 10*task.aborted.Load()
+		return len(st.Tasks) == 1 && st.Tasks[0].RecordsIn == want && st.Tasks[0].RecordsOut == want
+	})
+	st := p.PipelineStatus().Tasks[0]
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if st.TransactionAborts == 0 || task.aborted.Load() == 0 {
+		t.Errorf("%d aborts in the status, %d requested: want some", st.TransactionAborts, task.aborted.Load())
+	}
+	checkExactlyOnce(t, brokers, topic, parts, perPart)
+	// The aborted records are in the log, not visible read_committed.
+	if all, comm := len(kafkatest.ReadUncommitted(t, brokers, topic)), parts*perPart; all <= comm {
+		t.Errorf("log holds %d records, read_committed %d: the aborted batches should be in the log", all, comm)
+	}
+}
+
+// TestEOSConnectorBoundaryConflict: asking to commit and abort the same
+// record fails the task with Kafka Connect's message.
+func TestEOSConnectorBoundaryConflict(t *testing.T) {
+	task := &conflictRecordTask{genTask: genTask{parts: 1, perPart: 50, batch: 5}}
+	_, topic, cfg := eosSetup(t, "eos-conflict", 1, task)
+	task.topic = topic
+	cfg.Connector = boundaryConnector{}
+	cfg.ExactlyOnce.Boundary = source.BoundaryConnector
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Run(context.Background())
+	want := "Connector requested both commit and abort of same record against topic/partition " + topic + "/null"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Run: %v; want the task to fail with %q", err, want)
+	}
+}
+
+type conflictRecordTask struct {
+	genTask
+	tc source.TransactionContext
+}
+
+func (c *conflictRecordTask) Start(ctx context.Context, tc source.TaskContext) error {
+	c.tc = source.TransactionContextOf(tc)
+	return c.genTask.Start(ctx, tc)
+}
+
+func (c *conflictRecordTask) Poll(ctx context.Context) ([]connect.Record, error) {
+	batch, err := c.genTask.Poll(ctx)
+	if len(batch) > 0 {
+		c.tc.CommitTransactionAfter(&batch[1])
+		c.tc.AbortTransactionAfter(&batch[1])
+	}
+	return batch, err
+}
+
+// TestEOSFencing: a second pipeline running the same task (same group,
+// connector and task id) fences the first, which fails with ErrFenced, is
+// not restarted by its restart policy, and writes nothing after; the second
+// completes the stream: read_committed sees every record once.
+func TestEOSFencing(t *testing.T) {
+	const parts, perPart = 2, 3000
+	slow := func() { time.Sleep(3 * time.Millisecond) }
+	taskA := &genTask{parts: parts, perPart: perPart, batch: 20, onPoll: slow}
+	brokers, topic, cfg := eosSetup(t, "eos-fence", 1, taskA)
+	taskA.topic = topic
+	cfg.Restart = sluiceerrors.RestartPolicy{MaxRestarts: 5, InitialDelay: 10 * time.Millisecond}
+	a, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctxA, cancelA := context.WithCancel(context.Background())
+	defer cancelA()
+	doneA := make(chan error, 1)
+	go func() { doneA <- a.Run(ctxA) }()
+	waitFor(t, "A's first transactions", 60*time.Second, func() bool {
+		st := a.PipelineStatus()
+		return len(st.Tasks) == 1 && st.Tasks[0].Transactions >= 5
+	})
+
+	taskB := &genTask{topic: topic, parts: parts, perPart: perPart, batch: 20}
+	cfgB := cfg
+	cfgB.NewTask = func() source.Task { return taskB }
+	b, err := source.New(cfgB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopB := runPipeline(t, b)
+	var errA error
+	select {
+	case errA = <-doneA:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("A was not fenced: status %+v", a.PipelineStatus().Tasks[0])
+	}
+	if !errors.Is(errA, connect.ErrFenced) {
+		t.Fatalf("A ended with %v; want ErrFenced", errA)
+	}
+	var fe *connect.FencedError
+	if !errors.As(errA, &fe) || fe.TransactionalID != "g-eos-fence-0" || fe.Connector != "eos-fence" {
+		t.Errorf("A's failure %#v; want a *connect.FencedError naming g-eos-fence-0", fe)
+	}
+	if st := a.PipelineStatus().Tasks[0]; st.State != connect.StateFailed || st.Restarts != 0 {
+		t.Errorf("A's task: %s after %d restarts; want FAILED, never restarted", st.State, st.Restarts)
+	}
+	waitFor(t, "B commits every record", 120*time.Second, func() bool {
+		c := committedSeqs(t, brokers, cfg.OffsetStorage.Topic, "eos-fence", parts)
+		return c[0] == perPart-1 && c[1] == perPart-1
+	})
+	if err := stopB(); err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnce(t, brokers, topic, parts, perPart)
+}
+
+// TestEOSOwnOffsetsTopicRefused: a record for the task's own offsets topic
+// fails the task with Kafka Connect's message.
+func TestEOSOwnOffsetsTopicRefused(t *testing.T) {
+	task := &genTask{parts: 1, perPart: 10}
+	_, _, cfg := eosSetup(t, "eos-own", 1, task)
+	task.topic = cfg.OffsetStorage.Topic
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "Source tasks may not produce to their own offsets topics when exactly-once support is enabled") {
+		t.Fatalf("Run: %v; want Kafka Connect's refusal", err)
+	}
+}
