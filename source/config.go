@@ -284,6 +284,11 @@ func (c *Config) setDefaults() {
 	if c.OffsetStore == nil {
 		c.OffsetStore = newOwnedStore(c)
 	}
+	if c.ExactlyOnce.OffsetsTopic != "" {
+		if _, ok := c.OffsetStore.(*connectorStore); !ok {
+			c.OffsetStore = newConnectorStore(c)
+		}
+	}
 }
 
 // Validate reports every invalid setting, naming it by its Kafka Connect
@@ -311,7 +316,11 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("task.shutdown.graceful.timeout.ms: must be >= 0, got %s", c.ShutdownTimeout))
 	}
-	if _, owned := c.OffsetStore.(*ownedStore); c.OffsetStore != nil && !owned && c.OffsetStorage != (offsets.Storage{}) {
+	store := c.OffsetStore
+	if cs, ok := store.(*connectorStore); ok {
+		store = cs.secondary
+	}
+	if _, owned := store.(*ownedStore); store != nil && !owned && c.OffsetStorage != (offsets.Storage{}) {
 		errs = append(errs, errors.New("OffsetStore and OffsetStorage: set one (OffsetStorage selects the store the pipeline opens when OffsetStore is nil)"))
 	}
 	if err := c.OffsetStorage.Validate(); err != nil {

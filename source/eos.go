@@ -404,9 +404,14 @@ func declare(c *Config, method, logMsg string, fn func()) string {
 
 // kafkaOffsetStore reports whether c's offsets live in a Kafka topic, which
 // exactly-once delivery writes in the task's transaction: the store the
-// pipeline opens from an OffsetStorage without File, or a store of the
-// caller's that is an offsets.TransactionalStore (a *offsets.KafkaStore).
+// pipeline opens from an OffsetStorage without File, a store of the
+// caller's that is an offsets.TransactionalStore (a *offsets.KafkaStore),
+// or the connector's own offsets topic (OffsetsTopic), which is then the
+// primary store.
 func kafkaOffsetStore(c *Config) bool {
+	if c.ExactlyOnce.OffsetsTopic != "" {
+		return true // the connector's own topic is the primary store
+	}
 	if _, owned := c.OffsetStore.(*ownedStore); owned || c.OffsetStore == nil {
 		return c.OffsetStorage.File == ""
 	}

@@ -381,3 +381,48 @@ func TestEOSOwnOffsetsTopicRefused(t *testing.T) {
 		t.Fatalf("Run: %v; want Kafka Connect's refusal", err)
 	}
 }
+
+// TestEOSConnectorOffsetsTopic: with offsets.storage.topic the connector's
+// own topic is the primary store: the transactions write there, and a
+// partition it does not hold resumes from the worker's topic (Kafka
+// Connect's ConnectorOffsetBackingStore).
+func TestEOSConnectorOffsetsTopic(t *testing.T) {
+	const parts, perPart = 2, 200
+	task := &genTask{parts: parts, perPart: perPart, batch: 30}
+	brokers, topic, cfg := eosSetup(t, "eos-own-topic", 1, task)
+	task.topic = topic
+	worker, err := offsets.NewKafkaStore(context.Background(), offsets.KafkaStoreConfig{
+		Brokers: brokers, Topic: cfg.OffsetStorage.Topic, Sarama: kafkatest.SaramaConfig(t), ReplicationFactor: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = worker.Write(context.Background(), "eos-own-topic", []connect.OffsetEntry{{Partition: map[string]any{"part": "p0"}, Offset: map[string]any{"seq": 99}}})
+	worker.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ExactlyOnce.OffsetsTopic = topic + "-connector-offsets"
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runPipeline(t, p)
+	waitFor(t, "every record committed to the connector's topic", 60*time.Second, func() bool {
+		c := committedSeqs(t, brokers, cfg.ExactlyOnce.OffsetsTopic, "eos-own-topic", parts)
+		return c[0] == perPart-1 && c[1] == perPart-1
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	got := seqs(t, kafkatest.ReadCommitted(t, brokers, topic))
+	if s := got["p0"]; len(s) != perPart-100 || s[0] != 100 {
+		t.Errorf("p0 read %d records from %v; want %d from 100 (the worker topic's offset 99)", len(s), s[:min(1, len(s))], perPart-100)
+	}
+	if s := got["p1"]; len(s) != perPart || s[0] != 0 {
+		t.Errorf("p1 read %d records; want %d from 0", len(s), perPart)
+	}
+	if c := committedSeqs(t, brokers, cfg.OffsetStorage.Topic, "eos-own-topic", parts); c[0] != 99 || c[1] != -1 {
+		t.Errorf("worker topic holds %v; want [99 -1]: the transactions write the connector's topic", c)
+	}
+}

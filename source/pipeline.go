@@ -104,7 +104,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 
-	if owned, ok := p.cfg.OffsetStore.(*ownedStore); ok {
+	for _, owned := range ownedStores(p.cfg.OffsetStore) {
 		err := owned.acquire(ctx, func(err error) {
 			// Shown like a producer that cannot reach the brokers: the
 			// tasks are RUNNING, stalled, with the error they wait on.
@@ -161,6 +161,18 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.setState(connect.StateStopped, nil)
 	}
 	return err
+}
+
+// ownedStores returns the stores in s that the pipeline opens and closes
+// itself.
+func ownedStores(s any) []*ownedStore {
+	switch s := s.(type) {
+	case *ownedStore:
+		return []*ownedStore{s}
+	case *connectorStore:
+		return s.owned()
+	}
+	return nil
 }
 
 // supervise runs task i, restarting it under the restart policy when it

@@ -174,6 +174,9 @@ func transactionalID(group, connector string, task int) string {
 // txnStoreOf returns the transactional store behind s (the pipeline's own
 // Kafka store, or the caller's *offsets.KafkaStore).
 func txnStoreOf(s offsets.Store) (offsets.TransactionalStore, bool) {
+	if c, ok := s.(*connectorStore); ok {
+		s = c.primary
+	}
 	if o, ok := s.(*ownedStore); ok {
 		s = o.current()
 	}
