@@ -426,3 +426,60 @@ func TestEOSConnectorOffsetsTopic(t *testing.T) {
 		t.Errorf("worker topic holds %v; want [99 -1]: the transactions write the connector's topic", c)
 	}
 }
+
+// TestEOSAbortRewindsOnProduceError: produce requests refused for a while
+// (NOT_LEADER_OR_FOLLOWER, past the producer's retries) abort the open
+// transaction; the task restarts from its last committed offsets, shown
+// stalled meanwhile, and the stream completes exactly once. In-process
+// broker only: it needs the broker to fail on purpose.
+func TestEOSAbortRewindsOnProduceError(t *testing.T) {
+	const parts, perPart = 2, 400
+	topic := kafkatest.Topic(t)
+	c, brokers := newFaultyCluster(t, topic, 1)
+	var in injector
+	in.install(c)
+	task := &genTask{topic: topic, parts: parts, perPart: perPart, batch: 20, onPoll: func() { time.Sleep(time.Millisecond) }}
+	cfg := baseConfig(t, brokers, "eos-rewind", task)
+	cfg.OffsetStore = nil
+	cfg.OffsetStorage = offsets.Storage{Topic: topic + "-offsets", ReplicationFactor: 1, Partitions: 1}
+	cfg.ExactlyOnce = source.ExactlyOnce{Enabled: true, GroupID: "g"}
+	cfg.ProducerProps = map[string]string{"retries": "3", "retry.backoff.ms": "5", "retry.backoff.max.ms": "20"}
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runPipeline(t, p)
+	waitFor(t, "first transactions", 60*time.Second, func() bool {
+		st := p.PipelineStatus()
+		return len(st.Tasks) == 1 && st.Tasks[0].Transactions >= 3
+	})
+	in.set(faultNotLeader)
+	var stalled atomic.Bool
+	waitFor(t, "an aborted transaction", 60*time.Second, func() bool {
+		st := p.PipelineStatus().Tasks[0]
+		if st.StallError != nil && st.State == connect.StateRunning {
+			stalled.Store(true)
+		}
+		return st.TransactionAborts >= 1
+	})
+	waitFor(t, "the task shown stalled", 30*time.Second, func() bool {
+		st := p.PipelineStatus().Tasks[0]
+		if st.StallError != nil && st.State == connect.StateRunning {
+			stalled.Store(true)
+		}
+		return stalled.Load()
+	})
+	in.set(faultNone)
+	waitFor(t, "every record committed", 60*time.Second, func() bool {
+		c := committedSeqs(t, brokers, cfg.OffsetStorage.Topic, "eos-rewind", parts)
+		return c[0] == perPart-1 && c[1] == perPart-1
+	})
+	st := p.PipelineStatus().Tasks[0]
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if st.State != connect.StateRunning || st.StallError != nil {
+		t.Errorf("after the fault: %s, stall %v; want RUNNING, no stall", st.State, st.StallError)
+	}
+	checkExactlyOnce(t, brokers, topic, parts, perPart)
+}

@@ -31,6 +31,7 @@ type SourceTaskContext struct {
 
 	mu      sync.Mutex
 	offsets map[string]offsets.Offset
+	txn     *fakeTxn // WithTransactionContext
 }
 
 var _ source.TaskContext = (*SourceTaskContext)(nil)
@@ -352,4 +353,70 @@ func (c *SinkTaskContext) SetReportError(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.reportErr = err
+}
+
+// TransactionRequests are the transaction boundaries a task asked for
+// through the TransactionContext of a SourceTaskContext (see
+// SourceTaskContext.WithTransactionContext): Commit and Abort for
+// CommitTransaction and AbortTransaction (the current batch), CommitAfter
+// and AbortAfter the records given to CommitTransactionAfter and
+// AbortTransactionAfter, in call order (nil entries included: a pipeline
+// fails the task for them).
+type TransactionRequests struct {
+	Commit, Abort           bool
+	CommitAfter, AbortAfter []*connect.Record
+}
+
+// fakeTxn is the recording TransactionContext of a SourceTaskContext.
+type fakeTxn struct {
+	mu  sync.Mutex
+	req TransactionRequests
+}
+
+func (f *fakeTxn) CommitTransaction() { f.mu.Lock(); f.req.Commit = true; f.mu.Unlock() }
+func (f *fakeTxn) AbortTransaction()  { f.mu.Lock(); f.req.Abort = true; f.mu.Unlock() }
+func (f *fakeTxn) CommitTransactionAfter(rec *connect.Record) {
+	f.mu.Lock()
+	f.req.CommitAfter = append(f.req.CommitAfter, rec)
+	f.mu.Unlock()
+}
+func (f *fakeTxn) AbortTransactionAfter(rec *connect.Record) {
+	f.mu.Lock()
+	f.req.AbortAfter = append(f.req.AbortAfter, rec)
+	f.mu.Unlock()
+}
+
+// WithTransactionContext gives c a TransactionContext that records the
+// task's requests (read them with TransactionRequests), as a pipeline's
+// context has one with exactly-once delivery and
+// transaction.boundary=connector; source.TransactionContextOf(c) returns
+// it. Without it, TransactionContextOf(c) is nil. Call it before handing c
+// to a task; it returns c.
+func (c *SourceTaskContext) WithTransactionContext() *SourceTaskContext {
+	c.txn = &fakeTxn{}
+	return c
+}
+
+// TransactionContext returns the recording TransactionContext set by
+// WithTransactionContext, or nil; tasks reach it through
+// source.TransactionContextOf.
+func (c *SourceTaskContext) TransactionContext() source.TransactionContext {
+	if c.txn == nil {
+		return nil
+	}
+	return c.txn
+}
+
+// TransactionRequests returns the requests recorded since the last call
+// (the zero value without WithTransactionContext) and forgets them, as a
+// pipeline applies them once per batch.
+func (c *SourceTaskContext) TransactionRequests() TransactionRequests {
+	if c.txn == nil {
+		return TransactionRequests{}
+	}
+	c.txn.mu.Lock()
+	defer c.txn.mu.Unlock()
+	r := c.txn.req
+	c.txn.req = TransactionRequests{}
+	return r
 }

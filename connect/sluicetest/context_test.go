@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/sluicetest"
+	"github.com/sluicehq/sluice/source"
 )
 
 // TestSourceTaskContext: preset offsets are read back through Offsets as a
@@ -100,5 +101,31 @@ func TestSinkTaskContext(t *testing.T) {
 	reps := tc.Reports()
 	if len(reps) != 2 || reps[0].Record.Value != "x" || !errors.Is(reps[0].Err, boom) {
 		t.Errorf("Reports = %+v", reps)
+	}
+}
+
+// TestSourceTaskContextTransactions: WithTransactionContext gives the task a
+// TransactionContext (through source.TransactionContextOf) whose requests
+// the test reads back once; without it there is none.
+func TestSourceTaskContextTransactions(t *testing.T) {
+	if tc := source.TransactionContextOf(sluicetest.NewSourceTaskContext(nil)); tc != nil {
+		t.Fatalf("TransactionContextOf without WithTransactionContext = %v; want nil", tc)
+	}
+	c := sluicetest.NewSourceTaskContext(nil).WithTransactionContext()
+	tc := source.TransactionContextOf(c)
+	if tc == nil {
+		t.Fatal("TransactionContextOf = nil after WithTransactionContext")
+	}
+	recs := []connect.Record{{Topic: "a"}, {Topic: "b"}}
+	tc.CommitTransactionAfter(&recs[0])
+	tc.AbortTransactionAfter(&recs[1])
+	tc.CommitTransaction()
+	got := c.TransactionRequests()
+	if !got.Commit || got.Abort || len(got.CommitAfter) != 1 || got.CommitAfter[0] != &recs[0] || len(got.AbortAfter) != 1 || got.AbortAfter[0] != &recs[1] {
+		t.Fatalf("TransactionRequests = %+v", got)
+	}
+	tc.AbortTransaction()
+	if got := c.TransactionRequests(); !got.Abort || got.Commit || got.CommitAfter != nil {
+		t.Fatalf("second TransactionRequests = %+v; want only Abort (the first call forgot the rest)", got)
 	}
 }
