@@ -349,6 +349,9 @@ func TestEOSFencing(t *testing.T) {
 	if !errors.Is(errA, connect.ErrFenced) {
 		t.Fatalf("A ended with %v; want ErrFenced", errA)
 	}
+	if strings.Contains(errA.Error(), "Unknown error") {
+		t.Errorf("A's failure prints sarama's text for PRODUCER_FENCED: %v", errA)
+	}
 	var fe *connect.FencedError
 	if !errors.As(errA, &fe) || fe.TransactionalID != "g-eos-fence-0" || fe.Connector != "eos-fence" {
 		t.Errorf("A's failure %#v; want a *connect.FencedError naming g-eos-fence-0", fe)

@@ -956,7 +956,7 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 			}
 			if pe.Msg.Metadata == any(offsetMsg) {
 				r.txn.setErr(fmt.Errorf("connector %q task %d: stage %s: writing offsets to topic %s partition %d in the transaction: %w",
-					cfg.Name, r.id, connect.StageOffsetCommit, pe.Msg.Topic, pe.Msg.Partition, pe.Err))
+					cfg.Name, r.id, connect.StageOffsetCommit, pe.Msg.Topic, pe.Msg.Partition, kafkaText(pe.Err)))
 				r.resolved()
 				continue
 			}
@@ -966,7 +966,7 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 				// The transaction is doomed: it aborts at its boundary. The
 				// slot is not reused (the tracker holds its handle until the
 				// rewind resets it).
-				r.txn.setErr(r.errorf(connect.StageKafkaProduce, producer, s.rec, fmt.Errorf("producing to topic %s: %w", pe.Msg.Topic, pe.Err)))
+				r.txn.setErr(r.errorf(connect.StageKafkaProduce, producer, s.rec, fmt.Errorf("producing to topic %s: %w", pe.Msg.Topic, kafkaText(pe.Err))))
 			case kafkaconf.Retriable(pe.Err) || errors.Is(pe.Err, errFenced):
 				r.keepForRetry(producer, s, pe.Err)
 			case errors.Is(pe.Err, sarama.ErrMessageSizeTooLarge) && !s.alone:

@@ -268,7 +268,7 @@ func (r *taskRunner) txnBegin(ctx context.Context) error {
 		return nil
 	}
 	if err := r.producer.BeginTxn(); err != nil {
-		return r.txnFailed(ctx, fmt.Errorf("beginning a transaction: %w", err))
+		return r.txnFailed(ctx, fmt.Errorf("beginning a transaction: %w", kafkaText(err)))
 	}
 	t.open, t.began, t.size = true, time.Now(), 0
 	return nil
@@ -311,7 +311,7 @@ func (r *taskRunner) txnCommit(ctx context.Context) error {
 	if h := testHookBeforeCommit; h != nil {
 		h()
 	}
-	err := r.producer.CommitTxn()
+	err := kafkaText(r.producer.CommitTxn())
 	r.waitResolvedAll(context.Background()) // CommitTxn returned: every result is in the channels
 	if perr := t.takeErr(); err == nil {
 		err = perr
@@ -385,7 +385,7 @@ func (r *taskRunner) txnFailed(ctx context.Context, cause error) error {
 	var aerr error
 	st := r.producer.TxnStatus()
 	if st&sarama.ProducerTxnFlagFatalError == 0 && st&(sarama.ProducerTxnFlagInTransaction|sarama.ProducerTxnFlagInError) != 0 {
-		aerr = r.producer.AbortTxn()
+		aerr = kafkaText(r.producer.AbortTxn())
 		r.waitResolvedAll(context.Background())
 		t.takeErr()
 		st = r.producer.TxnStatus()
@@ -423,6 +423,28 @@ func (r *taskRunner) txnFailed(ctx context.Context, cause error) error {
 		return fmt.Errorf("connector %q task %d: stage %s: transaction aborted: %w", cfg.Name, r.id, connect.StageKafkaProduce, cause)
 	}
 	return r.rewind(ctx, cause, aerr != nil)
+}
+
+// fencedText wraps sarama's ErrProducerFenced, which prints as "Unknown
+// error, how did this happen? Error code = 90" (IBM/sarama#2859), with
+// Kafka's name for it; errors.Is still matches it.
+type fencedText struct{ err error }
+
+func (f fencedText) Error() string {
+	return "PRODUCER_FENCED (Kafka error code 90): the broker refused the producer's epoch: a newer producer with the same transactional.id exists, or the transaction timed out"
+}
+func (f fencedText) Unwrap() error { return f.err }
+
+// kafkaText returns err, with ErrProducerFenced named (fencedText).
+func kafkaText(err error) error {
+	if errors.Is(err, sarama.ErrProducerFenced) && !errors.As(err, new(fencedText)) {
+		var kerr sarama.KError
+		if errors.As(err, &kerr) && err == error(kerr) {
+			return fencedText{err}
+		}
+		return fmt.Errorf("%w (%w)", err, fencedText{sarama.ErrProducerFenced})
+	}
+	return err
 }
 
 // fenceError reports whether err is the broker's answer to a producer with
