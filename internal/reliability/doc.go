@@ -24,9 +24,10 @@
 // # Process scenarios
 //
 // The process scenarios (broker_restart_test.go, kill_test.go,
-// rejoin_test.go) drive real processes: examples/standalone, built once per
-// test binary with a normal (non-race) build, and optionally Kafka Connect's
-// ConnectStandalone, both given the same worker and connector properties
+// kill_eos_test.go, rejoin_test.go) drive real processes:
+// examples/standalone, built once per test binary with a normal (non-race)
+// build, and optionally Kafka Connect's ConnectStandalone, both given the
+// same worker and connector properties
 // files (FileStreamSource → topic → FileStreamSink). They stop and restart a
 // broker, kill the worker with SIGKILL, restart a sink right after a kill,
 // and fail on any lost input line, torn output line or order violation.
@@ -41,6 +42,11 @@
 // 49092 (never the shared 127.0.0.1:9092 nor CI's KAFKA_BOOTSTRAP_SERVERS,
 // since the suite stops and restarts it) and stopped with --clean when the
 // test binary ends; without Java they are skipped, under CI=true they fail.
+// The exception is TestKillExactlyOnce, which never stops the broker: its
+// Apache Kafka form runs on KAFKA_BOOTSTRAP_SERVERS when that is set. It
+// kills an exactly-once source (exactly.once.source.support=enabled) in one
+// examples/standalone process, preferably while a transaction is open,
+// under a read_committed sink in another, and fails on a single duplicate.
 // Their embedded forms use the in-process kfake broker of a separate
 // examples/standalone -embedded process (a worker with no connector), so it
 // survives the kills of the worker under test; they need nothing but Go.

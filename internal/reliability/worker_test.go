@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -58,9 +59,10 @@ type worker struct {
 }
 
 // newWorker writes dir/worker.properties (bootstrap addrs, String
-// converters, a file offset store in dir, the flush interval, a free REST
-// port, then extra) and one file per connector, and prepares the
-// contender's command line. Nothing runs until start.
+// converters, a file offset store in dir unless extra sets
+// offset.storage.topic, the flush interval, a free REST port, then extra)
+// and one file per connector, and prepares the contender's command line.
+// Nothing runs until start.
 func newWorker(t testing.TB, contender, dir string, addrs []string, extra []kv, connectors ...[]kv) *worker {
 	t.Helper()
 	w := &worker{t: t, contender: contender, dir: dir, logPath: filepath.Join(dir, contender+".log")}
@@ -71,6 +73,9 @@ func newWorker(t testing.TB, contender, dir string, addrs []string, extra []kv, 
 		{"offset.storage.file.filename", filepath.Join(dir, "offsets.dat")},
 		{"offset.flush.interval.ms", strconv.Itoa(flushIntervalMS)},
 		{"listeners", fmt.Sprintf("http://127.0.0.1:%d", freePort(t))},
+	}
+	if slices.ContainsFunc(extra, func(p kv) bool { return p[0] == "offset.storage.topic" }) {
+		props = slices.DeleteFunc(props, func(p kv) bool { return p[0] == "offset.storage.file.filename" })
 	}
 	props = append(props, extra...)
 	workerFile := filepath.Join(dir, "worker.properties")
