@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/sluicetest"
+	"github.com/sluicehq/sluice/offsets"
 )
 
 // TestExactlyOnceSource: with exactly.once.source.support=enabled, group.id
@@ -272,5 +274,45 @@ func TestExactlyOnceUnsupportedConnector(t *testing.T) {
 	cancel() // stops at once: the store and listeners are closed
 	if err := w.run(ctx); err != nil {
 		t.Errorf("run: %v", err)
+	}
+}
+
+// TestExactlyOnceConnectorOffsetsTopic: a source connector's own
+// offsets.storage.topic (KIP-618) holds its offsets under exactly-once
+// delivery: they are read back from it (not from the worker's
+// offset.storage.topic) by a store opened on it after the worker stopped.
+func TestExactlyOnceConnectorOffsetsTopic(t *testing.T) {
+	brokers := sluicetest.Brokers(t)
+	topic := sluicetest.Topic(t)
+	sluicetest.CreateTopic(t, brokers, topic, 1, nil)
+	own := sluicetest.Topic(t)
+	const name = "eos-own-offsets"
+
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.txt")
+	input := lines(0, 1000)
+	if err := os.WriteFile(in, input, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := startWorker(t,
+		writeFile(t, dir, "worker.properties", workerProps(brokers,
+			"offset.storage.topic="+sluicetest.Topic(t), "offset.storage.partitions=1",
+			"exactly.once.source.support=enabled", "group.id=group-"+topic)...),
+		writeFile(t, dir, "source.properties", "name="+name, "connector.class=FileStreamSource", "file="+in, "topic="+topic,
+			"exactly.once.support=required", "offsets.storage.topic="+own))
+	checkCommitted(t, brokers, topic, input)
+	w.stop()
+
+	store, err := offsets.NewKafkaStore(context.Background(), offsets.KafkaStoreConfig{Brokers: brokers, Topic: own, Sarama: sluicetest.SaramaConfig(t)})
+	if err != nil {
+		t.Fatalf("opening the connector's offsets topic %s: %v", own, err)
+	}
+	defer store.Close()
+	entries, err := store.List(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Partition["filename"] != in || fmt.Sprint(entries[0].Offset["position"]) != fmt.Sprint(len(input)) {
+		t.Errorf("offsets of %s in its own topic %s: %v, want position %d of %s", name, own, entries, len(input), in)
 	}
 }
