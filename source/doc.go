@@ -39,6 +39,37 @@
 // errors.* settings (Config.Errors), with a dead-letter queue for source
 // records too; failed tasks can restart themselves (Config.Restart).
 //
+// # Exactly-once delivery
+//
+// With Config.ExactlyOnce.Enabled (the worker property
+// exactly.once.source.support=enabled, Kafka Connect's KIP-618) each task
+// writes through a transactional producer whose transactional.id is
+// <group.id>-<connector>-<task>, and its records and the source offsets
+// they cover commit in one Kafka transaction: a read_committed consumer
+// sees each record once whatever happens to the process. Transactions end
+// after each Poll batch (transaction.boundary=poll, the default), every
+// transaction.boundary.interval.ms (interval), or where the task asks
+// through its TransactionContext (connector; see TransactionContextOf).
+// Starting a task fences any older instance of it (a process restarted,
+// a replica given the same task): the older one fails with
+// connect.ErrFenced and is never restarted. A transaction that fails is
+// aborted: after a retriable failure the task restarts from its last
+// committed offsets (stalled meanwhile, as for an unreachable broker);
+// after any other it fails. Exactly-once needs a Kafka offsets store
+// (offset.storage.topic, or the connector's own offsets.storage.topic) and
+// a group id.
+//
+// What is exactly once: the records, and the offsets in the offsets topic.
+// Not: RecordCommitter and Committer callbacks (called after the
+// commit; a crash between the commit and them skips them), the task's own
+// side effects, logs, and dead-letter queue records, which are written by
+// their own producer at least once (a report made in a transaction that
+// aborts is made again when its record is polled again). A produce failure
+// aborts the transaction whatever errors.tolerance says (Kafka Connect
+// fails the task); errors.tolerance keeps its meaning for conversion and
+// transformation failures, whose skipped records' offsets commit in the
+// transaction.
+//
 // A Pipeline is a connect.Pipeline and a connect.OffsetManager, so a
 // connect/runner.Runner can supervise it and serve Kafka Connect's REST API
 // for it. Package connect/sluicetest has an in-process broker and an

@@ -508,7 +508,7 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if r.txn != nil && ctx.Err() == nil {
+		if r.txn != nil && ctx.Err() == nil && !r.txn.rewound {
 			if err := r.txnAfterBatch(ctx, len(batch)); err != nil {
 				return err
 			}
@@ -516,8 +516,12 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 	}
 }
 
-// sendBatch sends a polled batch; it returns nil when stopping.
+// sendBatch sends a polled batch; it returns nil when stopping, and under
+// exactly-once when a failed transaction rewound the task (txn.rewound).
 func (r *taskRunner) sendBatch(ctx context.Context, batch []connect.Record) error {
+	if r.txn != nil {
+		r.txn.rewound = false
+	}
 	for i := range batch {
 		if r.recovering.Load() {
 			// A retriable produce error: the records already sent are
@@ -537,9 +541,16 @@ func (r *taskRunner) sendBatch(ctx context.Context, batch []connect.Record) erro
 			}
 			return err
 		}
-		if r.txn != nil && r.txn.tctx != nil {
-			if err := r.txnAfterRecord(ctx, &batch[i]); err != nil {
-				return err
+		if r.txn != nil {
+			if r.txn.tctx != nil {
+				if err := r.txnAfterRecord(ctx, &batch[i]); err != nil {
+					return err
+				}
+			}
+			if r.txn.rewound {
+				// A failed transaction restarted the task from its
+				// committed offsets: the rest of this batch is polled again.
+				return nil
 			}
 		}
 	}
@@ -697,10 +708,10 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 		m.Timestamp = out.Timestamp
 	}
 	if r.txn != nil {
-		if err := r.txnBegin(ctx); err != nil {
+		if err := r.txnBegin(ctx); err != nil || r.txn.rewound {
 			*s = msgSlot{}
 			slotPool.Put(s)
-			return err
+			return err // nil after a rewind: the caller stops the batch
 		}
 		r.txn.size++
 	}

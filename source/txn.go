@@ -82,6 +82,7 @@ type txnState struct {
 
 	// Poll goroutine only.
 	open    bool
+	rewound bool // set by rewind: the rest of the batch being sent belongs to the old task instance
 	began   time.Time
 	size    int64     // records sent in the open transaction
 	nextAt  time.Time // BoundaryInterval: when to commit
@@ -468,6 +469,7 @@ func (r *taskRunner) rewind(ctx context.Context, cause error, reopen bool) error
 	} else {
 		t.backoff = r.delivery.next(t.backoff)
 	}
+	t.rewound = true
 	r.setStall(fmt.Errorf("connector %q task %d: stage %s: transaction aborted, the task restarts from its last committed offsets: %w",
 		cfg.Name, r.id, connect.StageKafkaProduce, cause))
 	r.stallErrIsTxn.Store(true)
