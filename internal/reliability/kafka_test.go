@@ -286,31 +286,11 @@ func kafkaConnectLib(t testing.TB) string {
 // topicTally reads the one-partition topic from its start and compares it
 // with the input's first n lines, as scan does for an output file: it tells
 // whether a duplicate or an order violation arose on the source side (in
-// the topic) or on the sink side. It reads with isolation.level=
-// read_uncommitted: every record written, as a default consumer sees them.
+// the topic) or on the sink side.
 func topicTally(t testing.TB, addrs []string, topic string, n int) tally {
 	t.Helper()
-	return topicTallyAs(t, addrs, topic, n, sarama.ReadUncommitted)
-}
-
-// tailIdle is how long topicTallyAs waits for more records once it has
-// every line and the last record it got is not the partition's last
-// offset: the offsets after it are transaction markers (or aborted records
-// under read_committed), which a consumer never gets.
-const tailIdle = 3 * time.Second
-
-// topicTallyAs is topicTally with the consumer's isolation level: with
-// sarama.ReadCommitted it tallies what a read_committed consumer (an
-// exactly-once pipeline's reader) gets, records of aborted and unfinished
-// transactions left out. The topic must have no open transaction (its
-// writers stopped): the read ends at the end offset taken first, or once
-// every line arrived and nothing more came for tailIdle.
-func topicTallyAs(t testing.TB, addrs []string, topic string, n int, isolation sarama.IsolationLevel) tally {
-	t.Helper()
 	c := tally{n: n, maxIndex: -1}
-	cfg := saramaConfig("sluice-reliability-reader")
-	cfg.Consumer.IsolationLevel = isolation
-	cons, err := sarama.NewConsumer(addrs, cfg)
+	cons, err := sarama.NewConsumer(addrs, saramaConfig("sluice-reliability-reader"))
 	if err != nil {
 		t.Errorf("reading topic %s: %v", topic, err)
 		return c
@@ -333,46 +313,58 @@ func topicTallyAs(t testing.TB, addrs []string, topic string, n int, isolation s
 		return c
 	}
 	defer pc.Close()
-	seen := make([]bool, n)
-	maxFirst := -1
+	a := newTallier(n)
 	timeout := time.NewTimer(2 * time.Minute)
 	defer timeout.Stop()
-	var idle <-chan time.Time // set once every line arrived
 	for {
 		var m *sarama.ConsumerMessage
 		select {
 		case m = <-pc.Messages():
 		case err := <-pc.Errors():
 			t.Errorf("reading topic %s: %v", topic, err)
-			return c
-		case <-idle:
-			return c // past the last record: markers (see tailIdle)
+			return a.tally
 		case <-timeout.C:
-			t.Errorf("reading topic %s: not at its end offset %d after 2 minutes (%d of %d lines)", topic, end, c.distinct, n)
-			return c
+			t.Errorf("reading topic %s: not at its end offset %d after 2 minutes", topic, end)
+			return a.tally
 		}
-		idx, ok := parseLine(m.Value, nil)
-		switch {
-		case !ok:
-			c.torn++
-		case idx >= n:
-			c.beyond++
-		case seen[idx]:
-			c.dup++
-		default:
-			seen[idx] = true
-			c.distinct++
-			if idx < maxFirst {
-				c.order++
-			} else {
-				maxFirst = idx
-			}
-		}
+		a.add(m.Value)
 		if m.Offset+1 >= end {
-			return c
-		}
-		if c.distinct == n {
-			idle = time.After(tailIdle)
+			return a.tally
 		}
 	}
+}
+
+// tallier counts records against the input's first n lines, in the order
+// they were read, as scan does for an output file.
+type tallier struct {
+	tally
+	seen     []bool
+	maxFirst int
+}
+
+func newTallier(n int) *tallier {
+	return &tallier{tally: tally{n: n, maxIndex: -1}, seen: make([]bool, n), maxFirst: -1}
+}
+
+// add counts the record value v.
+func (a *tallier) add(v []byte) {
+	idx, ok := parseLine(v, nil)
+	switch {
+	case !ok:
+		a.torn++
+		return
+	case idx >= a.n:
+		a.beyond++
+	case a.seen[idx]:
+		a.dup++
+	default:
+		a.seen[idx] = true
+		a.distinct++
+		if idx < a.maxFirst {
+			a.order++
+		} else {
+			a.maxFirst = idx
+		}
+	}
+	a.maxIndex = max(a.maxIndex, idx)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/kafkatest"
 )
 
 // TestKillExactlyOnce is the exactly-once variant of scenario (b), TestKill:
@@ -155,9 +156,9 @@ func killExactlyOnceScenario(t *testing.T, broker string) {
 		t.Fatal(err)
 	}
 	r.lost, r.dup, r.torn, r.order = c.lost(), c.dup, c.torn, c.order
-	committed := topicTallyAs(t, addrs, topic, n, sarama.ReadCommitted)
+	committed := tallyRecords(kafkatest.ReadCommitted(t, addrs, topic), n)
 	r.topic = &committed
-	written := topicTally(t, addrs, topic, n)
+	written := tallyRecords(kafkatest.ReadUncommitted(t, addrs, topic), n)
 	aborted := written.dup - committed.dup // records of aborted transactions: read_uncommitted sees them
 	if len(caughtUp) > 0 {
 		worst := 0.0
@@ -179,6 +180,16 @@ func killExactlyOnceScenario(t *testing.T, broker string) {
 		t.Errorf("read_committed reading of %s: %d lost, %d duplicated, %d torn, %d out of order; want none", topic,
 			committed.lost(), committed.dup, committed.torn, committed.order)
 	}
+}
+
+// tallyRecords counts the values of msgs, in order, against the input's
+// first n lines.
+func tallyRecords(msgs []*sarama.ConsumerMessage, n int) tally {
+	a := newTallier(n)
+	for _, m := range msgs {
+		a.add(m.Value)
+	}
+	return a.tally
 }
 
 // openTxnWait bounds how long a kill waits for an open transaction.
