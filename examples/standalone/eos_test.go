@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/sluicetest"
+	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/offsets"
 )
 
@@ -55,7 +56,6 @@ func TestExactlyOnceSource(t *testing.T) {
 	}
 
 	w := startWorker(t, files...)
-	checkCommitted(t, brokers, topic, lines(0, 2000))
 	waitForFile(t, out, lines(0, 2000))
 
 	// The Runner's status: the task's transactional id and transactions.
@@ -93,23 +93,42 @@ func TestExactlyOnceSource(t *testing.T) {
 	}
 
 	w.stop()
+	checkCommitted(t, brokers, topic, lines(0, 2000))
 	checkTransactional(t, brokers, topic, 2000)
 
 	// A restart resumes from the offsets committed in the transactions.
 	appendTo(t, in, lines(2000, 3000))
-	startWorker(t, files...)
-	checkCommitted(t, brokers, topic, lines(0, 3000))
+	w = startWorker(t, files...)
 	waitForFile(t, out, lines(0, 3000))
+	w.stop()
+	checkCommitted(t, brokers, topic, lines(0, 3000))
 }
 
-// checkCommitted reads topic's partition 0 with isolation.level=
-// read_committed until it has as many records as want has lines, and fails
-// t unless their values are want's lines in order; a record more arriving
-// within a second is a duplicate too.
+// checkCommitted fails t unless topic, whose writers stopped, holds want's
+// lines, in order, each once, for a read_committed reader
+// (kafkatest.ReadCommitted, which reads to the end without timers).
 func checkCommitted(t *testing.T, brokers []string, topic string, want []byte) {
 	t.Helper()
 	lines := strings.SplitAfter(string(want), "\n")
 	lines = lines[:len(lines)-1] // after the last "\n"
+	msgs := kafkatest.ReadCommitted(t, brokers, topic)
+	for i, m := range msgs {
+		if i >= len(lines) {
+			t.Fatalf("read_committed: %d records, want %d: record %d (offset %d) is %q, a duplicate", len(msgs), len(lines), i, m.Offset, m.Value)
+		}
+		if got := string(m.Value) + "\n"; got != lines[i] {
+			t.Fatalf("read_committed record %d (offset %d) = %q, want %q: a record lost, duplicated or out of order", i, m.Offset, got, lines[i])
+		}
+	}
+	if len(msgs) < len(lines) {
+		t.Fatalf("read_committed: %d records, want %d", len(msgs), len(lines))
+	}
+}
+
+// waitCommitted waits until a read_committed consumer of topic's
+// partition 0 got n records (or fails t after 90 s).
+func waitCommitted(t *testing.T, brokers []string, topic string, n int) {
+	t.Helper()
 	cfg := sluicetest.SaramaConfig(t)
 	cfg.Consumer.IsolationLevel = sarama.ReadCommitted
 	consumer, err := sarama.NewConsumer(brokers, cfg)
@@ -123,22 +142,14 @@ func checkCommitted(t *testing.T, brokers []string, topic string, want []byte) {
 	}
 	defer pc.Close()
 	deadline := time.After(90 * time.Second)
-	for i := range lines {
+	for i := range n {
 		select {
-		case m := <-pc.Messages():
-			if got := string(m.Value) + "\n"; got != lines[i] {
-				t.Fatalf("read_committed record %d (offset %d) = %q, want %q: a record lost, duplicated or out of order", i, m.Offset, got, lines[i])
-			}
+		case <-pc.Messages():
 		case err := <-pc.Errors():
 			t.Fatal(err)
 		case <-deadline:
-			t.Fatalf("read_committed: %d of %d records after 90 s", i, len(lines))
+			t.Fatalf("read_committed: %d of %d records after 90 s", i, n)
 		}
-	}
-	select {
-	case m := <-pc.Messages():
-		t.Fatalf("read_committed: a record more after the %d expected (offset %d, %q)", len(lines), m.Offset, m.Value)
-	case <-time.After(time.Second):
 	}
 }
 
@@ -300,8 +311,9 @@ func TestExactlyOnceConnectorOffsetsTopic(t *testing.T) {
 			"exactly.once.source.support=enabled", "group.id=group-"+topic)...),
 		writeFile(t, dir, "source.properties", "name="+name, "connector.class=FileStreamSource", "file="+in, "topic="+topic,
 			"exactly.once.support=required", "offsets.storage.topic="+own))
-	checkCommitted(t, brokers, topic, input)
+	waitCommitted(t, brokers, topic, 1000)
 	w.stop()
+	checkCommitted(t, brokers, topic, input)
 
 	store, err := offsets.NewKafkaStore(context.Background(), offsets.KafkaStoreConfig{Brokers: brokers, Topic: own, Sarama: sluicetest.SaramaConfig(t)})
 	if err != nil {
