@@ -385,7 +385,9 @@ func (r *taskRunner) txnFailed(ctx context.Context, cause error) error {
 	wasOpen := t.open
 	var aerr error
 	st := r.producer.TxnStatus()
-	if st&sarama.ProducerTxnFlagFatalError == 0 && st&(sarama.ProducerTxnFlagInTransaction|sarama.ProducerTxnFlagInError) != 0 {
+	// In a fatal state AbortTxn only returns the error that caused it
+	// (sarama's lastError), which tells a fence from other fatal errors.
+	if st&(sarama.ProducerTxnFlagInTransaction|sarama.ProducerTxnFlagInError) != 0 {
 		aerr = kafkaText(r.producer.AbortTxn())
 		r.waitResolvedAll(context.Background())
 		t.takeErr()
