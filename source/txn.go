@@ -231,13 +231,21 @@ func (r *taskRunner) newTxnState() (*txnState, error) {
 // property transaction.timeout.ms, else Kafka's default), and a short
 // backoff for the transaction manager's retries: a transaction's first
 // record often meets CONCURRENT_TRANSACTIONS while the broker completes the
-// previous commit, and sarama's default (20 ms at least) would cost more
-// than the commit itself.
+// previous commit (a few milliseconds), and sarama's default (20 ms at
+// least) or any doubling from the start would cost more than the commit
+// itself.
 func (t *txnState) producerConfig(pcfg *sarama.Config) {
 	pcfg.Producer.Transaction.ID = t.id
 	pcfg.Producer.Transaction.Timeout = t.timeout
+	pcfg.Producer.Transaction.Retry.Max = max(pcfg.Producer.Transaction.Retry.Max, 100)
 	pcfg.Producer.Transaction.Retry.BackoffFunc = func(retries, _ int) time.Duration {
-		return min(2*time.Millisecond<<min(retries, 10), 100*time.Millisecond)
+		// 1 ms for the first 20 retries (the previous commit's markers
+		// take a few milliseconds), then doubling up to 100 ms: about
+		// 8 s in all with 100 retries.
+		if retries < 20 {
+			return time.Millisecond
+		}
+		return min(time.Millisecond<<min(retries-19, 7), 100*time.Millisecond)
 	}
 }
 
