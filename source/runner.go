@@ -373,6 +373,8 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 // delivery: transactions end at the boundaries (no commit loop), and the
 // stop commits the open transaction, or aborts it after a failure.
 func (r *taskRunner) runExactlyOnce(ctx context.Context) error {
+	r.txn.commitCtx, r.txn.cancelCommit = context.WithCancel(context.WithoutCancel(ctx))
+	defer r.txn.cancelCommit()
 	loopErr := r.pollLoopGuarded(ctx)
 	if errors.Is(loopErr, errStopping) {
 		loopErr = nil
@@ -486,7 +488,7 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 			}
 		}
 		if len(batch) == 0 {
-			if r.txn != nil && r.txn.boundary == BoundaryInterval {
+			if r.txn != nil {
 				if err := r.txnAfterBatch(ctx, 0); err != nil {
 					return err
 				}
@@ -707,13 +709,25 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 	if !out.Timestamp.IsZero() {
 		m.Timestamp = out.Timestamp
 	}
-	if r.txn != nil {
-		if err := r.txnBegin(ctx); err != nil || r.txn.rewound {
+	if t := r.txn; t != nil {
+		if t.commitDone != nil { // the previous transaction is committing
+			if err := r.txnJoinIfDone(ctx); err != nil || t.rewound {
+				*s = msgSlot{}
+				slotPool.Put(s)
+				return err // nil after a rewind: the caller stops the batch
+			}
+			if t.commitDone != nil { // still committing: held until it ends
+				s.handle = r.tracker.Submit(rec.SourcePartition, rec.SourceOffset, s.size)
+				t.queued = append(t.queued, s)
+				return nil
+			}
+		}
+		if err := r.txnBegin(ctx); err != nil || t.rewound {
 			*s = msgSlot{}
 			slotPool.Put(s)
 			return err // nil after a rewind: the caller stops the batch
 		}
-		r.txn.size++
+		t.size++
 	}
 	s.handle = r.tracker.Submit(rec.SourcePartition, rec.SourceOffset, s.size)
 	r.pending.Add(1)

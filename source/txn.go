@@ -12,6 +12,7 @@ import (
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/offsettrack"
 	"github.com/sluicehq/sluice/internal/safecall"
 	"github.com/sluicehq/sluice/offsets"
 )
@@ -87,6 +88,16 @@ type txnState struct {
 	size    int64     // records sent in the open transaction
 	nextAt  time.Time // BoundaryInterval: when to commit
 	backoff time.Duration
+
+	// The asynchronous commit (txnCommitAsync): commitDone is non-nil
+	// while one runs and closed when it ended, commitRes its result;
+	// queued holds the records converted meanwhile; commitCtx is cancelled
+	// to give up waiting for its acknowledgements at the end of a stop.
+	commitDone   chan struct{}
+	commitRes    commitResult
+	queued       []*msgSlot
+	commitCtx    context.Context
+	cancelCommit context.CancelFunc
 
 	// Written by the ack loop, read by the poll goroutine once every
 	// record of the transaction is resolved.
@@ -283,33 +294,51 @@ func (r *taskRunner) txnBegin(ctx context.Context) error {
 	return nil
 }
 
-// txnCommit commits the open transaction with the offsets of the records it
-// covers (or, with none open, writes the offsets of records that were only
-// dropped in a transaction of their own). A failure aborts and rewinds (nil
-// is returned once the task was restarted from the committed offsets), or
-// returns the task's failure. errStopping: ctx ended while waiting for the
-// transaction's acknowledgements.
-func (r *taskRunner) txnCommit(ctx context.Context) error {
+// commitResult is what the Kafka part of a commit (txnCommitWork) found.
+type commitResult struct {
+	snap  offsettrack.Snapshot
+	open  bool // a transaction was open (or was begun for offsets only)
+	began time.Time
+	size  int64
+	err   error // errStopping, the failure (the transaction must abort), or nil
+	fatal error // a failure that fails the task (offsets Kafka Connect refuses)
+}
+
+// txnCommitWork does the Kafka part of committing the transaction (open,
+// began at began, size records): it waits until every record of it is
+// resolved, sends the offsets they cover and commits. It touches the
+// producer and thread-safe state only, so it may run on its own goroutine
+// while the poll goroutine converts the next batch (txnCommitAsync); the
+// poll goroutine applies the result (txnCommitFinish).
+func (r *taskRunner) txnCommitWork(ctx context.Context, open bool, began time.Time, size int64) (res commitResult) {
 	t := r.txn
+	res.open, res.began, res.size = open, began, size
 	if !r.waitResolvedAll(ctx) {
-		return errStopping
+		res.err = errStopping
+		return res
 	}
-	if err := t.takeErr(); err != nil {
-		return r.txnFailed(ctx, err)
+	if res.err = t.takeErr(); res.err != nil {
+		return res
 	}
-	snap := r.tracker.Committable()
-	if !t.open && len(snap.Entries) == 0 {
-		return nil
-	}
-	if err := r.txnBegin(ctx); err != nil {
-		return err
+	res.snap = r.tracker.Committable()
+	if !open {
+		if len(res.snap.Entries) == 0 {
+			return res
+		}
+		// Offsets of records that were only dropped: a transaction of
+		// their own.
+		if err := r.producer.BeginTxn(); err != nil {
+			res.err = fmt.Errorf("beginning a transaction: %w", kafkaText(err))
+			return res
+		}
+		res.open, res.began = true, time.Now()
 	}
 	cfg := &r.p.cfg
-	if len(snap.Entries) > 0 {
-		msgs, err := t.store.OffsetMessages(cfg.Name, snap.Entries)
+	if len(res.snap.Entries) > 0 {
+		msgs, err := t.store.OffsetMessages(cfg.Name, res.snap.Entries)
 		if err != nil {
-			_ = r.producer.AbortTxn()
-			return fmt.Errorf("connector %q task %d: stage %s: %w", cfg.Name, r.id, connect.StageOffsetCommit, err)
+			res.fatal = fmt.Errorf("connector %q task %d: stage %s: %w", cfg.Name, r.id, connect.StageOffsetCommit, err)
+			return res
 		}
 		for _, m := range msgs {
 			m.Metadata = offsetMsg
@@ -328,11 +357,35 @@ func (r *taskRunner) txnCommit(ctx context.Context) error {
 		err = fmt.Errorf("%w (first record failure: %w)", err, perr)
 	}
 	if err != nil {
-		return r.txnFailed(ctx, fmt.Errorf("committing the transaction: %w", err))
+		res.err = fmt.Errorf("committing the transaction: %w", err)
 	}
-	t.store.Committed(cfg.Name, snap.Entries)
-	r.tracker.MarkCommitted(snap)
-	t.committed(t.size)
+	return res
+}
+
+// txnCommitFinish applies a commit's result on the poll goroutine: the
+// store's and the tracker's committed offsets, the metrics and the task's
+// callbacks; or, after a failure, the abort (txnFailed).
+func (r *taskRunner) txnCommitFinish(ctx context.Context, res commitResult) error {
+	t := r.txn
+	if !res.open {
+		return nil // nothing to commit
+	}
+	t.open, t.began, t.size = true, res.began, res.size // the transaction being ended
+	cfg := &r.p.cfg
+	switch {
+	case res.fatal != nil:
+		_ = r.producer.AbortTxn()
+		t.aborts.Add(1)
+		t.ended()
+		return res.fatal
+	case errors.Is(res.err, errStopping):
+		return errStopping // still open: the final commit retries
+	case res.err != nil:
+		return r.txnFailed(ctx, res.err)
+	}
+	t.store.Committed(cfg.Name, res.snap.Entries)
+	r.tracker.MarkCommitted(res.snap)
+	t.committed(res.size)
 	t.ended()
 	t.backoff = 0
 	r.commits.Add(1)
@@ -354,6 +407,114 @@ func (r *taskRunner) txnCommit(ctx context.Context) error {
 		}
 	}
 	return r.failed()
+}
+
+// txnCommit commits the open transaction with the offsets of the records it
+// covers (or, with none open, writes the offsets of records that were only
+// dropped in a transaction of their own), after the asynchronous commit in
+// flight, if any. A failure aborts and rewinds (nil is returned once the
+// task was restarted from the committed offsets; txn.rewound is set), or
+// returns the task's failure. errStopping: ctx ended while waiting for the
+// transaction's acknowledgements.
+func (r *taskRunner) txnCommit(ctx context.Context) error {
+	if err := r.txnJoin(ctx); err != nil || r.txn.rewound {
+		return err
+	}
+	t := r.txn
+	return r.txnCommitFinish(ctx, r.txnCommitWork(ctx, t.open, t.began, t.size))
+}
+
+// txnCommitAsync starts committing the open transaction on a goroutine of
+// its own (transaction.boundary=poll): the poll goroutine polls and
+// converts the next batch meanwhile, and holds its records (txn.queued)
+// until txnJoin applied the result. Kafka Connect commits synchronously;
+// the records and offsets of each transaction are the same.
+func (r *taskRunner) txnCommitAsync(ctx context.Context) error {
+	if err := r.txnJoin(ctx); err != nil || r.txn.rewound {
+		return err
+	}
+	t := r.txn
+	if !t.open {
+		return r.txnCommit(ctx) // offsets of dropped records only, if any
+	}
+	open, began, size := t.open, t.began, t.size
+	t.open, t.size = false, 0 // the next transaction begins after the join
+	done := make(chan struct{})
+	t.commitDone = done
+	wctx := t.commitCtx
+	go func() {
+		defer close(done)
+		t.commitRes = r.txnCommitWork(wctx, open, began, size)
+	}()
+	return nil
+}
+
+// txnJoin waits for the asynchronous commit in flight, if any, applies its
+// result and sends the records held meanwhile in the next transaction; nil
+// at once when none is in flight. After a failure that rewound the task,
+// the held records are dropped (txn.rewound is set: the new task instance
+// polls them again).
+func (r *taskRunner) txnJoin(ctx context.Context) error {
+	t := r.txn
+	if t.commitDone == nil {
+		return nil
+	}
+	<-t.commitDone
+	t.commitDone = nil
+	res := t.commitRes
+	t.commitRes = commitResult{}
+	err := r.txnCommitFinish(ctx, res)
+	if err != nil || t.rewound {
+		r.dropQueued()
+		return err
+	}
+	return r.flushQueued(ctx)
+}
+
+// txnJoinIfDone joins the asynchronous commit if it has ended.
+func (r *taskRunner) txnJoinIfDone(ctx context.Context) error {
+	if d := r.txn.commitDone; d != nil {
+		select {
+		case <-d:
+			return r.txnJoin(ctx)
+		default:
+		}
+	}
+	return nil
+}
+
+// flushQueued sends the records held while a commit was in flight, in
+// order, in a new transaction.
+func (r *taskRunner) flushQueued(ctx context.Context) error {
+	t := r.txn
+	for i, s := range t.queued {
+		if err := r.txnBegin(ctx); err != nil || t.rewound {
+			t.queued = t.queued[i:]
+			r.dropQueued()
+			return err
+		}
+		t.size++
+		r.pending.Add(1)
+		r.producer.Input() <- &s.msg
+		r.written.Add(1)
+		t.queued[i] = nil
+	}
+	t.queued = t.queued[:0]
+	return nil
+}
+
+// dropQueued forgets the held records (their tracker entries go with the
+// rewind's reset, or stay unacknowledged when the task stops).
+func (r *taskRunner) dropQueued() {
+	t := r.txn
+	for i, s := range t.queued {
+		if s != nil {
+			*s = msgSlot{}
+			slotPool.Put(s)
+		}
+		t.queued[i] = nil
+	}
+	t.queued = t.queued[:0]
 }
 
 // txnAbort aborts the open transaction at the task's request (connector
@@ -566,8 +727,9 @@ func (r *taskRunner) txnAfterBatch(ctx context.Context, n int) error {
 	switch t.boundary {
 	case BoundaryPoll:
 		if n > 0 {
-			return r.txnCommit(ctx)
+			return r.txnCommitAsync(ctx)
 		}
+		return r.txnJoinIfDone(ctx)
 	case BoundaryInterval:
 		if !time.Now().Before(t.nextAt) {
 			if err := r.txnCommit(ctx); err != nil {
@@ -598,6 +760,15 @@ func (r *taskRunner) txnFinal(ctx context.Context, failed bool) error {
 		return nil
 	}
 	if failed {
+		if t.commitDone != nil {
+			t.cancelCommit()
+			<-t.commitDone // its result does not matter: the task failed
+			t.commitDone = nil
+			if t.commitRes.open {
+				t.open = true
+			}
+			r.dropQueued()
+		}
 		if t.open && r.producer.TxnStatus()&sarama.ProducerTxnFlagFatalError == 0 {
 			r.log.Info("Skipping final offset commit as task has failed; aborting the open transaction")
 			_ = r.producer.AbortTxn()
@@ -608,6 +779,8 @@ func (r *taskRunner) txnFinal(ctx context.Context, failed bool) error {
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.p.cfg.ShutdownTimeout)
 	defer cancel()
+	stopWaiting := context.AfterFunc(sctx, t.cancelCommit) // an asynchronous commit gives up with the stop
+	defer stopWaiting()
 	err := r.txnCommit(sctx)
 	if errors.Is(err, errStopping) {
 		r.log.Warn("graceful stop timed out waiting for the transaction's acknowledgements; it is left to abort (its records will be polled again)",
