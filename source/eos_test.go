@@ -486,3 +486,36 @@ func TestEOSAbortRewindsOnProduceError(t *testing.T) {
 	}
 	checkExactlyOnce(t, brokers, topic, parts, perPart)
 }
+
+// neverCommits defines its transaction boundaries and never ends one.
+type neverCommits struct{ genTask }
+
+// TestEOSTransactionTimeout: a transaction left open past the producer's
+// transaction.timeout.ms (producer.override.transaction.timeout.ms) is
+// aborted by the broker; the task fails with Kafka Connect's advice, not as
+// fenced, and nothing of the transaction is visible.
+func TestEOSTransactionTimeout(t *testing.T) {
+	task := &neverCommits{genTask{parts: 1, perPart: -1, batch: 5, onPoll: func() { time.Sleep(20 * time.Millisecond) }}}
+	brokers, topic, cfg := eosSetup(t, "eos-timeout", 1, task)
+	task.topic = topic
+	cfg.Connector = boundaryConnector{}
+	cfg.ExactlyOnce.Boundary = source.BoundaryConnector
+	cfg.ProducerProps = map[string]string{"transaction.timeout.ms": "1500"}
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	err = p.Run(ctx)
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("Run: %v; want the task to fail once its transaction timed out", err)
+	}
+	if errors.Is(err, connect.ErrFenced) || !strings.Contains(err.Error(), "unable to finish writing records to Kafka before its producer transaction expired") ||
+		!strings.Contains(err.Error(), "transaction.timeout.ms 1500") {
+		t.Fatalf("Run: %v; want Kafka Connect's transaction timeout advice naming transaction.timeout.ms 1500, not a fence", err)
+	}
+	if n := len(kafkatest.ReadCommitted(t, brokers, topic)); n != 0 {
+		t.Errorf("read_committed sees %d records of the timed-out transaction", n)
+	}
+}

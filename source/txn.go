@@ -122,6 +122,12 @@ func (t *txnState) setErr(err error) {
 	t.mu.Unlock()
 }
 
+func (t *txnState) hasErr() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.err != nil
+}
+
 func (t *txnState) takeErr() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -577,7 +583,7 @@ func (r *taskRunner) txnFailed(ctx context.Context, cause error) error {
 				return &connect.FencedError{Connector: cfg.Name, Task: r.id, TransactionalID: t.id, Err: fe}
 			}
 			return fmt.Errorf("connector %q task %d: The task was unable to finish writing records to Kafka before its producer transaction expired "+
-				"(transaction.id %s, open for %s, transaction.timeout.ms %d). "+
+				"(transactional.id %s, open for %s, transaction.timeout.ms %d). "+
 				"Consider increasing the transaction timeout (producer.override.transaction.timeout.ms), lowering transaction.boundary.interval.ms, "+
 				"or using the 'poll' transaction boundary: %w",
 				cfg.Name, r.id, t.id, age.Round(time.Millisecond), t.timeout.Milliseconds(), fe)
@@ -724,6 +730,11 @@ func (r *taskRunner) txnAfterRecord(ctx context.Context, rec *connect.Record) er
 // batch was dispatched (n records; 0 when Poll returned none).
 func (r *taskRunner) txnAfterBatch(ctx context.Context, n int) error {
 	t := r.txn
+	if t.open && t.hasErr() {
+		// A record of the open transaction failed: it can only abort, so
+		// it ends now rather than at its boundary.
+		return r.txnCommit(ctx)
+	}
 	switch t.boundary {
 	case BoundaryPoll:
 		if n > 0 {
