@@ -418,3 +418,41 @@ func TestExactlyOnceFencing(t *testing.T) {
 	older.stop()
 	checkCommitted(t, brokers, topic, lines(0, n))
 }
+
+// TestExactlyOnceIntervalBoundary: transaction.boundary=interval with
+// transaction.boundary.interval.ms takes effect through the connector file:
+// a transaction spans the batches polled during the interval, so with
+// batch.size 100 and 3000 lines ready at start, a committed transaction
+// holds more than one batch (with the poll boundary none could), and a
+// read_committed reader gets every line once.
+func TestExactlyOnceIntervalBoundary(t *testing.T) {
+	brokers := sluicetest.Brokers(t)
+	topic := sluicetest.Topic(t)
+	sluicetest.CreateTopic(t, brokers, topic, 1, nil)
+	const name, batch = "eos-interval", 100
+
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.txt")
+	input := lines(0, 3000)
+	if err := os.WriteFile(in, input, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := startWorker(t,
+		writeFile(t, dir, "worker.properties", workerProps(brokers,
+			"offset.storage.topic="+sluicetest.Topic(t), "offset.storage.partitions=1",
+			"exactly.once.source.support=enabled", "group.id=group-"+topic)...),
+		writeFile(t, dir, "source.properties", "name="+name, "connector.class=FileStreamSource", "file="+in, "topic="+topic,
+			fmt.Sprintf("batch.size=%d", batch), "transaction.boundary=interval", "transaction.boundary.interval.ms=3000"))
+	waitCommitted(t, brokers, topic, 3000)
+	rep, err := w.w.runner.Status(name)
+	if err != nil || len(rep.Tasks) != 1 {
+		t.Fatalf("status of %s: %+v, %v", name, rep, err)
+	}
+	task := rep.Tasks[0]
+	t.Logf("task %s: %d transactions, %d to %d records", task.TransactionalID, task.Transactions, task.TransactionSizeMin, task.TransactionSizeMax)
+	if task.TransactionSizeMax <= batch {
+		t.Errorf("largest committed transaction: %d records, want more than one batch (%d) with transaction.boundary=interval", task.TransactionSizeMax, batch)
+	}
+	w.stop()
+	checkCommitted(t, brokers, topic, input)
+}
