@@ -519,3 +519,49 @@ func TestEOSTransactionTimeout(t *testing.T) {
 		t.Errorf("read_committed sees %d records of the timed-out transaction", n)
 	}
 }
+
+// TestEOSToleratedFailures: under exactly-once, errors.tolerance=all keeps
+// its meaning for a failing transform: the failed records are skipped (to
+// the dead-letter queue, at least once: its own producer) and their offsets
+// commit in the transaction; every other record is read once.
+func TestEOSToleratedFailures(t *testing.T) {
+	const parts, perPart = 2, 100 // seqs 3, 13, …, 93 fail
+	task := &genTask{parts: parts, perPart: perPart, batch: 16}
+	brokers, topic, cfg := eosSetup(t, "eos-tolerate", 1, task)
+	task.topic = topic
+	dlq := topic + "-dlq"
+	cfg.Transforms = failEvery3rd
+	cfg.Errors = sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceAll, DLQTopic: dlq, DLQReplicationFactor: 1}
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runPipeline(t, p)
+	waitFor(t, "every record committed", 60*time.Second, func() bool {
+		c := committedSeqs(t, brokers, cfg.OffsetStorage.Topic, "eos-tolerate", parts)
+		return c[0] == perPart-1 && c[1] == perPart-1
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	got := seqs(t, kafkatest.ReadCommitted(t, brokers, topic))
+	for i := range parts {
+		s := got[fmt.Sprintf("p%d", i)]
+		want := int64(0)
+		for _, v := range s {
+			if want%10 == 3 {
+				want++
+			}
+			if v != want {
+				t.Fatalf("p%d: read %v; want every seq but those ending in 3, once, in order", i, s)
+			}
+			want++
+		}
+		if len(s) != perPart-perPart/10 {
+			t.Errorf("p%d: %d records, want %d", i, len(s), perPart-perPart/10)
+		}
+	}
+	if n := len(readAll(t, brokers, dlq)); n < parts*perPart/10 {
+		t.Errorf("DLQ holds %d records, want at least %d", n, parts*perPart/10)
+	}
+}

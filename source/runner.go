@@ -278,6 +278,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("connector %q task %d: %w", cfg.Name, r.id, err)
 	}
+	acfg.Producer.Transaction.ID = "" // a copy of the task producer's: not transactional
 	for _, k := range unmapped {
 		r.log.Warn("admin client property has no mapping in Sluice and is ignored", "key", k)
 	}
@@ -317,9 +318,17 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		reporters = append(reporters, &errhandler.LogReporter{Logger: cfg.Logger, IncludeMessages: cfg.Errors.LogIncludeMessages, Metrics: &r.errStats})
 	}
 	if cfg.Errors.DLQTopic != "" {
+		dlqSarama := pcfg
+		if r.txn != nil {
+			// The queue's own producer writes at least once, outside the
+			// task's transactions (source/doc.go, Exactly-once delivery).
+			c := *pcfg
+			c.Producer.Transaction.ID = ""
+			dlqSarama = &c
+		}
 		r.dlq, err = errhandler.NewDLQ(ctx, errhandler.DLQConfig{
 			Brokers: cfg.Brokers, Topic: cfg.Errors.DLQTopic, ReplicationFactor: cfg.Errors.DLQReplicationFactor,
-			ContextHeaders: cfg.Errors.DLQContextHeaders, Sarama: pcfg, Admin: acfg, Metrics: &r.errStats, Logger: r.log,
+			ContextHeaders: cfg.Errors.DLQContextHeaders, Sarama: dlqSarama, Admin: acfg, Metrics: &r.errStats, Logger: r.log,
 			ClientID: fmt.Sprintf("connector-dlq-producer-%s-%d", cfg.Name, r.id),
 		})
 		if err != nil {
