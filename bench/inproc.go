@@ -154,19 +154,30 @@ func brokerCPU(pid int) time.Duration {
 // ---- source ----
 
 // genTask is the Sluice contender's in-memory generator: it returns n
-// records in batches of batch (0: 1000), all on one source partition, each
-// with its own offset, as a real source does. Values come from values
+// records in batches of opts.batch (0: 1000), all on one source partition,
+// each with its own offset, as a real source does. Values come from values
 // (shared, read only).
 type genTask struct {
 	topic  string
 	n      int
-	batch  int
 	sent   int
 	schema *connect.Schema
 	values []any
 	part   map[string]any
-	// onPoll, if set, is called when Poll begins (end false) and before it
-	// returns a batch (end true).
+	opts   genOpts
+}
+
+// genOpts are a genTask's options.
+type genOpts struct {
+	// batch is the records per Poll (0: 1000).
+	batch int
+	// idle: once the n records were returned, Poll returns no records
+	// every millisecond (as a source with nothing new does, so that the
+	// runtime gets control back between Polls) instead of blocking until
+	// the task stops.
+	idle bool
+	// onPoll, if set, is called when Poll begins (end false) and before
+	// it returns a batch (end true).
 	onPoll func(end bool)
 }
 
@@ -177,13 +188,20 @@ func (g *genTask) Start(context.Context, source.TaskContext) error {
 
 func (g *genTask) Poll(ctx context.Context) ([]connect.Record, error) {
 	if g.sent >= g.n {
+		if g.opts.idle {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Millisecond):
+			}
+			return nil, nil
+		}
 		<-ctx.Done()
 		return nil, nil
 	}
-	if g.onPoll != nil {
-		g.onPoll(false)
+	if g.opts.onPoll != nil {
+		g.opts.onPoll(false)
 	}
-	batch := g.batch
+	batch := g.opts.batch
 	if batch <= 0 {
 		batch = 1000
 	}
@@ -200,8 +218,8 @@ func (g *genTask) Poll(ctx context.Context) ([]connect.Record, error) {
 		}
 	}
 	g.sent += k
-	if g.onPoll != nil {
-		g.onPoll(true)
+	if g.opts.onPoll != nil {
+		g.opts.onPoll(true)
 	}
 	return out, nil
 }
@@ -344,20 +362,19 @@ func runSaramaProducer(ctx context.Context, br *broker, topic string, n int, d s
 // runSluiceSource runs a source pipeline with the generator task until Kafka
 // acknowledged all n records.
 func runSluiceSource(ctx context.Context, br *broker, topic string, n int, d sourceData) (inSample, error) {
-	return runSluiceSourceWith(ctx, br, topic, n, d, 0, nil, func(c *source.Config) {
+	return runSluiceSourceWith(ctx, br, topic, n, d, genOpts{}, func(c *source.Config) {
 		// Offsets are not what this measures: the default Kafka store's
 		// setup (reading connect-offsets) would fall in the timed window.
 		c.OffsetStore = offsets.NewMemoryStore()
 	})
 }
 
-// runSluiceSourceWith runs a source pipeline with a generator task returning
-// batches of batch records (0: 1000) and calling onPoll (if set) around its
-// Polls, the pipeline's configuration adjusted by mod, until Kafka
-// acknowledged all n records and, for an exactly-once pipeline, until
-// transactions committed all n of them.
-func runSluiceSourceWith(ctx context.Context, br *broker, topic string, n int, d sourceData, batch int, onPoll func(end bool), mod func(*source.Config)) (inSample, error) {
-	task := &genTask{topic: topic, n: n, batch: batch, schema: d.schema, values: d.values, onPoll: onPoll}
+// runSluiceSourceWith runs a source pipeline with a generator task of
+// options g, the pipeline's configuration adjusted by mod, until Kafka
+// acknowledged all n records and, for an exactly-once pipeline, until the
+// task's status counts all n of them in committed transactions.
+func runSluiceSourceWith(ctx context.Context, br *broker, topic string, n int, d sourceData, g genOpts, mod func(*source.Config)) (inSample, error) {
+	task := &genTask{topic: topic, n: n, schema: d.schema, values: d.values, opts: g}
 	cfg := source.Config{
 		Name:           "bench-source-" + topic,
 		Brokers:        br.addrs,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,7 +47,7 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 		baselineFor: map[string]string{cSluiceEOS: cSluice},
 		figures: []string{figRecordsPerSec, figSteadyRate, figTTFR, figMBPerSec, figCPUPerRecord, figBrokerCPUPerRecord, figAllocsPerRecord,
 			figTxnsPerSec, figRecordsPerTxn, figConcurrentTxnRetries, figTxnRetrySleep, figTxnCycle, figTxnAddPartitions, figTxnSendAck,
-			figTxnCommit, figTxnAfterCommit},
+			figTxnCommit, figTxnAfterCommit, figTxnBegin},
 		paired: true,
 		notes: []string{fmt.Sprintf("`%s`: source.Config.ExactlyOnce{Enabled: true, GroupID: %q} (one transaction per non-empty "+
 			"Poll: the records of a batch of %d and their source offset commit together); `%s`: the same pipeline at-least-once. "+
@@ -58,8 +57,9 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 			"InitProducerId and the store's refresh); records/s after the first record excludes it.", cSluiceEOS, eosGroupID, eosBatch, cSluice),
 			"CONCURRENT_TRANSACTIONS retries: sarama's AddPartitionsToTxn retries refused with CONCURRENT_TRANSACTIONS (the " +
 				"previous transaction's markers not yet written), counted from sarama's log, and the backoff it slept before them. " +
-				"The ms figures are the exactly-once contender's transaction timeline (per run: the median over its transactions; " +
-				"from sarama's transaction log and the generator's Polls); the phases add up to the cycle (each is a median, so only about)."},
+				"The ms figures are the exactly-once contender's transaction timeline (per run: the mean over its transactions; " +
+				"from sarama's transaction log and the generator's Polls): the four phases from AddPartitionsToTxn to the next BeginTxn " +
+				"add up to the period from one BeginTxn to the next; Poll returned → BeginTxn overlaps them when the commit runs beside the next Poll."},
 	})
 	txnLog := eosTxnLog
 	reps := map[string]int{}
@@ -93,7 +93,10 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 			txnLog.start()
 			onPoll = txnLog.poll
 		}
-		s, err := runSluiceSourceWith(ctx, br, topic, n, d, eosBatch, onPoll, func(cfg *source.Config) {
+		// idle: the generator returns empty Polls once done, as a
+		// source with nothing new does; the runtime completes a
+		// transaction's bookkeeping (the status's count) between Polls.
+		s, err := runSluiceSourceWith(ctx, br, topic, n, d, genOpts{batch: eosBatch, idle: true, onPoll: onPoll}, func(cfg *source.Config) {
 			cfg.OffsetStorage = offsets.Storage{Topic: offsetsTopic}
 			if c == cSluiceEOS {
 				cfg.ExactlyOnce = source.ExactlyOnce{Enabled: true, GroupID: eosGroupID}
@@ -130,9 +133,9 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 		}
 		txns := ""
 		if s.txns > 0 {
-			txns = fmt.Sprintf(", %d transactions (%.0f/s, %.0f records each), %d CONCURRENT_TRANSACTIONS retries sleeping %d ms in all; median ms of %d transactions: cycle %.2f = to BeginTxn %.2f, AddPartitionsToTxn %.2f, produce+acks %.2f, CommitTxn %.2f, after commit %.2f",
+			txns = fmt.Sprintf(", %d transactions (%.0f/s, %.0f records each), %d CONCURRENT_TRANSACTIONS retries sleeping %d ms in all; mean ms over %d transactions: BeginTxn to BeginTxn %.2f = AddPartitionsToTxn %.2f + produce+acks %.2f + CommitTxn %.2f + to next BeginTxn %.2f; Poll returned → BeginTxn %.2f",
 				s.txns, float64(s.txns)/s.elapsed.Seconds(), float64(n)/float64(s.txns), retries, slept, timed,
-				phases[figTxnCycle], phases[figTxnBegin], phases[figTxnAddPartitions], phases[figTxnSendAck], phases[figTxnCommit], phases[figTxnAfterCommit])
+				phases[figTxnCycle], phases[figTxnAddPartitions], phases[figTxnSendAck], phases[figTxnCommit], phases[figTxnAfterCommit], phases[figTxnBegin])
 		}
 		logf("%s %s %s: %d records in %.2fs (%.0f records/s, %.1f allocs/record, %.2f CPU µs/record%s)", test, label, c, n, s.elapsed.Seconds(),
 			float64(n)/s.elapsed.Seconds(), float64(s.allocs)/float64(n), float64(s.cpu.Microseconds())/float64(n), txns)
@@ -148,15 +151,15 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 const (
 	figConcurrentTxnRetries = "CONCURRENT_TRANSACTIONS retries/transaction"
 	figTxnRetrySleep        = "ms slept in those retries/transaction"
-	figTxnCycle             = "ms/transaction: Poll returned → next Poll (median)"
-	figTxnBegin             = "ms: Poll returned → BeginTxn (first record dispatched)"
-	figTxnAddPartitions     = "ms: BeginTxn → data partitions added (AddPartitionsToTxn, retries included)"
-	figTxnSendAck           = "ms: partitions added → CommitTxn called (records produced and acknowledged, offsets sent)"
-	figTxnCommit            = "ms: CommitTxn (offsets record flushed, EndTxn)"
-	figTxnAfterCommit       = "ms: CommitTxn returned → next Poll"
+	figTxnCycle             = "ms/transaction: BeginTxn → next BeginTxn (mean)"
+	figTxnAddPartitions     = "ms: BeginTxn → data partitions added (AddPartitionsToTxn, retries included; mean)"
+	figTxnSendAck           = "ms: partitions added → CommitTxn called (records produced and acknowledged, offsets sent; mean)"
+	figTxnCommit            = "ms: CommitTxn (offsets record flushed, EndTxn; mean)"
+	figTxnAfterCommit       = "ms: CommitTxn returned → next BeginTxn (mean)"
+	figTxnBegin             = "ms: Poll returned → BeginTxn of its first record (mean)"
 )
 
-var txnPhaseFigures = []string{figTxnCycle, figTxnBegin, figTxnAddPartitions, figTxnSendAck, figTxnCommit, figTxnAfterCommit}
+var txnPhaseFigures = []string{figTxnCycle, figTxnAddPartitions, figTxnSendAck, figTxnCommit, figTxnAfterCommit, figTxnBegin}
 
 func init() {
 	figFormat[figConcurrentTxnRetries] = "%.2f"
@@ -260,25 +263,38 @@ func (l *txnLog) start() {
 }
 
 // phases stops recording and returns, per figure of txnPhaseFigures, the
-// median in ms over the run's complete transactions (Poll returned, BeginTxn,
-// AddPartitionsToTxn, CommitTxn called and returned, next Poll), and the
-// number of those transactions.
+// mean in ms over the run's complete transactions, and their number. A
+// transaction is complete when its BeginTxn, first AddPartitionsToTxn
+// success, CommitTxn call and return, and the next transaction's BeginTxn
+// were seen: these follow each other (one transaction at a time per
+// producer), so the phases add up to the period from one BeginTxn to the
+// next. The Poll events may interleave with them (a commit may overlap the
+// next Poll); the Poll → BeginTxn phase pairs a BeginTxn with the last
+// Poll that returned before it.
 func (l *txnLog) phases() (map[string]float64, int) {
 	l.recording.Store(false)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	ms := func(a, b time.Time) float64 { return float64(b.Sub(a).Microseconds()) / 1000 }
-	var samples = map[string][]float64{}
-	var pollEnd, begin, added, committing, committed time.Time
-	reset := func() { begin, added, committing, committed = time.Time{}, time.Time{}, time.Time{}, time.Time{} }
+	sums := map[string]float64{}
+	var pollEnd, pollForBegin, begin, added, committing, committed time.Time
 	n := 0
 	for _, e := range l.events {
 		switch e.kind {
 		case evPollEnd:
 			pollEnd = e.at
-			reset()
 		case evBegin:
-			begin = e.at
+			if !begin.IsZero() && !added.IsZero() && !committing.IsZero() && !committed.IsZero() && !pollForBegin.IsZero() {
+				sums[figTxnCycle] += ms(begin, e.at)
+				sums[figTxnAddPartitions] += ms(begin, added)
+				sums[figTxnSendAck] += ms(added, committing)
+				sums[figTxnCommit] += ms(committing, committed)
+				sums[figTxnAfterCommit] += ms(committed, e.at)
+				sums[figTxnBegin] += ms(pollForBegin, begin)
+				n++
+			}
+			begin, added, committing, committed = e.at, time.Time{}, time.Time{}, time.Time{}
+			pollForBegin = pollEnd
 		case evAddOK:
 			if added.IsZero() && !begin.IsZero() {
 				added = e.at
@@ -287,24 +303,13 @@ func (l *txnLog) phases() (map[string]float64, int) {
 			committing = e.at
 		case evCommitted:
 			committed = e.at
-		case evPollStart:
-			if !pollEnd.IsZero() && !begin.IsZero() && !added.IsZero() && !committing.IsZero() && !committed.IsZero() {
-				samples[figTxnCycle] = append(samples[figTxnCycle], ms(pollEnd, e.at))
-				samples[figTxnBegin] = append(samples[figTxnBegin], ms(pollEnd, begin))
-				samples[figTxnAddPartitions] = append(samples[figTxnAddPartitions], ms(begin, added))
-				samples[figTxnSendAck] = append(samples[figTxnSendAck], ms(added, committing))
-				samples[figTxnCommit] = append(samples[figTxnCommit], ms(committing, committed))
-				samples[figTxnAfterCommit] = append(samples[figTxnAfterCommit], ms(committed, e.at))
-				n++
-			}
-			pollEnd = time.Time{}
-			reset()
 		}
 	}
 	out := map[string]float64{}
-	for f, v := range samples {
-		slices.Sort(v)
-		out[f] = v[len(v)/2]
+	if n > 0 {
+		for f, v := range sums {
+			out[f] = v / float64(n)
+		}
 	}
 	return out, n
 }
