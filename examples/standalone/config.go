@@ -226,6 +226,9 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 		for _, e := range exactlyOnceWorkerErrors(trial, c) {
 			errs = append(errs, fmt.Errorf("%s: %w", path, e))
 		}
+		if c.offsetsFile != "" {
+			c.warnings = append(c.warnings, exactlyOnceFileWarning)
+		}
 	}
 	maps.DeleteFunc(pipelineProps, func(k, _ string) bool { return !strings.HasPrefix(k, "consumer.") })
 	_, err = sink.ConfigFromProperties(pipelineProps, map[string]string{"name": self, "topics": self}, sink.PropertyOptions{})
@@ -268,18 +271,28 @@ func parseWorkerConfig(path string, props map[string]string) (*workerConfig, err
 
 // exactlyOnceWorkerErrors returns what source.Config.Validate refuses in
 // the worker's exactly-once settings (exactly.once.source.support=enabled
-// without group.id, with the offsets file instead of an offsets topic, with
-// producer.* keys an exactly-once producer cannot have), with its messages:
-// trial is the worker properties parsed as a placeholder connector's, c the
-// worker's offset store. The worker refuses them at start, as they would
-// fail every source connector it runs, including those created later
-// through the REST API.
+// without group.id, with producer.* keys an exactly-once producer cannot
+// have), with its messages: trial is the worker properties parsed as a
+// placeholder connector's, c the worker's offset store. The worker refuses
+// them at start, as they would fail every source connector it runs,
+// including those created later through the REST API. The offsets file is
+// not among them: a connector with its own offsets.storage.topic runs
+// exactly once on it (the file is the secondary store), the others are
+// refused when created, so the worker only warns (exactlyOnceFileWarning).
 func exactlyOnceWorkerErrors(trial source.Config, c *workerConfig) []error {
 	trial.NewTask = func() source.Task { return nil } // never called: Validate only
 	trial.OffsetStore = nil
 	trial.OffsetStorage = offsets.Storage{File: c.offsetsFile, Topic: c.offsetsTopic}
+	if c.offsetsFile != "" {
+		trial.ExactlyOnce.OffsetsTopic = "connector-offsets" // as a connector's own topic would
+	}
 	return leafErrors(trial.Validate())
 }
+
+// exactlyOnceFileWarning is the worker's warning when exactly-once sources
+// are enabled on the offsets file.
+const exactlyOnceFileWarning = keyOffsetsFile + " with exactly.once.source.support=enabled: exactly-once sources write their offsets in the task's Kafka transaction, " +
+	"so only source connectors with their own offsets.storage.topic can run; set " + keyOffsetsTopic + " instead of " + keyOffsetsFile + " for the others"
 
 // parseListeners returns the REST API's listeners: from listeners (Kafka's
 // list of http:// and https:// URLs; an empty value turns the API off),

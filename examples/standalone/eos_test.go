@@ -173,14 +173,16 @@ func checkTransactional(t *testing.T, brokers []string, topic string, n int64) {
 	}
 }
 
-// TestExactlyOnceConfigErrors: exactly-once sources need a Kafka offsets
-// topic and a group id, so the worker refuses
-// exactly.once.source.support=enabled with the offsets file or without
-// group.id, with or without connectors, naming the key (source.Config's
-// messages); preparing and disabled start on the file. A connector's
-// exactly-once keys are checked too: exactly.once.support=required on a
-// worker without it, an unknown transaction.boundary, connector-defined
-// boundaries FileStream cannot define. Nothing here needs a broker.
+// TestExactlyOnceConfigErrors: exactly-once sources need a group id, so
+// the worker refuses exactly.once.source.support=enabled without group.id,
+// with or without connectors, naming the key (source.Config's messages).
+// They need a Kafka offsets topic too: on the offsets file the worker warns,
+// and refuses a source connector without its own offsets.storage.topic,
+// with source.Config's message naming the keys; one with its own topic is
+// accepted. Preparing and disabled start on the file. A connector's
+// exactly-once keys are checked: exactly.once.support=required on a worker
+// without it, an unknown transaction.boundary, connector-defined boundaries
+// FileStream cannot define. Nothing here needs a broker.
 func TestExactlyOnceConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	file := "offset.storage.file.filename=" + filepath.Join(dir, "offsets")
@@ -196,19 +198,23 @@ func TestExactlyOnceConfigErrors(t *testing.T) {
 		name    string
 		args    []string
 		code    int      // 0: starts
-		want    []string // substrings of the error
+		want    []string // substrings of the error (of the log when it starts)
 		notWant []string
 	}{
 		{"enabled with the offsets file", []string{worker("w1.properties", file, "exactly.once.source.support=enabled", "group.id=g"), src},
-			exitWorker, []string{"w1.properties", "exactly.once.source.support: exactly-once sources write their offsets in the task's Kafka transaction", noTopicStore}, []string{noGroup}},
+			exitConnector, []string{"source.properties", "exactly.once.source.support: exactly-once sources write their offsets in the task's Kafka transaction", noTopicStore}, []string{noGroup}},
 		{"enabled with the offsets file, no connector", []string{worker("w2.properties", file, "exactly.once.source.support=Enabled", "group.id=g")},
-			exitWorker, []string{"w2.properties", noTopicStore}, nil},
+			0, []string{exactlyOnceFileWarning}, nil},
+		{"enabled with the offsets file, a connector with its own offsets topic", []string{worker("w13.properties", file, "exactly.once.source.support=enabled", "group.id=g"),
+			writeFile(t, dir, "own.properties", "name=own", "connector.class=FileStreamSource", "file=in.txt", "topic=t",
+				"offsets.storage.topic=own-offsets", "exactly.once.support=required")},
+			0, []string{exactlyOnceFileWarning}, nil},
 		{"enabled without group.id", []string{worker("w3.properties", topic, "exactly.once.source.support=enabled"), src},
 			exitWorker, []string{"w3.properties", noGroup, "<group>-<connector>-<task>"}, []string{noTopicStore}},
 		{"enabled with a blank group.id, no connector", []string{worker("w4.properties", topic, "exactly.once.source.support=enabled", "group.id= ")},
 			exitWorker, []string{"w4.properties", noGroup}, nil},
-		{"enabled with neither", []string{worker("w5.properties", file, "exactly.once.source.support=enabled")},
-			exitWorker, []string{"w5.properties", noGroup, noTopicStore}, nil},
+		{"enabled with neither", []string{worker("w5.properties", file, "exactly.once.source.support=enabled"), src},
+			exitWorker, []string{"w5.properties", noGroup}, nil},
 		{"unknown exactly.once.source.support", []string{worker("w6.properties", file, "exactly.once.source.support=sometimes")},
 			exitWorker, []string{"w6.properties", "exactly.once.source.support", "sometimes", "disabled, preparing, enabled"}, nil},
 		{"preparing with the offsets file", []string{worker("w7.properties", file, "exactly.once.source.support=preparing"), src}, 0, nil, nil},
@@ -231,11 +237,16 @@ func TestExactlyOnceConfigErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel() // a worker that gets through the start stops at once
-			var stdout bytes.Buffer
-			err := run(ctx, c.args, &stdout, io.Discard)
+			var stdout, stderr bytes.Buffer
+			err := run(ctx, c.args, &stdout, &stderr)
 			if c.code == 0 {
 				if err != nil {
 					t.Fatalf("want a start, got %v", err)
+				}
+				for _, w := range c.want {
+					if !strings.Contains(stderr.String(), w) {
+						t.Errorf("the log does not mention %q:\n%s", w, stderr.String())
+					}
 				}
 				return
 			}
@@ -291,42 +302,51 @@ func TestExactlyOnceUnsupportedConnector(t *testing.T) {
 
 // TestExactlyOnceConnectorOffsetsTopic: a source connector's own
 // offsets.storage.topic (KIP-618) holds its offsets under exactly-once
-// delivery: they are read back from it (not from the worker's
-// offset.storage.topic) by a store opened on it after the worker stopped.
+// delivery, on a worker whose store is an offsets topic or the offsets file
+// (then the only way to run it exactly once): they are read back from the
+// connector's topic by a store opened on it after the worker stopped, and a
+// read_committed reader gets every line once.
 func TestExactlyOnceConnectorOffsetsTopic(t *testing.T) {
-	brokers := sluicetest.Brokers(t)
-	topic := sluicetest.Topic(t)
-	sluicetest.CreateTopic(t, brokers, topic, 1, nil)
-	own := sluicetest.Topic(t)
-	const name = "eos-own-offsets"
+	for _, store := range []string{"topic", "file"} {
+		t.Run(store, func(t *testing.T) {
+			brokers := sluicetest.Brokers(t)
+			topic := sluicetest.Topic(t)
+			sluicetest.CreateTopic(t, brokers, topic, 1, nil)
+			own := sluicetest.Topic(t)
+			const name = "eos-own-offsets"
 
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.txt")
-	input := lines(0, 1000)
-	if err := os.WriteFile(in, input, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w := startWorker(t,
-		writeFile(t, dir, "worker.properties", workerProps(brokers,
-			"offset.storage.topic="+sluicetest.Topic(t), "offset.storage.partitions=1",
-			"exactly.once.source.support=enabled", "group.id=group-"+topic)...),
-		writeFile(t, dir, "source.properties", "name="+name, "connector.class=FileStreamSource", "file="+in, "topic="+topic,
-			"exactly.once.support=required", "offsets.storage.topic="+own))
-	waitCommitted(t, brokers, topic, 1000)
-	w.stop()
-	checkCommitted(t, brokers, topic, input)
+			dir := t.TempDir()
+			in := filepath.Join(dir, "in.txt")
+			input := lines(0, 1000)
+			if err := os.WriteFile(in, input, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			workerStore := []string{"offset.storage.topic=" + sluicetest.Topic(t), "offset.storage.partitions=1"}
+			if store == "file" {
+				workerStore = []string{"offset.storage.file.filename=" + filepath.Join(dir, "offsets")}
+			}
+			w := startWorker(t,
+				writeFile(t, dir, "worker.properties", workerProps(brokers,
+					append(workerStore, "exactly.once.source.support=enabled", "group.id=group-"+topic)...)...),
+				writeFile(t, dir, "source.properties", "name="+name, "connector.class=FileStreamSource", "file="+in, "topic="+topic,
+					"exactly.once.support=required", "offsets.storage.topic="+own))
+			waitCommitted(t, brokers, topic, 1000)
+			w.stop()
+			checkCommitted(t, brokers, topic, input)
 
-	store, err := offsets.NewKafkaStore(context.Background(), offsets.KafkaStoreConfig{Brokers: brokers, Topic: own, Sarama: sluicetest.SaramaConfig(t)})
-	if err != nil {
-		t.Fatalf("opening the connector's offsets topic %s: %v", own, err)
-	}
-	defer store.Close()
-	entries, err := store.List(context.Background(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(entries) != 1 || entries[0].Partition["filename"] != in || fmt.Sprint(entries[0].Offset["position"]) != fmt.Sprint(len(input)) {
-		t.Errorf("offsets of %s in its own topic %s: %v, want position %d of %s", name, own, entries, len(input), in)
+			s, err := offsets.NewKafkaStore(context.Background(), offsets.KafkaStoreConfig{Brokers: brokers, Topic: own, Sarama: sluicetest.SaramaConfig(t)})
+			if err != nil {
+				t.Fatalf("opening the connector's offsets topic %s: %v", own, err)
+			}
+			defer s.Close()
+			entries, err := s.List(context.Background(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != 1 || entries[0].Partition["filename"] != in || fmt.Sprint(entries[0].Offset["position"]) != fmt.Sprint(len(input)) {
+				t.Errorf("offsets of %s in its own topic %s: %v, want position %d of %s", name, own, entries, len(input), in)
+			}
+		})
 	}
 }
 

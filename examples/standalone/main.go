@@ -55,7 +55,7 @@
 //	offset.flush.interval.ms, offset.flush.timeout.ms, task.shutdown.graceful.timeout.ms
 //	exactly.once.source.support    disabled (the default), preparing (disabled, logged) or
 //	                               enabled: exactly-once source connectors (see Exactly-once
-//	                               sources); enabled needs offset.storage.topic and group.id
+//	                               sources); enabled needs group.id and offset.storage.topic
 //	group.id                       with exactly-once sources, the first part of every source
 //	                               task's transactional.id, <group.id>-<connector>-<task>
 //	producer.*, consumer.*         client settings for every source and sink connector
@@ -120,10 +120,11 @@
 // an older one still running (a zombie): those fail with a fenced status
 // and write nothing more. So give workers on different hosts that may run
 // the same connectors the same group.id, and unrelated workers different
-// ones. The offsets live in the transaction, so exactly-once sources need
-// an offsets topic: with offset.storage.file.filename, or without group.id,
-// the worker does not start (the message names the key). The dead-letter
-// queue stays at least once. The FileStream source supports exactly-once
+// ones. Without group.id the worker does not start (the message names the
+// key). The offsets are written in the transaction, so they need an offsets
+// topic: with offset.storage.file.filename the worker warns, and refuses
+// every source connector without its own offsets.storage.topic (the
+// message names the keys). The dead-letter queue stays at least once. The FileStream source supports exactly-once
 // delivery when file is set; the PostgreSQL source in modes incrementing
 // and timestamp+incrementing.
 //
