@@ -122,11 +122,12 @@
 // the same connectors the same group.id, and unrelated workers different
 // ones. Without group.id the worker does not start (the message names the
 // key). The offsets are written in the transaction, so they need an offsets
-// topic: with offset.storage.file.filename the worker warns, and refuses
-// every source connector without its own offsets.storage.topic (the
-// message names the keys). The dead-letter queue stays at least once. The FileStream source supports exactly-once
-// delivery when file is set; the PostgreSQL source in modes incrementing
-// and timestamp+incrementing.
+// topic: with offset.storage.file.filename the worker warns, and a source
+// connector without its own offsets.storage.topic fails (a connector file
+// fails the start; the message names the keys). The dead-letter queue stays
+// at least once. The FileStream source supports exactly-once delivery when
+// file is set; the PostgreSQL source in modes incrementing and
+// timestamp+incrementing.
 //
 // # Secure clusters
 //
