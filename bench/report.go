@@ -313,6 +313,8 @@ func (r *report) print(w io.Writer) {
 	addRatio("source_eos_vs_at_least_once_paired", v, ok)
 	v, ok = r.pairedRatio("source-eos", figCPUPerRecord, cSluiceEOS, cSluice)
 	addRatio("source_eos_cpu_per_record_vs_at_least_once_paired", v, ok)
+	v, ok = r.ratio("source-eos", figRecordsPerSec, cSluiceEOSInterval, cSluice)
+	addRatio("source_eos_interval_20ms_vs_at_least_once", v, ok)
 	v, ok = r.ratio("sink", figRecordsPerSec, cSluiceBigBuf, cSarama)
 	addRatio("sink_max_buffered_10m_vs_sarama", v, ok)
 	v, ok = r.ratio("connect-source", figSteadyRate, cSluice, cKafkaConnect)

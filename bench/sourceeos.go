@@ -15,8 +15,16 @@ import (
 	"github.com/sluicehq/sluice/source"
 )
 
-// cSluiceEOS is the source-eos test's exactly-once contender.
-const cSluiceEOS = "Sluice, exactly-once"
+// The source-eos test's exactly-once contenders: the default poll boundary
+// (the target's), and, for comparison, the interval boundary with
+// eosInterval.
+const (
+	cSluiceEOS         = "Sluice, exactly-once"
+	cSluiceEOSInterval = "Sluice, exactly-once, interval 20 ms"
+)
+
+// eosInterval is cSluiceEOSInterval's transaction.boundary.interval.ms.
+const eosInterval = 20 * time.Millisecond
 
 // eosBatch is the generator's batch size in the source-eos test: the
 // FileStream source's default batch.size, so that with the poll boundary
@@ -43,21 +51,23 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 		id: test,
 		title: fmt.Sprintf("%s: exactly-once (transaction.boundary=poll) vs at-least-once source, %d records of %d B (%s), batches of %d, %d partitions, Kafka offsets store",
 			test, o.records, d.avgSize(), d.label, eosBatch, o.partitions),
-		contenders:  []string{cSluice, cSluiceEOS},
-		baselineFor: map[string]string{cSluiceEOS: cSluice},
+		contenders:  []string{cSluice, cSluiceEOS, cSluiceEOSInterval},
+		baselineFor: map[string]string{cSluiceEOS: cSluice, cSluiceEOSInterval: cSluice},
 		figures: []string{figRecordsPerSec, figSteadyRate, figTTFR, figMBPerSec, figCPUPerRecord, figBrokerCPUPerRecord, figAllocsPerRecord,
 			figTxnsPerSec, figRecordsPerTxn, figConcurrentTxnRetries, figTxnRetrySleep, figTxnCycle, figTxnAddPartitions, figTxnSendAck,
 			figTxnCommit, figTxnAfterCommit, figTxnBegin},
 		paired: true,
 		notes: []string{fmt.Sprintf("`%s`: source.Config.ExactlyOnce{Enabled: true, GroupID: %q} (one transaction per non-empty "+
-			"Poll: the records of a batch of %d and their source offset commit together); `%s`: the same pipeline at-least-once. "+
-			"Both store offsets in a Kafka offsets topic (source.Config.OffsetStorage; a new one per run, created before the timed "+
+			"Poll: the records of a batch of %d and their source offset commit together); `%s`: the same pipeline at-least-once; "+
+			"`%s`: exactly-once with transaction.boundary=interval and transaction.boundary.interval.ms=%d, for comparison (not the target's). "+
+			"All store offsets in a Kafka offsets topic (source.Config.OffsetStorage; a new one per run, created before the timed "+
 			"window); a run ends when Kafka acknowledged every record and, exactly-once, when transactions committed all of them. "+
 			"Time to first record: from Run to the first acknowledged record (opening the offsets store; exactly-once also "+
-			"InitProducerId and the store's refresh); records/s after the first record excludes it.", cSluiceEOS, eosGroupID, eosBatch, cSluice),
+			"InitProducerId and the store's refresh); records/s after the first record excludes it.", cSluiceEOS, eosGroupID, eosBatch, cSluice,
+			cSluiceEOSInterval, eosInterval.Milliseconds()),
 			"CONCURRENT_TRANSACTIONS retries: sarama's AddPartitionsToTxn retries refused with CONCURRENT_TRANSACTIONS (the " +
 				"previous transaction's markers not yet written), counted from sarama's log, and the backoff it slept before them. " +
-				"The ms figures are the exactly-once contender's transaction timeline (per run: the mean over its transactions; " +
+				"The ms figures are the exactly-once contenders' transaction timeline (per run: the mean over its transactions; " +
 				"from sarama's transaction log and the generator's Polls): the four phases from AddPartitionsToTxn to the next BeginTxn " +
 				"add up to the period from one BeginTxn to the next; Poll returned → BeginTxn overlaps them when the commit runs beside the next Poll."},
 	})
@@ -89,7 +99,8 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 		}
 		retries0, slept0 := txnLog.concurrent.Load(), txnLog.sleptMs.Load()
 		var onPoll func(bool)
-		if c == cSluiceEOS {
+		eos := c == cSluiceEOS || c == cSluiceEOSInterval
+		if eos {
 			txnLog.start()
 			onPoll = txnLog.poll
 		}
@@ -98,21 +109,24 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 		// transaction's bookkeeping (the status's count) between Polls.
 		s, err := runSluiceSourceWith(ctx, br, topic, n, d, genOpts{batch: eosBatch, idle: true, onPoll: onPoll}, func(cfg *source.Config) {
 			cfg.OffsetStorage = offsets.Storage{Topic: offsetsTopic}
-			if c == cSluiceEOS {
+			switch c {
+			case cSluiceEOS:
 				cfg.ExactlyOnce = source.ExactlyOnce{Enabled: true, GroupID: eosGroupID}
+			case cSluiceEOSInterval:
+				cfg.ExactlyOnce = source.ExactlyOnce{Enabled: true, GroupID: eosGroupID, Boundary: source.BoundaryInterval, BoundaryInterval: eosInterval}
 			}
 		})
 		stop()
 		if err != nil {
 			return fmt.Errorf("%s: %w", c, err)
 		}
-		if c == cSluiceEOS && s.txns == 0 {
+		if eos && s.txns == 0 {
 			return fmt.Errorf("%s: no transaction committed: is exactly-once implemented?", c)
 		}
 		retries, slept := txnLog.concurrent.Load()-retries0, txnLog.sleptMs.Load()-slept0
 		var phases map[string]float64
 		var timed int
-		if c == cSluiceEOS {
+		if eos {
 			phases, timed = txnLog.phases()
 		}
 		if record {
@@ -141,7 +155,7 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 			float64(n)/s.elapsed.Seconds(), float64(s.allocs)/float64(n), float64(s.cpu.Microseconds())/float64(n), txns)
 		return nil
 	}
-	return interleave(o, []string{cSluice, cSluiceEOS}, min(o.records, 20000), o.records, one)
+	return interleave(o, []string{cSluice, cSluiceEOS, cSluiceEOSInterval}, min(o.records, 20000), o.records, one)
 }
 
 // Figures of the source-eos test only: the exactly-once contender's
