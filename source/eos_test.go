@@ -565,3 +565,41 @@ func TestEOSToleratedFailures(t *testing.T) {
 		t.Errorf("DLQ holds %d records, want at least %d", n, parts*perPart/10)
 	}
 }
+
+// TestEOSPauseCommits: pausing commits the open transaction (Kafka Connect's
+// onPause), here one that its 10-minute interval would keep open.
+func TestEOSPauseCommits(t *testing.T) {
+	const parts, perPart = 1, 50
+	task := &genTask{parts: parts, perPart: perPart, batch: 10}
+	brokers, topic, cfg := eosSetup(t, "eos-pause", 1, task)
+	task.topic = topic
+	cfg.ExactlyOnce.Boundary = source.BoundaryInterval
+	cfg.ExactlyOnce.BoundaryInterval = 10 * time.Minute
+	cfg.ExactlyOnce.TransactionTimeout = 14 * time.Minute // the broker's max.transaction.timeout.ms is 15 min
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runPipeline(t, p)
+	waitFor(t, "every record acknowledged", 60*time.Second, func() bool {
+		st := p.PipelineStatus()
+		return len(st.Tasks) == 1 && st.Tasks[0].RecordsOut == perPart
+	})
+	if st := p.PipelineStatus().Tasks[0]; st.Transactions != 0 {
+		t.Fatalf("%d transactions committed before the pause; want none (10-minute interval)", st.Transactions)
+	}
+	p.Pause()
+	waitFor(t, "the pause's commit", 60*time.Second, func() bool {
+		st := p.PipelineStatus().Tasks[0]
+		return st.State == connect.StatePaused && st.Transactions == 1
+	})
+	if c := committedSeqs(t, brokers, cfg.OffsetStorage.Topic, "eos-pause", parts); c[0] != perPart-1 {
+		t.Errorf("committed %v after the pause; want %d", c, perPart-1)
+	}
+	if n := len(kafkatest.ReadCommitted(t, brokers, topic)); n != perPart {
+		t.Errorf("read_committed sees %d records after the pause; want %d", n, perPart)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
