@@ -402,14 +402,6 @@ func TestExactlyOnceFencing(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if !errors.Is(task.Err, connect.ErrFenced) {
-		if errors.Is(task.Err, sarama.ErrTransactionNotReady) {
-			// Now and then on kfake: sarama returns ErrTransactionNotReady
-			// for records dispatched after the fence, before the fence
-			// error itself, and the runtime keeps the first error
-			// (txnState.setErr). Remove this skip once the runtime
-			// classifies that case as a fence.
-			t.Skipf("known runtime bug: the fence surfaced as sarama's ErrTransactionNotReady and the task failed without connect.ErrFenced: %v", task.Err)
-		}
 		t.Errorf("the older task failed with %v, want connect.ErrFenced", task.Err)
 	}
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
