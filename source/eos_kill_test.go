@@ -240,10 +240,11 @@ func (g *eosGenTask) Stop(context.Context) error { return nil }
 // TestEOSKillChild is the child process of TestEOSKill: it runs the
 // generator with exactly-once delivery until every record is committed (the
 // transaction of the last batch committed, and the store lists the last
-// offset of every source partition), then stops gracefully and exits 0. Before each commit it prints eosLine
-// and sleeps 20-100 ms, so that a SIGKILL lands mid-transaction. When the
-// pipeline ends by itself it prints "status ..." and exits eosExitFenced
-// (fenced) or eosExitFailed. It is skipped unless run by TestEOSKill.
+// offset of every source partition), then stops gracefully, prints
+// "status ..." and exits 0. Before each commit it prints eosLine and sleeps
+// 20-100 ms, so that a SIGKILL lands mid-transaction. When the pipeline
+// ends by itself it prints "status ..." and exits eosExitFenced (fenced) or
+// eosExitFailed. It is skipped unless run by TestEOSKill.
 func TestEOSKillChild(t *testing.T) {
 	if os.Getenv(eosEnvChild) != "1" {
 		t.Skip("the child process of TestEOSKill, run by it with " + eosEnvChild + "=1")
