@@ -313,6 +313,7 @@ func (c *conflictRecordTask) Poll(ctx context.Context) ([]connect.Record, error)
 // not restarted by its restart policy, and writes nothing after; the second
 // completes the stream: read_committed sees every record once.
 func TestEOSFencing(t *testing.T) {
+	kafkatest.SkipSaramaTxnRace(t)
 	const parts, perPart = 2, 3000
 	slow := func() { time.Sleep(3 * time.Millisecond) }
 	taskA := &genTask{parts: parts, perPart: perPart, batch: 20, onPoll: slow}
@@ -436,6 +437,7 @@ func TestEOSConnectorOffsetsTopic(t *testing.T) {
 // stalled meanwhile, and the stream completes exactly once. In-process
 // broker only: it needs the broker to fail on purpose.
 func TestEOSAbortRewindsOnProduceError(t *testing.T) {
+	kafkatest.SkipSaramaTxnRace(t)
 	const parts, perPart = 2, 400
 	topic := kafkatest.Topic(t)
 	c, brokers := newFaultyCluster(t, topic, 1)
@@ -495,6 +497,7 @@ type neverCommits struct{ genTask }
 // aborted by the broker; the task fails with Kafka Connect's advice, not as
 // fenced, and nothing of the transaction is visible.
 func TestEOSTransactionTimeout(t *testing.T) {
+	kafkatest.SkipSaramaTxnRace(t)
 	task := &neverCommits{genTask{parts: 1, perPart: -1, batch: 5, onPoll: func() { time.Sleep(20 * time.Millisecond) }}}
 	brokers, topic, cfg := eosSetup(t, "eos-timeout", 1, task)
 	task.topic = topic
@@ -601,5 +604,42 @@ func TestEOSPauseCommits(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// nilRecordTask asks to commit after a nil record.
+type nilRecordTask struct {
+	genTask
+	tc source.TransactionContext
+}
+
+func (c *nilRecordTask) Start(ctx context.Context, tc source.TaskContext) error {
+	c.tc = source.TransactionContextOf(tc)
+	return c.genTask.Start(ctx, tc)
+}
+
+func (c *nilRecordTask) Poll(ctx context.Context) ([]connect.Record, error) {
+	c.tc.CommitTransactionAfter(nil)
+	return c.genTask.Poll(ctx)
+}
+
+// TestEOSConnectorBoundaryNilRecord: a boundary request with a nil record
+// fails the task with Kafka Connect's message (no panic).
+func TestEOSConnectorBoundaryNilRecord(t *testing.T) {
+	task := &nilRecordTask{genTask: genTask{parts: 1, perPart: 50, batch: 5}}
+	brokers, topic, cfg := eosSetup(t, "eos-nil", 1, task)
+	task.topic = topic
+	cfg.Connector = boundaryConnector{}
+	cfg.ExactlyOnce.Boundary = source.BoundaryConnector
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "Source record used to define transaction boundaries may not be null") {
+		t.Fatalf("Run: %v; want Kafka Connect's message for a nil record", err)
+	}
+	if n := len(kafkatest.ReadCommitted(t, brokers, topic)); n != 0 {
+		t.Errorf("read_committed sees %d records of the failed task's open transaction; want 0 (aborted)", n)
 	}
 }

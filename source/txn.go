@@ -813,7 +813,12 @@ type txnContext struct {
 
 var _ TransactionContext = (*txnContext)(nil)
 
-const msgNilBoundaryRecord = "Source record used to define transaction boundaries may not be null"
+const (
+	msgNilBoundaryRecord = "Source record used to define transaction boundaries may not be null"
+	// boundaryErrPrefix starts the errors of a task's wrong boundary
+	// requests, which then quote Kafka Connect's messages.
+	boundaryErrPrefix = "transaction.boundary=connector: "
+)
 
 func (c *txnContext) CommitTransaction() {
 	c.mu.Lock()
@@ -836,7 +841,7 @@ func (c *txnContext) addRecord(set *[]*connect.Record, rec *connect.Record) {
 	defer c.mu.Unlock()
 	if rec == nil {
 		if c.err == nil {
-			c.err = errors.New(msgNilBoundaryRecord)
+			c.err = errors.New(boundaryErrPrefix + msgNilBoundaryRecord)
 		}
 		return
 	}
@@ -857,7 +862,7 @@ func (c *txnContext) onRecord(rec *connect.Record) (commit, abort bool, err erro
 		if rec.HasPartition {
 			part = fmt.Sprint(rec.Partition)
 		}
-		return false, false, fmt.Errorf("Connector requested both commit and abort of same record against topic/partition %s/%s", rec.Topic, part)
+		return false, false, fmt.Errorf(boundaryErrPrefix+"Connector requested both commit and abort of same record against topic/partition %s/%s", rec.Topic, part)
 	}
 	if ci >= 0 {
 		c.commitRecs = append(c.commitRecs[:ci], c.commitRecs[ci+1:]...)
@@ -878,7 +883,7 @@ func (c *txnContext) onBatch() (commit, abort bool, err error) {
 		return false, false, c.err
 	}
 	if c.commitBatch && c.abortBatch {
-		return false, false, errors.New("Connector requested both commit and abort of same transaction")
+		return false, false, errors.New(boundaryErrPrefix + "Connector requested both commit and abort of same transaction")
 	}
 	commit, abort = c.commitBatch, c.abortBatch
 	c.commitBatch, c.abortBatch = false, false
