@@ -639,7 +639,8 @@ func TestEOSKill(t *testing.T) {
 	}
 	for _, boundary := range fencing {
 		t.Run("fencing/"+boundary, func(t *testing.T) {
-			kafkatest.SkipSaramaTxnRace(t) // the fenced child's producer fails records
+			// The fenced child's producer fails records.
+			kafkatest.SkipSaramaTxnRace(t)
 			perPart := perPart / 2 // the second child writes most of them
 			topic, env := eosKillSetup(t, brokers, boundary, perPart)
 			first := startEOSChild(t, "first child", env)
