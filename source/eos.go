@@ -325,11 +325,11 @@ func (e *ExactlyOnce) validate(c *Config) []error {
 			errs = append(errs, errors.New(propExactlyOnceSourceSupport+": exactly-once sources write their offsets in the task's Kafka transaction: use a Kafka offsets store (offset.storage.topic)"))
 		}
 		if v, ok := c.ProducerProps["enable.idempotence"]; ok && !strings.EqualFold(strings.TrimSpace(v), "true") {
-			errs = append(errs, fmt.Errorf("producer.override.enable.idempotence: exactly-once sources need the idempotent producer (true), got %q", v))
+			errs = append(errs, fmt.Errorf("producer.enable.idempotence (or producer.override.enable.idempotence): exactly-once sources need the idempotent producer (true), got %q", v))
 		}
 		if v, ok := c.ProducerProps["acks"]; ok {
 			if a := strings.ToLower(strings.TrimSpace(v)); a != "all" && a != "-1" {
-				errs = append(errs, fmt.Errorf("producer.override.acks: exactly-once sources need acks=all, got %q", v))
+				errs = append(errs, fmt.Errorf("producer.acks (or producer.override.acks): exactly-once sources need acks=all, got %q", v))
 			}
 		}
 	}

@@ -195,12 +195,12 @@ func TestExactlyOnceValidate(t *testing.T) {
 			c := eosConfig(on(source.ExactlyOnce{}), nil)
 			c.ProducerProps = map[string]string{"enable.idempotence": "false"}
 			return c
-		}(), want: []string{`producer.override.enable.idempotence: exactly-once sources need the idempotent producer (true), got "false"`}},
+		}(), want: []string{`producer.enable.idempotence (or producer.override.enable.idempotence): exactly-once sources need the idempotent producer (true), got "false"`}},
 		{name: "enabled, acks=1", cfg: func() source.Config {
 			c := eosConfig(on(source.ExactlyOnce{}), nil)
 			c.ProducerProps = map[string]string{"acks": "1"}
 			return c
-		}(), want: []string{`producer.override.acks: exactly-once sources need acks=all, got "1"`}},
+		}(), want: []string{`producer.acks (or producer.override.acks): exactly-once sources need acks=all, got "1"`}},
 		{name: "idempotence off, not enabled", cfg: func() source.Config {
 			c := eosConfig(source.ExactlyOnce{}, nil)
 			c.ProducerProps = map[string]string{"enable.idempotence": "false", "acks": "1"}
@@ -417,3 +417,35 @@ func (h *startHook) Poll(ctx context.Context) ([]connect.Record, error) {
 	return nil, nil
 }
 func (h *startHook) Stop(context.Context) error { return nil }
+
+// TestPluginPreflight: a source plugin's validation checks
+// exactly.once.support=required and transaction.boundary=connector against
+// the connector's declarations (Kafka Connect's preflight at validate and
+// create), after the plugin's own Validate.
+func TestPluginPreflight(t *testing.T) {
+	issues := func(c source.Connector, config map[string]string) map[string]string {
+		p := source.Plugin(source.PluginConfig{Class: "x", NewTask: func() source.Task { return nil }, Connector: c,
+			Validate: func(map[string]string) []connect.ConfigIssue { return []connect.ConfigIssue{{Key: "own", Message: "plugin's"}} }})
+		out := map[string]string{}
+		for _, is := range p.Validate(config) {
+			out[is.Key] = is.Message
+		}
+		return out
+	}
+	got := issues(plainConnector{}, map[string]string{"exactly.once.support": "required", "transaction.boundary": "CONNECTOR"})
+	if got["own"] != "plugin's" || got["exactly.once.support"] != kcEOSNotImplemented || got["transaction.boundary"] != kcNoBoundaries {
+		t.Errorf("undeclared connector: %v", got)
+	}
+	got = issues(declaring{eos: source.ExactlyOnceUnsupported}, map[string]string{"exactly.once.support": "required"})
+	if got["exactly.once.support"] != kcEOSUnsupported {
+		t.Errorf("unsupported: %v", got)
+	}
+	got = issues(declaring{eos: source.ExactlyOnceSupported, boundaries: source.BoundariesSupported},
+		map[string]string{"exactly.once.support": "required", "transaction.boundary": "connector"})
+	if len(got) != 1 {
+		t.Errorf("declaring connector: %v; want only the plugin's own issue", got)
+	}
+	if got := issues(plainConnector{}, map[string]string{"exactly.once.support": "requested"}); len(got) != 1 {
+		t.Errorf("requested: %v; want no preflight", got)
+	}
+}

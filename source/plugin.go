@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/IBM/sarama"
 	"go.opentelemetry.io/otel/trace"
@@ -36,10 +37,33 @@ type PluginConfig struct {
 	Sarama         *sarama.Config
 	TracerProvider trace.TracerProvider
 	// Validate and Config describe the connector's own keys (see
-	// connect.Plugin).
+	// connect.Plugin). The plugin's validation adds Kafka Connect's
+	// exactly-once preflight: exactly.once.support=required and
+	// transaction.boundary=connector are checked against the Connector's
+	// declarations (ExactlyOnceConnector, TransactionBoundaryConnector).
 	Validate     func(connector map[string]string) []connect.ConfigIssue
 	Config       []connect.ConfigKey
 	PasswordKeys []string
+}
+
+// preflight checks a connector configuration against the connector's
+// exactly-once declarations, as Kafka Connect's herder does when a
+// connector is validated or created (the worker's part, exactly-once
+// support enabled, is the Runner's).
+func preflight(c Connector, connector map[string]string) []connect.ConfigIssue {
+	cfg := &Config{Name: connector["name"], Connector: c, Properties: connector, Logger: slog.Default()}
+	var issues []connect.ConfigIssue
+	if l, err := ParseExactlyOnceSupportLevel(connector[propExactlyOnceSupport]); err == nil && l == SupportRequired {
+		if msg := connectorExactlyOnce(cfg); msg != "" {
+			issues = append(issues, connect.ConfigIssue{Key: propExactlyOnceSupport, Message: msg})
+		}
+	}
+	if b, err := ParseTransactionBoundary(connector[propTransactionBoundary]); err == nil && b == BoundaryConnector {
+		if msg := connectorBoundaries(cfg); msg != "" {
+			issues = append(issues, connect.ConfigIssue{Key: propTransactionBoundary, Message: msg})
+		}
+	}
+	return issues
 }
 
 // Plugin returns a connect.Plugin that builds source pipelines from Kafka
@@ -48,7 +72,14 @@ type PluginConfig struct {
 func Plugin(pc PluginConfig) connect.Plugin {
 	return connect.Plugin{
 		Class: pc.Class, Aliases: pc.Aliases, Type: connect.TypeSource, Version: pc.Version,
-		Validate: pc.Validate, Config: pc.Config, PasswordKeys: pc.PasswordKeys,
+		Validate: func(connector map[string]string) []connect.ConfigIssue {
+			var issues []connect.ConfigIssue
+			if pc.Validate != nil {
+				issues = pc.Validate(connector)
+			}
+			return append(issues, preflight(pc.Connector, connector)...)
+		},
+		Config: pc.Config, PasswordKeys: pc.PasswordKeys,
 		New: func(ctx context.Context, worker, connector map[string]string) (connect.Pipeline, error) {
 			cfg, err := ConfigFromProperties(worker, connector, PropertyOptions{
 				NewTask: pc.NewTask, Connector: pc.Connector, Converters: pc.Converters,

@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -72,7 +73,7 @@ func TestExactlyOnceFrameworkKeys(t *testing.T) {
 		}
 		return out
 	}
-	good := map[string]string{"name": "s", "exactly.once.support": " REQUIRED", "transaction.boundary": "Interval",
+	good := map[string]string{"name": "s", "exactly.once.support": " Requested", "transaction.boundary": "Interval",
 		"transaction.boundary.interval.ms": "0", "offsets.storage.topic": "conn-offsets"}
 	if errs := errsOf("test.EOSource", good); len(errs) > 0 {
 		t.Errorf("valid values: %v", errs)
@@ -97,4 +98,59 @@ func TestExactlyOnceFrameworkKeys(t *testing.T) {
 	if errs := errsOf("test.EOSink", map[string]string{"name": "k", "topics": "t", "transaction.boundary": "batch"}); len(errs) > 0 {
 		t.Errorf("sink plugin: %v; the exactly-once keys are not a sink's", errs)
 	}
+}
+
+// TestExactlyOnceRequiredNeedsEnabledWorker: Kafka Connect's preflight
+// refuses exactly.once.support=required at validation (and so at creation)
+// on a worker without exactly.once.source.support=enabled; the same
+// configuration validates on a worker that has it.
+func TestExactlyOnceRequiredNeedsEnabledWorker(t *testing.T) {
+	build := func(context.Context, map[string]string, map[string]string) (connect.Pipeline, error) { return nil, nil }
+	required := map[string]string{"name": "s", "exactly.once.support": " REQUIRED"}
+	for _, c := range []struct {
+		worker map[string]string
+		want   []string
+	}{
+		{nil, []string{"This worker does not have exactly-once source support enabled."}},
+		{map[string]string{"exactly.once.source.support": "preparing"}, []string{"This worker does not have exactly-once source support enabled."}},
+		{map[string]string{"exactly.once.source.support": " Enabled"}, nil},
+	} {
+		r, err := runner.New(runner.Config{Logger: slog.New(slog.DiscardHandler), Worker: c.worker})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Register(connect.Plugin{Class: "test.EOSource", Type: connect.TypeSource, New: build}); err != nil {
+			t.Fatal(err)
+		}
+		v, err := r.ValidateConfig("test.EOSource", required)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, cv := range v.Configs {
+			if cv.Key.Name == "exactly.once.support" {
+				got = cv.Errors
+			}
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("worker %v: exactly.once.support errors %q; want %q", c.worker, got, c.want)
+		}
+		if c.want != nil {
+			err := r.CreateConnector("s", mergeMaps(required, map[string]string{"connector.class": "test.EOSource"}), connect.StateRunning)
+			if !errors.Is(err, runner.ErrInvalidConfig) || !strings.Contains(err.Error(), c.want[0]) {
+				t.Errorf("worker %v: CreateConnector: %v; want ErrInvalidConfig with %q", c.worker, err, c.want[0])
+			}
+		}
+	}
+}
+
+func mergeMaps(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
 }

@@ -184,7 +184,7 @@ func (r *Runner) validate(p *connect.Plugin, config map[string]string) ConfigVal
 		}
 	}
 	secrets := secretValues(resolved, p, r.cfg.Worker, values, r.isProvider)
-	v := validateConfig(p, resolved, r.isProvider)
+	v := validateConfig(p, resolved, r.cfg.Worker, r.isProvider)
 	for i, c := range v.Configs {
 		if raw, ok := config[c.Key.Name]; ok && configprovider.HasVariables(raw) && (c.Value != MaskedValue || onlyReferences(raw, r.isProvider)) {
 			v.Configs[i].Value = raw
@@ -292,10 +292,7 @@ func frameworkKeys(typ string) []connect.ConfigKey {
 
 // exactlyOnceKeys are Kafka Connect's exactly-once keys of a source
 // connector (SourceConnectorConfig, KIP-618), with its groups, orders and
-// documentation. Sluice parses them in source.ConfigFromProperties; the
-// pipeline refuses offsets.storage.topic (and the worker's
-// exactly.once.source.support=enabled) until exactly-once delivery is
-// implemented.
+// documentation. Sluice parses them in source.ConfigFromProperties.
 func exactlyOnceKeys() []connect.ConfigKey {
 	return []connect.ConfigKey{
 		{Name: "exactly.once.support", Default: "requested", Importance: "MEDIUM", Group: "Exactly Once Support", Order: 2, Width: "SHORT", DisplayName: "Exactly once support",
@@ -312,8 +309,9 @@ func exactlyOnceKeys() []connect.ConfigKey {
 			Documentation: "If 'transaction.boundary' is set to 'interval', determines the interval for producer transaction commits by connector tasks. " +
 				"If unset, defaults to the value of the worker-level 'offset.flush.interval.ms' property. It has no effect if a different transaction.boundary is specified."},
 		{Name: "offsets.storage.topic", Default: "", Importance: "LOW", Group: "offsets.topic", Order: 1, Width: "LONG", DisplayName: "Offsets topic",
-			Documentation: "The name of a separate offsets topic to use for this connector. If empty or not specified, the worker's global offsets topic name will be used. " +
-				"Sluice does not implement per-connector offsets topics yet: a pipeline given one is refused."},
+			Documentation: "The name of a separate offsets topic to use for this connector. If empty or not specified, the worker’s global offsets topic name will be used. " +
+				"If specified, the offsets topic will be created if it does not already exist on the Kafka cluster targeted by this connector. " +
+				"Sluice applies it in every mode (Kafka Connect only in distributed mode)."},
 	}
 }
 
@@ -340,7 +338,7 @@ func validateExactlyOnceKeys(config map[string]string, add func(k, msg string)) 
 // validateConfig checks config (whose connector.class names p) against the
 // framework rules and p.Validate; isProvider tells the Runner's config
 // providers (see onlyReferences).
-func validateConfig(p *connect.Plugin, config map[string]string, isProvider func(string) bool) ConfigValidation {
+func validateConfig(p *connect.Plugin, config, worker map[string]string, isProvider func(string) bool) ConfigValidation {
 	keys := pluginKeys(p)
 	errs := map[string][]string{}
 	add := func(k, msg string) { errs[k] = append(errs[k], msg) }
@@ -380,6 +378,13 @@ func validateConfig(p *connect.Plugin, config map[string]string, isProvider func
 	}
 	if p.Type == connect.TypeSource {
 		validateExactlyOnceKeys(config, add)
+		// Kafka Connect's preflight (DistributedHerder): required needs a
+		// worker with exactly-once support; the connector's own
+		// declarations are checked by source.Plugin's Validate.
+		if strings.EqualFold(strings.TrimSpace(config["exactly.once.support"]), "required") &&
+			!strings.EqualFold(strings.TrimSpace(worker["exactly.once.source.support"]), "enabled") {
+			add("exactly.once.support", "This worker does not have exactly-once source support enabled.")
+		}
 	}
 	if p.Type == connect.TypeSink {
 		topics, regex := strings.TrimSpace(config["topics"]), strings.TrimSpace(config["topics.regex"])
