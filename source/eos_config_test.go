@@ -425,7 +425,9 @@ func (h *startHook) Stop(context.Context) error { return nil }
 func TestPluginPreflight(t *testing.T) {
 	issues := func(c source.Connector, config map[string]string) map[string]string {
 		p := source.Plugin(source.PluginConfig{Class: "x", NewTask: func() source.Task { return nil }, Connector: c,
-			Validate: func(map[string]string) []connect.ConfigIssue { return []connect.ConfigIssue{{Key: "own", Message: "plugin's"}} }})
+			Validate: func(map[string]string) []connect.ConfigIssue {
+				return []connect.ConfigIssue{{Key: "own", Message: "plugin's"}}
+			}})
 		out := map[string]string{}
 		for _, is := range p.Validate(config) {
 			out[is.Key] = is.Message
