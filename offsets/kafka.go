@@ -31,7 +31,7 @@ const (
 // probeIdle is how long a partition may deliver nothing, while its end has
 // not been reached, before the reader looks at the log itself (see
 // probeTail).
-const probeIdle = 200 * time.Millisecond
+const probeIdle = 50 * time.Millisecond
 
 // KafkaStoreConfig configures a KafkaStore. Brokers and Topic are required;
 // the other fields have usable zero values.
@@ -263,6 +263,10 @@ func kafkaStoreSaramaConfig(base *sarama.Config) (*sarama.Config, error) {
 	c.Producer.Transaction.ID = ""
 	c.Consumer.IsolationLevel = sarama.ReadCommitted
 	c.Consumer.Return.Errors = true
+	// The store reads to a known end and stops: a fetch left waiting for
+	// more data (sarama's default 500 ms) only delays closing its
+	// partition consumer, which every open and Refresh does.
+	c.Consumer.MaxWaitTime = min(c.Consumer.MaxWaitTime, 50*time.Millisecond)
 	c.Metadata.AllowAutoTopicCreation = false
 	if err := c.Validate(); err != nil {
 		return nil, err
