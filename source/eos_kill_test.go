@@ -41,6 +41,7 @@ const (
 	eosEnvName     = "SLUICE_EOS_NAME"     // the connector name
 	eosEnvBoundary = "SLUICE_EOS_BOUNDARY" // transaction.boundary: poll, interval, connector
 	eosEnvPerPart  = "SLUICE_EOS_PER_PART" // records per source partition
+	eosEnvPace     = "SLUICE_EOS_PACE"     // optional: a duration each Poll waits before returning records
 )
 
 // The child's exit codes besides 0 (every record committed, stopped
@@ -109,6 +110,7 @@ type eosGenTask struct {
 	topic    string
 	perPart  int64
 	boundary TransactionBoundary
+	pace     time.Duration
 
 	tx          TransactionContext
 	finalPolled bool // Poll returned the last batch, to be committed
@@ -192,12 +194,16 @@ func (g *eosGenTask) Poll(ctx context.Context) ([]connect.Record, error) {
 		}
 		return nil, nil
 	}
+	pace := g.pace
 	if g.boundary == BoundaryInterval {
 		// paced, so that a transaction spans a few batches rather than
 		// thousands of records: a kill then leaves work for the next child
+		pace = max(pace, 10*time.Millisecond)
+	}
+	if pace > 0 {
 		select {
 		case <-ctx.Done():
-		case <-time.After(10 * time.Millisecond):
+		case <-time.After(pace):
 		}
 	}
 	out := make([]connect.Record, len(seqs))
@@ -258,6 +264,12 @@ func TestEOSKillChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	topic, name := os.Getenv(eosEnvTopic), os.Getenv(eosEnvName)
+	var pace time.Duration
+	if v := os.Getenv(eosEnvPace); v != "" {
+		if pace, err = time.ParseDuration(v); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if os.Getenv("SARAMA_LOG") != "" { // sarama's own log, in the failure message's stderr tail
 		sarama.Logger = log.New(os.Stderr, "[sarama] ", log.Lmicroseconds)
 	}
@@ -282,7 +294,7 @@ func TestEOSKillChild(t *testing.T) {
 		Sarama:    base,
 		Name:      name,
 		Brokers:   strings.Split(os.Getenv(eosEnvBrokers), ","),
-		NewTask:   func() Task { return &eosGenTask{topic: topic, perPart: perPart, boundary: boundary} },
+		NewTask:   func() Task { return &eosGenTask{topic: topic, perPart: perPart, boundary: boundary, pace: pace} },
 		Connector: eosKillConnector{},
 		OffsetStorage: offsets.Storage{
 			Topic:             os.Getenv(eosEnvOffsets),
@@ -643,7 +655,10 @@ func TestEOSKill(t *testing.T) {
 			kafkatest.SkipSaramaTxnRace(t)
 			perPart := perPart / 2 // the second child writes most of them
 			topic, env := eosKillSetup(t, brokers, boundary, perPart)
-			first := startEOSChild(t, "first child", env)
+			// The first child is slow (a few seconds per thousand
+			// records), so that it is still writing when the second one
+			// starts, whatever its transactions' sizes.
+			first := startEOSChild(t, "first child", append(slices.Clone(env), eosEnvPace+"=300ms"))
 			if !first.waitOpen(2, time.Now().Add(90*time.Second)) {
 				t.Fatalf("the first child exited before its second transaction\n%s", first.describe())
 			}

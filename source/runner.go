@@ -310,6 +310,9 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		}
 		r.clearStall()
 		if err := r.callStart(ctx); err != nil {
+			if ctx.Err() != nil && !errors.As(err, new(*safecall.PanicError)) {
+				return nil // stopped while starting: nothing was sent
+			}
 			return fmt.Errorf("connector %q task %d: start: %w", cfg.Name, r.id, err)
 		}
 	}
@@ -477,6 +480,11 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 				return nil
 			}
 			continue
+		}
+		if r.txn != nil {
+			if err := r.txnBeforePoll(ctx); err != nil {
+				return err
+			}
 		}
 		if !r.waitForSpace(ctx) {
 			return nil
@@ -728,6 +736,7 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 			if t.commitDone != nil { // still committing: held until it ends
 				s.handle = r.tracker.Submit(rec.SourcePartition, rec.SourceOffset, s.size)
 				t.queued = append(t.queued, s)
+				t.queuedBytes += int64(s.size)
 				return nil
 			}
 		}

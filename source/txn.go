@@ -96,6 +96,7 @@ type txnState struct {
 	commitDone   chan struct{}
 	commitRes    commitResult
 	queued       []*msgSlot
+	queuedBytes  int64
 	commitCtx    context.Context
 	cancelCommit context.CancelFunc
 
@@ -306,8 +307,9 @@ type commitResult struct {
 	open  bool // a transaction was open (or was begun for offsets only)
 	began time.Time
 	size  int64
-	err   error // errStopping, the failure (the transaction must abort), or nil
-	fatal error // a failure that fails the task (offsets Kafka Connect refuses)
+	err     error // errStopping, the failure (the transaction must abort), or nil
+	fatal   error // a failure that fails the task (offsets Kafka Connect refuses)
+	applied bool  // committed, and txnCommitted was called
 }
 
 // txnCommitWork does the Kafka part of committing the transaction (open,
@@ -368,16 +370,15 @@ func (r *taskRunner) txnCommitWork(ctx context.Context, open bool, began time.Ti
 	return res
 }
 
-// txnCommitFinish applies a commit's result on the poll goroutine: the
-// store's and the tracker's committed offsets, the metrics and the task's
-// callbacks; or, after a failure, the abort (txnFailed).
+// txnCommitFinish applies a commit's result on the poll goroutine: after a
+// commit, txnCommitted (unless the commit goroutine called it already);
+// after a failure, the abort (txnFailed).
 func (r *taskRunner) txnCommitFinish(ctx context.Context, res commitResult) error {
 	t := r.txn
 	if !res.open {
 		return nil // nothing to commit
 	}
 	t.open, t.began, t.size = true, res.began, res.size // the transaction being ended
-	cfg := &r.p.cfg
 	switch {
 	case res.fatal != nil:
 		_ = r.producer.AbortTxn()
@@ -389,11 +390,27 @@ func (r *taskRunner) txnCommitFinish(ctx context.Context, res commitResult) erro
 	case res.err != nil:
 		return r.txnFailed(ctx, res.err)
 	}
+	if !res.applied {
+		r.txnCommitted(ctx, res)
+	}
+	t.ended()
+	t.backoff = 0
+	return r.failed()
+}
+
+// txnCommitted applies a committed transaction: the store's and the
+// tracker's committed offsets, the metrics, the stall, and the task's
+// CommitRecord and Commit callbacks (a panic in one fails the task). Every
+// state it touches is safe for concurrent use, and the task instance does
+// not change while a commit runs, so the commit goroutine calls it as soon
+// as the transaction committed (a task whose Poll blocks does not hold the
+// status, the offsets and the callbacks back).
+func (r *taskRunner) txnCommitted(ctx context.Context, res commitResult) {
+	t := r.txn
+	cfg := &r.p.cfg
 	t.store.Committed(cfg.Name, res.snap.Entries)
 	r.tracker.MarkCommitted(res.snap)
 	t.committed(res.size)
-	t.ended()
-	t.backoff = 0
 	r.commits.Add(1)
 	r.lastCommitNano.Store(time.Now().UnixNano())
 	if r.stallErrIsTxn.Load() {
@@ -407,12 +424,12 @@ func (r *taskRunner) txnCommitFinish(ctx context.Context, res commitResult) erro
 		if err := r.callCommit(ctx, c); err != nil {
 			var pe *safecall.PanicError
 			if errors.As(err, &pe) {
-				return fmt.Errorf("connector %q task %d: stage %s: %w", cfg.Name, r.id, connect.StageTaskCommit, err)
+				r.fail(fmt.Errorf("connector %q task %d: stage %s: %w", cfg.Name, r.id, connect.StageTaskCommit, err))
+				return
 			}
 			r.log.Warn("task Commit failed", "stage", connect.StageTaskCommit, "error", err)
 		}
 	}
-	return r.failed()
 }
 
 // txnCommit commits the open transaction with the offsets of the records it
@@ -432,9 +449,13 @@ func (r *taskRunner) txnCommit(ctx context.Context) error {
 
 // txnCommitAsync starts committing the open transaction on a goroutine of
 // its own (transaction.boundary=poll): the poll goroutine polls and
-// converts the next batch meanwhile, and holds its records (txn.queued)
-// until txnJoin applied the result. Kafka Connect commits synchronously;
-// the records and offsets of each transaction are the same.
+// converts the next batches meanwhile, and holds their records
+// (txn.queued) until txnJoin took the result; they then form the next
+// transaction together. Kafka Connect commits synchronously, one
+// transaction per Poll batch; Sluice does the same while its commits keep
+// up with Poll, and groups the batches polled during a commit otherwise
+// (each transaction still holds whole batches, in order, with their
+// offsets).
 func (r *taskRunner) txnCommitAsync(ctx context.Context) error {
 	if err := r.txnJoin(ctx); err != nil || r.txn.rewound {
 		return err
@@ -450,9 +471,56 @@ func (r *taskRunner) txnCommitAsync(ctx context.Context) error {
 	wctx := t.commitCtx
 	go func() {
 		defer close(done)
-		t.commitRes = r.txnCommitWork(wctx, open, began, size)
+		res := r.txnCommitWork(wctx, open, began, size)
+		if res.open && res.err == nil && res.fatal == nil {
+			r.txnCommitted(wctx, res)
+			res.applied = true
+		}
+		t.commitRes = res
 	}()
 	return nil
+}
+
+// txnGroupFull reports whether the records held while a commit runs
+// (transaction.boundary=poll) reached half the in-flight bounds: the next
+// transaction then starts as soon as the commit ends, rather than taking
+// more batches.
+func (r *taskRunner) txnGroupFull() bool {
+	cfg := &r.p.cfg
+	t := r.txn
+	return len(t.queued) >= cfg.MaxInFlightRecords/2 || t.queuedBytes >= cfg.MaxInFlightBytes/2
+}
+
+// txnBeforePoll makes room before a poll: with a commit in flight and the
+// in-flight bounds reached (the committing transaction's records and the
+// held ones), it waits for the commit and sends the held records, which
+// waitForSpace then waits for like any others.
+func (r *taskRunner) txnBeforePoll(ctx context.Context) error {
+	t := r.txn
+	if t.commitDone == nil {
+		return nil
+	}
+	cfg := &r.p.cfg
+	if n, b := r.tracker.InFlight(); n >= cfg.MaxInFlightRecords || b >= cfg.MaxInFlightBytes || r.txnGroupFull() {
+		return r.txnCommitAsync(ctx)
+	}
+	return r.txnCommitHeldIfDone(ctx)
+}
+
+// txnCommitHeldIfDone, between batches: once the commit in flight has
+// ended, the records held meanwhile are sent and committed (in their own
+// transaction, asynchronously), rather than waiting for the next batch.
+func (r *taskRunner) txnCommitHeldIfDone(ctx context.Context) error {
+	t := r.txn
+	if t.commitDone == nil {
+		return nil
+	}
+	select {
+	case <-t.commitDone:
+	default:
+		return nil
+	}
+	return r.txnCommitAsync(ctx)
 }
 
 // txnJoin waits for the asynchronous commit in flight, if any, applies its
@@ -505,7 +573,7 @@ func (r *taskRunner) flushQueued(ctx context.Context) error {
 		r.written.Add(1)
 		t.queued[i] = nil
 	}
-	t.queued = t.queued[:0]
+	t.queued, t.queuedBytes = t.queued[:0], 0
 	return nil
 }
 
@@ -520,7 +588,7 @@ func (r *taskRunner) dropQueued() {
 		}
 		t.queued[i] = nil
 	}
-	t.queued = t.queued[:0]
+	t.queued, t.queuedBytes = t.queued[:0], 0
 }
 
 // txnAbort aborts the open transaction at the task's request (connector
@@ -737,10 +805,21 @@ func (r *taskRunner) txnAfterBatch(ctx context.Context, n int) error {
 	}
 	switch t.boundary {
 	case BoundaryPoll:
-		if n > 0 {
-			return r.txnCommitAsync(ctx)
+		if n == 0 {
+			return r.txnCommitHeldIfDone(ctx)
 		}
-		return r.txnJoinIfDone(ctx)
+		if t.commitDone != nil && !r.txnGroupFull() {
+			select {
+			case <-t.commitDone:
+			default:
+				// The previous transaction is still committing: this
+				// batch is held and joins the next transaction, with any
+				// other polled meanwhile (a group commit; never a part
+				// of a batch).
+				return nil
+			}
+		}
+		return r.txnCommitAsync(ctx)
 	case BoundaryInterval:
 		if !time.Now().Before(t.nextAt) {
 			if err := r.txnCommit(ctx); err != nil {
