@@ -303,10 +303,10 @@ func (r *taskRunner) txnBegin(ctx context.Context) error {
 
 // commitResult is what the Kafka part of a commit (txnCommitWork) found.
 type commitResult struct {
-	snap  offsettrack.Snapshot
-	open  bool // a transaction was open (or was begun for offsets only)
-	began time.Time
-	size  int64
+	snap    offsettrack.Snapshot
+	open    bool // a transaction was open (or was begun for offsets only)
+	began   time.Time
+	size    int64
 	err     error // errStopping, the failure (the transaction must abort), or nil
 	fatal   error // a failure that fails the task (offsets Kafka Connect refuses)
 	applied bool  // committed, and txnCommitted was called
