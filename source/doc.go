@@ -50,6 +50,11 @@
 // after each Poll batch (transaction.boundary=poll, the default), every
 // transaction.boundary.interval.ms (interval), or where the task asks
 // through its TransactionContext (connector; see TransactionContextOf).
+// With poll, a transaction commits in the background while the next batch
+// is polled and converted; batches polled while a commit runs form the
+// next transaction together (Kafka Connect commits one transaction per
+// batch, synchronously): a transaction always holds whole batches, in
+// order, with their offsets.
 // Starting a task fences any older instance of it (a process restarted,
 // a replica given the same task): the older one fails with
 // connect.ErrFenced and is never restarted. A transaction that fails is

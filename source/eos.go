@@ -41,7 +41,9 @@ type ExactlyOnce struct {
 	Boundary TransactionBoundary
 	// BoundaryInterval is transaction.boundary.interval.ms, the transaction
 	// period with BoundaryInterval; 0 selects Config.OffsetFlushInterval
-	// (Kafka Connect's offset.flush.interval.ms fallback). It must be >= 0.
+	// (Kafka Connect's offset.flush.interval.ms fallback), at most half the
+	// transaction timeout (Kafka Connect's defaults, 60 s each, would let
+	// every transaction time out). It must be >= 0.
 	BoundaryInterval time.Duration
 	// OffsetsTopic is the connector's own offsets topic
 	// (offsets.storage.topic, KIP-618); "" uses the worker's store.
@@ -239,8 +241,12 @@ type TransactionBoundaryConnector interface {
 // transaction (or record) fails the task. Aborting drops the transaction's
 // records; their offsets are committed in the next transaction, so the
 // task is not asked for them again: a task that wants them written re-emits
-// them. Its methods may be called from Poll, or from any goroutine of the
-// task while it runs.
+// them. A record-level request names a record of the batch the current
+// Poll returns; requests still pending when that batch has been dispatched
+// are forgotten (Kafka Connect keeps them). A stop that comes while an
+// abort is pending aborts the open transaction rather than commit it. Its
+// methods may be called from Poll, or from any goroutine of the task while
+// it runs; a task restarted after a failed transaction gets a fresh one.
 type TransactionContext interface {
 	// CommitTransaction commits the current transaction after the batch
 	// being (or last) returned by Poll has been dispatched.

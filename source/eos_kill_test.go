@@ -639,7 +639,11 @@ func TestEOSKill(t *testing.T) {
 			committed := checkExactlyOnce(t, brokers, topic, perPart)
 			uncommitted := len(kafkatest.ReadUncommitted(t, brokers, topic))
 			t.Logf("%d kills; %d records committed, %d in the log (read_uncommitted)", killed, committed, uncommitted)
-			if uncommitted <= committed {
+			// With the connector boundary the requested aborts leave
+			// records behind too, so the check proves nothing there (the
+			// kills land mid-transaction by construction: after a
+			// transaction's "txn-open" line, before its commit).
+			if boundary != "connector" && uncommitted <= committed {
 				t.Errorf("read_uncommitted sees %d records, read_committed %d: no killed transaction left records behind, so no kill landed mid-transaction",
 					uncommitted, committed)
 			}

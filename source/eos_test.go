@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/source"
+	"github.com/sluicehq/sluice/transforms"
 )
 
 // eosSetup returns brokers, a data topic with parts partitions, and a
@@ -647,5 +648,134 @@ func TestEOSConnectorBoundaryNilRecord(t *testing.T) {
 	}
 	if n := len(kafkatest.ReadCommitted(t, brokers, topic)); n != 0 {
 		t.Errorf("read_committed sees %d records of the failed task's open transaction; want 0 (aborted)", n)
+	}
+}
+
+// firstAbortTask commits every batch (connector boundary) except the very
+// first one its instances poll, for which it asks to abort; NewTask builds
+// a new instance each time, sharing the counter.
+type firstAbortTask struct {
+	genTask
+	asked *atomic.Bool
+	tc    source.TransactionContext
+}
+
+func (f *firstAbortTask) Start(ctx context.Context, tc source.TaskContext) error {
+	f.tc = source.TransactionContextOf(tc)
+	return f.genTask.Start(ctx, tc)
+}
+
+func (f *firstAbortTask) Poll(ctx context.Context) ([]connect.Record, error) {
+	batch, err := f.genTask.Poll(ctx)
+	if len(batch) > 0 {
+		if f.asked.CompareAndSwap(false, true) {
+			f.tc.AbortTransaction()
+		} else {
+			f.tc.CommitTransaction()
+		}
+	}
+	return batch, err
+}
+
+// TestEOSRewindForgetsBoundaryRequests: a transaction that fails (its
+// records refused) rewinds the task; the abort the stopped instance asked
+// for is not applied to the new instance's first batch (which would drop it
+// and commit its offsets): every record is read once.
+func TestEOSRewindForgetsBoundaryRequests(t *testing.T) {
+	kafkatest.SkipSaramaTxnRace(t)
+	const perPart = 60
+	topic := kafkatest.Topic(t)
+	c, brokers := newFaultyCluster(t, topic, 1)
+	var in injector
+	in.install(c)
+	in.set(faultNotLeader)
+	var asked atomic.Bool
+	cfg := baseConfig(t, brokers, "eos-rewind-requests", nil)
+	cfg.NewTask = func() source.Task {
+		return &firstAbortTask{genTask: genTask{topic: topic, parts: 1, perPart: perPart, batch: 10}, asked: &asked}
+	}
+	cfg.Connector = boundaryConnector{}
+	cfg.OffsetStore = nil
+	cfg.OffsetStorage = offsets.Storage{Topic: topic + "-offsets", ReplicationFactor: 1, Partitions: 1}
+	cfg.ExactlyOnce = source.ExactlyOnce{Enabled: true, GroupID: "g", Boundary: source.BoundaryConnector}
+	cfg.ProducerProps = map[string]string{"retries": "1", "retry.backoff.ms": "5", "retry.backoff.max.ms": "10"}
+	var slowed atomic.Bool
+	cfg.Transforms = transforms.TransformationFunc(func(_ context.Context, r *connect.Record) (*connect.Record, error) {
+		if n, _ := asInt64(r.SourceOffset["seq"]); n == 9 && slowed.CompareAndSwap(false, true) {
+			// The first batch's refused records are back before it ends:
+			// the failed transaction rewinds before the batch's requests
+			// are looked at.
+			time.Sleep(500 * time.Millisecond)
+		}
+		return r, nil
+	})
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runPipeline(t, p)
+	waitFor(t, "the failed transaction's rewind", 60*time.Second, func() bool {
+		st := p.PipelineStatus()
+		return len(st.Tasks) == 1 && st.Tasks[0].TransactionAborts >= 1
+	})
+	in.set(faultNone)
+	waitFor(t, "every record committed", 60*time.Second, func() bool {
+		st := p.PipelineStatus()
+		if len(st.Tasks) == 1 && st.Tasks[0].State == connect.StateFailed {
+			t.Fatalf("task failed: %v", st.Tasks[0].Err)
+		}
+		return committedSeqs(t, brokers, cfg.OffsetStorage.Topic, "eos-rewind-requests", 1)[0] == perPart-1
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnce(t, brokers, topic, 1, perPart)
+}
+
+// abortAllTask asks to abort every batch (connector boundary).
+type abortAllTask struct {
+	genTask
+	tc source.TransactionContext
+}
+
+func (a *abortAllTask) Start(ctx context.Context, tc source.TaskContext) error {
+	a.tc = source.TransactionContextOf(tc)
+	return a.genTask.Start(ctx, tc)
+}
+
+func (a *abortAllTask) Poll(ctx context.Context) ([]connect.Record, error) {
+	batch, err := a.genTask.Poll(ctx)
+	if len(batch) > 0 {
+		a.tc.AbortTransaction()
+	}
+	return batch, err
+}
+
+// TestEOSStopKeepsRequestedAbort: a stop in the middle of a batch whose
+// abort the task asked for aborts the open transaction instead of
+// committing it: nothing of it is visible.
+func TestEOSStopKeepsRequestedAbort(t *testing.T) {
+	task := &abortAllTask{genTask: genTask{parts: 1, perPart: 1000, batch: 50}}
+	brokers, topic, cfg := eosSetup(t, "eos-stop-abort", 1, task)
+	task.topic = topic
+	cfg.Connector = boundaryConnector{}
+	cfg.ExactlyOnce.Boundary = source.BoundaryConnector
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg.Transforms = transforms.TransformationFunc(func(_ context.Context, r *connect.Record) (*connect.Record, error) {
+		if n, _ := asInt64(r.SourceOffset["seq"]); n == 25 {
+			cancel() // the stop comes in the middle of the first batch
+		}
+		return r, nil
+	})
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := kafkatest.ReadCommitted(t, brokers, topic); len(got) != 0 {
+		t.Errorf("read_committed sees %d records of a transaction the task asked to abort", len(got))
 	}
 }

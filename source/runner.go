@@ -828,6 +828,20 @@ func (r *taskRunner) skip(ctx context.Context, rec *connect.Record) {
 	h := r.tracker.Submit(rec.SourcePartition, rec.SourceOffset, 0)
 	r.tracker.Done(h)
 	r.dropped.Add(1)
+	r.droppedCommitRecord(ctx, rec)
+}
+
+// droppedCommitRecord tells a RecordCommitter that rec was dropped: at
+// once, or under exactly-once once the transaction covering its offset
+// committed.
+func (r *taskRunner) droppedCommitRecord(ctx context.Context, rec *connect.Record) {
+	if r.committer == nil {
+		return
+	}
+	if r.txn != nil {
+		r.txn.addDropped(rec)
+		return
+	}
 	r.commitRecord(ctx, rec, nil)
 }
 
@@ -839,7 +853,7 @@ func (r *taskRunner) skipWithoutOffset(ctx context.Context, rec *connect.Record)
 	h := r.tracker.Submit(nil, nil, 0)
 	r.tracker.Done(h)
 	r.dropped.Add(1)
-	r.commitRecord(ctx, rec, nil)
+	r.droppedCommitRecord(ctx, rec)
 }
 
 func (r *taskRunner) skipOr(ctx context.Context, rec *connect.Record, err error) error {
@@ -988,7 +1002,7 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 			*s = msgSlot{}
 			slotPool.Put(s)
 			r.resolved()
-			if r.txn == nil && (cfg.CommitEveryRecords > 0 && sinceRecords >= cfg.CommitEveryRecords) || (cfg.CommitEveryBytes > 0 && sinceBytes >= cfg.CommitEveryBytes) {
+			if r.txn == nil && ((cfg.CommitEveryRecords > 0 && sinceRecords >= cfg.CommitEveryRecords) || (cfg.CommitEveryBytes > 0 && sinceBytes >= cfg.CommitEveryBytes)) {
 				sinceRecords, sinceBytes = 0, 0
 				r.requestCommit()
 			}

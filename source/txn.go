@@ -82,8 +82,10 @@ type txnState struct {
 	tctx     *txnContext // BoundaryConnector only
 
 	// Poll goroutine only.
-	open    bool
-	rewound bool // set by rewind: the rest of the batch being sent belongs to the old task instance
+	open         bool
+	rewound      bool // set by rewind: the rest of the batch being sent belongs to the old task instance
+	abortPending bool // the task asked to abort the open transaction; a stop came first
+	stopping     bool // the final commit runs: a failure aborts, no rewind
 	began   time.Time
 	size    int64     // records sent in the open transaction
 	nextAt  time.Time // BoundaryInterval: when to commit
@@ -111,8 +113,9 @@ type txnState struct {
 }
 
 type ackedRecord struct {
-	rec  *connect.Record
-	meta RecordMetadata
+	rec     *connect.Record
+	meta    RecordMetadata
+	dropped bool // filtered or skipped: CommitRecord gets nil metadata
 }
 
 func (t *txnState) setErr(err error) {
@@ -139,7 +142,15 @@ func (t *txnState) takeErr() error {
 
 func (t *txnState) addAcked(rec *connect.Record, meta RecordMetadata) {
 	t.mu.Lock()
-	t.acked = append(t.acked, ackedRecord{rec, meta})
+	t.acked = append(t.acked, ackedRecord{rec: rec, meta: meta})
+	t.mu.Unlock()
+}
+
+// addDropped keeps a dropped record for its CommitRecord (nil metadata)
+// once the transaction covering its offset committed.
+func (t *txnState) addDropped(rec *connect.Record) {
+	t.mu.Lock()
+	t.acked = append(t.acked, ackedRecord{rec: rec, dropped: true})
 	t.mu.Unlock()
 }
 
@@ -229,6 +240,13 @@ func (r *taskRunner) newTxnState() (*txnState, error) {
 	}
 	if t.interval <= 0 {
 		t.interval = cfg.OffsetFlushInterval
+		if t.boundary == BoundaryInterval && t.interval > t.timeout/2 {
+			// Kafka Connect's defaults (both 60 s) would let every
+			// transaction reach its timeout: half the timeout instead.
+			t.interval = t.timeout / 2
+			r.log.Info("transaction.boundary.interval.ms is not set and offset.flush.interval.ms is not below half the transaction timeout: transactions commit every half timeout",
+				"interval", t.interval, "transaction.timeout", t.timeout)
+		}
 	}
 	if t.boundary == BoundaryInterval {
 		t.nextAt = time.Now().Add(t.interval)
@@ -335,11 +353,11 @@ func (r *taskRunner) txnCommitWork(ctx context.Context, open bool, began time.Ti
 		}
 		// Offsets of records that were only dropped: a transaction of
 		// their own.
+		res.open, res.began = true, time.Now() // a failure below is handled as the transaction's
 		if err := r.producer.BeginTxn(); err != nil {
 			res.err = fmt.Errorf("beginning a transaction: %w", kafkaText(err))
 			return res
 		}
-		res.open, res.began = true, time.Now()
 	}
 	cfg := &r.p.cfg
 	if len(res.snap.Entries) > 0 {
@@ -418,7 +436,11 @@ func (r *taskRunner) txnCommitted(ctx context.Context, res commitResult) {
 		r.clearStall()
 	}
 	for _, a := range t.takeAcked() {
-		r.commitRecord(ctx, a.rec, &a.meta)
+		if a.dropped {
+			r.commitRecord(ctx, a.rec, nil)
+		} else {
+			r.commitRecord(ctx, a.rec, &a.meta)
+		}
 	}
 	if c, ok := r.task.(Committer); ok {
 		if err := r.callCommit(ctx, c); err != nil {
@@ -602,6 +624,7 @@ func (r *taskRunner) txnAbort(ctx context.Context, what string) error {
 	}
 	r.log.Info("Aborting transaction " + what + " as requested by connector")
 	if !r.waitResolvedAll(ctx) {
+		t.abortPending = true // the graceful stop aborts instead of committing
 		return errStopping
 	}
 	err := r.producer.AbortTxn()
@@ -641,22 +664,33 @@ func (r *taskRunner) txnFailed(ctx context.Context, cause error) error {
 	if wasOpen {
 		t.aborts.Add(1)
 	}
+	fe := cause
+	if aerr != nil {
+		fe = fmt.Errorf("%w; aborting: %w", cause, aerr)
+	}
+	// An old-epoch answer means another instance took over, or the
+	// transaction timed out; whatever the producer's state (an abort that
+	// failed for another reason leaves it non-fatal), the task must not
+	// rewind or restart with a new producer, which would fence the newer
+	// instance in turn.
+	if fenceError(cause) || fenceError(aerr) {
+		if !wasOpen || age < t.timeout {
+			return &connect.FencedError{Connector: cfg.Name, Task: r.id, TransactionalID: t.id, Err: fe}
+		}
+		return fmt.Errorf("connector %q task %d: The task was unable to finish writing records to Kafka before its producer transaction expired "+
+			"(transactional.id %s, open for %s, transaction.timeout.ms %d). "+
+			"Consider increasing the transaction timeout (producer.override.transaction.timeout.ms), lowering transaction.boundary.interval.ms, "+
+			"or using the 'poll' transaction boundary: %w",
+			cfg.Name, r.id, t.id, age.Round(time.Millisecond), t.timeout.Milliseconds(), fe)
+	}
 	if st&sarama.ProducerTxnFlagFatalError != 0 {
-		fe := cause
-		if aerr != nil {
-			fe = fmt.Errorf("%w; aborting: %w", cause, aerr)
-		}
-		if fenceError(cause) || fenceError(aerr) {
-			if !wasOpen || age < t.timeout {
-				return &connect.FencedError{Connector: cfg.Name, Task: r.id, TransactionalID: t.id, Err: fe}
-			}
-			return fmt.Errorf("connector %q task %d: The task was unable to finish writing records to Kafka before its producer transaction expired "+
-				"(transactional.id %s, open for %s, transaction.timeout.ms %d). "+
-				"Consider increasing the transaction timeout (producer.override.transaction.timeout.ms), lowering transaction.boundary.interval.ms, "+
-				"or using the 'poll' transaction boundary: %w",
-				cfg.Name, r.id, t.id, age.Round(time.Millisecond), t.timeout.Milliseconds(), fe)
-		}
 		return fmt.Errorf("connector %q task %d: stage %s: transactional.id %s: %w", cfg.Name, r.id, connect.StageKafkaProduce, t.id, fe)
+	}
+	if t.stopping {
+		// The final commit failed: nothing of the transaction is
+		// visible, its records are polled again after a restart.
+		r.log.Warn("the final transaction failed and was aborted; its records will be polled again after a restart", "error", fe, "transactional.id", t.id)
+		return errStopping
 	}
 	if !kafkaconf.Retriable(cause) && !errors.Is(cause, sarama.ErrOutOfBrokers) {
 		if aerr != nil {
@@ -741,6 +775,11 @@ func (r *taskRunner) rewind(ctx context.Context, cause error, reopen bool) error
 	if err := r.txnRefresh(ctx); err != nil {
 		return err
 	}
+	if t.tctx != nil {
+		// The stopped instance's requests are not the new one's.
+		t.tctx = &txnContext{}
+	}
+	t.abortPending = false
 	task, err := r.callNewTask()
 	if err != nil {
 		return fmt.Errorf("connector %q task %d: creating the task: %w", cfg.Name, r.id, err)
@@ -849,14 +888,31 @@ func (r *taskRunner) txnFinal(ctx context.Context, failed bool) error {
 	if r.producer == nil {
 		return nil
 	}
+	t.stopping = true
+	if !failed && t.tctx != nil && (t.abortPending || t.tctx.abortRequested()) {
+		// The task asked to abort the open transaction (or the batch was
+		// cut short by the stop after such a request): abort it rather
+		// than commit; its records are polled again after a restart.
+		r.log.Info("Aborting the open transaction as requested by connector before stopping")
+		failed = true
+	}
 	if failed {
 		if t.commitDone != nil {
-			t.cancelCommit()
-			<-t.commitDone // its result does not matter: the task failed
-			t.commitDone = nil
-			if t.commitRes.open {
-				t.open = true
+			// The transaction committing began at a boundary before the
+			// failure: it may finish, within the shutdown timeout.
+			timer := time.NewTimer(r.p.cfg.ShutdownTimeout)
+			select {
+			case <-t.commitDone:
+			case <-timer.C:
+				t.cancelCommit()
+				<-t.commitDone
 			}
+			timer.Stop()
+			t.commitDone = nil
+			if res := t.commitRes; res.open && !res.applied {
+				t.open = true // not committed: aborted below
+			}
+			t.commitRes = commitResult{}
 			r.dropQueued()
 		}
 		if t.open && r.producer.TxnStatus()&sarama.ProducerTxnFlagFatalError == 0 {
@@ -873,8 +929,10 @@ func (r *taskRunner) txnFinal(ctx context.Context, failed bool) error {
 	defer stopWaiting()
 	err := r.txnCommit(sctx)
 	if errors.Is(err, errStopping) {
-		r.log.Warn("graceful stop timed out waiting for the transaction's acknowledgements; it is left to abort (its records will be polled again)",
-			"transactional.id", t.id)
+		if sctx.Err() != nil {
+			r.log.Warn("graceful stop timed out waiting for the transaction's acknowledgements; it is left to abort (its records will be polled again)",
+				"transactional.id", t.id)
+		}
 		return nil
 	}
 	return err
@@ -951,6 +1009,14 @@ func (c *txnContext) onRecord(rec *connect.Record) (commit, abort bool, err erro
 	}
 	c.records.Store(len(c.commitRecs)+len(c.abortRecs) > 0)
 	return ci >= 0, ai >= 0, nil
+}
+
+// abortRequested reports whether an abort of the open transaction is
+// pending: for the batch, or after a record.
+func (c *txnContext) abortRequested() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.abortBatch || len(c.abortRecs) > 0
 }
 
 // onBatch returns the batch-level requests (and forgets them), or the
