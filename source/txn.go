@@ -86,10 +86,10 @@ type txnState struct {
 	rewound      bool // set by rewind: the rest of the batch being sent belongs to the old task instance
 	abortPending bool // the task asked to abort the open transaction; a stop came first
 	stopping     bool // the final commit runs: a failure aborts, no rewind
-	began   time.Time
-	size    int64     // records sent in the open transaction
-	nextAt  time.Time // BoundaryInterval: when to commit
-	backoff time.Duration
+	began        time.Time
+	size         int64     // records sent in the open transaction
+	nextAt       time.Time // BoundaryInterval: when to commit
+	backoff      time.Duration
 
 	// The asynchronous commit (txnCommitAsync): commitDone is non-nil
 	// while one runs and closed when it ended, commitRes its result;
