@@ -504,13 +504,13 @@ func (r *taskRunner) txnCommitAsync(ctx context.Context) error {
 }
 
 // txnGroupFull reports whether the records held while a commit runs
-// (transaction.boundary=poll) reached half the in-flight bounds: the next
-// transaction then starts as soon as the commit ends, rather than taking
-// more batches.
+// (transaction.boundary=poll) reached the in-flight bounds
+// (MaxInFlightRecords, MaxInFlightBytes): the next transaction then starts
+// as soon as the commit ends, rather than taking more batches.
 func (r *taskRunner) txnGroupFull() bool {
 	cfg := &r.p.cfg
 	t := r.txn
-	return len(t.queued) >= cfg.MaxInFlightRecords/2 || t.queuedBytes >= cfg.MaxInFlightBytes/2
+	return len(t.queued) >= cfg.MaxInFlightRecords || t.queuedBytes >= cfg.MaxInFlightBytes
 }
 
 // txnBeforePoll makes room before a poll: with a commit in flight and the
