@@ -114,8 +114,9 @@ func BenchmarkSourcePipeline(b *testing.B) {
 // exactly-once delivery and batches of 2000 (the FileStream source's
 // batch.size): one op is one record polled, produced and committed in a
 // transaction with its source offset, in a Kafka offsets store created
-// before the timer starts. Sub-benchmarks: the poll boundary (one
-// transaction per Poll, the default) and interval boundaries. It reports
+// before the timer starts. Sub-benchmarks: the poll boundary (the default:
+// one transaction per Poll, or the Polls made while the previous one
+// commits) and interval boundaries. It reports
 // records/s, transactions/s and records per transaction; compare with
 // BenchmarkSourcePipelineKafkaOffsets, the same at-least-once.
 func BenchmarkSourcePipelineExactlyOnce(b *testing.B) {

@@ -100,7 +100,9 @@ type TransactionBoundary int
 // The transaction.boundary values.
 const (
 	// BoundaryPoll ("poll") commits a transaction per batch a task's Poll
-	// returned.
+	// returned; batches returned while the previous transaction commits
+	// (in the background) are committed together (see the package doc,
+	// Exactly-once delivery).
 	BoundaryPoll TransactionBoundary = iota
 	// BoundaryInterval ("interval") commits a transaction every
 	// ExactlyOnce.BoundaryInterval.

@@ -106,9 +106,11 @@
 //	                                 has it enabled) or required (refused unless the worker
 //	                                 has it enabled and the connector declares support)
 //	transaction.boundary             poll (the default: a transaction per batch a task
-//	                                 returns), interval or connector (the task decides;
-//	                                 refused unless the connector can)
-//	transaction.boundary.interval.ms with interval (default offset.flush.interval.ms)
+//	                                 returns, or the batches returned while the previous
+//	                                 one commits), interval or connector (the task
+//	                                 decides; refused unless the connector can)
+//	transaction.boundary.interval.ms with interval (default offset.flush.interval.ms, at
+//	                                 most half the transaction timeout)
 //	offsets.storage.topic            the connector's own offsets topic (default the worker's)
 //
 // Each source task then writes through a transactional producer,
