@@ -113,7 +113,7 @@ type eosGenTask struct {
 	pace     time.Duration
 
 	tx          TransactionContext
-	finalPolled bool // Poll returned the last batch, to be committed
+	finalPolled atomic.Bool // Poll returned the last batch, to be committed (read by Commit, concurrently with Poll)
 	next        [eosParts]int64
 	cursor      int
 	polls       int
@@ -212,7 +212,7 @@ func (g *eosGenTask) Poll(ctx context.Context) ([]connect.Record, error) {
 	}
 	exhausted := !slices.ContainsFunc(g.next[:], func(n int64) bool { return n < g.perPart })
 	if g.tx == nil {
-		g.finalPolled = exhausted
+		g.finalPolled.Store(exhausted)
 		return out, nil
 	}
 	g.polls++
@@ -224,7 +224,7 @@ func (g *eosGenTask) Poll(ctx context.Context) ([]connect.Record, error) {
 	case exhausted || g.polls%3 == 0:
 		g.tx.CommitTransaction()
 		g.pending = nil
-		g.finalPolled = exhausted
+		g.finalPolled.Store(exhausted)
 	default:
 		k := len(out) / 2
 		g.tx.CommitTransactionAfter(&out[k])
@@ -235,7 +235,7 @@ func (g *eosGenTask) Poll(ctx context.Context) ([]connect.Record, error) {
 
 // Commit is called after each committed transaction.
 func (g *eosGenTask) Commit(context.Context) error {
-	if g.finalPolled {
+	if g.finalPolled.Load() {
 		eosFinalCommitted.Store(true)
 	}
 	return nil

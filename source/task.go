@@ -65,17 +65,19 @@ type RecordMetadata struct {
 // metadata after Kafka acknowledged it, or with meta == nil when the record
 // was dropped (filtered by a transform, or skipped under errors.tolerance).
 // rec is the record as the task returned it, before transforms. It is called
-// from the pipeline's acknowledgement goroutine, concurrently with Poll. An
-// error is logged and otherwise ignored; a panic fails the task.
+// from the pipeline's acknowledgement goroutine (under exactly-once delivery,
+// once the record's transaction committed, from its commit goroutine),
+// concurrently with Poll. An error is logged and otherwise ignored; a panic
+// fails the task.
 type RecordCommitter interface {
 	CommitRecord(ctx context.Context, rec *connect.Record, meta *RecordMetadata) error
 }
 
 // Committer is implemented by tasks that want to know when offsets were
 // committed: Commit is called after each offset flush (also when there was
-// nothing new to flush), from the pipeline's commit goroutine, concurrently
-// with Poll. An error is logged and otherwise ignored; a panic fails the
-// task.
+// nothing new to flush; under exactly-once delivery, after each committed
+// transaction), from the pipeline's commit goroutine, concurrently with
+// Poll. An error is logged and otherwise ignored; a panic fails the task.
 type Committer interface {
 	Commit(ctx context.Context) error
 }
