@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/kafkalog"
 )
 
 // Defaults of KafkaStoreConfig, those of Kafka Connect's
@@ -629,94 +630,12 @@ func (s *KafkaStore) logLoaded(p int32, offset int64, key []byte, connector stri
 	}
 }
 
-// probeTail fetches partition p directly from offset next and returns how
-// far it is certain that nothing remains for the consumer to deliver:
-// control batches (transaction markers), batches of aborted transactions
-// and batches emptied by compaction are skipped; it stops at the first
-// record the consumer will deliver, at a truncated batch, or at end. Errors
+// probeTail returns how far partition p holds, from next (below end),
+// nothing a read_committed consumer will deliver (kafkalog.Probe). Errors
 // are not fatal: the caller keeps waiting and probes again later.
 func (s *KafkaStore) probeTail(p int32, next, end int64) int64 {
-	conf := s.client.Config()
-	for next < end {
-		leader, err := s.client.Leader(s.topic, p)
-		if err != nil {
-			return next
-		}
-		req := &sarama.FetchRequest{
-			Version:     4,
-			MaxWaitTime: 0,
-			MinBytes:    1,
-			MaxBytes:    conf.Consumer.Fetch.Default,
-			Isolation:   sarama.ReadCommitted,
-		}
-		if conf.Version.IsAtLeast(sarama.V2_3_0_0) {
-			req.Version = 11
-			req.SessionID, req.SessionEpoch = 0, -1
-		}
-		req.AddBlock(s.topic, p, next, conf.Consumer.Fetch.Default, -1)
-		resp, err := leader.Fetch(req)
-		if err != nil {
-			return next
-		}
-		block := resp.GetBlock(s.topic, p)
-		if block == nil || !errors.Is(block.Err, sarama.ErrNoError) {
-			return next
-		}
-		advanced, done := skipUndeliverable(block, next)
-		if done || advanced == next {
-			return advanced
-		}
-		next = advanced
-	}
-	return next
-}
-
-// skipUndeliverable walks a fetched block from offset next and returns the
-// offset past the leading batches a read_committed consumer does not
-// deliver, and whether it stopped at a deliverable record (or at a
-// truncated batch).
-func skipUndeliverable(block *sarama.FetchResponseBlock, next int64) (int64, bool) {
-	aborted := slices.Clone(block.AbortedTransactions)
-	slices.SortFunc(aborted, func(a, b *sarama.AbortedTransaction) int {
-		switch {
-		case a.FirstOffset < b.FirstOffset:
-			return -1
-		case a.FirstOffset > b.FirstOffset:
-			return 1
-		}
-		return 0
-	})
-	active := map[int64]bool{} // producers inside an aborted transaction
-	for _, recs := range block.RecordsSet {
-		b := recs.RecordBatch
-		if b == nil || b.PartialTrailingRecord {
-			return next, true // legacy message set, or truncated: let the consumer handle it
-		}
-		last := b.LastOffset()
-		for len(aborted) > 0 && aborted[0].FirstOffset <= last {
-			active[aborted[0].ProducerID] = true
-			aborted = aborted[1:]
-		}
-		if last < next {
-			if b.Control {
-				delete(active, b.ProducerID)
-			}
-			continue
-		}
-		switch {
-		case b.Control:
-			delete(active, b.ProducerID)
-		case b.IsTransactional && active[b.ProducerID]:
-		default:
-			for _, r := range b.Records {
-				if b.FirstOffset+r.OffsetDelta >= next {
-					return next, true
-				}
-			}
-		}
-		next = last + 1
-	}
-	return next, false
+	advanced, _, _ := kafkalog.Probe(s.client, s.topic, p, next, end, sarama.ReadCommitted)
+	return advanced
 }
 
 // kafkaWrite is one round of a Write call in flight: the records it handed

@@ -1,7 +1,6 @@
 package kafkatest
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +8,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/sluicehq/sluice/internal/kafkalog"
 )
 
 // readWait bounds each of the two phases of a read (waiting for open
@@ -257,7 +258,7 @@ func readPartition(t testing.TB, what string, client sarama.Client, consumer sar
 		// The consumer has nothing ready: ask the broker whether any
 		// record it will deliver remains below end.
 		from := next
-		advanced, found, err := probe(client, topic, p, next, end, isolation)
+		advanced, found, err := kafkalog.Probe(client, topic, p, next, end, isolation)
 		if err != nil {
 			lastErr = err
 		}
@@ -281,88 +282,4 @@ func readPartition(t testing.TB, what string, client sarama.Client, consumer sar
 		}
 	}
 	return out
-}
-
-// probe fetches partition p directly (MaxWaitTime 0) from offset next, with
-// the given isolation, and returns how far it is certain that nothing
-// remains for a consumer with that isolation to deliver, and whether it
-// stopped at a record such a consumer delivers. It skips control batches
-// (transaction markers), with read_committed the batches of aborted
-// transactions, and batches whose records all lie below next (compaction);
-// it never goes past end. found false with the returned offset equal to
-// next (and a nil error) means it could not tell (a truncated batch).
-func probe(client sarama.Client, topic string, p int32, next, end int64, isolation sarama.IsolationLevel) (int64, bool, error) {
-	conf := client.Config()
-	for next < end {
-		leader, err := client.Leader(topic, p)
-		if err != nil {
-			_ = client.RefreshMetadata(topic)
-			return next, false, fmt.Errorf("probe: leader: %w", err)
-		}
-		req := &sarama.FetchRequest{
-			Version:     4,
-			MaxWaitTime: 0,
-			MinBytes:    1,
-			MaxBytes:    conf.Consumer.Fetch.Default,
-			Isolation:   isolation,
-		}
-		if conf.Version.IsAtLeast(sarama.V2_3_0_0) {
-			req.Version = 11
-			req.SessionID, req.SessionEpoch = 0, -1
-		}
-		req.AddBlock(topic, p, next, conf.Consumer.Fetch.Default, -1)
-		resp, err := leader.Fetch(req)
-		if err != nil {
-			return next, false, fmt.Errorf("probe: fetch from offset %d: %w", next, err)
-		}
-		block := resp.GetBlock(topic, p)
-		if block == nil {
-			return next, false, fmt.Errorf("probe: fetch from offset %d: no answer for the partition", next)
-		}
-		if !errors.Is(block.Err, sarama.ErrNoError) {
-			return next, false, fmt.Errorf("probe: fetch from offset %d: %w", next, block.Err)
-		}
-		advanced, found := skipUndelivered(block, next, isolation)
-		if found || advanced == next {
-			return min(advanced, end), found, nil
-		}
-		next = advanced
-	}
-	return next, false, nil
-}
-
-// skipUndelivered walks a fetched block from offset next as sarama's
-// consumer filters it, and returns the offset past the leading batches a
-// consumer with the given isolation does not deliver, and whether it
-// stopped at a record such a consumer delivers. A legacy message set or a
-// truncated batch stops the walk (not found).
-func skipUndelivered(block *sarama.FetchResponseBlock, next int64, isolation sarama.IsolationLevel) (int64, bool) {
-	aborted := slices.Clone(block.AbortedTransactions)
-	slices.SortFunc(aborted, func(a, b *sarama.AbortedTransaction) int { return cmp.Compare(a.FirstOffset, b.FirstOffset) })
-	active := map[int64]bool{} // producers inside an aborted transaction
-	for _, recs := range block.RecordsSet {
-		b := recs.RecordBatch
-		if b == nil || b.PartialTrailingRecord {
-			return next, false
-		}
-		last := b.LastOffset()
-		for len(aborted) > 0 && aborted[0].FirstOffset <= last {
-			active[aborted[0].ProducerID] = true
-			aborted = aborted[1:]
-		}
-		switch {
-		case b.Control:
-			delete(active, b.ProducerID) // the transaction's end
-		case last < next:
-		case isolation == sarama.ReadCommitted && b.IsTransactional && active[b.ProducerID]:
-		default:
-			for _, r := range b.Records {
-				if b.FirstOffset+r.OffsetDelta >= next {
-					return next, true
-				}
-			}
-		}
-		next = max(next, last+1)
-	}
-	return next, false
 }
