@@ -179,7 +179,7 @@ func OpenConfigLog(ctx context.Context, cfg LogConfig) (*ConfigLog, error) {
 	if _, err := EnsureTopic(ctx, client, spec, log); err != nil {
 		return fail(err)
 	}
-	if l.reader, err = newLogReader(client, cfg.Topic, log, l.applyBatch); err != nil {
+	if l.reader, err = newLogReader(ctx, client, cfg.Topic, log, l.applyBatch); err != nil {
 		return fail(err)
 	}
 	if err := l.reader.readToEnd(ctx); err != nil {

@@ -110,7 +110,7 @@ type logReader struct {
 
 // newLogReader starts consuming every partition of topic from its start.
 // The caller's client must outlive the reader.
-func newLogReader(client sarama.Client, topic string, log *slog.Logger, apply func([]*sarama.ConsumerMessage)) (*logReader, error) {
+func newLogReader(ctx context.Context, client sarama.Client, topic string, log *slog.Logger, apply func([]*sarama.ConsumerMessage)) (*logReader, error) {
 	parts, err := client.Partitions(topic)
 	if err != nil {
 		return nil, fmt.Errorf("listing partitions of topic %q: %w", topic, err)
@@ -135,10 +135,10 @@ func newLogReader(client sarama.Client, topic string, log *slog.Logger, apply fu
 		changed:  make(chan struct{}),
 	}
 	for _, p := range parts {
-		start, err := client.GetOffset(topic, p, sarama.OffsetOldest)
+		start, err := startOffset(ctx, client, topic, p)
 		if err != nil {
 			r.close()
-			return nil, fmt.Errorf("topic %q partition %d: start offset: %w", topic, p, err)
+			return nil, err
 		}
 		pc, err := consumer.ConsumePartition(topic, p, start)
 		if err != nil {
@@ -152,6 +152,24 @@ func newLogReader(client sarama.Client, topic string, log *slog.Logger, apply fu
 		go r.forward(p, pc)
 	}
 	return r, nil
+}
+
+// startOffset returns partition p's log start offset, retrying while the
+// broker has no leader ready for it yet (a topic just created) until ctx
+// is done.
+func startOffset(ctx context.Context, client sarama.Client, topic string, p int32) (int64, error) {
+	for {
+		start, err := client.GetOffset(topic, p, sarama.OffsetOldest)
+		if err == nil {
+			return start, nil
+		}
+		_ = client.RefreshMetadata(topic)
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("topic %q partition %d: start offset: %w (last: %v)", topic, p, ctx.Err(), err)
+		case <-time.After(client.Config().Metadata.Retry.Backoff + 50*time.Millisecond):
+		}
+	}
 }
 
 // forward moves pc's records into r.recs until the reader stops.
