@@ -27,13 +27,16 @@ func topicCleanupPolicy(t *testing.T, c sarama.Client, topic string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"cleanup.policy"}})
+	results, err := admin.DescribeConfigs([]*sarama.ConfigResource{{Type: sarama.TopicResource, Name: topic,
+		ConfigNames: []string{"cleanup.policy"}}}, sarama.DescribeConfigsOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		if e.Name == "cleanup.policy" {
-			return e.Value
+	for _, r := range results {
+		for _, e := range r.Configs {
+			if e.Name == "cleanup.policy" {
+				return e.Value
+			}
 		}
 	}
 	return ""
