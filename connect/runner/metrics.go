@@ -103,6 +103,8 @@ type runnerMetrics struct {
 	logged, dlqRequests, dlqFailures, lastError metric.Int64Observable
 	taskStatus, taskStalled, connStatus         metric.Int64Observable
 	connectorCount, taskCount                   metric.Int64Observable
+
+	coordinator *coordinatorMetrics // cluster mode only
 }
 
 func newRunnerMetrics(r *Runner, mp metric.MeterProvider) (*runnerMetrics, error) {
@@ -173,6 +175,14 @@ func newRunnerMetrics(r *Runner, mp metric.MeterProvider) (*runnerMetrics, error
 		return nil, err
 	}
 	m.reg = reg
+	if r.cluster != nil {
+		c, err := newCoordinatorMetrics(meter, r.cluster)
+		if err != nil {
+			_ = reg.Unregister()
+			return nil, err
+		}
+		m.coordinator = c
+	}
 	return m, nil
 }
 
@@ -180,6 +190,7 @@ func (m *runnerMetrics) close() {
 	if m.reg != nil {
 		_ = m.reg.Unregister()
 	}
+	m.coordinator.close()
 }
 
 // taskView is one task's values at collection time.
@@ -200,9 +211,18 @@ func (m *runnerMetrics) observe(r *Runner, o metric.Observer) {
 	slots := r.liveSlots()
 	var taskCount int64
 	for _, s := range slots {
+		if s.clustered && !s.hasLocalWork() {
+			continue // another member's: it reports it
+		}
 		live, acc, rep := s.metricsSnapshot()
 		conn := attribute.String("connector", s.name)
-		o.ObserveInt64(m.connStatus, 1, metric.WithAttributes(conn, attribute.String("status", strings.ToLower(string(rep.State)))))
+		if s.clustered {
+			if st, _ := s.localConnectorState(); s.ownsConnector() {
+				o.ObserveInt64(m.connStatus, 1, metric.WithAttributes(conn, attribute.String("status", strings.ToLower(string(st)))))
+			}
+		} else {
+			o.ObserveInt64(m.connStatus, 1, metric.WithAttributes(conn, attribute.String("status", strings.ToLower(string(rep.State)))))
+		}
 
 		views := make(map[int]*taskView, len(acc))
 		for id, a := range acc {

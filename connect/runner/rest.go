@@ -395,7 +395,7 @@ func writeErr(w http.ResponseWriter, err error) {
 		code = http.StatusBadRequest
 	case errors.Is(err, ErrPluginNotFound):
 		code = http.StatusNotFound
-	case errors.Is(err, ErrConnectorExists):
+	case errors.Is(err, ErrConnectorExists), errors.Is(err, ErrRebalancing):
 		code = http.StatusConflict
 	case errors.Is(err, ErrStopped):
 		code = http.StatusServiceUnavailable
@@ -547,7 +547,7 @@ func (h restHandler) listConnectors(w http.ResponseWriter, req *http.Request) {
 		for _, e := range expand {
 			switch e {
 			case "status":
-				m["status"] = stateInfo(s.report())
+				m["status"] = stateInfo(s.statusReport())
 			case "info":
 				m["info"] = h.info(s, false)
 			}
@@ -560,7 +560,7 @@ func (h restHandler) listConnectors(w http.ResponseWriter, req *http.Request) {
 // info builds a ConnectorInfo; fresh (a (re)start was just ordered) lists no
 // tasks yet.
 func (h restHandler) info(s *slot, fresh bool) restConnectorInfo {
-	rep := s.report()
+	rep := s.statusReport()
 	ci := restConnectorInfo{Name: s.name, Config: s.configMasked(), Tasks: []restTaskID{}, Type: rep.Type}
 	if !fresh {
 		for _, t := range rep.Tasks {
@@ -980,6 +980,13 @@ func rfc3339(t time.Time) string {
 
 func taskState(rep ConnectorReport, t TaskReport) restTaskState {
 	ts := restTaskState{ID: t.ID, State: string(t.State), WorkerID: rep.WorkerID, Trace: rep.scrub(ErrorTrace(t.Err))}
+	if t.WorkerID != "" || t.Remote {
+		ts.WorkerID = t.WorkerID
+	}
+	if t.Remote {
+		// Another member's task: only its state is known here.
+		return ts
+	}
 	sl := &restSluiceTask{
 		Stalled: t.Stalled, RecordsIn: t.RecordsIn, RecordsOut: t.RecordsOut, RecordsDropped: t.RecordsDropped,
 		InFlight: t.InFlight, Started: rfc3339(t.Started), LastPoll: rfc3339(t.LastPoll),

@@ -84,6 +84,12 @@ type Config struct {
 	// config.providers.<name>.class may name in the Worker properties,
 	// beyond Kafka's built-in ones (which an entry may replace).
 	ConfigProviderClasses map[string]configprovider.Factory
+	// Cluster makes the Runner a member of a cluster of Runners sharing
+	// their connectors and tasks through Kafka (see ClusterConfig). When
+	// nil, New derives it from the Worker properties when they hold
+	// config.storage.topic (ClusterConfigFromProperties); otherwise the
+	// Runner runs every connector and task itself (standalone).
+	Cluster *ClusterConfig
 	// Version, Commit and KafkaClusterID are reported by GET / (Kafka
 	// Connect's ServerInfo: {"version","commit","kafka_cluster_id"}); Version
 	// is also the metrics' instrumentation scope version. Version and Commit
@@ -107,6 +113,9 @@ var (
 	ErrPluginNotFound    = errors.New("connector plugin not found")      // 404 (400 in a connector config)
 	ErrInvalidConfig     = errors.New("invalid connector configuration") // 400
 	ErrStopped           = errors.New("runner stopped")                  // 503
+	// ErrRebalancing refuses a request that needs to know where a task
+	// runs while the cluster is rebalancing (cluster mode); retry it.
+	ErrRebalancing = errors.New("cluster is rebalancing") // 409
 )
 
 // runnerError is an error with a Kafka-Connect-style message that matches
@@ -154,6 +163,7 @@ type Runner struct {
 	wg      sync.WaitGroup  // slot goroutines
 
 	metrics *runnerMetrics
+	cluster *clusterRuntime // nil in standalone mode
 }
 
 // New returns a Runner configured by cfg. It fails when the Worker
@@ -193,7 +203,22 @@ func New(cfg Config) (*Runner, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.Cluster == nil {
+		c, err := ClusterConfigFromProperties(cfg.Worker)
+		if err != nil {
+			return nil, fmt.Errorf("runner: %w", err)
+		}
+		cfg.Cluster = c
+	}
 	r := &Runner{cfg: cfg, log: log, stallAfter: cfg.StallAfter, now: time.Now, slots: map[string]*slot{}, providers: providers}
+	if cfg.Cluster != nil {
+		cr, err := newClusterRuntime(r, *cfg.Cluster)
+		if err != nil {
+			return nil, err
+		}
+		r.cluster = cr
+		r.cfg.WorkerID = cr.workerID
+	}
 	if cfg.MeterProvider != nil {
 		m, err := newRunnerMetrics(r, cfg.MeterProvider)
 		if err != nil {
@@ -228,6 +253,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.mu.Unlock()
 	r.log.Info("runner started", "worker_id", r.cfg.WorkerID)
 
+	var runErr error
+	if r.cluster != nil {
+		runErr = r.cluster.run(ctx)
+	}
 	<-ctx.Done()
 	r.mu.Lock()
 	r.closing = true
@@ -240,7 +269,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.metrics.close()
 	}
 	r.log.Info("runner stopped", "worker_id", r.cfg.WorkerID)
-	return nil
+	return runErr
 }
 
 // startSlotLocked starts s's goroutine; r.mu is held and Run has started.
@@ -341,6 +370,9 @@ func (r *Runner) AddPipeline(name string, config map[string]string, build BuildF
 	if build == nil {
 		return &runnerError{kind: ErrInvalidConfig, msg: "connector " + name + ": a BuildFunc is required"}
 	}
+	if r.cluster != nil {
+		return r.cluster.declare(name, withName(config, name), build)
+	}
 	s := newSlot(r, name, withName(config, name), nil, build, connect.StateRunning)
 	if err := r.addSlot(s); err != nil {
 		return err
@@ -359,6 +391,9 @@ func (r *Runner) UpdatePipeline(name string, config map[string]string, build Bui
 	s, err := r.slot(name)
 	if err != nil {
 		return err
+	}
+	if r.cluster != nil {
+		return r.cluster.declare(name, withName(config, name), build)
 	}
 	s.reconfigure(withName(config, name), nil, build)
 	return nil
@@ -389,6 +424,12 @@ func (r *Runner) CreateConnector(name string, config map[string]string, initial 
 	p, err := r.checkConnectorConfig(config)
 	if err != nil {
 		return err
+	}
+	if r.cluster != nil {
+		if r.cluster.exists(name) {
+			return &runnerError{kind: ErrConnectorExists, msg: "Connector " + name + " already exists"}
+		}
+		return r.cluster.putConfig(context.Background(), name, config, clusterTarget(initial))
 	}
 	s := newSlot(r, name, config, p, nil, initial)
 	if err := r.addSlot(s); err != nil {
@@ -486,6 +527,9 @@ func (r *Runner) updateConfig(s *slot, config map[string]string) error {
 		s.log.Info("connector configuration unchanged; nothing restarted")
 		return nil
 	}
+	if r.cluster != nil {
+		return r.cluster.putConfig(context.Background(), s.name, config, "")
+	}
 	s.reconfigure(config, p, nil)
 	return nil
 }
@@ -520,7 +564,7 @@ func (r *Runner) Status(name string) (ConnectorReport, error) {
 	if err != nil {
 		return ConnectorReport{}, err
 	}
-	return s.report(), nil
+	return s.statusReport(), nil
 }
 
 // TaskConfigs returns each current task's configuration (see
@@ -544,6 +588,9 @@ func (r *Runner) Pause(name string) error {
 	if err != nil {
 		return err
 	}
+	if r.cluster != nil {
+		return r.cluster.setTarget(context.Background(), name, connect.StatePaused)
+	}
 	s.setTarget(connect.StatePaused)
 	return nil
 }
@@ -554,6 +601,9 @@ func (r *Runner) Resume(name string) error {
 	s, err := r.slot(name)
 	if err != nil {
 		return err
+	}
+	if r.cluster != nil {
+		return r.cluster.setTarget(context.Background(), name, connect.StateRunning)
 	}
 	s.setTarget(connect.StateRunning)
 	return nil
@@ -568,7 +618,13 @@ func (r *Runner) Stop(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	s.setTarget(connect.StateStopped)
+	if r.cluster != nil {
+		if err := r.cluster.setTarget(ctx, name, connect.StateStopped); err != nil {
+			return err
+		}
+	} else {
+		s.setTarget(connect.StateStopped)
+	}
 	return s.waitIdle(ctx)
 }
 
@@ -590,6 +646,13 @@ func (r *Runner) Restart(name string, opts RestartOptions) (ConnectorReport, err
 	if err != nil {
 		return ConnectorReport{}, err
 	}
+	if r.cluster != nil {
+		rep := s.statusReport()
+		if err := r.cluster.requestRestart(context.Background(), name, opts); err != nil {
+			return rep, err
+		}
+		return restartingReport(rep, opts), nil
+	}
 	rep, err := s.restart(opts)
 	return rep, s.scrubErr(err)
 }
@@ -602,6 +665,9 @@ func (r *Runner) RestartTask(name string, task int) error {
 	if err != nil {
 		return err
 	}
+	if r.cluster != nil {
+		return s.scrubErr(r.cluster.restartTask(s, task))
+	}
 	return s.scrubErr(s.restartTask(task))
 }
 
@@ -613,6 +679,17 @@ func (r *Runner) Remove(ctx context.Context, name string) error {
 	s, err := r.slot(name)
 	if err != nil {
 		return err
+	}
+	if r.cluster != nil {
+		if err := r.cluster.remove(ctx, name); err != nil {
+			return err
+		}
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return nil
 	}
 	s.remove()
 	s.log.Info("connector deleted")

@@ -64,6 +64,25 @@ type slot struct {
 	// incarnation built with it shuts down, logs and reports errors.
 	held []string
 
+	// Cluster mode (see slot_cluster.go). clustered slots mirror the
+	// config topic and run only the tasks assigned to this member:
+	// clusterTasks are the committed task configurations, localTasks and
+	// ownsConn this member's share, assigned the tasks handed to the
+	// running incarnation. tcValid and tcGen say the task configurations
+	// were computed for definition generation tcGen (by the owner),
+	// connErr is the failure to compute them. assignMu serializes
+	// changes of the running incarnation's tasks; runCtx is its context.
+	clustered    bool
+	clusterTasks []map[string]string
+	localTasks   []int
+	ownsConn     bool
+	assigned     map[int]map[string]string
+	tcValid      bool
+	tcGen        uint64
+	connErr      error
+	assignMu     sync.Mutex
+	runCtx       context.Context
+
 	restarting   bool
 	restarts     int         // whole-pipeline restarts ordered through the Runner
 	taskRestarts map[int]int // in-place task restarts
@@ -241,7 +260,7 @@ func (s *slot) loop(ctx context.Context) {
 	defer close(s.done)
 	for {
 		s.mu.Lock()
-		for !s.removed && ctx.Err() == nil && !(s.pendingStart && s.target != connect.StateStopped && s.offsetOps == 0) {
+		for !s.removed && ctx.Err() == nil && !(s.pendingStart && s.target != connect.StateStopped && s.offsetOps == 0 && (!s.clustered || len(s.assigned) > 0)) {
 			s.mu.Unlock()
 			select {
 			case <-s.wake:
@@ -279,7 +298,7 @@ func (s *slot) loop(ctx context.Context) {
 		}
 
 		s.mu.Lock()
-		if s.removed || ctx.Err() != nil || gen != s.gen || s.target == connect.StateStopped {
+		if s.removed || ctx.Err() != nil || gen != s.gen || s.target == connect.StateStopped || (s.clustered && len(s.assigned) == 0) {
 			// Superseded while building: keep a still valid pipeline for
 			// a later start or offsets operation.
 			if gen == s.gen && !s.removed {
@@ -290,7 +309,25 @@ func (s *slot) loop(ctx context.Context) {
 			continue
 		}
 		runCtx, cancel := context.WithCancel(ctx)
-		s.pipe, s.pipeRan, s.cancel, s.folded = p, true, cancel, false
+		if s.clustered {
+			// Run exactly the tasks assigned to this member.
+			ta, ok := p.(connect.TaskAssignable)
+			var err error
+			if !ok {
+				err = fmt.Errorf("connector %s: its pipeline (%T) cannot run in cluster mode: it does not implement connect.TaskAssignable", s.name, p)
+			} else {
+				err = ta.AssignTasks(runCtx, maps.Clone(s.assigned))
+			}
+			if err != nil {
+				cancel()
+				s.buildErr, s.restarting = err, false
+				s.setBusyLocked(false)
+				s.mu.Unlock()
+				s.log.Error("connector failed to start", "error", s.scrub(err.Error()))
+				continue
+			}
+		}
+		s.pipe, s.pipeRan, s.cancel, s.folded, s.runCtx = p, true, cancel, false, runCtx
 		s.buildErr, s.runErr, s.restarting = nil, nil, false
 		paused := s.target == connect.StatePaused
 		if paused {
@@ -579,6 +616,12 @@ func (s *slot) offsetManager(ctx context.Context, mutate bool) (connect.OffsetMa
 // TaskReport is a task's live status as a Runner reports it.
 type TaskReport struct {
 	connect.TaskStatus
+	// WorkerID is the worker_id of the member running the task in cluster
+	// mode ("" otherwise: the connector's). Remote is true for a task of
+	// another member: only its ID, State and Err (the trace it reported)
+	// are known here.
+	WorkerID string
+	Remote   bool
 	// Stalled is [connect.TaskStatus.Stalled] at ConnectorReport.At with the
 	// Runner's StallAfter: RUNNING with work available but no progress.
 	Stalled bool
@@ -829,6 +872,9 @@ func (s *slot) report() ConnectorReport {
 
 // taskConfigs returns the current tasks' configurations.
 func (s *slot) taskConfigs() []map[string]string {
+	if s.clustered {
+		return s.clusterTaskConfigs()
+	}
 	rep := s.report()
 	if len(rep.Tasks) == 0 {
 		return []map[string]string{}

@@ -1,0 +1,200 @@
+package runner
+
+import (
+	"context"
+	"maps"
+	"slices"
+
+	"github.com/sluicehq/sluice/connect"
+)
+
+// The slot's cluster-mode state lives in these fields of slot (see
+// slot.go): clustered, clusterTasks, localTasks, ownsConn, assigned,
+// tcValid, tcGen, connErr, assignMu.
+
+// targetState returns the slot's target state.
+func (s *slot) targetState() connect.State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.target
+}
+
+// forceTaskConfigs makes the owner of the connector compute its task
+// configurations again (a restart, a reconfiguration, a target state
+// change), and clears a failure to compute them.
+func (s *slot) forceTaskConfigs() {
+	s.mu.Lock()
+	s.tcValid = false
+	s.connErr = nil
+	s.mu.Unlock()
+}
+
+// setConnErr records the outcome of computing the task configurations for
+// the definition of generation gen.
+func (s *slot) setConnErr(err error, gen uint64) {
+	s.mu.Lock()
+	s.connErr = err
+	s.tcValid, s.tcGen = true, gen
+	s.mu.Unlock()
+}
+
+// setClusterTasks records the committed task configurations of the config
+// topic; it reports whether they changed.
+func (s *slot) setClusterTasks(cs []map[string]string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slices.EqualFunc(cs, s.clusterTasks, maps.Equal) {
+		return false
+	}
+	s.clusterTasks = cloneConfigs(cs)
+	return true
+}
+
+// setLocal records the share of the connector the group assigned to this
+// member: task ids and whether it owns the connector instance.
+func (s *slot) setLocal(tasks []int, owns bool) {
+	s.mu.Lock()
+	s.localTasks, s.ownsConn = tasks, owns
+	s.mu.Unlock()
+}
+
+// desiredLocked returns the tasks this member must run: its assigned ids
+// that have a committed configuration.
+func (s *slot) desiredLocked() map[int]map[string]string {
+	out := make(map[int]map[string]string, len(s.localTasks))
+	for _, id := range s.localTasks {
+		if id < len(s.clusterTasks) {
+			out[id] = maps.Clone(s.clusterTasks[id])
+		}
+	}
+	return out
+}
+
+// applyAssignment makes the running incarnation run exactly the desired
+// tasks: tasks no longer assigned stop (it returns once they stopped),
+// new ones start, kept ones run on untouched. With no task to run the
+// incarnation stops; with tasks and none running one starts.
+func (s *slot) applyAssignment() {
+	s.assignMu.Lock()
+	defer s.assignMu.Unlock()
+	s.mu.Lock()
+	want := s.desiredLocked()
+	if maps.EqualFunc(want, s.assigned, maps.Equal) && (len(want) == 0 || s.runningLocked() || s.pendingStart || s.busy) {
+		s.mu.Unlock()
+		return
+	}
+	s.assigned = want
+	switch {
+	case len(want) == 0:
+		s.pendingStart = false
+		if s.cancel != nil {
+			s.cancel()
+		}
+		s.mu.Unlock()
+		_ = s.waitIdle(context.Background())
+		return
+	case s.runningLocked():
+		ta, _ := s.pipe.(connect.TaskAssignable)
+		ctx := s.runCtx
+		s.mu.Unlock()
+		if ta != nil {
+			if err := ta.AssignTasks(ctx, maps.Clone(want)); err != nil && ctx.Err() == nil {
+				s.log.Error("changing the connector's local tasks", "error", s.scrub(err.Error()))
+			}
+		}
+		return
+	case s.target != connect.StateStopped:
+		s.pendingStart = true
+		s.signal()
+	}
+	s.mu.Unlock()
+}
+
+// restartLocalTasks restarts the given local tasks in place: they stop and
+// start again with their configuration, the connector's other tasks run
+// on.
+func (s *slot) restartLocalTasks(ids []int) {
+	s.assignMu.Lock()
+	defer s.assignMu.Unlock()
+	s.mu.Lock()
+	ta, _ := s.pipe.(connect.TaskAssignable)
+	if !s.runningLocked() || ta == nil {
+		s.mu.Unlock()
+		return
+	}
+	ctx := s.runCtx
+	want := maps.Clone(s.assigned)
+	for _, id := range ids {
+		s.taskRestarts[id]++
+	}
+	s.mu.Unlock()
+	without := maps.Clone(want)
+	for _, id := range ids {
+		delete(without, id)
+	}
+	if err := ta.AssignTasks(ctx, without); err != nil && ctx.Err() == nil {
+		s.log.Error("restarting tasks: stopping them", "tasks", ids, "error", s.scrub(err.Error()))
+	}
+	if err := ta.AssignTasks(ctx, want); err != nil && ctx.Err() == nil {
+		s.log.Error("restarting tasks: starting them", "tasks", ids, "error", s.scrub(err.Error()))
+	}
+}
+
+// localConnectorState is the connector instance's state on the member that
+// owns it: STOPPED, FAILED (its task configurations could not be
+// computed), PAUSED or RUNNING as its target says; and its failure trace.
+func (s *slot) localConnectorState() (connect.State, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.target == connect.StateStopped:
+		return connect.StateStopped, ""
+	case s.connErr != nil:
+		return connect.StateFailed, s.secrets.Scrub(ErrorTrace(s.connErr))
+	case s.buildErr != nil:
+		return connect.StateFailed, s.secrets.Scrub(ErrorTrace(s.buildErr))
+	case s.target == connect.StatePaused:
+		return connect.StatePaused, ""
+	}
+	return connect.StateRunning, ""
+}
+
+// statusReport is the connector's status as Runner.Status and the REST
+// API show it: cluster-wide in cluster mode, this Runner's otherwise.
+func (s *slot) statusReport() ConnectorReport {
+	if s.clustered && s.r.cluster != nil {
+		return s.r.cluster.report(s)
+	}
+	return s.report()
+}
+
+// clusterTaskConfigs returns the committed task configurations, masked as
+// taskConfigs masks them.
+func (s *slot) clusterTaskConfigs() []map[string]string {
+	s.mu.Lock()
+	cs, secrets := cloneConfigs(s.clusterTasks), s.secrets.Load()
+	s.mu.Unlock()
+	for _, c := range cs {
+		for k, v := range c {
+			c[k] = secrets.Scrub(v)
+		}
+	}
+	return cs
+}
+
+// ownsConnector reports whether this member runs the connector instance
+// (cluster mode).
+func (s *slot) ownsConnector() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ownsConn
+}
+
+// hasLocalWork reports whether this member runs the connector instance or
+// any of its tasks (cluster mode), or had tasks of it run here (their
+// counters stay reported).
+func (s *slot) hasLocalWork() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ownsConn || len(s.localTasks) > 0 || len(s.acc) > 0
+}
