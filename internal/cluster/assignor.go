@@ -32,14 +32,20 @@ import (
 //     since the departure was first seen (every assignment then carries the
 //     remaining time in Delay, and members rejoin when it elapses), and then
 //     handed round-robin to the members that joined with nothing during the
-//     delay, or spread as new work if there are none;
+//     delay, or spread as new work if there are none. A departed member
+//     that rejoins within the delay under the same member id, reporting
+//     its work, keeps it and ends the delay; a restarted process has a new
+//     member id and joins empty, so it is a candidate for the lost work;
 //   - when no delay is running, members holding more than their share
 //     (ceil or floor of configured/members, counted separately for connector
 //     instances and for tasks) have the excess revoked; the freed work is
-//     assigned in the next round, when the members rejoin after stopping it.
+//     assigned in the next round, when the members rejoin after stopping it
+//     (work a member was only about to get in this round is spread at once
+//     instead);
 //     Two revoking rounds in a row are throttled as Kafka Connect does: the
 //     second one is postponed by an exponential backoff (40 ms, 1.6 s, 64 s,
-//     capped at MaxDelay; not postponed when MaxDelay <= 0);
+//     capped at MaxDelay; not postponed when MaxDelay <= 0) and carried in
+//     Delay;
 //   - new and freed work goes, one unit at a time in (connector, task id)
 //     order, to the member holding the fewest connectors (for connector
 //     instances) or tasks (for tasks), ties broken by member id.
