@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"golang.org/x/net/proxy"
 
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 )
@@ -905,7 +904,7 @@ func cloneAssignment(a Assignment) Assignment {
 // close them all when its context ends: closing the socket is the only way
 // to interrupt a JoinGroup sarama is blocked in.
 type trackingDialer struct {
-	inner proxy.Dialer
+	inner dialer
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -913,7 +912,7 @@ type trackingDialer struct {
 }
 
 func newTrackingDialer(conf *sarama.Config) *trackingDialer {
-	var inner proxy.Dialer = &net.Dialer{
+	var inner dialer = &net.Dialer{
 		Timeout:   conf.Net.DialTimeout,
 		KeepAlive: conf.Net.KeepAlive,
 		LocalAddr: conf.Net.LocalAddr,
@@ -924,7 +923,12 @@ func newTrackingDialer(conf *sarama.Config) *trackingDialer {
 	return &trackingDialer{inner: inner, conns: map[net.Conn]struct{}{}}
 }
 
-// Dial implements proxy.Dialer.
+// dialer is sarama's Net.Proxy.Dialer (golang.org/x/net/proxy.Dialer).
+type dialer interface {
+	Dial(network, addr string) (net.Conn, error)
+}
+
+// Dial implements sarama's Net.Proxy.Dialer.
 func (d *trackingDialer) Dial(network, addr string) (net.Conn, error) {
 	c, err := d.inner.Dial(network, addr)
 	if err != nil {

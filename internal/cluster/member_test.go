@@ -492,3 +492,34 @@ func TestMemberConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// A member whose coordinator becomes unreachable revokes everything once
+// the session timeout has passed (it may no longer be a member), and Run
+// still returns promptly when cancelled. The broker must be stopped, so
+// this runs on the in-process broker only.
+func TestMemberCoordinatorUnreachable(t *testing.T) {
+	broker, err := kafkatest.StartBroker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			broker.Close()
+		}
+	}()
+	work := memberTestWork()
+	a := startTestMember(t, broker.Addrs(), memberGroupID(t), work, nil)
+	waitMembers(t, "the member to take the work", func() (bool, string) { return membersConverged(work, a) })
+	held, _ := a.h.state()
+	broker.Close()
+	stopped = true
+	waitMembers(t, "the member to revoke everything", func() (bool, string) {
+		a.h.mu.Lock()
+		defer a.h.mu.Unlock()
+		n := len(a.h.revokes)
+		return len(a.h.held) == 0 && n > 0 && fmt.Sprint(a.h.revokes[n-1]) == fmt.Sprint(held),
+			fmt.Sprintf("held %v revokes %v", a.h.held, a.h.revokes)
+	})
+	a.stop(t)
+}
