@@ -109,7 +109,6 @@ type ConfigLog struct {
 	mu       sync.Mutex
 	st       configState
 	started  bool // the initial read to the end is done
-	dirty    bool // applied records the listener has not seen
 	restarts []RestartRequest
 	listener func(ConfigSnapshot, []RestartRequest)
 
@@ -218,7 +217,6 @@ func (l *ConfigLog) notify() {
 	l.mu.Lock()
 	f, restarts := l.listener, l.restarts
 	l.restarts = nil
-	l.dirty = false
 	snap := l.snapshotLocked()
 	l.mu.Unlock()
 	if f != nil {
@@ -295,7 +293,6 @@ func (l *ConfigLog) applyBatch(batch []*sarama.ConsumerMessage) {
 				"key", string(m.Key), "reason", err)
 		}
 	}
-	l.dirty = true
 }
 
 // applyLocked applies one record with KafkaConfigBackingStore's rules.
@@ -653,6 +650,29 @@ func (l *ConfigLog) PutConnectorConfig(ctx context.Context, name string, config 
 		[2][]byte{[]byte(connectorPrefix + name), encodeProperties(config)})
 }
 
+// PutConnectorConfigWithState writes target-state-<name> and then
+// connector-<name>, as Kafka Connect 4.x does when a connector is created
+// with an initial state (KIP-980); state "" writes the config only.
+func (l *ConfigLog) PutConnectorConfigWithState(ctx context.Context, name string, config map[string]string, state string) error {
+	if state == "" {
+		return l.PutConnectorConfig(ctx, name, config)
+	}
+	if err := validTargetState(state); err != nil {
+		return fmt.Errorf("cluster: config topic %q: connector %q: %w", l.topic, name, err)
+	}
+	return l.send(ctx, "putting connector "+strconv.Quote(name)+" with state "+state,
+		[2][]byte{[]byte(targetStatePrefix + name), encodeTargetState(state)},
+		[2][]byte{[]byte(connectorPrefix + name), encodeProperties(config)})
+}
+
+func validTargetState(state string) error {
+	switch state {
+	case TargetStarted, TargetPaused, TargetStopped:
+		return nil
+	}
+	return fmt.Errorf("invalid target state %q", state)
+}
+
 // RemoveConnector writes the tombstones of connector-<name> and
 // target-state-<name>, in that order, as Kafka Connect does (task and
 // commit records are left to compaction; readers ignore them once the
@@ -678,10 +698,8 @@ func (l *ConfigLog) PutTaskConfigs(ctx context.Context, name string, tasks []map
 // PutTargetState writes target-state-<name> as Kafka Connect's V1 record;
 // state is TargetStarted, TargetPaused or TargetStopped.
 func (l *ConfigLog) PutTargetState(ctx context.Context, name, state string) error {
-	switch state {
-	case TargetStarted, TargetPaused, TargetStopped:
-	default:
-		return fmt.Errorf("cluster: config topic %q: target state of connector %q: invalid state %q", l.topic, name, state)
+	if err := validTargetState(state); err != nil {
+		return fmt.Errorf("cluster: config topic %q: target state of connector %q: %w", l.topic, name, err)
 	}
 	return l.send(ctx, "putting target state of connector "+strconv.Quote(name),
 		[2][]byte{[]byte(targetStatePrefix + name), encodeTargetState(state)})

@@ -16,8 +16,9 @@ import (
 )
 
 // Golden values: the bytes Kafka Connect 4.3.1's JsonConverter
-// (schemas.enable=false) writes for each record type (design19 §1.4,
-// /work/notes/spike19/java/Vectors.java and a real worker's topic dump).
+// (schemas.enable=false) writes for each record type (design19 §1.4, and
+// checked with a Java program calling JsonConverter.fromConnectData on
+// KafkaConfigBackingStore's schemas in the 4.3.1 jars).
 func TestConfigRecordsGolden(t *testing.T) {
 	cases := []struct{ name, got, want string }{
 		{"connector", string(encodeProperties(map[string]string{"tasks.max": "6", "connector.class": "X"})),
@@ -334,6 +335,12 @@ func TestConfigLogRestartsAndListener(t *testing.T) {
 		snaps = append(snaps, s)
 		restarts = append(restarts, rs...)
 		mu.Unlock()
+		if len(rs) > 0 {
+			// Writing from the listener does not wait for the reader.
+			if err := l.PutTargetState(context.Background(), "c", TargetPaused); err != nil {
+				t.Error(err)
+			}
+		}
 		time.Sleep(time.Millisecond)
 		mu.Lock()
 		inside = false
@@ -347,16 +354,18 @@ func TestConfigLogRestartsAndListener(t *testing.T) {
 	if err := w.RequestRestart(context.Background(), "c", false, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.PutTargetState(context.Background(), "c", TargetPaused); err != nil {
-		t.Fatal(err)
-	}
-	// ReadToEnd while Run pumps: waits for Run's progress.
-	logsReadToEnd(t, l)
 	logsWaitFor(t, "the listener to see the paused state", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(snaps) > 0 && snaps[len(snaps)-1].Connectors["c"].TargetState == TargetPaused
 	})
+	// ReadToEnd while Run pumps waits for Run's progress.
+	if off := logsReadToEnd(t, w); off != 4 {
+		t.Errorf("writer's offset = %d, want 4", off)
+	}
+	if off := logsReadToEnd(t, l); off != 4 {
+		t.Errorf("offset while Run pumps = %d, want 4", off)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run = %v, want nil on ctx done", err)
@@ -395,12 +404,40 @@ func TestConfigLogReadToEndWithoutRun(t *testing.T) {
 	}
 }
 
-func TestConfigLogRejectsInvalidTargetState(t *testing.T) {
+// Creating a connector with an initial state writes the state first (as
+// Kafka Connect 4.x); invalid states are refused before writing.
+func TestConfigLogInitialState(t *testing.T) {
 	addrs := kafkatest.Brokers(t)
-	l := logsOpenConfigLog(t, addrs, kafkatest.Topic(t))
-	err := l.PutTargetState(context.Background(), "c", "RUNNING")
+	topic := kafkatest.Topic(t)
+	l := logsOpenConfigLog(t, addrs, topic)
+	ctx := context.Background()
+	err := l.PutTargetState(ctx, "c", "RUNNING")
 	if err == nil || !strings.Contains(err.Error(), `"RUNNING"`) {
 		t.Errorf("PutTargetState(RUNNING) = %v, want an invalid-state error", err)
+	}
+	if err := l.PutConnectorConfigWithState(ctx, "c", map[string]string{"k": "v"}, "BAD"); err == nil {
+		t.Error("PutConnectorConfigWithState(BAD) succeeded")
+	}
+	if err := l.PutConnectorConfigWithState(ctx, "c", map[string]string{"k": "v"}, TargetStopped); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.PutConnectorConfigWithState(ctx, "d", map[string]string{"k": "w"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	logsReadToEnd(t, l)
+	s := l.Snapshot()
+	if c := s.Connectors["c"]; c.TargetState != TargetStopped || c.Config["k"] != "v" {
+		t.Errorf("connector c = %+v, want STOPPED with its config", c)
+	}
+	if d := s.Connectors["d"]; d.TargetState != TargetStarted || d.Config["k"] != "w" {
+		t.Errorf("connector d = %+v, want STARTED with its config", d)
+	}
+	var keys []string
+	for _, r := range kafkatest.ReadUncommitted(t, addrs, topic) {
+		keys = append(keys, string(r.Key))
+	}
+	if want := []string{"target-state-c", "connector-c", "connector-d"}; !reflect.DeepEqual(keys, want) {
+		t.Errorf("records %v, want %v (nothing written for the invalid states)", keys, want)
 	}
 }
 
