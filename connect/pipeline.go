@@ -44,6 +44,69 @@ type Pipeline interface {
 	PipelineStatus() PipelineStatus
 }
 
+// TaskAssignable is implemented by pipelines that a cluster runs piecewise,
+// as Kafka Connect's distributed mode splits a connector between the
+// connector instance, which computes task configs on the member that owns
+// it, and the tasks, which run wherever the cluster assigned them
+// (source.Pipeline and sink.Pipeline implement it). Tasks that keep their
+// owner are not stopped by a rebalance (incremental cooperative
+// rebalancing): AssignTasks changes the set of running tasks without
+// touching the others.
+type TaskAssignable interface {
+	Pipeline
+	// TaskConfigs computes the connector's task configurations, as Kafka
+	// Connect's Connector.taskConfigs: for a source with a Connector its
+	// TaskConfigs(properties, tasks.max), checked as Run checks them (an
+	// error, a panic or more than tasks.max configs is an error naming the
+	// connector); a source without one: one task with the connector's
+	// properties; a sink: tasks.max copies of its properties. It starts
+	// nothing; callable before, during or after Run, from any goroutine.
+	// (Its name is TaskConfigLister's, with another signature: a
+	// TaskAssignable cannot also be a TaskConfigLister.)
+	TaskConfigs(ctx context.Context) ([]map[string]string, error)
+	// AssignTasks sets the tasks this pipeline runs: task id → config.
+	//
+	// Called before Run, it makes Run start exactly these (instead of
+	// computing configs itself) and puts the pipeline in assigned mode:
+	// Run then returns only when ctx is done (a source whose offset store
+	// cannot be opened for good fails at once, as Run does today), it runs
+	// with zero tasks too, and the pipeline stays RUNNING (PAUSED) whatever
+	// its tasks do: a task that fails is FAILED in PipelineStatus, is
+	// restarted under the restart policy as usual, and does not end Run.
+	// Run returns nil after the stop.
+	//
+	// Called during Run in assigned mode: tasks no longer assigned, and
+	// tasks whose config changed, stop gracefully (as on a pipeline stop:
+	// drain, commit offsets, Task.Stop) and AssignTasks returns once they
+	// stopped; then newly assigned ones (and changed ones, with the new
+	// config) start, paused if the pipeline is paused; tasks assigned
+	// before and after with an equal config keep running untouched (no
+	// Stop/Start), a FAILED one stays FAILED. Reassigning without an id and
+	// then with it restarts that task in place, as RestartAssignedTask
+	// does in one call. When ctx is done before the stops finished,
+	// AssignTasks returns ctx's error and starts nothing (the next call
+	// does, once the stops finished).
+	//
+	// PipelineStatus lists only the tasks assigned here, by their assigned
+	// id, sorted by id (before Run: UNASSIGNED; a task removed disappears
+	// once stopped); the pipeline's State is UNASSIGNED before Run,
+	// RUNNING or PAUSED during it, STOPPED after it. Each task keeps its id
+	// in logs, errors, client ids, transactional ids and dead-letter queue
+	// headers. Calls are serialized; safe from any goroutine. After Run
+	// returned it is a no-op; during a Run not started in assigned mode it
+	// is an error. Ids must not be negative.
+	AssignTasks(ctx context.Context, tasks map[int]map[string]string) error
+	// RestartAssignedTask restarts assigned task id in place (graceful
+	// stop, then a new instance with the same config, a FAILED task
+	// included; the other tasks untouched), as Kafka Connect restarts a
+	// task on the worker that runs it. It is an error when the pipeline is
+	// not in assigned mode or id is not assigned to it; a no-op before Run
+	// started the tasks and after Run returned. Serialized with
+	// AssignTasks. (The pipelines do not implement TaskRestarter, whose
+	// in-place restart would change standalone behaviour.)
+	RestartAssignedTask(ctx context.Context, id int) error
+}
+
 // OffsetEntry is one committed offset in Kafka Connect's KIP-875 shape: for
 // sources the source partition and offset maps; for sinks partition
 // {"kafka_topic": t, "kafka_partition": p} and offset {"kafka_offset": o}. A

@@ -32,6 +32,9 @@ type Pipeline struct {
 	ran     bool
 	paused  bool
 	resumed chan struct{} // closed on Resume; replaced on Pause
+	// asg is set by AssignTasks before Run: the pipeline runs in assigned
+	// mode (assign.go). Read under mu.
+	asg *assignment
 }
 
 // New validates cfg, applies defaults and returns a pipeline ready to Run.
@@ -88,6 +91,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return fmt.Errorf("sink %q: pipeline already ran", p.cfg.Name)
 	}
 	p.ran = true
+	if p.asg != nil {
+		a := p.asg
+		p.mu.Unlock()
+		return p.runAssigned(ctx, a)
+	}
 	runners := make([]*taskRunner, p.cfg.TasksMax)
 	for i := range runners {
 		runners[i] = newTaskRunner(p, i, maps.Clone(p.cfg.Properties))
@@ -116,20 +124,22 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return err
 }
 
-// supervise runs task i, restarting it under the restart policy when it
+// supervise runs task id, restarting it under the restart policy when it
 // fails: a new task instance rejoins the consumer group after the policy's
 // backoff and resumes from the committed offsets.
-func (p *Pipeline) supervise(ctx context.Context, i int, r *taskRunner) error {
+func (p *Pipeline) supervise(ctx context.Context, id int, r *taskRunner) error {
 	return errhandler.Supervise(ctx, p.cfg.Restart,
 		func(ctx context.Context) error { return r.run(ctx) },
 		func(err error, restarts int, delay time.Duration) {
-			next := newTaskRunner(p, i, r.config)
+			next := newTaskRunner(p, id, r.config)
 			next.restarts, next.lastFailure = restarts, err
 			next.state.Store(connect.StateRestarting)
 			r.log.Warn("task failed; restarting it", "error", err, "delay", delay, "restarts", restarts)
 			p.mu.Lock()
 			next.pipelinePaused = p.paused
-			p.tasks[i] = next
+			if i := slices.Index(p.tasks, r); i >= 0 {
+				p.tasks[i] = next
+			}
 			p.mu.Unlock()
 			r = next
 		},

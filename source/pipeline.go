@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,6 +30,9 @@ type Pipeline struct {
 	tasks   []*taskRunner
 	paused  bool
 	resumed chan struct{} // closed on Resume; replaced on Pause
+	// asg is set by AssignTasks before Run: the pipeline runs in assigned
+	// mode (assign.go). Read under mu.
+	asg *assignment
 }
 
 // New validates cfg, applies defaults and returns a pipeline ready to Run.
@@ -75,18 +79,17 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return fmt.Errorf("source %q: Run was already called (a Pipeline runs once; build another with New)", p.cfg.Name)
 	}
 	p.ran = true
+	asg := p.asg
 	p.mu.Unlock()
+	if asg != nil {
+		return p.runAssigned(ctx, asg)
+	}
 
 	configs := []map[string]string{p.cfg.Properties}
 	if p.cfg.Connector != nil {
 		var err error
-		configs, err = callTaskConfigs(ctx, p.cfg.Connector, maps.Clone(p.cfg.Properties), p.cfg.TasksMax)
+		configs, err = p.computeTaskConfigs(ctx)
 		if err != nil {
-			p.setState(connect.StateFailed, err)
-			return fmt.Errorf("source %q: connector could not compute task configs: %w", p.cfg.Name, err)
-		}
-		if len(configs) > p.cfg.TasksMax {
-			err := fmt.Errorf("source %q: connector returned %d task configs, more than tasks.max=%d", p.cfg.Name, len(configs), p.cfg.TasksMax)
 			p.setState(connect.StateFailed, err)
 			return err
 		}
@@ -104,44 +107,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 
-	for _, owned := range ownedStores(p.cfg.OffsetStore) {
-		err := owned.acquire(ctx, func(err error) {
-			// Shown like a producer that cannot reach the brokers: the
-			// tasks are RUNNING, stalled, with the error they wait on.
-			for _, r := range runners {
-				r.setStall(fmt.Errorf("connector %q task %d: waiting for the offset store: %w", p.cfg.Name, r.id, err))
-				r.state.Store(connect.StateRunning)
-			}
-		})
-		if err != nil && ctx.Err() != nil {
-			// Stopped while the store could not be opened: a graceful
-			// stop, as when a task's producer waits for the brokers.
-			for _, r := range runners {
-				r.clearStall()
-				r.state.Store(connect.StateStopped)
-			}
-			p.setState(connect.StateStopped, nil)
-			return nil
-		}
-		if err != nil {
-			err = fmt.Errorf("source %q: %w", p.cfg.Name, err)
-			for _, r := range runners {
-				r.clearStall()
-				r.fail(err)
-				r.state.Store(connect.StateFailed)
-			}
-			p.setState(connect.StateFailed, err)
-			return err
-		}
-		for _, r := range runners {
-			r.clearStall()
-			r.state.Store(connect.StateUnassigned) // RUNNING again once started
-		}
-		defer func() {
-			if cerr := owned.release(); cerr != nil {
-				p.cfg.Logger.Warn("closing the offset store", "connector", p.cfg.Name, "error", cerr)
-			}
-		}()
+	release, stopped, err := p.openStores(ctx, func() []*taskRunner { return runners })
+	defer release()
+	if stopped || err != nil {
+		return err
 	}
 
 	var wg sync.WaitGroup
@@ -154,13 +123,79 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	err := errors.Join(errs...)
+	err = errors.Join(errs...)
 	if err != nil {
 		p.setState(connect.StateFailed, err)
 	} else {
 		p.setState(connect.StateStopped, nil)
 	}
 	return err
+}
+
+// computeTaskConfigs calls the Connector's TaskConfigs with a copy of the
+// connector's properties and checks the result against tasks.max.
+func (p *Pipeline) computeTaskConfigs(ctx context.Context) ([]map[string]string, error) {
+	configs, err := callTaskConfigs(ctx, p.cfg.Connector, maps.Clone(p.cfg.Properties), p.cfg.TasksMax)
+	if err != nil {
+		return nil, fmt.Errorf("source %q: connector could not compute task configs: %w", p.cfg.Name, err)
+	}
+	if len(configs) > p.cfg.TasksMax {
+		return nil, fmt.Errorf("source %q: connector returned %d task configs, more than tasks.max=%d", p.cfg.Name, len(configs), p.cfg.TasksMax)
+	}
+	return configs, nil
+}
+
+// openStores opens the offset stores the pipeline owns before any task
+// starts, retrying while the brokers are unreachable; meanwhile the tasks
+// that tasks returns are shown RUNNING and stalled. It returns stopped when
+// ctx was done meanwhile (the pipeline and tasks are then STOPPED), or the
+// failure to open a store (the pipeline and tasks are then FAILED). release
+// closes the stores that were opened; it is never nil.
+func (p *Pipeline) openStores(ctx context.Context, tasks func() []*taskRunner) (release func(), stopped bool, err error) {
+	var opened []*ownedStore
+	release = func() {
+		for i := len(opened) - 1; i >= 0; i-- {
+			if cerr := opened[i].release(); cerr != nil {
+				p.cfg.Logger.Warn("closing the offset store", "connector", p.cfg.Name, "error", cerr)
+			}
+		}
+	}
+	for _, owned := range ownedStores(p.cfg.OffsetStore) {
+		err := owned.acquire(ctx, func(err error) {
+			// Shown like a producer that cannot reach the brokers: the
+			// tasks are RUNNING, stalled, with the error they wait on.
+			for _, r := range tasks() {
+				r.setStall(fmt.Errorf("connector %q task %d: waiting for the offset store: %w", p.cfg.Name, r.id, err))
+				r.state.Store(connect.StateRunning)
+			}
+		})
+		if err != nil && ctx.Err() != nil {
+			// Stopped while the store could not be opened: a graceful
+			// stop, as when a task's producer waits for the brokers.
+			for _, r := range tasks() {
+				r.clearStall()
+				r.state.Store(connect.StateStopped)
+			}
+			p.setState(connect.StateStopped, nil)
+			return release, true, nil
+		}
+		if err != nil {
+			err = fmt.Errorf("source %q: %w", p.cfg.Name, err)
+			for _, r := range tasks() {
+				r.clearStall()
+				r.fail(err)
+				r.state.Store(connect.StateFailed)
+			}
+			p.setState(connect.StateFailed, err)
+			return release, false, err
+		}
+		for _, r := range tasks() {
+			r.clearStall()
+			r.state.Store(connect.StateUnassigned) // RUNNING again once started
+		}
+		opened = append(opened, owned)
+	}
+	return release, false, nil
 }
 
 // ownedStores returns the stores in s that the pipeline opens and closes
@@ -185,12 +220,19 @@ func (p *Pipeline) supervise(ctx context.Context, i int, r *taskRunner, config m
 			next.restarts, next.lastFailure = restarts, err
 			next.state.Store(connect.StateRestarting)
 			r.log.Warn("task failed; restarting it", "error", err, "delay", delay, "restarts", restarts)
-			p.mu.Lock()
-			p.tasks[i] = next
-			p.mu.Unlock()
+			p.replaceTask(r, next)
 			r = next
 		},
 		func() { r.state.Store(connect.StateStopped) })
+}
+
+// replaceTask puts next in old's place in the tasks PipelineStatus lists.
+func (p *Pipeline) replaceTask(old, next *taskRunner) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if i := slices.Index(p.tasks, old); i >= 0 {
+		p.tasks[i] = next
+	}
 }
 
 func (p *Pipeline) setState(s connect.State, err error) {
