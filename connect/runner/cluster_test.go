@@ -2,13 +2,20 @@ package runner_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/IBM/sarama"
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/runner"
@@ -23,7 +30,7 @@ type clusterSeqConnector struct{}
 func (clusterSeqConnector) TaskConfigs(_ context.Context, config map[string]string, maxTasks int) ([]map[string]string, error) {
 	out := make([]map[string]string, maxTasks)
 	for i := range out {
-		out[i] = map[string]string{"seq.task": strconv.Itoa(i), "topic": config["topic"]}
+		out[i] = map[string]string{"seq.task": strconv.Itoa(i), "topic": config["topic"], "seq.max": config["seq.max"]}
 	}
 	return out, nil
 }
@@ -33,6 +40,7 @@ type clusterSeqTask struct {
 	topic string
 	part  map[string]any
 	next  int64
+	max   int64 // 0: no end
 	tc    source.TaskContext
 	log   *clusterLog
 }
@@ -40,6 +48,19 @@ type clusterSeqTask struct {
 type clusterLog struct {
 	mu     sync.Mutex
 	events []string
+}
+
+// count counts the events "<what> <connector>-<task>".
+func (l *clusterLog) count(what, connector string, task int) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, e := range l.events {
+		if e == fmt.Sprintf("%s %s-%d", what, connector, task) {
+			n++
+		}
+	}
+	return n
 }
 
 func (l *clusterLog) add(e string) {
@@ -52,6 +73,12 @@ func (t *clusterSeqTask) Start(_ context.Context, tc source.TaskContext) error {
 	t.tc = tc
 	t.topic = tc.Config()["topic"]
 	t.part = map[string]any{"task": tc.Config()["seq.task"]}
+	t.max, _ = strconv.ParseInt(tc.Config()["seq.max"], 10, 64)
+	if off, err := tc.Offsets().Offset(context.Background(), t.part); err == nil && off != nil {
+		if n, ok := off["seq"].(int64); ok {
+			t.next = n
+		}
+	}
 	t.log.add(fmt.Sprintf("start %s-%d", tc.ConnectorName(), tc.TaskID()))
 	return nil
 }
@@ -61,6 +88,10 @@ func (t *clusterSeqTask) Poll(ctx context.Context) ([]connect.Record, error) {
 	case <-ctx.Done():
 		return nil, nil
 	case <-time.After(20 * time.Millisecond):
+	}
+	if t.max > 0 && t.next >= t.max {
+		<-ctx.Done()
+		return nil, nil
 	}
 	t.next++
 	return []connect.Record{{
@@ -83,12 +114,20 @@ type clusterMember struct {
 }
 
 func startClusterMember(t *testing.T, brokers []string, group, topic string, store offsets.Store, idx int) *clusterMember {
+	return startClusterMemberMax(t, brokers, group, topic, store, idx, 0)
+}
+
+func startClusterMemberMax(t *testing.T, brokers []string, group, topic string, store offsets.Store, idx int, max int) *clusterMember {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if os.Getenv("CLUSTER_TEST_VERBOSE") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("member", idx)
 	}
-	url := fmt.Sprintf("http://127.0.0.1:%d", 20000+idx)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
 	r, err := runner.New(runner.Config{
 		Logger: logger,
 		Cluster: &runner.ClusterConfig{
@@ -101,11 +140,15 @@ func startClusterMember(t *testing.T, brokers []string, group, topic string, sto
 		t.Fatal(err)
 	}
 	m := &clusterMember{r: r, done: make(chan error, 1), log: &clusterLog{}, url: url}
+	srv := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
 	sc := kafkatest.SaramaConfig(t)
-	err = r.AddPipeline("seq", map[string]string{"tasks.max": "6", "topic": topic}, func(ctx context.Context) (connect.Pipeline, error) {
+	props := map[string]string{"tasks.max": "6", "topic": topic, "seq.max": strconv.Itoa(max)}
+	err = r.AddPipeline("seq", props, func(ctx context.Context) (connect.Pipeline, error) {
 		return source.New(source.Config{
 			Name: "seq", Brokers: brokers, Connector: clusterSeqConnector{}, TasksMax: 6,
-			Properties:  map[string]string{"topic": topic},
+			Properties:  props,
 			NewTask:     func() source.Task { return &clusterSeqTask{log: m.log} },
 			Sarama:      sc,
 			Logger:      connect.ContextLogger(ctx),
@@ -199,19 +242,45 @@ func TestClusterSpreadsTasks(t *testing.T) {
 			return n == 6 && spread(by, 3, 2)
 		})
 	}
-	if err := ms[0].r.Pause("seq"); err != nil {
-		t.Fatal(err)
+	// Every member's REST status lists the 6 tasks with their worker ids.
+	for i, m := range ms {
+		st := restStatus(t, m.url, "seq")
+		by := map[string]int{}
+		for _, task := range st.Tasks {
+			by[task.WorkerID]++
+		}
+		if len(st.Tasks) != 6 || !spread(by, 3, 2) || by[ms[0].r.WorkerID()] != 2 {
+			t.Errorf("member %d: REST status %+v", i, st)
+		}
 	}
+	// Pause over REST on member 0.
+	restCall(t, http.MethodPut, ms[0].url+"/connectors/seq/pause", http.StatusAccepted)
 	for i, m := range ms {
 		waitCluster(t, 30*time.Second, fmt.Sprintf("member %d to see 6 PAUSED tasks", i), func() bool {
 			by, _ := tasksByWorker(m.r, connect.StatePaused)
 			return spread(by, 3, 2)
 		})
 	}
-	if err := ms[1].r.Resume("seq"); err != nil {
-		t.Fatal(err)
-	}
+	restCall(t, http.MethodPut, ms[1].url+"/connectors/seq/resume", http.StatusAccepted)
 	waitCluster(t, 30*time.Second, "tasks RUNNING again", func() bool {
+		by, _ := tasksByWorker(ms[2].r, connect.StateRunning)
+		return spread(by, 3, 2)
+	})
+	// A task restart sent to a member that does not run the task is
+	// forwarded to the one that does.
+	st := restStatus(t, ms[0].url, "seq")
+	for _, task := range st.Tasks {
+		if task.WorkerID != ms[0].r.WorkerID() {
+			owner := slices.IndexFunc(ms, func(m *clusterMember) bool { return m.r.WorkerID() == task.WorkerID })
+			stops0, starts0 := ms[owner].log.count("stop", "seq", task.ID), ms[owner].log.count("start", "seq", task.ID)
+			restCall(t, http.MethodPost, fmt.Sprintf("%s/connectors/seq/tasks/%d/restart", ms[0].url, task.ID), http.StatusNoContent)
+			waitCluster(t, 30*time.Second, "the forwarded restart to stop and start the task on its owner", func() bool {
+				return ms[owner].log.count("stop", "seq", task.ID) == stops0+1 && ms[owner].log.count("start", "seq", task.ID) == starts0+1
+			})
+			break
+		}
+	}
+	waitCluster(t, 30*time.Second, "tasks RUNNING after the restart", func() bool {
 		by, _ := tasksByWorker(ms[2].r, connect.StateRunning)
 		return spread(by, 3, 2)
 	})
@@ -246,7 +315,7 @@ func TestClusterSpreadsTasks(t *testing.T) {
 		ms[i].log.mu.Unlock()
 	}
 	by, _ := tasksByWorker(ms[0].r, connect.StateRunning)
-	if moved := by["127.0.0.1:20003"]; stops != moved {
+	if moved := by[ms[3].r.WorkerID()]; stops != moved {
 		t.Errorf("the fourth member runs %d tasks, but %d tasks were stopped on the others: only moved tasks may stop", moved, stops)
 	}
 	// A member leaving: its tasks move to the others.
@@ -255,4 +324,95 @@ func TestClusterSpreadsTasks(t *testing.T) {
 		by, n := tasksByWorker(ms[1].r, connect.StateRunning)
 		return n == 6 && spread(by, 3, 2)
 	})
+}
+
+type restTask struct {
+	ID       int    `json:"id"`
+	State    string `json:"state"`
+	WorkerID string `json:"worker_id"`
+}
+
+type restConnectorStatus struct {
+	Name      string `json:"name"`
+	Connector struct {
+		State    string `json:"state"`
+		WorkerID string `json:"worker_id"`
+	} `json:"connector"`
+	Tasks []restTask `json:"tasks"`
+}
+
+func restStatus(t *testing.T, base, name string) restConnectorStatus {
+	t.Helper()
+	resp, err := http.Get(base + "/connectors/" + name + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st restConnectorStatus
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func restCall(t *testing.T, method, url string, want int) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: %s %s (want %d)", method, url, resp.Status, body, want)
+	}
+}
+
+// TestClusterDeclaredOnce: two replicas of an application declaring the
+// same source connector in Go produce each record once (before cluster
+// mode each replica ran every task: every record twice).
+func TestClusterDeclaredOnce(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	group := "cluster-" + kafkatest.Topic(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 3, nil)
+	store := offsets.NewMemoryStore()
+	const perTask = 150
+	a := startClusterMemberMax(t, brokers, group, topic, store, 0, perTask)
+	waitCluster(t, 60*time.Second, "the first replica to run the 6 tasks", func() bool {
+		by, n := tasksByWorker(a.r, connect.StateRunning)
+		return n == 6 && len(by) == 1
+	})
+	b := startClusterMemberMax(t, brokers, group, topic, store, 1, perTask)
+	waitCluster(t, 60*time.Second, "the tasks to spread over both replicas", func() bool {
+		by, n := tasksByWorker(b.r, connect.StateRunning)
+		return n == 6 && spread(by, 2, 3)
+	})
+	var recs []*sarama.ConsumerMessage
+	waitCluster(t, 60*time.Second, "every record", func() bool {
+		recs = kafkatest.ReadUncommitted(t, brokers, topic)
+		return len(recs) >= 6*perTask
+	})
+	time.Sleep(time.Second) // anything produced twice would show now
+	recs = kafkatest.ReadUncommitted(t, brokers, topic)
+	seen := map[string]int{}
+	for _, m := range recs {
+		seen[string(m.Value)]++
+	}
+	dups := 0
+	for v, n := range seen {
+		if n > 1 {
+			dups++
+			if dups < 5 {
+				t.Errorf("record %s produced %d times", v, n)
+			}
+		}
+	}
+	if len(seen) != 6*perTask || len(recs) != 6*perTask {
+		t.Errorf("%d records, %d distinct; want %d each (duplicates: %d)", len(recs), len(seen), 6*perTask, dups)
+	}
 }

@@ -61,7 +61,7 @@ type clusterRuntime struct {
 	gen       cluster.Generation
 	leaderURL string
 	held      cluster.Work
-	written   map[string]cluster.Status // status records last written by this member, by key
+	written   map[string]writtenStatus // status records last written by this member, by key
 	ready     chan struct{}             // closed once the config topic was read and the member started
 	readyOnce sync.Once
 
@@ -108,7 +108,7 @@ func newClusterRuntime(r *Runner, c ClusterConfig) (*clusterRuntime, error) {
 	log := r.log.With("group", c.GroupID)
 	cr := &clusterRuntime{
 		r: r, cfg: c, workerID: workerID, log: log, sarama: sc, brokers: brokers, protos: protos,
-		declared: map[string]declaration{}, written: map[string]cluster.Status{},
+		declared: map[string]declaration{}, written: map[string]writtenStatus{},
 		ready:    make(chan struct{}),
 		taskWake: make(chan struct{}, 1), statusWake: make(chan struct{}, 1),
 		gen: cluster.Generation{ID: -1},
@@ -532,7 +532,8 @@ func (h clusterHandler) Assign(ctx context.Context, gen cluster.Generation, memb
 		conns[name] = n
 	}
 	return cr.assignor.Assign(cluster.AssignInput{
-		Generation: gen.ID, LeaderID: gen.MemberID, LeaderURL: cr.cfg.AdvertisedURL,
+		Generation: gen.ID, LastCompletedGeneration: cr.member.Stats().Generation,
+		LeaderID: gen.MemberID, LeaderURL: cr.cfg.AdvertisedURL,
 		Protocol: gen.Protocol, ConfigOffset: snap.Offset, Connectors: conns, Members: members,
 	})
 }
@@ -554,9 +555,9 @@ func (h clusterHandler) Revoke(_ context.Context, revoked cluster.Work) {
 		for _, id := range ids {
 			st := cluster.Status{State: string(connect.StateUnassigned), WorkerID: cr.workerID, Generation: gen}
 			if id == cluster.ConnectorTask {
-				cr.putStatus(connectorStatusKey(name), st, func() { cr.statusLog.PutConnectorSafe(name, st) })
+				cr.putStatus(connectorStatusKey(name), st, true, func() { cr.statusLog.PutConnectorSafe(name, st) })
 			} else {
-				cr.putStatus(taskStatusKey(name, int(id)), st, func() { cr.statusLog.PutTaskSafe(name, int(id), st) })
+				cr.putStatus(taskStatusKey(name, int(id)), st, true, func() { cr.statusLog.PutTaskSafe(name, int(id), st) })
 			}
 		}
 	}
@@ -739,15 +740,27 @@ func (cr *clusterRuntime) forwardTaskRestart(ctx context.Context, name string, i
 func connectorStatusKey(name string) string    { return "status-connector-" + name }
 func taskStatusKey(name string, id int) string { return "status-task-" + name + "-" + strconv.Itoa(id) }
 
+// writtenStatus is a status record this member wrote, and when.
+type writtenStatus struct {
+	st cluster.Status
+	at time.Time
+}
+
+// statusRewriteAfter is how long a status this member wrote may read back
+// otherwise (another member's older write landed after it) before it is
+// written again.
+const statusRewriteAfter = 3 * time.Second
+
 // putStatus calls write unless this member last wrote the same status
-// under key.
-func (cr *clusterRuntime) putStatus(key string, st cluster.Status, write func()) {
+// under key and the status topic shows it (or showed it so recently
+// that the write may still be on its way).
+func (cr *clusterRuntime) putStatus(key string, st cluster.Status, shown bool, write func()) {
 	cr.mu.Lock()
-	if prev, ok := cr.written[key]; ok && prev == st {
+	if prev, ok := cr.written[key]; ok && prev.st == st && (shown || time.Since(prev.at) < statusRewriteAfter) {
 		cr.mu.Unlock()
 		return
 	}
-	cr.written[key] = st
+	cr.written[key] = writtenStatus{st: st, at: time.Now()}
 	cr.mu.Unlock()
 	write()
 }
@@ -794,12 +807,14 @@ func (cr *clusterRuntime) writeStatuses() {
 		if owns {
 			state, trace := s.localConnectorState()
 			st := cluster.Status{State: clusterState(state), Trace: trace, WorkerID: cr.workerID, Generation: gen, Version: version}
-			cr.putStatus(connectorStatusKey(s.name), st, func() { cr.statusLog.PutConnector(s.name, st) })
+			cur, ok := cr.statusLog.Connector(s.name)
+			cr.putStatus(connectorStatusKey(s.name), st, ok && cur == st, func() { cr.statusLog.PutConnector(s.name, st) })
 		}
 		if len(local) == 0 {
 			continue
 		}
 		rep := s.report()
+		shown := cr.statusLog.Tasks(s.name)
 		for _, t := range rep.Tasks {
 			if !slices.Contains(local, t.ID) {
 				continue
@@ -808,7 +823,8 @@ func (cr *clusterRuntime) writeStatuses() {
 			if t.State == connect.StateStopped || t.State == connect.StateUnassigned {
 				continue // between incarnations: the last state stands
 			}
-			cr.putStatus(taskStatusKey(s.name, t.ID), st, func() { cr.statusLog.PutTask(s.name, t.ID, st) })
+			cur, ok := shown[t.ID]
+			cr.putStatus(taskStatusKey(s.name, t.ID), st, ok && cur == st, func() { cr.statusLog.PutTask(s.name, t.ID, st) })
 		}
 	}
 }
