@@ -62,7 +62,7 @@ type clusterRuntime struct {
 	leaderURL string
 	held      cluster.Work
 	written   map[string]writtenStatus // status records last written by this member, by key
-	ready     chan struct{}             // closed once the config topic was read and the member started
+	ready     chan struct{}            // closed once the config topic was read and the member started
 	readyOnce sync.Once
 
 	taskWake   chan struct{} // wakes the task-configuration worker
