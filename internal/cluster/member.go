@@ -487,6 +487,9 @@ type rebalanceResult struct {
 	// to look the coordinator up again.
 	retry                  error
 	immediate, coordinator bool
+	// hb is the generation's heartbeater, running on success (member
+	// stops it), nil or stopped otherwise.
+	hb *heartbeater
 }
 
 // rebalance runs one JoinGroup and SyncGroup on conn. A transport error is
@@ -557,6 +560,14 @@ func (m *Member) rebalance(ctx context.Context, conn *sarama.Broker) (rebalanceR
 		return res, errFatal{fmt.Errorf("cluster: member %q of group %q: the group voted protocol %q", m.memberID, m.cfg.GroupID, resp.GroupProtocol)}
 	}
 	res.gen = Generation{ID: resp.GenerationId, MemberID: resp.MemberId, LeaderID: resp.LeaderId, Protocol: proto}
+	// Heartbeats are due from now on: the leader's Assign may take a
+	// while, and so may the handler calls after SyncGroup.
+	hb := m.startHeartbeats(ctx, res.gen)
+	defer func() {
+		if res.hb == nil {
+			hb.stop()
+		}
+	}()
 	m.update(func(s *MemberStats) {
 		s.Joins++
 		s.JoinTimeTotal += joinTime
@@ -587,7 +598,6 @@ func (m *Member) rebalance(ctx context.Context, conn *sarama.Broker) (rebalanceR
 			return res, nil
 		}
 	}
-	// Heartbeats are due from now on; SyncGroup may wait for the leader.
 	t0 = time.Now()
 	sresp, err := conn.SyncGroup(sr)
 	if err != nil {
@@ -619,7 +629,7 @@ func (m *Member) rebalance(ctx context.Context, conn *sarama.Broker) (rebalanceR
 		res.retry = fmt.Errorf("member %q generation %d: %w", m.memberID, res.gen.ID, err)
 		return res, nil
 	}
-	res.assignment = a
+	res.assignment, res.hb = a, hb
 	return res, nil
 }
 
@@ -675,21 +685,10 @@ const (
 // member applies res's assignment and stays a member of res.gen, with
 // heartbeats on their own connection, until a rebalance is due.
 func (m *Member) member(ctx context.Context, res rebalanceResult) memberResult {
-	gen, a := res.gen, res.assignment
-	// Heartbeats outlive ctx until member returns: the final revocation
-	// runs while they keep the session.
-	hbCtx, stopHB := context.WithCancel(context.WithoutCancel(ctx))
-	events := make(chan hbEvent, 1)
-	var lastOK atomic.Int64
-	lastOK.Store(time.Now().UnixNano())
-	var wg sync.WaitGroup
-	wg.Go(func() { m.heartbeats(hbCtx, gen, events, &lastOK) })
-	defer func() {
-		stopHB()
-		wg.Wait()
-	}()
+	gen, a, hb := res.gen, res.assignment, res.hb
+	defer hb.stop()
 	out := func(backoff time.Duration) memberResult {
-		return memberResult{lastContact: time.Unix(0, lastOK.Load()), backoff: backoff}
+		return memberResult{lastContact: time.Unix(0, hb.lastOK.Load()), backoff: backoff}
 	}
 
 	if a.Error == AssignmentConfigMismatch {
@@ -737,7 +736,7 @@ func (m *Member) member(ctx context.Context, res rebalanceResult) memberResult {
 	case <-m.rejoin:
 	case <-delay:
 		m.log.Info("cluster member: scheduled rebalance", "member", gen.MemberID, "generation", gen.ID)
-	case ev := <-events:
+	case ev := <-hb.events:
 		switch ev {
 		case hbFenced:
 			m.lostMembership(ctx, "heartbeat: unknown member id")
@@ -746,6 +745,31 @@ func (m *Member) member(ctx context.Context, res rebalanceResult) memberResult {
 		}
 	}
 	return out(0)
+}
+
+// heartbeater runs a generation's heartbeats.
+type heartbeater struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	events chan hbEvent
+	lastOK atomic.Int64 // unix nanoseconds of the last answered heartbeat
+}
+
+// startHeartbeats starts heartbeating for gen. The heartbeats outlive ctx
+// until stop: the final revocation, when Run ends, runs while they keep
+// the session.
+func (m *Member) startHeartbeats(ctx context.Context, gen Generation) *heartbeater {
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h := &heartbeater{cancel: cancel, events: make(chan hbEvent, 1)}
+	h.lastOK.Store(time.Now().UnixNano())
+	h.wg.Go(func() { m.heartbeats(hctx, gen, h.events, &h.lastOK) })
+	return h
+}
+
+// stop stops the heartbeats and waits for their goroutine to end.
+func (h *heartbeater) stop() {
+	h.cancel()
+	h.wg.Wait()
 }
 
 // heartbeats sends a heartbeat every HeartbeatInterval on a connection of

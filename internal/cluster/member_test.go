@@ -523,3 +523,46 @@ func TestMemberCoordinatorUnreachable(t *testing.T) {
 	})
 	a.stop(t)
 }
+
+// The leader heartbeats while its Assign runs: an Assign slower than the
+// session timeout costs nobody their membership.
+func TestMemberHeartbeatsDuringAssign(t *testing.T) {
+	addrs := kafkatest.Brokers(t)
+	group := memberGroupID(t)
+	work := memberTestWork()
+	var mu sync.Mutex
+	slow, slowLeader := false, ""
+	hook := func(gen Generation, _ map[string]Assignment) error {
+		mu.Lock()
+		s := slow
+		if s {
+			slow, slowLeader = false, gen.LeaderID
+		}
+		mu.Unlock()
+		if s {
+			time.Sleep(7500 * time.Millisecond) // session timeout: 6 s
+		}
+		return nil
+	}
+	a := startTestMember(t, addrs, group, work, hook)
+	waitMembers(t, "the first member to take the work", func() (bool, string) { return membersConverged(work, a) })
+	idA := a.m.Stats().MemberID
+	mu.Lock()
+	slow = true
+	mu.Unlock()
+	b := startTestMember(t, addrs, group, work, hook)
+	waitMembers(t, "2 members to converge", func() (bool, string) { return membersConverged(work, a, b) })
+	mu.Lock()
+	defer mu.Unlock()
+	if slowLeader != idA {
+		t.Fatalf("the slow Assign ran on leader %q, not on the first member %q", slowLeader, idA)
+	}
+	if got := a.m.Stats().MemberID; got != idA {
+		t.Errorf("the leader lost its membership: member id %s -> %s", idA, got)
+	}
+	a.h.mu.Lock()
+	defer a.h.mu.Unlock()
+	if len(a.h.revokes) != 1 {
+		t.Errorf("leader's revocations: %v, want one partial revocation", a.h.revokes)
+	}
+}
