@@ -21,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/connect/runner"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/offsets"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/source"
 )
 
@@ -105,19 +106,49 @@ func (t *clusterSeqTask) Stop(context.Context) error {
 	return nil
 }
 
+// clusterSinkTask counts the records put, by value, in its member's sink
+// counter.
+type clusterSinkTask struct {
+	tc   sink.TaskContext
+	log  *clusterLog
+	seen *sync.Map
+}
+
+func (t *clusterSinkTask) Start(_ context.Context, tc sink.TaskContext) error {
+	t.tc = tc
+	t.log.add(fmt.Sprintf("start %s-%d", tc.ConnectorName(), tc.TaskID()))
+	return nil
+}
+
+func (t *clusterSinkTask) Put(_ context.Context, recs []connect.Record) error {
+	for _, r := range recs {
+		t.seen.Store(string(r.Value.([]byte)), true)
+	}
+	return nil
+}
+
+func (t *clusterSinkTask) Stop(context.Context) error {
+	t.log.add(fmt.Sprintf("stop %s-%d", t.tc.ConnectorName(), t.tc.TaskID()))
+	return nil
+}
+
 type clusterMember struct {
 	r      *runner.Runner
 	cancel context.CancelFunc
 	done   chan error
 	log    *clusterLog
 	url    string
+	sunk   sync.Map // values the member's sink tasks put
 }
 
 func startClusterMember(t *testing.T, brokers []string, group, topic string, store offsets.Store, idx int) *clusterMember {
-	return startClusterMemberMax(t, brokers, group, topic, store, idx, 0)
+	return startClusterMemberMax(t, brokers, group, topic, store, idx, 0, "")
 }
 
-func startClusterMemberMax(t *testing.T, brokers []string, group, topic string, store offsets.Store, idx int, max int) *clusterMember {
+// startClusterMemberMax starts a member declaring the seq source (max
+// records per task, 0: no end) and, with a sinkGroup, the drain sink
+// reading the seq topic (tasks.max=6 each).
+func startClusterMemberMax(t *testing.T, brokers []string, group, topic string, store offsets.Store, idx int, max int, sinkGroup string) *clusterMember {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if os.Getenv("CLUSTER_TEST_VERBOSE") != "" {
@@ -158,6 +189,18 @@ func startClusterMemberMax(t *testing.T, brokers []string, group, topic string, 
 	if err != nil {
 		t.Fatal(err)
 	}
+	if sinkGroup != "" {
+		err = r.AddPipeline("drain", map[string]string{"tasks.max": "6"}, func(ctx context.Context) (connect.Pipeline, error) {
+			return sink.New(sink.Config{
+				Name: "drain", Brokers: brokers, Topics: []string{topic}, TasksMax: 6, GroupID: sinkGroup,
+				NewTask: func() sink.Task { return &clusterSinkTask{log: m.log, seen: &m.sunk} },
+				Sarama:  sc, Logger: connect.ContextLogger(ctx),
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	go func() { m.done <- r.Run(ctx) }()
@@ -197,6 +240,24 @@ func tasksByWorker(r *runner.Runner, want connect.State) (map[string]int, int) {
 	return out, len(rep.Tasks)
 }
 
+// allTasksByWorker returns the RUNNING tasks of seq and drain by worker
+// id, from r's cluster-wide status; nil unless both have 6 tasks.
+func allTasksByWorker(r *runner.Runner) map[string]int {
+	total := map[string]int{}
+	for _, name := range []string{"seq", "drain"} {
+		rep, err := r.Status(name)
+		if err != nil || len(rep.Tasks) != 6 {
+			return nil
+		}
+		for _, task := range rep.Tasks {
+			if task.State == connect.StateRunning {
+				total[task.WorkerID]++
+			}
+		}
+	}
+	return total
+}
+
 func waitCluster(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -233,8 +294,9 @@ func TestClusterSpreadsTasks(t *testing.T) {
 	kafkatest.CreateTopic(t, brokers, topic, 3, nil)
 	store := offsets.NewMemoryStore()
 	var ms []*clusterMember
+	sinkGroup := "connect-drain-" + group
 	for i := range 3 {
-		ms = append(ms, startClusterMember(t, brokers, group, topic, store, i))
+		ms = append(ms, startClusterMemberMax(t, brokers, group, topic, store, i, 0, sinkGroup))
 	}
 	for i, m := range ms {
 		waitCluster(t, 60*time.Second, fmt.Sprintf("member %d to see 6 tasks on 3 workers", i), func() bool {
@@ -242,6 +304,10 @@ func TestClusterSpreadsTasks(t *testing.T) {
 			return n == 6 && spread(by, 3, 2)
 		})
 	}
+	// With the sink's 6 tasks: 12 tasks, 4 on each member.
+	waitCluster(t, 60*time.Second, "12 tasks, 4 on each member", func() bool {
+		return spread(allTasksByWorker(ms[1].r), 3, 4)
+	})
 	// Every member's REST status lists the 6 tasks with their worker ids.
 	for i, m := range ms {
 		st := restStatus(t, m.url, "seq")
@@ -291,18 +357,9 @@ func TestClusterSpreadsTasks(t *testing.T) {
 		before[i] = append([]string(nil), m.log.events...)
 		m.log.mu.Unlock()
 	}
-	ms = append(ms, startClusterMember(t, brokers, group, topic, store, 3))
-	waitCluster(t, 60*time.Second, "tasks spread over 4 workers", func() bool {
-		by, n := tasksByWorker(ms[0].r, connect.StateRunning)
-		if n != 6 || len(by) != 4 {
-			return false
-		}
-		for _, c := range by {
-			if c < 1 || c > 2 {
-				return false
-			}
-		}
-		return true
+	ms = append(ms, startClusterMemberMax(t, brokers, group, topic, store, 3, 0, sinkGroup))
+	waitCluster(t, 60*time.Second, "12 tasks spread over 4 workers, 3 each", func() bool {
+		return spread(allTasksByWorker(ms[0].r), 4, 3)
 	})
 	stops := 0
 	for i := range 3 {
@@ -314,15 +371,13 @@ func TestClusterSpreadsTasks(t *testing.T) {
 		}
 		ms[i].log.mu.Unlock()
 	}
-	by, _ := tasksByWorker(ms[0].r, connect.StateRunning)
-	if moved := by[ms[3].r.WorkerID()]; stops != moved {
+	if moved := allTasksByWorker(ms[0].r)[ms[3].r.WorkerID()]; stops != moved {
 		t.Errorf("the fourth member runs %d tasks, but %d tasks were stopped on the others: only moved tasks may stop", moved, stops)
 	}
 	// A member leaving: its tasks move to the others.
 	ms[3].stop(t)
 	waitCluster(t, 60*time.Second, "tasks back on 3 workers", func() bool {
-		by, n := tasksByWorker(ms[1].r, connect.StateRunning)
-		return n == 6 && spread(by, 3, 2)
+		return spread(allTasksByWorker(ms[1].r), 3, 4)
 	})
 }
 
@@ -382,12 +437,12 @@ func TestClusterDeclaredOnce(t *testing.T) {
 	kafkatest.CreateTopic(t, brokers, topic, 3, nil)
 	store := offsets.NewMemoryStore()
 	const perTask = 150
-	a := startClusterMemberMax(t, brokers, group, topic, store, 0, perTask)
+	a := startClusterMemberMax(t, brokers, group, topic, store, 0, perTask, "")
 	waitCluster(t, 60*time.Second, "the first replica to run the 6 tasks", func() bool {
 		by, n := tasksByWorker(a.r, connect.StateRunning)
 		return n == 6 && len(by) == 1
 	})
-	b := startClusterMemberMax(t, brokers, group, topic, store, 1, perTask)
+	b := startClusterMemberMax(t, brokers, group, topic, store, 1, perTask, "")
 	waitCluster(t, 60*time.Second, "the tasks to spread over both replicas", func() bool {
 		by, n := tasksByWorker(b.r, connect.StateRunning)
 		return n == 6 && spread(by, 2, 3)

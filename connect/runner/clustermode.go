@@ -325,11 +325,10 @@ func (cr *clusterRuntime) exists(name string) bool {
 func (cr *clusterRuntime) putConfig(ctx context.Context, name string, config map[string]string, initial string) error {
 	return cr.mutate(ctx, func(ctx context.Context, l *cluster.ConfigLog) error {
 		if initial != "" && initial != targetStarted {
-			// As Kafka Connect (KIP-980): the target state first, so that
-			// the connector never runs before it is paused or stopped.
-			if err := l.PutTargetState(ctx, name, initial); err != nil {
-				return err
-			}
+			// As Kafka Connect (KIP-980): the target state with the
+			// connector, so that it never runs before it is paused or
+			// stopped.
+			return l.PutConnectorConfigWithState(ctx, name, config, initial)
 		}
 		return l.PutConnectorConfig(ctx, name, config)
 	})
