@@ -218,6 +218,8 @@ type Member struct {
 
 	rejoin chan struct{} // Rejoin requests, capacity 1
 
+	ran atomic.Bool // Run was called
+
 	// frozen simulates a crashed process in tests: no heartbeat is sent
 	// and no JoinGroup started while it is set.
 	frozen atomic.Bool
@@ -323,8 +325,12 @@ func coordinatorKError(k sarama.KError) bool {
 // members speak no protocol in Protocols), GROUP_AUTHORIZATION_FAILED,
 // INVALID_SESSION_TIMEOUT or GROUP_MAX_SIZE_REACHED; it revokes what is
 // held first. Broker and coordinator failures are retried with backoff.
-// Run must be called once; no goroutine it starts outlives it.
+// Run may be called once (a second call returns an error); no goroutine it
+// starts outlives it.
 func (m *Member) Run(ctx context.Context) error {
+	if m.ran.Swap(true) {
+		return fmt.Errorf("cluster: member of group %q: Run called twice", m.cfg.GroupID)
+	}
 	client, err := sarama.NewClient(m.cfg.Addrs, m.conf)
 	if err != nil {
 		return fmt.Errorf("cluster: member of group %q: %w", m.cfg.GroupID, err)

@@ -270,6 +270,7 @@ func TestMemberGroupLifecycle(t *testing.T) {
 // dropped by the group after the session timeout; when it notices, it
 // revokes everything it held.
 func TestMemberFrozenIsDropped(t *testing.T) {
+	t.Parallel() // slow: waits out session timeouts
 	addrs := kafkatest.Brokers(t)
 	group := memberGroupID(t)
 	work := memberTestWork()
@@ -299,6 +300,7 @@ func TestMemberFrozenIsDropped(t *testing.T) {
 // The member heartbeats while its handler stops revoked work: a Revoke
 // slower than the session timeout does not cost it its membership.
 func TestMemberHeartbeatsDuringRevoke(t *testing.T) {
+	t.Parallel() // slow: waits out session timeouts
 	addrs := kafkatest.Brokers(t)
 	group := memberGroupID(t)
 	work := memberTestWork()
@@ -498,6 +500,7 @@ func TestMemberConfigValidate(t *testing.T) {
 // still returns promptly when cancelled. The broker must be stopped, so
 // this runs on the in-process broker only.
 func TestMemberCoordinatorUnreachable(t *testing.T) {
+	t.Parallel() // slow: waits out session timeouts
 	broker, err := kafkatest.StartBroker()
 	if err != nil {
 		t.Fatal(err)
@@ -527,6 +530,7 @@ func TestMemberCoordinatorUnreachable(t *testing.T) {
 // The leader heartbeats while its Assign runs: an Assign slower than the
 // session timeout costs nobody their membership.
 func TestMemberHeartbeatsDuringAssign(t *testing.T) {
+	t.Parallel() // slow: waits out session timeouts
 	addrs := kafkatest.Brokers(t)
 	group := memberGroupID(t)
 	work := memberTestWork()
@@ -564,5 +568,71 @@ func TestMemberHeartbeatsDuringAssign(t *testing.T) {
 	defer a.h.mu.Unlock()
 	if len(a.h.revokes) != 1 {
 		t.Errorf("leader's revocations: %v, want one partial revocation", a.h.revokes)
+	}
+}
+
+// Cancelling Run's context interrupts a JoinGroup the coordinator holds
+// for the whole rebalance: Run returns without waiting the rebalance
+// timeout out.
+func TestMemberCancelDuringJoin(t *testing.T) {
+	addrs := kafkatest.Brokers(t)
+	group := memberGroupID(t)
+	conf := kafkatest.SaramaConfig(t)
+	client, err := sarama.NewClient(addrs, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	coord, err := client.Coordinator(group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A silent "connect" member with a long rebalance timeout: once it
+	// stops answering, a new member's JoinGroup waits for it for a minute.
+	memberID := ""
+	for i := 0; ; i++ {
+		jr := sarama.NewJoinGroupRequest(conf.Version)
+		jr.GroupId, jr.MemberId, jr.ProtocolType = group, memberID, protocolType
+		jr.SessionTimeout, jr.RebalanceTimeout = 45000, 60000
+		jr.AddGroupProtocol(ProtocolName(ProtocolSessioned), EncodeMetadata(Metadata{Version: 2, ConfigOffset: -1}))
+		resp, err := coord.JoinGroup(jr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Err == sarama.ErrMemberIdRequired && i == 0 {
+			memberID = resp.MemberId
+			continue
+		}
+		if resp.Err != sarama.ErrNoError {
+			t.Fatal(resp.Err)
+		}
+		break
+	}
+	m, err := NewMember(MemberConfig{Addrs: addrs, Sarama: conf, GroupID: group, Handler: &rrHandler{work: memberTestWork()},
+		SessionTimeout: 6 * time.Second, HeartbeatInterval: 500 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	waitMembers(t, "the JoinGroup to be under way", func() (bool, string) {
+		return m.Stats().Rebalancing, "not rebalancing"
+	})
+	time.Sleep(time.Second)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("Run did not return within 30 s of its context being cancelled, during a JoinGroup held for 60 s")
+	}
+	if st := m.Stats(); st.Joins != 0 {
+		t.Errorf("the JoinGroup completed (%+v): the test did not block it", st)
+	}
+	if err := m.Run(context.Background()); err == nil {
+		t.Errorf("a second Run did not fail")
 	}
 }
