@@ -205,8 +205,12 @@ func (p *Pipeline) awaitStop(ctx context.Context, t *assignedTask) error {
 	return nil
 }
 
-// launch starts t's supervisor; a.mu is held and a.ctx set.
+// launch starts t's supervisor; a.mu is held and a.ctx set. Once Run's
+// ctx is done (Run is about to return) nothing starts.
 func (p *Pipeline) launch(a *assignment, t *assignedTask) {
+	if a.ctx.Err() != nil {
+		return
+	}
 	ctx, cancel := context.WithCancel(a.ctx)
 	t.cancel, t.done = cancel, make(chan struct{})
 	a.wg.Add(1)

@@ -25,6 +25,9 @@ type asgRegistry struct {
 	topic string
 	mu    sync.Mutex
 	byID  map[int][]*asgTask // started instances, in start order
+	// release, when set, is what Stop of a task with config
+	// "blockstop"="true" waits for.
+	release chan struct{}
 }
 
 func newAsgRegistry(topic string) *asgRegistry {
@@ -104,6 +107,9 @@ func (a *asgTask) Poll(ctx context.Context) ([]connect.Record, error) {
 }
 
 func (a *asgTask) Stop(context.Context) error {
+	if a.config["blockstop"] == "true" {
+		<-a.reg.release
+	}
 	a.stops.Add(1)
 	return nil
 }
@@ -559,3 +565,45 @@ func (blockingTask) Poll(ctx context.Context) ([]connect.Record, error) {
 	return nil, nil
 }
 func (blockingTask) Stop(context.Context) error { return nil }
+
+// TestAssignTasksWaitsForStops: when AssignTasks's ctx ends before a
+// removed task stopped, it returns ctx's error; a later call does not start
+// an instance with the same id until the old one stopped, then starts it.
+func TestAssignTasksWaitsForStops(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
+	g := newAsgRegistry(topic)
+	g.release = make(chan struct{})
+	p, err := source.New(asgConfig(t, brokers, "assign-wait-"+topic, g, offsets.NewMemoryStore()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	assign(t, p, map[int]map[string]string{0: {"blockstop": "true"}})
+	stop := runPipeline(t, p)
+	waitDelivering(t, p, 0)
+	short := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		return p.AssignTasks(ctx, map[int]map[string]string{0: {}})
+	}
+	// The config changes: task 0 must stop first, and its Stop blocks.
+	if err := short(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("AssignTasks while task 0's Stop blocks: %v, want a deadline error", err)
+	}
+	if err := short(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second AssignTasks while task 0's Stop blocks: %v, want a deadline error", err)
+	}
+	if n := len(g.instances(0)); n != 1 {
+		t.Fatalf("%d instances of task 0 while the first has not stopped", n)
+	}
+	close(g.release)
+	assign(t, p, map[int]map[string]string{0: {}})
+	waitDelivering(t, p, 0)
+	if ins := g.instances(0); len(ins) != 2 || ins[0].stops.Load() != 1 || ins[1].first == 0 {
+		t.Fatalf("task 0: %d instances; want the old one stopped and a new one resuming after its offsets", len(ins))
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
