@@ -170,6 +170,12 @@ func newWorker(ctx context.Context, path string, o options) (_ *worker, err erro
 	if o.listeners != nil {
 		props[keyListeners] = *o.listeners
 	}
+	if _, ok := props[keyListeners]; !ok {
+		// Sluice's default, also for the advertised URL
+		// (runner.ClusterConfigFromProperties would take Kafka's, every
+		// interface).
+		props[keyListeners] = defaultListener
+	}
 	log := slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: o.logLevel}))
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		switch {
@@ -288,12 +294,9 @@ func advertisedURL(fromProps, scheme string, bound net.Addr, props map[string]st
 }
 
 // parseListeners returns the REST listeners of the listeners key (Kafka's
-// comma-separated http:// and https:// URLs), default defaultListener.
+// comma-separated http:// and https:// URLs).
 func parseListeners(props map[string]string) ([]restListener, error) {
-	v, ok := props[keyListeners]
-	if !ok {
-		v = defaultListener
-	}
+	v := props[keyListeners]
 	var out []restListener
 	for item := range strings.SplitSeq(v, ",") {
 		item = strings.TrimSpace(item)

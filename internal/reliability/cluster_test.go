@@ -30,6 +30,16 @@ import (
 	"github.com/sluicehq/sluice/offsets"
 )
 
+// requireResumeAfterCommit makes TestCluster fail when a source task moved
+// by a SIGKILL writes again a seq committed before the kill. It is off
+// while the known bug stands: a member's offsets store (offsets.KafkaStore,
+// opened when the pipeline starts) does not follow the offsets other
+// members commit, and a task assigned to it later starts from that stale
+// view (observed: from seq 0 with seq 579 committed). The figures line
+// notes the rewind meanwhile. Turn it on with the fix (a Refresh of the
+// store before an assigned task starts).
+const requireResumeAfterCommit = false
+
 // clusterWait bounds each wait of the cluster scenarios: generous, since a
 // loaded 2-core machine runs four members, a broker and the test.
 const clusterWait = 2 * time.Minute
@@ -154,6 +164,9 @@ func clusterKill(t *testing.T, h *clusterHarness, r *result) {
 	if victim == nil {
 		t.Fatalf("no member runs a seq task: %s", view.owners())
 	}
+	// The offsets committed before the kill: the victim's tasks, moved,
+	// must resume after them (or after later ones), never before.
+	before := committedSeqs(t, h.addrs, h.spec.OffsetTopic)
 	atKill := endOffsets(t, h.addrs, h.spec.Topic)
 	killed := time.Now()
 	victim.kill()
@@ -163,14 +176,15 @@ func clusterKill(t *testing.T, h *clusterHarness, r *result) {
 	r.seconds, r.secName = recovered.Seconds(), "recover_s"
 	t.Logf("%s's tasks RUNNING on the survivors %.1f s after SIGKILL (session timeout 6 s, scheduled.rebalance.max.delay.ms 2000)",
 		victim.spec.Name, recovered.Seconds())
-	clusterKillChecks(t, h, r, atKill)
+	clusterKillChecks(t, h, r, atKill, before)
 }
 
 // clusterKillChecks checks, after a kill whose topic end offsets were
-// atKill, that the source lost nothing (no gap in the topic, no committed
-// offset past it) and that every record of the topic reached a sink
-// output.
-func clusterKillChecks(t *testing.T, h *clusterHarness, r *result, atKill map[int32]int64) {
+// atKill and source offsets committed just before were before, that the
+// source lost nothing (no gap in the topic, no committed offset past it),
+// that the moved source tasks resumed after what was committed before the
+// kill, and that every record of the topic reached a sink output.
+func clusterKillChecks(t *testing.T, h *clusterHarness, r *result, atKill map[int32]int64, before []int64) {
 	// The moved seq tasks produce again: every partition grows past its
 	// end at the kill.
 	h.waitFor(t, "every partition of the topic growing after the kill", func() (bool, string) {
@@ -195,7 +209,19 @@ func clusterKillChecks(t *testing.T, h *clusterHarness, r *result, atKill map[in
 			t.Errorf("source partition %d: offset seq %d committed, but the topic ends at seq %d: records lost", part, seq, last)
 		}
 	}
-	t.Logf("committed seqs %v", committed)
+	t.Logf("committed seqs before the kill %v, at the end %v; longest rewind per partition %v, from seqs %v", before, committed, st.replay, st.rewound)
+	for part, low := range st.rewound {
+		if low <= before[part] {
+			msg := fmt.Sprintf("source partition %d: after the kill its task wrote again from seq %d, but seq %d was committed before the kill: "+
+				"the task that moved did not resume after its last committed offset (stale offsets on its new member)", part, low, before[part])
+			if requireResumeAfterCommit {
+				t.Error(msg)
+			} else {
+				t.Log("KNOWN BUG: " + msg)
+				r.note = strings.TrimPrefix(r.note+"; stale offsets: a moved task rewound to seq "+strconv.FormatInt(low, 10), "; ")
+			}
+		}
+	}
 	r.records, r.lost, r.dup = st.distinct, st.lost, st.dup
 	t.Logf("topic: %d records, %d distinct (task, seq), %d duplicated, %d lost (gaps below each partition's last seq)", len(msgs), st.distinct, st.dup, st.lost)
 	if st.lost > 0 {
@@ -232,7 +258,7 @@ func clusterKillChecks(t *testing.T, h *clusterHarness, r *result, atKill map[in
 	if !ok || missing > 0 {
 		t.Errorf("%d of the topic's %d records never reached a sink output within %v (e.g. %q)", missing, len(want), clusterWait, example)
 	}
-	r.note = fmt.Sprintf("sink: %d values written more than once, %d missing", out.dup, missing)
+	r.note = strings.TrimPrefix(r.note+fmt.Sprintf("; sink: %d values written more than once, %d missing", out.dup, missing), "; ")
 }
 
 // clusterPause is TestCluster's last step: pause on A, paused on B.
@@ -896,6 +922,13 @@ func readOutputs(t *testing.T, dir string) outputTally {
 type seqTally struct {
 	distinct, dup, lost int
 	last                map[int]int64 // the largest seq of each part
+	// replay is, per part, the longest rewind in log order: how far below
+	// the largest seq written so far a record went (0: none). A task that
+	// resumes after its last committed offset rewinds at most by what was
+	// written but not committed.
+	replay map[int]int64
+	// rewound is, per part that rewound, the smallest seq written again.
+	rewound map[int]int64
 	firstDup, firstLost string
 }
 
@@ -905,7 +938,8 @@ type seqTally struct {
 func tallySeqs(t *testing.T, msgs []*sarama.ConsumerMessage) seqTally {
 	t.Helper()
 	seen := map[int]map[int64]int{}
-	st := seqTally{last: map[int]int64{}}
+	st := seqTally{last: map[int]int64{}, replay: map[int]int64{}, rewound: map[int]int64{}}
+	high := map[int]int64{}
 	for _, m := range msgs {
 		ps, ss, ok := strings.Cut(string(m.Value), ":")
 		part, err1 := strconv.Atoi(ps)
@@ -918,7 +952,15 @@ func tallySeqs(t *testing.T, msgs []*sarama.ConsumerMessage) seqTally {
 		}
 		if seen[part] == nil {
 			seen[part] = map[int64]int{}
+			high[part] = -1
 		}
+		if seq <= high[part] {
+			st.replay[part] = max(st.replay[part], high[part]-seq+1)
+			if low, ok := st.rewound[part]; !ok || seq < low {
+				st.rewound[part] = seq
+			}
+		}
+		high[part] = max(high[part], seq)
 		if seen[part][seq]++; seen[part][seq] > 1 {
 			st.dup++
 			if st.firstDup == "" {
