@@ -928,7 +928,7 @@ type seqTally struct {
 	// written but not committed.
 	replay map[int]int64
 	// rewound is, per part that rewound, the smallest seq written again.
-	rewound map[int]int64
+	rewound             map[int]int64
 	firstDup, firstLost string
 }
 
