@@ -1,11 +1,14 @@
 package runner_test
 
 import (
+	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/connect/runner"
+	"github.com/sluicehq/sluice/internal/kafkatest"
 )
 
 func TestClusterConfigFromProperties(t *testing.T) {
@@ -108,5 +111,30 @@ func TestClusterConfigErrorsNameTheKey(t *testing.T) {
 	}
 	if st, ok := r.ClusterStatus(); !ok || st.GroupID != "g" || st.Generation != -1 {
 		t.Errorf("ClusterStatus before Run: %+v, %v", st, ok)
+	}
+}
+
+// TestClusterRefusesMultiPartitionConfigTopic: Run ends at once with Kafka
+// Connect's error when the config topic has more than one partition.
+func TestClusterRefusesMultiPartitionConfigTopic(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	group := "cluster-" + kafkatest.Topic(t)
+	compact := "compact"
+	kafkatest.CreateTopic(t, brokers, group+"-configs", 2, map[string]*string{"cleanup.policy": &compact})
+	r, err := runner.New(runner.Config{
+		Logger: slog.New(slog.DiscardHandler),
+		Cluster: &runner.ClusterConfig{
+			GroupID: group, ConfigTopic: group + "-configs", OffsetTopic: group + "-offsets", StatusTopic: group + "-status",
+			Brokers: brokers, Sarama: kafkatest.SaramaConfig(t), AdvertisedURL: "http://127.0.0.1:1",
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err = r.Run(ctx)
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "single partition") || !strings.Contains(err.Error(), group+"-configs") {
+		t.Fatalf("Run: %v (want Kafka Connect's single-partition refusal naming the topic, at once)", err)
 	}
 }

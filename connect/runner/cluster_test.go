@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/runner"
@@ -142,13 +143,22 @@ type clusterMember struct {
 }
 
 func startClusterMember(t *testing.T, brokers []string, group, topic string, store offsets.Store, idx int) *clusterMember {
-	return startClusterMemberMax(t, brokers, group, topic, store, idx, 0, "")
+	return startClusterMemberWith(t, brokers, group, topic, store, idx, clusterOpts{})
 }
 
-// startClusterMemberMax starts a member declaring the seq source (max
-// records per task, 0: no end) and, with a sinkGroup, the drain sink
-// reading the seq topic (tasks.max=6 each).
-func startClusterMemberMax(t *testing.T, brokers []string, group, topic string, store offsets.Store, idx int, max int, sinkGroup string) *clusterMember {
+// clusterOpts are a test member's options: max records per seq task (0:
+// no end), the drain sink's group (none without), a MeterProvider.
+type clusterOpts struct {
+	max       int
+	sinkGroup string
+	mp        metric.MeterProvider
+}
+
+// startClusterMemberWith starts a member declaring the seq source and,
+// with a sinkGroup, the drain sink reading the seq topic (tasks.max=6
+// each).
+func startClusterMemberWith(t *testing.T, brokers []string, group, topic string, store offsets.Store, idx int, o clusterOpts) *clusterMember {
+	max, sinkGroup := o.max, o.sinkGroup
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if os.Getenv("CLUSTER_TEST_VERBOSE") != "" {
@@ -160,7 +170,7 @@ func startClusterMemberMax(t *testing.T, brokers []string, group, topic string, 
 	}
 	url := "http://" + ln.Addr().String()
 	r, err := runner.New(runner.Config{
-		Logger: logger,
+		Logger: logger, MeterProvider: o.mp,
 		Cluster: &runner.ClusterConfig{
 			GroupID: group, ConfigTopic: group + "-configs", OffsetTopic: group + "-offsets", StatusTopic: group + "-status",
 			SessionTimeout: 6 * time.Second, HeartbeatInterval: 500 * time.Millisecond, RebalanceTimeout: 20 * time.Second,
@@ -296,7 +306,7 @@ func TestClusterSpreadsTasks(t *testing.T) {
 	var ms []*clusterMember
 	sinkGroup := "connect-drain-" + group
 	for i := range 3 {
-		ms = append(ms, startClusterMemberMax(t, brokers, group, topic, store, i, 0, sinkGroup))
+		ms = append(ms, startClusterMemberWith(t, brokers, group, topic, store, i, clusterOpts{sinkGroup: sinkGroup}))
 	}
 	for i, m := range ms {
 		waitCluster(t, 60*time.Second, fmt.Sprintf("member %d to see 6 tasks on 3 workers", i), func() bool {
@@ -357,7 +367,7 @@ func TestClusterSpreadsTasks(t *testing.T) {
 		before[i] = append([]string(nil), m.log.events...)
 		m.log.mu.Unlock()
 	}
-	ms = append(ms, startClusterMemberMax(t, brokers, group, topic, store, 3, 0, sinkGroup))
+	ms = append(ms, startClusterMemberWith(t, brokers, group, topic, store, 3, clusterOpts{sinkGroup: sinkGroup}))
 	waitCluster(t, 60*time.Second, "12 tasks spread over 4 workers, 3 each", func() bool {
 		return spread(allTasksByWorker(ms[0].r), 4, 3)
 	})
@@ -437,12 +447,12 @@ func TestClusterDeclaredOnce(t *testing.T) {
 	kafkatest.CreateTopic(t, brokers, topic, 3, nil)
 	store := offsets.NewMemoryStore()
 	const perTask = 150
-	a := startClusterMemberMax(t, brokers, group, topic, store, 0, perTask, "")
+	a := startClusterMemberWith(t, brokers, group, topic, store, 0, clusterOpts{max: perTask})
 	waitCluster(t, 60*time.Second, "the first replica to run the 6 tasks", func() bool {
 		by, n := tasksByWorker(a.r, connect.StateRunning)
 		return n == 6 && len(by) == 1
 	})
-	b := startClusterMemberMax(t, brokers, group, topic, store, 1, perTask, "")
+	b := startClusterMemberWith(t, brokers, group, topic, store, 1, clusterOpts{max: perTask})
 	waitCluster(t, 60*time.Second, "the tasks to spread over both replicas", func() bool {
 		by, n := tasksByWorker(b.r, connect.StateRunning)
 		return n == 6 && spread(by, 2, 3)
@@ -469,5 +479,41 @@ func TestClusterDeclaredOnce(t *testing.T) {
 	}
 	if len(seen) != 6*perTask || len(recs) != 6*perTask {
 		t.Errorf("%d records, %d distinct; want %d each (duplicates: %d)", len(recs), len(seen), 6*perTask, dups)
+	}
+}
+
+// TestClusterCoordinatorMetrics: a member reports Kafka Connect's
+// connect-coordinator-metrics (assigned connectors and tasks, rebalances,
+// join and sync times) and ClusterStatus its membership.
+func TestClusterCoordinatorMetrics(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	group := "cluster-" + kafkatest.Topic(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 3, nil)
+	prom := newPromEnv(t, kcNames...)
+	m := startClusterMemberWith(t, brokers, group, topic, offsets.NewMemoryStore(), 0, clusterOpts{mp: prom.mp})
+	waitCluster(t, 60*time.Second, "the 6 tasks", func() bool {
+		by, n := tasksByWorker(m.r, connect.StateRunning)
+		return n == 6 && len(by) == 1
+	})
+	st, ok := m.r.ClusterStatus()
+	if !ok || !st.Leader || st.Generation < 1 || st.MemberID == "" || st.Protocol != "sessioned" ||
+		len(st.Connectors) != 1 || st.Connectors[0] != "seq" || len(st.Tasks) != 6 || st.Rebalances < 2 || st.WorkerID != m.r.WorkerID() {
+		t.Errorf("ClusterStatus: %+v", st)
+	}
+	text := prom.text(t)
+	labels := fmt.Sprintf(`{group="%s",member="%s",worker_id="%s"}`, group, st.MemberID, st.WorkerID)
+	wantSample(t, text, "assigned_connectors"+labels, 1)
+	wantSample(t, text, "assigned_tasks"+labels, 6)
+	wantSample(t, text, "connect_generation"+labels, float64(st.Generation))
+	for _, name := range []string{"rebalance_total", "join_total", "sync_total"} {
+		if v := sample(text, name+labels); v < 2 {
+			t.Errorf("%s = %v, want at least 2 (a join, then the one that assigns the tasks)", name, v)
+		}
+	}
+	for _, name := range []string{"join_time_max", "sync_time_avg", "rebalance_latency_max", "last_rebalance_seconds_ago", "failed_rebalance_total", "heartbeat_total"} {
+		if v := sample(text, name+labels); v < 0 {
+			t.Errorf("%s missing\n%s", name, text)
+		}
 	}
 }

@@ -219,7 +219,7 @@ func (cr *clusterRuntime) open(ctx context.Context) (*cluster.ConfigLog, *cluste
 			return nil, nil, ctx.Err()
 		}
 		if !kafkaconf.Retriable(err) && !errors.Is(err, sarama.ErrOutOfBrokers) && !errors.Is(err, context.DeadlineExceeded) {
-			return nil, nil, fmt.Errorf("runner: cluster: %w", err)
+			return nil, nil, fmt.Errorf("runner: %w", err)
 		}
 		cr.log.Warn("cannot open the cluster's topics yet; retrying", "error", err, "backoff", backoff)
 		select {

@@ -239,6 +239,17 @@ func (r *Runner) WorkerID() string { return r.cfg.WorkerID }
 // the Runner accepts no new pipelines (ErrStopped) and its metrics
 // callback is unregistered. Run may be called once; it returns nil after a
 // graceful stop.
+//
+// In cluster mode (Config.Cluster) Run first opens the config and status
+// topics (creating them if missing; while Kafka cannot be reached it
+// retries, backing off up to 30 s), writes the connectors declared with
+// AddPipeline whose configuration the config topic does not hold as
+// declared, and joins the group; this member then runs the connectors and
+// tasks the group assigns it. When ctx is done it leaves the group (its
+// tasks stop and their work moves to the other members) before returning.
+// A topic Kafka Connect would refuse (a config topic with more than one
+// partition, or not compacted) or a group the broker refuses for good
+// ends Run with an error naming the topic or group.
 func (r *Runner) Run(ctx context.Context) error {
 	r.mu.Lock()
 	if r.started {
@@ -246,6 +257,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		return errors.New("runner: Runner.Run called twice")
 	}
 	r.started = true
+	// In cluster mode a failure to join (a config topic Kafka Connect
+	// would refuse, an authorization error) ends Run: cancel lets it stop
+	// the slots without waiting for the caller's ctx.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	r.ctx = ctx
 	for _, s := range r.slots {
 		r.startSlotLocked(s)
@@ -256,6 +272,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	var runErr error
 	if r.cluster != nil {
 		runErr = r.cluster.run(ctx)
+		if runErr != nil {
+			r.log.Error("runner cannot run as a cluster member; stopping", "error", runErr)
+		}
+		cancel()
 	}
 	<-ctx.Done()
 	r.mu.Lock()
