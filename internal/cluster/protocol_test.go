@@ -31,12 +31,12 @@ const (
 var goldenMetaCompatible = "0001" + goldenMetaSessioned[4:len("0002000e687474703a2f2f773a383038332f000000000000000700000054")] +
 	"0001" + goldenAssignV2[4:]
 
-func goldenAssignment() Assignment {
+func goldenAssignmentValue() Assignment {
 	return Assignment{Version: 2, Leader: "leader-1", LeaderURL: "http://l:8083/", ConfigOffset: 7,
 		Assigned: Work{"src": {-1, 0, 3}}, Revoked: Work{"snk": {1}}}
 }
 
-func unhex(t testing.TB, s string) []byte {
+func protoHex(t testing.TB, s string) []byte {
 	t.Helper()
 	b, err := hex.DecodeString(s)
 	if err != nil {
@@ -46,7 +46,7 @@ func unhex(t testing.TB, s string) []byte {
 }
 
 func TestGoldenEncode(t *testing.T) {
-	a := goldenAssignment()
+	a := goldenAssignmentValue()
 	alloc := a
 	cases := []struct {
 		name string
@@ -69,35 +69,35 @@ func TestGoldenEncode(t *testing.T) {
 }
 
 func TestGoldenDecode(t *testing.T) {
-	a, err := DecodeAssignment(unhex(t, goldenAssignV2))
+	a, err := DecodeAssignment(protoHex(t, goldenAssignV2))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := goldenAssignment(); !reflect.DeepEqual(a, want) {
+	if want := goldenAssignmentValue(); !reflect.DeepEqual(a, want) {
 		t.Errorf("assignment: got %+v, want %+v", a, want)
 	}
 
-	m, err := DecodeMetadata(unhex(t, goldenMetaSessioned))
+	m, err := DecodeMetadata(protoHex(t, goldenMetaSessioned))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := goldenAssignment()
+	want := goldenAssignmentValue()
 	if m.Version != 2 || m.URL != "http://w:8083/" || m.ConfigOffset != 7 || m.Allocation == nil || !reflect.DeepEqual(*m.Allocation, want) {
 		t.Errorf("metadata sessioned: got %+v (allocation %+v)", m, m.Allocation)
 	}
 
-	m, err = DecodeMetadata(unhex(t, goldenMetaCompatible))
+	m, err = DecodeMetadata(protoHex(t, goldenMetaCompatible))
 	want.Version = 1
 	if err != nil || m.Version != 1 || m.Allocation == nil || !reflect.DeepEqual(*m.Allocation, want) {
 		t.Errorf("metadata compatible: got %+v (allocation %+v), %v", m, m.Allocation, err)
 	}
 
-	m, err = DecodeMetadata(unhex(t, goldenMetaEmpty))
+	m, err = DecodeMetadata(protoHex(t, goldenMetaEmpty))
 	if err != nil || !reflect.DeepEqual(m, Metadata{Version: 2, URL: "http://w:8083/", ConfigOffset: -1}) {
 		t.Errorf("metadata empty: got %+v, %v", m, err)
 	}
 
-	m, err = DecodeMetadata(unhex(t, goldenMetaV0))
+	m, err = DecodeMetadata(protoHex(t, goldenMetaV0))
 	if err != nil || !reflect.DeepEqual(m, Metadata{Version: 0, URL: "http://w:8083/", ConfigOffset: 7}) {
 		t.Errorf("metadata v0: got %+v, %v", m, err)
 	}
@@ -232,12 +232,12 @@ func TestDecodeV1MissingTrailingFields(t *testing.T) {
 }
 
 func TestDecodeMalformed(t *testing.T) {
-	assign := unhex(t, goldenAssignV2)
-	meta := unhex(t, goldenMetaSessioned)
+	assign := protoHex(t, goldenAssignV2)
+	meta := protoHex(t, goldenMetaSessioned)
 	// Every strict prefix of the V0 metadata and of the V2 metadata up to the
 	// allocation is malformed, as is every prefix that cuts a field in two.
-	for i := range len(unhex(t, goldenMetaV0)) {
-		if _, err := DecodeMetadata(unhex(t, goldenMetaV0)[:i]); err == nil {
+	for i := range len(protoHex(t, goldenMetaV0)) {
+		if _, err := DecodeMetadata(protoHex(t, goldenMetaV0)[:i]); err == nil {
 			t.Errorf("metadata v0 prefix of %d bytes decoded without error", i)
 		}
 	}
@@ -266,15 +266,15 @@ func TestDecodeMalformed(t *testing.T) {
 		"huge task array":        "000200000000000000000000000000000000000100016100fffff0",
 	}
 	for name, h := range bad {
-		if _, err := DecodeAssignment(unhex(t, h)); err == nil {
+		if _, err := DecodeAssignment(protoHex(t, h)); err == nil {
 			t.Errorf("%s: decoded without error", name)
 		}
 	}
-	if _, err := DecodeMetadata(unhex(t, "ffff"+goldenMetaEmpty[4:])); err == nil {
+	if _, err := DecodeMetadata(protoHex(t, "ffff"+goldenMetaEmpty[4:])); err == nil {
 		t.Errorf("metadata with negative version decoded without error")
 	}
 	// An allocation whose bytes are not an assignment.
-	if _, err := DecodeMetadata(unhex(t, "0002000000000000000000000000000000020001")); err == nil {
+	if _, err := DecodeMetadata(protoHex(t, "0002000000000000000000000000000000020001")); err == nil {
 		t.Errorf("metadata with a 2-byte allocation decoded without error")
 	}
 }
@@ -298,7 +298,7 @@ func TestProtocolNames(t *testing.T) {
 }
 
 func FuzzDecodeAssignment(f *testing.F) {
-	f.Add(unhex(f, goldenAssignV2))
+	f.Add(protoHex(f, goldenAssignV2))
 	f.Add(EncodeAssignment(Assignment{Version: 0, Assigned: Work{"a": {-1, 0}}}))
 	f.Add(EncodeAssignment(Assignment{Version: 1, Error: 1}))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -311,7 +311,7 @@ func FuzzDecodeAssignment(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-decode: %v", err)
 		}
-		if !sameAssignment(a, again) {
+		if !sameDecodedAssignment(a, again) {
 			t.Fatalf("re-decode: got %+v, want %+v", again, a)
 		}
 	})
@@ -319,7 +319,7 @@ func FuzzDecodeAssignment(f *testing.F) {
 
 func FuzzDecodeMetadata(f *testing.F) {
 	for _, h := range []string{goldenMetaSessioned, goldenMetaCompatible, goldenMetaEmpty, goldenMetaV0} {
-		f.Add(unhex(f, h))
+		f.Add(protoHex(f, h))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := DecodeMetadata(b)
@@ -336,9 +336,9 @@ func FuzzDecodeMetadata(f *testing.F) {
 	})
 }
 
-// sameAssignment compares a and b treating nil and empty Work alike (the
+// sameDecodedAssignment compares a and b treating nil and empty Work alike (the
 // encoder writes nil as an empty list).
-func sameAssignment(a, b Assignment) bool {
+func sameDecodedAssignment(a, b Assignment) bool {
 	norm := func(w Work) Work {
 		if w == nil {
 			return Work{}
