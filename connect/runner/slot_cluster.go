@@ -123,20 +123,14 @@ func (s *slot) restartLocalTasks(ids []int) {
 		return
 	}
 	ctx := s.runCtx
-	want := maps.Clone(s.assigned)
 	for _, id := range ids {
 		s.taskRestarts[id]++
 	}
 	s.mu.Unlock()
-	without := maps.Clone(want)
 	for _, id := range ids {
-		delete(without, id)
-	}
-	if err := ta.AssignTasks(ctx, without); err != nil && ctx.Err() == nil {
-		s.log.Error("restarting tasks: stopping them", "tasks", ids, "error", s.scrub(err.Error()))
-	}
-	if err := ta.AssignTasks(ctx, want); err != nil && ctx.Err() == nil {
-		s.log.Error("restarting tasks: starting them", "tasks", ids, "error", s.scrub(err.Error()))
+		if err := ta.RestartAssignedTask(ctx, id); err != nil && ctx.Err() == nil {
+			s.log.Error("restarting a task", "task", id, "error", s.scrub(err.Error()))
+		}
 	}
 }
 
