@@ -35,7 +35,12 @@
 //     (the connect-standalone drop-in) or, without it or with -sluice-worker
 //     sluicefile, by bench/sluicefile, a child process given the very same
 //     properties files: records/s, peak RSS, CPU seconds and time to first
-//     record, per process.
+//     record, per process;
+//   - cluster (only with -only cluster): Runners in cluster mode, each a
+//     process of its own (bench/clustermember), sharing a source and a sink
+//     connector of tasks.max=6: aggregate records/s with 1, 2 and 3
+//     members, and the time until every task runs again after a member is
+//     killed (SIGKILL), leaves (SIGTERM) or joins (see bench/cluster.go).
 //
 // The broker: KAFKA_BOOTSTRAP_SERVERS if set; else Apache Kafka from
 // scripts/kafka (started on a free port and stopped at exit); -embedded runs
@@ -75,7 +80,10 @@ type options struct {
 	worker     string // Sluice's worker for the Kafka Connect comparison
 }
 
-var allTests = []string{"source", "source-json", "source-eos", "sink", "observed-source", "observed-source-json", "observed-sink", "connect-source", "connect-sink"}
+var allTests = []string{"source", "source-json", "source-eos", "sink", "observed-source", "observed-source-json", "observed-sink", "connect-source", "connect-sink", "cluster"}
+
+// optInTests run only when -only names them (not in the default run).
+var optInTests = []string{"cluster"}
 
 func main() {
 	var o options
@@ -149,7 +157,12 @@ func pick(quick bool, q, full int) int {
 	return full
 }
 
-func (o *options) enabled(test string) bool { return o.only == nil || o.only[test] }
+func (o *options) enabled(test string) bool {
+	if o.only == nil {
+		return !slices.Contains(optInTests, test)
+	}
+	return o.only[test]
+}
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
@@ -271,6 +284,11 @@ func run(ctx context.Context, o options) error {
 	if o.enabled("connect-sink") {
 		if err := benchConnectSink(ctx, o, br, kc, sluiceF, work, rep); err != nil {
 			return fmt.Errorf("connect-sink: %w", err)
+		}
+	}
+	if o.enabled("cluster") {
+		if err := benchCluster(ctx, o, br, work, rep); err != nil {
+			return fmt.Errorf("cluster: %w", err)
 		}
 	}
 	rep.facts.loadEnd = loadAvg()
