@@ -54,16 +54,14 @@ type Pipeline interface {
 // touching the others.
 type TaskAssignable interface {
 	Pipeline
-	// TaskConfigs computes the connector's task configurations, as Kafka
-	// Connect's Connector.taskConfigs: for a source with a Connector its
+	// ComputeTaskConfigs computes the connector's task configurations, as
+	// Kafka Connect's Connector.taskConfigs: for a source with a Connector its
 	// TaskConfigs(properties, tasks.max), checked as Run checks them (an
 	// error, a panic or more than tasks.max configs is an error naming the
 	// connector); a source without one: one task with the connector's
 	// properties; a sink: tasks.max copies of its properties. It starts
 	// nothing; callable before, during or after Run, from any goroutine.
-	// (Its name is TaskConfigLister's, with another signature: a
-	// TaskAssignable cannot also be a TaskConfigLister.)
-	TaskConfigs(ctx context.Context) ([]map[string]string, error)
+	ComputeTaskConfigs(ctx context.Context) ([]map[string]string, error)
 	// AssignTasks sets the tasks this pipeline runs: task id → config.
 	//
 	// Called before Run, it makes Run start exactly these (instead of

@@ -36,12 +36,12 @@ type assignedTask struct {
 
 var _ connect.TaskAssignable = (*Pipeline)(nil)
 
-// TaskConfigs returns the connector's task configurations: tasks.max
+// ComputeTaskConfigs returns the connector's task configurations: tasks.max
 // copies of its properties (every sink task consumes the same topics in the
 // consumer group). It starts nothing and may be called from any goroutine,
 // before, during or after Run; it never fails. The maps returned are the
 // caller's.
-func (p *Pipeline) TaskConfigs(ctx context.Context) ([]map[string]string, error) {
+func (p *Pipeline) ComputeTaskConfigs(ctx context.Context) ([]map[string]string, error) {
 	out := make([]map[string]string, p.cfg.TasksMax)
 	for i := range out {
 		out[i] = maps.Clone(p.cfg.Properties)

@@ -362,7 +362,7 @@ func TestSinkTaskConfigs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := p.TaskConfigs(t.Context())
+	got, err := p.ComputeTaskConfigs(t.Context())
 	if err != nil || fmt.Sprint(got) != "[map[k:v] map[k:v] map[k:v]]" {
 		t.Fatalf("TaskConfigs = %v, %v", got, err)
 	}
@@ -370,7 +370,7 @@ func TestSinkTaskConfigs(t *testing.T) {
 		t.Fatal("RestartAssignedTask of a pipeline not in assigned mode succeeded")
 	}
 	got[0]["k"] = "changed"
-	if again, _ := p.TaskConfigs(t.Context()); again[0]["k"] != "v" {
+	if again, _ := p.ComputeTaskConfigs(t.Context()); again[0]["k"] != "v" {
 		t.Fatal("TaskConfigs returned the pipeline's own map")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/offsets"
 )
 
 // assignment is the state of a pipeline in assigned mode: the tasks a
@@ -36,14 +37,14 @@ type assignedTask struct {
 
 var _ connect.TaskAssignable = (*Pipeline)(nil)
 
-// TaskConfigs computes the connector's task configurations, as Kafka
+// ComputeTaskConfigs computes the connector's task configurations, as Kafka
 // Connect's Connector.taskConfigs on the cluster member that owns the
 // connector: with a Config.Connector, its TaskConfigs(properties, tasks.max)
 // (an error, a panic, or more configs than tasks.max is an error naming the
 // connector); without one, a single task with the connector's properties.
 // It starts nothing and may be called from any goroutine, before, during
 // or after Run. The maps returned are the caller's.
-func (p *Pipeline) TaskConfigs(ctx context.Context) ([]map[string]string, error) {
+func (p *Pipeline) ComputeTaskConfigs(ctx context.Context) ([]map[string]string, error) {
 	if p.cfg.Connector == nil {
 		return []map[string]string{maps.Clone(p.cfg.Properties)}, nil
 	}
@@ -292,4 +293,51 @@ func (p *Pipeline) dropTaskID(id int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tasks = slices.DeleteFunc(p.tasks, func(t *taskRunner) bool { return t.id == id })
+}
+
+// refresher is an offsets store that can re-read what others committed
+// (*offsets.KafkaStore).
+type refresher interface {
+	Refresh(ctx context.Context) error
+}
+
+// refreshers returns the stores behind s that can be refreshed.
+func refreshers(s offsets.Store) []refresher {
+	var out []refresher
+	add := func(s offsets.Store) {
+		if o, ok := s.(*ownedStore); ok {
+			s = o.current()
+		}
+		if r, ok := s.(refresher); ok {
+			out = append(out, r)
+		}
+	}
+	if c, ok := s.(*connectorStore); ok {
+		add(c.primary)
+		add(c.secondary)
+		return out
+	}
+	add(s)
+	return out
+}
+
+// assignedMode reports whether the pipeline runs in assigned mode.
+func (p *Pipeline) assignedMode() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.asg != nil
+}
+
+// refreshOffsets brings the offsets store up to date with what other
+// processes committed, before a task assigned here starts: a task that
+// moved from another cluster member resumes from the offsets its last
+// owner committed, not from what this process read when its pipeline
+// started. A failure is logged and the task starts from what the store
+// holds (at least once: records since may be sent again).
+func (r *taskRunner) refreshOffsets(ctx context.Context) {
+	for _, s := range refreshers(r.p.cfg.OffsetStore) {
+		if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("could not re-read the offsets store before starting the task; it resumes from the offsets read earlier, and records since may be sent again", "error", err)
+		}
+	}
 }

@@ -485,7 +485,7 @@ func TestTaskConfigsAndAssignedRunSkipsConnector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := p.TaskConfigs(t.Context())
+	got, err := p.ComputeTaskConfigs(t.Context())
 	want := []map[string]string{{"n": "2", "part": "0"}, {"n": "2", "part": "1"}}
 	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("TaskConfigs = %v, %v; want %v", got, err, want)
@@ -495,7 +495,7 @@ func TestTaskConfigsAndAssignedRunSkipsConnector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p4.TaskConfigs(t.Context()); err == nil || !strings.Contains(err.Error(), "more than tasks.max=3") {
+	if _, err := p4.ComputeTaskConfigs(t.Context()); err == nil || !strings.Contains(err.Error(), "more than tasks.max=3") {
 		t.Fatalf("TaskConfigs with 4 configs for tasks.max=3: %v", err)
 	}
 	cfg.Properties = map[string]string{"n": "x"}
@@ -503,7 +503,7 @@ func TestTaskConfigsAndAssignedRunSkipsConnector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pBad.TaskConfigs(t.Context()); err == nil || !strings.Contains(err.Error(), `source "tc": connector could not compute task configs`) {
+	if _, err := pBad.ComputeTaskConfigs(t.Context()); err == nil || !strings.Contains(err.Error(), `source "tc": connector could not compute task configs`) {
 		t.Fatalf("TaskConfigs of a failing connector: %v", err)
 	}
 
@@ -513,7 +513,7 @@ func TestTaskConfigsAndAssignedRunSkipsConnector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := plain.TaskConfigs(t.Context()); err != nil || fmt.Sprint(got) != "[map[k:v]]" {
+	if got, err := plain.ComputeTaskConfigs(t.Context()); err != nil || fmt.Sprint(got) != "[map[k:v]]" {
 		t.Fatalf("TaskConfigs without a Connector = %v, %v; want the properties", got, err)
 	}
 
@@ -605,5 +605,78 @@ func TestAssignTasksWaitsForStops(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAssignTasksMovedTaskReadsOthersOffsets: two pipelines, as on two
+// cluster members, each with its own Kafka offsets store on one topic
+// (opened when its Run started). Task 0 runs on the first and commits; it
+// is then moved to the second, whose store was opened before those
+// commits: the task resumes after the first's last committed offset, not
+// from what the second's store read at its start (which would re-send
+// everything).
+func TestAssignTasksMovedTaskReadsOthersOffsets(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 2, nil)
+	name := "assign-move-" + topic
+	storage := offsets.Storage{Topic: "offsets-" + topic, Partitions: 1, ReplicationFactor: 1}
+	g := newAsgRegistry(topic)
+	run := func(p *source.Pipeline) (context.CancelFunc, chan error) {
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- p.Run(ctx) }()
+		return cancel, errc
+	}
+	newPipe := func(tasks map[int]map[string]string) *source.Pipeline {
+		cfg := asgConfig(t, brokers, name, g, nil)
+		cfg.OffsetStorage = storage
+		cfg.OffsetFlushInterval = 50 * time.Millisecond
+		p, err := source.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assign(t, p, tasks)
+		return p
+	}
+	a, b := newPipe(map[int]map[string]string{0: {}}), newPipe(nil)
+	cancelA, errA := run(a)
+	defer cancelA()
+	cancelB, errB := run(b)
+	defer cancelB()
+	waitFor(t, "b RUNNING with its store open", 30*time.Second, func() bool {
+		return b.PipelineStatus().State == connect.StateRunning
+	})
+	waitFor(t, "task 0 on a to commit a few offsets", 60*time.Second, func() bool {
+		st, ok := taskStatus(a.PipelineStatus(), 0)
+		return ok && st.OffsetCommits >= 3 && st.RecordsOut >= 50
+	})
+	assign(t, a, nil) // the move: a stops task 0 (drain, final commit)…
+	assign(t, b, map[int]map[string]string{0: {}}) // …and b starts it
+	waitFor(t, "task 0 delivering on b", 30*time.Second, func() bool {
+		st, ok := taskStatus(b.PipelineStatus(), 0)
+		in := g.instances(0)
+		return ok && st.RecordsOut >= 20 && len(in) == 2 && in[1].polls.Load() > 0 // after Start set first
+	})
+	if second := g.instances(0)[1]; second.first == 0 {
+		t.Errorf("the moved task started from seq 0: its new owner's store did not see the first owner's commits")
+	}
+	cancelA()
+	cancelB()
+	for _, c := range []chan error{errA, errB} {
+		if err := <-c; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A graceful move sends nothing twice: the first owner committed what
+	// it sent before stopping, the second resumed after it.
+	seen := map[string]int{}
+	for _, m := range kafkatest.ReadUncommitted(t, brokers, topic) {
+		seen[string(m.Value)]++
+	}
+	for v, n := range seen {
+		if n > 1 {
+			t.Errorf("record %s sent %d times across the move", v, n)
+		}
 	}
 }

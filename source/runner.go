@@ -283,6 +283,9 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		r.log.Warn("admin client property has no mapping in Sluice and is ignored", "key", k)
 	}
 	if r.txn == nil {
+		if r.p.assignedMode() {
+			r.refreshOffsets(ctx)
+		}
 		if err := r.callStart(ctx); err != nil {
 			return fmt.Errorf("connector %q task %d: start: %w", cfg.Name, r.id, err)
 		}

@@ -647,7 +647,7 @@ func (cr *clusterRuntime) updateTaskConfigs(ctx context.Context, s *slot) error 
 			if !ok {
 				err = fmt.Errorf("connector %s: its pipeline (%T) cannot run in cluster mode: it does not implement connect.TaskAssignable", s.name, p)
 			} else {
-				want, err = ta.TaskConfigs(ctx)
+				want, err = ta.ComputeTaskConfigs(ctx)
 			}
 		}
 		if err != nil {

@@ -38,7 +38,7 @@ import (
 // view (observed: from seq 0 with seq 579 committed). The figures line
 // notes the rewind meanwhile. Turn it on with the fix (a Refresh of the
 // store before an assigned task starts).
-const requireResumeAfterCommit = false
+const requireResumeAfterCommit = true
 
 // clusterWait bounds each wait of the cluster scenarios: generous, since a
 // loaded 2-core machine runs four members, a broker and the test.
