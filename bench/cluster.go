@@ -38,6 +38,8 @@ const (
 	cKill     = "SIGKILL 1 of 3"
 	cLeave    = "SIGTERM 1 of 3 (graceful leave)"
 	cJoin     = "3rd member joins 2"
+	// cKillDelayed is cKill with scheduled.rebalance.max.delay.ms=clusterDelay.
+	cKillDelayed = "SIGKILL 1 of 3, scheduled.rebalance.max.delay.ms=5000"
 
 	figClusterCPU   = "CPU µs/record (all members)"
 	figMemberCores  = "members' CPU (cores busy)"
@@ -72,6 +74,7 @@ const (
 	clusterSourcePartitions = 6
 	clusterSinkPartitions   = 12
 	clusterPacedRate        = 1000 // records/s per source task in the rebalance scenario
+	clusterDelay            = 5 * time.Second
 )
 
 // clusterParams are one harness run's volumes.
@@ -125,10 +128,10 @@ func benchCluster(ctx context.Context, o options, br *broker, work string, rep *
 	rep.addTest(testInfo{
 		id:         "cluster-rebalance",
 		title:      fmt.Sprintf("cluster rebalance: 3 members running a source (tasks.max=%d, %d records/s per task) and a sink reading its topic (tasks.max=%d): 4 tasks per member", clusterTasks, clusterPacedRate, clusterTasks),
-		contenders: []string{cKill, cLeave, cJoin},
+		contenders: []string{cKill, cKillDelayed, cLeave, cJoin},
 		figures:    []string{figTasksBack, figSinkGroupBak},
 		notes: []string{
-			memberNote + " " + timings + " SIGKILL: from the kill to the 12 tasks RUNNING on the 2 survivors (6 each) in the REST status of a survivor; the kill is noticed only when the member's session expires. Graceful leave: the same from SIGTERM (the member stops its tasks, commits, and leaves the group). Join: a new member process started next to 2, to the 12 tasks RUNNING 4 per member. The sink's consumer group figure is from the same moment to the group Stable with exactly 6 members (a killed member's consumers stay in it until their own session expires).",
+			memberNote + " " + timings + " SIGKILL: from the kill of a member that does not lead the group to the 12 tasks RUNNING on the 2 survivors (6 each) in the REST status of a survivor; the kill is noticed only when the member's session expires. Graceful leave: the same from SIGTERM (the member stops its tasks, commits, and leaves the group). Join: a new member process started next to 2, to the 12 tasks RUNNING 4 per member. The delayed kill is the same kill in a cluster whose members hold a lost member's tasks back for scheduled.rebalance.max.delay.ms=" + strconv.FormatInt(clusterDelay.Milliseconds(), 10) + " (waiting for it to come back) before reassigning them. The sink's consumer group figure is from the same moment to the group Stable with exactly 6 members (a killed member's consumers stay in it until their own session expires), read once the tasks are where they belong (so it is never below the tasks' figure). Each change comes a heartbeat interval + 1 s after the previous one settled.",
 		},
 	})
 
@@ -161,8 +164,12 @@ func benchCluster(ctx context.Context, o options, br *broker, work string, rep *
 		return err
 	}
 	for r := range p.reps {
-		if err := clusterRebalanceRun(ctx, &p, br, rep, fmt.Sprintf("rep %d/%d", r+1, p.reps)); err != nil {
+		label := fmt.Sprintf("rep %d/%d", r+1, p.reps)
+		if err := clusterRebalanceRun(ctx, &p, br, rep, label, false); err != nil {
 			return fmt.Errorf("rebalance: %w", err)
+		}
+		if err := clusterRebalanceRun(ctx, &p, br, rep, label, true); err != nil {
+			return fmt.Errorf("rebalance, scheduled.rebalance.max.delay.ms=%d: %w", clusterDelay.Milliseconds(), err)
 		}
 	}
 	return nil
@@ -447,6 +454,7 @@ type memberProgress struct {
 	firstConsumed    time.Time
 	lastConsumed     time.Time
 	rebalances       int64
+	leader           bool
 	tasks            string
 }
 
@@ -492,6 +500,8 @@ func (m *clusterMember) progress() (memberProgress, error) {
 				}
 			case "rebalances":
 				p.rebalances = n
+			case "leader":
+				p.leader = v == "true"
 			case "tasks":
 				p.tasks = v
 			}
@@ -726,12 +736,20 @@ func clusterSinkRun(ctx context.Context, p *clusterParams, br *broker, k int) (c
 
 // clusterRebalanceRun runs 3 members with both connectors, kills one,
 // starts a new one, stops one gracefully, timing each move.
-func clusterRebalanceRun(ctx context.Context, p *clusterParams, br *broker, rep *report, label string) error {
+//
+// With delayed, the members hold a lost member's tasks back for
+// clusterDelay (scheduled.rebalance.max.delay.ms) and only the kill is
+// measured, as cKillDelayed.
+func clusterRebalanceRun(ctx context.Context, p *clusterParams, br *broker, rep *report, label string, delayed bool) error {
 	topic := newTopic("cluster-paced")
 	if err := createTopic(br.addrs, topic, clusterSourcePartitions); err != nil {
 		return err
 	}
-	g, err := newClusterGroup(p, br, "-connectors", "source,sink", "-source-topic", topic, "-sink-topic", topic, "-rate", strconv.Itoa(clusterPacedRate))
+	args := []string{"-connectors", "source,sink", "-source-topic", topic, "-sink-topic", topic, "-rate", strconv.Itoa(clusterPacedRate)}
+	if delayed {
+		args = append(args, "-scheduled-rebalance-max-delay", clusterDelay.String()) // the last -flag wins
+	}
+	g, err := newClusterGroup(p, br, args...)
 	if err != nil {
 		return err
 	}
@@ -778,12 +796,31 @@ func clusterRebalanceRun(ctx context.Context, p *clusterParams, br *broker, rep 
 	// heartbeat cycle (a kill right after a SyncGroup is noticed a whole
 	// session later, one a heartbeat later up to a heartbeat sooner).
 	settle := func() error { return sleepCtx(ctx, clusterHeartbeat+time.Second) }
-	m0, m1, victim := g.members[0], g.members[1], g.members[2]
 	if err := settle(); err != nil {
 		return err
 	}
+	// The victim is a member that does not lead the group: when the
+	// leader dies, the new leader has no view of the previous assignment
+	// and gives the lost tasks out as new work, without the delay.
+	victim := g.members[2]
+	for _, m := range slices.Backward(g.members) {
+		if pr, err := m.progress(); err == nil && !pr.leader {
+			victim = m
+			break
+		}
+	}
+	var survivors []*clusterMember
+	for _, m := range g.members {
+		if m != victim {
+			survivors = append(survivors, m)
+		}
+	}
+	m0, m1 := survivors[0], survivors[1]
 	t0 := time.Now()
 	victim.kill()
+	if delayed {
+		return move(cKillDelayed, t0, m0, m0, m1)
+	}
 	if err := move(cKill, t0, m0, m0, m1); err != nil {
 		return err
 	}

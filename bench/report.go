@@ -334,6 +334,13 @@ func (r *report) print(w io.Writer) {
 	v, ok = r.ratio("connect-sink", figSteadyCPU, cKafkaConnect, cSluice)
 	addRatio("cpu_per_record_steady_kafka_connect_over_sluice_sink", v, ok)
 
+	for _, t := range []string{"cluster-source", "cluster-sink"} {
+		v, ok = r.ratio(t, figRecordsPerSec, cMembers2, cMembers1)
+		addRatio(strings.ReplaceAll(t, "-", "_")+"_2_vs_1_members", v, ok)
+		v, ok = r.ratio(t, figRecordsPerSec, cMembers3, cMembers1)
+		addRatio(strings.ReplaceAll(t, "-", "_")+"_3_vs_1_members", v, ok)
+	}
+
 	get := func(name string) (float64, bool) {
 		for _, l := range lines {
 			if l.name == name {

@@ -20,14 +20,19 @@
 //
 // Every -progress interval, and once more when it stops, it prints one line:
 //
-//	cluster-progress t=<unix ns> polled=<n> consumed=<n> first_consumed=<unix ns> last_consumed=<unix ns> gen=<g> rebalances=<n> tasks=<c-i,...>
+//	cluster-progress t=<unix ns> polled=<n> consumed=<n> first_consumed=<unix ns> last_consumed=<unix ns> gen=<g> leader=<bool> rebalances=<n> tasks=<c-i,...>
+//
+// and, when a source task starts, one line with the count it resumes from
+// (its committed offset + 1, 0 without one):
+//
+//	cluster-task-start connector=source task=<id> from=<n>
 //
 // polled counts the records its source tasks returned from Poll, consumed
 // those its sink tasks were given in Put (first_consumed and
 // last_consumed: when the first and the last Put with records began, 0
-// before any), gen and rebalances are the member's group
-// generation and completed rebalances, tasks the tasks it runs
-// ("source-0,sink-3"). SIGINT or SIGTERM stops it gracefully (tasks stop
+// before any), gen, leader and rebalances are the member's group
+// generation, whether it leads the group and its completed rebalances,
+// tasks the tasks it runs ("source-0,sink-3"). SIGINT or SIGTERM stops it gracefully (tasks stop
 // and commit, the member leaves the group); the exit status is 0 then.
 //
 // It is a benchmark helper, not an example: examples/distributed is the
@@ -200,9 +205,9 @@ func run(f flags) error {
 // printProgress prints one progress line (see the package doc).
 func printProgress(r *runner.Runner, c *counters) {
 	st, _ := r.ClusterStatus()
-	fmt.Printf("cluster-progress t=%d polled=%d consumed=%d first_consumed=%d last_consumed=%d gen=%d rebalances=%d tasks=%s\n",
+	fmt.Printf("cluster-progress t=%d polled=%d consumed=%d first_consumed=%d last_consumed=%d gen=%d leader=%t rebalances=%d tasks=%s\n",
 		time.Now().UnixNano(), c.polled.Load(), c.consumed.Load(), c.firstConsumed.Load(), c.lastConsumed.Load(),
-		st.Generation, st.Rebalances, strings.Join(st.Tasks, ","))
+		st.Generation, st.Leader, st.Rebalances, strings.Join(st.Tasks, ","))
 }
 
 // producerConfig is the source tasks' producer tuning, the bench's
@@ -300,6 +305,7 @@ func (g *genTask) Start(ctx context.Context, tc source.TaskContext) error {
 		}
 	}
 	g.start = time.Now()
+	fmt.Printf("cluster-task-start connector=%s task=%d from=%d\n", tc.ConnectorName(), tc.TaskID(), g.next)
 	return nil
 }
 
