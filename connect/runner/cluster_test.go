@@ -20,6 +20,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/runner"
+	"github.com/sluicehq/sluice/internal/cluster"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/sink"
@@ -308,40 +309,47 @@ func TestClusterSpreadsTasks(t *testing.T) {
 	for i := range 3 {
 		ms = append(ms, startClusterMemberWith(t, brokers, group, topic, store, i, clusterOpts{sinkGroup: sinkGroup}))
 	}
+	// The source's 6 tasks and the sink's 6: 12 tasks, 4 on each member
+	// (tasks are balanced over all connectors, as Kafka Connect's), as
+	// every member sees them.
 	for i, m := range ms {
-		waitCluster(t, 60*time.Second, fmt.Sprintf("member %d to see 6 tasks on 3 workers", i), func() bool {
-			by, n := tasksByWorker(m.r, connect.StateRunning)
-			return n == 6 && spread(by, 3, 2)
+		waitCluster(t, 60*time.Second, fmt.Sprintf("member %d to see 12 tasks, 4 on each member", i), func() bool {
+			return spread(allTasksByWorker(m.r), 3, 4)
 		})
 	}
-	// With the sink's 6 tasks: 12 tasks, 4 on each member.
-	waitCluster(t, 60*time.Second, "12 tasks, 4 on each member", func() bool {
-		return spread(allTasksByWorker(ms[1].r), 3, 4)
-	})
-	// Every member's REST status lists the 6 tasks with their worker ids.
+	// Every member's REST status lists the 12 tasks with their worker ids.
 	for i, m := range ms {
-		st := restStatus(t, m.url, "seq")
 		by := map[string]int{}
-		for _, task := range st.Tasks {
-			by[task.WorkerID]++
+		for _, name := range []string{"seq", "drain"} {
+			st := restStatus(t, m.url, name)
+			for _, task := range st.Tasks {
+				by[task.WorkerID]++
+			}
+			if len(st.Tasks) != 6 {
+				t.Errorf("member %d: REST status of %s lists %d tasks: %+v", i, name, len(st.Tasks), st)
+			}
 		}
-		if len(st.Tasks) != 6 || !spread(by, 3, 2) || by[ms[0].r.WorkerID()] != 2 {
-			t.Errorf("member %d: REST status %+v", i, st)
+		if !spread(by, 3, 4) || by[ms[0].r.WorkerID()] != 4 {
+			t.Errorf("member %d: REST statuses put tasks on workers %v", i, by)
 		}
 	}
-	// Pause over REST on member 0.
+	seqRunning := func(m *clusterMember, want connect.State) bool {
+		by, n := tasksByWorker(m.r, want)
+		c := 0
+		for _, k := range by {
+			c += k
+		}
+		return n == 6 && c == 6
+	}
+	// Pause over REST on member 0: every seq task pauses, wherever it runs.
 	restCall(t, http.MethodPut, ms[0].url+"/connectors/seq/pause", http.StatusAccepted)
 	for i, m := range ms {
-		waitCluster(t, 30*time.Second, fmt.Sprintf("member %d to see 6 PAUSED tasks", i), func() bool {
-			by, _ := tasksByWorker(m.r, connect.StatePaused)
-			return spread(by, 3, 2)
+		waitCluster(t, 30*time.Second, fmt.Sprintf("member %d to see 6 PAUSED seq tasks", i), func() bool {
+			return seqRunning(m, connect.StatePaused)
 		})
 	}
 	restCall(t, http.MethodPut, ms[1].url+"/connectors/seq/resume", http.StatusAccepted)
-	waitCluster(t, 30*time.Second, "tasks RUNNING again", func() bool {
-		by, _ := tasksByWorker(ms[2].r, connect.StateRunning)
-		return spread(by, 3, 2)
-	})
+	waitCluster(t, 30*time.Second, "seq RUNNING again", func() bool { return seqRunning(ms[2], connect.StateRunning) })
 	// A task restart sent to a member that does not run the task is
 	// forwarded to the one that does.
 	st := restStatus(t, ms[0].url, "seq")
@@ -357,8 +365,7 @@ func TestClusterSpreadsTasks(t *testing.T) {
 		}
 	}
 	waitCluster(t, 30*time.Second, "tasks RUNNING after the restart", func() bool {
-		by, _ := tasksByWorker(ms[2].r, connect.StateRunning)
-		return spread(by, 3, 2)
+		return spread(allTasksByWorker(ms[2].r), 3, 4)
 	})
 	// A fourth member: 6 tasks over 4 → 2,2,1,1; tasks that stay keep running.
 	before := map[int][]string{}
@@ -516,4 +523,77 @@ func TestClusterCoordinatorMetrics(t *testing.T) {
 			t.Errorf("%s missing\n%s", name, text)
 		}
 	}
+}
+
+type slowStopTask struct{ clusterSeqTask }
+
+func (t *slowStopTask) Stop(ctx context.Context) error {
+	time.Sleep(3 * time.Second)
+	return nil
+}
+
+// TestClusterDeleteRecreate: a connector deleted and created again under
+// the same name (by another member) while its old tasks still stop runs
+// again once they stopped.
+func TestClusterDeleteRecreate(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	group := "cluster-" + kafkatest.Topic(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 1, nil)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	r, err := runner.New(runner.Config{
+		Logger: logger,
+		Cluster: &runner.ClusterConfig{
+			GroupID: group, ConfigTopic: group + "-configs", OffsetTopic: group + "-offsets", StatusTopic: group + "-status",
+			SessionTimeout: 6 * time.Second, HeartbeatInterval: 500 * time.Millisecond, RebalanceTimeout: 20 * time.Second,
+			ScheduledRebalanceMaxDelay: -1, AdvertisedURL: "http://127.0.0.1:1", Brokers: brokers, Sarama: kafkatest.SaramaConfig(t),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := kafkatest.SaramaConfig(t)
+	props := map[string]string{"tasks.max": "1", "topic": topic, "seq.max": "0"}
+	log := &clusterLog{}
+	store := offsets.NewMemoryStore()
+	if err := r.AddPipeline("seq", props, func(ctx context.Context) (connect.Pipeline, error) {
+		return source.New(source.Config{
+			Name: "seq", Brokers: brokers, Connector: clusterSeqConnector{}, TasksMax: 1, Properties: props,
+			NewTask: func() source.Task { return &slowStopTask{clusterSeqTask{log: log}} },
+			Sarama:  sc, Logger: connect.ContextLogger(ctx), OffsetStore: store,
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitCluster(t, 60*time.Second, "seq running", func() bool {
+		by, n := tasksByWorker(r, connect.StateRunning)
+		return n == 1 && len(by) == 1
+	})
+	// Another member (here: a second writer) deletes and re-creates seq.
+	cl, err := cluster.OpenConfigLog(context.Background(), cluster.LogConfig{Addrs: brokers, Sarama: sc, Topic: group + "-configs", Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	cfg := map[string]string{"tasks.max": "1", "topic": topic, "seq.max": "0", "name": "seq"}
+	if err := cl.RemoveConnector(context.Background(), "seq"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := cl.PutConnectorConfig(context.Background(), "seq", cfg); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if by, n := tasksByWorker(r, connect.StateRunning); n == 1 && len(by) == 1 {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_, err = r.Status("seq")
+	t.Fatalf("re-created connector seq does not run 20 s after its creation (Status err: %v)", err)
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -50,19 +51,26 @@ type clusterRuntime struct {
 	// Set by run before anything else uses them.
 	configLog *cluster.ConfigLog
 	statusLog *cluster.StatusLog
-	member    *cluster.Member
+	member    atomic.Pointer[cluster.Member] // read by the metrics callback
 
 	// reconcileMu serializes reconcile and the member's callbacks, which
 	// change slots' assignments.
 	reconcileMu sync.Mutex
 
-	mu        sync.Mutex
-	declared  map[string]declaration // connectors declared in Go (AddPipeline)
+	mu       sync.Mutex
+	declared map[string]declaration // connectors declared in Go (AddPipeline)
+	// declOpen is set when run took the declarations to write: a later
+	// declaration writes itself.
+	declOpen  bool
 	gen       cluster.Generation
 	leaderURL string
 	held      cluster.Work
 	written   map[string]writtenStatus // status records last written by this member, by key
+	work      map[string]int           // the config topic's connectors and task counts at the last reconcile
 	ready     chan struct{}            // closed once the config topic was read and the member started
+	// statusMu serializes writeStatuses and Revoke, so that a status
+	// computed before a revocation is not written after it.
+	statusMu  sync.Mutex
 	readyOnce sync.Once
 
 	taskWake   chan struct{} // wakes the task-configuration worker
@@ -148,23 +156,28 @@ func (cr *clusterRuntime) run(ctx context.Context) error {
 			cr.log.Warn("closing the config topic", "topic", cr.cfg.ConfigTopic, "error", err)
 		}
 	}()
+	msc := *cr.sarama
+	msc.ClientID = "connect-" + cr.workerID // as Kafka Connect's member ids: connect-<host:port>-<uuid>
 	m, err := cluster.NewMember(cluster.MemberConfig{
-		Addrs: cr.brokers, Sarama: cr.sarama, GroupID: cr.cfg.GroupID, URL: cr.cfg.AdvertisedURL,
+		Addrs: cr.brokers, Sarama: &msc, GroupID: cr.cfg.GroupID, URL: cr.cfg.AdvertisedURL,
 		Protocols: cr.protos, SessionTimeout: cr.cfg.SessionTimeout, HeartbeatInterval: cr.cfg.HeartbeatInterval,
-		RebalanceTimeout: cr.cfg.RebalanceTimeout, Logger: cr.log, Handler: clusterHandler{cr},
+		RebalanceTimeout: cr.cfg.RebalanceTimeout, Logger: cr.r.log, Handler: clusterHandler{cr},
 	})
 	if err != nil {
 		return fmt.Errorf("runner: cluster: %w", err)
 	}
-	cr.member = m
+	cr.member.Store(m)
 	cfgLog.SetListener(cr.onConfig)
 	cr.reconcile(cfgLog.Snapshot())
-	if err := cr.writeDeclared(ctx); err != nil && ctx.Err() == nil {
-		cr.log.Error("writing the connectors declared in Go to the config topic", "topic", cr.cfg.ConfigTopic, "error", err)
-	}
+	declErr := cr.writeDeclared(ctx)
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
+	if declErr != nil && ctx.Err() == nil {
+		// Retried until written: a replica must not run as healthy without
+		// the connectors it declares.
+		wg.Go(func() { cr.retryDeclared(ctx, declErr) })
+	}
 	wg.Go(func() {
 		if err := cfgLog.Run(bg); err != nil {
 			cr.log.Error("reading the config topic", "topic", cr.cfg.ConfigTopic, "error", err)
@@ -200,10 +213,14 @@ func (cr *clusterRuntime) run(ctx context.Context) error {
 func (cr *clusterRuntime) open(ctx context.Context) (*cluster.ConfigLog, *cluster.StatusLog, error) {
 	backoff := 500 * time.Millisecond
 	for {
-		cl, err := cluster.OpenConfigLog(ctx, cluster.LogConfig{
-			Addrs: cr.brokers, Sarama: cr.sarama, Topic: cr.cfg.ConfigTopic,
-			Partitions: 1, ReplicationFactor: cr.cfg.ConfigReplicationFactor, Logger: cr.log,
-		})
+		err := cr.ensureOffsetTopic(ctx)
+		var cl *cluster.ConfigLog
+		if err == nil {
+			cl, err = cluster.OpenConfigLog(ctx, cluster.LogConfig{
+				Addrs: cr.brokers, Sarama: cr.sarama, Topic: cr.cfg.ConfigTopic,
+				Partitions: 1, ReplicationFactor: cr.cfg.ConfigReplicationFactor, Logger: cr.log,
+			})
+		}
 		if err == nil {
 			sl, serr := cluster.OpenStatusLog(ctx, cluster.LogConfig{
 				Addrs: cr.brokers, Sarama: cr.sarama, Topic: cr.cfg.StatusTopic,
@@ -229,6 +246,24 @@ func (cr *clusterRuntime) open(ctx context.Context) (*cluster.ConfigLog, *cluste
 		}
 		backoff = min(2*backoff, 30*time.Second)
 	}
+}
+
+// ensureOffsetTopic creates the offsets topic when missing, as Kafka
+// Connect's workers create their three internal topics at startup (a
+// source pipeline would create it too, but the first may start later).
+func (cr *clusterRuntime) ensureOffsetTopic(ctx context.Context) error {
+	sc := *cr.sarama
+	sc.ClientID = "connect-cluster-offsets-" + cr.workerID
+	client, err := sarama.NewClient(cr.brokers, &sc)
+	if err != nil {
+		return fmt.Errorf("offsets topic %s: %w", cr.cfg.OffsetTopic, err)
+	}
+	defer client.Close()
+	_, err = cluster.EnsureTopic(ctx, client, cluster.TopicSpec{
+		Name: cr.cfg.OffsetTopic, Property: keyOffsetTopic, Purpose: "source offsets",
+		Partitions: cr.cfg.OffsetPartitions, ReplicationFactor: cr.cfg.OffsetReplicationFactor,
+	}, cr.log)
+	return err
 }
 
 // awaitReady waits until run opened the topics (so that a mutation can be
@@ -269,11 +304,13 @@ func (cr *clusterRuntime) mutate(ctx context.Context, write func(ctx context.Con
 func (cr *clusterRuntime) declare(name string, config map[string]string, build BuildFunc) error {
 	cr.mu.Lock()
 	cr.declared[name] = declaration{config: config, build: build}
+	open := cr.declOpen
 	cr.mu.Unlock()
-	select {
-	case <-cr.ready:
-	default:
-		return nil // written by run
+	if !open {
+		return nil // run writes it
+	}
+	if err := cr.awaitReady(context.Background()); err != nil {
+		return err
 	}
 	cur, ok := cr.configLog.Snapshot().Connectors[name]
 	if ok && maps.Equal(cur.Config, config) {
@@ -291,6 +328,7 @@ func (cr *clusterRuntime) declare(name string, config map[string]string, build B
 func (cr *clusterRuntime) writeDeclared(ctx context.Context) error {
 	cr.mu.Lock()
 	decl := maps.Clone(cr.declared)
+	cr.declOpen = true
 	cr.mu.Unlock()
 	snap := cr.configLog.Snapshot()
 	var errs []error
@@ -309,6 +347,22 @@ func (cr *clusterRuntime) writeDeclared(ctx context.Context) error {
 		cr.reconcile(cr.configLog.Snapshot())
 	}
 	return errors.Join(errs...)
+}
+
+// retryDeclared writes the declared connectors again until it succeeds or
+// ctx is done, backing off up to 30 s.
+func (cr *clusterRuntime) retryDeclared(ctx context.Context, err error) {
+	backoff := time.Second
+	for err != nil && ctx.Err() == nil {
+		cr.log.Error("writing the connectors declared in Go to the config topic failed; retrying", "topic", cr.cfg.ConfigTopic, "error", err, "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+		err = cr.writeDeclared(ctx)
+	}
 }
 
 func (cr *clusterRuntime) exists(name string) bool {
@@ -406,7 +460,19 @@ func (cr *clusterRuntime) reconcile(snap cluster.ConfigSnapshot) {
 	cr.reconcileMu.Lock()
 	defer cr.reconcileMu.Unlock()
 	r := cr.r
-	changedWork := false
+	// The leader rebalances when the work the config topic describes
+	// changes: connectors created or deleted, task counts.
+	work := make(map[string]int, len(snap.Connectors))
+	for name, cc := range snap.Connectors {
+		work[name] = len(cc.TaskConfigs)
+		if cc.Inconsistent {
+			work[name] = 0
+		}
+	}
+	cr.mu.Lock()
+	changedWork := !maps.Equal(work, cr.work)
+	cr.work = work
+	cr.mu.Unlock()
 	for _, name := range slices.Sorted(maps.Keys(snap.Connectors)) {
 		cc := snap.Connectors[name]
 		target := targetOf(cc.TargetState)
@@ -418,11 +484,21 @@ func (cr *clusterRuntime) reconcile(snap cluster.ConfigSnapshot) {
 			s.pendingStart = false
 			s.clusterTasks = cloneConfigs(cc.TaskConfigs)
 			if err := r.addSlot(s); err != nil {
+				if old := r.slotAny(name); old != nil && old.isRemoved() {
+					// Deleted and created again while the old one stops:
+					// add it once the name is free.
+					go func() {
+						<-old.done
+						if cr.configLog != nil {
+							cr.reconcile(cr.configLog.Snapshot())
+						}
+					}()
+					continue
+				}
 				cr.log.Warn("connector of the config topic not added", "connector", name, "error", err)
 				continue
 			}
 			s.log.Info("connector added from the config topic", "config", s.logConfig(), "target_state", string(target))
-			changedWork = true
 			continue
 		}
 		old, _, _ := s.definition()
@@ -439,8 +515,8 @@ func (cr *clusterRuntime) reconcile(snap cluster.ConfigSnapshot) {
 			wake(cr.statusWake)
 		}
 		if s.setClusterTasks(cc.TaskConfigs) {
-			changedWork = true
 			s.applyAssignment()
+			wake(cr.taskWake) // an owner checks them against what it computed
 		}
 	}
 	for _, s := range r.liveSlots() {
@@ -449,7 +525,6 @@ func (cr *clusterRuntime) reconcile(snap cluster.ConfigSnapshot) {
 		}
 		s.remove()
 		s.log.Info("connector deleted from the config topic")
-		changedWork = true
 		r.mu.Lock()
 		started := r.started
 		r.mu.Unlock()
@@ -468,14 +543,14 @@ func (cr *clusterRuntime) reconcile(snap cluster.ConfigSnapshot) {
 	held := cr.held.Clone()
 	cr.mu.Unlock()
 	cr.applyHeld(held)
-	if changedWork && cr.member != nil {
+	if m := cr.member.Load(); changedWork && m != nil {
 		cr.mu.Lock()
 		leader := cr.gen.LeaderID != "" && cr.gen.LeaderID == cr.gen.MemberID
 		cr.mu.Unlock()
 		if leader {
 			// The leader rebalances when the set of work changes: new or
 			// deleted connectors, task counts.
-			cr.member.Rejoin()
+			m.Rejoin()
 		}
 	}
 	wake(cr.taskWake)
@@ -531,7 +606,7 @@ func (h clusterHandler) Assign(ctx context.Context, gen cluster.Generation, memb
 		conns[name] = n
 	}
 	return cr.assignor.Assign(cluster.AssignInput{
-		Generation: gen.ID, LastCompletedGeneration: cr.member.Stats().Generation,
+		Generation: gen.ID, LastCompletedGeneration: cr.member.Load().Stats().Generation,
 		LeaderID: gen.MemberID, LeaderURL: cr.cfg.AdvertisedURL,
 		Protocol: gen.Protocol, ConfigOffset: snap.Offset, Connectors: conns, Members: members,
 	})
@@ -545,12 +620,25 @@ func (h clusterHandler) Revoke(_ context.Context, revoked cluster.Work) {
 	gen := cr.gen.ID
 	cr.mu.Unlock()
 	cr.log.Info("work revoked", "revoked", workString(revoked))
+	cr.statusMu.Lock() // no RUNNING written for revoked work meanwhile
+	defer cr.statusMu.Unlock()
 	cr.reconcileMu.Lock()
 	cr.applyHeld(held)
 	cr.reconcileMu.Unlock()
+	// A deleted connector's slot is gone from the live ones: wait until
+	// its tasks stopped too.
+	for name := range revoked {
+		if s := cr.r.slotAny(name); s != nil && s.isRemoved() {
+			<-s.done
+		}
+	}
 	// As Kafka Connect: stopped work is UNASSIGNED until its next owner
-	// reports it.
+	// reports it (a deleted connector's statuses stay deleted).
+	snap := cr.configLog.Snapshot()
 	for name, ids := range revoked {
+		if _, ok := snap.Connectors[name]; !ok {
+			continue
+		}
 		for _, id := range ids {
 			st := cluster.Status{State: string(connect.StateUnassigned), WorkerID: cr.workerID, Generation: gen}
 			if id == cluster.ConnectorTask {
@@ -569,8 +657,11 @@ func (h clusterHandler) Assigned(ctx context.Context, gen cluster.Generation, he
 		_, err := cr.configLog.ReadToEnd(rctx)
 		cancel()
 		if err != nil || cr.configLog.Offset() < a.ConfigOffset {
-			cr.log.Warn("behind the leader's config offset; rejoining", "offset", cr.configLog.Offset(), "leader_offset", a.ConfigOffset, "error", err)
-			cr.member.Rejoin()
+			// As Kafka Connect: no work starts from a configuration older
+			// than the one the leader assigned from.
+			cr.log.Warn("behind the leader's config offset; not starting the new work, rejoining", "offset", cr.configLog.Offset(), "leader_offset", a.ConfigOffset, "error", err)
+			cr.member.Load().Rejoin()
+			return
 		}
 	}
 	cr.mu.Lock()
@@ -632,7 +723,10 @@ func (cr *clusterRuntime) taskConfigWorker(ctx context.Context) {
 // a running or paused one, none for a stopped one (KIP-875).
 func (cr *clusterRuntime) updateTaskConfigs(ctx context.Context, s *slot) error {
 	s.mu.Lock()
-	owns, gen, upToDate, target := s.ownsConn, s.gen, s.tcValid && s.tcGen == s.gen, s.target
+	// Up to date: computed for this definition and either failed or
+	// committed as computed (another owner's late write is overwritten).
+	upToDate := s.tcValid && s.tcGen == s.gen && (s.connErr != nil || slices.EqualFunc(s.clusterTasks, s.tcWant, maps.Equal))
+	owns, gen, target := s.ownsConn, s.gen, s.target
 	build := s.buildFuncLocked()
 	committed := cloneConfigs(s.clusterTasks)
 	s.mu.Unlock()
@@ -662,6 +756,12 @@ func (cr *clusterRuntime) updateTaskConfigs(ctx context.Context, s *slot) error 
 	if want == nil {
 		want = []map[string]string{}
 	}
+	s.mu.Lock()
+	still := s.ownsConn && s.gen == gen
+	s.mu.Unlock()
+	if !still {
+		return nil // moved or redefined meanwhile: the owner of the current definition writes
+	}
 	if !slices.EqualFunc(want, committed, maps.Equal) {
 		wctx, cancel := context.WithTimeout(ctx, defaultClusterHTTPTimeout)
 		err := cr.configLog.PutTaskConfigs(wctx, s.name, want)
@@ -671,7 +771,7 @@ func (cr *clusterRuntime) updateTaskConfigs(ctx context.Context, s *slot) error 
 		}
 		s.log.Info("task configurations written", "tasks", len(want))
 	}
-	s.setConnErr(nil, gen)
+	s.setTaskConfigsComputed(want, gen)
 	wake(cr.statusWake)
 	return nil
 }
@@ -700,13 +800,13 @@ func (cr *clusterRuntime) restartLocal(rr cluster.RestartRequest) {
 	}
 	var ids []int
 	for _, t := range rep.Tasks {
-		if t.WorkerID == cr.workerID && (!rr.OnlyFailed || t.State == connect.StateFailed) {
+		if s.runsLocally(t.ID) && (!rr.OnlyFailed || t.State == connect.StateFailed) {
 			ids = append(ids, t.ID)
 		}
 	}
 	if len(ids) > 0 {
 		s.log.Info("tasks restarting (restart request from the config topic)", "tasks", ids)
-		s.restartLocalTasks(ids)
+		_ = s.restartLocalTasks(ids) // failures are logged and shown in the status
 	}
 }
 
@@ -792,6 +892,8 @@ func clusterState(s connect.State) string {
 // writeStatuses writes the statuses of the connectors and tasks this member
 // runs that changed since it last wrote them.
 func (cr *clusterRuntime) writeStatuses() {
+	cr.statusMu.Lock()
+	defer cr.statusMu.Unlock()
 	cr.mu.Lock()
 	gen := cr.gen.ID
 	cr.mu.Unlock()
@@ -895,10 +997,11 @@ func (cr *clusterRuntime) report(s *slot) ConnectorReport {
 
 // metrics of the member, for connect-coordinator-metrics.
 func (cr *clusterRuntime) stats() (cluster.MemberStats, bool) {
-	if cr.member == nil {
+	m := cr.member.Load()
+	if m == nil {
 		return cluster.MemberStats{}, false
 	}
-	return cr.member.Stats(), true
+	return m.Stats(), true
 }
 
 // clusterTarget is the config topic's spelling of an initial state.
@@ -932,24 +1035,24 @@ func restartingReport(rep ConnectorReport, opts RestartOptions) ConnectorReport 
 	return rep
 }
 
-// restartTask restarts task id of s where it runs: in place here, or
-// forwarded to the member that runs it.
-func (cr *clusterRuntime) restartTask(s *slot, id int) error {
+// restartTask restarts task id of s where it runs: in place when this
+// member runs it, else (unless forward is false: the request was
+// forwarded already) forwarded to the member the status topic names.
+func (cr *clusterRuntime) restartTask(s *slot, id int, forward bool) error {
 	rep := cr.report(s)
 	i := slices.IndexFunc(rep.Tasks, func(t TaskReport) bool { return t.ID == id })
 	if i < 0 {
 		return &runnerError{kind: ErrTaskNotFound, msg: fmt.Sprintf("Unknown task: %s-%d", s.name, id)}
 	}
-	switch owner := rep.Tasks[i].WorkerID; owner {
-	case cr.workerID:
+	if s.runsLocally(id) {
 		s.log.Info("task restarting", "task", id)
-		s.restartLocalTasks([]int{id})
-		return nil
-	case "":
-		return &runnerError{kind: ErrRebalancing, msg: fmt.Sprintf("Cannot restart task %s-%d: it is not assigned to any worker yet (a rebalance is under way); retry", s.name, id)}
-	default:
-		ctx, cancel := context.WithTimeout(context.Background(), defaultClusterHTTPTimeout)
-		defer cancel()
-		return cr.forwardTaskRestart(ctx, s.name, id, owner)
+		return s.restartLocalTasks([]int{id})
 	}
+	t := rep.Tasks[i]
+	if !forward || t.WorkerID == "" || t.WorkerID == cr.workerID || t.State == connect.StateUnassigned {
+		return &runnerError{kind: ErrRebalancing, msg: fmt.Sprintf("Cannot restart task %s-%d: it is not running on any worker known here (a rebalance is under way); retry", s.name, id)}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), defaultClusterHTTPTimeout)
+	defer cancel()
+	return cr.forwardTaskRestart(ctx, s.name, id, t.WorkerID)
 }

@@ -729,8 +729,20 @@ func (h restHandler) restart(w http.ResponseWriter, req *http.Request, name stri
 	writeJSON(w, http.StatusAccepted, stateInfo(rep))
 }
 
-func (h restHandler) restartTask(w http.ResponseWriter, _ *http.Request, name string, id int) {
-	if err := h.r.RestartTask(name, id); err != nil {
+func (h restHandler) restartTask(w http.ResponseWriter, req *http.Request, name string, id int) {
+	restart := h.r.RestartTask
+	if req.URL.Query().Get("forward") == "false" && h.r.cluster != nil {
+		// Forwarded by another member: restart here or refuse, never
+		// forward again (Kafka Connect's two-hop rule).
+		restart = func(name string, id int) error {
+			s, err := h.r.slot(name)
+			if err != nil {
+				return err
+			}
+			return s.scrubErr(h.r.cluster.restartTask(s, id, false))
+		}
+	}
+	if err := restart(name, id); err != nil {
 		writeErr(w, err)
 		return
 	}

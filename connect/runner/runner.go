@@ -337,6 +337,13 @@ func (r *Runner) slot(name string) (*slot, error) {
 	return s, nil
 }
 
+// slotAny returns the slot of name, removed or not, or nil.
+func (r *Runner) slotAny(name string) *slot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.slots[name]
+}
+
 // liveSlots returns the live slots sorted by name.
 func (r *Runner) liveSlots() []*slot {
 	r.mu.Lock()
@@ -686,7 +693,7 @@ func (r *Runner) RestartTask(name string, task int) error {
 		return err
 	}
 	if r.cluster != nil {
-		return s.scrubErr(r.cluster.restartTask(s, task))
+		return s.scrubErr(r.cluster.restartTask(s, task, true))
 	}
 	return s.scrubErr(s.restartTask(task))
 }

@@ -79,6 +79,7 @@ type slot struct {
 	assigned     map[int]map[string]string
 	tcValid      bool
 	tcGen        uint64
+	tcWant       []map[string]string // what the owner last computed
 	connErr      error
 	assignMu     sync.Mutex
 	runCtx       context.Context

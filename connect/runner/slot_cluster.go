@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 
@@ -35,6 +36,15 @@ func (s *slot) setConnErr(err error, gen uint64) {
 	s.mu.Lock()
 	s.connErr = err
 	s.tcValid, s.tcGen = true, gen
+	s.mu.Unlock()
+}
+
+// setTaskConfigsComputed records the task configurations the owner
+// computed (and wrote) for the definition of generation gen.
+func (s *slot) setTaskConfigsComputed(want []map[string]string, gen uint64) {
+	s.mu.Lock()
+	s.connErr = nil
+	s.tcValid, s.tcGen, s.tcWant = true, gen, cloneConfigs(want)
 	s.mu.Unlock()
 }
 
@@ -102,6 +112,13 @@ func (s *slot) applyAssignment() {
 				s.log.Error("changing the connector's local tasks", "error", s.scrub(err.Error()))
 			}
 		}
+		if ctx.Err() != nil {
+			// The incarnation is stopping (a restart, a reconfiguration):
+			// AssignTasks did not wait for the tasks to stop, so wait for
+			// the incarnation itself, or a revoked task could still run
+			// when its next owner starts it.
+			_ = s.waitIdle(context.Background())
+		}
 		return
 	case s.target != connect.StateStopped:
 		s.pendingStart = true
@@ -113,25 +130,35 @@ func (s *slot) applyAssignment() {
 // restartLocalTasks restarts the given local tasks in place: they stop and
 // start again with their configuration, the connector's other tasks run
 // on.
-func (s *slot) restartLocalTasks(ids []int) {
+func (s *slot) restartLocalTasks(ids []int) error {
 	s.assignMu.Lock()
 	defer s.assignMu.Unlock()
 	s.mu.Lock()
 	ta, _ := s.pipe.(connect.TaskAssignable)
 	if !s.runningLocked() || ta == nil {
 		s.mu.Unlock()
-		return
+		return nil
 	}
 	ctx := s.runCtx
 	for _, id := range ids {
 		s.taskRestarts[id]++
 	}
 	s.mu.Unlock()
+	var errs []error
 	for _, id := range ids {
 		if err := ta.RestartAssignedTask(ctx, id); err != nil && ctx.Err() == nil {
 			s.log.Error("restarting a task", "task", id, "error", s.scrub(err.Error()))
+			errs = append(errs, err)
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// runsLocally reports whether task id is assigned to this member.
+func (s *slot) runsLocally(id int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Contains(s.localTasks, id)
 }
 
 // localConnectorState is the connector instance's state on the member that
