@@ -101,7 +101,10 @@ type Config struct {
 // Runner calls its BuildFunc again for every (re)start: after a restart, a
 // resume from STOPPED, or a configuration change. ctx carries the Runner's
 // logger for the connector (see [connect.ContextLogger]) and is meant for the build
-// only: the pipeline gets its run context from Run.
+// only: the pipeline gets its run context from Run. In cluster mode the
+// pipeline must implement [connect.TaskAssignable] (source and sink
+// pipelines do), and the Runner also builds one, never run, to compute
+// the connector's task configurations on the member that owns it.
 type BuildFunc func(ctx context.Context) (connect.Pipeline, error)
 
 // Errors returned by the Runner; test with errors.Is. The REST handler maps
@@ -390,6 +393,17 @@ func validName(name string) error {
 // Pause or Stop before Run to start it otherwise. It fails with
 // ErrConnectorExists if name is taken, and with ErrStopped after Run
 // returned.
+//
+// In cluster mode AddPipeline declares the connector on this member: once
+// Run opened the config topic, config is written there unless it holds an
+// equal one (every replica declaring the same connector converges on one
+// record; a different one replaces it, last writer wins), and the
+// connector runs once in the cluster, its tasks wherever the group
+// assigns them; this member builds with build whatever share it is
+// assigned, and also to compute the connector's task configurations when
+// it owns the connector (that pipeline is not run). A name already in the
+// config topic is not an error. Pause, Stop and UpdatePipeline need the
+// connector to be in the config topic: call them after Run started.
 func (r *Runner) AddPipeline(name string, config map[string]string, build BuildFunc) error {
 	if err := validName(name); err != nil {
 		return err
