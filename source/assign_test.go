@@ -651,7 +651,7 @@ func TestAssignTasksMovedTaskReadsOthersOffsets(t *testing.T) {
 		st, ok := taskStatus(a.PipelineStatus(), 0)
 		return ok && st.OffsetCommits >= 3 && st.RecordsOut >= 50
 	})
-	assign(t, a, nil) // the move: a stops task 0 (drain, final commit)…
+	assign(t, a, nil)                              // the move: a stops task 0 (drain, final commit)…
 	assign(t, b, map[int]map[string]string{0: {}}) // …and b starts it
 	waitFor(t, "task 0 delivering on b", 30*time.Second, func() bool {
 		st, ok := taskStatus(b.PipelineStatus(), 0)

@@ -143,10 +143,6 @@ type clusterMember struct {
 	sunk   sync.Map // values the member's sink tasks put
 }
 
-func startClusterMember(t *testing.T, brokers []string, group, topic string, store offsets.Store, idx int) *clusterMember {
-	return startClusterMemberWith(t, brokers, group, topic, store, idx, clusterOpts{})
-}
-
 // clusterOpts are a test member's options: max records per seq task (0:
 // no end), the drain sink's group (none without), a MeterProvider.
 type clusterOpts struct {
