@@ -504,6 +504,30 @@ func TestClusterCoordinatorMetrics(t *testing.T) {
 		len(st.Connectors) != 1 || st.Connectors[0] != "seq" || len(st.Tasks) != 6 || st.Rebalances < 2 || st.WorkerID != m.r.WorkerID() {
 		t.Errorf("ClusterStatus: %+v", st)
 	}
+	// GET / shows the same, in Sluice's "sluice" extension of Kafka
+	// Connect's ServerInfo.
+	resp, err := http.Get(m.url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root struct {
+		Version string `json:"version"`
+		Sluice  struct {
+			Cluster struct {
+				GroupID    string   `json:"group_id"`
+				MemberID   string   `json:"member_id"`
+				Generation int32    `json:"generation"`
+				Leader     bool     `json:"leader"`
+				Tasks      []string `json:"tasks"`
+				Rebalances int64    `json:"rebalances"`
+			} `json:"cluster"`
+		} `json:"sluice"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&root)
+	resp.Body.Close()
+	if c := root.Sluice.Cluster; err != nil || root.Version == "" || c.GroupID != group || c.MemberID != st.MemberID || c.Generation < 1 || !c.Leader || len(c.Tasks) != 6 || c.Rebalances < 2 {
+		t.Errorf("GET /: %+v (%v)", root, err)
+	}
 	text := prom.text(t)
 	labels := fmt.Sprintf(`{group="%s",member="%s",worker_id="%s"}`, group, st.MemberID, st.WorkerID)
 	wantSample(t, text, "assigned_connectors"+labels, 1)

@@ -98,6 +98,26 @@ type (
 		Version        string `json:"version"`
 		Commit         string `json:"commit"`
 		KafkaClusterID string `json:"kafka_cluster_id"`
+		// Sluice's extension, in cluster mode only: this member's view
+		// of the cluster.
+		Sluice *restSluiceServer `json:"sluice,omitempty"`
+	}
+	restSluiceServer struct {
+		Cluster restSluiceCluster `json:"cluster"`
+	}
+	restSluiceCluster struct {
+		GroupID          string   `json:"group_id"`
+		WorkerID         string   `json:"worker_id"`
+		MemberID         string   `json:"member_id"`
+		Generation       int32    `json:"generation"`
+		Leader           bool     `json:"leader"`
+		LeaderURL        string   `json:"leader_url"`
+		Protocol         string   `json:"protocol"`
+		Connectors       []string `json:"connectors"`
+		Tasks            []string `json:"tasks"`
+		Rebalances       int64    `json:"rebalances"`
+		FailedRebalances int64    `json:"failed_rebalances"`
+		Rebalancing      bool     `json:"rebalancing"`
 	}
 	restWorkerStatus struct {
 		Status  string `json:"status"`
@@ -504,6 +524,13 @@ func (h restHandler) writeFreshInfo(w http.ResponseWriter, name string, code int
 	writeJSON(w, code, h.info(s, true))
 }
 
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
 func nonNil(c map[string]*string) map[string]string {
 	out := make(map[string]string, len(c))
 	for k, v := range c {
@@ -518,7 +545,16 @@ func nonNil(c map[string]*string) map[string]string {
 
 func (h restHandler) serverInfo(w http.ResponseWriter, _ *http.Request) {
 	c := h.r.cfg
-	writeJSON(w, http.StatusOK, restServerInfo{Version: c.Version, Commit: c.Commit, KafkaClusterID: c.KafkaClusterID})
+	info := restServerInfo{Version: c.Version, Commit: c.Commit, KafkaClusterID: c.KafkaClusterID}
+	if st, ok := h.r.ClusterStatus(); ok {
+		info.Sluice = &restSluiceServer{Cluster: restSluiceCluster{
+			GroupID: st.GroupID, WorkerID: st.WorkerID, MemberID: st.MemberID, Generation: st.Generation,
+			Leader: st.Leader, LeaderURL: st.LeaderURL, Protocol: st.Protocol,
+			Connectors: nonNilStrings(st.Connectors), Tasks: nonNilStrings(st.Tasks),
+			Rebalances: st.Rebalances, FailedRebalances: st.FailedRebalances, Rebalancing: st.Rebalancing,
+		}}
+	}
+	writeJSON(w, http.StatusOK, info)
 }
 
 func (h restHandler) health(w http.ResponseWriter, _ *http.Request) {
