@@ -245,34 +245,10 @@ func NewKafkaStore(ctx context.Context, cfg KafkaStoreConfig) (*KafkaStore, erro
 // kafkaStoreSaramaConfig copies base (or the project default) and sets what
 // the store's correctness depends on.
 func kafkaStoreSaramaConfig(base *sarama.Config) (*sarama.Config, error) {
-	if base == nil {
-		base = kafkaconf.NewSaramaConfig("sluice-offsets")
-	}
-	c := *base
-	if !c.Version.IsAtLeast(sarama.V0_11_0_0) {
-		return nil, fmt.Errorf("sarama Version %v: the offsets store needs at least 0.11 (idempotent producer, read_committed)", c.Version)
-	}
-	c.Producer.Idempotent = true
-	c.Producer.RequiredAcks = sarama.WaitForAll
-	c.Net.MaxOpenRequests = 1
-	if c.Producer.Retry.Max < 1 {
-		c.Producer.Retry.Max = 3
-	}
-	c.Producer.Return.Successes = true
-	c.Producer.Return.Errors = true
-	c.Producer.Partitioner = sarama.NewMurmur2Partitioner
-	c.Producer.Transaction.ID = ""
-	c.Consumer.IsolationLevel = sarama.ReadCommitted
-	c.Consumer.Return.Errors = true
 	// The store reads to a known end and stops: a fetch left waiting for
 	// more data (sarama's default 500 ms) only delays closing its
 	// partition consumer, which every open and Refresh does.
-	c.Consumer.MaxWaitTime = min(c.Consumer.MaxWaitTime, 50*time.Millisecond)
-	c.Metadata.AllowAutoTopicCreation = false
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return kafkaconf.CompactedLogConfig(base, "sluice-offsets", "the offsets store", 50*time.Millisecond)
 }
 
 // ensureTopic creates the topic if it is missing, else checks that it is
@@ -360,34 +336,13 @@ func (s *KafkaStore) createTopic(admin sarama.ClusterAdmin, cfg KafkaStoreConfig
 // "compact", like Kafka Connect's
 // TopicAdmin.verifyTopicCleanupPolicyOnlyCompact.
 func (s *KafkaStore) checkCompacted(admin sarama.ClusterAdmin) error {
-	results, err := admin.DescribeConfigs([]*sarama.ConfigResource{{
-		Type:        sarama.TopicResource,
-		Name:        s.topic,
-		ConfigNames: []string{"cleanup.policy"},
-	}}, sarama.DescribeConfigsOptions{})
-	var entries []sarama.ConfigEntry
-	for _, r := range results {
-		if err != nil || r.Name != s.topic {
-			continue
-		}
-		if r.ErrorCode != sarama.ErrNoError {
-			err = fmt.Errorf("%w: %s", r.ErrorCode, r.ErrorMsg)
-			continue
-		}
-		entries = append(entries, r.Configs...)
-	}
-	if errors.Is(err, sarama.ErrTopicAuthorizationFailed) || errors.Is(err, sarama.ErrClusterAuthorizationFailed) {
+	policy, found, err := kafkaconf.CleanupPolicy(admin, s.topic)
+	if errors.Is(err, kafkaconf.ErrDescribeNotAllowed) {
 		s.log.Warn("offsets: not allowed to describe the offsets topic's configuration; cannot check that it is compacted", "error", err)
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("describing the topic's cleanup.policy: %w", err)
-	}
-	policy, found := "", false
-	for _, e := range entries {
-		if e.Name == "cleanup.policy" {
-			policy, found = e.Value, true
-		}
 	}
 	if found && strings.TrimSpace(policy) == "compact" {
 		return nil

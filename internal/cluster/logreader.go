@@ -51,33 +51,7 @@ const maxBatch = 500
 // reads (Kafka Connect's config consumer reads read_committed when its
 // leader writes transactionally; for other writes it changes nothing).
 func logSaramaConfig(base *sarama.Config, clientID string) (*sarama.Config, error) {
-	if base == nil {
-		base = kafkaconf.NewSaramaConfig(clientID)
-	}
-	c := *base
-	if !c.Version.IsAtLeast(sarama.V0_11_0_0) {
-		return nil, fmt.Errorf("sarama Version %v: the config and status logs need at least 0.11 (idempotent producer, read_committed)", c.Version)
-	}
-	c.Producer.Idempotent = true
-	c.Producer.RequiredAcks = sarama.WaitForAll
-	c.Net.MaxOpenRequests = 1
-	if c.Producer.Retry.Max < 1 {
-		c.Producer.Retry.Max = 3
-	}
-	c.Producer.Return.Successes = true
-	c.Producer.Return.Errors = true
-	// Kafka's default partitioner for keyed records, so a key lands on the
-	// partition a Kafka Connect worker writes it to.
-	c.Producer.Partitioner = sarama.NewMurmur2Partitioner
-	c.Producer.Transaction.ID = ""
-	c.Consumer.IsolationLevel = sarama.ReadCommitted
-	c.Consumer.Return.Errors = true
-	c.Consumer.MaxWaitTime = min(c.Consumer.MaxWaitTime, 100*time.Millisecond)
-	c.Metadata.AllowAutoTopicCreation = false
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return kafkaconf.CompactedLogConfig(base, clientID, "the config and status logs", 100*time.Millisecond)
 }
 
 // logReader tails every partition of a compacted topic from its start and

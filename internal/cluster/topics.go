@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/sluicehq/sluice/internal/kafkaconf"
 )
 
 // Defaults of Kafka Connect's distributed worker (DistributedConfig).
@@ -135,35 +137,14 @@ func createTopic(admin sarama.ClusterAdmin, spec TopicSpec, log *slog.Logger) er
 // "compact", with the text of Kafka Connect's
 // TopicAdmin.verifyTopicCleanupPolicyOnlyCompact.
 func checkCompacted(admin sarama.ClusterAdmin, spec TopicSpec, log *slog.Logger) error {
-	results, err := admin.DescribeConfigs([]*sarama.ConfigResource{{
-		Type:        sarama.TopicResource,
-		Name:        spec.Name,
-		ConfigNames: []string{"cleanup.policy"},
-	}}, sarama.DescribeConfigsOptions{})
-	var entries []sarama.ConfigEntry
-	for _, r := range results {
-		if err != nil || r.Name != spec.Name {
-			continue
-		}
-		if r.ErrorCode != sarama.ErrNoError {
-			err = fmt.Errorf("%w: %s", r.ErrorCode, r.ErrorMsg)
-			continue
-		}
-		entries = append(entries, r.Configs...)
-	}
-	if errors.Is(err, sarama.ErrTopicAuthorizationFailed) || errors.Is(err, sarama.ErrClusterAuthorizationFailed) {
+	policy, _, err := kafkaconf.CleanupPolicy(admin, spec.Name)
+	if errors.Is(err, kafkaconf.ErrDescribeNotAllowed) {
 		log.Warn("cluster: not allowed to describe the topic's configuration; cannot check that it is compacted",
 			"topic", spec.Name, "error", err)
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("topic %q: describing cleanup.policy: %w", spec.Name, err)
-	}
-	policy := ""
-	for _, e := range entries {
-		if e.Name == "cleanup.policy" {
-			policy = e.Value
-		}
 	}
 	if strings.TrimSpace(policy) == "compact" {
 		return nil
