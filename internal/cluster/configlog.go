@@ -133,20 +133,9 @@ type configState struct {
 // partition, else the error is Kafka Connect's text) and reads it to the
 // end. ctx bounds the setup only. Errors name the topic.
 func OpenConfigLog(ctx context.Context, cfg LogConfig) (*ConfigLog, error) {
-	if cfg.Topic == "" || len(cfg.Addrs) == 0 {
-		return nil, errors.New("cluster: config log: Topic and Addrs are required")
-	}
-	scfg, err := logSaramaConfig(cfg.Sarama, "sluice-config-log")
+	client, log, err := cfg.connect("config", "sluice-config-log")
 	if err != nil {
-		return nil, fmt.Errorf("cluster: config topic %q: %w", cfg.Topic, err)
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	client, err := sarama.NewClient(cfg.Addrs, scfg)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: config topic %q: connecting to %v: %w", cfg.Topic, cfg.Addrs, err)
+		return nil, err
 	}
 	l := &ConfigLog{
 		topic:  cfg.Topic,

@@ -50,6 +50,27 @@ const maxBatch = 500
 // logs depend on: acknowledged, idempotent, ordered writes; read_committed
 // reads (Kafka Connect's config consumer reads read_committed when its
 // leader writes transactionally; for other writes it changes nothing).
+// connect checks cfg and returns a client for the kind ("config",
+// "status") of log, and its logger; errors name the topic.
+func (cfg LogConfig) connect(kind, clientID string) (sarama.Client, *slog.Logger, error) {
+	if cfg.Topic == "" || len(cfg.Addrs) == 0 {
+		return nil, nil, fmt.Errorf("cluster: %s log: Topic and Addrs are required", kind)
+	}
+	scfg, err := logSaramaConfig(cfg.Sarama, clientID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster: %s topic %q: %w", kind, cfg.Topic, err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	client, err := sarama.NewClient(cfg.Addrs, scfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster: %s topic %q: connecting to %v: %w", kind, cfg.Topic, cfg.Addrs, err)
+	}
+	return client, log, nil
+}
+
 func logSaramaConfig(base *sarama.Config, clientID string) (*sarama.Config, error) {
 	return kafkaconf.CompactedLogConfig(base, clientID, "the config and status logs", 100*time.Millisecond)
 }

@@ -93,20 +93,9 @@ const (
 // cfg.Partitions, default DefaultStatusPartitions; an existing one must be
 // compacted) and reads it to the end. ctx bounds the setup only.
 func OpenStatusLog(ctx context.Context, cfg LogConfig) (*StatusLog, error) {
-	if cfg.Topic == "" || len(cfg.Addrs) == 0 {
-		return nil, errors.New("cluster: status log: Topic and Addrs are required")
-	}
-	scfg, err := logSaramaConfig(cfg.Sarama, "sluice-status-log")
+	client, log, err := cfg.connect("status", "sluice-status-log")
 	if err != nil {
-		return nil, fmt.Errorf("cluster: status topic %q: %w", cfg.Topic, err)
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	client, err := sarama.NewClient(cfg.Addrs, scfg)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: status topic %q: connecting to %v: %w", cfg.Topic, cfg.Addrs, err)
+		return nil, err
 	}
 	l := &StatusLog{
 		topic:      cfg.Topic,
