@@ -103,7 +103,7 @@ func read(t testing.TB, addrs []string, topic string, o readOpts) []*sarama.Cons
 	slices.Sort(parts)
 	ends := make(map[int32]int64, len(parts))
 	for _, p := range parts {
-		if ends[p], err = client.GetOffset(topic, p, sarama.OffsetNewest); err != nil {
+		if ends[p], err = offsetRetrying(client, topic, p, sarama.OffsetNewest); err != nil {
 			t.Fatalf("%s: partition %d: high watermark: %v", what, p, err)
 		}
 	}
@@ -214,7 +214,7 @@ func stableOffsets(client sarama.Client, topic string, parts []int32) (map[int32
 func readPartition(t testing.TB, what string, client sarama.Client, consumer sarama.Consumer,
 	topic string, p int32, end int64, isolation sarama.IsolationLevel, deadline time.Time) []*sarama.ConsumerMessage {
 	t.Helper()
-	start, err := client.GetOffset(topic, p, sarama.OffsetOldest)
+	start, err := offsetRetrying(client, topic, p, sarama.OffsetOldest)
 	if err != nil {
 		t.Fatalf("%s: partition %d: oldest offset: %v", what, p, err)
 	}
@@ -282,4 +282,21 @@ func readPartition(t testing.TB, what string, client sarama.Client, consumer sar
 		}
 	}
 	return out
+}
+
+// offsetRetrying is client.GetOffset, retried for up to readWait while the
+// partition's leadership settles (Apache Kafka answers NOT_LEADER for a
+// moment after a topic is created).
+func offsetRetrying(client sarama.Client, topic string, p int32, at int64) (int64, error) {
+	deadline := time.Now().Add(readWait)
+	for {
+		off, err := client.GetOffset(topic, p, at)
+		if err == nil || time.Now().After(deadline) ||
+			!(errors.Is(err, sarama.ErrNotLeaderForPartition) || errors.Is(err, sarama.ErrLeaderNotAvailable) ||
+				errors.Is(err, sarama.ErrUnknownTopicOrPartition)) {
+			return off, err
+		}
+		_ = client.RefreshMetadata(topic)
+		time.Sleep(50 * time.Millisecond)
+	}
 }
