@@ -44,7 +44,8 @@ type Task interface {
 type TaskContext interface {
 	// ConnectorName is the pipeline (connector) name.
 	ConnectorName() string
-	// TaskID is the task's index, from 0.
+	// TaskID is the task's index, from 0 (in cluster mode, the id the cluster
+	// assigned: a task keeps it when it moves to another process).
 	TaskID() int
 	// Config is the task's configuration (Kafka Connect property form).
 	Config() map[string]string
