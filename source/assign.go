@@ -2,38 +2,18 @@ package source
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/assigned"
 	"github.com/sluicehq/sluice/offsets"
 )
 
-// assignment is the state of a pipeline in assigned mode: the tasks a
-// cluster assigned to this process (AssignTasks), run by id with configs
-// computed elsewhere.
-type assignment struct {
-	mu       sync.Mutex            // serializes AssignTasks and Run's phases
-	tasks    map[int]*assignedTask // the assigned tasks, started or not
-	stopping map[int]*assignedTask // tasks unassigned whose stop was not seen to finish
-	ctx      context.Context       // Run's context once tasks may start; nil before
-	closed   bool                  // Run is returning or returned: AssignTasks is a no-op
-	wg       sync.WaitGroup        // the tasks' supervisors
-}
-
-// assignedTask is one assigned task: its config and, once started, its
-// supervisor.
-type assignedTask struct {
-	id      int
-	config  map[string]string
-	r       *taskRunner        // the runner it started with
-	cancel  context.CancelFunc // nil until started
-	done    chan struct{}      // closed when the supervisor returned
-	removed atomic.Bool        // no longer assigned: drop it from the status
-}
+// assignment is the state of a pipeline in assigned mode (AssignTasks):
+// the tasks a cluster assigned to this process, run by id with configs
+// computed elsewhere, by the machinery shared with the sink pipeline.
+type assignment = assigned.Tasks[*taskRunner]
 
 var _ connect.TaskAssignable = (*Pipeline)(nil)
 
@@ -86,34 +66,19 @@ func (p *Pipeline) ComputeTaskConfigs(ctx context.Context) ([]map[string]string,
 // while a Run that was not put in assigned mode runs, it returns an error.
 // Ids must not be negative.
 func (p *Pipeline) AssignTasks(ctx context.Context, tasks map[int]map[string]string) error {
-	want := make(map[int]map[string]string, len(tasks))
-	for id, c := range tasks {
-		if id < 0 {
-			return fmt.Errorf("source %q: assigning task %d: task ids must not be negative", p.cfg.Name, id)
-		}
-		want[id] = maps.Clone(c)
-		if want[id] == nil {
-			want[id] = map[string]string{}
-		}
-	}
-	p.mu.Lock()
-	a := p.asg
-	if a == nil {
-		if p.ran {
-			p.mu.Unlock()
-			return fmt.Errorf("source %q: AssignTasks during a Run that was not started in assigned mode (call AssignTasks before Run)", p.cfg.Name)
-		}
-		a = &assignment{tasks: map[int]*assignedTask{}, stopping: map[int]*assignedTask{}}
-		p.asg = a
-	}
-	p.mu.Unlock()
+	return assigned.Assign(ctx, "source", p.cfg.Name, tasks, p.enterAssignedMode)
+}
 
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
-		return nil
+// enterAssignedMode returns the pipeline's assigned-mode state, made and
+// kept the first time if Run has not started; nil when Run started without
+// it.
+func (p *Pipeline) enterAssignedMode() *assignment {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.asg == nil && !p.ran {
+		p.asg = assigned.New[*taskRunner]("source", p.cfg.Name, runners{p})
 	}
-	return p.reconcile(ctx, a, want, -1)
+	return p.asg
 }
 
 // RestartAssignedTask restarts assigned task id in place, as Kafka
@@ -129,103 +94,7 @@ func (p *Pipeline) RestartAssignedTask(ctx context.Context, id int) error {
 	p.mu.Lock()
 	a := p.asg
 	p.mu.Unlock()
-	if a == nil {
-		return fmt.Errorf("source %q: restarting task %d: the pipeline is not in assigned mode (AssignTasks was not called before Run)", p.cfg.Name, id)
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
-		return nil
-	}
-	t, ok := a.tasks[id]
-	if !ok {
-		return fmt.Errorf("source %q: restarting task %d: the task is not assigned to this pipeline", p.cfg.Name, id)
-	}
-	if t.cancel == nil {
-		return nil
-	}
-	want := make(map[int]map[string]string, len(a.tasks))
-	for id, t := range a.tasks {
-		want[id] = t.config
-	}
-	return p.reconcile(ctx, a, want, id)
-}
-
-// reconcile makes the tasks of a those of want, restarting task restart
-// (-1: none) even if its config did not change; a.mu is held.
-func (p *Pipeline) reconcile(ctx context.Context, a *assignment, want map[int]map[string]string, restart int) error {
-	// Stop what is no longer assigned as it was.
-	for id, t := range a.tasks {
-		if c, ok := want[id]; ok && maps.Equal(c, t.config) && id != restart {
-			continue
-		}
-		delete(a.tasks, id)
-		t.removed.Store(true)
-		if t.cancel == nil {
-			p.dropTask(t.r) // never started
-			continue
-		}
-		t.cancel()
-		a.stopping[id] = t
-	}
-	// Wait for them, and for stops an earlier call stopped waiting for, so
-	// that two instances never share an id, a client id or a
-	// transactional id.
-	for _, id := range slices.Sorted(maps.Keys(a.stopping)) {
-		if err := p.awaitStop(ctx, a.stopping[id]); err != nil {
-			return err
-		}
-		delete(a.stopping, id)
-	}
-	for id, c := range want {
-		if _, ok := a.tasks[id]; ok {
-			continue
-		}
-		t := &assignedTask{id: id, config: c, r: newTaskRunner(p, id, c)}
-		p.insertTask(t.r)
-		a.tasks[id] = t
-		if a.ctx != nil {
-			p.launch(a, t)
-		}
-	}
-	return nil
-}
-
-// awaitStop waits for t's supervisor to return and drops t from the status.
-func (p *Pipeline) awaitStop(ctx context.Context, t *assignedTask) error {
-	select {
-	case <-t.done:
-	default:
-		select {
-		case <-t.done:
-		case <-ctx.Done():
-			return fmt.Errorf("source %q: waiting for task %d to stop: %w", p.cfg.Name, t.id, ctx.Err())
-		}
-	}
-	p.dropTaskID(t.id)
-	return nil
-}
-
-// launch starts t's supervisor; a.mu is held and a.ctx set. Once Run's
-// ctx is done (Run is about to return) nothing starts.
-func (p *Pipeline) launch(a *assignment, t *assignedTask) {
-	if a.ctx.Err() != nil {
-		return
-	}
-	ctx, cancel := context.WithCancel(a.ctx)
-	t.cancel, t.done = cancel, make(chan struct{})
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		// A failure was logged and is shown in the status (FAILED) until
-		// the task is reassigned; it does not end Run.
-		_ = p.supervise(ctx, t.id, t.r, t.config)
-		cancel()
-		if t.removed.Load() {
-			p.dropTaskID(t.id)
-		}
-		close(t.done)
-	}()
+	return assigned.Restart(ctx, "source", p.cfg.Name, a, id)
 }
 
 // runAssigned is Run in assigned mode.
@@ -244,23 +113,10 @@ func (p *Pipeline) runAssigned(ctx context.Context, a *assignment) error {
 	release, stopped, err := p.openStores(ctx, p.taskList)
 	defer release()
 	if stopped || err != nil {
-		a.mu.Lock()
-		a.closed = true
-		a.mu.Unlock()
+		a.Close()
 		return err
 	}
-	a.mu.Lock()
-	a.ctx = ctx
-	for _, id := range slices.Sorted(maps.Keys(a.tasks)) {
-		p.launch(a, a.tasks[id])
-	}
-	a.mu.Unlock()
-
-	<-ctx.Done()
-	a.mu.Lock() // waits for an AssignTasks in progress
-	a.closed = true
-	a.mu.Unlock()
-	a.wg.Wait()
+	a.Run(ctx)
 	p.setState(connect.StateStopped, nil)
 	return nil
 }
@@ -272,27 +128,39 @@ func (p *Pipeline) taskList() []*taskRunner {
 	return slices.Clone(p.tasks)
 }
 
-// insertTask adds r to the tasks PipelineStatus lists, sorted by id.
-func (p *Pipeline) insertTask(r *taskRunner) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	i, _ := slices.BinarySearchFunc(p.tasks, r.id, func(t *taskRunner, id int) int { return t.id - id })
-	p.tasks = slices.Insert(p.tasks, i, r)
+// runners gives the assigned-mode machinery (internal/assigned) the
+// pipeline's task runners and the tasks PipelineStatus lists.
+type runners struct{ p *Pipeline }
+
+// Add makes task id's runner and adds it to the tasks PipelineStatus lists,
+// sorted by id.
+func (h runners) Add(id int, config map[string]string) *taskRunner {
+	r := newTaskRunner(h.p, id, config)
+	h.p.mu.Lock()
+	defer h.p.mu.Unlock()
+	i, _ := slices.BinarySearchFunc(h.p.tasks, r.id, func(t *taskRunner, id int) int { return t.id - id })
+	h.p.tasks = slices.Insert(h.p.tasks, i, r)
+	return r
 }
 
-// dropTask removes r from the tasks PipelineStatus lists.
-func (p *Pipeline) dropTask(r *taskRunner) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.tasks = slices.DeleteFunc(p.tasks, func(t *taskRunner) bool { return t == r })
+// Remove removes r from the tasks PipelineStatus lists.
+func (h runners) Remove(r *taskRunner) {
+	h.p.mu.Lock()
+	defer h.p.mu.Unlock()
+	h.p.tasks = slices.DeleteFunc(h.p.tasks, func(t *taskRunner) bool { return t == r })
 }
 
-// dropTaskID removes the task with id from the tasks PipelineStatus lists
+// RemoveID removes the task with id from the tasks PipelineStatus lists
 // (its current runner: a restart replaced the first).
-func (p *Pipeline) dropTaskID(id int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.tasks = slices.DeleteFunc(p.tasks, func(t *taskRunner) bool { return t.id == id })
+func (h runners) RemoveID(id int) {
+	h.p.mu.Lock()
+	defer h.p.mu.Unlock()
+	h.p.tasks = slices.DeleteFunc(h.p.tasks, func(t *taskRunner) bool { return t.id == id })
+}
+
+// Supervise runs task id until ctx is done, restarted under Config.Restart.
+func (h runners) Supervise(ctx context.Context, id int, r *taskRunner, config map[string]string) error {
+	return h.p.supervise(ctx, id, r, config)
 }
 
 // refresher is an offsets store that can re-read what others committed
