@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -157,5 +159,27 @@ func TestClusterRevokeWaitsForARestartingIncarnation(t *testing.T) {
 	t.Logf("applyAssignment returned after %v; task 1 instances alive here: %d", time.Since(t0), live.Load())
 	if live.Load() != 0 {
 		t.Errorf("revocation returned while revoked task 1 still runs (stopping) on this member")
+	}
+}
+
+// TestClusterOffsetsWaitForTheClusterToStop: in cluster mode a STOPPED
+// connector's offsets can be altered only once its task configurations
+// were emptied (every member stopped its tasks), not merely once this
+// member stopped.
+func TestClusterOffsetsWaitForTheClusterToStop(t *testing.T) {
+	r, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := func(context.Context) (connect.Pipeline, error) { return nil, errors.New("not built") }
+	s := newSlot(r, "c", map[string]string{"name": "c"}, nil, build, connect.StateStopped)
+	s.clustered = true
+	s.clusterTasks = []map[string]string{{}}
+	if _, _, err := s.offsetManager(context.Background(), true); !errors.Is(err, connect.ErrNotStopped) || !strings.Contains(err.Error(), "other workers") {
+		t.Fatalf("offsets of a connector whose tasks may still run elsewhere: %v, want ErrNotStopped", err)
+	}
+	s.clusterTasks = nil
+	if _, _, err := s.offsetManager(context.Background(), true); errors.Is(err, connect.ErrNotStopped) {
+		t.Fatalf("offsets of a connector stopped everywhere: %v", err)
 	}
 }

@@ -483,6 +483,28 @@ func TestClusterDeclaredOnce(t *testing.T) {
 	if len(seen) != 6*perTask || len(recs) != 6*perTask {
 		t.Errorf("%d records, %d distinct; want %d each (duplicates: %d)", len(recs), len(seen), 6*perTask, dups)
 	}
+	// Stopped on one replica (KIP-875), the connector stops everywhere; then
+	// its offsets can be reset from the other.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := a.r.Stop(ctx, "seq"); err != nil {
+		t.Fatal(err)
+	}
+	waitCluster(t, 60*time.Second, "seq STOPPED with no task on both replicas", func() bool {
+		for _, m := range []*clusterMember{a, b} {
+			rep, err := m.r.Status("seq")
+			if err != nil || rep.State != connect.StateStopped || len(rep.Tasks) != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if err := b.r.ResetOffsets(ctx, "seq"); err != nil {
+		t.Fatalf("resetting the offsets of a connector stopped everywhere: %v", err)
+	}
+	if offs, err := b.r.Offsets(ctx, "seq"); err != nil || len(offs) != 0 {
+		t.Fatalf("offsets after the reset: %v, %v", offs, err)
+	}
 }
 
 // TestClusterCoordinatorMetrics: a member reports Kafka Connect's

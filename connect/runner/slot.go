@@ -582,6 +582,13 @@ func (s *slot) offsetManager(ctx context.Context, mutate bool) (connect.OffsetMa
 		s.mu.Unlock()
 		return nil, nil, &runnerError{kind: connect.ErrNotStopped, msg: "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/" + s.name + "/stop' endpoint"}
 	}
+	if mutate && s.clustered && len(s.clusterTasks) > 0 {
+		// Cluster mode: STOPPED everywhere once the connector's owner
+		// emptied its task configurations (KIP-875); until then a task on
+		// another member may still commit over the change.
+		s.mu.Unlock()
+		return nil, nil, &runnerError{kind: connect.ErrNotStopped, msg: "Connector " + s.name + " is being stopped: its tasks may still run on other workers; retry once GET /connectors/" + s.name + "/status lists no task"}
+	}
 	s.offsetOps++
 	p, gen, build := s.pipe, s.gen, s.buildFuncLocked()
 	s.mu.Unlock()
