@@ -2,11 +2,13 @@ package runner_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/runner"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 )
@@ -136,5 +138,30 @@ func TestClusterRefusesMultiPartitionConfigTopic(t *testing.T) {
 	err = r.Run(ctx)
 	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "single partition") || !strings.Contains(err.Error(), group+"-configs") {
 		t.Fatalf("Run: %v (want Kafka Connect's single-partition refusal naming the topic, at once)", err)
+	}
+}
+
+// TestClusterAfterRunFailed: once Run ended (here: a config topic Kafka
+// Connect refuses), a declaration fails with ErrStopped instead of being
+// kept for a config topic that will not open.
+func TestClusterAfterRunFailed(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	group := "cluster-" + kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, group+"-configs", 2, nil) // not compacted: refused
+	r, err := runner.New(runner.Config{
+		Logger: slog.New(slog.DiscardHandler),
+		Cluster: &runner.ClusterConfig{
+			GroupID: group, ConfigTopic: group + "-configs", OffsetTopic: group + "-offsets", StatusTopic: group + "-status",
+			Brokers: brokers, Sarama: kafkatest.SaramaConfig(t), AdvertisedURL: "http://127.0.0.1:1",
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background()); err == nil {
+		t.Fatal("Run succeeded on a refused config topic")
+	}
+	if err := r.AddPipeline("late", nil, func(context.Context) (connect.Pipeline, error) { return nil, nil }); !errors.Is(err, runner.ErrStopped) {
+		t.Errorf("AddPipeline after Run ended: %v, want ErrStopped", err)
 	}
 }

@@ -68,6 +68,7 @@ type clusterRuntime struct {
 	written   map[string]writtenStatus // status records last written by this member, by key
 	work      map[string]int           // the config topic's connectors and task counts at the last reconcile
 	ready     chan struct{}            // closed once the config topic was read and the member started
+	stopped   chan struct{}            // closed when run returned
 	// statusMu serializes writeStatuses and Revoke, so that a status
 	// computed before a revocation is not written after it.
 	statusMu  sync.Mutex
@@ -117,7 +118,7 @@ func newClusterRuntime(r *Runner, c ClusterConfig) (*clusterRuntime, error) {
 	cr := &clusterRuntime{
 		r: r, cfg: c, workerID: workerID, log: log, sarama: sc, brokers: brokers, protos: protos,
 		declared: map[string]declaration{}, written: map[string]writtenStatus{},
-		ready:    make(chan struct{}),
+		ready: make(chan struct{}), stopped: make(chan struct{}),
 		taskWake: make(chan struct{}, 1), statusWake: make(chan struct{}, 1),
 		gen: cluster.Generation{ID: -1},
 	}
@@ -140,6 +141,7 @@ func wake(c chan struct{}) {
 // group and runs until ctx is done; then it leaves the group (stopping
 // every local task) and closes the topics.
 func (cr *clusterRuntime) run(ctx context.Context) error {
+	defer close(cr.stopped)
 	cfgLog, stLog, err := cr.open(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -272,6 +274,8 @@ func (cr *clusterRuntime) awaitReady(ctx context.Context) error {
 	select {
 	case <-cr.ready:
 		return nil
+	case <-cr.stopped:
+		return &runnerError{kind: ErrStopped, msg: "The runner has stopped: it is no longer a member of cluster " + cr.cfg.GroupID}
 	case <-ctx.Done():
 		return fmt.Errorf("the cluster's config topic %s is not open yet: %w", cr.cfg.ConfigTopic, ctx.Err())
 	}

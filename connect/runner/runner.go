@@ -412,6 +412,9 @@ func (r *Runner) AddPipeline(name string, config map[string]string, build BuildF
 		return &runnerError{kind: ErrInvalidConfig, msg: "connector " + name + ": a BuildFunc is required"}
 	}
 	if r.cluster != nil {
+		if _, done := r.runState(); done {
+			return &runnerError{kind: ErrStopped, msg: "The runner has stopped; connector " + name + " cannot be added"}
+		}
 		return r.cluster.declare(name, withName(config, name), build)
 	}
 	s := newSlot(r, name, withName(config, name), nil, build, connect.StateRunning)
