@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"time"
 	"testing"
 
 	"github.com/sluicehq/sluice/connect"
@@ -108,6 +109,11 @@ func TestSecretsMaskedInPipelineLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitState("leaky", connect.StateFailed, 1)
+	// The Runner logs the failure once the pipeline's Run returned, which
+	// may be just after its status shows FAILED.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !strings.Contains(logs.String(), `"msg":"connector failed"`); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	out := logs.String()
 	noSecret(t, "the logs", out)
 	for _, want := range []string{`"msg":"building with [hidden]"`, `password [hidden] refused`, `"msg":"connector failed"`, `"g":{"jaas":"[hidden]"}`} {
