@@ -9,8 +9,8 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/configprovider"
