@@ -308,6 +308,12 @@ func TestEOSKillChild(t *testing.T) {
 			Boundary:         boundary,
 			BoundaryInterval: 20 * time.Millisecond,
 		},
+		// At most two batches per transaction, so that a child runs
+		// several transactions whatever the group commit gathers while a
+		// commit is in flight: the kill lands in its 1st, 2nd or 3rd
+		// (a child whose whole job fitted in two transactions finished
+		// before its kill, and the test proved nothing).
+		MaxInFlightRecords: 2 * eosBatch,
 		// a fenced task must not be restarted even so (it would fence its
 		// successor in turn)
 		Restart: sluiceerrors.RestartPolicy{MaxRestarts: 3, InitialDelay: 10 * time.Millisecond},
