@@ -190,9 +190,15 @@ func TestReadCommittedOpenTxnTimesOut(t *testing.T) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, want := range []string{"read_committed", topic, "partition 0", "last stable offset is 5", "high watermark 8", "did not end within 1s"} {
+	for _, want := range []string{"read_committed", topic, "partition 0", "high watermark 8", "did not end within 1s"} {
 		if !strings.Contains(f.msg, want) {
 			t.Errorf("failure %q does not contain %q", f.msg, want)
 		}
+	}
+	// X's record is at offset 5, or at 4 when Apache Kafka appended it
+	// before the marker of the aborted transaction before it (EndTxn
+	// returns before the coordinator writes the markers).
+	if !strings.Contains(f.msg, "last stable offset is 5,") && !strings.Contains(f.msg, "last stable offset is 4,") {
+		t.Errorf("failure %q does not give X's offset (4 or 5) as the last stable offset", f.msg)
 	}
 }
