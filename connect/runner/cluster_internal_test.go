@@ -20,6 +20,7 @@ type fakeTA struct {
 	stopDelay time.Duration
 	mu        sync.Mutex
 	running   map[int]chan struct{} // id -> stopped
+	stopping  []chan struct{}       // every stop begun, which Run waits for (as source's and sink's Run do)
 	live      *atomic.Int32         // task 1 instances alive
 	ctx       context.Context
 }
@@ -45,6 +46,7 @@ func (f *fakeTA) start(id int) {
 func (f *fakeTA) stop(id int) chan struct{} {
 	ch := f.running[id]
 	delete(f.running, id)
+	f.stopping = append(f.stopping, ch)
 	go func() {
 		time.Sleep(f.stopDelay)
 		if id == 1 {
@@ -101,10 +103,10 @@ func (f *fakeTA) Run(ctx context.Context) error {
 	f.mu.Unlock()
 	<-ctx.Done()
 	f.mu.Lock()
-	var waits []chan struct{}
 	for id := range f.running {
-		waits = append(waits, f.stop(id))
+		f.stop(id)
 	}
+	waits := f.stopping // stops begun by AssignTasks too
 	f.mu.Unlock()
 	for _, w := range waits {
 		<-w
