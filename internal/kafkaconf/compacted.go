@@ -50,8 +50,21 @@ func CompactedLogConfig(base *sarama.Config, clientID, what string, maxWait time
 var ErrDescribeNotAllowed = errors.New("not allowed to describe the topic's configuration")
 
 // CleanupPolicy returns topic's cleanup.policy as the broker reports it,
-// and whether it reported one.
+// and whether it reported one. A topic just created may be unknown to the
+// broker answering for a moment (Apache Kafka answers
+// UNKNOWN_TOPIC_OR_PARTITION): that answer is retried for up to 10 s.
 func CleanupPolicy(admin sarama.ClusterAdmin, topic string) (policy string, found bool, err error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		policy, found, err = cleanupPolicy(admin, topic)
+		if !errors.Is(err, sarama.ErrUnknownTopicOrPartition) || time.Now().After(deadline) {
+			return policy, found, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func cleanupPolicy(admin sarama.ClusterAdmin, topic string) (policy string, found bool, err error) {
 	results, err := admin.DescribeConfigs([]*sarama.ConfigResource{{
 		Type:        sarama.TopicResource,
 		Name:        topic,
