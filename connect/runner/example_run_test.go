@@ -77,8 +77,9 @@ func ExampleRunner_Handler() {
 		panic(err)
 	}
 	err = r.Register(connect.Plugin{
-		Class: "com.example.CounterSourceConnector",
-		Type:  connect.TypeSource,
+		Class:   "com.example.CounterSourceConnector",
+		Type:    connect.TypeSource,
+		Version: "1.0.0", // statuses and GET /connector-plugins show it
 		New: func(ctx context.Context, worker, connector map[string]string) (connect.Pipeline, error) {
 			return &counterPipeline{name: connector["name"]}, nil
 		},
@@ -122,7 +123,7 @@ func ExampleRunner_Handler() {
 	// Output:
 	// POST /connectors: 201
 	// PUT /connectors/numbers/pause: 202
-	// GET /connectors/numbers/status: 200 map[state:PAUSED worker_id:worker-1:sluice]
+	// GET /connectors/numbers/status: 200 map[state:PAUSED version:1.0.0 worker_id:worker-1:sluice]
 	// GET /connectors/missing/status: 404
 }
 

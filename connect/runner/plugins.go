@@ -34,6 +34,10 @@ type ConfigResult struct {
 	HasValue bool
 	Errors   []string
 	Visible  bool
+	// Unknown is true for a key that is neither the framework's nor the
+	// plugin's (see ValidateConfig): Errors holds the warning, which
+	// ConfigValidation.ErrorCount does not count.
+	Unknown bool
 }
 
 // Register adds a plugin. It fails when Class is empty or already taken (as
@@ -147,6 +151,20 @@ func (r *Runner) checkConnectorConfig(config map[string]string) (*connect.Plugin
 // the plugin's Validate. A missing connector.class is taken to be plugin.
 // It fails with ErrPluginNotFound for an unknown plugin, and with
 // ErrInvalidConfig when connector.class names another plugin.
+//
+// Keys of config that are neither the framework's nor the plugin's (a typo
+// such as errors.tolerence; see the warnings CreateConnector logs) follow
+// the defined keys, sorted, each with a STRING definition and an error
+// "The configuration 'errors.tolerence' was supplied but isn't a known
+// config. Did you mean 'errors.tolerance'?", and Unknown set. They do not
+// count in ErrorCount: Kafka Connect 4.3.1 lists no such entry and reports
+// 0 errors for such a configuration (its ConfigDef validates defined keys
+// only), so tools that gate on error_count behave as on Kafka Connect, and
+// CreateConnector accepts the configuration (logging the warning), while a
+// UI showing each key's errors shows the typo. When the plugin declares no
+// Config, only keys in the framework's namespaces (errors.*, transforms.*,
+// predicates.*, topic.creation.*, …) can be reported: any other key may be
+// the plugin's own.
 func (r *Runner) ValidateConfig(plugin string, config map[string]string) (ConfigValidation, error) {
 	p := r.lookupPlugin(plugin)
 	if p == nil {
@@ -161,7 +179,9 @@ func (r *Runner) ValidateConfig(plugin string, config map[string]string) (Config
 	} else if q := r.lookupPlugin(strings.TrimSpace(c)); q != p {
 		return ConfigValidation{}, &runnerError{kind: ErrInvalidConfig, msg: "Included connector type " + c + " does not match request type " + plugin}
 	}
-	return r.validate(p, config), nil
+	v := r.validate(p, config)
+	v.Configs = append(v.Configs, unknownKeyResults(p, config, v, r.isProvider)...)
+	return v, nil
 }
 
 // validate validates config against p as Kafka Connect does: with its
@@ -197,10 +217,20 @@ func (r *Runner) validate(p *connect.Plugin, config map[string]string) ConfigVal
 }
 
 // PluginConfig returns the configuration keys of a plugin (GET
-// /connector-plugins/{plugin}/config): the framework's, then the plugin's.
+// /connector-plugins/{plugin}/config): for a connector, the framework's
+// (those of Kafka Connect's SinkConnectorConfig or SourceConnectorConfig
+// that Sluice applies), then the plugin's Config keys, one of which replaces
+// a framework key of the same name in place. For a converter, header
+// converter, transformation or predicate Sluice ships (PluginList, by class
+// or simple class name) it returns an empty list: their registries do not
+// describe their keys (Kafka Connect returns the component's ConfigDef).
+// It fails with ErrPluginNotFound for an unknown plugin.
 func (r *Runner) PluginConfig(plugin string) ([]connect.ConfigKey, error) {
 	p := r.lookupPlugin(plugin)
 	if p == nil {
+		if _, ok := lookupComponent(plugin); ok {
+			return []connect.ConfigKey{}, nil
+		}
 		return nil, &runnerError{kind: ErrPluginNotFound, msg: "Unknown connector plugin " + plugin}
 	}
 	return pluginKeys(p), nil
@@ -552,3 +582,231 @@ type logConfig map[string]string
 
 // String implements fmt.Stringer for log handlers.
 func (c logConfig) String() string { return javaMapString(c) }
+
+// Plugin types GET /connector-plugins?connectorsOnly=false reports besides
+// [connect.TypeSource] and [connect.TypeSink]: Kafka Connect's
+// PluginType names.
+const (
+	PluginTypeConverter       = "converter"
+	PluginTypeHeaderConverter = "header_converter"
+	PluginTypeTransformation  = "transformation"
+	PluginTypePredicate       = "predicate"
+)
+
+// PluginInfo is one entry of GET /connector-plugins, as Kafka Connect's
+// PluginInfo: the plugin's class, its type (source, sink, converter,
+// header_converter, transformation or predicate) and its version.
+type PluginInfo struct {
+	Class, Type, Version string
+}
+
+// builtinComponents are the converters, header converters, transformations
+// and predicates Sluice ships, by Kafka Connect class name: those of
+// converters.DefaultRegistry and converters/avro (which the source and sink
+// property parsers register), and those of transforms.NewRegistry under
+// Kafka Connect's packages. The Runner does not import those packages (it
+// supervises pipelines through package connect only); a test checks this
+// table against the registries.
+var builtinComponents = func() []PluginInfo {
+	const conv, tr, pred = "org.apache.kafka.connect.converters.", "org.apache.kafka.connect.transforms.", "org.apache.kafka.connect.transforms.predicates."
+	var out []PluginInfo
+	add := func(typ string, classes ...string) {
+		for _, c := range classes {
+			out = append(out, PluginInfo{Class: c, Type: typ})
+		}
+	}
+	kv := []string{
+		conv + "BooleanConverter", conv + "ByteArrayConverter", conv + "DoubleConverter", conv + "FloatConverter",
+		conv + "IntegerConverter", conv + "LongConverter", conv + "ShortConverter",
+		"org.apache.kafka.connect.json.JsonConverter", "org.apache.kafka.connect.storage.StringConverter",
+	}
+	add(PluginTypeConverter, append([]string{"io.confluent.connect.avro.AvroConverter"}, kv...)...)
+	add(PluginTypeHeaderConverter, append(kv, "org.apache.kafka.connect.storage.SimpleHeaderConverter")...)
+	for _, s := range []string{"Cast", "ExtractField", "Flatten", "HeaderFrom", "HoistField", "InsertField", "MaskField", "ReplaceField", "SetSchemaMetadata", "TimestampConverter"} {
+		add(PluginTypeTransformation, tr+s+"$Key", tr+s+"$Value")
+	}
+	add(PluginTypeTransformation, tr+"DropHeaders", tr+"Filter", tr+"InsertHeader", tr+"RegexRouter", tr+"TimestampRouter", tr+"ValueToKey")
+	add(PluginTypePredicate, pred+"HasHeaderKey", pred+"RecordIsTombstone", pred+"TopicNameMatches")
+	return out
+}()
+
+// pluginTypeOrder is the order of Kafka Connect's ConnectorPluginsResource:
+// sink connectors, source connectors, transformations, predicates,
+// converters, header converters (each sorted by class).
+var pluginTypeOrder = []string{connect.TypeSink, connect.TypeSource, PluginTypeTransformation, PluginTypePredicate, PluginTypeConverter, PluginTypeHeaderConverter}
+
+// PluginList returns what GET /connector-plugins lists, in Kafka Connect's
+// order: the registered sink connectors, then the source connectors, each
+// sorted by class; unless connectorsOnly, followed by the transformations,
+// predicates, converters and header converters Sluice ships (with their
+// Kafka Connect class names; a class that is both a converter and a header
+// converter is listed under each type, as Kafka Connect does). Every entry
+// has a version: the plugin's [connect.Plugin].Version, else the Runner's
+// Config.Version (Sluice's version by default, what GET / reports), as
+// Kafka Connect reports its own version for its built-in plugins.
+//
+// Converters, transformations and predicates registered on a registry of
+// the application's own (converters.Registry, transforms.Registry) are not
+// listed: the Runner does not see those registries. Safe for concurrent
+// use.
+func (r *Runner) PluginList(connectorsOnly bool) []PluginInfo {
+	var out []PluginInfo
+	for _, p := range r.Plugins() {
+		out = append(out, PluginInfo{Class: p.Class, Type: p.Type, Version: r.pluginVersion(&p)})
+	}
+	if !connectorsOnly {
+		for _, c := range builtinComponents {
+			c.Version = r.cfg.Version
+			out = append(out, c)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b PluginInfo) int {
+		if d := slices.Index(pluginTypeOrder, a.Type) - slices.Index(pluginTypeOrder, b.Type); d != 0 {
+			return d
+		}
+		return strings.Compare(a.Class, b.Class)
+	})
+	return out
+}
+
+// pluginVersion is the version Sluice reports for a connector plugin (nil
+// for a pipeline built in Go): its Version, else the Runner's.
+func (r *Runner) pluginVersion(p *connect.Plugin) string {
+	if p != nil && p.Version != "" {
+		return p.Version
+	}
+	return r.cfg.Version
+}
+
+// lookupComponent finds a built-in converter, header converter,
+// transformation or predicate by class or simple class name (e.g.
+// "JsonConverter", "Cast$Value"), or returns false.
+func lookupComponent(name string) (PluginInfo, bool) {
+	for _, c := range builtinComponents {
+		if c.Class == name || simpleName(c.Class) == name {
+			return c, true
+		}
+	}
+	return PluginInfo{}, false
+}
+
+// ValidVersionSpec reports whether v is a plugin version specification
+// Kafka Connect accepts in GET /connector-plugins/{plugin}/config?version=
+// (PluginUtils.connectorVersionRequirement): "latest", a version ("1.2",
+// taken as exactly that version) or a Maven version range ("[1.0,2.0)",
+// "[1.0,)", "(,1.0],[1.2,)"). Unbalanced or malformed ranges and ranges
+// whose bounds are out of order are refused; overlapping ranges are not
+// detected (Kafka Connect refuses them too).
+func ValidVersionSpec(v string) bool {
+	spec := strings.TrimSpace(v)
+	if v == "latest" {
+		return true
+	}
+	n, ok := versionRanges(spec)
+	if !ok {
+		return false
+	}
+	if n == 0 {
+		// A plain version: Kafka Connect requires exactly it ("[v]").
+		_, ok = versionRanges("[" + spec + "]")
+	}
+	return ok
+}
+
+// versionRanges parses a Maven version range specification as
+// VersionRange.createFromVersionSpec does, returning how many ranges it
+// holds (0 for a plain version) and whether it is valid.
+func versionRanges(spec string) (int, bool) {
+	n := 0
+	rest := spec
+	for strings.HasPrefix(rest, "[") || strings.HasPrefix(rest, "(") {
+		i1, i2 := strings.IndexByte(rest, ')'), strings.IndexByte(rest, ']')
+		i := i2
+		if i2 < 0 || (i1 >= 0 && i1 < i2) {
+			i = i1
+		}
+		if i < 0 {
+			return 0, false // Unbounded range
+		}
+		if !validRestriction(rest[:i+1]) {
+			return 0, false
+		}
+		n++
+		rest = strings.TrimSpace(rest[i+1:])
+		if strings.HasPrefix(rest, ",") {
+			rest = strings.TrimSpace(rest[1:])
+		}
+	}
+	if rest != "" && n > 0 {
+		return 0, false // Only fully-qualified sets allowed in multiple set scenario
+	}
+	return n, true
+}
+
+// validRestriction checks one "[low,high)" part of a version range.
+func validRestriction(r string) bool {
+	lowIncl, highIncl := r[0] == '[', r[len(r)-1] == ']'
+	inner := strings.TrimSpace(r[1 : len(r)-1])
+	low, high, isRange := strings.Cut(inner, ",")
+	if !isRange {
+		return lowIncl && highIncl // a single version must be surrounded by []
+	}
+	low, high = strings.TrimSpace(low), strings.TrimSpace(high)
+	return low == "" || high == "" || compareVersions(high, low) >= 0
+}
+
+// compareVersions orders two versions roughly as Maven's ComparableVersion:
+// dot- and dash-separated parts, numbers numerically and after words.
+func compareVersions(a, b string) int {
+	split := func(s string) []string {
+		return strings.FieldsFunc(s, func(r rune) bool { return r == '.' || r == '-' })
+	}
+	pa, pb := split(a), split(b)
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		var x, y string
+		if i < len(pa) {
+			x = pa[i]
+		}
+		if i < len(pb) {
+			y = pb[i]
+		}
+		nx, ex := strconv.ParseUint(x, 10, 64)
+		ny, ey := strconv.ParseUint(y, 10, 64)
+		switch {
+		case x == y:
+			continue
+		case ex == nil && ey == nil:
+			return cmpUint(nx, ny)
+		case x == "":
+			return -1
+		case y == "":
+			return 1
+		case ex == nil:
+			return 1
+		case ey == nil:
+			return -1
+		default:
+			return strings.Compare(x, y)
+		}
+	}
+	return 0
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// version is the version statuses report for the connector (see
+// ConnectorReport.Version).
+func (s *slot) version() string {
+	s.mu.Lock()
+	p := s.plugin
+	s.mu.Unlock()
+	return s.r.pluginVersion(p)
+}

@@ -137,15 +137,21 @@ type (
 		ID     restTaskID        `json:"id"`
 		Config map[string]string `json:"config"`
 	}
+	// restConnectorState and restTaskState are Kafka Connect's
+	// ConnectorStateInfo$ConnectorState and $TaskState, fields in the order
+	// its Jackson mapper writes them (creator properties first: id, state,
+	// worker_id, version; then trace, omitted when empty).
 	restConnectorState struct {
 		State    string `json:"state"`
 		WorkerID string `json:"worker_id"`
+		Version  string `json:"version"`
 		Trace    string `json:"trace,omitempty"`
 	}
 	restTaskState struct {
 		ID       int             `json:"id"`
 		State    string          `json:"state"`
 		WorkerID string          `json:"worker_id"`
+		Version  string          `json:"version"`
 		Trace    string          `json:"trace,omitempty"`
 		Sluice   *restSluiceTask `json:"sluice,omitempty"`
 	}
@@ -203,7 +209,7 @@ type (
 	restPluginInfo struct {
 		Class   string `json:"class"`
 		Type    string `json:"type"`
-		Version string `json:"version,omitempty"`
+		Version string `json:"version"`
 	}
 	restConfigKeyInfo struct {
 		Name          string   `json:"name"`
@@ -213,7 +219,7 @@ type (
 		Importance    string   `json:"importance"`
 		Documentation string   `json:"documentation"`
 		Group         string   `json:"group"`
-		Order         int      `json:"order"`
+		OrderInGroup  int      `json:"order_in_group"`
 		Width         string   `json:"width"`
 		DisplayName   string   `json:"display_name"`
 		Dependents    []string `json:"dependents"`
@@ -937,8 +943,22 @@ func checkSinkOffset(part, off map[string]any) error {
 
 // --- plugins ---
 
-func (h restHandler) listPlugins(w http.ResponseWriter, _ *http.Request) {
-	ps := h.r.Plugins()
+// jerseyBool parses a Boolean query parameter as Jersey does
+// (Boolean.valueOf): "true" in any case is true, any other value false,
+// and an absent parameter is def (its @DefaultValue).
+func jerseyBool(req *http.Request, key string, def bool) bool {
+	vs, ok := req.URL.Query()[key]
+	if !ok || len(vs) == 0 {
+		return def
+	}
+	return strings.EqualFold(vs[0], "true")
+}
+
+// listPlugins is GET /connector-plugins[?connectorsOnly=]: connectorsOnly
+// defaults to true, as Kafka Connect's @DefaultValue("true"); see
+// Runner.PluginList.
+func (h restHandler) listPlugins(w http.ResponseWriter, req *http.Request) {
+	ps := h.r.PluginList(jerseyBool(req, "connectorsOnly", true))
 	out := make([]restPluginInfo, len(ps))
 	for i, p := range ps {
 		out[i] = restPluginInfo{Class: p.Class, Type: p.Type, Version: p.Version}
@@ -949,7 +969,7 @@ func (h restHandler) listPlugins(w http.ResponseWriter, _ *http.Request) {
 func keyInfo(k connect.ConfigKey) restConfigKeyInfo {
 	ki := restConfigKeyInfo{
 		Name: k.Name, Type: k.Type, Required: k.Required, Importance: k.Importance,
-		Documentation: k.Documentation, Group: k.Group, Order: k.Order, Width: k.Width,
+		Documentation: k.Documentation, Group: k.Group, OrderInGroup: k.Order, Width: k.Width,
 		DisplayName: k.DisplayName, Dependents: k.Dependents,
 	}
 	if !k.Required && (k.Default != "" || (k.Type != "CLASS" && k.Type != "PASSWORD")) {
@@ -959,7 +979,15 @@ func keyInfo(k connect.ConfigKey) restConfigKeyInfo {
 	return ki
 }
 
-func (h restHandler) pluginConfig(w http.ResponseWriter, _ *http.Request, plugin string) {
+// pluginConfig is GET /connector-plugins/{plugin}/config[?version=]: a
+// version that is not a valid specification (ValidVersionSpec) is refused
+// with 400 "Invalid version specification: <v>", as Kafka Connect does; a
+// valid one selects nothing (a Sluice plugin has one version).
+func (h restHandler) pluginConfig(w http.ResponseWriter, req *http.Request, plugin string) {
+	if vs, ok := req.URL.Query()["version"]; ok && len(vs) > 0 && !ValidVersionSpec(vs[0]) {
+		writeError(w, http.StatusBadRequest, "Invalid version specification: "+vs[0])
+		return
+	}
 	keys, err := h.r.PluginConfig(plugin)
 	if err != nil {
 		writeErr(w, err)
@@ -972,6 +1000,12 @@ func (h restHandler) pluginConfig(w http.ResponseWriter, _ *http.Request, plugin
 	writeJSON(w, http.StatusOK, out)
 }
 
+// validate is PUT /connector-plugins/{plugin}/config/validate (see
+// Runner.ValidateConfig). A key neither the framework nor the plugin
+// defines is listed after the defined keys with its warning in "errors",
+// but error_count does not count it: Kafka Connect reports 0 errors for such
+// a configuration, so tools gating on error_count behave as they do on
+// Kafka Connect, while a UI showing each key's errors shows the typo.
 func (h restHandler) validate(w http.ResponseWriter, req *http.Request, plugin string) {
 	cfg, ok := readConfig(w, req)
 	if !ok {
@@ -995,7 +1029,11 @@ func (h restHandler) validate(w http.ResponseWriter, req *http.Request, plugin s
 			v := c.Key.Default // Kafka Connect reports the default of an unset key
 			val.Value = &v
 		}
-		out.Configs[i] = restConfigInfo{Definition: keyInfo(c.Key), Value: val}
+		def := keyInfo(c.Key)
+		if c.Unknown {
+			def.DefaultValue = nil // no definition, so no default (Kafka's NO_DEFAULT_VALUE is null)
+		}
+		out.Configs[i] = restConfigInfo{Definition: def, Value: val}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -1005,7 +1043,7 @@ func (h restHandler) validate(w http.ResponseWriter, req *http.Request, plugin s
 func stateInfo(rep ConnectorReport) restStateInfo {
 	out := restStateInfo{
 		Name:      rep.Name,
-		Connector: restConnectorState{State: string(rep.State), WorkerID: rep.WorkerID, Trace: rep.scrub(ErrorTrace(rep.Err))},
+		Connector: restConnectorState{State: string(rep.State), WorkerID: rep.WorkerID, Version: rep.Version, Trace: rep.scrub(ErrorTrace(rep.Err))},
 		Tasks:     make([]restTaskState, len(rep.Tasks)),
 		Type:      rep.Type,
 		Sluice: &restSluiceConnector{
@@ -1027,7 +1065,7 @@ func rfc3339(t time.Time) string {
 }
 
 func taskState(rep ConnectorReport, t TaskReport) restTaskState {
-	ts := restTaskState{ID: t.ID, State: string(t.State), WorkerID: rep.WorkerID, Trace: rep.scrub(ErrorTrace(t.Err))}
+	ts := restTaskState{ID: t.ID, State: string(t.State), WorkerID: rep.WorkerID, Version: rep.Version, Trace: rep.scrub(ErrorTrace(t.Err))}
 	if t.WorkerID != "" || t.Remote {
 		ts.WorkerID = t.WorkerID
 	}

@@ -411,6 +411,7 @@ func (r *Runner) AddPipeline(name string, config map[string]string, build BuildF
 	if build == nil {
 		return &runnerError{kind: ErrInvalidConfig, msg: "connector " + name + ": a BuildFunc is required"}
 	}
+	r.warnConfig(name, nil, "", config)
 	if r.cluster != nil {
 		if _, done := r.runState(); done {
 			return &runnerError{kind: ErrStopped, msg: "The runner has stopped; connector " + name + " cannot be added"}
@@ -436,6 +437,10 @@ func (r *Runner) UpdatePipeline(name string, config map[string]string, build Bui
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	typ := s.typ
+	s.mu.Unlock()
+	r.warnConfig(name, nil, typ, config)
 	if r.cluster != nil {
 		return r.cluster.declare(name, withName(config, name), build)
 	}
@@ -450,6 +455,19 @@ func (r *Runner) UpdatePipeline(name string, config map[string]string, build Bui
 // one fails with an error matching ErrInvalidConfig that lists every issue.
 // initial is RUNNING (or ""), PAUSED or STOPPED (KIP-980). It fails with
 // ErrConnectorExists if name is taken.
+//
+// A key of config that neither the framework nor the plugin's Config
+// defines (e.g. errors.tolerence) is accepted but logged at WARN on
+// Config.Logger with the connector's name, in Kafka's classic wording "The
+// configuration 'errors.tolerence' was supplied but isn't a known config."
+// and a did-you-mean hint; so are connector-level key.converter.* (value.,
+// header.) sub-keys without the converter key, which have no effect, and a
+// dead letter queue under errors.tolerance=none, which receives only the
+// record that fails the task. PutConnectorConfig, PatchConnectorConfig,
+// AddPipeline and UpdatePipeline log the same (for a pipeline built in
+// Go, whose keys the Runner cannot know, only unknown keys in the
+// framework's namespaces such as errors.* and transforms.*). See
+// ValidateConfig for how the validate endpoint shows unknown keys.
 func (r *Runner) CreateConnector(name string, config map[string]string, initial connect.State) error {
 	if err := validName(name); err != nil {
 		return err
@@ -469,6 +487,7 @@ func (r *Runner) CreateConnector(name string, config map[string]string, initial 
 	if err != nil {
 		return err
 	}
+	r.warnConfig(name, p, "", config)
 	if r.cluster != nil {
 		if r.cluster.exists(name) {
 			return &runnerError{kind: ErrConnectorExists, msg: "Connector " + name + " already exists"}
@@ -567,6 +586,7 @@ func (r *Runner) updateConfig(s *slot, config map[string]string) error {
 	if err != nil {
 		return err
 	}
+	r.warnConfig(s.name, p, "", config)
 	if maps.Equal(old, config) && plugin == p {
 		s.log.Info("connector configuration unchanged; nothing restarted")
 		return nil
@@ -698,6 +718,7 @@ func (r *Runner) Restart(name string, opts RestartOptions) (ConnectorReport, err
 		return restartingReport(rep, opts), nil
 	}
 	rep, err := s.restart(opts)
+	rep.Version = s.version()
 	return rep, s.scrubErr(err)
 }
 

@@ -664,6 +664,11 @@ type ConnectorReport struct {
 	At         time.Time
 	StallAfter time.Duration
 	Tasks      []TaskReport
+	// Version is the connector plugin's [connect.Plugin].Version, else the
+	// Runner's Config.Version (a pipeline built in Go, or a plugin without
+	// a version): the "version" of the connector and of each task in REST
+	// statuses, as Kafka Connect 4.x reports it.
+	Version string
 
 	secrets *redact.Secrets // the connector's secrets, masked in REST traces
 }

@@ -183,10 +183,14 @@ func (s *slot) localConnectorState() (connect.State, string) {
 // statusReport is the connector's status as Runner.Status and the REST
 // API show it: cluster-wide in cluster mode, this Runner's otherwise.
 func (s *slot) statusReport() ConnectorReport {
+	var rep ConnectorReport
 	if s.clustered && s.r.cluster != nil {
-		return s.r.cluster.report(s)
+		rep = s.r.cluster.report(s)
+	} else {
+		rep = s.report()
 	}
-	return s.report()
+	rep.Version = s.version()
+	return rep
 }
 
 // clusterTaskConfigs returns the committed task configurations, masked as
