@@ -3,6 +3,7 @@ package connprops
 import (
 	"testing"
 
+	"github.com/sluicehq/sluice/converters"
 	"github.com/sluicehq/sluice/converters/avro"
 )
 
@@ -32,5 +33,32 @@ func TestAvroResolvesByDefault(t *testing.T) {
 		if got := kc.Config().URLs; len(got) != 1 || got[0] != "http://127.0.0.1:1" {
 			t.Errorf("%s: key converter URLs %v", class, got)
 		}
+	}
+}
+
+// TestConnectorConverterSubKeysNeedTheConverterKey: connector-level
+// value.converter.* sub-keys apply only when the connector names
+// value.converter; otherwise the worker's converter is built from the
+// worker's sub-keys alone (Kafka Connect's rule), which is why the Runner
+// warns that such keys have no effect.
+func TestConnectorConverterSubKeysNeedTheConverterKey(t *testing.T) {
+	worker := map[string]string{"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "true"}
+	schemasDisabled := func(connector map[string]string) bool {
+		t.Helper()
+		c, err := Parse(worker, connector, Plugins{}, "producer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, ok := c.ValueConverter.(*converters.JSON)
+		if !ok {
+			t.Fatalf("value converter %T, want *converters.JSON", c.ValueConverter)
+		}
+		return j.Config().SchemasDisabled
+	}
+	if schemasDisabled(map[string]string{"name": "c", "value.converter.schemas.enable": "false"}) {
+		t.Error("connector-level value.converter.schemas.enable applied without value.converter")
+	}
+	if !schemasDisabled(map[string]string{"name": "c", "value.converter": "JsonConverter", "value.converter.schemas.enable": "false"}) {
+		t.Error("connector-level value.converter.schemas.enable ignored with value.converter set")
 	}
 }
