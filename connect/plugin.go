@@ -24,7 +24,9 @@ type Plugin struct {
 	Aliases []string
 	// Type is TypeSource or TypeSink. Required.
 	Type string
-	// Version is shown by GET /connector-plugins (omitted when empty).
+	// Version is shown by GET /connector-plugins and as the "version" of
+	// the connector's and its tasks' REST statuses; when empty, the
+	// Runner's version (its Config.Version, Sluice's by default) is shown.
 	Version string
 	// New builds a pipeline (not yet run) from the worker properties and
 	// the connector's configuration (both copies the plugin may keep). It
