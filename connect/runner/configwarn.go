@@ -262,8 +262,9 @@ func (r *Runner) warnConfig(name string, p *connect.Plugin, typ string, config m
 }
 
 // unknownKeyResults returns validate entries for the unknown keys of
-// config not already in v: a STRING definition and the key's value
-// (masked if it is a password key) whose errors hold the warning. They do
+// config not already in v: a STRING definition and the key's value (masked
+// if it is a password key or the key it is closest to is one) whose errors
+// hold the warning. They do
 // not count in ErrorCount (see ConfigResult.Unknown).
 func unknownKeyResults(p *connect.Plugin, config map[string]string, v ConfigValidation, isProvider func(string) bool) []ConfigResult {
 	var out []ConfigResult
@@ -272,7 +273,9 @@ func unknownKeyResults(p *connect.Plugin, config map[string]string, v ConfigVali
 			continue
 		}
 		val := config[u.Key]
-		if isPasswordKey(u.Key, p) && !onlyReferences(val, isProvider) {
+		// A misspelt password key's value is a secret too.
+		secret := isPasswordKey(u.Key, p) || (u.DidYouMean != "" && isPasswordKey(u.DidYouMean, p))
+		if secret && !onlyReferences(val, isProvider) {
 			val = MaskedValue
 		}
 		out = append(out, ConfigResult{

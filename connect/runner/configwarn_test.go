@@ -288,6 +288,11 @@ func TestValidateListsUnknownKeysWithoutCountingThem(t *testing.T) {
 			}
 		})
 	}
+	// The value of a misspelt password key is masked.
+	w := do(h, "PUT", "/connector-plugins/FakeSink/config/validate", `{"name":"v","topics":"t","fake.secrte":"pw1234"}`)
+	if w.Code != 200 || strings.Contains(w.Body.String(), "pw1234") || !strings.Contains(w.Body.String(), `"name":"fake.secrte","value":"[hidden]"`) {
+		t.Errorf("misspelt password key: %d %s", w.Code, w.Body)
+	}
 	// An invalid configuration's creation error lists only real errors.
 	err := e.r.CreateConnector("x", sinkConfig("tasks.max", "x", "errors.tolerence", "all"), "")
 	if err == nil || !strings.Contains(err.Error(), "contains the following 1 error(s):\ntasks.max: ") || strings.Contains(err.Error(), "tolerence") {
