@@ -961,7 +961,7 @@ func (h restHandler) listPlugins(w http.ResponseWriter, req *http.Request) {
 	ps := h.r.PluginList(jerseyBool(req, "connectorsOnly", true))
 	out := make([]restPluginInfo, len(ps))
 	for i, p := range ps {
-		out[i] = restPluginInfo{Class: p.Class, Type: p.Type, Version: p.Version}
+		out[i] = restPluginInfo(p)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
