@@ -943,12 +943,13 @@ func checkSinkOffset(part, off map[string]any) error {
 
 // --- plugins ---
 
-// jerseyBool parses a Boolean query parameter as Jersey does
-// (Boolean.valueOf): "true" in any case is true, any other value false,
-// and an absent parameter is def (its @DefaultValue).
+// jerseyBool parses a boolean query parameter as Jersey 3.1's
+// PrimitiveValueOfExtractor does: the first value; absent or blank, def
+// (its @DefaultValue); else Boolean.valueOf, so "true" in any case is true
+// and any other value (" true" included) false, never an error.
 func jerseyBool(req *http.Request, key string, def bool) bool {
-	vs, ok := req.URL.Query()[key]
-	if !ok || len(vs) == 0 {
+	vs := req.URL.Query()[key]
+	if len(vs) == 0 || strings.TrimSpace(vs[0]) == "" {
 		return def
 	}
 	return strings.EqualFold(vs[0], "true")

@@ -14,8 +14,8 @@ import (
 )
 
 // TestRESTPluginList: GET /connector-plugins lists the connectors only
-// unless connectorsOnly is anything but "true" (any case), as Jersey's
-// Boolean parameter with @DefaultValue("true"); then the transformations,
+// unless connectorsOnly is anything but blank or "true" (any case), as
+// Jersey's boolean parameter with @DefaultValue("true"); then the transformations,
 // predicates, converters and header converters Sluice ships follow, in
 // Kafka Connect's order, each entry with a version (the plugin's, else the
 // Runner's Config.Version).
@@ -29,7 +29,10 @@ func TestRESTPluginList(t *testing.T) {
 		{"?connectorsOnly=false", "plugins_all"},
 		{"?connectorsOnly=False", "plugins_all"},
 		{"?connectorsOnly=yes", "plugins_all"},
-		{"?connectorsOnly=", "plugins_all"},
+		{"?connectorsOnly=", "plugins"},    // blank: the default
+		{"?connectorsOnly=%20", "plugins"}, // blank: the default
+		{"?connectorsOnly=%20true", "plugins_all"},
+		{"?connectorsOnly=false&connectorsOnly=true", "plugins_all"}, // the first value
 	} {
 		w := do(h, "GET", "/connector-plugins"+c.query, "")
 		if w.Code != 200 {
