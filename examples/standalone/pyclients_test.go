@@ -401,15 +401,21 @@ func clusterID(t *testing.T, brokers []string) string {
 func TestPyClientsCLI(t *testing.T) {
 	bin := pyClientsBin(t)
 	brokers := sluicetest.Brokers(t)
+	dir := t.TempDir()
+	cliSequence(t, bin, brokers, dir, pyWorker(t, brokers, dir), true)
+}
+
+// cliSequence is TestPyClientsCLI's sequence against the worker whose REST
+// API is at base, with the broker at brokers. sluice says whether the
+// worker is Sluice's (whose statuses tell task restarts).
+func cliSequence(t *testing.T, bin string, brokers []string, dir, base string, sluice bool) {
 	topic := sluicetest.Topic(t)
 	sluicetest.CreateTopic(t, brokers, topic, 1, nil)
-	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.txt"), filepath.Join(dir, "out.txt")
 	input := lines(0, 20)
 	if err := os.WriteFile(in, input, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	base := pyWorker(t, brokers, dir)
 	kc := pyCLI{bin: bin, url: base}
 	r := strings.NewReplacer("$TOPIC", quote(topic), "$IN", quote(in), "$OUT", quote(out))
 	J := func(s string) string { return r.Replace(s) }
@@ -495,11 +501,16 @@ func TestPyClientsCLI(t *testing.T) {
 	// failed ones (none here). With -i, Kafka Connect answers once it has
 	// begun restarting the connector and the task (202), so the GET after
 	// may see either RESTARTING or RUNNING, against Kafka Connect too.
-	before := taskRestarts(t, base, "src")
+	var before int
+	if sluice {
+		before = taskRestarts(t, base, "src")
+	}
 	kc.check(t, running("src", "source"), "restart", "src")
 	kc.check(t, running("src", "source"), "restart", "src", "-i", "-o")
-	if after := taskRestarts(t, base, "src"); after != before {
-		t.Errorf("restart src, then restart src -i -o: task 0 restarted %d times, want %d (Kafka Connect restarts no task for these)", after, before)
+	if sluice {
+		if after := taskRestarts(t, base, "src"); after != before {
+			t.Errorf("restart src, then restart src -i -o: task 0 restarted %d times, want %d (Kafka Connect restarts no task for these)", after, before)
+		}
 	}
 	waitStatus(t, base, "snk", states("RUNNING", "RUNNING", 1))
 	var restarting []string
@@ -673,14 +684,19 @@ func freePort(t *testing.T) int {
 func TestPyClientsHealthcheck(t *testing.T) {
 	bin := pyClientsBin(t)
 	brokers := sluicetest.Brokers(t)
+	dir := t.TempDir()
+	healthSequence(t, bin, brokers, dir, pyWorker(t, brokers, dir))
+}
+
+// healthSequence is TestPyClientsHealthcheck's sequence against the worker
+// whose REST API is at base, which must have no connectors.
+func healthSequence(t *testing.T, bin string, brokers []string, dir, base string) {
 	topic := sluicetest.Topic(t)
 	sluicetest.CreateTopic(t, brokers, topic, 1, nil)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.txt")
+	in := filepath.Join(dir, "health-in.txt")
 	if err := os.WriteFile(in, lines(0, 5), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	base := pyWorker(t, brokers, dir)
 	kc := pyCLI{bin: bin, url: base}
 	kc.run(t, "create", "-d", `{"name":"src","config":{"connector.class":"FileStreamSource","tasks.max":"1","file":`+quote(in)+`,"topic":`+quote(topic)+`}}`)
 	kc.run(t, "create", "-d", `{"name":"bad","config":{"connector.class":"FileStreamSink","tasks.max":"1","file":`+quote(dir)+`,"topics":`+quote(topic)+`}}`)
@@ -728,4 +744,90 @@ func TestPyClientsHealthcheck(t *testing.T) {
 	}
 	checkJSON(t, "health check", body.String(), `{"failures":[{"type":"task","connector":"bad","id":0,"state":"FAILED","worker_id":"<worker>","trace":"<trace>"}],
 		"failure_states":["FAILED"],"failure_rate":0.25,"failure_threshold":0.3,"healthy":true}`)
+}
+
+// kafkaConnectLibEnv names the environment variable holding Kafka Connect
+// 4.3.1's jars (bench/kafka-connect/lib, which go run ./bench fetches) for
+// TestPyClientsKafkaConnect.
+const kafkaConnectLibEnv = "SLUICE_KAFKA_CONNECT_LIB"
+
+// TestPyClientsKafkaConnect runs TestPyClientsCLI's and
+// TestPyClientsHealthcheck's sequences against Kafka Connect 4.3.1's own
+// ConnectStandalone, with the same sample worker file, to show that their
+// expected answers are Kafka Connect's. It needs java, the jars
+// (SLUICE_KAFKA_CONNECT_LIB) and an Apache Kafka broker
+// (KAFKA_BOOTSTRAP_SERVERS); it skips without them, in CI too.
+func TestPyClientsKafkaConnect(t *testing.T) {
+	lib := os.Getenv(kafkaConnectLibEnv)
+	if lib == "" {
+		t.Skip(kafkaConnectLibEnv + " is unset (Kafka Connect's jars, e.g. bench/kafka-connect/lib)")
+	}
+	if os.Getenv("KAFKA_BOOTSTRAP_SERVERS") == "" {
+		t.Skip("KAFKA_BOOTSTRAP_SERVERS is unset: Kafka Connect needs an Apache Kafka broker")
+	}
+	java, err := exec.LookPath("java")
+	if err != nil {
+		t.Skip("no java: ", err)
+	}
+	bin := pyClientsBin(t)
+	brokers := sluicetest.Brokers(t)
+	dir := t.TempDir()
+
+	sample, err := os.ReadFile(filepath.Join("config", "connect-standalone.properties"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	sample = append(sample, "\n"+strings.Join([]string{
+		"bootstrap.servers=" + strings.Join(brokers, ","),
+		"offset.storage.file.filename=" + filepath.Join(dir, "connect.offsets"),
+		"offset.flush.interval.ms=500",
+		fmt.Sprintf("listeners=http://127.0.0.1:%d", port),
+		"consumer.session.timeout.ms=6000",
+		"consumer.heartbeat.interval.ms=500",
+	}, "\n")+"\n"...)
+	worker := filepath.Join(dir, "worker.properties")
+	logFile := filepath.Join(dir, "connect.log")
+	log4j := "appender.file.type = File\nappender.file.name = FILE\nappender.file.fileName = " + logFile +
+		"\nappender.file.layout.type = PatternLayout\nappender.file.layout.pattern = [%d] %p %m (%c)%n\n" +
+		"rootLogger.level = INFO\nrootLogger.appenderRef.file.ref = FILE\n"
+	if err := os.WriteFile(worker, sample, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "log4j2.properties"), []byte(log4j), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout syncBuffer
+	cmd := exec.Command(java, "-Xmx384m", "-Dlog4j2.configurationFile="+filepath.Join(dir, "log4j2.properties"),
+		"-cp", filepath.Join(lib, "*"), "org.apache.kafka.connect.cli.ConnectStandalone", worker)
+	cmd.Stdout, cmd.Stderr = &stdout, &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			logs, _ := os.ReadFile(logFile)
+			t.Logf("Kafka Connect's output:\n%s\nits log (last 4000 bytes):\n%s", stdout.String(), logs[max(0, len(logs)-4000):])
+		}
+	}()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	client := &http.Client{Timeout: 10 * time.Second}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		resp, err := client.Get(base + "/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Kafka Connect's REST API at %s did not answer within 3 minutes (last: %v)", base, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Run("cli", func(t *testing.T) { cliSequence(t, bin, brokers, dir, base, false) })
+	t.Run("healthcheck", func(t *testing.T) { healthSequence(t, bin, brokers, dir, base) })
 }
