@@ -477,6 +477,10 @@ func cliSequence(t *testing.T, bin string, brokers []string, dir, base string, s
 			"tasks":[{"id":0,"state":"RUNNING","worker_id":"<worker>","version":"<version>"}],"type":"` + typ + `"}`
 	}
 	kc.check(t, `{"snk":{"status":`+running("snk", "sink")+`},"src":{"status":`+running("src", "source")+`}}`, "list", "-e", "status")
+	kc.check(t, J(`{"snk":{"info":{"name":"snk","config":{"connector.class":"org.apache.kafka.connect.file.FileStreamSinkConnector","tasks.max":"1","file":$OUT,"topics":$TOPIC,"name":"snk"},
+			"tasks":[{"connector":"snk","task":0}],"type":"sink"}},
+		"src":{"info":{"name":"src","config":{"connector.class":"FileStreamSource","tasks.max":"1","file":$IN,"topic":$TOPIC,"name":"src"},
+			"tasks":[{"connector":"src","task":0}],"type":"source"}}}`), "list", "-e", "info")
 	kc.check(t, running("src", "source"), "status", "src")
 	kc.check(t, J(`[{"id":{"connector":"src","task":0},"config":{"connector.class":"FileStreamSource","file":$IN,
 		"task.class":"org.apache.kafka.connect.file.FileStreamSourceTask","tasks.max":"1","name":"src","topic":$TOPIC}}]`),
