@@ -427,13 +427,7 @@ func cliSequence(t *testing.T, bin string, brokers []string, dir, base string, s
 			t.Fatalf("info: %v:\n%s", err, got)
 		}
 		delete(info, "sluice")
-		keys := slices.Sorted(func(yield func(string) bool) {
-			for k := range info {
-				if !yield(k) {
-					return
-				}
-			}
-		})
+		keys := slices.Sorted(maps.Keys(info))
 		if want := []string{"commit", "kafka_cluster_id", "version"}; !slices.Equal(keys, want) {
 			t.Errorf("info keys %q, want Kafka Connect's %q", keys, want)
 		}
