@@ -13,7 +13,7 @@ import (
 // decoders can prefix the field path; other errors pass through.
 func synErr(err error) error {
 	if se, ok := err.(*syntaxError); ok {
-		return &DataError{Converter: jsonName, Reason: se.Error()}
+		return &DataError{Converter: jsonName, Reason: se.Error(), Message: msgJSONToConnect}
 	}
 	return err
 }
