@@ -15,6 +15,57 @@ func goTypeName(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
+// dataException is a built-in transformation's failure on a record's data
+// where Kafka Connect's SMT throws a DataException: Error is Sluice's text
+// (err's), JavaClass and JavaMessage are Kafka Connect's class and message
+// (connect.JavaClassNamer, connect.JavaMessager), which the dead-letter
+// queue's context headers carry.
+type dataException struct {
+	err error
+	msg string
+}
+
+func (e *dataException) Error() string       { return e.err.Error() }
+func (e *dataException) Unwrap() error       { return e.err }
+func (e *dataException) JavaClass() string   { return connect.JavaDataException }
+func (e *dataException) JavaMessage() string { return e.msg }
+
+// javaClassName names the Java class Kafka Connect would see for a value of
+// the Connect data model, as Requirements.nullSafeClassName does
+// ("java.lang.String", "null" for nil); a Go type outside the model is
+// named by its Go type.
+func javaClassName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "java.lang.String"
+	case bool:
+		return "java.lang.Boolean"
+	case int8:
+		return "java.lang.Byte"
+	case int16:
+		return "java.lang.Short"
+	case int32:
+		return "java.lang.Integer"
+	case int64:
+		return "java.lang.Long"
+	case float32:
+		return "java.lang.Float"
+	case float64:
+		return "java.lang.Double"
+	case []byte:
+		return "[B"
+	case *connect.Struct:
+		return "org.apache.kafka.connect.data.Struct"
+	case []any:
+		return "java.util.ArrayList"
+	case map[string]any, map[any]any:
+		return "java.util.HashMap"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
 // requireMap returns the schemaless map v, as Kafka Connect's
 // Requirements.requireMap, which takes any Map: a map[string]any as it is, a
 // map[any]any as a map[string]any of its string-keyed entries (what a lookup
@@ -28,7 +79,10 @@ func requireMap(v any, purpose string) (map[string]any, error) {
 	case map[any]any:
 		return stringKeyedView(m), nil
 	}
-	return nil, fmt.Errorf("only map[string]any values supported in absence of schema for [%s], found: %s", purpose, goTypeName(v))
+	return nil, &dataException{
+		err: fmt.Errorf("only map[string]any values supported in absence of schema for [%s], found: %s", purpose, goTypeName(v)),
+		msg: fmt.Sprintf("Only Map objects supported in absence of schema for [%s], found: %s", purpose, javaClassName(v)),
+	}
 }
 
 // requireMapOrNull is requireMap, except that null gives a nil map and no
@@ -73,7 +127,10 @@ func javaStringKeys(m map[any]any, purpose string) (out map[string]any, hasNil b
 func requireStruct(v any, purpose string) (*connect.Struct, error) {
 	st, ok := v.(*connect.Struct)
 	if !ok || st == nil {
-		return nil, fmt.Errorf("only Struct values supported for [%s], found: %s", purpose, goTypeName(v))
+		return nil, &dataException{
+			err: fmt.Errorf("only Struct values supported for [%s], found: %s", purpose, goTypeName(v)),
+			msg: fmt.Sprintf("Only Struct objects supported for [%s], found: %s", purpose, javaClassName(v)),
+		}
 	}
 	return st, nil
 }
