@@ -16,17 +16,16 @@ func goTypeName(v any) string {
 }
 
 // dataException is a built-in transformation's failure on a record's data
-// where Kafka Connect's SMT throws a DataException: Error is Sluice's text
-// (err's), JavaClass and JavaMessage are Kafka Connect's class and message
+// where Kafka Connect's SMT throws a DataException: Error is Sluice's text,
+// JavaClass and JavaMessage are Kafka Connect's class and message
 // (connect.JavaClassNamer, connect.JavaMessager), which the dead-letter
 // queue's context headers carry.
 type dataException struct {
-	err error
-	msg string
+	text string
+	msg  string
 }
 
-func (e *dataException) Error() string       { return e.err.Error() }
-func (e *dataException) Unwrap() error       { return e.err }
+func (e *dataException) Error() string       { return e.text }
 func (e *dataException) JavaClass() string   { return connect.JavaDataException }
 func (e *dataException) JavaMessage() string { return e.msg }
 
@@ -80,8 +79,8 @@ func requireMap(v any, purpose string) (map[string]any, error) {
 		return stringKeyedView(m), nil
 	}
 	return nil, &dataException{
-		err: fmt.Errorf("only map[string]any values supported in absence of schema for [%s], found: %s", purpose, goTypeName(v)),
-		msg: fmt.Sprintf("Only Map objects supported in absence of schema for [%s], found: %s", purpose, javaClassName(v)),
+		text: fmt.Sprintf("only map[string]any values supported in absence of schema for [%s], found: %s", purpose, goTypeName(v)),
+		msg:  fmt.Sprintf("Only Map objects supported in absence of schema for [%s], found: %s", purpose, javaClassName(v)),
 	}
 }
 
@@ -128,8 +127,8 @@ func requireStruct(v any, purpose string) (*connect.Struct, error) {
 	st, ok := v.(*connect.Struct)
 	if !ok || st == nil {
 		return nil, &dataException{
-			err: fmt.Errorf("only Struct values supported for [%s], found: %s", purpose, goTypeName(v)),
-			msg: fmt.Sprintf("Only Struct objects supported for [%s], found: %s", purpose, javaClassName(v)),
+			text: fmt.Sprintf("only Struct values supported for [%s], found: %s", purpose, goTypeName(v)),
+			msg:  fmt.Sprintf("Only Struct objects supported for [%s], found: %s", purpose, javaClassName(v)),
 		}
 	}
 	return st, nil
