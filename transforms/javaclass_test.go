@@ -134,3 +134,72 @@ func TestRequirementsDataException(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// TestBuiltinFailuresJavaClass: the built-ins' record-time failures carry
+// the class Kafka Connect's SMT throws for them (connect-transforms-4.3.1.jar:
+// every record-time failure of Cast, Flatten, MaskField, ValueToKey and
+// TimestampRouter is a DataException; ExtractField's unknown field an
+// IllegalArgumentException("Unknown field: …"); SetSchemaMetadata's
+// Requirements.requireSchema and ConnectSchema.fields() DataExceptions),
+// with Kafka Connect's message where Sluice has it, else Sluice's text; the
+// Go error stays in the chain.
+func TestBuiltinFailuresJavaClass(t *testing.T) {
+	const dataEx = "org.apache.kafka.connect.errors.DataException"
+	r := NewRegistry()
+	st := connect.NewStruct(connect.StructBuilder().Field("a", connect.Int32Schema).MustBuild())
+	if err := st.Put("a", int32(1)); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		typ   string
+		props map[string]string
+		rec   connect.Record
+		class string
+		msg   string // "" means: the error's own text
+	}{
+		{"Cast$Value", map[string]string{"spec": "int32"}, connect.Record{Value: "abc"}, dataEx, ""},
+		{"Cast$Value", map[string]string{"spec": "a:int32"}, connect.Record{Value: "abc"}, dataEx,
+			"Only Map objects supported in absence of schema for [cast types], found: java.lang.String"},
+		{"Flatten$Value", nil, connect.Record{Value: map[string]any{"a": struct{}{}}}, dataEx, ""},
+		{"MaskField$Value", map[string]string{"fields": "a"}, connect.Record{Value: int32(3)}, dataEx,
+			"Only Map objects supported in absence of schema for [mask fields], found: java.lang.Integer"},
+		{"ValueToKey", map[string]string{"fields": "missing"}, connect.Record{ValueSchema: st.Schema(), Value: st}, dataEx, ""},
+		{"TimestampRouter", nil, connect.Record{Topic: "t", Value: "v"}, dataEx, ""},
+		{"ExtractField$Value", map[string]string{"field": "missing"}, connect.Record{ValueSchema: st.Schema(), Value: st},
+			"java.lang.IllegalArgumentException", "Unknown field: missing"},
+		{"SetSchemaMetadata$Value", map[string]string{"schema.name": "n"}, connect.Record{Value: "v"}, dataEx,
+			"Schema required for [updating schema metadata]"},
+		{"SetSchemaMetadata$Value", map[string]string{"schema.name": "n"}, connect.Record{ValueSchema: connect.StringSchema, Value: "v"}, dataEx,
+			"Cannot list fields on non-struct type"},
+	}
+	for _, c := range cases {
+		tr, err := r.NewTransformation(c.typ, c.props)
+		if err != nil {
+			t.Fatalf("%s: %v", c.typ, err)
+		}
+		rec := c.rec
+		_, err = tr.Apply(context.Background(), &rec)
+		if err == nil {
+			t.Errorf("%s %v: no error", c.typ, c.rec.Value)
+			continue
+		}
+		var n connect.JavaClassNamer
+		if !errors.As(err, &n) || n.JavaClass() != c.class {
+			t.Errorf("%s: %v: Java class %v, want %s", c.typ, err, n, c.class)
+			continue
+		}
+		want := c.msg
+		if want == "" {
+			want = err.Error()
+		}
+		if m := n.(connect.JavaMessager).JavaMessage(); m != want {
+			t.Errorf("%s: JavaMessage %q, want %q", c.typ, m, want)
+		}
+	}
+	// The Go error stays in the chain.
+	tr, _ := r.NewTransformation("Cast$Value", map[string]string{"spec": "int32"})
+	_, err := tr.Apply(context.Background(), &connect.Record{Value: "abc"})
+	if inner := errors.Unwrap(err); inner == nil || inner.Error() != err.Error() {
+		t.Errorf("Cast: %v does not wrap its Go error (%v)", err, inner)
+	}
+}

@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -21,13 +22,39 @@ func goTypeName(v any) string {
 // (connect.JavaClassNamer, connect.JavaMessager), which the dead-letter
 // queue's context headers carry.
 type dataException struct {
-	text string
-	msg  string
+	text  string
+	msg   string
+	cause error // nil, or the Go error marked (asDataException)
 }
 
 func (e *dataException) Error() string       { return e.text }
+func (e *dataException) Unwrap() error       { return e.cause }
 func (e *dataException) JavaClass() string   { return connect.JavaDataException }
 func (e *dataException) JavaMessage() string { return e.msg }
+
+// asDataException marks err, a record-time failure of a built-in whose
+// Kafka Connect counterpart throws DataException for every such failure, as
+// a DataException whose message is err's text (Sluice's, which follows Kafka
+// Connect's wording where it can), unless err already has a Java class.
+// errors.Is/As still see err.
+func asDataException(err error) error {
+	var n connect.JavaClassNamer
+	if errors.As(err, &n) {
+		return err
+	}
+	return &dataException{text: err.Error(), msg: err.Error(), cause: err}
+}
+
+// javaException is a built-in's failure for which Kafka Connect throws an
+// exception of another class than DataException (class), with Kafka
+// Connect's message msg; Error is Sluice's text.
+type javaException struct {
+	class, text, msg string
+}
+
+func (e *javaException) Error() string       { return e.text }
+func (e *javaException) JavaClass() string   { return e.class }
+func (e *javaException) JavaMessage() string { return e.msg }
 
 // javaClassName names the Java class Kafka Connect would see for a value of
 // the Connect data model, as Requirements.nullSafeClassName does
