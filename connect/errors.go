@@ -29,6 +29,35 @@ const (
 	StageOffsetCommit Stage = "OFFSET_COMMIT"
 )
 
+// Kafka Connect's exception classes (connect-api), as Sluice reports them
+// where Kafka Connect reports an exception's class name: the dead-letter
+// queue's __connect.errors.exception.class.name header.
+const (
+	// JavaDataException is org.apache.kafka.connect.errors.DataException,
+	// what Kafka Connect's converters throw for data they cannot convert.
+	JavaDataException = "org.apache.kafka.connect.errors.DataException"
+	// JavaRetriableException is
+	// org.apache.kafka.connect.errors.RetriableException, the class of
+	// RetriableError.
+	JavaRetriableException = "org.apache.kafka.connect.errors.RetriableException"
+	// JavaConnectException is org.apache.kafka.connect.errors.ConnectException,
+	// the base class of Kafka Connect's exceptions, reported for Sluice's
+	// own error kinds (RecordError, FatalError, BatchError) that have no
+	// more specific Kafka Connect counterpart.
+	JavaConnectException = "org.apache.kafka.connect.errors.ConnectException"
+)
+
+// JavaMessager is implemented by errors that also implement JavaClassNamer
+// and whose Kafka Connect counterpart has a message other than their Error
+// text: JavaMessage returns that message (Throwable.getMessage() of the
+// exception Kafka Connect would throw), which the dead-letter queue's
+// __connect.errors.exception.message header carries; the Go error text then
+// goes to Sluice's own headers and the stack trace. It may return "" for
+// Kafka Connect's null message. Safe for concurrent use.
+type JavaMessager interface {
+	JavaMessage() string
+}
+
 // RetriableError marks an error as transient: the operation may succeed if
 // retried. After, when positive, is the earliest time to retry that the
 // failing component suggests (a "retry after" hint the retry policy honours).
@@ -47,6 +76,19 @@ func (e *RetriableError) Error() string {
 
 // Unwrap returns the wrapped error.
 func (e *RetriableError) Unwrap() error { return e.Err }
+
+// JavaClass returns JavaRetriableException: a retriable error is reported
+// as Kafka Connect's RetriableException (see JavaClassNamer).
+func (e *RetriableError) JavaClass() string { return JavaRetriableException }
+
+// JavaMessage returns the wrapped error's text, the message of the
+// RetriableException Kafka Connect would wrap around it (see JavaMessager).
+func (e *RetriableError) JavaMessage() string {
+	if e.Err == nil {
+		return ""
+	}
+	return e.Err.Error()
+}
 
 // Retriable marks err as retriable. It returns nil for a nil err.
 func Retriable(err error) error {

@@ -2,6 +2,7 @@ package converters
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -53,7 +54,8 @@ const byteArrayName = "ByteArrayConverter"
 
 func byteArrayFrom(schema *connect.Schema, value any) ([]byte, error) {
 	if schema != nil && schema.Type != connect.TypeBytes {
-		return nil, dataErr(byteArrayName, "invalid schema type %s: only BYTES (or no schema) is supported", schema.Type)
+		return nil, &DataError{Converter: byteArrayName, Reason: fmt.Sprintf("invalid schema type %s: only BYTES (or no schema) is supported", schema.Type),
+			Message: "Invalid schema type for ByteArrayConverter: " + schema.Type.String()}
 	}
 	switch v := value.(type) {
 	case nil:
@@ -61,7 +63,8 @@ func byteArrayFrom(schema *connect.Schema, value any) ([]byte, error) {
 	case []byte:
 		return v, nil
 	}
-	return nil, dataErr(byteArrayName, "expected Go type []byte, got %T", value)
+	return nil, &DataError{Converter: byteArrayName, Reason: fmt.Sprintf("expected Go type []byte, got %T", value),
+		Message: "ByteArrayConverter is not compatible with objects of type " + javaClassOf(value)}
 }
 
 func byteArrayTo(data []byte) connect.SchemaAndValue {

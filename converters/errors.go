@@ -3,6 +3,8 @@ package converters
 import (
 	"fmt"
 	"strings"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 // DataError reports data that a converter cannot convert: bytes that do not
@@ -20,6 +22,29 @@ type DataError struct {
 	Path string
 	// Reason says what was expected and what was found.
 	Reason string
+	// Message, when set, is the message of the DataException Kafka
+	// Connect's converter throws for the same failure, e.g. JsonConverter's
+	// "Converting byte[] to Kafka Connect data failed due to serialization
+	// error: " (the trailing space is Kafka Connect's; the detail is only
+	// in its stack trace). The dead-letter queue's
+	// __connect.errors.exception.message header carries it (see
+	// JavaMessage); Error still returns Sluice's detailed text.
+	Message string
+}
+
+// JavaClass returns connect.JavaDataException: Kafka Connect's converters
+// report every data failure as org.apache.kafka.connect.errors.DataException
+// (see connect.JavaClassNamer).
+func (e *DataError) JavaClass() string { return connect.JavaDataException }
+
+// JavaMessage returns Message, Kafka Connect's text for the failure, or
+// Error when the failure has no Kafka Connect wording (see
+// connect.JavaMessager).
+func (e *DataError) JavaMessage() string {
+	if e.Message != "" {
+		return e.Message
+	}
+	return e.Error()
 }
 
 // Error implements error, e.g.
@@ -88,4 +113,54 @@ func propBool(props map[string]string, key string, def bool) (bool, error) {
 		return false, nil
 	}
 	return false, &ConfigError{Key: key, Value: v, Reason: "want true or false"}
+}
+
+// Kafka Connect's DataException messages of its converters
+// (connect-json-4.3.1.jar JsonConverter, connect-runtime-4.3.1.jar
+// NumberConverter/BooleanConverter/ByteArrayConverter, connect-api-4.3.1.jar
+// StringConverter), byte for byte: the "...error: " and "...: " texts end in
+// a space, as Kafka Connect's constants do.
+const (
+	// msgJSONToConnect is JsonConverter.toConnectData's message when the
+	// bytes are not JSON.
+	msgJSONToConnect = "Converting byte[] to Kafka Connect data failed due to serialization error: "
+	// msgStringFrom is StringConverter.fromConnectData's.
+	msgStringFrom = "Failed to serialize to a string: "
+)
+
+// javaClassOf renders the Java class Kafka Connect would see for a Go
+// value of the Connect data model, as String.valueOf(value.getClass())
+// prints it ("class java.lang.String"); a Go type outside the model is
+// named by its Go type.
+func javaClassOf(v any) string {
+	var c string
+	switch v.(type) {
+	case string:
+		c = "java.lang.String"
+	case bool:
+		c = "java.lang.Boolean"
+	case int8:
+		c = "java.lang.Byte"
+	case int16:
+		c = "java.lang.Short"
+	case int32:
+		c = "java.lang.Integer"
+	case int64:
+		c = "java.lang.Long"
+	case float32:
+		c = "java.lang.Float"
+	case float64:
+		c = "java.lang.Double"
+	case []byte:
+		c = "[B"
+	case *connect.Struct:
+		c = "org.apache.kafka.connect.data.Struct"
+	case []any:
+		c = "java.util.ArrayList"
+	case map[string]any, map[any]any:
+		c = "java.util.HashMap"
+	default:
+		c = fmt.Sprintf("%T", v)
+	}
+	return "class " + c
 }

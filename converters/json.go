@@ -465,14 +465,14 @@ func (c *JSON) toConnectData(data []byte) (connect.SchemaAndValue, error) {
 	}
 	data, err := jacksonTranscode(data)
 	if err != nil {
-		return connect.SchemaAndValue{}, &DataError{Converter: jsonName, Reason: err.Error()}
+		return connect.SchemaAndValue{}, &DataError{Converter: jsonName, Reason: err.Error(), Message: msgJSONToConnect}
 	}
 	s := scanner{data: data}
 	if s.eof() {
 		// Kafka Connect: no JSON value is a null, which the envelope
 		// check refuses.
 		if c.schemas {
-			return connect.SchemaAndValue{}, &DataError{Converter: jsonName, Reason: envelopeError}
+			return connect.SchemaAndValue{}, &DataError{Converter: jsonName, Reason: envelopeError, Message: envelopeError}
 		}
 		return connect.SchemaAndValue{}, nil
 	}
@@ -516,7 +516,7 @@ func (c *JSON) readEnvelope(s *scanner) (connect.SchemaAndValue, error) {
 		if v.trailingValue() {
 			return v.errf("unexpected data after the JSON value")
 		}
-		return &DataError{Converter: jsonName, Reason: envelopeError}
+		return &DataError{Converter: jsonName, Reason: envelopeError, Message: envelopeError}
 	}
 	if s.peek() != '{' {
 		return connect.SchemaAndValue{}, notEnvelope()

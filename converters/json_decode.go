@@ -13,7 +13,7 @@ import (
 // decoders can prefix the field path; other errors pass through.
 func synErr(err error) error {
 	if se, ok := err.(*syntaxError); ok {
-		return &DataError{Converter: jsonName, Reason: se.Error()}
+		return &DataError{Converter: jsonName, Reason: se.Error(), Message: msgJSONToConnect}
 	}
 	return err
 }
@@ -27,7 +27,13 @@ func snippet(raw []byte) string {
 }
 
 func mismatch(s *connect.Schema, want string, got byte) error {
-	return jsonErr("expected %s for %s, got %s", want, describeSchema(s), kindOf(got))
+	err := jsonErr("expected %s for %s, got %s", want, describeSchema(s), kindOf(got))
+	if k := kindOf(got); k == "end of input" || k == "invalid JSON" {
+		// Not JSON at all: Kafka Connect's Jackson parse fails before
+		// any schema is looked at.
+		err.(*DataError).Message = msgJSONToConnect
+	}
+	return err
 }
 
 // nullValue is the value of a JSON null (or missing member) of schema s:

@@ -109,7 +109,8 @@ func (c *Number) FromConnectHeader(_ context.Context, _, _ string, schema *conne
 // numeric converters do not look at the schema).
 func (c *Number) checkSchema(schema *connect.Schema) error {
 	if c.typ == connect.TypeBoolean && schema != nil && schema.Type != connect.TypeBoolean {
-		return dataErr(c.name, "invalid schema type %s", schema.Type)
+		return &DataError{Converter: c.name, Reason: fmt.Sprintf("invalid schema type %s", schema.Type),
+			Message: "Invalid schema type for BooleanConverter: " + schema.Type.String()}
 	}
 	return nil
 }
@@ -165,9 +166,46 @@ func (c *Number) encode(value any) ([]byte, error) {
 		binary.BigEndian.PutUint64(b, bits)
 	}
 	if !ok {
-		return nil, dataErr(c.name, "expected Go type %s, got %T", goTypeName(c.typ), value)
+		return nil, &DataError{Converter: c.name, Reason: fmt.Sprintf("expected Go type %s, got %T", goTypeName(c.typ), value), Message: c.serializeMessage(value)}
 	}
 	return b, nil
+}
+
+// javaTypeName is the type name Kafka Connect's NumberConverter subclasses
+// pass to their base class ("integer" for IntegerConverter, …), which its
+// messages quote; "boolean" for BooleanConverter.
+func (c *Number) javaTypeName() string {
+	switch c.typ {
+	case connect.TypeBoolean:
+		return "boolean"
+	case connect.TypeInt16:
+		return "short"
+	case connect.TypeInt32:
+		return "integer"
+	case connect.TypeInt64:
+		return "long"
+	case connect.TypeFloat32:
+		return "float"
+	}
+	return "double"
+}
+
+// deserializeMessage is Kafka Connect's message when the bytes do not
+// decode: NumberConverter's "Failed to deserialize <type>: ",
+// BooleanConverter's "Failed to deserialize boolean: ".
+func (c *Number) deserializeMessage() string {
+	return "Failed to deserialize " + c.javaTypeName() + ": "
+}
+
+// serializeMessage is Kafka Connect's message for a value of the wrong
+// class: NumberConverter's "Failed to serialize to <type> (was <class>): "
+// (its ClassCastException branch), BooleanConverter's "BooleanConverter is
+// not compatible with objects of type <class>".
+func (c *Number) serializeMessage(value any) string {
+	if c.typ == connect.TypeBoolean {
+		return "BooleanConverter is not compatible with objects of type " + javaClassOf(value)
+	}
+	return "Failed to serialize to " + c.javaTypeName() + " (was " + javaClassOf(value) + "): "
 }
 
 func goTypeName(t connect.Type) string {
@@ -191,7 +229,7 @@ func (c *Number) decode(data []byte) (connect.SchemaAndValue, error) {
 		return connect.SchemaAndValue{Schema: c.schema}, nil
 	}
 	if len(data) != c.size {
-		return connect.SchemaAndValue{}, dataErr(c.name, "expected %d bytes, got %d", c.size, len(data))
+		return connect.SchemaAndValue{}, &DataError{Converter: c.name, Reason: fmt.Sprintf("expected %d bytes, got %d", c.size, len(data)), Message: c.deserializeMessage()}
 	}
 	var v any
 	switch c.typ {
@@ -202,7 +240,7 @@ func (c *Number) decode(data []byte) (connect.SchemaAndValue, error) {
 		case 1:
 			v = true
 		default:
-			return connect.SchemaAndValue{}, dataErr(c.name, "expected byte 0x00 or 0x01, got 0x%02x", data[0])
+			return connect.SchemaAndValue{}, &DataError{Converter: c.name, Reason: fmt.Sprintf("expected byte 0x00 or 0x01, got 0x%02x", data[0]), Message: c.deserializeMessage()}
 		}
 	case connect.TypeInt16:
 		v = int16(binary.BigEndian.Uint16(data))

@@ -108,7 +108,7 @@ func (c *String) stringBytes(value any) ([]byte, error) {
 	}
 	b, err := appendJavaString(nil, value, 0)
 	if err != nil {
-		return nil, &DataError{Converter: "StringConverter", Reason: err.Error()}
+		return nil, &DataError{Converter: "StringConverter", Reason: err.Error(), Message: msgStringFrom}
 	}
 	if c.enc != charsetUTF8 {
 		b = c.enc.encode(string(b))

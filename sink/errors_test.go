@@ -136,10 +136,13 @@ var contextHeaderKeys = []string{
 	sluiceerrors.HeaderConnectorName, sluiceerrors.HeaderTaskID, sluiceerrors.HeaderStage,
 	sluiceerrors.HeaderClassName, sluiceerrors.HeaderExceptionClassName,
 	sluiceerrors.HeaderExceptionMessage, sluiceerrors.HeaderExceptionStacktrace,
+	// Sluice's Go details, after Kafka Connect's ten.
+	sluiceerrors.HeaderGoClassName, sluiceerrors.HeaderGoExceptionClassName, sluiceerrors.HeaderGoExceptionMessage,
 }
 
 // checkDLQRecord checks that d is orig (as produced) byte for byte, followed
-// by exactly the ten context headers, and returns those.
+// by exactly Kafka Connect's ten context headers and Sluice's three, and
+// returns those.
 func checkDLQRecord(t testing.TB, d *sarama.ConsumerMessage, orig *sarama.ProducerMessage) map[string]string {
 	t.Helper()
 	key, _ := orig.Key.Encode()
@@ -249,18 +252,20 @@ func TestToleranceAllSkipsMalformedRecordsToDLQ(t *testing.T) {
 			sluiceerrors.HeaderConnectorName: topic,
 			sluiceerrors.HeaderTaskID:        "0",
 			sluiceerrors.HeaderStage:         "VALUE_CONVERTER",
-			sluiceerrors.HeaderClassName:     "*converters.JSON",
+			sluiceerrors.HeaderClassName:     "org.apache.kafka.connect.json.JsonConverter",
+			// Kafka Connect's classes; the Go ones follow.
+			sluiceerrors.HeaderExceptionClassName:   "org.apache.kafka.connect.errors.DataException",
+			sluiceerrors.HeaderGoClassName:          "*converters.JSON",
+			sluiceerrors.HeaderGoExceptionClassName: "*converters.DataError",
 		}
 		for k, v := range want {
 			if ctx[k] != v {
 				t.Fatalf("DLQ record %q: %s = %q, want %q", d.Key, k, ctx[k], v)
 			}
 		}
-		if convErr == nil || ctx[sluiceerrors.HeaderExceptionMessage] != convErr.Error() {
-			t.Fatalf("exception message %q, want the converter's %v", ctx[sluiceerrors.HeaderExceptionMessage], convErr)
-		}
-		if c := ctx[sluiceerrors.HeaderExceptionClassName]; c == "" || strings.HasPrefix(c, "*fmt.") {
-			t.Fatalf("exception class name %q", c)
+		var de *converters.DataError
+		if !errors.As(convErr, &de) || ctx[sluiceerrors.HeaderExceptionMessage] != de.JavaMessage() || ctx[sluiceerrors.HeaderGoExceptionMessage] != convErr.Error() {
+			t.Fatalf("exception message %q (Go %q), want the converter's %v", ctx[sluiceerrors.HeaderExceptionMessage], ctx[sluiceerrors.HeaderGoExceptionMessage], convErr)
 		}
 		if st := ctx[sluiceerrors.HeaderExceptionStacktrace]; !strings.Contains(st, convErr.Error()) {
 			t.Fatalf("stack trace %q does not hold the message", st)
@@ -515,7 +520,7 @@ func TestPutBatchErrorRoutesFailedRecords(t *testing.T) {
 				off := failedOffs[i]
 				if string(d.Value) != fmt.Sprintf("p0-%d", off) || string(d.Key) != fmt.Sprintf("k%d", off) ||
 					h[sluiceerrors.HeaderOffset] != strconv.FormatInt(off, 10) || h[sluiceerrors.HeaderStage] != "TASK_PUT" ||
-					h[sluiceerrors.HeaderClassName] != "*sink_test.recTask" || !strings.Contains(h[sluiceerrors.HeaderExceptionMessage], "rejected") {
+					h[sluiceerrors.HeaderClassName] != "org.apache.kafka.connect.sink.SinkTask" || h[sluiceerrors.HeaderGoClassName] != "*sink_test.recTask" || !strings.Contains(h[sluiceerrors.HeaderExceptionMessage], "rejected") {
 					t.Fatalf("DLQ record %d: %q=%q %v; want the record at offset %d", i, d.Key, d.Value, h, off)
 				}
 			}

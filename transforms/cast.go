@@ -147,7 +147,18 @@ func castFactory(part Part) TransformationFactory {
 const castPurpose = "cast types"
 
 // Apply casts the value or its fields.
+//
+// Its failures are Kafka Connect's DataException (connect.JavaClassNamer),
+// as all of Cast's record-time failures in Kafka Connect.
 func (t *Cast) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
+	out, err := t.apply(rec)
+	if err != nil {
+		return nil, asDataException(err)
+	}
+	return out, nil
+}
+
+func (t *Cast) apply(rec *connect.Record) (*connect.Record, error) {
 	schema, value := t.part.get(rec)
 	if value == nil {
 		return rec, nil

@@ -21,11 +21,14 @@ type Stage struct {
 	Alias string
 	// Transformation is applied to the record; it must not be nil.
 	Transformation Transformation
-	// Class is the transformation's type name reported in errors (and, by
-	// the runtime, in the __connect.errors.class.name DLQ header). If empty,
-	// NewChain uses the Go type name of Transformation. ParseChain sets it
-	// to the configured type, e.g.
-	// "org.apache.kafka.connect.transforms.InsertField$Value".
+	// Class is the transformation's type name reported in errors
+	// (ChainError). If empty, NewChain uses the Go type name of
+	// Transformation. ParseChain sets it to the configured type, e.g.
+	// "org.apache.kafka.connect.transforms.InsertField$Value" or an alias
+	// such as "InsertField$Value". The runtime's DLQ header
+	// __connect.errors.class.name names the Transformation itself, by
+	// connect.ClassName: a built-in's canonical Kafka Connect class,
+	// whatever name the configuration used.
 	Class string
 
 	// Predicate, when non-nil, gates the transformation.

@@ -3,7 +3,6 @@ package transforms
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -121,7 +120,9 @@ func (t *ExtractField) Apply(_ context.Context, rec *connect.Record) (*connect.R
 	}
 	f := t.path.fieldFrom(schema)
 	if f == nil {
-		return nil, fmt.Errorf("unknown field: %s", t.path.text)
+		// Kafka Connect: new IllegalArgumentException("Unknown field: " + fieldName).
+		return nil, &javaException{class: "java.lang.IllegalArgumentException",
+			text: "unknown field: " + t.path.text, msg: "Unknown field: " + t.path.text}
 	}
 	var v any
 	if st != nil {

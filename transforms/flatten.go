@@ -80,7 +80,18 @@ func (t *Flatten) name(prefix, field string) string {
 }
 
 // Apply flattens the value.
+//
+// Its failures are Kafka Connect's DataException (connect.JavaClassNamer),
+// as all of Flatten's record-time failures in Kafka Connect.
 func (t *Flatten) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
+	out, err := t.apply(rec)
+	if err != nil {
+		return nil, asDataException(err)
+	}
+	return out, nil
+}
+
+func (t *Flatten) apply(rec *connect.Record) (*connect.Record, error) {
 	schema, value := t.part.get(rec)
 	if value == nil {
 		return rec, nil

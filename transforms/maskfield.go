@@ -101,7 +101,18 @@ func maskFieldFactory(part Part) TransformationFactory {
 const maskPurpose = "mask fields"
 
 // Apply masks the fields.
+//
+// Its failures are Kafka Connect's DataException (connect.JavaClassNamer),
+// as all of MaskField's record-time failures in Kafka Connect.
 func (t *MaskField) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
+	out, err := t.apply(rec)
+	if err != nil {
+		return nil, asDataException(err)
+	}
+	return out, nil
+}
+
+func (t *MaskField) apply(rec *connect.Record) (*connect.Record, error) {
 	// A null value fails below (requireMap, requireStruct), as Kafka
 	// Connect's requireMap and requireStruct fail on null.
 	schema, value := t.part.get(rec)

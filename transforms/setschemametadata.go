@@ -2,7 +2,6 @@ package transforms
 
 import (
 	"context"
-	"errors"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -82,8 +81,11 @@ func setSchemaMetadataFactory(part Part) TransformationFactory {
 }
 
 var (
-	errSchemaRequired = errors.New("schema required for [updating schema metadata]")
-	errNotStruct      = errors.New("cannot list fields on non-struct type (SetSchemaMetadata updates STRUCT schemas only, as Kafka Connect)")
+	// Kafka Connect: Requirements.requireSchema's DataException.
+	errSchemaRequired = &dataException{text: "schema required for [updating schema metadata]", msg: "Schema required for [updating schema metadata]"}
+	// Kafka Connect: ConnectSchema.fields()'s DataException (connect-api).
+	errNotStruct = &dataException{text: "cannot list fields on non-struct type (SetSchemaMetadata updates STRUCT schemas only, as Kafka Connect)",
+		msg: "Cannot list fields on non-struct type"}
 )
 
 // Apply replaces the schema metadata.

@@ -84,7 +84,8 @@ func timestampRouterFactory(m map[string]string) (Transformation, error) {
 func (t *TimestampRouter) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
 	ms, ok := recordMillis(rec)
 	if !ok {
-		return nil, fmt.Errorf("timestamp missing on record for topic %s", rec.Topic)
+		// Kafka Connect: new DataException("Timestamp missing on record: " + record).
+		return nil, asDataException(fmt.Errorf("timestamp missing on record for topic %s", rec.Topic))
 	}
 	if t.formatErr != nil {
 		return nil, t.formatErr

@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -11,6 +12,82 @@ import (
 func goTypeName(v any) string {
 	if v == nil {
 		return "null"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// dataException is a built-in transformation's failure on a record's data
+// where Kafka Connect's SMT throws a DataException: Error is Sluice's text,
+// JavaClass and JavaMessage are Kafka Connect's class and message
+// (connect.JavaClassNamer, connect.JavaMessager), which the dead-letter
+// queue's context headers carry.
+type dataException struct {
+	text  string
+	msg   string
+	cause error // nil, or the Go error marked (asDataException)
+}
+
+func (e *dataException) Error() string       { return e.text }
+func (e *dataException) Unwrap() error       { return e.cause }
+func (e *dataException) JavaClass() string   { return connect.JavaDataException }
+func (e *dataException) JavaMessage() string { return e.msg }
+
+// asDataException marks err, a record-time failure of a built-in whose
+// Kafka Connect counterpart throws DataException for every such failure, as
+// a DataException whose message is err's text (Sluice's, which follows Kafka
+// Connect's wording where it can), unless err already has a Java class.
+// errors.Is/As still see err.
+func asDataException(err error) error {
+	var n connect.JavaClassNamer
+	if errors.As(err, &n) {
+		return err
+	}
+	return &dataException{text: err.Error(), msg: err.Error(), cause: err}
+}
+
+// javaException is a built-in's failure for which Kafka Connect throws an
+// exception of another class than DataException (class), with Kafka
+// Connect's message msg; Error is Sluice's text.
+type javaException struct {
+	class, text, msg string
+}
+
+func (e *javaException) Error() string       { return e.text }
+func (e *javaException) JavaClass() string   { return e.class }
+func (e *javaException) JavaMessage() string { return e.msg }
+
+// javaClassName names the Java class Kafka Connect would see for a value of
+// the Connect data model, as Requirements.nullSafeClassName does
+// ("java.lang.String", "null" for nil); a Go type outside the model is
+// named by its Go type.
+func javaClassName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "java.lang.String"
+	case bool:
+		return "java.lang.Boolean"
+	case int8:
+		return "java.lang.Byte"
+	case int16:
+		return "java.lang.Short"
+	case int32:
+		return "java.lang.Integer"
+	case int64:
+		return "java.lang.Long"
+	case float32:
+		return "java.lang.Float"
+	case float64:
+		return "java.lang.Double"
+	case []byte:
+		return "[B"
+	case *connect.Struct:
+		return "org.apache.kafka.connect.data.Struct"
+	case []any:
+		return "java.util.ArrayList"
+	case map[string]any, map[any]any:
+		return "java.util.HashMap"
 	}
 	return fmt.Sprintf("%T", v)
 }
@@ -28,7 +105,10 @@ func requireMap(v any, purpose string) (map[string]any, error) {
 	case map[any]any:
 		return stringKeyedView(m), nil
 	}
-	return nil, fmt.Errorf("only map[string]any values supported in absence of schema for [%s], found: %s", purpose, goTypeName(v))
+	return nil, &dataException{
+		text: fmt.Sprintf("only map[string]any values supported in absence of schema for [%s], found: %s", purpose, goTypeName(v)),
+		msg:  fmt.Sprintf("Only Map objects supported in absence of schema for [%s], found: %s", purpose, javaClassName(v)),
+	}
 }
 
 // requireMapOrNull is requireMap, except that null gives a nil map and no
@@ -73,7 +153,10 @@ func javaStringKeys(m map[any]any, purpose string) (out map[string]any, hasNil b
 func requireStruct(v any, purpose string) (*connect.Struct, error) {
 	st, ok := v.(*connect.Struct)
 	if !ok || st == nil {
-		return nil, fmt.Errorf("only Struct values supported for [%s], found: %s", purpose, goTypeName(v))
+		return nil, &dataException{
+			text: fmt.Sprintf("only Struct values supported for [%s], found: %s", purpose, goTypeName(v)),
+			msg:  fmt.Sprintf("Only Struct objects supported for [%s], found: %s", purpose, javaClassName(v)),
+		}
 	}
 	return st, nil
 }

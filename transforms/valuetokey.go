@@ -61,7 +61,18 @@ func valueToKeyFactory(m map[string]string) (Transformation, error) {
 const valueToKeyPurpose = "copying fields from value to key"
 
 // Apply builds the key.
+//
+// Its failures are Kafka Connect's DataException (connect.JavaClassNamer),
+// as all of ValueToKey's record-time failures in Kafka Connect.
 func (t *ValueToKey) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
+	out, err := t.apply(rec)
+	if err != nil {
+		return nil, asDataException(err)
+	}
+	return out, nil
+}
+
+func (t *ValueToKey) apply(rec *connect.Record) (*connect.Record, error) {
 	if rec.ValueSchema == nil {
 		m, err := requireMap(rec.Value, valueToKeyPurpose)
 		if err != nil {

@@ -977,3 +977,8 @@ func Register(r *converters.Registry) {
 		},
 	}, "AvroConverter", "avro")
 }
+
+// JavaClass returns Class, io.confluent.connect.avro.AvroConverter, the
+// class Kafka Connect reports for Confluent's converter (see
+// connect.JavaClassNamer).
+func (c *Converter) JavaClass() string { return Class }

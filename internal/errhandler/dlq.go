@@ -271,13 +271,30 @@ func (d *DLQ) Close() error {
 	return d.producer.Close()
 }
 
-// ContextHeaders returns the __connect.errors.* headers for f, with Kafka
-// Connect's names and UTF-8 string values: the original topic, partition and
-// offset (for consumed records), connector name, task id, stage, class name
-// (the failing component's Go type), exception class name (the error's Go
-// type), message and "stack trace" (the wrapped error chain, one cause per
-// line). For source records Sluice adds the source partition and offset as
-// JSON.
+// ContextHeaders returns the context headers for f (see the Header*
+// constants of package sluice/errors), with Kafka Connect's names, order
+// (DeadLetterQueueReporter.populateContextHeaders) and values where Sluice
+// has a Kafka Connect counterpart, as UTF-8 strings:
+//
+//   - __connect.errors.topic, .partition, .offset: the original
+//     coordinates of a consumed record (for other records Sluice adds the
+//     topic only);
+//   - .connector.name, .task.id, .stage;
+//   - .class.name: ClassName(f), e.g. org.apache.kafka.connect.json.JsonConverter,
+//     org.apache.kafka.connect.transforms.Cast$Value or
+//     org.apache.kafka.connect.sink.SinkTask; omitted when f names no
+//     component and its stage has no class of its own;
+//   - .exception.class.name and .exception.message: JavaException(f.Err),
+//     e.g. org.apache.kafka.connect.errors.DataException with Kafka
+//     Connect's message;
+//   - .exception.stacktrace: that class and message, then the Go error
+//     chain, one "Caused by:" line per wrapped error;
+//
+// then, for source records, __connect.errors.source.partition and
+// .source.offset as JSON, and last Sluice's Go details:
+// __sluice.errors.class.name (the component's Go type),
+// __sluice.errors.exception.class.name (the error's Go type) and
+// __sluice.errors.exception.message (the full Go error text).
 func ContextHeaders(connector string, task int, f *Failure) []sarama.RecordHeader {
 	var hs []sarama.RecordHeader
 	add := func(k, v string) { hs = append(hs, sarama.RecordHeader{Key: []byte(k), Value: []byte(v)}) }
@@ -295,30 +312,119 @@ func ContextHeaders(connector string, task int, f *Failure) []sarama.RecordHeade
 	add(sluiceerrors.HeaderConnectorName, connector)
 	add(sluiceerrors.HeaderTaskID, strconv.Itoa(task))
 	add(sluiceerrors.HeaderStage, string(f.Stage))
-	if f.Component != nil {
-		add(sluiceerrors.HeaderClassName, fmt.Sprintf("%T", f.Component))
+	if c := ClassName(f); c != "" {
+		add(sluiceerrors.HeaderClassName, c)
 	}
 	if f.Err != nil {
-		add(sluiceerrors.HeaderExceptionClassName, errorClass(f.Err))
-		add(sluiceerrors.HeaderExceptionMessage, f.Err.Error())
-		add(sluiceerrors.HeaderExceptionStacktrace, errorChain(f.Err))
+		class, msg := JavaException(f.Err)
+		add(sluiceerrors.HeaderExceptionClassName, class)
+		add(sluiceerrors.HeaderExceptionMessage, msg)
+		add(sluiceerrors.HeaderExceptionStacktrace, stackTrace(f.Err, class, msg))
 	}
 	if rec != nil && rec.OriginalTopic == "" && (rec.SourcePartition != nil || rec.SourceOffset != nil) {
 		add(sluiceerrors.HeaderSourcePartition, jsonString(rec.SourcePartition))
 		add(sluiceerrors.HeaderSourceOffset, jsonString(rec.SourceOffset))
 	}
+	if f.Component != nil {
+		add(sluiceerrors.HeaderGoClassName, fmt.Sprintf("%T", f.Component))
+	}
+	if f.Err != nil {
+		add(sluiceerrors.HeaderGoExceptionClassName, errorClass(f.Err))
+		add(sluiceerrors.HeaderGoExceptionMessage, f.Err.Error())
+	}
 	return hs
 }
 
+// Kafka Connect's executing class of the stages whose class is the
+// runtime's own rather than a plugin's (connect-runtime-4.3.1.jar).
+const (
+	// javaSinkTask is what WorkerErrantRecordReporter reports for an
+	// errant record (Stage.TASK_PUT, "ldc class SinkTask").
+	javaSinkTask = "org.apache.kafka.connect.sink.SinkTask"
+	// javaWorkerSourceTask is what WorkerSourceTask reports for a record
+	// the producer failed to send (Stage.KAFKA_PRODUCE).
+	javaWorkerSourceTask = "org.apache.kafka.connect.runtime.WorkerSourceTask"
+)
+
+// ClassName returns the class name Kafka Connect reports as the executing
+// class of f (the __connect.errors.class.name header, the error log's
+// "with class '…'"): org.apache.kafka.connect.sink.SinkTask for a TASK_PUT
+// failure (an errant record, as Kafka Connect's WorkerErrantRecordReporter),
+// org.apache.kafka.connect.runtime.WorkerSourceTask for a KAFKA_PRODUCE
+// failure, else connect.ClassName of the failing component: the Kafka
+// Connect class of a built-in converter, transformation or predicate, a
+// component's own JavaClass, or its Go type. It returns "" when f names no
+// component.
+func ClassName(f *Failure) string {
+	switch f.Stage {
+	case connect.StageTaskPut:
+		return javaSinkTask
+	case connect.StageKafkaProduce:
+		return javaWorkerSourceTask
+	}
+	return connect.ClassName(f.Component)
+}
+
+// JavaException returns the exception class name and message Kafka Connect
+// would report for err (the __connect.errors.exception.class.name and
+// .exception.message headers):
+//
+//   - the first error in err's chain that implements connect.JavaClassNamer
+//     with a non-empty class: that class, and its JavaMessage when it
+//     implements connect.JavaMessager, else its Error text (a converter's
+//     *converters.DataError gives org.apache.kafka.connect.errors.DataException
+//     and Kafka Connect's message; a connect.RetriableError
+//     org.apache.kafka.connect.errors.RetriableException);
+//   - otherwise, when the chain holds one of Sluice's record errors
+//     (*connect.RecordError, *connect.FatalError, *connect.BatchError):
+//     org.apache.kafka.connect.errors.ConnectException and err's text;
+//   - otherwise err's Go type (the first that is not a standard-library
+//     wrapper) and err's text.
+func JavaException(err error) (class, message string) {
+	var n connect.JavaClassNamer
+	if stderrors.As(err, &n) {
+		if c := n.JavaClass(); c != "" {
+			if m, ok := n.(connect.JavaMessager); ok {
+				return c, m.JavaMessage()
+			}
+			if e, ok := n.(error); ok {
+				return c, e.Error()
+			}
+			return c, err.Error()
+		}
+	}
+	var (
+		re *connect.RecordError
+		fe *connect.FatalError
+		be *connect.BatchError
+	)
+	if stderrors.As(err, &re) || stderrors.As(err, &fe) || stderrors.As(err, &be) {
+		return connect.JavaConnectException, err.Error()
+	}
+	return errorClass(err), err.Error()
+}
+
+// stackTrace renders the stack trace header: as Java's printStackTrace
+// starts with "<class>: <message>", the Kafka Connect class and message
+// come first when they are not simply err's Go type and text, followed by
+// the Go error chain (errorChain).
+func stackTrace(err error, class, msg string) string {
+	chain := errorChain(err)
+	if class == errorClass(err) && msg == err.Error() {
+		return chain
+	}
+	return class + ": " + msg + "\nCaused by: " + chain
+}
+
 // scrubHeaders masks secrets (scrub; nil masks nothing) in the exception
-// message and stack trace headers of hs, in place, and returns hs.
+// message, stack trace and Go message headers of hs, in place, and returns hs.
 func scrubHeaders(hs []sarama.RecordHeader, scrub func(string) string) []sarama.RecordHeader {
 	if scrub == nil {
 		return hs
 	}
 	for i, h := range hs {
 		switch string(h.Key) {
-		case sluiceerrors.HeaderExceptionMessage, sluiceerrors.HeaderExceptionStacktrace:
+		case sluiceerrors.HeaderExceptionMessage, sluiceerrors.HeaderExceptionStacktrace, sluiceerrors.HeaderGoExceptionMessage:
 			hs[i].Value = []byte(scrub(string(h.Value)))
 		}
 	}

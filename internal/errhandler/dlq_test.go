@@ -192,8 +192,8 @@ func TestDLQReportRaw(t *testing.T) {
 	}
 	want := []kv{{"trace-id", "abc"}, {"bin", "\x00\xff\x10"}, {"trace-id", "dup"}}
 	want = append(want, headerList(ContextHeaders("orders-sink", 2, f))...)
-	if len(want) != 3+10 {
-		t.Fatalf("expected 10 context headers, have %d", len(want)-3)
+	if len(want) != 3+10+3 {
+		t.Fatalf("expected Kafka Connect's 10 context headers and Sluice's 3, have %d", len(want)-3)
 	}
 	diffHeaders(t, got, want)
 	if s := m.Snapshot(); s.DLQProduceRequests != 1 || s.DLQProduceFailures != 0 {
@@ -609,8 +609,8 @@ func TestDLQCloseNotHeldBySaramaRetries(t *testing.T) {
 }
 
 // TestDLQScrubsSecretsInContextHeaders: a secret quoted in the failure's
-// error (and its causes) is masked in the exception message and stack
-// trace headers, with the scrubber found on a Runner's logger or given
+// error (and its causes) is masked in the exception message, stack trace
+// and Go message headers, with the scrubber found on a Runner's logger or given
 // explicitly; the record's own bytes are left alone.
 func TestDLQScrubsSecretsInContextHeaders(t *testing.T) {
 	const secret = "dlq-secret-pw"
@@ -640,7 +640,7 @@ func TestDLQScrubsSecretsInContextHeaders(t *testing.T) {
 					t.Errorf("header %s shows the secret: %q", h.Key, h.Value)
 				}
 			}
-			for _, k := range []string{sluiceerrors.HeaderExceptionMessage, sluiceerrors.HeaderExceptionStacktrace} {
+			for _, k := range []string{sluiceerrors.HeaderExceptionMessage, sluiceerrors.HeaderExceptionStacktrace, sluiceerrors.HeaderGoExceptionMessage} {
 				if !strings.Contains(seen[k], "login with "+redact.Mask+" refused") {
 					t.Errorf("header %s = %q, want the masked error", k, seen[k])
 				}

@@ -34,8 +34,9 @@ type RawRecord struct {
 // Failure describes one failed record operation.
 type Failure struct {
 	Stage connect.Stage
-	// Component is the failing converter, transform or task; its Go type
-	// name is reported as the class name.
+	// Component is the failing converter, transform or task; reporters
+	// name it by ClassName (its Kafka Connect class where it has one) and
+	// by its Go type.
 	Component any
 	// Record is the record being processed (as consumed or as polled); Raw
 	// its bytes, nil when not available.

@@ -55,12 +55,19 @@ func TestContextHeadersSinkRecord(t *testing.T) {
 		{"__connect.errors.exception.class.name", "*errhandler.parseError"},
 		{"__connect.errors.exception.message", "converting value: parse error at byte 7"},
 		{"__connect.errors.exception.stacktrace", "*fmt.wrapError: converting value: parse error at byte 7\nCaused by: *errhandler.parseError: parse error at byte 7"},
+		{"__sluice.errors.class.name", "*errhandler.fakeConverter"},
+		{"__sluice.errors.exception.class.name", "*errhandler.parseError"},
+		{"__sluice.errors.exception.message", "converting value: parse error at byte 7"},
 	})
 }
 
 // TestContextHeadersSourceRecord: for a source record the topic is the
 // target topic, there is no partition or offset header, and the source
-// partition and offset follow as JSON.
+// partition and offset follow as JSON, before Sluice's Go details. A
+// KAFKA_PRODUCE failure's class is Kafka Connect's WorkerSourceTask
+// (WorkerSourceTask's producer callback, executeFailed(…, KAFKA_PRODUCE,
+// WorkerSourceTask.class, …)), a retriable error is a RetriableException
+// whose message is the cause's.
 func TestContextHeadersSourceRecord(t *testing.T) {
 	cause := connect.Retriable(io.ErrUnexpectedEOF)
 	f := &Failure{Stage: connect.StageKafkaProduce, Component: &fakeConverter{}, Record: sourceRecord(), Err: cause}
@@ -70,12 +77,15 @@ func TestContextHeadersSourceRecord(t *testing.T) {
 		{"__connect.errors.connector.name", "files"},
 		{"__connect.errors.task.id", "0"},
 		{"__connect.errors.stage", "KAFKA_PRODUCE"},
-		{"__connect.errors.class.name", "*errhandler.fakeConverter"},
-		{"__connect.errors.exception.class.name", "*connect.RetriableError"},
-		{"__connect.errors.exception.message", "retriable: unexpected EOF"},
-		{"__connect.errors.exception.stacktrace", "*connect.RetriableError: retriable: unexpected EOF\nCaused by: *errors.errorString: unexpected EOF"},
+		{"__connect.errors.class.name", "org.apache.kafka.connect.runtime.WorkerSourceTask"},
+		{"__connect.errors.exception.class.name", "org.apache.kafka.connect.errors.RetriableException"},
+		{"__connect.errors.exception.message", "unexpected EOF"},
+		{"__connect.errors.exception.stacktrace", "org.apache.kafka.connect.errors.RetriableException: unexpected EOF\nCaused by: *connect.RetriableError: retriable: unexpected EOF\nCaused by: *errors.errorString: unexpected EOF"},
 		{"__connect.errors.source.partition", `{"file":"a.txt"}`},
 		{"__connect.errors.source.offset", `{"pos":7}`},
+		{"__sluice.errors.class.name", "*errhandler.fakeConverter"},
+		{"__sluice.errors.exception.class.name", "*connect.RetriableError"},
+		{"__sluice.errors.exception.message", "retriable: unexpected EOF"},
 	})
 	for _, h := range hs {
 		if k := string(h.Key); k == sluiceerrors.HeaderPartition || k == sluiceerrors.HeaderOffset {

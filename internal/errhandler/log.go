@@ -9,8 +9,10 @@ import (
 )
 
 // LogReporter reports failures as one structured slog line each (it adds the
-// connector and task attributes itself), with stage,
-// class, coordinates and error. With IncludeMessages
+// connector and task attributes itself), with stage, class (Kafka Connect's
+// class name, as the dead-letter queue's header: ClassName; "null" when
+// there is none, as Kafka Connect prints it), go_class (the component's Go
+// type), coordinates and error. With IncludeMessages
 // (errors.log.include.messages) a source record's contents are added, and a
 // consumed (sink) record's timestamp only, never its key or value (as Kafka
 // Connect). It counts into Metrics.ErrorsLogged.
@@ -26,11 +28,17 @@ func (l *LogReporter) Report(ctx context.Context, connector string, task int, f 
 	if logger == nil {
 		logger = slog.Default()
 	}
-	class := ""
-	if f.Component != nil {
-		class = fmt.Sprintf("%T", f.Component)
+	// Kafka Connect's LogReporter prints executingClass.getName(), "null"
+	// when there is none: the class of the DLQ header (ClassName).
+	class := ClassName(f)
+	if class == "" {
+		class = "null"
 	}
-	attrs := []any{"connector", connector, "task", task, "stage", f.Stage, "class", class, "attempts", f.Attempts, "error", f.Err}
+	attrs := []any{"connector", connector, "task", task, "stage", f.Stage, "class", class}
+	if f.Component != nil {
+		attrs = append(attrs, "go_class", fmt.Sprintf("%T", f.Component))
+	}
+	attrs = append(attrs, "attempts", f.Attempts, "error", f.Err)
 	where := ""
 	switch {
 	case f.Record != nil && f.Record.OriginalTopic != "":

@@ -113,6 +113,9 @@ func TestLogReporterSinkRecord(t *testing.T) {
 
 // TestLogReporterSinkRecordWithoutRaw: a consumed record is described as
 // such even without its raw bytes (e.g. a record a task reports itself).
+// The class of a TASK_PUT failure is Kafka Connect's
+// (WorkerErrantRecordReporter: org.apache.kafka.connect.sink.SinkTask),
+// the task's Go type is in go_class.
 func TestLogReporterSinkRecordWithoutRaw(t *testing.T) {
 	buf := &syncBuffer{}
 	l := &LogReporter{Logger: slog.New(slog.NewJSONHandler(buf, nil))}
@@ -121,9 +124,12 @@ func TestLogReporterSinkRecordWithoutRaw(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := jsonLines(t, buf.String())[0]
-	const msg = "Error encountered in task orders-sink-0. Executing stage 'TASK_PUT' with class '*errhandler.fakeConverter', where consumed record is {topic='orders', partition=3, offset=42}."
+	const msg = "Error encountered in task orders-sink-0. Executing stage 'TASK_PUT' with class 'org.apache.kafka.connect.sink.SinkTask', where consumed record is {topic='orders', partition=3, offset=42}."
 	if got["msg"] != msg {
 		t.Errorf("msg %q\nwant %q", got["msg"], msg)
+	}
+	if got["class"] != "org.apache.kafka.connect.sink.SinkTask" || got["go_class"] != "*errhandler.fakeConverter" {
+		t.Errorf("class %v, go_class %v", got["class"], got["go_class"])
 	}
 	if got["topic"] != "orders" || got["partition"] != 3.0 || got["offset"] != 42.0 {
 		t.Errorf("coordinates %v %v %v", got["topic"], got["partition"], got["offset"])
@@ -153,14 +159,16 @@ func TestLogReporterSourceRecord(t *testing.T) {
 }
 
 // TestLogReporterNoRecord: without a record or component the line still
-// names the task and stage; nil Metrics and a nil Logger are allowed.
+// names the task and stage, and the class is "null" as Kafka Connect's
+// LogReporter prints a missing executing class; nil Metrics and a nil
+// Logger are allowed.
 func TestLogReporterNoRecord(t *testing.T) {
 	buf := &syncBuffer{}
 	l := &LogReporter{Logger: slog.New(slog.NewTextHandler(buf, nil))}
 	if err := l.Report(context.Background(), "c", 0, &Failure{Stage: connect.StageTaskPoll, Err: stderrors.New("x")}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(buf.String(), `msg="Error encountered in task c-0. Executing stage 'TASK_POLL' with class ''."`) {
+	if !strings.Contains(buf.String(), `msg="Error encountered in task c-0. Executing stage 'TASK_POLL' with class 'null'."`) {
 		t.Errorf("line %q", buf.String())
 	}
 	prev := slog.Default()
