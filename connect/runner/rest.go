@@ -1017,7 +1017,14 @@ func (h restHandler) validate(w http.ResponseWriter, req *http.Request, plugin s
 		writeErr(w, err)
 		return
 	}
-	out := restConfigInfos{Name: v.Class, ErrorCount: v.ErrorCount, Groups: v.Groups, Configs: make([]restConfigInfo, len(v.Configs))}
+	// Kafka Connect names the answer after connector.class as the request
+	// wrote it (AbstractHerder.validateConnectorConfig's connType), e.g.
+	// "FileStreamSinkConnector", not the resolved class.
+	name := v.Class
+	if c := cfg["connector.class"]; c != nil && *c != "" {
+		name = *c
+	}
+	out := restConfigInfos{Name: name, ErrorCount: v.ErrorCount, Groups: v.Groups, Configs: make([]restConfigInfo, len(v.Configs))}
 	for i, c := range v.Configs {
 		val := restConfigValueInfo{Name: c.Key.Name, RecommendedValues: c.Key.Recommended, Errors: c.Errors, Visible: c.Visible}
 		if val.RecommendedValues == nil {
