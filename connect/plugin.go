@@ -28,6 +28,12 @@ type Plugin struct {
 	// the connector's and its tasks' REST statuses; when empty, the
 	// Runner's version (its Config.Version, Sluice's by default) is shown.
 	Version string
+	// TaskClass is the class name of the connector's tasks, which the
+	// Runner adds to every task configuration as "task.class", as Kafka
+	// Connect's Worker does (GET /connectors/{name}/tasks, the config
+	// topic), e.g. "org.apache.kafka.connect.file.FileStreamSourceTask".
+	// Empty: no task.class is added.
+	TaskClass string
 	// New builds a pipeline (not yet run) from the worker properties and
 	// the connector's configuration (both copies the plugin may keep). It
 	// is called for every (re)start; ctx is for the build only and carries

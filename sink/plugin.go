@@ -17,6 +17,8 @@ type PluginConfig struct {
 	Class   string
 	Aliases []string
 	Version string
+	// TaskClass is connect.Plugin.TaskClass (task.class in task configs).
+	TaskClass string
 	// NewTask builds a task (required).
 	NewTask func() Task
 	// Converters and Transforms default to the built-in registries.
@@ -38,7 +40,7 @@ type PluginConfig struct {
 // connectors of this class by configuration (REST, properties files).
 func Plugin(pc PluginConfig) connect.Plugin {
 	return connect.Plugin{
-		Class: pc.Class, Aliases: pc.Aliases, Type: connect.TypeSink, Version: pc.Version,
+		Class: pc.Class, Aliases: pc.Aliases, Type: connect.TypeSink, Version: pc.Version, TaskClass: pc.TaskClass,
 		Validate: pc.Validate, Config: pc.Config, PasswordKeys: pc.PasswordKeys,
 		New: func(ctx context.Context, worker, connector map[string]string) (connect.Pipeline, error) {
 			cfg, err := ConfigFromProperties(worker, connector, PropertyOptions{

@@ -19,6 +19,8 @@ type PluginConfig struct {
 	Class   string
 	Aliases []string
 	Version string
+	// TaskClass is connect.Plugin.TaskClass (task.class in task configs).
+	TaskClass string
 	// NewTask builds a task (required); Connector optionally splits the
 	// configuration into task configurations.
 	NewTask   func() Task
@@ -71,7 +73,7 @@ func preflight(c Connector, connector map[string]string) []connect.ConfigIssue {
 // connectors of this class by configuration (REST, properties files).
 func Plugin(pc PluginConfig) connect.Plugin {
 	return connect.Plugin{
-		Class: pc.Class, Aliases: pc.Aliases, Type: connect.TypeSource, Version: pc.Version,
+		Class: pc.Class, Aliases: pc.Aliases, Type: connect.TypeSource, Version: pc.Version, TaskClass: pc.TaskClass,
 		Validate: func(connector map[string]string) []connect.ConfigIssue {
 			var issues []connect.ConfigIssue
 			if pc.Validate != nil {

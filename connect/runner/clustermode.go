@@ -761,6 +761,7 @@ func (cr *clusterRuntime) updateTaskConfigs(ctx context.Context, s *slot) error 
 		want = []map[string]string{}
 	}
 	s.mu.Lock()
+	want = withTaskClass(cloneConfigs(want), s.plugin)
 	still := s.ownsConn && s.gen == gen
 	s.mu.Unlock()
 	if !still {

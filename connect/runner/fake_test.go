@@ -317,7 +317,9 @@ func (f *fakeFactory) plugins() []connect.Plugin {
 			PasswordKeys: []string{"fake.token"},
 		}
 	}
-	return []connect.Plugin{mk(fakeSourceClass, connect.TypeSource), mk(fakeSinkClass, connect.TypeSink)}
+	src := mk(fakeSourceClass, connect.TypeSource)
+	src.TaskClass = "com.example.FakeSourceTask" // task.class in task configs; the sink declares none
+	return []connect.Plugin{src, mk(fakeSinkClass, connect.TypeSink)}
 }
 
 // goBuilder returns a BuildFunc for a pipeline built in Go.

@@ -888,6 +888,32 @@ func (s *slot) taskConfigs() []map[string]string {
 	if s.clustered {
 		return s.clusterTaskConfigs()
 	}
+	s.mu.Lock()
+	p := s.plugin
+	s.mu.Unlock()
+	return withTaskClass(s.localTaskConfigs(), p)
+}
+
+// withTaskClass adds task.class (the plugin's TaskClass, when it declares
+// one) to each of configs, as Kafka Connect's Worker adds it to every task
+// configuration; configs are modified in place and returned.
+func withTaskClass(configs []map[string]string, p *connect.Plugin) []map[string]string {
+	if p == nil || p.TaskClass == "" {
+		return configs
+	}
+	for _, c := range configs {
+		if _, ok := c[taskClassKey]; !ok {
+			c[taskClassKey] = p.TaskClass
+		}
+	}
+	return configs
+}
+
+// taskClassKey is Kafka Connect's TaskConfig.TASK_CLASS_CONFIG.
+const taskClassKey = "task.class"
+
+// localTaskConfigs is taskConfigs of a standalone connector.
+func (s *slot) localTaskConfigs() []map[string]string {
 	rep := s.report()
 	if len(rep.Tasks) == 0 {
 		return []map[string]string{}

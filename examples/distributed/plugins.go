@@ -33,10 +33,11 @@ func plugins(log *slog.Logger, base *sarama.Config) []connect.Plugin {
 			Validate:  issues(filestream.SourceConnector{}.Validate),
 		}),
 		sink.Plugin(sink.PluginConfig{
-			Class:   filestream.SinkClass,
-			Aliases: filestream.SinkAliases,
-			NewTask: func() sink.Task { return &filestream.SinkTask{Logger: log} },
-			Sarama:  base,
+			Class:     filestream.SinkClass,
+			TaskClass: filestream.SinkTaskClass,
+			Aliases:   filestream.SinkAliases,
+			NewTask:   func() sink.Task { return &filestream.SinkTask{Logger: log} },
+			Sarama:    base,
 		}),
 
 		// PostgreSQL, with Confluent's JDBC connector classes
@@ -50,11 +51,12 @@ func plugins(log *slog.Logger, base *sarama.Config) []connect.Plugin {
 			Validate:  issues(postgres.ValidateSourceConfig),
 		}),
 		sink.Plugin(sink.PluginConfig{
-			Class:    postgres.SinkClass,
-			Aliases:  postgres.SinkAliases,
-			NewTask:  func() sink.Task { return &postgres.SinkTask{Logger: log} },
-			Sarama:   base,
-			Validate: issues(postgres.ValidateSinkConfig),
+			Class:     postgres.SinkClass,
+			TaskClass: postgres.SinkTaskClass,
+			Aliases:   postgres.SinkAliases,
+			NewTask:   func() sink.Task { return &postgres.SinkTask{Logger: log} },
+			Sarama:    base,
+			Validate:  issues(postgres.ValidateSinkConfig),
 		}),
 	}
 }

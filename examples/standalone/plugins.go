@@ -34,6 +34,7 @@ func plugins(env pluginEnv) []connect.Plugin {
 		// Kafka's FileStream connectors (examples/connectors/filestream).
 		source.Plugin(source.PluginConfig{
 			Class:       filestream.SourceClass,
+			TaskClass:   filestream.SourceTaskClass,
 			Aliases:     filestream.SourceAliases,
 			NewTask:     func() source.Task { return &filestream.SourceTask{Logger: env.log} },
 			Connector:   filestream.SourceConnector{},
@@ -42,16 +43,18 @@ func plugins(env pluginEnv) []connect.Plugin {
 			Validate:    issues(filestream.SourceConnector{}.Validate),
 		}),
 		sink.Plugin(sink.PluginConfig{
-			Class:   filestream.SinkClass,
-			Aliases: filestream.SinkAliases,
-			NewTask: func() sink.Task { return &filestream.SinkTask{Logger: env.log} },
-			Sarama:  env.sarama,
+			Class:     filestream.SinkClass,
+			TaskClass: filestream.SinkTaskClass,
+			Aliases:   filestream.SinkAliases,
+			NewTask:   func() sink.Task { return &filestream.SinkTask{Logger: env.log} },
+			Sarama:    env.sarama,
 		}),
 
 		// PostgreSQL, with Confluent's JDBC connector classes
 		// (examples/connectors/postgres).
 		source.Plugin(source.PluginConfig{
 			Class:       postgres.SourceClass,
+			TaskClass:   postgres.SourceTaskClass,
 			Aliases:     postgres.SourceAliases,
 			NewTask:     func() source.Task { return &postgres.SourceTask{Logger: env.log} },
 			Connector:   postgres.SourceConnector{},
@@ -60,11 +63,12 @@ func plugins(env pluginEnv) []connect.Plugin {
 			Validate:    issues(postgres.ValidateSourceConfig),
 		}),
 		sink.Plugin(sink.PluginConfig{
-			Class:    postgres.SinkClass,
-			Aliases:  postgres.SinkAliases,
-			NewTask:  func() sink.Task { return &postgres.SinkTask{Logger: env.log} },
-			Sarama:   env.sarama,
-			Validate: issues(postgres.ValidateSinkConfig),
+			Class:     postgres.SinkClass,
+			TaskClass: postgres.SinkTaskClass,
+			Aliases:   postgres.SinkAliases,
+			NewTask:   func() sink.Task { return &postgres.SinkTask{Logger: env.log} },
+			Sarama:    env.sarama,
+			Validate:  issues(postgres.ValidateSinkConfig),
 		}),
 	}
 }

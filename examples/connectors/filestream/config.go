@@ -15,6 +15,10 @@ import (
 const (
 	SourceClass = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 	SinkClass   = "org.apache.kafka.connect.file.FileStreamSinkConnector"
+	// SourceTaskClass and SinkTaskClass are Kafka's class names of their
+	// tasks, for task.class in task configurations.
+	SourceTaskClass = "org.apache.kafka.connect.file.FileStreamSourceTask"
+	SinkTaskClass   = "org.apache.kafka.connect.file.FileStreamSinkTask"
 )
 
 // SourceAliases and SinkAliases are the other names Kafka Connect accepts for

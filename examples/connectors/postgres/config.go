@@ -14,10 +14,14 @@ import (
 // names of Confluent Cloud's fully managed PostgreSQL connectors, which the
 // same configurations may name.
 const (
-	SinkClass      = "io.confluent.connect.jdbc.JdbcSinkConnector"
-	SourceClass    = "io.confluent.connect.jdbc.JdbcSourceConnector"
-	PostgresSink   = "PostgresSink"
-	PostgresSource = "PostgresSource"
+	SinkClass   = "io.confluent.connect.jdbc.JdbcSinkConnector"
+	SourceClass = "io.confluent.connect.jdbc.JdbcSourceConnector"
+	// SinkTaskClass and SourceTaskClass are the JDBC connectors' task
+	// classes, for task.class in task configurations.
+	SinkTaskClass   = "io.confluent.connect.jdbc.sink.JdbcSinkTask"
+	SourceTaskClass = "io.confluent.connect.jdbc.source.JdbcSourceTask"
+	PostgresSink    = "PostgresSink"
+	PostgresSource  = "PostgresSource"
 )
 
 // SinkAliases and SourceAliases are the other names connector.class may use
