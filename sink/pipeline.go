@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/topicset"
 )
 
 // Pipeline runs the tasks of one sink connector: each task is a member of the
@@ -35,6 +36,8 @@ type Pipeline struct {
 	// asg is set by AssignTasks before Run: the pipeline runs in assigned
 	// mode (assign.go). Read under mu.
 	asg *assignment
+	// topics are the active topics (topics.go).
+	topics topicset.Set
 }
 
 // New validates cfg, applies defaults and returns a pipeline ready to Run.

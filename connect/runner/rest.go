@@ -41,6 +41,8 @@ import (
 //	GET    /connectors/{name}/offsets           {offsets:[{partition, offset}]}
 //	PATCH  /connectors/{name}/offsets           alter; the connector must be STOPPED (400 otherwise)
 //	DELETE /connectors/{name}/offsets           reset; the connector must be STOPPED
+//	GET    /connectors/{name}/topics            {"<name>":{"topics":[...]}} active topics (KIP-558)
+//	PUT    /connectors/{name}/topics/reset      202
 //	GET    /connector-plugins                   [{class, type, version}]
 //	GET    /connector-plugins/{plugin}/config   the plugin's ConfigKeyInfo list
 //	PUT    /connector-plugins/{plugin}/config/validate
@@ -359,6 +361,12 @@ func (h restHandler) connectorsRoute(segs []string) map[string]handlerFunc {
 			return map[string]handlerFunc{http.MethodPut: bind(h.stop)}
 		case "offsets":
 			return map[string]handlerFunc{http.MethodGet: bind(h.getOffsets), http.MethodPatch: bind(h.alterOffsets), http.MethodDelete: bind(h.resetOffsets)}
+		case "topics":
+			return map[string]handlerFunc{http.MethodGet: bind(h.activeTopics)}
+		}
+	case 3:
+		if segs[1] == "topics" && segs[2] == "reset" {
+			return map[string]handlerFunc{http.MethodPut: bind(h.resetActiveTopics)}
 		}
 	case 4:
 		if segs[1] != "tasks" {
@@ -419,6 +427,8 @@ func writeErr(w http.ResponseWriter, err error) {
 		code = http.StatusConflict
 	case errors.Is(err, ErrStopped):
 		code = http.StatusServiceUnavailable
+	case errors.Is(err, ErrTopicTrackingDisabled), errors.Is(err, ErrTopicTrackingResetDisabled):
+		code = http.StatusForbidden
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		code = http.StatusInternalServerError
 		//lint:ignore ST1005 Kafka Connect's REST message, byte for byte

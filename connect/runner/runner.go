@@ -95,6 +95,15 @@ type Config struct {
 	// is also the metrics' instrumentation scope version. Version and Commit
 	// default to what the package-level Version function returns.
 	Version, Commit, KafkaClusterID string
+	// DisableTopicTracking turns Kafka Connect's active-topic tracking
+	// (KIP-558) off: GET /connectors/{name}/topics and its reset answer
+	// 403 "Topic tracking is disabled.". The Worker property
+	// topic.tracking.enable=false sets it too (default: tracking on).
+	DisableTopicTracking bool
+	// DisableTopicTrackingReset refuses PUT /connectors/{name}/topics/reset
+	// (403 "Topic tracking reset is disabled."). The Worker property
+	// topic.tracking.allow.reset=false sets it too (default: allowed).
+	DisableTopicTrackingReset bool
 }
 
 // BuildFunc builds a new, not yet run [connect.Pipeline]. A Pipeline runs once, so the
@@ -169,15 +178,19 @@ type Runner struct {
 	cluster *clusterRuntime // nil in standalone mode
 }
 
-// New returns a Runner configured by cfg. It fails when the Worker
-// properties' config.providers keys are invalid (the error names the key)
-// or when the metrics instruments cannot be registered with
-// cfg.MeterProvider.
+// New returns a Runner configured by cfg. It fails when cfg.Validate
+// fails, when the Worker properties' config.providers keys are invalid
+// (the error names the key) or when the metrics instruments cannot be
+// registered with cfg.MeterProvider.
 func New(cfg Config) (*Runner, error) {
 	cfg.Worker = maps.Clone(cfg.Worker)
 	if cfg.Worker == nil {
 		cfg.Worker = map[string]string{}
 	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	cfg.applyTopicTrackingProps()
 	providers, err := configprovider.FromProperties(cfg.Worker, cfg.ConfigProviderClasses)
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/connect/configprovider"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/internal/redact"
+	"github.com/sluicehq/sluice/internal/topicset"
 )
 
 // slot holds one connector of a Runner: its definition (config, plugin or
@@ -89,6 +90,9 @@ type slot struct {
 	taskRestarts map[int]int // in-place task restarts
 	acc          map[int]*taskTotals
 	folded       bool // pipe's counters are included in acc
+
+	// topics are the active topics of finished incarnations (topics.go).
+	topics topicset.Set
 }
 
 // taskTotals accumulates the counters of a task's finished incarnations, so
@@ -340,6 +344,7 @@ func (s *slot) loop(ctx context.Context) {
 		err := s.runPipeline(runCtx, p)
 		cancel()
 		final := p.PipelineStatus()
+		s.foldTopics(p)
 
 		s.mu.Lock()
 		s.cancel = nil

@@ -1,0 +1,194 @@
+package runner_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
+)
+
+// topicPipe is a fake pipeline that tracks active topics
+// (connect.TopicTracker); the test says which topics it saw.
+type topicPipe struct {
+	*fakePipe
+	tmu    sync.Mutex
+	topics []string
+}
+
+func (p *topicPipe) see(topic string) {
+	p.tmu.Lock()
+	defer p.tmu.Unlock()
+	if !slices.Contains(p.topics, topic) {
+		p.topics = append(p.topics, topic)
+	}
+}
+
+func (p *topicPipe) ActiveTopics() []string {
+	p.tmu.Lock()
+	defer p.tmu.Unlock()
+	return append([]string{}, p.topics...)
+}
+
+func (p *topicPipe) ResetActiveTopics() {
+	p.tmu.Lock()
+	defer p.tmu.Unlock()
+	p.topics = nil
+}
+
+// topicEnv runs a Runner with a topic-tracking Go pipeline "tp"; current
+// returns its latest incarnation.
+func topicEnv(t *testing.T, cfg runner.Config) (e *env, current func() *topicPipe) {
+	t.Helper()
+	e = newEnv(t, cfg)
+	var mu sync.Mutex
+	var last *topicPipe
+	build := func(ctx context.Context) (connect.Pipeline, error) {
+		p, err := e.f.build("tp", connect.TypeSink, nil)
+		if err != nil {
+			return nil, err
+		}
+		tp := &topicPipe{fakePipe: p.(*fakePipe)}
+		mu.Lock()
+		last = tp
+		mu.Unlock()
+		return tp, nil
+	}
+	if err := e.r.AddPipeline("tp", nil, build); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	e.waitState("tp", connect.StateRunning, 1)
+	return e, func() *topicPipe {
+		mu.Lock()
+		defer mu.Unlock()
+		return last
+	}
+}
+
+// wantResponse checks a response's code and exact body.
+func wantResponse(t *testing.T, w interface {
+	Result() *http.Response
+}, code int, body string) {
+	t.Helper()
+	res := w.Result()
+	defer res.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := res.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if res.StatusCode != code || b.String() != body {
+		t.Errorf("got %d %s\nwant %d %s", res.StatusCode, b.String(), code, body)
+	}
+}
+
+func TestRESTActiveTopics(t *testing.T) {
+	e, current := topicEnv(t, runner.Config{})
+	h := e.r.Handler()
+	wantResponse(t, do(h, "GET", "/connectors/tp/topics", ""), 200, `{"tp":{"topics":[]}}`)
+	current().see("orders")
+	current().see("payments")
+	wantResponse(t, do(h, "GET", "/connectors/tp/topics", ""), 200, `{"tp":{"topics":["orders","payments"]}}`)
+	wantResponse(t, do(h, "GET", "/connectors/tp/topics/", ""), 200, `{"tp":{"topics":["orders","payments"]}}`)
+
+	// Kept over a restart of the pipeline (a new incarnation knows none).
+	first := current()
+	first.see("late") // not read before the restart: kept by the fold
+	if _, err := e.r.Restart("tp", runner.RestartOptions{IncludeTasks: true}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a new incarnation", func() bool { return current() != first })
+	e.waitState("tp", connect.StateRunning, 1)
+	current().see("refunds")
+	wantResponse(t, do(h, "GET", "/connectors/tp/topics", ""), 200, `{"tp":{"topics":["orders","payments","late","refunds"]}}`)
+
+	// ... and while STOPPED.
+	if err := e.r.Stop(context.Background(), "tp"); err != nil {
+		t.Fatal(err)
+	}
+	wantResponse(t, do(h, "GET", "/connectors/tp/topics", ""), 200, `{"tp":{"topics":["orders","payments","late","refunds"]}}`)
+	if err := e.r.Resume("tp"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState("tp", connect.StateRunning, 1)
+
+	// Reset forgets the saved topics and the running incarnation's.
+	wantResponse(t, do(h, "PUT", "/connectors/tp/topics/reset", ""), 202, ``)
+	wantResponse(t, do(h, "GET", "/connectors/tp/topics", ""), 200, `{"tp":{"topics":[]}}`)
+	current().see("audit")
+	wantResponse(t, do(h, "GET", "/connectors/tp/topics", ""), 200, `{"tp":{"topics":["audit"]}}`)
+
+	// Unknown connectors: no existence check, as Kafka Connect's herder.
+	wantResponse(t, do(h, "GET", "/connectors/nope/topics", ""), 200, `{"nope":{"topics":[]}}`)
+	wantResponse(t, do(h, "PUT", "/connectors/nope/topics/reset", ""), 202, ``)
+	wantResponse(t, do(h, "POST", "/connectors/tp/topics", ""), 405, `{"error_code":405,"message":"HTTP 405 Method Not Allowed"}`)
+	wantResponse(t, do(h, "GET", "/connectors/tp/topics/reset", ""), 405, `{"error_code":405,"message":"HTTP 405 Method Not Allowed"}`)
+	// Kafka Connect 4.x has no /tasks-config.
+	wantResponse(t, do(h, "GET", "/connectors/tp/tasks-config", ""), 404, `{"error_code":404,"message":"HTTP 404 Not Found"}`)
+
+	// Deleting the connector drops its topics.
+	if err := e.r.Remove(context.Background(), "tp"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.r.AddPipeline("tp", nil, e.f.goBuilder("tp", connect.TypeSink, nil)); err != nil {
+		t.Fatal(err)
+	}
+	wantResponse(t, do(h, "GET", "/connectors/tp/topics", ""), 200, `{"tp":{"topics":[]}}`)
+}
+
+func TestRESTActiveTopicsDisabled(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		cfg                runner.Config
+		getCode, resetCode int
+		getBody, resetBody string
+	}{
+		{name: "tracking off (typed)", cfg: runner.Config{DisableTopicTracking: true},
+			getCode: 403, getBody: `{"error_code":403,"message":"Topic tracking is disabled."}`,
+			resetCode: 403, resetBody: `{"error_code":403,"message":"Topic tracking is disabled."}`},
+		{name: "tracking off (property)", cfg: runner.Config{Worker: map[string]string{"topic.tracking.enable": "FALSE"}},
+			getCode: 403, getBody: `{"error_code":403,"message":"Topic tracking is disabled."}`,
+			resetCode: 403, resetBody: `{"error_code":403,"message":"Topic tracking is disabled."}`},
+		{name: "reset off (typed)", cfg: runner.Config{DisableTopicTrackingReset: true},
+			getCode: 200, getBody: `{"tp":{"topics":["orders"]}}`,
+			resetCode: 403, resetBody: `{"error_code":403,"message":"Topic tracking reset is disabled."}`},
+		{name: "reset off (property)", cfg: runner.Config{Worker: map[string]string{"topic.tracking.allow.reset": " false"}},
+			getCode: 200, getBody: `{"tp":{"topics":["orders"]}}`,
+			resetCode: 403, resetBody: `{"error_code":403,"message":"Topic tracking reset is disabled."}`},
+		{name: "both on (property)", cfg: runner.Config{Worker: map[string]string{"topic.tracking.enable": "true", "topic.tracking.allow.reset": "True"}},
+			getCode: 200, getBody: `{"tp":{"topics":["orders"]}}`, resetCode: 202},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, current := topicEnv(t, tc.cfg)
+			current().see("orders")
+			h := e.r.Handler()
+			wantResponse(t, do(h, "GET", "/connectors/tp/topics", ""), tc.getCode, tc.getBody)
+			wantResponse(t, do(h, "PUT", "/connectors/tp/topics/reset", ""), tc.resetCode, tc.resetBody)
+		})
+	}
+}
+
+func TestConfigValidateTopicTracking(t *testing.T) {
+	for _, k := range []string{"topic.tracking.enable", "topic.tracking.allow.reset"} {
+		cfg := runner.Config{Worker: map[string]string{k: "yes"}}
+		want := "Invalid value yes for configuration " + k + ": Expected value to be either true or false"
+		if err := cfg.Validate(); err == nil || err.Error() != want {
+			t.Errorf("Validate() = %v, want %q", err, want)
+		}
+		if _, err := runner.New(cfg); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("New() = %v, want an error containing %q", err, want)
+		}
+	}
+	if err := (runner.Config{}).Validate(); err != nil {
+		t.Errorf("zero Config: Validate() = %v", err)
+	}
+}
