@@ -268,5 +268,7 @@ func groupReadTimeout(cfg *sarama.Config) time.Duration {
 }
 
 func (p *Pipeline) logger(task int) *slog.Logger {
-	return p.cfg.Logger.With("connector", p.cfg.Name, "task", task)
+	// "logger": Kafka Connect's class of the same work, the name GET/PUT
+	// /admin/loggers knows it by (see runner.LoggerAttr).
+	return p.cfg.Logger.With("logger", "org.apache.kafka.connect.runtime.WorkerSinkTask", "connector", p.cfg.Name, "task", task)
 }

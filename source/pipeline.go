@@ -341,5 +341,7 @@ func (p *Pipeline) adminConfig(taskID int, pcfg *sarama.Config) (*sarama.Config,
 }
 
 func (p *Pipeline) logger(task int) *slog.Logger {
-	return p.cfg.Logger.With("connector", p.cfg.Name, "task", task)
+	// "logger": Kafka Connect's class of the same work, the name GET/PUT
+	// /admin/loggers knows it by (see runner.LoggerAttr).
+	return p.cfg.Logger.With("logger", "org.apache.kafka.connect.runtime.WorkerSourceTask", "connector", p.cfg.Name, "task", task)
 }

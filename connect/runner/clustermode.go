@@ -40,6 +40,7 @@ const (
 // runs only the tasks the group assigned to this member.
 type clusterRuntime struct {
 	r        *Runner
+	loggers  clusterLoggers // loggers.go
 	cfg      ClusterConfig // with defaults
 	workerID string
 	log      *slog.Logger
@@ -114,7 +115,7 @@ func newClusterRuntime(r *Runner, c ClusterConfig) (*clusterRuntime, error) {
 			protos = append(protos, v)
 		}
 	}
-	log := r.log.With("group", c.GroupID)
+	log := r.base.With(LoggerAttr, LoggerDistributedHerder, "group", c.GroupID)
 	cr := &clusterRuntime{
 		r: r, cfg: c, workerID: workerID, log: log, sarama: sc, brokers: brokers, protos: protos,
 		declared: map[string]declaration{}, written: map[string]writtenStatus{},
@@ -170,6 +171,7 @@ func (cr *clusterRuntime) run(ctx context.Context) error {
 	}
 	cr.member.Store(m)
 	cfgLog.SetListener(cr.onConfig)
+	cr.initLoggerLevels(cfgLog.Snapshot())
 	cr.reconcile(cfgLog.Snapshot())
 	declErr := cr.writeDeclared(ctx)
 
@@ -431,6 +433,7 @@ func targetOf(s string) connect.State {
 
 // onConfig is the config topic's listener.
 func (cr *clusterRuntime) onConfig(snap cluster.ConfigSnapshot, restarts []cluster.RestartRequest) {
+	cr.applyLoggerLevels(snap)
 	cr.reconcile(snap)
 	for _, rr := range restarts {
 		cr.restartLocal(rr)

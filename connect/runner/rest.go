@@ -41,6 +41,9 @@ import (
 //	GET    /connectors/{name}/offsets           {offsets:[{partition, offset}]}
 //	PATCH  /connectors/{name}/offsets           alter; the connector must be STOPPED (400 otherwise)
 //	DELETE /connectors/{name}/offsets           reset; the connector must be STOPPED
+//	GET    /admin/loggers                       {"<logger>":{"level","last_modified"}} (see LoggerLevels)
+//	GET    /admin/loggers/{logger}              {"level","last_modified"}
+//	PUT    /admin/loggers/{logger}?scope=       {"level":"DEBUG"} → 200 [changed loggers]; scope=cluster → 204
 //	GET    /connectors/{name}/topics            {"<name>":{"topics":[...]}} active topics (KIP-558)
 //	PUT    /connectors/{name}/topics/reset      202
 //	GET    /connector-plugins                   [{class, type, version}]
@@ -315,6 +318,17 @@ func (h restHandler) route(segs []string) map[string]handlerFunc {
 		return map[string]handlerFunc{http.MethodGet: h.serverInfo}
 	case n == 1 && segs[0] == "health":
 		return map[string]handlerFunc{http.MethodGet: h.health}
+	case segs[0] == "admin" && n >= 2 && segs[1] == "loggers":
+		switch n {
+		case 2:
+			return map[string]handlerFunc{http.MethodGet: h.listLoggers}
+		case 3:
+			name := segs[2]
+			return map[string]handlerFunc{
+				http.MethodGet: func(w http.ResponseWriter, req *http.Request) { h.getLogger(w, req, name) },
+				http.MethodPut: func(w http.ResponseWriter, req *http.Request) { h.setLogger(w, req, name) },
+			}
+		}
 	case segs[0] == "connectors":
 		return h.connectorsRoute(segs[1:])
 	case segs[0] == "connector-plugins":
@@ -429,6 +443,8 @@ func writeErr(w http.ResponseWriter, err error) {
 		code = http.StatusServiceUnavailable
 	case errors.Is(err, ErrTopicTrackingDisabled), errors.Is(err, ErrTopicTrackingResetDisabled):
 		code = http.StatusForbidden
+	case errors.Is(err, ErrLoggerNotFound), errors.Is(err, ErrInvalidLevel):
+		code = http.StatusNotFound
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		code = http.StatusInternalServerError
 		//lint:ignore ST1005 Kafka Connect's REST message, byte for byte

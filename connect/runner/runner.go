@@ -158,8 +158,12 @@ func notFound(name string) error {
 // A Runner's methods are safe for concurrent use. Status is computed live
 // from each pipeline's [connect.Pipeline.PipelineStatus] when asked, never cached.
 type Runner struct {
-	cfg        Config
-	log        *slog.Logger
+	cfg Config
+	// log is the Runner's own logger (LoggerWorker); base, the one the
+	// connectors' loggers derive from. Both filter by levels (loggers.go).
+	log, base  *slog.Logger
+	levels     *logLevels
+	levelLog   *slog.Logger
 	stallAfter time.Duration
 	now        func() time.Time
 
@@ -226,7 +230,9 @@ func New(cfg Config) (*Runner, error) {
 		}
 		cfg.Cluster = c
 	}
-	r := &Runner{cfg: cfg, log: log, stallAfter: cfg.StallAfter, now: time.Now, slots: map[string]*slot{}, providers: providers}
+	base, levels := installLogLevels(log)
+	log = base.With(LoggerAttr, LoggerWorker)
+	r := &Runner{cfg: cfg, log: log, base: base, levels: levels, levelLog: base.With(LoggerAttr, loggerLoggers), stallAfter: cfg.StallAfter, now: time.Now, slots: map[string]*slot{}, providers: providers}
 	if cfg.Cluster != nil {
 		cr, err := newClusterRuntime(r, *cfg.Cluster)
 		if err != nil {

@@ -129,8 +129,8 @@ func newSlot(r *Runner, name string, config map[string]string, p *connect.Plugin
 		s.typ = p.Type
 	}
 	s.refreshSecretsLocked() // s is not shared yet
-	s.plog = slog.New(redact.NewHandler(r.log.Handler(), &s.secrets))
-	s.log = s.plog.With("connector", name)
+	s.plog = slog.New(redact.NewHandler(r.base.Handler(), &s.secrets))
+	s.log = s.plog.With(LoggerAttr, LoggerWorker, "connector", name)
 	return s
 }
 

@@ -30,7 +30,7 @@ func (l *LogReporter) Report(ctx context.Context, connector string, task int, f 
 	if f.Component != nil {
 		class = fmt.Sprintf("%T", f.Component)
 	}
-	attrs := []any{"connector", connector, "task", task, "stage", f.Stage, "class", class, "attempts", f.Attempts, "error", f.Err}
+	attrs := []any{"logger", "org.apache.kafka.connect.runtime.errors.LogReporter", "connector", connector, "task", task, "stage", f.Stage, "class", class, "attempts", f.Attempts, "error", f.Err}
 	where := ""
 	switch {
 	case f.Record != nil && f.Record.OriginalTopic != "":
