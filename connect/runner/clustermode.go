@@ -41,7 +41,7 @@ const (
 type clusterRuntime struct {
 	r        *Runner
 	loggers  clusterLoggers // loggers.go
-	cfg      ClusterConfig // with defaults
+	cfg      ClusterConfig  // with defaults
 	workerID string
 	log      *slog.Logger
 	sarama   *sarama.Config
