@@ -40,8 +40,7 @@ const (
 // runs only the tasks the group assigned to this member.
 type clusterRuntime struct {
 	r        *Runner
-	loggers  clusterLoggers // loggers.go
-	cfg      ClusterConfig  // with defaults
+	cfg      ClusterConfig // with defaults
 	workerID string
 	log      *slog.Logger
 	sarama   *sarama.Config
@@ -77,6 +76,9 @@ type clusterRuntime struct {
 
 	taskWake   chan struct{} // wakes the task-configuration worker
 	statusWake chan struct{} // wakes the status writer
+
+	// loggers are the cluster-scope logger levels applied (loggers.go).
+	loggers clusterLoggers
 }
 
 // declaration is a connector declared in Go on this member.
