@@ -166,7 +166,7 @@ func (cr *clusterRuntime) run(ctx context.Context) error {
 	m, err := cluster.NewMember(cluster.MemberConfig{
 		Addrs: cr.brokers, Sarama: &msc, GroupID: cr.cfg.GroupID, URL: cr.cfg.AdvertisedURL,
 		Protocols: cr.protos, SessionTimeout: cr.cfg.SessionTimeout, HeartbeatInterval: cr.cfg.HeartbeatInterval,
-		RebalanceTimeout: cr.cfg.RebalanceTimeout, Logger: cr.r.log, Handler: clusterHandler{cr},
+		RebalanceTimeout: cr.cfg.RebalanceTimeout, Logger: cr.r.base.With(LoggerAttr, loggerWorkerCoordinator), Handler: clusterHandler{cr},
 	})
 	if err != nil {
 		return fmt.Errorf("runner: cluster: %w", err)

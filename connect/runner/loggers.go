@@ -38,6 +38,7 @@ const (
 	LoggerDeadLetterQueueReporter = "org.apache.kafka.connect.runtime.errors.DeadLetterQueueReporter"
 	LoggerRetryWithTolerance      = "org.apache.kafka.connect.runtime.errors.RetryWithToleranceOperator"
 	loggerLoggers                 = "org.apache.kafka.connect.runtime.Loggers"
+	loggerWorkerCoordinator       = "org.apache.kafka.connect.runtime.distributed.WorkerCoordinator"
 	// RootLogger is the root logger's name: its level applies to every
 	// logger no other level covers.
 	RootLogger = "root"
@@ -431,9 +432,15 @@ func (cr *clusterRuntime) putLoggerLevel(ctx context.Context, namespace, level s
 	if isRootName(namespace) {
 		namespace = RootLogger
 	}
-	return cr.mutate(ctx, func(ctx context.Context, l *cluster.ConfigLog) error {
+	err := cr.mutate(ctx, func(ctx context.Context, l *cluster.ConfigLog) error {
 		return l.PutLoggerLevel(ctx, namespace, level)
 	})
+	if err != nil {
+		return err
+	}
+	// Read back: apply it now rather than when the listener runs.
+	cr.applyLoggerLevels(cr.configLog.Snapshot())
+	return nil
 }
 
 // initLoggerLevels takes the levels the config topic held when this
