@@ -569,9 +569,9 @@ func nonNil(c map[string]*string) map[string]string {
 
 // --- root ---
 
-func (h restHandler) serverInfo(w http.ResponseWriter, _ *http.Request) {
+func (h restHandler) serverInfo(w http.ResponseWriter, req *http.Request) {
 	c := h.r.cfg
-	info := restServerInfo{Version: c.Version, Commit: c.Commit, KafkaClusterID: c.KafkaClusterID}
+	info := restServerInfo{Version: c.Version, Commit: c.Commit, KafkaClusterID: h.r.KafkaClusterID(req.Context())}
 	if st, ok := h.r.ClusterStatus(); ok {
 		info.Sluice = &restSluiceServer{Cluster: restSluiceCluster{
 			GroupID: st.GroupID, WorkerID: st.WorkerID, MemberID: st.MemberID, Generation: st.Generation,

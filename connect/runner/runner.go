@@ -93,7 +93,8 @@ type Config struct {
 	// Version, Commit and KafkaClusterID are reported by GET / (Kafka
 	// Connect's ServerInfo: {"version","commit","kafka_cluster_id"}); Version
 	// is also the metrics' instrumentation scope version. Version and Commit
-	// default to what the package-level Version function returns.
+	// default to what the package-level Version function returns,
+	// KafkaClusterID to the id the brokers report (Runner.KafkaClusterID).
 	Version, Commit, KafkaClusterID string
 	// DisableTopicTracking turns Kafka Connect's active-topic tracking
 	// (KIP-558) off: GET /connectors/{name}/topics and its reset answer
@@ -180,6 +181,8 @@ type Runner struct {
 
 	metrics *runnerMetrics
 	cluster *clusterRuntime // nil in standalone mode
+
+	clusterID clusterIDCache // clusterid.go
 }
 
 // New returns a Runner configured by cfg. It fails when cfg.Validate
