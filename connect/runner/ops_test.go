@@ -192,3 +192,23 @@ func TestConfigValidateTopicTracking(t *testing.T) {
 		t.Errorf("zero Config: Validate() = %v", err)
 	}
 }
+
+// TestRESTQueryBooleansAsJersey: boolean query parameters read as
+// Jersey's Boolean (only "true", any case, is true; never a 400), so that
+// kafka-connect-py's capitalised True/False work.
+func TestRESTQueryBooleansAsJersey(t *testing.T) {
+	e := restEnv(t, true)
+	h := e.r.Handler()
+	for _, q := range []string{"includeTasks=False&onlyFailed=False", "includeTasks=yes", "includeTasks=1&onlyFailed=on", "includeTasks="} {
+		if w := do(h, "POST", "/connectors/src/restart?"+q, ""); w.Code != 204 || w.Body.Len() != 0 {
+			t.Errorf("?%s: %d %s, want 204 (a connector-only restart)", q, w.Code, w.Body)
+		}
+		e.waitState("src", connect.StateRunning, 1)
+	}
+	for _, q := range []string{"includeTasks=True&onlyFailed=False", "includeTasks=TRUE"} {
+		if w := do(h, "POST", "/connectors/src/restart?"+q, ""); w.Code != 202 {
+			t.Errorf("?%s: %d %s, want 202", q, w.Code, w.Body)
+		}
+		e.waitState("src", connect.StateRunning, 1)
+	}
+}

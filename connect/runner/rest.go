@@ -756,16 +756,12 @@ func (h restHandler) taskConfigs(w http.ResponseWriter, _ *http.Request, name st
 	writeJSON(w, http.StatusOK, out)
 }
 
+// queryBool reads a boolean query parameter as Jersey reads a Boolean one
+// (Boolean.valueOf): "true" in any case is true, anything else (absent,
+// "yes", "1", kafka-connect-py's "False") is false. It never fails; the
+// error is kept for the callers' shape.
 func queryBool(req *http.Request, key string) (bool, error) {
-	v := req.URL.Query().Get(key)
-	if v == "" {
-		return false, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, fmt.Errorf("query parameter %s: want true or false, got %q", key, v)
-	}
-	return b, nil
+	return strings.EqualFold(req.URL.Query().Get(key), "true"), nil
 }
 
 func (h restHandler) restart(w http.ResponseWriter, req *http.Request, name string) {
