@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -210,5 +211,105 @@ func TestRESTQueryBooleansAsJersey(t *testing.T) {
 			t.Errorf("?%s: %d %s, want 202", q, w.Code, w.Body)
 		}
 		e.waitState("src", connect.StateRunning, 1)
+	}
+}
+
+// alterPipe is a fake pipeline whose connector takes part in offsets
+// requests (connect.ConnectorOffsetsAlterer).
+type alterPipe struct {
+	*fakePipe
+	managed bool
+	err     error
+	mu2     *sync.Mutex
+	asked   *[][]connect.OffsetEntry
+}
+
+func (p *alterPipe) AlterConnectorOffsets(_ context.Context, entries []connect.OffsetEntry) (bool, error) {
+	p.mu2.Lock()
+	defer p.mu2.Unlock()
+	*p.asked = append(*p.asked, entries)
+	return p.managed, p.err
+}
+
+func TestRESTOffsetsMessages(t *testing.T) {
+	const patch = `{"offsets":[{"partition":{"filename":"a.txt"},"offset":{"position":7}}]}`
+	const (
+		altered          = `{"message":"The offsets for this connector have been altered successfully"}`
+		reset            = `{"message":"The offsets for this connector have been reset successfully"}`
+		alteredFramework = `{"message":"The Connect framework-managed offsets for this connector have been altered successfully. However, if this connector manages offsets externally, they will need to be manually altered in the system that the connector uses."}`
+		resetFramework   = `{"message":"The Connect framework-managed offsets for this connector have been reset successfully. However, if this connector manages offsets externally, they will need to be manually reset in the system that the connector uses."}`
+	)
+	for _, tc := range []struct {
+		name               string
+		hook               bool
+		managed            bool
+		err                error
+		patchCode, delCode int
+		patchBody, delBody string
+	}{
+		{name: "no hook", patchCode: 200, patchBody: alteredFramework, delCode: 200, delBody: resetFramework},
+		{name: "framework-managed", hook: true, patchCode: 200, patchBody: alteredFramework, delCode: 200, delBody: resetFramework},
+		{name: "connector-managed", hook: true, managed: true, patchCode: 200, patchBody: altered, delCode: 200, delBody: reset},
+		{name: "connector refuses", hook: true, err: errors.New("Partition objects should contain the key 'filename'"),
+			patchCode: 500, patchBody: `{"error_code":500,"message":"Partition objects should contain the key 'filename'"}`,
+			delCode: 500, delBody: `{"error_code":500,"message":"Partition objects should contain the key 'filename'"}`},
+		{name: "unsupported", hook: true, err: errors.ErrUnsupported,
+			patchCode: 500, patchBody: `{"error_code":500,"message":"Failed to modify offsets for connector ap because it doesn't support external modification of offsets: unsupported operation"}`,
+			delCode: 500, delBody: `{"error_code":500,"message":"Failed to modify offsets for connector ap because it doesn't support external modification of offsets: unsupported operation"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, runner.Config{})
+			var mu sync.Mutex
+			var asked [][]connect.OffsetEntry
+			build := func(ctx context.Context) (connect.Pipeline, error) {
+				p, err := e.f.build("ap", connect.TypeSource, nil)
+				if err != nil || !tc.hook {
+					return p, err
+				}
+				return &alterPipe{fakePipe: p.(*fakePipe), managed: tc.managed, err: tc.err, mu2: &mu, asked: &asked}, nil
+			}
+			if err := e.r.AddPipeline("ap", nil, build); err != nil {
+				t.Fatal(err)
+			}
+			e.start()
+			e.waitState("ap", connect.StateRunning, 1)
+			if err := e.r.Stop(context.Background(), "ap"); err != nil {
+				t.Fatal(err)
+			}
+			e.f.mu.Lock()
+			seed := connect.OffsetEntry{Partition: map[string]any{"filename": "b.txt"}, Offset: map[string]any{"position": int64(3)}}
+			e.f.offsets["ap"][partitionKey(seed.Partition)] = seed
+			e.f.mu.Unlock()
+			h := e.r.Handler()
+			wantResponse(t, do(h, "PATCH", "/connectors/ap/offsets", patch), tc.patchCode, tc.patchBody)
+			wantResponse(t, do(h, "DELETE", "/connectors/ap/offsets", ""), tc.delCode, tc.delBody)
+			offs, err := e.r.Offsets(context.Background(), "ap")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.err != nil {
+				// Refused: the store is unchanged.
+				if len(offs) != 1 || offs[0].Partition["filename"] != "b.txt" {
+					t.Errorf("offsets after a refusal: %v", offs)
+				}
+			} else if len(offs) != 0 {
+				t.Errorf("offsets after reset: %v", offs)
+			}
+			if !tc.hook {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			// The connector saw the alter request, then the reset of every
+			// committed partition with a nil offset.
+			if len(asked) != 2 || len(asked[0]) != 1 || asked[0][0].Offset["position"] != int64(7) || len(asked[1]) == 0 {
+				t.Fatalf("connector asked %v", asked)
+			}
+			for _, r := range asked[1] {
+				if r.Offset != nil {
+					t.Errorf("reset entry with an offset: %v", r)
+				}
+			}
+		})
 	}
 }

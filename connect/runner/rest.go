@@ -249,10 +249,14 @@ type (
 	}
 )
 
-// Offsets-endpoint messages, as Kafka Connect's.
+// Offsets-endpoint messages, as Kafka Connect's: the short ones when the
+// connector manages its offsets (connect.OffsetsAlterer returned true),
+// the framework-managed ones otherwise.
 const (
-	msgOffsetsAltered = "The offsets for this connector have been altered successfully"
-	msgOffsetsReset   = "The offsets for this connector have been reset successfully"
+	msgOffsetsAltered          = "The offsets for this connector have been altered successfully"
+	msgOffsetsReset            = "The offsets for this connector have been reset successfully"
+	msgOffsetsAlteredFramework = "The Connect framework-managed offsets for this connector have been altered successfully. However, if this connector manages offsets externally, they will need to be manually altered in the system that the connector uses."
+	msgOffsetsResetFramework   = "The Connect framework-managed offsets for this connector have been reset successfully. However, if this connector manages offsets externally, they will need to be manually reset in the system that the connector uses."
 )
 
 // maxBody bounds request bodies.
@@ -892,19 +896,29 @@ func (h restHandler) alterOffsets(w http.ResponseWriter, req *http.Request, name
 		}
 		entries[i] = connect.OffsetEntry{Partition: part, Offset: off}
 	}
-	if err := h.r.AlterOffsets(req.Context(), name, entries); err != nil {
+	managed, err := h.r.AlterConnectorOffsets(req.Context(), name, entries)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, restMessage{Message: msgOffsetsAltered})
+	msg := msgOffsetsAlteredFramework
+	if managed {
+		msg = msgOffsetsAltered
+	}
+	writeJSON(w, http.StatusOK, restMessage{Message: msg})
 }
 
 func (h restHandler) resetOffsets(w http.ResponseWriter, req *http.Request, name string) {
-	if err := h.r.ResetOffsets(req.Context(), name); err != nil {
+	managed, err := h.r.ResetConnectorOffsets(req.Context(), name)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, restMessage{Message: msgOffsetsReset})
+	msg := msgOffsetsResetFramework
+	if managed {
+		msg = msgOffsetsReset
+	}
+	writeJSON(w, http.StatusOK, restMessage{Message: msg})
 }
 
 // offsetMap converts a decoded partition or offset map to Kafka Connect's

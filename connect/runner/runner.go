@@ -810,39 +810,92 @@ func (r *Runner) Offsets(ctx context.Context, name string) ([]connect.OffsetEntr
 // AlterOffsets alters (or, for a nil Offset, resets) the given partitions'
 // offsets. The connector must be STOPPED ([connect.ErrNotStopped] otherwise,
 // Kafka Connect's rule) and its pipeline must implement
-// [connect.OffsetManager].
+// [connect.OffsetManager]. It is AlterConnectorOffsets without its report.
 func (r *Runner) AlterOffsets(ctx context.Context, name string, entries []connect.OffsetEntry) error {
+	_, err := r.AlterConnectorOffsets(ctx, name, entries)
+	return err
+}
+
+// AlterConnectorOffsets is AlterOffsets that first asks the connector
+// (when its pipeline implements [connect.ConnectorOffsetsAlterer]) and
+// reports whether the connector manages its offsets itself (see
+// [connect.OffsetsAlterer]; REST then answers Kafka Connect's short
+// message, else its "framework-managed" one). An error of the connector
+// leaves the store unchanged.
+func (r *Runner) AlterConnectorOffsets(ctx context.Context, name string, entries []connect.OffsetEntry) (managed bool, err error) {
 	s, err := r.slot(name)
 	if err != nil {
-		return err
+		return false, err
 	}
 	om, release, err := s.offsetManager(ctx, true)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer release()
+	if managed, err = askConnectorOffsets(ctx, s, om, entries); err != nil {
+		return false, err
+	}
 	if err := om.AlterOffsets(ctx, entries); err != nil {
-		return s.scrubErr(err)
+		return false, s.scrubErr(err)
 	}
 	s.log.Info("offsets altered", "partitions", len(entries))
-	return nil
+	return managed, nil
 }
 
 // ResetOffsets deletes every committed offset of the connector; it must be
-// STOPPED, as for AlterOffsets.
+// STOPPED, as for AlterOffsets. It is ResetConnectorOffsets without its
+// report.
 func (r *Runner) ResetOffsets(ctx context.Context, name string) error {
+	_, err := r.ResetConnectorOffsets(ctx, name)
+	return err
+}
+
+// ResetConnectorOffsets is ResetOffsets that first asks the connector, as
+// AlterConnectorOffsets does, with every committed partition and a nil
+// offset (Kafka Connect's reset), and reports its answer.
+func (r *Runner) ResetConnectorOffsets(ctx context.Context, name string) (managed bool, err error) {
 	s, err := r.slot(name)
 	if err != nil {
-		return err
+		return false, err
 	}
 	om, release, err := s.offsetManager(ctx, true)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer release()
+	if _, ok := om.(connect.ConnectorOffsetsAlterer); ok {
+		current, err := om.ListOffsets(ctx)
+		if err != nil {
+			return false, s.scrubErr(err)
+		}
+		reset := make([]connect.OffsetEntry, len(current))
+		for i, e := range current {
+			reset[i] = connect.OffsetEntry{Partition: e.Partition}
+		}
+		if managed, err = askConnectorOffsets(ctx, s, om, reset); err != nil {
+			return false, err
+		}
+	}
 	if err := om.ResetOffsets(ctx); err != nil {
-		return s.scrubErr(err)
+		return false, s.scrubErr(err)
 	}
 	s.log.Info("offsets reset")
-	return nil
+	return managed, nil
+}
+
+// askConnectorOffsets hands an offsets change to the connector first.
+func askConnectorOffsets(ctx context.Context, s *slot, om connect.OffsetManager, entries []connect.OffsetEntry) (bool, error) {
+	ca, ok := om.(connect.ConnectorOffsetsAlterer)
+	if !ok {
+		return false, nil
+	}
+	managed, err := ca.AlterConnectorOffsets(ctx, entries)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return false, s.scrubErr(fmt.Errorf("Failed to modify offsets for connector %s because it doesn't support external modification of offsets: %w", s.name, err)) //lint:ignore ST1005 Kafka Connect's message
+	}
+	if err != nil {
+		// As Kafka Connect, the connector's own message (a 500).
+		return false, s.scrubErr(err)
+	}
+	return managed, nil
 }
