@@ -54,6 +54,13 @@ type Config struct {
 	// headers and its tracing spans' error texts then show secrets as they
 	// are; pass connect.ContextLogger(ctx) (or a logger derived from it
 	// with With or WithGroup) to keep them masked.
+	//
+	// New wraps the logger's handler in the level filter of the
+	// /admin/loggers endpoints (see SetLoggerLevel and LoggerAttr): lines
+	// carry a "logger" attribute with Kafka Connect's class names
+	// (LoggerWorker, LoggerWorkerSinkTask, …) and are dropped below their
+	// logger's level. The handler's own minimum still applies: a level
+	// below it set through the API lets nothing more through.
 	Logger *slog.Logger
 	// MeterProvider receives Kafka Connect's metrics, read from the
 	// pipelines' status at collection time (see MeterName); nil means no
