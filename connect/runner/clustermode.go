@@ -77,8 +77,10 @@ type clusterRuntime struct {
 	taskWake   chan struct{} // wakes the task-configuration worker
 	statusWake chan struct{} // wakes the status writer
 
-	// loggers are the cluster-scope logger levels applied (loggers.go).
+	// loggers are the cluster-scope logger levels applied (loggers.go),
+	// topics the active topics published (topics.go).
 	loggers clusterLoggers
+	topics  clusterTopics
 }
 
 // declaration is a connector declared in Go on this member.
@@ -411,6 +413,7 @@ func (cr *clusterRuntime) remove(ctx context.Context, name string) error {
 	err := cr.mutate(ctx, func(ctx context.Context, l *cluster.ConfigLog) error { return l.RemoveConnector(ctx, name) })
 	if err == nil {
 		cr.statusLog.DeleteConnector(name)
+		cr.deleteActiveTopics(name, nil) // deleted with the connector
 	}
 	return err
 }
@@ -886,6 +889,7 @@ func (cr *clusterRuntime) statusWriter(ctx context.Context) {
 		case <-cr.statusWake:
 		}
 		cr.writeStatuses()
+		cr.writeActiveTopics()
 	}
 }
 
