@@ -70,7 +70,7 @@ func (r *Runner) lookupClusterID(ctx context.Context) (string, error) {
 		}
 		var err error
 		if base, err = offsets.ClientConfigFromProperties(r.cfg.Worker, nil); err != nil {
-			return "", fmt.Errorf("Kafka client configuration: %w", err)
+			return "", fmt.Errorf("the Kafka client configuration: %w", err)
 		}
 	}
 	sc := *base
