@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +48,10 @@ func TestClusterActiveTopics(t *testing.T) {
 		by, n := tasksByWorker(m0.r, connect.StateRunning)
 		return n == 6 && len(by) == 2
 	})
+	// GET / of a member: the brokers' cluster id.
+	if code, body := restBody(t, http.MethodGet, m1.url+"/"); code != 200 || !strings.Contains(body, `"kafka_cluster_id":"`+brokerClusterID(t, brokers)+`"`) {
+		t.Errorf("GET / = %d %s", code, body)
+	}
 	want := `{"seq":{"topics":["` + topic + `"]}}`
 	topicsOn := func(m *clusterMember) string {
 		code, body := restBody(t, http.MethodGet, m.url+"/connectors/seq/topics")
