@@ -12,6 +12,7 @@ import (
 	"github.com/IBM/sarama"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/converters"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
 	"github.com/sluicehq/sluice/transforms"
@@ -193,6 +194,10 @@ type Config struct {
 	// batch; Put's ctx carries the span) and per offset commit. Nil
 	// disables tracing at no cost.
 	TracerProvider trace.TracerProvider
+	// OffsetsAlterer, when set, is the connector's part in offsets alter
+	// and reset requests (Kafka Connect's SinkConnector.alterOffsets; see
+	// connect.OffsetsAlterer and Pipeline.AlterConnectorOffsets).
+	OffsetsAlterer connect.OffsetsAlterer
 }
 
 func (c *Config) setDefaults() {

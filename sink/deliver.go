@@ -326,6 +326,7 @@ func (r *taskRunner) convert() bool {
 	msgs := r.msgBuf[:0]
 	r.msgBuf = nil
 	var ranges []batchRange
+	r.seen.Begin(&r.p.topics)
 	for _, m := range raw {
 		tp := connect.TopicPartition{Topic: m.Topic, Partition: m.Partition}
 		if n := len(ranges); n > 0 && ranges[n-1].tp == tp {
@@ -351,12 +352,16 @@ func (r *taskRunner) convert() bool {
 			r.msgBuf = msgs[:0]
 			return false
 		case outFiltered:
+			r.seen.Record(m.Topic) // seen before the transforms dropped it
 			r.filtered.Add(1)
 			continue
 		case outSkipped:
 			r.skipped.Add(1)
 			continue
 		}
+		// Active topic: as Kafka Connect's WorkerSinkTask, of a converted
+		// record (the transforms did not fail on it; they may filter it).
+		r.seen.Record(m.Topic)
 		r.handler.Succeeded()
 		recs = append(recs, *out)
 		msgs = append(msgs, m)

@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/topicset"
 )
 
 // Pipeline runs the tasks of one sink connector: each task is a member of the
@@ -35,6 +36,8 @@ type Pipeline struct {
 	// asg is set by AssignTasks before Run: the pipeline runs in assigned
 	// mode (assign.go). Read under mu.
 	asg *assignment
+	// topics are the active topics (topics.go).
+	topics topicset.Set
 }
 
 // New validates cfg, applies defaults and returns a pipeline ready to Run.
@@ -265,5 +268,7 @@ func groupReadTimeout(cfg *sarama.Config) time.Duration {
 }
 
 func (p *Pipeline) logger(task int) *slog.Logger {
-	return p.cfg.Logger.With("connector", p.cfg.Name, "task", task)
+	// "logger": Kafka Connect's class of the same work, the name GET/PUT
+	// /admin/loggers knows it by (see runner.LoggerAttr).
+	return p.cfg.Logger.With("logger", "org.apache.kafka.connect.runtime.WorkerSinkTask", "connector", p.cfg.Name, "task", task)
 }

@@ -33,6 +33,9 @@ type PluginConfig struct {
 	Validate     func(connector map[string]string) []connect.ConfigIssue
 	Config       []connect.ConfigKey
 	PasswordKeys []string
+	// OffsetsAlterer is the connector's part in offsets alter and reset
+	// requests (see Config.OffsetsAlterer); optional.
+	OffsetsAlterer connect.OffsetsAlterer
 }
 
 // Plugin returns a connect.Plugin that builds sink pipelines from Kafka
@@ -51,6 +54,7 @@ func Plugin(pc PluginConfig) connect.Plugin {
 			}
 			cfg.Sarama = pc.Sarama
 			cfg.TracerProvider = pc.TracerProvider
+			cfg.OffsetsAlterer = pc.OffsetsAlterer
 			cfg.Logger = connect.ContextLogger(ctx)
 			return New(cfg)
 		},

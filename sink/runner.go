@@ -18,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/converters"
 	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/safecall"
+	"github.com/sluicehq/sluice/internal/topicset"
 )
 
 // taskRunner runs one task: a consumer group member (sarama's goroutines and
@@ -28,6 +29,8 @@ type taskRunner struct {
 	id     int
 	config map[string]string
 	log    *slog.Logger
+	// seen records the topics of the records the task takes (convert).
+	seen topicset.Recorder
 
 	task          Task
 	taskCtx       context.Context

@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/topicset"
 )
 
 // Pipeline runs the tasks of one source connector: each task's records are
@@ -33,6 +34,8 @@ type Pipeline struct {
 	// asg is set by AssignTasks before Run: the pipeline runs in assigned
 	// mode (assign.go). Read under mu.
 	asg *assignment
+	// topics are the active topics (topics.go).
+	topics topicset.Set
 }
 
 // New validates cfg, applies defaults and returns a pipeline ready to Run.
@@ -338,5 +341,7 @@ func (p *Pipeline) adminConfig(taskID int, pcfg *sarama.Config) (*sarama.Config,
 }
 
 func (p *Pipeline) logger(task int) *slog.Logger {
-	return p.cfg.Logger.With("connector", p.cfg.Name, "task", task)
+	// "logger": Kafka Connect's class of the same work, the name GET/PUT
+	// /admin/loggers knows it by (see runner.LoggerAttr).
+	return p.cfg.Logger.With("logger", "org.apache.kafka.connect.runtime.WorkerSourceTask", "connector", p.cfg.Name, "task", task)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/internal/offsettrack"
 	"github.com/sluicehq/sluice/internal/safecall"
+	"github.com/sluicehq/sluice/internal/topicset"
 	"github.com/sluicehq/sluice/internal/tracing"
 	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/transforms"
@@ -53,6 +54,9 @@ type taskRunner struct {
 	id     int
 	config map[string]string
 	log    *slog.Logger
+	// seen records the topics of the records the task hands to the
+	// producer (send).
+	seen topicset.Recorder
 
 	task        Task
 	committer   RecordCommitter      // task as a RecordCommitter, or nil; set with task
@@ -544,6 +548,7 @@ func (r *taskRunner) sendBatch(ctx context.Context, batch []connect.Record) erro
 	if r.txn != nil {
 		r.txn.rewound = false
 	}
+	r.seen.Begin(&r.p.topics)
 	for i := range batch {
 		if r.recovering.Load() {
 			// A retriable produce error: the records already sent are
@@ -704,6 +709,7 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 		}
 	}
 	r.handler.Succeeded()
+	r.seen.Record(out.Topic) // active topic (KIP-558)
 	if err := r.ensureTopic(ctx, out.Topic); err != nil {
 		return r.errorf(connect.StageKafkaProduce, r.task, rec, err)
 	}

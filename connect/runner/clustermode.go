@@ -76,6 +76,11 @@ type clusterRuntime struct {
 
 	taskWake   chan struct{} // wakes the task-configuration worker
 	statusWake chan struct{} // wakes the status writer
+
+	// loggers are the cluster-scope logger levels applied (loggers.go),
+	// topics the active topics published (topics.go).
+	loggers clusterLoggers
+	topics  clusterTopics
 }
 
 // declaration is a connector declared in Go on this member.
@@ -114,7 +119,7 @@ func newClusterRuntime(r *Runner, c ClusterConfig) (*clusterRuntime, error) {
 			protos = append(protos, v)
 		}
 	}
-	log := r.log.With("group", c.GroupID)
+	log := r.base.With(LoggerAttr, LoggerDistributedHerder, "group", c.GroupID)
 	cr := &clusterRuntime{
 		r: r, cfg: c, workerID: workerID, log: log, sarama: sc, brokers: brokers, protos: protos,
 		declared: map[string]declaration{}, written: map[string]writtenStatus{},
@@ -163,13 +168,14 @@ func (cr *clusterRuntime) run(ctx context.Context) error {
 	m, err := cluster.NewMember(cluster.MemberConfig{
 		Addrs: cr.brokers, Sarama: &msc, GroupID: cr.cfg.GroupID, URL: cr.cfg.AdvertisedURL,
 		Protocols: cr.protos, SessionTimeout: cr.cfg.SessionTimeout, HeartbeatInterval: cr.cfg.HeartbeatInterval,
-		RebalanceTimeout: cr.cfg.RebalanceTimeout, Logger: cr.r.log, Handler: clusterHandler{cr},
+		RebalanceTimeout: cr.cfg.RebalanceTimeout, Logger: cr.r.base.With(LoggerAttr, loggerWorkerCoordinator), Handler: clusterHandler{cr},
 	})
 	if err != nil {
 		return fmt.Errorf("runner: cluster: %w", err)
 	}
 	cr.member.Store(m)
 	cfgLog.SetListener(cr.onConfig)
+	cr.initLoggerLevels(cfgLog.Snapshot())
 	cr.reconcile(cfgLog.Snapshot())
 	declErr := cr.writeDeclared(ctx)
 
@@ -407,6 +413,7 @@ func (cr *clusterRuntime) remove(ctx context.Context, name string) error {
 	err := cr.mutate(ctx, func(ctx context.Context, l *cluster.ConfigLog) error { return l.RemoveConnector(ctx, name) })
 	if err == nil {
 		cr.statusLog.DeleteConnector(name)
+		cr.deleteActiveTopics(name, nil) // deleted with the connector
 	}
 	return err
 }
@@ -431,6 +438,7 @@ func targetOf(s string) connect.State {
 
 // onConfig is the config topic's listener.
 func (cr *clusterRuntime) onConfig(snap cluster.ConfigSnapshot, restarts []cluster.RestartRequest) {
+	cr.applyLoggerLevels(snap)
 	cr.reconcile(snap)
 	for _, rr := range restarts {
 		cr.restartLocal(rr)
@@ -882,6 +890,7 @@ func (cr *clusterRuntime) statusWriter(ctx context.Context) {
 		case <-cr.statusWake:
 		}
 		cr.writeStatuses()
+		cr.writeActiveTopics()
 	}
 }
 

@@ -41,6 +41,11 @@ import (
 //	GET    /connectors/{name}/offsets           {offsets:[{partition, offset}]}
 //	PATCH  /connectors/{name}/offsets           alter; the connector must be STOPPED (400 otherwise)
 //	DELETE /connectors/{name}/offsets           reset; the connector must be STOPPED
+//	GET    /admin/loggers                       {"<logger>":{"level","last_modified"}} (see LoggerLevels)
+//	GET    /admin/loggers/{logger}              {"level","last_modified"}
+//	PUT    /admin/loggers/{logger}?scope=       {"level":"DEBUG"} → 200 [changed loggers]; scope=cluster → 204
+//	GET    /connectors/{name}/topics            {"<name>":{"topics":[...]}} active topics (KIP-558)
+//	PUT    /connectors/{name}/topics/reset      202
 //	GET    /connector-plugins                   [{class, type, version}]
 //	GET    /connector-plugins/{plugin}/config   the plugin's ConfigKeyInfo list
 //	PUT    /connector-plugins/{plugin}/config/validate
@@ -250,10 +255,14 @@ type (
 	}
 )
 
-// Offsets-endpoint messages, as Kafka Connect's.
+// Offsets-endpoint messages, as Kafka Connect's: the short ones when the
+// connector manages its offsets (connect.OffsetsAlterer returned true),
+// the framework-managed ones otherwise.
 const (
-	msgOffsetsAltered = "The offsets for this connector have been altered successfully"
-	msgOffsetsReset   = "The offsets for this connector have been reset successfully"
+	msgOffsetsAltered          = "The offsets for this connector have been altered successfully"
+	msgOffsetsReset            = "The offsets for this connector have been reset successfully"
+	msgOffsetsAlteredFramework = "The Connect framework-managed offsets for this connector have been altered successfully. However, if this connector manages offsets externally, they will need to be manually altered in the system that the connector uses."
+	msgOffsetsResetFramework   = "The Connect framework-managed offsets for this connector have been reset successfully. However, if this connector manages offsets externally, they will need to be manually reset in the system that the connector uses."
 )
 
 // maxBody bounds request bodies.
@@ -319,6 +328,17 @@ func (h restHandler) route(segs []string) map[string]handlerFunc {
 		return map[string]handlerFunc{http.MethodGet: h.serverInfo}
 	case n == 1 && segs[0] == "health":
 		return map[string]handlerFunc{http.MethodGet: h.health}
+	case segs[0] == "admin" && n >= 2 && segs[1] == "loggers":
+		switch n {
+		case 2:
+			return map[string]handlerFunc{http.MethodGet: h.listLoggers}
+		case 3:
+			name := segs[2]
+			return map[string]handlerFunc{
+				http.MethodGet: func(w http.ResponseWriter, req *http.Request) { h.getLogger(w, req, name) },
+				http.MethodPut: func(w http.ResponseWriter, req *http.Request) { h.setLogger(w, req, name) },
+			}
+		}
 	case segs[0] == "connectors":
 		return h.connectorsRoute(segs[1:])
 	case segs[0] == "connector-plugins":
@@ -365,6 +385,12 @@ func (h restHandler) connectorsRoute(segs []string) map[string]handlerFunc {
 			return map[string]handlerFunc{http.MethodPut: bind(h.stop)}
 		case "offsets":
 			return map[string]handlerFunc{http.MethodGet: bind(h.getOffsets), http.MethodPatch: bind(h.alterOffsets), http.MethodDelete: bind(h.resetOffsets)}
+		case "topics":
+			return map[string]handlerFunc{http.MethodGet: bind(h.activeTopics)}
+		}
+	case 3:
+		if segs[1] == "topics" && segs[2] == "reset" {
+			return map[string]handlerFunc{http.MethodPut: bind(h.resetActiveTopics)}
 		}
 	case 4:
 		if segs[1] != "tasks" {
@@ -425,6 +451,10 @@ func writeErr(w http.ResponseWriter, err error) {
 		code = http.StatusConflict
 	case errors.Is(err, ErrStopped):
 		code = http.StatusServiceUnavailable
+	case errors.Is(err, ErrTopicTrackingDisabled), errors.Is(err, ErrTopicTrackingResetDisabled):
+		code = http.StatusForbidden
+	case errors.Is(err, ErrLoggerNotFound), errors.Is(err, ErrInvalidLevel):
+		code = http.StatusNotFound
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		code = http.StatusInternalServerError
 		//lint:ignore ST1005 Kafka Connect's REST message, byte for byte
@@ -549,9 +579,9 @@ func nonNil(c map[string]*string) map[string]string {
 
 // --- root ---
 
-func (h restHandler) serverInfo(w http.ResponseWriter, _ *http.Request) {
+func (h restHandler) serverInfo(w http.ResponseWriter, req *http.Request) {
 	c := h.r.cfg
-	info := restServerInfo{Version: c.Version, Commit: c.Commit, KafkaClusterID: c.KafkaClusterID}
+	info := restServerInfo{Version: c.Version, Commit: c.Commit, KafkaClusterID: h.r.KafkaClusterID(req.Context())}
 	if st, ok := h.r.ClusterStatus(); ok {
 		info.Sluice = &restSluiceServer{Cluster: restSluiceCluster{
 			GroupID: st.GroupID, WorkerID: st.WorkerID, MemberID: st.MemberID, Generation: st.Generation,
@@ -736,16 +766,12 @@ func (h restHandler) taskConfigs(w http.ResponseWriter, _ *http.Request, name st
 	writeJSON(w, http.StatusOK, out)
 }
 
+// queryBool reads a boolean query parameter as Jersey reads a Boolean one
+// (Boolean.valueOf): "true" in any case is true, anything else (absent,
+// "yes", "1", kafka-connect-py's "False") is false. It never fails; the
+// error is kept for the callers' shape.
 func queryBool(req *http.Request, key string) (bool, error) {
-	v := req.URL.Query().Get(key)
-	if v == "" {
-		return false, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, fmt.Errorf("query parameter %s: want true or false, got %q", key, v)
-	}
-	return b, nil
+	return strings.EqualFold(req.URL.Query().Get(key), "true"), nil
 }
 
 func (h restHandler) restart(w http.ResponseWriter, req *http.Request, name string) {
@@ -876,19 +902,29 @@ func (h restHandler) alterOffsets(w http.ResponseWriter, req *http.Request, name
 		}
 		entries[i] = connect.OffsetEntry{Partition: part, Offset: off}
 	}
-	if err := h.r.AlterOffsets(req.Context(), name, entries); err != nil {
+	managed, err := h.r.AlterConnectorOffsets(req.Context(), name, entries)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, restMessage{Message: msgOffsetsAltered})
+	msg := msgOffsetsAlteredFramework
+	if managed {
+		msg = msgOffsetsAltered
+	}
+	writeJSON(w, http.StatusOK, restMessage{Message: msg})
 }
 
 func (h restHandler) resetOffsets(w http.ResponseWriter, req *http.Request, name string) {
-	if err := h.r.ResetOffsets(req.Context(), name); err != nil {
+	managed, err := h.r.ResetConnectorOffsets(req.Context(), name)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, restMessage{Message: msgOffsetsReset})
+	msg := msgOffsetsResetFramework
+	if managed {
+		msg = msgOffsetsReset
+	}
+	writeJSON(w, http.StatusOK, restMessage{Message: msg})
 }
 
 // offsetMap converts a decoded partition or offset map to Kafka Connect's

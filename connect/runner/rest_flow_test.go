@@ -183,13 +183,13 @@ func TestRESTCurlFlows(t *testing.T) {
 	if c, ts := stateOf(t, run("curl -s localhost:8083/connectors/snk/status", 200)); c != "STOPPED" || len(ts) != 0 {
 		t.Fatalf("after stop: %s %v", c, ts)
 	}
-	if body := run(patch, 200); body != `{"message":"The offsets for this connector have been altered successfully"}` {
+	if body := run(patch, 200); body != `{"message":"The Connect framework-managed offsets for this connector have been altered successfully. However, if this connector manages offsets externally, they will need to be manually altered in the system that the connector uses."}` {
 		t.Fatalf("patch: %s", body)
 	}
 	if body := run("curl -s localhost:8083/connectors/snk/offsets", 200); !strings.Contains(body, `"kafka_offset":5`) {
 		t.Fatalf("offsets after patch: %s", body)
 	}
-	if body := run("curl -s -X DELETE localhost:8083/connectors/snk/offsets", 200); body != `{"message":"The offsets for this connector have been reset successfully"}` {
+	if body := run("curl -s -X DELETE localhost:8083/connectors/snk/offsets", 200); body != `{"message":"The Connect framework-managed offsets for this connector have been reset successfully. However, if this connector manages offsets externally, they will need to be manually reset in the system that the connector uses."}` {
 		t.Fatalf("reset: %s", body)
 	}
 	if body := run("curl -s localhost:8083/connectors/snk/offsets", 200); body != `{"offsets":[]}` {

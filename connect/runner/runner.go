@@ -54,6 +54,13 @@ type Config struct {
 	// headers and its tracing spans' error texts then show secrets as they
 	// are; pass connect.ContextLogger(ctx) (or a logger derived from it
 	// with With or WithGroup) to keep them masked.
+	//
+	// New wraps the logger's handler in the level filter of the
+	// /admin/loggers endpoints (see SetLoggerLevel and LoggerAttr): lines
+	// carry a "logger" attribute with Kafka Connect's class names
+	// (LoggerWorker, LoggerWorkerSinkTask, …) and are dropped below their
+	// logger's level. The handler's own minimum still applies: a level
+	// below it set through the API lets nothing more through.
 	Logger *slog.Logger
 	// MeterProvider receives Kafka Connect's metrics, read from the
 	// pipelines' status at collection time (see MeterName); nil means no
@@ -93,8 +100,18 @@ type Config struct {
 	// Version, Commit and KafkaClusterID are reported by GET / (Kafka
 	// Connect's ServerInfo: {"version","commit","kafka_cluster_id"}); Version
 	// is also the metrics' instrumentation scope version. Version and Commit
-	// default to what the package-level Version function returns.
+	// default to what the package-level Version function returns,
+	// KafkaClusterID to the id the brokers report (Runner.KafkaClusterID).
 	Version, Commit, KafkaClusterID string
+	// DisableTopicTracking turns Kafka Connect's active-topic tracking
+	// (KIP-558) off: GET /connectors/{name}/topics and its reset answer
+	// 403 "Topic tracking is disabled.". The Worker property
+	// topic.tracking.enable=false sets it too (default: tracking on).
+	DisableTopicTracking bool
+	// DisableTopicTrackingReset refuses PUT /connectors/{name}/topics/reset
+	// (403 "Topic tracking reset is disabled."). The Worker property
+	// topic.tracking.allow.reset=false sets it too (default: allowed).
+	DisableTopicTrackingReset bool
 }
 
 // BuildFunc builds a new, not yet run [connect.Pipeline]. A Pipeline runs once, so the
@@ -149,8 +166,12 @@ func notFound(name string) error {
 // A Runner's methods are safe for concurrent use. Status is computed live
 // from each pipeline's [connect.Pipeline.PipelineStatus] when asked, never cached.
 type Runner struct {
-	cfg        Config
-	log        *slog.Logger
+	cfg Config
+	// log is the Runner's own logger (LoggerWorker); base, the one the
+	// connectors' loggers derive from. Both filter by levels (loggers.go).
+	log, base  *slog.Logger
+	levels     *logLevels
+	levelLog   *slog.Logger
 	stallAfter time.Duration
 	now        func() time.Time
 
@@ -167,17 +188,23 @@ type Runner struct {
 
 	metrics *runnerMetrics
 	cluster *clusterRuntime // nil in standalone mode
+
+	clusterID clusterIDCache // clusterid.go
 }
 
-// New returns a Runner configured by cfg. It fails when the Worker
-// properties' config.providers keys are invalid (the error names the key)
-// or when the metrics instruments cannot be registered with
-// cfg.MeterProvider.
+// New returns a Runner configured by cfg. It fails when cfg.Validate
+// fails, when the Worker properties' config.providers keys are invalid
+// (the error names the key) or when the metrics instruments cannot be
+// registered with cfg.MeterProvider.
 func New(cfg Config) (*Runner, error) {
 	cfg.Worker = maps.Clone(cfg.Worker)
 	if cfg.Worker == nil {
 		cfg.Worker = map[string]string{}
 	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	cfg.applyTopicTrackingProps()
 	providers, err := configprovider.FromProperties(cfg.Worker, cfg.ConfigProviderClasses)
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
@@ -213,7 +240,9 @@ func New(cfg Config) (*Runner, error) {
 		}
 		cfg.Cluster = c
 	}
-	r := &Runner{cfg: cfg, log: log, stallAfter: cfg.StallAfter, now: time.Now, slots: map[string]*slot{}, providers: providers}
+	base, levels := installLogLevels(log)
+	log = base.With(LoggerAttr, LoggerWorker)
+	r := &Runner{cfg: cfg, log: log, base: base, levels: levels, levelLog: base.With(LoggerAttr, loggerLoggers), stallAfter: cfg.StallAfter, now: time.Now, slots: map[string]*slot{}, providers: providers}
 	if cfg.Cluster != nil {
 		cr, err := newClusterRuntime(r, *cfg.Cluster)
 		if err != nil {
@@ -809,39 +838,92 @@ func (r *Runner) Offsets(ctx context.Context, name string) ([]connect.OffsetEntr
 // AlterOffsets alters (or, for a nil Offset, resets) the given partitions'
 // offsets. The connector must be STOPPED ([connect.ErrNotStopped] otherwise,
 // Kafka Connect's rule) and its pipeline must implement
-// [connect.OffsetManager].
+// [connect.OffsetManager]. It is AlterConnectorOffsets without its report.
 func (r *Runner) AlterOffsets(ctx context.Context, name string, entries []connect.OffsetEntry) error {
+	_, err := r.AlterConnectorOffsets(ctx, name, entries)
+	return err
+}
+
+// AlterConnectorOffsets is AlterOffsets that first asks the connector
+// (when its pipeline implements [connect.ConnectorOffsetsAlterer]) and
+// reports whether the connector manages its offsets itself (see
+// [connect.OffsetsAlterer]; REST then answers Kafka Connect's short
+// message, else its "framework-managed" one). An error of the connector
+// leaves the store unchanged.
+func (r *Runner) AlterConnectorOffsets(ctx context.Context, name string, entries []connect.OffsetEntry) (managed bool, err error) {
 	s, err := r.slot(name)
 	if err != nil {
-		return err
+		return false, err
 	}
 	om, release, err := s.offsetManager(ctx, true)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer release()
+	if managed, err = askConnectorOffsets(ctx, s, om, entries); err != nil {
+		return false, err
+	}
 	if err := om.AlterOffsets(ctx, entries); err != nil {
-		return s.scrubErr(err)
+		return false, s.scrubErr(err)
 	}
 	s.log.Info("offsets altered", "partitions", len(entries))
-	return nil
+	return managed, nil
 }
 
 // ResetOffsets deletes every committed offset of the connector; it must be
-// STOPPED, as for AlterOffsets.
+// STOPPED, as for AlterOffsets. It is ResetConnectorOffsets without its
+// report.
 func (r *Runner) ResetOffsets(ctx context.Context, name string) error {
+	_, err := r.ResetConnectorOffsets(ctx, name)
+	return err
+}
+
+// ResetConnectorOffsets is ResetOffsets that first asks the connector, as
+// AlterConnectorOffsets does, with every committed partition and a nil
+// offset (Kafka Connect's reset), and reports its answer.
+func (r *Runner) ResetConnectorOffsets(ctx context.Context, name string) (managed bool, err error) {
 	s, err := r.slot(name)
 	if err != nil {
-		return err
+		return false, err
 	}
 	om, release, err := s.offsetManager(ctx, true)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer release()
+	if _, ok := om.(connect.ConnectorOffsetsAlterer); ok {
+		current, err := om.ListOffsets(ctx)
+		if err != nil {
+			return false, s.scrubErr(err)
+		}
+		reset := make([]connect.OffsetEntry, len(current))
+		for i, e := range current {
+			reset[i] = connect.OffsetEntry{Partition: e.Partition}
+		}
+		if managed, err = askConnectorOffsets(ctx, s, om, reset); err != nil {
+			return false, err
+		}
+	}
 	if err := om.ResetOffsets(ctx); err != nil {
-		return s.scrubErr(err)
+		return false, s.scrubErr(err)
 	}
 	s.log.Info("offsets reset")
-	return nil
+	return managed, nil
+}
+
+// askConnectorOffsets hands an offsets change to the connector first.
+func askConnectorOffsets(ctx context.Context, s *slot, om connect.OffsetManager, entries []connect.OffsetEntry) (bool, error) {
+	ca, ok := om.(connect.ConnectorOffsetsAlterer)
+	if !ok {
+		return false, nil
+	}
+	managed, err := ca.AlterConnectorOffsets(ctx, entries)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return false, s.scrubErr(fmt.Errorf("Failed to modify offsets for connector %s because it doesn't support external modification of offsets: %w", s.name, err)) //lint:ignore ST1005 Kafka Connect's message
+	}
+	if err != nil {
+		// As Kafka Connect, the connector's own message (a 500).
+		return false, s.scrubErr(err)
+	}
+	return managed, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/connect/configprovider"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/internal/redact"
+	"github.com/sluicehq/sluice/internal/topicset"
 )
 
 // slot holds one connector of a Runner: its definition (config, plugin or
@@ -89,6 +90,9 @@ type slot struct {
 	taskRestarts map[int]int // in-place task restarts
 	acc          map[int]*taskTotals
 	folded       bool // pipe's counters are included in acc
+
+	// topics are the active topics of finished incarnations (topics.go).
+	topics topicset.Set
 }
 
 // taskTotals accumulates the counters of a task's finished incarnations, so
@@ -125,8 +129,8 @@ func newSlot(r *Runner, name string, config map[string]string, p *connect.Plugin
 		s.typ = p.Type
 	}
 	s.refreshSecretsLocked() // s is not shared yet
-	s.plog = slog.New(redact.NewHandler(r.log.Handler(), &s.secrets))
-	s.log = s.plog.With("connector", name)
+	s.plog = slog.New(redact.NewHandler(r.base.Handler(), &s.secrets))
+	s.log = s.plog.With(LoggerAttr, LoggerWorker, "connector", name)
 	return s
 }
 
@@ -340,6 +344,7 @@ func (s *slot) loop(ctx context.Context) {
 		err := s.runPipeline(runCtx, p)
 		cancel()
 		final := p.PipelineStatus()
+		s.foldTopics(p)
 
 		s.mu.Lock()
 		s.cancel = nil

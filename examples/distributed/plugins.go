@@ -33,11 +33,12 @@ func plugins(log *slog.Logger, base *sarama.Config) []connect.Plugin {
 			Validate:  issues(filestream.SourceConnector{}.Validate),
 		}),
 		sink.Plugin(sink.PluginConfig{
-			Class:     filestream.SinkClass,
-			TaskClass: filestream.SinkTaskClass,
-			Aliases:   filestream.SinkAliases,
-			NewTask:   func() sink.Task { return &filestream.SinkTask{Logger: log} },
-			Sarama:    base,
+			Class:          filestream.SinkClass,
+			TaskClass:      filestream.SinkTaskClass,
+			Aliases:        filestream.SinkAliases,
+			NewTask:        func() sink.Task { return &filestream.SinkTask{Logger: log} },
+			Sarama:         base,
+			OffsetsAlterer: filestream.SinkConnector{},
 		}),
 
 		// PostgreSQL, with Confluent's JDBC connector classes

@@ -287,6 +287,7 @@ func addPipelines(r *runner.Runner, s settings, brokers []string, store offsets.
 			ValueConverter:      converters.NewString(),
 			OffsetFlushInterval: s.flush,
 			Logger:              connect.ContextLogger(ctx),
+			OffsetsAlterer:      filestream.SinkConnector{}, // as Kafka's: offsets requests answer the short message
 		})
 	})
 }

@@ -43,11 +43,12 @@ func plugins(env pluginEnv) []connect.Plugin {
 			Validate:    issues(filestream.SourceConnector{}.Validate),
 		}),
 		sink.Plugin(sink.PluginConfig{
-			Class:     filestream.SinkClass,
-			TaskClass: filestream.SinkTaskClass,
-			Aliases:   filestream.SinkAliases,
-			NewTask:   func() sink.Task { return &filestream.SinkTask{Logger: env.log} },
-			Sarama:    env.sarama,
+			Class:          filestream.SinkClass,
+			TaskClass:      filestream.SinkTaskClass,
+			Aliases:        filestream.SinkAliases,
+			NewTask:        func() sink.Task { return &filestream.SinkTask{Logger: env.log} },
+			Sarama:         env.sarama,
+			OffsetsAlterer: filestream.SinkConnector{},
 		}),
 
 		// PostgreSQL, with Confluent's JDBC connector classes

@@ -707,6 +707,14 @@ func (l *ConfigLog) PutTaskCount(ctx context.Context, name string, n int) error 
 		[2][]byte{[]byte(taskCountPrefix + name), encodeTaskCount(n)})
 }
 
+// PutLoggerLevel writes logger-cluster-<namespace> {"level":level}, Kafka
+// Connect's cluster-scope logger level (KIP-976).
+func (l *ConfigLog) PutLoggerLevel(ctx context.Context, namespace, level string) error {
+	v := jackson.AppendString([]byte(`{"level":`), level)
+	return l.send(ctx, "putting the level of logger "+strconv.Quote(namespace),
+		[2][]byte{[]byte(loggerLevelPrefix + namespace), append(v, '}')})
+}
+
 // PutSessionKey writes the session-key record.
 func (l *ConfigLog) PutSessionKey(ctx context.Context, k SessionKey) error {
 	return l.send(ctx, "putting the session key", [2][]byte{[]byte(sessionKeyKey), encodeSessionKey(k)})

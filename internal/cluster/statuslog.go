@@ -74,6 +74,12 @@ type StatusLog struct {
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+
+	// topics are the active topics by connector, topicResets the topic
+	// tombstones read by connector (statustopics.go); nil until one is
+	// read. Guarded by mu.
+	topics      map[string][]string
+	topicResets map[string]uint64
 }
 
 // statusWrite is one status record on its way to Kafka.
@@ -430,7 +436,8 @@ func (l *StatusLog) applyLocked(key string, value []byte) error {
 		}
 		l.tasks[name][id] = s
 	case strings.HasPrefix(key, topicStatusPrefix):
-		// Active topics (KIP-558): read and ignored.
+		// Active topics (KIP-558): statustopics.go.
+		return l.applyTopicLocked(key[len(topicStatusPrefix):], value)
 	default:
 		return errors.New("unknown key (Kafka Connect discards it too)")
 	}

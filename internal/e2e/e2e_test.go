@@ -318,7 +318,7 @@ func TestSourceConnectorOverRESTWithMetrics(t *testing.T) {
 	if st := status(t, srv, "counter"); st.Connector.State != "STOPPED" || len(st.Tasks) != 0 {
 		t.Fatalf("after stop: %+v", st)
 	}
-	if out := mustCall(t, srv, "PATCH", "/connectors/counter/offsets", patch, 200); out != `{"message":"The offsets for this connector have been altered successfully"}` {
+	if out := mustCall(t, srv, "PATCH", "/connectors/counter/offsets", patch, 200); out != `{"message":"The Connect framework-managed offsets for this connector have been altered successfully. However, if this connector manages offsets externally, they will need to be manually altered in the system that the connector uses."}` {
 		t.Fatal(out)
 	}
 	if out := mustCall(t, srv, "GET", "/connectors/counter/offsets", "", 200); !sameJSON(t, out, `{"offsets":[{"offset":{"seq":99},"partition":{"counter":"c"}}]}`) {
@@ -340,7 +340,7 @@ func TestSourceConnectorOverRESTWithMetrics(t *testing.T) {
 	}
 
 	mustCall(t, srv, "PUT", "/connectors/counter/stop", "", 204)
-	if out := mustCall(t, srv, "DELETE", "/connectors/counter/offsets", "", 200); out != `{"message":"The offsets for this connector have been reset successfully"}` {
+	if out := mustCall(t, srv, "DELETE", "/connectors/counter/offsets", "", 200); out != `{"message":"The Connect framework-managed offsets for this connector have been reset successfully. However, if this connector manages offsets externally, they will need to be manually reset in the system that the connector uses."}` {
 		t.Fatal(out)
 	}
 	if out := mustCall(t, srv, "GET", "/connectors/counter/offsets", "", 200); out != `{"offsets":[]}` {

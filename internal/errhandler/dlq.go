@@ -139,7 +139,7 @@ func NewDLQ(ctx context.Context, cfg DLQConfig) (*DLQ, error) {
 	}
 	return &DLQ{
 		topic: cfg.Topic, contextHeaders: cfg.ContextHeaders, producer: p, scrub: cfg.Scrub, metrics: cfg.Metrics,
-		log:     cfg.Logger.With("topic", cfg.Topic),
+		log:     cfg.Logger.With("logger", "org.apache.kafka.connect.runtime.errors.DeadLetterQueueReporter", "topic", cfg.Topic),
 		backoff: backoff, maxBackoff: max(backoff, kafkaconf.RetryBackoffMax),
 		stop: make(chan struct{}),
 	}, nil

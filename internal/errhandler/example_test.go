@@ -52,7 +52,7 @@ func ExampleNew() {
 	fmt.Printf("errors=%d skipped=%d logged=%d\n", s.RecordErrors, s.RecordsSkipped, s.ErrorsLogged)
 	// Output:
 	// offset 0: skip=false err=<nil>
-	// level=ERROR msg="Error encountered in task orders-sink-0. Executing stage 'VALUE_CONVERTER' with class 'null', where consumed record is {topic='orders', partition=0, offset=1}." connector=orders-sink task=0 stage=VALUE_CONVERTER class=null attempts=1 error="unexpected end of JSON input" topic=orders partition=0 offset=1
+	// level=ERROR msg="Error encountered in task orders-sink-0. Executing stage 'VALUE_CONVERTER' with class 'null', where consumed record is {topic='orders', partition=0, offset=1}." logger=org.apache.kafka.connect.runtime.errors.LogReporter connector=orders-sink task=0 stage=VALUE_CONVERTER class=null attempts=1 error="unexpected end of JSON input" topic=orders partition=0 offset=1
 	// offset 1: skip=true err=<nil>
 	// errors=1 skipped=1 logged=1
 }

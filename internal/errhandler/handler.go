@@ -117,7 +117,7 @@ func New(cfg sluiceerrors.Config, connector string, task int, opts ...Option) *H
 	if cfg.WindowSize > 0 {
 		h.window = make([]bool, cfg.WindowSize)
 	}
-	h.log = h.log.With("connector", connector, "task", task)
+	h.log = h.log.With("logger", "org.apache.kafka.connect.runtime.errors.RetryWithToleranceOperator", "connector", connector, "task", task)
 	return h
 }
 

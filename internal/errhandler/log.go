@@ -34,7 +34,7 @@ func (l *LogReporter) Report(ctx context.Context, connector string, task int, f 
 	if class == "" {
 		class = "null"
 	}
-	attrs := []any{"connector", connector, "task", task, "stage", f.Stage, "class", class}
+	attrs := []any{"logger", "org.apache.kafka.connect.runtime.errors.LogReporter", "connector", connector, "task", task, "stage", f.Stage, "class", class}
 	if f.Component != nil {
 		attrs = append(attrs, "go_class", fmt.Sprintf("%T", f.Component))
 	}
