@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -104,6 +106,33 @@ type runnerMetrics struct {
 	taskStatus, taskStalled, connStatus         metric.Int64Observable
 	connectorCount, taskCount                   metric.Int64Observable
 
+	// Added for Kafka Connect parity (issue #20).
+	status                                           metric.Int64Observable
+	connType, connClass, connVersion                 metric.Int64Observable
+	taskClass, taskVersion                           metric.Int64Observable
+	keyConvClass, valueConvClass, headerConvClass    metric.Int64Observable
+	keyConvVersion, valueConvVersion, headerConvVers metric.Int64Observable
+	runningRatio, pauseRatio                         metric.Float64Observable
+	commitTimeMax, commitTimeAvg                     metric.Float64Observable
+	batchSizeMax, batchSizeAvg                       metric.Float64Observable
+	pollRate, writeRate, readRate, sendRate          metric.Float64Observable
+	completionRate, skipRate                         metric.Float64Observable
+	pollTimeMax, pollTimeAvg, putTimeMax, putTimeAvg metric.Float64Observable
+	srcActiveMax, srcActiveAvg                       metric.Float64Observable
+	sinkActiveMax, sinkActiveAvg                     metric.Float64Observable
+	commitSeqNo                                      metric.Int64Observable
+	connStartAttempts, connStartOK, connStartFail    metric.Int64Observable
+	taskStartAttempts, taskStartOK, taskStartFail    metric.Int64Observable
+	connStartOKPct, connStartFailPct                 metric.Float64Observable
+	taskStartOKPct, taskStartFailPct                 metric.Float64Observable
+	connTaskCounts                                   [len(taskCountStates) + 2]metric.Int64Observable // total, per state…, destroyed
+
+	mu      sync.Mutex // guards rates, gone, seen
+	rates   map[rateKey]*taskRates
+	gone    startupCounts           // the startups of slots deleted since
+	seen    map[*slot]startupCounts // each live slot's startups at the last collection
+	collect uint64
+
 	coordinator *coordinatorMetrics // cluster mode only
 }
 
@@ -159,6 +188,7 @@ func newRunnerMetrics(r *Runner, mp metric.MeterProvider) (*runnerMetrics, error
 	m.connStatus = gauge("connector-status", "The status of the connector (1 for the status named by the status attribute).", "")
 	m.connectorCount = gauge("connector-count", "The number of connectors run in this worker.", "")
 	m.taskCount = gauge("task-count", "The number of tasks run in this worker.", "")
+	m.addParity(counter, gauge, fgauge)
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
@@ -167,10 +197,10 @@ func newRunnerMetrics(r *Runner, mp metric.MeterProvider) (*runnerMetrics, error
 	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		m.observe(r, o)
 		return nil
-	}, m.sourcePoll, m.sourceWrite, m.sourceActive, m.txnSizeMin, m.txnSizeMax, m.txnSizeAvg, m.sinkRead, m.sinkSend, m.sinkActive, m.sinkLagMax,
+	}, append([]metric.Observable{m.sourcePoll, m.sourceWrite, m.sourceActive, m.txnSizeMin, m.txnSizeMax, m.txnSizeAvg, m.sinkRead, m.sinkSend, m.sinkActive, m.sinkLagMax,
 		m.partitionCount, m.sinkLag, m.commitCompletions, m.commitSkips, m.commitFailurePct, m.commitSuccessPct, m.failures, m.errorsTotal, m.skipped, m.retries, m.logged,
 		m.dlqRequests, m.dlqFailures, m.lastError, m.taskStatus, m.taskStalled, m.connStatus,
-		m.connectorCount, m.taskCount)
+		m.connectorCount, m.taskCount}, m.parityInstruments()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +230,8 @@ type taskView struct {
 	partitions []connect.PartitionStatus
 	lag        int64
 	live       bool
+	// cur is the live incarnation's status, nil when not live.
+	cur *connect.TaskStatus
 	// txn is the live incarnation's status when it is an exactly-once
 	// source task that committed a transaction (the transaction-size
 	// gauges), else nil.
@@ -209,7 +241,12 @@ type taskView struct {
 // observe reports every connector's values; it runs at collection time only.
 func (m *runnerMetrics) observe(r *Runner, o metric.Observer) {
 	slots := r.liveSlots()
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.collect++
 	var taskCount int64
+	var workerStarts startupCounts
 	for _, s := range slots {
 		if s.clustered && !s.hasLocalWork() {
 			continue // another member's: it reports it
@@ -219,10 +256,14 @@ func (m *runnerMetrics) observe(r *Runner, o metric.Observer) {
 		if s.clustered {
 			if st, _ := s.localConnectorState(); s.ownsConnector() {
 				o.ObserveInt64(m.connStatus, 1, metric.WithAttributes(conn, attribute.String("status", strings.ToLower(string(st)))))
+				m.observeConnector(o, s, conn, rep, string(st))
 			}
 		} else {
 			o.ObserveInt64(m.connStatus, 1, metric.WithAttributes(conn, attribute.String("status", strings.ToLower(string(rep.State)))))
+			m.observeConnector(o, s, conn, rep, string(rep.State))
 		}
+		workerStarts.add(m.slotStartups(s, acc, live))
+		m.observeTaskCounts(o, conn, rep)
 
 		views := make(map[int]*taskView, len(acc))
 		for id, a := range acc {
@@ -236,6 +277,7 @@ func (m *runnerMetrics) observe(r *Runner, o metric.Observer) {
 					views[t.ID] = v
 				}
 				v.live = true
+				v.cur = &t
 				v.totals.add(t)
 				v.inFlight = t.InFlight
 				v.partitions = t.Partitions
@@ -248,6 +290,7 @@ func (m *runnerMetrics) observe(r *Runner, o metric.Observer) {
 		for _, id := range slices.Sorted(maps.Keys(views)) {
 			v := views[id]
 			attrs := metric.WithAttributeSet(attribute.NewSet(conn, attribute.String("task", strconv.Itoa(id))))
+			m.observeTask(o, now, s, id, rep.Type, v, attrs)
 			switch rep.Type {
 			case connect.TypeSource:
 				o.ObserveInt64(m.sourcePoll, v.totals.in, attrs)
@@ -304,6 +347,7 @@ func (m *runnerMetrics) observe(r *Runner, o metric.Observer) {
 		for _, t := range rep.Tasks {
 			task := attribute.String("task", strconv.Itoa(t.ID))
 			o.ObserveInt64(m.taskStatus, 1, metric.WithAttributes(conn, task, attribute.String("status", strings.ToLower(string(t.State)))))
+			o.ObserveInt64(m.status, 1, metric.WithAttributes(conn, task, attribute.String("status", strings.ToLower(string(t.State)))))
 			stalled := int64(0)
 			if t.Stalled {
 				stalled = 1
@@ -312,6 +356,8 @@ func (m *runnerMetrics) observe(r *Runner, o metric.Observer) {
 		}
 		taskCount += int64(len(rep.Tasks))
 	}
+	m.observeWorker(o, slots, workerStarts)
+	m.pruneRates()
 	o.ObserveInt64(m.connectorCount, int64(len(slots)))
 	o.ObserveInt64(m.taskCount, taskCount)
 }

@@ -1,0 +1,213 @@
+package runner_test
+
+import (
+	"bufio"
+	"context"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/connect/runner"
+)
+
+// kcMetric is one line of testdata/kc-metrics-4.3.1.tsv.
+type kcMetric struct{ group, name, field, desc string }
+
+func kcMetrics(t *testing.T) []kcMetric {
+	t.Helper()
+	f, err := os.Open("testdata/kc-metrics-4.3.1.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []kcMetric
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		p := strings.Split(line, "\t")
+		if len(p) != 4 {
+			t.Fatalf("bad line %q", line)
+		}
+		out = append(out, kcMetric{p[0], p[1], p[2], p[3]})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// fillParity gives a fake task the windowed, ratio and class values the
+// real pipelines compute.
+func fillParity(ts *connect.TaskStatus) {
+	ts.BatchSize = connect.WindowedStat{Max: 500, Avg: 250, Count: 4}
+	ts.BatchTime = connect.WindowedStat{Max: 12, Avg: 6, Count: 4}
+	ts.OffsetCommitTime = connect.WindowedStat{Max: 30, Avg: 10, Count: 3}
+	ts.ActiveCount = connect.WindowedStat{Max: 40, Avg: 20, Count: 4}
+	ts.RunningRatio, ts.PauseRatio = 0.75, 0.25
+	ts.OffsetCommitSeqNo = 4
+	ts.TaskClass, ts.TaskVersion = "com.example.Task", "1.2.3"
+	ts.KeyConverterClass, ts.KeyConverterVersion = "org.apache.kafka.connect.storage.StringConverter", "4.3.1"
+	ts.ValueConverterClass, ts.ValueConverterVersion = "org.apache.kafka.connect.json.JsonConverter", "4.3.1"
+	ts.HeaderConverterClass, ts.HeaderConverterVersion = "org.apache.kafka.connect.storage.SimpleHeaderConverter", connect.UndefinedVersion
+	ts.TransactionalID, ts.Transactions, ts.TransactionSizeMin, ts.TransactionSizeMax, ts.TransactionSizeAvg = "g-src-0", 1, 1, 1, 1
+}
+
+// collectNames runs a Runner with a source and a sink connector and returns
+// the instruments one collection reports, with their data.
+func collectKC(t *testing.T) map[string]metricdata.Aggregation {
+	t.Helper()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	e := newEnv(t, runner.Config{MeterProvider: mp}).start()
+	for _, c := range []struct {
+		name   string
+		config map[string]string
+	}{{"src", srcConfig()}, {"snk", sinkConfig()}} {
+		if err := e.r.CreateConnector(c.name, c.config, ""); err != nil {
+			t.Fatal(err)
+		}
+		e.waitState(c.name, connect.StateRunning, 1)
+		e.f.Pipe(c.name).SetTask(0, fillParity)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]metricdata.Aggregation{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			got[m.Name] = m.Data
+		}
+	}
+	return got
+}
+
+// Every metric name of Kafka Connect 4.3.1's connector, task, source task,
+// sink task, task error and worker groups (as ConnectMetricsRegistry
+// defines them) is exported under that name, counters (CumulativeSum and
+// *-total) as OpenTelemetry counters.
+func TestMetricsEveryKafkaConnectName(t *testing.T) {
+	got := collectKC(t)
+	groups := []string{"connector-metrics", "connector-task-metrics", "source-task-metrics", "sink-task-metrics", "task-error-metrics", "connect-worker-metrics"}
+	n := 0
+	for _, m := range kcMetrics(t) {
+		if !slices.Contains(groups, m.group) {
+			continue
+		}
+		n++
+		t.Run(m.group+"/"+m.name, func(t *testing.T) {
+			d, ok := got[m.name]
+			if !ok {
+				t.Fatalf("%s (%s) not exported", m.name, m.group)
+			}
+			if strings.HasSuffix(m.name, "-total") && !strings.HasSuffix(m.name, "-task-count") {
+				if _, ok := d.(metricdata.Sum[int64]); !ok {
+					t.Errorf("%s is %T, want a counter", m.name, d)
+				}
+			}
+		})
+	}
+	if n != 79 {
+		t.Errorf("%d names in the groups, want 79 (4 + 20 + 12 + 16 + 8 + 19): testdata changed?", n)
+	}
+}
+
+// point returns the value of the data point of d whose attributes include
+// every key=value pair of want, or NaN.
+func point(d metricdata.Aggregation, want ...string) float64 {
+	has := func(set attribute.Set) bool {
+		for _, kv := range want {
+			k, v, _ := strings.Cut(kv, "=")
+			if got, ok := set.Value(attribute.Key(k)); !ok || got.Emit() != v {
+				return false
+			}
+		}
+		return true
+	}
+	switch g := d.(type) {
+	case metricdata.Gauge[float64]:
+		for _, p := range g.DataPoints {
+			if has(p.Attributes) {
+				return p.Value
+			}
+		}
+	case metricdata.Gauge[int64]:
+		for _, p := range g.DataPoints {
+			if has(p.Attributes) {
+				return float64(p.Value)
+			}
+		}
+	case metricdata.Sum[int64]:
+		for _, p := range g.DataPoints {
+			if has(p.Attributes) {
+				return float64(p.Value)
+			}
+		}
+	}
+	return math.NaN()
+}
+
+// The new metrics carry the values of the task's status, Kafka Connect's
+// string gauges are 1 with the string as an attribute, and status is
+// reported per connector and per task.
+func TestMetricsKafkaConnectValues(t *testing.T) {
+	got := collectKC(t)
+	for _, c := range []struct {
+		name string
+		want float64
+		kv   []string
+	}{
+		{"batch-size-max", 500, []string{"connector=snk", "task=0"}},
+		{"batch-size-avg", 250, []string{"connector=src", "task=0"}},
+		{"put-batch-max-time-ms", 12, []string{"connector=snk", "task=0"}},
+		{"put-batch-avg-time-ms", 6, []string{"connector=snk", "task=0"}},
+		{"poll-batch-max-time-ms", 12, []string{"connector=src", "task=0"}},
+		{"poll-batch-avg-time-ms", 6, []string{"connector=src", "task=0"}},
+		{"offset-commit-max-time-ms", 30, []string{"connector=snk", "task=0"}},
+		{"offset-commit-avg-time-ms", 10, []string{"connector=snk", "task=0"}},
+		{"sink-record-active-count-max", 40, []string{"connector=snk", "task=0"}},
+		{"source-record-active-count-avg", 20, []string{"connector=src", "task=0"}},
+		{"running-ratio", 0.75, []string{"connector=src", "task=0"}},
+		{"pause-ratio", 0.25, []string{"connector=snk", "task=0"}},
+		{"offset-commit-seq-no", 4, []string{"connector=snk", "task=0"}},
+		{"task-class", 1, []string{"connector=snk", "task=0", "class=com.example.Task"}},
+		{"task-version", 1, []string{"connector=snk", "task=0", "version=1.2.3"}},
+		{"value-converter-class", 1, []string{"connector=src", "task=0", "class=org.apache.kafka.connect.json.JsonConverter"}},
+		{"header-converter-version", 1, []string{"connector=src", "task=0", "version=undefined"}},
+		{"connector-type", 1, []string{"connector=snk", "type=sink"}},
+		{"connector-type", 1, []string{"connector=src", "task=0", "type=source"}},
+		{"status", 1, []string{"connector=snk", "status=running"}},
+		{"status", 1, []string{"connector=snk", "task=0", "status=running"}},
+		{"connector-total-task-count", 1, []string{"connector=snk"}},
+		{"connector-running-task-count", 1, []string{"connector=snk"}},
+		{"connector-failed-task-count", 0, []string{"connector=snk"}},
+		{"connector-startup-attempts-total", 2, nil},
+		{"connector-startup-success-total", 2, nil},
+		{"connector-startup-failure-total", 0, nil},
+		{"connector-startup-success-percentage", 1, nil},
+		{"task-startup-attempts-total", 2, nil},
+		{"task-startup-success-percentage", 1, nil},
+		// The rates' first collection has no earlier sample: 0.
+		{"sink-record-read-rate", 0, []string{"connector=snk", "task=0"}},
+		{"source-record-poll-rate", 0, []string{"connector=src", "task=0"}},
+	} {
+		if v := point(got[c.name], c.kv...); v != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.kv, v, c.want)
+		}
+	}
+	// connector-status and connector-task-status stay as deprecated aliases.
+	if v := point(got["connector-status"], "connector=snk", "status=running"); v != 1 {
+		t.Errorf("connector-status = %v", v)
+	}
+}
