@@ -3,8 +3,10 @@ package runner_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"math"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -210,4 +212,138 @@ func TestMetricsKafkaConnectValues(t *testing.T) {
 	if v := point(got["connector-status"], "connector=snk", "status=running"); v != 1 {
 		t.Errorf("connector-status = %v", v)
 	}
+}
+
+// dashboardPath is the Grafana dashboard of examples/grafana, from this
+// package's directory.
+const dashboardPath = "../../examples/grafana/sluice-connect.json"
+
+var (
+	promStrings   = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+	promMatchers  = regexp.MustCompile(`\{[^}]*\}`)
+	promRanges    = regexp.MustCompile(`\[[^\]]*\]`)
+	promGrouping  = regexp.MustCompile(`\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)`)
+	promVariables = regexp.MustCompile(`\$\{?\w+\}?`)
+	promIdent     = regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*`)
+	labelValues   = regexp.MustCompile(`label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)`)
+)
+
+// promKeywords are PromQL's operators and aggregation modifiers spelled as
+// identifiers.
+var promKeywords = map[string]bool{"and": true, "or": true, "unless": true, "bool": true, "offset": true, "inf": true, "nan": true}
+
+// exprMetricNames returns the metric names a PromQL expression selects:
+// identifiers that are neither functions, aggregations, labels nor keywords.
+func exprMetricNames(expr string) []string {
+	if m := labelValues.FindStringSubmatch(expr); m != nil {
+		return []string{m[1]}
+	}
+	s := promStrings.ReplaceAllString(expr, " ")
+	s = promMatchers.ReplaceAllString(s, " ")
+	s = promRanges.ReplaceAllString(s, " ")
+	s = promGrouping.ReplaceAllString(s, " ")
+	s = promVariables.ReplaceAllString(s, " ")
+	var out []string
+	for _, loc := range promIdent.FindAllStringIndex(s, -1) {
+		name := s[loc[0]:loc[1]]
+		rest := strings.TrimLeft(s[loc[1]:], " \t\n")
+		if strings.HasPrefix(rest, "(") || promKeywords[strings.ToLower(name)] {
+			continue // a function or an aggregation
+		}
+		if loc[0] > 0 && (s[loc[0]-1] >= '0' && s[loc[0]-1] <= '9' || s[loc[0]-1] == '.') {
+			continue // a number's exponent or unit
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// dashboardExprs returns every "expr" of the dashboard's panels and every
+// templating query.
+func dashboardExprs(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(dashboardPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("%s: %v", dashboardPath, err)
+	}
+	var out []string
+	var walk func(v any, key string)
+	walk = func(v any, key string) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, c := range v {
+				walk(c, k)
+			}
+		case []any:
+			for _, c := range v {
+				walk(c, key)
+			}
+		case string:
+			if key == "expr" || (key == "query" || key == "definition") && strings.Contains(v, "label_values(") {
+				out = append(out, v)
+			}
+		}
+	}
+	walk(doc, "")
+	return out
+}
+
+func TestExprMetricNames(t *testing.T) {
+	for expr, want := range map[string][]string{
+		`sum by (connector) (rate(total_record_errors{connector=~"$connector"}[$__rate_interval]))`: {"total_record_errors"},
+		`status{connector=~"$connector", task!=""} == 1`:                                            {"status"},
+		`max by (connector, task) (a_b{x="y(z)"}) / on (connector) c_d`:                             {"a_b", "c_d"},
+		`label_values(connector_total_task_count, connector)`:                                       {"connector_total_task_count"},
+		`increase(task_startup_failure_total[5m]) > 1e3`:                                            {"task_startup_failure_total"},
+	} {
+		if got := exprMetricNames(expr); !slices.Equal(got, want) {
+			t.Errorf("exprMetricNames(%q) = %q, want %q", expr, got, want)
+		}
+	}
+}
+
+// Every metric the Grafana dashboard in examples/grafana queries is
+// exported by the OpenTelemetry Prometheus exporter, created as metrics.go
+// documents, scraping a Runner that runs a source and a sink connector.
+func TestGrafanaDashboardMetricsExported(t *testing.T) {
+	prom := newPromEnv(t, kcNames...)
+	e := newEnv(t, runner.Config{MeterProvider: prom.mp}).start()
+	for _, c := range []struct {
+		name   string
+		config map[string]string
+	}{{"src", srcConfig()}, {"snk", sinkConfig()}} {
+		if err := e.r.CreateConnector(c.name, c.config, ""); err != nil {
+			t.Fatal(err)
+		}
+		e.waitState(c.name, connect.StateRunning, 1)
+		e.f.Pipe(c.name).SetTask(0, fillParity)
+	}
+	exported := map[string]bool{}
+	for line := range strings.Lines(prom.text(t)) {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "#" && f[1] == "TYPE" {
+			exported[f[2]] = true
+		}
+	}
+	exprs := dashboardExprs(t)
+	if len(exprs) < 20 {
+		t.Fatalf("only %d expressions found in %s", len(exprs), dashboardPath)
+	}
+	queried := 0
+	for _, expr := range exprs {
+		names := exprMetricNames(expr)
+		if len(names) == 0 {
+			t.Errorf("no metric name in %q", expr)
+		}
+		for _, n := range names {
+			queried++
+			if !exported[n] {
+				t.Errorf("the dashboard queries %s (in %q), which the exporter does not export", n, expr)
+			}
+		}
+	}
+	t.Logf("%d expressions, %d metric references, all exported", len(exprs), queried)
 }
