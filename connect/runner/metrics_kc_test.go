@@ -347,3 +347,135 @@ func TestGrafanaDashboardMetricsExported(t *testing.T) {
 	}
 	t.Logf("%d expressions, %d metric references, all exported", len(exprs), queried)
 }
+
+// collect returns one collection's instruments by name.
+func collect(t *testing.T, reader *sdkmetric.ManualReader) map[string]metricdata.Aggregation {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]metricdata.Aggregation{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			got[m.Name] = m.Data
+		}
+	}
+	return got
+}
+
+// The -rate metrics are Kafka Connect's Rate of the totals between
+// collections: within the first 30 s window the increase is divided by the
+// window (30 s), as Kafka Connect's Rate divides by at least
+// (samples − 1) × window.
+func TestMetricsRates(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	e := newEnv(t, runner.Config{MeterProvider: mp}).start()
+	for _, c := range []struct {
+		name   string
+		config map[string]string
+	}{{"src", srcConfig()}, {"snk", sinkConfig()}} {
+		if err := e.r.CreateConnector(c.name, c.config, ""); err != nil {
+			t.Fatal(err)
+		}
+		e.waitState(c.name, connect.StateRunning, 1)
+	}
+	got := collect(t, reader)
+	if v := point(got["source-record-poll-rate"], "connector=src", "task=0"); v != 0 {
+		t.Fatalf("first collection: source-record-poll-rate = %v, want 0", v)
+	}
+	e.f.Pipe("src").SetTask(0, func(ts *connect.TaskStatus) { ts.RecordsIn += 300; ts.RecordsOut += 150 })
+	e.f.Pipe("snk").SetTask(0, func(ts *connect.TaskStatus) {
+		ts.RecordsIn += 600
+		ts.RecordsOut += 90
+		ts.OffsetCommits += 30
+		ts.OffsetCommitSkips += 3
+	})
+	got = collect(t, reader)
+	for _, c := range []struct {
+		name, conn string
+		want       float64
+	}{
+		{"source-record-poll-rate", "src", 10},
+		{"source-record-write-rate", "src", 5},
+		{"sink-record-read-rate", "snk", 20},
+		{"sink-record-send-rate", "snk", 3},
+		{"offset-commit-completion-rate", "snk", 1},
+		{"offset-commit-skip-rate", "snk", 0.1},
+	} {
+		if v := point(got[c.name], "connector="+c.conn, "task=0"); math.Abs(v-c.want) > 1e-9 {
+			t.Errorf("%s = %v, want %v", c.name, v, c.want)
+		}
+	}
+	if _, ok := got["sink-record-read-rate"].(metricdata.Gauge[float64]); !ok {
+		t.Errorf("sink-record-read-rate is %T, want a float gauge", got["sink-record-read-rate"])
+	}
+}
+
+// connect-worker-metrics: connector startups count pipeline builds and the
+// failed ones, and stay counted once the connector is deleted; the
+// per-connector task counts follow the tasks' states.
+func TestMetricsWorkerStartupsAndTaskCounts(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	e := newEnv(t, runner.Config{MeterProvider: mp}).start()
+	if err := e.r.CreateConnector("ok", srcConfig("fake.tasks", "3"), ""); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState("ok", connect.StateRunning, 3)
+	if err := e.r.CreateConnector("bad", srcConfig("fake.build.fail", "boom"), ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the failed build", func() bool {
+		return point(collect(t, reader)["connector-startup-failure-total"]) == 1
+	})
+	e.f.Pipe("ok").SetTask(1, func(ts *connect.TaskStatus) { ts.State = connect.StateFailed })
+	e.f.Pipe("ok").SetTask(2, func(ts *connect.TaskStatus) { ts.State, ts.Restarts = connect.StatePaused, 2 })
+	got := collect(t, reader)
+	for _, c := range []struct {
+		name string
+		want float64
+		kv   []string
+	}{
+		{"connector-startup-attempts-total", 2, nil},
+		{"connector-startup-success-total", 1, nil},
+		{"connector-startup-failure-total", 1, nil},
+		{"connector-startup-success-percentage", 0.5, nil},
+		{"connector-startup-failure-percentage", 0.5, nil},
+		// 3 tasks started, one of them twice more by the restart policy.
+		{"task-startup-attempts-total", 5, nil},
+		{"task-startup-success-total", 5, nil},
+		{"task-startup-failure-total", 0, nil},
+		{"connector-total-task-count", 3, []string{"connector=ok"}},
+		{"connector-running-task-count", 1, []string{"connector=ok"}},
+		{"connector-failed-task-count", 1, []string{"connector=ok"}},
+		{"connector-paused-task-count", 1, []string{"connector=ok"}},
+		{"connector-destroyed-task-count", 0, []string{"connector=ok"}},
+		{"connector-class", 1, []string{"connector=ok", "class=" + fakeSourceClass}},
+		{"connector-version", 1, []string{"connector=ok", "version=1.2.3"}}, // the plugin's
+		{"status", 1, []string{"connector=ok", "task=1", "status=failed"}},
+	} {
+		if v := point(got[c.name], c.kv...); v != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.kv, v, c.want)
+		}
+	}
+	// Deleting the connectors keeps the worker's totals.
+	for _, n := range []string{"ok", "bad"} {
+		if err := e.r.Remove(context.Background(), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = collect(t, reader)
+	if v := point(got["connector-startup-attempts-total"]); v != 2 {
+		t.Errorf("connector-startup-attempts-total after the deletes = %v, want 2", v)
+	}
+	if v := point(got["task-startup-attempts-total"]); v != 5 {
+		t.Errorf("task-startup-attempts-total after the deletes = %v, want 5", v)
+	}
+	if v := point(got["connector-total-task-count"], "connector=ok"); !math.IsNaN(v) {
+		t.Errorf("connector-total-task-count of a deleted connector = %v", v)
+	}
+}
