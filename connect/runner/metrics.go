@@ -19,32 +19,60 @@ import (
 // predates the Runner's move to this package and is kept so that views and
 // queries selecting the scope keep working.
 //
-// A Runner given a Config.MeterProvider publishes Kafka
-// Connect's metrics as OpenTelemetry observable instruments named exactly
-// as Kafka Connect's metrics (ConnectMetricsRegistry), with the attributes
-// "connector" and "task" of Kafka Connect's MBean tags. They are read from
-// each pipeline's [connect.Pipeline.PipelineStatus] when the metrics are collected: the record
-// path does no metrics work at all, so enabling metrics costs nothing until
-// a collection. Counters are cumulative over the Runner's lifetime and stay
-// monotonic across restarts of a connector (they restart from zero only
-// when a connector is deleted and created again).
+// A Runner given a Config.MeterProvider publishes every metric of Kafka
+// Connect 4.3.1's connector-metrics, connector-task-metrics,
+// source-task-metrics, sink-task-metrics, task-error-metrics and
+// connect-worker-metrics groups (ConnectMetricsRegistry) as OpenTelemetry
+// observable instruments named exactly as Kafka Connect's metrics, with
+// Kafka Connect's descriptions and the attributes "connector" and "task" of
+// its MBean tags. They are read from each pipeline's
+// [connect.Pipeline.PipelineStatus] when the metrics are collected; the
+// record path does no metrics work, the pipelines record a few windowed
+// observations per batch (no allocation). Counters are cumulative over the
+// Runner's lifetime and stay monotonic across restarts of a connector (they
+// restart from zero only when a connector is deleted and created again).
 //
 //	instrument                        kind     value                                    group (Kafka Connect)
 //	source-record-poll-total          counter  records polled (before transforms)       source-task-metrics
 //	source-record-write-total         counter  records written and acknowledged         source-task-metrics
+//	source-record-poll-rate           gauge    records polled per second (Rate)         source-task-metrics
+//	source-record-write-rate          gauge    records written per second (Rate)        source-task-metrics
 //	source-record-active-count        gauge    records polled but not yet acknowledged  source-task-metrics
+//	source-record-active-count-max    gauge    …, max per Poll in the window            source-task-metrics
+//	source-record-active-count-avg    gauge    …, average per Poll in the window        source-task-metrics
+//	poll-batch-max-time-ms            gauge    longest Poll returning records (window)  source-task-metrics
+//	poll-batch-avg-time-ms            gauge    average such Poll (window)               source-task-metrics
 //	transaction-size-min              gauge    records in the smallest committed txn    source-task-metrics (exactly-once)
 //	transaction-size-max              gauge    records in the largest committed txn     source-task-metrics (exactly-once)
 //	transaction-size-avg              gauge    average records per committed txn        source-task-metrics (exactly-once)
 //	sink-record-read-total            counter  records read from Kafka (before SMTs)    sink-task-metrics
 //	sink-record-send-total            counter  records put to the task                  sink-task-metrics
+//	sink-record-read-rate             gauge    records read per second (Rate)           sink-task-metrics
+//	sink-record-send-rate             gauge    records put per second (Rate)            sink-task-metrics
 //	sink-record-active-count          gauge    records read but not yet committed       sink-task-metrics
+//	sink-record-active-count-max      gauge    …, max per Put in the window             sink-task-metrics
+//	sink-record-active-count-avg      gauge    …, average per Put in the window         sink-task-metrics
+//	put-batch-max-time-ms             gauge    longest Put (window)                     sink-task-metrics
+//	put-batch-avg-time-ms             gauge    average Put (window)                     sink-task-metrics
 //	sink-record-lag-max               gauge    max partition lag (HW − committed)       sink-task-metrics (never recorded by Kafka Connect)
 //	partition-count                   gauge    assigned partitions                      sink-task-metrics
+//	offset-commit-seq-no              gauge    offset commits attempted by the task     sink-task-metrics
 //	offset-commit-completion-total    counter  offset commits that succeeded            sink-task-metrics
+//	offset-commit-completion-rate     gauge    … per second (Rate)                      sink-task-metrics
 //	offset-commit-skip-total          counter  failed commits abandoned, not retried    sink-task-metrics
+//	offset-commit-skip-rate           gauge    … per second (Rate)                      sink-task-metrics
 //	offset-commit-failure-percentage  gauge    failed ÷ attempted commits, in [0, 1]    connector-task-metrics
 //	offset-commit-success-percentage  gauge    succeeded ÷ attempted commits, in [0, 1] connector-task-metrics
+//	offset-commit-max-time-ms         gauge    longest offset commit (window)           connector-task-metrics
+//	offset-commit-avg-time-ms         gauge    average offset commit (window)           connector-task-metrics
+//	batch-size-max, batch-size-avg    gauge    records per Poll (source) / Put (sink)   connector-task-metrics
+//	running-ratio, pause-ratio        gauge    share of the task's life RUNNING/PAUSED  connector-task-metrics
+//	status                            gauge    1, with status="running"|"paused"|…      connector-metrics, connector-task-metrics (+ task)
+//	connector-type                    gauge    1, with type="source"|"sink"             connector-metrics, connector-task-metrics (+ task)
+//	connector-class, connector-version gauge   1, with class= / version=                connector-metrics, connector-task-metrics (+ task)
+//	task-class, task-version          gauge    1, with class= / version=                connector-task-metrics
+//	{key,value,header}-converter-class   gauge 1, with class=                           connector-task-metrics
+//	{key,value,header}-converter-version gauge 1, with version=                         connector-task-metrics
 //	sink-record-lag                   gauge    lag per partition (+ topic, partition)   Sluice
 //	total-record-failures             counter  failed attempts, retries included        task-error-metrics
 //	total-record-errors               counter  records that failed for good             task-error-metrics
@@ -54,10 +82,50 @@ import (
 //	deadletterqueue-produce-requests  counter  dead-letter-queue writes                 task-error-metrics
 //	deadletterqueue-produce-failures  counter  failed dead-letter-queue writes          task-error-metrics
 //	last-error-timestamp              gauge    last failure, ms since the epoch         task-error-metrics
-//	connector-task-status             gauge    1, with status="running"|"paused"|…     connector-task-metrics "status"
 //	connector-task-stalled            gauge    1 when the task is stalled, else 0       Sluice
-//	connector-status                  gauge    1, with status=…; connector only         connector-metrics "status"
+//	connector-task-status             gauge    as status (task)                         deprecated alias of status
+//	connector-status                  gauge    as status (connector)                    deprecated alias of status
 //	connector-count, task-count       gauge    connectors and tasks of the Runner       connect-worker-metrics
+//	connector-startup-{attempts,success,failure}-total counter  pipeline builds         connect-worker-metrics
+//	connector-startup-{success,failure}-percentage     gauge    their shares in [0, 1]  connect-worker-metrics
+//	task-startup-{attempts,success,failure}-total      counter  task starts             connect-worker-metrics
+//	task-startup-{success,failure}-percentage          gauge    their shares in [0, 1]  connect-worker-metrics
+//	connector-{total,running,paused,failed,unassigned,destroyed,restarting}-task-count
+//	                                  gauge    the connector's tasks (+ connector)      connect-worker-metrics
+//
+// Kafka Connect's windowed stats use its worker's defaults,
+// metrics.num.samples=2 × metrics.sample.window.ms=30000: a "(window)"
+// value covers the last 30 to 60 s and is NaN when nothing was observed in
+// it, as Kafka Connect reports it. A -rate is Kafka Connect's Rate of the
+// corresponding total, computed from the totals the collections see: the
+// increase since the oldest 30 s sample still current divided by the time
+// since it began but at least 30 s (so the first collection reports 0, and
+// a rate within the first 30 s is under-reported, as Kafka Connect's is);
+// with collections further apart than 60 s it covers the time since the
+// previous one. rate() of the -total counters in the metrics backend is
+// usually the better query. running-ratio and pause-ratio are cumulative
+// since the task (incarnation) started, not windowed, as Kafka Connect's
+// StateTracker.
+//
+// Kafka Connect's string-valued metrics (status, connector-type, the
+// -class and -version ones) are gauges of value 1 with the string as the
+// attribute status, type, class or version. Class names are
+// [connect.ClassName]'s (the Kafka Connect class for components that have
+// one, else the Go type); a version is the component's Version() string,
+// the plugin's Version for connector-version, else "undefined" (Kafka
+// Connect's PluginDesc.UNDEFINED_VERSION). status is one instrument for
+// both of Kafka Connect's groups: a connector's series has no task
+// attribute, a task's has one. connector-status and connector-task-status,
+// Sluice's earlier names for them, are still reported for one release and
+// will then be removed.
+//
+// Startups: a connector startup is a build of its pipeline (failed when
+// the build fails); a task startup is a task incarnation or a restart of
+// it by the restart policy (failed when the task failed before it started).
+// Both count over the Runner's lifetime, deleted connectors included, and
+// so do their percentages (Kafka Connect's cover a sample window).
+// connector-destroyed-task-count is always 0: Sluice's tasks have no
+// DESTROYED state.
 //
 // Prometheus. With go.opentelemetry.io/otel/exporters/prometheus, create the
 // exporter with
@@ -70,7 +138,8 @@ import (
 // total_record_failures{…}, sink_record_lag_max{…}: what a Kafka Connect
 // dashboard built on the JMX exporter looks for, without its
 // kafka_connect_<group>_ prefix (add one with prometheus.WithNamespace, or
-// relabel). With the exporter's default strategy
+// relabel). examples/grafana/sluice-connect.json is a Grafana dashboard on
+// these names. With the exporter's default strategy
 // (UnderscoreEscapingWithSuffixes), counters get Prometheus's "_total"
 // suffix rule, which keeps the *-total names (source_record_poll_total) but
 // reorders the task-error ones (total-record-failures becomes
@@ -80,9 +149,7 @@ import (
 // The offset-commit percentages are, like Kafka Connect's (a Frequencies
 // stat), fractions in [0, 1] despite their names; they cover the task's
 // commits since the connector was created (Kafka Connect's cover a sample
-// window) and are not reported before the first commit attempt. Kafka
-// Connect's -rate companions (offset-commit-skip-rate, …) are left to the
-// metrics backend: rate() of the -total counters.
+// window) and are not reported before the first commit attempt.
 //
 // The transaction-size gauges are reported for exactly-once source tasks
 // only (a [connect.TaskStatus.TransactionalID] is set), from the running
@@ -183,9 +250,9 @@ func newRunnerMetrics(r *Runner, mp metric.MeterProvider) (*runnerMetrics, error
 	m.dlqRequests = counter("deadletterqueue-produce-requests", "The number of attempted writes to the dead letter queue.")
 	m.dlqFailures = counter("deadletterqueue-produce-failures", "The number of failed writes to the dead letter queue.")
 	m.lastError = gauge("last-error-timestamp", "The epoch timestamp when this task last encountered an error.", "ms")
-	m.taskStatus = gauge("connector-task-status", "The status of the connector task (1 for the status named by the status attribute).", "")
+	m.taskStatus = gauge("connector-task-status", "Deprecated: use status (Kafka Connect's name). The status of the connector task (1 for the status named by the status attribute).", "")
 	m.taskStalled = gauge("connector-task-stalled", "1 when the task is RUNNING with work available but made no progress for the stall threshold, else 0.", "")
-	m.connStatus = gauge("connector-status", "The status of the connector (1 for the status named by the status attribute).", "")
+	m.connStatus = gauge("connector-status", "Deprecated: use status (Kafka Connect's name). The status of the connector (1 for the status named by the status attribute).", "")
 	m.connectorCount = gauge("connector-count", "The number of connectors run in this worker.", "")
 	m.taskCount = gauge("task-count", "The number of tasks run in this worker.", "")
 	m.addParity(counter, gauge, fgauge)
