@@ -93,6 +93,18 @@ import (
 //	connector-{total,running,paused,failed,unassigned,destroyed,restarting}-task-count
 //	                                  gauge    the connector's tasks (+ connector)      connect-worker-metrics
 //
+// In cluster mode (Config.Cluster) a member also reports Kafka Connect's
+// connect-worker-rebalance-metrics, without attributes but the string
+// values': connect-protocol (1, with protocol="SESSIONED"|"COMPATIBLE"|
+// "EAGER", the enum name Kafka Connect reports), leader-name (1, with
+// leader=<the leader's REST URL>), epoch (the generation),
+// completed-rebalances-total (counter), rebalancing (1 or 0),
+// rebalance-max-time-ms and rebalance-avg-time-ms (window; the rebalances
+// the collections see) and time-since-last-rebalance-ms (+Inf before the
+// first, as Kafka Connect); and the consumer-coordinator style metrics of
+// metrics_cluster.go (join-time-avg, rebalance-total, … with the
+// attributes group, member and worker_id).
+//
 // Kafka Connect's windowed stats use its worker's defaults,
 // metrics.num.samples=2 × metrics.sample.window.ms=30000: a "(window)"
 // value covers the last 30 to 60 s and is NaN when nothing was observed in
