@@ -73,3 +73,31 @@ func TestStatusKafkaConnectTaskMetrics(t *testing.T) {
 		t.Errorf("RunningRatio %v + PauseRatio %v", s.RunningRatio, s.PauseRatio)
 	}
 }
+
+// TestStatusKafkaConnectTaskMetricsExactlyOnce: an exactly-once source task
+// times its transaction commits (offset-commit-max/avg-time-ms) and
+// reports its polls as an at-least-once one does.
+func TestStatusKafkaConnectTaskMetricsExactlyOnce(t *testing.T) {
+	task := &genTask{parts: 1, perPart: 30, batch: 10}
+	_, topic, cfg := eosSetup(t, "metrics-eos", 1, task)
+	task.topic = topic
+	cfg.Name = "metrics-eos-" + topic
+	p, err := source.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPipeline(t, p)
+	waitFor(t, "30 records committed", 60*time.Second, func() bool {
+		st := p.PipelineStatus()
+		return len(st.Tasks) > 0 && st.Tasks[0].RecordsOut == 30 && st.Tasks[0].Transactions >= 1
+	})
+	s := p.PipelineStatus().Tasks[0]
+	// Batches polled while a commit runs share a transaction: at least
+	// one commit, timed each.
+	if s.OffsetCommitTime.Count < s.Transactions || s.OffsetCommitTime.Max < 0 || math.IsNaN(s.OffsetCommitTime.Avg) {
+		t.Errorf("OffsetCommitTime %+v, want one per committed transaction (%d)", s.OffsetCommitTime, s.Transactions)
+	}
+	if s.BatchSize.Count != 3 || s.BatchSize.Max != 10 {
+		t.Errorf("BatchSize %+v, want 3 polls of 10", s.BatchSize)
+	}
+}

@@ -109,3 +109,25 @@ func TestStateTracker(t *testing.T) {
 		t.Fatalf("after restart: %v, want 1", v)
 	}
 }
+
+// BenchmarkStatRecord: a per-batch observation allocates nothing.
+func BenchmarkStatRecord(b *testing.B) {
+	var s Stat
+	now := time.Now()
+	b.ReportAllocs()
+	for i := range b.N {
+		s.Record(now.Add(time.Duration(i)*time.Millisecond), float64(i))
+	}
+}
+
+func TestStatRecordAllocatesNothing(t *testing.T) {
+	var s Stat
+	var tr StateTracker
+	now := time.Now()
+	if n := testing.AllocsPerRun(100, func() {
+		s.Record(now, 1)
+		tr.Change(now, 1)
+	}); n != 0 {
+		t.Errorf("Record and Change allocate %v times", n)
+	}
+}
