@@ -131,7 +131,7 @@ func point(d metricdata.Aggregation, want ...string) float64 {
 	has := func(set attribute.Set) bool {
 		for _, kv := range want {
 			k, v, _ := strings.Cut(kv, "=")
-			if got, ok := set.Value(attribute.Key(k)); !ok || got.Emit() != v {
+			if got, ok := set.Value(attribute.Key(k)); !ok || got.String() != v {
 				return false
 			}
 		}
