@@ -282,8 +282,9 @@ type TaskStatus struct {
 }
 
 // WindowedStat is a windowed maximum and average, as Kafka Connect's Max and
-// Avg stats over its sample window: Count observations in the window, Max
-// and Avg NaN when Count is 0 (as Kafka Connect reports an empty window).
+// Avg stats over its sample window: Count observations in the window; Max
+// and Avg are 0 when Count is 0 (the Runner's metrics then report NaN, as
+// Kafka Connect reports an empty window).
 type WindowedStat struct {
 	Max, Avg float64
 	Count    int64

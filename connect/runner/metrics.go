@@ -435,7 +435,7 @@ func (m *runnerMetrics) observe(r *Runner, o metric.Observer) {
 		}
 		taskCount += int64(len(rep.Tasks))
 	}
-	m.observeWorker(o, slots, workerStarts)
+	m.observeWorker(o, workerStarts)
 	m.pruneRates()
 	o.ObserveInt64(m.connectorCount, int64(len(slots)))
 	o.ObserveInt64(m.taskCount, taskCount)

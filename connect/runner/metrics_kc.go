@@ -273,21 +273,23 @@ func (m *runnerMetrics) observeTask(o metric.Observer, now time.Time, s *slot, i
 	}
 	o.ObserveFloat64(m.runningRatio, t.RunningRatio, attrs)
 	o.ObserveFloat64(m.pauseRatio, t.PauseRatio, attrs)
-	o.ObserveFloat64(m.commitTimeMax, t.OffsetCommitTime.Max, attrs)
-	o.ObserveFloat64(m.commitTimeAvg, t.OffsetCommitTime.Avg, attrs)
-	o.ObserveFloat64(m.batchSizeMax, t.BatchSize.Max, attrs)
-	o.ObserveFloat64(m.batchSizeAvg, t.BatchSize.Avg, attrs)
+	window := func(maxI, avgI metric.Float64Observable, w connect.WindowedStat) {
+		mx, avg := w.Max, w.Avg
+		if w.Count == 0 {
+			mx, avg = math.NaN(), math.NaN() // Kafka Connect's empty window
+		}
+		o.ObserveFloat64(maxI, mx, attrs)
+		o.ObserveFloat64(avgI, avg, attrs)
+	}
+	window(m.commitTimeMax, m.commitTimeAvg, t.OffsetCommitTime)
+	window(m.batchSizeMax, m.batchSizeAvg, t.BatchSize)
 	switch typ {
 	case connect.TypeSource:
-		o.ObserveFloat64(m.pollTimeMax, t.BatchTime.Max, attrs)
-		o.ObserveFloat64(m.pollTimeAvg, t.BatchTime.Avg, attrs)
-		o.ObserveFloat64(m.srcActiveMax, t.ActiveCount.Max, attrs)
-		o.ObserveFloat64(m.srcActiveAvg, t.ActiveCount.Avg, attrs)
+		window(m.pollTimeMax, m.pollTimeAvg, t.BatchTime)
+		window(m.srcActiveMax, m.srcActiveAvg, t.ActiveCount)
 	case connect.TypeSink:
-		o.ObserveFloat64(m.putTimeMax, t.BatchTime.Max, attrs)
-		o.ObserveFloat64(m.putTimeAvg, t.BatchTime.Avg, attrs)
-		o.ObserveFloat64(m.sinkActiveMax, t.ActiveCount.Max, attrs)
-		o.ObserveFloat64(m.sinkActiveAvg, t.ActiveCount.Avg, attrs)
+		window(m.putTimeMax, m.putTimeAvg, t.BatchTime)
+		window(m.sinkActiveMax, m.sinkActiveAvg, t.ActiveCount)
 		o.ObserveInt64(m.commitSeqNo, t.OffsetCommitSeqNo, attrs)
 	}
 	conn, task := attribute.String("connector", s.name), attribute.String("task", strconv.Itoa(id))
@@ -334,7 +336,7 @@ func (m *runnerMetrics) slotStartups(s *slot, acc map[int]taskTotals, live *conn
 
 // observeWorker reports connect-worker-metrics' startup counters: those of
 // the live slots plus those of the slots deleted since the Runner started.
-func (m *runnerMetrics) observeWorker(o metric.Observer, slots []*slot, live startupCounts) {
+func (m *runnerMetrics) observeWorker(o metric.Observer, live startupCounts) {
 	for s, c := range m.seen {
 		if !s.isRemoved() {
 			continue

@@ -386,6 +386,11 @@ func TestMetricsRates(t *testing.T) {
 	if v := point(got["source-record-poll-rate"], "connector=src", "task=0"); v != 0 {
 		t.Fatalf("first collection: source-record-poll-rate = %v, want 0", v)
 	}
+	// The fakes observed no Put: an empty window is NaN, as in Kafka
+	// Connect, and the series is there.
+	if g, ok := got["put-batch-max-time-ms"].(metricdata.Gauge[float64]); !ok || len(g.DataPoints) != 1 || !math.IsNaN(g.DataPoints[0].Value) {
+		t.Errorf("put-batch-max-time-ms of an empty window: %+v, want one NaN point", got["put-batch-max-time-ms"])
+	}
 	e.f.Pipe("src").SetTask(0, func(ts *connect.TaskStatus) { ts.RecordsIn += 300; ts.RecordsOut += 150 })
 	e.f.Pipe("snk").SetTask(0, func(ts *connect.TaskStatus) {
 		ts.RecordsIn += 600

@@ -60,5 +60,8 @@ func (m *Task) Fill(now time.Time, ts *connect.TaskStatus) {
 
 func measure(s *Stat, now time.Time) connect.WindowedStat {
 	mx, avg, n := s.Measure(now)
+	if n == 0 {
+		return connect.WindowedStat{} // no NaN in a status: it must marshal
+	}
 	return connect.WindowedStat{Max: mx, Avg: avg, Count: n}
 }

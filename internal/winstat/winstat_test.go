@@ -1,10 +1,13 @@
 package winstat
 
 import (
+	"encoding/json"
 	"math"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/connect"
 )
 
 var t0 = time.Unix(1_700_000_000, 0)
@@ -129,5 +132,27 @@ func TestStatRecordAllocatesNothing(t *testing.T) {
 		tr.Change(now, 1)
 	}); n != 0 {
 		t.Errorf("Record and Change allocate %v times", n)
+	}
+}
+
+// An empty window is 0 in a status (which must marshal to JSON), NaN only
+// in Stat.Measure.
+func TestTaskFillEmptyWindow(t *testing.T) {
+	var m Task
+	var ts connect.TaskStatus
+	m.Fill(at(0), &ts)
+	if ts.BatchSize != (connect.WindowedStat{}) || ts.BatchTime != (connect.WindowedStat{}) {
+		t.Fatalf("empty windows: %+v %+v", ts.BatchSize, ts.BatchTime)
+	}
+	if _, err := json.Marshal(ts.BatchSize); err != nil {
+		t.Fatal(err)
+	}
+	m.BatchTime.Record(at(0), 4)
+	m.BatchTime.Record(at(time.Second), 2)
+	m.SetState(at(0), connect.StateRunning)
+	m.SetState(at(3*time.Second), connect.StatePaused)
+	m.Fill(at(4*time.Second), &ts)
+	if ts.BatchTime != (connect.WindowedStat{Max: 4, Avg: 3, Count: 2}) || ts.RunningRatio != 0.75 || ts.PauseRatio != 0.25 {
+		t.Fatalf("BatchTime %+v, ratios %v %v", ts.BatchTime, ts.RunningRatio, ts.PauseRatio)
 	}
 }
