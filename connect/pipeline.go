@@ -279,6 +279,17 @@ type TaskStatus struct {
 	// plugin (task-version, key-/value-/header-converter-version).
 	TaskClass, KeyConverterClass, ValueConverterClass, HeaderConverterClass         string
 	TaskVersion, KeyConverterVersion, ValueConverterVersion, HeaderConverterVersion string
+	// Transforms and Predicates are the task's transformation and predicate
+	// stages, in order, by alias (Kafka Connect's
+	// connector-transform-metrics and connector-predicate-metrics:
+	// transform-class/-version, predicate-class/-version).
+	Transforms, Predicates []PluginStage
+}
+
+// PluginStage names one transformation or predicate of a task: its alias,
+// class name and version (as TaskStatus's classes and versions).
+type PluginStage struct {
+	Alias, Class, Version string
 }
 
 // WindowedStat is a windowed maximum and average, as Kafka Connect's Max and

@@ -9,6 +9,7 @@ import (
 	"github.com/sluicehq/sluice/converters"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/sink"
+	"github.com/sluicehq/sluice/transforms"
 )
 
 // TestStatusKafkaConnectTaskMetrics: a sink task reports, per Put, Kafka
@@ -24,6 +25,16 @@ func TestStatusKafkaConnectTaskMetrics(t *testing.T) {
 	task := newRecTask()
 	cfg := baseConfig(t, brokers, topic, topic, func() sink.Task { return task })
 	cfg.OffsetFlushInterval = 100 * time.Millisecond
+	// A chain that drops nothing: Filter gated by a predicate no record
+	// matches.
+	pred, err := transforms.NewHasHeaderKey(transforms.HasHeaderKeyConfig{Name: "absent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Transforms, err = transforms.NewChain(transforms.Stage{Alias: "drop", Transformation: transforms.NewFilter(), Predicate: pred, PredicateAlias: "hasAbsent"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	p, err := sink.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +75,10 @@ func TestStatusKafkaConnectTaskMetrics(t *testing.T) {
 	}
 	if want := connect.ClassName(converters.NewSimpleHeader()); s.HeaderConverterClass != want {
 		t.Errorf("HeaderConverterClass %q, want %q", s.HeaderConverterClass, want)
+	}
+
+	if len(s.Transforms) != 1 || s.Transforms[0].Alias != "drop" || len(s.Predicates) != 1 || s.Predicates[0].Alias != "hasAbsent" {
+		t.Errorf("Transforms %+v, Predicates %+v; want drop, hasAbsent", s.Transforms, s.Predicates)
 	}
 
 	p.Pause()

@@ -874,6 +874,7 @@ func (r *taskRunner) status() connect.TaskStatus {
 	ts.KeyConverterClass, ts.KeyConverterVersion = connect.ClassName(cfg.KeyConverter), connect.VersionOf(cfg.KeyConverter)
 	ts.ValueConverterClass, ts.ValueConverterVersion = connect.ClassName(cfg.ValueConverter), connect.VersionOf(cfg.ValueConverter)
 	ts.HeaderConverterClass, ts.HeaderConverterVersion = connect.ClassName(cfg.HeaderConverter), connect.VersionOf(cfg.HeaderConverter)
+	winstat.FillStages(cfg.Transforms, &ts)
 	ts.RecordsDropped = ts.RecordsFiltered + ts.RecordsSkipped
 	if e := r.commitErr.Load(); e != nil {
 		ts.CommitErr = *e

@@ -9,6 +9,7 @@ import (
 	"github.com/sluicehq/sluice/converters"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/source"
+	"github.com/sluicehq/sluice/transforms"
 )
 
 // TestStatusKafkaConnectTaskMetrics: a source task reports, per non-empty
@@ -23,6 +24,14 @@ func TestStatusKafkaConnectTaskMetrics(t *testing.T) {
 	task := &genTask{topic: topic, parts: 1, perPart: 50, batch: 10}
 	cfg := baseConfig(t, brokers, "metrics-"+topic, task)
 	cfg.OffsetFlushInterval = 100 * time.Millisecond
+	pred, err := transforms.NewHasHeaderKey(transforms.HasHeaderKeyConfig{Name: "absent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Transforms, err = transforms.NewChain(transforms.Stage{Alias: "drop", Transformation: transforms.NewFilter(), Predicate: pred, PredicateAlias: "hasAbsent"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	p, err := source.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +71,10 @@ func TestStatusKafkaConnectTaskMetrics(t *testing.T) {
 	}
 	if want := connect.ClassName(converters.NewSimpleHeader()); s.HeaderConverterClass != want {
 		t.Errorf("HeaderConverterClass %q, want %q", s.HeaderConverterClass, want)
+	}
+
+	if len(s.Transforms) != 1 || s.Transforms[0].Alias != "drop" || len(s.Predicates) != 1 || s.Predicates[0].Alias != "hasAbsent" {
+		t.Errorf("Transforms %+v, Predicates %+v; want drop, hasAbsent", s.Transforms, s.Predicates)
 	}
 
 	p.Pause()

@@ -1227,6 +1227,7 @@ func (r *taskRunner) status() connect.TaskStatus {
 	st.KeyConverterClass, st.KeyConverterVersion = connect.ClassName(cfg.KeyConverter), connect.VersionOf(cfg.KeyConverter)
 	st.ValueConverterClass, st.ValueConverterVersion = connect.ClassName(cfg.ValueConverter), connect.VersionOf(cfg.ValueConverter)
 	st.HeaderConverterClass, st.HeaderConverterVersion = connect.ClassName(cfg.HeaderConverter), connect.VersionOf(cfg.HeaderConverter)
+	winstat.FillStages(cfg.Transforms, &st)
 	r.txnPub.Load().status(&st)
 	return st
 }

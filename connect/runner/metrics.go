@@ -73,6 +73,8 @@ import (
 //	task-class, task-version          gauge    1, with class= / version=                connector-task-metrics
 //	{key,value,header}-converter-class   gauge 1, with class=                           connector-task-metrics
 //	{key,value,header}-converter-version gauge 1, with version=                         connector-task-metrics
+//	transform-class, transform-version gauge   1, with class= / version= (+ transform)  connector-transform-metrics
+//	predicate-class, predicate-version gauge   1, with class= / version= (+ predicate)  connector-predicate-metrics
 //	sink-record-lag                   gauge    lag per partition (+ topic, partition)   Sluice
 //	total-record-failures             counter  failed attempts, retries included        task-error-metrics
 //	total-record-errors               counter  records that failed for good             task-error-metrics
@@ -205,6 +207,8 @@ type runnerMetrics struct {
 	connStartOKPct, connStartFailPct                 metric.Float64Observable
 	taskStartOKPct, taskStartFailPct                 metric.Float64Observable
 	connTaskCounts                                   [len(taskCountStates) + 2]metric.Int64Observable // total, per state…, destroyed
+	transformClass, transformVersion                 metric.Int64Observable
+	predicateClass, predicateVersion                 metric.Int64Observable
 
 	mu      sync.Mutex // guards rates, gone, seen
 	rates   map[rateKey]*taskRates

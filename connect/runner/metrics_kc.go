@@ -165,6 +165,8 @@ func (m *runnerMetrics) addParity(counter func(name, desc string) metric.Int64Ob
 	m.srcActiveMax, m.srcActiveAvg = f("source-record-active-count-max"), f("source-record-active-count-avg")
 	m.sinkActiveMax, m.sinkActiveAvg = f("sink-record-active-count-max"), f("sink-record-active-count-avg")
 	m.commitSeqNo = g("offset-commit-seq-no")
+	m.transformClass, m.transformVersion = str("transform-class"), str("transform-version")
+	m.predicateClass, m.predicateVersion = str("predicate-class"), str("predicate-version")
 	m.connStartAttempts, m.connStartOK, m.connStartFail = c("connector-startup-attempts-total"), c("connector-startup-success-total"), c("connector-startup-failure-total")
 	m.taskStartAttempts, m.taskStartOK, m.taskStartFail = c("task-startup-attempts-total"), c("task-startup-success-total"), c("task-startup-failure-total")
 	m.connStartOKPct, m.connStartFailPct = f("connector-startup-success-percentage"), f("connector-startup-failure-percentage")
@@ -186,7 +188,8 @@ func (m *runnerMetrics) parityInstruments() []metric.Observable {
 		m.pollRate, m.writeRate, m.readRate, m.sendRate, m.completionRate, m.skipRate,
 		m.pollTimeMax, m.pollTimeAvg, m.putTimeMax, m.putTimeAvg, m.srcActiveMax, m.srcActiveAvg, m.sinkActiveMax, m.sinkActiveAvg,
 		m.commitSeqNo, m.connStartAttempts, m.connStartOK, m.connStartFail, m.taskStartAttempts, m.taskStartOK, m.taskStartFail,
-		m.connStartOKPct, m.connStartFailPct, m.taskStartOKPct, m.taskStartFailPct}
+		m.connStartOKPct, m.connStartFailPct, m.taskStartOKPct, m.taskStartFailPct,
+		m.transformClass, m.transformVersion, m.predicateClass, m.predicateVersion}
 	for _, g := range m.connTaskCounts {
 		out = append(out, g)
 	}
@@ -312,6 +315,17 @@ func (m *runnerMetrics) observeTask(o metric.Observer, now time.Time, s *slot, i
 	str(m.connClass, "class", class)
 	str(m.connVersion, "version", version)
 	str(m.connType, "type", typ)
+	stage := func(inst metric.Int64Observable, kind, key, val, alias string) {
+		o.ObserveInt64(inst, 1, metric.WithAttributes(conn, task, attribute.String(kind, alias), attribute.String(key, val)))
+	}
+	for _, s := range t.Transforms {
+		stage(m.transformClass, "transform", "class", s.Class, s.Alias)
+		stage(m.transformVersion, "transform", "version", s.Version, s.Alias)
+	}
+	for _, s := range t.Predicates {
+		stage(m.predicateClass, "predicate", "class", s.Class, s.Alias)
+		stage(m.predicateVersion, "predicate", "version", s.Version, s.Alias)
+	}
 }
 
 // slotStartups returns the slot's connector and task startups so far and

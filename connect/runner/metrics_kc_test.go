@@ -61,6 +61,8 @@ func fillParity(ts *connect.TaskStatus) {
 	ts.KeyConverterClass, ts.KeyConverterVersion = "org.apache.kafka.connect.storage.StringConverter", "4.3.1"
 	ts.ValueConverterClass, ts.ValueConverterVersion = "org.apache.kafka.connect.json.JsonConverter", "4.3.1"
 	ts.HeaderConverterClass, ts.HeaderConverterVersion = "org.apache.kafka.connect.storage.SimpleHeaderConverter", connect.UndefinedVersion
+	ts.Transforms = []connect.PluginStage{{Alias: "route", Class: "org.apache.kafka.connect.transforms.RegexRouter", Version: "4.3.1"}}
+	ts.Predicates = []connect.PluginStage{{Alias: "isOrders", Class: "org.apache.kafka.connect.transforms.predicates.TopicNameMatches", Version: "4.3.1"}}
 	ts.TransactionalID, ts.Transactions, ts.TransactionSizeMin, ts.TransactionSizeMax, ts.TransactionSizeAvg = "g-src-0", 1, 1, 1, 1
 }
 
@@ -96,12 +98,14 @@ func collectKC(t *testing.T) map[string]metricdata.Aggregation {
 }
 
 // Every metric name of Kafka Connect 4.3.1's connector, task, source task,
-// sink task, task error and worker groups (as ConnectMetricsRegistry
-// defines them) is exported under that name, counters (CumulativeSum and
+// sink task, task error, worker, transform and predicate groups (as
+// ConnectMetricsRegistry defines them; the rebalance group, cluster mode
+// only, is checked by TestClusterCoordinatorMetrics) is exported under that name, counters (CumulativeSum and
 // *-total) as OpenTelemetry counters.
 func TestMetricsEveryKafkaConnectName(t *testing.T) {
 	got := collectKC(t)
-	groups := []string{"connector-metrics", "connector-task-metrics", "source-task-metrics", "sink-task-metrics", "task-error-metrics", "connect-worker-metrics"}
+	groups := []string{"connector-metrics", "connector-task-metrics", "source-task-metrics", "sink-task-metrics", "task-error-metrics", "connect-worker-metrics",
+		"connector-transform-metrics", "connector-predicate-metrics"}
 	n := 0
 	for _, m := range kcMetrics(t) {
 		if !slices.Contains(groups, m.group) {
@@ -120,8 +124,8 @@ func TestMetricsEveryKafkaConnectName(t *testing.T) {
 			}
 		})
 	}
-	if n != 79 {
-		t.Errorf("%d names in the groups, want 79 (4 + 20 + 12 + 16 + 8 + 19): testdata changed?", n)
+	if n != 83 {
+		t.Errorf("%d names in the groups, want 83 (4 + 20 + 12 + 16 + 8 + 19 + 2 + 2): testdata changed?", n)
 	}
 }
 
@@ -187,6 +191,10 @@ func TestMetricsKafkaConnectValues(t *testing.T) {
 		{"task-version", 1, []string{"connector=snk", "task=0", "version=1.2.3"}},
 		{"value-converter-class", 1, []string{"connector=src", "task=0", "class=org.apache.kafka.connect.json.JsonConverter"}},
 		{"header-converter-version", 1, []string{"connector=src", "task=0", "version=undefined"}},
+		{"transform-class", 1, []string{"connector=snk", "task=0", "transform=route", "class=org.apache.kafka.connect.transforms.RegexRouter"}},
+		{"transform-version", 1, []string{"connector=src", "task=0", "transform=route", "version=4.3.1"}},
+		{"predicate-class", 1, []string{"connector=src", "task=0", "predicate=isOrders", "class=org.apache.kafka.connect.transforms.predicates.TopicNameMatches"}},
+		{"predicate-version", 1, []string{"connector=snk", "task=0", "predicate=isOrders", "version=4.3.1"}},
 		{"connector-type", 1, []string{"connector=snk", "type=sink"}},
 		{"connector-type", 1, []string{"connector=src", "task=0", "type=source"}},
 		{"status", 1, []string{"connector=snk", "status=running"}},

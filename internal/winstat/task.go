@@ -1,9 +1,11 @@
 package winstat
 
 import (
+	"slices"
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/transforms"
 )
 
 // Task is one task incarnation's windowed metrics, which source and sink
@@ -64,4 +66,27 @@ func measure(s *Stat, now time.Time) connect.WindowedStat {
 		return connect.WindowedStat{} // no NaN in a status: it must marshal
 	}
 	return connect.WindowedStat{Max: mx, Avg: avg, Count: n}
+}
+
+// FillStages sets ts.Transforms and ts.Predicates from chain, when it is a
+// *transforms.Chain (another Transformation has no stages to report).
+func FillStages(chain transforms.Transformation, ts *connect.TaskStatus) {
+	c, ok := chain.(*transforms.Chain)
+	if !ok || c.Len() == 0 {
+		return
+	}
+	for _, s := range c.Stages() {
+		class := s.Class
+		if class == "" {
+			class = connect.ClassName(s.Transformation)
+		}
+		ts.Transforms = append(ts.Transforms, connect.PluginStage{Alias: s.Alias, Class: class, Version: connect.VersionOf(s.Transformation)})
+		if s.Predicate != nil && !slices.ContainsFunc(ts.Predicates, func(p connect.PluginStage) bool { return p.Alias == s.PredicateAlias }) {
+			class := s.PredicateClass
+			if class == "" {
+				class = connect.ClassName(s.Predicate)
+			}
+			ts.Predicates = append(ts.Predicates, connect.PluginStage{Alias: s.PredicateAlias, Class: class, Version: connect.VersionOf(s.Predicate)})
+		}
+	}
 }

@@ -3,11 +3,13 @@ package winstat
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/transforms"
 )
 
 var t0 = time.Unix(1_700_000_000, 0)
@@ -154,5 +156,38 @@ func TestTaskFillEmptyWindow(t *testing.T) {
 	m.Fill(at(4*time.Second), &ts)
 	if ts.BatchTime != (connect.WindowedStat{Max: 4, Avg: 3, Count: 2}) || ts.RunningRatio != 0.75 || ts.PauseRatio != 0.25 {
 		t.Fatalf("BatchTime %+v, ratios %v %v", ts.BatchTime, ts.RunningRatio, ts.PauseRatio)
+	}
+}
+
+// FillStages names a chain's transformations and predicates by alias, with
+// the configured class (else ClassName) and "undefined" for a component
+// without a version; a predicate shared by stages is listed once.
+func TestFillStages(t *testing.T) {
+	pred, err := transforms.NewHasHeaderKey(transforms.HasHeaderKeyConfig{Name: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := transforms.NewChain(
+		transforms.Stage{Alias: "drop", Transformation: transforms.NewFilter(), Class: "org.apache.kafka.connect.transforms.Filter",
+			Predicate: pred, PredicateAlias: "hasH", PredicateClass: "org.apache.kafka.connect.transforms.predicates.HasHeaderKey"},
+		transforms.Stage{Alias: "again", Transformation: transforms.NewFilter(), Predicate: pred, PredicateAlias: "hasH"},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts connect.TaskStatus
+	FillStages(chain, &ts)
+	wantT := []connect.PluginStage{
+		{Alias: "drop", Class: "org.apache.kafka.connect.transforms.Filter", Version: connect.UndefinedVersion},
+		{Alias: "again", Class: connect.ClassName(transforms.NewFilter()), Version: connect.UndefinedVersion},
+	}
+	wantP := []connect.PluginStage{{Alias: "hasH", Class: "org.apache.kafka.connect.transforms.predicates.HasHeaderKey", Version: connect.UndefinedVersion}}
+	if !slices.Equal(ts.Transforms, wantT) || !slices.Equal(ts.Predicates, wantP) {
+		t.Fatalf("Transforms %+v\nPredicates %+v\nwant %+v\n%+v", ts.Transforms, ts.Predicates, wantT, wantP)
+	}
+	var none connect.TaskStatus
+	FillStages(nil, &none)
+	if none.Transforms != nil || none.Predicates != nil {
+		t.Fatalf("no chain: %+v %+v", none.Transforms, none.Predicates)
 	}
 }
