@@ -4,7 +4,10 @@
 // kafka-clients defaults Kafka Connect's worker uses), [Rate], Kafka
 // Connect's Rate computed from a cumulative total read at collection time,
 // and [StateTracker], Kafka Connect's StateTracker behind running-ratio and
-// pause-ratio.
+// pause-ratio. [Task] bundles a task's windowed metrics and state tracker
+// for the source and sink pipelines, which copy them into their
+// connect.TaskStatus (Task.Fill, FillStages for the transform and predicate
+// classes).
 //
 // Observations are meant per batch, not per record: each costs one
 // uncontended mutex and no allocation. Every type is safe for concurrent
