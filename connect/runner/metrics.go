@@ -135,7 +135,10 @@ import (
 //
 // Startups: a connector startup is a build of its pipeline (failed when
 // the build fails); a task startup is a task incarnation or a restart of
-// it by the restart policy (failed when the task failed before it started).
+// it by the restart policy, failed when the task failed before it reached
+// RUNNING (creating the task or its Kafka clients failed, or its Start
+// did; Kafka Connect counts a task whose start() throws as a successful
+// startup of a task that then failed).
 // Both count over the Runner's lifetime, deleted connectors included, and
 // so do their percentages (Kafka Connect's cover a sample window).
 // connector-destroyed-task-count is always 0: Sluice's tasks have no
