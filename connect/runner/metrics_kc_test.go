@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -445,7 +446,9 @@ func TestMetricsWorkerStartupsAndTaskCounts(t *testing.T) {
 	eventually(t, "the failed build", func() bool {
 		return point(collect(t, reader)["connector-startup-failure-total"]) == 1
 	})
-	e.f.Pipe("ok").SetTask(1, func(ts *connect.TaskStatus) { ts.State = connect.StateFailed })
+	// Task 1 failed before it started (a failed startup), task 2 was
+	// restarted twice by the restart policy.
+	e.f.Pipe("ok").SetTask(1, func(ts *connect.TaskStatus) { ts.State, ts.Started = connect.StateFailed, time.Time{} })
 	e.f.Pipe("ok").SetTask(2, func(ts *connect.TaskStatus) { ts.State, ts.Restarts = connect.StatePaused, 2 })
 	got := collect(t, reader)
 	for _, c := range []struct {
@@ -460,8 +463,10 @@ func TestMetricsWorkerStartupsAndTaskCounts(t *testing.T) {
 		{"connector-startup-failure-percentage", 0.5, nil},
 		// 3 tasks started, one of them twice more by the restart policy.
 		{"task-startup-attempts-total", 5, nil},
-		{"task-startup-success-total", 5, nil},
-		{"task-startup-failure-total", 0, nil},
+		{"task-startup-success-total", 4, nil},
+		{"task-startup-failure-total", 1, nil},
+		{"task-startup-failure-percentage", 0.2, nil},
+		{"task-startup-success-percentage", 0.8, nil},
 		{"connector-total-task-count", 3, []string{"connector=ok"}},
 		{"connector-running-task-count", 1, []string{"connector=ok"}},
 		{"connector-failed-task-count", 1, []string{"connector=ok"}},
