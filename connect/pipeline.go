@@ -250,6 +250,70 @@ type TaskStatus struct {
 	// Partitions describes the task's assigned partitions, sorted by topic
 	// and partition.
 	Partitions []PartitionStatus
+
+	// Kafka Connect's windowed and derived task metrics, computed when the
+	// status is (the Runner exports them; see its MeterName).
+	//
+	// BatchSize is the records per batch (source: returned by a Poll;
+	// sink: handed to a Put) (batch-size-max/-avg); BatchTime the
+	// milliseconds a Poll (source: poll-batch-max/avg-time-ms) or a Put
+	// (sink: put-batch-max/avg-time-ms) took; OffsetCommitTime the
+	// milliseconds an offset commit took, successful or not
+	// (offset-commit-max/avg-time-ms); ActiveCount is InFlight as sampled
+	// once per batch (source-/sink-record-active-count-max/-avg). Each
+	// covers Kafka Connect's window (the last 2 × 30 s).
+	BatchSize, BatchTime, OffsetCommitTime, ActiveCount WindowedStat
+	// OffsetCommitSeqNo is, for sinks, the sequence number of the task's
+	// last offset commit attempt: commits attempted by this task incarnation
+	// (offset-commit-seq-no).
+	OffsetCommitSeqNo int64
+	// RunningRatio and PauseRatio are the fractions of the time since the
+	// task (incarnation) started spent RUNNING and PAUSED (Kafka Connect's
+	// running-ratio and pause-ratio: cumulative, not windowed).
+	RunningRatio, PauseRatio float64
+	// TaskClass is the task's class name (ClassName of the task);
+	// KeyConverterClass, ValueConverterClass and HeaderConverterClass its
+	// converters' (task-class, key-/value-/header-converter-class). The
+	// versions are those a component reports with a Version() string
+	// method, else "undefined" as Kafka Connect reports an unversioned
+	// plugin (task-version, key-/value-/header-converter-version).
+	TaskClass, KeyConverterClass, ValueConverterClass, HeaderConverterClass         string
+	TaskVersion, KeyConverterVersion, ValueConverterVersion, HeaderConverterVersion string
+	// Transforms and Predicates are the task's transformation and predicate
+	// stages, in order, by alias (Kafka Connect's
+	// connector-transform-metrics and connector-predicate-metrics:
+	// transform-class/-version, predicate-class/-version).
+	Transforms, Predicates []PluginStage
+}
+
+// PluginStage names one transformation or predicate of a task: its alias,
+// class name and version (as TaskStatus's classes and versions).
+type PluginStage struct {
+	Alias, Class, Version string
+}
+
+// WindowedStat is a windowed maximum and average, as Kafka Connect's Max and
+// Avg stats over its sample window: Count observations in the window; Max
+// and Avg are 0 when Count is 0 (the Runner's metrics then report NaN, as
+// Kafka Connect reports an empty window).
+type WindowedStat struct {
+	Max, Avg float64
+	Count    int64
+}
+
+// UndefinedVersion is the version reported for a component that does not
+// report one, as Kafka Connect's PluginDesc.UNDEFINED_VERSION.
+const UndefinedVersion = "undefined"
+
+// VersionOf returns v's Version() when v has such a method returning a
+// non-empty string, else UndefinedVersion.
+func VersionOf(v any) string {
+	if vv, ok := v.(interface{ Version() string }); ok {
+		if s := vv.Version(); s != "" {
+			return s
+		}
+	}
+	return UndefinedVersion
 }
 
 // PartitionStatus describes one Kafka partition assigned to a sink task.

@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/internal/safecall"
+	"github.com/sluicehq/sluice/internal/winstat"
 )
 
 // DefaultOffsetFlushTimeout bounds how long one offset commit keeps retrying
@@ -82,6 +83,8 @@ func (r *taskRunner) commit(scope []*part, closing bool) {
 	if len(offsets) == 0 {
 		return
 	}
+	r.commitSeq.Add(1)
+	r.commitStart = time.Now()
 	commitOffs := offsets
 	var err error
 	switch t := r.task.(type) {
@@ -171,7 +174,9 @@ func (r *taskRunner) commit(scope []*part, closing bool) {
 		return
 	}
 	r.commits.Add(1)
-	r.lastCommitNano.Store(time.Now().UnixNano())
+	now := time.Now()
+	r.lastCommitNano.Store(now.UnixNano())
+	r.meters.CommitTime.Record(now, winstat.Millis(now.Sub(r.commitStart)))
 	r.commitErr.Store(nil)
 }
 
@@ -179,6 +184,8 @@ func (r *taskRunner) commit(scope []*part, closing bool) {
 // skipped counts it as abandoned too.
 func (r *taskRunner) commitFailed(err error, skipped bool) {
 	r.commitFailures.Add(1)
+	now := time.Now()
+	r.meters.CommitTime.Record(now, winstat.Millis(now.Sub(r.commitStart)))
 	if skipped {
 		r.commitSkips.Add(1)
 	}

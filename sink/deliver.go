@@ -45,7 +45,9 @@ func (r *taskRunner) callPut() error {
 		ctx, span = r.startPutSpan()
 		defer span.End()
 	}
+	start := time.Now()
 	err := safecall.Call("Put", func() error { return r.task.Put(ctx, r.pending) })
+	r.recordPut(start)
 	if be, ok := err.(*connect.BatchError); ok && be == nil {
 		err = nil
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/safecall"
 	"github.com/sluicehq/sluice/internal/topicset"
+	"github.com/sluicehq/sluice/internal/winstat"
 )
 
 // taskRunner runs one task: a consumer group member (sarama's goroutines and
@@ -105,7 +106,11 @@ type taskRunner struct {
 	failMu  sync.Mutex
 	failure error
 
-	state                               atomic.Value // connect.State
+	state                               atomic.Value // connect.State; set with setState
+	meters                              winstat.Task // Kafka Connect's windowed task metrics
+	taskClass, taskVersion              atomic.Pointer[string]
+	commitSeq                           atomic.Int64 // offset commit attempts (offset-commit-seq-no)
+	commitStart                         time.Time    // when the commit in progress began; task goroutine only
 	read, put, filtered, skipped        atomic.Int64
 	committedRecs, batched              atomic.Int64
 	putRetries, commits, commitFailures atomic.Int64
@@ -143,12 +148,32 @@ func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
 		consumeDone: make(chan struct{}),
 		parts:       map[connect.TopicPartition]*part{},
 	}
-	r.state.Store(connect.StateUnassigned)
+	r.setState(connect.StateUnassigned)
 	_, r.memoHeaders = p.cfg.HeaderConverter.(*converters.SimpleHeader)
 	if tp := p.cfg.TracerProvider; tp != nil {
 		r.tracer = tp.Tracer("github.com/sluicehq/sluice/sink")
 	}
 	return r
+}
+
+// setState sets the task's state and records the change for the
+// running-ratio and pause-ratio metrics.
+func (r *taskRunner) setState(st connect.State) {
+	r.state.Store(st)
+	r.meters.SetState(time.Now(), st)
+}
+
+// recordPut records a Put of the pending batch begun at start: its time,
+// its size and the records in flight (put-batch-*-time-ms, batch-size-*,
+// sink-record-active-count-*). Once per Put; no allocation.
+func (r *taskRunner) recordPut(start time.Time) {
+	now := time.Now()
+	r.meters.BatchTime.Record(now, winstat.Millis(now.Sub(start)))
+	r.meters.BatchSize.Record(now, float64(len(r.pending)))
+	r.mu.Lock()
+	active := int64(r.bufRecords)
+	r.mu.Unlock()
+	r.meters.Active.Record(now, float64(active+r.batched.Load()))
 }
 
 func (r *taskRunner) requestCommit() {
@@ -194,12 +219,15 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		if r.task == nil {
 			return errors.New("NewTask returned nil")
 		}
+		class, version := connect.ClassName(r.task), connect.VersionOf(r.task)
+		r.taskClass.Store(&class)
+		r.taskVersion.Store(&version)
 		return nil
 	}); err != nil {
 		r.task = nil
 		err = fmt.Errorf("connector %q task %d: creating the task: %w", cfg.Name, r.id, err)
 		r.fail(err)
-		r.state.Store(connect.StateFailed)
+		r.setState(connect.StateFailed)
 		r.log.Error("task failed", "error", err)
 		return err
 	}
@@ -253,10 +281,10 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 				r.failure = err // for the status: a failure to start, or Stop's panic
 			}
 			r.failMu.Unlock()
-			r.state.Store(connect.StateFailed)
+			r.setState(connect.StateFailed)
 			r.log.Error("task failed", "error", err)
 		} else {
-			r.state.Store(connect.StateStopped)
+			r.setState(connect.StateStopped)
 		}
 	}()
 
@@ -307,7 +335,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("connector %q task %d: joining consumer group %s: %w", cfg.Name, r.id, cfg.GroupID, err)
 	}
-	r.state.Store(connect.StateRunning)
+	r.setState(connect.StateRunning)
 	r.started.Store(time.Now().UnixNano())
 
 	consumeCtx, cancelConsume := context.WithCancel(context.WithoutCancel(ctx))
@@ -480,10 +508,10 @@ func (r *taskRunner) work(ctx context.Context) {
 			continue
 		}
 		if gate := r.p.pauseGate(); gate != nil {
-			r.state.Store(connect.StatePaused)
+			r.setState(connect.StatePaused)
 			select {
 			case <-gate:
-				r.state.Store(connect.StateRunning)
+				r.setState(connect.StateRunning)
 			case m := <-r.ctl:
 				r.handleCtl(m)
 			case <-ctx.Done():
@@ -839,7 +867,17 @@ func (r *taskRunner) status() connect.TaskStatus {
 		Restarts:             r.restarts,
 		LastFailure:          r.lastFailure,
 		Errors:               r.errStats.Snapshot(),
+		OffsetCommitSeqNo:    r.commitSeq.Load(),
 	}
+	r.meters.Fill(time.Now(), &ts)
+	if c := r.taskClass.Load(); c != nil {
+		ts.TaskClass, ts.TaskVersion = *c, *r.taskVersion.Load()
+	}
+	cfg := &r.p.cfg
+	ts.KeyConverterClass, ts.KeyConverterVersion = connect.ClassName(cfg.KeyConverter), connect.VersionOf(cfg.KeyConverter)
+	ts.ValueConverterClass, ts.ValueConverterVersion = connect.ClassName(cfg.ValueConverter), connect.VersionOf(cfg.ValueConverter)
+	ts.HeaderConverterClass, ts.HeaderConverterVersion = connect.ClassName(cfg.HeaderConverter), connect.VersionOf(cfg.HeaderConverter)
+	winstat.FillStages(cfg.Transforms, &ts)
 	ts.RecordsDropped = ts.RecordsFiltered + ts.RecordsSkipped
 	if e := r.commitErr.Load(); e != nil {
 		ts.CommitErr = *e

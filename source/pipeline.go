@@ -169,7 +169,7 @@ func (p *Pipeline) openStores(ctx context.Context, tasks func() []*taskRunner) (
 			// tasks are RUNNING, stalled, with the error they wait on.
 			for _, r := range tasks() {
 				r.setStall(fmt.Errorf("connector %q task %d: waiting for the offset store: %w", p.cfg.Name, r.id, err))
-				r.state.Store(connect.StateRunning)
+				r.setState(connect.StateRunning)
 			}
 		})
 		if err != nil && ctx.Err() != nil {
@@ -177,7 +177,7 @@ func (p *Pipeline) openStores(ctx context.Context, tasks func() []*taskRunner) (
 			// stop, as when a task's producer waits for the brokers.
 			for _, r := range tasks() {
 				r.clearStall()
-				r.state.Store(connect.StateStopped)
+				r.setState(connect.StateStopped)
 			}
 			p.setState(connect.StateStopped, nil)
 			return release, true, nil
@@ -187,14 +187,14 @@ func (p *Pipeline) openStores(ctx context.Context, tasks func() []*taskRunner) (
 			for _, r := range tasks() {
 				r.clearStall()
 				r.fail(err)
-				r.state.Store(connect.StateFailed)
+				r.setState(connect.StateFailed)
 			}
 			p.setState(connect.StateFailed, err)
 			return release, false, err
 		}
 		for _, r := range tasks() {
 			r.clearStall()
-			r.state.Store(connect.StateUnassigned) // RUNNING again once started
+			r.setState(connect.StateUnassigned) // RUNNING again once started
 		}
 		opened = append(opened, owned)
 	}
@@ -221,12 +221,12 @@ func (p *Pipeline) supervise(ctx context.Context, i int, r *taskRunner, config m
 		func(err error, restarts int, delay time.Duration) {
 			next := newTaskRunner(p, i, config)
 			next.restarts, next.lastFailure = restarts, err
-			next.state.Store(connect.StateRestarting)
+			next.setState(connect.StateRestarting)
 			r.log.Warn("task failed; restarting it", "error", err, "delay", delay, "restarts", restarts)
 			p.replaceTask(r, next)
 			r = next
 		},
-		func() { r.state.Store(connect.StateStopped) })
+		func() { r.setState(connect.StateStopped) })
 }
 
 // replaceTask puts next in old's place in the tasks PipelineStatus lists.

@@ -18,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/internal/safecall"
 	"github.com/sluicehq/sluice/internal/topicset"
 	"github.com/sluicehq/sluice/internal/tracing"
+	"github.com/sluicehq/sluice/internal/winstat"
 	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/transforms"
 	"go.opentelemetry.io/otel/attribute"
@@ -118,11 +119,38 @@ type taskRunner struct {
 	stallErrIsTxn atomic.Bool  // stallErr is a rewind's
 	txnProducer   atomic.Value // producerBox: the producer, for txnDoomed
 
-	state                             atomic.Value // connect.State
+	state                             atomic.Value // connect.State; set with setState
+	meters                            winstat.Task // Kafka Connect's windowed task metrics
+	taskClass, taskVersion            atomic.Pointer[string]
 	polled, written, acked, dropped   atomic.Int64
 	started                           atomic.Int64
 	commits, commitFailures           atomic.Int64
 	lastPoll, lastAck, lastCommitNano atomic.Int64
+}
+
+// setState sets the task's state and records the change for the
+// running-ratio and pause-ratio metrics.
+func (r *taskRunner) setState(st connect.State) {
+	r.state.Store(st)
+	r.meters.SetState(time.Now(), st)
+}
+
+// recordPoll records a Poll begun at start that returned n records: its
+// time, its size and the records then active (poll-batch-*-time-ms,
+// batch-size-*, source-record-active-count-*). Once per non-empty batch.
+func (r *taskRunner) recordPoll(start time.Time, n int) {
+	now := time.Now()
+	r.meters.BatchTime.Record(now, winstat.Millis(now.Sub(start)))
+	r.meters.BatchSize.Record(now, float64(n))
+	active, _ := r.tracker.InFlight()
+	r.meters.Active.Record(now, float64(active+n))
+}
+
+// recordCommit records an offset commit begun at start
+// (offset-commit-max/avg-time-ms).
+func (r *taskRunner) recordCommit(start time.Time) {
+	now := time.Now()
+	r.meters.CommitTime.Record(now, winstat.Millis(now.Sub(start)))
 }
 
 func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
@@ -134,7 +162,7 @@ func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
 		space:     make(chan struct{}, 1),
 		idle:      make(chan struct{}, 1),
 	}
-	r.state.Store(connect.StateUnassigned)
+	r.setState(connect.StateUnassigned)
 	r.fenceSeq.Store(math.MaxUint64)
 	if tp := p.cfg.TracerProvider; tp != nil {
 		r.tracer = tp.Tracer("github.com/sluicehq/sluice/source")
@@ -214,7 +242,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 	if err != nil {
 		err = fmt.Errorf("connector %q task %d: creating the task: %w", cfg.Name, r.id, err)
 		r.fail(err)
-		r.state.Store(connect.StateFailed)
+		r.setState(connect.StateFailed)
 		r.log.Error("task failed", "error", err)
 		return err
 	}
@@ -232,10 +260,10 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		cancel()
 		if err != nil {
 			r.fail(err) // the status shows the task's error
-			r.state.Store(connect.StateFailed)
+			r.setState(connect.StateFailed)
 			r.log.Error("task failed", "error", err)
 		} else {
-			r.state.Store(connect.StateStopped)
+			r.setState(connect.StateStopped)
 		}
 	}()
 
@@ -295,7 +323,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		}
 	}
 	// RUNNING from here: waiting for unreachable brokers shows as a stall.
-	r.state.Store(connect.StateRunning)
+	r.setState(connect.StateRunning)
 	r.started.Store(time.Now().UnixNano())
 	defer r.closeProducer()
 	if err := r.openProducer(ctx); err != nil {
@@ -478,11 +506,11 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 					return err
 				}
 			}
-			r.state.Store(connect.StatePaused)
+			r.setState(connect.StatePaused)
 			r.requestCommit()
 			select {
 			case <-gate:
-				r.state.Store(connect.StateRunning)
+				r.setState(connect.StateRunning)
 			case <-ctx.Done():
 				return nil
 			}
@@ -519,6 +547,7 @@ func (r *taskRunner) pollLoop(ctx context.Context) error {
 			}
 			continue
 		}
+		r.recordPoll(pollStart, len(batch))
 		r.batchNanos = time.Now().UnixNano()
 		r.lastPoll.Store(r.batchNanos)
 		r.polled.Add(int64(len(batch)))
@@ -1117,9 +1146,11 @@ func (r *taskRunner) commit(ctx context.Context) {
 		defer span.End()
 	}
 	if len(snap.Entries) > 0 {
+		start := time.Now()
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.OffsetFlushTimeout)
 		err := cfg.OffsetStore.Write(wctx, cfg.Name, snap.Entries)
 		cancel()
+		r.recordCommit(start)
 		if err != nil {
 			r.commitFailures.Add(1)
 			r.log.Error("offset commit failed; offsets are kept for the next attempt", "stage", connect.StageOffsetCommit, "error", err)
@@ -1194,6 +1225,15 @@ func (r *taskRunner) status() connect.TaskStatus {
 		StalledSince:         stallSince,
 		Errors:               r.errStats.Snapshot(),
 	}
+	r.meters.Fill(time.Now(), &st)
+	if c := r.taskClass.Load(); c != nil {
+		st.TaskClass, st.TaskVersion = *c, *r.taskVersion.Load()
+	}
+	cfg := &r.p.cfg
+	st.KeyConverterClass, st.KeyConverterVersion = connect.ClassName(cfg.KeyConverter), connect.VersionOf(cfg.KeyConverter)
+	st.ValueConverterClass, st.ValueConverterVersion = connect.ClassName(cfg.ValueConverter), connect.VersionOf(cfg.ValueConverter)
+	st.HeaderConverterClass, st.HeaderConverterVersion = connect.ClassName(cfg.HeaderConverter), connect.VersionOf(cfg.HeaderConverter)
+	winstat.FillStages(cfg.Transforms, &st)
 	r.txnPub.Load().status(&st)
 	return st
 }

@@ -21,6 +21,9 @@ func (r *taskRunner) callNewTask() (task Task, err error) {
 		if task = r.p.cfg.NewTask(); task == nil {
 			return errors.New("NewTask returned nil")
 		}
+		class, version := connect.ClassName(task), connect.VersionOf(task)
+		r.taskClass.Store(&class)
+		r.taskVersion.Store(&version)
 		return nil
 	})
 	return task, err // nil when NewTask panicked or returned nil

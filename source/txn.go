@@ -360,6 +360,7 @@ func (r *taskRunner) txnCommitWork(ctx context.Context, open bool, began time.Ti
 		}
 	}
 	cfg := &r.p.cfg
+	commitStart := time.Now()
 	if len(res.snap.Entries) > 0 {
 		msgs, err := t.store.OffsetMessages(cfg.Name, res.snap.Entries)
 		if err != nil {
@@ -377,6 +378,7 @@ func (r *taskRunner) txnCommitWork(ctx context.Context, open bool, began time.Ti
 	}
 	err := kafkaText(r.producer.CommitTxn())
 	r.waitResolvedAll(context.Background()) // CommitTxn returned: every result is in the channels
+	r.recordCommit(commitStart)
 	if perr := t.takeErr(); err == nil {
 		err = perr
 	} else if perr != nil {

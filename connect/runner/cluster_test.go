@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -563,6 +564,33 @@ func TestClusterCoordinatorMetrics(t *testing.T) {
 	for _, name := range []string{"join_time_max", "sync_time_avg", "rebalance_latency_max", "last_rebalance_seconds_ago", "failed_rebalance_total", "heartbeat_total"} {
 		if v := sample(text, name+labels); v < 0 {
 			t.Errorf("%s missing\n%s", name, text)
+		}
+	}
+	// Kafka Connect's connect-worker-rebalance-metrics, without attributes
+	// but the string values'.
+	wantSample(t, text, `connect_protocol{protocol="SESSIONED"}`, 1)
+	wantSample(t, text, `leader_name{leader="`+st.LeaderURL+`"}`, 1)
+	if v := sample(text, "epoch"); v < float64(st.Generation) {
+		t.Errorf("epoch = %v, want at least %d", v, st.Generation)
+	}
+	if v := sample(text, "completed_rebalances_total"); v < 2 {
+		t.Errorf("completed_rebalances_total = %v, want at least 2", v)
+	}
+	for _, name := range []string{"rebalancing", "rebalance_max_time_ms", "rebalance_avg_time_ms", "time_since_last_rebalance_ms"} {
+		if v := sample(text, name); v < 0 {
+			t.Errorf("%s missing or negative\n%s", name, text)
+		}
+	}
+	if mx, avg := sample(text, "rebalance_max_time_ms"), sample(text, "rebalance_avg_time_ms"); avg > mx {
+		t.Errorf("rebalance_avg_time_ms %v > rebalance_max_time_ms %v", avg, mx)
+	}
+	// Every name of the group is exported.
+	for _, m := range kcMetrics(t) {
+		if m.group != "connect-worker-rebalance-metrics" {
+			continue
+		}
+		if n := strings.ReplaceAll(m.name, "-", "_"); !strings.Contains(text, "\n# TYPE "+n+" ") {
+			t.Errorf("%s (connect-worker-rebalance-metrics) not exported", n)
 		}
 	}
 }

@@ -2,13 +2,17 @@ package runner
 
 import (
 	"context"
+	"math"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/sluicehq/sluice/internal/cluster"
+	"github.com/sluicehq/sluice/internal/winstat"
 )
 
 // ClusterStatus is a cluster member's view of its membership (see
@@ -78,6 +82,17 @@ type coordinatorMetrics struct {
 	lastRebalanceAgo, lastHeartbeatAgo               metric.Float64Observable
 	rebalances, failedRebalances, joins, syncs, hbts metric.Int64Observable
 	assignedConnectors, assignedTasks, generation    metric.Int64Observable
+
+	// Kafka Connect's connect-worker-rebalance-metrics (no attributes but
+	// the string values'), and the state behind its windowed rebalance
+	// time (rebalTime: each completed rebalance, guarded by mu).
+	protocol, leaderName, epoch, rebalancing metric.Int64Observable
+	completedRebalances                      metric.Int64Observable
+	rebalTimeMax, rebalTimeAvg, sinceLast    metric.Float64Observable
+	mu                                       sync.Mutex
+	seenRebalances                           int64
+	seenRebalanceTime                        time.Duration
+	rebalTime                                winstat.Stat
 }
 
 func newCoordinatorMetrics(meter metric.Meter, cr *clusterRuntime) (*coordinatorMetrics, error) {
@@ -115,6 +130,23 @@ func newCoordinatorMetrics(meter metric.Meter, cr *clusterRuntime) (*coordinator
 	m.assignedConnectors = ig("assigned-connectors", "The number of connector instances currently assigned to this consumer")
 	m.assignedTasks = ig("assigned-tasks", "The number of tasks currently assigned to this consumer")
 	m.generation = ig("connect-generation", "The group generation this member last joined (Sluice; the epoch of Kafka Connect's connect-worker-rebalance-metrics)")
+	kfg := func(name string) metric.Float64Observable {
+		g, err := meter.Float64ObservableGauge(name, metric.WithDescription(kcDescription[name]))
+		errs = append(errs, err)
+		return g
+	}
+	kig := func(name, desc string) metric.Int64Observable {
+		g, err := meter.Int64ObservableGauge(name, metric.WithDescription(desc))
+		errs = append(errs, err)
+		return g
+	}
+	m.protocol = kig("connect-protocol", kcDescription["connect-protocol"]+" (Sluice: 1, with the protocol as attribute protocol.)")
+	m.leaderName = kig("leader-name", kcDescription["leader-name"]+" (Sluice: 1, with the leader's URL as attribute leader.)")
+	m.epoch = kig("epoch", kcDescription["epoch"])
+	m.rebalancing = kig("rebalancing", kcDescription["rebalancing"]+" (1 while rebalancing, else 0.)")
+	m.completedRebalances = ic("completed-rebalances-total", kcDescription["completed-rebalances-total"])
+	m.rebalTimeMax, m.rebalTimeAvg = kfg("rebalance-max-time-ms"), kfg("rebalance-avg-time-ms")
+	m.sinceLast = kfg("time-since-last-rebalance-ms")
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
@@ -123,7 +155,7 @@ func newCoordinatorMetrics(meter metric.Meter, cr *clusterRuntime) (*coordinator
 	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		m.observe(cr, o)
 		return nil
-	}, m.joinAvg, m.joinMax, m.syncAvg, m.syncMax, m.rebalanceAvg, m.rebalanceMax, m.rebalanceTotalTime,
+	}, m.protocol, m.leaderName, m.epoch, m.rebalancing, m.completedRebalances, m.rebalTimeMax, m.rebalTimeAvg, m.sinceLast, m.joinAvg, m.joinMax, m.syncAvg, m.syncMax, m.rebalanceAvg, m.rebalanceMax, m.rebalanceTotalTime,
 		m.lastRebalanceAgo, m.lastHeartbeatAgo, m.rebalances, m.failedRebalances, m.joins, m.syncs, m.hbts,
 		m.assignedConnectors, m.assignedTasks, m.generation)
 	if err != nil {
@@ -171,6 +203,43 @@ func (m *coordinatorMetrics) observe(cr *clusterRuntime, o metric.Observer) {
 	o.ObserveInt64(m.assignedConnectors, int64(conns), attrs)
 	o.ObserveInt64(m.assignedTasks, int64(tasks), attrs)
 	o.ObserveInt64(m.generation, int64(st.Generation), attrs)
+	m.observeRebalance(o, now, st)
+}
+
+// observeRebalance reports connect-worker-rebalance-metrics. Rebalance
+// times enter the window as the collections see them: each rebalance
+// completed since the previous collection, at the time the last one
+// completed, with their average duration (exact when one rebalance
+// completed in between, the usual case).
+func (m *coordinatorMetrics) observeRebalance(o metric.Observer, now time.Time, st cluster.MemberStats) {
+	m.mu.Lock()
+	if n := st.Rebalances - m.seenRebalances; n > 0 {
+		each := (st.RebalanceTimeTotal - m.seenRebalanceTime) / time.Duration(n)
+		for range n {
+			m.rebalTime.Record(st.LastRebalance, ms(each))
+		}
+		m.seenRebalances, m.seenRebalanceTime = st.Rebalances, st.RebalanceTimeTotal
+	}
+	m.mu.Unlock()
+	if st.Generation >= 0 {
+		o.ObserveInt64(m.protocol, 1, metric.WithAttributes(attribute.String("protocol", strings.ToUpper(cluster.ProtocolName(st.Protocol)))))
+		o.ObserveInt64(m.leaderName, 1, metric.WithAttributes(attribute.String("leader", st.LeaderURL)))
+	}
+	o.ObserveInt64(m.epoch, int64(st.Generation))
+	rebalancing := int64(0)
+	if st.Rebalancing {
+		rebalancing = 1
+	}
+	o.ObserveInt64(m.rebalancing, rebalancing)
+	o.ObserveInt64(m.completedRebalances, st.Rebalances)
+	mx, avg, _ := m.rebalTime.Measure(now)
+	o.ObserveFloat64(m.rebalTimeMax, mx)
+	o.ObserveFloat64(m.rebalTimeAvg, avg)
+	since := math.Inf(1) // Kafka Connect's value before the first rebalance
+	if !st.LastRebalance.IsZero() {
+		since = ms(now.Sub(st.LastRebalance))
+	}
+	o.ObserveFloat64(m.sinceLast, since)
 }
 
 func (m *coordinatorMetrics) close() {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
@@ -93,6 +94,10 @@ type slot struct {
 
 	// topics are the active topics of finished incarnations (topics.go).
 	topics topicset.Set
+
+	// startups and startupFails count pipeline builds and those that
+	// failed (connect-worker-metrics' connector-startup-*).
+	startups, startupFails atomic.Int64
 }
 
 // taskTotals accumulates the counters of a task's finished incarnations, so
@@ -102,10 +107,18 @@ type taskTotals struct {
 	commits, commitFails, skips int64
 	errs                        connect.ErrorMetrics
 	restarts                    int
+	// starts counts task startups (each incarnation, and each restart of
+	// it by the restart policy); startFails those that failed before the
+	// task started (connect-worker-metrics' task-startup-*).
+	starts, startFails int64
 }
 
 // add adds a task incarnation's counters.
 func (a *taskTotals) add(t connect.TaskStatus) {
+	a.starts += 1 + int64(t.Restarts)
+	if t.State == connect.StateFailed && t.Started.IsZero() {
+		a.startFails++
+	}
 	a.in += t.RecordsIn
 	a.out += t.RecordsOut
 	a.commits += t.OffsetCommits
@@ -228,6 +241,12 @@ func (s *slot) resolve(ctx context.Context, worker, config map[string]string) (m
 // buildPipeline calls build with the connector's logger in ctx, turning a
 // panic, a nil pipeline or a misnamed one into an error.
 func (s *slot) buildPipeline(ctx context.Context, build BuildFunc) (p connect.Pipeline, err error) {
+	s.startups.Add(1)
+	defer func() {
+		if err != nil {
+			s.startupFails.Add(1)
+		}
+	}()
 	defer func() {
 		if v := recover(); v != nil {
 			p, err = nil, fmt.Errorf("connector %s: building the pipeline panicked: %v\n%s", s.name, v, debug.Stack())
