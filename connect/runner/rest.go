@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -548,8 +549,13 @@ func (h restHandler) lookup(w http.ResponseWriter, name string) (*slot, bool) {
 }
 
 // writeFreshInfo answers code with the info of a connector whose (re)start
-// was just ordered, with its Location when code is 201 Created.
-func (h restHandler) writeFreshInfo(w http.ResponseWriter, name string, code int) {
+// was just ordered, with its Location when code is 201 Created. Standalone,
+// it first waits (at most freshTasksWait) for the new incarnation to have
+// its tasks, so that the answer lists them as Kafka Connect's
+// StandaloneHerder, which answers once it has created the task configs;
+// in cluster mode the tasks are made by the connector's owner later, and
+// the answer lists none, as DistributedHerder's.
+func (h restHandler) writeFreshInfo(w http.ResponseWriter, req *http.Request, name string, code int) {
 	s, ok := h.lookup(w, name)
 	if !ok {
 		return
@@ -557,7 +563,46 @@ func (h restHandler) writeFreshInfo(w http.ResponseWriter, name string, code int
 	if code == http.StatusCreated {
 		w.Header().Set("Location", "/connectors/"+url.PathEscape(name))
 	}
-	writeJSON(w, code, h.info(s, true))
+	fresh := true
+	if !s.clustered {
+		fresh = !h.awaitTasks(req.Context(), s)
+	}
+	writeJSON(w, code, h.info(s, fresh))
+}
+
+// freshTasksWait bounds how long a create or update answer waits for the
+// connector's tasks (a connector with no task configs waits it out).
+const freshTasksWait = 3 * time.Second
+
+// awaitTasks waits until s's current incarnation runs with its tasks,
+// failed, or is stopped, and reports whether its tasks can be listed; false
+// when the Runner is not running, or on ctx's end or freshTasksWait.
+func (h restHandler) awaitTasks(ctx context.Context, s *slot) bool {
+	if started, done := h.r.runState(); !started || done {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, freshTasksWait)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		rep := s.statusReport()
+		switch rep.State {
+		case connect.StateFailed, connect.StateStopped:
+			return true
+		case connect.StateRunning, connect.StatePaused:
+			if len(rep.Tasks) > 0 && !slices.ContainsFunc(rep.Tasks, func(t TaskReport) bool {
+				return t.State == connect.StateUnassigned || t.State == connect.StateRestarting
+			}) {
+				return true
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
 }
 
 func nonNilStrings(s []string) []string {
@@ -670,7 +715,7 @@ func (h restHandler) createConnector(w http.ResponseWriter, req *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	h.writeFreshInfo(w, name, http.StatusCreated)
+	h.writeFreshInfo(w, req, name, http.StatusCreated)
 }
 
 func (h restHandler) connectorInfo(w http.ResponseWriter, _ *http.Request, name string) {
@@ -703,7 +748,7 @@ func (h restHandler) putConfig(w http.ResponseWriter, req *http.Request, name st
 	if created {
 		code = http.StatusCreated
 	}
-	h.writeFreshInfo(w, name, code)
+	h.writeFreshInfo(w, req, name, code)
 }
 
 func (h restHandler) patchConfig(w http.ResponseWriter, req *http.Request, name string) {
@@ -715,7 +760,7 @@ func (h restHandler) patchConfig(w http.ResponseWriter, req *http.Request, name 
 		writeErr(w, err)
 		return
 	}
-	h.writeFreshInfo(w, name, http.StatusOK)
+	h.writeFreshInfo(w, req, name, http.StatusOK)
 }
 
 func (h restHandler) deleteConnector(w http.ResponseWriter, req *http.Request, name string) {
