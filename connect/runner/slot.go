@@ -500,11 +500,14 @@ func (s *slot) restart(opts RestartOptions) (ConnectorReport, error) {
 			failed = append(failed, t.ID)
 		}
 	}
+	if !opts.IncludeTasks && !opts.OnlyFailed {
+		return rep, s.restartConnector(rep)
+	}
 	whole := false
 	var inPlace []int
 	switch {
 	case !opts.IncludeTasks:
-		whole = !opts.OnlyFailed || connFailed
+		whole = connFailed
 	case !opts.OnlyFailed || connFailed:
 		whole = true
 	case len(failed) > 0:
@@ -550,10 +553,38 @@ func (s *slot) restart(opts RestartOptions) (ConnectorReport, error) {
 	return rep, errors.Join(errs...)
 }
 
+// restartConnector is Kafka Connect's legacy restart (POST
+// /connectors/{c}/restart with neither includeTasks nor onlyFailed): the
+// connector alone, its tasks untouched. A pipeline that is not running, or
+// whose connector FAILED, has nothing running to keep: it restarts as a
+// whole. Otherwise a [connect.ConnectorRestarter] restarts its connector
+// part; for any other pipeline the connector has no part of its own to
+// restart and the call only logs.
+func (s *slot) restartConnector(rep ConnectorReport) error {
+	s.mu.Lock()
+	cr, ok := s.pipe.(connect.ConnectorRestarter)
+	if rep.State == connect.StateFailed || !s.runningLocked() {
+		s.restartLocked()
+		s.mu.Unlock()
+		s.log.Info("connector restarting")
+		return nil
+	}
+	ctx := s.runCtx
+	s.mu.Unlock()
+	s.log.Info("connector restarting; its tasks keep running")
+	if !ok {
+		return nil
+	}
+	if err := cr.RestartConnector(ctx); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("restarting connector %s: %w", s.name, err)
+	}
+	return nil
+}
+
 func (s *slot) restartTask(id int) error {
 	rep := s.report()
 	if !slices.ContainsFunc(rep.Tasks, func(t TaskReport) bool { return t.ID == id }) {
-		return &runnerError{kind: ErrTaskNotFound, msg: fmt.Sprintf("Unknown task: %s-%d", s.name, id)}
+		return &runnerError{kind: ErrTaskNotFound, msg: fmt.Sprintf("Task %s-%d not found", s.name, id)}
 	}
 	s.mu.Lock()
 	tr, ok := s.pipe.(connect.TaskRestarter)
