@@ -42,6 +42,9 @@ var (
 // pipeline is FAILED, and Run may return that error, only for a failure of
 // the connector itself (for a source with a Connector, its task configs
 // could not be computed; a source whose offset store cannot be opened).
+// After a stop, source.Pipeline's and sink.Pipeline's Run return the errors
+// of the tasks FAILED at that moment (nil in assigned mode); the Runner only
+// logs what Run returns.
 type Pipeline interface {
 	Name() string
 	// Type is TypeSource or TypeSink.

@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -88,8 +89,10 @@ func (p *Pipeline) GroupID() string { return p.cfg.GroupID }
 // RestartTask revives it; as in Kafka Connect, the pipeline (the connector)
 // stays RUNNING (PAUSED) and Run goes on, even when every task failed.
 //
-// Run returns nil after the stop. It returns only after every goroutine it
-// started has exited and every task's Stop returned. A Pipeline runs once.
+// After the stop Run returns the errors of the tasks that were FAILED then,
+// joined (each a *connect.RecordError or an error naming connector and
+// task), or nil. It returns only after every goroutine it started has
+// exited and every task's Stop returned. A Pipeline runs once.
 func (p *Pipeline) Run(ctx context.Context) error {
 	p.mu.Lock()
 	if p.ran {
@@ -117,7 +120,22 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.setState(connect.StateFailed, err)
 		return err
 	}
-	return p.runAssigned(ctx, local)
+	if err := p.runAssigned(ctx, local); err != nil {
+		return err
+	}
+	return p.failedTasks()
+}
+
+// failedTasks returns the errors of the tasks that are FAILED, joined (nil
+// if none).
+func (p *Pipeline) failedTasks() error {
+	var errs []error
+	for _, t := range p.PipelineStatus().Tasks {
+		if t.State == connect.StateFailed && t.Err != nil {
+			errs = append(errs, t.Err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // RestartTask restarts task id in place, as Kafka Connect's POST

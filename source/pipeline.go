@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -62,8 +63,9 @@ func (p *Pipeline) Name() string { return p.cfg.Name }
 // Run starts the tasks and blocks until ctx is done; then each task stops
 // gracefully: it is no longer polled, outstanding records get up to
 // ShutdownTimeout to be acknowledged, offsets are committed, then Task.Stop
-// is called. Run returns nil after the stop. It returns only after every
-// goroutine it started has exited. A Pipeline runs once: any further call
+// is called. After the stop Run returns the errors of the tasks that were
+// FAILED then, joined, or nil. It returns only after every goroutine it
+// started has exited. A Pipeline runs once: any further call
 // of Run, concurrent with the first or after it, returns an error at once
 // (build another Pipeline with New to run the connector again).
 //
@@ -125,7 +127,22 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.setState(connect.StateFailed, err)
 		return err
 	}
-	return p.runAssigned(ctx, local)
+	if err := p.runAssigned(ctx, local); err != nil {
+		return err
+	}
+	return p.failedTasks()
+}
+
+// failedTasks returns the errors of the tasks that are FAILED, joined (nil
+// if none).
+func (p *Pipeline) failedTasks() error {
+	var errs []error
+	for _, t := range p.PipelineStatus().Tasks {
+		if t.State == connect.StateFailed && t.Err != nil {
+			errs = append(errs, t.Err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // RestartTask restarts task id in place, as Kafka Connect's POST
