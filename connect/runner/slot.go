@@ -59,6 +59,10 @@ type slot struct {
 	// resolved are the values config providers supplied at the last
 	// build: never shown, kept only to mask them in logs and traces.
 	resolved []string
+	// lastWorker and lastConfig are the worker and connector
+	// configurations as last resolved (config providers), compared by a
+	// connector-only restart (restartConnector).
+	lastWorker, lastConfig map[string]string
 	// held are the clear secret values of every configuration the slot
 	// has held (see clearSecrets): a rotated secret stays masked while the
 	// incarnation built with it shuts down, logs and reports errors.
@@ -211,6 +215,7 @@ func (s *slot) resolve(ctx context.Context, worker, config map[string]string) (m
 	}
 	vals := slices.Concat(wvals, cvals)
 	s.mu.Lock()
+	s.lastWorker, s.lastConfig = w, c
 	for _, v := range vals {
 		if !slices.Contains(s.resolved, v) {
 			s.resolved = append(s.resolved, v)
@@ -560,10 +565,24 @@ func (s *slot) restart(opts RestartOptions) (ConnectorReport, error) {
 // whole. Otherwise a [connect.ConnectorRestarter] restarts its connector
 // part; for any other pipeline the connector has no part of its own to
 // restart and the call only logs.
+//
+// As Kafka Connect resolves a connector's config provider references again
+// when it restarts the connector (and reconfigures its tasks when their
+// configurations changed), a plugin-built connector whose configuration
+// holds references is resolved again: when a value changed, or resolving
+// fails, the pipeline restarts as a whole.
 func (s *slot) restartConnector(rep ConnectorReport) error {
 	s.mu.Lock()
+	changed := false
+	if s.plugin != nil && len(s.r.providers) > 0 && s.runningLocked() && (hasVariables(s.config) || hasVariables(s.r.cfg.Worker)) {
+		worker, config, lastW, lastC, ctx := s.r.cfg.Worker, maps.Clone(s.config), s.lastWorker, s.lastConfig, s.runCtx
+		s.mu.Unlock()
+		w, c, err := s.resolve(ctx, worker, config)
+		changed = err != nil || !maps.Equal(w, lastW) || !maps.Equal(c, lastC)
+		s.mu.Lock()
+	}
 	cr, ok := s.pipe.(connect.ConnectorRestarter)
-	if rep.State == connect.StateFailed || !s.runningLocked() {
+	if changed || rep.State == connect.StateFailed || !s.runningLocked() {
 		s.restartLocked()
 		s.mu.Unlock()
 		s.log.Info("connector restarting")
@@ -971,4 +990,15 @@ func (s *slot) metricsSnapshot() (live *connect.PipelineStatus, acc map[int]task
 func (r *Runner) isProvider(name string) bool {
 	_, ok := r.providers[name]
 	return ok
+}
+
+// hasVariables reports whether a value of config holds a config provider
+// reference.
+func hasVariables(config map[string]string) bool {
+	for _, v := range config {
+		if configprovider.HasVariables(v) {
+			return true
+		}
+	}
+	return false
 }
