@@ -369,6 +369,39 @@ func TestLegacyRestartRestartsOnlyTheConnector(t *testing.T) {
 		}
 	}
 
+	// A connector restart that fails (its TaskConfigs) fails the connector
+	// only: FAILED with a trace, its tasks go on; the next restart, of a
+	// FAILED connector, restarts it whole.
+	e.conn.n.Store(-1)
+	if w := do(e.r.Handler(), "POST", "/connectors/legacy-source/restart", ""); w.Code != 500 || !strings.Contains(w.Body.String(), "the upstream refused the connector") {
+		t.Fatalf("failing legacy restart: %d %s, want 500 naming the failure", w.Code, w.Body)
+	}
+	st := e.status("legacy-source")
+	if st.Connector.State != "FAILED" || !strings.Contains(st.Connector.Trace, "the upstream refused the connector") || len(st.Tasks) != 3 {
+		t.Fatalf("after a failed connector restart: %+v, want the connector FAILED with a trace and its 3 tasks", st)
+	}
+	for _, ts := range st.Tasks {
+		if ts.State != "RUNNING" {
+			t.Fatalf("task %d %s after a failed connector restart, want RUNNING", ts.ID, ts.State)
+		}
+	}
+	e.conn.n.Store(3)
+	if w := do(e.r.Handler(), "POST", "/connectors/legacy-source/restart", ""); w.Code != 204 {
+		t.Fatalf("legacy restart of a FAILED connector: %d %s", w.Code, w.Body)
+	}
+	waitUntil(t, 60*time.Second, "the source restarted whole", func() bool {
+		rep, err := e.r.Status("legacy-source")
+		if err != nil || rep.State != connect.StateRunning || rep.Restarts != 1 || len(rep.Tasks) != 3 {
+			return false
+		}
+		for _, ts := range rep.Tasks {
+			if ts.State != connect.StateRunning {
+				return false
+			}
+		}
+		return true
+	})
+
 	// includeTasks=true restarts every task.
 	if w := do(e.r.Handler(), "POST", "/connectors/legacy-sink/restart?includeTasks=true", ""); w.Code != 202 {
 		t.Fatalf("restart with tasks: %d %s", w.Code, w.Body)
