@@ -348,12 +348,13 @@ func TestEOSFencing(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopB := runPipeline(t, b)
-	var errA error
-	select {
-	case errA = <-doneA:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("A was not fenced: status %+v", a.PipelineStatus().Tasks[0])
-	}
+	// A's task fails fenced; its pipeline stays RUNNING (Kafka Connect): stop
+	// it then, and Run returns the task's failure.
+	waitFor(t, "A's task fenced", 60*time.Second, func() bool {
+		ts := a.PipelineStatus().Tasks
+		return len(ts) == 1 && ts[0].State == connect.StateFailed
+	})
+	errA := stopWhenFailed(a, cancelA, doneA)
 	if !errors.Is(errA, connect.ErrFenced) {
 		t.Fatalf("A ended with %v; want ErrFenced", errA)
 	}
