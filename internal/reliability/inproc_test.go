@@ -671,7 +671,7 @@ func malformedNoneScenario(t *testing.T) {
 	for run := range errs {
 		sk := newPipeline()
 		r := runInBackground(t, sk)
-		if !waitUntil(context.Background(), 60*time.Second, r.exited) {
+		if !waitUntil(context.Background(), 60*time.Second, r.tasksFailed) {
 			t.Fatalf("run %d: the task did not stop at the malformed record within 60 s (%d records put)", run+1, rec.n.Load())
 		}
 		errs[run] = r.stop(t)
