@@ -56,14 +56,17 @@ func TestFailedTaskKeepsPipelineRunningAndRestartsInPlace(t *testing.T) {
 		if len(st.Tasks) != 2 {
 			return false
 		}
-		n := 0
+		n, running := 0, 0
 		for _, ts := range st.Tasks {
 			if ts.State == connect.StateFailed && ts.Err != nil && strings.Contains(ts.Err.Error(), "output is a directory") {
 				n++
 				failed = ts.ID
 			}
+			if ts.State == connect.StateRunning && !ts.Started.IsZero() {
+				running++
+			}
 		}
-		return n == 1
+		return n == 1 && running == 1
 	})
 	st := p.PipelineStatus()
 	if st.State != connect.StateRunning || st.Err != nil {

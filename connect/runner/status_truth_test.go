@@ -239,7 +239,7 @@ func (e *truthEnv) waitTasks(name string, n int, want func(id int) connect.State
 			return false
 		}
 		for _, t := range rep.Tasks {
-			if t.State != want(t.ID) {
+			if t.State != want(t.ID) || t.State == connect.StateRunning && t.Started.IsZero() {
 				return false
 			}
 		}
