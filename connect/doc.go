@@ -27,8 +27,8 @@
 // The package also holds the small contract a Runner (package
 // connect/runner) supervises: the Pipeline interface that source and sink
 // pipelines implement, with its optional capabilities (OffsetManager,
-// TaskRestarter, TaskConfigLister), the lifecycle State and the status
-// types, and the Plugin descriptor that builds pipelines from Kafka Connect
-// properties. It imports only the standard library, so converter and
+// TaskRestarter, ConnectorRestarter, TaskConfigLister), the lifecycle State
+// and the status types, and the Plugin descriptor that builds pipelines from
+// Kafka Connect properties. It imports only the standard library, so converter and
 // transformation authors link neither net/http nor OpenTelemetry.
 package connect

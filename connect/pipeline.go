@@ -29,10 +29,22 @@ var (
 
 // Pipeline is what a Runner supervises: one source or sink connector with its
 // tasks (source.Pipeline and sink.Pipeline implement it). Run is called once
-// and blocks until the pipeline stopped (ctx done) or every task failed; it
-// returns only after every goroutine it started has exited. Pause, Resume and
-// PipelineStatus may be called from any goroutine, before, during or after
-// Run.
+// and blocks until the pipeline stopped (ctx done) or its connector failed;
+// it returns only after every goroutine it started has exited. Pause, Resume
+// and PipelineStatus may be called from any goroutine, before, during or
+// after Run.
+//
+// Status follows Kafka Connect: the pipeline's State and Err are the
+// connector's, its Tasks' those of each task. A task that fails is FAILED
+// (with its Err, shown as the task's trace) and the pipeline stays RUNNING
+// (PAUSED): a task failure, even of every task, does not end Run; the task
+// comes back through a restart (the restart policy, TaskRestarter). The
+// pipeline is FAILED, and Run may return that error, only for a failure of
+// the connector itself (for a source with a Connector, its task configs
+// could not be computed; a source whose offset store cannot be opened).
+// After a stop, source.Pipeline's and sink.Pipeline's Run return the errors
+// of the tasks FAILED at that moment (nil in assigned mode); the Runner only
+// logs what Run returns.
 type Pipeline interface {
 	Name() string
 	// Type is TypeSource or TypeSink.
@@ -100,9 +112,30 @@ type TaskAssignable interface {
 	// task on the worker that runs it. It is an error when the pipeline is
 	// not in assigned mode or id is not assigned to it; a no-op before Run
 	// started the tasks and after Run returned. Serialized with
-	// AssignTasks. (The pipelines do not implement TaskRestarter, whose
-	// in-place restart would change standalone behaviour.)
+	// AssignTasks. (source.Pipeline and sink.Pipeline also implement
+	// TaskRestarter, which restarts a task in place in either mode.)
 	RestartAssignedTask(ctx context.Context, id int) error
+}
+
+// ConnectorRestarter is implemented by pipelines that can restart their
+// connector part alone, leaving the tasks that run untouched: what Kafka
+// Connect's POST /connectors/{name}/restart does without includeTasks or
+// onlyFailed (the legacy restart, 204). The Runner calls it only while
+// Run runs and the connector is not FAILED (then it restarts the whole
+// pipeline); without it, that restart leaves a running pipeline as it is.
+//
+// RestartConnector restarts the connector and returns once done. For a
+// source with a Connector, the task configs are computed again and, only
+// when they changed, the tasks are reconfigured as by AssignTasks (changed
+// and removed tasks stop gracefully, new ones start; the others keep
+// running), as Kafka Connect does after a connector restart; a failure to
+// compute them is the connector's: the pipeline turns FAILED with it (its
+// tasks go on) and it is returned. A sink, or a source without a
+// Connector, has no connector code: the restart is only the connector's
+// state transition and returns nil. ctx bounds waiting for task stops.
+// Safe from any goroutine.
+type ConnectorRestarter interface {
+	RestartConnector(ctx context.Context) error
 }
 
 // OffsetEntry is one committed offset in Kafka Connect's KIP-875 shape: for

@@ -24,7 +24,11 @@ type Converter interface {
 	FromConnect(ctx context.Context, topic string, headers *connect.Headers, schema *connect.Schema, value any) ([]byte, error)
 	// ToConnect deserialises data read from topic. nil data yields a nil value
 	// (with the converter's optional schema, if it has one). The returned
-	// value must not alias data: the runtime may reuse the buffer.
+	// value must not alias data: the runtime may reuse the buffer. The sink
+	// pipeline passes the record's Kafka headers as consumed, as Kafka
+	// Connect passes ConsumerRecord.headers(): []byte values (nil for a null
+	// value) with nil schemas, nil when the record has none; they must not
+	// be kept or modified.
 	ToConnect(ctx context.Context, topic string, headers connect.Headers, data []byte) (connect.SchemaAndValue, error)
 }
 

@@ -100,6 +100,7 @@ func (h handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Con
 			r.log.Warn("could not resolve the initial offset; fetching from the auto.offset.reset position", "topic", topic, "partition", partition, "error", err)
 		}
 	}
+	r.learnTimestampType(topic)
 	p := &part{
 		tp:        connect.TopicPartition{Topic: topic, Partition: partition},
 		sess:      sess,
@@ -481,4 +482,74 @@ func topicsPattern(s string) (*regexp.Regexp, error) {
 func authorizationFailure(err error) bool {
 	return errors.Is(err, sarama.ErrGroupAuthorizationFailed) || errors.Is(err, sarama.ErrTopicAuthorizationFailed) ||
 		errors.Is(err, sarama.ErrClusterAuthorizationFailed) || kafkaconf.SecurityFailure(err)
+}
+
+// learnTimestampType reads topic's message.timestamp.type from the brokers
+// (DescribeConfigs) the first time one of its partitions is assigned to the
+// task, so that its records are tagged connect.LogAppendTime when the topic
+// says LogAppendTime (connect.CreateTime otherwise; NoTimestampType for a
+// record without a timestamp). sarama's ConsumerMessage does not carry the
+// record batch's timestamp type (on a LogAppendTime batch it only puts the
+// broker's time in Timestamp), so the topic's current setting stands in for
+// it: records written before the topic's message.timestamp.type changed are
+// tagged by the new setting. A lookup that fails is logged, its records
+// are tagged CreateTime, and it is tried again at the topic's next
+// assignment. Called from the claim goroutines.
+func (r *taskRunner) learnTimestampType(topic string) {
+	r.tsMu.Lock()
+	defer r.tsMu.Unlock()
+	if r.tsKnown[topic] {
+		return
+	}
+	logAppend, err := r.topicLogAppendTime(topic)
+	if err != nil {
+		r.log.Warn("could not read the topic's message.timestamp.type; its records are given timestamp type CreateTime", "topic", topic, "error", err)
+		return
+	}
+	if r.tsKnown == nil {
+		r.tsKnown = map[string]bool{}
+	}
+	r.tsKnown[topic] = true
+	if logAppend {
+		var topics []string
+		if t := r.logAppendTopics.Load(); t != nil {
+			topics = slices.Clone(*t)
+		}
+		topics = append(topics, topic)
+		r.logAppendTopics.Store(&topics)
+	}
+}
+
+// topicLogAppendTime reports whether topic's message.timestamp.type is
+// LogAppendTime; r.tsMu is held.
+func (r *taskRunner) topicLogAppendTime(topic string) (bool, error) {
+	if r.tsAdmin == nil {
+		a, err := sarama.NewClusterAdminFromClient(r.client)
+		if err != nil {
+			return false, fmt.Errorf("admin client: %w", err)
+		}
+		r.tsAdmin = a
+	}
+	results, err := r.tsAdmin.DescribeConfigs([]*sarama.ConfigResource{{
+		Type:        sarama.TopicResource,
+		Name:        topic,
+		ConfigNames: []string{"message.timestamp.type"},
+	}}, sarama.DescribeConfigsOptions{})
+	if err != nil {
+		return false, fmt.Errorf("describing topic %s: %w", topic, err)
+	}
+	for _, res := range results {
+		if res.Name != topic {
+			continue
+		}
+		if res.ErrorCode != sarama.ErrNoError {
+			return false, fmt.Errorf("describing topic %s: %w: %s", topic, res.ErrorCode, res.ErrorMsg)
+		}
+		for _, e := range res.Configs {
+			if e.Name == "message.timestamp.type" {
+				return e.Value == "LogAppendTime", nil
+			}
+		}
+	}
+	return false, nil
 }

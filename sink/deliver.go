@@ -329,6 +329,14 @@ func (r *taskRunner) convert() bool {
 	r.msgBuf = nil
 	var ranges []batchRange
 	r.seen.Begin(&r.p.topics)
+	// The topics whose records carry LogAppendTime (see
+	// learnTimestampType); usually none.
+	var logAppend []string
+	if t := r.logAppendTopics.Load(); t != nil {
+		logAppend = *t
+	}
+	var lastTopic string
+	var lastAppend bool
 	for _, m := range raw {
 		tp := connect.TopicPartition{Topic: m.Topic, Partition: m.Partition}
 		if n := len(ranges); n > 0 && ranges[n-1].tp == tp {
@@ -343,8 +351,16 @@ func (r *taskRunner) convert() bool {
 			Timestamp: m.Timestamp, TimestampType: connect.CreateTime,
 			OriginalTopic: m.Topic, OriginalPartition: m.Partition, OriginalOffset: m.Offset,
 		}
-		if m.Timestamp.IsZero() {
+		switch {
+		case m.Timestamp.IsZero():
 			rec.TimestampType = connect.NoTimestampType
+		case len(logAppend) > 0:
+			if m.Topic != lastTopic {
+				lastTopic, lastAppend = m.Topic, slices.Contains(logAppend, m.Topic)
+			}
+			if lastAppend {
+				rec.TimestampType = connect.LogAppendTime
+			}
 		}
 		out, o := r.convertOne(ctx, cfg, m, &rec)
 		switch o {
@@ -379,7 +395,34 @@ func (r *taskRunner) convert() bool {
 // through the error handler (retried under errors.retry.timeout, then
 // tolerated or fatal); the failure path lives in separate functions so that
 // the success path allocates no closure.
+//
+// The stages run in Kafka Connect's order (WorkerSinkTask's
+// convertAndTransformRecord): key converter, value converter, header
+// converter, each skipped once an earlier one failed. The key and value
+// converters get the record's headers as consumed (rawHeaders), not the
+// header converter's output, as Kafka Connect passes them
+// ConsumerRecord.headers().
 func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.ConsumerMessage, rec *connect.Record) (*connect.Record, outcome) {
+	var raw connect.Headers
+	if len(m.Headers) > 0 {
+		raw = r.rawHeaders(m)
+	}
+	k, err := cfg.KeyConverter.ToConnect(ctx, m.Topic, raw, m.Key)
+	if err != nil {
+		var o outcome
+		if k, o = r.recoverConvert(ctx, connect.StageKeyConverter, cfg.KeyConverter, m, rec, raw, m.Key, err); o != outDeliver {
+			return nil, o
+		}
+	}
+	rec.KeySchema, rec.Key = k.Schema, k.Value
+	v, err := cfg.ValueConverter.ToConnect(ctx, m.Topic, raw, m.Value)
+	if err != nil {
+		var o outcome
+		if v, o = r.recoverConvert(ctx, connect.StageValueConverter, cfg.ValueConverter, m, rec, raw, m.Value, err); o != outDeliver {
+			return nil, o
+		}
+	}
+	rec.ValueSchema, rec.Value = v.Schema, v.Value
 	if len(m.Headers) > 0 {
 		if err := r.convertHeaders(ctx, m, rec); err != nil {
 			if o := r.recoverHeaders(ctx, m, rec, err); o != outDeliver {
@@ -387,22 +430,6 @@ func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.Cons
 			}
 		}
 	}
-	k, err := cfg.KeyConverter.ToConnect(ctx, m.Topic, rec.Headers, m.Key)
-	if err != nil {
-		var o outcome
-		if k, o = r.recoverConvert(ctx, connect.StageKeyConverter, cfg.KeyConverter, m, rec, m.Key, err); o != outDeliver {
-			return nil, o
-		}
-	}
-	rec.KeySchema, rec.Key = k.Schema, k.Value
-	v, err := cfg.ValueConverter.ToConnect(ctx, m.Topic, rec.Headers, m.Value)
-	if err != nil {
-		var o outcome
-		if v, o = r.recoverConvert(ctx, connect.StageValueConverter, cfg.ValueConverter, m, rec, m.Value, err); o != outDeliver {
-			return nil, o
-		}
-	}
-	rec.ValueSchema, rec.Value = v.Schema, v.Value
 	if cfg.Transforms == nil {
 		return rec, outDeliver
 	}
@@ -449,6 +476,25 @@ func (r *taskRunner) convertHeaders(ctx context.Context, m *sarama.ConsumerMessa
 		}
 	}
 	return nil
+}
+
+// rawHeaders returns m's headers as consumed, for the key and value
+// converters: each value the record's bytes ([]byte, nil for a null value,
+// aliasing the fetched buffer: converters must not keep or modify it) with
+// a nil schema, in record order. Built only for records that have headers.
+func (r *taskRunner) rawHeaders(m *sarama.ConsumerMessage) connect.Headers {
+	hs := r.headerSlice(len(m.Headers))
+	for _, h := range m.Headers {
+		if h == nil {
+			continue
+		}
+		var v any
+		if h.Value != nil {
+			v = h.Value
+		}
+		hs = append(hs, connect.Header{Key: string(h.Key), Value: v})
+	}
+	return hs
 }
 
 // headerChunk is how many headers headerSlice allocates at a time.

@@ -45,14 +45,15 @@ func (r *taskRunner) recoverHeaders(ctx context.Context, m *sarama.ConsumerMessa
 	return o
 }
 
-// recoverConvert retries a key or value conversion of data.
-func (r *taskRunner) recoverConvert(ctx context.Context, stage connect.Stage, conv converters.Converter, m *sarama.ConsumerMessage, rec *connect.Record, data []byte, first error) (connect.SchemaAndValue, outcome) {
+// recoverConvert retries a key or value conversion of data, with the
+// record's raw headers.
+func (r *taskRunner) recoverConvert(ctx context.Context, stage connect.Stage, conv converters.Converter, m *sarama.ConsumerMessage, rec *connect.Record, raw connect.Headers, data []byte, first error) (connect.SchemaAndValue, outcome) {
 	cp := new(connect.Record)
 	*cp = *rec
 	var sv connect.SchemaAndValue
 	o := r.recover(ctx, stage, conv, m, cp, first, func(ctx context.Context) error {
 		var err error
-		sv, err = conv.ToConnect(ctx, m.Topic, cp.Headers, data)
+		sv, err = conv.ToConnect(ctx, m.Topic, raw, data)
 		return err
 	})
 	return sv, o

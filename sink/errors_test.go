@@ -331,7 +331,7 @@ func TestToleranceNoneFailsAtFirstMalformedRecord(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	err = p.Run(ctx)
+	err = runUntilFailed(ctx, p)
 	var re *connect.RecordError
 	if !errors.As(err, &re) || re.Stage != connect.StageValueConverter || re.Topic != topic || re.Partition != 0 || re.Offset != firstBad {
 		t.Fatalf("Run: %v; want a VALUE_CONVERTER failure at offset %d", err, firstBad)
@@ -492,7 +492,7 @@ func TestPutBatchErrorRoutesFailedRecords(t *testing.T) {
 			if tol == sluiceerrors.ToleranceNone {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
-				err := p.Run(ctx)
+				err := runUntilFailed(ctx, p)
 				var re *connect.RecordError
 				if !errors.As(err, &re) || re.Stage != connect.StageTaskPut || len(failedOffs) != 2 || re.Offset != failedOffs[0] ||
 					!strings.Contains(err.Error(), fmt.Sprintf("topic %s partition 0 offset %d", topic, failedOffs[0])) || !strings.Contains(err.Error(), "row 3 rejected") {
@@ -679,7 +679,7 @@ func TestErrantRecordReporter(t *testing.T) {
 		p, _ := sink.New(cfg)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		err := p.Run(ctx)
+		err := runUntilFailed(ctx, p)
 		var re *connect.RecordError
 		if !errors.As(err, &re) || re.Stage != connect.StageTaskPut || re.Offset != 5 || reportErr == nil || !errors.As(reportErr, &re) {
 			t.Fatalf("Run: %v (Report returned %v); want a TASK_PUT failure at offset 5", err, reportErr)
@@ -760,7 +760,7 @@ func TestPutRetryKeepsServingAndTimesOut(t *testing.T) {
 	waitFor(t, 10*time.Second, "a redelivery", func() bool { return attempts.Load() >= 2 })
 	task.tc.RequestCommit()
 	waitFor(t, 10*time.Second, "a commit during the redelivery", func() bool { return commits.Load() >= 1 })
-	err := <-errc
+	err := stopWhenFailed(p, cancel, errc)
 	var re *connect.RecordError
 	if !errors.As(err, &re) || re.Stage != connect.StageTaskPut || re.Attempts < 3 || !strings.Contains(err.Error(), "database busy") {
 		t.Fatalf("Run: %v; want a TASK_PUT failure after the retries", err)

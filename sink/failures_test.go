@@ -139,7 +139,7 @@ func TestFailedTaskCommitsWhatItPut(t *testing.T) {
 			p, _ := sink.New(cfg)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			err := p.Run(ctx)
+			err := runUntilFailed(ctx, p)
 			if err == nil {
 				t.Fatal("Run returned nil after the task failed")
 			}
@@ -782,7 +782,7 @@ func TestToleranceNoneReportsBeforeFailing(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	err = p.Run(ctx)
+	err = runUntilFailed(ctx, p)
 	var re *connect.RecordError
 	if !errors.As(err, &re) || re.Stage != connect.StageValueConverter || re.Offset != firstBad {
 		t.Fatalf("Run: %v; want a VALUE_CONVERTER failure at offset %d", err, firstBad)

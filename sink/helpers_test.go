@@ -273,3 +273,38 @@ func checkComplete(t testing.TB, topic string, seen map[connect.TopicPartition][
 		}
 	}
 }
+
+// runUntilFailed runs p until every task is FAILED (or ctx is done), then
+// stops it and returns Run's error: the failed tasks' errors joined. As in
+// Kafka Connect, a task failure leaves the connector RUNNING, so Run no
+// longer returns by itself when its tasks failed.
+func runUntilFailed(ctx context.Context, p *sink.Pipeline) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx) }()
+	return stopWhenFailed(p, cancel, errc)
+}
+
+// stopWhenFailed waits until every task of p (run with errc receiving
+// Run's result) is FAILED, then cancels the run and returns Run's error.
+func stopWhenFailed(p *sink.Pipeline, cancel context.CancelFunc, errc <-chan error) error {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case <-tick.C:
+			st := p.PipelineStatus()
+			failed := len(st.Tasks) > 0
+			for _, t := range st.Tasks {
+				failed = failed && t.State == connect.StateFailed
+			}
+			if failed {
+				cancel()
+				return <-errc
+			}
+		}
+	}
+}

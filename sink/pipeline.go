@@ -12,6 +12,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/assigned"
 	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/internal/topicset"
@@ -38,6 +39,9 @@ type Pipeline struct {
 	asg *assignment
 	// topics are the active topics (topics.go).
 	topics topicset.Set
+	// local runs the tasks of a Run not in assigned mode (set by Run, read
+	// under mu): the same machinery, started with tasks.max tasks.
+	local *assignment
 }
 
 // New validates cfg, applies defaults and returns a pipeline ready to Run.
@@ -70,23 +74,28 @@ func (p *Pipeline) Name() string { return p.cfg.Name }
 // GroupID returns the consumer group id the tasks join.
 func (p *Pipeline) GroupID() string { return p.cfg.GroupID }
 
-// Run starts the tasks and blocks until they all ended: when ctx is done, or
-// when every task failed. On ctx cancellation each task stops gracefully: no
-// new batch is handed to Put, a Put in progress may finish, offsets are
-// committed (PreCommit/Flush) for the partitions, Close and then Stop are
-// called; a task that does not get there within ShutdownTimeout has its
-// context cancelled and skips the final commit. A task that fails (an error,
-// or a panic in task code) stops consuming, commits what it put (final
-// PreCommit/Flush and commit, as Kafka Connect's closeAllPartitions), closes
-// its partitions and is stopped; the other tasks go on, and the failed one is
-// restarted (a new instance from NewTask) when Config.Restart allows. The
-// final commit is skipped after a failure on an errant record the task
-// reported under errors.tolerance=none, which may lie below the position.
+// Run starts TasksMax tasks and blocks until ctx is done. On ctx
+// cancellation each task stops gracefully: no new batch is handed to Put, a
+// Put in progress may finish, offsets are committed (PreCommit/Flush) for
+// the partitions, Close and then Stop are called; a task that does not get
+// there within ShutdownTimeout has its context cancelled and skips the final
+// commit.
 //
-// Run returns nil after a graceful stop, or the tasks' errors joined (each a
-// *connect.RecordError or an error naming connector and task). It returns only
-// after every goroutine it started has exited and every task's Stop returned.
-// A Pipeline runs once.
+// A task that fails (an error at Start, in Put, PreCommit…, or a panic in
+// task code) stops consuming, commits what it put (final PreCommit/Flush and
+// commit, as Kafka Connect's closeAllPartitions), closes its partitions and
+// is stopped; the other tasks go on, and the failed one is restarted (a new
+// instance from NewTask) when Config.Restart allows. The final commit is
+// skipped after a failure on an errant record the task reported under
+// errors.tolerance=none, which may lie below the position. A task that
+// failed for good stays FAILED in PipelineStatus, with its error, until
+// RestartTask revives it; as in Kafka Connect, the pipeline (the connector)
+// stays RUNNING (PAUSED) and Run goes on, even when every task failed.
+//
+// After the stop Run returns the errors of the tasks that were FAILED then,
+// joined (each a *connect.RecordError or an error naming connector and
+// task), or nil. It returns only after every goroutine it started has
+// exited and every task's Stop returned. A Pipeline runs once.
 func (p *Pipeline) Run(ctx context.Context) error {
 	p.mu.Lock()
 	if p.ran {
@@ -99,32 +108,59 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.mu.Unlock()
 		return p.runAssigned(ctx, a)
 	}
-	runners := make([]*taskRunner, p.cfg.TasksMax)
-	for i := range runners {
-		runners[i] = newTaskRunner(p, i, maps.Clone(p.cfg.Properties))
-		runners[i].pipelinePaused = p.paused
+	// Standalone: the tasks.max tasks run by the assigned-mode machinery,
+	// which keeps Run going whatever the tasks do and restarts one task in
+	// place (RestartTask); AssignTasks still refuses (p.asg is nil).
+	local := assigned.New[*taskRunner]("sink", p.cfg.Name, runners{p})
+	p.local = local
+	p.mu.Unlock()
+	tasks := make(map[int]map[string]string, p.cfg.TasksMax)
+	for i := range p.cfg.TasksMax {
+		tasks[i] = maps.Clone(p.cfg.Properties)
 	}
-	p.tasks = runners
-	if p.paused {
-		p.state = connect.StatePaused
-	} else {
-		p.state = connect.StateRunning
+	if err := assigned.Assign(ctx, "sink", p.cfg.Name, tasks, func() *assignment { return local }); err != nil {
+		local.Close()
+		p.setState(connect.StateFailed, err)
+		return err
+	}
+	if err := p.runAssigned(ctx, local); err != nil {
+		return err
+	}
+	return p.failedTasks()
+}
+
+// failedTasks returns the errors of the tasks that are FAILED, joined (nil
+// if none).
+func (p *Pipeline) failedTasks() error {
+	var errs []error
+	for _, t := range p.PipelineStatus().Tasks {
+		if t.State == connect.StateFailed && t.Err != nil {
+			errs = append(errs, t.Err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RestartTask restarts task id in place, as Kafka Connect's POST
+// /connectors/{c}/tasks/{id}/restart: the instance stops gracefully (its
+// offsets committed, Close, Stop) and a new one starts from NewTask with the
+// same config, a FAILED task included; the other tasks are not touched. It
+// implements connect.TaskRestarter for a pipeline whose Run was started
+// without AssignTasks (see RestartAssignedTask for assigned mode), and
+// returns an error when id is no task of the pipeline or Run has not started
+// (the tasks start with Run); a no-op after Run returned. It waits for the
+// stop (at most about ShutdownTimeout). Safe from any goroutine.
+func (p *Pipeline) RestartTask(id int) error {
+	p.mu.Lock()
+	a := p.local
+	if a == nil {
+		a = p.asg
 	}
 	p.mu.Unlock()
-
-	var wg sync.WaitGroup
-	errs := make([]error, len(runners))
-	for i, r := range runners {
-		wg.Go(func() { errs[i] = p.supervise(ctx, i, r) })
+	if a == nil {
+		return fmt.Errorf("sink %q: restarting task %d: the pipeline is not running", p.cfg.Name, id)
 	}
-	wg.Wait()
-	err := errors.Join(errs...)
-	if err != nil {
-		p.setState(connect.StateFailed, err)
-	} else {
-		p.setState(connect.StateStopped, nil)
-	}
-	return err
+	return assigned.Restart(context.Background(), "sink", p.cfg.Name, a, id)
 }
 
 // supervise runs task id, restarting it under the restart policy when it
@@ -136,7 +172,7 @@ func (p *Pipeline) supervise(ctx context.Context, id int, r *taskRunner) error {
 		func(err error, restarts int, delay time.Duration) {
 			next := newTaskRunner(p, id, r.config)
 			next.restarts, next.lastFailure = restarts, err
-			next.state.Store(connect.StateRestarting)
+			next.setState(connect.StateRestarting)
 			r.log.Warn("task failed; restarting it", "error", err, "delay", delay, "restarts", restarts)
 			p.mu.Lock()
 			next.pipelinePaused = p.paused
@@ -146,7 +182,7 @@ func (p *Pipeline) supervise(ctx context.Context, id int, r *taskRunner) error {
 			p.mu.Unlock()
 			r = next
 		},
-		func() { r.state.Store(connect.StateStopped) })
+		func() { r.setState(connect.StateStopped) })
 }
 
 func (p *Pipeline) setState(s connect.State, err error) {
@@ -272,3 +308,12 @@ func (p *Pipeline) logger(task int) *slog.Logger {
 	// /admin/loggers knows it by (see runner.LoggerAttr).
 	return p.cfg.Logger.With("logger", "org.apache.kafka.connect.runtime.WorkerSinkTask", "connector", p.cfg.Name, "task", task)
 }
+
+var _ connect.ConnectorRestarter = (*Pipeline)(nil)
+
+// RestartConnector restarts the connector part alone, as Kafka Connect's
+// legacy POST /connectors/{c}/restart: a sink connector has no code of its
+// own in Sluice (its task configs are tasks.max copies of its properties),
+// so the restart is only the connector's state transition; the tasks are
+// untouched. It returns nil.
+func (p *Pipeline) RestartConnector(ctx context.Context) error { return nil }

@@ -473,7 +473,7 @@ func TestPutFatalFailsTask(t *testing.T) {
 	p, _ := sink.New(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := p.Run(ctx)
+	err := runUntilFailed(ctx, p)
 	if err == nil {
 		t.Fatal("Run returned nil after a fatal Put error")
 	}
@@ -486,8 +486,10 @@ func TestPutFatalFailsTask(t *testing.T) {
 			t.Fatalf("error %q does not mention %q", err, want)
 		}
 	}
+	// As Kafka Connect: the task FAILED, not the connector (STOPPED once
+	// Run returned).
 	st := p.PipelineStatus()
-	if st.State != connect.StateFailed || st.Tasks[0].State != connect.StateFailed || st.Tasks[0].Err == nil {
+	if st.State != connect.StateStopped || st.Err != nil || st.Tasks[0].State != connect.StateFailed || st.Tasks[0].Err == nil {
 		t.Fatalf("status %+v", st)
 	}
 	if !task.stopped.Load() {
@@ -515,7 +517,7 @@ func TestConversionFailureFailsTask(t *testing.T) {
 	p, _ := sink.New(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := p.Run(ctx)
+	err := runUntilFailed(ctx, p)
 	var re *connect.RecordError
 	if !errors.As(err, &re) || re.Stage != connect.StageValueConverter || re.Offset != 7 || re.Topic != topic {
 		t.Fatalf("Run: %v", err)

@@ -105,7 +105,7 @@ func TestAsyncReportUnderToleranceNoneCommitsNothingPastIt(t *testing.T) {
 			waitFor(t, 30*time.Second, "every record put", func() bool { return task.n.Load() >= n })
 			time.Sleep(time.Duration(50*(i+1)) * time.Millisecond)
 			close(gl.release)
-			runErr := <-errc
+			runErr := stopWhenFailed(p, cancel, errc)
 			if runErr == nil {
 				t.Fatal("Run returned nil; want the reported record's failure")
 			}

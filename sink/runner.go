@@ -80,6 +80,16 @@ type taskRunner struct {
 	seekMu sync.Mutex
 	seeks  map[connect.TopicPartition]int64
 
+	// Timestamp types (see learnTimestampType): tsKnown holds the topics
+	// whose message.timestamp.type was read, under tsMu; logAppendTopics
+	// those of them with LogAppendTime, replaced (never modified) under
+	// tsMu and read by the task goroutine once per batch. tsAdmin asks the
+	// brokers through client (never closed: closing it would close client).
+	tsMu            sync.Mutex
+	tsKnown         map[string]bool
+	tsAdmin         sarama.ClusterAdmin
+	logAppendTopics atomic.Pointer[[]string]
+
 	// Owned by the task goroutine.
 	stopping bool
 	raw      []*sarama.ConsumerMessage // taken, not yet converted

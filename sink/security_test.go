@@ -170,7 +170,7 @@ func TestSinkDLQClientProps(t *testing.T) {
 				}
 				return
 			}
-			err = <-done
+			err = stopWhenFailed(p, cancel, done)
 			if err == nil || !strings.Contains(err.Error(), tc.fail) || !strings.Contains(strings.ToLower(err.Error()), "authentication failed") {
 				t.Fatalf("Run: %v, want an authentication failure of the %s", err, tc.fail)
 			}

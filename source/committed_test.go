@@ -76,7 +76,7 @@ func TestFailedSendIsNotMarkedDone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runErr := p.Run(context.Background())
+	runErr := runUntilFailed(context.Background(), p)
 	var re *connect.RecordError
 	if !errors.As(runErr, &re) || re.Stage != connect.StageKafkaProduce {
 		t.Fatalf("Run: %v; want a KAFKA_PRODUCE failure", runErr)
@@ -232,7 +232,7 @@ func TestOffsetStoreThatKeepsFailingFailsTheTask(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runErr := p.Run(context.Background())
+	runErr := runUntilFailed(context.Background(), p)
 	if runErr == nil || !strings.Contains(runErr.Error(), "OFFSET_COMMIT") || !strings.Contains(runErr.Error(), "offset store unavailable") ||
 		!strings.Contains(runErr.Error(), "sluice.offset.commit.failure.timeout.ms") {
 		t.Fatalf("Run: %v; want an OFFSET_COMMIT failure naming the bound and the store's error", runErr)

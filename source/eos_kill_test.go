@@ -341,7 +341,7 @@ func TestEOSKillChild(t *testing.T) {
 	deadline := time.After(150 * time.Second)
 	for complete := false; !complete; {
 		select {
-		case err := <-runErr: // ended by itself: every task failed
+		case err := <-runErr: // ended by itself: a connector failure
 			status(err)
 			if errors.Is(err, connect.ErrFenced) {
 				os.Exit(eosExitFenced)
@@ -352,6 +352,17 @@ func TestEOSKillChild(t *testing.T) {
 			status(nil)
 			os.Exit(eosExitFailed)
 		case <-tick.C:
+			if ts := p.PipelineStatus().Tasks; len(ts) == 1 && ts[0].State == connect.StateFailed {
+				// The task failed for good (the connector stays RUNNING,
+				// as in Kafka Connect): stop; Run returns its failure.
+				cancel()
+				err := <-runErr
+				status(err)
+				if errors.Is(err, connect.ErrFenced) {
+					os.Exit(eosExitFenced)
+				}
+				os.Exit(eosExitFailed)
+			}
 			entries, err := p.ListOffsets(ctx)
 			if err != nil {
 				continue

@@ -289,7 +289,7 @@ func TestEOSConnectorBoundaryConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = p.Run(context.Background())
+	err = runUntilFailed(context.Background(), p)
 	want := "Connector requested both commit and abort of same record against topic/partition " + topic + "/null"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Run: %v; want the task to fail with %q", err, want)
@@ -348,12 +348,13 @@ func TestEOSFencing(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopB := runPipeline(t, b)
-	var errA error
-	select {
-	case errA = <-doneA:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("A was not fenced: status %+v", a.PipelineStatus().Tasks[0])
-	}
+	// A's task fails fenced; its pipeline stays RUNNING (Kafka Connect): stop
+	// it then, and Run returns the task's failure.
+	waitFor(t, "A's task fenced", 60*time.Second, func() bool {
+		ts := a.PipelineStatus().Tasks
+		return len(ts) == 1 && ts[0].State == connect.StateFailed
+	})
+	errA := stopWhenFailed(a, cancelA, doneA)
 	if !errors.Is(errA, connect.ErrFenced) {
 		t.Fatalf("A ended with %v; want ErrFenced", errA)
 	}
@@ -387,7 +388,7 @@ func TestEOSOwnOffsetsTopicRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = p.Run(context.Background())
+	err = runUntilFailed(context.Background(), p)
 	if err == nil || !strings.Contains(err.Error(), "Source tasks may not produce to their own offsets topics when exactly-once support is enabled") {
 		t.Fatalf("Run: %v; want Kafka Connect's refusal", err)
 	}
@@ -517,7 +518,7 @@ func TestEOSTransactionTimeout(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	err = p.Run(ctx)
+	err = runUntilFailed(ctx, p)
 	if err == nil || ctx.Err() != nil {
 		t.Fatalf("Run: %v; want the task to fail once its transaction timed out", err)
 	}
@@ -642,7 +643,7 @@ func TestEOSConnectorBoundaryNilRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = p.Run(context.Background())
+	err = runUntilFailed(context.Background(), p)
 	if err == nil || !strings.Contains(err.Error(), "Source record used to define transaction boundaries may not be null") {
 		t.Fatalf("Run: %v; want Kafka Connect's message for a nil record", err)
 	}

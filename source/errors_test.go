@@ -118,7 +118,7 @@ func TestSourceToleranceNoneFailsAndOffsetsStopBeforeFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = p.Run(context.Background())
+	err = runUntilFailed(context.Background(), p)
 	var re *connect.RecordError
 	if !errors.As(err, &re) || re.Stage != connect.StageTransformation || !errors.Is(err, errBadRecord) {
 		t.Fatalf("Run: %v; want a TRANSFORMATION RecordError wrapping the SMT's error", err)

@@ -118,15 +118,18 @@ func TestPanicsFailTheTaskNotTheProcess(t *testing.T) {
 					cancel()
 				}()
 			}
-			runErr := p.Run(ctx)
+			runErr := runUntilFailed(ctx, p)
 			want := "boom in " + in
 			if runErr == nil || !strings.Contains(runErr.Error(), want) || !strings.Contains(runErr.Error(), "panicked") ||
 				!strings.Contains(runErr.Error(), "goroutine") {
 				t.Fatalf("Run: %v; want the panic value %q and its stack trace", runErr, want)
 			}
+			// As Kafka Connect: a connector failure (TaskConfigs) fails
+			// the pipeline; a task's leaves it RUNNING, STOPPED once Run
+			// returned.
 			st := p.PipelineStatus()
-			if st.State != connect.StateFailed {
-				t.Fatalf("pipeline %s, want FAILED", st.State)
+			if wantState := connect.StateStopped; in == "TaskConfigs" && st.State != connect.StateFailed || in != "TaskConfigs" && st.State != wantState {
+				t.Fatalf("pipeline %s after a panic in %s", st.State, in)
 			}
 			if in != "TaskConfigs" {
 				ts := st.Tasks[0]
@@ -225,7 +228,7 @@ func TestRetriablePollRetriesWithoutLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runErr := p.Run(context.Background())
+	runErr := runUntilFailed(context.Background(), p)
 	var re *connect.RecordError
 	if !errors.As(runErr, &re) || re.Stage != connect.StageTaskPoll || !strings.Contains(runErr.Error(), "source system busy") {
 		t.Fatalf("Run: %v; want a TASK_POLL failure once sluice.task.retry.timeout.ms ran out", runErr)
@@ -291,7 +294,7 @@ func TestUnsupportedOffsetTypeRejectedAtPoll(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tol == sluiceerrors.ToleranceNone {
-				runErr := p.Run(context.Background())
+				runErr := runUntilFailed(context.Background(), p)
 				if runErr == nil || !strings.Contains(runErr.Error(), "time.Time") || !strings.Contains(runErr.Error(), "part=p0") {
 					t.Fatalf("Run: %v; want a failure naming the type and the source partition", runErr)
 				}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/assigned"
 	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/internal/topicset"
@@ -36,6 +37,12 @@ type Pipeline struct {
 	asg *assignment
 	// topics are the active topics (topics.go).
 	topics topicset.Set
+	// local runs the tasks of a Run not in assigned mode (set by Run, read
+	// under mu): the same machinery, started with the computed task
+	// configs; taskConfigs are those configs (RestartConnector compares).
+	local       *assignment
+	taskConfigs []map[string]string
+	connMu      sync.Mutex // serializes RestartConnector
 }
 
 // New validates cfg, applies defaults and returns a pipeline ready to Run.
@@ -56,14 +63,24 @@ func New(cfg Config) (*Pipeline, error) {
 // Name returns the connector name.
 func (p *Pipeline) Name() string { return p.cfg.Name }
 
-// Run starts the tasks and blocks until they all ended: when ctx is done
-// (each task stops gracefully: it is no longer polled, outstanding records
-// get up to ShutdownTimeout to be acknowledged, offsets are committed, then
-// Task.Stop is called) or when every task failed. It returns nil after a
-// graceful stop, or the tasks' errors joined. Run returns only after every
-// goroutine it started has exited. A Pipeline runs once: any further call
+// Run starts the tasks and blocks until ctx is done; then each task stops
+// gracefully: it is no longer polled, outstanding records get up to
+// ShutdownTimeout to be acknowledged, offsets are committed, then Task.Stop
+// is called. After the stop Run returns the errors of the tasks that were
+// FAILED then, joined, or nil. It returns only after every goroutine it
+// started has exited. A Pipeline runs once: any further call
 // of Run, concurrent with the first or after it, returns an error at once
 // (build another Pipeline with New to run the connector again).
+//
+// With a Config.Connector, Run first computes the task configs
+// (TaskConfigs); a failure there is the connector's: Run returns it and the
+// pipeline is FAILED with it, as a Kafka Connect connector whose taskConfigs
+// failed. A task that fails (at Start, in Poll, producing, or a panic in
+// task code) is restarted when Config.Restart allows; one that failed for
+// good stays FAILED in PipelineStatus, with its error, until RestartTask
+// revives it, while the other tasks go on. As in Kafka Connect the pipeline
+// (the connector) stays RUNNING (PAUSED) and Run goes on, even when every
+// task failed.
 //
 // A pipeline given no Config.OffsetStore opens its store
 // (Config.OffsetStorage) before any task starts and closes it before
@@ -97,42 +114,60 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	runners := make([]*taskRunner, len(configs))
+	// Standalone: the tasks run by the assigned-mode machinery, which keeps
+	// Run going whatever the tasks do and restarts one task in place
+	// (RestartTask); AssignTasks still refuses (p.asg is nil).
+	local := assigned.New[*taskRunner]("source", p.cfg.Name, runners{p})
+	tasks := make(map[int]map[string]string, len(configs))
 	for i, c := range configs {
-		runners[i] = newTaskRunner(p, i, c)
+		tasks[i] = maps.Clone(c)
 	}
 	p.mu.Lock()
-	p.tasks = runners
-	if p.paused {
-		p.state = connect.StatePaused
-	} else {
-		p.state = connect.StateRunning
-	}
+	p.local, p.taskConfigs = local, configs
 	p.mu.Unlock()
-
-	release, stopped, err := p.openStores(ctx, func() []*taskRunner { return runners })
-	defer release()
-	if stopped || err != nil {
+	if err := assigned.Assign(ctx, "source", p.cfg.Name, tasks, func() *assignment { return local }); err != nil {
+		local.Close()
+		p.setState(connect.StateFailed, err)
 		return err
 	}
+	if err := p.runAssigned(ctx, local); err != nil {
+		return err
+	}
+	return p.failedTasks()
+}
 
-	var wg sync.WaitGroup
-	errs := make([]error, len(runners))
-	for i, r := range runners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = p.supervise(ctx, i, r, configs[i])
-		}()
+// failedTasks returns the errors of the tasks that are FAILED, joined (nil
+// if none).
+func (p *Pipeline) failedTasks() error {
+	var errs []error
+	for _, t := range p.PipelineStatus().Tasks {
+		if t.State == connect.StateFailed && t.Err != nil {
+			errs = append(errs, t.Err)
+		}
 	}
-	wg.Wait()
-	err = errors.Join(errs...)
-	if err != nil {
-		p.setState(connect.StateFailed, err)
-	} else {
-		p.setState(connect.StateStopped, nil)
+	return errors.Join(errs...)
+}
+
+// RestartTask restarts task id in place, as Kafka Connect's POST
+// /connectors/{c}/tasks/{id}/restart: the instance stops gracefully (no
+// more polls, records in flight get ShutdownTimeout to be acknowledged,
+// offsets committed, Task.Stop) and a new one starts from NewTask with the
+// same config, a FAILED task included; the other tasks are not touched. It
+// implements connect.TaskRestarter; it returns an error when id is no task
+// of the pipeline or Run has not started (the tasks start with Run), and is
+// a no-op after Run returned. It waits for the stop. Safe from any
+// goroutine.
+func (p *Pipeline) RestartTask(id int) error {
+	p.mu.Lock()
+	a := p.local
+	if a == nil {
+		a = p.asg
 	}
-	return err
+	p.mu.Unlock()
+	if a == nil {
+		return fmt.Errorf("source %q: restarting task %d: the pipeline is not running", p.cfg.Name, id)
+	}
+	return assigned.Restart(context.Background(), "source", p.cfg.Name, a, id)
 }
 
 // computeTaskConfigs calls the Connector's TaskConfigs with a copy of the
@@ -344,4 +379,58 @@ func (p *Pipeline) logger(task int) *slog.Logger {
 	// "logger": Kafka Connect's class of the same work, the name GET/PUT
 	// /admin/loggers knows it by (see runner.LoggerAttr).
 	return p.cfg.Logger.With("logger", "org.apache.kafka.connect.runtime.WorkerSourceTask", "connector", p.cfg.Name, "task", task)
+}
+
+var _ connect.ConnectorRestarter = (*Pipeline)(nil)
+
+// RestartConnector restarts the connector part alone, as Kafka Connect's
+// legacy POST /connectors/{c}/restart: without a Config.Connector it does
+// nothing; with one, it computes the task configs again and, only when they
+// differ from those the tasks run with, reconfigures the tasks (changed and
+// removed tasks stop gracefully, new ones start; the others keep running).
+// A failure to compute them makes the pipeline FAILED with it (the tasks go
+// on) and is returned; a later success makes it RUNNING (PAUSED) again. It
+// does nothing before Run, after it, or in assigned mode (the cluster
+// computes task configs). ctx bounds waiting for the task stops. Calls are
+// serialized; safe from any goroutine.
+func (p *Pipeline) RestartConnector(ctx context.Context) error {
+	p.connMu.Lock()
+	defer p.connMu.Unlock()
+	p.mu.Lock()
+	a, prev := p.local, p.taskConfigs
+	p.mu.Unlock()
+	if p.cfg.Connector == nil || a == nil {
+		return nil
+	}
+	configs, err := p.computeTaskConfigs(ctx)
+	p.mu.Lock()
+	live := p.state == connect.StateRunning || p.state == connect.StatePaused || p.state == connect.StateFailed
+	switch {
+	case !live:
+	case err != nil:
+		p.state, p.err = connect.StateFailed, err
+	case p.paused:
+		p.state, p.err = connect.StatePaused, nil
+	default:
+		p.state, p.err = connect.StateRunning, nil
+	}
+	p.mu.Unlock()
+	if err != nil || !live {
+		return err
+	}
+	if slices.EqualFunc(prev, configs, func(a, b map[string]string) bool { return maps.Equal(a, b) }) {
+		return nil
+	}
+	p.cfg.Logger.Info("connector restarted with changed task configs; reconfiguring its tasks", "connector", p.cfg.Name, "tasks", len(configs))
+	tasks := make(map[int]map[string]string, len(configs))
+	for i, c := range configs {
+		tasks[i] = maps.Clone(c)
+	}
+	if err := assigned.Assign(ctx, "source", p.cfg.Name, tasks, func() *assignment { return a }); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.taskConfigs = configs
+	p.mu.Unlock()
+	return nil
 }

@@ -47,14 +47,14 @@ func TestPipelinePanicFailsTheTaskNotTheProcess(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			runErr := p.Run(ctx)
+			runErr := runUntilFailed(ctx, p)
 			if runErr == nil || !strings.Contains(runErr.Error(), want) || !strings.Contains(runErr.Error(), "panicked") ||
 				!strings.Contains(runErr.Error(), "goroutine") {
 				t.Fatalf("Run: %v; want the panic value %q and its stack trace", runErr, want)
 			}
 			st := p.PipelineStatus()
-			if st.State != connect.StateFailed || len(st.Tasks) != 1 {
-				t.Fatalf("pipeline %s with %d tasks, want FAILED with 1", st.State, len(st.Tasks))
+			if st.State != connect.StateStopped || len(st.Tasks) != 1 {
+				t.Fatalf("pipeline %s with %d tasks, want STOPPED (a task failure leaves the connector running) with 1", st.State, len(st.Tasks))
 			}
 			if ts := st.Tasks[0]; ts.State != connect.StateFailed || ts.Err == nil || !strings.Contains(ts.Err.Error(), want) {
 				t.Fatalf("task %s err %v; want FAILED with the panic", ts.State, ts.Err)

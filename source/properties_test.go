@@ -124,7 +124,7 @@ func TestProducerOverrideErrorFailsTaskNamingKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = p.Run(context.Background())
+	err = runUntilFailed(context.Background(), p)
 	if err == nil || !strings.Contains(err.Error(), "producer.override.acks") {
 		t.Fatalf("Run: %v; want an error naming producer.override.acks", err)
 	}

@@ -325,7 +325,7 @@ func TestDeliveryTimeoutMakesARecordFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = p.Run(context.Background())
+	err = runUntilFailed(context.Background(), p)
 	var re *connect.RecordError
 	if !errors.As(err, &re) || re.Stage != connect.StageKafkaProduce || !strings.Contains(err.Error(), "delivery.timeout.ms") {
 		t.Fatalf("Run: %v; want a KAFKA_PRODUCE failure naming delivery.timeout.ms", err)
@@ -349,7 +349,7 @@ func TestDeliveryPropertiesAreValidated(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := p.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "producer.override."+k) {
+		if err := runUntilFailed(context.Background(), p); err == nil || !strings.Contains(err.Error(), "producer.override."+k) {
 			t.Errorf("%s=soon: Run: %v; want an error naming producer.override.%s", k, err, k)
 		}
 	}

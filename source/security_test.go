@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/offsets"
 	"github.com/sluicehq/sluice/source"
@@ -48,8 +49,8 @@ func secureKfake(t *testing.T, opts ...kfake.Opt) *kfake.Cluster {
 
 // runSecureSource builds a source pipeline from worker properties (plus
 // bootstrap.servers) and a generating connector, runs it, and returns
-// Run's error once n records were acknowledged (nil error), or once Run
-// returned by itself.
+// Run's error once n records were acknowledged (nil error), or once its
+// task FAILED or Run returned by itself.
 func runSecureSource(t *testing.T, brokers []string, worker, connector map[string]string, n int64) error {
 	t.Helper()
 	worker["bootstrap.servers"] = strings.Join(brokers, ",")
@@ -83,12 +84,19 @@ func runSecureSource(t *testing.T, brokers []string, worker, connector map[strin
 			t.Fatalf("neither %d acks nor a failure within 120 s: status %+v", n, p.PipelineStatus())
 		case <-time.After(20 * time.Millisecond):
 		}
-		if st := p.PipelineStatus(); len(st.Tasks) > 0 && st.Tasks[0].RecordsOut >= n {
+		st := p.PipelineStatus()
+		if len(st.Tasks) > 0 && st.Tasks[0].RecordsOut >= n {
 			cancel()
 			if err := <-done; err != nil {
 				t.Fatalf("Run after cancel: %v", err)
 			}
 			return nil
+		}
+		if len(st.Tasks) > 0 && st.Tasks[0].State == connect.StateFailed {
+			// The task failed (the connector stays RUNNING, as in Kafka
+			// Connect): stop; Run returns the task's failure.
+			cancel()
+			return <-done
 		}
 	}
 }

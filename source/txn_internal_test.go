@@ -56,7 +56,19 @@ func TestEOSFailureDuringAsyncCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Run(context.Background()); !errors.Is(err, errTaskBroke) {
+	// A task failure leaves the pipeline running (Kafka Connect): stop it
+	// once the task FAILED; Run then returns the task's failure.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if ts := p.PipelineStatus().Tasks; len(ts) == 1 && ts[0].State == connect.StateFailed {
+				cancel()
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	if err := p.Run(ctx); !errors.Is(err, errTaskBroke) {
 		t.Fatalf("Run: %v; want the task's failure", err)
 	}
 	st := p.PipelineStatus().Tasks[0]

@@ -228,7 +228,16 @@ func TestRESTEndpoints(t *testing.T) {
 		{name: "task status bad id", method: "GET", path: "/connectors/src/tasks/x/status", code: 404, golden: "path_not_found"},
 		{name: "restart", method: "POST", path: "/connectors/src/restart", code: 204,
 			check: func(t *testing.T, e *env, w *httptest.ResponseRecorder) {
-				eventually(t, "rebuild", func() bool { return e.f.Builds("src") == 2 })
+				// Kafka Connect's legacy restart: the connector only, its
+				// tasks untouched (a pipeline without
+				// connect.ConnectorRestarter keeps running as it is).
+				if b, r := e.f.Builds("src"), e.f.Runs("src"); b != 1 || r != 1 {
+					t.Fatalf("builds %d runs %d after a connector-only restart, want 1 and 1", b, r)
+				}
+				rep := e.waitState("src", connect.StateRunning, 1)
+				if rep.Restarts != 0 || rep.Tasks[0].Restarts != 0 {
+					t.Fatalf("restarts %d, task restarts %d: want the tasks untouched", rep.Restarts, rep.Tasks[0].Restarts)
+				}
 			}},
 		{name: "restart include tasks", method: "POST", path: "/connectors/src/restart?includeTasks=true", code: 202, golden: "restart_include_tasks"},
 		{name: "restart only failed, none failed", method: "POST", path: "/connectors/src/restart?includeTasks=true&onlyFailed=true", code: 202, golden: "restart_only_failed_none"},

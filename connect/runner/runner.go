@@ -730,10 +730,18 @@ type RestartOptions struct {
 
 // Restart restarts the connector as opts say and returns its status at that
 // moment with what is being restarted shown RESTARTING (the body of Kafka
-// Connect's 202 response). A pipeline restarts as a whole (connector and
-// tasks together) unless only tasks are to be restarted and it implements
-// [connect.TaskRestarter]; the status says which. Restarting a STOPPED connector does
-// nothing. The restart itself proceeds asynchronously.
+// Connect's 202 response). With neither option (Kafka Connect's legacy
+// restart, 204) only the connector restarts and its tasks keep running
+// untouched: through [connect.ConnectorRestarter] when the pipeline
+// implements it (a source recomputes its task configs and reconfigures
+// only the tasks whose config changed), else nothing but the state
+// transition; a connector that is FAILED or not running, or whose config
+// provider references now resolve to other values, restarts as a whole
+// (standalone; in cluster mode as before). Otherwise a pipeline restarts
+// as a whole (connector and tasks together) unless only failed tasks are
+// to be restarted and it implements [connect.TaskRestarter]; the status
+// says which. Restarting a STOPPED connector does nothing. A whole restart
+// proceeds asynchronously; a connector-only one is done on return.
 func (r *Runner) Restart(name string, opts RestartOptions) (ConnectorReport, error) {
 	s, err := r.slot(name)
 	if err != nil {

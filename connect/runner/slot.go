@@ -61,6 +61,10 @@ type slot struct {
 	// resolved are the values config providers supplied at the last
 	// build: never shown, kept only to mask them in logs and traces.
 	resolved []string
+	// lastWorker and lastConfig are the worker and connector
+	// configurations as last resolved (config providers), compared by a
+	// connector-only restart (restartConnector).
+	lastWorker, lastConfig map[string]string
 	// held are the clear secret values of every configuration the slot
 	// has held (see clearSecrets): a rotated secret stays masked while the
 	// incarnation built with it shuts down, logs and reports errors.
@@ -228,6 +232,7 @@ func (s *slot) resolve(ctx context.Context, worker, config map[string]string) (m
 	}
 	vals := slices.Concat(wvals, cvals)
 	s.mu.Lock()
+	s.lastWorker, s.lastConfig = w, c
 	for _, v := range vals {
 		if !slices.Contains(s.resolved, v) {
 			s.resolved = append(s.resolved, v)
@@ -524,11 +529,14 @@ func (s *slot) restart(opts RestartOptions) (ConnectorReport, error) {
 			failed = append(failed, t.ID)
 		}
 	}
+	if !opts.IncludeTasks && !opts.OnlyFailed {
+		return rep, s.restartConnector(rep)
+	}
 	whole := false
 	var inPlace []int
 	switch {
 	case !opts.IncludeTasks:
-		whole = !opts.OnlyFailed || connFailed
+		whole = connFailed
 	case !opts.OnlyFailed || connFailed:
 		whole = true
 	case len(failed) > 0:
@@ -574,10 +582,52 @@ func (s *slot) restart(opts RestartOptions) (ConnectorReport, error) {
 	return rep, errors.Join(errs...)
 }
 
+// restartConnector is Kafka Connect's legacy restart (POST
+// /connectors/{c}/restart with neither includeTasks nor onlyFailed): the
+// connector alone, its tasks untouched. A pipeline that is not running, or
+// whose connector FAILED, has nothing running to keep: it restarts as a
+// whole. Otherwise a [connect.ConnectorRestarter] restarts its connector
+// part; for any other pipeline the connector has no part of its own to
+// restart and the call only logs.
+//
+// As Kafka Connect resolves a connector's config provider references again
+// when it restarts the connector (and reconfigures its tasks when their
+// configurations changed), a plugin-built connector whose configuration
+// holds references is resolved again: when a value changed, or resolving
+// fails, the pipeline restarts as a whole.
+func (s *slot) restartConnector(rep ConnectorReport) error {
+	s.mu.Lock()
+	changed := false
+	if s.plugin != nil && len(s.r.providers) > 0 && s.runningLocked() && (hasVariables(s.config) || hasVariables(s.r.cfg.Worker)) {
+		worker, config, lastW, lastC, ctx := s.r.cfg.Worker, maps.Clone(s.config), s.lastWorker, s.lastConfig, s.runCtx
+		s.mu.Unlock()
+		w, c, err := s.resolve(ctx, worker, config)
+		changed = err != nil || !maps.Equal(w, lastW) || !maps.Equal(c, lastC)
+		s.mu.Lock()
+	}
+	cr, ok := s.pipe.(connect.ConnectorRestarter)
+	if changed || rep.State == connect.StateFailed || !s.runningLocked() {
+		s.restartLocked()
+		s.mu.Unlock()
+		s.log.Info("connector restarting")
+		return nil
+	}
+	ctx := s.runCtx
+	s.mu.Unlock()
+	s.log.Info("connector restarting; its tasks keep running")
+	if !ok {
+		return nil
+	}
+	if err := cr.RestartConnector(ctx); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("restarting connector %s: %w", s.name, err)
+	}
+	return nil
+}
+
 func (s *slot) restartTask(id int) error {
 	rep := s.report()
 	if !slices.ContainsFunc(rep.Tasks, func(t TaskReport) bool { return t.ID == id }) {
-		return &runnerError{kind: ErrTaskNotFound, msg: fmt.Sprintf("Unknown task: %s-%d", s.name, id)}
+		return &runnerError{kind: ErrTaskNotFound, msg: fmt.Sprintf("Task %s-%d not found", s.name, id)}
 	}
 	s.mu.Lock()
 	tr, ok := s.pipe.(connect.TaskRestarter)
@@ -995,4 +1045,15 @@ func (s *slot) metricsSnapshot() (live *connect.PipelineStatus, acc map[int]task
 func (r *Runner) isProvider(name string) bool {
 	_, ok := r.providers[name]
 	return ok
+}
+
+// hasVariables reports whether a value of config holds a config provider
+// reference.
+func hasVariables(config map[string]string) bool {
+	for _, v := range config {
+		if configprovider.HasVariables(v) {
+			return true
+		}
+	}
+	return false
 }

@@ -51,6 +51,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -277,12 +278,18 @@ wait:
 		case <-ctx.Done():
 			fmt.Fprintln(stdout, "Interrupted: stopping gracefully.")
 			break wait
-		case failure = <-errc: // Run returns early only when every task failed
+		case failure = <-errc: // Run returns early only when a connector failed
 			break wait
 		case <-second.C:
 			prog.print(orders.PipelineStatus(), toFile.PipelineStatus())
 		case <-check.C:
 			if !opts.follow && sum(toFile.PipelineStatus()).done() >= want {
+				break wait
+			}
+			// A failed task leaves its pipeline running, as in Kafka
+			// Connect; the demo stops when a pipeline has no task left
+			// (Run then returns the tasks' failures).
+			if slices.ContainsFunc(pipelines, allTasksFailed) {
 				break wait
 			}
 		}
@@ -317,4 +324,15 @@ func parseBootstrap(s string) []string {
 		}
 	}
 	return out
+}
+
+// allTasksFailed reports whether every task of p is FAILED.
+func allTasksFailed(p connect.Pipeline) bool {
+	tasks := p.PipelineStatus().Tasks
+	for _, t := range tasks {
+		if t.State != connect.StateFailed {
+			return false
+		}
+	}
+	return len(tasks) > 0
 }

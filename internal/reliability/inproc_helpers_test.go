@@ -425,6 +425,7 @@ type pipeline interface {
 
 // running is a pipeline running in the background.
 type running struct {
+	p      pipeline
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error
@@ -434,7 +435,7 @@ type running struct {
 func runInBackground(t *testing.T, p pipeline) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{cancel: cancel, done: make(chan struct{})}
+	r := &running{p: p, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
 		r.err = p.Run(ctx)
@@ -451,6 +452,26 @@ func (r *running) exited() bool {
 	default:
 		return false
 	}
+}
+
+// tasksFailed reports whether Run returned or every task of the pipeline
+// is FAILED (a task failure leaves the connector RUNNING, as in Kafka
+// Connect, so Run goes on).
+func (r *running) tasksFailed() bool {
+	if r.exited() {
+		return true
+	}
+	sp, ok := r.p.(interface{ PipelineStatus() connect.PipelineStatus })
+	if !ok {
+		return false
+	}
+	tasks := sp.PipelineStatus().Tasks
+	for _, t := range tasks {
+		if t.State != connect.StateFailed {
+			return false
+		}
+	}
+	return len(tasks) > 0
 }
 
 // stop cancels the pipeline and returns Run's error. A pipeline that does

@@ -671,7 +671,7 @@ func malformedNoneScenario(t *testing.T) {
 	for run := range errs {
 		sk := newPipeline()
 		r := runInBackground(t, sk)
-		if !waitUntil(context.Background(), 60*time.Second, r.exited) {
+		if !waitUntil(context.Background(), 60*time.Second, r.tasksFailed) {
 			t.Fatalf("run %d: the task did not stop at the malformed record within 60 s (%d records put)", run+1, rec.n.Load())
 		}
 		errs[run] = r.stop(t)
@@ -842,12 +842,14 @@ func restTaskStatus(t *testing.T, r *runner.Runner, name string) (state, trace s
 	return "", ""
 }
 
-// connectorFailed reports whether the connector is FAILED: its pipeline
-// returned with every task failed for good (a task the policy is about to
-// restart is FAILED for a moment, its connector is not).
+// connectorFailed reports whether the connector's task 0 failed for good:
+// FAILED after the policy's one restart (a task the policy is about to
+// restart is FAILED for a moment, with no restart yet), while the connector
+// stays RUNNING, as in Kafka Connect.
 func connectorFailed(r *runner.Runner, name string) bool {
 	rep, err := r.Status(name)
-	return err == nil && rep.State == connect.StateFailed
+	return err == nil && rep.State == connect.StateRunning && len(rep.Tasks) == 1 &&
+		rep.Tasks[0].State == connect.StateFailed && rep.Tasks[0].Restarts >= 1
 }
 
 // task0 returns task 0's report, or a zero one.
