@@ -26,7 +26,7 @@ import (
 //	GET    /                                    version, commit, kafka_cluster_id
 //	GET    /health                              200 healthy, 503 starting, 500 stopped
 //	GET    /connectors[?expand=status&expand=info]
-//	POST   /connectors                          {name, config, initial_state?} → 201 ConnectorInfo; 409 if it exists
+//	POST   /connectors                          {name, config, initial_state?} → 201 ConnectorInfo (standalone: with its tasks); 409 if it exists
 //	GET    /connectors/{name}                   {name, config, tasks, type}
 //	GET    /connectors/{name}/config            the configuration
 //	PUT    /connectors/{name}/config            create (201) or update (200); restarts that connector only
@@ -34,7 +34,7 @@ import (
 //	GET    /connectors/{name}/status            {name, connector, tasks, type} + "sluice" progress facts
 //	GET    /connectors/{name}/tasks             [{id:{connector,task}, config}]
 //	GET    /connectors/{name}/tasks/{id}/status
-//	POST   /connectors/{name}/restart?includeTasks=&onlyFailed=   204, or 202 + status (KIP-745)
+//	POST   /connectors/{name}/restart?includeTasks=&onlyFailed=   204 (both false: the connector only, tasks untouched), or 202 + status (KIP-745)
 //	POST   /connectors/{name}/tasks/{id}/restart                  204
 //	PUT    /connectors/{name}/pause | resume    202
 //	PUT    /connectors/{name}/stop              204
@@ -47,11 +47,14 @@ import (
 //	PUT    /admin/loggers/{logger}?scope=       {"level":"DEBUG"} → 200 [changed loggers]; scope=cluster → 204
 //	GET    /connectors/{name}/topics            {"<name>":{"topics":[...]}} active topics (KIP-558)
 //	PUT    /connectors/{name}/topics/reset      202
-//	GET    /connector-plugins                   [{class, type, version}]
-//	GET    /connector-plugins/{plugin}/config   the plugin's ConfigKeyInfo list
+//	GET    /connector-plugins[?connectorsOnly=false]   [{class, type, version}]; false adds converters, SMTs, predicates
+//	GET    /connector-plugins/{plugin}/config[?version=]   the plugin's ConfigKeyInfo list
 //	PUT    /connector-plugins/{plugin}/config/validate
 //
-// Errors are {"error_code": <status>, "message": "..."}.
+// Query booleans are read as Kafka Connect's Jersey reads them: anything
+// but a case-insensitive "true" is false. Errors are {"error_code":
+// <status>, "message": "..."}; a body that is not the JSON the endpoint
+// takes is 400 (Kafka Connect answers 500).
 //
 // Secrets never leave through the API. The values of password keys
 // (IsPasswordKey, [connect.Plugin].PasswordKeys, PASSWORD-typed keys) are
