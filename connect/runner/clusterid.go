@@ -22,6 +22,7 @@ type clusterIDCache struct {
 	mu       sync.Mutex
 	id       string
 	failedAt time.Time
+	asking   bool // a lookup is in flight
 }
 
 // KafkaClusterID returns the id of the Kafka cluster the Runner works
@@ -31,25 +32,32 @@ type clusterIDCache struct {
 // bootstrap.servers (with their security settings) — asked once and
 // cached. Without brokers to ask, or while they cannot be reached (the
 // lookup is then retried at most every 10 s, an attempt taking at most
-// the client's few-second network timeouts), it returns "". Safe for
-// concurrent use.
+// the client's few-second network timeouts), it returns "". One caller at
+// a time asks the brokers; callers meanwhile get "" at once rather than
+// wait behind it (GET / must stay fast for health probes while the brokers
+// are away). Safe for concurrent use.
 func (r *Runner) KafkaClusterID(ctx context.Context) string {
 	if r.cfg.KafkaClusterID != "" {
 		return r.cfg.KafkaClusterID
 	}
 	c := &r.clusterID
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.id != "" || (!c.failedAt.IsZero() && r.now().Sub(c.failedAt) < clusterIDRetry) {
-		return c.id
+	if c.id != "" || c.asking || (!c.failedAt.IsZero() && r.now().Sub(c.failedAt) < clusterIDRetry) {
+		id := c.id
+		c.mu.Unlock()
+		return id
 	}
+	c.asking = true
+	c.mu.Unlock()
 	id, err := r.lookupClusterID(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.asking = false
 	if err != nil {
 		c.failedAt = r.now()
-		if errors.Is(err, errNoBrokers) {
-			return ""
+		if !errors.Is(err, errNoBrokers) {
+			r.log.Warn("cannot read the Kafka cluster id for GET /; reporting none", "error", err)
 		}
-		r.log.Warn("cannot read the Kafka cluster id for GET /; reporting none", "error", err)
 		return ""
 	}
 	c.id = id
