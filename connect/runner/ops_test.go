@@ -254,8 +254,8 @@ func TestRESTOffsetsMessages(t *testing.T) {
 			patchCode: 500, patchBody: `{"error_code":500,"message":"Partition objects should contain the key 'filename'"}`,
 			delCode: 500, delBody: `{"error_code":500,"message":"Partition objects should contain the key 'filename'"}`},
 		{name: "unsupported", hook: true, err: errors.ErrUnsupported,
-			patchCode: 500, patchBody: `{"error_code":500,"message":"Failed to modify offsets for connector ap because it doesn't support external modification of offsets: unsupported operation"}`,
-			delCode: 500, delBody: `{"error_code":500,"message":"Failed to modify offsets for connector ap because it doesn't support external modification of offsets: unsupported operation"}`},
+			patchCode: 500, patchBody: `{"error_code":500,"message":"Failed to modify offsets for connector ap because it doesn't support external modification of offsets"}`,
+			delCode: 500, delBody: `{"error_code":500,"message":"Failed to modify offsets for connector ap because it doesn't support external modification of offsets"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, runner.Config{})
@@ -311,5 +311,41 @@ func TestRESTOffsetsMessages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// panicAlterPipe's connector hook panics.
+type panicAlterPipe struct{ *fakePipe }
+
+func (p *panicAlterPipe) AlterConnectorOffsets(context.Context, []connect.OffsetEntry) (bool, error) {
+	panic("connector bug")
+}
+
+// TestRESTOffsetsConnectorHookPanics: a panic in the connector's offsets
+// hook is connector code failing: a 500 naming it, the store unchanged, the
+// Runner (and the process) fine.
+func TestRESTOffsetsConnectorHookPanics(t *testing.T) {
+	e := newEnv(t, runner.Config{})
+	build := func(ctx context.Context) (connect.Pipeline, error) {
+		p, err := e.f.build("pp", connect.TypeSource, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &panicAlterPipe{p.(*fakePipe)}, nil
+	}
+	if err := e.r.AddPipeline("pp", nil, build); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	e.waitState("pp", connect.StateRunning, 1)
+	if err := e.r.Stop(context.Background(), "pp"); err != nil {
+		t.Fatal(err)
+	}
+	h := e.r.Handler()
+	for _, req := range [][2]string{{"PATCH", `{"offsets":[{"partition":{"filename":"a.txt"},"offset":{"position":7}}]}`}, {"DELETE", ""}} {
+		w := do(h, req[0], "/connectors/pp/offsets", req[1])
+		if w.Code != 500 || !strings.Contains(w.Body.String(), "AlterOffsets panicked: connector bug") {
+			t.Errorf("%s offsets with a panicking hook: %d %s, want 500 naming the panic", req[0], w.Code, w.Body)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/connect/configprovider"
+	"github.com/sluicehq/sluice/internal/safecall"
 )
 
 // DefaultStallAfter is Config.StallAfter's default.
@@ -925,9 +926,17 @@ func askConnectorOffsets(ctx context.Context, s *slot, om connect.OffsetManager,
 	if !ok {
 		return false, nil
 	}
-	managed, err := ca.AlterConnectorOffsets(ctx, entries)
+	// Connector code: a panic fails the request (a 500 naming it), not
+	// the caller.
+	var managed bool
+	err := safecall.Call("AlterOffsets", func() (err error) {
+		managed, err = ca.AlterConnectorOffsets(ctx, entries)
+		return err
+	})
 	if errors.Is(err, errors.ErrUnsupported) {
-		return false, s.scrubErr(fmt.Errorf("Failed to modify offsets for connector %s because it doesn't support external modification of offsets: %w", s.name, err)) //lint:ignore ST1005 Kafka Connect's message
+		// Kafka Connect's message as is; the cause stays in the chain.
+		msg := fmt.Sprintf("Failed to modify offsets for connector %s because it doesn't support external modification of offsets", s.name)
+		return false, s.scrubErr(&runnerError{kind: errors.ErrUnsupported, msg: msg, err: err})
 	}
 	if err != nil {
 		// As Kafka Connect, the connector's own message (a 500).
