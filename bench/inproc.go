@@ -407,6 +407,13 @@ func runSluiceSourceWith(ctx context.Context, br *broker, topic string, n int, d
 		case <-tick.C:
 		}
 		st := p.PipelineStatus()
+		if st.AllTasksFailed() {
+			// A failed task does not end Run (the connector stays
+			// RUNNING, as Kafka Connect's): report it here.
+			cancel()
+			<-done
+			return inSample{}, fmt.Errorf("every task failed: %v", st.TaskErrors())
+		}
 		if first == 0 && len(st.Tasks) > 0 && st.Tasks[0].RecordsOut > 0 {
 			first = time.Since(m.start)
 		}
@@ -671,14 +678,29 @@ func runSluiceSink(ctx context.Context, br *broker, topic string, n int, maxBuff
 	done := make(chan error, 1)
 	m := startMeter(br)
 	go func() { done <- p.Run(rctx) }()
-	select {
-	case <-task.done:
-	case err := <-done:
-		return inSample{}, fmt.Errorf("pipeline ended early: %v", err)
-	case <-time.After(runTimeout(n)):
-		return inSample{}, fmt.Errorf("timed out after %d of %d records", task.n.Load(), n)
-	case <-ctx.Done():
-		return inSample{}, ctx.Err()
+	timeout := time.After(runTimeout(n))
+	check := time.NewTicker(100 * time.Millisecond)
+	defer check.Stop()
+wait:
+	for {
+		select {
+		case <-task.done:
+			break wait
+		case err := <-done:
+			return inSample{}, fmt.Errorf("pipeline ended early: %v", err)
+		case <-timeout:
+			return inSample{}, fmt.Errorf("timed out after %d of %d records", task.n.Load(), n)
+		case <-ctx.Done():
+			return inSample{}, ctx.Err()
+		case <-check.C:
+			// A failed task does not end Run (the connector stays
+			// RUNNING, as Kafka Connect's): report it here.
+			if st := p.PipelineStatus(); st.AllTasksFailed() {
+				cancel()
+				<-done
+				return inSample{}, fmt.Errorf("every task failed: %v", st.TaskErrors())
+			}
+		}
 	}
 	s := m.sample(uint64(task.bytes.Load()))
 	cancel()

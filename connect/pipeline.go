@@ -169,6 +169,35 @@ type PipelineStatus struct {
 	Tasks []TaskStatus
 }
 
+// TaskErrors returns the errors of the tasks that are FAILED, joined with
+// errors.Join in task order (nil if none): what a pipeline's Run returns
+// after a stop.
+func (s PipelineStatus) TaskErrors() error {
+	var errs []error
+	for _, t := range s.Tasks {
+		if t.State == StateFailed && t.Err != nil {
+			errs = append(errs, t.Err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// AllTasksFailed reports whether the pipeline has tasks and every one is
+// FAILED: as in Kafka Connect, the connector then still runs (its Run goes
+// on) until it is stopped or a task is restarted; a program that runs one
+// pipeline and has nothing left to do without its tasks checks this.
+func (s PipelineStatus) AllTasksFailed() bool {
+	if len(s.Tasks) == 0 {
+		return false
+	}
+	for _, t := range s.Tasks {
+		if t.State != StateFailed {
+			return false
+		}
+	}
+	return true
+}
+
 // TaskStatus is a point-in-time view of one task: its state and the progress
 // facts from which a stall is derived. The first group of fields means the
 // same for source and sink tasks; the fields after it are filled by one kind

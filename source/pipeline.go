@@ -2,7 +2,6 @@ package source
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -133,19 +132,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if err := p.runAssigned(ctx, local); err != nil {
 		return err
 	}
-	return p.failedTasks()
-}
-
-// failedTasks returns the errors of the tasks that are FAILED, joined (nil
-// if none).
-func (p *Pipeline) failedTasks() error {
-	var errs []error
-	for _, t := range p.PipelineStatus().Tasks {
-		if t.State == connect.StateFailed && t.Err != nil {
-			errs = append(errs, t.Err)
-		}
-	}
-	return errors.Join(errs...)
+	return p.PipelineStatus().TaskErrors()
 }
 
 // RestartTask restarts task id in place, as Kafka Connect's POST

@@ -28,7 +28,9 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/examples/connectors/filestream"
 	"github.com/sluicehq/sluice/internal/properties"
 	"github.com/sluicehq/sluice/offsets"
@@ -108,7 +110,7 @@ func runSource(ctx context.Context, worker, connector map[string]string, logger 
 		return err
 	}
 	logger.Info("running the FileStream source", "connector", cfg.Name)
-	return p.Run(ctx)
+	return runUntilFailed(ctx, p)
 }
 
 func runSink(ctx context.Context, worker, connector map[string]string, logger *slog.Logger) error {
@@ -124,5 +126,29 @@ func runSink(ctx context.Context, worker, connector map[string]string, logger *s
 		return err
 	}
 	logger.Info("running the FileStream sink", "connector", cfg.Name)
-	return p.Run(ctx)
+	return runUntilFailed(ctx, p)
+}
+
+// runUntilFailed runs p until ctx is done or every task of it failed: a
+// failed task does not end Run (the connector stays RUNNING, as Kafka
+// Connect's), but this one-connector process has nothing left to do then
+// and exits with the tasks' errors.
+func runUntilFailed(ctx context.Context, p connect.Pipeline) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			if p.PipelineStatus().AllTasksFailed() {
+				cancel()
+				return <-done
+			}
+		}
+	}
 }
