@@ -231,15 +231,18 @@ func (cr *clusterRuntime) writeActiveTopics() {
 }
 
 // activeTopics returns the topics of finished incarnations followed by the
-// current one's.
+// current one's. It only reads: folding the current incarnation's set in
+// here would bring back, after a concurrent reset, the topics it just
+// cleared (foldTopics keeps them once the incarnation stopped).
 func (s *slot) activeTopics() []string {
 	s.mu.Lock()
 	pipe := s.pipe
 	s.mu.Unlock()
+	kept := s.topics.Topics()
 	if tt, ok := pipe.(connect.TopicTracker); ok {
-		s.topics.AddAll(tt.ActiveTopics())
+		return unionTopics(kept, tt.ActiveTopics())
 	}
-	return s.topics.Topics()
+	return kept
 }
 
 func (s *slot) resetActiveTopics() {
