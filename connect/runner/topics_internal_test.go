@@ -17,12 +17,14 @@ type trackerPipe struct {
 	taken  chan struct{} // closed once a held ActiveTopics took its snapshot
 }
 
-func (p *trackerPipe) Name() string                           { return "tp" }
-func (p *trackerPipe) Type() string                           { return connect.TypeSink }
-func (p *trackerPipe) Run(ctx context.Context) error          { <-ctx.Done(); return nil }
-func (p *trackerPipe) Pause()                                 {}
-func (p *trackerPipe) Resume()                                {}
-func (p *trackerPipe) PipelineStatus() connect.PipelineStatus { return connect.PipelineStatus{Name: "tp"} }
+func (p *trackerPipe) Name() string                  { return "tp" }
+func (p *trackerPipe) Type() string                  { return connect.TypeSink }
+func (p *trackerPipe) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+func (p *trackerPipe) Pause()                        {}
+func (p *trackerPipe) Resume()                       {}
+func (p *trackerPipe) PipelineStatus() connect.PipelineStatus {
+	return connect.PipelineStatus{Name: "tp"}
+}
 
 func (p *trackerPipe) ActiveTopics() []string {
 	p.mu.Lock()
