@@ -756,6 +756,7 @@ func (cr *clusterRuntime) updateTaskConfigs(ctx context.Context, s *slot) error 
 				want, err = ta.ComputeTaskConfigs(ctx)
 			}
 		}
+		s.countStartup(err) // the connector's start, as its owner computes the task configs
 		if err != nil {
 			// The connector is FAILED until restarted or reconfigured, as
 			// Kafka Connect's.

@@ -428,7 +428,7 @@ func TestMetricsRates(t *testing.T) {
 	}
 }
 
-// connect-worker-metrics: connector startups count pipeline builds and the
+// connect-worker-metrics: connector startups count connector starts and the
 // failed ones, and stay counted once the connector is deleted; the
 // per-connector task counts follow the tasks' states.
 func TestMetricsWorkerStartupsAndTaskCounts(t *testing.T) {
@@ -495,5 +495,29 @@ func TestMetricsWorkerStartupsAndTaskCounts(t *testing.T) {
 	}
 	if v := point(got["connector-total-task-count"], "connector=ok"); !math.IsNaN(v) {
 		t.Errorf("connector-total-task-count of a deleted connector = %v", v)
+	}
+}
+
+// connector-startup-* count connector starts only: reading or altering the
+// offsets of a STOPPED connector builds its pipeline but starts nothing.
+func TestMetricsOffsetsRequestsAreNoStartups(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	e := newEnv(t, runner.Config{MeterProvider: mp}).start()
+	if err := e.r.CreateConnector("ok", srcConfig(), ""); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState("ok", connect.StateRunning, 1)
+	if err := e.r.Stop(context.Background(), "ok"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := e.r.Offsets(context.Background(), "ok"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := point(collect(t, reader)["connector-startup-attempts-total"]); got != 1 {
+		t.Errorf("connector-startup-attempts-total = %v after one start and three offsets reads, want 1", got)
 	}
 }

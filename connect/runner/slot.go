@@ -99,8 +99,8 @@ type slot struct {
 	// topics are the active topics of finished incarnations (topics.go).
 	topics topicset.Set
 
-	// startups and startupFails count pipeline builds and those that
-	// failed (connect-worker-metrics' connector-startup-*).
+	// startups and startupFails count connector startups and those that
+	// failed (connect-worker-metrics' connector-startup-*; countStartup).
 	startups, startupFails atomic.Int64
 }
 
@@ -243,15 +243,19 @@ func (s *slot) resolve(ctx context.Context, worker, config map[string]string) (m
 	return w, c, nil
 }
 
+// countStartup counts a connector startup for connect-worker-metrics'
+// connector-startup-*, failed when err is not nil. Builds that only serve
+// an offsets request or run a cluster member's tasks are not startups.
+func (s *slot) countStartup(err error) {
+	s.startups.Add(1)
+	if err != nil {
+		s.startupFails.Add(1)
+	}
+}
+
 // buildPipeline calls build with the connector's logger in ctx, turning a
 // panic, a nil pipeline or a misnamed one into an error.
 func (s *slot) buildPipeline(ctx context.Context, build BuildFunc) (p connect.Pipeline, err error) {
-	s.startups.Add(1)
-	defer func() {
-		if err != nil {
-			s.startupFails.Add(1)
-		}
-	}()
 	defer func() {
 		if v := recover(); v != nil {
 			p, err = nil, fmt.Errorf("connector %s: building the pipeline panicked: %v\n%s", s.name, v, debug.Stack())
@@ -314,6 +318,13 @@ func (s *slot) loop(ctx context.Context) {
 		if p == nil {
 			var err error
 			p, err = s.buildPipeline(ctx, build)
+			if !s.clustered {
+				// A standalone connector starts here; in cluster mode
+				// this build runs the member's tasks, and the
+				// connector starts where its owner computes the task
+				// configurations (clusterRuntime.updateTaskConfigs).
+				s.countStartup(err)
+			}
 			if err != nil {
 				s.mu.Lock()
 				if gen == s.gen {
