@@ -509,15 +509,16 @@ func TestMetricsOffsetsRequestsAreNoStartups(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitState("ok", connect.StateRunning, 1)
-	if err := e.r.Stop(context.Background(), "ok"); err != nil {
+	// Created STOPPED: no incarnation, so each offsets read builds one.
+	if err := e.r.CreateConnector("st", srcConfig(), connect.StateStopped); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
-		if _, err := e.r.Offsets(context.Background(), "ok"); err != nil {
+		if _, err := e.r.Offsets(context.Background(), "st"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if got := point(collect(t, reader)["connector-startup-attempts-total"]); got != 1 {
-		t.Errorf("connector-startup-attempts-total = %v after one start and three offsets reads, want 1", got)
+		t.Errorf("connector-startup-attempts-total = %v after one start and three offsets reads of a STOPPED connector, want 1", got)
 	}
 }
