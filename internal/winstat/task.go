@@ -76,17 +76,27 @@ func FillStages(chain transforms.Transformation, ts *connect.TaskStatus) {
 		return
 	}
 	for _, s := range c.Stages() {
-		class := s.Class
-		if class == "" {
-			class = connect.ClassName(s.Transformation)
-		}
+		class := stageClass(s.Transformation, s.Class)
 		ts.Transforms = append(ts.Transforms, connect.PluginStage{Alias: s.Alias, Class: class, Version: connect.VersionOf(s.Transformation)})
 		if s.Predicate != nil && !slices.ContainsFunc(ts.Predicates, func(p connect.PluginStage) bool { return p.Alias == s.PredicateAlias }) {
-			class := s.PredicateClass
-			if class == "" {
-				class = connect.ClassName(s.Predicate)
-			}
+			class := stageClass(s.Predicate, s.PredicateClass)
 			ts.Predicates = append(ts.Predicates, connect.PluginStage{Alias: s.PredicateAlias, Class: class, Version: connect.VersionOf(s.Predicate)})
 		}
 	}
+}
+
+// stageClass is the class a chain component is reported by, as the
+// dead-letter queue's class.name header names it: a built-in's canonical
+// Kafka Connect class (connect.JavaClassNamer, whatever alias configured
+// it), else the class the chain was configured with, else its Go type.
+func stageClass(component any, configured string) string {
+	if n, ok := component.(connect.JavaClassNamer); ok {
+		if c := n.JavaClass(); c != "" {
+			return c
+		}
+	}
+	if configured != "" {
+		return configured
+	}
+	return connect.ClassName(component)
 }

@@ -1,6 +1,7 @@
 package winstat
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"slices"
@@ -189,5 +190,31 @@ func TestFillStages(t *testing.T) {
 	FillStages(nil, &none)
 	if none.Transforms != nil || none.Predicates != nil {
 		t.Fatalf("no chain: %+v %+v", none.Transforms, none.Predicates)
+	}
+}
+
+type goSMT struct{}
+
+func (goSMT) Apply(_ context.Context, r *connect.Record) (*connect.Record, error) { return r, nil }
+
+// A component without a Kafka Connect class is reported by the class it
+// was configured with, else its Go type; a built-in by its canonical class
+// even when an alias configured it.
+func TestFillStagesClassNames(t *testing.T) {
+	chain, err := transforms.NewChain(
+		transforms.Stage{Alias: "mine", Transformation: goSMT{}, Class: "com.example.MySMT"},
+		transforms.Stage{Alias: "anon", Transformation: goSMT{}},
+		transforms.Stage{Alias: "alias", Transformation: transforms.NewFilter(), Class: "Filter"},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts connect.TaskStatus
+	FillStages(chain, &ts)
+	want := []string{"com.example.MySMT", "winstat.goSMT", "org.apache.kafka.connect.transforms.Filter"}
+	for i, s := range ts.Transforms {
+		if s.Class != want[i] {
+			t.Errorf("stage %s: class %q, want %q", s.Alias, s.Class, want[i])
+		}
 	}
 }
