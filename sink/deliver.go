@@ -401,10 +401,12 @@ func (r *taskRunner) convert() bool {
 // converter, each skipped once an earlier one failed. The key and value
 // converters get the record's headers as consumed (rawHeaders), not the
 // header converter's output, as Kafka Connect passes them
-// ConsumerRecord.headers().
+// ConsumerRecord.headers(); they are built only when one of the two may read
+// them (convReadsHeaders), else the converters get nil, so that the built-in
+// converters cost no allocation per header.
 func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.ConsumerMessage, rec *connect.Record) (*connect.Record, outcome) {
 	var raw connect.Headers
-	if len(m.Headers) > 0 {
+	if r.convReadsHeaders && len(m.Headers) > 0 {
 		raw = r.rawHeaders(m)
 	}
 	k, err := cfg.KeyConverter.ToConnect(ctx, m.Topic, raw, m.Key)

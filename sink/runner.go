@@ -100,6 +100,10 @@ type taskRunner struct {
 	// memoHeaders: the header converter is the SimpleHeaderConverter, whose
 	// conversions convertHeaders may reuse through hdrMemo.
 	memoHeaders bool
+	// convReadsHeaders: the key or the value converter may read the raw
+	// headers it is given (converters.ReadsHeaders), so convertOne builds
+	// them; decided once, when the task runner is made.
+	convReadsHeaders bool
 
 	// The converted batch awaiting (re)delivery: written by the task
 	// goroutine under batchMu (Report reads pendingMsgs from any
@@ -160,6 +164,7 @@ func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
 	}
 	r.setState(connect.StateUnassigned)
 	_, r.memoHeaders = p.cfg.HeaderConverter.(*converters.SimpleHeader)
+	r.convReadsHeaders = converters.ReadsHeaders(p.cfg.KeyConverter) || converters.ReadsHeaders(p.cfg.ValueConverter)
 	if tp := p.cfg.TracerProvider; tp != nil {
 		r.tracer = tp.Tracer("github.com/sluicehq/sluice/sink")
 	}
