@@ -39,6 +39,10 @@ func (c *ByteArray) FromConnectHeader(_ context.Context, _, _ string, schema *co
 	return byteArrayFrom(schema, value)
 }
 
+// HeadersIgnored implements HeadersIgnorer: ToConnect does not read
+// its headers.
+func (c *ByteArray) HeadersIgnored() bool { return true }
+
 // ToConnect returns a copy of data with connect.OptionalBytesSchema. It never
 // fails.
 func (c *ByteArray) ToConnect(_ context.Context, _ string, _ connect.Headers, data []byte) (connect.SchemaAndValue, error) {

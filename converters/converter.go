@@ -32,6 +32,27 @@ type Converter interface {
 	ToConnect(ctx context.Context, topic string, headers connect.Headers, data []byte) (connect.SchemaAndValue, error)
 }
 
+// HeadersIgnorer is an optional interface of a Converter whose ToConnect
+// never reads its headers argument. HeadersIgnored returning true lets the
+// sink pipeline pass nil headers instead of building the record's raw Kafka
+// headers for the converter (which costs allocations per record); the
+// pipeline asks once per task, when the task starts, so the answer must not
+// change. The built-in JSON, String, ByteArray, number and Avro converters
+// implement it and return true. A type that embeds one of them and
+// overrides ToConnect to read the headers must also override
+// HeadersIgnored (to return false).
+type HeadersIgnorer interface {
+	HeadersIgnored() bool
+}
+
+// ReadsHeaders reports whether c's ToConnect may read the headers it is
+// given: false only when c implements HeadersIgnorer and HeadersIgnored
+// returns true.
+func ReadsHeaders(c Converter) bool {
+	hi, ok := c.(HeadersIgnorer)
+	return !ok || !hi.HeadersIgnored()
+}
+
 // HeaderConverter converts between Connect header values and header bytes.
 // Implementations must be safe for concurrent use. Errors are
 // HEADER_CONVERTER stage failures.

@@ -282,6 +282,10 @@ func (c *JSON) FromConnectHeader(_ context.Context, _, _ string, schema *connect
 	return c.fromConnect(schema, value)
 }
 
+// HeadersIgnored implements HeadersIgnorer: ToConnect does not read
+// its headers.
+func (c *JSON) HeadersIgnored() bool { return true }
+
 // ToConnect deserialises JSON (see the type's doc). The result never aliases
 // data. Errors are *DataError values; with schemas enabled, data without the
 // envelope yields Kafka Connect's error that suggests schemas.enable=false.

@@ -115,6 +115,10 @@ func (c *Number) checkSchema(schema *connect.Schema) error {
 	return nil
 }
 
+// HeadersIgnored implements HeadersIgnorer: ToConnect does not read
+// its headers.
+func (c *Number) HeadersIgnored() bool { return true }
+
 // ToConnect deserialises data (see the type's doc).
 func (c *Number) ToConnect(_ context.Context, _ string, _ connect.Headers, data []byte) (connect.SchemaAndValue, error) {
 	return c.decode(data)

@@ -76,6 +76,10 @@ func (c *String) FromConnectHeader(_ context.Context, _, _ string, _ *connect.Sc
 	return c.stringBytes(value)
 }
 
+// HeadersIgnored implements HeadersIgnorer: ToConnect does not read
+// its headers.
+func (c *String) HeadersIgnored() bool { return true }
+
 // ToConnect returns data as a string with connect.OptionalStringSchema. It
 // never fails.
 func (c *String) ToConnect(_ context.Context, _ string, _ connect.Headers, data []byte) (connect.SchemaAndValue, error) {

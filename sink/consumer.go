@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sync"
@@ -82,8 +83,10 @@ func (h handler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 // buffer until the claim is revoked (its Messages channel closes), and then
 // has the task goroutine commit and close it before returning, so that the
 // partition is released only after what the task made durable is committed.
-// It never blocks on a full buffer (partitions are paused instead), so it
-// cannot stall a rebalance for longer than the Put in progress.
+// It never blocks on a full buffer (partitions are paused instead), and it
+// waits for its topic's message.timestamp.type (requestTimestampType) at
+// most timestampTypeWait and not past the session's end, so it cannot stall
+// a rebalance for longer than the Put in progress.
 func (h handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
 	r := h.r
 	topic, partition := claim.Topic(), claim.Partition()
@@ -100,7 +103,14 @@ func (h handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Con
 			r.log.Warn("could not resolve the initial offset; fetching from the auto.offset.reset position", "topic", topic, "partition", partition, "error", err)
 		}
 	}
-	r.learnTimestampType(topic)
+	// The topic's timestamp type is read by the task's lookup goroutine;
+	// the claim waits for it a short while, not past its session's end.
+	tsReady := r.requestTimestampType(topic)
+	select {
+	case <-tsReady:
+	case <-sess.Context().Done():
+	case <-time.After(timestampTypeWait):
+	}
 	p := &part{
 		tp:        connect.TopicPartition{Topic: topic, Partition: partition},
 		sess:      sess,
@@ -484,72 +494,160 @@ func authorizationFailure(err error) bool {
 		errors.Is(err, sarama.ErrClusterAuthorizationFailed) || kafkaconf.SecurityFailure(err)
 }
 
-// learnTimestampType reads topic's message.timestamp.type from the brokers
-// (DescribeConfigs) the first time one of its partitions is assigned to the
-// task, so that its records are tagged connect.LogAppendTime when the topic
-// says LogAppendTime (connect.CreateTime otherwise; NoTimestampType for a
-// record without a timestamp). sarama's ConsumerMessage does not carry the
-// record batch's timestamp type (on a LogAppendTime batch it only puts the
-// broker's time in Timestamp), so the topic's current setting stands in for
-// it: records written before the topic's message.timestamp.type changed are
-// tagged by the new setting. A lookup that fails is logged, its records
-// are tagged CreateTime, and it is tried again at the topic's next
-// assignment. Called from the claim goroutines.
-func (r *taskRunner) learnTimestampType(topic string) {
+// timestampTypeWait bounds how long a claim waits for its topic's
+// message.timestamp.type before it starts fetching (records fetched before
+// it is known are tagged CreateTime).
+const timestampTypeWait = 5 * time.Second
+
+// requestTimestampType asks the task's timestamp-type lookup
+// (timestampTypeLoop) for topic's message.timestamp.type, unless it was
+// asked already, and returns a channel closed once the answer is in (or the
+// lookup failed, or the task stopped consuming). Topics whose records carry
+// LogAppendTime end up in logAppendTopics; a topic that cannot be read for
+// lack of authorization is remembered (its records are tagged CreateTime,
+// and it is logged once per task); another failure is logged and retried
+// at the topic's next assignment. Safe for concurrent use (called by the
+// claim goroutines).
+//
+// The topic's setting stands in for each record batch's timestamp type,
+// which sarama's ConsumerMessage does not carry (on a LogAppendTime batch
+// it only puts the broker's time in Timestamp): records written before the
+// topic's message.timestamp.type changed are tagged by the new setting.
+func (r *taskRunner) requestTimestampType(topic string) <-chan struct{} {
 	r.tsMu.Lock()
 	defer r.tsMu.Unlock()
-	if r.tsKnown[topic] {
-		return
+	if ch, ok := r.tsAsked[topic]; ok {
+		return ch
 	}
-	logAppend, err := r.topicLogAppendTime(topic)
-	if err != nil {
-		r.log.Warn("could not read the topic's message.timestamp.type; its records are given timestamp type CreateTime", "topic", topic, "error", err)
-		return
+	ch := make(chan struct{})
+	if r.tsStopped {
+		close(ch)
+		return ch
 	}
-	if r.tsKnown == nil {
-		r.tsKnown = map[string]bool{}
+	if r.tsAsked == nil {
+		r.tsAsked = map[string]chan struct{}{}
 	}
-	r.tsKnown[topic] = true
-	if logAppend {
-		var topics []string
-		if t := r.logAppendTopics.Load(); t != nil {
-			topics = slices.Clone(*t)
+	r.tsAsked[topic] = ch
+	r.tsQueue = append(r.tsQueue, topic)
+	select {
+	case r.tsWake <- struct{}{}:
+	default:
+	}
+	return ch
+}
+
+// timestampTypeLoop answers requestTimestampType: one DescribeConfigs for
+// all the topics asked since its last one, so that no claim goroutine waits
+// on the brokers under a lock and topics assigned together cost one round
+// trip. It runs on its own goroutine from the task's start of consumption
+// until ctx (the consumption context) is done, and returns before the
+// task's run does; on return it releases every waiting claim.
+func (r *taskRunner) timestampTypeLoop(ctx context.Context) {
+	defer func() {
+		r.tsMu.Lock()
+		defer r.tsMu.Unlock()
+		r.tsStopped = true
+		for _, topic := range r.tsQueue {
+			close(r.tsAsked[topic])
+			delete(r.tsAsked, topic)
 		}
-		topics = append(topics, topic)
-		r.logAppendTopics.Store(&topics)
+		r.tsQueue = nil
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.tsWake:
+		}
+		r.tsMu.Lock()
+		topics := slices.Clone(r.tsQueue)
+		r.tsMu.Unlock()
+		if len(topics) == 0 {
+			continue
+		}
+		logAppend, denied, err := r.describeTimestampTypes(topics)
+		r.tsMu.Lock()
+		r.tsQueue = slices.DeleteFunc(r.tsQueue, func(t string) bool { return slices.Contains(topics, t) })
+		var appendTopics []string
+		if t := r.logAppendTopics.Load(); t != nil {
+			appendTopics = *t
+		}
+		added := false
+		for _, topic := range topics {
+			switch _, ok := logAppend[topic]; {
+			case ok || denied[topic]:
+				if logAppend[topic] {
+					appendTopics = append(slices.Clip(appendTopics), topic)
+					added = true
+				}
+				close(r.tsAsked[topic]) // known (or denied): kept
+			default:
+				close(r.tsAsked[topic])
+				delete(r.tsAsked, topic) // asked again at its next assignment
+			}
+		}
+		if added {
+			r.logAppendTopics.Store(&appendTopics)
+		}
+		logDenied := len(denied) > 0 && !r.tsDeniedLogged
+		r.tsDeniedLogged = r.tsDeniedLogged || len(denied) > 0
+		r.tsMu.Unlock()
+		if err != nil {
+			r.log.Warn("could not read the topics' message.timestamp.type; their records are given timestamp type CreateTime", "topics", topics, "error", err)
+		}
+		if logDenied {
+			r.log.Warn("not authorized to read topics' message.timestamp.type (DescribeConfigs); their records are given timestamp type CreateTime (logged once per task)", "topics", slices.Sorted(maps.Keys(denied)))
+		}
 	}
 }
 
-// topicLogAppendTime reports whether topic's message.timestamp.type is
-// LogAppendTime; r.tsMu is held.
-func (r *taskRunner) topicLogAppendTime(topic string) (bool, error) {
+// describeTimestampTypes reads topics' message.timestamp.type: logAppend
+// holds each topic read (true for LogAppendTime), denied those the
+// principal may not describe; err tells why others are missing. Only the
+// timestampTypeLoop goroutine calls it.
+func (r *taskRunner) describeTimestampTypes(topics []string) (logAppend, denied map[string]bool, err error) {
 	if r.tsAdmin == nil {
 		a, err := sarama.NewClusterAdminFromClient(r.client)
 		if err != nil {
-			return false, fmt.Errorf("admin client: %w", err)
+			return nil, nil, fmt.Errorf("admin client: %w", err)
 		}
 		r.tsAdmin = a
 	}
-	results, err := r.tsAdmin.DescribeConfigs([]*sarama.ConfigResource{{
-		Type:        sarama.TopicResource,
-		Name:        topic,
-		ConfigNames: []string{"message.timestamp.type"},
-	}}, sarama.DescribeConfigsOptions{})
-	if err != nil {
-		return false, fmt.Errorf("describing topic %s: %w", topic, err)
+	res := make([]*sarama.ConfigResource, len(topics))
+	for i, t := range topics {
+		res[i] = &sarama.ConfigResource{Type: sarama.TopicResource, Name: t, ConfigNames: []string{"message.timestamp.type"}}
 	}
+	results, err := r.tsAdmin.DescribeConfigs(res, sarama.DescribeConfigsOptions{})
+	if err != nil {
+		if authorizationFailure(err) {
+			denied = map[string]bool{}
+			for _, t := range topics {
+				denied[t] = true
+			}
+			return nil, denied, nil
+		}
+		return nil, nil, fmt.Errorf("describing topics %v: %w", topics, err)
+	}
+	logAppend, denied = map[string]bool{}, map[string]bool{}
+	var errs []error
 	for _, res := range results {
-		if res.Name != topic {
+		if !slices.Contains(topics, res.Name) {
 			continue
 		}
-		if res.ErrorCode != sarama.ErrNoError {
-			return false, fmt.Errorf("describing topic %s: %w: %s", topic, res.ErrorCode, res.ErrorMsg)
+		switch {
+		case res.ErrorCode == sarama.ErrTopicAuthorizationFailed || res.ErrorCode == sarama.ErrClusterAuthorizationFailed:
+			denied[res.Name] = true
+			continue
+		case res.ErrorCode != sarama.ErrNoError:
+			errs = append(errs, fmt.Errorf("describing topic %s: %w: %s", res.Name, res.ErrorCode, res.ErrorMsg))
+			continue
 		}
+		logAppend[res.Name] = false
 		for _, e := range res.Configs {
 			if e.Name == "message.timestamp.type" {
-				return e.Value == "LogAppendTime", nil
+				logAppend[res.Name] = e.Value == "LogAppendTime"
 			}
 		}
 	}
-	return false, nil
+	return logAppend, denied, errors.Join(errs...)
 }

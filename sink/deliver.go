@@ -370,16 +370,12 @@ func (r *taskRunner) convert() bool {
 			r.msgBuf = msgs[:0]
 			return false
 		case outFiltered:
-			r.seen.Record(m.Topic) // seen before the transforms dropped it
 			r.filtered.Add(1)
 			continue
 		case outSkipped:
 			r.skipped.Add(1)
 			continue
 		}
-		// Active topic: as Kafka Connect's WorkerSinkTask, of a converted
-		// record (the transforms did not fail on it; they may filter it).
-		r.seen.Record(m.Topic)
 		r.handler.Succeeded()
 		recs = append(recs, *out)
 		msgs = append(msgs, m)
@@ -401,10 +397,12 @@ func (r *taskRunner) convert() bool {
 // converter, each skipped once an earlier one failed. The key and value
 // converters get the record's headers as consumed (rawHeaders), not the
 // header converter's output, as Kafka Connect passes them
-// ConsumerRecord.headers().
+// ConsumerRecord.headers(); they are built only when one of the two may read
+// them (convReadsHeaders), else the converters get nil, so that the built-in
+// converters cost no allocation per header.
 func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.ConsumerMessage, rec *connect.Record) (*connect.Record, outcome) {
 	var raw connect.Headers
-	if len(m.Headers) > 0 {
+	if r.convReadsHeaders && len(m.Headers) > 0 {
 		raw = r.rawHeaders(m)
 	}
 	k, err := cfg.KeyConverter.ToConnect(ctx, m.Topic, raw, m.Key)
@@ -430,6 +428,10 @@ func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.Cons
 			}
 		}
 	}
+	// Active topic: as Kafka Connect's WorkerSinkTask (recordActiveTopic
+	// in convertAndTransformRecord), of a converted record, before the
+	// transforms, which may filter it or fail on it.
+	r.seen.Record(m.Topic)
 	if cfg.Transforms == nil {
 		return rec, outDeliver
 	}

@@ -80,13 +80,21 @@ type taskRunner struct {
 	seekMu sync.Mutex
 	seeks  map[connect.TopicPartition]int64
 
-	// Timestamp types (see learnTimestampType): tsKnown holds the topics
-	// whose message.timestamp.type was read, under tsMu; logAppendTopics
-	// those of them with LogAppendTime, replaced (never modified) under
-	// tsMu and read by the task goroutine once per batch. tsAdmin asks the
-	// brokers through client (never closed: closing it would close client).
+	// Timestamp types (see requestTimestampType): under tsMu, tsAsked
+	// holds a channel per topic asked for (closed once answered; dropped
+	// after a failed lookup), tsQueue the topics awaiting timestampTypeLoop
+	// (woken through tsWake), tsStopped that the loop returned,
+	// tsDeniedLogged that an authorization failure was logged.
+	// logAppendTopics holds the topics with LogAppendTime, replaced (never
+	// modified) under tsMu and read by the task goroutine once per batch.
+	// tsAdmin asks the brokers through client (never closed: closing it
+	// would close client); used by timestampTypeLoop only.
 	tsMu            sync.Mutex
-	tsKnown         map[string]bool
+	tsAsked         map[string]chan struct{}
+	tsQueue         []string
+	tsWake          chan struct{}
+	tsStopped       bool
+	tsDeniedLogged  bool
 	tsAdmin         sarama.ClusterAdmin
 	logAppendTopics atomic.Pointer[[]string]
 
@@ -100,6 +108,10 @@ type taskRunner struct {
 	// memoHeaders: the header converter is the SimpleHeaderConverter, whose
 	// conversions convertHeaders may reuse through hdrMemo.
 	memoHeaders bool
+	// convReadsHeaders: the key or the value converter may read the raw
+	// headers it is given (converters.ReadsHeaders), so convertOne builds
+	// them; decided once, when the task runner is made.
+	convReadsHeaders bool
 
 	// The converted batch awaiting (re)delivery: written by the task
 	// goroutine under batchMu (Report reads pendingMsgs from any
@@ -155,11 +167,13 @@ func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
 		ctl:         make(chan ctlMsg),
 		notify:      make(chan struct{}, 1),
 		commitReq:   make(chan struct{}, 1),
+		tsWake:      make(chan struct{}, 1),
 		consumeDone: make(chan struct{}),
 		parts:       map[connect.TopicPartition]*part{},
 	}
 	r.setState(connect.StateUnassigned)
 	_, r.memoHeaders = p.cfg.HeaderConverter.(*converters.SimpleHeader)
+	r.convReadsHeaders = converters.ReadsHeaders(p.cfg.KeyConverter) || converters.ReadsHeaders(p.cfg.ValueConverter)
 	if tp := p.cfg.TracerProvider; tp != nil {
 		r.tracer = tp.Tracer("github.com/sluicehq/sluice/sink")
 	}
@@ -358,6 +372,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		}
 	})
 	wg.Go(func() { r.watermarkLoop(consumeCtx) })
+	wg.Go(func() { r.timestampTypeLoop(consumeCtx) })
 	wg.Go(func() { r.breakHeldJoin(consumeCtx, cutter) })
 
 	// A panic on the task goroutine outside the guarded task calls (a

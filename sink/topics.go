@@ -5,9 +5,10 @@ import "github.com/sluicehq/sluice/connect"
 var _ connect.TopicTracker = (*Pipeline)(nil)
 
 // ActiveTopics returns the topics whose records this pipeline's tasks have
-// taken for delivery (converted; the transforms may have dropped them)
-// since it was built or last reset (Kafka Connect's active topics,
-// KIP-558; see [connect.TopicTracker]), in first-seen order; never nil.
+// taken for delivery (converted; the transforms may then have dropped
+// them or failed on them, as in Kafka Connect) since it was built or last
+// reset (Kafka Connect's active topics, KIP-558; see
+// [connect.TopicTracker]), in first-seen order; never nil.
 // Safe for concurrent use, before, during and after Run.
 func (p *Pipeline) ActiveTopics() []string { return p.topics.Topics() }
 

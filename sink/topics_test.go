@@ -1,11 +1,15 @@
 package sink_test
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
+	sluiceerrors "github.com/sluicehq/sluice/errors"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/transforms"
@@ -71,4 +75,60 @@ func TestActiveTopics(t *testing.T) {
 	if got := p.ActiveTopics(); !slices.Equal(got, []string{b}) {
 		t.Fatalf("after Run: %v", got)
 	}
+}
+
+// TestActiveTopicsTransformFailureTolerated: under errors.tolerance=all, a
+// topic whose every record fails in a transform (and is skipped) is
+// active, as Kafka Connect's WorkerSinkTask records the topic before the
+// transformation chain; a topic whose every record fails in the value
+// converter is not.
+func TestActiveTopicsTransformFailureTolerated(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	bad, unconv := kafkatest.Topic(t)+"-smtfail", kafkatest.Topic(t)+"-convfail"
+	for _, tp := range []string{bad, unconv} {
+		kafkatest.CreateTopic(t, brokers, tp, 1, nil)
+	}
+	produce(t, brokers, bad, 1, 3)
+	produce(t, brokers, unconv, 1, 3)
+	task := newRecTask()
+	cfg := baseConfig(t, brokers, bad, bad, func() sink.Task { return task })
+	cfg.Topics = []string{bad, unconv}
+	cfg.ValueConverter = topicFailingConverter{topic: unconv}
+	cfg.Transforms = transformFunc(func(rec *connect.Record) (*connect.Record, error) {
+		if rec.Topic == bad {
+			return nil, errors.New("cannot route")
+		}
+		return rec, nil
+	})
+	cfg.Errors = sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceAll}
+	p, err := sink.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := start(t, p)
+	waitFor(t, 60*time.Second, "every record skipped", func() bool {
+		st := p.PipelineStatus()
+		return len(st.Tasks) == 1 && st.Tasks[0].RecordsSkipped == 6
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := p.ActiveTopics(); !slices.Equal(got, []string{bad}) {
+		t.Fatalf("ActiveTopics() = %v, want [%s]", got, bad)
+	}
+}
+
+// topicFailingConverter is a ByteArray-like value converter failing on
+// every record of one topic.
+type topicFailingConverter struct{ topic string }
+
+func (topicFailingConverter) FromConnect(context.Context, string, *connect.Headers, *connect.Schema, any) ([]byte, error) {
+	return nil, nil
+}
+
+func (c topicFailingConverter) ToConnect(_ context.Context, topic string, _ connect.Headers, data []byte) (connect.SchemaAndValue, error) {
+	if topic == c.topic {
+		return connect.SchemaAndValue{}, errors.New("not convertible")
+	}
+	return connect.SchemaAndValue{Schema: connect.OptionalBytesSchema, Value: bytes.Clone(data)}, nil
 }

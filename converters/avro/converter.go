@@ -722,6 +722,10 @@ func (c *Converter) latest(ctx context.Context, topic, subject string) (*avroLat
 // ---------------------------------------------------------------------------
 // Reading
 
+// HeadersIgnored implements converters.HeadersIgnorer: ToConnect does not read
+// its headers.
+func (c *Converter) HeadersIgnored() bool { return true }
+
 // ToConnect deserialises Confluent-framed Avro (see the type's doc). It may
 // call the registry the first time it meets a schema id (honouring ctx).
 func (c *Converter) ToConnect(ctx context.Context, topic string, _ connect.Headers, data []byte) (connect.SchemaAndValue, error) {
