@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/internal/topicset"
+	"github.com/sluicehq/sluice/internal/winstat"
 )
 
 // Pipeline runs the tasks of one sink connector: each task is a member of the
@@ -42,6 +43,8 @@ type Pipeline struct {
 	// local runs the tasks of a Run not in assigned mode (set by Run, read
 	// under mu): the same machinery, started with tasks.max tasks.
 	local *assignment
+	// plugins names the converters, transforms and predicates (New).
+	plugins *winstat.Plugins
 }
 
 // New validates cfg, applies defaults and returns a pipeline ready to Run.
@@ -65,6 +68,7 @@ func New(cfg Config) (*Pipeline, error) {
 	r := make(chan struct{})
 	close(r)
 	p.resumed = r
+	p.plugins = winstat.NewPlugins(cfg.KeyConverter, cfg.ValueConverter, cfg.HeaderConverter, cfg.Transforms)
 	return p, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/internal/topicset"
+	"github.com/sluicehq/sluice/internal/winstat"
 )
 
 // Pipeline runs the tasks of one source connector: each task's records are
@@ -43,6 +44,8 @@ type Pipeline struct {
 	local       *assignment
 	taskConfigs []map[string]string
 	connMu      sync.Mutex // serializes RestartConnector
+	// plugins names the converters, transforms and predicates (New).
+	plugins *winstat.Plugins
 }
 
 // New validates cfg, applies defaults and returns a pipeline ready to Run.
@@ -57,7 +60,8 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	r := make(chan struct{})
 	close(r)
-	return &Pipeline{cfg: cfg, state: connect.StateUnassigned, resumed: r}, nil
+	plugins := winstat.NewPlugins(cfg.KeyConverter, cfg.ValueConverter, cfg.HeaderConverter, cfg.Transforms)
+	return &Pipeline{cfg: cfg, state: connect.StateUnassigned, resumed: r, plugins: plugins}, nil
 }
 
 // Name returns the connector name.
