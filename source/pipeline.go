@@ -44,6 +44,10 @@ type Pipeline struct {
 	local       *assignment
 	taskConfigs []map[string]string
 	connMu      sync.Mutex // serializes RestartConnector
+	// connFailed: the FAILED state is RestartConnector's (its task configs
+	// failed), which a later successful RestartConnector may lift; any
+	// other state change (setState) clears it. runDone: Run returned.
+	connFailed, runDone bool
 	// plugins names the converters, transforms and predicates (New).
 	plugins *winstat.Plugins
 }
@@ -108,6 +112,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if asg != nil {
 		return p.runAssigned(ctx, asg)
 	}
+	defer func() {
+		p.mu.Lock()
+		p.runDone = true
+		p.mu.Unlock()
+	}()
 
 	configs := []map[string]string{p.cfg.Properties}
 	if p.cfg.Connector != nil {
@@ -280,6 +289,7 @@ func (p *Pipeline) replaceTask(old, next *taskRunner) {
 func (p *Pipeline) setState(s connect.State, err error) {
 	p.mu.Lock()
 	p.state, p.err = s, err
+	p.connFailed = false
 	p.mu.Unlock()
 }
 
@@ -401,22 +411,27 @@ func (p *Pipeline) RestartConnector(ctx context.Context) error {
 	p.connMu.Lock()
 	defer p.connMu.Unlock()
 	p.mu.Lock()
-	a, prev := p.local, p.taskConfigs
+	a, prev, done := p.local, p.taskConfigs, p.runDone
 	p.mu.Unlock()
-	if p.cfg.Connector == nil || a == nil {
+	if p.cfg.Connector == nil || a == nil || done {
 		return nil
 	}
 	configs, err := p.computeTaskConfigs(ctx)
 	p.mu.Lock()
-	live := p.state == connect.StateRunning || p.state == connect.StatePaused || p.state == connect.StateFailed
+	// Only a RUNNING or PAUSED pipeline, or one FAILED by an earlier
+	// RestartConnector, changes state: a FAILED that Run set (an offset
+	// store that failed, Run returning) stays, as does any state once Run
+	// returned.
+	live := !p.runDone && (p.state == connect.StateRunning || p.state == connect.StatePaused ||
+		p.state == connect.StateFailed && p.connFailed)
 	switch {
 	case !live:
 	case err != nil:
-		p.state, p.err = connect.StateFailed, err
+		p.state, p.err, p.connFailed = connect.StateFailed, err, true
 	case p.paused:
-		p.state, p.err = connect.StatePaused, nil
+		p.state, p.err, p.connFailed = connect.StatePaused, nil, false
 	default:
-		p.state, p.err = connect.StateRunning, nil
+		p.state, p.err, p.connFailed = connect.StateRunning, nil, false
 	}
 	p.mu.Unlock()
 	if err != nil || !live {
