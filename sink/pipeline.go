@@ -45,6 +45,10 @@ type Pipeline struct {
 	local *assignment
 	// plugins names the converters, transforms and predicates (New).
 	plugins *winstat.Plugins
+	// retired are the counters of task runners removed or replaced (a
+	// restart), by task id, under mu; PipelineStatus adds them to the id's
+	// live runner.
+	retired map[int]connect.TaskStatus
 }
 
 // New validates cfg, applies defaults and returns a pipeline ready to Run.
@@ -178,10 +182,12 @@ func (p *Pipeline) supervise(ctx context.Context, id int, r *taskRunner) error {
 			next.restarts, next.lastFailure = restarts, err
 			next.setState(connect.StateRestarting)
 			r.log.Warn("task failed; restarting it", "error", err, "delay", delay, "restarts", restarts)
+			final := r.status() // r stopped: its counters carry on in next's status
 			p.mu.Lock()
 			next.pipelinePaused = p.paused
 			if i := slices.Index(p.tasks, r); i >= 0 {
 				p.tasks[i] = next
+				p.retireLocked(final)
 			}
 			p.mu.Unlock()
 			r = next

@@ -50,6 +50,10 @@ type Pipeline struct {
 	connFailed, runDone bool
 	// plugins names the converters, transforms and predicates (New).
 	plugins *winstat.Plugins
+	// retired are the counters of task runners removed or replaced (a
+	// restart), by task id, under mu; PipelineStatus adds them to the id's
+	// live runner.
+	retired map[int]connect.TaskStatus
 }
 
 // New validates cfg, applies defaults and returns a pipeline ready to Run.
@@ -278,11 +282,14 @@ func (p *Pipeline) supervise(ctx context.Context, i int, r *taskRunner, config m
 }
 
 // replaceTask puts next in old's place in the tasks PipelineStatus lists.
+// old stopped: its counters carry on in next's status (retireLocked).
 func (p *Pipeline) replaceTask(old, next *taskRunner) {
+	final := old.status()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if i := slices.Index(p.tasks, old); i >= 0 {
 		p.tasks[i] = next
+		p.retireLocked(final)
 	}
 }
 
