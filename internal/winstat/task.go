@@ -1,6 +1,7 @@
 package winstat
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -76,14 +77,17 @@ func FillStages(chain transforms.Transformation, ts *connect.TaskStatus) {
 		return
 	}
 	for _, s := range c.Stages() {
+		// NewChain defaults Class to the Go type name; the status names
+		// the component by connect.ClassName then (a built-in's Kafka
+		// Connect class), as when no class was configured.
 		class := s.Class
-		if class == "" {
+		if class == "" || class == fmt.Sprintf("%T", s.Transformation) {
 			class = connect.ClassName(s.Transformation)
 		}
 		ts.Transforms = append(ts.Transforms, connect.PluginStage{Alias: s.Alias, Class: class, Version: connect.VersionOf(s.Transformation)})
 		if s.Predicate != nil && !slices.ContainsFunc(ts.Predicates, func(p connect.PluginStage) bool { return p.Alias == s.PredicateAlias }) {
 			class := s.PredicateClass
-			if class == "" {
+			if class == "" || class == fmt.Sprintf("%T", s.Predicate) {
 				class = connect.ClassName(s.Predicate)
 			}
 			ts.Predicates = append(ts.Predicates, connect.PluginStage{Alias: s.PredicateAlias, Class: class, Version: connect.VersionOf(s.Predicate)})
