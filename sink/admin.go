@@ -13,6 +13,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/winstat"
 )
 
 // KIP-875's keys of a sink connector's offsets: partition
@@ -38,9 +39,17 @@ func (p *Pipeline) PipelineStatus() connect.PipelineStatus {
 	p.mu.Lock()
 	st := connect.PipelineStatus{Name: p.cfg.Name, Type: connect.TypeSink, State: p.state, Err: p.err}
 	tasks := slices.Clone(p.tasks)
+	retired := make([]connect.TaskStatus, len(tasks))
+	for i, t := range tasks {
+		retired[i] = p.retired[t.id]
+	}
 	p.mu.Unlock()
-	for _, t := range tasks {
-		st.Tasks = append(st.Tasks, t.status())
+	for i, t := range tasks {
+		ts := t.status()
+		// The counters of the id's earlier runners (restarts in place and
+		// by the restart policy): they stay monotonic, as Kafka Connect's.
+		winstat.AddCounters(&ts, retired[i])
+		st.Tasks = append(st.Tasks, ts)
 	}
 	return st
 }

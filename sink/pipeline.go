@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/internal/topicset"
+	"github.com/sluicehq/sluice/internal/winstat"
 )
 
 // Pipeline runs the tasks of one sink connector: each task is a member of the
@@ -41,6 +42,12 @@ type Pipeline struct {
 	// local runs the tasks of a Run not in assigned mode (set by Run, read
 	// under mu): the same machinery, started with tasks.max tasks.
 	local *assignment
+	// plugins names the converters, transforms and predicates (New).
+	plugins *winstat.Plugins
+	// retired are the counters of task runners removed or replaced (a
+	// restart), by task id, under mu; PipelineStatus adds them to the id's
+	// live runner.
+	retired map[int]connect.TaskStatus
 }
 
 // New validates cfg, applies defaults and returns a pipeline ready to Run.
@@ -64,6 +71,7 @@ func New(cfg Config) (*Pipeline, error) {
 	r := make(chan struct{})
 	close(r)
 	p.resumed = r
+	p.plugins = winstat.NewPlugins(cfg.KeyConverter, cfg.ValueConverter, cfg.HeaderConverter, cfg.Transforms)
 	return p, nil
 }
 
@@ -161,10 +169,12 @@ func (p *Pipeline) supervise(ctx context.Context, id int, r *taskRunner) error {
 			next.restarts, next.lastFailure = restarts, err
 			next.setState(connect.StateRestarting)
 			r.log.Warn("task failed; restarting it", "error", err, "delay", delay, "restarts", restarts)
+			final := r.status() // r stopped: its counters carry on in next's status
 			p.mu.Lock()
 			next.pipelinePaused = p.paused
 			if i := slices.Index(p.tasks, r); i >= 0 {
 				p.tasks[i] = next
+				p.retireLocked(final)
 			}
 			p.mu.Unlock()
 			r = next

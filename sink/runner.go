@@ -128,11 +128,11 @@ type taskRunner struct {
 	failMu  sync.Mutex
 	failure error
 
-	state                               atomic.Value // connect.State; set with setState
-	meters                              winstat.Task // Kafka Connect's windowed task metrics
-	taskClass, taskVersion              atomic.Pointer[string]
-	commitSeq                           atomic.Int64 // offset commit attempts (offset-commit-seq-no)
-	commitStart                         time.Time    // when the commit in progress began; task goroutine only
+	state                               atomic.Value              // connect.State; set with setState
+	meters                              winstat.Task              // Kafka Connect's windowed task metrics
+	taskName                            atomic.Pointer[taskIdent] // the task's class and version, set once NewTask returned
+	commitSeq                           atomic.Int64              // offset commit attempts (offset-commit-seq-no)
+	commitStart                         time.Time                 // when the commit in progress began; task goroutine only
 	read, put, filtered, skipped        atomic.Int64
 	committedRecs, batched              atomic.Int64
 	putRetries, commits, commitFailures atomic.Int64
@@ -244,8 +244,7 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 			return errors.New("NewTask returned nil")
 		}
 		class, version := connect.ClassName(r.task), connect.VersionOf(r.task)
-		r.taskClass.Store(&class)
-		r.taskVersion.Store(&version)
+		r.taskName.Store(&taskIdent{class, version})
 		return nil
 	}); err != nil {
 		r.task = nil
@@ -895,14 +894,10 @@ func (r *taskRunner) status() connect.TaskStatus {
 		OffsetCommitSeqNo:    r.commitSeq.Load(),
 	}
 	r.meters.Fill(time.Now(), &ts)
-	if c := r.taskClass.Load(); c != nil {
-		ts.TaskClass, ts.TaskVersion = *c, *r.taskVersion.Load()
+	if c := r.taskName.Load(); c != nil {
+		ts.TaskClass, ts.TaskVersion = c.class, c.version
 	}
-	cfg := &r.p.cfg
-	ts.KeyConverterClass, ts.KeyConverterVersion = connect.ClassName(cfg.KeyConverter), connect.VersionOf(cfg.KeyConverter)
-	ts.ValueConverterClass, ts.ValueConverterVersion = connect.ClassName(cfg.ValueConverter), connect.VersionOf(cfg.ValueConverter)
-	ts.HeaderConverterClass, ts.HeaderConverterVersion = connect.ClassName(cfg.HeaderConverter), connect.VersionOf(cfg.HeaderConverter)
-	winstat.FillStages(cfg.Transforms, &ts)
+	r.p.plugins.Fill(&ts)
 	ts.RecordsDropped = ts.RecordsFiltered + ts.RecordsSkipped
 	if e := r.commitErr.Load(); e != nil {
 		ts.CommitErr = *e
@@ -936,3 +931,7 @@ func unixTime(n int64) time.Time {
 	}
 	return time.Unix(0, n)
 }
+
+// taskIdent is a task's class and version, stored together in one atomic so
+// that a status read never sees one without the other.
+type taskIdent struct{ class, version string }

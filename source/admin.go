@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/winstat"
 	"github.com/sluicehq/sluice/offsets"
 )
 
@@ -22,9 +23,17 @@ func (p *Pipeline) PipelineStatus() connect.PipelineStatus {
 	p.mu.Lock()
 	st := connect.PipelineStatus{Name: p.cfg.Name, Type: connect.TypeSource, State: p.state, Err: p.err}
 	tasks := slices.Clone(p.tasks)
+	retired := make([]connect.TaskStatus, len(tasks))
+	for i, t := range tasks {
+		retired[i] = p.retired[t.id]
+	}
 	p.mu.Unlock()
-	for _, t := range tasks {
-		st.Tasks = append(st.Tasks, t.status())
+	for i, t := range tasks {
+		ts := t.status()
+		// The counters of the id's earlier runners (restarts in place and
+		// by the restart policy): they stay monotonic, as Kafka Connect's.
+		winstat.AddCounters(&ts, retired[i])
+		st.Tasks = append(st.Tasks, ts)
 	}
 	return st
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/assigned"
+	"github.com/sluicehq/sluice/internal/winstat"
 	"github.com/sluicehq/sluice/offsets"
 )
 
@@ -145,17 +146,57 @@ func (h runners) Add(id int, config map[string]string) *taskRunner {
 
 // Remove removes r from the tasks PipelineStatus lists.
 func (h runners) Remove(r *taskRunner) {
+	st := r.status()
 	h.p.mu.Lock()
 	defer h.p.mu.Unlock()
+	if slices.Contains(h.p.tasks, r) {
+		h.p.retireLocked(st)
+	}
 	h.p.tasks = slices.DeleteFunc(h.p.tasks, func(t *taskRunner) bool { return t == r })
 }
 
 // RemoveID removes the task with id from the tasks PipelineStatus lists
 // (its current runner: a restart replaced the first).
+//
+// The removed runner's counters are kept (retireLocked), so that a runner
+// the same id gets next (a restart in place) continues them.
 func (h runners) RemoveID(id int) {
+	// The runner stopped: its status is final. Take it outside p.mu and
+	// retire it in the same critical section that removes it, so that a
+	// PipelineStatus counts it exactly once.
+	h.p.mu.Lock()
+	var gone []*taskRunner
+	for _, t := range h.p.tasks {
+		if t.id == id {
+			gone = append(gone, t)
+		}
+	}
+	h.p.mu.Unlock()
+	sts := make([]connect.TaskStatus, len(gone))
+	for i, t := range gone {
+		sts[i] = t.status()
+	}
 	h.p.mu.Lock()
 	defer h.p.mu.Unlock()
-	h.p.tasks = slices.DeleteFunc(h.p.tasks, func(t *taskRunner) bool { return t.id == id })
+	for i, t := range gone {
+		if slices.Contains(h.p.tasks, t) {
+			h.p.retireLocked(sts[i])
+		}
+	}
+	h.p.tasks = slices.DeleteFunc(h.p.tasks, func(t *taskRunner) bool { return slices.Contains(gone, t) })
+}
+
+// retireLocked adds the counters of a task runner that is removed or
+// replaced to its id's retired totals, which PipelineStatus adds to the
+// id's live status (withRetired); p.mu is held.
+func (p *Pipeline) retireLocked(st connect.TaskStatus) {
+	if p.retired == nil {
+		p.retired = map[int]connect.TaskStatus{}
+	}
+	acc := p.retired[st.ID]
+	winstat.AddCounters(&acc, st)
+	acc.ID = st.ID
+	p.retired[st.ID] = acc
 }
 
 // Supervise runs task id until ctx is done, restarted under Config.Restart.

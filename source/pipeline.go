@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/internal/topicset"
+	"github.com/sluicehq/sluice/internal/winstat"
 )
 
 // Pipeline runs the tasks of one source connector: each task's records are
@@ -42,6 +43,16 @@ type Pipeline struct {
 	local       *assignment
 	taskConfigs []map[string]string
 	connMu      sync.Mutex // serializes RestartConnector
+	// connFailed: the FAILED state is RestartConnector's (its task configs
+	// failed), which a later successful RestartConnector may lift; any
+	// other state change (setState) clears it. runDone: Run returned.
+	connFailed, runDone bool
+	// plugins names the converters, transforms and predicates (New).
+	plugins *winstat.Plugins
+	// retired are the counters of task runners removed or replaced (a
+	// restart), by task id, under mu; PipelineStatus adds them to the id's
+	// live runner.
+	retired map[int]connect.TaskStatus
 }
 
 // New validates cfg, applies defaults and returns a pipeline ready to Run.
@@ -56,7 +67,8 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	r := make(chan struct{})
 	close(r)
-	return &Pipeline{cfg: cfg, state: connect.StateUnassigned, resumed: r}, nil
+	plugins := winstat.NewPlugins(cfg.KeyConverter, cfg.ValueConverter, cfg.HeaderConverter, cfg.Transforms)
+	return &Pipeline{cfg: cfg, state: connect.StateUnassigned, resumed: r, plugins: plugins}, nil
 }
 
 // Name returns the connector name.
@@ -103,6 +115,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if asg != nil {
 		return p.runAssigned(ctx, asg)
 	}
+	defer func() {
+		p.mu.Lock()
+		p.runDone = true
+		p.mu.Unlock()
+	}()
 
 	configs := []map[string]string{p.cfg.Properties}
 	if p.cfg.Connector != nil {
@@ -252,17 +269,21 @@ func (p *Pipeline) supervise(ctx context.Context, i int, r *taskRunner, config m
 }
 
 // replaceTask puts next in old's place in the tasks PipelineStatus lists.
+// old stopped: its counters carry on in next's status (retireLocked).
 func (p *Pipeline) replaceTask(old, next *taskRunner) {
+	final := old.status()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if i := slices.Index(p.tasks, old); i >= 0 {
 		p.tasks[i] = next
+		p.retireLocked(final)
 	}
 }
 
 func (p *Pipeline) setState(s connect.State, err error) {
 	p.mu.Lock()
 	p.state, p.err = s, err
+	p.connFailed = false
 	p.mu.Unlock()
 }
 
@@ -384,22 +405,27 @@ func (p *Pipeline) RestartConnector(ctx context.Context) error {
 	p.connMu.Lock()
 	defer p.connMu.Unlock()
 	p.mu.Lock()
-	a, prev := p.local, p.taskConfigs
+	a, prev, done := p.local, p.taskConfigs, p.runDone
 	p.mu.Unlock()
-	if p.cfg.Connector == nil || a == nil {
+	if p.cfg.Connector == nil || a == nil || done {
 		return nil
 	}
 	configs, err := p.computeTaskConfigs(ctx)
 	p.mu.Lock()
-	live := p.state == connect.StateRunning || p.state == connect.StatePaused || p.state == connect.StateFailed
+	// Only a RUNNING or PAUSED pipeline, or one FAILED by an earlier
+	// RestartConnector, changes state: a FAILED that Run set (an offset
+	// store that failed, Run returning) stays, as does any state once Run
+	// returned.
+	live := !p.runDone && (p.state == connect.StateRunning || p.state == connect.StatePaused ||
+		p.state == connect.StateFailed && p.connFailed)
 	switch {
 	case !live:
 	case err != nil:
-		p.state, p.err = connect.StateFailed, err
+		p.state, p.err, p.connFailed = connect.StateFailed, err, true
 	case p.paused:
-		p.state, p.err = connect.StatePaused, nil
+		p.state, p.err, p.connFailed = connect.StatePaused, nil, false
 	default:
-		p.state, p.err = connect.StateRunning, nil
+		p.state, p.err, p.connFailed = connect.StateRunning, nil, false
 	}
 	p.mu.Unlock()
 	if err != nil || !live {

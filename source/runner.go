@@ -119,9 +119,9 @@ type taskRunner struct {
 	stallErrIsTxn atomic.Bool  // stallErr is a rewind's
 	txnProducer   atomic.Value // producerBox: the producer, for txnDoomed
 
-	state                             atomic.Value // connect.State; set with setState
-	meters                            winstat.Task // Kafka Connect's windowed task metrics
-	taskClass, taskVersion            atomic.Pointer[string]
+	state                             atomic.Value              // connect.State; set with setState
+	meters                            winstat.Task              // Kafka Connect's windowed task metrics
+	taskName                          atomic.Pointer[taskIdent] // the task's class and version, set once NewTask returned
 	polled, written, acked, dropped   atomic.Int64
 	started                           atomic.Int64
 	commits, commitFailures           atomic.Int64
@@ -1226,14 +1226,10 @@ func (r *taskRunner) status() connect.TaskStatus {
 		Errors:               r.errStats.Snapshot(),
 	}
 	r.meters.Fill(time.Now(), &st)
-	if c := r.taskClass.Load(); c != nil {
-		st.TaskClass, st.TaskVersion = *c, *r.taskVersion.Load()
+	if c := r.taskName.Load(); c != nil {
+		st.TaskClass, st.TaskVersion = c.class, c.version
 	}
-	cfg := &r.p.cfg
-	st.KeyConverterClass, st.KeyConverterVersion = connect.ClassName(cfg.KeyConverter), connect.VersionOf(cfg.KeyConverter)
-	st.ValueConverterClass, st.ValueConverterVersion = connect.ClassName(cfg.ValueConverter), connect.VersionOf(cfg.ValueConverter)
-	st.HeaderConverterClass, st.HeaderConverterVersion = connect.ClassName(cfg.HeaderConverter), connect.VersionOf(cfg.HeaderConverter)
-	winstat.FillStages(cfg.Transforms, &st)
+	r.p.plugins.Fill(&st)
 	r.txnPub.Load().status(&st)
 	return st
 }
@@ -1244,3 +1240,7 @@ func unixTime(n int64) time.Time {
 	}
 	return time.Unix(0, n)
 }
+
+// taskIdent is a task's class and version, stored together in one atomic so
+// that a status read never sees one without the other.
+type taskIdent struct{ class, version string }

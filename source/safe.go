@@ -22,8 +22,7 @@ func (r *taskRunner) callNewTask() (task Task, err error) {
 			return errors.New("NewTask returned nil")
 		}
 		class, version := connect.ClassName(task), connect.VersionOf(task)
-		r.taskClass.Store(&class)
-		r.taskVersion.Store(&version)
+		r.taskName.Store(&taskIdent{class, version})
 		return nil
 	})
 	return task, err // nil when NewTask panicked or returned nil

@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/internal/redact"
 	"github.com/sluicehq/sluice/internal/topicset"
+	"github.com/sluicehq/sluice/internal/winstat"
 )
 
 // slot holds one connector of a Runner: its definition (config, plugin or
@@ -128,7 +129,7 @@ func (a *taskTotals) add(t connect.TaskStatus) {
 	a.commits += t.OffsetCommits
 	a.commitFails += t.OffsetCommitFailures
 	a.skips += t.OffsetCommitSkips
-	a.errs = addErrorMetrics(a.errs, t.Errors)
+	a.errs = winstat.AddErrorMetrics(a.errs, t.Errors)
 	a.restarts += t.Restarts
 }
 
@@ -414,20 +415,6 @@ func (s *slot) foldLocked(st connect.PipelineStatus) {
 		}
 		a.add(t)
 	}
-}
-
-func addErrorMetrics(a, b connect.ErrorMetrics) connect.ErrorMetrics {
-	a.RecordFailures += b.RecordFailures
-	a.RecordErrors += b.RecordErrors
-	a.RecordsSkipped += b.RecordsSkipped
-	a.Retries += b.Retries
-	a.ErrorsLogged += b.ErrorsLogged
-	a.DLQProduceRequests += b.DLQProduceRequests
-	a.DLQProduceFailures += b.DLQProduceFailures
-	if b.LastError.After(a.LastError) {
-		a.LastError = b.LastError
-	}
-	return a
 }
 
 // running reports whether an incarnation's Run is in progress.

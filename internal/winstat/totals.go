@@ -1,0 +1,48 @@
+package winstat
+
+import "github.com/sluicehq/sluice/connect"
+
+// AddCounters adds the cumulative counters of prev, a finished incarnation
+// of the same task (replaced by a restart in place or by the restart
+// policy), to ts, so that they stay monotonic across restarts as Kafka
+// Connect's do for the worker's life: RecordsIn/Out/Dropped,
+// RecordsWritten, RecordsFiltered/Skipped/Committed, OffsetCommits,
+// OffsetCommitFailures/Skips/Retries, PutRetries, Transactions,
+// TransactionAborts, Rebalances and Errors (AddErrorMetrics). Gauges,
+// windowed values, times, Restarts (already cumulative under the restart
+// policy; the Runner counts restarts in place) and OffsetCommitSeqNo (per
+// incarnation, as Kafka Connect's) are left alone.
+func AddCounters(ts *connect.TaskStatus, prev connect.TaskStatus) {
+	ts.RecordsIn += prev.RecordsIn
+	ts.RecordsOut += prev.RecordsOut
+	ts.RecordsDropped += prev.RecordsDropped
+	ts.RecordsWritten += prev.RecordsWritten
+	ts.RecordsFiltered += prev.RecordsFiltered
+	ts.RecordsSkipped += prev.RecordsSkipped
+	ts.RecordsCommitted += prev.RecordsCommitted
+	ts.OffsetCommits += prev.OffsetCommits
+	ts.OffsetCommitFailures += prev.OffsetCommitFailures
+	ts.OffsetCommitSkips += prev.OffsetCommitSkips
+	ts.OffsetCommitRetries += prev.OffsetCommitRetries
+	ts.PutRetries += prev.PutRetries
+	ts.Transactions += prev.Transactions
+	ts.TransactionAborts += prev.TransactionAborts
+	ts.Rebalances += prev.Rebalances
+	ts.Errors = AddErrorMetrics(ts.Errors, prev.Errors)
+}
+
+// AddErrorMetrics returns the sum of two sets of error counters, with the
+// later LastError.
+func AddErrorMetrics(a, b connect.ErrorMetrics) connect.ErrorMetrics {
+	a.RecordFailures += b.RecordFailures
+	a.RecordErrors += b.RecordErrors
+	a.RecordsSkipped += b.RecordsSkipped
+	a.Retries += b.Retries
+	a.ErrorsLogged += b.ErrorsLogged
+	a.DLQProduceRequests += b.DLQProduceRequests
+	a.DLQProduceFailures += b.DLQProduceFailures
+	if b.LastError.After(a.LastError) {
+		a.LastError = b.LastError
+	}
+	return a
+}
