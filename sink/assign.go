@@ -7,7 +7,6 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/assigned"
-	"github.com/sluicehq/sluice/internal/winstat"
 )
 
 // assignment is the state of a pipeline in assigned mode (AssignTasks):
@@ -125,7 +124,7 @@ func (h runners) Remove(r *taskRunner) {
 	h.p.mu.Lock()
 	defer h.p.mu.Unlock()
 	if slices.Contains(h.p.tasks, r) {
-		h.p.retireLocked(st)
+		h.p.retired.Add(st)
 	}
 	h.p.tasks = slices.DeleteFunc(h.p.tasks, func(t *taskRunner) bool { return t == r })
 }
@@ -133,7 +132,7 @@ func (h runners) Remove(r *taskRunner) {
 // RemoveID removes the task with id from the tasks PipelineStatus lists
 // (its current runner: a restart replaced the first).
 //
-// The removed runner's counters are kept (retireLocked), so that a runner
+// The removed runner's counters are kept (Pipeline.retired), so that a runner
 // the same id gets next (a restart in place) continues them.
 func (h runners) RemoveID(id int) {
 	// The runner stopped: its status is final. Take it outside p.mu and
@@ -155,23 +154,10 @@ func (h runners) RemoveID(id int) {
 	defer h.p.mu.Unlock()
 	for i, t := range gone {
 		if slices.Contains(h.p.tasks, t) {
-			h.p.retireLocked(sts[i])
+			h.p.retired.Add(sts[i])
 		}
 	}
 	h.p.tasks = slices.DeleteFunc(h.p.tasks, func(t *taskRunner) bool { return slices.Contains(gone, t) })
-}
-
-// retireLocked adds the counters of a task runner that is removed or
-// replaced to its id's retired totals, which PipelineStatus adds to the
-// id's live status (withRetired); p.mu is held.
-func (p *Pipeline) retireLocked(st connect.TaskStatus) {
-	if p.retired == nil {
-		p.retired = map[int]connect.TaskStatus{}
-	}
-	acc := p.retired[st.ID]
-	winstat.AddCounters(&acc, st)
-	acc.ID = st.ID
-	p.retired[st.ID] = acc
 }
 
 // Supervise runs task id until ctx is done, restarted under Config.Restart.

@@ -47,7 +47,7 @@ type Pipeline struct {
 	// retired are the counters of task runners removed or replaced (a
 	// restart), by task id, under mu; PipelineStatus adds them to the id's
 	// live runner.
-	retired map[int]connect.TaskStatus
+	retired winstat.Retired
 }
 
 // New validates cfg, applies defaults and returns a pipeline ready to Run.
@@ -174,7 +174,7 @@ func (p *Pipeline) supervise(ctx context.Context, id int, r *taskRunner) error {
 			next.pipelinePaused = p.paused
 			if i := slices.Index(p.tasks, r); i >= 0 {
 				p.tasks[i] = next
-				p.retireLocked(final)
+				p.retired.Add(final)
 			}
 			p.mu.Unlock()
 			r = next

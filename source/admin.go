@@ -25,7 +25,7 @@ func (p *Pipeline) PipelineStatus() connect.PipelineStatus {
 	tasks := slices.Clone(p.tasks)
 	retired := make([]connect.TaskStatus, len(tasks))
 	for i, t := range tasks {
-		retired[i] = p.retired[t.id]
+		retired[i] = p.retired.Of(t.id)
 	}
 	p.mu.Unlock()
 	for i, t := range tasks {

@@ -52,7 +52,7 @@ type Pipeline struct {
 	// retired are the counters of task runners removed or replaced (a
 	// restart), by task id, under mu; PipelineStatus adds them to the id's
 	// live runner.
-	retired map[int]connect.TaskStatus
+	retired winstat.Retired
 }
 
 // New validates cfg, applies defaults and returns a pipeline ready to Run.
@@ -269,14 +269,14 @@ func (p *Pipeline) supervise(ctx context.Context, i int, r *taskRunner, config m
 }
 
 // replaceTask puts next in old's place in the tasks PipelineStatus lists.
-// old stopped: its counters carry on in next's status (retireLocked).
+// old stopped: its counters carry on in next's status (Pipeline.retired).
 func (p *Pipeline) replaceTask(old, next *taskRunner) {
 	final := old.status()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if i := slices.Index(p.tasks, old); i >= 0 {
 		p.tasks[i] = next
-		p.retireLocked(final)
+		p.retired.Add(final)
 	}
 }
 

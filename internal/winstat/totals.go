@@ -46,3 +46,25 @@ func AddErrorMetrics(a, b connect.ErrorMetrics) connect.ErrorMetrics {
 	}
 	return a
 }
+
+// Retired holds, per task id, the summed counters (AddCounters) of a
+// pipeline's task runners that were removed or replaced by a restart, which
+// the pipeline adds to the id's live status so its counters stay monotonic.
+// The zero value is empty and ready; not safe for concurrent use (the
+// pipeline guards it with its own lock).
+type Retired struct{ byID map[int]connect.TaskStatus }
+
+// Add adds the counters of st, the final status of a runner that stopped
+// for good, to st.ID's totals.
+func (r *Retired) Add(st connect.TaskStatus) {
+	if r.byID == nil {
+		r.byID = map[int]connect.TaskStatus{}
+	}
+	acc := r.byID[st.ID]
+	AddCounters(&acc, st)
+	acc.ID = st.ID
+	r.byID[st.ID] = acc
+}
+
+// Of returns the retired totals of task id (zero if none).
+func (r *Retired) Of(id int) connect.TaskStatus { return r.byID[id] }
