@@ -555,9 +555,11 @@ func (h restHandler) lookup(w http.ResponseWriter, name string) (*slot, bool) {
 // was just ordered, with its Location when code is 201 Created. Standalone,
 // it first waits (at most freshTasksWait) for the new incarnation to have
 // its tasks, so that the answer lists them as Kafka Connect's
-// StandaloneHerder, which answers once it has created the task configs;
-// in cluster mode the tasks are made by the connector's owner later, and
-// the answer lists none, as DistributedHerder's.
+// StandaloneHerder, which answers once it has created the task configs.
+// In cluster mode the connector's owner makes the tasks later and the
+// answer lists none: as DistributedHerder's for a new connector (it lists
+// the config topic's tasks right after writing the config); for an update
+// Kafka Connect lists the previous configuration's tasks, Sluice none.
 func (h restHandler) writeFreshInfo(w http.ResponseWriter, req *http.Request, name string, code int) {
 	s, ok := h.lookup(w, name)
 	if !ok {
