@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -33,7 +34,18 @@ const (
 	// buffered-records bound raised out of the way (the 64 MiB bytes bound
 	// stays), which shows what the default bound costs (see BENCHMARKS.md).
 	cSluiceBigBuf = "Sluice, MaxBufferedRecords 10M"
-	cKafkaConnect = "Kafka Connect"
+	// cSaramaJSON is the JSON tests' baseline: a bare sarama client that
+	// converts every record itself with the JSON converter Sluice uses (the
+	// producer encodes each Struct before sending it, the consumer group
+	// decodes each value), as an application serializing its own data does.
+	cSaramaJSON = "sarama + JsonConverter"
+	// cSaramaPreencoded is source-json's bare producer sending bytes
+	// encoded before the run: the runtime's cost without the conversion.
+	cSaramaPreencoded = "sarama, pre-encoded bytes"
+	// cSaramaNoDecode is sink-json's bare consumer group that does not
+	// decode the values (diagnostic: what decoding costs).
+	cSaramaNoDecode = "sarama, no decoding"
+	cKafkaConnect   = "Kafka Connect"
 )
 
 // producerConfig is the producer configuration both source contenders use:
@@ -90,9 +102,14 @@ type inSample struct {
 	// txns is the number of transactions an exactly-once source committed
 	// during the run (0: not exactly-once).
 	txns int64
-	// first is when the first record was acknowledged (since the start;
-	// ~1 ms resolution; source pipelines of runSluiceSourceWith only).
+	// first is when the first record was acknowledged (source) or handed
+	// to the consumer's handler or task (sink), since the start; 0:
+	// unknown. Source pipelines see it with ~1 ms resolution.
 	first time.Duration
+	// firstCnt is how many records were done at first (1 for the bare
+	// clients; a Sluice pipeline's first status sample or Put batch may
+	// count more).
+	firstCnt int64
 }
 
 func mallocs() uint64 {
@@ -322,6 +339,17 @@ func (d sourceData) avgSize() int {
 // runSaramaProducer sends n records with a bare AsyncProducer and returns
 // when the last one is acknowledged.
 func runSaramaProducer(ctx context.Context, br *broker, topic string, n int, d sourceData) (inSample, error) {
+	return runSaramaProducerWith(ctx, br, topic, n, d, false)
+}
+
+// runSaramaProducerEncoding is runSaramaProducer where the sending loop
+// encodes each value with d.conv (the converter Sluice's contender uses)
+// inside the timed window instead of sending d's pre-encoded bytes.
+func runSaramaProducerEncoding(ctx context.Context, br *broker, topic string, n int, d sourceData) (inSample, error) {
+	return runSaramaProducerWith(ctx, br, topic, n, d, true)
+}
+
+func runSaramaProducerWith(ctx context.Context, br *broker, topic string, n int, d sourceData, encode bool) (inSample, error) {
 	cfg := producerConfig()
 	cfg.ClientID = "bench-sarama-producer"
 	m := startMeter(br)
@@ -332,10 +360,18 @@ func runSaramaProducer(ctx context.Context, br *broker, topic string, n int, d s
 	defer p.Close()
 	stopSend := make(chan struct{})
 	defer close(stopSend)
+	encErr := make(chan error, 1)
 	var bytes uint64
 	go func() {
 		for i := range n {
 			v := d.encoded[i%len(d.encoded)]
+			if encode {
+				var err error
+				if v, err = d.conv.FromConnect(ctx, topic, nil, d.schema, d.values[i%len(d.values)]); err != nil {
+					encErr <- err
+					return
+				}
+			}
 			select {
 			case p.Input() <- &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(v), Headers: d.headers}:
 			case <-stopSend:
@@ -344,10 +380,16 @@ func runSaramaProducer(ctx context.Context, br *broker, topic string, n int, d s
 		}
 	}()
 	timeout := time.After(runTimeout(n))
+	var first time.Duration
 	for acked := 0; acked < n; acked++ {
 		select {
-		case m := <-p.Successes():
-			bytes += uint64(m.Value.Length())
+		case msg := <-p.Successes():
+			if acked == 0 {
+				first = time.Since(m.start)
+			}
+			bytes += uint64(msg.Value.Length())
+		case err := <-encErr:
+			return inSample{}, fmt.Errorf("converting record: %w", err)
 		case e := <-p.Errors():
 			return inSample{}, fmt.Errorf("sarama producer: %w", e.Err)
 		case <-timeout:
@@ -356,7 +398,9 @@ func runSaramaProducer(ctx context.Context, br *broker, topic string, n int, d s
 			return inSample{}, ctx.Err()
 		}
 	}
-	return m.sample(bytes), nil
+	s := m.sample(bytes)
+	s.first, s.firstCnt = first, 1
+	return s, nil
 }
 
 // runSluiceSource runs a source pipeline with the generator task until Kafka
@@ -396,7 +440,7 @@ func runSluiceSourceWith(ctx context.Context, br *broker, topic string, n int, d
 	deadline := time.Now().Add(runTimeout(n))
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
-	var txns int64
+	var txns, firstCnt int64
 	var first time.Duration
 	for {
 		select {
@@ -415,7 +459,7 @@ func runSluiceSourceWith(ctx context.Context, br *broker, topic string, n int, d
 			return inSample{}, fmt.Errorf("every task failed: %v", st.TaskErrors())
 		}
 		if first == 0 && len(st.Tasks) > 0 && st.Tasks[0].RecordsOut > 0 {
-			first = time.Since(m.start)
+			first, firstCnt = time.Since(m.start), st.Tasks[0].RecordsOut
 		}
 		if len(st.Tasks) > 0 && st.Tasks[0].RecordsOut >= int64(n) && committed(st.Tasks[0]) >= int64(n) {
 			txns = st.Tasks[0].Transactions
@@ -426,7 +470,7 @@ func runSluiceSourceWith(ctx context.Context, br *broker, topic string, n int, d
 		}
 	}
 	s := m.sample(d.bytes(n))
-	s.txns, s.first = txns, first
+	s.txns, s.first, s.firstCnt = txns, first, firstCnt
 	cancel()
 	if err := <-done; err != nil {
 		return inSample{}, fmt.Errorf("pipeline stop: %w", err)
@@ -459,17 +503,34 @@ func benchSource(ctx context.Context, o options, br *broker, rep *report, json b
 			return err
 		}
 	}
-	rep.addTest(testInfo{
-		id:          test,
-		title:       fmt.Sprintf("%s path: %d records of %d B (%s), %d partitions", test, o.records, d.avgSize(), d.label, o.partitions),
-		contenders:  []string{cSarama, cSluice},
-		baselineFor: map[string]string{cSluice: cSarama},
-		figures:     []string{figRecordsPerSec, figMBPerSec, figCPUPerRecord, figBrokerCPUPerRecord, figAllocsPerRecord},
-	})
-	contenders := map[string]func(context.Context, *broker, string, int, sourceData) (inSample, error){
-		cSarama: runSaramaProducer,
-		cSluice: runSluiceSource,
+	info := testInfo{
+		id:             test,
+		title:          fmt.Sprintf("%s path: %d records of %d B (%s), %d partitions", test, o.records, d.avgSize(), d.label, o.partitions),
+		contenders:     []string{cSarama, cSluice},
+		baselineFor:    map[string]string{cSluice: cSarama},
+		pairedHeadline: true,
+		figures:        inProcessFigures,
+		notes:          []string{pairedNote},
 	}
+	contenders := map[string]func(context.Context, *broker, string, int, sourceData) (inSample, error){
+		cSarama:           runSaramaProducer,
+		cSaramaJSON:       runSaramaProducerEncoding,
+		cSaramaPreencoded: runSaramaProducer,
+		cSluice:           runSluiceSource,
+	}
+	if json {
+		// The baseline converts as Sluice does; the pre-encoded producer
+		// (next to Sluice, so that the pair runs back to back too) shows
+		// the runtime's cost without the conversion.
+		info.contenders = []string{cSaramaJSON, cSluice, cSaramaPreencoded}
+		info.baselineFor = map[string]string{cSluice: cSaramaJSON}
+		info.extraPairs = [][2]string{{cSluice, cSaramaPreencoded}}
+		info.notes = append(info.notes, fmt.Sprintf("`%s` (the baseline): the bare AsyncProducer whose sending loop encodes every Struct "+
+			"with the JSON converter Sluice uses (schemas.enable=true) inside the timed window, as an application that serializes its "+
+			"own data does. `%s`: the same producer sending the bytes that converter produced before the run, so Sluice / it "+
+			"is the runtime's cost plus the conversion's.", cSaramaJSON, cSaramaPreencoded))
+	}
+	rep.addTest(info)
 	reps := map[string]int{}
 	one := func(c string, n int, record bool, label string) error {
 		topic := newTopic(test)
@@ -495,18 +556,39 @@ func benchSource(ctx context.Context, o options, br *broker, rep *report, json b
 			float64(n)/s.elapsed.Seconds(), float64(s.allocs)/float64(n))
 		return nil
 	}
-	return interleave(o, []string{cSarama, cSluice}, min(o.records, 20000), o.records, one)
+	return interleave(o, info.contenders, min(o.records, 20000), o.records, one)
 }
 
 // interleave runs a warm-up of each contender (n = warm records, not
-// recorded), then o.reps repetitions, rotating the contenders' order.
+// recorded), then o.reps repetitions in the order repOrder gives: the
+// contenders listed next to each other (a pair whose ratio is reported) run
+// back to back in every repetition, which goes first alternating.
 func interleave(o options, contenders []string, warm, n int, one func(c string, n int, record bool, label string) error) error {
 	for _, c := range contenders {
 		if err := one(c, warm, false, "warm-up"); err != nil {
 			return err
 		}
 	}
-	return repeat(o, contenders, func(c, label string) error { return one(c, n, true, label) })
+	for r := range o.reps {
+		for _, c := range repOrder(contenders, r) {
+			if err := one(c, n, true, fmt.Sprintf("rep %d/%d", r+1, o.reps)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// repOrder is the contenders' order in repetition r (from 0): as listed in
+// even repetitions, reversed in odd ones. Neighbours in the list stay
+// neighbours (so a pair's two runs see the same machine load) and take
+// turns going first.
+func repOrder(contenders []string, r int) []string {
+	out := slices.Clone(contenders)
+	if r%2 == 1 {
+		slices.Reverse(out)
+	}
+	return out
 }
 
 // repeat runs o.reps repetitions of each contender, rotating their order from
@@ -568,12 +650,17 @@ func startProfile(dir, name string) func() {
 // ---- sink ----
 
 // noopTask is the Sluice sink contender: it counts records and closes done
-// when it saw want of them.
+// when it saw want of them; with start set, it notes when its first batch
+// came (firstAt, since start) and how many records that batch held.
 type noopTask struct {
 	n     atomic.Int64
 	bytes atomic.Int64
 	want  int64
 	done  chan struct{}
+
+	start    time.Time
+	firstAt  atomic.Int64 // time.Duration
+	firstCnt atomic.Int64
 }
 
 func (t *noopTask) Start(context.Context, sink.TaskContext) error { return nil }
@@ -586,7 +673,12 @@ func (t *noopTask) Put(_ context.Context, recs []connect.Record) error {
 		}
 	}
 	t.bytes.Add(b)
-	if t.n.Add(int64(len(recs))) == t.want {
+	k := t.n.Add(int64(len(recs)))
+	if k == int64(len(recs)) && k > 0 && !t.start.IsZero() {
+		t.firstAt.Store(int64(time.Since(t.start)))
+		t.firstCnt.Store(k)
+	}
+	if k == t.want {
 		close(t.done)
 	}
 	return nil
@@ -594,32 +686,51 @@ func (t *noopTask) Put(_ context.Context, recs []connect.Record) error {
 
 // countHandler is the bare consumer group's handler: it marks each message
 // (the usual sarama idiom; offsets are auto-committed every second) and
-// closes done at the want-th.
+// closes done at the want-th. With conv set it first decodes each value
+// with it (keeping the first error in err); with start set it notes when
+// the first message came (firstAt, since start).
 type countHandler struct {
 	n     atomic.Int64
 	bytes atomic.Int64
 	want  int64
 	done  chan struct{}
+
+	conv    converters.Converter
+	err     atomic.Pointer[error]
+	start   time.Time
+	firstAt atomic.Int64 // time.Duration
 }
 
 func (h *countHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
 func (h *countHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 func (h *countHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
 	for m := range claim.Messages() {
+		if h.conv != nil {
+			if _, err := h.conv.ToConnect(sess.Context(), m.Topic, nil, m.Value); err != nil {
+				h.err.CompareAndSwap(nil, &err)
+			}
+		}
 		sess.MarkMessage(m, "")
 		h.bytes.Add(int64(len(m.Value)))
-		if h.n.Add(1) == h.want {
+		k := h.n.Add(1)
+		if k == 1 && !h.start.IsZero() {
+			h.firstAt.Store(int64(time.Since(h.start)))
+		}
+		if k == h.want {
 			close(h.done)
 		}
 	}
 	return nil
 }
 
-func runSaramaGroup(ctx context.Context, br *broker, topic string, n int) (inSample, error) {
+// runSaramaGroup reads n records of topic with a bare consumer group,
+// decoding each value with conv if it is not nil.
+func runSaramaGroup(ctx context.Context, br *broker, topic string, n int, conv converters.Converter) (inSample, error) {
 	cfg := consumerConfig()
 	cfg.ClientID = "bench-sarama-consumer"
-	h := &countHandler{want: int64(n), done: make(chan struct{})}
+	h := &countHandler{want: int64(n), done: make(chan struct{}), conv: conv}
 	m := startMeter(br)
+	h.start = m.start
 	g, err := sarama.NewConsumerGroup(br.addrs, newTopic("group"), cfg)
 	if err != nil {
 		return inSample{}, err
@@ -656,10 +767,18 @@ func runSaramaGroup(ctx context.Context, br *broker, topic string, n int) (inSam
 	case <-ctx.Done():
 		return inSample{}, ctx.Err()
 	}
-	return m.sample(uint64(h.bytes.Load())), nil
+	s := m.sample(uint64(h.bytes.Load()))
+	if err := h.err.Load(); err != nil {
+		return inSample{}, fmt.Errorf("converting record: %w", *err)
+	}
+	s.first, s.firstCnt = time.Duration(h.firstAt.Load()), 1
+	return s, nil
 }
 
-func runSluiceSink(ctx context.Context, br *broker, topic string, n int, maxBuffered int) (inSample, error) {
+// runSluiceSink reads n records of topic with a sink pipeline whose task
+// does nothing, with value converter conv (nil: ByteArray) and
+// MaxBufferedRecords maxBuffered (0: the default).
+func runSluiceSink(ctx context.Context, br *broker, topic string, n int, maxBuffered int, conv converters.Converter) (inSample, error) {
 	task := &noopTask{want: int64(n), done: make(chan struct{})}
 	p, err := sink.New(sink.Config{
 		Name:               newTopic("sink"),
@@ -667,6 +786,7 @@ func runSluiceSink(ctx context.Context, br *broker, topic string, n int, maxBuff
 		NewTask:            func() sink.Task { return task },
 		Topics:             []string{topic},
 		MaxBufferedRecords: maxBuffered,
+		ValueConverter:     conv,
 		Sarama:             consumerConfig(),
 		Logger:             discard,
 	})
@@ -677,6 +797,7 @@ func runSluiceSink(ctx context.Context, br *broker, topic string, n int, maxBuff
 	defer cancel()
 	done := make(chan error, 1)
 	m := startMeter(br)
+	task.start = m.start
 	go func() { done <- p.Run(rctx) }()
 	timeout := time.After(runTimeout(n))
 	check := time.NewTicker(100 * time.Millisecond)
@@ -703,6 +824,7 @@ wait:
 		}
 	}
 	s := m.sample(uint64(task.bytes.Load()))
+	s.first, s.firstCnt = time.Duration(task.firstAt.Load()), task.firstCnt.Load()
 	cancel()
 	if err := <-done; err != nil {
 		return inSample{}, fmt.Errorf("pipeline stop: %w", err)
@@ -716,6 +838,11 @@ wait:
 // count and the function that deletes them (also after an error).
 func sinkTopics(o options, br *broker, test string, warm int, headers func(i int) []sarama.RecordHeader) (map[int]string, func(), error) {
 	value := byteData(o.size).encoded[0]
+	return sinkTopicsOf(o, br, test, warm, func(int) []byte { return value }, headers)
+}
+
+// sinkTopicsOf is sinkTopics with record i's value value(i).
+func sinkTopicsOf(o options, br *broker, test string, warm int, value func(i int) []byte, headers func(i int) []sarama.RecordHeader) (map[int]string, func(), error) {
 	topics := map[int]string{}
 	var created []string
 	drop := func() {
@@ -733,7 +860,7 @@ func sinkTopics(o options, br *broker, test string, warm int, headers func(i int
 		}
 		created = append(created, topic)
 		logf("%s: producing %d records into %s", test, n, topic)
-		if err := fill(br.addrs, topic, n, func(int) []byte { return value }, headers); err != nil {
+		if err := fill(br.addrs, topic, n, value, headers); err != nil {
 			return nil, drop, fmt.Errorf("filling %s: %w", topic, err)
 		}
 		topics[n] = topic
@@ -742,51 +869,108 @@ func sinkTopics(o options, br *broker, test string, warm int, headers func(i int
 }
 
 func benchSink(ctx context.Context, o options, br *broker, rep *report) error {
-	rep.addTest(testInfo{
-		id:          "sink",
-		title:       fmt.Sprintf("sink path: %d records of %d B (ByteArray converter), %d partitions, read from the start by a new group", o.records, o.size, o.partitions),
-		contenders:  []string{cSarama, cSluice, cSluiceBigBuf},
-		baselineFor: map[string]string{cSluice: cSarama, cSluiceBigBuf: cSarama},
-		figures:     []string{figRecordsPerSec, figMBPerSec, figCPUPerRecord, figBrokerCPUPerRecord, figAllocsPerRecord},
-		notes: []string{"`" + cSluiceBigBuf + "` is a diagnostic: Sluice's sink pauses every partition when " +
+	info := testInfo{
+		id:             "sink",
+		title:          fmt.Sprintf("sink path: %d records of %d B (ByteArray converter), %d partitions, read from the start by a new group", o.records, o.size, o.partitions),
+		contenders:     []string{cSarama, cSluice, cSluiceBigBuf},
+		baselineFor:    map[string]string{cSluice: cSarama, cSluiceBigBuf: cSarama},
+		pairedHeadline: true,
+		figures:        inProcessFigures,
+		notes: []string{pairedNote, "`" + cSluiceBigBuf + "` is a diagnostic: Sluice's sink pauses every partition when " +
 			"MaxBufferedRecords records are buffered (default 200000; it was 10000 until the benchmark showed " +
 			"the stall), and sarama's fetch loop then sleeps 100 ms before it looks again; the variant raises the " +
 			"bound out of the way (the 64 MiB bytes bound stays)."},
-	})
+	}
+	rep.addTest(info)
 	warm := min(o.records, 20000)
 	topics, drop, err := sinkTopics(o, br, "sink", warm, nil)
 	defer drop()
 	if err != nil {
 		return err
 	}
+	return runSinkTest(o, rep, info, warm, func(c string, n int) (inSample, error) {
+		switch c {
+		case cSarama:
+			return runSaramaGroup(ctx, br, topics[n], n, nil)
+		case cSluiceBigBuf:
+			return runSluiceSink(ctx, br, topics[n], n, 10_000_000, nil)
+		default:
+			return runSluiceSink(ctx, br, topics[n], n, 0, nil)
+		}
+	})
+}
+
+// benchSinkJSON is the sink test with the source-json test's records as
+// the JSON converter writes them (schemas.enable=true), decoded by the
+// baseline's handler and by Sluice's value converter.
+func benchSinkJSON(ctx context.Context, o options, br *broker, rep *report) error {
+	const test = "sink-json"
+	d, err := jsonData()
+	if err != nil {
+		return err
+	}
+	conv, err := converters.NewJSON(converters.JSONConfig{})
+	if err != nil {
+		return err
+	}
+	info := testInfo{
+		id: test,
+		title: fmt.Sprintf("sink-json path: %d records of %d B (%s), %d partitions, read from the start by a new group",
+			o.records, d.avgSize(), d.label, o.partitions),
+		contenders:     []string{cSaramaJSON, cSluice, cSaramaNoDecode},
+		baselineFor:    map[string]string{cSluice: cSaramaJSON},
+		extraPairs:     [][2]string{{cSluice, cSaramaNoDecode}},
+		pairedHeadline: true,
+		figures:        inProcessFigures,
+		notes: []string{pairedNote, fmt.Sprintf("`%s` (the baseline): the sink test's bare consumer group whose handler decodes every "+
+			"value with the JSON converter Sluice's sink uses here (ToConnect), as an application that deserializes its own data "+
+			"does. `Sluice`: the sink pipeline with that value converter and a no-op task. `%s` (diagnostic): the bare group "+
+			"without decoding, so Sluice / it is the runtime's cost plus the conversion's.", cSaramaJSON, cSaramaNoDecode)},
+	}
+	rep.addTest(info)
+	warm := min(o.records, 20000)
+	topics, drop, err := sinkTopicsOf(o, br, test, warm, func(i int) []byte { return d.encoded[i%len(d.encoded)] }, nil)
+	defer drop()
+	if err != nil {
+		return err
+	}
+	return runSinkTest(o, rep, info, warm, func(c string, n int) (inSample, error) {
+		switch c {
+		case cSaramaJSON:
+			return runSaramaGroup(ctx, br, topics[n], n, conv)
+		case cSaramaNoDecode:
+			return runSaramaGroup(ctx, br, topics[n], n, nil)
+		default:
+			s, err := runSluiceSink(ctx, br, topics[n], n, 0, conv)
+			s.bytes = d.bytes(n) // the task sees Structs, not the bytes
+			return s, err
+		}
+	})
+}
+
+// runSinkTest runs the warm-up and the repetitions of a sink test's
+// contenders, each through run (c, records), profiling, recording and
+// logging the recorded runs.
+func runSinkTest(o options, rep *report, info testInfo, warm int, run func(c string, n int) (inSample, error)) error {
 	reps := map[string]int{}
 	one := func(c string, n int, record bool, label string) error {
 		runtime.GC()
 		stop := func() {}
 		if record {
 			reps[c]++
-			stop = startProfile(o.profileDir, profileName("sink", c, reps[c]))
+			stop = startProfile(o.profileDir, profileName(info.id, c, reps[c]))
 		}
-		var s inSample
-		var err error
-		switch c {
-		case cSarama:
-			s, err = runSaramaGroup(ctx, br, topics[n], n)
-		case cSluiceBigBuf:
-			s, err = runSluiceSink(ctx, br, topics[n], n, 10_000_000)
-		default:
-			s, err = runSluiceSink(ctx, br, topics[n], n, 0)
-		}
+		s, err := run(c, n)
 		stop()
 		if err != nil {
 			return fmt.Errorf("%s: %w", c, err)
 		}
 		if record {
-			rep.addInProcess("sink", c, n, s)
+			rep.addInProcess(info.id, c, n, s)
 		}
-		logf("sink %s %s: %d records in %.2fs (%.0f records/s, %.1f allocs/record)", label, c, n, s.elapsed.Seconds(),
+		logf("%s %s %s: %d records in %.2fs (%.0f records/s, %.1f allocs/record)", info.id, label, c, n, s.elapsed.Seconds(),
 			float64(n)/s.elapsed.Seconds(), float64(s.allocs)/float64(n))
 		return nil
 	}
-	return interleave(o, []string{cSarama, cSluice, cSluiceBigBuf}, warm, o.records, one)
+	return interleave(o, info.contenders, warm, o.records, one)
 }

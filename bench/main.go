@@ -13,8 +13,9 @@
 //     generator task and the ByteArray converter, with the same producer
 //     configuration;
 //   - source-json: the same with Struct records through the JSON converter
-//     with schemas (Kafka Connect's envelope), the baseline sending the
-//     already-encoded bytes;
+//     with schemas (Kafka Connect's envelope), the baseline encoding each
+//     record with that converter before sending it (a diagnostic producer
+//     sends the already-encoded bytes);
 //   - source-eos: a Sluice source pipeline exactly-once (default poll
 //     boundary: one transaction per Poll) vs the same pipeline
 //     at-least-once, the generator returning batches of 2000 (FileStream's
@@ -23,6 +24,9 @@
 //     per transaction;
 //   - sink: a bare sarama consumer group reading N records vs a Sluice sink
 //     pipeline with a no-op task;
+//   - sink-json: the same reading source-json's records, the group's
+//     handler decoding each with the JSON converter, Sluice's sink using
+//     it as value converter (a group that does not decode is a diagnostic);
 //   - observed-source / observed-source-json / observed-sink: the source
 //     (byte or JSON records) and sink pipelines under a runner.Runner, bare
 //     vs with the Runner's metrics (OpenTelemetry,
@@ -80,7 +84,7 @@ type options struct {
 	worker     string // Sluice's worker for the Kafka Connect comparison
 }
 
-var allTests = []string{"source", "source-json", "source-eos", "sink", "observed-source", "observed-source-json", "observed-sink", "connect-source", "connect-sink", "cluster"}
+var allTests = []string{"source", "source-json", "source-eos", "sink", "sink-json", "observed-source", "observed-source-json", "observed-sink", "connect-source", "connect-sink", "cluster"}
 
 // optInTests run only when -only names them (not in the default run).
 var optInTests = []string{"cluster"}
@@ -259,6 +263,11 @@ func run(ctx context.Context, o options) error {
 	if o.enabled("sink") {
 		if err := benchSink(ctx, o, br, rep); err != nil {
 			return fmt.Errorf("sink: %w", err)
+		}
+	}
+	if o.enabled("sink-json") {
+		if err := benchSinkJSON(ctx, o, br, rep); err != nil {
+			return fmt.Errorf("sink-json: %w", err)
 		}
 	}
 	if o.enabled("observed-source") {
