@@ -59,7 +59,7 @@ const pairedNote = "Ratios: the median over the repetitions of the ratio of the 
 	"(they run back to back, the order alternating), with the ratio of the medians given for comparison. " +
 	"\"records/s after the first record\" counts from the first record acknowledged (source) or handed to the " +
 	"handler or task (sink) to the last; \"ms to first record\" is the time from the start (client or pipeline " +
-	"creation) to it. Sluice's source is sampled every millisecond."
+	"creation) to it (Sluice's source pipeline: seen in its status, polled every millisecond)."
 
 type testInfo struct {
 	id, title  string
