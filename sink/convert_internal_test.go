@@ -241,6 +241,50 @@ func TestConvertAllocations(t *testing.T) {
 	}
 }
 
+// setTopic is a transformation that changes the record's topic in place.
+type setTopic struct{}
+
+func (setTopic) Apply(_ context.Context, rec *connect.Record) (*connect.Record, error) {
+	rec.Topic = "renamed"
+	return rec, nil
+}
+
+// TestConvertTransformAllocations: running the transforms costs the batch
+// no allocation of its own (the chain's copy of each record is the task
+// goroutine's scratch record), and each record gets its own transformed
+// copy.
+func TestConvertTransformAllocations(t *testing.T) {
+	const n = 256
+	r := convertRunner(t, nil, nil, setTopic{})
+	msgs, _ := fetchedMsgs(n, 100)
+	for _, m := range msgs {
+		m.Key = nil
+	}
+	run := func() {
+		r.raw = append(r.raw, msgs...)
+		if !r.convert() {
+			t.Fatal("convert failed")
+		}
+		r.clearPending()
+	}
+	run()
+	if got := testing.AllocsPerRun(20, run); got != n+2 {
+		t.Fatalf("%v allocations for a batch of %d transformed records, want %d", got, n, n+2)
+	}
+	r.raw = append(r.raw, msgs...)
+	if !r.convert() {
+		t.Fatal("convert failed")
+	}
+	for i, rec := range r.pending {
+		if rec.Topic != "renamed" || rec.OriginalTopic != "t" || rec.Offset != int64(i) || !bytes.Equal(rec.Value.([]byte), msgs[i].Value) {
+			t.Fatalf("record %d: topic %q original %q offset %d", i, rec.Topic, rec.OriginalTopic, rec.Offset)
+		}
+	}
+	if !reflect.DeepEqual(r.scratch, connect.Record{}) {
+		t.Fatal("the scratch record keeps a record's data after the batch")
+	}
+}
+
 // BenchmarkConvert measures convert (the task goroutine's per-record work
 // between take and Put: converters, batch bookkeeping) for batches of 500
 // records of 100 B with the ByteArray and the JSON value converter;

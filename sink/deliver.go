@@ -393,6 +393,7 @@ func (r *taskRunner) convert() bool {
 	}
 	clear(r.raw)
 	r.raw = r.raw[:0]
+	r.scratch = connect.Record{} // keeps no record's data alive
 	r.setPending(recs, msgs, ranges)
 	return true
 }
@@ -456,8 +457,12 @@ func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.Cons
 	if cfg.Transforms == nil {
 		return rec, outDeliver
 	}
-	work := *rec
-	out, err := cfg.Transforms.Apply(ctx, &work)
+	// The chain gets its own copy of the record (it may overwrite its
+	// fields; rec stays as converted, for a failure's report): the task
+	// goroutine's scratch record, reused for every record, since convert
+	// copies the chain's result into the batch before the next one.
+	r.scratch = *rec
+	out, err := cfg.Transforms.Apply(ctx, &r.scratch)
 	if err != nil {
 		return r.recoverTransform(ctx, cfg, m, rec, err)
 	}

@@ -116,6 +116,9 @@ type taskRunner struct {
 	// ByteArrayConverter, whose conversion convertOne does itself without
 	// copying (ownedBytes); decided once, when the task runner is made.
 	keyBytes, valueBytes bool
+	// scratch is the copy of a converted record the transforms get
+	// (convertOne); convert copies their result out before the next record.
+	scratch connect.Record
 
 	// The converted batch awaiting (re)delivery: written by the task
 	// goroutine under batchMu (Report reads pendingMsgs from any
