@@ -346,11 +346,16 @@ func (r *taskRunner) convert() bool {
 		} else {
 			ranges = append(ranges, batchRange{tp: tp, first: m.Offset, next: m.Offset + 1})
 		}
-		rec := connect.Record{
-			Topic: m.Topic, Partition: m.Partition, HasPartition: true, Offset: m.Offset,
-			Timestamp: m.Timestamp, TimestampType: connect.CreateTime,
-			OriginalTopic: m.Topic, OriginalPartition: m.Partition, OriginalOffset: m.Offset,
-		}
+		// The record is built in place, field by field, in the batch's
+		// next slot, which is zero (a fresh slice; a slot given back below
+		// is zeroed): a connect.Record is large, and storing a whole one
+		// into the heap copies it with write barriers, which costs more
+		// than converting a small record.
+		recs = recs[:len(recs)+1]
+		rec := &recs[len(recs)-1]
+		rec.Topic, rec.Partition, rec.HasPartition, rec.Offset = m.Topic, m.Partition, true, m.Offset
+		rec.Timestamp, rec.TimestampType = m.Timestamp, connect.CreateTime
+		rec.OriginalTopic, rec.OriginalPartition, rec.OriginalOffset = m.Topic, m.Partition, m.Offset
 		switch {
 		case m.Timestamp.IsZero():
 			rec.TimestampType = connect.NoTimestampType
@@ -362,7 +367,11 @@ func (r *taskRunner) convert() bool {
 				rec.TimestampType = connect.LogAppendTime
 			}
 		}
-		out, o := r.convertOne(ctx, cfg, m, &rec)
+		out, o := r.convertOne(ctx, cfg, m, rec)
+		if o != outDeliver {
+			*rec = connect.Record{}
+			recs = recs[:len(recs)-1]
+		}
 		switch o {
 		case outFailed:
 			clear(msgs)
@@ -376,12 +385,15 @@ func (r *taskRunner) convert() bool {
 			r.skipped.Add(1)
 			continue
 		}
+		if out != rec {
+			*rec = *out
+		}
 		r.handler.Succeeded()
-		recs = append(recs, *out)
 		msgs = append(msgs, m)
 	}
 	clear(r.raw)
 	r.raw = r.raw[:0]
+	r.scratch = connect.Record{} // keeps no record's data alive
 	r.setPending(recs, msgs, ranges)
 	return true
 }
@@ -405,7 +417,13 @@ func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.Cons
 	if r.convReadsHeaders && len(m.Headers) > 0 {
 		raw = r.rawHeaders(m)
 	}
-	k, err := cfg.KeyConverter.ToConnect(ctx, m.Topic, raw, m.Key)
+	var k, v connect.SchemaAndValue
+	var err error
+	if r.keyBytes {
+		k = ownedBytes(m.Key)
+	} else {
+		k, err = cfg.KeyConverter.ToConnect(ctx, m.Topic, raw, m.Key)
+	}
 	if err != nil {
 		var o outcome
 		if k, o = r.recoverConvert(ctx, connect.StageKeyConverter, cfg.KeyConverter, m, rec, raw, m.Key, err); o != outDeliver {
@@ -413,7 +431,11 @@ func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.Cons
 		}
 	}
 	rec.KeySchema, rec.Key = k.Schema, k.Value
-	v, err := cfg.ValueConverter.ToConnect(ctx, m.Topic, raw, m.Value)
+	if r.valueBytes {
+		v = ownedBytes(m.Value)
+	} else {
+		v, err = cfg.ValueConverter.ToConnect(ctx, m.Topic, raw, m.Value)
+	}
 	if err != nil {
 		var o outcome
 		if v, o = r.recoverConvert(ctx, connect.StageValueConverter, cfg.ValueConverter, m, rec, raw, m.Value, err); o != outDeliver {
@@ -435,8 +457,12 @@ func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.Cons
 	if cfg.Transforms == nil {
 		return rec, outDeliver
 	}
-	work := *rec
-	out, err := cfg.Transforms.Apply(ctx, &work)
+	// The chain gets its own copy of the record (it may overwrite its
+	// fields; rec stays as converted, for a failure's report): the task
+	// goroutine's scratch record, reused for every record, since convert
+	// copies the chain's result into the batch before the next one.
+	r.scratch = *rec
+	out, err := cfg.Transforms.Apply(ctx, &r.scratch)
 	if err != nil {
 		return r.recoverTransform(ctx, cfg, m, rec, err)
 	}
@@ -444,6 +470,29 @@ func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.Cons
 		return nil, outFiltered
 	}
 	return out, outDeliver
+}
+
+// ownedBytes is converters.ByteArray's ToConnect without its copy: data
+// itself with connect.OptionalBytesSchema (a nil value for nil data). The
+// runtime uses it for a consumed record's key and value, whose bytes nobody
+// else writes: sarama decodes every fetch response into a buffer of its own
+// (a fresh allocation per response, never reused) and hands each
+// ConsumerMessage to the one claim goroutine that fetched it, which hands it
+// to this task alone; sarama keeps no reference to write through. So the
+// task gets the bytes as Kafka Connect's ByteArrayConverter gives them
+// (ConsumerRecord.value() itself, uncopied). The same bytes are what the
+// dead-letter queue reports as the record's consumed value, as in Kafka
+// Connect. The differences from a copy: a task that keeps such a value
+// past Put keeps the fetch response it was decoded from alive (see Task),
+// and a task that modifies the bytes in place modifies what a dead-letter
+// queue report of the record sends (as in Kafka Connect).
+func ownedBytes(data []byte) connect.SchemaAndValue {
+	if data == nil {
+		return connect.SchemaAndValue{Schema: connect.OptionalBytesSchema}
+	}
+	// Capped: data is a slice of the fetch response, whose next bytes are
+	// other records'; appending to the value must copy, not overwrite them.
+	return connect.SchemaAndValue{Schema: connect.OptionalBytesSchema, Value: data[:len(data):len(data)]}
 }
 
 // convertHeaders converts m's headers into rec.Headers. With the

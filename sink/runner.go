@@ -112,6 +112,13 @@ type taskRunner struct {
 	// headers it is given (converters.ReadsHeaders), so convertOne builds
 	// them; decided once, when the task runner is made.
 	convReadsHeaders bool
+	// keyBytes, valueBytes: the key (value) converter is the
+	// ByteArrayConverter, whose conversion convertOne does itself without
+	// copying (ownedBytes); decided once, when the task runner is made.
+	keyBytes, valueBytes bool
+	// scratch is the copy of a converted record the transforms get
+	// (convertOne); convert copies their result out before the next record.
+	scratch connect.Record
 
 	// The converted batch awaiting (re)delivery: written by the task
 	// goroutine under batchMu (Report reads pendingMsgs from any
@@ -174,6 +181,8 @@ func newTaskRunner(p *Pipeline, id int, config map[string]string) *taskRunner {
 	r.setState(connect.StateUnassigned)
 	_, r.memoHeaders = p.cfg.HeaderConverter.(*converters.SimpleHeader)
 	r.convReadsHeaders = converters.ReadsHeaders(p.cfg.KeyConverter) || converters.ReadsHeaders(p.cfg.ValueConverter)
+	_, r.keyBytes = p.cfg.KeyConverter.(*converters.ByteArray)
+	_, r.valueBytes = p.cfg.ValueConverter.(*converters.ByteArray)
 	if tp := p.cfg.TracerProvider; tp != nil {
 		r.tracer = tp.Tracer("github.com/sluicehq/sluice/sink")
 	}

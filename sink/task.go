@@ -24,6 +24,13 @@ import (
 // meanwhile); or any other error, which fails the task. Put must return
 // promptly when ctx is done.
 //
+// The records are the task's to keep. With the ByteArrayConverter, a
+// record's key and value are the consumed bytes themselves, as in Kafka
+// Connect (not a copy, with their capacity capped at their length): a task
+// that keeps some of them after Put returns keeps alive the fetch responses
+// they came from; one that keeps a few values out of many batches should
+// copy them.
+//
 // A panic in any method (or in NewTask) fails the task like an error, with
 // the panic value and stack in the task's status error; the process is not
 // affected. A task that fails still has what it put committed: PreCommit (or
