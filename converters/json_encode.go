@@ -3,6 +3,7 @@ package converters
 import (
 	"cmp"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/big"
@@ -284,8 +285,7 @@ func (c *JSON) appendLogical(dst []byte, s *connect.Schema, v any) ([]byte, erro
 		if d.Scale != scale {
 			return nil, jsonErr("Decimal %s has scale %d but its schema has scale %d", javafmt.BigDecimalString(d.Unscaled, d.Scale), d.Scale, scale)
 		}
-		b, _ := connect.DecimalToBytes(s, d)
-		return appendBase64(dst, b), nil
+		return appendDecimalBase64(dst, d.Unscaled), nil
 	case connect.DateName, connect.TimeName, connect.TimestampName:
 		t, ok := v.(time.Time)
 		if !ok {
@@ -500,6 +500,29 @@ func appendBase64(dst, b []byte) []byte {
 	dst = append(dst, '"')
 	dst = base64.StdEncoding.AppendEncode(dst, b)
 	return append(dst, '"')
+}
+
+// appendDecimalBase64 appends x (nil is 0) as Kafka Connect writes a BASE64
+// Decimal: the minimal big-endian two's-complement bytes of the unscaled
+// value (Java's BigInteger.toByteArray, javafmt.TwosComplement) as a quoted
+// base64 string. Values that fit an int64, the common case, are encoded
+// from a stack buffer without allocating.
+func appendDecimalBase64(dst []byte, x *big.Int) []byte {
+	if x != nil && !x.IsInt64() {
+		return appendBase64(dst, javafmt.TwosComplement(x))
+	}
+	var v int64
+	if x != nil {
+		v = x.Int64()
+	}
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], uint64(v))
+	// Drop leading bytes that only repeat the sign of the next byte.
+	i := 0
+	for i < len(buf)-1 && (buf[i] == 0 && buf[i+1]&0x80 == 0 || buf[i] == 0xFF && buf[i+1]&0x80 != 0) {
+		i++
+	}
+	return appendBase64(dst, buf[i:])
 }
 
 func sortedKeys(m map[string]any) []string {
