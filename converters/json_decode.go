@@ -346,11 +346,10 @@ func (c *JSON) decodeMap(s *scanner, sch *connect.Schema, ch byte) (any, error) 
 			return m, nil
 		}
 		for {
-			kb, err := s.memberKey()
+			k, err := s.memberKeyString()
 			if err != nil {
 				return nil, synErr(err)
 			}
-			k := string(kb)
 			v, err := c.decode(s, sch.ValueSchema)
 			if err != nil {
 				return nil, within(err, "{"+k+"}")
@@ -516,11 +515,10 @@ func (c *JSON) decodeSchemaless(s *scanner) (any, error) {
 			return m, nil
 		}
 		for {
-			kb, err := s.memberKey()
+			k, err := s.memberKeyString()
 			if err != nil {
 				return nil, synErr(err)
 			}
-			k := string(kb)
 			v, err := c.decodeSchemaless(s)
 			if err != nil {
 				return nil, within(err, "{"+k+"}")

@@ -3,8 +3,11 @@ package converters
 import (
 	"math"
 	"math/big"
+	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/javafmt"
 )
 
@@ -55,5 +58,53 @@ func TestFromTwosComplementMatchesJavafmt(t *testing.T) {
 		if want.Add(want, big.NewInt(1)); got.Cmp(want) != 0 {
 			t.Errorf("% x: after +1 got %s, want %s", b, got, want)
 		}
+	}
+}
+
+// TestJSONSharedStrings: strings read from a payload share one copy of the
+// record's text (scanner.share), which must not change any value, must not
+// alias the input (overwriting it afterwards changes nothing) and must
+// also hold for strings far from the end of a long record (beyond
+// maxSharedText), escaped strings, empty strings and map keys.
+func TestJSONSharedStrings(t *testing.T) {
+	long := strings.Repeat("x", maxSharedText)
+	docs := []string{
+		`{"schema":{"type":"struct","fields":[{"type":"string","field":"a"},{"type":"string","field":"b"},{"type":"array","items":{"type":"string"},"field":"c"},{"type":"map","keys":{"type":"string"},"values":{"type":"string"},"field":"d"}]},"payload":{"a":"x\u00e9\ty","b":"","c":["p","` + long + `","q\"r",""],"d":{"k1":"v1","k\n2":"","":"v3"}}}`,
+		`{"payload":{"a":"late","b":"schema","c":[],"d":{"k":"v"}},"schema":{"type":"struct","fields":[{"type":"string","field":"a"},{"type":"string","field":"b"},{"type":"array","items":{"type":"string"},"field":"c"},{"type":"map","keys":{"type":"string"},"values":{"type":"string"},"field":"d"}]}}`,
+		`{"schema":null,"payload":{"a":["` + long + `","y",{"` + long + `":"z"}],"b":"w"}}`,
+	}
+	plain := []string{
+		`{"a":"` + long + `","b":["c","d\u0041"],"e":{"f":"g"},"":""}`,
+		`"solo"`,
+		`["` + long + long + `","tail"]`,
+	}
+	check := func(c *JSON, doc string) {
+		t.Helper()
+		data := []byte(doc)
+		got, err := c.ToConnect(ctx, "t", nil, data)
+		if err != nil {
+			t.Fatalf("%.60s: %v", doc, err)
+		}
+		// The same document decoded without sharing.
+		var want connect.SchemaAndValue
+		shareStrings = false
+		want, err = c.ToConnect(ctx, "t", nil, []byte(doc))
+		shareStrings = true
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range data {
+			data[i] = '#'
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%.60s: got %v, want %v", doc, got.Value, want.Value)
+		}
+	}
+	withSchemas, noSchemas := mustJSON(t, JSONConfig{}), mustJSON(t, JSONConfig{SchemasDisabled: true})
+	for _, d := range docs {
+		check(withSchemas, d)
+	}
+	for _, d := range plain {
+		check(noSchemas, d)
 	}
 }
