@@ -229,10 +229,11 @@ type JSON struct {
 	hint atomic.Int64
 }
 
-// encodedSchema is the cached envelope prefix of one schema:
-// {"schema":<schema JSON>,"payload":
+// encodedSchema is the cached envelope prefix of one schema,
+// {"schema":<schema JSON>,"payload":, and the plan of its values.
 type encodedSchema struct {
 	prefix []byte
+	plan   *valuePlan
 	hint   atomic.Int64
 }
 
@@ -325,7 +326,7 @@ func (c *JSON) fromConnect(schema *connect.Schema, value any) ([]byte, error) {
 			return nil, err
 		}
 		buf = make([]byte, 0, max(e.hint.Load(), 64))
-		if buf, err = c.appendValue(buf, schema, value, 0); err != nil {
+		if buf, err = c.appendValue(buf, schema, e.plan, value, 0); err != nil {
 			return nil, err
 		}
 		growHint(&e.hint, len(buf))
@@ -344,7 +345,7 @@ func (c *JSON) fromConnect(schema *connect.Schema, value any) ([]byte, error) {
 		}
 		buf = make([]byte, 0, max(e.hint.Load(), int64(len(e.prefix))+64))
 		buf = append(buf, e.prefix...)
-		if buf, err = c.appendValue(buf, schema, value, 0); err != nil {
+		if buf, err = c.appendValue(buf, schema, e.plan, value, 0); err != nil {
 			return nil, err
 		}
 		buf = append(buf, '}')
@@ -376,7 +377,7 @@ func (c *JSON) encodedSchema(schema *connect.Schema) (*encodedSchema, error) {
 		return nil, err
 	}
 	b = append(b, `,"payload":`...)
-	e := &encodedSchema{prefix: b}
+	e := &encodedSchema{prefix: b, plan: buildPlan(schema, 0)}
 	c.toJSON.Store(schema, e)
 	return e, nil
 }

@@ -112,7 +112,7 @@ func (c *JSON) appendSchema(dst []byte, s *connect.Schema, field string, isField
 	}
 	if s.Default != nil {
 		dst = append(dst, `,"default":`...)
-		if dst, err = c.appendValue(dst, s, s.Default, depth+1); err != nil {
+		if dst, err = c.appendValue(dst, s, nil, s.Default, depth+1); err != nil {
 			if de, ok := err.(*DataError); ok {
 				de.Reason = "default value: " + de.Reason
 			}
@@ -124,6 +124,61 @@ func (c *JSON) appendSchema(dst []byte, s *connect.Schema, field string, isField
 		dst = jackson.AppendString(dst, field)
 	}
 	return append(dst, '}'), nil
+}
+
+// valuePlan is what appendValue can precompute for the values of one
+// schema, built once per cached schema (encodedSchema): for a STRUCT each
+// field's member key already quoted, with its separator (`"id":`,
+// `,"name":`), and the plans of the nested schemas. A nil plan means none:
+// appendValue then quotes the keys itself.
+type valuePlan struct {
+	keys   []string     // STRUCT: per field
+	fields []*valuePlan // STRUCT: per field
+	elem   *valuePlan   // ARRAY items, MAP values
+	key    *valuePlan   // MAP keys
+}
+
+func (n *valuePlan) elemPlan() *valuePlan {
+	if n == nil {
+		return nil
+	}
+	return n.elem
+}
+
+func (n *valuePlan) keyPlan() *valuePlan {
+	if n == nil {
+		return nil
+	}
+	return n.key
+}
+
+// buildPlan returns the plan of schema s, nil when s holds no STRUCT (or
+// is nested beyond maxDepth, which appendValue refuses anyway).
+func buildPlan(s *connect.Schema, depth int) *valuePlan {
+	if s == nil || depth > maxDepth {
+		return nil
+	}
+	switch s.Type {
+	case connect.TypeStruct:
+		n := &valuePlan{keys: make([]string, len(s.Fields)), fields: make([]*valuePlan, len(s.Fields))}
+		for i := range s.Fields {
+			var k []byte
+			if i > 0 {
+				k = append(k, ',')
+			}
+			k = jackson.AppendString(k, s.Fields[i].Name)
+			n.keys[i] = string(append(k, ':'))
+			n.fields[i] = buildPlan(s.Fields[i].Schema, depth+1)
+		}
+		return n
+	case connect.TypeArray, connect.TypeMap:
+		elem, key := buildPlan(s.ValueSchema, depth+1), buildPlan(s.KeySchema, depth+1)
+		if elem == nil && key == nil {
+			return nil
+		}
+		return &valuePlan{elem: elem, key: key}
+	}
+	return nil
 }
 
 // describeSchema names a schema in error messages: the logical type name
@@ -150,7 +205,7 @@ func wrongGoType(s *connect.Schema, want string, v any) error {
 
 // appendValue appends value v of schema s (non-nil) as Kafka Connect's
 // JsonConverter.convertToJson does.
-func (c *JSON) appendValue(dst []byte, s *connect.Schema, v any, depth int) ([]byte, error) {
+func (c *JSON) appendValue(dst []byte, s *connect.Schema, n *valuePlan, v any, depth int) ([]byte, error) {
 	if v == nil {
 		switch {
 		case s.Default != nil && c.replace:
@@ -233,13 +288,13 @@ func (c *JSON) appendValue(dst []byte, s *connect.Schema, v any, depth int) ([]b
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			if dst, err = c.appendValue(dst, s.ValueSchema, e, depth+1); err != nil {
+			if dst, err = c.appendValue(dst, s.ValueSchema, n.elemPlan(), e, depth+1); err != nil {
 				return nil, within(err, "["+strconv.Itoa(i)+"]")
 			}
 		}
 		return append(dst, ']'), nil
 	case connect.TypeMap:
-		return c.appendMap(dst, s, v, depth)
+		return c.appendMap(dst, s, n, v, depth)
 	case connect.TypeStruct:
 		st, ok := v.(*connect.Struct)
 		if !ok || st == nil {
@@ -252,12 +307,18 @@ func (c *JSON) appendValue(dst []byte, s *connect.Schema, v any, depth int) ([]b
 		var err error
 		for i := range s.Fields {
 			f := &s.Fields[i]
-			if i > 0 {
-				dst = append(dst, ',')
+			var fn *valuePlan
+			if n != nil {
+				dst = append(dst, n.keys[i]...)
+				fn = n.fields[i]
+			} else {
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				dst = jackson.AppendString(dst, f.Name)
+				dst = append(dst, ':')
 			}
-			dst = jackson.AppendString(dst, f.Name)
-			dst = append(dst, ':')
-			if dst, err = c.appendValue(dst, f.Schema, st.At(i), depth+1); err != nil {
+			if dst, err = c.appendValue(dst, f.Schema, fn, st.At(i), depth+1); err != nil {
 				return nil, within(err, f.Name)
 			}
 		}
@@ -313,7 +374,7 @@ func (c *JSON) appendLogical(dst []byte, s *connect.Schema, v any) ([]byte, erro
 	return nil, jsonErr("unknown logical type %s", s.Name)
 }
 
-func (c *JSON) appendMap(dst []byte, s *connect.Schema, v any, depth int) ([]byte, error) {
+func (c *JSON) appendMap(dst []byte, s *connect.Schema, n *valuePlan, v any, depth int) ([]byte, error) {
 	if s.KeySchema == nil || s.ValueSchema == nil {
 		return nil, jsonErr("map schema %s has no key or value schema", s)
 	}
@@ -329,7 +390,7 @@ func (c *JSON) appendMap(dst []byte, s *connect.Schema, v any, depth int) ([]byt
 				}
 				dst = jackson.AppendString(dst, k)
 				dst = append(dst, ':')
-				if dst, err = c.appendValue(dst, s.ValueSchema, m[k], depth+1); err != nil {
+				if dst, err = c.appendValue(dst, s.ValueSchema, n.elemPlan(), m[k], depth+1); err != nil {
 					return nil, within(err, "{"+k+"}")
 				}
 			}
@@ -353,7 +414,7 @@ func (c *JSON) appendMap(dst []byte, s *connect.Schema, v any, depth int) ([]byt
 					return nil, jsonErr("expected Go type string for a STRING map key, got %T", k)
 				}
 				dst = append(dst, ':')
-				if dst, err = c.appendValue(dst, s.ValueSchema, e.val, depth+1); err != nil {
+				if dst, err = c.appendValue(dst, s.ValueSchema, n.elemPlan(), e.val, depth+1); err != nil {
 					return nil, within(err, "{"+keyString(k)+"}")
 				}
 			}
@@ -372,11 +433,11 @@ func (c *JSON) appendMap(dst []byte, s *connect.Schema, v any, depth int) ([]byt
 			dst = append(dst, ',')
 		}
 		dst = append(dst, '[')
-		if dst, err = c.appendValue(dst, s.KeySchema, k, depth+1); err != nil {
+		if dst, err = c.appendValue(dst, s.KeySchema, n.keyPlan(), k, depth+1); err != nil {
 			return nil, within(err, "{key "+keyString(k)+"}")
 		}
 		dst = append(dst, ',')
-		if dst, err = c.appendValue(dst, s.ValueSchema, e.val, depth+1); err != nil {
+		if dst, err = c.appendValue(dst, s.ValueSchema, n.elemPlan(), e.val, depth+1); err != nil {
 			return nil, within(err, "{"+keyString(k)+"}")
 		}
 		dst = append(dst, ']')
@@ -415,7 +476,7 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 		if x == nil {
 			return append(dst, "null"...), nil
 		}
-		return c.appendValue(dst, x.Schema(), x, depth)
+		return c.appendValue(dst, x.Schema(), nil, x, depth)
 	case []any:
 		dst = append(dst, '[')
 		for i, e := range x {
