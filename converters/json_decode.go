@@ -501,6 +501,12 @@ func (c *JSON) decodeStruct(s *scanner, sch *connect.Schema, ch byte) (any, erro
 	return st, nil
 }
 
+// member is one member of a JSON object being read.
+type member struct {
+	k string
+	v any
+}
+
 // decodeSchemaless reads a value without a schema: integers → int64, other
 // numbers → float64, objects → map[string]any, arrays → []any.
 func (c *JSON) decodeSchemaless(s *scanner) (any, error) {
@@ -510,10 +516,14 @@ func (c *JSON) decodeSchemaless(s *scanner) (any, error) {
 		if err != nil {
 			return nil, synErr(err)
 		}
-		m := make(map[string]any)
 		if empty {
-			return m, nil
+			return make(map[string]any), nil
 		}
+		// The members are collected first so that the map is made at its
+		// final size (growing it costs allocations); a later duplicate
+		// key wins, as before.
+		var local [16]member
+		ms := local[:0]
 		for {
 			k, err := s.memberKeyString()
 			if err != nil {
@@ -523,15 +533,20 @@ func (c *JSON) decodeSchemaless(s *scanner) (any, error) {
 			if err != nil {
 				return nil, within(err, "{"+k+"}")
 			}
-			m[k] = v
+			ms = append(ms, member{k, v})
 			more, err := s.next('}')
 			if err != nil {
 				return nil, synErr(err)
 			}
 			if !more {
-				return m, nil
+				break
 			}
 		}
+		m := make(map[string]any, len(ms))
+		for _, e := range ms {
+			m[e.k] = e.v
+		}
+		return m, nil
 	case '[':
 		empty, err := s.open('[', ']')
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -125,7 +126,9 @@ func TestJSONValuePlan(t *testing.T) {
 		Field("mk", connect.MapBuilder(inner, connect.ArrayBuilder(inner).MustBuild()).Optional().MustBuild()).
 		Field("😀", connect.Int64Schema).
 		MustBuild()
-	in := func(n int32) *connect.Struct { return connect.NewStruct(inner).MustPut("a\"b", n).MustPut("é\n", "v\u0001") }
+	in := func(n int32) *connect.Struct {
+		return connect.NewStruct(inner).MustPut("a\"b", n).MustPut("é\n", "v\u0001")
+	}
 	v := connect.NewStruct(s).
 		MustPut("x", in(1)).
 		MustPut("arr", []any{in(2), in(3)}).
@@ -155,5 +158,33 @@ func TestJSONValuePlan(t *testing.T) {
 		if string(got) != string(want) {
 			t.Errorf("schemas.enable=%v:\n got %s\nwant %s", !cfg.SchemasDisabled, got, want)
 		}
+	}
+}
+
+// TestJSONSchemalessObjects: objects read without a schema (collected
+// before the map is made at its size) keep every member, the last of
+// duplicate keys (as Jackson's ObjectNode), and nested objects, for
+// objects smaller and larger than the collecting buffer.
+func TestJSONSchemalessObjects(t *testing.T) {
+	c := mustJSON(t, JSONConfig{SchemasDisabled: true})
+	var big strings.Builder
+	want := map[string]any{}
+	big.WriteString("{")
+	for i := range 40 {
+		if i > 0 {
+			big.WriteString(",")
+		}
+		k := "k" + strconv.Itoa(i%30) // keys 0..9 appear twice
+		big.WriteString(`"` + k + `":` + strconv.Itoa(i))
+		want[k] = int64(i)
+	}
+	big.WriteString(`,"o":{"a":1,"a":2,"b":{}}}`)
+	want["o"] = map[string]any{"a": int64(2), "b": map[string]any{}}
+	got, err := c.ToConnect(ctx, "t", nil, []byte(big.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Value, want) {
+		t.Errorf("got %v, want %v", got.Value, want)
 	}
 }
