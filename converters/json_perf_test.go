@@ -188,3 +188,54 @@ func TestJSONSchemalessObjects(t *testing.T) {
 		t.Errorf("got %v, want %v", got.Value, want)
 	}
 }
+
+// TestJSONFromConnectOneAllocation pins the encoder's allocations: once
+// its schema is cached, a record costs one allocation (the returned bytes,
+// which the producer keeps, so no buffer is reused), sized from earlier
+// records with little slack, with and without schemas.
+func TestJSONFromConnectOneAllocation(t *testing.T) {
+	s, v := benchRecord()
+	for _, cfg := range []JSONConfig{{}, {SchemasDisabled: true}} {
+		c := mustJSON(t, cfg)
+		out, err := c.FromConnect(ctx, "t", nil, s, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		allocs := testing.AllocsPerRun(100, func() {
+			out, err = c.FromConnect(ctx, "t", nil, s, v)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if allocs != 1 {
+			t.Errorf("schemas.enable=%v: %v allocations per record, want 1", !cfg.SchemasDisabled, allocs)
+		}
+		// Size classes round 1424 bytes up to 1536; a hint with 1/8
+		// slack would take 1792.
+		if len(out) > 1000 && cap(out) > len(out)*9/8 {
+			t.Errorf("schemas.enable=%v: %d bytes in a buffer of %d", !cfg.SchemasDisabled, len(out), cap(out))
+		}
+	}
+}
+
+// TestJSONToConnectAllocations pins the decoder's allocations for the
+// bench record with schemas: what the data model needs (each boxed
+// non-constant value, each Struct and its values, the array, the Decimal)
+// plus one shared copy of the strings' text.
+func TestJSONToConnectAllocations(t *testing.T) {
+	s, v := benchRecord()
+	c := mustJSON(t, JSONConfig{})
+	data, err := c.FromConnect(ctx, "t", nil, s, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		_, err = c.ToConnect(ctx, "t", nil, data)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if allocs > 20 {
+		t.Errorf("%v allocations per record, want at most 20", allocs)
+	}
+}
