@@ -384,7 +384,8 @@ func (c *JSON) appendMap(dst []byte, s *connect.Schema, n *valuePlan, v any, dep
 		switch m := v.(type) {
 		case map[string]any:
 			dst = append(dst, '{')
-			for i, k := range sortedKeys(m) {
+			var local [smallKeys]string
+			for i, k := range appendSortedKeys(local[:0], m) {
 				if i > 0 {
 					dst = append(dst, ',')
 				}
@@ -490,7 +491,8 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 		return append(dst, ']'), nil
 	case map[string]any:
 		dst = append(dst, '{')
-		for i, k := range sortedKeys(x) {
+		var local [smallKeys]string
+		for i, k := range appendSortedKeys(local[:0], x) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -587,13 +589,23 @@ func appendDecimalBase64(dst []byte, x *big.Int) []byte {
 }
 
 func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return appendSortedKeys(make([]string, 0, len(m)), m)
 }
+
+// appendSortedKeys appends the keys of m to dst, sorted. Given a slice of
+// a local array, small maps cost no allocation.
+func appendSortedKeys(dst []string, m map[string]any) []string {
+	n := len(dst)
+	for k := range m {
+		dst = append(dst, k)
+	}
+	slices.Sort(dst[n:])
+	return dst
+}
+
+// smallKeys is how many keys of a map the JSON encoder sorts without
+// allocating.
+const smallKeys = 16
 
 // mapEntry is one key and value of a map[any]any.
 type mapEntry struct{ key, val any }

@@ -1,6 +1,7 @@
 package converters
 
 import (
+	"fmt"
 	"math"
 	"math/big"
 	"reflect"
@@ -215,6 +216,42 @@ func TestJSONFromConnectOneAllocation(t *testing.T) {
 		if len(out) > 1000 && cap(out) > len(out)*9/8 {
 			t.Errorf("schemas.enable=%v: %d bytes in a buffer of %d", !cfg.SchemasDisabled, len(out), cap(out))
 		}
+	}
+}
+
+// TestJSONSchemalessFromConnectOneAllocation: a schemaless record whose
+// maps have up to smallKeys keys costs one allocation too (the keys are
+// sorted in a stack array), and larger maps are still written sorted.
+func TestJSONSchemalessFromConnectOneAllocation(t *testing.T) {
+	v := schemalessRecord()
+	for _, cfg := range []JSONConfig{{}, {SchemasDisabled: true}} {
+		c := mustJSON(t, cfg)
+		var err error
+		allocs := testing.AllocsPerRun(100, func() {
+			_, err = c.FromConnect(ctx, "t", nil, nil, v)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if allocs != 1 {
+			t.Errorf("schemas.enable=%v: %v allocations per record, want 1", !cfg.SchemasDisabled, allocs)
+		}
+	}
+	big := map[string]any{}
+	var want strings.Builder
+	want.WriteString("{")
+	for i := range smallKeys + 5 {
+		k := fmt.Sprintf("k%02d", i)
+		big[k] = int64(i)
+		if i > 0 {
+			want.WriteString(",")
+		}
+		fmt.Fprintf(&want, `"%s":%d`, k, i)
+	}
+	want.WriteString("}")
+	got, err := mustJSON(t, JSONConfig{SchemasDisabled: true}).FromConnect(ctx, "t", nil, nil, big)
+	if err != nil || string(got) != want.String() {
+		t.Errorf("got %s, %v; want %s", got, err, want.String())
 	}
 }
 
