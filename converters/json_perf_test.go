@@ -1,6 +1,7 @@
 package converters
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/big"
@@ -275,4 +276,41 @@ func TestJSONToConnectAllocations(t *testing.T) {
 	if allocs > 20 {
 		t.Errorf("%v allocations per record, want at most 20", allocs)
 	}
+}
+
+// FuzzJSONSharedStrings: whatever the input, reading it with strings
+// sharing one copy of the text gives the same result (or error) as
+// reading it with a string allocation each, and the result does not
+// change when the input is overwritten afterwards.
+func FuzzJSONSharedStrings(f *testing.F) {
+	for _, g := range goldens() {
+		f.Add([]byte(g.want))
+	}
+	for _, s := range []string{
+		`{"schema":{"type":"struct","fields":[{"type":"string","field":"a"},{"type":"map","keys":{"type":"string"},"values":{"type":"string"},"field":"m"}]},"payload":{"a":"x\ty","m":{"k":"v","k\u00e9":""}}}`,
+		`{"payload":{"a":"late"},"schema":{"type":"struct","fields":[{"type":"string","field":"a"}]}}`,
+		`{"schema":null,"payload":{"a":["b","c\n",{"d":"e"}]}}`,
+		`{"a":"b","c":["d","e"],"f":{"g":"h"}}`, `"x"`, `["a","\u0041",""]`,
+	} {
+		f.Add([]byte(s))
+	}
+	convs := []*JSON{mustJSON(f, JSONConfig{}), mustJSON(f, JSONConfig{SchemasDisabled: true})}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, c := range convs {
+			in := bytes.Clone(data)
+			got, gerr := c.ToConnect(ctx, "t", nil, in)
+			for i := range in {
+				in[i] = '"'
+			}
+			shareStrings = false
+			want, werr := c.ToConnect(ctx, "t", nil, data)
+			shareStrings = true
+			if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+				t.Fatalf("error %v, without sharing %v", gerr, werr)
+			}
+			if got.Schema != want.Schema || !connect.ValuesEqual(got.Value, want.Value) {
+				t.Fatalf("read %#v, without sharing %#v", got.Value, want.Value)
+			}
+		}
+	})
 }
