@@ -250,7 +250,13 @@ func (s *scanner) readStringRaw() (raw []byte, plain bool, err error) {
 	d := s.data
 	plain = true
 	high := false
-	for i := start; i < len(d); i++ {
+	// Skip the common bytes (printable ASCII other than '"' and '\\')
+	// before looking at each byte's kind.
+	i := start
+	for i < len(d) && plainStringByte[d[i]] {
+		i++
+	}
+	for ; i < len(d); i++ {
 		c := d[i]
 		switch {
 		case c == '"':
@@ -298,6 +304,15 @@ func (s *scanner) readStringRaw() (raw []byte, plain bool, err error) {
 	s.pos = len(d)
 	return nil, false, s.errf("unterminated string")
 }
+
+// plainStringByte[c] says that byte c stands for itself inside a JSON
+// string and needs no check: printable ASCII other than '"' and '\\'.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // invalidUTF8At returns the offset of the first invalid UTF-8 sequence in b.
 func invalidUTF8At(b []byte) int {
