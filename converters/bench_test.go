@@ -89,6 +89,37 @@ func BenchmarkJSONEnvelopeDecodeParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkJSONStructEncodeSchemasOff is BenchmarkJSONEnvelopeEncode with
+// schemas.enable=false: the payload alone.
+func BenchmarkJSONStructEncodeSchemasOff(b *testing.B) {
+	c := mustJSON(b, JSONConfig{SchemasDisabled: true})
+	s, v := benchRecord()
+	out, _ := c.FromConnect(ctx, "t", nil, s, v)
+	b.SetBytes(int64(len(out)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.FromConnect(ctx, "t", nil, s, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkJSONStructDecodeSchemasOff reads the payload of
+// BenchmarkJSONStructEncodeSchemasOff back with schemas.enable=false (as
+// maps and slices: there is no schema).
+func BenchmarkJSONStructDecodeSchemasOff(b *testing.B) {
+	c := mustJSON(b, JSONConfig{SchemasDisabled: true})
+	s, v := benchRecord()
+	data, _ := c.FromConnect(ctx, "t", nil, s, v)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.ToConnect(ctx, "t", nil, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func schemalessRecord() map[string]any {
 	return map[string]any{
 		"id": int64(1234567890123), "customer_id": int64(4242), "status": "SHIPPED", "amount": 19999.5,

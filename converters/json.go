@@ -229,10 +229,11 @@ type JSON struct {
 	hint atomic.Int64
 }
 
-// encodedSchema is the cached envelope prefix of one schema:
-// {"schema":<schema JSON>,"payload":
+// encodedSchema is the cached envelope prefix of one schema,
+// {"schema":<schema JSON>,"payload":, and the plan of its values.
 type encodedSchema struct {
 	prefix []byte
+	plan   *valuePlan
 	hint   atomic.Int64
 }
 
@@ -287,7 +288,10 @@ func (c *JSON) FromConnectHeader(_ context.Context, _, _ string, schema *connect
 func (c *JSON) HeadersIgnored() bool { return true }
 
 // ToConnect deserialises JSON (see the type's doc). The result never aliases
-// data. Errors are *DataError values; with schemas enabled, data without the
+// data, but the strings of one record (values and map keys) may share one
+// copy of the record's text, at most 4 KiB of it, instead of one allocation
+// each: a string kept long after its record keeps that copy alive
+// (strings.Clone it if that matters). Errors are *DataError values; with schemas enabled, data without the
 // envelope yields Kafka Connect's error that suggests schemas.enable=false.
 func (c *JSON) ToConnect(_ context.Context, _ string, _ connect.Headers, data []byte) (connect.SchemaAndValue, error) {
 	return c.toConnectData(data)
@@ -322,7 +326,7 @@ func (c *JSON) fromConnect(schema *connect.Schema, value any) ([]byte, error) {
 			return nil, err
 		}
 		buf = make([]byte, 0, max(e.hint.Load(), 64))
-		if buf, err = c.appendValue(buf, schema, value, 0); err != nil {
+		if buf, err = c.appendValue(buf, schema, e.plan, value, 0); err != nil {
 			return nil, err
 		}
 		growHint(&e.hint, len(buf))
@@ -341,7 +345,7 @@ func (c *JSON) fromConnect(schema *connect.Schema, value any) ([]byte, error) {
 		}
 		buf = make([]byte, 0, max(e.hint.Load(), int64(len(e.prefix))+64))
 		buf = append(buf, e.prefix...)
-		if buf, err = c.appendValue(buf, schema, value, 0); err != nil {
+		if buf, err = c.appendValue(buf, schema, e.plan, value, 0); err != nil {
 			return nil, err
 		}
 		buf = append(buf, '}')
@@ -354,10 +358,13 @@ const nullEnvelopePrefix = `{"schema":null,"payload":`
 
 // growHint raises a buffer-size hint (the capacity to allocate for the next
 // output) when an output of n bytes did not fit it; it never lowers it, so
-// steady traffic causes no writes to the shared hint.
+// steady traffic causes no writes to the shared hint. The slack (1/32,
+// at least 16 bytes) is small because the output is the record's value
+// as the producer keeps it until acknowledged: every spare byte is held
+// per record in flight. (The allocator rounds up to its size class.)
 func growHint(h *atomic.Int64, n int) {
 	if int64(n) > h.Load() {
-		h.Store(int64(n) + int64(n)/8)
+		h.Store(int64(n) + max(int64(n)/32, 16))
 	}
 }
 
@@ -373,7 +380,7 @@ func (c *JSON) encodedSchema(schema *connect.Schema) (*encodedSchema, error) {
 		return nil, err
 	}
 	b = append(b, `,"payload":`...)
-	e := &encodedSchema{prefix: b}
+	e := &encodedSchema{prefix: b, plan: buildPlan(schema, 0)}
 	c.toJSON.Store(schema, e)
 	return e, nil
 }
@@ -480,6 +487,7 @@ func (c *JSON) toConnectData(data []byte) (connect.SchemaAndValue, error) {
 		}
 		return connect.SchemaAndValue{}, nil
 	}
+	s.share = true
 	if !c.schemas {
 		start := s.pos // after whitespace (s.eof)
 		v, err := c.decodeSchemaless(&s)
@@ -582,7 +590,7 @@ func (c *JSON) readEnvelope(s *scanner) (connect.SchemaAndValue, error) {
 		return connect.SchemaAndValue{}, s.errf("unexpected data after the JSON value")
 	}
 	if payload != nil {
-		ps := scanner{data: payload, depth: 1}
+		ps := scanner{data: payload, depth: 1, share: true}
 		if value, err = c.decode(&ps, schema); err != nil {
 			return connect.SchemaAndValue{}, err
 		}

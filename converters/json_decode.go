@@ -2,9 +2,13 @@ package converters
 
 import (
 	"encoding/base64"
-	"github.com/sluicehq/sluice/internal/javavalues"
 	"math"
+	"math/big"
+	"math/bits"
 	"strconv"
+
+	"github.com/sluicehq/sluice/internal/javafmt"
+	"github.com/sluicehq/sluice/internal/javavalues"
 
 	"github.com/sluicehq/sluice/connect"
 )
@@ -215,6 +219,12 @@ func (c *JSON) readFloat(s *scanner, sch *connect.Schema, ch byte, bits int) (fl
 
 // readBase64 reads a base64 string (padded or not) into new bytes.
 func readBase64(s *scanner, sch *connect.Schema) ([]byte, error) {
+	return readBase64Into(nil, s, sch)
+}
+
+// readBase64Into is readBase64 decoding into buf when it is large enough
+// (the result then aliases buf), else into new bytes.
+func readBase64Into(buf []byte, s *scanner, sch *connect.Schema) ([]byte, error) {
 	raw, plain, err := s.readStringRaw()
 	if err != nil {
 		return nil, synErr(err)
@@ -226,7 +236,12 @@ func readBase64(s *scanner, sch *connect.Schema) ([]byte, error) {
 	if len(raw)%4 != 0 {
 		enc = base64.RawStdEncoding
 	}
-	out := make([]byte, enc.DecodedLen(len(raw)))
+	out := buf
+	if n := enc.DecodedLen(len(raw)); n <= len(buf) {
+		out = buf[:n]
+	} else {
+		out = make([]byte, n)
+	}
 	n, err := enc.Decode(out, raw)
 	if err != nil {
 		return nil, jsonErr("expected a base64 string for %s: %v", describeSchema(sch), err)
@@ -243,15 +258,12 @@ func (c *JSON) decodeLogical(s *scanner, sch *connect.Schema, ch byte) (any, err
 		}
 		switch {
 		case ch == '"':
-			b, err := readBase64(s, sch)
+			var buf [16]byte
+			b, err := readBase64Into(buf[:], s, sch)
 			if err != nil {
 				return nil, err
 			}
-			d, err := connect.DecimalFromBytes(sch, b)
-			if err != nil {
-				return nil, jsonErr("%v", err)
-			}
-			return d, nil
+			return connect.Decimal{Unscaled: fromTwosComplement(b), Scale: scale}, nil
 		case ch == '-' || (ch >= '0' && ch <= '9'):
 			raw, _, err := s.readNumber()
 			if err != nil {
@@ -334,11 +346,10 @@ func (c *JSON) decodeMap(s *scanner, sch *connect.Schema, ch byte) (any, error) 
 			return m, nil
 		}
 		for {
-			kb, err := s.memberKey()
+			k, err := s.memberKeyString()
 			if err != nil {
 				return nil, synErr(err)
 			}
-			k := string(kb)
 			v, err := c.decode(s, sch.ValueSchema)
 			if err != nil {
 				return nil, within(err, "{"+k+"}")
@@ -490,6 +501,12 @@ func (c *JSON) decodeStruct(s *scanner, sch *connect.Schema, ch byte) (any, erro
 	return st, nil
 }
 
+// member is one member of a JSON object being read.
+type member struct {
+	k string
+	v any
+}
+
 // decodeSchemaless reads a value without a schema: integers → int64, other
 // numbers → float64, objects → map[string]any, arrays → []any.
 func (c *JSON) decodeSchemaless(s *scanner) (any, error) {
@@ -499,29 +516,37 @@ func (c *JSON) decodeSchemaless(s *scanner) (any, error) {
 		if err != nil {
 			return nil, synErr(err)
 		}
-		m := make(map[string]any)
 		if empty {
-			return m, nil
+			return make(map[string]any), nil
 		}
+		// The members are collected first so that the map is made at its
+		// final size (growing it costs allocations); a later duplicate
+		// key wins, as before.
+		var local [16]member
+		ms := local[:0]
 		for {
-			kb, err := s.memberKey()
+			k, err := s.memberKeyString()
 			if err != nil {
 				return nil, synErr(err)
 			}
-			k := string(kb)
 			v, err := c.decodeSchemaless(s)
 			if err != nil {
 				return nil, within(err, "{"+k+"}")
 			}
-			m[k] = v
+			ms = append(ms, member{k, v})
 			more, err := s.next('}')
 			if err != nil {
 				return nil, synErr(err)
 			}
 			if !more {
-				return m, nil
+				break
 			}
 		}
+		m := make(map[string]any, len(ms))
+		for _, e := range ms {
+			m[e.k] = e.v
+		}
+		return m, nil
 	case '[':
 		empty, err := s.open('[', ']')
 		if err != nil {
@@ -923,4 +948,45 @@ func (c *JSON) parseSchema(sc *scanner, where string) (*connect.Schema, string, 
 		}
 	}
 	return s, field, nil
+}
+
+// fromTwosComplement is javafmt.FromTwosComplement (big-endian two's
+// complement bytes; empty is 0) with the result in a single allocation when
+// it fits an int64, the common case.
+func fromTwosComplement(b []byte) *big.Int {
+	if len(b) > 8 {
+		return javafmt.FromTwosComplement(b)
+	}
+	var v int64
+	if len(b) > 0 && b[0]&0x80 != 0 {
+		v = -1
+	}
+	for _, c := range b {
+		v = v<<8 | int64(c)
+	}
+	return newBigInt64(v)
+}
+
+// smallBigInt is a big.Int with room for an int64's magnitude, allocated
+// together.
+type smallBigInt struct {
+	i big.Int
+	w [64 / bits.UintSize]big.Word
+}
+
+// newBigInt64 is big.NewInt(v) in one allocation instead of two.
+func newBigInt64(v int64) *big.Int {
+	p := new(smallBigInt)
+	u := uint64(v)
+	if v < 0 {
+		u = -u
+	}
+	for k := range p.w {
+		p.w[k] = big.Word(u >> (k * bits.UintSize))
+	}
+	p.i.SetBits(p.w[:])
+	if v < 0 {
+		p.i.Neg(&p.i)
+	}
+	return &p.i
 }

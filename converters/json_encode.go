@@ -3,6 +3,7 @@ package converters
 import (
 	"cmp"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/big"
@@ -111,7 +112,7 @@ func (c *JSON) appendSchema(dst []byte, s *connect.Schema, field string, isField
 	}
 	if s.Default != nil {
 		dst = append(dst, `,"default":`...)
-		if dst, err = c.appendValue(dst, s, s.Default, depth+1); err != nil {
+		if dst, err = c.appendValue(dst, s, nil, s.Default, depth+1); err != nil {
 			if de, ok := err.(*DataError); ok {
 				de.Reason = "default value: " + de.Reason
 			}
@@ -123,6 +124,61 @@ func (c *JSON) appendSchema(dst []byte, s *connect.Schema, field string, isField
 		dst = jackson.AppendString(dst, field)
 	}
 	return append(dst, '}'), nil
+}
+
+// valuePlan is what appendValue can precompute for the values of one
+// schema, built once per cached schema (encodedSchema): for a STRUCT each
+// field's member key already quoted, with its separator (`"id":`,
+// `,"name":`), and the plans of the nested schemas. A nil plan means none:
+// appendValue then quotes the keys itself.
+type valuePlan struct {
+	keys   []string     // STRUCT: per field
+	fields []*valuePlan // STRUCT: per field
+	elem   *valuePlan   // ARRAY items, MAP values
+	key    *valuePlan   // MAP keys
+}
+
+func (n *valuePlan) elemPlan() *valuePlan {
+	if n == nil {
+		return nil
+	}
+	return n.elem
+}
+
+func (n *valuePlan) keyPlan() *valuePlan {
+	if n == nil {
+		return nil
+	}
+	return n.key
+}
+
+// buildPlan returns the plan of schema s, nil when s holds no STRUCT (or
+// is nested beyond maxDepth, which appendValue refuses anyway).
+func buildPlan(s *connect.Schema, depth int) *valuePlan {
+	if s == nil || depth > maxDepth {
+		return nil
+	}
+	switch s.Type {
+	case connect.TypeStruct:
+		n := &valuePlan{keys: make([]string, len(s.Fields)), fields: make([]*valuePlan, len(s.Fields))}
+		for i := range s.Fields {
+			var k []byte
+			if i > 0 {
+				k = append(k, ',')
+			}
+			k = jackson.AppendString(k, s.Fields[i].Name)
+			n.keys[i] = string(append(k, ':'))
+			n.fields[i] = buildPlan(s.Fields[i].Schema, depth+1)
+		}
+		return n
+	case connect.TypeArray, connect.TypeMap:
+		elem, key := buildPlan(s.ValueSchema, depth+1), buildPlan(s.KeySchema, depth+1)
+		if elem == nil && key == nil {
+			return nil
+		}
+		return &valuePlan{elem: elem, key: key}
+	}
+	return nil
 }
 
 // describeSchema names a schema in error messages: the logical type name
@@ -149,7 +205,7 @@ func wrongGoType(s *connect.Schema, want string, v any) error {
 
 // appendValue appends value v of schema s (non-nil) as Kafka Connect's
 // JsonConverter.convertToJson does.
-func (c *JSON) appendValue(dst []byte, s *connect.Schema, v any, depth int) ([]byte, error) {
+func (c *JSON) appendValue(dst []byte, s *connect.Schema, n *valuePlan, v any, depth int) ([]byte, error) {
 	if v == nil {
 		switch {
 		case s.Default != nil && c.replace:
@@ -232,13 +288,13 @@ func (c *JSON) appendValue(dst []byte, s *connect.Schema, v any, depth int) ([]b
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			if dst, err = c.appendValue(dst, s.ValueSchema, e, depth+1); err != nil {
+			if dst, err = c.appendValue(dst, s.ValueSchema, n.elemPlan(), e, depth+1); err != nil {
 				return nil, within(err, "["+strconv.Itoa(i)+"]")
 			}
 		}
 		return append(dst, ']'), nil
 	case connect.TypeMap:
-		return c.appendMap(dst, s, v, depth)
+		return c.appendMap(dst, s, n, v, depth)
 	case connect.TypeStruct:
 		st, ok := v.(*connect.Struct)
 		if !ok || st == nil {
@@ -251,12 +307,18 @@ func (c *JSON) appendValue(dst []byte, s *connect.Schema, v any, depth int) ([]b
 		var err error
 		for i := range s.Fields {
 			f := &s.Fields[i]
-			if i > 0 {
-				dst = append(dst, ',')
+			var fn *valuePlan
+			if n != nil {
+				dst = append(dst, n.keys[i]...)
+				fn = n.fields[i]
+			} else {
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				dst = jackson.AppendString(dst, f.Name)
+				dst = append(dst, ':')
 			}
-			dst = jackson.AppendString(dst, f.Name)
-			dst = append(dst, ':')
-			if dst, err = c.appendValue(dst, f.Schema, st.At(i), depth+1); err != nil {
+			if dst, err = c.appendValue(dst, f.Schema, fn, st.At(i), depth+1); err != nil {
 				return nil, within(err, f.Name)
 			}
 		}
@@ -284,8 +346,7 @@ func (c *JSON) appendLogical(dst []byte, s *connect.Schema, v any) ([]byte, erro
 		if d.Scale != scale {
 			return nil, jsonErr("Decimal %s has scale %d but its schema has scale %d", javafmt.BigDecimalString(d.Unscaled, d.Scale), d.Scale, scale)
 		}
-		b, _ := connect.DecimalToBytes(s, d)
-		return appendBase64(dst, b), nil
+		return appendDecimalBase64(dst, d.Unscaled), nil
 	case connect.DateName, connect.TimeName, connect.TimestampName:
 		t, ok := v.(time.Time)
 		if !ok {
@@ -313,7 +374,7 @@ func (c *JSON) appendLogical(dst []byte, s *connect.Schema, v any) ([]byte, erro
 	return nil, jsonErr("unknown logical type %s", s.Name)
 }
 
-func (c *JSON) appendMap(dst []byte, s *connect.Schema, v any, depth int) ([]byte, error) {
+func (c *JSON) appendMap(dst []byte, s *connect.Schema, n *valuePlan, v any, depth int) ([]byte, error) {
 	if s.KeySchema == nil || s.ValueSchema == nil {
 		return nil, jsonErr("map schema %s has no key or value schema", s)
 	}
@@ -323,13 +384,14 @@ func (c *JSON) appendMap(dst []byte, s *connect.Schema, v any, depth int) ([]byt
 		switch m := v.(type) {
 		case map[string]any:
 			dst = append(dst, '{')
-			for i, k := range sortedKeys(m) {
+			var local [smallKeys]string
+			for i, k := range appendSortedKeys(local[:0], m) {
 				if i > 0 {
 					dst = append(dst, ',')
 				}
 				dst = jackson.AppendString(dst, k)
 				dst = append(dst, ':')
-				if dst, err = c.appendValue(dst, s.ValueSchema, m[k], depth+1); err != nil {
+				if dst, err = c.appendValue(dst, s.ValueSchema, n.elemPlan(), m[k], depth+1); err != nil {
 					return nil, within(err, "{"+k+"}")
 				}
 			}
@@ -353,7 +415,7 @@ func (c *JSON) appendMap(dst []byte, s *connect.Schema, v any, depth int) ([]byt
 					return nil, jsonErr("expected Go type string for a STRING map key, got %T", k)
 				}
 				dst = append(dst, ':')
-				if dst, err = c.appendValue(dst, s.ValueSchema, e.val, depth+1); err != nil {
+				if dst, err = c.appendValue(dst, s.ValueSchema, n.elemPlan(), e.val, depth+1); err != nil {
 					return nil, within(err, "{"+keyString(k)+"}")
 				}
 			}
@@ -372,11 +434,11 @@ func (c *JSON) appendMap(dst []byte, s *connect.Schema, v any, depth int) ([]byt
 			dst = append(dst, ',')
 		}
 		dst = append(dst, '[')
-		if dst, err = c.appendValue(dst, s.KeySchema, k, depth+1); err != nil {
+		if dst, err = c.appendValue(dst, s.KeySchema, n.keyPlan(), k, depth+1); err != nil {
 			return nil, within(err, "{key "+keyString(k)+"}")
 		}
 		dst = append(dst, ',')
-		if dst, err = c.appendValue(dst, s.ValueSchema, e.val, depth+1); err != nil {
+		if dst, err = c.appendValue(dst, s.ValueSchema, n.elemPlan(), e.val, depth+1); err != nil {
 			return nil, within(err, "{"+keyString(k)+"}")
 		}
 		dst = append(dst, ']')
@@ -415,7 +477,7 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 		if x == nil {
 			return append(dst, "null"...), nil
 		}
-		return c.appendValue(dst, x.Schema(), x, depth)
+		return c.appendValue(dst, x.Schema(), nil, x, depth)
 	case []any:
 		dst = append(dst, '[')
 		for i, e := range x {
@@ -429,7 +491,8 @@ func (c *JSON) appendSchemaless(dst []byte, v any, depth int) ([]byte, error) {
 		return append(dst, ']'), nil
 	case map[string]any:
 		dst = append(dst, '{')
-		for i, k := range sortedKeys(x) {
+		var local [smallKeys]string
+		for i, k := range appendSortedKeys(local[:0], x) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -502,14 +565,47 @@ func appendBase64(dst, b []byte) []byte {
 	return append(dst, '"')
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// appendDecimalBase64 appends x (nil is 0) as Kafka Connect writes a BASE64
+// Decimal: the minimal big-endian two's-complement bytes of the unscaled
+// value (Java's BigInteger.toByteArray, javafmt.TwosComplement) as a quoted
+// base64 string. Values that fit an int64, the common case, are encoded
+// from a stack buffer without allocating.
+func appendDecimalBase64(dst []byte, x *big.Int) []byte {
+	if x != nil && !x.IsInt64() {
+		return appendBase64(dst, javafmt.TwosComplement(x))
 	}
-	slices.Sort(keys)
-	return keys
+	var v int64
+	if x != nil {
+		v = x.Int64()
+	}
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], uint64(v))
+	// Drop leading bytes that only repeat the sign of the next byte.
+	i := 0
+	for i < len(buf)-1 && (buf[i] == 0 && buf[i+1]&0x80 == 0 || buf[i] == 0xFF && buf[i+1]&0x80 != 0) {
+		i++
+	}
+	return appendBase64(dst, buf[i:])
 }
+
+func sortedKeys(m map[string]any) []string {
+	return appendSortedKeys(make([]string, 0, len(m)), m)
+}
+
+// appendSortedKeys appends the keys of m to dst, sorted. Given a slice of
+// a local array, small maps cost no allocation.
+func appendSortedKeys(dst []string, m map[string]any) []string {
+	n := len(dst)
+	for k := range m {
+		dst = append(dst, k)
+	}
+	slices.Sort(dst[n:])
+	return dst
+}
+
+// smallKeys is how many keys of a map the JSON encoder sorts without
+// allocating.
+const smallKeys = 16
 
 // mapEntry is one key and value of a map[any]any.
 type mapEntry struct{ key, val any }

@@ -21,7 +21,25 @@ type scanner struct {
 	depth int
 	// scratch holds unescaped key bytes between readKey calls.
 	scratch []byte
+	// share makes readString and memberKeyString return strings without
+	// escapes as substrings of text, one copy of data[textBase:] made at
+	// the first such string, instead of one allocation per string (see
+	// maxSharedText). Set for payloads only: parsed schemas are cached,
+	// and must not keep a record's text alive.
+	share    bool
+	text     string
+	textBase int
 }
+
+// maxSharedText bounds the copy that a record's strings share, so that a
+// string kept after the record was dropped keeps at most this many bytes
+// alive. Strings further than this from the end of the data are
+// allocated on their own (until the rest is short enough to share).
+const maxSharedText = 4096
+
+// shareStrings turns scanner.share off when false; tests compare results
+// with and without sharing.
+var shareStrings = true
 
 // syntaxError is a malformed-JSON error; the JSON converter wraps it in a
 // DataError.
@@ -232,7 +250,13 @@ func (s *scanner) readStringRaw() (raw []byte, plain bool, err error) {
 	d := s.data
 	plain = true
 	high := false
-	for i := start; i < len(d); i++ {
+	// Skip the common bytes (printable ASCII other than '"' and '\\')
+	// before looking at each byte's kind.
+	i := start
+	for i < len(d) && plainStringByte[d[i]] {
+		i++
+	}
+	for ; i < len(d); i++ {
 		c := d[i]
 		switch {
 		case c == '"':
@@ -280,6 +304,15 @@ func (s *scanner) readStringRaw() (raw []byte, plain bool, err error) {
 	s.pos = len(d)
 	return nil, false, s.errf("unterminated string")
 }
+
+// plainStringByte[c] says that byte c stands for itself inside a JSON
+// string and needs no check: printable ASCII other than '"' and '\\'.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // invalidUTF8At returns the offset of the first invalid UTF-8 sequence in b.
 func invalidUTF8At(b []byte) int {
@@ -373,9 +406,49 @@ func (s *scanner) readString() (string, error) {
 		return "", err
 	}
 	if plain {
-		return string(raw), nil
+		return s.str(raw), nil
 	}
 	return string(unescape(make([]byte, 0, len(raw)), raw)), nil
+}
+
+// str returns the string raw (the escape-free content of the string that
+// ends just before s.pos) as a new string or, with share, a substring of
+// the shared copy.
+func (s *scanner) str(raw []byte) string {
+	if !s.share || !shareStrings || len(raw) == 0 {
+		return string(raw)
+	}
+	end := s.pos - 1 // the closing quote
+	start := end - len(raw)
+	if s.text == "" {
+		if len(s.data)-start > maxSharedText {
+			return string(raw)
+		}
+		s.textBase = start
+		s.text = string(s.data[start:])
+	}
+	return s.text[start-s.textBase : end-s.textBase]
+}
+
+// memberKeyString is memberKey returning the key as a string (shared as
+// readString's, see scanner.share).
+func (s *scanner) memberKeyString() (string, error) {
+	raw, plain, err := s.readStringRaw()
+	if err != nil {
+		return "", err
+	}
+	var k string
+	if plain {
+		k = s.str(raw)
+	} else {
+		s.scratch = unescape(s.scratch[:0], raw)
+		k = string(s.scratch)
+	}
+	if err := s.expect(':'); err != nil {
+		return "", err
+	}
+	s.ws()
+	return k, nil
 }
 
 // readKey consumes an object key; the returned bytes are valid until the next
