@@ -72,6 +72,7 @@ type taskRunner struct {
 	restarts    int
 	lastFailure error
 	work        connect.Record // scratch copy of the record being sent
+	validPart   map[string]any // the source partition map checkOffsets last found valid; poll goroutine only
 
 	tracer      trace.Tracer          // nil: tracing off
 	traceparent []byte                // of the current poll batch's span, nil when off
@@ -652,7 +653,7 @@ func (r *taskRunner) waitForSpace(ctx context.Context) bool {
 // through the error handler: retried, then skipped (reported) or fatal.
 func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 	cfg := &r.p.cfg
-	if err := checkOffsets(rec); err != nil {
+	if err := r.checkOffsets(rec); err != nil {
 		// Kafka Connect's OffsetUtils.validateFormat: an offset the store
 		// cannot hold is refused here, not at every commit.
 		skip, ferr := r.handler.Fail(ctx, &errhandler.Failure{Stage: connect.StageTaskPoll, Component: r.task,

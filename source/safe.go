@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/offsettrack"
 	"github.com/sluicehq/sluice/internal/safecall"
 )
 
@@ -64,10 +65,17 @@ func callTaskConfigs(ctx context.Context, c Connector, config map[string]string,
 // cannot serialise (Kafka Connect's OffsetUtils.validateFormat): members
 // must be strings (valid UTF-8), booleans, integers (unsigned ones up to the
 // largest Java long), finite floats or nil, named types of those kinds
-// included. It allocates nothing for valid maps.
-func checkOffsets(rec *connect.Record) error {
-	if err := checkOffsetMap(rec.SourcePartition); err != nil {
-		return fmt.Errorf("source partition %s: %w", connect.FormatMap(rec.SourcePartition), err)
+// included. It allocates nothing for valid maps. A source partition that is
+// the very map last found valid (a task reusing one map for a partition's
+// records, the common case) is not walked again: maps a task returned must
+// not be modified afterwards (connect.Record.SourcePartition). Poll
+// goroutine only.
+func (r *taskRunner) checkOffsets(rec *connect.Record) error {
+	if !offsettrack.SameMap(rec.SourcePartition, r.validPart) {
+		if err := checkOffsetMap(rec.SourcePartition); err != nil {
+			return fmt.Errorf("source partition %s: %w", connect.FormatMap(rec.SourcePartition), err)
+		}
+		r.validPart = rec.SourcePartition // held: its memory cannot be reused by another map
 	}
 	if err := checkOffsetMap(rec.SourceOffset); err != nil {
 		return fmt.Errorf("source offset %s of source partition %s: %w",

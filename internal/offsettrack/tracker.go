@@ -7,6 +7,7 @@ package offsettrack
 import (
 	"fmt"
 	"sync"
+	"unsafe"
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/offsets"
@@ -71,7 +72,7 @@ func (t *Tracker) Submit(p offsets.Partition, o offsets.Offset, size int) Handle
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ps := t.lastState
-	if ps == nil || !samePartition(t.lastMap, p) {
+	if ps == nil || (!SameMap(t.lastMap, p) && !samePartition(t.lastMap, p)) {
 		key := partitionKey(p)
 		ps = t.parts[key]
 		if ps == nil {
@@ -182,6 +183,17 @@ func (t *Tracker) MarkCommitted(s Snapshot) {
 		}
 	}
 	t.doneCount, t.doneBytes = 0, 0
+}
+
+// SameMap reports whether a and b are the same map (not merely equal ones):
+// one pointer comparison, where comparing contents walks both maps. Maps a
+// task returned from Poll must not be modified afterwards (see
+// connect.Record.SourcePartition), so a map identical to one already
+// validated or compared holds the same entries. The caller must keep a
+// reference to the map it compares against, so that its memory is not
+// reused by a new map.
+func SameMap(a, b map[string]any) bool {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
 }
 
 // samePartition reports whether a and b hold the same primitive entries,

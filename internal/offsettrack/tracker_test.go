@@ -157,3 +157,37 @@ func TestTrackerReset(t *testing.T) {
 		t.Fatalf("after Reset, committed = %d, %v; want 3", got, ok)
 	}
 }
+
+func TestSameMapIsIdentityNotEquality(t *testing.T) {
+	a := map[string]any{"file": "a"}
+	b := map[string]any{"file": "a"}
+	if !SameMap(a, a) || !SameMap(nil, nil) {
+		t.Fatal("a map is not the same as itself")
+	}
+	if SameMap(a, b) || SameMap(a, nil) || SameMap(nil, b) {
+		t.Fatal("distinct maps reported the same")
+	}
+}
+
+// A record whose source partition is the very map of the previous record's
+// takes the fast path: no key is built. The partition here holds a value
+// the allocation-free comparison refuses (a slice), so without the identity
+// check every Submit would build its key (allocating).
+func TestSubmitReusedPartitionMapAllocatesNothing(t *testing.T) {
+	tr := New()
+	p := offsets.Partition{"file": []any{"x"}}
+	o := off(1)
+	tr.Done(tr.Submit(p, o, 1))
+	allocs := testing.AllocsPerRun(1000, func() {
+		tr.Done(tr.Submit(p, o, 1))
+	})
+	if allocs != 0 {
+		t.Fatalf("Submit+Done of a reused partition map: %v allocs, want 0", allocs)
+	}
+	// An equal but distinct map still lands in the same partition.
+	h := tr.Submit(offsets.Partition{"file": []any{"x"}}, off(2), 1)
+	tr.Done(h)
+	if s := tr.Committable(); len(s.Entries) != 1 || s.Entries[0].Offset["pos"] != int64(2) {
+		t.Fatalf("committable %+v, want one partition at 2", s.Entries)
+	}
+}
