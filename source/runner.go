@@ -85,6 +85,7 @@ type taskRunner struct {
 	commitReq    chan struct{} // cap 1: a commit is wanted
 	space        chan struct{} // cap 1: in-flight space was freed
 	waitingSpace atomic.Bool
+	spaceTimer   *time.Timer // waitForSpace's, see spaceCheck; poll goroutine only
 	commitMu     sync.Mutex // serialises commits
 
 	failMu  sync.Mutex
@@ -639,7 +640,7 @@ func (r *taskRunner) waitForSpace(ctx context.Context) bool {
 		case <-ctx.Done():
 			r.waitingSpace.Store(false)
 			return false
-		case <-time.After(100 * time.Millisecond):
+		case <-r.spaceCheck():
 			if r.failed() != nil || r.recovering.Load() {
 				r.waitingSpace.Store(false)
 				return false
@@ -647,6 +648,24 @@ func (r *taskRunner) waitForSpace(ctx context.Context) bool {
 		}
 		r.waitingSpace.Store(false)
 	}
+}
+
+// spaceCheckEvery is how often waitForSpace looks for a failure or a
+// recovery while it waits.
+const spaceCheckEvery = 100 * time.Millisecond
+
+// spaceCheck returns the channel of waitForSpace's timer, (re)armed for
+// spaceCheckEvery: one timer for the task's life instead of one per wait
+// (time.After). Poll goroutine only.
+func (r *taskRunner) spaceCheck() <-chan time.Time {
+	if r.spaceTimer == nil {
+		r.spaceTimer = time.NewTimer(spaceCheckEvery)
+	} else {
+		// Since Go 1.23 Reset discards a value the previous arming left
+		// unread.
+		r.spaceTimer.Reset(spaceCheckEvery)
+	}
+	return r.spaceTimer.C
 }
 
 // send transforms, converts and produces one polled record. Failures go
@@ -996,14 +1015,26 @@ func (r *taskRunner) commitRecord(ctx context.Context, rec *connect.Record, meta
 // the clock for the last-ack time.
 const ackClockEvery = 256
 
+// ackRunMax bounds the acknowledgements the ack loop takes from the
+// producer's successes in one run, doing their bookkeeping together (one
+// tracker lock, one update of each counter) instead of once per record.
+const ackRunMax = 64
+
+// ackState is the ack loop's own counting between runs.
+type ackState struct {
+	sinceRecords, sinceClock int
+	sinceBytes               int64
+	handles                  [ackRunMax]offsettrack.Handle
+	slots                    [ackRunMax]*msgSlot
+}
+
 // ackLoop drains producer's successes and errors until both close. A
 // retriable error keeps the record for redelivery (see redeliver) instead of
 // failing it; other errors go through errors.tolerance.
 func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer) {
 	cfg := &r.p.cfg
 	successes, errs := producer.Successes(), producer.Errors()
-	var sinceRecords, sinceClock int
-	var sinceBytes int64
+	st := new(ackState)
 	for successes != nil || errs != nil {
 		select {
 		case m, ok := <-successes:
@@ -1011,40 +1042,7 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 				successes = nil
 				continue
 			}
-			if m.Metadata == any(offsetMsg) {
-				r.resolved()
-				continue
-			}
-			s := m.Metadata.(*msgSlot)
-			r.tracker.Done(s.handle)
-			r.acked.Add(1)
-			if r.retryStall.Load() {
-				r.clearRetryStall()
-			}
-			// The last-ack time (status, stall detection) is read from the
-			// clock when the acknowledgements pause and at least every
-			// ackClockEvery of them, not for each one.
-			if sinceClock++; sinceClock >= ackClockEvery || len(successes) == 0 {
-				sinceClock = 0
-				r.lastAck.Store(time.Now().UnixNano())
-			}
-			if r.committer != nil {
-				meta := RecordMetadata{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Timestamp: m.Timestamp}
-				if r.txn != nil {
-					r.txn.addAcked(s.rec, meta) // called once the transaction committed
-				} else {
-					r.commitRecord(ctx, s.rec, &meta)
-				}
-			}
-			sinceRecords++
-			sinceBytes += int64(s.size)
-			*s = msgSlot{}
-			slotPool.Put(s)
-			r.resolved()
-			if r.txn == nil && ((cfg.CommitEveryRecords > 0 && sinceRecords >= cfg.CommitEveryRecords) || (cfg.CommitEveryBytes > 0 && sinceBytes >= cfg.CommitEveryBytes)) {
-				sinceRecords, sinceBytes = 0, 0
-				r.requestCommit()
-			}
+			r.ackRun(ctx, m, successes, st)
 		case pe, ok := <-errs:
 			if !ok {
 				errs = nil
@@ -1086,10 +1084,73 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 	}
 }
 
+// ackRun handles the acknowledgement m and those already queued behind it
+// in successes (up to ackRunMax): in their order, every record is done in
+// the tracker (one lock for the run), counted acknowledged, then handed to
+// CommitRecord, and its slot is released; the counters, the last-ack time
+// and the commit watermark are updated once for the run.
+func (r *taskRunner) ackRun(ctx context.Context, m *sarama.ProducerMessage, successes <-chan *sarama.ProducerMessage, st *ackState) {
+	cfg := &r.p.cfg
+	n, resolved := 0, 0
+	for {
+		resolved++
+		if m.Metadata != any(offsetMsg) {
+			s := m.Metadata.(*msgSlot)
+			st.slots[n], st.handles[n] = s, s.handle
+			n++
+		}
+		if n == ackRunMax || len(successes) == 0 {
+			break
+		}
+		// Queued and read by this goroutine alone: does not block. (A
+		// closed channel has length 0.)
+		m = <-successes
+	}
+	if n > 0 {
+		r.tracker.DoneBatch(st.handles[:n])
+		r.acked.Add(int64(n))
+		if r.retryStall.Load() {
+			r.clearRetryStall()
+		}
+		// The last-ack time (status, stall detection) is read from the
+		// clock when the acknowledgements pause and at least every
+		// ackClockEvery of them, not for each one.
+		if st.sinceClock += n; st.sinceClock >= ackClockEvery || len(successes) == 0 {
+			st.sinceClock = 0
+			r.lastAck.Store(time.Now().UnixNano())
+		}
+		for i, s := range st.slots[:n] {
+			if r.committer != nil {
+				meta := RecordMetadata{Topic: s.msg.Topic, Partition: s.msg.Partition, Offset: s.msg.Offset, Timestamp: s.msg.Timestamp}
+				if r.txn != nil {
+					r.txn.addAcked(s.rec, meta) // called once the transaction committed
+				} else {
+					r.commitRecord(ctx, s.rec, &meta)
+				}
+			}
+			st.sinceBytes += int64(s.size)
+			*s = msgSlot{}
+			slotPool.Put(s)
+			st.slots[i] = nil
+		}
+		st.sinceRecords += n
+		clear(st.handles[:n])
+	}
+	r.resolvedN(int64(resolved))
+	if r.txn == nil && ((cfg.CommitEveryRecords > 0 && st.sinceRecords >= cfg.CommitEveryRecords) || (cfg.CommitEveryBytes > 0 && st.sinceBytes >= cfg.CommitEveryBytes)) {
+		st.sinceRecords, st.sinceBytes = 0, 0
+		r.requestCommit()
+	}
+}
+
 // resolved counts one message handed back by the producer, and wakes a
 // transaction waiting for the last one.
-func (r *taskRunner) resolved() {
-	if r.pending.Add(-1) == 0 && r.waitingIdle.Load() {
+func (r *taskRunner) resolved() { r.resolvedN(1) }
+
+// resolvedN counts n messages handed back by the producer, and wakes a
+// transaction waiting for the last one.
+func (r *taskRunner) resolvedN(n int64) {
+	if r.pending.Add(-n) == 0 && r.waitingIdle.Load() {
 		select {
 		case r.idle <- struct{}{}:
 		default:

@@ -105,6 +105,20 @@ func (t *Tracker) Submit(p offsets.Partition, o offsets.Offset, size int) Handle
 func (t *Tracker) Done(h Handle) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.doneLocked(h)
+}
+
+// DoneBatch is Done for each handle in hs, in order, under one lock: the
+// ack loop's way to finish a run of acknowledgements.
+func (t *Tracker) DoneBatch(hs []Handle) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, h := range hs {
+		t.doneLocked(h)
+	}
+}
+
+func (t *Tracker) doneLocked(h Handle) bool {
 	ps := h.p
 	idx := int(h.seq - ps.base)
 	if idx < ps.head || idx >= len(ps.slots) || ps.slots[idx].done {

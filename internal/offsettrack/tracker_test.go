@@ -191,3 +191,30 @@ func TestSubmitReusedPartitionMapAllocatesNothing(t *testing.T) {
 		t.Fatalf("committable %+v, want one partition at 2", s.Entries)
 	}
 }
+
+// DoneBatch finishes its handles as Done one by one would: out of order
+// within a partition, the offset advances only over the contiguous prefix;
+// a handle already done is ignored.
+func TestDoneBatchAsDone(t *testing.T) {
+	tr := New()
+	a := []Handle{tr.Submit(part("a"), off(1), 1), tr.Submit(part("a"), off(2), 1), tr.Submit(part("a"), off(3), 1)}
+	b := tr.Submit(part("b"), off(7), 1)
+	tr.DoneBatch([]Handle{a[1], b, b})
+	s := tr.Committable()
+	if _, ok := committedOf(t, s, "a"); ok {
+		t.Fatal("a advanced past its unacknowledged first record")
+	}
+	if v, ok := committedOf(t, s, "b"); !ok || v != 7 {
+		t.Fatalf("b: %v %v, want 7", v, ok)
+	}
+	if n, _ := tr.InFlight(); n != 2 {
+		t.Fatalf("in flight %d, want 2 (b counted once)", n)
+	}
+	tr.DoneBatch([]Handle{a[0], a[2]})
+	if v, ok := committedOf(t, tr.Committable(), "a"); !ok || v != 3 {
+		t.Fatalf("a: %v %v, want 3", v, ok)
+	}
+	if n, sz := tr.InFlight(); n != 0 || sz != 0 {
+		t.Fatalf("in flight %d/%d, want 0", n, sz)
+	}
+}

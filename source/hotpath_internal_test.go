@@ -1,9 +1,12 @@
 package source
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/offsettrack"
 )
 
 // checkOffsets walks a source partition map once: the next record with the
@@ -30,5 +33,20 @@ func TestCheckOffsetsReusedPartitionMapCheckedOnce(t *testing.T) {
 	rec := &connect.Record{SourcePartition: part, SourceOffset: map[string]any{"pos": 3}}
 	if n := testing.AllocsPerRun(100, func() { _ = r.checkOffsets(rec) }); n != 0 {
 		t.Fatalf("%v allocs, want 0", n)
+	}
+}
+
+// waitForSpace's periodic check reuses one timer: a wait allocates nothing
+// (time.After allocated a timer per wait).
+func TestWaitForSpaceReusesItsTimer(t *testing.T) {
+	r := &taskRunner{p: &Pipeline{cfg: Config{MaxInFlightRecords: 1, MaxInFlightBytes: 1 << 30}},
+		tracker: offsettrack.New(), space: make(chan struct{}, 1)}
+	r.tracker.Submit(nil, nil, 1) // the bound is reached
+	r.failure = errors.New("failed") // each wait ends at its first check
+	if r.waitForSpace(context.Background()) {
+		t.Fatal("waitForSpace reported space")
+	}
+	if n := testing.AllocsPerRun(2, func() { r.waitForSpace(context.Background()) }); n != 0 {
+		t.Fatalf("%v allocs per wait, want 0", n)
 	}
 }
