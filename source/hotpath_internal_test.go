@@ -41,7 +41,7 @@ func TestCheckOffsetsReusedPartitionMapCheckedOnce(t *testing.T) {
 func TestWaitForSpaceReusesItsTimer(t *testing.T) {
 	r := &taskRunner{p: &Pipeline{cfg: Config{MaxInFlightRecords: 1, MaxInFlightBytes: 1 << 30}},
 		tracker: offsettrack.New(), space: make(chan struct{}, 1)}
-	r.tracker.Submit(nil, nil, 1) // the bound is reached
+	r.tracker.Submit(nil, nil, 1)    // the bound is reached
 	r.failure = errors.New("failed") // each wait ends at its first check
 	if r.waitForSpace(context.Background()) {
 		t.Fatal("waitForSpace reported space")

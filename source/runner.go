@@ -86,7 +86,7 @@ type taskRunner struct {
 	space        chan struct{} // cap 1: in-flight space was freed
 	waitingSpace atomic.Bool
 	spaceTimer   *time.Timer // waitForSpace's, see spaceCheck; poll goroutine only
-	commitMu     sync.Mutex // serialises commits
+	commitMu     sync.Mutex  // serialises commits
 
 	failMu  sync.Mutex
 	failure error
