@@ -32,11 +32,26 @@ type Tracker struct {
 	// of records of the same partition (the common case).
 	lastMap   offsets.Partition
 	lastState *partState
+	// the partition maps submitted last, by identity (SameMap), to skip
+	// building a key for records that alternate between a few partitions
+	// each reusing one map. The entries hold their maps, so that no other
+	// map can take their address.
+	byMap     [mapCacheSize]mapEntry
+	byMapNext int
 
 	inFlight      int
 	inFlightBytes int64
 	doneCount     int   // records completed since the last MarkCommitted
 	doneBytes     int64 // bytes completed since the last MarkCommitted
+}
+
+// mapCacheSize is the number of partition maps Submit recognises by
+// identity.
+const mapCacheSize = 8
+
+type mapEntry struct {
+	m  offsets.Partition
+	ps *partState // nil: unused entry
 }
 
 type partState struct {
@@ -72,13 +87,8 @@ func (t *Tracker) Submit(p offsets.Partition, o offsets.Offset, size int) Handle
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ps := t.lastState
-	if ps == nil || (!SameMap(t.lastMap, p) && !samePartition(t.lastMap, p)) {
-		key := partitionKey(p)
-		ps = t.parts[key]
-		if ps == nil {
-			ps = &partState{partition: p}
-			t.parts[key] = ps
-		}
+	if ps == nil || !SameMap(t.lastMap, p) {
+		ps = t.stateOf(p)
 		t.lastMap, t.lastState = p, ps
 	}
 	if p == nil || o == nil {
@@ -97,6 +107,31 @@ func (t *Tracker) Submit(p offsets.Partition, o offsets.Offset, size int) Handle
 	t.inFlight++
 	t.inFlightBytes += int64(size)
 	return Handle{ps, seq}
+}
+
+// stateOf returns the state of partition p, created if new: found by the
+// map's identity among the last ones seen, else by equal content to the
+// last partition, else by its key.
+func (t *Tracker) stateOf(p offsets.Partition) *partState {
+	for i := range t.byMap {
+		if e := &t.byMap[i]; e.ps != nil && SameMap(e.m, p) {
+			return e.ps
+		}
+	}
+	var ps *partState
+	if t.lastState != nil && samePartition(t.lastMap, p) {
+		ps = t.lastState
+	} else {
+		key := partitionKey(p)
+		ps = t.parts[key]
+		if ps == nil {
+			ps = &partState{partition: p}
+			t.parts[key] = ps
+		}
+	}
+	t.byMap[t.byMapNext] = mapEntry{p, ps}
+	t.byMapNext = (t.byMapNext + 1) % mapCacheSize
+	return ps
 }
 
 // Done marks the record as finished: acknowledged by Kafka, or dropped. It
@@ -263,5 +298,6 @@ func (t *Tracker) Reset() {
 	defer t.mu.Unlock()
 	t.parts = make(map[string]*partState)
 	t.lastMap, t.lastState = nil, nil
+	t.byMap, t.byMapNext = [mapCacheSize]mapEntry{}, 0
 	t.inFlight, t.inFlightBytes, t.doneCount, t.doneBytes = 0, 0, 0, 0
 }

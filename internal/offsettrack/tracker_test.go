@@ -1,6 +1,7 @@
 package offsettrack
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/sluicehq/sluice/offsets"
@@ -184,11 +185,32 @@ func TestSubmitReusedPartitionMapAllocatesNothing(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("Submit+Done of a reused partition map: %v allocs, want 0", allocs)
 	}
+	// Records alternating between a few partitions, each with its own map
+	// (in the round-robin order that defeats a one-entry cache).
+	ps := make([]offsets.Partition, mapCacheSize)
+	for i := range ps {
+		ps[i] = offsets.Partition{"file": []any{i}}
+		tr.Done(tr.Submit(ps[i], o, 1))
+	}
+	k := 0
+	allocs = testing.AllocsPerRun(1000, func() {
+		tr.Done(tr.Submit(ps[k%len(ps)], o, 1))
+		k++
+	})
+	if allocs != 0 {
+		t.Fatalf("Submit+Done alternating %d partition maps: %v allocs, want 0", len(ps), allocs)
+	}
 	// An equal but distinct map still lands in the same partition.
 	h := tr.Submit(offsets.Partition{"file": []any{"x"}}, off(2), 1)
 	tr.Done(h)
-	if s := tr.Committable(); len(s.Entries) != 1 || s.Entries[0].Offset["pos"] != int64(2) {
-		t.Fatalf("committable %+v, want one partition at 2", s.Entries)
+	s := tr.Committable()
+	if len(s.Entries) != 1+len(ps) {
+		t.Fatalf("committable %+v, want %d partitions", s.Entries, 1+len(ps))
+	}
+	for _, e := range s.Entries {
+		if fmt.Sprint(e.Partition) == fmt.Sprint(p) && e.Offset["pos"] != int64(2) {
+			t.Fatalf("partition %v at %v, want 2", e.Partition, e.Offset)
+		}
 	}
 }
 
