@@ -30,6 +30,20 @@ func TestCheckOffsetsReusedPartitionMapCheckedOnce(t *testing.T) {
 	if err := r.checkOffsets(&connect.Record{SourcePartition: part, SourceOffset: map[string]any{"pos": struct{}{}}}); err == nil {
 		t.Fatal("an invalid offset was accepted")
 	}
+	// A new offset map with other member names is walked: its names are
+	// checked (and its values).
+	if err := r.checkOffsets(&connect.Record{SourcePartition: part, SourceOffset: map[string]any{"\xff": 1}}); err == nil {
+		t.Fatal("an offset member name that is not UTF-8 was accepted")
+	}
+	if err := r.checkOffsets(&connect.Record{SourcePartition: part, SourceOffset: map[string]any{"pos": 1, "x": uint64(1 << 63)}}); err == nil {
+		t.Fatal("an out-of-range offset value was accepted")
+	}
+	if err := r.checkOffsets(&connect.Record{SourcePartition: part, SourceOffset: map[string]any{"pos": 1, "x": 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.checkOffsets(&connect.Record{SourcePartition: part, SourceOffset: map[string]any{"pos": 1, "x": "\xff"}}); err == nil {
+		t.Fatal("a string offset value that is not UTF-8 was accepted")
+	}
 	rec := &connect.Record{SourcePartition: part, SourceOffset: map[string]any{"pos": 3}}
 	if n := testing.AllocsPerRun(100, func() { _ = r.checkOffsets(rec) }); n != 0 {
 		t.Fatalf("%v allocs, want 0", n)

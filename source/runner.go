@@ -73,6 +73,7 @@ type taskRunner struct {
 	lastFailure error
 	work        connect.Record // scratch copy of the record being sent
 	validPart   map[string]any // the source partition map checkOffsets last found valid; poll goroutine only
+	offsetNames []string       // the member names of the source offset checkOffset last walked; poll goroutine only
 
 	tracer      trace.Tracer          // nil: tracing off
 	traceparent []byte                // of the current poll batch's span, nil when off
@@ -807,8 +808,15 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 	}
 	s.handle = r.tracker.Submit(rec.SourcePartition, rec.SourceOffset, s.size)
 	r.pending.Add(1)
+	in := r.producer.Input()
 	select {
-	case r.producer.Input() <- m:
+	case in <- m: // the common case, without a select over two channels
+		r.written.Add(1)
+		return nil
+	default:
+	}
+	select {
+	case in <- m:
 		r.written.Add(1)
 		return nil
 	case <-ctx.Done():

@@ -77,9 +77,39 @@ func (r *taskRunner) checkOffsets(rec *connect.Record) error {
 		}
 		r.validPart = rec.SourcePartition // held: its memory cannot be reused by another map
 	}
-	if err := checkOffsetMap(rec.SourceOffset); err != nil {
+	if err := r.checkOffset(rec.SourceOffset); err != nil {
 		return fmt.Errorf("source offset %s of source partition %s: %w",
 			connect.FormatMap(rec.SourceOffset), connect.FormatMap(rec.SourcePartition), err)
+	}
+	return nil
+}
+
+// checkOffset is checkOffsetMap for source offsets, which are usually a new
+// map per record with the member names of the previous one: when m has as
+// many members as the offset last walked and holds each of its names, its
+// names were checked already and only its values are, by lookup (cheaper
+// than a range over the map). Otherwise m is walked and its names kept for
+// the next record. Poll goroutine only.
+func (r *taskRunner) checkOffset(m map[string]any) error {
+	if len(m) == len(r.offsetNames) {
+		known := true
+		for _, k := range r.offsetNames {
+			v, ok := m[k]
+			if !ok || checkOffsetValue(v) != nil {
+				known = false // the walk below reports a bad value
+				break
+			}
+		}
+		if known {
+			return nil
+		}
+	}
+	if err := checkOffsetMap(m); err != nil {
+		return err
+	}
+	r.offsetNames = r.offsetNames[:0]
+	for k := range m {
+		r.offsetNames = append(r.offsetNames, k)
 	}
 	return nil
 }
