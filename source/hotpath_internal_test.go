@@ -44,7 +44,21 @@ func TestCheckOffsetsReusedPartitionMapCheckedOnce(t *testing.T) {
 	if err := r.checkOffsets(&connect.Record{SourcePartition: part, SourceOffset: map[string]any{"pos": 1, "x": "\xff"}}); err == nil {
 		t.Fatal("a string offset value that is not UTF-8 was accepted")
 	}
-	rec := &connect.Record{SourcePartition: part, SourceOffset: map[string]any{"pos": 3}}
+	// Alternating between a few partition maps, each is checked once.
+	var parts [8]map[string]any
+	for i := range parts {
+		parts[i] = map[string]any{"file": i}
+		if err := r.checkOffsets(&connect.Record{SourcePartition: parts[i]}); err != nil {
+			t.Fatal(err)
+		}
+		parts[i]["bad"] = struct{}{} // forbidden, to observe that it is not walked again
+	}
+	for i := range 2 * len(parts) {
+		if err := r.checkOffsets(&connect.Record{SourcePartition: parts[i%len(parts)]}); err != nil {
+			t.Fatalf("partition map %d walked again: %v", i%len(parts), err)
+		}
+	}
+	rec := &connect.Record{SourcePartition: map[string]any{"file": "z"}, SourceOffset: map[string]any{"pos": 3}}
 	if n := testing.AllocsPerRun(100, func() { _ = r.checkOffsets(rec) }); n != 0 {
 		t.Fatalf("%v allocs, want 0", n)
 	}

@@ -71,9 +71,10 @@ type taskRunner struct {
 	errStats    errhandler.Metrics
 	restarts    int
 	lastFailure error
-	work        connect.Record // scratch copy of the record being sent
-	validPart   map[string]any // the source partition map checkOffsets last found valid; poll goroutine only
-	offsetNames []string       // the member names of the source offset checkOffset last walked; poll goroutine only
+	work        connect.Record    // scratch copy of the record being sent
+	validParts  [8]map[string]any // the source partition maps checkOffsets last found valid; poll goroutine only
+	validNext   int               // the next entry of validParts to replace
+	offsetNames []string          // the member names of the source offset checkOffset last walked; poll goroutine only
 
 	tracer      trace.Tracer          // nil: tracing off
 	traceparent []byte                // of the current poll batch's span, nil when off

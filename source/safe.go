@@ -66,22 +66,36 @@ func callTaskConfigs(ctx context.Context, c Connector, config map[string]string,
 // must be strings (valid UTF-8), booleans, integers (unsigned ones up to the
 // largest Java long), finite floats or nil, named types of those kinds
 // included. It allocates nothing for valid maps. A source partition that is
-// the very map last found valid (a task reusing one map for a partition's
-// records, the common case) is not walked again: maps a task returned must
-// not be modified afterwards (connect.Record.SourcePartition). Poll
-// goroutine only.
+// the very map of one of the last validParts found valid (a task reusing one
+// map per source partition, the common case) is not walked again: maps a
+// task returned must not be modified afterwards
+// (connect.Record.SourcePartition). Poll goroutine only.
 func (r *taskRunner) checkOffsets(rec *connect.Record) error {
-	if !offsettrack.SameMap(rec.SourcePartition, r.validPart) {
+	if !r.knownPartition(rec.SourcePartition) {
 		if err := checkOffsetMap(rec.SourcePartition); err != nil {
 			return fmt.Errorf("source partition %s: %w", connect.FormatMap(rec.SourcePartition), err)
 		}
-		r.validPart = rec.SourcePartition // held: its memory cannot be reused by another map
+		// Held: its memory cannot be reused by another map.
+		r.validParts[r.validNext] = rec.SourcePartition
+		r.validNext = (r.validNext + 1) % len(r.validParts)
 	}
 	if err := r.checkOffset(rec.SourceOffset); err != nil {
 		return fmt.Errorf("source offset %s of source partition %s: %w",
 			connect.FormatMap(rec.SourceOffset), connect.FormatMap(rec.SourcePartition), err)
 	}
 	return nil
+}
+
+// knownPartition reports whether p is one of the source partition maps
+// checkOffsets found valid last (nil is valid, and matches the unused
+// entries).
+func (r *taskRunner) knownPartition(p map[string]any) bool {
+	for _, v := range &r.validParts {
+		if offsettrack.SameMap(v, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkOffset is checkOffsetMap for source offsets, which are usually a new
