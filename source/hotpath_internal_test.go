@@ -3,8 +3,10 @@ package source
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 
+	"github.com/IBM/sarama"
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/offsettrack"
 )
@@ -76,5 +78,35 @@ func TestWaitForSpaceReusesItsTimer(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(2, func() { r.waitForSpace(context.Background()) }); n != 0 {
 		t.Fatalf("%v allocs per wait, want 0", n)
+	}
+}
+
+// Slots released by the ack loop (putSlots) come back zeroed from getSlot,
+// reused without allocating; send relies on the zeroing.
+func TestSlotFreeListReusesZeroedSlots(t *testing.T) {
+	r := &taskRunner{}
+	s := r.getSlot()
+	s.rec, s.size, s.resends, s.msg.Topic = &connect.Record{}, 10, 2, "t"
+	s.msg.Headers = []sarama.RecordHeader{{Key: []byte("k")}}
+	r.putSlots([]*msgSlot{s})
+	got := r.getSlot()
+	if got != s {
+		t.Fatal("the released slot was not reused")
+	}
+	if !reflect.ValueOf(*got).IsZero() {
+		t.Fatalf("reused slot not zeroed: %+v", got)
+	}
+	batch := make([]*msgSlot, 64)
+	for i := range batch {
+		batch[i] = r.getSlot()
+	}
+	r.putSlots(batch)
+	if n := testing.AllocsPerRun(10, func() {
+		for i := range batch {
+			batch[i] = r.getSlot()
+		}
+		r.putSlots(batch)
+	}); n != 0 {
+		t.Fatalf("%v allocs per 64 slots taken and released, want 0", n)
 	}
 }

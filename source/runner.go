@@ -48,7 +48,56 @@ type msgSlot struct {
 	tooLarge bool // refused by the broker as too large: to be re-sent alone
 }
 
+// slotPool holds slots released off the hot path (a rewound or dropped
+// exactly-once record); getSlot falls back to it.
 var slotPool = sync.Pool{New: func() any { return new(msgSlot) }}
+
+// maxFreeSlots bounds a task's free list of slots (slotFree): enough for
+// the acknowledgements that arrive while the poll loop is elsewhere (a
+// Poll, a wait for space); beyond it, released slots are left to the
+// garbage collector.
+const maxFreeSlots = 4096
+
+// slotFree is a task's free list of message slots, in place of a sync.Pool
+// whose per-P caches miss when, as here, one goroutine (the ack loop) puts
+// and another (the poll loop) gets: the ack loop returns a run's slots under
+// one lock (putSlots), and the poll loop takes the whole list at once when
+// its own is empty (getSlot).
+type slotFree struct {
+	mu   sync.Mutex
+	free []*msgSlot
+}
+
+// getSlot returns a zeroed slot (every slot is zeroed when released,
+// putSlots and the slotPool.Put sites). Poll goroutine only.
+func (r *taskRunner) getSlot() *msgSlot {
+	if len(r.ownSlots) == 0 {
+		r.slotFree.mu.Lock()
+		r.ownSlots, r.slotFree.free = r.slotFree.free, r.ownSlots
+		r.slotFree.mu.Unlock()
+		if len(r.ownSlots) == 0 {
+			return slotPool.Get().(*msgSlot)
+		}
+	}
+	n := len(r.ownSlots) - 1
+	s := r.ownSlots[n]
+	r.ownSlots[n] = nil
+	r.ownSlots = r.ownSlots[:n]
+	return s
+}
+
+// putSlots zeroes the slots of ss and returns them to the task's free list
+// (under one lock).
+func (r *taskRunner) putSlots(ss []*msgSlot) {
+	for _, s := range ss {
+		*s = msgSlot{}
+	}
+	r.slotFree.mu.Lock()
+	if room := maxFreeSlots - len(r.slotFree.free); room > 0 {
+		r.slotFree.free = append(r.slotFree.free, ss[:min(room, len(ss))]...)
+	}
+	r.slotFree.mu.Unlock()
+}
 
 type taskRunner struct {
 	p      *Pipeline
@@ -72,6 +121,8 @@ type taskRunner struct {
 	restarts    int
 	lastFailure error
 	work        connect.Record    // scratch copy of the record being sent
+	slotFree    slotFree          // released slots, see getSlot
+	ownSlots    []*msgSlot        // slots taken from slotFree; poll goroutine only
 	validParts  [8]map[string]any // the source partition maps checkOffsets last found valid; poll goroutine only
 	validNext   int               // the next entry of validParts to replace
 	offsetNames []string          // the member names of the source offset checkOffset last walked; poll goroutine only
@@ -764,8 +815,8 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 	if err := r.ensureTopic(ctx, out.Topic); err != nil {
 		return r.errorf(connect.StageKafkaProduce, r.task, rec, err)
 	}
-	s := slotPool.Get().(*msgSlot)
-	*s = msgSlot{rec: rec, explicit: out.HasPartition, seq: r.seq, first: r.batchNanos, r: r}
+	s := r.getSlot() // zeroed: only the fields set here are not zero
+	s.rec, s.explicit, s.seq, s.first, s.r = rec, out.HasPartition, r.seq, r.batchNanos, r
 	r.seq++
 	s.size = hsize + len(key) + len(val)
 	m := &s.msg
@@ -1128,7 +1179,7 @@ func (r *taskRunner) ackRun(ctx context.Context, m *sarama.ProducerMessage, succ
 			st.sinceClock = 0
 			r.lastAck.Store(time.Now().UnixNano())
 		}
-		for i, s := range st.slots[:n] {
+		for _, s := range st.slots[:n] {
 			if r.committer != nil {
 				meta := RecordMetadata{Topic: s.msg.Topic, Partition: s.msg.Partition, Offset: s.msg.Offset, Timestamp: s.msg.Timestamp}
 				if r.txn != nil {
@@ -1138,10 +1189,9 @@ func (r *taskRunner) ackRun(ctx context.Context, m *sarama.ProducerMessage, succ
 				}
 			}
 			st.sinceBytes += int64(s.size)
-			*s = msgSlot{}
-			slotPool.Put(s)
-			st.slots[i] = nil
 		}
+		r.putSlots(st.slots[:n])
+		clear(st.slots[:n])
 		st.sinceRecords += n
 		clear(st.handles[:n])
 	}
