@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,13 +113,21 @@ func (m *reuseTask) Stop(context.Context) error { return nil }
 // acknowledges without a broker, and waits until all were acknowledged.
 func runEcho(tb testing.TB, n int, fresh bool, before func()) {
 	tb.Helper()
+	task := newReuseTask("t", n)
+	task.fresh = fresh
+	runEchoTask(tb, task, n, offsets.NewMemoryStore(), before)
+}
+
+// runEchoTask runs task, which emits n records, with the echo producer and
+// store until all were acknowledged, then stops the pipeline (gracefully:
+// the final offset commit) and returns its last task status.
+func runEchoTask(tb testing.TB, task Task, n int, store offsets.Store, before func()) connect.TaskStatus {
+	tb.Helper()
 	saved := newAsyncProducer
 	newAsyncProducer = newEchoProducer
 	defer func() { newAsyncProducer = saved }()
-	task := newReuseTask("t", n)
-	task.fresh = fresh
 	p, err := New(Config{Name: "echo", Brokers: []string{"127.0.0.1:1"}, NewTask: func() Task { return task },
-		Logger: slog.New(slog.DiscardHandler), OffsetStore: offsets.NewMemoryStore()})
+		Logger: slog.New(slog.DiscardHandler), OffsetStore: store})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -135,6 +144,60 @@ func runEcho(tb testing.TB, n int, fresh bool, before func()) {
 	cancel()
 	if err := <-done; err != nil {
 		tb.Fatal(err)
+	}
+	return p.PipelineStatus().Tasks[0]
+}
+
+// committingTask is a reuseTask that records the CommitRecord calls.
+type committingTask struct {
+	*reuseTask
+	mu      sync.Mutex
+	offsets []int64 // SourceOffset["o"] of each CommitRecord, in call order
+	badMeta int     // calls without the record's topic in meta
+}
+
+func (c *committingTask) CommitRecord(_ context.Context, rec *connect.Record, meta *RecordMetadata) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offsets = append(c.offsets, rec.SourceOffset["o"].(int64))
+	if meta == nil || meta.Topic != rec.Topic {
+		c.badMeta++
+	}
+	return nil
+}
+
+// The ack loop's runs of acknowledgements keep the per-record contract:
+// CommitRecord once per acknowledged record, in order, with its metadata;
+// the counters exact once the pipeline stopped; and the committed offset of
+// each source partition that of its last record.
+func TestAckRunsKeepPerRecordBookkeeping(t *testing.T) {
+	const n = 10_000 // < reuseRing: offsets are the record numbers
+	task := &committingTask{reuseTask: newReuseTask("t", n)}
+	store := offsets.NewMemoryStore()
+	st := runEchoTask(t, task, n, store, func() {})
+	if len(task.offsets) != n || task.badMeta != 0 {
+		t.Fatalf("%d CommitRecord calls (%d with wrong metadata), want %d", len(task.offsets), task.badMeta, n)
+	}
+	for i, o := range task.offsets {
+		if o != int64(i) {
+			t.Fatalf("CommitRecord #%d for record %d: out of order", i, o)
+		}
+	}
+	if st.RecordsIn != n || st.RecordsWritten != n || st.RecordsOut != n || st.InFlightBytes != 0 {
+		t.Fatalf("status in %d written %d out %d in-flight bytes %d, want %d, %d, %d, 0", st.RecordsIn, st.RecordsWritten, st.RecordsOut, st.InFlightBytes, n, n, n)
+	}
+	entries, err := store.List(context.Background(), "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 4 {
+		t.Fatalf("committed %v, want 4 source partitions", entries)
+	}
+	for _, e := range entries {
+		p := e.Partition["p"].(int64)
+		if want := int64(n - 4 + int(p)); e.Offset["o"] != want {
+			t.Fatalf("source partition %d committed at %v, want %d (its last record)", p, e.Offset, want)
+		}
 	}
 }
 
