@@ -80,7 +80,9 @@ type Record struct {
 	// SourcePartition identifies the source-side stream the record came from
 	// (e.g. {"filename": "a.txt"}); SourceOffset its position in it (e.g.
 	// {"position": 30}). Values must be primitives: strings, booleans,
-	// integers and floats. Sources only.
+	// integers and floats. Sources only. Both maps must not be modified once
+	// the record was returned from Poll; records of one source partition may
+	// share one SourcePartition map (the source runtime then checks it once).
 	SourcePartition map[string]any
 	SourceOffset    map[string]any
 

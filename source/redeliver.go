@@ -148,6 +148,10 @@ func parseDelivery(prefix string, props map[string]string) (deliveryPolicy, map[
 	return d, rest, errors.Join(errs...)
 }
 
+// newAsyncProducer creates a task's producer; the runtime's own benchmarks
+// replace it with one that needs no broker.
+var newAsyncProducer = sarama.NewAsyncProducer
+
 // openProducer creates the task's producer and starts its ack loop,
 // retrying with backoff while the brokers are unreachable (a retriable
 // error) until ctx is done; r.producer stays nil then. A non-retriable error
@@ -155,7 +159,7 @@ func parseDelivery(prefix string, props map[string]string) (deliveryPolicy, map[
 func (r *taskRunner) openProducer(ctx context.Context) error {
 	backoff := r.delivery.backoff
 	for {
-		p, err := sarama.NewAsyncProducer(r.p.cfg.Brokers, r.pcfg)
+		p, err := newAsyncProducer(r.p.cfg.Brokers, r.pcfg)
 		if err == nil {
 			r.producer = p
 			if r.txn != nil {

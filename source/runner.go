@@ -48,7 +48,56 @@ type msgSlot struct {
 	tooLarge bool // refused by the broker as too large: to be re-sent alone
 }
 
+// slotPool holds slots released off the hot path (a rewound or dropped
+// exactly-once record); getSlot falls back to it.
 var slotPool = sync.Pool{New: func() any { return new(msgSlot) }}
+
+// maxFreeSlots bounds a task's free list of slots (slotFree): enough for
+// the acknowledgements that arrive while the poll loop is elsewhere (a
+// Poll, a wait for space); beyond it, released slots are left to the
+// garbage collector.
+const maxFreeSlots = 4096
+
+// slotFree is a task's free list of message slots, in place of a sync.Pool
+// whose per-P caches miss when, as here, one goroutine (the ack loop) puts
+// and another (the poll loop) gets: the ack loop returns a run's slots under
+// one lock (putSlots), and the poll loop takes the whole list at once when
+// its own is empty (getSlot).
+type slotFree struct {
+	mu   sync.Mutex
+	free []*msgSlot
+}
+
+// getSlot returns a zeroed slot (every slot is zeroed when released,
+// putSlots and the slotPool.Put sites). Poll goroutine only.
+func (r *taskRunner) getSlot() *msgSlot {
+	if len(r.ownSlots) == 0 {
+		r.slotFree.mu.Lock()
+		r.ownSlots, r.slotFree.free = r.slotFree.free, r.ownSlots
+		r.slotFree.mu.Unlock()
+		if len(r.ownSlots) == 0 {
+			return slotPool.Get().(*msgSlot)
+		}
+	}
+	n := len(r.ownSlots) - 1
+	s := r.ownSlots[n]
+	r.ownSlots[n] = nil
+	r.ownSlots = r.ownSlots[:n]
+	return s
+}
+
+// putSlots zeroes the slots of ss and returns them to the task's free list
+// (under one lock).
+func (r *taskRunner) putSlots(ss []*msgSlot) {
+	for _, s := range ss {
+		*s = msgSlot{}
+	}
+	r.slotFree.mu.Lock()
+	if room := maxFreeSlots - len(r.slotFree.free); room > 0 {
+		r.slotFree.free = append(r.slotFree.free, ss[:min(room, len(ss))]...)
+	}
+	r.slotFree.mu.Unlock()
+}
 
 type taskRunner struct {
 	p      *Pipeline
@@ -71,7 +120,12 @@ type taskRunner struct {
 	errStats    errhandler.Metrics
 	restarts    int
 	lastFailure error
-	work        connect.Record // scratch copy of the record being sent
+	work        connect.Record    // scratch copy of the record being sent
+	slotFree    slotFree          // released slots, see getSlot
+	ownSlots    []*msgSlot        // slots taken from slotFree; poll goroutine only
+	validParts  [8]map[string]any // the source partition maps checkOffsets last found valid; poll goroutine only
+	validNext   int               // the next entry of validParts to replace
+	offsetNames []string          // the member names of the source offset checkOffset last walked; poll goroutine only
 
 	tracer      trace.Tracer          // nil: tracing off
 	traceparent []byte                // of the current poll batch's span, nil when off
@@ -84,7 +138,8 @@ type taskRunner struct {
 	commitReq    chan struct{} // cap 1: a commit is wanted
 	space        chan struct{} // cap 1: in-flight space was freed
 	waitingSpace atomic.Bool
-	commitMu     sync.Mutex // serialises commits
+	spaceTimer   *time.Timer // waitForSpace's, see spaceCheck; poll goroutine only
+	commitMu     sync.Mutex  // serialises commits
 
 	failMu  sync.Mutex
 	failure error
@@ -638,7 +693,7 @@ func (r *taskRunner) waitForSpace(ctx context.Context) bool {
 		case <-ctx.Done():
 			r.waitingSpace.Store(false)
 			return false
-		case <-time.After(100 * time.Millisecond):
+		case <-r.spaceCheck():
 			if r.failed() != nil || r.recovering.Load() {
 				r.waitingSpace.Store(false)
 				return false
@@ -648,11 +703,29 @@ func (r *taskRunner) waitForSpace(ctx context.Context) bool {
 	}
 }
 
+// spaceCheckEvery is how often waitForSpace looks for a failure or a
+// recovery while it waits.
+const spaceCheckEvery = 100 * time.Millisecond
+
+// spaceCheck returns the channel of waitForSpace's timer, (re)armed for
+// spaceCheckEvery: one timer for the task's life instead of one per wait
+// (time.After). Poll goroutine only.
+func (r *taskRunner) spaceCheck() <-chan time.Time {
+	if r.spaceTimer == nil {
+		r.spaceTimer = time.NewTimer(spaceCheckEvery)
+	} else {
+		// Since Go 1.23 Reset discards a value the previous arming left
+		// unread.
+		r.spaceTimer.Reset(spaceCheckEvery)
+	}
+	return r.spaceTimer.C
+}
+
 // send transforms, converts and produces one polled record. Failures go
 // through the error handler: retried, then skipped (reported) or fatal.
 func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 	cfg := &r.p.cfg
-	if err := checkOffsets(rec); err != nil {
+	if err := r.checkOffsets(rec); err != nil {
 		// Kafka Connect's OffsetUtils.validateFormat: an offset the store
 		// cannot hold is refused here, not at every commit.
 		skip, ferr := r.handler.Fail(ctx, &errhandler.Failure{Stage: connect.StageTaskPoll, Component: r.task,
@@ -742,8 +815,8 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 	if err := r.ensureTopic(ctx, out.Topic); err != nil {
 		return r.errorf(connect.StageKafkaProduce, r.task, rec, err)
 	}
-	s := slotPool.Get().(*msgSlot)
-	*s = msgSlot{rec: rec, explicit: out.HasPartition, seq: r.seq, first: r.batchNanos, r: r}
+	s := r.getSlot() // zeroed: only the fields set here are not zero
+	s.rec, s.explicit, s.seq, s.first, s.r = rec, out.HasPartition, r.seq, r.batchNanos, r
 	r.seq++
 	s.size = hsize + len(key) + len(val)
 	m := &s.msg
@@ -787,8 +860,15 @@ func (r *taskRunner) send(ctx context.Context, rec *connect.Record) error {
 	}
 	s.handle = r.tracker.Submit(rec.SourcePartition, rec.SourceOffset, s.size)
 	r.pending.Add(1)
+	in := r.producer.Input()
 	select {
-	case r.producer.Input() <- m:
+	case in <- m: // the common case, without a select over two channels
+		r.written.Add(1)
+		return nil
+	default:
+	}
+	select {
+	case in <- m:
 		r.written.Add(1)
 		return nil
 	case <-ctx.Done():
@@ -995,14 +1075,26 @@ func (r *taskRunner) commitRecord(ctx context.Context, rec *connect.Record, meta
 // the clock for the last-ack time.
 const ackClockEvery = 256
 
+// ackRunMax bounds the acknowledgements the ack loop takes from the
+// producer's successes in one run, doing their bookkeeping together (one
+// tracker lock, one update of each counter) instead of once per record.
+const ackRunMax = 64
+
+// ackState is the ack loop's own counting between runs.
+type ackState struct {
+	sinceRecords, sinceClock int
+	sinceBytes               int64
+	handles                  [ackRunMax]offsettrack.Handle
+	slots                    [ackRunMax]*msgSlot
+}
+
 // ackLoop drains producer's successes and errors until both close. A
 // retriable error keeps the record for redelivery (see redeliver) instead of
 // failing it; other errors go through errors.tolerance.
 func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer) {
 	cfg := &r.p.cfg
 	successes, errs := producer.Successes(), producer.Errors()
-	var sinceRecords, sinceClock int
-	var sinceBytes int64
+	st := new(ackState)
 	for successes != nil || errs != nil {
 		select {
 		case m, ok := <-successes:
@@ -1010,40 +1102,7 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 				successes = nil
 				continue
 			}
-			if m.Metadata == any(offsetMsg) {
-				r.resolved()
-				continue
-			}
-			s := m.Metadata.(*msgSlot)
-			r.tracker.Done(s.handle)
-			r.acked.Add(1)
-			if r.retryStall.Load() {
-				r.clearRetryStall()
-			}
-			// The last-ack time (status, stall detection) is read from the
-			// clock when the acknowledgements pause and at least every
-			// ackClockEvery of them, not for each one.
-			if sinceClock++; sinceClock >= ackClockEvery || len(successes) == 0 {
-				sinceClock = 0
-				r.lastAck.Store(time.Now().UnixNano())
-			}
-			if r.committer != nil {
-				meta := RecordMetadata{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Timestamp: m.Timestamp}
-				if r.txn != nil {
-					r.txn.addAcked(s.rec, meta) // called once the transaction committed
-				} else {
-					r.commitRecord(ctx, s.rec, &meta)
-				}
-			}
-			sinceRecords++
-			sinceBytes += int64(s.size)
-			*s = msgSlot{}
-			slotPool.Put(s)
-			r.resolved()
-			if r.txn == nil && ((cfg.CommitEveryRecords > 0 && sinceRecords >= cfg.CommitEveryRecords) || (cfg.CommitEveryBytes > 0 && sinceBytes >= cfg.CommitEveryBytes)) {
-				sinceRecords, sinceBytes = 0, 0
-				r.requestCommit()
-			}
+			r.ackRun(ctx, m, successes, st)
 		case pe, ok := <-errs:
 			if !ok {
 				errs = nil
@@ -1085,10 +1144,72 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 	}
 }
 
+// ackRun handles the acknowledgement m and those already queued behind it
+// in successes (up to ackRunMax): in their order, every record is done in
+// the tracker (one lock for the run), counted acknowledged, then handed to
+// CommitRecord, and its slot is released; the counters, the last-ack time
+// and the commit watermark are updated once for the run.
+func (r *taskRunner) ackRun(ctx context.Context, m *sarama.ProducerMessage, successes <-chan *sarama.ProducerMessage, st *ackState) {
+	cfg := &r.p.cfg
+	n, resolved := 0, 0
+	for {
+		resolved++
+		if m.Metadata != any(offsetMsg) {
+			s := m.Metadata.(*msgSlot)
+			st.slots[n], st.handles[n] = s, s.handle
+			n++
+		}
+		if n == ackRunMax || len(successes) == 0 {
+			break
+		}
+		// Queued and read by this goroutine alone: does not block. (A
+		// closed channel has length 0.)
+		m = <-successes
+	}
+	if n > 0 {
+		r.tracker.DoneBatch(st.handles[:n])
+		r.acked.Add(int64(n))
+		if r.retryStall.Load() {
+			r.clearRetryStall()
+		}
+		// The last-ack time (status, stall detection) is read from the
+		// clock when the acknowledgements pause and at least every
+		// ackClockEvery of them, not for each one.
+		if st.sinceClock += n; st.sinceClock >= ackClockEvery || len(successes) == 0 {
+			st.sinceClock = 0
+			r.lastAck.Store(time.Now().UnixNano())
+		}
+		for _, s := range st.slots[:n] {
+			if r.committer != nil {
+				meta := RecordMetadata{Topic: s.msg.Topic, Partition: s.msg.Partition, Offset: s.msg.Offset, Timestamp: s.msg.Timestamp}
+				if r.txn != nil {
+					r.txn.addAcked(s.rec, meta) // called once the transaction committed
+				} else {
+					r.commitRecord(ctx, s.rec, &meta)
+				}
+			}
+			st.sinceBytes += int64(s.size)
+		}
+		r.putSlots(st.slots[:n])
+		clear(st.slots[:n])
+		st.sinceRecords += n
+		clear(st.handles[:n])
+	}
+	r.resolvedN(int64(resolved))
+	if r.txn == nil && ((cfg.CommitEveryRecords > 0 && st.sinceRecords >= cfg.CommitEveryRecords) || (cfg.CommitEveryBytes > 0 && st.sinceBytes >= cfg.CommitEveryBytes)) {
+		st.sinceRecords, st.sinceBytes = 0, 0
+		r.requestCommit()
+	}
+}
+
 // resolved counts one message handed back by the producer, and wakes a
 // transaction waiting for the last one.
-func (r *taskRunner) resolved() {
-	if r.pending.Add(-1) == 0 && r.waitingIdle.Load() {
+func (r *taskRunner) resolved() { r.resolvedN(1) }
+
+// resolvedN counts n messages handed back by the producer, and wakes a
+// transaction waiting for the last one.
+func (r *taskRunner) resolvedN(n int64) {
+	if r.pending.Add(-n) == 0 && r.waitingIdle.Load() {
 		select {
 		case r.idle <- struct{}{}:
 		default:

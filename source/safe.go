@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/offsettrack"
 	"github.com/sluicehq/sluice/internal/safecall"
 )
 
@@ -64,14 +65,65 @@ func callTaskConfigs(ctx context.Context, c Connector, config map[string]string,
 // cannot serialise (Kafka Connect's OffsetUtils.validateFormat): members
 // must be strings (valid UTF-8), booleans, integers (unsigned ones up to the
 // largest Java long), finite floats or nil, named types of those kinds
-// included. It allocates nothing for valid maps.
-func checkOffsets(rec *connect.Record) error {
-	if err := checkOffsetMap(rec.SourcePartition); err != nil {
-		return fmt.Errorf("source partition %s: %w", connect.FormatMap(rec.SourcePartition), err)
+// included. It allocates nothing for valid maps. A source partition that is
+// the very map of one of the last validParts found valid (a task reusing one
+// map per source partition, the common case) is not walked again: maps a
+// task returned must not be modified afterwards
+// (connect.Record.SourcePartition). Poll goroutine only.
+func (r *taskRunner) checkOffsets(rec *connect.Record) error {
+	if !r.knownPartition(rec.SourcePartition) {
+		if err := checkOffsetMap(rec.SourcePartition); err != nil {
+			return fmt.Errorf("source partition %s: %w", connect.FormatMap(rec.SourcePartition), err)
+		}
+		// Held: its memory cannot be reused by another map.
+		r.validParts[r.validNext] = rec.SourcePartition
+		r.validNext = (r.validNext + 1) % len(r.validParts)
 	}
-	if err := checkOffsetMap(rec.SourceOffset); err != nil {
+	if err := r.checkOffset(rec.SourceOffset); err != nil {
 		return fmt.Errorf("source offset %s of source partition %s: %w",
 			connect.FormatMap(rec.SourceOffset), connect.FormatMap(rec.SourcePartition), err)
+	}
+	return nil
+}
+
+// knownPartition reports whether p is one of the source partition maps
+// checkOffsets found valid last (nil is valid, and matches the unused
+// entries).
+func (r *taskRunner) knownPartition(p map[string]any) bool {
+	for _, v := range &r.validParts {
+		if offsettrack.SameMap(v, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkOffset is checkOffsetMap for source offsets, which are usually a new
+// map per record with the member names of the previous one: when m has as
+// many members as the offset last walked and holds each of its names, its
+// names were checked already and only its values are, by lookup (cheaper
+// than a range over the map). Otherwise m is walked and its names kept for
+// the next record. Poll goroutine only.
+func (r *taskRunner) checkOffset(m map[string]any) error {
+	if len(m) == len(r.offsetNames) {
+		known := true
+		for _, k := range r.offsetNames {
+			v, ok := m[k]
+			if !ok || checkOffsetValue(v) != nil {
+				known = false // the walk below reports a bad value
+				break
+			}
+		}
+		if known {
+			return nil
+		}
+	}
+	if err := checkOffsetMap(m); err != nil {
+		return err
+	}
+	r.offsetNames = r.offsetNames[:0]
+	for k := range m {
+		r.offsetNames = append(r.offsetNames, k)
 	}
 	return nil
 }

@@ -17,7 +17,11 @@ import (
 // "nothing right now"). It should block briefly when no data is available
 // rather than spin, and it must return promptly once ctx is done (with any
 // error; the pipeline ignores errors after cancellation). The records, and the
-// maps and values they reference, belong to the pipeline once returned.
+// maps and values they reference, belong to the pipeline once returned: the
+// task must not modify them afterwards. A task may (and, for speed, should)
+// return one SourcePartition map for all the records of a source partition,
+// in one batch and across batches: the pipeline recognises a map it has seen
+// by identity, without walking it again.
 // An error marked with connect.Retriable is retried with the errors.retry.*
 // backoff, without limit unless Config.TaskRetryTimeout
 // (sluice.task.retry.timeout.ms) bounds it, as Kafka Connect retries a

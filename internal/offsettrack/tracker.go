@@ -7,6 +7,7 @@ package offsettrack
 import (
 	"fmt"
 	"sync"
+	"unsafe"
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/offsets"
@@ -31,11 +32,26 @@ type Tracker struct {
 	// of records of the same partition (the common case).
 	lastMap   offsets.Partition
 	lastState *partState
+	// the partition maps submitted last, by identity (SameMap), to skip
+	// building a key for records that alternate between a few partitions
+	// each reusing one map. The entries hold their maps, so that no other
+	// map can take their address.
+	byMap     [mapCacheSize]mapEntry
+	byMapNext int
 
 	inFlight      int
 	inFlightBytes int64
 	doneCount     int   // records completed since the last MarkCommitted
 	doneBytes     int64 // bytes completed since the last MarkCommitted
+}
+
+// mapCacheSize is the number of partition maps Submit recognises by
+// identity.
+const mapCacheSize = 8
+
+type mapEntry struct {
+	m  offsets.Partition
+	ps *partState // nil: unused entry
 }
 
 type partState struct {
@@ -71,13 +87,8 @@ func (t *Tracker) Submit(p offsets.Partition, o offsets.Offset, size int) Handle
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ps := t.lastState
-	if ps == nil || !samePartition(t.lastMap, p) {
-		key := partitionKey(p)
-		ps = t.parts[key]
-		if ps == nil {
-			ps = &partState{partition: p}
-			t.parts[key] = ps
-		}
+	if ps == nil || !SameMap(t.lastMap, p) {
+		ps = t.stateOf(p)
 		t.lastMap, t.lastState = p, ps
 	}
 	if p == nil || o == nil {
@@ -98,12 +109,51 @@ func (t *Tracker) Submit(p offsets.Partition, o offsets.Offset, size int) Handle
 	return Handle{ps, seq}
 }
 
+// stateOf returns the state of partition p, created if new: found by the
+// map's identity among the last ones seen, else by equal content to the
+// last partition, else by its key.
+func (t *Tracker) stateOf(p offsets.Partition) *partState {
+	for i := range t.byMap {
+		if e := &t.byMap[i]; e.ps != nil && SameMap(e.m, p) {
+			return e.ps
+		}
+	}
+	var ps *partState
+	if t.lastState != nil && samePartition(t.lastMap, p) {
+		ps = t.lastState
+	} else {
+		key := partitionKey(p)
+		ps = t.parts[key]
+		if ps == nil {
+			ps = &partState{partition: p}
+			t.parts[key] = ps
+		}
+	}
+	t.byMap[t.byMapNext] = mapEntry{p, ps}
+	t.byMapNext = (t.byMapNext + 1) % mapCacheSize
+	return ps
+}
+
 // Done marks the record as finished: acknowledged by Kafka, or dropped. It
 // reports whether the record's partition advanced its committable offset.
 // Calling Done twice for one handle is a no-op.
 func (t *Tracker) Done(h Handle) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.doneLocked(h)
+}
+
+// DoneBatch is Done for each handle in hs, in order, under one lock: the
+// ack loop's way to finish a run of acknowledgements.
+func (t *Tracker) DoneBatch(hs []Handle) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, h := range hs {
+		t.doneLocked(h)
+	}
+}
+
+func (t *Tracker) doneLocked(h Handle) bool {
 	ps := h.p
 	idx := int(h.seq - ps.base)
 	if idx < ps.head || idx >= len(ps.slots) || ps.slots[idx].done {
@@ -184,6 +234,17 @@ func (t *Tracker) MarkCommitted(s Snapshot) {
 	t.doneCount, t.doneBytes = 0, 0
 }
 
+// SameMap reports whether a and b are the same map (not merely equal ones):
+// one pointer comparison, where comparing contents walks both maps. Maps a
+// task returned from Poll must not be modified afterwards (see
+// connect.Record.SourcePartition), so a map identical to one already
+// validated or compared holds the same entries. The caller must keep a
+// reference to the map it compares against, so that its memory is not
+// reused by a new map.
+func SameMap(a, b map[string]any) bool {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
+}
+
 // samePartition reports whether a and b hold the same primitive entries,
 // without allocating. Non-primitive values compare unequal (the caller then
 // takes the slow path).
@@ -237,5 +298,6 @@ func (t *Tracker) Reset() {
 	defer t.mu.Unlock()
 	t.parts = make(map[string]*partState)
 	t.lastMap, t.lastState = nil, nil
+	t.byMap, t.byMapNext = [mapCacheSize]mapEntry{}, 0
 	t.inFlight, t.inFlightBytes, t.doneCount, t.doneBytes = 0, 0, 0, 0
 }

@@ -1,6 +1,7 @@
 package offsettrack
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/sluicehq/sluice/offsets"
@@ -155,5 +156,87 @@ func TestTrackerReset(t *testing.T) {
 	tr.Done(tr.Submit(part("a"), off(3), 1))
 	if got, ok := committedOf(t, tr.Committable(), "a"); !ok || got != 3 {
 		t.Fatalf("after Reset, committed = %d, %v; want 3", got, ok)
+	}
+}
+
+func TestSameMapIsIdentityNotEquality(t *testing.T) {
+	a := map[string]any{"file": "a"}
+	b := map[string]any{"file": "a"}
+	if !SameMap(a, a) || !SameMap(nil, nil) {
+		t.Fatal("a map is not the same as itself")
+	}
+	if SameMap(a, b) || SameMap(a, nil) || SameMap(nil, b) {
+		t.Fatal("distinct maps reported the same")
+	}
+}
+
+// A record whose source partition is the very map of the previous record's
+// takes the fast path: no key is built. The partition here holds a value
+// the allocation-free comparison refuses (a slice), so without the identity
+// check every Submit would build its key (allocating).
+func TestSubmitReusedPartitionMapAllocatesNothing(t *testing.T) {
+	tr := New()
+	p := offsets.Partition{"file": []any{"x"}}
+	o := off(1)
+	tr.Done(tr.Submit(p, o, 1))
+	allocs := testing.AllocsPerRun(1000, func() {
+		tr.Done(tr.Submit(p, o, 1))
+	})
+	if allocs != 0 {
+		t.Fatalf("Submit+Done of a reused partition map: %v allocs, want 0", allocs)
+	}
+	// Records alternating between a few partitions, each with its own map
+	// (in the round-robin order that defeats a one-entry cache).
+	ps := make([]offsets.Partition, mapCacheSize)
+	for i := range ps {
+		ps[i] = offsets.Partition{"file": []any{i}}
+		tr.Done(tr.Submit(ps[i], o, 1))
+	}
+	k := 0
+	allocs = testing.AllocsPerRun(1000, func() {
+		tr.Done(tr.Submit(ps[k%len(ps)], o, 1))
+		k++
+	})
+	if allocs != 0 {
+		t.Fatalf("Submit+Done alternating %d partition maps: %v allocs, want 0", len(ps), allocs)
+	}
+	// An equal but distinct map still lands in the same partition.
+	h := tr.Submit(offsets.Partition{"file": []any{"x"}}, off(2), 1)
+	tr.Done(h)
+	s := tr.Committable()
+	if len(s.Entries) != 1+len(ps) {
+		t.Fatalf("committable %+v, want %d partitions", s.Entries, 1+len(ps))
+	}
+	for _, e := range s.Entries {
+		if fmt.Sprint(e.Partition) == fmt.Sprint(p) && e.Offset["pos"] != int64(2) {
+			t.Fatalf("partition %v at %v, want 2", e.Partition, e.Offset)
+		}
+	}
+}
+
+// DoneBatch finishes its handles as Done one by one would: out of order
+// within a partition, the offset advances only over the contiguous prefix;
+// a handle already done is ignored.
+func TestDoneBatchAsDone(t *testing.T) {
+	tr := New()
+	a := []Handle{tr.Submit(part("a"), off(1), 1), tr.Submit(part("a"), off(2), 1), tr.Submit(part("a"), off(3), 1)}
+	b := tr.Submit(part("b"), off(7), 1)
+	tr.DoneBatch([]Handle{a[1], b, b})
+	s := tr.Committable()
+	if _, ok := committedOf(t, s, "a"); ok {
+		t.Fatal("a advanced past its unacknowledged first record")
+	}
+	if v, ok := committedOf(t, s, "b"); !ok || v != 7 {
+		t.Fatalf("b: %v %v, want 7", v, ok)
+	}
+	if n, _ := tr.InFlight(); n != 2 {
+		t.Fatalf("in flight %d, want 2 (b counted once)", n)
+	}
+	tr.DoneBatch([]Handle{a[0], a[2]})
+	if v, ok := committedOf(t, tr.Committable(), "a"); !ok || v != 3 {
+		t.Fatalf("a: %v %v, want 3", v, ok)
+	}
+	if n, sz := tr.InFlight(); n != 0 || sz != 0 {
+		t.Fatalf("in flight %d/%d, want 0", n, sz)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/connect"
+	"github.com/sluicehq/sluice/internal/offsettrack"
 	"github.com/sluicehq/sluice/offsets"
 )
 
@@ -127,6 +128,11 @@ func TestSourceRecordShape(t *testing.T) {
 		t.Fatalf("Poll: %d records, %v", len(recs), err)
 	}
 	r := recs[1]
+	// One partition map for every line (built once, not per line), which
+	// the runtime then recognises without walking it.
+	if !offsettrack.SameMap(recs[0].SourcePartition, r.SourcePartition) {
+		t.Fatal("each line has its own SourcePartition map")
+	}
 	if r.Topic != "lines" || r.Key != nil || r.KeySchema != nil || r.ValueSchema != connect.StringSchema ||
 		r.Value != "world" || r.HasPartition || r.Timestamp.IsZero() || r.Timestamp.After(time.Now()) || r.Timestamp.Before(before.Add(-time.Second)) {
 		t.Fatalf("record: %+v", r)
