@@ -697,16 +697,24 @@ func runSaramaPartitionConsumers(ctx context.Context, br *broker, topic string, 
 		count, nbytes atomic.Int64
 		done          = make(chan struct{})
 		wg            sync.WaitGroup
+		pcs           []sarama.PartitionConsumer
 	)
+	// Closing the Consumer does not close its PartitionConsumers: each is
+	// closed (its goroutine drains it until its channel closes), then the
+	// Consumer.
 	defer func() {
-		c.Close()
+		for _, pc := range pcs {
+			pc.AsyncClose()
+		}
 		wg.Wait()
+		c.Close()
 	}()
 	for p := range int32(parts) {
 		pc, err := c.ConsumePartition(topic, p, sarama.OffsetOldest)
 		if err != nil {
 			return inSample{}, err
 		}
+		pcs = append(pcs, pc)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -1,9 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/kafkatest"
 )
 
 func TestSplitRecords(t *testing.T) {
@@ -191,5 +197,69 @@ func TestListenInodes(t *testing.T) {
 	got := listenInodes(table, 9092)
 	if len(got) != 1 || !got["12345"] {
 		t.Errorf("listenInodes(9092) = %v, want only the listening socket 12345", got)
+	}
+}
+
+// TestSaramaLowLevelReadBack: the hand-built idempotent batches of the
+// low-level contender land as exactly n records, each partition's share in
+// one gapless run from offset 0, with the value sent — read back with kgo —
+// and the Go consumer contenders count them.
+func TestSaramaLowLevelReadBack(t *testing.T) {
+	addrs := kafkatest.Brokers(t)
+	br := &broker{addrs: addrs}
+	const parts, size = 4, 1000
+	n := 3*lowBatchRecords(size)*parts + 7 // several requests, uneven shares
+	topic := newTopic("ceiling-test")
+	if err := createTopic(addrs, topic, parts); err != nil {
+		t.Fatal(err)
+	}
+	defer deleteTopic(addrs, topic)
+	value := byteData(size).encoded[0]
+	ctx := context.Background()
+	if _, err := runSaramaLowLevel(ctx, br, topic, parts, n, value); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := endOffsets(addrs, topic, parts); err != nil || got != int64(n) {
+		t.Fatalf("end offsets add up to %d (%v), want %d", got, err, n)
+	}
+	offs := map[int32]kgo.Offset{}
+	for p := range int32(parts) {
+		offs[p] = kgo.NewOffset().AtStart()
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offs}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	next := make([]int64, parts)
+	pctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for got := 0; got < n; {
+		fs := cl.PollFetches(pctx)
+		if err := pctx.Err(); err != nil {
+			t.Fatalf("read %d of %d records: %v", got, n, err)
+		}
+		fs.EachError(func(_ string, p int32, err error) { t.Fatalf("partition %d: %v", p, err) })
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.Offset != next[r.Partition] {
+				t.Fatalf("partition %d: offset %d, want %d", r.Partition, r.Offset, next[r.Partition])
+			}
+			if !bytes.Equal(r.Value, value) {
+				t.Fatalf("partition %d offset %d: value differs", r.Partition, r.Offset)
+			}
+			next[r.Partition]++
+			got++
+		})
+	}
+	for p, k := range splitRecords(n, parts) {
+		if next[p] != int64(k) {
+			t.Errorf("partition %d holds %d records, want %d", p, next[p], k)
+		}
+	}
+	if _, err := runSaramaPartitionConsumers(ctx, br, topic, parts, n); err != nil {
+		t.Errorf("sarama partition consumers: %v", err)
+	}
+	if _, err := runKgoConsumer(ctx, br, topic, parts, n, false); err != nil {
+		t.Errorf("kgo direct consumer: %v", err)
 	}
 }
