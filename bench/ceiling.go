@@ -238,7 +238,7 @@ func (c *ceilCell) one(name string, n int, record bool, label string) error {
 	if record {
 		c.reps[name]++
 		if !java {
-			stop = startProfile(c.o.profileDir, profileName(c.id(), name, c.reps[name]))
+			stop = startProfile(c.o.profileDir, profileName(c.id(), ceilSlug[name], c.reps[name]))
 		}
 	}
 	s, err := c.measure(c.ctx, name, topic, n)
@@ -324,11 +324,22 @@ func (c *ceilCell) addTest(cs []string) {
 		what = "consumers, reading a prepared topic from its start (4 MiB fetches per partition)"
 		base = ceilSaramaGroup
 	}
+	// Ratios to the sarama baseline for the Go contenders only: a JVM's
+	// records/s over the harness window includes its start-up and warm-up.
 	bl := map[string]string{}
 	for _, x := range cs {
-		if x != base {
+		if x != base && !strings.HasPrefix(x, "Java") {
 			bl[x] = base
 		}
+	}
+	var notes []string
+	if c.parts == 1 && c.size == 100 {
+		notes = append(notes, "Client CPU: the harness process for the Go clients (the Kafka client alone runs in it); for the JVM, "+
+			"/proc/<pid>/stat utime+stime over the tool's steady-state window (the last N records: its own steady-state "+
+			"records/s gives the window's length, which ends when it printed its result), sampled every 10 ms. records/s is over "+
+			"the harness's window (a JVM: process start to exit, warm-up records included); the Java tool's own steady-state "+
+			"figure (ConsumerPerformance: fetch.nMsg.sec, group join excluded; no warm-up) is given too, and it is the one in "+
+			"the `ceiling:` lines. Each produce run is checked: the topic's end offsets add up to the records sent.")
 	}
 	var lines []string
 	for _, x := range cs {
@@ -350,11 +361,7 @@ func (c *ceilCell) addTest(cs []string) {
 		contenders:  cs,
 		baselineFor: bl,
 		figures:     []string{figRecordsPerSec, figToolRate, figClientCPU, figJVMCPU, figBrokerCPUPerRecord, figAllocsPerRecord, figWindowCount},
-		notes: []string{"Client CPU: the harness process for the Go clients (the Kafka client alone runs in it); for the JVM, " +
-			"/proc/<pid>/stat utime+stime over the tool's steady-state window (the last N records), sampled every 10 ms. " +
-			"records/s is over the harness's window (a JVM: process start to exit, warm-up records included); the Java " +
-			"tool's own steady-state figure is given too, and it is the one in the `ceiling:` lines.",
-			"```text\n" + strings.Join(lines, "\n") + "\n```"},
+		notes:       append(notes, "```text\n"+strings.Join(lines, "\n")+"\n```"),
 	})
 	for _, l := range lines {
 		logf("%s", l)
