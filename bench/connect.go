@@ -53,8 +53,12 @@ func fetchKafkaConnect(ctx context.Context, repo string) (*kafkaConnect, error) 
 	dir := filepath.Join(repo, "bench/kafka-connect")
 	lib := filepath.Join(dir, "lib")
 	kc := &kafkaConnect{lib: lib, version: "Kafka Connect " + version}
+	// kafka-tools (the ceiling test's perf tools) came later: a lib
+	// fetched without it is fetched again.
 	if got, _ := os.ReadFile(filepath.Join(lib, ".kafka-version")); strings.TrimSpace(string(got)) == version {
-		return kc, nil
+		if _, err := os.Stat(filepath.Join(lib, "kafka-tools-"+version+".jar")); err == nil {
+			return kc, nil
+		}
 	}
 	for _, tool := range []string{"java", "mvn"} {
 		if _, err := exec.LookPath(tool); err != nil {

@@ -44,7 +44,10 @@
 //     process of its own (bench/clustermember), sharing a source and a sink
 //     connector of tasks.max=6: aggregate records/s with 1, 2 and 3
 //     members, and the time until every task runs again after a member is
-//     killed (SIGKILL), leaves (SIGTERM) or joins (see bench/cluster.go).
+//     killed (SIGKILL), leaves (SIGTERM) or joins (see bench/cluster.go);
+//   - ceiling (only with -only ceiling): the Kafka clients alone — sarama,
+//     franz-go (kgo) and Java's kafka-tools perf tools — producing and
+//     consuming (see bench/ceiling.go).
 //
 // The broker: KAFKA_BOOTSTRAP_SERVERS if set; else Apache Kafka from
 // scripts/kafka (started on a free port and stopped at exit); -embedded runs
@@ -84,10 +87,10 @@ type options struct {
 	worker     string // Sluice's worker for the Kafka Connect comparison
 }
 
-var allTests = []string{"source", "source-json", "source-eos", "sink", "sink-json", "observed-source", "observed-source-json", "observed-sink", "connect-source", "connect-sink", "cluster"}
+var allTests = []string{"source", "source-json", "source-eos", "sink", "sink-json", "observed-source", "observed-source-json", "observed-sink", "connect-source", "connect-sink", "cluster", "ceiling"}
 
 // optInTests run only when -only names them (not in the default run).
-var optInTests = []string{"cluster"}
+var optInTests = []string{"cluster", "ceiling"}
 
 func main() {
 	var o options
@@ -298,6 +301,11 @@ func run(ctx context.Context, o options) error {
 	if o.enabled("cluster") {
 		if err := benchCluster(ctx, o, br, work, rep); err != nil {
 			return fmt.Errorf("cluster: %w", err)
+		}
+	}
+	if o.enabled("ceiling") {
+		if err := benchCeiling(ctx, o, br, repo, rep); err != nil {
+			return fmt.Errorf("ceiling: %w", err)
 		}
 	}
 	rep.facts.loadEnd = loadAvg()
