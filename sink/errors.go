@@ -32,8 +32,10 @@ func (r *taskRunner) recover(ctx context.Context, stage connect.Stage, component
 }
 
 // The recover* functions work on a heap copy of rec and copy it back, so
-// that rec (the caller's stack variable) does not escape: the success path
-// allocates nothing for the failure path.
+// that rec (the record's slot in the batch being built, zeroed and reused
+// when the record is skipped) is not kept by the failure path: a DLQ report
+// or a later retry holds the copy, and the success path allocates nothing
+// for the failure path.
 
 func (r *taskRunner) recoverHeaders(ctx context.Context, m *sarama.ConsumerMessage, rec *connect.Record, first error) outcome {
 	cp := new(connect.Record)

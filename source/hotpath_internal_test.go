@@ -110,3 +110,29 @@ func TestSlotFreeListReusesZeroedSlots(t *testing.T) {
 		t.Fatalf("%v allocs per 64 slots taken and released, want 0", n)
 	}
 }
+
+// The slots a task keeps idle, its free list and the poll loop's own
+// together, stay within maxFreeSlots however the two exchange them.
+func TestSlotFreeListBounded(t *testing.T) {
+	r := &taskRunner{}
+	fill := func() {
+		ss := make([]*msgSlot, maxFreeSlots)
+		for i := range ss {
+			ss[i] = new(msgSlot)
+		}
+		r.putSlots(ss)
+	}
+	fill()
+	r.getSlot() // the poll loop takes the whole list (maxFreeSlots-1 left)
+	fill()      // the ack loop releases as many again
+	if held := len(r.ownSlots) + len(r.slotFree.free); held > maxFreeSlots {
+		t.Fatalf("%d idle slots held (%d own, %d free), want at most %d", held, len(r.ownSlots), len(r.slotFree.free), maxFreeSlots)
+	}
+	for range maxFreeSlots { // the poll loop uses its own and swaps again
+		r.getSlot()
+	}
+	fill()
+	if held := len(r.ownSlots) + len(r.slotFree.free); held > maxFreeSlots || len(r.slotFree.free) == 0 {
+		t.Fatalf("%d idle slots held (%d own, %d free), want some, at most %d", held, len(r.ownSlots), len(r.slotFree.free), maxFreeSlots)
+	}
+}

@@ -52,10 +52,11 @@ type msgSlot struct {
 // exactly-once record); getSlot falls back to it.
 var slotPool = sync.Pool{New: func() any { return new(msgSlot) }}
 
-// maxFreeSlots bounds a task's free list of slots (slotFree): enough for
-// the acknowledgements that arrive while the poll loop is elsewhere (a
-// Poll, a wait for space); beyond it, released slots are left to the
-// garbage collector.
+// maxFreeSlots bounds the slots a task keeps for reuse, its free list
+// (slotFree) and the poll loop's own (ownSlots) together: enough for the
+// acknowledgements that arrive while the poll loop is elsewhere (a Poll, a
+// wait for space); beyond it, released slots are left to the garbage
+// collector. A task holds at most maxFreeSlots idle slots (≈ 1.3 MB).
 const maxFreeSlots = 4096
 
 // slotFree is a task's free list of message slots, in place of a sync.Pool
@@ -66,6 +67,9 @@ const maxFreeSlots = 4096
 type slotFree struct {
 	mu   sync.Mutex
 	free []*msgSlot
+	// own is how many slots the poll loop took at its last swap: an upper
+	// bound of len(ownSlots), which only the poll goroutine may read.
+	own int
 }
 
 // getSlot returns a zeroed slot (every slot is zeroed when released,
@@ -74,6 +78,7 @@ func (r *taskRunner) getSlot() *msgSlot {
 	if len(r.ownSlots) == 0 {
 		r.slotFree.mu.Lock()
 		r.ownSlots, r.slotFree.free = r.slotFree.free, r.ownSlots
+		r.slotFree.own = len(r.ownSlots)
 		r.slotFree.mu.Unlock()
 		if len(r.ownSlots) == 0 {
 			return slotPool.Get().(*msgSlot)
@@ -93,7 +98,7 @@ func (r *taskRunner) putSlots(ss []*msgSlot) {
 		*s = msgSlot{}
 	}
 	r.slotFree.mu.Lock()
-	if room := maxFreeSlots - len(r.slotFree.free); room > 0 {
+	if room := maxFreeSlots - r.slotFree.own - len(r.slotFree.free); room > 0 {
 		r.slotFree.free = append(r.slotFree.free, ss[:min(room, len(ss))]...)
 	}
 	r.slotFree.mu.Unlock()
@@ -1167,6 +1172,21 @@ func (r *taskRunner) ackRun(ctx context.Context, m *sarama.ProducerMessage, succ
 		m = <-successes
 	}
 	if n > 0 {
+		// CommitRecord before the records count as done for offsets, as
+		// Kafka Connect's producer callback does (commitTaskRecord, then
+		// ack): an offset flush never covers a record whose CommitRecord
+		// has not been called yet.
+		for _, s := range st.slots[:n] {
+			if r.committer != nil {
+				meta := RecordMetadata{Topic: s.msg.Topic, Partition: s.msg.Partition, Offset: s.msg.Offset, Timestamp: s.msg.Timestamp}
+				if r.txn != nil {
+					r.txn.addAcked(s.rec, meta) // called once the transaction committed
+				} else {
+					r.commitRecord(ctx, s.rec, &meta)
+				}
+			}
+			st.sinceBytes += int64(s.size)
+		}
 		r.tracker.DoneBatch(st.handles[:n])
 		r.acked.Add(int64(n))
 		if r.retryStall.Load() {
@@ -1178,17 +1198,6 @@ func (r *taskRunner) ackRun(ctx context.Context, m *sarama.ProducerMessage, succ
 		if st.sinceClock += n; st.sinceClock >= ackClockEvery || len(successes) == 0 {
 			st.sinceClock = 0
 			r.lastAck.Store(time.Now().UnixNano())
-		}
-		for _, s := range st.slots[:n] {
-			if r.committer != nil {
-				meta := RecordMetadata{Topic: s.msg.Topic, Partition: s.msg.Partition, Offset: s.msg.Offset, Timestamp: s.msg.Timestamp}
-				if r.txn != nil {
-					r.txn.addAcked(s.rec, meta) // called once the transaction committed
-				} else {
-					r.commitRecord(ctx, s.rec, &meta)
-				}
-			}
-			st.sinceBytes += int64(s.size)
 		}
 		r.putSlots(st.slots[:n])
 		clear(st.slots[:n])
@@ -1229,9 +1238,9 @@ func (r *taskRunner) produceFailed(ctx context.Context, producer any, s *msgSlot
 	skip, ferr := r.handler.Fail(ctx, &errhandler.Failure{Stage: connect.StageKafkaProduce, Component: producer,
 		Record: s.rec, Raw: raw, Err: err, Attempts: 1 + s.resends})
 	if skip {
+		r.commitRecord(ctx, s.rec, nil)
 		r.tracker.Done(s.handle)
 		r.dropped.Add(1)
-		r.commitRecord(ctx, s.rec, nil)
 		return
 	}
 	r.fail(ferr)

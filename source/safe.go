@@ -65,7 +65,9 @@ func callTaskConfigs(ctx context.Context, c Connector, config map[string]string,
 // cannot serialise (Kafka Connect's OffsetUtils.validateFormat): members
 // must be strings (valid UTF-8), booleans, integers (unsigned ones up to the
 // largest Java long), finite floats or nil, named types of those kinds
-// included. It allocates nothing for valid maps. A source partition that is
+// included. It allocates nothing for valid maps once it has seen the offset
+// map's member names (it keeps the previous offset's names to check the next
+// one by lookup). A source partition that is
 // the very map of one of the last validParts found valid (a task reusing one
 // map per source partition, the common case) is not walked again: maps a
 // task returned must not be modified afterwards

@@ -20,8 +20,8 @@ import (
 // maps and values they reference, belong to the pipeline once returned: the
 // task must not modify them afterwards. A task may (and, for speed, should)
 // return one SourcePartition map for all the records of a source partition,
-// in one batch and across batches: the pipeline recognises a map it has seen
-// by identity, without walking it again.
+// in one batch and across batches: the pipeline recognises the last few maps
+// it has seen (8 per task) by identity, without walking them again.
 // An error marked with connect.Retriable is retried with the errors.retry.*
 // backoff, without limit unless Config.TaskRetryTimeout
 // (sluice.task.retry.timeout.ms) bounds it, as Kafka Connect retries a
@@ -70,6 +70,10 @@ type RecordMetadata struct {
 // metadata after Kafka acknowledged it, or with meta == nil when the record
 // was dropped (filtered by a transform, or skipped under errors.tolerance).
 // rec is the record as the task returned it, before transforms. It is called
+// before the record counts as done for offsets (as Kafka Connect calls
+// commitRecord before acknowledging the record for its offset commits), so
+// no offset flush covers a record whose CommitRecord has not been called.
+// It is called
 // from the pipeline's acknowledgement goroutine (under exactly-once delivery,
 // once the record's transaction committed, from its commit goroutine),
 // concurrently with Poll. An error is logged and otherwise ignored; a panic
