@@ -143,7 +143,7 @@ func ceilingRecords(o options, recordsFlag bool, size int) int {
 func benchCeiling(ctx context.Context, o options, br *broker, repo string, rep *report) error {
 	recordsFlag := false
 	flag.Visit(func(f *flag.Flag) { recordsFlag = recordsFlag || f.Name == "records" })
-	kc, err := fetchKafkaConnect(ctx, repo)
+	kc, err := fetchKafkaTools(ctx, repo)
 	if err != nil {
 		return fmt.Errorf("kafka-tools: %w", err)
 	}

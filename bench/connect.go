@@ -38,34 +38,66 @@ type kafkaConnect struct {
 // (KAFKA_VERSION, else scripts/kafka/pom.xml's), with Maven into
 // bench/kafka-connect/lib, once.
 func fetchKafkaConnect(ctx context.Context, repo string) (*kafkaConnect, error) {
-	version := os.Getenv("KAFKA_VERSION")
-	if version == "" {
-		pom, err := os.ReadFile(filepath.Join(repo, "scripts/kafka/pom.xml"))
-		if err != nil {
-			return nil, err
-		}
-		m := regexp.MustCompile(`<kafka.version>([^<]+)</kafka.version>`).FindSubmatch(pom)
-		if m == nil {
-			return nil, errors.New("no <kafka.version> in scripts/kafka/pom.xml")
-		}
-		version = string(m[1])
+	version, err := kafkaVersion(repo)
+	if err != nil {
+		return nil, err
 	}
-	dir := filepath.Join(repo, "bench/kafka-connect")
+	lib, err := fetchJars(ctx, repo, "bench/kafka-connect", version, "connect-runtime",
+		"Kafka Connect "+version+" (connect-runtime, connect-file, connect-json)")
+	if err != nil {
+		return nil, err
+	}
+	return &kafkaConnect{lib: lib, version: "Kafka Connect " + version}, nil
+}
+
+// fetchKafkaTools fetches Kafka's performance tools (kafka-tools:
+// ProducerPerformance, ConsumerPerformance) at the broker's version into
+// bench/kafka-tools/lib, apart from Kafka Connect's classpath, for the
+// ceiling test.
+func fetchKafkaTools(ctx context.Context, repo string) (*kafkaConnect, error) {
+	version, err := kafkaVersion(repo)
+	if err != nil {
+		return nil, err
+	}
+	lib, err := fetchJars(ctx, repo, "bench/kafka-tools", version, "kafka-tools", "kafka-tools "+version)
+	if err != nil {
+		return nil, err
+	}
+	return &kafkaConnect{lib: lib, version: "kafka-tools " + version}, nil
+}
+
+// kafkaVersion is KAFKA_VERSION, else scripts/kafka/pom.xml's
+// <kafka.version>.
+func kafkaVersion(repo string) (string, error) {
+	if v := os.Getenv("KAFKA_VERSION"); v != "" {
+		return v, nil
+	}
+	pom, err := os.ReadFile(filepath.Join(repo, "scripts/kafka/pom.xml"))
+	if err != nil {
+		return "", err
+	}
+	m := regexp.MustCompile(`<kafka.version>([^<]+)</kafka.version>`).FindSubmatch(pom)
+	if m == nil {
+		return "", errors.New("no <kafka.version> in scripts/kafka/pom.xml")
+	}
+	return string(m[1]), nil
+}
+
+// fetchJars copies the runtime dependencies of <dir>/pom.xml at version
+// into <dir>/lib with Maven, once (lib/.kafka-version records the version
+// fetched), and returns lib; artifact-<version>.jar must be among them.
+func fetchJars(ctx context.Context, repo, dir, version, artifact, what string) (string, error) {
+	dir = filepath.Join(repo, dir)
 	lib := filepath.Join(dir, "lib")
-	kc := &kafkaConnect{lib: lib, version: "Kafka Connect " + version}
-	// kafka-tools (the ceiling test's perf tools) came later: a lib
-	// fetched without it is fetched again.
 	if got, _ := os.ReadFile(filepath.Join(lib, ".kafka-version")); strings.TrimSpace(string(got)) == version {
-		if _, err := os.Stat(filepath.Join(lib, "kafka-tools-"+version+".jar")); err == nil {
-			return kc, nil
-		}
+		return lib, nil
 	}
 	for _, tool := range []string{"java", "mvn"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			return nil, fmt.Errorf("%s not found: the Kafka Connect comparison needs Java 17+ and Maven (or run with -only source,source-json,sink)", tool)
+			return "", fmt.Errorf("%s not found: the Kafka Connect comparison and the ceiling test need Java 17+ and Maven (or run with -only source,source-json,sink)", tool)
 		}
 	}
-	logf("fetching Kafka Connect %s (connect-runtime, connect-file, connect-json) from Maven Central into %s", version, lib)
+	logf("fetching %s from Maven Central into %s", what, lib)
 	t0 := time.Now()
 	tmp := lib + ".tmp"
 	os.RemoveAll(tmp)
@@ -73,21 +105,21 @@ func fetchKafkaConnect(ctx context.Context, repo string) (*kafkaConnect, error) 
 		"-Dkafka.version="+version, "-DincludeScope=runtime", "-DoutputDirectory="+tmp)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return nil, fmt.Errorf("mvn could not fetch Kafka Connect %s: %v\n%s", version, err, regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAll(out, nil))
+		return "", fmt.Errorf("mvn could not fetch %s: %v\n%s", what, err, regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAll(out, nil))
 	}
-	if _, err := os.Stat(filepath.Join(tmp, "connect-runtime-"+version+".jar")); err != nil {
-		return nil, fmt.Errorf("connect-runtime-%s.jar missing after the fetch", version)
+	if _, err := os.Stat(filepath.Join(tmp, artifact+"-"+version+".jar")); err != nil {
+		return "", fmt.Errorf("%s-%s.jar missing after the fetch", artifact, version)
 	}
 	if err := os.WriteFile(filepath.Join(tmp, ".kafka-version"), []byte(version+"\n"), 0o644); err != nil {
-		return nil, err
+		return "", err
 	}
 	os.RemoveAll(lib)
 	if err := os.Rename(tmp, lib); err != nil {
-		return nil, err
+		return "", err
 	}
 	entries, _ := os.ReadDir(lib)
 	logf("fetched %d jars in %.0fs", len(entries)-1, time.Since(t0).Seconds())
-	return kc, nil
+	return lib, nil
 }
 
 // resolveWorker settles -sluice-worker auto: examples/standalone when the
