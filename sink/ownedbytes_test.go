@@ -23,7 +23,7 @@ type keepTask struct {
 }
 
 func (k *keepTask) Start(context.Context, sink.TaskContext) error { return nil }
-func (k *keepTask) Stop(context.Context) error                   { return nil }
+func (k *keepTask) Stop(context.Context) error                    { return nil }
 func (k *keepTask) Put(_ context.Context, recs []connect.Record) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
