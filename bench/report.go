@@ -402,6 +402,7 @@ func (r *report) print(w io.Writer) {
 	// Details behind the headlines.
 	addPaired("source_json_vs_sarama", "source-json", cSluice, cSaramaJSON)
 	addPaired("source_json_vs_sarama_preencoded", "source-json", cSluice, cSaramaPreencoded)
+	addPaired("source_ring_offsets_vs_sarama", "source", cSluiceRingOffsets, cSarama)
 	addPaired("sink_json_vs_sarama", "sink-json", cSluice, cSaramaJSON)
 	addPaired("sink_json_vs_sarama_no_decode", "sink-json", cSluice, cSaramaNoDecode)
 	v, ok = r.pairedRatio("source-eos", figRecordsPerSec, cSluiceEOS, cSluice)
