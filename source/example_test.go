@@ -19,8 +19,12 @@ type counter struct {
 	done        context.CancelFunc
 }
 
+// counterPartition is the task's one source partition: one map shared by
+// all its records, which the pipeline then checks once.
+var counterPartition = map[string]any{"counter": "main"}
+
 func (c *counter) Start(ctx context.Context, tc source.TaskContext) error {
-	off, err := tc.Offsets().Offset(ctx, map[string]any{"counter": "main"})
+	off, err := tc.Offsets().Offset(ctx, counterPartition)
 	if err != nil {
 		return err
 	}
@@ -44,7 +48,7 @@ func (c *counter) Poll(ctx context.Context) ([]connect.Record, error) {
 		batch = append(batch, connect.Record{
 			Topic:           "numbers",
 			Value:           []byte(fmt.Sprint(c.next)),
-			SourcePartition: map[string]any{"counter": "main"},
+			SourcePartition: counterPartition,
 			SourceOffset:    map[string]any{"n": c.next},
 		})
 	}
