@@ -494,6 +494,36 @@ type lowRequest struct {
 	count   int
 }
 
+// initProducerID asks b for an idempotent producer id, retrying (every
+// 100 ms, for up to 30 s) the answers a broker gives while its coordinator
+// is loading or moving: a freshly started broker answers
+// COORDINATOR_LOAD_IN_PROGRESS at first, as sarama's AsyncProducer retries.
+func initProducerID(ctx context.Context, b *sarama.Broker) (*sarama.InitProducerIDResponse, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ip, err := b.InitProducerID(&sarama.InitProducerIDRequest{Version: 2, TransactionTimeout: time.Minute})
+		if err != nil {
+			return nil, fmt.Errorf("InitProducerID: %w", err)
+		}
+		switch {
+		case errors.Is(ip.Err, sarama.ErrNoError):
+			return ip, nil
+		case errors.Is(ip.Err, sarama.ErrOffsetsLoadInProgress), errors.Is(ip.Err, sarama.ErrConsumerCoordinatorNotAvailable),
+			errors.Is(ip.Err, sarama.ErrNotCoordinatorForConsumer), errors.Is(ip.Err, sarama.ErrConcurrentTransactions):
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("InitProducerID: still %w after 30 s", ip.Err)
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		default:
+			return nil, fmt.Errorf("InitProducerID: %w", ip.Err)
+		}
+	}
+}
+
 // runSaramaLowLevel sends n records with sarama's low-level API: the
 // partitions' leader (one broker here), an idempotent producer id from
 // InitProducerID, and produce requests built by hand — one RecordBatch per
@@ -522,12 +552,9 @@ func runSaramaLowLevel(ctx context.Context, br *broker, topic string, parts, n i
 			return inSample{}, fmt.Errorf("partition %d's leader is broker %d, not %d: the low-level contender drives one broker", p, b.ID(), leader.ID())
 		}
 	}
-	ip, err := leader.InitProducerID(&sarama.InitProducerIDRequest{Version: 2, TransactionTimeout: time.Minute})
+	ip, err := initProducerID(ctx, leader)
 	if err != nil {
-		return inSample{}, fmt.Errorf("InitProducerID: %w", err)
-	}
-	if !errors.Is(ip.Err, sarama.ErrNoError) {
-		return inSample{}, fmt.Errorf("InitProducerID: %w", ip.Err)
+		return inSample{}, err
 	}
 	per := lowBatchRecords(len(value))
 	left := splitRecords(n, parts)
