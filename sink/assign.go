@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/assigned"
+	"github.com/sluicehq/sluice/internal/winstat"
 )
 
 // assignment is the state of a pipeline in assigned mode (AssignTasks):
@@ -118,15 +119,10 @@ func (h runners) Add(id int, config map[string]string) *taskRunner {
 	return r
 }
 
-// Remove removes r from the tasks PipelineStatus lists.
+// Remove removes r from the tasks PipelineStatus lists; its counters are
+// kept (Pipeline.retired).
 func (h runners) Remove(r *taskRunner) {
-	st := r.status()
-	h.p.mu.Lock()
-	defer h.p.mu.Unlock()
-	if slices.Contains(h.p.tasks, r) {
-		h.p.retired.Add(st)
-	}
-	h.p.tasks = slices.DeleteFunc(h.p.tasks, func(t *taskRunner) bool { return t == r })
+	winstat.Retire(&h.p.mu, &h.p.tasks, &h.p.retired, func(t *taskRunner) bool { return t == r }, (*taskRunner).status)
 }
 
 // RemoveID removes the task with id from the tasks PipelineStatus lists
@@ -135,29 +131,7 @@ func (h runners) Remove(r *taskRunner) {
 // The removed runner's counters are kept (Pipeline.retired), so that a runner
 // the same id gets next (a restart in place) continues them.
 func (h runners) RemoveID(id int) {
-	// The runner stopped: its status is final. Take it outside p.mu and
-	// retire it in the same critical section that removes it, so that a
-	// PipelineStatus counts it exactly once.
-	h.p.mu.Lock()
-	var gone []*taskRunner
-	for _, t := range h.p.tasks {
-		if t.id == id {
-			gone = append(gone, t)
-		}
-	}
-	h.p.mu.Unlock()
-	sts := make([]connect.TaskStatus, len(gone))
-	for i, t := range gone {
-		sts[i] = t.status()
-	}
-	h.p.mu.Lock()
-	defer h.p.mu.Unlock()
-	for i, t := range gone {
-		if slices.Contains(h.p.tasks, t) {
-			h.p.retired.Add(sts[i])
-		}
-	}
-	h.p.tasks = slices.DeleteFunc(h.p.tasks, func(t *taskRunner) bool { return slices.Contains(gone, t) })
+	winstat.Retire(&h.p.mu, &h.p.tasks, &h.p.retired, func(t *taskRunner) bool { return t.id == id }, (*taskRunner).status)
 }
 
 // Supervise runs task id until ctx is done, restarted under Config.Restart.

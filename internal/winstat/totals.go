@@ -1,6 +1,11 @@
 package winstat
 
-import "github.com/sluicehq/sluice/connect"
+import (
+	"slices"
+	"sync"
+
+	"github.com/sluicehq/sluice/connect"
+)
 
 // AddCounters adds the cumulative counters of prev, a finished incarnation
 // of the same task (replaced by a restart in place or by the restart
@@ -64,6 +69,36 @@ func (r *Retired) Add(st connect.TaskStatus) {
 	AddCounters(&acc, st)
 	acc.ID = st.ID
 	r.byID[st.ID] = acc
+}
+
+// Retire removes from *tasks, guarded by mu, the runners match selects, and
+// adds each one's final status to r in the same critical section that
+// removes it, so that a listing taken under mu counts each runner exactly
+// once; a runner another caller removed meanwhile is not added again. The
+// statuses are read outside mu (a runner's status takes its own locks), so
+// the runners must have stopped. For a pipeline's task list (sink and
+// source: Remove, RemoveID).
+func Retire[T comparable](mu *sync.Mutex, tasks *[]T, r *Retired, match func(T) bool, status func(T) connect.TaskStatus) {
+	mu.Lock()
+	var gone []T
+	for _, t := range *tasks {
+		if match(t) {
+			gone = append(gone, t)
+		}
+	}
+	mu.Unlock()
+	sts := make([]connect.TaskStatus, len(gone))
+	for i, t := range gone {
+		sts[i] = status(t)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, t := range gone {
+		if slices.Contains(*tasks, t) {
+			r.Add(sts[i])
+		}
+	}
+	*tasks = slices.DeleteFunc(*tasks, func(t T) bool { return slices.Contains(gone, t) })
 }
 
 // Of returns the retired totals of task id (zero if none).
