@@ -125,12 +125,11 @@ type taskRunner struct {
 	errStats    errhandler.Metrics
 	restarts    int
 	lastFailure error
-	work        connect.Record    // scratch copy of the record being sent
-	slotFree    slotFree          // released slots, see getSlot
-	ownSlots    []*msgSlot        // slots taken from slotFree; poll goroutine only
-	validParts  [8]map[string]any // the source partition maps checkOffsets last found valid; poll goroutine only
-	validNext   int               // the next entry of validParts to replace
-	offsetNames []string          // the member names of the source offset checkOffset last walked; poll goroutine only
+	work        connect.Record                   // scratch copy of the record being sent
+	slotFree    slotFree                         // released slots, see getSlot
+	ownSlots    []*msgSlot                       // slots taken from slotFree; poll goroutine only
+	validParts  offsettrack.RecentMaps[struct{}] // the source partition maps checkOffsets last found valid; poll goroutine only
+	offsetNames []string                         // the member names of the source offset checkOffset last walked; poll goroutine only
 
 	tracer      trace.Tracer          // nil: tracing off
 	traceparent []byte                // of the current poll batch's span, nil when off
@@ -1150,9 +1149,9 @@ func (r *taskRunner) ackLoop(ctx context.Context, producer sarama.AsyncProducer)
 }
 
 // ackRun handles the acknowledgement m and those already queued behind it
-// in successes (up to ackRunMax): in their order, every record is done in
-// the tracker (one lock for the run), counted acknowledged, then handed to
-// CommitRecord, and its slot is released; the counters, the last-ack time
+// in successes (up to ackRunMax): in their order, every record is handed to
+// CommitRecord, then the run is done in the tracker (one lock) and counted
+// acknowledged, and its slots are released; the counters, the last-ack time
 // and the commit watermark are updated once for the run.
 func (r *taskRunner) ackRun(ctx context.Context, m *sarama.ProducerMessage, successes <-chan *sarama.ProducerMessage, st *ackState) {
 	cfg := &r.p.cfg

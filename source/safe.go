@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/connect"
-	"github.com/sluicehq/sluice/internal/offsettrack"
 	"github.com/sluicehq/sluice/internal/safecall"
 )
 
@@ -73,31 +72,17 @@ func callTaskConfigs(ctx context.Context, c Connector, config map[string]string,
 // task returned must not be modified afterwards
 // (connect.Record.SourcePartition). Poll goroutine only.
 func (r *taskRunner) checkOffsets(rec *connect.Record) error {
-	if !r.knownPartition(rec.SourcePartition) {
+	if _, known := r.validParts.Get(rec.SourcePartition); !known {
 		if err := checkOffsetMap(rec.SourcePartition); err != nil {
 			return fmt.Errorf("source partition %s: %w", connect.FormatMap(rec.SourcePartition), err)
 		}
-		// Held: its memory cannot be reused by another map.
-		r.validParts[r.validNext] = rec.SourcePartition
-		r.validNext = (r.validNext + 1) % len(r.validParts)
+		r.validParts.Put(rec.SourcePartition, struct{}{})
 	}
 	if err := r.checkOffset(rec.SourceOffset); err != nil {
 		return fmt.Errorf("source offset %s of source partition %s: %w",
 			connect.FormatMap(rec.SourceOffset), connect.FormatMap(rec.SourcePartition), err)
 	}
 	return nil
-}
-
-// knownPartition reports whether p is one of the source partition maps
-// checkOffsets found valid last (nil is valid, and matches the unused
-// entries).
-func (r *taskRunner) knownPartition(p map[string]any) bool {
-	for _, v := range &r.validParts {
-		if offsettrack.SameMap(v, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // checkOffset is checkOffsetMap for source offsets, which are usually a new

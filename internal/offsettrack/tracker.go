@@ -32,12 +32,10 @@ type Tracker struct {
 	// of records of the same partition (the common case).
 	lastMap   offsets.Partition
 	lastState *partState
-	// the partition maps submitted last, by identity (SameMap), to skip
-	// building a key for records that alternate between a few partitions
-	// each reusing one map. The entries hold their maps, so that no other
-	// map can take their address.
-	byMap     [mapCacheSize]mapEntry
-	byMapNext int
+	// the partition maps submitted last, by identity, to skip building a
+	// key for records that alternate between a few partitions each reusing
+	// one map.
+	recent RecentMaps[*partState]
 
 	inFlight      int
 	inFlightBytes int64
@@ -45,13 +43,37 @@ type Tracker struct {
 	doneBytes     int64 // bytes completed since the last MarkCommitted
 }
 
-// mapCacheSize is the number of partition maps Submit recognises by
-// identity.
+// mapCacheSize is the number of maps a RecentMaps recognises by identity.
 const mapCacheSize = 8
 
-type mapEntry struct {
-	m  offsets.Partition
-	ps *partState // nil: unused entry
+// RecentMaps remembers the last mapCacheSize maps put, each with a value,
+// and finds them by identity (SameMap), not by content: for maps a task
+// returned, which must not be modified afterwards, the same map means the
+// same entries. It holds the maps, so that no other map can take their
+// address. The zero value is empty; not safe for concurrent use.
+type RecentMaps[V any] struct {
+	maps [mapCacheSize]map[string]any
+	vals [mapCacheSize]V
+	n    int // entries in use: [0, n)
+	next int // the entry Put replaces next
+}
+
+// Get returns the value put with m, if m is one of the maps remembered.
+func (r *RecentMaps[V]) Get(m map[string]any) (V, bool) {
+	for i := range r.n {
+		if SameMap(r.maps[i], m) {
+			return r.vals[i], true
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+// Put remembers m with v, in place of the oldest map once full.
+func (r *RecentMaps[V]) Put(m map[string]any, v V) {
+	r.maps[r.next], r.vals[r.next] = m, v
+	r.next = (r.next + 1) % mapCacheSize
+	r.n = min(r.n+1, mapCacheSize)
 }
 
 type partState struct {
@@ -113,10 +135,8 @@ func (t *Tracker) Submit(p offsets.Partition, o offsets.Offset, size int) Handle
 // map's identity among the last ones seen, else by equal content to the
 // last partition, else by its key.
 func (t *Tracker) stateOf(p offsets.Partition) *partState {
-	for i := range t.byMap {
-		if e := &t.byMap[i]; e.ps != nil && SameMap(e.m, p) {
-			return e.ps
-		}
+	if ps, ok := t.recent.Get(p); ok {
+		return ps
 	}
 	var ps *partState
 	if t.lastState != nil && samePartition(t.lastMap, p) {
@@ -129,8 +149,7 @@ func (t *Tracker) stateOf(p offsets.Partition) *partState {
 			t.parts[key] = ps
 		}
 	}
-	t.byMap[t.byMapNext] = mapEntry{p, ps}
-	t.byMapNext = (t.byMapNext + 1) % mapCacheSize
+	t.recent.Put(p, ps)
 	return ps
 }
 
@@ -298,6 +317,6 @@ func (t *Tracker) Reset() {
 	defer t.mu.Unlock()
 	t.parts = make(map[string]*partState)
 	t.lastMap, t.lastState = nil, nil
-	t.byMap, t.byMapNext = [mapCacheSize]mapEntry{}, 0
+	t.recent = RecentMaps[*partState]{}
 	t.inFlight, t.inFlightBytes, t.doneCount, t.doneBytes = 0, 0, 0, 0
 }

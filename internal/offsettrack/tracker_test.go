@@ -240,3 +240,28 @@ func TestDoneBatchAsDone(t *testing.T) {
 		t.Fatalf("in flight %d/%d, want 0", n, sz)
 	}
 }
+
+// RecentMaps finds the last mapCacheSize maps put by identity, not by
+// content, and forgets the oldest beyond that.
+func TestRecentMaps(t *testing.T) {
+	var r RecentMaps[int]
+	if _, ok := r.Get(nil); ok {
+		t.Fatal("an empty RecentMaps found nil")
+	}
+	ms := make([]map[string]any, mapCacheSize+1)
+	for i := range ms {
+		ms[i] = map[string]any{"p": i}
+		r.Put(ms[i], i)
+	}
+	if _, ok := r.Get(ms[0]); ok {
+		t.Fatal("the oldest map was not forgotten")
+	}
+	for i := 1; i < len(ms); i++ {
+		if v, ok := r.Get(ms[i]); !ok || v != i {
+			t.Fatalf("map %d: %d, %v", i, v, ok)
+		}
+	}
+	if _, ok := r.Get(map[string]any{"p": 1}); ok {
+		t.Fatal("an equal but different map was found")
+	}
+}
