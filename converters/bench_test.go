@@ -45,30 +45,33 @@ func benchRecord() (*connect.Schema, *connect.Struct) {
 	return s, v
 }
 
-func BenchmarkJSONEnvelopeEncode(b *testing.B) {
-	c := mustJSON(b, JSONConfig{})
-	s, v := benchRecord()
-	out, _ := c.FromConnect(ctx, "t", nil, s, v)
-	b.SetBytes(int64(len(out)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := c.FromConnect(ctx, "t", nil, s, v); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkJSONEnvelopeDecode(b *testing.B) {
-	c := mustJSON(b, JSONConfig{})
+// benchJSONRecord measures converting benchRecord with a JSON converter
+// of cfg: FromConnect, or with decode, ToConnect of FromConnect's bytes.
+func benchJSONRecord(b *testing.B, cfg JSONConfig, decode bool) {
+	c := mustJSON(b, cfg)
 	s, v := benchRecord()
 	data, _ := c.FromConnect(ctx, "t", nil, s, v)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.ToConnect(ctx, "t", nil, data); err != nil {
+		var err error
+		if decode {
+			_, err = c.ToConnect(ctx, "t", nil, data)
+		} else {
+			_, err = c.FromConnect(ctx, "t", nil, s, v)
+		}
+		if err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+func BenchmarkJSONEnvelopeEncode(b *testing.B) {
+	benchJSONRecord(b, JSONConfig{}, false)
+}
+
+func BenchmarkJSONEnvelopeDecode(b *testing.B) {
+	benchJSONRecord(b, JSONConfig{}, true)
 }
 
 // BenchmarkJSONEnvelopeDecodeParallel shows the schema cache under
@@ -92,32 +95,14 @@ func BenchmarkJSONEnvelopeDecodeParallel(b *testing.B) {
 // BenchmarkJSONStructEncodeSchemasOff is BenchmarkJSONEnvelopeEncode with
 // schemas.enable=false: the payload alone.
 func BenchmarkJSONStructEncodeSchemasOff(b *testing.B) {
-	c := mustJSON(b, JSONConfig{SchemasDisabled: true})
-	s, v := benchRecord()
-	out, _ := c.FromConnect(ctx, "t", nil, s, v)
-	b.SetBytes(int64(len(out)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := c.FromConnect(ctx, "t", nil, s, v); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchJSONRecord(b, JSONConfig{SchemasDisabled: true}, false)
 }
 
 // BenchmarkJSONStructDecodeSchemasOff reads the payload of
 // BenchmarkJSONStructEncodeSchemasOff back with schemas.enable=false (as
 // maps and slices: there is no schema).
 func BenchmarkJSONStructDecodeSchemasOff(b *testing.B) {
-	c := mustJSON(b, JSONConfig{SchemasDisabled: true})
-	s, v := benchRecord()
-	data, _ := c.FromConnect(ctx, "t", nil, s, v)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := c.ToConnect(ctx, "t", nil, data); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchJSONRecord(b, JSONConfig{SchemasDisabled: true}, true)
 }
 
 func schemalessRecord() map[string]any {
