@@ -15,10 +15,11 @@ import (
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/kfetch"
 )
 
 // part is one assigned partition. The claim goroutine (sarama's ConsumeClaim)
-// fetches its records with the task's data consumer and appends them to msgs;
+// subscribes it to the task's fetcher, which appends its records to msgs;
 // the task goroutine takes them in batches.
 type part struct {
 	tp     connect.TopicPartition
@@ -36,6 +37,7 @@ type part struct {
 	gone       bool   // revoked: chunks are dropped
 	consume    bool   // set before opened is closed: false when stopping
 	taskPaused bool
+	sub        *kfetch.Sub // nil while not fetching
 
 	// Owned by the task goroutine.
 	isOpen    bool  // the task's Open included it
@@ -90,7 +92,7 @@ func (h handler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 func (h handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
 	r := h.r
 	topic, partition := claim.Topic(), claim.Partition()
-	// The group's own partition consumer is not used: the data consumer
+	// The group's own partition consumer is not used: the task's fetcher
 	// fetches, so that the pipeline can seek.
 	r.group.Pause(map[string][]int32{topic: {partition}})
 	claimMsgs := claim.Messages()
@@ -168,83 +170,85 @@ func (r *taskRunner) consumePart(p *part, claimMsgs <-chan *sarama.ConsumerMessa
 		}
 		return
 	}
-	pc := r.openPC(p, off)
 	var retry <-chan time.Time
-	if pc == nil {
+	if !r.subscribe(p, off, epoch) {
 		retry = time.After(time.Second)
 	}
-	chunk := make([]*sarama.ConsumerMessage, 0, 256)
-	defer func() {
-		if pc != nil {
-			pc.Close()
-		}
-	}()
+	defer r.unsubscribe(p)
 	for {
-		var msgs <-chan *sarama.ConsumerMessage
-		var errs <-chan *sarama.ConsumerError
-		if pc != nil {
-			msgs, errs = pc.Messages(), pc.Errors()
-		}
 		select {
 		case _, ok := <-claimMsgs:
 			if !ok {
 				return
 			}
 		case s := <-p.seekCh:
-			if pc != nil {
-				pc.Close()
-			}
+			r.unsubscribe(p)
 			off, epoch = s.offset, s.epoch
-			if pc = r.openPC(p, off); pc == nil {
+			retry = nil
+			if !r.subscribe(p, off, epoch) {
 				retry = time.After(time.Second)
 			}
 		case <-retry:
 			retry = nil
-			if pc = r.openPC(p, off); pc == nil {
+			if !r.subscribe(p, off, epoch) {
 				retry = time.After(time.Second)
-			}
-		case m, ok := <-msgs:
-			if !ok {
-				pc = nil
-				retry = time.After(time.Second)
-				continue
-			}
-			chunk = append(chunk, m)
-			for len(chunk) < cap(chunk) && len(msgs) > 0 {
-				chunk = append(chunk, <-msgs)
-			}
-			off = chunk[len(chunk)-1].Offset + 1
-			p.hwm.Store(pc.HighWaterMarkOffset())
-			p.hwmAt.Store(time.Now().UnixNano())
-			r.push(p, epoch, chunk)
-			clear(chunk)
-			chunk = chunk[:0]
-		case e, ok := <-errs:
-			if ok {
-				r.log.Warn("fetch error", "stage", connect.StageKafkaConsume, "topic", p.tp.Topic, "partition", p.tp.Partition, "error", e.Err)
 			}
 		}
 	}
 }
 
-// openPC starts fetching p at off (a sarama sentinel for the auto.offset.reset
-// position), falling back to auto.offset.reset when off is out of range.
-func (r *taskRunner) openPC(p *part, off int64) sarama.PartitionConsumer {
-	pc, err := r.consumer.ConsumePartition(p.tp.Topic, p.tp.Partition, off)
+// subscribe starts fetching p at off (a sarama sentinel for the
+// auto.offset.reset position), falling back to auto.offset.reset when off is
+// out of range; the fetched records are pushed with epoch. It reports
+// whether fetching started (false: logged, to be retried).
+func (r *taskRunner) subscribe(p *part, off int64, epoch uint64) bool {
+	r.mu.Lock()
+	paused := r.allPaused || p.taskPaused
+	r.mu.Unlock()
+	h := func(msgs []*sarama.ConsumerMessage, hwm int64) {
+		p.hwm.Store(hwm)
+		p.hwmAt.Store(time.Now().UnixNano())
+		r.push(p, epoch, msgs)
+	}
+	sub, err := r.fetcher.Subscribe(p.tp.Topic, p.tp.Partition, off, paused, h)
 	if errors.Is(err, sarama.ErrOffsetOutOfRange) {
 		r.log.Warn("offset out of range; resetting per auto.offset.reset", "topic", p.tp.Topic, "partition", p.tp.Partition, "offset", off)
-		pc, err = r.consumer.ConsumePartition(p.tp.Topic, p.tp.Partition, r.initialOffset)
+		sub, err = r.fetcher.Subscribe(p.tp.Topic, p.tp.Partition, r.initialOffset, paused, h)
 	}
 	if err != nil {
 		r.log.Warn("could not start fetching; retrying", "stage", connect.StageKafkaConsume, "topic", p.tp.Topic, "partition", p.tp.Partition, "error", err)
-		return nil
+		return false
 	}
 	r.mu.Lock()
-	if r.allPaused || p.taskPaused {
-		r.consumer.Pause(map[string][]int32{p.tp.Topic: {p.tp.Partition}})
-	}
+	p.sub = sub
+	r.applyPauseLocked(p) // the pause state may have changed meanwhile
 	r.mu.Unlock()
-	return pc
+	return true
+}
+
+// unsubscribe stops fetching p; no record of its subscription is pushed
+// once it returned.
+func (r *taskRunner) unsubscribe(p *part) {
+	r.mu.Lock()
+	sub := p.sub
+	p.sub = nil
+	r.mu.Unlock()
+	if sub != nil {
+		sub.Close()
+	}
+}
+
+// applyPauseLocked pauses or resumes fetching p as the buffer, the
+// pipeline and the task want it.
+func (r *taskRunner) applyPauseLocked(p *part) {
+	if p.sub == nil {
+		return
+	}
+	if r.allPaused || p.taskPaused {
+		p.sub.Pause()
+	} else {
+		p.sub.Resume()
+	}
 }
 
 func msgSize(m *sarama.ConsumerMessage) int64 {
@@ -347,26 +351,16 @@ func (r *taskRunner) updatePauseLocked() {
 		return
 	}
 	r.allPaused = want
-	if want {
-		r.consumer.PauseAll()
-		return
+	for _, p := range r.parts {
+		r.applyPauseLocked(p)
 	}
-	m := map[string][]int32{}
-	for _, p := range r.order {
-		if !p.taskPaused {
-			m[p.tp.Topic] = append(m[p.tp.Topic], p.tp.Partition)
-		}
-	}
-	r.consumer.Resume(m)
 }
 
 func (r *taskRunner) setPipelinePaused(paused bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pipelinePaused = paused
-	if r.consumer != nil {
-		r.updatePauseLocked()
-	}
+	r.updatePauseLocked()
 	select {
 	case r.notify <- struct{}{}:
 	default:

@@ -62,15 +62,10 @@ func (c taskContext) setPaused(paused bool, tps []connect.TopicPartition) error 
 		}
 		return fmt.Errorf("connector %q task %d: cannot %s partitions not assigned to the task: %s", r.p.cfg.Name, r.id, verb, strings.Join(missing, ", "))
 	}
-	m := map[string][]int32{}
 	for _, tp := range tps {
-		r.parts[tp].taskPaused = paused
-		m[tp.Topic] = append(m[tp.Topic], tp.Partition)
-	}
-	if paused {
-		r.consumer.Pause(m)
-	} else if !r.allPaused {
-		r.consumer.Resume(m)
+		p := r.parts[tp]
+		p.taskPaused = paused
+		r.applyPauseLocked(p)
 	}
 	if !paused {
 		r.wake()

@@ -17,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/converters"
 	"github.com/sluicehq/sluice/internal/errhandler"
+	"github.com/sluicehq/sluice/internal/kfetch"
 	"github.com/sluicehq/sluice/internal/safecall"
 	"github.com/sluicehq/sluice/internal/topicset"
 	"github.com/sluicehq/sluice/internal/winstat"
@@ -36,7 +37,7 @@ type taskRunner struct {
 	task          Task
 	taskCtx       context.Context
 	client        sarama.Client
-	consumer      sarama.Consumer
+	fetcher       *kfetch.Fetcher
 	group         sarama.ConsumerGroup
 	topicsRE      *regexp.Regexp
 	initialOffset int64
@@ -344,15 +345,8 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		return fmt.Errorf("connector %q task %d: creating consumer client: %w", cfg.Name, r.id, err)
 	}
 	defer r.client.Close()
-	consumer, err := sarama.NewConsumerFromClient(r.client)
-	if err != nil {
-		return fmt.Errorf("connector %q task %d: creating consumer: %w", cfg.Name, r.id, err)
-	}
-	r.mu.Lock()
-	r.consumer = consumer
-	r.updatePauseLocked()
-	r.mu.Unlock()
-	defer consumer.Close()
+	r.fetcher = kfetch.New(r.client, r.log)
+	defer r.fetcher.Close()
 	// The group member has a client of its own (groupCfg's long read
 	// timeout lets a JoinGroup wait for the group's rebalance) whose
 	// connections a stop can cut to end a join the coordinator holds
