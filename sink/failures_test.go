@@ -503,8 +503,13 @@ func TestPanicFailsTaskNotProcess(t *testing.T) {
 			}
 			atShutdown := cb == "Close" || cb == "Stop"
 			if !atShutdown {
-				waitFor(t, 60*time.Second, "the restarted task to deliver and commit everything", func() bool {
-					return delivered() >= 30 && groupOffset(t, brokers, p, topic) == 30
+				// The failed instance may commit what it put while its
+				// partitions close (as Kafka Connect's closeAllPartitions
+				// does), before the restarted one runs: wait for both.
+				waitFor(t, 60*time.Second, "the restarted task to run, deliver and commit everything", func() bool {
+					ts := p.PipelineStatus().Tasks
+					return len(ts) == 1 && ts[0].State == connect.StateRunning && ts[0].Restarts >= 1 &&
+						delivered() >= 30 && groupOffset(t, brokers, p, topic) == 30
 				})
 				st := p.PipelineStatus().Tasks[0]
 				if st.State != connect.StateRunning || st.Restarts < 1 || st.LastFailure == nil {
