@@ -34,6 +34,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/kfetch"
 )
 
 // Ceiling contenders: producers.
@@ -56,6 +58,7 @@ const (
 // Ceiling contenders: consumers.
 const (
 	ceilSaramaPC    = "sarama ConsumePartition"
+	ceilKfetch      = "Sluice kfetch (sarama Broker.Fetch, the sink's fetcher)"
 	ceilSaramaGroup = "sarama ConsumerGroup"
 	ceilKgoDirect   = "kgo ConsumePartitions"
 	ceilKgoGroup    = "kgo group"
@@ -72,6 +75,7 @@ var ceilSlug = map[string]string{
 	ceilKgo1:          "kgo-noidem-inflight1",
 	ceilKgo5:          "kgo",
 	ceilSaramaPC:      "sarama-partition-consumer",
+	ceilKfetch:        "sluice-kfetch",
 	ceilSaramaGroup:   "sarama-group",
 	ceilKgoDirect:     "kgo-direct",
 	ceilKgoGroup:      "kgo-group",
@@ -193,7 +197,7 @@ func (c *ceilCell) contenders() []string {
 		}
 		return append(cs, ceilSaramaLow, ceilKgo5, ceilKgo1, ceilJavaConnect, ceilJavaDefault)
 	}
-	return []string{ceilSaramaPC, ceilSaramaGroup, ceilKgoDirect, ceilKgoGroup, ceilJavaConsume}
+	return []string{ceilSaramaPC, ceilKfetch, ceilSaramaGroup, ceilKgoDirect, ceilKgoGroup, ceilJavaConsume}
 }
 
 func (c *ceilCell) run() error {
@@ -284,6 +288,8 @@ func (c *ceilCell) measure(ctx context.Context, name, topic string, n int) (ceil
 		return runJavaProducer(ctx, c.br, c.kc, topic, n, c.size, javaDefaultProps)
 	case ceilSaramaPC:
 		return goSample(runSaramaPartitionConsumers(ctx, c.br, topic, c.parts, n))
+	case ceilKfetch:
+		return goSample(runKfetch(ctx, c.br, topic, c.parts, n))
 	case ceilSaramaGroup:
 		return goSample(runSaramaGroup(ctx, c.br, topic, n, nil))
 	case ceilKgoDirect:
@@ -759,6 +765,49 @@ func runSaramaPartitionConsumers(ctx context.Context, br *broker, topic string, 
 				}
 			}
 		}()
+	}
+	select {
+	case <-done:
+	case <-time.After(runTimeout(n)):
+		return inSample{}, fmt.Errorf("timed out after %d of %d records", count.Load(), n)
+	case <-ctx.Done():
+		return inSample{}, ctx.Err()
+	}
+	return m.sample(uint64(nbytes.Load())), nil
+}
+
+// runKfetch reads n records from the start of topic with the sink's batch
+// fetcher (internal/kfetch, on sarama's Broker.Fetch) and the sarama
+// consumer's configuration, no group.
+func runKfetch(ctx context.Context, br *broker, topic string, parts, n int) (inSample, error) {
+	cfg := consumerConfig()
+	cfg.ClientID = "bench-sluice-kfetch"
+	m := startMeter(br)
+	client, err := sarama.NewClient(br.addrs, cfg)
+	if err != nil {
+		return inSample{}, err
+	}
+	defer client.Close()
+	f := kfetch.New(client, nil)
+	defer f.Close()
+	var (
+		count, nbytes atomic.Int64
+		done          = make(chan struct{})
+	)
+	h := func(msgs []kfetch.Msg, _ int64) {
+		var b int64
+		for i := range msgs {
+			b += int64(len(msgs[i].Value()))
+		}
+		nbytes.Add(b)
+		if c := count.Add(int64(len(msgs))); c >= int64(n) && c-int64(len(msgs)) < int64(n) {
+			close(done)
+		}
+	}
+	for p := range int32(parts) {
+		if _, err := f.Subscribe(topic, p, sarama.OffsetOldest, false, h); err != nil {
+			return inSample{}, err
+		}
 	}
 	select {
 	case <-done:

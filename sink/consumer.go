@@ -29,7 +29,7 @@ type part struct {
 	start  int64         // offset consumption starts at (or a sarama sentinel)
 
 	// Guarded by taskRunner.mu.
-	msgs       []*sarama.ConsumerMessage
+	msgs       []kfetch.Msg
 	head       int
 	bytes      int64
 	epoch      uint64 // bumped by each seek; stale chunks are dropped
@@ -205,7 +205,7 @@ func (r *taskRunner) subscribe(p *part, off int64, epoch uint64) bool {
 	r.mu.Lock()
 	paused := r.allPaused || p.taskPaused
 	r.mu.Unlock()
-	h := func(msgs []*sarama.ConsumerMessage, hwm int64) {
+	h := func(msgs []kfetch.Msg, hwm int64) {
 		p.hwm.Store(hwm)
 		p.hwmAt.Store(time.Now().UnixNano())
 		r.push(p, epoch, msgs)
@@ -251,9 +251,9 @@ func (r *taskRunner) applyPauseLocked(p *part) {
 	}
 }
 
-func msgSize(m *sarama.ConsumerMessage) int64 {
-	n := len(m.Key) + len(m.Value)
-	for _, h := range m.Headers {
+func msgSize(m *kfetch.Msg) int64 {
+	n := len(m.Key()) + len(m.Value())
+	for _, h := range m.Headers() {
 		n += len(h.Key) + len(h.Value)
 	}
 	return int64(n)
@@ -261,10 +261,10 @@ func msgSize(m *sarama.ConsumerMessage) int64 {
 
 // push appends a fetched chunk to p's buffer unless p was sought or revoked
 // since the chunk's fetch started.
-func (r *taskRunner) push(p *part, epoch uint64, chunk []*sarama.ConsumerMessage) {
+func (r *taskRunner) push(p *part, epoch uint64, chunk []kfetch.Msg) {
 	var size int64
-	for _, m := range chunk {
-		size += msgSize(m)
+	for i := range chunk {
+		size += msgSize(&chunk[i])
 	}
 	r.mu.Lock()
 	if p.gone || p.epoch != epoch {
@@ -289,7 +289,7 @@ func (r *taskRunner) push(p *part, epoch uint64, chunk []*sarama.ConsumerMessage
 // take appends up to n buffered records to dst, partition by partition
 // (round robin over the partitions the task did not pause), preserving each
 // partition's order.
-func (r *taskRunner) take(dst []*sarama.ConsumerMessage, n int) []*sarama.ConsumerMessage {
+func (r *taskRunner) take(dst []kfetch.Msg, n int) []kfetch.Msg {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.bufRecords == 0 || n <= 0 {
@@ -305,8 +305,8 @@ func (r *taskRunner) take(dst []*sarama.ConsumerMessage, n int) []*sarama.Consum
 		seg := p.msgs[p.head : p.head+m]
 		dst = append(dst, seg...)
 		var size int64
-		for _, msg := range seg {
-			size += msgSize(msg)
+		for i := range seg {
+			size += msgSize(&seg[i])
 		}
 		clear(seg)
 		p.head += m

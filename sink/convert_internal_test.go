@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/converters"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
 	"github.com/sluicehq/sluice/internal/errhandler"
+	"github.com/sluicehq/sluice/internal/kfetch"
 	"github.com/sluicehq/sluice/transforms"
 )
 
@@ -38,6 +39,21 @@ func convertRunner(tb testing.TB, key, value converters.Converter, tr transforms
 	r.handler = errhandler.New(sluiceerrors.Config{Tolerance: sluiceerrors.ToleranceAll}, "conv", 0,
 		errhandler.WithLogger(slog.New(slog.DiscardHandler)))
 	return r
+}
+
+// kmsg is m as the task's fetcher hands it on.
+func kmsg(m *sarama.ConsumerMessage) *kfetch.Msg {
+	k := kfetch.NewMsg(m.Topic, m.Partition, m.Offset, m.Timestamp, m.Key, m.Value, m.Headers)
+	return &k
+}
+
+// kmsgs is kmsg of each of ms.
+func kmsgs(ms []*sarama.ConsumerMessage) []kfetch.Msg {
+	out := make([]kfetch.Msg, len(ms))
+	for i, m := range ms {
+		out[i] = *kmsg(m)
+	}
+	return out
 }
 
 // fetchedMsgs returns n messages of topic t partition 0 from offset 0, as
@@ -79,7 +95,7 @@ func TestConvertByteArrayOwnsConsumedBytes(t *testing.T) {
 	r := convertRunner(t, nil, nil, nil)
 	msgs, buf := fetchedMsgs(6, 10)
 	orig := bytes.Clone(buf)
-	r.raw = append(r.raw, msgs...)
+	r.raw = append(r.raw, kmsgs(msgs)...)
 	if !r.convert() {
 		t.Fatal("convert failed")
 	}
@@ -162,7 +178,7 @@ func TestConvertBuildsInPlace(t *testing.T) {
 		for _, m := range msgs[1:] {
 			m.Headers = []*sarama.RecordHeader{{Key: []byte("h"), Value: []byte("1")}}
 		}
-		r.raw = append(r.raw, msgs...)
+		r.raw = append(r.raw, kmsgs(msgs)...)
 		if !r.convert() {
 			t.Fatal("convert failed")
 		}
@@ -174,7 +190,7 @@ func TestConvertBuildsInPlace(t *testing.T) {
 		}
 		for i, rec := range r.pending {
 			want := int64(2 * i)
-			if rec.Offset != want || rec.Topic != "x-t" || r.pendingMsgs[i] != msgs[want] || !bytes.Equal(rec.Value.([]byte), msgs[want].Value) {
+			if rec.Offset != want || rec.Topic != "x-t" || r.pendingMsgs[i].Offset != msgs[want].Offset || !bytes.Equal(rec.Value.([]byte), msgs[want].Value) {
 				t.Fatalf("record %d: offset %d topic %q value %q, want offset %d", i, rec.Offset, rec.Topic, rec.Value, want)
 			}
 			if wantH := len(msgs[want].Headers); len(rec.Headers) != wantH {
@@ -197,7 +213,7 @@ func TestConvertBuildsInPlace(t *testing.T) {
 		msgs, _ := fetchedMsgs(4, 4)
 		msgs[2].Value = []byte("fail")
 		msgs[2].Headers = []*sarama.RecordHeader{{Key: []byte("h"), Value: []byte("1")}}
-		r.raw = append(r.raw, msgs...)
+		r.raw = append(r.raw, kmsgs(msgs)...)
 		if !r.convert() {
 			t.Fatal("convert failed")
 		}
@@ -228,8 +244,9 @@ func TestConvertAllocations(t *testing.T) {
 	for _, m := range msgs {
 		m.Key = nil
 	}
+	km := kmsgs(msgs)
 	run := func() {
-		r.raw = append(r.raw, msgs...)
+		r.raw = append(r.raw, km...)
 		if !r.convert() {
 			t.Fatal("convert failed")
 		}
@@ -260,8 +277,9 @@ func TestConvertTransformAllocations(t *testing.T) {
 	for _, m := range msgs {
 		m.Key = nil
 	}
+	km := kmsgs(msgs)
 	run := func() {
-		r.raw = append(r.raw, msgs...)
+		r.raw = append(r.raw, km...)
 		if !r.convert() {
 			t.Fatal("convert failed")
 		}
@@ -271,7 +289,7 @@ func TestConvertTransformAllocations(t *testing.T) {
 	if got := testing.AllocsPerRun(20, run); got != n+2 {
 		t.Fatalf("%v allocations for a batch of %d transformed records, want %d", got, n, n+2)
 	}
-	r.raw = append(r.raw, msgs...)
+	r.raw = append(r.raw, kmsgs(msgs)...)
 	if !r.convert() {
 		t.Fatal("convert failed")
 	}
@@ -313,9 +331,10 @@ func BenchmarkConvert(b *testing.B) {
 			for _, m := range msgs {
 				m.Key, m.Value = nil, bc.data
 			}
+			km := kmsgs(msgs)
 			b.ReportAllocs()
 			for b.Loop() {
-				r.raw = append(r.raw, msgs...)
+				r.raw = append(r.raw, km...)
 				if !r.convert() {
 					b.Fatal("convert failed")
 				}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/errhandler"
+	"github.com/sluicehq/sluice/internal/kfetch"
 	"github.com/sluicehq/sluice/internal/redact"
 	"github.com/sluicehq/sluice/internal/safecall"
 	"github.com/sluicehq/sluice/internal/tracing"
@@ -85,8 +86,8 @@ func (r *taskRunner) startPutSpan() (context.Context, trace.Span) {
 	var links []trace.Link
 	var last []byte
 scan:
-	for _, m := range r.pendingMsgs {
-		for _, h := range m.Headers {
+	for i := range r.pendingMsgs {
+		for _, h := range r.pendingMsgs[i].Headers() {
 			if h == nil || string(h.Key) != tracing.HeaderKey {
 				continue
 			}
@@ -198,7 +199,7 @@ func (r *taskRunner) batchFailed(be *connect.BatchError) {
 		}
 		skip, err := r.handler.Fail(r.taskCtx, &errhandler.Failure{
 			Stage: connect.StageTaskPut, Component: r.task, Record: &r.pending[f.Index],
-			Raw: rawRecord(r.pendingMsgs[f.Index]), Err: ferr, Attempts: 1,
+			Raw: rawRecord(&r.pendingMsgs[f.Index]), Err: ferr, Attempts: 1,
 		})
 		if !skip {
 			if r.taskCtx.Err() == nil {
@@ -337,8 +338,10 @@ func (r *taskRunner) convert() bool {
 	}
 	var lastTopic string
 	var lastAppend bool
-	for _, m := range raw {
-		tp := connect.TopicPartition{Topic: m.Topic, Partition: m.Partition}
+	for i := range raw {
+		m := &raw[i]
+		topic, partition, ts := m.Topic(), m.Partition(), m.Timestamp()
+		tp := connect.TopicPartition{Topic: topic, Partition: partition}
 		if n := len(ranges); n > 0 && ranges[n-1].tp == tp {
 			ranges[n-1].next = m.Offset + 1
 		} else if i := slices.IndexFunc(ranges, func(b batchRange) bool { return b.tp == tp }); i >= 0 {
@@ -353,15 +356,15 @@ func (r *taskRunner) convert() bool {
 		// than converting a small record.
 		recs = recs[:len(recs)+1]
 		rec := &recs[len(recs)-1]
-		rec.Topic, rec.Partition, rec.HasPartition, rec.Offset = m.Topic, m.Partition, true, m.Offset
-		rec.Timestamp, rec.TimestampType = m.Timestamp, connect.CreateTime
-		rec.OriginalTopic, rec.OriginalPartition, rec.OriginalOffset = m.Topic, m.Partition, m.Offset
+		rec.Topic, rec.Partition, rec.HasPartition, rec.Offset = topic, partition, true, m.Offset
+		rec.Timestamp, rec.TimestampType = ts, connect.CreateTime
+		rec.OriginalTopic, rec.OriginalPartition, rec.OriginalOffset = topic, partition, m.Offset
 		switch {
-		case m.Timestamp.IsZero():
+		case ts.IsZero():
 			rec.TimestampType = connect.NoTimestampType
 		case len(logAppend) > 0:
-			if m.Topic != lastTopic {
-				lastTopic, lastAppend = m.Topic, slices.Contains(logAppend, m.Topic)
+			if topic != lastTopic {
+				lastTopic, lastAppend = topic, slices.Contains(logAppend, topic)
 			}
 			if lastAppend {
 				rec.TimestampType = connect.LogAppendTime
@@ -389,7 +392,7 @@ func (r *taskRunner) convert() bool {
 			*rec = *out
 		}
 		r.handler.Succeeded()
-		msgs = append(msgs, m)
+		msgs = append(msgs, *m)
 	}
 	clear(r.raw)
 	r.raw = r.raw[:0]
@@ -412,38 +415,38 @@ func (r *taskRunner) convert() bool {
 // ConsumerRecord.headers(); they are built only when one of the two may read
 // them (convReadsHeaders), else the converters get nil, so that the built-in
 // converters cost no allocation per header.
-func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.ConsumerMessage, rec *connect.Record) (*connect.Record, outcome) {
+func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *kfetch.Msg, rec *connect.Record) (*connect.Record, outcome) {
 	var raw connect.Headers
-	if r.convReadsHeaders && len(m.Headers) > 0 {
+	if r.convReadsHeaders && len(m.Headers()) > 0 {
 		raw = r.rawHeaders(m)
 	}
 	var k, v connect.SchemaAndValue
 	var err error
 	if r.keyBytes {
-		k = ownedBytes(m.Key)
+		k = ownedBytes(m.Key())
 	} else {
-		k, err = cfg.KeyConverter.ToConnect(ctx, m.Topic, raw, m.Key)
+		k, err = cfg.KeyConverter.ToConnect(ctx, m.Topic(), raw, m.Key())
 	}
 	if err != nil {
 		var o outcome
-		if k, o = r.recoverConvert(ctx, connect.StageKeyConverter, cfg.KeyConverter, m, rec, raw, m.Key, err); o != outDeliver {
+		if k, o = r.recoverConvert(ctx, connect.StageKeyConverter, cfg.KeyConverter, m, rec, raw, m.Key(), err); o != outDeliver {
 			return nil, o
 		}
 	}
 	rec.KeySchema, rec.Key = k.Schema, k.Value
 	if r.valueBytes {
-		v = ownedBytes(m.Value)
+		v = ownedBytes(m.Value())
 	} else {
-		v, err = cfg.ValueConverter.ToConnect(ctx, m.Topic, raw, m.Value)
+		v, err = cfg.ValueConverter.ToConnect(ctx, m.Topic(), raw, m.Value())
 	}
 	if err != nil {
 		var o outcome
-		if v, o = r.recoverConvert(ctx, connect.StageValueConverter, cfg.ValueConverter, m, rec, raw, m.Value, err); o != outDeliver {
+		if v, o = r.recoverConvert(ctx, connect.StageValueConverter, cfg.ValueConverter, m, rec, raw, m.Value(), err); o != outDeliver {
 			return nil, o
 		}
 	}
 	rec.ValueSchema, rec.Value = v.Schema, v.Value
-	if len(m.Headers) > 0 {
+	if len(m.Headers()) > 0 {
 		if err := r.convertHeaders(ctx, m, rec); err != nil {
 			if o := r.recoverHeaders(ctx, m, rec, err); o != outDeliver {
 				return nil, o
@@ -453,7 +456,7 @@ func (r *taskRunner) convertOne(ctx context.Context, cfg *Config, m *sarama.Cons
 	// Active topic: as Kafka Connect's WorkerSinkTask (recordActiveTopic
 	// in convertAndTransformRecord), of a converted record, before the
 	// transforms, which may filter it or fail on it.
-	r.seen.Record(m.Topic)
+	r.seen.Record(m.Topic())
 	if cfg.Transforms == nil {
 		return rec, outDeliver
 	}
@@ -500,10 +503,10 @@ func ownedBytes(data []byte) connect.SchemaAndValue {
 // previous record's header at the same position (a traceparent shared by a
 // source batch, a constant content type) reuses that conversion when its
 // value is immutable, instead of converting it again.
-func (r *taskRunner) convertHeaders(ctx context.Context, m *sarama.ConsumerMessage, rec *connect.Record) error {
+func (r *taskRunner) convertHeaders(ctx context.Context, m *kfetch.Msg, rec *connect.Record) error {
 	hc, memo := r.p.cfg.HeaderConverter, r.memoHeaders
-	rec.Headers = r.headerSlice(len(m.Headers))
-	for i, h := range m.Headers {
+	rec.Headers = r.headerSlice(len(m.Headers()))
+	for i, h := range m.Headers() {
 		if h == nil {
 			continue
 		}
@@ -512,7 +515,7 @@ func (r *taskRunner) convertHeaders(ctx context.Context, m *sarama.ConsumerMessa
 			continue
 		}
 		key := string(h.Key)
-		sv, err := hc.ToConnectHeader(ctx, m.Topic, key, h.Value)
+		sv, err := hc.ToConnectHeader(ctx, m.Topic(), key, h.Value)
 		if err != nil {
 			rec.Headers = nil
 			return fmt.Errorf("header %q: %w", h.Key, err)
@@ -533,9 +536,9 @@ func (r *taskRunner) convertHeaders(ctx context.Context, m *sarama.ConsumerMessa
 // converters: each value the record's bytes ([]byte, nil for a null value,
 // aliasing the fetched buffer: converters must not keep or modify it) with
 // a nil schema, in record order. Built only for records that have headers.
-func (r *taskRunner) rawHeaders(m *sarama.ConsumerMessage) connect.Headers {
-	hs := r.headerSlice(len(m.Headers))
-	for _, h := range m.Headers {
+func (r *taskRunner) rawHeaders(m *kfetch.Msg) connect.Headers {
+	hs := r.headerSlice(len(m.Headers()))
+	for _, h := range m.Headers() {
 		if h == nil {
 			continue
 		}

@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 
-	"github.com/IBM/sarama"
-
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/converters"
 	sluiceerrors "github.com/sluicehq/sluice/errors"
 	"github.com/sluicehq/sluice/internal/errhandler"
+	"github.com/sluicehq/sluice/internal/kfetch"
 	"github.com/sluicehq/sluice/transforms"
 )
 
@@ -17,7 +16,7 @@ import (
 // handler: retried with op under errors.retry.timeout, then skipped and
 // reported (errors.tolerance=all; the dead-letter queue receives m as
 // consumed) or fatal. It returns outDeliver when a retry succeeded.
-func (r *taskRunner) recover(ctx context.Context, stage connect.Stage, component any, m *sarama.ConsumerMessage, rec *connect.Record, first error, op func(context.Context) error) outcome {
+func (r *taskRunner) recover(ctx context.Context, stage connect.Stage, component any, m *kfetch.Msg, rec *connect.Record, first error, op func(context.Context) error) outcome {
 	skip, err := r.handler.Recover(ctx, stage, component, rec, rawRecord(m), first, op)
 	switch {
 	case skip:
@@ -37,7 +36,7 @@ func (r *taskRunner) recover(ctx context.Context, stage connect.Stage, component
 // or a later retry holds the copy, and the success path allocates nothing
 // for the failure path.
 
-func (r *taskRunner) recoverHeaders(ctx context.Context, m *sarama.ConsumerMessage, rec *connect.Record, first error) outcome {
+func (r *taskRunner) recoverHeaders(ctx context.Context, m *kfetch.Msg, rec *connect.Record, first error) outcome {
 	cp := new(connect.Record)
 	*cp = *rec
 	o := r.recover(ctx, connect.StageHeaderConverter, r.p.cfg.HeaderConverter, m, cp, first, func(ctx context.Context) error {
@@ -49,20 +48,20 @@ func (r *taskRunner) recoverHeaders(ctx context.Context, m *sarama.ConsumerMessa
 
 // recoverConvert retries a key or value conversion of data, with the
 // record's raw headers.
-func (r *taskRunner) recoverConvert(ctx context.Context, stage connect.Stage, conv converters.Converter, m *sarama.ConsumerMessage, rec *connect.Record, raw connect.Headers, data []byte, first error) (connect.SchemaAndValue, outcome) {
+func (r *taskRunner) recoverConvert(ctx context.Context, stage connect.Stage, conv converters.Converter, m *kfetch.Msg, rec *connect.Record, raw connect.Headers, data []byte, first error) (connect.SchemaAndValue, outcome) {
 	cp := new(connect.Record)
 	*cp = *rec
 	var sv connect.SchemaAndValue
 	o := r.recover(ctx, stage, conv, m, cp, first, func(ctx context.Context) error {
 		var err error
-		sv, err = conv.ToConnect(ctx, m.Topic, raw, data)
+		sv, err = conv.ToConnect(ctx, m.Topic(), raw, data)
 		return err
 	})
 	return sv, o
 }
 
 // recoverTransform retries the transformation chain on rec (converted).
-func (r *taskRunner) recoverTransform(ctx context.Context, cfg *Config, m *sarama.ConsumerMessage, rec *connect.Record, first error) (*connect.Record, outcome) {
+func (r *taskRunner) recoverTransform(ctx context.Context, cfg *Config, m *kfetch.Msg, rec *connect.Record, first error) (*connect.Record, outcome) {
 	var component any = cfg.Transforms
 	var ce *transforms.ChainError
 	if errors.As(first, &ce) && ce.Component != nil {
@@ -88,14 +87,14 @@ func (r *taskRunner) recoverTransform(ctx context.Context, cfg *Config, m *saram
 
 // rawRecord is m as consumed, for the dead-letter queue: key, value, headers
 // and timestamp exactly as read. Built on failure paths only.
-func rawRecord(m *sarama.ConsumerMessage) *errhandler.RawRecord {
+func rawRecord(m *kfetch.Msg) *errhandler.RawRecord {
 	raw := &errhandler.RawRecord{
-		Topic: m.Topic, Partition: m.Partition, Offset: m.Offset,
-		Key: m.Key, Value: m.Value, Timestamp: m.Timestamp,
+		Topic: m.Topic(), Partition: m.Partition(), Offset: m.Offset,
+		Key: m.Key(), Value: m.Value(), Timestamp: m.Timestamp(),
 	}
-	if len(m.Headers) > 0 {
-		raw.Headers = make([]errhandler.RawHeader, 0, len(m.Headers))
-		for _, h := range m.Headers {
+	if hs := m.Headers(); len(hs) > 0 {
+		raw.Headers = make([]errhandler.RawHeader, 0, len(hs))
+		for _, h := range hs {
 			if h != nil {
 				raw.Headers = append(raw.Headers, errhandler.RawHeader{Key: string(h.Key), Value: h.Value})
 			}
@@ -151,18 +150,19 @@ func (r *taskRunner) rawFor(ctx context.Context, rec *connect.Record) *errhandle
 		r.batchMu.Lock()
 		if len(r.pendingMsgs) > 0 && r.pendingIdx == nil {
 			r.pendingIdx = make(map[msgKey]int, len(r.pendingMsgs))
-			for i, m := range r.pendingMsgs {
-				r.pendingIdx[msgKey{m.Topic, m.Partition, m.Offset}] = i
+			for i := range r.pendingMsgs {
+				m := &r.pendingMsgs[i]
+				r.pendingIdx[msgKey{m.Topic(), m.Partition(), m.Offset}] = i
 			}
 		}
 		i, ok := r.pendingIdx[k]
-		var m *sarama.ConsumerMessage
+		var raw *errhandler.RawRecord
 		if ok {
-			m = r.pendingMsgs[i]
+			raw = rawRecord(&r.pendingMsgs[i])
 		}
 		r.batchMu.Unlock()
-		if m != nil {
-			return rawRecord(m)
+		if raw != nil {
+			return raw
 		}
 	}
 	key, err := cfg.KeyConverter.FromConnect(ctx, rec.Topic, nil, rec.KeySchema, rec.Key)

@@ -67,7 +67,7 @@ func TestConvertHeadersReusesOnlyImmutableConversions(t *testing.T) {
 	}
 	recs := make([]connect.Record, len(msgs))
 	for i, m := range msgs {
-		if err := r.convertHeaders(ctx, m, &recs[i]); err != nil {
+		if err := r.convertHeaders(ctx, kmsg(m), &recs[i]); err != nil {
 			t.Fatal(err)
 		}
 		for j, h := range m.Headers {
@@ -91,11 +91,11 @@ func TestConvertHeadersReusesOnlyImmutableConversions(t *testing.T) {
 	// changes neither its conversion nor the next record's.
 	m1 := hdrMsg("ct", "json")
 	var a, b connect.Record
-	if err := r.convertHeaders(ctx, m1, &a); err != nil {
+	if err := r.convertHeaders(ctx, kmsg(m1), &a); err != nil {
 		t.Fatal(err)
 	}
 	copy(m1.Headers[0].Value, "xxxx")
-	if err := r.convertHeaders(ctx, hdrMsg("ct", "xxxx"), &b); err != nil {
+	if err := r.convertHeaders(ctx, kmsg(hdrMsg("ct", "xxxx")), &b); err != nil {
 		t.Fatal(err)
 	}
 	if a.Headers[0].Value != "json" || b.Headers[0].Value != "xxxx" {
@@ -106,16 +106,17 @@ func TestConvertHeadersReusesOnlyImmutableConversions(t *testing.T) {
 	// the records' header slices come from a shared chunk.
 	var rec connect.Record
 	m := hdrMsg("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-	if n := testing.AllocsPerRun(100, func() { _ = r.convertHeaders(ctx, m, &rec) }); n != 0 {
+	km := kmsg(m)
+	if n := testing.AllocsPerRun(100, func() { _ = r.convertHeaders(ctx, km, &rec) }); n != 0 {
 		t.Fatalf("%v allocations per record with a repeated header, want 0", n)
 	}
 
 	// Records sharing a chunk do not see each other's appends.
 	var c, d connect.Record
-	if err := r.convertHeaders(ctx, hdrMsg("a", "1"), &c); err != nil {
+	if err := r.convertHeaders(ctx, kmsg(hdrMsg("a", "1")), &c); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.convertHeaders(ctx, hdrMsg("b", "2"), &d); err != nil {
+	if err := r.convertHeaders(ctx, kmsg(hdrMsg("b", "2")), &d); err != nil {
 		t.Fatal(err)
 	}
 	c.Headers = append(c.Headers, connect.Header{Key: "added", Value: "x"})
@@ -128,7 +129,7 @@ func TestConvertHeadersReusesOnlyImmutableConversions(t *testing.T) {
 	rc := headerRunner(counting)
 	want := 0
 	for i, m := range msgs {
-		if err := rc.convertHeaders(ctx, m, &recs[i]); err != nil {
+		if err := rc.convertHeaders(ctx, kmsg(m), &recs[i]); err != nil {
 			t.Fatal(err)
 		}
 		want += len(m.Headers)

@@ -239,7 +239,7 @@ func (p *Pipeline) pauseGate() <-chan struct{} {
 	return p.resumed
 }
 
-// consumerConfig returns the data consumer's and the group member's sarama
+// consumerConfig returns the task's fetcher's (kfetch) and the group member's sarama
 // configurations for a task, and the consumer properties without a mapping.
 func (p *Pipeline) consumerConfig(taskID int) (data, group *sarama.Config, unmapped []string, err error) {
 	var cfg *sarama.Config
@@ -266,7 +266,7 @@ func (p *Pipeline) consumerConfig(taskID int) (data, group *sarama.Config, unmap
 		return nil, nil, nil, fmt.Errorf("consumer config: %w", err)
 	}
 	// The group member only coordinates (heartbeats, assignment, commits);
-	// records are fetched by the data consumer, which can seek. Its own
+	// records are fetched by the task's fetcher, which can seek. Its own
 	// partition consumers are paused at once and fetch as little as
 	// possible.
 	g := *cfg

@@ -48,9 +48,10 @@ func TestConvertOneHeadersCostNothingWithBuiltInConverters(t *testing.T) {
 	}
 	without := &sarama.ConsumerMessage{Topic: "t", Key: with.Key, Value: with.Value}
 	allocs := func(m *sarama.ConsumerMessage) float64 {
+		km := kmsg(m)
 		return testing.AllocsPerRun(200, func() {
 			var rec connect.Record
-			if _, o := r.convertOne(ctx, &p.cfg, m, &rec); o != outDeliver {
+			if _, o := r.convertOne(ctx, &p.cfg, km, &rec); o != outDeliver {
 				t.Fatalf("outcome %d", o)
 			}
 		})
@@ -64,7 +65,7 @@ func TestConvertOneHeadersCostNothingWithBuiltInConverters(t *testing.T) {
 	p.cfg.KeyConverter = reader
 	r = newTaskRunner(p, 0, nil)
 	var rec connect.Record
-	if _, o := r.convertOne(ctx, &p.cfg, with, &rec); o != outDeliver {
+	if _, o := r.convertOne(ctx, &p.cfg, kmsg(with), &rec); o != outDeliver {
 		t.Fatalf("outcome %d", o)
 	}
 	if reader.seen != 2 {
@@ -87,10 +88,10 @@ func BenchmarkSinkConvertHeaders(b *testing.B) {
 		HeaderConverter: converters.NewSimpleHeader(), Logger: slog.New(slog.DiscardHandler),
 	}}
 	r := newTaskRunner(p, 0, nil)
-	m := &sarama.ConsumerMessage{Topic: "t", Key: []byte("k"), Value: []byte(`{"a":1}`), Headers: []*sarama.RecordHeader{
+	m := kmsg(&sarama.ConsumerMessage{Topic: "t", Key: []byte("k"), Value: []byte(`{"a":1}`), Headers: []*sarama.RecordHeader{
 		{Key: []byte("traceparent"), Value: []byte("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")},
 		{Key: []byte("content-type"), Value: []byte("json")},
-	}}
+	}})
 	b.ReportAllocs()
 	for b.Loop() {
 		var rec connect.Record

@@ -101,7 +101,7 @@ type taskRunner struct {
 
 	// Owned by the task goroutine.
 	stopping bool
-	raw      []*sarama.ConsumerMessage // taken, not yet converted
+	raw      []kfetch.Msg // taken, not yet converted
 	rawSince time.Time
 	retry    *putRetry       // the redelivery of the pending batch in progress, if any
 	hdrMemo  []headerMemo    // per header position, the last reusable conversion (convertHeaders)
@@ -126,12 +126,12 @@ type taskRunner struct {
 	// goroutine); the task goroutine reads without it.
 	batchMu     sync.Mutex
 	pending     []connect.Record
-	tracer      trace.Tracer              // nil: tracing off
-	pendingMsgs []*sarama.ConsumerMessage // pendingMsgs[i] is the consumed record pending[i] came from
-	pendingIdx  map[msgKey]int            // built by Report on demand
-	pendingOff  []batchRange              // the offsets pending covers
+	tracer      trace.Tracer   // nil: tracing off
+	pendingMsgs []kfetch.Msg   // pendingMsgs[i] is the consumed record pending[i] came from
+	pendingIdx  map[msgKey]int // built by Report on demand
+	pendingOff  []batchRange   // the offsets pending covers
 	hasPending  bool
-	msgBuf      []*sarama.ConsumerMessage // reused backing array of pendingMsgs
+	msgBuf      []kfetch.Msg // reused backing array of pendingMsgs
 
 	failMu  sync.Mutex
 	failure error
@@ -627,7 +627,7 @@ func (r *taskRunner) dropPending() {
 
 // setPending makes recs (converted from msgs, covering ranges) the batch to
 // deliver.
-func (r *taskRunner) setPending(recs []connect.Record, msgs []*sarama.ConsumerMessage, ranges []batchRange) {
+func (r *taskRunner) setPending(recs []connect.Record, msgs []kfetch.Msg, ranges []batchRange) {
 	r.batchMu.Lock()
 	r.pending, r.pendingMsgs, r.pendingOff, r.pendingIdx, r.hasPending = recs, msgs, ranges, nil, true
 	r.batchMu.Unlock()
@@ -649,8 +649,8 @@ func (r *taskRunner) clearPending() {
 // dropFrom removes tp's records from the batch being built or retried.
 func (r *taskRunner) dropFrom(tp connect.TopicPartition) {
 	if len(r.raw) > 0 {
-		r.raw = slices.DeleteFunc(r.raw, func(m *sarama.ConsumerMessage) bool {
-			return m.Topic == tp.Topic && m.Partition == tp.Partition
+		r.raw = slices.DeleteFunc(r.raw, func(m kfetch.Msg) bool {
+			return m.Topic() == tp.Topic && m.Partition() == tp.Partition
 		})
 	}
 	if !r.hasPending || !slices.ContainsFunc(r.pendingOff, func(b batchRange) bool { return b.tp == tp }) {
@@ -660,7 +660,7 @@ func (r *taskRunner) dropFrom(tp connect.TopicPartition) {
 	r.batchMu.Lock()
 	j := 0
 	for i, m := range r.pendingMsgs {
-		if m.Topic == tp.Topic && m.Partition == tp.Partition {
+		if m.Topic() == tp.Topic && m.Partition() == tp.Partition {
 			continue
 		}
 		r.pending[j], r.pendingMsgs[j] = r.pending[i], m

@@ -43,7 +43,7 @@ func TestPutSpanParentAndLinks(t *testing.T) {
 	put := func(msgs ...*sarama.ConsumerMessage) sdktrace.ReadOnlySpan {
 		t.Helper()
 		exp.Reset()
-		r.pendingMsgs, r.pending = msgs, make([]connect.Record, len(msgs))
+		r.pendingMsgs, r.pending = kmsgs(msgs), make([]connect.Record, len(msgs))
 		_, span := r.startPutSpan()
 		span.End()
 		spans := exp.GetSpans().Snapshots()

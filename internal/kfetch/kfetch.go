@@ -33,12 +33,70 @@ import (
 
 // Handler receives a subscription's records, in offset order, on the
 // goroutine of the broker fetcher that fetched them; hwm is the partition's
-// high watermark in that fetch. The slice is reused once Handler returns;
-// the messages it points to (and their bytes, which alias the fetch
-// response) are the handler's to keep. A Handler must not call the
-// subscription's Close (it would wait for itself) and must not block for
-// long: the broker's other partitions wait for it.
-type Handler func(msgs []*sarama.ConsumerMessage, hwm int64)
+// high watermark in that fetch. The slice is reused once Handler returns:
+// a handler keeps the Msg values (copies), which with the bytes they refer
+// to (aliasing the fetch response) are then its own. A Handler must not call
+// the subscription's Close (it would wait for itself) and must not block
+// for long: the broker's other partitions wait for it.
+type Handler func(msgs []Msg, hwm int64)
+
+// Msg is one fetched record: 24 bytes that point at what sarama decoded
+// (the record, and what its batch's records share), so that handing records
+// on costs no allocation and no copy of their fields. Its accessors give
+// what sarama's ConsumerMessage holds. The zero Msg is not valid.
+type Msg struct {
+	Offset int64
+	rec    *sarama.Record
+	batch  *Batch
+}
+
+// Batch is what the records of one fetched record batch share.
+type Batch struct {
+	Topic          string
+	Partition      int32
+	FirstTimestamp time.Time // the base for the records' timestamp deltas
+	MaxTimestamp   time.Time // the broker's time when LogAppendTime
+	LogAppendTime  bool
+}
+
+// NewMsg makes a Msg from a record's fields (its timestamp as given), as
+// the fetcher does for a legacy message set and tests do.
+func NewMsg(topic string, partition int32, offset int64, ts time.Time, key, value []byte, headers []*sarama.RecordHeader) Msg {
+	return Msg{
+		Offset: offset,
+		rec:    &sarama.Record{Key: key, Value: value, Headers: headers},
+		batch:  &Batch{Topic: topic, Partition: partition, FirstTimestamp: ts},
+	}
+}
+
+// Topic is the record's topic.
+func (m *Msg) Topic() string { return m.batch.Topic }
+
+// Partition is the record's partition.
+func (m *Msg) Partition() int32 { return m.batch.Partition }
+
+// Key is the record's key (nil for none).
+func (m *Msg) Key() []byte { return m.rec.Key }
+
+// Value is the record's value (nil for a tombstone).
+func (m *Msg) Value() []byte { return m.rec.Value }
+
+// Headers are the record's headers.
+func (m *Msg) Headers() []*sarama.RecordHeader { return m.rec.Headers }
+
+// Timestamp is the record's timestamp as sarama's consumer gives it: the
+// broker's time for a LogAppendTime batch, else the producer's.
+func (m *Msg) Timestamp() time.Time {
+	if m.batch.LogAppendTime {
+		return m.batch.MaxTimestamp
+	}
+	return m.batch.FirstTimestamp.Add(m.rec.TimestampDelta)
+}
+
+// LogAppendTime reports whether the record's batch carries the broker's
+// time (the topic's message.timestamp.type was LogAppendTime when it was
+// written).
+func (m *Msg) LogAppendTime() bool { return m.batch.LogAppendTime }
 
 // Fetcher fetches the partitions subscribed to it. Its methods are safe for
 // concurrent use. Close stops every goroutine it started.
@@ -206,7 +264,7 @@ func (s *Sub) isClosed() bool {
 }
 
 // deliver hands msgs to the handler unless the subscription was closed.
-func (s *Sub) deliver(msgs []*sarama.ConsumerMessage, hwm int64) {
+func (s *Sub) deliver(msgs []Msg, hwm int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -345,7 +403,7 @@ type brokerFetcher struct {
 	subs   []*Sub        // guarded by f.mu
 
 	req  []*Sub                       // this round's, in request order
-	ptrs []*sarama.ConsumerMessage    // reused for deliveries
+	msgs []Msg                        // reused for deliveries
 	abrt []*sarama.AbortedTransaction // reused
 }
 
@@ -528,26 +586,16 @@ func (bf *brokerFetcher) handle(s *Sub, resp *sarama.FetchResponse) error {
 	}
 	s.offset = next
 	s.deliver(msgs, block.HighWaterMarkOffset)
-	clear(bf.ptrs)
+	clear(bf.msgs)
 	return nil
 }
 
 // parse turns block's records from s.offset on into messages, as sarama's
 // partition consumer filters them, and returns the next offset to fetch and
 // whether the block ended in a partial batch.
-func (bf *brokerFetcher) parse(s *Sub, block *sarama.FetchResponseBlock) (msgs []*sarama.ConsumerMessage, next int64, partial bool) {
+func (bf *brokerFetcher) parse(s *Sub, block *sarama.FetchResponseBlock) (msgs []Msg, next int64, partial bool) {
 	next = s.offset
-	n := 0
-	for _, recs := range block.RecordsSet {
-		switch {
-		case recs.RecordBatch != nil:
-			n += len(recs.RecordBatch.Records)
-		case recs.MsgSet != nil:
-			n += len(recs.MsgSet.Messages)
-		}
-	}
-	slab := make([]sarama.ConsumerMessage, 0, n)
-	bf.ptrs = bf.ptrs[:0]
+	msgs = bf.msgs[:0]
 	readCommitted := bf.f.conf.Consumer.IsolationLevel == sarama.ReadCommitted
 	base := bf.abrt[:0]
 	if readCommitted {
@@ -580,21 +628,18 @@ func (bf *brokerFetcher) parse(s *Sub, block *sarama.FetchResponseBlock) (msgs [
 			case readCommitted && b.IsTransactional:
 				_, skip = abortedPIDs[b.ProducerID]
 			}
-			if !skip {
+			if !skip && last >= next {
+				var shared *Batch
 				for _, rec := range b.Records {
 					off := b.FirstOffset + rec.OffsetDelta
 					if off < next {
 						continue
 					}
-					ts := b.FirstTimestamp.Add(rec.TimestampDelta)
-					if b.LogAppendTime {
-						ts = b.MaxTimestamp
+					if shared == nil {
+						shared = &Batch{Topic: s.topic, Partition: s.partition, FirstTimestamp: b.FirstTimestamp,
+							MaxTimestamp: b.MaxTimestamp, LogAppendTime: b.LogAppendTime}
 					}
-					slab = append(slab, sarama.ConsumerMessage{
-						Topic: s.topic, Partition: s.partition, Key: rec.Key, Value: rec.Value,
-						Offset: off, Timestamp: ts, Headers: rec.Headers,
-					})
-					bf.ptrs = append(bf.ptrs, &slab[len(slab)-1])
+					msgs = append(msgs, Msg{Offset: off, rec: rec, batch: shared})
 				}
 			}
 			next = max(next, last+1)
@@ -617,14 +662,7 @@ func (bf *brokerFetcher) parse(s *Sub, block *sarama.FetchResponseBlock) (msgs [
 				if off < next {
 					continue
 				}
-				if len(slab) == cap(slab) { // compressed wrappers hold more than counted
-					slab = make([]sarama.ConsumerMessage, 0, 64)
-				}
-				slab = append(slab, sarama.ConsumerMessage{
-					Topic: s.topic, Partition: s.partition, Key: m.Msg.Key, Value: m.Msg.Value,
-					Offset: off, Timestamp: ts, BlockTimestamp: blk.Msg.Timestamp,
-				})
-				bf.ptrs = append(bf.ptrs, &slab[len(slab)-1])
+				msgs = append(msgs, NewMsg(s.topic, s.partition, off, ts, m.Msg.Key, m.Msg.Value, nil))
 				next = off + 1
 			}
 		}
@@ -634,7 +672,8 @@ func (bf *brokerFetcher) parse(s *Sub, block *sarama.FetchResponseBlock) (msgs [
 	}
 	clear(base)
 	bf.abrt = base[:0]
-	return bf.ptrs, next, partial
+	bf.msgs = msgs
+	return msgs, next, partial
 }
 
 // controlType is a control record's type from its key (version int16,
