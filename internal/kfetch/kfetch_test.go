@@ -905,3 +905,75 @@ func TestFetchVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestLogAppendTime shows that the records of a topic with
+// message.timestamp.type=LogAppendTime carry the broker's append time, not
+// the producer's timestamp.
+func TestLogAppendTime(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	if !kafkatest.External() {
+		t.Skip("kfake ignores message.timestamp.type (it stamps append time only on batches whose producer set the attribute)")
+	}
+	topic := kafkatest.Topic(t)
+	appendTime := "LogAppendTime"
+	kafkatest.CreateTopic(t, brokers, topic, 1, map[string]*string{"message.timestamp.type": &appendTime})
+	recs := makeRecs(1, 10, "r") // timestamped a minute ago
+	before := time.Now().Add(-5 * time.Second)
+	produce(t, brokers, topic, nil, recs...)
+	client := newClient(t, brokers, nil)
+	f, _ := newFetcher(t, client)
+	c := newCollector(topic)
+	subscribe(t, f, topic, 0, sarama.OffsetOldest, false, c.handler(0))
+	c.waitOffset(t, 0, recs[len(recs)-1].off)
+	for _, m := range c.records(0) {
+		if m.Timestamp.Before(before) {
+			t.Errorf("offset %d: timestamp %v is the producer's (%v), not the broker's append time (after %v)", m.Offset, m.Timestamp, recs[m.Offset].ts, before)
+		}
+	}
+	c.check(t)
+}
+
+// TestSamePartitionTwice shows that a second live subscription of a
+// partition on one Fetcher is either refused or served in full: one
+// subscription's offset never makes the other skip records.
+func TestSamePartitionTwice(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.Topic(t)
+	kafkatest.CreateTopic(t, brokers, topic, 2, nil)
+	recs := makeRecs(1, 20, "r")
+	produce(t, brokers, topic, nil, recs...)
+	client := newClient(t, brokers, func(cfg *sarama.Config) {
+		// Long rounds: both subscriptions join the same fetch request.
+		cfg.Consumer.MaxWaitTime = 500 * time.Millisecond
+		cfg.Consumer.Fetch.Min = 1 << 20
+	})
+	f, _ := newFetcher(t, client)
+	a, b := newCollector(topic), newCollector(topic)
+	subscribe(t, f, topic, 1, sarama.OffsetNewest, false, a.handler(1))
+	sa := subscribe(t, f, topic, 0, 0, true, a.handler(0))
+	sb, err := f.Subscribe(topic, 0, 10, true, b.handler(0))
+	waitFor(t, "a fetch in flight", fetchInFlight)
+	sa.Resume()
+	if err != nil {
+		t.Logf("a second subscription is refused: %v", err)
+	} else {
+		sb.Resume()
+	}
+	a.waitOffset(t, 0, 19)
+	same(t, topic, 0, a.records(0), recs)
+	if err == nil {
+		b.waitOffset(t, 0, 19)
+		same(t, topic, 0, b.records(0), of(recs, 0, 10))
+		sb.Close()
+	}
+	a.check(t)
+	b.check(t)
+
+	// Once closed, the partition can be subscribed again.
+	sa.Close()
+	c := newCollector(topic)
+	subscribe(t, f, topic, 0, 5, false, c.handler(0))
+	c.waitOffset(t, 0, 19)
+	same(t, topic, 0, c.records(0), of(recs, 0, 5))
+	c.check(t)
+}
