@@ -50,6 +50,7 @@ type Fetcher struct {
 	mu      sync.Mutex
 	brokers map[*sarama.Broker]*brokerFetcher
 	pending []*Sub // waiting for a leader (or an offset reset)
+	open    map[topicPartition]*Sub
 	closed  bool
 
 	wake chan struct{} // dispatcher wake-up; cap 1
@@ -71,6 +72,7 @@ func New(client sarama.Client, log *slog.Logger) *Fetcher {
 		conf:    client.Config(),
 		log:     log,
 		brokers: map[*sarama.Broker]*brokerFetcher{},
+		open:    map[topicPartition]*Sub{},
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
@@ -91,6 +93,12 @@ func (f *Fetcher) Close() {
 	close(f.done)
 	f.mu.Unlock()
 	f.wg.Wait()
+}
+
+// topicPartition identifies a partition.
+type topicPartition struct {
+	topic     string
+	partition int32
 }
 
 // Sub is one partition's subscription.
@@ -121,7 +129,10 @@ type Sub struct {
 // oldest or newest offset for sarama.OffsetOldest and sarama.OffsetNewest.
 // An offset outside the partition's log is refused with an error wrapping
 // sarama.ErrOffsetOutOfRange; an error reading the log's bounds is returned
-// too. paused starts the subscription paused. h receives the records.
+// too. paused starts the subscription paused. h receives the records. A
+// partition has at most one open subscription per Fetcher: Subscribe
+// refuses another until the first one's Close (a fetch request holds one
+// offset per partition).
 func (f *Fetcher) Subscribe(topic string, partition int32, offset int64, paused bool, h Handler) (*Sub, error) {
 	off, hwm, err := f.startOffset(topic, partition, offset)
 	if err != nil {
@@ -135,6 +146,12 @@ func (f *Fetcher) Subscribe(topic string, partition int32, offset int64, paused 
 		f.mu.Unlock()
 		return nil, errors.New("kfetch: the fetcher is closed")
 	}
+	tp := topicPartition{topic, partition}
+	if f.open[tp] != nil {
+		f.mu.Unlock()
+		return nil, fmt.Errorf("kfetch: %s/%d is already subscribed", topic, partition)
+	}
+	f.open[tp] = s
 	f.pending = append(f.pending, s)
 	f.mu.Unlock()
 	f.signal()
@@ -192,6 +209,9 @@ func (s *Sub) Close() {
 	s.closed = true
 	s.mu.Unlock()
 	s.f.mu.Lock()
+	if tp := (topicPartition{s.topic, s.partition}); s.f.open[tp] == s {
+		delete(s.f.open, tp) // a broker fetcher drops s before it fetches a successor
+	}
 	bf := s.bf
 	s.f.mu.Unlock()
 	if bf != nil {

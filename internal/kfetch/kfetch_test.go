@@ -127,9 +127,11 @@ func TestSubscribeOutOfRange(t *testing.T) {
 		}
 	}
 	c := newCollector(topic)
-	subscribe(t, f, topic, 0, 4, false, c.handler(0))
+	s4 := subscribe(t, f, topic, 0, 4, false, c.handler(0))
 	c.waitOffset(t, 0, 9)
 	same(t, topic, 0, c.records(0), of(recs, 0, 4))
+	s4.Close()
+	c.markClosed(0)
 	if s, err := f.Subscribe(topic, 0, 10, false, func([]*sarama.ConsumerMessage, int64) {}); err != nil {
 		t.Errorf("Subscribe at the high watermark 10: %v", err)
 	} else {
