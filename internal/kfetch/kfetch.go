@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -533,6 +534,9 @@ func (bf *brokerFetcher) handle(s *Sub, resp *sarama.FetchResponse) error {
 		return errRetry
 	}
 	msgs, next, partial := bf.parse(s, block)
+	if end, ok := emptyBatchesEnd(block); ok && end > next && end <= block.HighWaterMarkOffset {
+		next = end // past batches the log cleaner emptied, as sarama's consumer does
+	}
 	if len(msgs) == 0 && partial && next == s.offset {
 		// Only part of the next batch fit: ask for more (sarama's rule).
 		limit := int64(cmp.Or(f.conf.Consumer.Fetch.Max, 1<<30))
@@ -655,6 +659,27 @@ func (bf *brokerFetcher) parse(s *Sub, block *sarama.FetchResponseBlock) (msgs [
 	clear(base)
 	bf.abrt = base[:0]
 	return bf.ptrs, next, partial
+}
+
+// emptyBatchesEnd returns the offset after the batches of a block that
+// holds only batches without records. The log cleaner keeps a batch it
+// emptied when it was its producer's last (the producer's state), and a
+// fetch at the end of a cleaned segment returns such batches alone.
+// sarama's decoder drops them from RecordsSet and keeps their end in an
+// unexported field, which its own consumer reads ("received batch with zero
+// records but high watermark was not reached"); without it the fetcher
+// would ask for the same offset forever. ok is false when the block holds
+// a batch with records or a partial one, or when the field is missing (a
+// sarama upgrade renamed it: TestSaramaRecordsNextOffset fails).
+func emptyBatchesEnd(block *sarama.FetchResponseBlock) (end int64, ok bool) {
+	if len(block.RecordsSet) > 0 || block.Partial {
+		return 0, false
+	}
+	f := reflect.ValueOf(block).Elem().FieldByName("recordsNextOffset")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[*int64]() || f.IsNil() {
+		return 0, false
+	}
+	return f.Elem().Int(), true
 }
 
 // controlType is a control record's type from its key (version int16,

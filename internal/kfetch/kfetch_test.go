@@ -3,6 +3,7 @@ package kfetch_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -978,4 +979,14 @@ func TestSamePartitionTwice(t *testing.T) {
 	c.waitOffset(t, 0, 19)
 	same(t, topic, 0, c.records(0), of(recs, 0, 5))
 	c.check(t)
+}
+
+// TestSaramaRecordsNextOffset shows that sarama's FetchResponseBlock still
+// has the unexported recordsNextOffset (*int64) kfetch reads to pass the
+// batches the log cleaner emptied (TestCleanerEmptyBatch).
+func TestSaramaRecordsNextOffset(t *testing.T) {
+	f, ok := reflect.TypeFor[sarama.FetchResponseBlock]().FieldByName("recordsNextOffset")
+	if !ok || f.Type != reflect.TypeFor[*int64]() {
+		t.Fatalf("sarama.FetchResponseBlock.recordsNextOffset is gone or no longer an *int64 (%v): kfetch would stall at batches the log cleaner emptied", f.Type)
+	}
 }
