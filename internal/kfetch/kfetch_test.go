@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/kfetch"
@@ -989,4 +991,83 @@ func TestSaramaRecordsNextOffset(t *testing.T) {
 	if !ok || f.Type != reflect.TypeFor[*int64]() {
 		t.Fatalf("sarama.FetchResponseBlock.recordsNextOffset is gone or no longer an *int64 (%v): kfetch would stall at batches the log cleaner emptied", f.Type)
 	}
+}
+
+// TestFetchResponseErrors shows that a partition error in a fetch response
+// (a moved leader, a fenced or unknown leader epoch, an unexpected error)
+// and a throttled response without partitions only delay fetching: every
+// record still arrives exactly once. It runs on the in-process broker,
+// whose answers the test rewrites.
+func TestFetchResponseErrors(t *testing.T) {
+	brokers := kafkatest.Brokers(t) // under CI=true without a broker: fails
+	if kafkatest.External() {
+		t.Skip("needs the in-process broker's request control: the shared Apache Kafka's answers cannot be rewritten")
+	}
+	_ = brokers
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	brokers = cluster.ListenAddrs()
+	topic := kafkatest.Topic(t)
+	const parts = 2
+	kafkatest.CreateTopic(t, brokers, topic, parts, nil)
+	client := newClient(t, brokers, nil)
+	f, _ := newFetcher(t, client)
+	c := newCollector(topic)
+	for p := range int32(parts) {
+		subscribe(t, f, topic, p, sarama.OffsetOldest, false, c.handler(p))
+	}
+	var all []*rec
+	for _, tc := range []struct {
+		name     string
+		code     int16 // for every partition of the request
+		throttle bool  // a throttled answer without partitions instead
+	}{
+		{"not-leader", kerr.NotLeaderForPartition.Code, false},
+		{"fenced-epoch", kerr.FencedLeaderEpoch.Code, false},
+		{"unknown-epoch", kerr.UnknownLeaderEpoch.Code, false},
+		{"storage-error", kerr.KafkaStorageError.Code, false},
+		{"throttled", 0, true},
+	} {
+		var answered atomic.Int32
+		cluster.ControlKey(int16(kmsg.Fetch), func(r kmsg.Request) (kmsg.Response, error, bool) {
+			req := r.(*kmsg.FetchRequest)
+			resp := req.ResponseKind().(*kmsg.FetchResponse)
+			resp.Version = req.Version
+			if tc.throttle {
+				resp.ThrottleMillis = 200
+			} else {
+				for _, rt := range req.Topics {
+					st := kmsg.NewFetchResponseTopic()
+					st.Topic = rt.Topic
+					for _, rp := range rt.Partitions {
+						sp := kmsg.NewFetchResponseTopicPartition()
+						sp.Partition = rp.Partition
+						sp.ErrorCode = tc.code
+						sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+						st.Partitions = append(st.Partitions, sp)
+					}
+					resp.Topics = append(resp.Topics, st)
+				}
+			}
+			answered.Add(1)
+			return resp, nil, true
+		})
+		recs := makeRecs(parts, 5, tc.name)
+		produce(t, brokers, topic, nil, recs...)
+		all = append(all, recs...)
+		for p := range int32(parts) {
+			w := of(all, p, 0)
+			c.waitOffset(t, p, w[len(w)-1].off)
+		}
+		if answered.Load() != 1 {
+			t.Fatalf("%s: the broker's answer was rewritten %d times, want 1", tc.name, answered.Load())
+		}
+	}
+	for p := range int32(parts) {
+		same(t, topic, p, c.records(p), of(all, p, 0))
+	}
+	c.check(t)
 }
