@@ -16,10 +16,7 @@ import (
 // for Apache Kafka's log cleaner.
 const envCleaner = "SLUICE_KFETCH_CLEANER"
 
-// TestCleanerEmptyBatch shows whether delivery continues past a batch the
-// log cleaner emptied but kept (the last batch of an idempotent producer,
-// a removed tombstone) at the end of a cleaned segment: a fetch there gets
-// that batch alone, which sarama's decoder drops.
+// TestCleanerEmptyBatch shows delivery continues past a batch the log cleaner emptied but kept at a segment's end (sarama's decoder drops it); opt-in, external Kafka only.
 func TestCleanerEmptyBatch(t *testing.T) {
 	if os.Getenv(envCleaner) == "" || !kafkatest.External() {
 		t.Skipf("needs %s=1 and an external Apache Kafka: it waits for the log cleaner (log.cleaner.backoff.ms, 15 s, twice)", envCleaner)

@@ -20,10 +20,7 @@ import (
 	"github.com/sluicehq/sluice/internal/kfetch"
 )
 
-// TestDelivery shows that every record of several partitions is delivered
-// exactly once, in offset order, with its key, value, headers and
-// timestamp, from an explicit offset, the oldest and the newest, and that
-// records produced while subscribed follow.
+// TestDelivery shows every record of 3 partitions arrives exactly once, in order, with key, value, headers and timestamp, from an explicit offset, the oldest and the newest.
 func TestDelivery(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.Topic(t)
@@ -81,9 +78,7 @@ func TestDelivery(t *testing.T) {
 	}
 }
 
-// TestCompression shows that records of compressed batches (gzip, snappy,
-// lz4, zstd) are delivered, also from an offset inside a batch (the batch's
-// earlier records skipped).
+// TestCompression shows records of gzip, snappy, lz4 and zstd batches arrive, also from an offset inside a batch.
 func TestCompression(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	for _, codec := range []sarama.CompressionCodec{sarama.CompressionGZIP, sarama.CompressionSnappy, sarama.CompressionLZ4, sarama.CompressionZSTD} {
@@ -106,9 +101,7 @@ func TestCompression(t *testing.T) {
 	}
 }
 
-// TestSubscribeOutOfRange shows that Subscribe refuses an offset outside
-// the log with an error wrapping sarama.ErrOffsetOutOfRange, accepts both
-// bounds, and that a closed Fetcher refuses subscriptions.
+// TestSubscribeOutOfRange shows Subscribe refuses an offset outside the log with an error wrapping sarama.ErrOffsetOutOfRange, accepts both bounds, and fails once the Fetcher is closed.
 func TestSubscribeOutOfRange(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.Topic(t)
@@ -148,10 +141,7 @@ func TestSubscribeOutOfRange(t *testing.T) {
 	}
 }
 
-// TestOffsetReset shows that a subscription whose offset falls out of the
-// log while it runs (DeleteRecords past it) resets per
-// Consumer.Offsets.Initial and continues from there, without a record
-// below the new position.
+// TestOffsetReset shows an offset that falls out of the log while subscribed (DeleteRecords) resets per Consumer.Offsets.Initial and delivery continues from there.
 func TestOffsetReset(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 
@@ -229,12 +219,7 @@ func TestOffsetReset(t *testing.T) {
 	})
 }
 
-// TestTransactions shows that with read_committed the records of aborted
-// transactions are dropped (also interleaved with another producer's
-// committed one, and a producer's committed transaction after its aborted
-// one is kept), that with read_uncommitted they are delivered, and that
-// transaction markers never are, in one large fetch and one batch per
-// fetch.
+// TestTransactions shows read_committed drops aborted transactions and read_uncommitted keeps them, and neither delivers a transaction marker.
 func TestTransactions(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.Topic(t)
@@ -302,11 +287,7 @@ func TestTransactions(t *testing.T) {
 	}
 }
 
-// TestControlMarkerGap shows that a fetcher does not stall at a
-// transaction marker: after a committed transaction on a compacted topic,
-// read_committed subscriptions at the oldest offset, at the marker's offset
-// and at the end deliver the following plain records, also with one batch
-// per fetch (a response holding the marker alone).
+// TestControlMarkerGap shows read_committed fetching does not stall at a commit marker followed by plain records on a compacted topic.
 func TestControlMarkerGap(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	for _, fetchSize := range []int32{0, 1} {
@@ -346,10 +327,7 @@ func TestControlMarkerGap(t *testing.T) {
 	}
 }
 
-// TestCompactionGaps shows that delivery continues past the offsets log
-// compaction removed, whole batches and records inside batches, also when
-// subscribed at an offset inside a gap. It runs on the in-process broker
-// only, whose compaction the test triggers.
+// TestCompactionGaps shows delivery continues past offsets compaction removed (whole batches, records inside batches); in-process broker only.
 func TestCompactionGaps(t *testing.T) {
 	brokers := kafkatest.Brokers(t) // under CI=true without a broker: fails
 	if kafkatest.External() {
@@ -412,11 +390,7 @@ func TestCompactionGaps(t *testing.T) {
 	}
 }
 
-// TestPauseResume shows that a paused subscription is not fetched (after
-// the fetch in flight), that one created paused delivers nothing until
-// Resume, that Resume wakes an idle fetcher, and that records produced
-// while paused, or while pausing and resuming repeatedly, arrive exactly
-// once.
+// TestPauseResume shows a paused subscription is not fetched after the fetch in flight, Resume restarts it, and nothing is lost or repeated.
 func TestPauseResume(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 
@@ -534,10 +508,7 @@ func TestPauseResume(t *testing.T) {
 	})
 }
 
-// TestSubClose shows that no handler call follows Sub.Close while records
-// keep coming, that Close waits for a delivery in progress, that the
-// fetcher's other subscriptions go on, and that the partition can be
-// subscribed again.
+// TestSubClose shows no handler call follows Sub.Close, Close waits for a delivery in progress, other subscriptions go on, and the partition can be subscribed again.
 func TestSubClose(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 
@@ -672,10 +643,7 @@ func TestSubClose(t *testing.T) {
 	})
 }
 
-// TestFetcherClose shows that Fetcher.Close returns promptly and leaves no
-// goroutine of the package running, idle, with subscriptions open
-// (delivering, paused, pending) and with a long-polling fetch in flight;
-// no handler runs after it, and a second Close does nothing.
+// TestFetcherClose shows Fetcher.Close returns promptly and leaves no kfetch goroutine, idle, with subscriptions open and with a fetch in flight.
 func TestFetcherClose(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	closeNow := func(t *testing.T, f *kfetch.Fetcher) {
@@ -772,9 +740,7 @@ func TestFetcherClose(t *testing.T) {
 	})
 }
 
-// TestHighWaterMark shows that HighWaterMark and the handler's hwm follow
-// the partition's end as records are produced, also when a fetch delivers
-// nothing (an aborted transaction with read_committed).
+// TestHighWaterMark shows HighWaterMark and the handler's hwm follow the partition's end, also when a fetch delivers nothing.
 func TestHighWaterMark(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.Topic(t)
@@ -810,9 +776,7 @@ func TestHighWaterMark(t *testing.T) {
 	c.check(t)
 }
 
-// TestBrokerConnectionFailure shows that fetching resumes, without loss or
-// duplicates, after the connection to the partitions' leader is closed
-// under the fetcher repeatedly while records are produced.
+// TestBrokerConnectionFailure shows fetching resumes without loss or duplicates after the leader's connection is closed under the fetcher repeatedly.
 func TestBrokerConnectionFailure(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.Topic(t)
@@ -894,8 +858,7 @@ func TestBrokerConnectionFailure(t *testing.T) {
 	}
 }
 
-// TestFetchVersion shows that FetchVersion picks the Fetch version
-// sarama's consumer sends for a Kafka version.
+// TestFetchVersion shows FetchVersion picks the Fetch version sarama's consumer sends for each Kafka version.
 func TestFetchVersion(t *testing.T) {
 	for _, tc := range []struct {
 		v    sarama.KafkaVersion
@@ -911,9 +874,7 @@ func TestFetchVersion(t *testing.T) {
 	}
 }
 
-// TestLogAppendTime shows that the records of a topic with
-// message.timestamp.type=LogAppendTime carry the broker's append time, not
-// the producer's timestamp.
+// TestLogAppendTime shows records of a LogAppendTime topic carry the broker's append time, not the producer's; external Kafka only.
 func TestLogAppendTime(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	if !kafkatest.External() {
@@ -938,9 +899,7 @@ func TestLogAppendTime(t *testing.T) {
 	c.check(t)
 }
 
-// TestSamePartitionTwice shows that a second live subscription of a
-// partition on one Fetcher is either refused or served in full: one
-// subscription's offset never makes the other skip records.
+// TestSamePartitionTwice shows a second open subscription of a partition is refused or served in full, never making the other skip records.
 func TestSamePartitionTwice(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.Topic(t)
@@ -983,9 +942,7 @@ func TestSamePartitionTwice(t *testing.T) {
 	c.check(t)
 }
 
-// TestSaramaRecordsNextOffset shows that sarama's FetchResponseBlock still
-// has the unexported recordsNextOffset (*int64) kfetch reads to pass the
-// batches the log cleaner emptied (TestCleanerEmptyBatch).
+// TestSaramaRecordsNextOffset shows sarama still has the unexported FetchResponseBlock.recordsNextOffset kfetch reads to pass emptied batches.
 func TestSaramaRecordsNextOffset(t *testing.T) {
 	f, ok := reflect.TypeFor[sarama.FetchResponseBlock]().FieldByName("recordsNextOffset")
 	if !ok || f.Type != reflect.TypeFor[*int64]() {
@@ -993,11 +950,7 @@ func TestSaramaRecordsNextOffset(t *testing.T) {
 	}
 }
 
-// TestFetchResponseErrors shows that a partition error in a fetch response
-// (a moved leader, a fenced or unknown leader epoch, an unexpected error)
-// and a throttled response without partitions only delay fetching: every
-// record still arrives exactly once. It runs on the in-process broker,
-// whose answers the test rewrites.
+// TestFetchResponseErrors shows injected partition errors and a throttled empty answer only delay fetching, losing or repeating nothing; in-process broker only.
 func TestFetchResponseErrors(t *testing.T) {
 	brokers := kafkatest.Brokers(t) // under CI=true without a broker: fails
 	if kafkatest.External() {
