@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -108,6 +109,7 @@ type Fetcher struct {
 	mu      sync.Mutex
 	brokers map[*sarama.Broker]*brokerFetcher
 	pending []*Sub // waiting for a leader (or an offset reset)
+	open    map[topicPartition]*Sub
 	closed  bool
 
 	wake chan struct{} // dispatcher wake-up; cap 1
@@ -129,6 +131,7 @@ func New(client sarama.Client, log *slog.Logger) *Fetcher {
 		conf:    client.Config(),
 		log:     log,
 		brokers: map[*sarama.Broker]*brokerFetcher{},
+		open:    map[topicPartition]*Sub{},
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
@@ -149,6 +152,12 @@ func (f *Fetcher) Close() {
 	close(f.done)
 	f.mu.Unlock()
 	f.wg.Wait()
+}
+
+// topicPartition identifies a partition.
+type topicPartition struct {
+	topic     string
+	partition int32
 }
 
 // Sub is one partition's subscription.
@@ -179,7 +188,10 @@ type Sub struct {
 // oldest or newest offset for sarama.OffsetOldest and sarama.OffsetNewest.
 // An offset outside the partition's log is refused with an error wrapping
 // sarama.ErrOffsetOutOfRange; an error reading the log's bounds is returned
-// too. paused starts the subscription paused. h receives the records.
+// too. paused starts the subscription paused. h receives the records. A
+// partition has at most one open subscription per Fetcher: Subscribe
+// refuses another until the first one's Close (a fetch request holds one
+// offset per partition).
 func (f *Fetcher) Subscribe(topic string, partition int32, offset int64, paused bool, h Handler) (*Sub, error) {
 	off, hwm, err := f.startOffset(topic, partition, offset)
 	if err != nil {
@@ -193,6 +205,12 @@ func (f *Fetcher) Subscribe(topic string, partition int32, offset int64, paused 
 		f.mu.Unlock()
 		return nil, errors.New("kfetch: the fetcher is closed")
 	}
+	tp := topicPartition{topic, partition}
+	if f.open[tp] != nil {
+		f.mu.Unlock()
+		return nil, fmt.Errorf("kfetch: %s/%d is already subscribed", topic, partition)
+	}
+	f.open[tp] = s
 	f.pending = append(f.pending, s)
 	f.mu.Unlock()
 	f.signal()
@@ -250,6 +268,9 @@ func (s *Sub) Close() {
 	s.closed = true
 	s.mu.Unlock()
 	s.f.mu.Lock()
+	if tp := (topicPartition{s.topic, s.partition}); s.f.open[tp] == s {
+		delete(s.f.open, tp) // a broker fetcher drops s before it fetches a successor
+	}
 	bf := s.bf
 	s.f.mu.Unlock()
 	if bf != nil {
@@ -571,6 +592,9 @@ func (bf *brokerFetcher) handle(s *Sub, resp *sarama.FetchResponse) error {
 		return errRetry
 	}
 	msgs, next, partial := bf.parse(s, block)
+	if end, ok := emptyBatchesEnd(block); ok && end > next && end <= block.HighWaterMarkOffset {
+		next = end // past batches the log cleaner emptied, as sarama's consumer does
+	}
 	if len(msgs) == 0 && partial && next == s.offset {
 		// Only part of the next batch fit: ask for more (sarama's rule).
 		limit := int64(cmp.Or(f.conf.Consumer.Fetch.Max, 1<<30))
@@ -674,6 +698,27 @@ func (bf *brokerFetcher) parse(s *Sub, block *sarama.FetchResponseBlock) (msgs [
 	bf.abrt = base[:0]
 	bf.msgs = msgs
 	return msgs, next, partial
+}
+
+// emptyBatchesEnd returns the offset after the batches of a block that
+// holds only batches without records. The log cleaner keeps a batch it
+// emptied when it was its producer's last (the producer's state), and a
+// fetch at the end of a cleaned segment returns such batches alone.
+// sarama's decoder drops them from RecordsSet and keeps their end in an
+// unexported field, which its own consumer reads ("received batch with zero
+// records but high watermark was not reached"); without it the fetcher
+// would ask for the same offset forever. ok is false when the block holds
+// a batch with records or a partial one, or when the field is missing (a
+// sarama upgrade renamed it: TestSaramaRecordsNextOffset fails).
+func emptyBatchesEnd(block *sarama.FetchResponseBlock) (end int64, ok bool) {
+	if len(block.RecordsSet) > 0 || block.Partial {
+		return 0, false
+	}
+	f := reflect.ValueOf(block).Elem().FieldByName("recordsNextOffset")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[*int64]() || f.IsNil() {
+		return 0, false
+	}
+	return f.Elem().Int(), true
 }
 
 // controlType is a control record's type from its key (version int16,
