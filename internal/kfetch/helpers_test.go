@@ -297,10 +297,23 @@ func newCollector(topic string) *collector {
 	return &collector{topic: topic, got: map[int32][]*sarama.ConsumerMessage{}, hwm: map[int32]int64{}, calls: map[int32]int{}, closed: map[int32]bool{}}
 }
 
-// handler is partition p's Handler. It keeps the message pointers (not the
+// consumerMessage is m's fields as a sarama ConsumerMessage, for the
+// checks.
+func consumerMessage(m *kfetch.Msg) *sarama.ConsumerMessage {
+	return &sarama.ConsumerMessage{
+		Topic: m.Topic(), Partition: m.Partition(), Offset: m.Offset,
+		Key: m.Key(), Value: m.Value(), Headers: m.Headers(), Timestamp: m.Timestamp(),
+	}
+}
+
+// handler is partition p's Handler. It keeps the messages' fields (not the
 // reused slice), as a Handler may.
 func (c *collector) handler(p int32) kfetch.Handler {
-	return func(msgs []*sarama.ConsumerMessage, hwm int64) {
+	return func(batch []kfetch.Msg, hwm int64) {
+		msgs := make([]*sarama.ConsumerMessage, len(batch))
+		for i := range batch {
+			msgs[i] = consumerMessage(&batch[i])
+		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		c.calls[p]++

@@ -423,9 +423,10 @@ type brokerFetcher struct {
 	wake   chan struct{} // cap 1
 	subs   []*Sub        // guarded by f.mu
 
-	req  []*Sub                       // this round's, in request order
-	msgs []Msg                        // reused for deliveries
-	abrt []*sarama.AbortedTransaction // reused
+	req   []*Sub                       // this round's, in request order
+	round int                          // rounds started, to rotate req's order
+	msgs  []Msg                        // reused for deliveries
+	abrt  []*sarama.AbortedTransaction // reused
 }
 
 func (bf *brokerFetcher) signal() {
@@ -457,9 +458,14 @@ func (bf *brokerFetcher) run() {
 			f.mu.Unlock()
 			return
 		}
+		// The partitions' order rotates from one round to the next, as the
+		// Java consumer's does: a broker may answer only the first
+		// partition with a batch larger than its share of the fetch
+		// (KIP-74), so no partition may stay behind the others.
 		bf.req = bf.req[:0]
-		for _, s := range bf.subs {
-			if !s.paused.Load() {
+		bf.round++
+		for i := range bf.subs {
+			if s := bf.subs[(bf.round+i)%len(bf.subs)]; !s.paused.Load() {
 				bf.req = append(bf.req, s)
 			}
 		}
@@ -618,7 +624,7 @@ func (bf *brokerFetcher) handle(s *Sub, resp *sarama.FetchResponse) error {
 // partition consumer filters them, and returns the next offset to fetch and
 // whether the block ended in a partial batch.
 func (bf *brokerFetcher) parse(s *Sub, block *sarama.FetchResponseBlock) (msgs []Msg, next int64, partial bool) {
-	next = s.offset
+	next, partial = s.offset, block.Partial
 	msgs = bf.msgs[:0]
 	readCommitted := bf.f.conf.Consumer.IsolationLevel == sarama.ReadCommitted
 	base := bf.abrt[:0]

@@ -113,7 +113,7 @@ func TestSubscribeOutOfRange(t *testing.T) {
 	client := newClient(t, brokers, nil)
 	f, _ := newFetcher(t, client)
 	for _, off := range []int64{3, 0, 11, 1000, -3} {
-		s, err := f.Subscribe(topic, 0, off, false, func([]*sarama.ConsumerMessage, int64) {})
+		s, err := f.Subscribe(topic, 0, off, false, func([]kfetch.Msg, int64) {})
 		if !errors.Is(err, sarama.ErrOffsetOutOfRange) {
 			t.Errorf("Subscribe at %d outside [4, 10]: error %v, want one wrapping %v", off, err, sarama.ErrOffsetOutOfRange)
 		}
@@ -128,7 +128,7 @@ func TestSubscribeOutOfRange(t *testing.T) {
 	same(t, topic, 0, c.records(0), of(recs, 0, 4))
 	s4.Close()
 	c.markClosed(0)
-	if s, err := f.Subscribe(topic, 0, 10, false, func([]*sarama.ConsumerMessage, int64) {}); err != nil {
+	if s, err := f.Subscribe(topic, 0, 10, false, func([]kfetch.Msg, int64) {}); err != nil {
 		t.Errorf("Subscribe at the high watermark 10: %v", err)
 	} else {
 		s.Close()
@@ -136,7 +136,7 @@ func TestSubscribeOutOfRange(t *testing.T) {
 	c.check(t)
 
 	f.Close()
-	if _, err := f.Subscribe(topic, 0, 4, false, func([]*sarama.ConsumerMessage, int64) {}); err == nil {
+	if _, err := f.Subscribe(topic, 0, 4, false, func([]kfetch.Msg, int64) {}); err == nil {
 		t.Error("Subscribe on a closed Fetcher succeeded")
 	}
 }
@@ -582,7 +582,7 @@ func TestSubClose(t *testing.T) {
 			late    atomic.Int32
 			once    sync.Once
 		)
-		s := subscribe(t, f, topic, 0, sarama.OffsetOldest, false, func([]*sarama.ConsumerMessage, int64) {
+		s := subscribe(t, f, topic, 0, sarama.OffsetOldest, false, func([]kfetch.Msg, int64) {
 			if closed.Load() {
 				late.Add(1)
 			}
@@ -678,7 +678,7 @@ func TestFetcherClose(t *testing.T) {
 		f, _ := newFetcher(t, client)
 		var closed atomic.Bool
 		var late atomic.Int32
-		h := func([]*sarama.ConsumerMessage, int64) {
+		h := func([]kfetch.Msg, int64) {
 			if closed.Load() {
 				late.Add(1)
 			}
@@ -734,7 +734,7 @@ func TestFetcherClose(t *testing.T) {
 			cfg.Consumer.Fetch.Min = 1 << 20
 		})
 		f, _ := newFetcher(t, client)
-		subscribe(t, f, topic, 0, sarama.OffsetNewest, false, func([]*sarama.ConsumerMessage, int64) {})
+		subscribe(t, f, topic, 0, sarama.OffsetNewest, false, func([]kfetch.Msg, int64) {})
 		waitFor(t, "a fetch in flight", fetchInFlight)
 		closeNow(t, f)
 	})
