@@ -139,9 +139,11 @@ func New(client sarama.Client, log *slog.Logger) *Fetcher {
 	return f
 }
 
-// Close stops fetching and waits for the Fetcher's goroutines, at most a
-// fetch in flight (Consumer.MaxWaitTime, or Net.ReadTimeout on a silent
-// broker). No Handler runs once it returned. Calling it again does nothing.
+// Close stops fetching and waits for the Fetcher's goroutines: for a fetch
+// in flight (Consumer.MaxWaitTime, or Net.ReadTimeout on a silent broker)
+// and for a leader or offset lookup in progress (the client's metadata
+// retries). No Handler runs once it returned. Calling it again does
+// nothing.
 func (f *Fetcher) Close() {
 	f.mu.Lock()
 	if f.closed {
@@ -353,6 +355,11 @@ func (f *Fetcher) dispatcher() {
 		f.mu.Unlock()
 		refreshed := map[string]bool{}
 		for _, s := range due {
+			select {
+			case <-f.done:
+				return
+			default:
+			}
 			if s.isClosed() {
 				continue
 			}
