@@ -23,11 +23,15 @@ const (
 	DefaultOffsetFlushInterval = 60 * time.Second // offset.flush.interval.ms
 	DefaultShutdownTimeout     = 5 * time.Second  // task.shutdown.graceful.timeout.ms
 	DefaultBatchSize           = 500              // consumer max.poll.records
-	// DefaultMaxBufferedRecords is high on purpose: pausing fetches costs
-	// sarama a 100 ms back-off before it looks again, so a low record bound
-	// stalls a fast sink (measured: 0.42× a bare consumer group at 10 000);
-	// the byte bound is what keeps memory in check.
-	DefaultMaxBufferedRecords = 200000
+	// DefaultMaxBufferedRecords bounds what a fast fetch piles up ahead of
+	// a slower task: records buffered cost about twice their bytes (the
+	// fetch responses they alias and sarama's decoded records). It was
+	// 200 000 while pausing cost sarama's consumer a 100 ms back-off (at
+	// 10 000 a fast sink ran at 0.42× a bare group); the task's fetcher
+	// (kfetch) resumes at once, and at 200 000 it made the FileStream
+	// sink's peak RSS 130 MiB. 50 000 leaves a fast task a few fetches of
+	// slack.
+	DefaultMaxBufferedRecords = 50000
 	DefaultMaxBufferedBytes   = 64 << 20
 	DefaultTopicsRefresh      = 5 * time.Minute // consumer metadata.max.age.ms
 	// The consumer group defaults when Config.Sarama is nil: Kafka Connect's

@@ -345,7 +345,17 @@ func (r *taskRunner) run(ctx context.Context) (err error) {
 		return fmt.Errorf("connector %q task %d: creating consumer client: %w", cfg.Name, r.id, err)
 	}
 	defer r.client.Close()
-	r.fetcher = kfetch.New(r.client, r.log)
+	// The fetcher has connections of its own, as the Java consumer gives
+	// its group coordinator a connection apart from the fetches: a broker
+	// answers one connection's requests in order, so an offset commit (or
+	// a watermark read) sent behind a fetch that long-polls an idle
+	// partition would wait fetch.max.wait.ms for it.
+	fetchClient, err := sarama.NewClient(cfg.Brokers, dataCfg)
+	if err != nil {
+		return fmt.Errorf("connector %q task %d: creating consumer client: %w", cfg.Name, r.id, err)
+	}
+	defer fetchClient.Close()
+	r.fetcher = kfetch.New(fetchClient, r.log)
 	defer r.fetcher.Close()
 	// The group member has a client of its own (groupCfg's long read
 	// timeout lets a JoinGroup wait for the group's rebalance) whose
