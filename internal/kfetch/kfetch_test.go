@@ -327,19 +327,16 @@ func TestControlMarkerGap(t *testing.T) {
 	}
 }
 
-// TestCompactionGaps shows delivery continues past offsets compaction removed (whole batches, records inside batches); in-process broker only.
+// TestCompactionGaps shows delivery continues past offsets compaction removed (whole batches, records inside batches).
+// It always runs on an in-process broker of its own, also when KAFKA_BOOTSTRAP_SERVERS is set: Apache Kafka's log
+// cleaner cannot be triggered on demand (TestControlMarkerGap and the opt-in TestCleanerEmptyBatch cover it there).
 func TestCompactionGaps(t *testing.T) {
-	brokers := kafkatest.Brokers(t) // under CI=true without a broker: fails
-	if kafkatest.External() {
-		t.Skip("Apache Kafka's log cleaner runs only on inactive segments every log.cleaner.backoff.ms (15 s) and the shared broker's configuration is not ours to change; TestControlMarkerGap covers the marker gap there")
-	}
-	_ = brokers
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cluster.Close)
-	brokers = cluster.ListenAddrs()
+	brokers := cluster.ListenAddrs()
 	topic := kafkatest.Topic(t)
 	compact := "compact"
 	kafkatest.CreateTopic(t, brokers, topic, 1, map[string]*string{"cleanup.policy": &compact})
@@ -950,19 +947,16 @@ func TestSaramaRecordsNextOffset(t *testing.T) {
 	}
 }
 
-// TestFetchResponseErrors shows injected partition errors and a throttled empty answer only delay fetching, losing or repeating nothing; in-process broker only.
+// TestFetchResponseErrors shows injected partition errors and a throttled empty answer only delay fetching, losing
+// or repeating nothing. It always runs on an in-process broker of its own (whose answers it rewrites), also when
+// KAFKA_BOOTSTRAP_SERVERS is set.
 func TestFetchResponseErrors(t *testing.T) {
-	brokers := kafkatest.Brokers(t) // under CI=true without a broker: fails
-	if kafkatest.External() {
-		t.Skip("needs the in-process broker's request control: the shared Apache Kafka's answers cannot be rewritten")
-	}
-	_ = brokers
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cluster.Close)
-	brokers = cluster.ListenAddrs()
+	brokers := cluster.ListenAddrs()
 	topic := kafkatest.Topic(t)
 	const parts = 2
 	kafkatest.CreateTopic(t, brokers, topic, parts, nil)
