@@ -373,11 +373,17 @@ func TestMemberDelayAndConfigMismatch(t *testing.T) {
 		return nil
 	}
 	a := startTestMember(t, addrs, group, work, hook)
+	// The leader's third Assign call can come before the member applied
+	// the second generation's assignment: wait for both.
 	waitMembers(t, "the scheduled rebalance", func() (bool, string) {
 		ok, s := membersConverged(work, a)
 		mu.Lock()
-		defer mu.Unlock()
-		return ok && calls >= 3, fmt.Sprintf("%d assign calls; %s", calls, s)
+		n := calls
+		mu.Unlock()
+		a.h.mu.Lock()
+		k := len(a.h.assigned)
+		a.h.mu.Unlock()
+		return ok && n >= 3 && k >= 2, fmt.Sprintf("%d assign calls, %d assignments applied; %s", n, k, s)
 	})
 	a.h.mu.Lock()
 	defer a.h.mu.Unlock()
