@@ -36,6 +36,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kfetch"
+	"github.com/sluicehq/sluice/internal/kproduce"
 )
 
 // Ceiling contenders: producers.
@@ -43,6 +44,7 @@ const (
 	ceilSaramaAsync   = "sarama AsyncProducer"
 	ceilSaramaPerPart = "sarama AsyncProducer per partition"
 	ceilSaramaLow     = "sarama Broker.Produce, hand-built batches"
+	ceilKproduce      = "Sluice kproduce (sarama Broker.Produce, the source's producer)"
 	ceilJavaConnect   = "Java ProducerPerformance, Kafka Connect's settings"
 	ceilJavaDefault   = "Java ProducerPerformance, client defaults"
 	// kgo cannot limit an idempotent producer to one request in flight
@@ -70,6 +72,7 @@ var ceilSlug = map[string]string{
 	ceilSaramaAsync:   "sarama-async",
 	ceilSaramaPerPart: "sarama-async-per-partition",
 	ceilSaramaLow:     "sarama-low-level",
+	ceilKproduce:      "sluice-kproduce",
 	ceilJavaConnect:   "java-connect-settings",
 	ceilJavaDefault:   "java-defaults",
 	ceilKgo1:          "kgo-noidem-inflight1",
@@ -195,7 +198,7 @@ func (c *ceilCell) contenders() []string {
 		if c.parts > 1 {
 			cs = append(cs, ceilSaramaPerPart)
 		}
-		return append(cs, ceilSaramaLow, ceilKgo5, ceilKgo1, ceilJavaConnect, ceilJavaDefault)
+		return append(cs, ceilSaramaLow, ceilKproduce, ceilKgo5, ceilKgo1, ceilJavaConnect, ceilJavaDefault)
 	}
 	return []string{ceilSaramaPC, ceilKfetch, ceilSaramaGroup, ceilKgoDirect, ceilKgoGroup, ceilJavaConsume}
 }
@@ -278,6 +281,8 @@ func (c *ceilCell) measure(ctx context.Context, name, topic string, n int) (ceil
 		return goSample(runSaramaPerPartition(ctx, c.br, topic, c.parts, n, c.value))
 	case ceilSaramaLow:
 		return goSample(runSaramaLowLevel(ctx, c.br, topic, c.parts, n, c.value))
+	case ceilKproduce:
+		return goSample(runProducerWith(ctx, c.br, topic, n, byteData(c.size), false, "bench-sluice-kproduce", kproduce.New))
 	case ceilKgo1:
 		return goSample(runKgoProducer(ctx, c.br, topic, n, c.value, false))
 	case ceilKgo5:

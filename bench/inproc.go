@@ -44,6 +44,10 @@ const (
 	// so that the task allocates nothing per record and what is left over
 	// the bare producer is the runtime's own cost.
 	cSluiceRingOffsets = "Sluice, task without per-record offset maps"
+	// cSluiceSaramaProducer is a diagnostic source contender: Sluice with
+	// sarama's AsyncProducer (source.Config.SaramaProducer) in place of its
+	// batch producer, the runtime as it was before internal/kproduce.
+	cSluiceSaramaProducer = "Sluice, sarama's AsyncProducer"
 	// cSaramaPreencoded is source-json's bare producer sending bytes
 	// encoded before the run: the runtime's cost without the conversion.
 	cSaramaPreencoded = "sarama, pre-encoded bytes"
@@ -374,10 +378,17 @@ func runSaramaProducerEncoding(ctx context.Context, br *broker, topic string, n 
 }
 
 func runSaramaProducerWith(ctx context.Context, br *broker, topic string, n int, d sourceData, encode bool) (inSample, error) {
+	return runProducerWith(ctx, br, topic, n, d, encode, "bench-sarama-producer", sarama.NewAsyncProducer)
+}
+
+// runProducerWith is runSaramaProducerWith with the producer newProducer
+// creates.
+func runProducerWith(ctx context.Context, br *broker, topic string, n int, d sourceData, encode bool, clientID string,
+	newProducer func([]string, *sarama.Config) (sarama.AsyncProducer, error)) (inSample, error) {
 	cfg := producerConfig()
-	cfg.ClientID = "bench-sarama-producer"
+	cfg.ClientID = clientID
 	m := startMeter(br)
-	p, err := sarama.NewAsyncProducer(br.addrs, cfg)
+	p, err := newProducer(br.addrs, cfg)
 	if err != nil {
 		return inSample{}, err
 	}
@@ -442,6 +453,15 @@ func runSluiceSource(ctx context.Context, br *broker, topic string, n int, d sou
 func runSluiceSourceRing(ctx context.Context, br *broker, topic string, n int, d sourceData) (inSample, error) {
 	return runSluiceSourceWith(ctx, br, topic, n, d, genOpts{ringOffsets: true}, func(c *source.Config) {
 		c.OffsetStore = offsets.NewMemoryStore()
+	})
+}
+
+// runSluiceSourceSaramaProducer is runSluiceSource producing with sarama's
+// AsyncProducer (source.Config.SaramaProducer).
+func runSluiceSourceSaramaProducer(ctx context.Context, br *broker, topic string, n int, d sourceData) (inSample, error) {
+	return runSluiceSourceWith(ctx, br, topic, n, d, genOpts{}, func(c *source.Config) {
+		c.OffsetStore = offsets.NewMemoryStore()
+		c.SaramaProducer = true
 	})
 }
 
@@ -550,16 +570,21 @@ func benchSource(ctx context.Context, o options, br *broker, rep *report, json b
 		cSaramaPreencoded:  runSaramaProducer,
 		cSluice:            runSluiceSource,
 		cSluiceRingOffsets: runSluiceSourceRing,
+
+		cSluiceSaramaProducer: runSluiceSourceSaramaProducer,
 	}
 	if !json {
 		// The diagnostic next to the baseline, whose neighbour on the
 		// other side is Sluice: both pairs run back to back.
-		info.contenders = []string{cSluiceRingOffsets, cSarama, cSluice}
-		info.extraPairs = [][2]string{{cSluiceRingOffsets, cSarama}}
+		info.contenders = []string{cSluiceRingOffsets, cSarama, cSluice, cSluiceSaramaProducer}
+		info.extraPairs = [][2]string{{cSluiceRingOffsets, cSarama}, {cSluiceSaramaProducer, cSarama}}
 		info.notes = append(info.notes, fmt.Sprintf("`%s` (diagnostic): the same pipeline with a generator whose offset maps "+
 			"come from a ring of %d maps built before the run, so the task allocates nothing per record (the `Sluice` "+
 			"generator, like a real source, makes a new offset map for every record): what is left over the bare "+
-			"producer is the runtime's own cost.", cSluiceRingOffsets, offsetRing))
+			"producer is the runtime's own cost.", cSluiceRingOffsets, offsetRing),
+			fmt.Sprintf("`%s` (diagnostic): the same pipeline producing with sarama's AsyncProducer (source.Config.SaramaProducer, "+
+				"property sluice.producer.sarama=true) instead of Sluice's batch producer (internal/kproduce, the default): the "+
+				"runtime as it was before the batch producer.", cSluiceSaramaProducer))
 	}
 	if json {
 		// The baseline converts as Sluice does; the pre-encoded producer

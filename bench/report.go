@@ -403,6 +403,7 @@ func (r *report) print(w io.Writer) {
 	addPaired("source_json_vs_sarama", "source-json", cSluice, cSaramaJSON)
 	addPaired("source_json_vs_sarama_preencoded", "source-json", cSluice, cSaramaPreencoded)
 	addPaired("source_ring_offsets_vs_sarama", "source", cSluiceRingOffsets, cSarama)
+	addPaired("source_sarama_producer_vs_sarama", "source", cSluiceSaramaProducer, cSarama)
 	addPaired("sink_json_vs_sarama", "sink-json", cSluice, cSaramaJSON)
 	addPaired("sink_json_vs_sarama_no_decode", "sink-json", cSluice, cSaramaNoDecode)
 	v, ok = r.pairedRatio("source-eos", figRecordsPerSec, cSluiceEOS, cSluice)

@@ -152,7 +152,9 @@ type Config struct {
 	//     or more than one request in flight, needs
 	//     enable.idempotence=false;
 	//   - linger.ms (0: send at once) and batch.size (0: no size
-	//     threshold);
+	//     threshold), which only sarama's producer (SaramaProducer)
+	//     reads: the batch producer sends a partition's records whenever
+	//     its leader has no request in flight;
 	//   - max.request.size (1048576) and compression.type (none; gzip,
 	//     snappy, lz4 or zstd);
 	//   - request.timeout.ms (10000: how long the broker may wait for the
@@ -228,6 +230,19 @@ type Config struct {
 	// the header value 00-<trace id>-<span id>-<flags> is not JSON).
 	// Property: sluice.tracing.propagate=false (default true).
 	DisableTraceparent bool
+	// SaramaProducer, when true, has the tasks produce with sarama's own
+	// AsyncProducer instead of Sluice's batch producer (internal/kproduce,
+	// the default). Both are idempotent with acks=all, keep each
+	// partition's order and hand back every record once; the batch
+	// producer takes a poll batch with one hand-off where sarama's takes
+	// five per record (a fifth of the CPU per record, see BENCHMARKS.md),
+	// sends a partition's records whenever its leader has no request in
+	// flight, up to max.request.size per batch (linger.ms and batch.size
+	// do not apply to it), and retries a refused batch in order with its
+	// sequence numbers kept. Exactly-once tasks (ExactlyOnce) always use
+	// sarama's transactional producer. Property: sluice.producer.sarama
+	// (default false).
+	SaramaProducer bool
 	// Logger receives the pipeline's logs (default slog.Default()), with
 	// connector and task attributes added. Under a runner.Runner, the
 	// logger its builders get (connect.ContextLogger, which the plugins'

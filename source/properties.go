@@ -43,7 +43,8 @@ type PropertyOptions struct {
 // connector-level keys (name, tasks.max, the converter keys, transforms,
 // predicates, producer.override.*, topic.creation.default.*, errors.*, and
 // Sluice's sluice.task.retry.timeout.ms,
-// sluice.offset.commit.failure.timeout.ms and sluice.tracing.propagate, see
+// sluice.offset.commit.failure.timeout.ms, sluice.tracing.propagate and
+// sluice.producer.sarama, see
 // Config). Every connector property, including the connector's own keys
 // (such as topic), is handed to the connector and tasks in
 // Config.Properties. Errors name the offending keys; producer property
@@ -119,6 +120,10 @@ func ConfigFromProperties(worker, connector map[string]string, opts PropertyOpti
 		propagate, err := kafkaconf.ParseBool("sluice.tracing.propagate", strings.TrimSpace(v))
 		errs = append(errs, err)
 		cfg.DisableTraceparent = err == nil && !propagate
+	}
+	if v, ok := connector["sluice.producer.sarama"]; ok {
+		cfg.SaramaProducer, err = kafkaconf.ParseBool("sluice.producer.sarama", strings.TrimSpace(v))
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("source connector %q: %w", common.Name, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/connect"
 	"github.com/sluicehq/sluice/internal/errhandler"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/kproduce"
 )
 
 // A broker outage is never a record failure (Kafka Connect forces
@@ -148,9 +149,19 @@ func parseDelivery(prefix string, props map[string]string) (deliveryPolicy, map[
 	return d, rest, errors.Join(errs...)
 }
 
-// newAsyncProducer creates a task's producer; the runtime's own benchmarks
-// replace it with one that needs no broker.
-var newAsyncProducer = sarama.NewAsyncProducer
+// newAsyncProducer creates a task's producer unless Config.SaramaProducer
+// is set; the runtime's own benchmarks replace it with one that needs no
+// broker.
+var newAsyncProducer = newBatchProducer
+
+// newBatchProducer is Sluice's batch producer, or sarama's transactional
+// producer for an exactly-once task (cfg has a transactional id).
+func newBatchProducer(addrs []string, cfg *sarama.Config) (sarama.AsyncProducer, error) {
+	if cfg.Producer.Transaction.ID != "" {
+		return sarama.NewAsyncProducer(addrs, cfg)
+	}
+	return kproduce.New(addrs, cfg)
+}
 
 // openProducer creates the task's producer and starts its ack loop,
 // retrying with backoff while the brokers are unreachable (a retriable
@@ -159,7 +170,11 @@ var newAsyncProducer = sarama.NewAsyncProducer
 func (r *taskRunner) openProducer(ctx context.Context) error {
 	backoff := r.delivery.backoff
 	for {
-		p, err := newAsyncProducer(r.p.cfg.Brokers, r.pcfg)
+		open := newAsyncProducer
+		if r.p.cfg.SaramaProducer {
+			open = sarama.NewAsyncProducer
+		}
+		p, err := open(r.p.cfg.Brokers, r.pcfg)
 		if err == nil {
 			r.producer = p
 			if r.txn != nil {
