@@ -412,6 +412,9 @@ func (r *report) print(w io.Writer) {
 	addRatio("source_eos_cpu_per_record_vs_at_least_once_paired", v, ok, eos)
 	v, ok = r.ratio("source-eos", figRecordsPerSec, cSluiceEOSInterval, cSluice)
 	addRatio("source_eos_interval_20ms_vs_at_least_once", v, ok, ratioRef{"source-eos", cSluiceEOSInterval, cSluice})
+	eosSame := ratioRef{"source-eos", cSluiceEOS, cSluiceALOSarama}
+	v, ok = r.ratio("source-eos", figRecordsPerSec, cSluiceEOS, cSluiceALOSarama)
+	addRatio("source_eos_vs_at_least_once_same_producer", v, ok, eosSame)
 	addPaired("sink_max_buffered_10m_vs_sarama", "sink", cSluiceBigBuf, cSarama)
 	v, ok = r.ratio("connect-source", figSteadyRate, cSluice, cKafkaConnect)
 	addRatio("source_vs_kafka_connect_steady", v, ok, srcKC)

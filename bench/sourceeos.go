@@ -21,6 +21,12 @@ import (
 const (
 	cSluiceEOS         = "Sluice, exactly-once"
 	cSluiceEOSInterval = "Sluice, exactly-once, interval 20 ms"
+	// cSluiceALOSarama is at-least-once with sarama's AsyncProducer
+	// (source.Config.SaramaProducer): the producer the exactly-once
+	// contenders use (sarama's transactional one), so that the ratio to it
+	// is the transactions' cost alone, while the ratio to cSluice (Sluice's
+	// batch producer, the at-least-once default) is what a user trades.
+	cSluiceALOSarama = "Sluice, at-least-once, sarama's AsyncProducer"
 )
 
 // eosInterval is cSluiceEOSInterval's transaction.boundary.interval.ms.
@@ -51,7 +57,7 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 		id: test,
 		title: fmt.Sprintf("%s: exactly-once (transaction.boundary=poll) vs at-least-once source, %d records of %d B (%s), batches of %d, %d partitions, Kafka offsets store",
 			test, o.records, d.avgSize(), d.label, eosBatch, o.partitions),
-		contenders:  []string{cSluice, cSluiceEOS, cSluiceEOSInterval},
+		contenders:  []string{cSluice, cSluiceEOS, cSluiceEOSInterval, cSluiceALOSarama},
 		baselineFor: map[string]string{cSluiceEOS: cSluice, cSluiceEOSInterval: cSluice},
 		figures: []string{figRecordsPerSec, figSteadyRate, figTTFR, figMBPerSec, figCPUPerRecord, figBrokerCPUPerRecord, figAllocsPerRecord,
 			figTxnsPerSec, figRecordsPerTxn, figConcurrentTxnRetries, figTxnRetrySleep, figTxnCycle, figTxnAddPartitions, figTxnSendAck,
@@ -63,8 +69,11 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 			"All store offsets in a Kafka offsets topic (source.Config.OffsetStorage; a new one per run, created before the timed "+
 			"window); a run ends when Kafka acknowledged every record and, exactly-once, when transactions committed all of them. "+
 			"Time to first record: from Run to the first acknowledged record (opening the offsets store; exactly-once also "+
-			"InitProducerId and the store's refresh); records/s after the first record excludes it.", cSluiceEOS, eosGroupID, eosBatch, cSluice,
-			cSluiceEOSInterval, eosInterval.Milliseconds()),
+			"InitProducerId and the store's refresh); records/s after the first record excludes it. `%s`: at-least-once with "+
+			"sarama's AsyncProducer (source.Config.SaramaProducer), the client the exactly-once contenders use (sarama's "+
+			"transactional producer): exactly-once / it is the transactions' own cost, exactly-once / `%s` (Sluice's batch "+
+			"producer, the default) what choosing exactly-once costs a user.", cSluiceEOS, eosGroupID, eosBatch, cSluice,
+			cSluiceEOSInterval, eosInterval.Milliseconds(), cSluiceALOSarama, cSluice),
 			"CONCURRENT_TRANSACTIONS retries: sarama's AddPartitionsToTxn retries refused with CONCURRENT_TRANSACTIONS (the " +
 				"previous transaction's markers not yet written), counted from sarama's log, and the backoff it slept before them. " +
 				"The ms figures are the exactly-once contenders' transaction timeline (per run: the mean over its transactions; " +
@@ -114,6 +123,8 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 				cfg.ExactlyOnce = source.ExactlyOnce{Enabled: true, GroupID: eosGroupID}
 			case cSluiceEOSInterval:
 				cfg.ExactlyOnce = source.ExactlyOnce{Enabled: true, GroupID: eosGroupID, Boundary: source.BoundaryInterval, BoundaryInterval: eosInterval}
+			case cSluiceALOSarama:
+				cfg.SaramaProducer = true
 			}
 		})
 		stop()
@@ -155,7 +166,7 @@ func benchSourceEOS(ctx context.Context, o options, br *broker, rep *report) err
 			float64(n)/s.elapsed.Seconds(), float64(s.allocs)/float64(n), float64(s.cpu.Microseconds())/float64(n), txns)
 		return nil
 	}
-	return interleave(o, []string{cSluice, cSluiceEOS, cSluiceEOSInterval}, min(o.records, 20000), o.records, one)
+	return interleave(o, []string{cSluice, cSluiceEOS, cSluiceEOSInterval, cSluiceALOSarama}, min(o.records, 20000), o.records, one)
 }
 
 // Figures of the source-eos test only: the exactly-once contender's

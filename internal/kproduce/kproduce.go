@@ -137,6 +137,7 @@ type topicState struct {
 	partitioner sarama.Partitioner
 	parts       []*partState // by partition id
 	ids         []int32      // the partitions to choose from (all, or the writable ones), re-read once per round
+	err         error        // the partition lookup's error this round
 	round       uint64
 }
 
@@ -385,6 +386,8 @@ func (p *producer) topic(name string) (*topicState, error) {
 func (p *producer) add(m *sarama.ProducerMessage) {
 	t, _ := p.topic(m.Topic)
 	if t.round != p.round {
+		// Once per round and topic: a topic whose metadata cannot be
+		// found costs one lookup per round, not one per message.
 		var parts []int32
 		var err error
 		if t.partitioner.RequiresConsistency() {
@@ -392,15 +395,14 @@ func (p *producer) add(m *sarama.ProducerMessage) {
 		} else {
 			parts, err = p.client.WritablePartitions(m.Topic)
 		}
-		if err != nil {
-			p.fail(m, err)
-			return
+		if err == nil && len(parts) == 0 {
+			err = sarama.ErrLeaderNotAvailable
 		}
-		if len(parts) == 0 {
-			p.fail(m, sarama.ErrLeaderNotAvailable)
-			return
-		}
-		t.ids, t.round = parts, p.round
+		t.ids, t.err, t.round = parts, err, p.round
+	}
+	if t.err != nil {
+		p.fail(m, t.err)
+		return
 	}
 	choice, err := t.partitioner.Partition(m, int32(len(t.ids)))
 	if err != nil {
@@ -702,7 +704,11 @@ func (p *producer) handle(f *flight) {
 		case sarama.ErrNoError:
 			p.succeed(ps, b, blk)
 		case sarama.ErrDuplicateSequenceNumber:
-			// Written by an earlier attempt whose answer was lost.
+			// Written by an earlier attempt whose answer was lost; the
+			// broker did not say at which offsets.
+			for _, m := range b.msgs {
+				m.Offset = -1
+			}
 			p.succeed(ps, b, nil)
 		case sarama.ErrInvalidMessage, sarama.ErrUnknownTopicOrPartition, sarama.ErrLeaderNotAvailable,
 			sarama.ErrNotLeaderForPartition, sarama.ErrRequestTimedOut, sarama.ErrNotEnoughReplicas,
