@@ -234,12 +234,12 @@ type Config struct {
 	// AsyncProducer instead of Sluice's batch producer (internal/kproduce,
 	// the default). Both are idempotent with acks=all, keep each
 	// partition's order and hand back every record once; the batch
-	// producer takes a poll batch with one hand-off where sarama's takes
-	// five per record (a fifth of the CPU per record, see BENCHMARKS.md),
-	// sends a partition's records whenever its leader has no request in
-	// flight, up to max.request.size per batch (linger.ms and batch.size
-	// do not apply to it), and retries a refused batch in order with its
-	// sequence numbers kept. Exactly-once tasks (ExactlyOnce) always use
+	// producer takes each record with one hand-off in and one out where
+	// sarama's takes five (the source path's CPU per record halves, see
+	// BENCHMARKS.md), sends a partition's records whenever its leader has
+	// no request in flight, up to max.request.size per batch (linger.ms
+	// and batch.size do not apply to it), and retries a refused batch in
+	// order with its sequence numbers kept. Exactly-once tasks (ExactlyOnce) always use
 	// sarama's transactional producer. Property: sluice.producer.sarama
 	// (default false).
 	SaramaProducer bool
