@@ -165,8 +165,7 @@ type batch struct {
 	size      int
 	seq       int32 // -1 until first sent
 	attempts  int   // failed sends
-	lastErr   error
-	ambiguous bool // an attempt failed in a way that may have written it
+	ambiguous bool  // an attempt failed in a way that may have written it
 }
 
 // flight is one Produce request and its answer.
@@ -369,9 +368,9 @@ func (p *producer) fail(m *sarama.ProducerMessage, err error) {
 }
 
 // topic returns name's state, creating it on its first message.
-func (p *producer) topic(name string) (*topicState, error) {
+func (p *producer) topic(name string) *topicState {
 	if t := p.last; t != nil && t.name == name {
-		return t, nil
+		return t
 	}
 	t := p.topics[name]
 	if t == nil {
@@ -379,12 +378,12 @@ func (p *producer) topic(name string) (*topicState, error) {
 		p.topics[name] = t
 	}
 	p.last = t
-	return t, nil
+	return t
 }
 
 // add partitions, encodes and appends m to its partition's open batch.
 func (p *producer) add(m *sarama.ProducerMessage) {
-	t, _ := p.topic(m.Topic)
+	t := p.topic(m.Topic)
 	if t.round != p.round {
 		// Once per round and topic: a topic whose metadata cannot be
 		// found costs one lookup per round, not one per message.
@@ -711,15 +710,14 @@ func (p *producer) handle(f *flight) {
 			}
 			p.succeed(ps, b, nil)
 		case sarama.ErrInvalidMessage, sarama.ErrUnknownTopicOrPartition, sarama.ErrLeaderNotAvailable,
-			sarama.ErrNotLeaderForPartition, sarama.ErrRequestTimedOut, sarama.ErrNotEnoughReplicas,
-			sarama.ErrNotEnoughReplicasAfterAppend, sarama.ErrKafkaStorageError, sarama.ErrNetworkException:
-			// Written or not? After a request timeout or an append the
-			// replicas did not confirm, it may have been; after the
-			// others the broker wrote nothing.
-			switch blk.Err {
-			case sarama.ErrRequestTimedOut, sarama.ErrNotEnoughReplicasAfterAppend, sarama.ErrKafkaStorageError, sarama.ErrNetworkException:
-				b.ambiguous = true
-			}
+			sarama.ErrNotLeaderForPartition, sarama.ErrNotEnoughReplicas:
+			// Retriable, and the broker wrote nothing.
+			p.retry(ps, blk.Err)
+		case sarama.ErrRequestTimedOut, sarama.ErrNotEnoughReplicasAfterAppend, sarama.ErrKafkaStorageError,
+			sarama.ErrNetworkException:
+			// Retriable, and the batch may have been written (a request
+			// timeout, an append the replicas did not confirm).
+			b.ambiguous = true
 			p.retry(ps, blk.Err)
 		case sarama.ErrOutOfOrderSequenceNumber, sarama.ErrUnknownProducerID, sarama.ErrInvalidProducerEpoch:
 			// The broker lost or refused this producer's sequence state
@@ -727,22 +725,12 @@ func (p *producer) handle(f *flight) {
 			// this producer id.
 			b.ambiguous = true
 			ps.inflight = nil
-			p.failPartition(ps, b, blk.Err)
+			p.drop(ps, b, blk.Err, true)
 		default:
-			// Refused as it is (too large, invalid, not authorized): not
-			// written, so its sequence numbers are used by the next batch
-			// (nothing behind it was sent: one batch in flight per
-			// partition), unless an earlier attempt may have been written.
+			// Refused as it is (too large, invalid, not authorized): only
+			// this batch comes back.
 			ps.inflight = nil
-			if b.ambiguous && p.conf.Producer.Idempotent {
-				p.failPartition(ps, b, blk.Err)
-				continue
-			}
-			if b.seq >= 0 {
-				ps.seq = b.seq
-			}
-			p.failBatch(b, blk.Err)
-			p.done(ps)
+			p.drop(ps, b, blk.Err, false)
 		}
 	}
 }
@@ -777,7 +765,6 @@ func (p *producer) retry(ps *partState, err error) {
 	ps.inflight = nil
 	ps.leader = nil
 	b.attempts++
-	b.lastErr = err
 	if b.attempts > p.conf.Producer.Retry.Max || p.closed {
 		p.failPartition(ps, b, err)
 		return
@@ -791,17 +778,25 @@ func (p *producer) retry(ps *partState, err error) {
 // failPartition hands back, with err and in order, head (the partition's
 // oldest batch, taken off its queue or out of flight by the caller, or
 // still at the queue's head) and every message of ps queued behind it.
+func (p *producer) failPartition(ps *partState, head *batch, err error) {
+	p.drop(ps, head, err, true)
+}
+
+// drop hands back head (as for failPartition) with err, and with it the
+// messages of ps queued behind it if rest is set or the partition is
+// poisoned.
 //
 // Sequence numbers: if head was never sent, or every attempt was refused
 // by the broker (nothing written), the next batch reuses head's first
-// sequence. If an attempt may have been written (a lost connection, a
+// sequence (nothing behind head was sent: one batch in flight per
+// partition). If an attempt may have been written (a lost connection, a
 // request timeout), the broker may hold head's sequences: the next batch
 // could not reuse them without passing for a duplicate of it, nor skip
-// them without an out-of-order error, so the partition is poisoned:
-// every later message of it comes back with err at once. (Sluice's
-// pipeline replaces its producer, with a new producer id, after any such
-// error.)
-func (p *producer) failPartition(ps *partState, head *batch, err error) {
+// them without an out-of-order error, so an idempotent producer poisons
+// the partition: every later message of it comes back with err at once.
+// (Sluice's pipeline replaces its producer, with a new producer id, after
+// any such error.)
+func (p *producer) drop(ps *partState, head *batch, err error, rest bool) {
 	if len(ps.queue) > 0 && ps.queue[0] == head {
 		ps.queue = ps.queue[1:]
 	}
@@ -812,13 +807,15 @@ func (p *producer) failPartition(ps *partState, head *batch, err error) {
 		ps.seq = head.seq
 	}
 	p.failBatch(head, err)
-	ps.seal()
-	q := ps.queue
-	ps.queue = nil
-	for _, b := range q {
-		p.failBatch(b, err)
+	if rest || ps.poison != nil {
+		ps.seal()
+		q := ps.queue
+		ps.queue = nil
+		for _, b := range q {
+			p.failBatch(b, err)
+		}
+		ps.retryAt = time.Time{}
 	}
-	ps.retryAt = time.Time{}
 	p.done(ps)
 }
 
