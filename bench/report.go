@@ -473,6 +473,11 @@ func (r *report) print(w io.Writer) {
 	target("source path with metrics + tracing (no exporter) ≥ 0.95× without, net of the traceparent header's own cost (as above), JSON records", "source_json_observed_vs_bare_net_of_header", 0.95)
 	target("sink path with metrics + tracing (no exporter) ≥ 0.95× without (records/s, median of paired repetitions; issue #8)", "sink_observed_vs_bare", 0.95)
 	target("exactly-once source (transaction.boundary=poll, batches of 2000) ≥ 0.8× at-least-once (records/s; issue #18)", "source_eos_vs_at_least_once", 0.8)
+	target("exactly-once source ≥ 0.8× at-least-once on the same client, sarama's producer (records/s; issue #18's bound on the transactions' own cost)", "source_eos_vs_at_least_once_same_producer", 0.8)
+	target("source path ≥ 0.95× bare sarama AsyncProducer (issue #21)", "source_vs_sarama", 0.95)
+	target("source-json path ≥ 0.95× bare sarama AsyncProducer + JsonConverter (issue #21)", "source_json_vs_sarama", 0.95)
+	target("sink path ≥ 0.95× bare sarama consumer group (issue #21)", "sink_vs_sarama", 0.95)
+	target("sink-json path ≥ 0.95× bare sarama consumer group + JsonConverter (issue #21)", "sink_json_vs_sarama", 0.95)
 	fmt.Fprintf(w, "\nThe budget's allocation target (≤ 5 heap allocations per record in the runtime) is measured by the `go test -bench` micro-benchmarks (see BENCHMARKS.md); the allocs/record above count the whole process, sarama included.\n")
 
 	fmt.Fprintf(w, "\n## Ratios (machine-readable)\n\n```\n")
